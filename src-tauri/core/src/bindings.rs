@@ -1,0 +1,100 @@
+//! TypeScript types for the interface, generated from the Rust types (ts-rs). The committed
+//! files in `ui/src/lib/generated/` must match: a test fails when they drift. To regenerate:
+//! `COMPTOIR_WRITE_BINDINGS=1 cargo test -p comptoir-core bindings`.
+
+use std::path::Path;
+use ts_rs::{ExportError, TS};
+
+/// Write every type the interface uses (and what they depend on) into `dir`.
+pub fn export_all(dir: &Path) -> Result<(), ExportError> {
+    use crate::customers::*;
+    use crate::purchases::*;
+    use crate::search::*;
+    use crate::settings::*;
+    use crate::*;
+    Outcome::<i64>::export_all_to(dir)?;
+    ErrorPayload::export_all_to(dir)?;
+    NewCustomer::export_all_to(dir)?;
+    Customer::export_all_to(dir)?;
+    CustomerSummary::export_all_to(dir)?;
+    DuplicateMatch::export_all_to(dir)?;
+    TimelineEntry::export_all_to(dir)?;
+    SaleInput::export_all_to(dir)?;
+    RefundInput::export_all_to(dir)?;
+    Purchase::export_all_to(dir)?;
+    TillMatch::export_all_to(dir)?;
+    ListRequest::export_all_to(dir)?;
+    ListPage::export_all_to(dir)?;
+    Settings::export_all_to(dir)?;
+    SettingsInput::export_all_to(dir)?;
+    stats::ShopStats::export_all_to(dir)?;
+    demo::DemoSummary::export_all_to(dir)?;
+    numbers_not_bigints(dir)
+}
+
+/// ts-rs writes Rust `i64` as `bigint`, but serde_json sends it as a JSON number and every
+/// i64 the interface sees (ids, cents, counts) stays far below 2^53: say `number`.
+fn numbers_not_bigints(dir: &Path) -> Result<(), ExportError> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let text = std::fs::read_to_string(&path)?;
+        if text.contains("bigint") {
+            std::fs::write(&path, text.replace("bigint", "number"))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::{Path, PathBuf};
+
+    fn read_dir(dir: &Path) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for e in entries {
+                let p = e.unwrap().path();
+                if p.extension().and_then(|x| x.to_str()) == Some("ts") {
+                    out.insert(
+                        p.file_name().unwrap().to_string_lossy().into_owned(),
+                        std::fs::read_to_string(&p).unwrap(),
+                    );
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn committed_typescript_matches_the_rust_types() {
+        let committed_dir: PathBuf =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui/src/lib/generated");
+        let tmp = tempfile::tempdir().unwrap();
+        super::export_all(tmp.path()).unwrap();
+        let fresh = read_dir(tmp.path());
+        if std::env::var_os("COMPTOIR_WRITE_BINDINGS").is_some() {
+            let _ = std::fs::remove_dir_all(&committed_dir);
+            std::fs::create_dir_all(&committed_dir).unwrap();
+            for (name, body) in &fresh {
+                std::fs::write(committed_dir.join(name), body).unwrap();
+            }
+            return;
+        }
+        let committed = read_dir(&committed_dir);
+        let stale: Vec<_> = committed
+            .keys()
+            .filter(|k| !fresh.contains_key(*k))
+            .collect();
+        let drifted: Vec<_> = fresh
+            .iter()
+            .filter(|(k, v)| committed.get(*k) != Some(v))
+            .map(|(k, _)| k)
+            .collect();
+        assert!(
+            stale.is_empty() && drifted.is_empty(),
+            "ui/src/lib/generated drifted from the Rust types (stale: {stale:?}, changed or missing: {drifted:?}); \
+             run `COMPTOIR_WRITE_BINDINGS=1 cargo test -p comptoir-core bindings` and commit the result"
+        );
+    }
+}

@@ -1,0 +1,104 @@
+//! Loyalty card numbers: 13 digits in the in-store EAN-13 range (prefix 29) with an EAN-13
+//! check digit, so any till scanner reads them and a typo is caught.
+
+use crate::error::Result;
+use crate::storage::Tx;
+use crate::types::CustomerId;
+use rusqlite::{params, Connection, OptionalExtension};
+
+pub const PREFIX: &str = "29";
+pub const LENGTH: usize = 13;
+
+/// Rule: the EAN-13 check digit of 12 digits (weights 1 and 3 from the left).
+pub fn check_digit(first12: &str) -> Option<u8> {
+    if first12.len() != 12 || !first12.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let sum: u32 = first12
+        .bytes()
+        .enumerate()
+        .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 1 } else { 3 })
+        .sum();
+    Some(((10 - sum % 10) % 10) as u8)
+}
+
+/// Rule: a card number is 13 digits whose last digit is the check digit of the others.
+pub fn is_valid_number(s: &str) -> bool {
+    s.len() == LENGTH && check_digit(&s[..12]).is_some_and(|d| s.as_bytes()[12] == b'0' + d)
+}
+
+/// The card number for a serial: prefix, serial on 10 digits, check digit.
+pub fn number_for_serial(serial: u64) -> String {
+    let body = format!("{PREFIX}{serial:010}");
+    let d = check_digit(&body).expect("12 digits");
+    format!("{body}{d}")
+}
+
+/// Issue a new active card to a customer and return its number.
+pub(crate) fn issue(tx: &Tx, customer_id: CustomerId) -> Result<String> {
+    let serial: i64 = tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM cards", [], |r| {
+        r.get(0)
+    })?;
+    let number = number_for_serial(serial as u64);
+    tx.execute(
+        "INSERT INTO cards (id, customer_id, number, status, issued_at) VALUES (?1, ?2, ?3, 'active', ?4)",
+        params![serial, customer_id, number, tx.now],
+    )?;
+    Ok(number)
+}
+
+/// The customer holding an active card with this number.
+pub fn customer_for_card(conn: &Connection, number: &str) -> Result<Option<CustomerId>> {
+    Ok(conn
+        .query_row(
+            "SELECT c.customer_id FROM cards c JOIN customers u ON u.id = c.customer_id
+             WHERE c.number = ?1 AND c.status = 'active' AND u.merged_into IS NULL",
+            [number],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_digit_matches_known_ean13_codes() {
+        // Published EAN-13 codes.
+        assert_eq!(
+            check_digit("400638133393"),
+            Some(1),
+            "4006381333931 is a valid EAN-13"
+        );
+        assert_eq!(
+            check_digit("978020137962"),
+            Some(4),
+            "9780201379624 is a valid EAN-13"
+        );
+        assert_eq!(
+            check_digit("12345"),
+            None,
+            "only 12 digits have a check digit"
+        );
+    }
+
+    #[test]
+    fn every_issued_number_is_valid_and_a_typo_is_caught() {
+        for serial in [1u64, 42, 99_999, 9_999_999_999] {
+            let n = number_for_serial(serial);
+            assert_eq!(n.len(), 13);
+            assert!(n.starts_with(PREFIX), "in-store range prefix");
+            assert!(is_valid_number(&n), "{n} carries its own check digit");
+            // Change one digit: the check digit must catch it.
+            let mut bytes = n.clone().into_bytes();
+            bytes[5] = if bytes[5] == b'9' { b'0' } else { bytes[5] + 1 };
+            let typo = String::from_utf8(bytes).unwrap();
+            assert!(
+                !is_valid_number(&typo),
+                "a single-digit typo ({typo}) is refused"
+            );
+        }
+        assert!(!is_valid_number("29000000000a1"));
+    }
+}

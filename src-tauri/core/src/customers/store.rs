@@ -1,0 +1,566 @@
+//! Customer storage: every write runs inside `Store::transact`.
+
+use super::duplicates::{similar_names, DuplicateMatch, DuplicateReason};
+use super::rules::{validate, validate_note, Normalized};
+use super::*;
+use crate::error::{Error, Result};
+use crate::phone;
+use crate::storage::{Store, Tx};
+use crate::types::Outcome;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+/// The columns `summary_from_row` reads, for a `customers c` row.
+macro_rules! summary_columns {
+    () => {
+        "c.id, c.first_name, c.last_name, c.email, c.phone_e164, \
+         (SELECT number FROM cards WHERE customer_id = c.id AND status = 'active' ORDER BY id DESC LIMIT 1), \
+         c.postcode, c.city, c.visit_count, c.total_spent_cents, c.last_purchase_at, c.archived_at IS NOT NULL"
+    };
+}
+pub(crate) use summary_columns;
+
+pub(crate) fn summary_from_row(
+    row: &Row,
+    shop_country: Country,
+) -> rusqlite::Result<CustomerSummary> {
+    let first: String = row.get(1)?;
+    let last: String = row.get(2)?;
+    let phone_e164: Option<String> = row.get(4)?;
+    Ok(CustomerSummary {
+        id: row.get(0)?,
+        display_name: display_name(&first, &last),
+        email: row.get(3)?,
+        phone_display: phone_e164.map(|p| phone::display(&p, shop_country)),
+        card_number: row.get(5)?,
+        postcode: row.get(6)?,
+        city: row.get(7)?,
+        visit_count: row.get(8)?,
+        total_spent_cents: row.get(9)?,
+        last_purchase_at: row.get(10)?,
+        archived: row.get(11)?,
+    })
+}
+
+/// Summaries of the given customers, in the given order (unknown ids are skipped).
+pub(crate) fn summaries(
+    conn: &Connection,
+    ids: &[CustomerId],
+    shop_country: Country,
+) -> Result<Vec<CustomerSummary>> {
+    let mut stmt = conn.prepare_cached(concat!(
+        "SELECT ",
+        summary_columns!(),
+        " FROM customers c WHERE c.id = ?1"
+    ))?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(s) = stmt
+            .query_row([id], |r| summary_from_row(r, shop_country))
+            .optional()?
+        {
+            out.push(s);
+        }
+    }
+    Ok(out)
+}
+
+/// Fails with `not_found` unless the customer exists (merged or not).
+pub(crate) fn ensure_exists(conn: &Connection, id: CustomerId) -> Result<()> {
+    let found: Option<i64> = conn
+        .query_row("SELECT 1 FROM customers WHERE id = ?1", [id], |r| r.get(0))
+        .optional()?;
+    found
+        .map(|_| ())
+        .ok_or_else(|| Error::not_found("customer", id))
+}
+
+/// Fails with `not_found` unless the customer exists and was not merged into another.
+pub(crate) fn ensure_customer(conn: &Connection, id: CustomerId) -> Result<()> {
+    let merged: Option<Option<i64>> = conn
+        .query_row(
+            "SELECT merged_into FROM customers WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match merged {
+        Some(None) => Ok(()),
+        Some(Some(_)) => Err(Error::conflict("conflict.customer_merged")),
+        None => Err(Error::not_found("customer", id)),
+    }
+}
+
+fn write_event(tx: &Tx, id: CustomerId, kind: &str, data: serde_json::Value) -> Result<()> {
+    tx.execute(
+        "INSERT INTO customer_events (customer_id, kind, at, data) VALUES (?1, ?2, ?3, ?4)",
+        params![id, kind, tx.now, data.to_string()],
+    )?;
+    Ok(())
+}
+
+fn write_tags(tx: &Tx, id: CustomerId, tags: &[String]) -> Result<()> {
+    tx.execute("DELETE FROM customer_tags WHERE customer_id = ?1", [id])?;
+    let mut stmt = tx.prepare_cached(
+        "INSERT OR IGNORE INTO customer_tags (customer_id, tag, tag_fold) VALUES (?1, ?2, ?3)",
+    )?;
+    for t in tags {
+        stmt.execute(params![id, t, crate::text::fold(t)])?;
+    }
+    Ok(())
+}
+
+fn write_consent(tx: &Tx, id: CustomerId, c: &ConsentInput) -> Result<()> {
+    let wording = crate::text::clean_multiline(&c.wording);
+    if wording
+        .as_ref()
+        .is_some_and(|w| w.chars().count() > MAX_NOTE)
+    {
+        return Err(Error::Validation(vec![crate::error::FieldError::new(
+            "consent.wording",
+            "field.too_long",
+        )
+        .arg("max", MAX_NOTE)]));
+    }
+    tx.execute(
+        "INSERT INTO consents (customer_id, channel, granted, basis, source, wording, recorded_at) VALUES (?1, 'email', ?2, ?3, ?4, ?5, ?6)",
+        params![id, c.choice != ConsentChoice::Refused, c.choice.code(), c.source.code(), wording, tx.now],
+    )?;
+    Ok(())
+}
+
+fn insert_note(tx: &Tx, id: CustomerId, body: &str) -> Result<i64> {
+    tx.execute(
+        "INSERT INTO notes (customer_id, body, created_at) VALUES (?1, ?2, ?3)",
+        params![id, body, tx.now],
+    )?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// The columns a form edits, in `Normalized` order, for comparison and update.
+fn stored_fields(n: &Normalized) -> Vec<(&'static str, Option<String>)> {
+    vec![
+        ("first_name", Some(n.first_name.clone())),
+        ("last_name", Some(n.last_name.clone())),
+        ("email", n.email.clone()),
+        ("phone", n.phone.as_ref().map(|p| p.e164.clone())),
+        ("address.line1", n.line1.clone()),
+        ("address.line2", n.line2.clone()),
+        ("address.postcode", n.postcode.clone()),
+        ("address.city", n.city.clone()),
+        ("address.country", Some(n.country.code().to_string())),
+        (
+            "birthday",
+            n.birthday
+                .map(|b| format!("{}-{}-{:?}", b.day, b.month, b.year)),
+        ),
+        ("language", Some(n.language.code().to_string())),
+        ("tags", Some(sorted_tags(&n.tags).join("\u{1f}"))),
+    ]
+}
+
+fn sorted_tags(tags: &[String]) -> Vec<String> {
+    let mut t = tags.to_vec();
+    t.sort_by_cached_key(|t| crate::text::fold(t));
+    t
+}
+
+impl Store {
+    fn normalize_input(&self, input: &CustomerInput) -> Result<Normalized> {
+        let s = self.settings()?;
+        validate(input, s.country, s.language, self.now().date_naive())
+    }
+
+    /// Add a customer (with an optional consent and first note) and issue their card.
+    pub fn create_customer(
+        &mut self,
+        new: &NewCustomer,
+        key: Option<&str>,
+    ) -> Result<Outcome<CustomerId>> {
+        let n = self.normalize_input(&new.customer)?;
+        let note = match crate::text::clean_multiline(&new.note) {
+            Some(_) => Some(validate_note(&new.note)?),
+            None => None,
+        };
+        self.transact("customer.create", key, |tx| {
+            tx.execute(
+                "INSERT INTO customers (first_name, last_name, first_fold, last_fold, email, email_norm, phone_e164, phone_digits,
+                   address_line1, address_line2, postcode, city, country, birthday_day, birthday_month, birthday_year, language,
+                   created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18)",
+                params![
+                    n.first_name, n.last_name, n.first_fold, n.last_fold, n.email, n.email_norm,
+                    n.phone.as_ref().map(|p| &p.e164), n.phone.as_ref().map(|p| p.search_digits.as_str()).unwrap_or(""),
+                    n.line1, n.line2, n.postcode, n.city, n.country.code(),
+                    n.birthday.map(|b| b.day), n.birthday.map(|b| b.month), n.birthday.and_then(|b| b.year),
+                    n.language.code(), tx.now
+                ],
+            )?;
+            let id = tx.last_insert_rowid();
+            write_tags(tx, id, &n.tags)?;
+            if let Some(c) = &new.consent {
+                write_consent(tx, id, c)?;
+            }
+            if let Some(body) = &note {
+                insert_note(tx, id, body)?;
+            }
+            crate::cards::issue(tx, id)?;
+            write_event(tx, id, "created", serde_json::json!({}))?;
+            tx.changes.customer(id);
+            Ok(id)
+        })
+    }
+
+    /// Edit a customer. The timeline records which fields changed.
+    pub fn update_customer(
+        &mut self,
+        id: CustomerId,
+        input: &CustomerInput,
+        key: Option<&str>,
+    ) -> Result<Outcome<()>> {
+        let n = self.normalize_input(input)?;
+        self.transact("customer.update", key, |tx| {
+            ensure_customer(tx, id)?;
+            let before = load_normalized(tx, id)?;
+            let changed: Vec<&str> = stored_fields(&before)
+                .into_iter()
+                .zip(stored_fields(&n))
+                .filter(|(a, b)| a.1 != b.1)
+                .map(|(a, _)| a.0)
+                .collect();
+            if changed.is_empty() {
+                return Ok(());
+            }
+            tx.execute(
+                "UPDATE customers SET first_name = ?2, last_name = ?3, first_fold = ?4, last_fold = ?5, email = ?6, email_norm = ?7,
+                   phone_e164 = ?8, phone_digits = ?9, address_line1 = ?10, address_line2 = ?11, postcode = ?12, city = ?13,
+                   country = ?14, birthday_day = ?15, birthday_month = ?16, birthday_year = ?17, language = ?18, updated_at = ?19
+                 WHERE id = ?1",
+                params![
+                    id, n.first_name, n.last_name, n.first_fold, n.last_fold, n.email, n.email_norm,
+                    n.phone.as_ref().map(|p| &p.e164), n.phone.as_ref().map(|p| p.search_digits.as_str()).unwrap_or(""),
+                    n.line1, n.line2, n.postcode, n.city, n.country.code(),
+                    n.birthday.map(|b| b.day), n.birthday.map(|b| b.month), n.birthday.and_then(|b| b.year),
+                    n.language.code(), tx.now
+                ],
+            )?;
+            write_tags(tx, id, &n.tags)?;
+            write_event(tx, id, "edited", serde_json::json!({ "fields": changed }))?;
+            tx.changes.customer(id);
+            Ok(())
+        })
+    }
+
+    /// Archive a customer: hidden from lists and search, history kept, restorable.
+    pub fn archive_customer(&mut self, id: CustomerId, key: Option<&str>) -> Result<Outcome<()>> {
+        self.transact("customer.archive", key, |tx| {
+            ensure_customer(tx, id)?;
+            let n = tx.execute("UPDATE customers SET archived_at = ?2, updated_at = ?2 WHERE id = ?1 AND archived_at IS NULL", params![id, tx.now])?;
+            if n == 1 {
+                write_event(tx, id, "archived", serde_json::json!({}))?;
+                tx.changes.customer(id);
+            }
+            Ok(())
+        })
+    }
+
+    pub fn restore_customer(&mut self, id: CustomerId, key: Option<&str>) -> Result<Outcome<()>> {
+        self.transact("customer.restore", key, |tx| {
+            ensure_customer(tx, id)?;
+            let n = tx.execute("UPDATE customers SET archived_at = NULL, updated_at = ?2 WHERE id = ?1 AND archived_at IS NOT NULL", params![id, tx.now])?;
+            if n == 1 {
+                write_event(tx, id, "restored", serde_json::json!({}))?;
+                tx.changes.customer(id);
+            }
+            Ok(())
+        })
+    }
+
+    /// Record the customer's current answer about email marketing (a new record; the
+    /// history is kept as proof).
+    pub fn set_consent(
+        &mut self,
+        id: CustomerId,
+        consent: &ConsentInput,
+        key: Option<&str>,
+    ) -> Result<Outcome<()>> {
+        self.transact("customer.consent", key, |tx| {
+            ensure_customer(tx, id)?;
+            write_consent(tx, id, consent)?;
+            tx.changes.customer(id);
+            Ok(())
+        })
+    }
+
+    pub fn add_note(
+        &mut self,
+        id: CustomerId,
+        body: &str,
+        key: Option<&str>,
+    ) -> Result<Outcome<i64>> {
+        let body = validate_note(body)?;
+        self.transact("customer.note", key, |tx| {
+            ensure_customer(tx, id)?;
+            let note = insert_note(tx, id, &body)?;
+            tx.changes.customer(id);
+            Ok(note)
+        })
+    }
+
+    /// The whole record of one customer.
+    pub fn customer(&self, id: CustomerId) -> Result<Customer> {
+        let country = self.settings()?.country;
+        let conn = self.conn();
+        let c = conn
+            .query_row(
+                "SELECT id, first_name, last_name, email, phone_e164, address_line1, address_line2, postcode, city, country,
+                        birthday_day, birthday_month, birthday_year, language, created_at, updated_at, archived_at, merged_into,
+                        visit_count, total_spent_cents, first_purchase_at, last_purchase_at,
+                        (SELECT number FROM cards WHERE customer_id = customers.id AND status = 'active' ORDER BY id DESC LIMIT 1)
+                 FROM customers WHERE id = ?1",
+                [id],
+                |r| {
+                    let first: String = r.get(1)?;
+                    let last: String = r.get(2)?;
+                    let phone_e164: Option<String> = r.get(4)?;
+                    let day: Option<u8> = r.get(10)?;
+                    let month: Option<u8> = r.get(11)?;
+                    let visit_count: i64 = r.get(18)?;
+                    let total: i64 = r.get(19)?;
+                    Ok(Customer {
+                        id: r.get(0)?,
+                        display_name: display_name(&first, &last),
+                        first_name: first,
+                        last_name: last,
+                        email: r.get(3)?,
+                        phone_display: phone_e164.as_deref().map(|p| phone::display(p, country)),
+                        phone_e164,
+                        address: Address {
+                            line1: r.get(5)?,
+                            line2: r.get(6)?,
+                            postcode: r.get(7)?,
+                            city: r.get(8)?,
+                            country: Country::parse(&r.get::<_, String>(9)?).unwrap_or_default(),
+                        },
+                        birthday: match (day, month) {
+                            (Some(day), Some(month)) => Some(Birthday { day, month, year: r.get(12)? }),
+                            _ => None,
+                        },
+                        language: Lang::parse(&r.get::<_, String>(13)?).unwrap_or_default(),
+                        created_at: r.get(14)?,
+                        updated_at: r.get(15)?,
+                        archived_at: r.get(16)?,
+                        merged_into: r.get(17)?,
+                        figures: Figures {
+                            visit_count,
+                            total_spent_cents: total,
+                            average_basket_cents: average_basket(total, visit_count),
+                            first_purchase_at: r.get(20)?,
+                            last_purchase_at: r.get(21)?,
+                        },
+                        card_number: r.get(22)?,
+                        tags: Vec::new(),
+                        consent: None,
+                    })
+                },
+            )
+            .optional()?
+            .ok_or_else(|| Error::not_found("customer", id))?;
+        let mut c = c;
+        c.tags = tags_of(conn, id)?;
+        c.consent = current_consent(conn, id)?;
+        Ok(c)
+    }
+
+    /// Customers who may be the same person as the one being typed: same normalised email or
+    /// phone, or a very similar name at the same postcode. Merged customers are left out.
+    pub fn possible_duplicates(
+        &self,
+        input: &CustomerInput,
+        exclude: Option<CustomerId>,
+    ) -> Result<Vec<DuplicateMatch>> {
+        let s = self.settings()?;
+        let first = crate::text::fold(&input.first_name);
+        let last = crate::text::fold(&input.last_name);
+        let email = crate::text::clean(&input.email).map(|e| crate::text::normalize_email(&e));
+        let phone = crate::text::clean(&input.phone).and_then(|p| phone::normalize(&p, s.country));
+        let country = input.address.country.unwrap_or(s.country);
+        let postcode = crate::text::clean(&input.address.postcode)
+            .and_then(|p| rules::normalize_postcode(&p, country));
+        let conn = self.conn();
+        let mut found: Vec<(CustomerId, DuplicateReason)> = Vec::new();
+        let exclude = exclude.unwrap_or(-1);
+        if let Some(e) = &email {
+            let mut st = conn.prepare_cached("SELECT id FROM customers WHERE email_norm = ?1 AND merged_into IS NULL AND id != ?2 LIMIT 10")?;
+            for id in st.query_map(params![e, exclude], |r| r.get(0))? {
+                found.push((id?, DuplicateReason::SameEmail));
+            }
+        }
+        if let Some(p) = &phone {
+            let mut st = conn.prepare_cached("SELECT id FROM customers WHERE phone_e164 = ?1 AND merged_into IS NULL AND id != ?2 LIMIT 10")?;
+            for id in st.query_map(params![p.e164, exclude], |r| r.get(0))? {
+                found.push((id?, DuplicateReason::SamePhone));
+            }
+        }
+        if let Some(pc) = &postcode {
+            let mut st = conn.prepare_cached(
+                "SELECT id, first_fold, last_fold FROM customers WHERE postcode = ?1 AND merged_into IS NULL AND id != ?2 LIMIT 5000",
+            )?;
+            let rows = st.query_map(params![pc, exclude], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })?;
+            for row in rows {
+                let (id, f, l) = row?;
+                if similar_names(&first, &last, &f, &l) {
+                    found.push((id, DuplicateReason::SimilarNameSamePostcode));
+                }
+            }
+        }
+        let mut ids: Vec<CustomerId> = Vec::new();
+        for (id, _) in &found {
+            if !ids.contains(id) {
+                ids.push(*id);
+            }
+        }
+        let summaries = summaries(conn, &ids, s.country)?;
+        Ok(summaries
+            .into_iter()
+            .map(|customer| {
+                let reasons = found
+                    .iter()
+                    .filter(|(id, _)| *id == customer.id)
+                    .map(|(_, r)| *r)
+                    .collect();
+                DuplicateMatch { customer, reasons }
+            })
+            .collect())
+    }
+
+    /// Merge `other` into `keep`: every purchase, note, consent record, card and tag of
+    /// `other` now belongs to `keep`; fields `keep` lacks are taken from `other`; `other` is
+    /// archived and points to `keep`. Nothing is deleted.
+    pub fn merge_customers(
+        &mut self,
+        keep: CustomerId,
+        other: CustomerId,
+        key: Option<&str>,
+    ) -> Result<Outcome<()>> {
+        if keep == other {
+            return Err(Error::invalid("other", "field.merge_same"));
+        }
+        self.transact("customer.merge", key, |tx| {
+            ensure_customer(tx, keep)?;
+            ensure_customer(tx, other)?;
+            for sql in [
+                "UPDATE purchases SET customer_id = ?1 WHERE customer_id = ?2",
+                "UPDATE notes SET customer_id = ?1 WHERE customer_id = ?2",
+                "UPDATE consents SET customer_id = ?1 WHERE customer_id = ?2",
+                "UPDATE cards SET customer_id = ?1 WHERE customer_id = ?2",
+            ] {
+                tx.execute(sql, params![keep, other])?;
+            }
+            tx.execute(
+                "INSERT OR IGNORE INTO customer_tags (customer_id, tag, tag_fold) SELECT ?1, tag, tag_fold FROM customer_tags WHERE customer_id = ?2",
+                params![keep, other],
+            )?;
+            tx.execute(
+                "UPDATE customers AS k SET
+                   email = coalesce(k.email, o.email), email_norm = coalesce(k.email_norm, o.email_norm),
+                   phone_e164 = coalesce(k.phone_e164, o.phone_e164),
+                   phone_digits = CASE WHEN k.phone_digits = '' THEN o.phone_digits ELSE k.phone_digits END,
+                   address_line1 = coalesce(k.address_line1, o.address_line1), address_line2 = coalesce(k.address_line2, o.address_line2),
+                   postcode = coalesce(k.postcode, o.postcode), city = coalesce(k.city, o.city),
+                   birthday_day = coalesce(k.birthday_day, o.birthday_day), birthday_month = coalesce(k.birthday_month, o.birthday_month),
+                   birthday_year = coalesce(k.birthday_year, o.birthday_year), updated_at = ?3
+                 FROM customers AS o WHERE k.id = ?1 AND o.id = ?2",
+                params![keep, other, tx.now],
+            )?;
+            tx.execute(
+                "UPDATE customers SET merged_into = ?1, archived_at = coalesce(archived_at, ?3), updated_at = ?3 WHERE id = ?2",
+                params![keep, other, tx.now],
+            )?;
+            let name_of = |id: CustomerId| -> Result<String> {
+                Ok(tx.query_row("SELECT first_name, last_name FROM customers WHERE id = ?1", [id], |r| {
+                    Ok(display_name(&r.get::<_, String>(0)?, &r.get::<_, String>(1)?))
+                })?)
+            };
+            write_event(tx, keep, "merged_from", serde_json::json!({ "other_id": other, "other_name": name_of(other)? }))?;
+            write_event(tx, other, "merged_into", serde_json::json!({ "other_id": keep, "other_name": name_of(keep)? }))?;
+            crate::purchases::refresh_figures(tx, keep)?;
+            crate::purchases::refresh_figures(tx, other)?;
+            tx.changes.customer(keep);
+            tx.changes.customer(other);
+            tx.changes.purchases = true;
+            Ok(())
+        })
+    }
+}
+
+fn tags_of(conn: &Connection, id: CustomerId) -> Result<Vec<String>> {
+    let mut st = conn
+        .prepare_cached("SELECT tag FROM customer_tags WHERE customer_id = ?1 ORDER BY tag_fold")?;
+    let tags = st
+        .query_map([id], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?;
+    Ok(tags)
+}
+
+pub(crate) fn current_consent(conn: &Connection, id: CustomerId) -> Result<Option<ConsentRecord>> {
+    Ok(conn
+        .query_row(
+            "SELECT basis, source, wording, recorded_at FROM consents WHERE customer_id = ?1 ORDER BY recorded_at DESC, id DESC LIMIT 1",
+            [id],
+            |r| {
+                Ok(ConsentRecord {
+                    choice: ConsentChoice::parse(&r.get::<_, String>(0)?).unwrap_or(ConsentChoice::Refused),
+                    source: ConsentSource::parse(&r.get::<_, String>(1)?).unwrap_or(ConsentSource::Counter),
+                    wording: r.get(2)?,
+                    recorded_at: r.get(3)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// The stored record in `Normalized` form, to tell which fields an edit changes.
+fn load_normalized(conn: &Connection, id: CustomerId) -> Result<Normalized> {
+    let mut n = conn.query_row(
+        "SELECT first_name, last_name, first_fold, last_fold, email, email_norm, phone_e164, phone_digits, address_line1, address_line2,
+                postcode, city, country, birthday_day, birthday_month, birthday_year, language
+         FROM customers WHERE id = ?1",
+        [id],
+        |r| {
+            let e164: Option<String> = r.get(6)?;
+            let day: Option<u8> = r.get(13)?;
+            let month: Option<u8> = r.get(14)?;
+            Ok(Normalized {
+                first_name: r.get(0)?,
+                last_name: r.get(1)?,
+                first_fold: r.get(2)?,
+                last_fold: r.get(3)?,
+                email: r.get(4)?,
+                email_norm: r.get(5)?,
+                phone: match e164 {
+                    Some(e164) => Some(crate::phone::Phone { e164, search_digits: r.get(7)? }),
+                    None => None,
+                },
+                line1: r.get(8)?,
+                line2: r.get(9)?,
+                postcode: r.get(10)?,
+                city: r.get(11)?,
+                country: Country::parse(&r.get::<_, String>(12)?).unwrap_or_default(),
+                birthday: match (day, month) {
+                    (Some(day), Some(month)) => Some(Birthday { day, month, year: r.get(15)? }),
+                    _ => None,
+                },
+                language: Lang::parse(&r.get::<_, String>(16)?).unwrap_or_default(),
+                tags: Vec::new(),
+            })
+        },
+    )?;
+    n.tags = tags_of(conn, id)?;
+    Ok(n)
+}

@@ -1,0 +1,213 @@
+//! A customer's timeline: everything that happened, newest first, gathered from the tables
+//! that record it (events, purchases, notes, consent).
+
+use super::{ConsentChoice, ConsentSource};
+use crate::error::Result;
+use crate::storage::Store;
+use crate::types::{Cents, CustomerId, PurchaseId};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TimelineKind {
+    Created,
+    Edited {
+        fields: Vec<String>,
+    },
+    Archived,
+    Restored,
+    MergedFrom {
+        other_id: CustomerId,
+        other_name: String,
+    },
+    MergedInto {
+        other_id: CustomerId,
+        other_name: String,
+    },
+    Sale {
+        purchase_id: PurchaseId,
+        amount_cents: Cents,
+        category: Option<String>,
+        note: Option<String>,
+        refunded_cents: Cents,
+        backdated: bool,
+    },
+    Refund {
+        purchase_id: PurchaseId,
+        sale_id: PurchaseId,
+        amount_cents: Cents,
+        note: Option<String>,
+    },
+    Note {
+        note_id: i64,
+        body: String,
+    },
+    Consent {
+        choice: ConsentChoice,
+        source: ConsentSource,
+        wording: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct TimelineEntry {
+    pub at: DateTime<Utc>,
+    #[serde(flatten)]
+    #[ts(flatten)]
+    pub kind: TimelineKind,
+}
+
+/// Rule: a receipt is "backdated" when it was entered more than an hour after it happened.
+pub fn is_backdated(occurred_at: DateTime<Utc>, recorded_at: DateTime<Utc>) -> bool {
+    recorded_at - occurred_at > chrono::Duration::hours(1)
+}
+
+impl Store {
+    /// Everything that happened to a customer, newest first (at most `limit` entries).
+    pub fn timeline(&self, id: CustomerId, limit: usize) -> Result<Vec<TimelineEntry>> {
+        super::store::ensure_exists(self.conn(), id)?;
+        let conn = self.conn();
+        let lim = limit as i64;
+        let mut out: Vec<(DateTime<Utc>, i64, TimelineKind)> = Vec::new();
+
+        let mut st = conn.prepare_cached("SELECT id, kind, at, data FROM customer_events WHERE customer_id = ?1 ORDER BY at DESC LIMIT ?2")?;
+        let rows = st.query_map(rusqlite::params![id, lim], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, DateTime<Utc>>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })?;
+        for row in rows {
+            let (eid, kind, at, data) = row?;
+            let data: serde_json::Value = serde_json::from_str(&data)?;
+            let other = || {
+                (
+                    data["other_id"].as_i64().unwrap_or_default(),
+                    data["other_name"].as_str().unwrap_or_default().to_string(),
+                )
+            };
+            let k = match kind.as_str() {
+                "created" => TimelineKind::Created,
+                "edited" => TimelineKind::Edited {
+                    fields: data["fields"]
+                        .as_array()
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|v| v.as_str().map(String::from))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                },
+                "archived" => TimelineKind::Archived,
+                "restored" => TimelineKind::Restored,
+                "merged_from" => {
+                    let (other_id, other_name) = other();
+                    TimelineKind::MergedFrom {
+                        other_id,
+                        other_name,
+                    }
+                }
+                "merged_into" => {
+                    let (other_id, other_name) = other();
+                    TimelineKind::MergedInto {
+                        other_id,
+                        other_name,
+                    }
+                }
+                _ => continue,
+            };
+            out.push((at, eid, k));
+        }
+
+        let mut st = conn.prepare_cached(
+            "SELECT p.id, p.kind, p.amount_cents, p.occurred_at, p.recorded_at, p.note, p.category, p.refund_of,
+                    (SELECT coalesce(sum(r.amount_cents), 0) FROM purchases r WHERE r.refund_of = p.id)
+             FROM purchases p WHERE p.customer_id = ?1 ORDER BY p.occurred_at DESC LIMIT ?2",
+        )?;
+        let rows = st.query_map(rusqlite::params![id, lim], |r| {
+            let pid: i64 = r.get(0)?;
+            let kind: String = r.get(1)?;
+            let at: DateTime<Utc> = r.get(3)?;
+            let recorded: DateTime<Utc> = r.get(4)?;
+            let k = if kind == "refund" {
+                TimelineKind::Refund {
+                    purchase_id: pid,
+                    sale_id: r.get(7)?,
+                    amount_cents: r.get(2)?,
+                    note: r.get(5)?,
+                }
+            } else {
+                TimelineKind::Sale {
+                    purchase_id: pid,
+                    amount_cents: r.get(2)?,
+                    category: r.get(6)?,
+                    note: r.get(5)?,
+                    refunded_cents: r.get(8)?,
+                    backdated: is_backdated(at, recorded),
+                }
+            };
+            Ok((at, pid, k))
+        })?;
+        for row in rows {
+            out.push(row?);
+        }
+
+        let mut st = conn.prepare_cached("SELECT id, body, created_at FROM notes WHERE customer_id = ?1 ORDER BY created_at DESC LIMIT ?2")?;
+        let rows = st.query_map(rusqlite::params![id, lim], |r| {
+            let nid: i64 = r.get(0)?;
+            Ok((
+                r.get(2)?,
+                nid,
+                TimelineKind::Note {
+                    note_id: nid,
+                    body: r.get(1)?,
+                },
+            ))
+        })?;
+        for row in rows {
+            out.push(row?);
+        }
+
+        let mut st = conn.prepare_cached("SELECT id, basis, source, wording, recorded_at FROM consents WHERE customer_id = ?1 ORDER BY recorded_at DESC LIMIT ?2")?;
+        let rows = st.query_map(rusqlite::params![id, lim], |r| {
+            Ok((
+                r.get(4)?,
+                r.get::<_, i64>(0)?,
+                TimelineKind::Consent {
+                    choice: ConsentChoice::parse(&r.get::<_, String>(1)?)
+                        .unwrap_or(ConsentChoice::Refused),
+                    source: ConsentSource::parse(&r.get::<_, String>(2)?)
+                        .unwrap_or(ConsentSource::Counter),
+                    wording: r.get(3)?,
+                },
+            ))
+        })?;
+        for row in rows {
+            out.push(row?);
+        }
+
+        // Newest first; at the same instant, the later row first.
+        // At the same instant the creation comes last, then the later row first.
+        let rank = |k: &TimelineKind| {
+            if matches!(k, TimelineKind::Created) {
+                0
+            } else {
+                1
+            }
+        };
+        out.sort_by(|a, b| {
+            b.0.cmp(&a.0)
+                .then(rank(&b.2).cmp(&rank(&a.2)))
+                .then(b.1.cmp(&a.1))
+        });
+        out.truncate(limit);
+        Ok(out
+            .into_iter()
+            .map(|(at, _, kind)| TimelineEntry { at, kind })
+            .collect())
+    }
+}

@@ -1,0 +1,451 @@
+//! A deterministic, realistic demo shop: French and Québec names with accents, emails, phones
+//! written in every common way, birthdays, consent, tags, cards, and purchases over three years.
+//! The same seed and the same `now` always give the same shop.
+
+use crate::error::{Error, Result};
+use crate::storage::Store;
+use crate::text::fold;
+use crate::types::{Country, Outcome};
+use chrono::{DateTime, Duration, Utc};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rusqlite::params;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+pub const DEFAULT_SEED: u64 = 20_241_231;
+
+const FIRST: &[&str] = &[
+    "Élodie",
+    "Zoé",
+    "Chloé",
+    "Léa",
+    "Hélène",
+    "Jérôme",
+    "François",
+    "Gaëlle",
+    "Maëlys",
+    "Noémie",
+    "Benoît",
+    "Josée",
+    "Marie-Ève",
+    "Geneviève",
+    "Frédéric",
+    "Stéphane",
+    "Océane",
+    "Anaïs",
+    "Loïc",
+    "Théo",
+    "Raphaël",
+    "Inès",
+    "Clément",
+    "Amélie",
+    "Cédric",
+    "Émile",
+    "Jean",
+    "Marie",
+    "Pierre",
+    "Sophie",
+    "Nathalie",
+    "Isabelle",
+    "Sylvie",
+    "Philippe",
+    "Nicolas",
+    "Julien",
+    "Camille",
+    "Manon",
+    "Lucas",
+    "Hugo",
+    "Louise",
+    "Emma",
+    "Jade",
+    "Gabriel",
+    "Arthur",
+    "Alice",
+    "Mathéo",
+    "Maxime",
+    "Félix",
+    "William",
+    "Olivier",
+    "Éric",
+    "Chantal",
+    "Réjean",
+    "Ginette",
+    "Mélanie",
+    "Andrée",
+    "Joël",
+    "Zoë",
+    "Françoise",
+    "Aurélien",
+    "Bérénice",
+    "Lætitia",
+    "Yannick",
+    "Karim",
+    "Fatou",
+    "Mei",
+    "Thi Hoa",
+];
+const LAST: &[&str] = &[
+    "Martin",
+    "Bernard",
+    "Lefèvre",
+    "Dubois",
+    "Côté",
+    "Tremblay",
+    "Gagnon",
+    "Roy",
+    "Bouchard",
+    "Gauthier",
+    "Morin",
+    "Lavoie",
+    "Fortin",
+    "Gagné",
+    "Pelletier",
+    "Bélanger",
+    "Lévesque",
+    "Bergeron",
+    "Leblanc",
+    "Girard",
+    "Simard",
+    "Boucher",
+    "Ouellet",
+    "Caron",
+    "Beaulieu",
+    "Cloutier",
+    "Dubé",
+    "Poirier",
+    "Fournier",
+    "Lapointe",
+    "Leclerc",
+    "Lefebvre",
+    "Moreau",
+    "Laurent",
+    "Simon",
+    "Michel",
+    "Garcia",
+    "David",
+    "Bertrand",
+    "Roux",
+    "Vincent",
+    "Fontaine",
+    "Chevalier",
+    "Robin",
+    "Mercier",
+    "Blanc",
+    "Guérin",
+    "Boyer",
+    "Muller",
+    "Faure",
+    "André",
+    "Rousseau",
+    "Lemaire",
+    "Duval",
+    "Joly",
+    "Gérard",
+    "Brunet",
+    "Perrin",
+    "Clément",
+    "Leroy",
+    "Bonnet",
+    "Lambert",
+    "Fabre",
+    "Henry",
+    "Rolland",
+    "Barbier",
+    "Arnaud",
+    "Mathieu",
+    "Meunier",
+    "N'Diaye",
+    "Nguyễn",
+    "O'Connor",
+    "Saint-Pierre",
+    "de la Fontaine",
+    "Thériault",
+    "Désilets",
+    "Lachapelle",
+    "Béliveau",
+    "Dufresne",
+    "Pâquet",
+    "Hébert",
+    "Ménard",
+    "Marchand",
+    "Œuvrard",
+];
+const FR_CITIES: &[(&str, &str)] = &[
+    ("75011", "Paris"),
+    ("69003", "Lyon"),
+    ("13005", "Marseille"),
+    ("33000", "Bordeaux"),
+    ("59000", "Lille"),
+    ("44000", "Nantes"),
+    ("31000", "Toulouse"),
+    ("67000", "Strasbourg"),
+    ("35000", "Rennes"),
+    ("21000", "Dijon"),
+];
+const QC_CITIES: &[(&str, &str)] = &[
+    ("H2X 1Y4", "Montréal"),
+    ("G1R 4P5", "Québec"),
+    ("J8X 3X7", "Gatineau"),
+    ("J1H 1Z3", "Sherbrooke"),
+];
+const STREETS: &[&str] = &[
+    "rue de la République",
+    "avenue Jean-Jaurès",
+    "rue des Lilas",
+    "boulevard Saint-Laurent",
+    "rue Sainte-Catherine",
+    "place du Marché",
+    "chemin des Vignes",
+];
+const DOMAINS: &[&str] = &[
+    "gmail.com",
+    "orange.fr",
+    "free.fr",
+    "laposte.net",
+    "hotmail.fr",
+    "videotron.ca",
+    "outlook.com",
+    "yahoo.fr",
+];
+const TAGS: &[&str] = &[
+    "VIP",
+    "Bio",
+    "Voisin",
+    "Salon 2024",
+    "Café",
+    "Épicerie fine",
+    "Professionnel",
+    "Newsletter papier",
+];
+const CATEGORIES: &[&str] = &[
+    "Épicerie",
+    "Café",
+    "Boulangerie",
+    "Cadeaux",
+    "Vins",
+    "Fromages",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct DemoSpec {
+    pub customers: u32,
+    pub purchases: u32,
+    pub seed: u64,
+}
+
+impl DemoSpec {
+    /// The shop of `shared/quality.md` (100k customers, 1M purchases) times `scale`.
+    pub fn benchmark(scale: f64) -> Self {
+        DemoSpec {
+            customers: (100_000.0 * scale).round() as u32,
+            purchases: (1_000_000.0 * scale).round() as u32,
+            seed: DEFAULT_SEED,
+        }
+    }
+    /// A shop small enough to explore by hand.
+    pub fn explore() -> Self {
+        DemoSpec {
+            customers: 1_200,
+            purchases: 14_000,
+            seed: DEFAULT_SEED,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct DemoSummary {
+    pub customers: u32,
+    pub purchases: u32,
+    pub refunds: u32,
+}
+
+fn pick<'a, R: Rng>(rng: &mut R, list: &'a [&'a str]) -> &'a str {
+    list[rng.random_range(0..list.len())]
+}
+
+fn email_part(s: &str) -> String {
+    fold(s)
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect()
+}
+
+/// A French mobile written one of the ways people write it.
+fn fr_phone<R: Rng>(rng: &mut R) -> String {
+    let lead = if rng.random_bool(0.7) { 6 } else { 7 };
+    let rest: Vec<u32> = (0..4).map(|_| rng.random_range(0..100)).collect();
+    let d = format!(
+        "0{lead}{:02}{:02}{:02}{:02}",
+        rest[0], rest[1], rest[2], rest[3]
+    );
+    match rng.random_range(0..5) {
+        0 => d,
+        1 => d
+            .as_bytes()
+            .chunks(2)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect::<Vec<_>>()
+            .join(" "),
+        2 => d
+            .as_bytes()
+            .chunks(2)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect::<Vec<_>>()
+            .join("."),
+        3 => format!(
+            "+33 {} {}",
+            &d[1..2],
+            d[2..]
+                .as_bytes()
+                .chunks(2)
+                .map(|c| std::str::from_utf8(c).unwrap())
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+        _ => format!("0033{}", &d[1..]),
+    }
+}
+
+fn qc_phone<R: Rng>(rng: &mut R) -> String {
+    let area = ["514", "438", "418", "450", "819"][rng.random_range(0..5)];
+    let exchange = rng.random_range(200..990);
+    let line = rng.random_range(1000..9999);
+    if rng.random_bool(0.5) {
+        format!("+1 {area} {exchange} {line}")
+    } else {
+        format!("+1 ({area}) {exchange}-{line}")
+    }
+}
+
+impl Store {
+    /// Fill the database with a demo shop. Refused when customers already exist, so a real
+    /// customer file is never mixed with invented people.
+    pub fn generate_demo(&mut self, spec: DemoSpec) -> Result<Outcome<DemoSummary>> {
+        let now = self.now();
+        let shop_country = self.settings()?.country;
+        self.transact("demo.generate", None, |tx| {
+            let existing: i64 = tx.query_row("SELECT count(*) FROM customers", [], |r| r.get(0))?;
+            if existing > 0 {
+                return Err(Error::conflict("conflict.demo_needs_empty_file"));
+            }
+            let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
+            let start: DateTime<Utc> = now - Duration::days(3 * 365);
+            let mut ins_customer = tx.prepare(
+                "INSERT INTO customers (id, first_name, last_name, first_fold, last_fold, email, email_norm, phone_e164, phone_digits,
+                   address_line1, postcode, city, country, birthday_day, birthday_month, birthday_year, language, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18)",
+            )?;
+            let mut ins_card = tx.prepare("INSERT INTO cards (id, customer_id, number, status, issued_at) VALUES (?1, ?1, ?2, 'active', ?3)")?;
+            let mut ins_tag = tx.prepare("INSERT OR IGNORE INTO customer_tags (customer_id, tag, tag_fold) VALUES (?1, ?2, ?3)")?;
+            let mut ins_consent = tx.prepare(
+                "INSERT INTO consents (customer_id, channel, granted, basis, source, wording, recorded_at) VALUES (?1, 'email', ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            let mut ins_event = tx.prepare("INSERT INTO customer_events (customer_id, kind, at, data) VALUES (?1, 'created', ?2, '{}')")?;
+            let mut created: Vec<DateTime<Utc>> = Vec::with_capacity(spec.customers as usize);
+            // Loyalty is skewed: a few regulars make most visits.
+            let mut weights: Vec<f64> = Vec::with_capacity(spec.customers as usize);
+            for i in 1..=i64::from(spec.customers) {
+                let first = pick(&mut rng, FIRST);
+                let last = pick(&mut rng, LAST);
+                let quebec = rng.random_bool(0.2);
+                let (postcode, city) = if quebec { QC_CITIES[rng.random_range(0..QC_CITIES.len())] } else { FR_CITIES[rng.random_range(0..FR_CITIES.len())] };
+                let email = rng.random_bool(0.8).then(|| {
+                    let n = rng.random_range(1..999);
+                    format!("{}.{}{}@{}", email_part(first), email_part(last), n, pick(&mut rng, DOMAINS))
+                });
+                let raw_phone = rng.random_bool(0.85).then(|| if quebec { qc_phone(&mut rng) } else { fr_phone(&mut rng) });
+                let phone = raw_phone.and_then(|p| crate::phone::normalize(&p, shop_country));
+                let (bd, bm, by) = if rng.random_bool(0.6) {
+                    let m = rng.random_range(1..=12u32);
+                    let d = rng.random_range(1..=28u32);
+                    (Some(d), Some(m), rng.random_bool(0.5).then(|| rng.random_range(1940..2006)))
+                } else {
+                    (None, None, None)
+                };
+                let created_at = start + Duration::minutes(rng.random_range(0..(3 * 365 * 24 * 60)));
+                let lang = if rng.random_bool(0.1) { "en" } else { "fr" };
+                let street = format!("{} {}", rng.random_range(1..180), pick(&mut rng, STREETS));
+                ins_customer.execute(params![
+                    i, first, last, fold(first), fold(last), email, email.as_deref().map(crate::text::normalize_email),
+                    phone.as_ref().map(|p| &p.e164), phone.as_ref().map(|p| p.search_digits.as_str()).unwrap_or(""),
+                    street, postcode, city, if quebec { Country::CA.code() } else { Country::FR.code() }, bd, bm, by, lang, created_at
+                ])?;
+                ins_card.execute(params![i, crate::cards::number_for_serial(i as u64), created_at])?;
+                ins_event.execute(params![i, created_at])?;
+                for _ in 0..rng.random_range(0..3) {
+                    let t = pick(&mut rng, TAGS);
+                    ins_tag.execute(params![i, t, fold(t)])?;
+                }
+                let roll = rng.random_range(0..100);
+                let consent = match roll {
+                    0..=54 => Some((true, "express", "counter")),
+                    55..=74 => Some((true, "existing_customer", "counter")),
+                    75..=84 => Some((false, "refused", "counter")),
+                    _ => None,
+                };
+                if let Some((granted, basis, source)) = consent {
+                    ins_consent.execute(params![i, granted, basis, source, "J'accepte de recevoir la lettre d'information de la boutique.", created_at])?;
+                }
+                created.push(created_at);
+                let u: f64 = rng.random();
+                weights.push(u * u * u * 10.0 + 0.05);
+            }
+            // Cumulative weights to draw the buyer of each purchase.
+            let total: f64 = weights.iter().sum();
+            let mut cumulative = Vec::with_capacity(weights.len());
+            let mut acc = 0.0;
+            for w in &weights {
+                acc += w / total;
+                cumulative.push(acc);
+            }
+            let mut ins_sale = tx.prepare(
+                "INSERT INTO purchases (customer_id, kind, amount_cents, occurred_at, recorded_at, category) VALUES (?1, 'sale', ?2, ?3, ?3, ?4)",
+            )?;
+            let mut ins_refund = tx.prepare(
+                "INSERT INTO purchases (customer_id, kind, amount_cents, occurred_at, recorded_at, category, refund_of) VALUES (?1, 'refund', ?2, ?3, ?3, ?4, ?5)",
+            )?;
+            let mut refunds = 0u32;
+            for _ in 0..spec.purchases {
+                if created.is_empty() {
+                    break;
+                }
+                let u: f64 = rng.random();
+                let idx = cumulative.partition_point(|c| *c < u).min(created.len() - 1);
+                let customer = idx as i64 + 1;
+                let since = created[idx];
+                let span = (now - since).num_minutes().max(1);
+                let at = since + Duration::minutes(rng.random_range(0..span));
+                // Mostly small baskets, a few large ones.
+                let base: f64 = rng.random_range(3.0..40.0);
+                let amount = if rng.random_bool(0.1) { base * rng.random_range(2.0..6.0) } else { base };
+                let cents = (amount * 100.0).round() as i64;
+                let category = pick(&mut rng, CATEGORIES);
+                ins_sale.execute(params![customer, cents, at, category])?;
+                let p = tx.last_insert_rowid();
+                if rng.random_bool(0.02) {
+                    let back = (at + Duration::days(rng.random_range(0..14))).min(now);
+                    let part = if rng.random_bool(0.5) { cents } else { (cents / 2).max(1) };
+                    ins_refund.execute(params![customer, part, back, category, p])?;
+                    refunds += 1;
+                }
+            }
+            drop((ins_customer, ins_card, ins_tag, ins_consent, ins_event, ins_sale, ins_refund));
+            tx.execute(
+                "UPDATE customers SET visit_count = a.visits, total_spent_cents = a.spent, first_purchase_at = a.first_at, last_purchase_at = a.last_at
+                 FROM (SELECT customer_id,
+                              sum(kind = 'sale') AS visits,
+                              sum(CASE kind WHEN 'sale' THEN amount_cents ELSE -amount_cents END) AS spent,
+                              min(CASE kind WHEN 'sale' THEN occurred_at END) AS first_at,
+                              max(CASE kind WHEN 'sale' THEN occurred_at END) AS last_at
+                       FROM purchases GROUP BY customer_id) AS a
+                 WHERE a.customer_id = customers.id",
+                [],
+            )?;
+            tx.execute("INSERT INTO settings (key, value) VALUES ('onboarded', '1') ON CONFLICT (key) DO UPDATE SET value = '1'", [])?;
+            tx.changes.purchases = true;
+            tx.changes.settings = true;
+            Ok(DemoSummary { customers: spec.customers, purchases: spec.purchases, refunds })
+        })
+    }
+}
