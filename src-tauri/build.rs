@@ -1,3 +1,34 @@
+//! Declares the app's own commands so that each must be granted by a capability
+//! (`capabilities/main.json`): the window gets exactly these and nothing else.
+
+/// Every command of `src-tauri/src/commands`, as registered in `lib.rs`.
+const COMMANDS: &[&str] = &[
+    "app_info",
+    "settings_get",
+    "settings_update",
+    "demo_load",
+    "onboarding_skip",
+    "stats_get",
+    "customers_list",
+    "customers_search",
+    "customer_get",
+    "customer_create",
+    "customer_update",
+    "customer_archive",
+    "customer_restore",
+    "customer_duplicates",
+    "customer_merge",
+    "customer_timeline",
+    "customer_add_note",
+    "customer_set_consent",
+    "sale_record",
+    "sale_refund",
+    "till_lookup",
+];
+
 fn main() {
-    tauri_build::build()
+    tauri_build::try_build(
+        tauri_build::Attributes::new().app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+    )
+    .expect("tauri build script");
 }

@@ -1,1 +1,99 @@
+//! The Comptoir desktop shell: opens the database, registers the commands, starts the window.
+//! All domain logic lives in `comptoir-core`; commands only adapt.
 
+pub mod commands;
+pub mod state;
+
+use comptoir_core::demo::DemoSpec;
+use state::AppState;
+use std::path::PathBuf;
+use tauri::{Manager, Runtime};
+
+/// Register the commands on a builder (the real one, or tauri's mock builder in tests). The
+/// caller manages an [`AppState`].
+pub fn builder<R: Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
+    use commands::*;
+    b.invoke_handler(tauri::generate_handler![
+        app::app_info,
+        app::settings_get,
+        app::settings_update,
+        app::demo_load,
+        app::onboarding_skip,
+        app::stats_get,
+        customers::customers_list,
+        customers::customers_search,
+        customers::customer_get,
+        customers::customer_create,
+        customers::customer_update,
+        customers::customer_archive,
+        customers::customer_restore,
+        customers::customer_duplicates,
+        customers::customer_merge,
+        customers::customer_timeline,
+        customers::customer_add_note,
+        customers::customer_set_consent,
+        customers::till_lookup,
+        sales::sale_record,
+        sales::sale_refund,
+    ])
+}
+
+/// Options from the command line.
+#[derive(Debug, Default, Clone)]
+pub struct Options {
+    /// `--db PATH`, or the `COMPTOIR_DB` environment variable; otherwise `comptoir.db` in the
+    /// operating system's data folder for the app.
+    pub db: Option<PathBuf>,
+    /// `--demo`: load the demo shop if the customer file is empty.
+    pub demo: bool,
+}
+
+impl Options {
+    pub fn from_args(args: impl IntoIterator<Item = String>) -> Options {
+        let mut o = Options { db: std::env::var_os("COMPTOIR_DB").map(PathBuf::from), demo: false };
+        let mut it = args.into_iter().skip(1);
+        while let Some(a) = it.next() {
+            match a.as_str() {
+                "--demo" => o.demo = true,
+                "--db" => o.db = it.next().map(PathBuf::from),
+                _ => {}
+            }
+        }
+        o
+    }
+}
+
+pub fn run(opts: Options) {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("COMPTOIR_LOG").unwrap_or_else(|_| "info".into()))
+        .init();
+    builder(tauri::Builder::default())
+        .setup(move |app| {
+            let path = match &opts.db {
+                Some(p) => p.clone(),
+                None => app.path().app_data_dir()?.join("comptoir.db"),
+            };
+            tracing::info!(path = %path.display(), "opening the customer file");
+            let state = AppState::open(&path);
+            if opts.demo {
+                let loaded = state.with(|s| {
+                    if s.stats()?.customers_active == 0 {
+                        s.generate_demo(DemoSpec::explore()).map(Some)
+                    } else {
+                        Ok(None)
+                    }
+                });
+                match loaded {
+                    Ok(Some(o)) => {
+                        tracing::info!(customers = o.value.customers, "demo shop loaded")
+                    }
+                    Ok(None) => tracing::info!("customer file not empty: demo shop not loaded"),
+                    Err(e) => tracing::warn!(code = %e.code, "demo shop not loaded"),
+                }
+            }
+            app.manage(state);
+            Ok(())
+        })
+        .run(tauri::generate_context!())
+        .expect("error while running Comptoir");
+}

@@ -68,8 +68,7 @@ mod tests {
 
     #[test]
     fn committed_typescript_matches_the_rust_types() {
-        let committed_dir: PathBuf =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui/src/lib/generated");
+        let committed_dir: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui/src/lib/generated");
         let tmp = tempfile::tempdir().unwrap();
         super::export_all(tmp.path()).unwrap();
         let fresh = read_dir(tmp.path());
@@ -82,15 +81,8 @@ mod tests {
             return;
         }
         let committed = read_dir(&committed_dir);
-        let stale: Vec<_> = committed
-            .keys()
-            .filter(|k| !fresh.contains_key(*k))
-            .collect();
-        let drifted: Vec<_> = fresh
-            .iter()
-            .filter(|(k, v)| committed.get(*k) != Some(v))
-            .map(|(k, _)| k)
-            .collect();
+        let stale: Vec<_> = committed.keys().filter(|k| !fresh.contains_key(*k)).collect();
+        let drifted: Vec<_> = fresh.iter().filter(|(k, v)| committed.get(*k) != Some(v)).map(|(k, _)| k).collect();
         assert!(
             stale.is_empty() && drifted.is_empty(),
             "ui/src/lib/generated drifted from the Rust types (stale: {stale:?}, changed or missing: {drifted:?}); \

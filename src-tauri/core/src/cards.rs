@@ -14,11 +14,7 @@ pub fn check_digit(first12: &str) -> Option<u8> {
     if first12.len() != 12 || !first12.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let sum: u32 = first12
-        .bytes()
-        .enumerate()
-        .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 1 } else { 3 })
-        .sum();
+    let sum: u32 = first12.bytes().enumerate().map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 1 } else { 3 }).sum();
     Some(((10 - sum % 10) % 10) as u8)
 }
 
@@ -36,9 +32,7 @@ pub fn number_for_serial(serial: u64) -> String {
 
 /// Issue a new active card to a customer and return its number.
 pub(crate) fn issue(tx: &Tx, customer_id: CustomerId) -> Result<String> {
-    let serial: i64 = tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM cards", [], |r| {
-        r.get(0)
-    })?;
+    let serial: i64 = tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM cards", [], |r| r.get(0))?;
     let number = number_for_serial(serial as u64);
     tx.execute(
         "INSERT INTO cards (id, customer_id, number, status, issued_at) VALUES (?1, ?2, ?3, 'active', ?4)",
@@ -66,21 +60,9 @@ mod tests {
     #[test]
     fn check_digit_matches_known_ean13_codes() {
         // Published EAN-13 codes.
-        assert_eq!(
-            check_digit("400638133393"),
-            Some(1),
-            "4006381333931 is a valid EAN-13"
-        );
-        assert_eq!(
-            check_digit("978020137962"),
-            Some(4),
-            "9780201379624 is a valid EAN-13"
-        );
-        assert_eq!(
-            check_digit("12345"),
-            None,
-            "only 12 digits have a check digit"
-        );
+        assert_eq!(check_digit("400638133393"), Some(1), "4006381333931 is a valid EAN-13");
+        assert_eq!(check_digit("978020137962"), Some(4), "9780201379624 is a valid EAN-13");
+        assert_eq!(check_digit("12345"), None, "only 12 digits have a check digit");
     }
 
     #[test]
@@ -94,10 +76,7 @@ mod tests {
             let mut bytes = n.clone().into_bytes();
             bytes[5] = if bytes[5] == b'9' { b'0' } else { bytes[5] + 1 };
             let typo = String::from_utf8(bytes).unwrap();
-            assert!(
-                !is_valid_number(&typo),
-                "a single-digit typo ({typo}) is refused"
-            );
+            assert!(!is_valid_number(&typo), "a single-digit typo ({typo}) is refused");
         }
         assert!(!is_valid_number("29000000000a1"));
     }

@@ -183,12 +183,8 @@ const FR_CITIES: &[(&str, &str)] = &[
     ("35000", "Rennes"),
     ("21000", "Dijon"),
 ];
-const QC_CITIES: &[(&str, &str)] = &[
-    ("H2X 1Y4", "Montréal"),
-    ("G1R 4P5", "Québec"),
-    ("J8X 3X7", "Gatineau"),
-    ("J1H 1Z3", "Sherbrooke"),
-];
+const QC_CITIES: &[(&str, &str)] =
+    &[("H2X 1Y4", "Montréal"), ("G1R 4P5", "Québec"), ("J8X 3X7", "Gatineau"), ("J1H 1Z3", "Sherbrooke")];
 const STREETS: &[&str] = &[
     "rue de la République",
     "avenue Jean-Jaurès",
@@ -198,34 +194,11 @@ const STREETS: &[&str] = &[
     "place du Marché",
     "chemin des Vignes",
 ];
-const DOMAINS: &[&str] = &[
-    "gmail.com",
-    "orange.fr",
-    "free.fr",
-    "laposte.net",
-    "hotmail.fr",
-    "videotron.ca",
-    "outlook.com",
-    "yahoo.fr",
-];
-const TAGS: &[&str] = &[
-    "VIP",
-    "Bio",
-    "Voisin",
-    "Salon 2024",
-    "Café",
-    "Épicerie fine",
-    "Professionnel",
-    "Newsletter papier",
-];
-const CATEGORIES: &[&str] = &[
-    "Épicerie",
-    "Café",
-    "Boulangerie",
-    "Cadeaux",
-    "Vins",
-    "Fromages",
-];
+const DOMAINS: &[&str] =
+    &["gmail.com", "orange.fr", "free.fr", "laposte.net", "hotmail.fr", "videotron.ca", "outlook.com", "yahoo.fr"];
+const TAGS: &[&str] =
+    &["VIP", "Bio", "Voisin", "Salon 2024", "Café", "Épicerie fine", "Professionnel", "Newsletter papier"];
+const CATEGORIES: &[&str] = &["Épicerie", "Café", "Boulangerie", "Cadeaux", "Vins", "Fromages"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct DemoSpec {
@@ -245,11 +218,7 @@ impl DemoSpec {
     }
     /// A shop small enough to explore by hand.
     pub fn explore() -> Self {
-        DemoSpec {
-            customers: 1_200,
-            purchases: 14_000,
-            seed: DEFAULT_SEED,
-        }
+        DemoSpec { customers: 1_200, purchases: 14_000, seed: DEFAULT_SEED }
     }
 }
 
@@ -265,44 +234,24 @@ fn pick<'a, R: Rng>(rng: &mut R, list: &'a [&'a str]) -> &'a str {
 }
 
 fn email_part(s: &str) -> String {
-    fold(s)
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-        .collect()
+    fold(s).chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect()
+}
+
+/// Digits in pairs: "0612345678" → "06 12 34 56 78" with `sep` " ".
+fn pairs(digits: &str, sep: &str) -> String {
+    digits.as_bytes().chunks(2).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(sep)
 }
 
 /// A French mobile written one of the ways people write it.
 fn fr_phone<R: Rng>(rng: &mut R) -> String {
     let lead = if rng.random_bool(0.7) { 6 } else { 7 };
     let rest: Vec<u32> = (0..4).map(|_| rng.random_range(0..100)).collect();
-    let d = format!(
-        "0{lead}{:02}{:02}{:02}{:02}",
-        rest[0], rest[1], rest[2], rest[3]
-    );
+    let d = format!("0{lead}{:02}{:02}{:02}{:02}", rest[0], rest[1], rest[2], rest[3]);
     match rng.random_range(0..5) {
         0 => d,
-        1 => d
-            .as_bytes()
-            .chunks(2)
-            .map(|c| std::str::from_utf8(c).unwrap())
-            .collect::<Vec<_>>()
-            .join(" "),
-        2 => d
-            .as_bytes()
-            .chunks(2)
-            .map(|c| std::str::from_utf8(c).unwrap())
-            .collect::<Vec<_>>()
-            .join("."),
-        3 => format!(
-            "+33 {} {}",
-            &d[1..2],
-            d[2..]
-                .as_bytes()
-                .chunks(2)
-                .map(|c| std::str::from_utf8(c).unwrap())
-                .collect::<Vec<_>>()
-                .join(" ")
-        ),
+        1 => pairs(&d, " "),
+        2 => pairs(&d, "."),
+        3 => format!("+33 {lead} {}", pairs(&d[2..], " ")),
         _ => format!("0033{}", &d[1..]),
     }
 }

@@ -19,11 +19,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: &'static str, key: &'static str) -> Self {
-        Self {
-            field,
-            key,
-            args: Vec::new(),
-        }
+        Self { field, key, args: Vec::new() }
     }
     pub fn arg(mut self, name: &'static str, value: impl ToString) -> Self {
         self.args.push((name, value.to_string()));
@@ -38,10 +34,7 @@ pub enum Error {
     #[error("{entity} {id} not found")]
     NotFound { entity: &'static str, id: String },
     #[error("conflict: {key}")]
-    Conflict {
-        key: &'static str,
-        args: Vec<(&'static str, String)>,
-    },
+    Conflict { key: &'static str, args: Vec<(&'static str, String)> },
     #[error("database schema version {found} is newer than this app supports ({supported})")]
     NewerDatabase { found: u32, supported: u32 },
     #[error("the idempotency key {0} was already used for another operation")]
@@ -59,16 +52,10 @@ impl Error {
         Error::Validation(vec![FieldError::new(field, key)])
     }
     pub fn not_found(entity: &'static str, id: impl ToString) -> Self {
-        Error::NotFound {
-            entity,
-            id: id.to_string(),
-        }
+        Error::NotFound { entity, id: id.to_string() }
     }
     pub fn conflict(key: &'static str) -> Self {
-        Error::Conflict {
-            key,
-            args: Vec::new(),
-        }
+        Error::Conflict { key, args: Vec::new() }
     }
 
     /// The stable code the interface branches on.
@@ -100,16 +87,11 @@ impl Error {
             Error::NewerDatabase { found, supported } => i18n::tr(
                 lang,
                 "error.newer_database",
-                &[
-                    ("found", found.to_string()),
-                    ("supported", supported.to_string()),
-                ],
+                &[("found", found.to_string()), ("supported", supported.to_string())],
             ),
             Error::KeyReused(_) => i18n::tr(lang, "error.key_reused", &[]),
             Error::Storage(e) if is_busy(e) => i18n::tr(lang, "error.busy", &[]),
-            Error::Storage(_) | Error::Io(_) | Error::Json(_) => {
-                i18n::tr(lang, "error.internal", &[])
-            }
+            Error::Storage(_) | Error::Io(_) | Error::Json(_) => i18n::tr(lang, "error.internal", &[]),
         }
     }
 
@@ -117,26 +99,16 @@ impl Error {
         let fields = match self {
             Error::Validation(fields) => fields
                 .iter()
-                .map(|f| FieldMessage {
-                    field: f.field.to_string(),
-                    message: field_message(f, lang),
-                })
+                .map(|f| FieldMessage { field: f.field.to_string(), message: field_message(f, lang) })
                 .collect(),
             _ => Vec::new(),
         };
-        ErrorPayload {
-            code: self.code().to_string(),
-            message: self.message(lang),
-            fields,
-        }
+        ErrorPayload { code: self.code().to_string(), message: self.message(lang), fields }
     }
 }
 
 fn is_busy(e: &rusqlite::Error) -> bool {
-    matches!(
-        e.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked)
-    )
+    matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked))
 }
 
 fn to_args(args: &[(&'static str, String)]) -> Args {
@@ -194,11 +166,7 @@ mod tests {
         let e = Error::Io(std::io::Error::other("/secret/path exploded"));
         let p = e.to_payload(Lang::Fr);
         assert_eq!(p.code, "internal");
-        assert!(
-            !p.message.contains("/secret/path"),
-            "a shopkeeper sees no internal details: {}",
-            p.message
-        );
+        assert!(!p.message.contains("/secret/path"), "a shopkeeper sees no internal details: {}", p.message);
     }
 
     #[test]

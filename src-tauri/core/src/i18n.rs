@@ -26,11 +26,7 @@ fn catalogue(lang: Lang) -> &'static HashMap<String, String> {
 
 /// Translate `key`, replacing `{name}` placeholders with `args`.
 pub fn tr(lang: Lang, key: &str, args: &[(&'static str, String)]) -> String {
-    let template = catalogue(lang)
-        .get(key)
-        .or_else(|| catalogue(Lang::Fr).get(key))
-        .map(String::as_str)
-        .unwrap_or(key);
+    let template = catalogue(lang).get(key).or_else(|| catalogue(Lang::Fr).get(key)).map(String::as_str).unwrap_or(key);
     let mut out = template.to_string();
     for (name, value) in args {
         out = out.replace(&format!("{{{name}}}"), value);
@@ -52,27 +48,14 @@ mod tests {
         let en = catalogue(Lang::En);
         let missing_en: Vec<_> = fr.keys().filter(|k| !en.contains_key(*k)).collect();
         let missing_fr: Vec<_> = en.keys().filter(|k| !fr.contains_key(*k)).collect();
-        assert!(
-            missing_en.is_empty(),
-            "keys missing in en.json: {missing_en:?}"
-        );
-        assert!(
-            missing_fr.is_empty(),
-            "keys missing in fr.json: {missing_fr:?}"
-        );
+        assert!(missing_en.is_empty(), "keys missing in en.json: {missing_en:?}");
+        assert!(missing_fr.is_empty(), "keys missing in fr.json: {missing_fr:?}");
     }
 
     #[test]
     fn placeholders_are_filled() {
-        let s = tr(
-            Lang::Fr,
-            "error.newer_database",
-            &[("found", "9".into()), ("supported", "1".into())],
-        );
-        assert!(
-            s.contains('9') && s.contains('1') && !s.contains('{'),
-            "placeholders replaced: {s}"
-        );
+        let s = tr(Lang::Fr, "error.newer_database", &[("found", "9".into()), ("supported", "1".into())]);
+        assert!(s.contains('9') && s.contains('1') && !s.contains('{'), "placeholders replaced: {s}");
     }
 
     /// Every catalogue key named as a string literal in the core's sources exists in both
@@ -103,11 +86,7 @@ mod tests {
                         }
                         for lang in [Lang::Fr, Lang::En] {
                             if !has_key(lang, key) {
-                                missing.push(format!(
-                                    "{key} ({}) in {}",
-                                    lang.code(),
-                                    path.display()
-                                ));
+                                missing.push(format!("{key} ({}) in {}", lang.code(), path.display()));
                             }
                         }
                     }

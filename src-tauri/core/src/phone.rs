@@ -39,10 +39,7 @@ pub fn normalize(raw: &str, default_country: Country) -> Option<Phone> {
     let e164 = n.format().mode(Mode::E164).to_string();
     let national = crate::text::digits(&n.format().mode(Mode::National).to_string());
     let international = e164.trim_start_matches('+').to_string();
-    Some(Phone {
-        search_digits: format!("{national} {international}"),
-        e164,
-    })
+    Some(Phone { search_digits: format!("{national} {international}"), e164 })
 }
 
 /// Show a stored number the way people write it locally: national format for numbers of the
@@ -52,11 +49,7 @@ pub fn display(e164: &str, shop_country: Country) -> String {
         return e164.to_string();
     };
     let same_country = n.country().id() == Some(country_id(shop_country));
-    let mode = if same_country {
-        Mode::National
-    } else {
-        Mode::International
-    };
+    let mode = if same_country { Mode::National } else { Mode::International };
     n.format().mode(mode).to_string()
 }
 
@@ -75,61 +68,40 @@ mod tests {
             "0033612345678",
             "+33612345678",
         ] {
-            let p = normalize(raw, Country::FR)
-                .unwrap_or_else(|| panic!("{raw} is a valid French mobile"));
+            let p = normalize(raw, Country::FR).unwrap_or_else(|| panic!("{raw} is a valid French mobile"));
             assert_eq!(p.e164, "+33612345678", "{raw} normalises to E.164");
         }
     }
 
     #[test]
     fn canadian_numbers_default_to_canada_when_the_shop_is_canadian() {
-        for raw in [
-            "(514) 555-0199",
-            "514 555 0199",
-            "+1 514 555 0199",
-            "1-514-555-0199",
-        ] {
-            let p = normalize(raw, Country::CA)
-                .unwrap_or_else(|| panic!("{raw} is a valid Canadian number"));
+        for raw in ["(514) 555-0199", "514 555 0199", "+1 514 555 0199", "1-514-555-0199"] {
+            let p = normalize(raw, Country::CA).unwrap_or_else(|| panic!("{raw} is a valid Canadian number"));
             assert_eq!(p.e164, "+15145550199", "{raw} normalises to E.164");
         }
-        let intl = normalize("+1 514 555 0199", Country::FR)
-            .expect("an international number is valid in a French shop");
+        let intl =
+            normalize("+1 514 555 0199", Country::FR).expect("an international number is valid in a French shop");
         assert_eq!(intl.e164, "+15145550199");
     }
 
     #[test]
     fn invalid_numbers_are_refused() {
         for raw in ["", "12", "hello", "06 12", "+33 6 12 34 56 78 90 12"] {
-            assert!(
-                normalize(raw, Country::FR).is_none(),
-                "{raw:?} is not a phone number"
-            );
+            assert!(normalize(raw, Country::FR).is_none(), "{raw:?} is not a phone number");
         }
     }
 
     #[test]
     fn search_digits_hold_national_and_international_forms() {
         let p = normalize("06 12 34 56 78", Country::FR).unwrap();
-        assert!(
-            p.search_digits.contains("0612345678"),
-            "typed nationally: {}",
-            p.search_digits
-        );
-        assert!(
-            p.search_digits.contains("33612345678"),
-            "typed internationally: {}",
-            p.search_digits
-        );
+        assert!(p.search_digits.contains("0612345678"), "typed nationally: {}", p.search_digits);
+        assert!(p.search_digits.contains("33612345678"), "typed internationally: {}", p.search_digits);
     }
 
     #[test]
     fn display_uses_the_local_format_in_the_shop_country() {
         assert_eq!(display("+33612345678", Country::FR), "06 12 34 56 78");
         assert_eq!(display("+15145550199", Country::CA), "(514) 555-0199");
-        assert!(
-            display("+15145550199", Country::FR).starts_with("+1"),
-            "a foreign number shows its country code"
-        );
+        assert!(display("+15145550199", Country::FR).starts_with("+1"), "a foreign number shows its country code");
     }
 }

@@ -40,9 +40,7 @@ pub enum Plan {
 }
 
 fn looks_like_phone_or_card(q: &str) -> bool {
-    q.chars().any(|c| c.is_ascii_digit())
-        && q.chars()
-            .all(|c| c.is_ascii_digit() || " +.-()/".contains(c))
+    q.chars().any(|c| c.is_ascii_digit()) && q.chars().all(|c| c.is_ascii_digit() || " +.-()/".contains(c))
 }
 
 /// Quote one word for FTS5: inside double quotes, a double quote is doubled; nothing else is
@@ -62,11 +60,7 @@ pub fn plan(query: &str) -> Plan {
         if q.starts_with("00") {
             d = d.trim_start_matches("00").to_string();
         }
-        return if d.chars().count() >= 3 {
-            Plan::Digits(d)
-        } else {
-            Plan::PhonePrefix(d)
-        };
+        return if d.chars().count() >= 3 { Plan::Digits(d) } else { Plan::PhonePrefix(d) };
     }
     let folded = fold(&q);
     let words: Vec<&str> = folded.split(' ').filter(|w| !w.is_empty()).collect();
@@ -76,11 +70,7 @@ pub fn plan(query: &str) -> Plan {
     }
     Plan::Text {
         prefix: folded.clone(),
-        fts: long
-            .iter()
-            .map(|w| fts_quote(w))
-            .collect::<Vec<_>>()
-            .join(" AND "),
+        fts: long.iter().map(|w| fts_quote(w)).collect::<Vec<_>>().join(" AND "),
         short_words: short.iter().map(|w| w.to_string()).collect(),
     }
 }
@@ -92,12 +82,7 @@ fn push_unique(ids: &mut Vec<CustomerId>, id: CustomerId) {
 }
 
 /// Active customers whose last name, first name or email starts with `prefix` (folded).
-fn prefix_ids(
-    conn: &Connection,
-    prefix: &str,
-    limit: usize,
-    ids: &mut Vec<CustomerId>,
-) -> Result<()> {
+fn prefix_ids(conn: &Connection, prefix: &str, limit: usize, ids: &mut Vec<CustomerId>) -> Result<()> {
     let upper = prefix_upper_bound(prefix);
     let lim = limit as i64;
     for sql in [
@@ -167,24 +152,20 @@ pub fn search_ids(conn: &Connection, query: &str, limit: usize) -> Result<Vec<Cu
             let expr = format!("{{phone card}} : {}", fts_quote(&d));
             fts_ids(conn, &expr, limit, &mut ids, |_| Ok(true))?;
         }
-        Plan::Text {
-            prefix,
-            fts,
-            short_words,
-        } => {
+        Plan::Text { prefix, fts, short_words } => {
             if short_words.is_empty() {
                 prefix_ids(conn, &prefix, limit.min(DEFAULT_LIMIT), &mut ids)?;
             }
-            let mut st = conn.prepare_cached("SELECT first_fold || ' ' || last_fold || ' ' || coalesce(email_norm, '') FROM customers WHERE id = ?1")?;
+            let mut st = conn.prepare_cached(
+                "SELECT first_fold || ' ' || last_fold || ' ' || coalesce(email_norm, '') FROM customers WHERE id = ?1",
+            )?;
             let keep = |id: CustomerId| -> Result<bool> {
                 if short_words.is_empty() {
                     return Ok(true);
                 }
                 let hay: String = st.query_row([id], |r| r.get(0))?;
                 let words: Vec<&str> = hay.split([' ', '@', '.', '-', '\'']).collect();
-                Ok(short_words
-                    .iter()
-                    .all(|s| words.iter().any(|w| w.starts_with(s.as_str()))))
+                Ok(short_words.iter().all(|s| words.iter().any(|w| w.starts_with(s.as_str()))))
             };
             fts_ids(conn, &fts, limit, &mut ids, keep)?;
         }
@@ -209,11 +190,7 @@ pub struct TillMatch {
 
 /// Rule at the till: a valid card number, a full phone number or a full email designates one
 /// customer exactly; anything else is a search.
-pub fn exact_lookup(
-    conn: &Connection,
-    query: &str,
-    shop_country: Country,
-) -> Result<Option<(CustomerId, MatchedBy)>> {
+pub fn exact_lookup(conn: &Connection, query: &str, shop_country: Country) -> Result<Option<(CustomerId, MatchedBy)>> {
     let q = query.trim();
     if q.is_empty() || q.len() > MAX_QUERY {
         return Ok(None);
@@ -225,24 +202,19 @@ pub fn exact_lookup(
     }
     if looks_like_phone_or_card(q) {
         if let Some(p) = crate::phone::normalize(q, shop_country) {
-            let mut st = conn.prepare_cached(
-                "SELECT id FROM customers WHERE phone_e164 = ?1 AND archived_at IS NULL LIMIT 2",
-            )?;
-            let ids: Vec<CustomerId> = st
-                .query_map([p.e164], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
+            let mut st =
+                conn.prepare_cached("SELECT id FROM customers WHERE phone_e164 = ?1 AND archived_at IS NULL LIMIT 2")?;
+            let ids: Vec<CustomerId> = st.query_map([p.e164], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
             if let [id] = ids.as_slice() {
                 return Ok(Some((*id, MatchedBy::Phone)));
             }
         }
     }
     if q.contains('@') {
-        let mut st = conn.prepare_cached(
-            "SELECT id FROM customers WHERE email_norm = ?1 AND archived_at IS NULL LIMIT 2",
-        )?;
-        let ids: Vec<CustomerId> = st
-            .query_map([crate::text::normalize_email(q)], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
+        let mut st =
+            conn.prepare_cached("SELECT id FROM customers WHERE email_norm = ?1 AND archived_at IS NULL LIMIT 2")?;
+        let ids: Vec<CustomerId> =
+            st.query_map([crate::text::normalize_email(q)], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
         if let [id] = ids.as_slice() {
             return Ok(Some((*id, MatchedBy::Email)));
         }
@@ -306,10 +278,7 @@ impl Store {
         Ok(summaries(self.conn(), &[id], country)?
             .into_iter()
             .next()
-            .map(|customer| TillMatch {
-                customer,
-                matched_by,
-            }))
+            .map(|customer| TillMatch { customer, matched_by }))
     }
 
     /// One page of the customer list, sorted, continuing after the given cursor.
@@ -328,35 +297,27 @@ impl Store {
             (SortBy::Name, None) => {
                 let mut st = conn.prepare_cached(concat!("SELECT ", summary_columns!(), " FROM customers c
                     WHERE (c.archived_at IS NOT NULL) = ?1 AND c.merged_into IS NULL ORDER BY c.last_fold, c.first_fold, c.id LIMIT ?2"))?;
-                let rows = st
-                    .query_map(params![archived, fetch], map)?
-                    .collect::<rusqlite::Result<_>>()?;
+                let rows = st.query_map(params![archived, fetch], map)?.collect::<rusqlite::Result<_>>()?;
                 rows
             }
             (SortBy::Name, Some(Cursor::Name(l, f, id))) => {
                 let mut st = conn.prepare_cached(concat!("SELECT ", summary_columns!(), " FROM customers c
                     WHERE (c.last_fold, c.first_fold, c.id) > (?3, ?4, ?5) AND (c.archived_at IS NOT NULL) = ?1 AND c.merged_into IS NULL
                     ORDER BY c.last_fold, c.first_fold, c.id LIMIT ?2"))?;
-                let rows = st
-                    .query_map(params![archived, fetch, l, f, id], map)?
-                    .collect::<rusqlite::Result<_>>()?;
+                let rows = st.query_map(params![archived, fetch, l, f, id], map)?.collect::<rusqlite::Result<_>>()?;
                 rows
             }
             (SortBy::TotalSpent, None) => {
                 let mut st = conn.prepare_cached(concat!("SELECT ", summary_columns!(), " FROM customers c
                     WHERE (c.archived_at IS NOT NULL) = ?1 AND c.merged_into IS NULL ORDER BY c.total_spent_cents DESC, c.id DESC LIMIT ?2"))?;
-                let rows = st
-                    .query_map(params![archived, fetch], map)?
-                    .collect::<rusqlite::Result<_>>()?;
+                let rows = st.query_map(params![archived, fetch], map)?.collect::<rusqlite::Result<_>>()?;
                 rows
             }
             (SortBy::TotalSpent, Some(Cursor::Spent(v, id))) => {
                 let mut st = conn.prepare_cached(concat!("SELECT ", summary_columns!(), " FROM customers c
                     WHERE (c.total_spent_cents, c.id) < (?3, ?4) AND (c.archived_at IS NOT NULL) = ?1 AND c.merged_into IS NULL
                     ORDER BY c.total_spent_cents DESC, c.id DESC LIMIT ?2"))?;
-                let rows = st
-                    .query_map(params![archived, fetch, v, id], map)?
-                    .collect::<rusqlite::Result<_>>()?;
+                let rows = st.query_map(params![archived, fetch, v, id], map)?.collect::<rusqlite::Result<_>>()?;
                 rows
             }
             (SortBy::LastVisit, cursor) => {
@@ -368,9 +329,7 @@ impl Store {
                         let mut st = conn.prepare_cached(concat!("SELECT ", summary_columns!(), " FROM customers c
                             WHERE (c.last_purchase_at, c.id) < (?3, ?4) AND (c.archived_at IS NOT NULL) = ?1 AND c.merged_into IS NULL
                             ORDER BY c.last_purchase_at DESC, c.id DESC LIMIT ?2"))?;
-                        rows = st
-                            .query_map(params![archived, fetch, at, id], map)?
-                            .collect::<rusqlite::Result<_>>()?;
+                        rows = st.query_map(params![archived, fetch, at, id], map)?.collect::<rusqlite::Result<_>>()?;
                         None
                     }
                     Some(Cursor::Visit(None, id)) => Some(*id),
@@ -380,23 +339,14 @@ impl Store {
                     let mut st = conn.prepare_cached(concat!("SELECT ", summary_columns!(), " FROM customers c
                         WHERE c.last_purchase_at IS NOT NULL AND (c.archived_at IS NOT NULL) = ?1 AND c.merged_into IS NULL
                         ORDER BY c.last_purchase_at DESC, c.id DESC LIMIT ?2"))?;
-                    rows = st
-                        .query_map(params![archived, fetch], map)?
-                        .collect::<rusqlite::Result<_>>()?;
+                    rows = st.query_map(params![archived, fetch], map)?.collect::<rusqlite::Result<_>>()?;
                 }
                 if (rows.len() as i64) < fetch {
                     let mut st = conn.prepare_cached(concat!("SELECT ", summary_columns!(), " FROM customers c
                         WHERE c.last_purchase_at IS NULL AND c.id < ?3 AND (c.archived_at IS NOT NULL) = ?1 AND c.merged_into IS NULL
                         ORDER BY c.id DESC LIMIT ?2"))?;
                     let more: Vec<CustomerSummary> = st
-                        .query_map(
-                            params![
-                                archived,
-                                fetch - rows.len() as i64,
-                                never_after.unwrap_or(i64::MAX)
-                            ],
-                            map,
-                        )?
+                        .query_map(params![archived, fetch - rows.len() as i64, never_after.unwrap_or(i64::MAX)], map)?
                         .collect::<rusqlite::Result<_>>()?;
                     rows.extend(more);
                 }
@@ -409,20 +359,18 @@ impl Store {
             let last = items.last().expect("limit >= 1");
             let c = match req.sort {
                 SortBy::Name => {
-                    let (l, f): (String, String) = conn.query_row(
-                        "SELECT last_fold, first_fold FROM customers WHERE id = ?1",
-                        [last.id],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )?;
+                    let (l, f): (String, String) =
+                        conn.query_row("SELECT last_fold, first_fold FROM customers WHERE id = ?1", [last.id], |r| {
+                            Ok((r.get(0)?, r.get(1)?))
+                        })?;
                     Cursor::Name(l, f, last.id)
                 }
                 SortBy::TotalSpent => Cursor::Spent(last.total_spent_cents, last.id),
                 SortBy::LastVisit => {
-                    let at: Option<String> = conn.query_row(
-                        "SELECT last_purchase_at FROM customers WHERE id = ?1",
-                        [last.id],
-                        |r| r.get(0),
-                    )?;
+                    let at: Option<String> =
+                        conn.query_row("SELECT last_purchase_at FROM customers WHERE id = ?1", [last.id], |r| {
+                            r.get(0)
+                        })?;
                     Cursor::Visit(at, last.id)
                 }
             };

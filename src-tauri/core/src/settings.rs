@@ -28,9 +28,7 @@ impl Locale {
         }
     }
     pub fn parse(s: &str) -> Option<Locale> {
-        [Locale::FrFr, Locale::FrCa, Locale::En]
-            .into_iter()
-            .find(|l| l.code() == s)
+        [Locale::FrFr, Locale::FrCa, Locale::En].into_iter().find(|l| l.code() == s)
     }
     pub fn lang(self) -> Lang {
         match self {
@@ -55,9 +53,7 @@ impl Currency {
         }
     }
     pub fn parse(s: &str) -> Option<Currency> {
-        [Currency::EUR, Currency::CAD]
-            .into_iter()
-            .find(|c| c.code() == s)
+        [Currency::EUR, Currency::CAD].into_iter().find(|c| c.code() == s)
     }
 }
 
@@ -100,9 +96,7 @@ pub const MAX_SHOP_NAME: usize = 100;
 impl Store {
     pub fn settings(&self) -> Result<Settings> {
         let mut s = Settings::default();
-        let mut st = self
-            .conn()
-            .prepare_cached("SELECT key, value FROM settings")?;
+        let mut st = self.conn().prepare_cached("SELECT key, value FROM settings")?;
         let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
         for row in rows {
             let (k, v) = row?;
@@ -119,18 +113,12 @@ impl Store {
         Ok(s)
     }
 
-    pub fn update_settings(
-        &mut self,
-        input: &SettingsInput,
-        key: Option<&str>,
-    ) -> Result<Outcome<Settings>> {
+    pub fn update_settings(&mut self, input: &SettingsInput, key: Option<&str>) -> Result<Outcome<Settings>> {
         let name = crate::text::clean(&input.shop_name).unwrap_or_default();
         if name.chars().count() > MAX_SHOP_NAME {
-            return Err(Error::Validation(vec![FieldError::new(
-                "shop_name",
-                "field.too_long",
-            )
-            .arg("max", MAX_SHOP_NAME)]));
+            return Err(Error::Validation(vec![
+                FieldError::new("shop_name", "field.too_long").arg("max", MAX_SHOP_NAME)
+            ]));
         }
         self.transact("settings.update", key, |tx| {
             for (k, v) in [
@@ -146,10 +134,7 @@ impl Store {
         })?;
         Ok(Outcome {
             value: self.settings()?,
-            changes: crate::types::Changes {
-                settings: true,
-                ..Default::default()
-            },
+            changes: crate::types::Changes { settings: true, ..Default::default() },
             replayed: false,
         })
     }

@@ -9,9 +9,7 @@ use chrono::{TimeZone, Utc};
 use std::sync::Arc;
 
 pub fn clock() -> Arc<FixedClock> {
-    Arc::new(FixedClock::new(
-        Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap(),
-    ))
+    Arc::new(FixedClock::new(Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap()))
 }
 
 pub fn store() -> (Store, Arc<FixedClock>) {
@@ -20,24 +18,11 @@ pub fn store() -> (Store, Arc<FixedClock>) {
 }
 
 pub fn input(first: &str, last: &str) -> CustomerInput {
-    CustomerInput {
-        first_name: first.into(),
-        last_name: last.into(),
-        ..Default::default()
-    }
+    CustomerInput { first_name: first.into(), last_name: last.into(), ..Default::default() }
 }
 
 pub fn add(store: &mut Store, input: CustomerInput) -> CustomerId {
-    store
-        .create_customer(
-            &NewCustomer {
-                customer: input,
-                ..Default::default()
-            },
-            None,
-        )
-        .unwrap()
-        .value
+    store.create_customer(&NewCustomer { customer: input, ..Default::default() }, None).unwrap().value
 }
 
 pub fn sale(store: &mut Store, id: CustomerId, cents: Cents) -> i64 {

@@ -94,11 +94,7 @@ mod tests {
             ("😀 Zoé", "😀 zoe"),
         ];
         for (input, want) in cases {
-            assert_eq!(
-                fold(input),
-                want,
-                "fold({input:?}) must be case- and accent-insensitive"
-            );
+            assert_eq!(fold(input), want, "fold({input:?}) must be case- and accent-insensitive");
         }
     }
 
@@ -112,10 +108,7 @@ mod tests {
     fn prefix_bound_covers_every_continuation() {
         let upper = prefix_upper_bound("el");
         for s in ["el", "elodie", "elz", "el\u{10FFFE}"] {
-            assert!(
-                s >= "el" && s < upper.as_str(),
-                "{s} starts with el so it is in the range"
-            );
+            assert!(s >= "el" && s < upper.as_str(), "{s} starts with el so it is in the range");
         }
         assert!("em" >= upper.as_str(), "em does not start with el");
     }

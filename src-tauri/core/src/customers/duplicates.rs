@@ -28,10 +28,7 @@ pub fn similar_names(a_first: &str, a_last: &str, b_first: &str, b_last: &str) -
     if a.trim().is_empty() || b.trim().is_empty() {
         return false;
     }
-    a == b
-        || a == swapped
-        || strsim::jaro_winkler(&a, &b) >= 0.92
-        || strsim::jaro_winkler(&a, &swapped) >= 0.92
+    a == b || a == swapped || strsim::jaro_winkler(&a, &b) >= 0.92 || strsim::jaro_winkler(&a, &swapped) >= 0.92
 }
 
 #[cfg(test)]
@@ -41,50 +38,16 @@ mod tests {
     #[test]
     fn similar_names_catch_typing_slips_and_swaps_but_not_other_people() {
         let cases = [
-            (
-                ("elodie", "lefevre"),
-                ("elodie", "lefevre"),
-                true,
-                "identical",
-            ),
-            (
-                ("elodie", "lefevre"),
-                ("elodie", "lefebvre"),
-                true,
-                "one letter more",
-            ),
-            (
-                ("elodie", "lefevre"),
-                ("lefevre", "elodie"),
-                true,
-                "first and last swapped",
-            ),
-            (
-                ("jean", "martin"),
-                ("jeanne", "martin"),
-                true,
-                "a slip on the first name",
-            ),
-            (
-                ("jean", "martin"),
-                ("paul", "durand"),
-                false,
-                "different people",
-            ),
-            (
-                ("marie", "dubois"),
-                ("sophie", "dubois"),
-                false,
-                "same family, different person",
-            ),
+            (("elodie", "lefevre"), ("elodie", "lefevre"), true, "identical"),
+            (("elodie", "lefevre"), ("elodie", "lefebvre"), true, "one letter more"),
+            (("elodie", "lefevre"), ("lefevre", "elodie"), true, "first and last swapped"),
+            (("jean", "martin"), ("jeanne", "martin"), true, "a slip on the first name"),
+            (("jean", "martin"), ("paul", "durand"), false, "different people"),
+            (("marie", "dubois"), ("sophie", "dubois"), false, "same family, different person"),
             (("", ""), ("", ""), false, "empty names are never similar"),
         ];
         for ((af, al), (bf, bl), want, why) in cases {
-            assert_eq!(
-                similar_names(af, al, bf, bl),
-                want,
-                "{af} {al} ~ {bf} {bl}: {why}"
-            );
+            assert_eq!(similar_names(af, al, bf, bl), want, "{af} {al} ~ {bf} {bl}: {why}");
         }
     }
 }

@@ -100,15 +100,7 @@ impl ConsentSource {
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::Counter,
-            Self::PaperForm,
-            Self::Website,
-            Self::Import,
-            Self::Email,
-        ]
-        .into_iter()
-        .find(|c| c.code() == s)
+        [Self::Counter, Self::PaperForm, Self::Website, Self::Import, Self::Email].into_iter().find(|c| c.code() == s)
     }
 }
 

@@ -45,25 +45,21 @@ fn too_long(p: &mut Problems, field: &'static str, value: &Option<String>, max: 
 /// French postcodes are five digits; Canadian ones are `A1A 1A1` (stored upper case with the
 /// space). `None` when the value does not fit the country.
 pub fn normalize_postcode(raw: &str, country: Country) -> Option<String> {
-    let compact: String = raw
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect::<String>()
-        .to_uppercase();
+    let compact: String = raw.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase();
     match country {
-        Country::FR => {
-            (compact.len() == 5 && compact.bytes().all(|b| b.is_ascii_digit())).then_some(compact)
-        }
+        Country::FR => (compact.len() == 5 && compact.bytes().all(|b| b.is_ascii_digit())).then_some(compact),
         Country::CA => {
             let b = compact.as_bytes();
             let shape = b.len() == 6
-                && b.iter().enumerate().all(|(i, c)| {
-                    if i % 2 == 0 {
-                        c.is_ascii_uppercase()
-                    } else {
-                        c.is_ascii_digit()
-                    }
-                });
+                && b.iter().enumerate().all(
+                    |(i, c)| {
+                        if i % 2 == 0 {
+                            c.is_ascii_uppercase()
+                        } else {
+                            c.is_ascii_digit()
+                        }
+                    },
+                );
             shape.then(|| format!("{} {}", &compact[..3], &compact[3..]))
         }
     }
@@ -192,11 +188,7 @@ pub fn validate_note(body: &str) -> Result<String> {
         return Err(crate::Error::invalid("note", "field.note_required"));
     };
     if b.chars().count() > MAX_NOTE {
-        return Err(crate::Error::Validation(vec![FieldError::new(
-            "note",
-            "field.too_long",
-        )
-        .arg("max", MAX_NOTE)]));
+        return Err(crate::Error::Validation(vec![FieldError::new("note", "field.too_long").arg("max", MAX_NOTE)]));
     }
     Ok(b)
 }

@@ -19,10 +19,7 @@ macro_rules! summary_columns {
 }
 pub(crate) use summary_columns;
 
-pub(crate) fn summary_from_row(
-    row: &Row,
-    shop_country: Country,
-) -> rusqlite::Result<CustomerSummary> {
+pub(crate) fn summary_from_row(row: &Row, shop_country: Country) -> rusqlite::Result<CustomerSummary> {
     let first: String = row.get(1)?;
     let last: String = row.get(2)?;
     let phone_e164: Option<String> = row.get(4)?;
@@ -42,22 +39,11 @@ pub(crate) fn summary_from_row(
 }
 
 /// Summaries of the given customers, in the given order (unknown ids are skipped).
-pub(crate) fn summaries(
-    conn: &Connection,
-    ids: &[CustomerId],
-    shop_country: Country,
-) -> Result<Vec<CustomerSummary>> {
-    let mut stmt = conn.prepare_cached(concat!(
-        "SELECT ",
-        summary_columns!(),
-        " FROM customers c WHERE c.id = ?1"
-    ))?;
+pub(crate) fn summaries(conn: &Connection, ids: &[CustomerId], shop_country: Country) -> Result<Vec<CustomerSummary>> {
+    let mut stmt = conn.prepare_cached(concat!("SELECT ", summary_columns!(), " FROM customers c WHERE c.id = ?1"))?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
-        if let Some(s) = stmt
-            .query_row([id], |r| summary_from_row(r, shop_country))
-            .optional()?
-        {
+        if let Some(s) = stmt.query_row([id], |r| summary_from_row(r, shop_country)).optional()? {
             out.push(s);
         }
     }
@@ -66,23 +52,14 @@ pub(crate) fn summaries(
 
 /// Fails with `not_found` unless the customer exists (merged or not).
 pub(crate) fn ensure_exists(conn: &Connection, id: CustomerId) -> Result<()> {
-    let found: Option<i64> = conn
-        .query_row("SELECT 1 FROM customers WHERE id = ?1", [id], |r| r.get(0))
-        .optional()?;
-    found
-        .map(|_| ())
-        .ok_or_else(|| Error::not_found("customer", id))
+    let found: Option<i64> = conn.query_row("SELECT 1 FROM customers WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+    found.map(|_| ()).ok_or_else(|| Error::not_found("customer", id))
 }
 
 /// Fails with `not_found` unless the customer exists and was not merged into another.
 pub(crate) fn ensure_customer(conn: &Connection, id: CustomerId) -> Result<()> {
-    let merged: Option<Option<i64>> = conn
-        .query_row(
-            "SELECT merged_into FROM customers WHERE id = ?1",
-            [id],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let merged: Option<Option<i64>> =
+        conn.query_row("SELECT merged_into FROM customers WHERE id = ?1", [id], |r| r.get(0)).optional()?;
     match merged {
         Some(None) => Ok(()),
         Some(Some(_)) => Err(Error::conflict("conflict.customer_merged")),
@@ -100,9 +77,8 @@ fn write_event(tx: &Tx, id: CustomerId, kind: &str, data: serde_json::Value) -> 
 
 fn write_tags(tx: &Tx, id: CustomerId, tags: &[String]) -> Result<()> {
     tx.execute("DELETE FROM customer_tags WHERE customer_id = ?1", [id])?;
-    let mut stmt = tx.prepare_cached(
-        "INSERT OR IGNORE INTO customer_tags (customer_id, tag, tag_fold) VALUES (?1, ?2, ?3)",
-    )?;
+    let mut stmt =
+        tx.prepare_cached("INSERT OR IGNORE INTO customer_tags (customer_id, tag, tag_fold) VALUES (?1, ?2, ?3)")?;
     for t in tags {
         stmt.execute(params![id, t, crate::text::fold(t)])?;
     }
@@ -111,15 +87,10 @@ fn write_tags(tx: &Tx, id: CustomerId, tags: &[String]) -> Result<()> {
 
 fn write_consent(tx: &Tx, id: CustomerId, c: &ConsentInput) -> Result<()> {
     let wording = crate::text::clean_multiline(&c.wording);
-    if wording
-        .as_ref()
-        .is_some_and(|w| w.chars().count() > MAX_NOTE)
-    {
-        return Err(Error::Validation(vec![crate::error::FieldError::new(
-            "consent.wording",
-            "field.too_long",
-        )
-        .arg("max", MAX_NOTE)]));
+    if wording.as_ref().is_some_and(|w| w.chars().count() > MAX_NOTE) {
+        return Err(Error::Validation(vec![
+            crate::error::FieldError::new("consent.wording", "field.too_long").arg("max", MAX_NOTE)
+        ]));
     }
     tx.execute(
         "INSERT INTO consents (customer_id, channel, granted, basis, source, wording, recorded_at) VALUES (?1, 'email', ?2, ?3, ?4, ?5, ?6)",
@@ -129,10 +100,7 @@ fn write_consent(tx: &Tx, id: CustomerId, c: &ConsentInput) -> Result<()> {
 }
 
 fn insert_note(tx: &Tx, id: CustomerId, body: &str) -> Result<i64> {
-    tx.execute(
-        "INSERT INTO notes (customer_id, body, created_at) VALUES (?1, ?2, ?3)",
-        params![id, body, tx.now],
-    )?;
+    tx.execute("INSERT INTO notes (customer_id, body, created_at) VALUES (?1, ?2, ?3)", params![id, body, tx.now])?;
     Ok(tx.last_insert_rowid())
 }
 
@@ -148,11 +116,7 @@ fn stored_fields(n: &Normalized) -> Vec<(&'static str, Option<String>)> {
         ("address.postcode", n.postcode.clone()),
         ("address.city", n.city.clone()),
         ("address.country", Some(n.country.code().to_string())),
-        (
-            "birthday",
-            n.birthday
-                .map(|b| format!("{}-{}-{:?}", b.day, b.month, b.year)),
-        ),
+        ("birthday", n.birthday.map(|b| format!("{}-{}-{:?}", b.day, b.month, b.year))),
         ("language", Some(n.language.code().to_string())),
         ("tags", Some(sorted_tags(&n.tags).join("\u{1f}"))),
     ]
@@ -171,11 +135,7 @@ impl Store {
     }
 
     /// Add a customer (with an optional consent and first note) and issue their card.
-    pub fn create_customer(
-        &mut self,
-        new: &NewCustomer,
-        key: Option<&str>,
-    ) -> Result<Outcome<CustomerId>> {
+    pub fn create_customer(&mut self, new: &NewCustomer, key: Option<&str>) -> Result<Outcome<CustomerId>> {
         let n = self.normalize_input(&new.customer)?;
         let note = match crate::text::clean_multiline(&new.note) {
             Some(_) => Some(validate_note(&new.note)?),
@@ -211,12 +171,7 @@ impl Store {
     }
 
     /// Edit a customer. The timeline records which fields changed.
-    pub fn update_customer(
-        &mut self,
-        id: CustomerId,
-        input: &CustomerInput,
-        key: Option<&str>,
-    ) -> Result<Outcome<()>> {
+    pub fn update_customer(&mut self, id: CustomerId, input: &CustomerInput, key: Option<&str>) -> Result<Outcome<()>> {
         let n = self.normalize_input(input)?;
         self.transact("customer.update", key, |tx| {
             ensure_customer(tx, id)?;
@@ -254,7 +209,10 @@ impl Store {
     pub fn archive_customer(&mut self, id: CustomerId, key: Option<&str>) -> Result<Outcome<()>> {
         self.transact("customer.archive", key, |tx| {
             ensure_customer(tx, id)?;
-            let n = tx.execute("UPDATE customers SET archived_at = ?2, updated_at = ?2 WHERE id = ?1 AND archived_at IS NULL", params![id, tx.now])?;
+            let n = tx.execute(
+                "UPDATE customers SET archived_at = ?2, updated_at = ?2 WHERE id = ?1 AND archived_at IS NULL",
+                params![id, tx.now],
+            )?;
             if n == 1 {
                 write_event(tx, id, "archived", serde_json::json!({}))?;
                 tx.changes.customer(id);
@@ -266,7 +224,10 @@ impl Store {
     pub fn restore_customer(&mut self, id: CustomerId, key: Option<&str>) -> Result<Outcome<()>> {
         self.transact("customer.restore", key, |tx| {
             ensure_customer(tx, id)?;
-            let n = tx.execute("UPDATE customers SET archived_at = NULL, updated_at = ?2 WHERE id = ?1 AND archived_at IS NOT NULL", params![id, tx.now])?;
+            let n = tx.execute(
+                "UPDATE customers SET archived_at = NULL, updated_at = ?2 WHERE id = ?1 AND archived_at IS NOT NULL",
+                params![id, tx.now],
+            )?;
             if n == 1 {
                 write_event(tx, id, "restored", serde_json::json!({}))?;
                 tx.changes.customer(id);
@@ -277,12 +238,7 @@ impl Store {
 
     /// Record the customer's current answer about email marketing (a new record; the
     /// history is kept as proof).
-    pub fn set_consent(
-        &mut self,
-        id: CustomerId,
-        consent: &ConsentInput,
-        key: Option<&str>,
-    ) -> Result<Outcome<()>> {
+    pub fn set_consent(&mut self, id: CustomerId, consent: &ConsentInput, key: Option<&str>) -> Result<Outcome<()>> {
         self.transact("customer.consent", key, |tx| {
             ensure_customer(tx, id)?;
             write_consent(tx, id, consent)?;
@@ -291,12 +247,7 @@ impl Store {
         })
     }
 
-    pub fn add_note(
-        &mut self,
-        id: CustomerId,
-        body: &str,
-        key: Option<&str>,
-    ) -> Result<Outcome<i64>> {
+    pub fn add_note(&mut self, id: CustomerId, body: &str, key: Option<&str>) -> Result<Outcome<i64>> {
         let body = validate_note(body)?;
         self.transact("customer.note", key, |tx| {
             ensure_customer(tx, id)?;
@@ -384,19 +335,22 @@ impl Store {
         let email = crate::text::clean(&input.email).map(|e| crate::text::normalize_email(&e));
         let phone = crate::text::clean(&input.phone).and_then(|p| phone::normalize(&p, s.country));
         let country = input.address.country.unwrap_or(s.country);
-        let postcode = crate::text::clean(&input.address.postcode)
-            .and_then(|p| rules::normalize_postcode(&p, country));
+        let postcode = crate::text::clean(&input.address.postcode).and_then(|p| rules::normalize_postcode(&p, country));
         let conn = self.conn();
         let mut found: Vec<(CustomerId, DuplicateReason)> = Vec::new();
         let exclude = exclude.unwrap_or(-1);
         if let Some(e) = &email {
-            let mut st = conn.prepare_cached("SELECT id FROM customers WHERE email_norm = ?1 AND merged_into IS NULL AND id != ?2 LIMIT 10")?;
+            let mut st = conn.prepare_cached(
+                "SELECT id FROM customers WHERE email_norm = ?1 AND merged_into IS NULL AND id != ?2 LIMIT 10",
+            )?;
             for id in st.query_map(params![e, exclude], |r| r.get(0))? {
                 found.push((id?, DuplicateReason::SameEmail));
             }
         }
         if let Some(p) = &phone {
-            let mut st = conn.prepare_cached("SELECT id FROM customers WHERE phone_e164 = ?1 AND merged_into IS NULL AND id != ?2 LIMIT 10")?;
+            let mut st = conn.prepare_cached(
+                "SELECT id FROM customers WHERE phone_e164 = ?1 AND merged_into IS NULL AND id != ?2 LIMIT 10",
+            )?;
             for id in st.query_map(params![p.e164, exclude], |r| r.get(0))? {
                 found.push((id?, DuplicateReason::SamePhone));
             }
@@ -406,11 +360,7 @@ impl Store {
                 "SELECT id, first_fold, last_fold FROM customers WHERE postcode = ?1 AND merged_into IS NULL AND id != ?2 LIMIT 5000",
             )?;
             let rows = st.query_map(params![pc, exclude], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                ))
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
             })?;
             for row in rows {
                 let (id, f, l) = row?;
@@ -429,11 +379,7 @@ impl Store {
         Ok(summaries
             .into_iter()
             .map(|customer| {
-                let reasons = found
-                    .iter()
-                    .filter(|(id, _)| *id == customer.id)
-                    .map(|(_, r)| *r)
-                    .collect();
+                let reasons = found.iter().filter(|(id, _)| *id == customer.id).map(|(_, r)| *r).collect();
                 DuplicateMatch { customer, reasons }
             })
             .collect())
@@ -442,12 +388,7 @@ impl Store {
     /// Merge `other` into `keep`: every purchase, note, consent record, card and tag of
     /// `other` now belongs to `keep`; fields `keep` lacks are taken from `other`; `other` is
     /// archived and points to `keep`. Nothing is deleted.
-    pub fn merge_customers(
-        &mut self,
-        keep: CustomerId,
-        other: CustomerId,
-        key: Option<&str>,
-    ) -> Result<Outcome<()>> {
+    pub fn merge_customers(&mut self, keep: CustomerId, other: CustomerId, key: Option<&str>) -> Result<Outcome<()>> {
         if keep == other {
             return Err(Error::invalid("other", "field.merge_same"));
         }
@@ -500,11 +441,8 @@ impl Store {
 }
 
 fn tags_of(conn: &Connection, id: CustomerId) -> Result<Vec<String>> {
-    let mut st = conn
-        .prepare_cached("SELECT tag FROM customer_tags WHERE customer_id = ?1 ORDER BY tag_fold")?;
-    let tags = st
-        .query_map([id], |r| r.get(0))?
-        .collect::<rusqlite::Result<Vec<String>>>()?;
+    let mut st = conn.prepare_cached("SELECT tag FROM customer_tags WHERE customer_id = ?1 ORDER BY tag_fold")?;
+    let tags = st.query_map([id], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
     Ok(tags)
 }
 

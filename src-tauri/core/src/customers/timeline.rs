@@ -72,14 +72,11 @@ impl Store {
         let lim = limit as i64;
         let mut out: Vec<(DateTime<Utc>, i64, TimelineKind)> = Vec::new();
 
-        let mut st = conn.prepare_cached("SELECT id, kind, at, data FROM customer_events WHERE customer_id = ?1 ORDER BY at DESC LIMIT ?2")?;
+        let mut st = conn.prepare_cached(
+            "SELECT id, kind, at, data FROM customer_events WHERE customer_id = ?1 ORDER BY at DESC LIMIT ?2",
+        )?;
         let rows = st.query_map(rusqlite::params![id, lim], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, DateTime<Utc>>(2)?,
-                r.get::<_, String>(3)?,
-            ))
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, DateTime<Utc>>(2)?, r.get::<_, String>(3)?))
         })?;
         for row in rows {
             let (eid, kind, at, data) = row?;
@@ -95,28 +92,18 @@ impl Store {
                 "edited" => TimelineKind::Edited {
                     fields: data["fields"]
                         .as_array()
-                        .map(|a| {
-                            a.iter()
-                                .filter_map(|v| v.as_str().map(String::from))
-                                .collect()
-                        })
+                        .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
                         .unwrap_or_default(),
                 },
                 "archived" => TimelineKind::Archived,
                 "restored" => TimelineKind::Restored,
                 "merged_from" => {
                     let (other_id, other_name) = other();
-                    TimelineKind::MergedFrom {
-                        other_id,
-                        other_name,
-                    }
+                    TimelineKind::MergedFrom { other_id, other_name }
                 }
                 "merged_into" => {
                     let (other_id, other_name) = other();
-                    TimelineKind::MergedInto {
-                        other_id,
-                        other_name,
-                    }
+                    TimelineKind::MergedInto { other_id, other_name }
                 }
                 _ => continue,
             };
@@ -134,12 +121,7 @@ impl Store {
             let at: DateTime<Utc> = r.get(3)?;
             let recorded: DateTime<Utc> = r.get(4)?;
             let k = if kind == "refund" {
-                TimelineKind::Refund {
-                    purchase_id: pid,
-                    sale_id: r.get(7)?,
-                    amount_cents: r.get(2)?,
-                    note: r.get(5)?,
-                }
+                TimelineKind::Refund { purchase_id: pid, sale_id: r.get(7)?, amount_cents: r.get(2)?, note: r.get(5)? }
             } else {
                 TimelineKind::Sale {
                     purchase_id: pid,
@@ -156,17 +138,12 @@ impl Store {
             out.push(row?);
         }
 
-        let mut st = conn.prepare_cached("SELECT id, body, created_at FROM notes WHERE customer_id = ?1 ORDER BY created_at DESC LIMIT ?2")?;
+        let mut st = conn.prepare_cached(
+            "SELECT id, body, created_at FROM notes WHERE customer_id = ?1 ORDER BY created_at DESC LIMIT ?2",
+        )?;
         let rows = st.query_map(rusqlite::params![id, lim], |r| {
             let nid: i64 = r.get(0)?;
-            Ok((
-                r.get(2)?,
-                nid,
-                TimelineKind::Note {
-                    note_id: nid,
-                    body: r.get(1)?,
-                },
-            ))
+            Ok((r.get(2)?, nid, TimelineKind::Note { note_id: nid, body: r.get(1)? }))
         })?;
         for row in rows {
             out.push(row?);
@@ -178,10 +155,8 @@ impl Store {
                 r.get(4)?,
                 r.get::<_, i64>(0)?,
                 TimelineKind::Consent {
-                    choice: ConsentChoice::parse(&r.get::<_, String>(1)?)
-                        .unwrap_or(ConsentChoice::Refused),
-                    source: ConsentSource::parse(&r.get::<_, String>(2)?)
-                        .unwrap_or(ConsentSource::Counter),
+                    choice: ConsentChoice::parse(&r.get::<_, String>(1)?).unwrap_or(ConsentChoice::Refused),
+                    source: ConsentSource::parse(&r.get::<_, String>(2)?).unwrap_or(ConsentSource::Counter),
                     wording: r.get(3)?,
                 },
             ))
@@ -199,15 +174,8 @@ impl Store {
                 1
             }
         };
-        out.sort_by(|a, b| {
-            b.0.cmp(&a.0)
-                .then(rank(&b.2).cmp(&rank(&a.2)))
-                .then(b.1.cmp(&a.1))
-        });
+        out.sort_by(|a, b| b.0.cmp(&a.0).then(rank(&b.2).cmp(&rank(&a.2))).then(b.1.cmp(&a.1)));
         out.truncate(limit);
-        Ok(out
-            .into_iter()
-            .map(|(at, _, kind)| TimelineEntry { at, kind })
-            .collect())
+        Ok(out.into_iter().map(|(at, _, kind)| TimelineEntry { at, kind }).collect())
     }
 }

@@ -66,9 +66,7 @@ pub fn validate_sale(input: &SaleInput, now: DateTime<Utc>) -> Result<ValidSale>
     if occurred_at > now + chrono::Duration::minutes(5) {
         p.add("occurred_at", "field.date_in_future");
     }
-    if occurred_at.date_naive()
-        < chrono::NaiveDate::from_ymd_opt(EARLIEST_YEAR, 1, 1).expect("valid date")
-    {
+    if occurred_at.date_naive() < chrono::NaiveDate::from_ymd_opt(EARLIEST_YEAR, 1, 1).expect("valid date") {
         p.push(FieldError::new("occurred_at", "field.date_too_old").arg("year", EARLIEST_YEAR));
     }
     let note = crate::text::clean_multiline(&input.note);
@@ -76,19 +74,11 @@ pub fn validate_sale(input: &SaleInput, now: DateTime<Utc>) -> Result<ValidSale>
         p.push(FieldError::new("note", "field.too_long").arg("max", MAX_NOTE));
     }
     let category = crate::text::clean(&input.category);
-    if category
-        .as_ref()
-        .is_some_and(|c| c.chars().count() > MAX_CATEGORY)
-    {
+    if category.as_ref().is_some_and(|c| c.chars().count() > MAX_CATEGORY) {
         p.push(FieldError::new("category", "field.too_long").arg("max", MAX_CATEGORY));
     }
     p.into_result()?;
-    Ok(ValidSale {
-        amount_cents: input.amount_cents,
-        occurred_at,
-        note,
-        category,
-    })
+    Ok(ValidSale { amount_cents: input.amount_cents, occurred_at, note, category })
 }
 
 fn check_amount(p: &mut Problems, field: &'static str, amount: Cents) {
@@ -101,11 +91,7 @@ fn check_amount(p: &mut Problems, field: &'static str, amount: Cents) {
 
 /// Rule: a refund takes back at most what is left of its sale (the sale minus earlier
 /// refunds); with no amount given, it takes back all that is left.
-pub fn refund_amount(
-    sale_cents: Cents,
-    already_refunded: Cents,
-    requested: Option<Cents>,
-) -> Result<Cents> {
+pub fn refund_amount(sale_cents: Cents, already_refunded: Cents, requested: Option<Cents>) -> Result<Cents> {
     let remaining = sale_cents - already_refunded;
     if remaining <= 0 {
         return Err(Error::conflict("conflict.sale_fully_refunded"));
@@ -117,11 +103,9 @@ pub fn refund_amount(
             check_amount(&mut p, "amount_cents", a);
             p.into_result()?;
             if a > remaining {
-                Err(Error::Validation(vec![FieldError::new(
-                    "amount_cents",
-                    "field.refund_too_large",
-                )
-                .arg("remaining_cents", remaining)]))
+                Err(Error::Validation(vec![
+                    FieldError::new("amount_cents", "field.refund_too_large").arg("remaining_cents", remaining)
+                ]))
             } else {
                 Ok(a)
             }
@@ -159,11 +143,7 @@ fn purchase_from_row(r: &rusqlite::Row) -> rusqlite::Result<Purchase> {
 
 impl Store {
     /// Record a sale against a customer. Idempotent on `key`: a retry records it once.
-    pub fn record_sale(
-        &mut self,
-        input: &SaleInput,
-        key: Option<&str>,
-    ) -> Result<Outcome<Purchase>> {
+    pub fn record_sale(&mut self, input: &SaleInput, key: Option<&str>) -> Result<Outcome<Purchase>> {
         let sale = validate_sale(input, self.now())?;
         self.transact("sale.record", key, |tx| {
             ensure_customer(tx, input.customer_id)?;
@@ -192,11 +172,7 @@ impl Store {
     pub fn refund(&mut self, input: &RefundInput, key: Option<&str>) -> Result<Outcome<Purchase>> {
         let note = crate::text::clean_multiline(&input.note);
         if note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE) {
-            return Err(Error::Validation(vec![FieldError::new(
-                "note",
-                "field.too_long",
-            )
-            .arg("max", MAX_NOTE)]));
+            return Err(Error::Validation(vec![FieldError::new("note", "field.too_long").arg("max", MAX_NOTE)]));
         }
         self.transact("sale.refund", key, |tx| {
             let sale: Option<(CustomerId, String, Cents, Option<String>)> = tx

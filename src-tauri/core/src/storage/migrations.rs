@@ -15,27 +15,14 @@ pub const LATEST_VERSION: u32 = STEPS[STEPS.len() - 1].0;
 
 /// Where the copy taken before migrating from `from_version` is written.
 pub fn backup_path_for(db: &Path, from_version: u32, now: DateTime<Utc>) -> PathBuf {
-    let name = db
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "comptoir.db".into());
-    db.with_file_name(format!(
-        "{name}.v{from_version}-{}.bak",
-        now.format("%Y%m%dT%H%M%SZ")
-    ))
+    let name = db.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "comptoir.db".into());
+    db.with_file_name(format!("{name}.v{from_version}-{}.bak", now.format("%Y%m%dT%H%M%SZ")))
 }
 
-pub(super) fn migrate(
-    conn: &mut Connection,
-    path: Option<&Path>,
-    now: DateTime<Utc>,
-) -> Result<Option<PathBuf>> {
+pub(super) fn migrate(conn: &mut Connection, path: Option<&Path>, now: DateTime<Utc>) -> Result<Option<PathBuf>> {
     let current: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if current > LATEST_VERSION {
-        return Err(Error::NewerDatabase {
-            found: current,
-            supported: LATEST_VERSION,
-        });
+        return Err(Error::NewerDatabase { found: current, supported: LATEST_VERSION });
     }
     if current == LATEST_VERSION {
         return Ok(None);

@@ -56,18 +56,11 @@ impl Store {
         }
         let mut conn = Connection::open_with_flags(
             &path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         apply_pragmas(&conn)?;
         let backup = migrations::migrate(&mut conn, Some(&path), clock.now())?;
-        Ok(Store {
-            conn,
-            clock,
-            path: Some(path),
-            migration_backup: backup,
-        })
+        Ok(Store { conn, clock, path: Some(path), migration_backup: backup })
     }
 
     /// A fresh in-memory database, for tests and tools.
@@ -79,12 +72,7 @@ impl Store {
         let mut conn = Connection::open_in_memory()?;
         apply_pragmas(&conn)?;
         migrations::migrate(&mut conn, None, clock.now())?;
-        Ok(Store {
-            conn,
-            clock,
-            path: None,
-            migration_backup: None,
-        })
+        Ok(Store { conn, clock, path: None, migration_backup: None })
     }
 
     pub fn now(&self) -> DateTime<Utc> {
@@ -106,12 +94,7 @@ impl Store {
     /// With an idempotency `key`, the outcome is stored with the write; a second call with the
     /// same key returns the stored outcome (`replayed: true`) and writes nothing. Reusing a key
     /// for a different operation is an error.
-    pub fn transact<T, F>(
-        &mut self,
-        op: &'static str,
-        key: Option<&str>,
-        f: F,
-    ) -> Result<Outcome<T>>
+    pub fn transact<T, F>(&mut self, op: &'static str, key: Option<&str>, f: F) -> Result<Outcome<T>>
     where
         T: Serialize + DeserializeOwned,
         F: FnOnce(&mut Tx) -> Result<T>,
@@ -120,16 +103,10 @@ impl Store {
             validate_key(k)?;
         }
         let now = self.clock.now();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         if let Some(k) = key {
             let stored: Option<(String, String)> = tx
-                .query_row(
-                    "SELECT op, outcome FROM idempotency WHERE key = ?1",
-                    [k],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
+                .query_row("SELECT op, outcome FROM idempotency WHERE key = ?1", [k], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?;
             if let Some((stored_op, outcome)) = stored {
                 if stored_op != op {
@@ -140,18 +117,10 @@ impl Store {
                 return Ok(out);
             }
         }
-        let mut t = Tx {
-            tx,
-            changes: Changes::default(),
-            now,
-        };
+        let mut t = Tx { tx, changes: Changes::default(), now };
         let value = f(&mut t)?;
         let Tx { tx, changes, .. } = t;
-        let outcome = Outcome {
-            value,
-            changes,
-            replayed: false,
-        };
+        let outcome = Outcome { value, changes, replayed: false };
         if let Some(k) = key {
             tx.execute(
                 "INSERT INTO idempotency (key, op, outcome, created_at) VALUES (?1, ?2, ?3, ?4)",
@@ -164,9 +133,7 @@ impl Store {
 
     /// Check the file is sound (`PRAGMA integrity_check`).
     pub fn integrity_check(&self) -> Result<bool> {
-        let s: String = self
-            .conn
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        let s: String = self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
         Ok(s == "ok")
     }
 }

@@ -4,18 +4,12 @@ use crate::customers::{CustomerInput, NewCustomer};
 use chrono::TimeZone;
 
 fn clock() -> Arc<FixedClock> {
-    Arc::new(FixedClock::new(
-        Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap(),
-    ))
+    Arc::new(FixedClock::new(Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap()))
 }
 
 fn new_customer(first: &str, last: &str) -> NewCustomer {
     NewCustomer {
-        customer: CustomerInput {
-            first_name: first.into(),
-            last_name: last.into(),
-            ..Default::default()
-        },
+        customer: CustomerInput { first_name: first.into(), last_name: last.into(), ..Default::default() },
         ..Default::default()
     }
 }
@@ -25,37 +19,17 @@ fn a_new_file_gets_the_pragmas_and_the_latest_schema() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("shop.db")).unwrap();
     let c = store.conn();
-    let mode: String = c
-        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-        .unwrap();
+    let mode: String = c.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     let sync: i64 = c.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
-    let fk: i64 = c
-        .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
-        .unwrap();
-    let busy: i64 = c
-        .query_row("PRAGMA busy_timeout", [], |r| r.get(0))
-        .unwrap();
-    let version: u32 = c
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .unwrap();
+    let fk: i64 = c.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+    let busy: i64 = c.query_row("PRAGMA busy_timeout", [], |r| r.get(0)).unwrap();
+    let version: u32 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal", "a database file is in WAL mode");
-    assert_eq!(
-        sync, 2,
-        "synchronous=FULL so a recorded sale survives a power cut"
-    );
+    assert_eq!(sync, 2, "synchronous=FULL so a recorded sale survives a power cut");
     assert_eq!(fk, 1, "foreign keys are enforced");
-    assert!(
-        busy >= 1000,
-        "a second writer waits instead of failing at once"
-    );
-    assert_eq!(
-        version, LATEST_VERSION,
-        "a new file is at the latest schema"
-    );
-    assert!(
-        store.migration_backup.is_none(),
-        "an empty new file needs no backup"
-    );
+    assert!(busy >= 1000, "a second writer waits instead of failing at once");
+    assert_eq!(version, LATEST_VERSION, "a new file is at the latest schema");
+    assert!(store.migration_backup.is_none(), "an empty new file needs no backup");
     assert!(store.integrity_check().unwrap());
 }
 
@@ -66,22 +40,13 @@ fn a_database_from_a_newer_app_is_refused_and_left_untouched() {
     drop(Store::open(&path).unwrap());
     {
         let c = Connection::open(&path).unwrap();
-        c.pragma_update(None, "user_version", LATEST_VERSION + 1)
-            .unwrap();
+        c.pragma_update(None, "user_version", LATEST_VERSION + 1).unwrap();
     }
     let before = std::fs::read(&path).unwrap();
-    let err = Store::open(&path)
-        .err()
-        .expect("a newer schema must be refused");
-    assert_eq!(
-        err.code(),
-        "newer_database",
-        "refused with its own code: {err}"
-    );
+    let err = Store::open(&path).err().expect("a newer schema must be refused");
+    assert_eq!(err.code(), "newer_database", "refused with its own code: {err}");
     let c = Connection::open(&path).unwrap();
-    let v: u32 = c
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .unwrap();
+    let v: u32 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
     assert_eq!(v, LATEST_VERSION + 1, "the newer database is not 'fixed'");
     assert_eq!(before.len(), std::fs::read(&path).unwrap().len());
 }
@@ -96,8 +61,7 @@ fn a_database_at_each_schema_version_upgrades_keeping_its_data() {
         {
             let c = Connection::open(&path).unwrap();
             for (v, _, sql) in migrations::steps().iter().filter(|(v, _, _)| *v <= from) {
-                c.execute_batch(sql)
-                    .unwrap_or_else(|e| panic!("step {v} applies: {e}"));
+                c.execute_batch(sql).unwrap_or_else(|e| panic!("step {v} applies: {e}"));
             }
             c.pragma_update(None, "user_version", from).unwrap();
             c.execute(
@@ -107,33 +71,18 @@ fn a_database_at_each_schema_version_upgrades_keeping_its_data() {
             .unwrap();
         }
         let store = Store::open_with_clock(&path, clock()).unwrap();
-        let v: u32 = store
-            .conn()
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .unwrap();
+        let v: u32 = store.conn().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         assert_eq!(v, LATEST_VERSION, "version {from} upgrades to the latest");
         let n: i64 = store
             .conn()
-            .query_row(
-                "SELECT count(*) FROM customers WHERE last_name = 'Lefèvre'",
-                [],
-                |r| r.get(0),
-            )
+            .query_row("SELECT count(*) FROM customers WHERE last_name = 'Lefèvre'", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 1, "the customer file survives the upgrade from {from}");
         if from < LATEST_VERSION {
-            let backup = store
-                .migration_backup
-                .clone()
-                .expect("a backup is taken before migrating a file with data");
+            let backup = store.migration_backup.clone().expect("a backup is taken before migrating a file with data");
             let b = Connection::open(&backup).unwrap();
-            let bv: u32 = b
-                .query_row("PRAGMA user_version", [], |r| r.get(0))
-                .unwrap();
-            assert_eq!(
-                bv, from,
-                "the backup is the database as it was before the upgrade"
-            );
+            let bv: u32 = b.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+            assert_eq!(bv, from, "the backup is the database as it was before the upgrade");
         }
     }
 }
@@ -145,44 +94,26 @@ fn an_old_database_upgrade_runs_every_pending_step_in_one_transaction() {
     let path = dir.path().join("shop.db");
     std::fs::File::create(&path).unwrap();
     let store = Store::open(&path).unwrap();
-    let v: u32 = store
-        .conn()
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .unwrap();
+    let v: u32 = store.conn().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
     assert_eq!(v, LATEST_VERSION);
 }
 
 #[test]
 fn the_same_idempotency_key_records_one_write() {
     let mut store = Store::open_in_memory_with_clock(clock()).unwrap();
-    let a = store
-        .create_customer(&new_customer("Jean", "Martin"), Some("key-0000001"))
-        .unwrap();
-    let b = store
-        .create_customer(&new_customer("Jean", "Martin"), Some("key-0000001"))
-        .unwrap();
-    assert!(
-        !a.replayed && b.replayed,
-        "the retry is recognised as a replay"
-    );
+    let a = store.create_customer(&new_customer("Jean", "Martin"), Some("key-0000001")).unwrap();
+    let b = store.create_customer(&new_customer("Jean", "Martin"), Some("key-0000001")).unwrap();
+    assert!(!a.replayed && b.replayed, "the retry is recognised as a replay");
     assert_eq!(a.value, b.value, "the retry answers the same customer id");
-    let n: i64 = store
-        .conn()
-        .query_row("SELECT count(*) FROM customers", [], |r| r.get(0))
-        .unwrap();
+    let n: i64 = store.conn().query_row("SELECT count(*) FROM customers", [], |r| r.get(0)).unwrap();
     assert_eq!(n, 1, "a double click creates one customer");
 }
 
 #[test]
 fn a_key_used_for_another_operation_is_refused() {
     let mut store = Store::open_in_memory_with_clock(clock()).unwrap();
-    let id = store
-        .create_customer(&new_customer("Jean", "Martin"), Some("key-0000002"))
-        .unwrap()
-        .value;
-    let err = store
-        .add_note(id, "hello", Some("key-0000002"))
-        .unwrap_err();
+    let id = store.create_customer(&new_customer("Jean", "Martin"), Some("key-0000002")).unwrap().value;
+    let err = store.add_note(id, "hello", Some("key-0000002")).unwrap_err();
     assert_eq!(err.code(), "key_reused");
 }
 
@@ -199,28 +130,17 @@ fn a_failed_write_leaves_nothing_half_written() {
         })
         .unwrap_err();
     assert_eq!(err.code(), "conflict");
-    let n: i64 = store
-        .conn()
-        .query_row("SELECT count(*) FROM customers", [], |r| r.get(0))
-        .unwrap();
+    let n: i64 = store.conn().query_row("SELECT count(*) FROM customers", [], |r| r.get(0)).unwrap();
     assert_eq!(n, 0, "the insert was rolled back with the failed operation");
-    let k: i64 = store
-        .conn()
-        .query_row("SELECT count(*) FROM idempotency", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(
-        k, 0,
-        "a failed write does not burn its key: the retry can succeed"
-    );
+    let k: i64 = store.conn().query_row("SELECT count(*) FROM idempotency", [], |r| r.get(0)).unwrap();
+    assert_eq!(k, 0, "a failed write does not burn its key: the retry can succeed");
 }
 
 #[test]
 fn keys_from_the_interface_are_checked() {
     let mut store = Store::open_in_memory_with_clock(clock()).unwrap();
     for bad in ["short", "has space in it", &"x".repeat(200)] {
-        let err = store
-            .create_customer(&new_customer("A", "B"), Some(bad))
-            .unwrap_err();
+        let err = store.create_customer(&new_customer("A", "B"), Some(bad)).unwrap_err();
         assert_eq!(err.code(), "validation", "key {bad:?} is refused");
     }
 }
@@ -228,10 +148,7 @@ fn keys_from_the_interface_are_checked() {
 #[test]
 fn ledgers_are_append_only_in_the_schema_itself() {
     let mut store = Store::open_in_memory_with_clock(clock()).unwrap();
-    let id = store
-        .create_customer(&new_customer("Jean", "Martin"), None)
-        .unwrap()
-        .value;
+    let id = store.create_customer(&new_customer("Jean", "Martin"), None).unwrap().value;
     let sale = crate::purchases::SaleInput {
         customer_id: id,
         amount_cents: 1250,
@@ -240,16 +157,8 @@ fn ledgers_are_append_only_in_the_schema_itself() {
         category: String::new(),
     };
     let p = store.record_sale(&sale, None).unwrap().value;
-    let upd = store.conn().execute(
-        "UPDATE purchases SET amount_cents = 1 WHERE id = ?1",
-        [p.id],
-    );
-    assert!(
-        upd.is_err(),
-        "an amount is never edited: a correction is a new entry"
-    );
-    let del = store
-        .conn()
-        .execute("DELETE FROM purchases WHERE id = ?1", [p.id]);
+    let upd = store.conn().execute("UPDATE purchases SET amount_cents = 1 WHERE id = ?1", [p.id]);
+    assert!(upd.is_err(), "an amount is never edited: a correction is a new entry");
+    let del = store.conn().execute("DELETE FROM purchases WHERE id = ?1", [p.id]);
     assert!(del.is_err(), "a sale is never deleted");
 }

@@ -1,0 +1,269 @@
+//! The benchmarks of `comptoir-bench`: each product operation is timed beside a bare-SQLite
+//! baseline doing the minimal equivalent work on the same file in the same run, so a result
+//! reads as a ratio that holds on a noisy machine.
+
+use crate::demo::DemoSpec;
+use crate::purchases::SaleInput;
+use crate::storage::Store;
+use crate::text::fold;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rusqlite::{params, Connection};
+use serde::Serialize;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+pub const ALL: &[&str] =
+    &["search_3plus", "search_prefix_1_2", "lookup_card_or_phone", "record_sale", "record_sale_rate"];
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Latency {
+    pub bench: String,
+    pub n: usize,
+    pub unit: &'static str,
+    pub p50: f64,
+    pub p99: f64,
+    pub baseline_p50: f64,
+    pub baseline_p99: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Throughput {
+    pub bench: String,
+    pub n: usize,
+    pub unit: &'static str,
+    pub value: f64,
+    pub baseline_value: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum BenchResult {
+    Latency(Latency),
+    Throughput(Throughput),
+}
+
+fn percentile(sorted_ms: &[f64], p: f64) -> f64 {
+    if sorted_ms.is_empty() {
+        return 0.0;
+    }
+    let idx = ((sorted_ms.len() as f64 - 1.0) * p).round() as usize;
+    sorted_ms[idx]
+}
+
+fn time_each<T>(items: &[T], mut f: impl FnMut(&T)) -> Vec<f64> {
+    let mut out: Vec<f64> = items
+        .iter()
+        .map(|it| {
+            let t = Instant::now();
+            f(it);
+            t.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    out.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
+    out
+}
+
+fn latency(bench: &str, product: Vec<f64>, baseline: Vec<f64>) -> BenchResult {
+    BenchResult::Latency(Latency {
+        bench: bench.into(),
+        n: product.len(),
+        unit: "ms",
+        p50: percentile(&product, 0.5),
+        p99: percentile(&product, 0.99),
+        baseline_p50: percentile(&baseline, 0.5),
+        baseline_p99: percentile(&baseline, 0.99),
+    })
+}
+
+/// Queries people type, drawn from the shop's own data.
+struct Queries {
+    substrings: Vec<String>,
+    prefixes: Vec<String>,
+    exact: Vec<String>,
+}
+
+fn draw_queries(conn: &Connection, n: usize, seed: u64) -> rusqlite::Result<Queries> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let max_id: i64 = conn.query_row("SELECT coalesce(max(id), 0) FROM customers", [], |r| r.get(0))?;
+    let mut substrings = Vec::with_capacity(n);
+    let mut prefixes = Vec::with_capacity(n);
+    let mut exact = Vec::with_capacity(n);
+    let mut st = conn.prepare(
+        "SELECT c.first_name, c.last_name, coalesce(c.email, ''), c.phone_e164, k.number FROM customers c JOIN cards k ON k.customer_id = c.id WHERE c.id = ?1",
+    )?;
+    while substrings.len() < n && max_id > 0 {
+        let id = rng.random_range(1..=max_id);
+        let Ok((first, last, email, phone, card)) = st.query_row([id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        }) else {
+            continue;
+        };
+        let src = match rng.random_range(0..4) {
+            0 => first.clone(),
+            1 => last.clone(),
+            2 if !email.is_empty() => email.clone(),
+            _ => phone.clone().map(|p| format!("0{}", &p[3..])).unwrap_or(last.clone()),
+        };
+        let chars: Vec<char> = src.chars().collect();
+        if chars.len() >= 3 {
+            let len = rng.random_range(3..=chars.len().min(8));
+            let start = rng.random_range(0..=chars.len() - len);
+            substrings.push(chars[start..start + len].iter().collect::<String>().to_lowercase());
+        }
+        let plen = rng.random_range(1..=2).min(last.chars().count().max(1));
+        prefixes.push(last.chars().take(plen).collect::<String>().to_lowercase());
+        exact.push(match (rng.random_bool(0.5), phone) {
+            (false, Some(p)) => p,
+            _ => card,
+        });
+    }
+    Ok(Queries { substrings, prefixes, exact })
+}
+
+/// Build the benchmark shop in `path` (which must not exist yet).
+pub fn build_shop(path: &Path, scale: f64) -> crate::Result<(Store, Duration)> {
+    let mut store = Store::open(path)?;
+    let t = Instant::now();
+    store.generate_demo(DemoSpec::benchmark(scale))?;
+    store.conn().execute_batch("PRAGMA wal_checkpoint(TRUNCATE); ANALYZE;")?;
+    Ok((store, t.elapsed()))
+}
+
+/// Run the selected benches on a shop built at `path`, `n` timed operations each.
+pub fn run(store: &mut Store, only: &[&str], n: usize) -> crate::Result<Vec<BenchResult>> {
+    let path = store.path().expect("benches run on a file").to_path_buf();
+    // The baseline uses its own connection with the same pragmas, on the same file.
+    let bare = Connection::open(&path)?;
+    bare.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;")?;
+    let q = draw_queries(&bare, n, 7)?;
+    let mut results = Vec::new();
+    let wanted = |name: &str| only.is_empty() || only.contains(&name);
+
+    if wanted("search_3plus") {
+        let product = time_each(&q.substrings, |s| {
+            store.search_customers(s, 20).expect("search");
+        });
+        let mut st = bare.prepare("SELECT rowid FROM customers_fts WHERE customers_fts MATCH ?1 LIMIT 20")?;
+        let baseline = time_each(&q.substrings, |s| {
+            let expr = format!("\"{}\"", s.replace('"', "\"\""));
+            let _: Vec<i64> = st.query_map([expr], |r| r.get(0)).expect("fts").map(|r| r.expect("row")).collect();
+        });
+        results.push(latency("search_3plus", product, baseline));
+    }
+    if wanted("search_prefix_1_2") {
+        let product = time_each(&q.prefixes, |s| {
+            store.search_customers(s, 20).expect("search");
+        });
+        let mut st = bare
+            .prepare("SELECT id FROM customers WHERE last_fold >= ?1 AND last_fold < ?2 ORDER BY last_fold LIMIT 20")?;
+        let baseline = time_each(&q.prefixes, |s| {
+            let f = fold(s);
+            let upper = crate::text::prefix_upper_bound(&f);
+            let _: Vec<i64> =
+                st.query_map(params![f, upper], |r| r.get(0)).expect("prefix").map(|r| r.expect("row")).collect();
+        });
+        results.push(latency("search_prefix_1_2", product, baseline));
+    }
+    if wanted("lookup_card_or_phone") {
+        let product = time_each(&q.exact, |s| {
+            store.till_lookup(s).expect("lookup");
+        });
+        let mut by_card = bare.prepare("SELECT customer_id FROM cards WHERE number = ?1")?;
+        let mut by_phone = bare.prepare("SELECT id FROM customers WHERE phone_e164 = ?1")?;
+        let baseline = time_each(&q.exact, |s| {
+            let st = if s.starts_with('+') { &mut by_phone } else { &mut by_card };
+            let _: Vec<i64> = st.query_map([s], |r| r.get(0)).expect("lookup").map(|r| r.expect("row")).collect();
+        });
+        results.push(latency("lookup_card_or_phone", product, baseline));
+    }
+    let max_id: i64 = bare.query_row("SELECT max(id) FROM customers WHERE merged_into IS NULL", [], |r| r.get(0))?;
+    bare.execute_batch("CREATE TABLE IF NOT EXISTS bench_baseline (id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL, amount_cents INTEGER NOT NULL, at TEXT NOT NULL)")?;
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let customers: Vec<i64> = (0..n).map(|_| rng.random_range(1..=max_id)).collect();
+    let mut key = 0u64;
+    let mut sale = |store: &mut Store, id: i64| {
+        key += 1;
+        let input = SaleInput {
+            customer_id: id,
+            amount_cents: 1250,
+            occurred_at: None,
+            note: String::new(),
+            category: "Café".into(),
+        };
+        store.record_sale(&input, Some(&format!("bench-sale-{key:012}"))).expect("sale");
+    };
+    let bare_sale = |id: i64| {
+        bare.execute_batch("BEGIN IMMEDIATE").expect("begin");
+        bare.execute(
+            "INSERT INTO bench_baseline (customer_id, amount_cents, at) VALUES (?1, 1250, datetime('now'))",
+            [id],
+        )
+        .expect("insert");
+        bare.execute_batch("COMMIT").expect("commit");
+    };
+    if wanted("record_sale") {
+        let product = time_each(&customers, |id| sale(store, *id));
+        let baseline = time_each(&customers, |id| bare_sale(*id));
+        results.push(latency("record_sale", product, baseline));
+    }
+    if wanted("record_sale_rate") {
+        let t = Instant::now();
+        for id in &customers {
+            sale(store, *id);
+        }
+        let product = customers.len() as f64 / t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        for id in &customers {
+            bare_sale(*id);
+        }
+        let baseline = customers.len() as f64 / t.elapsed().as_secs_f64();
+        results.push(BenchResult::Throughput(Throughput {
+            bench: "record_sale_rate".into(),
+            n: customers.len(),
+            unit: "ops/s",
+            value: product,
+            baseline_value: baseline,
+        }));
+    }
+    Ok(results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_pick_the_nearest_rank() {
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&v, 0.5), 51.0);
+        assert_eq!(percentile(&v, 0.99), 99.0);
+        assert_eq!(percentile(&[], 0.5), 0.0, "no sample, no figure");
+    }
+
+    /// The whole bench runs end to end on a tiny shop (the real run is `comptoir-bench`).
+    #[test]
+    fn every_bench_runs_on_a_tiny_shop_and_reports_a_baseline() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut store, _) = build_shop(&dir.path().join("bench.db"), 0.002).unwrap();
+        let results = run(&mut store, &[], 30).unwrap();
+        assert_eq!(results.len(), ALL.len(), "one result per bench");
+        for r in results {
+            match r {
+                BenchResult::Latency(l) => {
+                    assert!(l.n > 0 && l.p50 > 0.0 && l.baseline_p50 > 0.0 && l.p99 >= l.p50, "{l:?}");
+                }
+                BenchResult::Throughput(t) => {
+                    assert!(t.value > 0.0 && t.baseline_value > 0.0, "{t:?}")
+                }
+            }
+        }
+        assert!(store.integrity_check().unwrap());
+    }
+}

@@ -1,0 +1,54 @@
+use crate::state::AppState;
+use comptoir_core::demo::{DemoSpec, DemoSummary};
+use comptoir_core::settings::{Settings, SettingsInput};
+use comptoir_core::stats::ShopStats;
+use comptoir_core::{ErrorPayload, Outcome};
+use serde::Serialize;
+use tauri::State;
+
+type Res<T> = Result<T, ErrorPayload>;
+
+#[derive(Serialize)]
+pub struct AppInfo {
+    version: &'static str,
+    db_path: String,
+    schema_version: u32,
+    migration_backup: Option<String>,
+}
+
+#[tauri::command]
+pub async fn app_info(state: State<'_, AppState>) -> Res<AppInfo> {
+    state.with(|s| {
+        Ok(AppInfo {
+            version: env!("CARGO_PKG_VERSION"),
+            db_path: state.db_path.display().to_string(),
+            schema_version: s.stats()?.schema_version,
+            migration_backup: s.migration_backup.as_ref().map(|p| p.display().to_string()),
+        })
+    })
+}
+
+#[tauri::command]
+pub async fn settings_get(state: State<'_, AppState>) -> Res<Settings> {
+    state.with(|s| s.settings())
+}
+
+#[tauri::command]
+pub async fn settings_update(state: State<'_, AppState>, input: SettingsInput, key: String) -> Res<Outcome<Settings>> {
+    state.with(|s| s.update_settings(&input, Some(&key)))
+}
+
+#[tauri::command]
+pub async fn demo_load(state: State<'_, AppState>) -> Res<Outcome<DemoSummary>> {
+    state.with(|s| s.generate_demo(DemoSpec::explore()))
+}
+
+#[tauri::command]
+pub async fn onboarding_skip(state: State<'_, AppState>) -> Res<()> {
+    state.with(|s| s.mark_onboarded())
+}
+
+#[tauri::command]
+pub async fn stats_get(state: State<'_, AppState>) -> Res<ShopStats> {
+    state.with(|s| s.stats())
+}

@@ -1,0 +1,6 @@
+//! Tauri commands: thin adapters that take the arguments, call the core, and hand back its
+//! answer or its `{code, message}` error. No business rule lives here.
+
+pub mod app;
+pub mod customers;
+pub mod sales;

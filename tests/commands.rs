@@ -1,0 +1,141 @@
+//! The Tauri commands through tauri's mock runtime, with the app's real configuration and
+//! capabilities: arguments as the interface sends them, answers and `{code, message}` errors
+//! as the interface receives them.
+
+use comptoir_app::state::AppState;
+use serde_json::{json, Value};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
+use tauri::webview::InvokeRequest;
+use tauri::WebviewWindow;
+
+struct App {
+    _app: tauri::App<MockRuntime>,
+    window: WebviewWindow<MockRuntime>,
+    _dir: tempfile::TempDir,
+}
+
+fn app() -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let state = AppState::open(&dir.path().join("shop.db"));
+    let app = comptoir_app::builder(mock_builder()).manage(state).build(tauri::generate_context!(test = true)).unwrap();
+    let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
+    App { _app: app, window, _dir: dir }
+}
+
+fn invoke(app: &App, cmd: &str, args: Value) -> Result<Value, Value> {
+    get_ipc_response(
+        &app.window,
+        InvokeRequest {
+            cmd: cmd.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            url: "tauri://localhost".parse().unwrap(),
+            body: InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        },
+    )
+    .map(|b| b.deserialize::<Value>().unwrap())
+}
+
+fn new_customer(first: &str, last: &str, phone: &str) -> Value {
+    json!({
+        "customer": {
+            "first_name": first, "last_name": last, "email": "", "phone": phone,
+            "address": { "line1": "", "line2": "", "postcode": "", "city": "", "country": null },
+            "birthday": null, "language": null, "tags": []
+        },
+        "consent": null,
+        "note": ""
+    })
+}
+
+#[test]
+fn create_find_sell_and_see_the_timeline() {
+    let app = app();
+    let created = invoke(
+        &app,
+        "customer_create",
+        json!({ "input": new_customer("Élodie", "Lefèvre", "06 12 34 56 78"), "key": "create-000001" }),
+    )
+    .unwrap();
+    let id = created["value"].as_i64().unwrap();
+    assert_eq!(created["changes"]["customers"], json!([id]), "the write reports what changed");
+
+    let found = invoke(&app, "customers_search", json!({ "query": "elodie", "limit": 20 })).unwrap();
+    assert_eq!(found[0]["display_name"], "Élodie Lefèvre");
+    let by_phone = invoke(&app, "customers_search", json!({ "query": "0612", "limit": 20 })).unwrap();
+    assert_eq!(by_phone[0]["id"], id);
+
+    let card = found[0]["card_number"].as_str().unwrap().to_string();
+    let till = invoke(&app, "till_lookup", json!({ "query": card })).unwrap();
+    assert_eq!((till["customer"]["id"].as_i64(), till["matched_by"].as_str()), (Some(id), Some("card")));
+
+    let sale = json!({ "customer_id": id, "amount_cents": 1250, "occurred_at": null, "note": "", "category": "" });
+    let a = invoke(&app, "sale_record", json!({ "input": sale, "key": "sale-00000001" })).unwrap();
+    let b = invoke(&app, "sale_record", json!({ "input": sale, "key": "sale-00000001" })).unwrap();
+    assert_eq!(a["value"]["id"], b["value"]["id"], "a retried sale is recorded once");
+    assert_eq!(b["replayed"], true);
+
+    let customer = invoke(&app, "customer_get", json!({ "id": id })).unwrap();
+    assert_eq!(customer["figures"]["visit_count"], 1);
+    assert_eq!(customer["figures"]["total_spent_cents"], 1250);
+    let timeline = invoke(&app, "customer_timeline", json!({ "id": id, "limit": 50 })).unwrap();
+    assert_eq!(timeline[0]["type"], "sale");
+    assert_eq!(timeline[0]["amount_cents"], 1250);
+}
+
+#[test]
+fn errors_reach_the_interface_as_code_and_translated_message() {
+    let app = app();
+    let err = invoke(&app, "customer_create", json!({ "input": new_customer("", "", "12"), "key": "create-000002" }))
+        .unwrap_err();
+    assert_eq!(err["code"], "validation");
+    let fields: Vec<&str> = err["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    assert!(fields.contains(&"first_name") && fields.contains(&"phone"), "{fields:?}");
+    assert!(err["message"].as_str().unwrap().contains("champs"), "French by default: {}", err["message"]);
+
+    let settings = json!({ "shop_name": "Chez Zoé", "locale": "en", "country": "FR", "currency": "EUR" });
+    invoke(&app, "settings_update", json!({ "input": settings, "key": "settings-0001" })).unwrap();
+    let err = invoke(&app, "customer_get", json!({ "id": 4242 })).unwrap_err();
+    assert_eq!(err["code"], "not_found");
+    assert!(err["message"].as_str().unwrap().contains("not found"), "English once chosen: {}", err["message"]);
+
+    let err = invoke(&app, "sale_record", json!({ "input": { "customer_id": 1, "amount_cents": -5, "occurred_at": null, "note": "", "category": "" }, "key": "sale-00000002" })).unwrap_err();
+    assert_eq!(err["code"], "validation", "negative amounts are refused in Rust");
+}
+
+#[test]
+fn malformed_arguments_are_refused_without_writing() {
+    let app = app();
+    let err = invoke(
+        &app,
+        "sale_record",
+        json!({ "input": { "customer_id": "1; DROP TABLE", "amount_cents": 1 }, "key": "x-0000000001" }),
+    );
+    assert!(err.is_err(), "a wrongly typed argument is refused by deserialisation");
+    let stats = invoke(&app, "stats_get", json!({})).unwrap();
+    assert_eq!(stats["sales"], 0);
+}
+
+#[test]
+fn only_the_apps_own_commands_are_reachable() {
+    let app = app();
+    assert!(
+        invoke(&app, "plugin:fs|read_file", json!({ "path": "/etc/passwd" })).is_err(),
+        "no file system access from the page"
+    );
+    assert!(invoke(&app, "not_a_command", json!({})).is_err());
+}
+
+#[test]
+fn the_first_run_choice_loads_the_demo_shop_once() {
+    let app = app();
+    assert_eq!(invoke(&app, "settings_get", json!({})).unwrap()["onboarded"], false);
+    let out = invoke(&app, "demo_load", json!({})).unwrap();
+    assert!(out["value"]["customers"].as_i64().unwrap() > 100);
+    assert_eq!(invoke(&app, "settings_get", json!({})).unwrap()["onboarded"], true);
+    let again = invoke(&app, "demo_load", json!({})).unwrap_err();
+    assert_eq!(again["code"], "conflict", "never mixes invented people into a real file");
+}

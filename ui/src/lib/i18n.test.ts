@@ -1,0 +1,69 @@
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { catalogues, translate } from './i18n';
+
+const src = join(__dirname, '..');
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) return name === 'generated' ? [] : files(p);
+    return /\.(svelte|ts)$/.test(name) && !name.endsWith('.test.ts') ? [p] : [];
+  });
+}
+
+/** Literal keys: t('…') calls, and any quoted string that is a whole "ui.…" key. */
+function usedKeys(): Set<string> {
+  const keys = new Set<string>();
+  for (const f of files(src)) {
+    const text = readFileSync(f, 'utf8');
+    for (const m of text.matchAll(/\bt\(\s*['"]([^'"]+)['"]/g)) keys.add(m[1]);
+    for (const m of text.matchAll(/['"](ui\.[A-Za-z0-9_.-]*[A-Za-z0-9_-])['"]/g)) keys.add(m[1]);
+  }
+  return keys;
+}
+
+/** Keys built at run time from a value of a generated type. */
+const families: Record<string, string[]> = {
+  'ui.consent.choice.': ['express', 'existing_customer', 'refused', 'none'],
+  'ui.consent.source.': ['counter', 'paper_form', 'website', 'import', 'email'],
+  'ui.duplicates.reason.': ['same_email', 'same_phone', 'similar_name_same_postcode'],
+  'ui.country.': ['FR', 'CA'],
+  'ui.lang.': ['fr', 'en'],
+  'ui.field.': [
+    'first_name', 'last_name', 'email', 'phone', 'address.line1', 'address.line2', 'address.postcode',
+    'address.city', 'address.country', 'birthday', 'language', 'tags',
+  ],
+};
+
+describe('catalogues', () => {
+  it('French and English have exactly the same keys', () => {
+    expect(Object.keys(catalogues.en).sort()).toEqual(Object.keys(catalogues.fr).sort());
+  });
+  it('no value is empty', () => {
+    for (const lang of ['fr', 'en'] as const) {
+      for (const [k, v] of Object.entries(catalogues[lang])) expect(v.trim(), `${lang} ${k}`).not.toBe('');
+    }
+  });
+  it('every key used in the interface exists in both languages', () => {
+    const keys = usedKeys();
+    expect(keys.size).toBeGreaterThan(100);
+    for (const [prefix, values] of Object.entries(families)) for (const v of values) keys.add(prefix + v);
+    for (const k of keys) {
+      expect(catalogues.fr[k], `fr is missing ${k}`).toBeDefined();
+      expect(catalogues.en[k], `en is missing ${k}`).toBeDefined();
+    }
+  });
+  it('placeholders are the same in both languages', () => {
+    const ph = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+    for (const k of Object.keys(catalogues.fr)) expect(ph(catalogues.en[k] ?? ''), k).toEqual(ph(catalogues.fr[k]));
+  });
+  it('fills placeholders', () => {
+    expect(translate('fr', 'ui.till.confirmation', { amount: '12,50 €', name: 'Élodie Lefèvre' })).toBe(
+      'Vente de 12,50 € enregistrée pour Élodie Lefèvre',
+    );
+    expect(translate('en', 'ui.nav.customers')).toBe('Customers');
+    expect(translate('fr', 'ui.nav.loyalty')).toBe('Fidélité');
+  });
+});

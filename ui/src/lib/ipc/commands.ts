@@ -1,0 +1,65 @@
+import type { ConsentInput } from '../generated/ConsentInput';
+import type { Customer } from '../generated/Customer';
+import type { CustomerInput } from '../generated/CustomerInput';
+import type { CustomerSummary } from '../generated/CustomerSummary';
+import type { DemoSummary } from '../generated/DemoSummary';
+import type { DuplicateMatch } from '../generated/DuplicateMatch';
+import type { ListPage } from '../generated/ListPage';
+import type { ListRequest } from '../generated/ListRequest';
+import type { NewCustomer } from '../generated/NewCustomer';
+import type { Outcome } from '../generated/Outcome';
+import type { Purchase } from '../generated/Purchase';
+import type { RefundInput } from '../generated/RefundInput';
+import type { SaleInput } from '../generated/SaleInput';
+import type { Settings } from '../generated/Settings';
+import type { SettingsInput } from '../generated/SettingsInput';
+import type { ShopStats } from '../generated/ShopStats';
+import type { TillMatch } from '../generated/TillMatch';
+import type { TimelineEntry } from '../generated/TimelineEntry';
+import { call } from './core';
+
+/** What the application says about itself. */
+export type AppInfo = {
+  version: string;
+  db_path: string;
+  schema_version: number;
+  /** Path of the backup taken before the last migration, if one ran at this start. */
+  migration_backup: string | null;
+};
+
+export const appInfo = () => call<AppInfo>('app_info');
+
+export const settingsGet = () => call<Settings>('settings_get');
+export const settingsUpdate = (input: SettingsInput, key: string) =>
+  call<Outcome<Settings>>('settings_update', { input, key });
+
+export const demoLoad = () => call<Outcome<DemoSummary>>('demo_load');
+export const onboardingSkip = () => call<null>('onboarding_skip');
+
+export const statsGet = () => call<ShopStats>('stats_get');
+
+export const customersList = (req: ListRequest) => call<ListPage>('customers_list', { req });
+export const customersSearch = (query: string, limit: number) =>
+  call<CustomerSummary[]>('customers_search', { query, limit });
+export const customerGet = (id: number) => call<Customer>('customer_get', { id });
+export const customerCreate = (input: NewCustomer, key: string) =>
+  call<Outcome<number>>('customer_create', { input, key });
+export const customerUpdate = (id: number, input: CustomerInput, key: string) =>
+  call<Outcome<null>>('customer_update', { id, input, key });
+export const customerArchive = (id: number, key: string) => call<Outcome<null>>('customer_archive', { id, key });
+export const customerRestore = (id: number, key: string) => call<Outcome<null>>('customer_restore', { id, key });
+export const customerDuplicates = (input: CustomerInput, exclude: number | null) =>
+  call<DuplicateMatch[]>('customer_duplicates', { input, exclude });
+export const customerMerge = (keep: number, other: number, key: string) =>
+  call<Outcome<null>>('customer_merge', { keep, other, key });
+export const customerTimeline = (id: number, limit: number) =>
+  call<TimelineEntry[]>('customer_timeline', { id, limit });
+export const customerAddNote = (id: number, body: string, key: string) =>
+  call<Outcome<number>>('customer_add_note', { id, body, key });
+export const customerSetConsent = (id: number, consent: ConsentInput, key: string) =>
+  call<Outcome<null>>('customer_set_consent', { id, consent, key });
+
+export const saleRecord = (input: SaleInput, key: string) => call<Outcome<Purchase>>('sale_record', { input, key });
+export const saleRefund = (input: RefundInput, key: string) => call<Outcome<Purchase>>('sale_refund', { input, key });
+
+export const tillLookup = (query: string) => call<TillMatch | null>('till_lookup', { query });

@@ -1,0 +1,70 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+
+const invoke = vi.fn();
+vi.mock('@tauri-apps/api/core', () => ({ invoke: (...a: unknown[]) => invoke(...a) }));
+
+const { call, normaliseError, WriteKey } = await import('./core');
+const { translate } = await import('../i18n');
+
+describe('normaliseError', () => {
+  it('keeps an ErrorPayload from the backend as it is', () => {
+    const e = { code: 'validation', message: 'Certains champs sont à corriger.', fields: [{ field: 'email', message: 'x' }] };
+    expect(normaliseError(e)).toEqual(e);
+  });
+  it('adds missing fields and drops malformed ones', () => {
+    expect(normaliseError({ code: 'busy', message: 'occupé' })).toEqual({ code: 'busy', message: 'occupé', fields: [] });
+    expect(normaliseError({ code: 'validation', message: 'm', fields: [{ field: 1 }, { field: 'a', message: 'b' }] }).fields).toEqual([
+      { field: 'a', message: 'b' },
+    ]);
+  });
+  it('turns a string, an Error or anything else into a translated internal error', () => {
+    vi.spyOn(console, 'error').mockImplementation(() => {});
+    const generic = translate('fr', 'ui.error.unexpected');
+    for (const e of ['boom', new Error('boom'), undefined, 42, { message: 'no code' }]) {
+      expect(normaliseError(e)).toEqual({ code: 'internal', message: generic, fields: [] });
+    }
+  });
+});
+
+describe('call', () => {
+  beforeEach(() => {
+    invoke.mockReset();
+  });
+  it('passes arguments and returns the value', async () => {
+    invoke.mockResolvedValue([1]);
+    await expect(call('customers_search', { query: 'ma', limit: 20 })).resolves.toEqual([1]);
+    expect(invoke).toHaveBeenCalledWith('customers_search', { query: 'ma', limit: 20 });
+  });
+  it('rejects with an ErrorPayload only', async () => {
+    vi.spyOn(console, 'error').mockImplementation(() => {});
+    invoke.mockRejectedValue('window not ready');
+    await expect(call('stats_get')).rejects.toMatchObject({ code: 'internal', fields: [] });
+  });
+});
+
+describe('WriteKey', () => {
+  it('reuses the key when the same input is retried after internal or busy', async () => {
+    const w = new WriteKey();
+    const keys: string[] = [];
+    const fail = (code: string) => (k: string) => {
+      keys.push(k);
+      return Promise.reject({ code, message: 'm', fields: [] });
+    };
+    await expect(w.run({ a: 1 }, fail('busy'))).rejects.toMatchObject({ code: 'busy' });
+    await expect(w.run({ a: 1 }, fail('internal'))).rejects.toMatchObject({ code: 'internal' });
+    await w.run({ a: 1 }, (k) => Promise.resolve(keys.push(k)));
+    expect(keys[0]).toBe(keys[1]);
+    expect(keys[1]).toBe(keys[2]);
+    await w.run({ a: 1 }, (k) => Promise.resolve(keys.push(k)));
+    expect(keys[3], 'a new key after success').not.toBe(keys[2]);
+  });
+  it('makes a new key when the input changes or after another error', async () => {
+    const w = new WriteKey();
+    const k1 = w.for({ a: 1 });
+    w.settle({ code: 'busy', message: '', fields: [] });
+    const k2 = w.for({ a: 2 });
+    expect(k2).not.toBe(k1);
+    w.settle({ code: 'validation', message: '', fields: [] });
+    expect(w.for({ a: 2 })).not.toBe(k2);
+  });
+});
