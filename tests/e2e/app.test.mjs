@@ -1,126 +1,12 @@
 // End-to-end tests of the real Comptoir window: the built app under Xvfb, driven through
 // tauri-driver and WebKitWebDriver. Run by `cargo xtask test` (or `cargo xtask e2e` once the
-// app is built). Each suite starts the app on a fresh database file.
+// app is built). This suite starts the app on a fresh, empty database file.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import net from 'node:net';
-import { remote } from 'webdriverio';
+import { startApp, stopApp, browser, ENTER, ESCAPE, shot, go, visible, waitForText, typeInFocused, waitForRows, invoke, fill } from './harness.mjs';
 
-const APP = process.env.COMPTOIR_APP ?? resolve('../../target/debug/comptoir');
-const DRIVER = process.env.TAURI_DRIVER ?? 'tauri-driver';
-const SHOTS = resolve('../../screenshots');
-const ENTER = '\uE007';
-const ESCAPE = '\uE00C';
-
-let driver;
-let browser;
-let dataDir;
-
-function waitForPort(port, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((ok, fail) => {
-    const attempt = () => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => { s.end(); ok(); });
-      s.once('error', () => {
-        s.destroy();
-        if (Date.now() > deadline) fail(new Error(`port ${port} never opened`));
-        else setTimeout(attempt, 200);
-      });
-    };
-    attempt();
-  });
-}
-
-before(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'comptoir-e2e-'));
-  mkdirSync(SHOTS, { recursive: true });
-  driver = spawn(DRIVER, [], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, COMPTOIR_DB: join(dataDir, 'shop.db') },
-  });
-  await waitForPort(4444, 30_000);
-  browser = await remote({
-    hostname: '127.0.0.1',
-    port: 4444,
-    logLevel: 'warn',
-    // tauri-driver accepts connections a moment before its WebKitWebDriver is ready.
-    connectionRetryCount: 5,
-    connectionRetryTimeout: 60_000,
-    capabilities: { 'tauri:options': { application: APP }, 'wdio:enforceWebDriverClassic': true },
-  });
-  await browser.setTimeout({ implicit: 0 });
-});
-
-after(async () => {
-  try { await browser?.deleteSession(); } catch { /* the window may already be gone */ }
-  driver?.kill();
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-});
-
-const shot = (name) => browser.saveScreenshot(join(SHOTS, `${name}.png`));
-
-async function go(hash) {
-  await browser.execute((h) => { window.location.hash = h; }, hash);
-}
-
-async function visible(selector, timeout = 10_000) {
-  const el = await browser.$(selector);
-  await el.waitForDisplayed({ timeout });
-  return el;
-}
-
-async function textOf(selector) {
-  return (await visible(selector)).getText();
-}
-
-async function waitForText(selector, expected, timeout = 10_000) {
-  await browser.waitUntil(async () => {
-    const els = await browser.$$(selector);
-    for (const el of els) {
-      if ((await el.getText()).includes(expected)) return true;
-    }
-    return false;
-  }, { timeout, timeoutMsg: `${selector} never showed ${JSON.stringify(expected)}` });
-}
-
-/** Type into whatever has the keyboard focus: the test fails if focus is not where a
- *  keyboard-only user expects it. */
-async function typeInFocused(expectedId, text) {
-  await browser.waitUntil(async () => (await browser.execute(() => document.activeElement?.id)) === expectedId, {
-    timeout: 5_000,
-    timeoutMsg: `focus is not on #${expectedId}`,
-  });
-  // Focus was checked above, so these keys go where the user's keys would go.
-  await (await browser.$(`#${expectedId}`)).addValue(text);
-}
-
-/** Wait until the customer rows are exactly these people (a search has really narrowed). */
-async function waitForRows(names, timeout = 10_000) {
-  let seen = [];
-  await browser.waitUntil(async () => {
-    const rows = await browser.$$('[data-customer-row]');
-    seen = [];
-    for (const r of rows) seen.push(await r.getText());
-    return seen.length === names.length && names.every((n, i) => seen[i].includes(n));
-  }, { timeout, timeoutMsg: `rows never became ${JSON.stringify(names)}` }).catch((e) => {
-    throw new Error(`${e.message}; last seen ${JSON.stringify(seen)}`);
-  });
-}
-
-async function invoke(cmd, args) {
-  return browser.execute((c, a) => window.__TAURI_INTERNALS__.invoke(c, a), cmd, args);
-}
-
-async function fill(selector, value) {
-  const el = await visible(selector);
-  await el.clearValue();
-  await el.setValue(value);
-}
+before(startApp);
+after(stopApp);
 
 test('first run opens on a French interface and starts an empty customer file', async () => {
   await visible('#start-empty', 20_000);
@@ -227,4 +113,27 @@ test('a customer named with an HTML payload shows the payload as text', async ()
   await fill('#customer-search', 'onerror');
   await waitForRows([payload]);
   await shot('09-html-payload-as-text');
+});
+
+test('a possible duplicate is flagged at entry, then merged keeping every purchase', async () => {
+  await go('#/customers/new');
+  await fill('#first_name', 'Elodie');
+  await fill('#last_name', 'Lefevre');
+  await fill('#phone', '+33 6 12 34 56 78');
+  await waitForText('#duplicate-warning', 'Élodie Lefèvre');
+  await shot('16-duplicate-warning');
+  await (await browser.$('#save-customer')).click();
+  await waitForText('#customer-name', 'Elodie Lefevre');
+
+  await (await visible('#merge-customer')).click();
+  await fill('#merge-search', 'lefèvre');
+  await waitForText('dialog .pick', 'Élodie Lefèvre');
+  await (await browser.$('dialog .pick')).click();
+  await waitForText('#merge-confirm-text', 'Élodie Lefèvre');
+  await shot('17-merge-confirm');
+  await (await browser.$('#merge-confirm')).click();
+  // The kept record now carries the other's sale and says where it came from.
+  await waitForText('#figures', '12,50');
+  await waitForText('[data-timeline-entry]', 'Élodie Lefèvre');
+  await shot('18-merged');
 });

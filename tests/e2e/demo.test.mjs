@@ -1,0 +1,71 @@
+// End-to-end: a newcomer explores the demo shop in the real window, in French then English.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startApp, stopApp, browser, shot, go, visible, waitForText, typeInFocused, invoke, fill, pageText } from './harness.mjs';
+
+before(startApp);
+after(stopApp);
+
+test('the first-run choice loads the demo shop and lists its customers by pages', async () => {
+  await (await visible('#start-demo', 20_000)).click();
+  await browser.waitUntil(async () => (await browser.$$('[data-customer-row]')).length === 50, {
+    timeout: 30_000,
+    timeoutMsg: 'the first page of 50 customers never appeared',
+  });
+  await shot('10-demo-customers');
+  await (await visible('#load-more')).click();
+  await browser.waitUntil(async () => (await browser.$$('[data-customer-row]')).length === 100, {
+    timeout: 10_000,
+    timeoutMsg: '"load more" did not add the next page',
+  });
+});
+
+test('sorting by total spent puts the best customer first', async () => {
+  const best = await invoke('customers_list', { req: { sort: 'total_spent', archived: false, after: null, limit: 1 } });
+  await (await visible('#customer-sort')).selectByAttribute('value', 'total_spent');
+  await waitForText('[data-customer-row]', best.items[0].display_name);
+  const first = await (await browser.$('[data-customer-row]')).getText();
+  assert.ok(first.includes(best.items[0].display_name), `first row ${first} is the biggest spender`);
+  await shot('11-sorted-by-spend');
+});
+
+test('the dashboard shows the real figures of the file', async () => {
+  const stats = await invoke('stats_get', {});
+  await go('#/dashboard');
+  await browser.waitUntil(async () => (await pageText()).includes('1 200'), {
+    timeout: 10_000,
+    timeoutMsg: `the dashboard never showed ${stats.customers_active} customers`,
+  });
+  assert.equal(stats.customers_active, 1200);
+  await shot('12-dashboard');
+});
+
+test('a customer of the demo shop has figures and a timeline', async () => {
+  const best = await invoke('customers_list', { req: { sort: 'total_spent', archived: false, after: null, limit: 1 } });
+  await go(`#/customers/${best.items[0].id}`);
+  await waitForText('#customer-name', best.items[0].display_name);
+  await browser.waitUntil(async () => (await browser.$$('[data-timeline-entry]')).length > 5, { timeout: 10_000 });
+  await shot('13-demo-customer');
+});
+
+test('the till shows search results as the phone is typed', async () => {
+  await go('#/till');
+  await typeInFocused('till-input', '06');
+  await browser.waitUntil(async () => (await browser.$$('[data-till-result]')).length > 0, { timeout: 10_000 });
+  await shot('14-till-results');
+});
+
+test('English can be chosen in the settings and the whole interface follows', async () => {
+  await go('#/settings');
+  await (await visible('#locale')).selectByAttribute('value', 'en');
+  const save = await browser.$('#save-settings');
+  await save.click();
+  await browser.waitUntil(async () => (await pageText()).includes('Customers'), {
+    timeout: 10_000,
+    timeoutMsg: 'the navigation never switched to English',
+  });
+  await go('#/customers');
+  await fill('#customer-search', 'zzzzqqq');
+  await browser.waitUntil(async () => !(await pageText()).match(/Aucun|Rechercher/), { timeout: 5_000 });
+  await shot('15-english');
+});
