@@ -120,23 +120,22 @@ impl Store {
                 FieldError::new("shop_name", "field.too_long").arg("max", MAX_SHOP_NAME)
             ]));
         }
-        self.transact("settings.update", key, |tx| {
+        let out = self.transact("settings.update", key, |tx| {
             for (k, v) in [
                 ("shop_name", name.as_str()),
                 ("locale", input.locale.code()),
                 ("country", input.country.code()),
                 ("currency", input.currency.code()),
             ] {
-                tx.execute("INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", params![k, v])?;
+                tx.execute(
+                    "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    params![k, v],
+                )?;
             }
             tx.changes.settings = true;
             Ok(())
         })?;
-        Ok(Outcome {
-            value: self.settings()?,
-            changes: crate::types::Changes { settings: true, ..Default::default() },
-            replayed: false,
-        })
+        Ok(Outcome { value: self.settings()?, changes: out.changes, replayed: out.replayed })
     }
 
     /// Remember that the first-run choice was made.

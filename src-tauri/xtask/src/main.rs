@@ -205,14 +205,16 @@ fn task_bench(args: &[String]) -> Result {
     run(cargo().args(["run", "--release", "--package", "comptoir-core", "--bin", "comptoir-bench", "--"]).args(args))
 }
 
+/// The Tauri CLI that builds the installers (from the npm registry, run through npx).
+const TAURI_CLI: &str = "@tauri-apps/cli@2.12.5";
+
 fn task_bundle() -> Result {
     ensure_apt(APT_BUILD)?;
-    ensure_node()?;
-    npm_install(&root().join("ui"))?;
+    build_ui()?;
     say("Building the installers");
-    let tauri = root().join("ui/node_modules/.bin").join(if cfg!(windows) { "tauri.cmd" } else { "tauri" });
-    let mut c = Command::new(tauri);
-    c.arg("build");
+    let npx = if cfg!(windows) { "npx.cmd" } else { "npx" };
+    let mut c = Command::new(npx);
+    c.args(["--yes", TAURI_CLI, "build"]);
     if cfg!(target_os = "linux") {
         c.args(["--bundles", "deb,rpm"]);
     }

@@ -75,6 +75,38 @@ fn write_event(tx: &Tx, id: CustomerId, kind: &str, data: serde_json::Value) -> 
     Ok(())
 }
 
+/// Run `sql` with a customer's stored fields bound as ?1..?17 in `Normalized` order, the
+/// write time as ?18 and the id as ?19 (NULL on insert: SQLite assigns the next id).
+fn write_fields(tx: &Tx, sql: &str, n: &Normalized, id: Option<CustomerId>) -> Result<usize> {
+    let phone_e164 = n.phone.as_ref().map(|p| p.e164.as_str());
+    let phone_digits = n.phone.as_ref().map(|p| p.search_digits.as_str()).unwrap_or("");
+    let birthday = (n.birthday.map(|b| b.day), n.birthday.map(|b| b.month), n.birthday.and_then(|b| b.year));
+    Ok(tx.execute(
+        sql,
+        params![
+            n.first_name,
+            n.last_name,
+            n.first_fold,
+            n.last_fold,
+            n.email,
+            n.email_norm,
+            phone_e164,
+            phone_digits,
+            n.line1,
+            n.line2,
+            n.postcode,
+            n.city,
+            n.country.code(),
+            birthday.0,
+            birthday.1,
+            birthday.2,
+            n.language.code(),
+            tx.now,
+            id
+        ],
+    )?)
+}
+
 fn write_tags(tx: &Tx, id: CustomerId, tags: &[String]) -> Result<()> {
     tx.execute("DELETE FROM customer_tags WHERE customer_id = ?1", [id])?;
     let mut stmt =
@@ -142,18 +174,14 @@ impl Store {
             None => None,
         };
         self.transact("customer.create", key, |tx| {
-            tx.execute(
-                "INSERT INTO customers (first_name, last_name, first_fold, last_fold, email, email_norm, phone_e164, phone_digits,
-                   address_line1, address_line2, postcode, city, country, birthday_day, birthday_month, birthday_year, language,
-                   created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18)",
-                params![
-                    n.first_name, n.last_name, n.first_fold, n.last_fold, n.email, n.email_norm,
-                    n.phone.as_ref().map(|p| &p.e164), n.phone.as_ref().map(|p| p.search_digits.as_str()).unwrap_or(""),
-                    n.line1, n.line2, n.postcode, n.city, n.country.code(),
-                    n.birthday.map(|b| b.day), n.birthday.map(|b| b.month), n.birthday.and_then(|b| b.year),
-                    n.language.code(), tx.now
-                ],
+            write_fields(
+                tx,
+                "INSERT INTO customers (first_name, last_name, first_fold, last_fold, email, email_norm, phone_e164,
+                   phone_digits, address_line1, address_line2, postcode, city, country, birthday_day, birthday_month,
+                   birthday_year, language, created_at, updated_at, id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18, ?19)",
+                &n,
+                None,
             )?;
             let id = tx.last_insert_rowid();
             write_tags(tx, id, &n.tags)?;
@@ -185,18 +213,15 @@ impl Store {
             if changed.is_empty() {
                 return Ok(());
             }
-            tx.execute(
-                "UPDATE customers SET first_name = ?2, last_name = ?3, first_fold = ?4, last_fold = ?5, email = ?6, email_norm = ?7,
-                   phone_e164 = ?8, phone_digits = ?9, address_line1 = ?10, address_line2 = ?11, postcode = ?12, city = ?13,
-                   country = ?14, birthday_day = ?15, birthday_month = ?16, birthday_year = ?17, language = ?18, updated_at = ?19
-                 WHERE id = ?1",
-                params![
-                    id, n.first_name, n.last_name, n.first_fold, n.last_fold, n.email, n.email_norm,
-                    n.phone.as_ref().map(|p| &p.e164), n.phone.as_ref().map(|p| p.search_digits.as_str()).unwrap_or(""),
-                    n.line1, n.line2, n.postcode, n.city, n.country.code(),
-                    n.birthday.map(|b| b.day), n.birthday.map(|b| b.month), n.birthday.and_then(|b| b.year),
-                    n.language.code(), tx.now
-                ],
+            write_fields(
+                tx,
+                "UPDATE customers SET first_name = ?1, last_name = ?2, first_fold = ?3, last_fold = ?4, email = ?5,
+                   email_norm = ?6, phone_e164 = ?7, phone_digits = ?8, address_line1 = ?9, address_line2 = ?10,
+                   postcode = ?11, city = ?12, country = ?13, birthday_day = ?14, birthday_month = ?15,
+                   birthday_year = ?16, language = ?17, updated_at = ?18
+                 WHERE id = ?19",
+                &n,
+                Some(id),
             )?;
             write_tags(tx, id, &n.tags)?;
             write_event(tx, id, "edited", serde_json::json!({ "fields": changed }))?;
