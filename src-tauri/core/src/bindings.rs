@@ -28,6 +28,7 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     Settings::export_all_to(dir)?;
     SettingsInput::export_all_to(dir)?;
     stats::ShopStats::export_all_to(dir)?;
+    stats::AppInfo::export_all_to(dir)?;
     demo::DemoSummary::export_all_to(dir)?;
     numbers_not_bigints(dir)
 }

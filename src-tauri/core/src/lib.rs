@@ -13,6 +13,7 @@ pub mod customers;
 pub mod demo;
 pub mod error;
 pub mod i18n;
+pub mod loyalty;
 pub mod phone;
 pub mod purchases;
 pub mod search;

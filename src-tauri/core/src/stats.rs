@@ -56,3 +56,13 @@ impl Store {
         })
     }
 }
+
+/// What the settings screen shows about the installation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct AppInfo {
+    pub version: String,
+    pub db_path: String,
+    pub schema_version: u32,
+    /// The copy of the database taken before the last upgrade, if one ran at this start.
+    pub migration_backup: Option<String>,
+}

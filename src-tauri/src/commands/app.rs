@@ -1,26 +1,17 @@
 use crate::state::AppState;
 use comptoir_core::demo::{DemoSpec, DemoSummary};
 use comptoir_core::settings::{Settings, SettingsInput};
-use comptoir_core::stats::ShopStats;
+use comptoir_core::stats::{AppInfo, ShopStats};
 use comptoir_core::{ErrorPayload, Outcome};
-use serde::Serialize;
 use tauri::State;
 
 type Res<T> = Result<T, ErrorPayload>;
-
-#[derive(Serialize)]
-pub struct AppInfo {
-    version: &'static str,
-    db_path: String,
-    schema_version: u32,
-    migration_backup: Option<String>,
-}
 
 #[tauri::command]
 pub async fn app_info(state: State<'_, AppState>) -> Res<AppInfo> {
     state.with(|s| {
         Ok(AppInfo {
-            version: env!("CARGO_PKG_VERSION"),
+            version: env!("CARGO_PKG_VERSION").to_string(),
             db_path: state.db_path.display().to_string(),
             schema_version: s.stats()?.schema_version,
             migration_backup: s.migration_backup.as_ref().map(|p| p.display().to_string()),

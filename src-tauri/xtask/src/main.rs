@@ -195,6 +195,7 @@ fn e2e() -> Result {
         "--test-reporter=spec",
     ])
     .arg(dir.join("app.test.mjs"))
+    .arg(dir.join("demo.test.mjs"))
     .env("COMPTOIR_APP", &app)
     .env("TAURI_DRIVER", &driver)
     .current_dir(&dir);

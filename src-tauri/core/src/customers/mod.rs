@@ -8,7 +8,7 @@ mod timeline;
 
 pub use duplicates::{similar_names, DuplicateMatch, DuplicateReason};
 pub use rules::{validate, Normalized, MAX_NAME, MAX_NOTE, MAX_TAG, MAX_TAGS};
-pub(crate) use store::{ensure_customer, summaries, summary_columns, summary_from_row};
+pub(crate) use store::{ensure_customer, ensure_exists, summaries, summary_columns, summary_from_row};
 pub use timeline::{is_backdated, TimelineEntry, TimelineKind};
 
 use crate::types::{Cents, Country, CustomerId, Lang};

@@ -425,6 +425,12 @@ impl Store {
                 "UPDATE notes SET customer_id = ?1 WHERE customer_id = ?2",
                 "UPDATE consents SET customer_id = ?1 WHERE customer_id = ?2",
                 "UPDATE cards SET customer_id = ?1 WHERE customer_id = ?2",
+                "UPDATE loyalty_sales SET customer_id = ?1 WHERE customer_id = ?2",
+                "UPDATE points_ledger SET customer_id = ?1 WHERE customer_id = ?2",
+                "UPDATE stamps_ledger SET customer_id = ?1 WHERE customer_id = ?2",
+                "UPDATE redemptions SET customer_id = ?1 WHERE customer_id = ?2",
+                "UPDATE vouchers SET customer_id = ?1 WHERE customer_id = ?2",
+                "UPDATE tier_events SET customer_id = ?1 WHERE customer_id = ?2",
             ] {
                 tx.execute(sql, params![keep, other])?;
             }

@@ -67,7 +67,7 @@ pub fn is_backdated(occurred_at: DateTime<Utc>, recorded_at: DateTime<Utc>) -> b
 impl Store {
     /// Everything that happened to a customer, newest first (at most `limit` entries).
     pub fn timeline(&self, id: CustomerId, limit: usize) -> Result<Vec<TimelineEntry>> {
-        super::store::ensure_exists(self.conn(), id)?;
+        super::ensure_exists(self.conn(), id)?;
         let conn = self.conn();
         let lim = limit as i64;
         let mut out: Vec<(DateTime<Utc>, i64, TimelineKind)> = Vec::new();

@@ -153,9 +153,7 @@ impl Store {
             )?;
             let id = tx.last_insert_rowid();
             refresh_figures(tx, input.customer_id)?;
-            tx.changes.customer(input.customer_id);
-            tx.changes.purchases = true;
-            Ok(Purchase {
+            let purchase = Purchase {
                 id,
                 customer_id: input.customer_id,
                 amount_cents: sale.amount_cents,
@@ -164,7 +162,11 @@ impl Store {
                 note: sale.note,
                 category: sale.category,
                 refund_of: None,
-            })
+            };
+            crate::loyalty::on_sale(tx, &purchase, 0)?;
+            tx.changes.customer(input.customer_id);
+            tx.changes.purchases = true;
+            Ok(purchase)
         })
     }
 
@@ -198,6 +200,7 @@ impl Store {
             )?;
             let id = tx.last_insert_rowid();
             refresh_figures(tx, customer_id)?;
+            crate::loyalty::on_refund(tx, input.sale_id, sale_cents, refunded, amount)?;
             tx.changes.customer(customer_id);
             tx.changes.purchases = true;
             Ok(Purchase {

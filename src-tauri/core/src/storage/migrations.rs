@@ -9,7 +9,10 @@ use rusqlite::{Connection, TransactionBehavior};
 use std::path::{Path, PathBuf};
 
 /// (version reached, name, SQL). Version N is reached by running step N on version N-1.
-const STEPS: &[(u32, &str, &str)] = &[(1, "init", include_str!("migrations/0001_init.sql"))];
+const STEPS: &[(u32, &str, &str)] = &[
+    (1, "init", include_str!("migrations/0001_init.sql")),
+    (2, "loyalty", include_str!("migrations/0002_loyalty.sql")),
+];
 
 pub const LATEST_VERSION: u32 = STEPS[STEPS.len() - 1].0;
 

@@ -12,20 +12,14 @@ import type { Purchase } from '../generated/Purchase';
 import type { RefundInput } from '../generated/RefundInput';
 import type { SaleInput } from '../generated/SaleInput';
 import type { Settings } from '../generated/Settings';
+import type { AppInfo } from '../generated/AppInfo';
 import type { SettingsInput } from '../generated/SettingsInput';
 import type { ShopStats } from '../generated/ShopStats';
 import type { TillMatch } from '../generated/TillMatch';
 import type { TimelineEntry } from '../generated/TimelineEntry';
 import { call } from './core';
 
-/** What the application says about itself. */
-export type AppInfo = {
-  version: string;
-  db_path: string;
-  schema_version: number;
-  /** Path of the backup taken before the last migration, if one ran at this start. */
-  migration_backup: string | null;
-};
+export type { AppInfo };
 
 export const appInfo = () => call<AppInfo>('app_info');
 

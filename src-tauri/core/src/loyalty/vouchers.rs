@@ -1,0 +1,488 @@
+//! The reward catalogue and vouchers (bons d'achat). A voucher is issued once, never edited;
+//! its use is an append-only log, so "used" is derived and a refund can give it back.
+
+use crate::customers::ensure_customer;
+use crate::error::{Error, FieldError, Problems, Result};
+use crate::storage::{Store, Tx};
+use crate::types::{Cents, CustomerId, Outcome, PurchaseId};
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// Letters and digits that cannot be mistaken for one another on paper (no 0/O, 1/I/L).
+pub const CODE_ALPHABET: &[u8] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+pub const CODE_LEN: usize = 8;
+pub const MAX_VOUCHER_CENTS: Cents = 1_000_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum RewardKind {
+    FixedDiscount,
+    PercentDiscount,
+    FreeProduct,
+    Voucher,
+    Experience,
+    Partner,
+}
+
+impl RewardKind {
+    const ALL: [RewardKind; 6] = [
+        RewardKind::FixedDiscount,
+        RewardKind::PercentDiscount,
+        RewardKind::FreeProduct,
+        RewardKind::Voucher,
+        RewardKind::Experience,
+        RewardKind::Partner,
+    ];
+    pub fn code(self) -> &'static str {
+        match self {
+            RewardKind::FixedDiscount => "fixed_discount",
+            RewardKind::PercentDiscount => "percent_discount",
+            RewardKind::FreeProduct => "free_product",
+            RewardKind::Voucher => "voucher",
+            RewardKind::Experience => "experience",
+            RewardKind::Partner => "partner",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.code() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct RewardInput {
+    pub name: String,
+    pub kind: RewardKind,
+    pub points_cost: i64,
+    /// Cents for a fixed discount or a voucher; whole percent for a percentage discount.
+    pub value: i64,
+    pub stock: Option<i64>,
+    pub per_customer_limit: Option<i64>,
+    pub valid_from: Option<DateTime<Utc>>,
+    pub valid_to: Option<DateTime<Utc>>,
+    /// How long a voucher given by this reward stays valid.
+    pub voucher_days: i64,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Reward {
+    pub id: i64,
+    pub name: String,
+    pub kind: RewardKind,
+    pub points_cost: i64,
+    pub value: i64,
+    pub stock: Option<i64>,
+    pub per_customer_limit: Option<i64>,
+    pub valid_from: Option<DateTime<Utc>>,
+    pub valid_to: Option<DateTime<Utc>>,
+    pub voucher_days: i64,
+    pub active: bool,
+    /// How many times it was redeemed (stock left = stock − redeemed).
+    pub redeemed: i64,
+}
+
+/// Rule: a reward is coherent — a name, a positive cost, a value that fits its kind.
+pub fn validate_reward(r: &RewardInput) -> Result<()> {
+    let mut p = Problems::default();
+    match crate::text::clean(&r.name) {
+        None => p.add("name", "field.required"),
+        Some(n) if n.chars().count() > 100 => p.push(FieldError::new("name", "field.too_long").arg("max", 100)),
+        _ => {}
+    }
+    if !(1..=1_000_000).contains(&r.points_cost) {
+        p.add("points_cost", "field.loyalty_points_invalid");
+    }
+    let value_ok = match r.kind {
+        RewardKind::FixedDiscount | RewardKind::Voucher => (1..=MAX_VOUCHER_CENTS).contains(&r.value),
+        RewardKind::PercentDiscount => (1..=100).contains(&r.value),
+        _ => r.value >= 0,
+    };
+    if !value_ok {
+        p.add("value", "field.reward_value_invalid");
+    }
+    if r.stock.is_some_and(|s| s < 0) || r.per_customer_limit.is_some_and(|l| l < 1) {
+        p.add("stock", "field.loyalty_points_invalid");
+    }
+    if let (Some(f), Some(t)) = (r.valid_from, r.valid_to) {
+        if f > t {
+            p.add("valid_to", "field.date_order");
+        }
+    }
+    if !(1..=3650).contains(&r.voucher_days) {
+        p.add("voucher_days", "field.loyalty_points_invalid");
+    }
+    p.into_result()
+}
+
+pub(crate) fn reward(conn: &Connection, id: i64) -> Result<Reward> {
+    conn.query_row(
+        "SELECT id, name, kind, points_cost, value, stock, per_customer_limit, valid_from, valid_to, voucher_days, active,
+                (SELECT count(*) FROM redemptions WHERE reward_id = rewards.id)
+         FROM rewards WHERE id = ?1",
+        [id],
+        reward_from_row,
+    )
+    .optional()?
+    .ok_or_else(|| Error::not_found("reward", id))
+}
+
+fn reward_from_row(r: &rusqlite::Row) -> rusqlite::Result<Reward> {
+    Ok(Reward {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        kind: RewardKind::parse(&r.get::<_, String>(2)?).unwrap_or(RewardKind::FreeProduct),
+        points_cost: r.get(3)?,
+        value: r.get(4)?,
+        stock: r.get(5)?,
+        per_customer_limit: r.get(6)?,
+        valid_from: r.get(7)?,
+        valid_to: r.get(8)?,
+        voucher_days: r.get(9)?,
+        active: r.get(10)?,
+        redeemed: r.get(11)?,
+    })
+}
+
+/// Rule: a reward can be redeemed when it is active, within its validity window, still in
+/// stock, and under the customer's limit.
+pub(crate) fn check_reward_available(
+    conn: &Connection,
+    r: &Reward,
+    customer: CustomerId,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if !r.active || r.valid_from.is_some_and(|f| now < f) || r.valid_to.is_some_and(|t| now > t) {
+        return Err(Error::conflict("conflict.reward_unavailable"));
+    }
+    if r.stock.is_some_and(|s| r.redeemed >= s) {
+        return Err(Error::conflict("conflict.reward_out_of_stock"));
+    }
+    if let Some(limit) = r.per_customer_limit {
+        let mine: i64 = conn.query_row(
+            "SELECT count(*) FROM redemptions WHERE reward_id = ?1 AND customer_id = ?2",
+            params![r.id, customer],
+            |x| x.get(0),
+        )?;
+        if mine >= limit {
+            return Err(Error::Conflict { key: "conflict.reward_limit", args: vec![("max", limit.to_string())] });
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum VoucherKind {
+    /// `value` in cents.
+    Amount,
+    /// `value` in whole percent.
+    Percent,
+}
+
+impl VoucherKind {
+    fn code(self) -> &'static str {
+        match self {
+            VoucherKind::Amount => "amount",
+            VoucherKind::Percent => "percent",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Voucher {
+    pub id: i64,
+    pub code: String,
+    pub customer_id: Option<CustomerId>,
+    pub kind: VoucherKind,
+    pub value: i64,
+    pub expires_at: DateTime<Utc>,
+    pub issued_at: DateTime<Utc>,
+    pub source: String,
+    pub reason: Option<String>,
+    pub used_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct VoucherInput {
+    /// Attached to a customer (it appears at the till by itself), or on paper (`None`).
+    pub customer_id: Option<CustomerId>,
+    pub kind: VoucherKind,
+    pub value: i64,
+    pub expires_at: DateTime<Utc>,
+    pub reason: String,
+    pub staff: String,
+}
+
+/// A new random code from the unambiguous alphabet, shown as `ABCD-EFGH`.
+pub fn new_code<R: Rng>(rng: &mut R) -> String {
+    let raw: String = (0..CODE_LEN).map(|_| CODE_ALPHABET[rng.random_range(0..CODE_ALPHABET.len())] as char).collect();
+    format!("{}-{}", &raw[..4], &raw[4..])
+}
+
+/// Rule: a typed code is compared without case, spaces or dashes; a character outside the
+/// alphabet means it is not a code.
+pub fn normalize_code(typed: &str) -> Option<String> {
+    let raw: String = typed.chars().filter(|c| !c.is_whitespace() && *c != '-').collect::<String>().to_uppercase();
+    (raw.len() == CODE_LEN && raw.bytes().all(|b| CODE_ALPHABET.contains(&b)))
+        .then(|| format!("{}-{}", &raw[..4], &raw[4..]))
+}
+
+const VOUCHER_COLUMNS_SQL: &str =
+    "v.id, v.code, v.customer_id, v.kind, v.value, v.expires_at, v.issued_at, v.source, v.reason,
+     (SELECT u.at FROM voucher_uses u WHERE u.voucher_id = v.id ORDER BY u.id DESC LIMIT 1),
+     (SELECT u.kind FROM voucher_uses u WHERE u.voucher_id = v.id ORDER BY u.id DESC LIMIT 1)";
+
+fn voucher_from_row(r: &rusqlite::Row) -> rusqlite::Result<Voucher> {
+    let last_kind: Option<String> = r.get(10)?;
+    Ok(Voucher {
+        id: r.get(0)?,
+        code: r.get(1)?,
+        customer_id: r.get(2)?,
+        kind: if r.get::<_, String>(3)? == "percent" { VoucherKind::Percent } else { VoucherKind::Amount },
+        value: r.get(4)?,
+        expires_at: r.get(5)?,
+        issued_at: r.get(6)?,
+        source: r.get(7)?,
+        reason: r.get(8)?,
+        used_at: if last_kind.as_deref() == Some("use") { r.get(9)? } else { None },
+    })
+}
+
+fn voucher_by_id(conn: &Connection, id: i64) -> Result<Voucher> {
+    let mut st = conn.prepare_cached(&["SELECT ", VOUCHER_COLUMNS_SQL, " FROM vouchers v WHERE v.id = ?1"].concat())?;
+    Ok(st.query_row([id], voucher_from_row)?)
+}
+
+/// The vouchers a customer can use now (not used, not expired), soonest to expire first.
+pub(crate) fn usable_vouchers(conn: &Connection, customer: CustomerId, now: DateTime<Utc>) -> Result<Vec<Voucher>> {
+    let mut st = conn.prepare_cached(
+        &[
+            "SELECT ",
+            VOUCHER_COLUMNS_SQL,
+            " FROM vouchers v WHERE v.customer_id = ?1 AND v.expires_at > ?2 ORDER BY v.expires_at",
+        ]
+        .concat(),
+    )?;
+    let all: Vec<Voucher> = st.query_map(params![customer, now], voucher_from_row)?.collect::<rusqlite::Result<_>>()?;
+    Ok(all.into_iter().filter(|v| v.used_at.is_none()).collect())
+}
+
+fn check_voucher_value(kind: VoucherKind, value: i64) -> Result<()> {
+    let ok = match kind {
+        VoucherKind::Amount => (1..=MAX_VOUCHER_CENTS).contains(&value),
+        VoucherKind::Percent => (1..=100).contains(&value),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid("value", "field.reward_value_invalid"))
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn issue_voucher_tx(
+    tx: &Tx,
+    customer: Option<CustomerId>,
+    kind: VoucherKind,
+    value: i64,
+    expires_at: DateTime<Utc>,
+    source: &str,
+    reason: Option<&str>,
+    staff: Option<&str>,
+) -> Result<Voucher> {
+    check_voucher_value(kind, value)?;
+    let mut rng = rand::rng();
+    // 31^8 codes: a collision is rare; try again on one.
+    for _ in 0..8 {
+        let code = new_code(&mut rng);
+        let inserted = tx.execute(
+            "INSERT OR IGNORE INTO vouchers (code, customer_id, kind, value, expires_at, issued_at, source, reason, staff)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![code, customer, kind.code(), value, expires_at, tx.now, source, reason, staff],
+        )?;
+        if inserted == 1 {
+            return voucher_by_id(tx, tx.last_insert_rowid());
+        }
+    }
+    Err(Error::conflict("conflict.voucher_code"))
+}
+
+/// Give back the vouchers used on a sale that is fully refunded.
+pub(crate) fn undo_voucher_uses_of_sale(tx: &Tx, sale_id: PurchaseId) -> Result<()> {
+    let ids: Vec<i64> = {
+        let mut st = tx.prepare_cached(
+            "SELECT u.voucher_id FROM voucher_uses u WHERE u.purchase_id = ?1 AND u.kind = 'use'
+             AND u.id = (SELECT max(id) FROM voucher_uses WHERE voucher_id = u.voucher_id)",
+        )?;
+        let rows = st.query_map([sale_id], |r| r.get(0))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    for id in ids {
+        tx.execute(
+            "INSERT INTO voucher_uses (voucher_id, kind, purchase_id, at) VALUES (?1, 'undo', ?2, ?3)",
+            params![id, sale_id, tx.now],
+        )?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Add a reward to the catalogue (`id` = None) or change one.
+    pub fn save_reward(&mut self, id: Option<i64>, input: &RewardInput, key: Option<&str>) -> Result<Outcome<Reward>> {
+        validate_reward(input)?;
+        let name = crate::text::clean(&input.name).unwrap_or_default();
+        self.transact("loyalty.reward", key, |tx| {
+            let rid = match id {
+                None => {
+                    tx.execute(
+                        "INSERT INTO rewards (name, kind, points_cost, value, stock, per_customer_limit, valid_from, valid_to, voucher_days, active, created_at, updated_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
+                        params![name, input.kind.code(), input.points_cost, input.value, input.stock, input.per_customer_limit,
+                                input.valid_from, input.valid_to, input.voucher_days, input.active, tx.now],
+                    )?;
+                    tx.last_insert_rowid()
+                }
+                Some(id) => {
+                    let n = tx.execute(
+                        "UPDATE rewards SET name = ?2, kind = ?3, points_cost = ?4, value = ?5, stock = ?6, per_customer_limit = ?7,
+                           valid_from = ?8, valid_to = ?9, voucher_days = ?10, active = ?11, updated_at = ?12 WHERE id = ?1",
+                        params![id, name, input.kind.code(), input.points_cost, input.value, input.stock, input.per_customer_limit,
+                                input.valid_from, input.valid_to, input.voucher_days, input.active, tx.now],
+                    )?;
+                    if n == 0 {
+                        return Err(Error::not_found("reward", id));
+                    }
+                    id
+                }
+            };
+            tx.changes.settings = true;
+            reward(tx, rid)
+        })
+    }
+
+    /// The reward catalogue (inactive rewards too when asked).
+    pub fn rewards(&self, include_inactive: bool) -> Result<Vec<Reward>> {
+        let mut st = self.conn().prepare_cached(
+            "SELECT id, name, kind, points_cost, value, stock, per_customer_limit, valid_from, valid_to, voucher_days, active,
+                    (SELECT count(*) FROM redemptions WHERE reward_id = rewards.id)
+             FROM rewards WHERE active = 1 OR ?1 ORDER BY points_cost, name",
+        )?;
+        let rows = st.query_map([include_inactive], reward_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Issue a voucher by hand (goodwill, surprise, paper voucher): always with a reason and
+    /// the staff member.
+    pub fn issue_voucher(&mut self, input: &VoucherInput, key: Option<&str>) -> Result<Outcome<Voucher>> {
+        let reason = crate::text::clean(&input.reason).ok_or_else(|| Error::invalid("reason", "field.required"))?;
+        let staff = crate::text::clean(&input.staff).ok_or_else(|| Error::invalid("staff", "field.required"))?;
+        if reason.chars().count() > super::store::MAX_REASON || staff.chars().count() > super::store::MAX_STAFF {
+            return Err(Error::invalid("reason", "field.too_long"));
+        }
+        if input.expires_at <= self.now() {
+            return Err(Error::invalid("expires_at", "field.date_in_past"));
+        }
+        self.transact("loyalty.voucher.issue", key, |tx| {
+            if let Some(c) = input.customer_id {
+                ensure_customer(tx, c)?;
+                tx.changes.customer(c);
+            }
+            issue_voucher_tx(
+                tx,
+                input.customer_id,
+                input.kind,
+                input.value,
+                input.expires_at,
+                "manual",
+                Some(&reason),
+                Some(&staff),
+            )
+        })
+    }
+
+    /// Use a voucher (single use). A voucher attached to a customer can only be used for that
+    /// customer. Two uses racing for the same voucher: exactly one wins.
+    pub fn use_voucher(
+        &mut self,
+        code: &str,
+        customer: Option<CustomerId>,
+        purchase: Option<PurchaseId>,
+        key: Option<&str>,
+    ) -> Result<Outcome<Voucher>> {
+        let code = normalize_code(code).ok_or_else(|| Error::invalid("code", "field.voucher_code_invalid"))?;
+        self.transact("loyalty.voucher.use", key, |tx| {
+            let id: i64 = tx
+                .query_row("SELECT id FROM vouchers WHERE code = ?1", [&code], |r| r.get(0))
+                .optional()?
+                .ok_or_else(|| Error::not_found("voucher", &code))?;
+            let v = voucher_by_id(tx, id)?;
+            if v.used_at.is_some() {
+                return Err(Error::conflict("conflict.voucher_used"));
+            }
+            if v.expires_at <= tx.now {
+                return Err(Error::conflict("conflict.voucher_expired"));
+            }
+            if v.customer_id.is_some() && v.customer_id != customer {
+                return Err(Error::conflict("conflict.voucher_other_customer"));
+            }
+            tx.execute(
+                "INSERT INTO voucher_uses (voucher_id, kind, purchase_id, at) VALUES (?1, 'use', ?2, ?3)",
+                params![id, purchase, tx.now],
+            )?;
+            if let Some(c) = v.customer_id.or(customer) {
+                tx.changes.customer(c);
+            }
+            voucher_by_id(tx, id)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn codes_use_only_unambiguous_characters_and_read_back_from_any_typing() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        for _ in 0..200 {
+            let c = new_code(&mut rng);
+            assert_eq!(c.len(), CODE_LEN + 1);
+            assert!(!c.contains(['0', 'O', '1', 'I', 'L']), "{c} has no look-alike characters");
+            let typed = c.to_lowercase().replace('-', " ");
+            assert_eq!(normalize_code(&typed).as_deref(), Some(c.as_str()), "typed as {typed}");
+        }
+        assert_eq!(normalize_code("ABCD-EF0H"), None, "0 is not in the alphabet");
+        assert_eq!(normalize_code("ABC"), None, "too short");
+    }
+
+    #[test]
+    fn reward_values_fit_their_kind() {
+        let base = RewardInput {
+            name: "Café offert".into(),
+            kind: RewardKind::FreeProduct,
+            points_cost: 100,
+            value: 0,
+            stock: None,
+            per_customer_limit: None,
+            valid_from: None,
+            valid_to: None,
+            voucher_days: 90,
+            active: true,
+        };
+        assert!(validate_reward(&base).is_ok(), "a free product needs no value");
+        assert!(
+            validate_reward(&RewardInput { kind: RewardKind::PercentDiscount, value: 150, ..base.clone() }).is_err(),
+            "150 % off is refused"
+        );
+        assert!(
+            validate_reward(&RewardInput { kind: RewardKind::Voucher, value: 0, ..base.clone() }).is_err(),
+            "a voucher has a value"
+        );
+        assert!(validate_reward(&RewardInput { points_cost: 0, ..base.clone() }).is_err(), "a reward costs points");
+        assert!(validate_reward(&RewardInput { name: "  ".into(), ..base }).is_err(), "a reward has a name");
+    }
+}
