@@ -13,8 +13,15 @@ use serde::Serialize;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-pub const ALL: &[&str] =
-    &["search_3plus", "search_prefix_1_2", "lookup_card_or_phone", "record_sale", "record_sale_rate"];
+pub const ALL: &[&str] = &[
+    "search_3plus",
+    "search_prefix_1_2",
+    "lookup_card_or_phone",
+    "till_lookup_with_balance",
+    "record_sale",
+    "record_sale_rate",
+    "record_sale_with_loyalty",
+];
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Latency {
@@ -183,6 +190,20 @@ pub fn run(store: &mut Store, only: &[&str], n: usize) -> crate::Result<Vec<Benc
         });
         results.push(latency("lookup_card_or_phone", product, baseline));
     }
+    if wanted("till_lookup_with_balance") {
+        let cards: Vec<String> = q.exact.iter().filter(|s| !s.starts_with('+')).cloned().collect();
+        let product = time_each(&cards, |s| {
+            let m = store.till_lookup(s).expect("lookup").expect("a card of the shop");
+            store.loyalty_status(m.customer.id).expect("status");
+        });
+        let mut by_card = bare.prepare("SELECT customer_id FROM cards WHERE number = ?1")?;
+        let mut balance = bare.prepare("SELECT coalesce(sum(points), 0) FROM points_ledger WHERE customer_id = ?1")?;
+        let baseline = time_each(&cards, |s| {
+            let id: i64 = by_card.query_row([s], |r| r.get(0)).expect("card");
+            let _: i64 = balance.query_row([id], |r| r.get(0)).expect("balance");
+        });
+        results.push(latency("till_lookup_with_balance", product, baseline));
+    }
     let max_id: i64 = bare.query_row("SELECT max(id) FROM customers WHERE merged_into IS NULL", [], |r| r.get(0))?;
     bare.execute_batch("CREATE TABLE IF NOT EXISTS bench_baseline (id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL, amount_cents INTEGER NOT NULL, at TEXT NOT NULL)")?;
     let mut rng = ChaCha8Rng::seed_from_u64(11);
@@ -208,6 +229,9 @@ pub fn run(store: &mut Store, only: &[&str], n: usize) -> crate::Result<Vec<Benc
         .expect("insert");
         bare.execute_batch("COMMIT").expect("commit");
     };
+    // Sales without a loyalty programme first, then with the demo programme.
+    let with_programme = store.loyalty_programme()?;
+    store.save_loyalty_programme(&crate::loyalty::Programme::default(), None)?;
     if wanted("record_sale") {
         let product = time_each(&customers, |id| sale(store, *id));
         let baseline = time_each(&customers, |id| bare_sale(*id));
@@ -231,6 +255,31 @@ pub fn run(store: &mut Store, only: &[&str], n: usize) -> crate::Result<Vec<Benc
             value: product,
             baseline_value: baseline,
         }));
+    }
+    if wanted("record_sale_with_loyalty") {
+        store.save_loyalty_programme(&with_programme, None)?;
+        let product = time_each(&customers, |id| sale(store, *id));
+        let bare_loyal_sale = |id: i64| {
+            bare.execute_batch("BEGIN IMMEDIATE").expect("begin");
+            bare.execute(
+                "INSERT INTO bench_baseline (customer_id, amount_cents, at) VALUES (?1, 1250, datetime('now'))",
+                [id],
+            )
+            .expect("insert");
+            bare.execute(
+                "INSERT INTO points_ledger (customer_id, at, kind, points) VALUES (?1, datetime('now'), 'adjust', 12)",
+                [id],
+            )
+            .expect("points");
+            bare.execute(
+                "INSERT INTO stamps_ledger (customer_id, at, kind, stamps) VALUES (?1, datetime('now'), 'adjust', 1)",
+                [id],
+            )
+            .expect("stamps");
+            bare.execute_batch("COMMIT").expect("commit");
+        };
+        let baseline = time_each(&customers, |id| bare_loyal_sale(*id));
+        results.push(latency("record_sale_with_loyalty", product, baseline));
     }
     Ok(results)
 }

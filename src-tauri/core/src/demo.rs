@@ -267,6 +267,44 @@ fn qc_phone<R: Rng>(rng: &mut R) -> String {
     }
 }
 
+/// The programme of the demo shop: 1 point per euro, a coffee card of 10 stamps, three tiers.
+pub fn demo_programme() -> crate::loyalty::Programme {
+    use crate::loyalty::*;
+    Programme {
+        points: Some(PointsRule { points_per_unit: 1, unit_cents: 100, points_per_visit: 0 }),
+        stamps: Some(StampRule {
+            per_visit: 1,
+            milestones: vec![
+                StampMilestone { stamps: 5, label: "-10 % sur un café".into() },
+                StampMilestone { stamps: 10, label: "Un café offert".into() },
+            ],
+        }),
+        category_multipliers: vec![CategoryMultiplier { category: "Vins".into(), percent: 200 }],
+        tiers: Some(TierRules {
+            basis: TierBasis::Spend,
+            period: TierPeriod::Rolling12Months,
+            tiers: vec![
+                Tier { name: "Bronze".into(), threshold: 0, percent: 100, advantages: String::new(), entry_points: 0 },
+                Tier {
+                    name: "Argent".into(),
+                    threshold: 30_000,
+                    percent: 110,
+                    advantages: "Une dégustation par mois".into(),
+                    entry_points: 20,
+                },
+                Tier {
+                    name: "Or".into(),
+                    threshold: 80_000,
+                    percent: 125,
+                    advantages: "Accès aux ventes privées".into(),
+                    entry_points: 50,
+                },
+            ],
+        }),
+        ..Programme::default()
+    }
+}
+
 impl Store {
     /// Fill the database with a demo shop. Refused when customers already exist, so a real
     /// customer file is never mixed with invented people.
@@ -354,6 +392,22 @@ impl Store {
             let mut ins_refund = tx.prepare(
                 "INSERT INTO purchases (customer_id, kind, amount_cents, occurred_at, recorded_at, category, refund_of) VALUES (?1, 'refund', ?2, ?3, ?3, ?4, ?5)",
             )?;
+            let programme = demo_programme();
+            tx.execute(
+                "INSERT INTO loyalty_programmes (document, created_at) VALUES (?1, ?2)",
+                params![serde_json::to_string(&programme)?, now],
+            )?;
+            let mut ins_loyalty = tx.prepare(
+                "INSERT INTO loyalty_sales (purchase_id, customer_id, points, stamps, carry_after_cents, lines) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            let mut ins_points = tx.prepare(
+                "INSERT INTO points_ledger (customer_id, at, kind, points, purchase_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            let mut ins_stamp =
+                tx.prepare("INSERT INTO stamps_ledger (customer_id, at, kind, stamps, purchase_id) VALUES (?1, ?2, 'earn', 1, ?3)")?;
+            let mut ins_stamp_back =
+                tx.prepare("INSERT INTO stamps_ledger (customer_id, at, kind, stamps, purchase_id) VALUES (?1, ?2, 'reverse', -1, ?3)")?;
+            let mut carry = vec![0i64; created.len()];
             let mut refunds = 0u32;
             for _ in 0..spec.purchases {
                 if created.is_empty() {
@@ -372,14 +426,35 @@ impl Store {
                 let category = pick(&mut rng, CATEGORIES);
                 ins_sale.execute(params![customer, cents, at, category])?;
                 let p = tx.last_insert_rowid();
+                let facts = crate::loyalty::rules::SaleFacts {
+                    paid_cents: cents,
+                    discount_cents: 0,
+                    category: Some(category),
+                    local_at: at.naive_utc(),
+                };
+                let earned = crate::loyalty::rules::earn(&programme, &facts, carry[idx], None);
+                carry[idx] = earned.carry_after_cents;
+                ins_loyalty.execute(params![p, customer, earned.points, earned.stamps, earned.carry_after_cents, serde_json::to_string(&earned.lines)?])?;
+                if earned.points > 0 {
+                    ins_points.execute(params![customer, at, "earn", earned.points, p])?;
+                }
+                ins_stamp.execute(params![customer, at, p])?;
                 if rng.random_bool(0.02) {
                     let back = (at + Duration::days(rng.random_range(0..14))).min(now);
                     let part = if rng.random_bool(0.5) { cents } else { (cents / 2).max(1) };
                     ins_refund.execute(params![customer, part, back, category, p])?;
+                    let back_points = crate::loyalty::rules::points_to_reverse(earned.points, cents, 0, part, 0);
+                    if back_points > 0 {
+                        ins_points.execute(params![customer, back, "reverse", -back_points, p])?;
+                    }
+                    if part == cents {
+                        ins_stamp_back.execute(params![customer, back, p])?;
+                    }
                     refunds += 1;
                 }
             }
             drop((ins_customer, ins_card, ins_tag, ins_consent, ins_event, ins_sale, ins_refund));
+            drop((ins_loyalty, ins_points, ins_stamp, ins_stamp_back));
             tx.execute(
                 "UPDATE customers SET visit_count = a.visits, total_spent_cents = a.spent, first_purchase_at = a.first_at, last_purchase_at = a.last_at
                  FROM (SELECT customer_id,

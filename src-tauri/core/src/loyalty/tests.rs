@@ -413,3 +413,20 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn the_demo_shop_has_ledgers_that_match_its_sales() {
+    let (mut s, _) = store();
+    s.generate_demo(crate::demo::DemoSpec { customers: 50, purchases: 600, seed: 3 }).unwrap();
+    for c in 1..=50 {
+        let lots = rules::replay(&store::movements_for_test(&s, c));
+        assert!(rules::balance(&lots) >= 0);
+        assert_eq!(rules::balance(&lots), ledger_sum(&s, c), "customer {c}: balance is the ledger");
+        let stamps: i64 = s
+            .conn()
+            .query_row("SELECT coalesce(sum(stamps), 0) FROM stamps_ledger WHERE customer_id = ?1", [c], |r| r.get(0))
+            .unwrap();
+        assert!(stamps >= 0);
+    }
+    assert!(s.loyalty_programme().unwrap().is_active(), "the demo shop comes with a programme to explore");
+}
