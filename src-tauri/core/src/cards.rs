@@ -1,10 +1,13 @@
 //! Loyalty card numbers: 13 digits in the in-store EAN-13 range (prefix 29) with an EAN-13
 //! check digit, so any till scanner reads them and a typo is caught.
 
-use crate::error::Result;
-use crate::storage::Tx;
-use crate::types::CustomerId;
+use crate::error::{Error, Result};
+use crate::storage::{Store, Tx};
+use crate::types::{CustomerId, Outcome};
+use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 pub const PREFIX: &str = "29";
 pub const LENGTH: usize = 13;
@@ -53,9 +56,86 @@ pub fn customer_for_card(conn: &Connection, number: &str) -> Result<Option<Custo
         .optional()?)
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Card {
+    pub number: String,
+    /// `active`, `replaced` or `blocked`.
+    pub status: String,
+    pub issued_at: DateTime<Utc>,
+}
+
+fn card_event(tx: &Tx, customer: CustomerId, kind: &str, number: &str) -> Result<()> {
+    tx.execute(
+        "INSERT INTO customer_events (customer_id, kind, at, data) VALUES (?1, ?2, ?3, ?4)",
+        params![customer, kind, tx.now, serde_json::json!({ "number": number }).to_string()],
+    )?;
+    Ok(())
+}
+
+impl Store {
+    /// Every card a customer was given, newest first.
+    pub fn cards_of(&self, customer: CustomerId) -> Result<Vec<Card>> {
+        crate::customers::ensure_exists(self.conn(), customer)?;
+        let mut st = self
+            .conn()
+            .prepare_cached("SELECT number, status, issued_at FROM cards WHERE customer_id = ?1 ORDER BY id DESC")?;
+        let rows =
+            st.query_map([customer], |r| Ok(Card { number: r.get(0)?, status: r.get(1)?, issued_at: r.get(2)? }))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// A lost card: the old number stops working and a new one is issued. Points, stamps and
+    /// vouchers belong to the customer, so the balance follows.
+    pub fn replace_card(&mut self, customer: CustomerId, key: Option<&str>) -> Result<Outcome<String>> {
+        self.transact("card.replace", key, |tx| {
+            crate::customers::ensure_customer(tx, customer)?;
+            tx.execute(
+                "UPDATE cards SET status = 'replaced' WHERE customer_id = ?1 AND status = 'active'",
+                [customer],
+            )?;
+            let number = issue(tx, customer)?;
+            card_event(tx, customer, "card_replaced", &number)?;
+            tx.changes.customer(customer);
+            Ok(number)
+        })
+    }
+
+    /// Block a card (stolen, misused): it no longer selects anyone at the till.
+    pub fn block_card(&mut self, number: &str, key: Option<&str>) -> Result<Outcome<()>> {
+        self.transact("card.block", key, |tx| {
+            let owner: Option<CustomerId> =
+                tx.query_row("SELECT customer_id FROM cards WHERE number = ?1", [number], |r| r.get(0)).optional()?;
+            let Some(customer) = owner else { return Err(Error::not_found("card", number)) };
+            tx.execute("UPDATE cards SET status = 'blocked' WHERE number = ?1", [number])?;
+            card_event(tx, customer, "card_blocked", number)?;
+            tx.changes.customer(customer);
+            Ok(())
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_replaced_card_stops_working_and_the_balance_follows_the_customer() {
+        let (mut s, _) = crate::testutil::store();
+        let c = crate::testutil::add(&mut s, crate::testutil::input("Élodie", "Lefèvre"));
+        crate::testutil::sale(&mut s, c, 1000);
+        let old = s.customer(c).unwrap().card_number.unwrap();
+        let new = s.replace_card(c, None).unwrap().value;
+        assert_ne!(old, new);
+        assert!(is_valid_number(&new));
+        assert!(s.till_lookup(&old).unwrap().is_none(), "the lost card selects nobody");
+        assert_eq!(s.till_lookup(&new).unwrap().unwrap().customer.id, c, "the new card selects the same customer");
+        assert_eq!(s.customer(c).unwrap().figures.total_spent_cents, 1000, "history stays with the customer");
+        let cards = s.cards_of(c).unwrap();
+        assert_eq!(cards.iter().map(|k| k.status.as_str()).collect::<Vec<_>>(), vec!["active", "replaced"]);
+        s.block_card(&new, None).unwrap();
+        assert!(s.till_lookup(&new).unwrap().is_none(), "a blocked card selects nobody");
+        assert_eq!(s.block_card("2900000099999", None).unwrap_err().code(), "not_found");
+    }
 
     #[test]
     fn check_digit_matches_known_ean13_codes() {

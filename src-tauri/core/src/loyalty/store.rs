@@ -375,6 +375,18 @@ pub struct MilestoneStatus {
     pub stamps: i64,
     pub label: String,
     pub reached: bool,
+    /// Already claimed on the current card.
+    pub claimed: bool,
+}
+
+/// Milestones claimed on the current card (since the last full card was used).
+fn claimed_milestones(conn: &Connection, customer: CustomerId, last: usize) -> Result<Vec<usize>> {
+    let mut st = conn.prepare_cached(
+        "SELECT milestone FROM stamps_ledger WHERE customer_id = ?1 AND kind = 'redeem' AND id > coalesce(
+           (SELECT max(id) FROM stamps_ledger WHERE customer_id = ?1 AND kind = 'redeem' AND milestone = ?2), 0)",
+    )?;
+    let rows = st.query_map(params![customer, last as i64], |r| r.get::<_, i64>(0))?;
+    Ok(rows.filter_map(|r| r.ok()).map(|m| m as usize).collect())
 }
 
 /// What the till and the customer page show about a customer's loyalty.
@@ -438,16 +450,22 @@ impl Store {
         let (points, lots) = usable_points(conn, &p, customer, now)?;
         let stamps = stamps_balance(conn, customer)?;
         let (tier, next_tier) = tier_now(conn, &p, customer, now, None)?;
-        let milestones = p
-            .stamps
-            .as_ref()
-            .map(|s| {
+        let milestones = match &p.stamps {
+            None => Vec::new(),
+            Some(s) => {
+                let claimed = claimed_milestones(conn, customer, s.milestones.len().saturating_sub(1))?;
                 s.milestones
                     .iter()
-                    .map(|m| MilestoneStatus { stamps: m.stamps, label: m.label.clone(), reached: stamps >= m.stamps })
+                    .enumerate()
+                    .map(|(i, m)| MilestoneStatus {
+                        stamps: m.stamps,
+                        label: m.label.clone(),
+                        reached: stamps >= m.stamps,
+                        claimed: claimed.contains(&i),
+                    })
                     .collect()
-            })
-            .unwrap_or_default();
+            }
+        };
         Ok(LoyaltyStatus {
             points,
             stamps,
@@ -634,6 +652,32 @@ impl Store {
             };
             tx.changes.customer(req.customer_id);
             Ok(Redemption { id: redemption, points: cost, discount_cents, voucher })
+        })
+    }
+
+    /// Use a stamp-card milestone: an intermediate one once per card, the last one takes the
+    /// full card (extra stamps stay for the next card).
+    pub fn redeem_stamps(&mut self, customer: CustomerId, milestone: usize, key: Option<&str>) -> Result<Outcome<i64>> {
+        self.transact("loyalty.stamps.redeem", key, |tx| {
+            ensure_customer(tx, customer)?;
+            let p = programme(tx)?;
+            let Some(rule) = &p.stamps else { return Err(Error::conflict("conflict.no_stamp_card")) };
+            let Some(m) = rule.milestones.get(milestone) else { return Err(Error::invalid("milestone", "field.loyalty_milestones")) };
+            let balance = stamps_balance(tx, customer)?;
+            if balance < m.stamps {
+                return Err(Error::Conflict { key: "conflict.not_enough_stamps", args: vec![("stamps", balance.to_string())] });
+            }
+            let last = rule.milestones.len() - 1;
+            if milestone < last && claimed_milestones(tx, customer, last)?.contains(&milestone) {
+                return Err(Error::conflict("conflict.milestone_claimed"));
+            }
+            let taken = if milestone == last { -m.stamps } else { 0 };
+            tx.execute(
+                "INSERT INTO stamps_ledger (customer_id, at, kind, stamps, milestone) VALUES (?1, ?2, 'redeem', ?3, ?4)",
+                params![customer, tx.now, taken, milestone as i64],
+            )?;
+            tx.changes.customer(customer);
+            Ok(balance + taken)
         })
     }
 

@@ -430,3 +430,36 @@ fn the_demo_shop_has_ledgers_that_match_its_sales() {
     }
     assert!(s.loyalty_programme().unwrap().is_active(), "the demo shop comes with a programme to explore");
 }
+
+#[test]
+fn stamp_milestones_are_claimed_once_per_card_and_the_full_card_starts_again() {
+    let p = Programme {
+        stamps: Some(StampRule {
+            per_visit: 1,
+            milestones: vec![
+                StampMilestone { stamps: 5, label: "-10 %".into() },
+                StampMilestone { stamps: 10, label: "Café offert".into() },
+            ],
+        }),
+        ..Programme::default()
+    };
+    let (mut s, _, c) = setup(p);
+    for _ in 0..4 {
+        sell(&mut s, c, 300);
+    }
+    assert_eq!(s.redeem_stamps(c, 0, None).unwrap_err().code(), "conflict", "4 stamps do not reach the 5th");
+    sell(&mut s, c, 300);
+    s.redeem_stamps(c, 0, None).unwrap();
+    assert_eq!(s.redeem_stamps(c, 0, None).unwrap_err().code(), "conflict", "once per card");
+    for _ in 0..6 {
+        sell(&mut s, c, 300);
+    }
+    assert_eq!(
+        s.redeem_stamps(c, 1, None).unwrap().value,
+        1,
+        "the 10th coffee is free; the 11th stamp starts the next card"
+    );
+    let st = s.loyalty_status(c).unwrap();
+    assert_eq!(st.stamps, 1);
+    assert!(st.milestones.iter().all(|m| !m.claimed && !m.reached), "a new card: nothing claimed yet");
+}

@@ -77,7 +77,8 @@ CREATE TABLE stamps_ledger (
     customer_id INTEGER NOT NULL REFERENCES customers(id),
     at          TEXT NOT NULL,
     kind        TEXT NOT NULL CHECK (kind IN ('earn', 'reverse', 'redeem', 'adjust')),
-    stamps      INTEGER NOT NULL CHECK (stamps <> 0),
+    -- a claim of an intermediate milestone takes no stamps (0); the last one takes the card
+    stamps      INTEGER NOT NULL CHECK (stamps <> 0 OR kind = 'redeem'),
     purchase_id INTEGER REFERENCES purchases(id),
     milestone   INTEGER,
     reason      TEXT,
