@@ -91,6 +91,12 @@ pub fn run(opts: Options) {
                     Err(e) => tracing::warn!(code = %e.code, "demo shop not loaded"),
                 }
             }
+            // Points whose date has passed are written off in the ledger before anyone looks.
+            match state.with(|s| s.run_points_expiry()) {
+                Ok(o) if o.value > 0 => tracing::info!(points = o.value, "expired points written in the ledger"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(code = %e.code, "points expiry not run"),
+            }
             app.manage(state);
             Ok(())
         })
