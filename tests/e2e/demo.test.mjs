@@ -1,7 +1,7 @@
 // End-to-end: a newcomer explores the demo shop in the real window, in French then English.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startApp, stopApp, browser, shot, go, visible, waitForText, typeInFocused, invoke, fill, pageText } from './harness.mjs';
+import { startApp, stopApp, browser, ENTER, ESCAPE, shot, go, visible, waitForText, typeInFocused, invoke, fill, pageText, texts } from './harness.mjs';
 
 before(startApp);
 after(stopApp);
@@ -53,6 +53,37 @@ test('the till shows search results as the phone is typed', async () => {
   await typeInFocused('till-input', '06');
   await browser.waitUntil(async () => (await browser.$$('[data-till-result]')).length > 0, { timeout: 10_000 });
   await shot('14-till-results');
+});
+
+test('a scanned card shows the loyalty balance at the till and the sale says what it earned', async () => {
+  const best = await invoke('customers_list', { req: { sort: 'total_spent', archived: false, after: null, limit: 1 } });
+  const who = best.items[0];
+  const before = await invoke('loyalty_status', { customer: who.id });
+  assert.ok(before.programme_active, 'the demo shop comes with a programme');
+  await go('#/till');
+  await typeInFocused('till-input', ESCAPE); // clear what the previous test typed
+  await typeInFocused('till-input', who.card_number + ENTER);
+  await waitForText('#till-customer', who.display_name);
+  await browser.waitUntil(async () => (await texts('#loyalty-points')).some((t) => t.replace(/\D/g, '') === String(before.points)), {
+    timeout: 10_000,
+    timeoutMsg: `the till never showed the balance of ${before.points} points`,
+  });
+  await shot('19-till-loyalty');
+  await typeInFocused('till-amount', '20' + ENTER);
+  await waitForText('#till-confirmation', who.display_name);
+  const timeline = await invoke('customer_timeline', { id: who.id, limit: 1 });
+  assert.equal(timeline[0].type, 'sale');
+  const earning = await invoke('loyalty_sale_earning', { purchase: timeline[0].purchase_id });
+  assert.ok(earning.points >= 20, `20 € at 1 point per euro (times the tier) earns at least 20 points, got ${earning.points}`);
+  const after = await invoke('loyalty_status', { customer: who.id });
+  assert.equal(after.points - before.points, earning.points, 'the balance grew by exactly what the sale earned');
+  const gained = earning.points;
+  await waitForText('#till-earned', `+${gained} points`);
+  await shot('20-till-earned');
+
+  await go(`#/customers/${who.id}`);
+  await waitForText('#loyalty-ledger', `+${gained}`);
+  await shot('21-customer-loyalty');
 });
 
 test('English can be chosen in the settings and the whole interface follows', async () => {

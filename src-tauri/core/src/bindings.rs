@@ -30,6 +30,18 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     stats::ShopStats::export_all_to(dir)?;
     stats::AppInfo::export_all_to(dir)?;
     demo::DemoSummary::export_all_to(dir)?;
+    loyalty::Programme::export_all_to(dir)?;
+    loyalty::LoyaltyStatus::export_all_to(dir)?;
+    loyalty::PointsEntry::export_all_to(dir)?;
+    loyalty::Earning::export_all_to(dir)?;
+    loyalty::RedeemRequest::export_all_to(dir)?;
+    loyalty::Redemption::export_all_to(dir)?;
+    loyalty::RewardInput::export_all_to(dir)?;
+    loyalty::VoucherInput::export_all_to(dir)?;
+    loyalty::Liability::export_all_to(dir)?;
+    loyalty::ExpiringForCustomer::export_all_to(dir)?;
+    loyalty::SuspiciousDay::export_all_to(dir)?;
+    cards::Card::export_all_to(dir)?;
     numbers_not_bigints(dir)
 }
 

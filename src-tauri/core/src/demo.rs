@@ -407,6 +407,12 @@ impl Store {
                 tx.prepare("INSERT INTO stamps_ledger (customer_id, at, kind, stamps, purchase_id) VALUES (?1, ?2, 'earn', 1, ?3)")?;
             let mut ins_stamp_back =
                 tx.prepare("INSERT INTO stamps_ledger (customer_id, at, kind, stamps, purchase_id) VALUES (?1, ?2, 'reverse', -1, ?3)")?;
+            let mut ins_stamp_claim = tx.prepare(
+                "INSERT INTO stamps_ledger (customer_id, at, kind, stamps, milestone) VALUES (?1, ?2, 'redeem', ?3, ?4)",
+            )?;
+            let card = programme.stamps.as_ref().and_then(|s| s.milestones.last().map(|m| m.stamps)).unwrap_or(0);
+            let last_milestone = programme.stamps.as_ref().map(|s| s.milestones.len() as i64 - 1).unwrap_or(0);
+            let mut stamps = vec![0i64; created.len()];
             let mut carry = vec![0i64; created.len()];
             let mut refunds = 0u32;
             for _ in 0..spec.purchases {
@@ -439,6 +445,12 @@ impl Store {
                     ins_points.execute(params![customer, at, "earn", earned.points, p])?;
                 }
                 ins_stamp.execute(params![customer, at, p])?;
+                stamps[idx] += 1;
+                // Regulars take their free coffee when the card is full.
+                if card > 0 && stamps[idx] >= card {
+                    ins_stamp_claim.execute(params![customer, at, -card, last_milestone])?;
+                    stamps[idx] -= card;
+                }
                 if rng.random_bool(0.02) {
                     let back = (at + Duration::days(rng.random_range(0..14))).min(now);
                     let part = if rng.random_bool(0.5) { cents } else { (cents / 2).max(1) };
@@ -447,14 +459,25 @@ impl Store {
                     if back_points > 0 {
                         ins_points.execute(params![customer, back, "reverse", -back_points, p])?;
                     }
-                    if part == cents {
+                    if part == cents && stamps[idx] > 0 {
                         ins_stamp_back.execute(params![customer, back, p])?;
+                        stamps[idx] -= 1;
                     }
                     refunds += 1;
                 }
             }
             drop((ins_customer, ins_card, ins_tag, ins_consent, ins_event, ins_sale, ins_refund));
-            drop((ins_loyalty, ins_points, ins_stamp, ins_stamp_back));
+            drop((ins_loyalty, ins_points, ins_stamp, ins_stamp_back, ins_stamp_claim));
+            for (name, kind, cost, value) in [
+                ("Tote bag de la boutique", "free_product", 300, 0),
+                ("Bon d'achat de 5 €", "voucher", 500, 500),
+                ("-10 % sur un achat", "percent_discount", 800, 10),
+            ] {
+                tx.execute(
+                    "INSERT INTO rewards (name, kind, points_cost, value, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                    params![name, kind, cost, value, now],
+                )?;
+            }
             tx.execute(
                 "UPDATE customers SET visit_count = a.visits, total_spent_cents = a.spent, first_purchase_at = a.first_at, last_purchase_at = a.last_at
                  FROM (SELECT customer_id,
@@ -466,6 +489,30 @@ impl Store {
                  WHERE a.customer_id = customers.id",
                 [],
             )?;
+            // The tiers the customers already hold, reached before today (so no entry bonus).
+            if let Some(t) = &programme.tiers {
+                let since = crate::loyalty::rules::period_start(t.period, now);
+                let thresholds: Vec<i64> = t.tiers.iter().map(|x| x.threshold).collect();
+                let spends: Vec<(i64, i64)> = {
+                    let mut st = tx.prepare(
+                        "SELECT customer_id, sum(CASE kind WHEN 'sale' THEN amount_cents ELSE -amount_cents END)
+                         FROM purchases WHERE occurred_at >= ?1 GROUP BY customer_id",
+                    )?;
+                    let rows = st.query_map([since], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                    rows.collect::<rusqlite::Result<_>>()?
+                };
+                let kept = crate::loyalty::rules::kept_until(t.period, now);
+                let mut ins_tier = tx.prepare(
+                    "INSERT INTO tier_events (customer_id, tier_index, tier_name, reached_at, kept_until) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?;
+                for (customer, spend) in spends {
+                    for i in 0..=crate::loyalty::rules::tier_for(&thresholds, spend).unwrap_or(0) {
+                        if spend >= thresholds[i] {
+                            ins_tier.execute(params![customer, i as i64, t.tiers[i].name, now, kept])?;
+                        }
+                    }
+                }
+            }
             tx.execute("INSERT INTO settings (key, value) VALUES ('onboarded', '1') ON CONFLICT (key) DO UPDATE SET value = '1'", [])?;
             tx.changes.purchases = true;
             tx.changes.settings = true;

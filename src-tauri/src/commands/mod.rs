@@ -3,4 +3,5 @@
 
 pub mod app;
 pub mod customers;
+pub mod loyalty;
 pub mod sales;

@@ -7,7 +7,7 @@ mod store;
 mod vouchers;
 
 pub use programme::*;
-pub use rules::{EarnLine, Earning, Lot};
+pub use rules::{EarnLine, Earning, Lot, NextGoal};
 pub use store::*;
 pub use vouchers::*;
 

@@ -272,6 +272,32 @@ pub fn qualifying_value(basis: TierBasis, spend_cents: Cents, points_earned: i64
     }
 }
 
+/// The next thing a customer can look forward to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "unit", rename_all = "snake_case")]
+pub enum NextGoal {
+    Stamps { label: String, missing: i64 },
+    Points { label: String, missing: i64 },
+}
+
+/// Rule: the next goal is the next stamp milestone not yet reached on the card, otherwise
+/// the cheapest reward the points do not pay for yet.
+pub fn next_goal(
+    stamps: i64,
+    milestones: &[(i64, String)],
+    points: i64,
+    rewards: &[(i64, String)],
+) -> Option<NextGoal> {
+    if let Some((n, label)) = milestones.iter().find(|(n, _)| *n > stamps) {
+        return Some(NextGoal::Stamps { label: label.clone(), missing: n - stamps });
+    }
+    rewards
+        .iter()
+        .filter(|(cost, _)| *cost > points)
+        .min_by_key(|(cost, _)| *cost)
+        .map(|(cost, label)| NextGoal::Points { label: label.clone(), missing: cost - points })
+}
+
 /// Rule: a day with `threshold` or more loyalty operations for one customer is suspicious.
 pub fn is_suspicious(operations_in_day: i64, threshold: i64) -> bool {
     threshold > 0 && operations_in_day >= threshold

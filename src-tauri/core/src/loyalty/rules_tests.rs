@@ -226,3 +226,29 @@ fn programme_validation_names_the_field() {
         other => panic!("{other}"),
     }
 }
+
+#[test]
+fn the_next_goal_is_the_next_milestone_then_the_cheapest_reward_out_of_reach() {
+    let milestones = vec![(5, "-10 %".to_string()), (10, "Café offert".to_string())];
+    let rewards = vec![(100, "Bon de 5 €".to_string()), (50, "Tote bag".to_string())];
+    assert_eq!(
+        next_goal(3, &milestones, 0, &rewards),
+        Some(NextGoal::Stamps { label: "-10 %".into(), missing: 2 }),
+        "2 more stamps"
+    );
+    assert_eq!(
+        next_goal(7, &milestones, 0, &rewards),
+        Some(NextGoal::Stamps { label: "Café offert".into(), missing: 3 })
+    );
+    assert_eq!(
+        next_goal(0, &[], 62, &rewards),
+        Some(NextGoal::Points { label: "Bon de 5 €".into(), missing: 38 }),
+        "38 more points"
+    );
+    assert_eq!(
+        next_goal(0, &[], 20, &rewards),
+        Some(NextGoal::Points { label: "Tote bag".into(), missing: 30 }),
+        "the cheapest first"
+    );
+    assert_eq!(next_goal(0, &[], 500, &rewards), None, "everything is within reach");
+}

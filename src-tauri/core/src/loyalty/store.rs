@@ -139,8 +139,9 @@ pub struct TierStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct NextTier {
     pub name: String,
-    /// Cents to spend or points to earn (by the programme's basis) to reach it.
+    /// Cents to spend or points to earn (see `basis`) to reach it.
     pub missing: i64,
+    pub basis: super::programme::TierBasis,
 }
 
 /// Spend (sales minus refunds) or points earned since the start of the tier period, leaving
@@ -203,7 +204,11 @@ fn tier_now(
         kept_until: held.filter(|(h, _)| *h == i).map(|(_, until)| until),
     });
     let next_index = index.map(|i| i + 1).unwrap_or(0);
-    let next = t.tiers.get(next_index).map(|n| NextTier { name: n.name.clone(), missing: (n.threshold - q).max(0) });
+    let next = t.tiers.get(next_index).map(|n| NextTier {
+        name: n.name.clone(),
+        missing: (n.threshold - q).max(0),
+        basis: t.basis,
+    });
     Ok((status, next))
 }
 
@@ -392,6 +397,8 @@ fn claimed_milestones(conn: &Connection, customer: CustomerId, last: usize) -> R
 /// What the till and the customer page show about a customer's loyalty.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct LoyaltyStatus {
+    /// A programme with points or stamps is in force.
+    pub programme_active: bool,
     pub points: i64,
     pub stamps: i64,
     pub carry_cents: Cents,
@@ -400,6 +407,15 @@ pub struct LoyaltyStatus {
     pub expiring_soon: Vec<ExpiringPoints>,
     pub milestones: Vec<MilestoneStatus>,
     pub vouchers: Vec<Voucher>,
+    /// Catalogue rewards available to this customer now, with whether the points pay for them.
+    pub rewards: Vec<RewardOffer>,
+    pub next_goal: Option<rules::NextGoal>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct RewardOffer {
+    pub reward: super::vouchers::Reward,
+    pub affordable: bool,
 }
 
 /// A redemption's result: the points spent and what the customer gets.
@@ -466,7 +482,22 @@ impl Store {
                     .collect()
             }
         };
+        let mut rewards = Vec::new();
+        for r in self.rewards(false)? {
+            if super::vouchers::check_reward_available(conn, &r, customer, now).is_ok() {
+                rewards.push(RewardOffer { affordable: r.points_cost <= points, reward: r });
+            }
+        }
+        let next_goal = rules::next_goal(
+            stamps,
+            &milestones.iter().filter(|m| !m.claimed).map(|m| (m.stamps, m.label.clone())).collect::<Vec<_>>(),
+            points,
+            &rewards.iter().map(|o| (o.reward.points_cost, o.reward.name.clone())).collect::<Vec<_>>(),
+        );
         Ok(LoyaltyStatus {
+            programme_active: p.is_active(),
+            rewards,
+            next_goal,
             points,
             stamps,
             carry_cents: carry(conn, customer)?,
@@ -479,6 +510,24 @@ impl Store {
             milestones,
             vouchers: usable_vouchers(conn, customer, now)?,
         })
+    }
+
+    /// What a sale earned, as recorded with it (`None` when no programme was in force).
+    pub fn sale_earning(&self, purchase: PurchaseId) -> Result<Option<Earning>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT points, stamps, carry_after_cents, lines FROM loyalty_sales WHERE purchase_id = ?1",
+                [purchase],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, String>(3)?)),
+            )
+            .optional()?
+            .map(|(points, stamps, carry_after_cents, lines)| Earning {
+                points,
+                stamps,
+                carry_after_cents,
+                lines: serde_json::from_str(&lines).unwrap_or_default(),
+            }))
     }
 
     /// The points ledger of a customer, newest first, each entry with its reason.

@@ -429,6 +429,19 @@ fn the_demo_shop_has_ledgers_that_match_its_sales() {
         assert!(stamps >= 0);
     }
     assert!(s.loyalty_programme().unwrap().is_active(), "the demo shop comes with a programme to explore");
+    // Customers already hold their tier: their next sale earns no entry bonus by surprise.
+    let best: i64 = s
+        .conn()
+        .query_row("SELECT id FROM customers ORDER BY total_spent_cents DESC LIMIT 1", [], |r| r.get(0))
+        .unwrap();
+    let before = s.loyalty_status(best).unwrap().points;
+    let sale = sell(&mut s, best, 1000);
+    let earned = s.sale_earning(sale).unwrap().unwrap().points;
+    assert_eq!(
+        s.loyalty_status(best).unwrap().points - before,
+        earned,
+        "the balance grows by what the sale earned, no more"
+    );
 }
 
 #[test]

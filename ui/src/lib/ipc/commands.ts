@@ -17,6 +17,16 @@ import type { SettingsInput } from '../generated/SettingsInput';
 import type { ShopStats } from '../generated/ShopStats';
 import type { TillMatch } from '../generated/TillMatch';
 import type { TimelineEntry } from '../generated/TimelineEntry';
+import type { Card } from '../generated/Card';
+import type { Earning } from '../generated/Earning';
+import type { ExpiringForCustomer } from '../generated/ExpiringForCustomer';
+import type { Liability } from '../generated/Liability';
+import type { LoyaltyStatus } from '../generated/LoyaltyStatus';
+import type { PointsEntry } from '../generated/PointsEntry';
+import type { Programme } from '../generated/Programme';
+import type { RedeemRequest } from '../generated/RedeemRequest';
+import type { Redemption } from '../generated/Redemption';
+import type { SuspiciousDay } from '../generated/SuspiciousDay';
 import { call } from './core';
 
 export type { AppInfo };
@@ -57,3 +67,18 @@ export const saleRecord = (input: SaleInput, key: string) => call<Outcome<Purcha
 export const saleRefund = (input: RefundInput, key: string) => call<Outcome<Purchase>>('sale_refund', { input, key });
 
 export const tillLookup = (query: string) => call<TillMatch | null>('till_lookup', { query });
+
+export const loyaltyProgrammeGet = () => call<Programme>('loyalty_programme_get');
+export const loyaltyProgrammeSave = (programme: Programme, key: string) =>
+  call<Outcome<Programme>>('loyalty_programme_save', { programme, key });
+export const loyaltyStatus = (customer: number) => call<LoyaltyStatus>('loyalty_status', { customer });
+export const loyaltyLedger = (customer: number, limit: number) => call<PointsEntry[]>('loyalty_ledger', { customer, limit });
+export const loyaltySaleEarning = (purchase: number) => call<Earning | null>('loyalty_sale_earning', { purchase });
+export const loyaltyAdjust = (customer: number, points: number, reason: string, staff: string, key: string) =>
+  call<Outcome<number>>('loyalty_adjust', { customer, points, reason, staff, key });
+export const loyaltyRedeem = (req: RedeemRequest, key: string) => call<Outcome<Redemption>>('loyalty_redeem', { req, key });
+export const loyaltyLiability = () => call<Liability>('loyalty_liability');
+export const loyaltyExpiring = () => call<ExpiringForCustomer[]>('loyalty_expiring');
+export const loyaltySuspicious = (day: string) => call<SuspiciousDay[]>('loyalty_suspicious', { day });
+export const cardsList = (customer: number) => call<Card[]>('cards_list', { customer });
+export const cardReplace = (customer: number, key: string) => call<Outcome<string>>('card_replace', { customer, key });

@@ -1,0 +1,34 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { earnLine, earnedSummary, factor, ledgerKind } from './loyalty';
+import { prefs } from './prefs.svelte';
+
+const plain = (s: string) => s.replace(/[\u00a0\u202f]/g, ' ');
+
+describe('loyalty sentences', () => {
+  beforeEach(() => {
+    prefs.lang = 'fr';
+    prefs.locale = 'fr-FR';
+    prefs.currency = 'EUR';
+  });
+
+  it('a sale says what it earned and what comes next', () => {
+    const s = earnedSummary({ points: 12, stamps: 1, carry_after_cents: 50, lines: [] }, { unit: 'points', label: 'Café offert', missing: 38 });
+    expect(plain(s), 'points, stamp, then the goal').toBe('+12 points, +1 tampon — encore 38 points pour « Café offert »');
+  });
+
+  it('nothing earned and no goal says nothing', () => {
+    expect(earnedSummary({ points: 0, stamps: 0, carry_after_cents: 99, lines: [] }, null)).toBe('');
+    expect(earnedSummary(null, null)).toBe('');
+  });
+
+  it('every line of an explanation is a sentence', () => {
+    expect(plain(earnLine({ type: 'spend', spend_cents: 1250, points: 12, carry_cents: 50 }))).toContain('12,50 €');
+    expect(plain(earnLine({ type: 'booster', name: 'Week-end', percent: 200 }))).toContain('×2');
+    expect(factor(150), 'a multiplier reads as ×1,5 in French').toBe('×1,5');
+  });
+
+  it('ledger kinds are translated and unknown ones shown as they are', () => {
+    expect(ledgerKind('expire')).not.toBe('expire');
+    expect(ledgerKind('something_new')).toBe('something_new');
+  });
+});

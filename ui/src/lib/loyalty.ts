@@ -1,0 +1,55 @@
+/** Sentences about loyalty, built from what the core computed (no rule is decided here). */
+import type { EarnLine } from './generated/EarnLine';
+import type { Earning } from './generated/Earning';
+import type { NextGoal } from './generated/NextGoal';
+import { formatCount, formatMoney } from './format';
+import { t } from './i18n';
+
+/** Ledger entry kinds the core writes. */
+export const LEDGER_KINDS = ['earn', 'reverse', 'redeem', 'restore', 'expire', 'adjust', 'action', 'tier_entry'] as const;
+
+export function ledgerKind(kind: string): string {
+  return (LEDGER_KINDS as readonly string[]).includes(kind) ? t(`ui.loyalty.kind.${kind}`) : kind;
+}
+
+/** A multiplier in percent (150) as people say it (×1.5). */
+export function factor(percent: number): string {
+  return `×${formatCount(percent / 100)}`;
+}
+
+export function earnLine(line: EarnLine): string {
+  switch (line.type) {
+    case 'spend':
+      return t('ui.loyalty.line.spend', {
+        spend: formatMoney(line.spend_cents),
+        points: formatCount(line.points),
+        carry: formatMoney(line.carry_cents),
+      });
+    case 'visit':
+      return t('ui.loyalty.line.visit', { points: formatCount(line.points) });
+    case 'category':
+      return t('ui.loyalty.line.category', { factor: factor(line.percent), category: line.category });
+    case 'booster':
+      return t('ui.loyalty.line.booster', { factor: factor(line.percent), name: line.name });
+    case 'tier':
+      return t('ui.loyalty.line.tier', { factor: factor(line.percent), name: line.name });
+  }
+}
+
+export function goal(g: NextGoal): string {
+  const missing = formatCount(g.missing);
+  return g.unit === 'stamps'
+    ? t(g.missing === 1 ? 'ui.loyalty.goal_stamp' : 'ui.loyalty.goal_stamps', { missing, label: g.label })
+    : t('ui.loyalty.goal_points', { missing, label: g.label });
+}
+
+/** "+12 points, +1 stamp — 38 more points for “Bon de 5 €”". Empty when nothing was earned
+ *  and there is no goal. */
+export function earnedSummary(e: Earning | null, next: NextGoal | null): string {
+  const parts: string[] = [];
+  if (e && e.points > 0) parts.push(t('ui.loyalty.earned_points', { points: formatCount(e.points) }));
+  if (e && e.stamps > 0) parts.push(t(e.stamps === 1 ? 'ui.loyalty.earned_stamp' : 'ui.loyalty.earned_stamps', { stamps: formatCount(e.stamps) }));
+  const earned = parts.join(', ');
+  const ahead = next ? goal(next) : '';
+  return [earned, ahead].filter((s) => s !== '').join(' — ');
+}
