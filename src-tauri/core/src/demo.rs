@@ -492,7 +492,6 @@ impl Store {
             // The tiers the customers already hold, reached before today (so no entry bonus).
             if let Some(t) = &programme.tiers {
                 let since = crate::loyalty::rules::period_start(t.period, now);
-                let thresholds: Vec<i64> = t.tiers.iter().map(|x| x.threshold).collect();
                 let spends: Vec<(i64, i64)> = {
                     let mut st = tx.prepare(
                         "SELECT customer_id, sum(CASE kind WHEN 'sale' THEN amount_cents ELSE -amount_cents END)
@@ -506,10 +505,9 @@ impl Store {
                     "INSERT INTO tier_events (customer_id, tier_index, tier_name, reached_at, kept_until) VALUES (?1, ?2, ?3, ?4, ?5)",
                 )?;
                 for (customer, spend) in spends {
-                    for i in 0..=crate::loyalty::rules::tier_for(&thresholds, spend).unwrap_or(0) {
-                        if spend >= thresholds[i] {
-                            ins_tier.execute(params![customer, i as i64, t.tiers[i].name, now, kept])?;
-                        }
+                    // Every tier the customer's spend reaches, up to the highest.
+                    for (i, tier) in t.tiers.iter().enumerate().filter(|(_, tier)| spend >= tier.threshold) {
+                        ins_tier.execute(params![customer, i as i64, tier.name, now, kept])?;
                     }
                 }
             }
