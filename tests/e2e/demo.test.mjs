@@ -86,6 +86,30 @@ test('a scanned card shows the loyalty balance at the till and the sale says wha
   await shot('21-customer-loyalty');
 });
 
+test('a reward is used in the same sale at the till and the ticket shows the discount', async () => {
+  const best = await invoke('customers_list', { req: { sort: 'total_spent', archived: false, after: null, limit: 1 } });
+  const who = best.items[0];
+  const before = await invoke('loyalty_status', { customer: who.id });
+  const offer = before.rewards.find((r) => r.affordable && r.reward.kind === 'percent_discount');
+  assert.ok(offer, 'the best customer can afford the -10 % reward of the demo shop');
+  await go('#/till');
+  await typeInFocused('till-input', ESCAPE);
+  await typeInFocused('till-input', who.card_number + ENTER);
+  await waitForText('#till-customer', who.display_name);
+  const select = await visible('#till-apply');
+  const options = await browser.execute(() => Array.from(document.querySelectorAll('#till-apply option')).map((o) => [o.value, o.textContent]));
+  const chosen = options.find(([, label]) => label.includes(offer.reward.name));
+  assert.ok(chosen, `the reward is offered at the till: ${JSON.stringify(options)}`);
+  await select.selectByAttribute('value', chosen[0]);
+  await (await browser.$('#till-amount')).setValue('20' + ENTER);
+  await waitForText('#till-confirmation', '18,00');
+  await shot('22-till-reward-used');
+  const after = await invoke('loyalty_status', { customer: who.id });
+  const timeline = await invoke('customer_timeline', { id: who.id, limit: 1 });
+  const earning = await invoke('loyalty_sale_earning', { purchase: timeline[0].purchase_id });
+  assert.equal(after.points, before.points - offer.reward.points_cost + earning.points, 'the reward cost its points, the sale earned on what was paid');
+});
+
 test('English can be chosen in the settings and the whole interface follows', async () => {
   await go('#/settings');
   await (await visible('#locale')).selectByAttribute('value', 'en');

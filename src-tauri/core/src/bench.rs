@@ -217,6 +217,7 @@ pub fn run(store: &mut Store, only: &[&str], n: usize) -> crate::Result<Vec<Benc
             occurred_at: None,
             note: String::new(),
             category: "Café".into(),
+            apply: None,
         };
         store.record_sale(&input, Some(&format!("bench-sale-{key:012}"))).expect("sale");
     };

@@ -34,6 +34,7 @@ pub fn sale(store: &mut Store, id: CustomerId, cents: Cents) -> i64 {
                 occurred_at: None,
                 note: String::new(),
                 category: String::new(),
+                apply: None,
             },
             None,
         )

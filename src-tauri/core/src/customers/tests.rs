@@ -278,7 +278,8 @@ fn merge_keeps_every_purchase_note_and_consent_record() {
                 amount_cents: 100,
                 occurred_at: None,
                 note: String::new(),
-                category: String::new()
+                category: String::new(),
+                apply: None
             },
             None
         )

@@ -298,6 +298,16 @@ pub fn next_goal(
         .map(|(cost, label)| NextGoal::Points { label: label.clone(), missing: cost - points })
 }
 
+/// Rule: the discount a reward or voucher gives on a ticket of `total_cents`: a fixed amount
+/// never more than the ticket; a percentage of the ticket, rounded to the nearest cent.
+pub fn discount_cents(percent: bool, value: i64, total_cents: Cents) -> Cents {
+    if percent {
+        ((i128::from(total_cents) * i128::from(value.clamp(0, 100)) + 50) / 100) as Cents
+    } else {
+        value.clamp(0, total_cents.max(0))
+    }
+}
+
 /// Rule: a day with `threshold` or more loyalty operations for one customer is suspicious.
 pub fn is_suspicious(operations_in_day: i64, threshold: i64) -> bool {
     threshold > 0 && operations_in_day >= threshold

@@ -252,3 +252,11 @@ fn the_next_goal_is_the_next_milestone_then_the_cheapest_reward_out_of_reach() {
     );
     assert_eq!(next_goal(0, &[], 500, &rewards), None, "everything is within reach");
 }
+
+#[test]
+fn discounts_never_exceed_the_ticket() {
+    assert_eq!(discount_cents(false, 500, 2000), 500, "a 5 € voucher on a 20 € ticket takes 5 €");
+    assert_eq!(discount_cents(false, 500, 300), 300, "on a 3 € ticket it takes at most 3 €");
+    assert_eq!(discount_cents(true, 10, 1995), 200, "10 % of 19.95 € is 2.00 € (1.995 rounded)");
+    assert_eq!(discount_cents(true, 150, 1000), 1000, "never more than 100 %");
+}

@@ -439,6 +439,102 @@ fn check_text(field: &'static str, value: &str, max: usize, required: bool) -> R
     }
 }
 
+/// Spend points on a reward or as a discount (see `Store::redeem`); `sale_total` is the ticket
+/// it is applied to, when there is one, for a percentage discount.
+pub(crate) fn redeem_tx(tx: &mut Tx, req: &RedeemRequest, sale_total: Option<Cents>) -> Result<Redemption> {
+    ensure_customer(tx, req.customer_id)?;
+    let p = programme(tx)?;
+    expire_due(tx, &p, req.customer_id)?;
+    let (usable, _) = usable_points(tx, &p, req.customer_id, tx.now)?;
+    let (reward, cost) = match req.reward_id {
+        Some(id) => {
+            let r = super::vouchers::reward(tx, id)?;
+            super::vouchers::check_reward_available(tx, &r, req.customer_id, tx.now)?;
+            let cost = r.points_cost;
+            (Some(r), cost)
+        }
+        None => match req.points {
+            Some(n) if n > 0 => (None, n),
+            _ => return Err(Error::invalid("points", "field.loyalty_points_invalid")),
+        },
+    };
+    if cost > usable {
+        return Err(Error::Conflict { key: "conflict.not_enough_points", args: vec![("balance", usable.to_string())] });
+    }
+    if let Some(purchase) = req.purchase_id {
+        let owner: Option<CustomerId> =
+            tx.query_row("SELECT customer_id FROM purchases WHERE id = ?1", [purchase], |r| r.get(0)).optional()?;
+        if owner != Some(req.customer_id) {
+            return Err(Error::not_found("sale", purchase));
+        }
+    }
+    tx.execute(
+        "INSERT INTO redemptions (customer_id, reward_id, points, purchase_id, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![req.customer_id, reward.as_ref().map(|r| r.id), cost, req.purchase_id, tx.now],
+    )?;
+    let redemption = tx.last_insert_rowid();
+    insert_points(
+        tx,
+        req.customer_id,
+        "redeem",
+        -cost,
+        PointsRefs { redemption_id: Some(redemption), purchase_id: req.purchase_id, ..Default::default() },
+    )?;
+    let (discount_cents, voucher) = match &reward {
+        None => (rules::liability_cents(cost, p.value_of_100_points_cents), None),
+        Some(r) => match r.kind {
+            super::vouchers::RewardKind::FixedDiscount => {
+                (rules::discount_cents(false, r.value, sale_total.unwrap_or(r.value)), None)
+            }
+            super::vouchers::RewardKind::PercentDiscount => {
+                (sale_total.map(|t| rules::discount_cents(true, r.value, t)).unwrap_or(0), None)
+            }
+            super::vouchers::RewardKind::Voucher => {
+                let v = issue_voucher_tx(
+                    tx,
+                    Some(req.customer_id),
+                    VoucherKind::Amount,
+                    r.value,
+                    tx.now + chrono::Duration::days(r.voucher_days),
+                    "reward",
+                    Some(&r.name),
+                    None,
+                )?;
+                tx.execute("UPDATE redemptions SET voucher_id = ?1 WHERE id = ?2", params![v.id, redemption])?;
+                (0, Some(v))
+            }
+            _ => (0, None),
+        },
+    };
+    tx.changes.customer(req.customer_id);
+    Ok(Redemption { id: redemption, points: cost, discount_cents, voucher })
+}
+
+/// Use a stamp-card milestone (see `Store::redeem_stamps`).
+pub(crate) fn redeem_stamps_tx(tx: &mut Tx, customer: CustomerId, milestone: usize) -> Result<i64> {
+    ensure_customer(tx, customer)?;
+    let p = programme(tx)?;
+    let Some(rule) = &p.stamps else { return Err(Error::conflict("conflict.no_stamp_card")) };
+    let Some(m) = rule.milestones.get(milestone) else {
+        return Err(Error::invalid("milestone", "field.loyalty_milestones"));
+    };
+    let balance = stamps_balance(tx, customer)?;
+    if balance < m.stamps {
+        return Err(Error::Conflict { key: "conflict.not_enough_stamps", args: vec![("stamps", balance.to_string())] });
+    }
+    let last = rule.milestones.len() - 1;
+    if milestone < last && claimed_milestones(tx, customer, last)?.contains(&milestone) {
+        return Err(Error::conflict("conflict.milestone_claimed"));
+    }
+    let taken = if milestone == last { -m.stamps } else { 0 };
+    tx.execute(
+        "INSERT INTO stamps_ledger (customer_id, at, kind, stamps, milestone) VALUES (?1, ?2, 'redeem', ?3, ?4)",
+        params![customer, tx.now, taken, milestone as i64],
+    )?;
+    tx.changes.customer(customer);
+    Ok(balance + taken)
+}
+
 impl Store {
     pub fn loyalty_programme(&self) -> Result<Programme> {
         programme(self.conn())
@@ -635,99 +731,13 @@ impl Store {
     /// balance as a discount at the programme's rate. Never more than the customer has; two
     /// redemptions racing for the same points: the second finds them gone.
     pub fn redeem(&mut self, req: &RedeemRequest, key: Option<&str>) -> Result<Outcome<Redemption>> {
-        self.transact("loyalty.redeem", key, |tx| {
-            ensure_customer(tx, req.customer_id)?;
-            let p = programme(tx)?;
-            expire_due(tx, &p, req.customer_id)?;
-            let (usable, _) = usable_points(tx, &p, req.customer_id, tx.now)?;
-            let (reward, cost) = match req.reward_id {
-                Some(id) => {
-                    let r = super::vouchers::reward(tx, id)?;
-                    super::vouchers::check_reward_available(tx, &r, req.customer_id, tx.now)?;
-                    let cost = r.points_cost;
-                    (Some(r), cost)
-                }
-                None => match req.points {
-                    Some(n) if n > 0 => (None, n),
-                    _ => return Err(Error::invalid("points", "field.loyalty_points_invalid")),
-                },
-            };
-            if cost > usable {
-                return Err(Error::Conflict {
-                    key: "conflict.not_enough_points",
-                    args: vec![("balance", usable.to_string())],
-                });
-            }
-            if let Some(purchase) = req.purchase_id {
-                let owner: Option<CustomerId> = tx
-                    .query_row("SELECT customer_id FROM purchases WHERE id = ?1", [purchase], |r| r.get(0))
-                    .optional()?;
-                if owner != Some(req.customer_id) {
-                    return Err(Error::not_found("sale", purchase));
-                }
-            }
-            tx.execute(
-                "INSERT INTO redemptions (customer_id, reward_id, points, purchase_id, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![req.customer_id, reward.as_ref().map(|r| r.id), cost, req.purchase_id, tx.now],
-            )?;
-            let redemption = tx.last_insert_rowid();
-            insert_points(
-                tx,
-                req.customer_id,
-                "redeem",
-                -cost,
-                PointsRefs { redemption_id: Some(redemption), purchase_id: req.purchase_id, ..Default::default() },
-            )?;
-            let (discount_cents, voucher) = match &reward {
-                None => (rules::liability_cents(cost, p.value_of_100_points_cents), None),
-                Some(r) => match r.kind {
-                    super::vouchers::RewardKind::FixedDiscount => (r.value, None),
-                    super::vouchers::RewardKind::Voucher => {
-                        let v = issue_voucher_tx(
-                            tx,
-                            Some(req.customer_id),
-                            VoucherKind::Amount,
-                            r.value,
-                            tx.now + chrono::Duration::days(r.voucher_days),
-                            "reward",
-                            Some(&r.name),
-                            None,
-                        )?;
-                        tx.execute("UPDATE redemptions SET voucher_id = ?1 WHERE id = ?2", params![v.id, redemption])?;
-                        (0, Some(v))
-                    }
-                    _ => (0, None),
-                },
-            };
-            tx.changes.customer(req.customer_id);
-            Ok(Redemption { id: redemption, points: cost, discount_cents, voucher })
-        })
+        self.transact("loyalty.redeem", key, |tx| redeem_tx(tx, req, None))
     }
 
     /// Use a stamp-card milestone: an intermediate one once per card, the last one takes the
     /// full card (extra stamps stay for the next card).
     pub fn redeem_stamps(&mut self, customer: CustomerId, milestone: usize, key: Option<&str>) -> Result<Outcome<i64>> {
-        self.transact("loyalty.stamps.redeem", key, |tx| {
-            ensure_customer(tx, customer)?;
-            let p = programme(tx)?;
-            let Some(rule) = &p.stamps else { return Err(Error::conflict("conflict.no_stamp_card")) };
-            let Some(m) = rule.milestones.get(milestone) else { return Err(Error::invalid("milestone", "field.loyalty_milestones")) };
-            let balance = stamps_balance(tx, customer)?;
-            if balance < m.stamps {
-                return Err(Error::Conflict { key: "conflict.not_enough_stamps", args: vec![("stamps", balance.to_string())] });
-            }
-            let last = rule.milestones.len() - 1;
-            if milestone < last && claimed_milestones(tx, customer, last)?.contains(&milestone) {
-                return Err(Error::conflict("conflict.milestone_claimed"));
-            }
-            let taken = if milestone == last { -m.stamps } else { 0 };
-            tx.execute(
-                "INSERT INTO stamps_ledger (customer_id, at, kind, stamps, milestone) VALUES (?1, ?2, 'redeem', ?3, ?4)",
-                params![customer, tx.now, taken, milestone as i64],
-            )?;
-            tx.changes.customer(customer);
-            Ok(balance + taken)
-        })
+        self.transact("loyalty.stamps.redeem", key, |tx| redeem_stamps_tx(tx, customer, milestone))
     }
 
     /// Append the expiry of every customer's points that are due. Run at start and daily.
@@ -822,6 +832,82 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// What the customer uses on a sale at the till.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Apply {
+    /// A catalogue reward, paid with its points.
+    Reward { reward_id: i64 },
+    /// A voucher, by its code.
+    Voucher { code: String },
+    /// Points of the balance, as a discount at the programme's rate.
+    Points { points: i64 },
+    /// A stamp-card milestone (the free product is handed over).
+    Milestone { milestone: u32 },
+}
+
+/// The discount `apply` gives on a ticket of `total` for `customer` (no write; the checks
+/// run when it is applied).
+pub(crate) fn discount_for(tx: &Tx, customer: CustomerId, apply: &Apply, total: Cents) -> Result<Cents> {
+    use super::vouchers::RewardKind;
+    Ok(match apply {
+        Apply::Reward { reward_id } => {
+            let r = super::vouchers::reward(tx, *reward_id)?;
+            match r.kind {
+                RewardKind::FixedDiscount => rules::discount_cents(false, r.value, total),
+                RewardKind::PercentDiscount => rules::discount_cents(true, r.value, total),
+                _ => 0,
+            }
+        }
+        Apply::Voucher { code } => {
+            let v = super::vouchers::voucher_by_code(tx, code)?;
+            if v.customer_id.is_some_and(|c| c != customer) {
+                return Err(Error::conflict("conflict.voucher_other_customer"));
+            }
+            rules::discount_cents(v.kind == VoucherKind::Percent, v.value, total)
+        }
+        Apply::Points { points } => rules::liability_cents(*points, programme(tx)?.value_of_100_points_cents),
+        Apply::Milestone { .. } => 0,
+    })
+}
+
+/// Spend what `apply` names on the sale `purchase`, inside the sale's transaction.
+pub(crate) fn apply_to_sale(
+    tx: &mut Tx,
+    customer: CustomerId,
+    purchase: PurchaseId,
+    apply: &Apply,
+    total: Cents,
+) -> Result<()> {
+    match apply {
+        Apply::Reward { reward_id } => {
+            let req = RedeemRequest {
+                customer_id: customer,
+                reward_id: Some(*reward_id),
+                points: None,
+                purchase_id: Some(purchase),
+            };
+            redeem_tx(tx, &req, Some(total))?;
+        }
+        Apply::Points { points } => {
+            let req = RedeemRequest {
+                customer_id: customer,
+                reward_id: None,
+                points: Some(*points),
+                purchase_id: Some(purchase),
+            };
+            redeem_tx(tx, &req, Some(total))?;
+        }
+        Apply::Voucher { code } => {
+            super::vouchers::use_voucher_tx(tx, code, Some(customer), Some(purchase))?;
+        }
+        Apply::Milestone { milestone } => {
+            redeem_stamps_tx(tx, customer, *milestone as usize)?;
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]

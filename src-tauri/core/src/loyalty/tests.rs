@@ -1,5 +1,6 @@
 use super::*;
 use crate::clock::Clock;
+use crate::loyalty::Apply;
 use crate::purchases::{RefundInput, SaleInput};
 use crate::testutil::{add, input, store};
 use crate::types::CustomerId;
@@ -24,6 +25,7 @@ fn sell(s: &mut Store, c: CustomerId, cents: i64) -> i64 {
         occurred_at: None,
         note: String::new(),
         category: String::new(),
+        apply: None,
     };
     s.record_sale(&i, None).unwrap().value.id
 }
@@ -475,4 +477,80 @@ fn stamp_milestones_are_claimed_once_per_card_and_the_full_card_starts_again() {
     let st = s.loyalty_status(c).unwrap();
     assert_eq!(st.stamps, 1);
     assert!(st.milestones.iter().all(|m| !m.claimed && !m.reached), "a new card: nothing claimed yet");
+}
+
+fn sell_with(s: &mut Store, c: CustomerId, cents: i64, apply: Apply) -> crate::Result<crate::purchases::Purchase> {
+    let i = SaleInput {
+        customer_id: c,
+        amount_cents: cents,
+        occurred_at: None,
+        note: String::new(),
+        category: String::new(),
+        apply: Some(apply),
+    };
+    s.record_sale(&i, None).map(|o| o.value)
+}
+
+#[test]
+fn a_reward_or_voucher_is_used_in_the_same_sale_and_comes_back_with_a_full_refund() {
+    let (mut s, clock, c) = setup(programme());
+    let five_off = RewardInput {
+        name: "5 € de remise".into(),
+        kind: RewardKind::FixedDiscount,
+        points_cost: 50,
+        value: 500,
+        stock: None,
+        per_customer_limit: None,
+        valid_from: None,
+        valid_to: None,
+        voucher_days: 90,
+        active: true,
+    };
+    let r = s.save_reward(None, &five_off, None).unwrap().value;
+    sell(&mut s, c, 6000);
+    let sale = sell_with(&mut s, c, 2000, Apply::Reward { reward_id: r.id }).unwrap();
+    assert_eq!(sale.amount_cents, 1500, "the ticket of 20 € minus the 5 € reward: 15 € paid and recorded");
+    assert_eq!(s.loyalty_status(c).unwrap().points, 60 - 50 + 15, "50 points spent; 15 earned on what was paid");
+    assert_eq!(s.customer(c).unwrap().figures.total_spent_cents, 7500, "spending counts what was paid");
+
+    let v = s
+        .issue_voucher(
+            &VoucherInput {
+                customer_id: Some(c),
+                kind: VoucherKind::Amount,
+                value: 1000,
+                expires_at: clock.now() + chrono::Duration::days(30),
+                reason: "Anniversaire".into(),
+                staff: "Marie".into(),
+            },
+            None,
+        )
+        .unwrap()
+        .value;
+    let covered = sell_with(&mut s, c, 800, Apply::Voucher { code: v.code.clone() }).unwrap_err();
+    assert_eq!(covered.code(), "conflict", "a 10 € voucher on an 8 € ticket is refused, nothing written");
+    assert_eq!(s.loyalty_status(c).unwrap().vouchers.len(), 1, "the voucher is still there");
+    let with_voucher = sell_with(&mut s, c, 3000, Apply::Voucher { code: v.code.clone() }).unwrap();
+    assert_eq!(with_voucher.amount_cents, 2000);
+    assert!(s.loyalty_status(c).unwrap().vouchers.is_empty(), "used");
+
+    s.refund(&RefundInput { sale_id: sale.id, amount_cents: None, note: String::new() }, None).unwrap();
+    s.refund(&RefundInput { sale_id: with_voucher.id, amount_cents: None, note: String::new() }, None).unwrap();
+    let st = s.loyalty_status(c).unwrap();
+    assert_eq!(st.points, 60, "the reward's 50 points come back, the 15 + 20 earned go: back to 60");
+    assert_eq!(st.vouchers.len(), 1, "the voucher comes back");
+    assert_eq!(ledger_sum(&s, c), st.points);
+}
+
+#[test]
+fn a_stamp_milestone_is_used_at_the_till() {
+    let (mut s, _, c) = setup(programme());
+    for _ in 0..10 {
+        sell(&mut s, c, 250);
+    }
+    let free_coffee = sell_with(&mut s, c, 250, Apply::Milestone { milestone: 0 }).unwrap();
+    assert_eq!(free_coffee.amount_cents, 250, "the product is handed over; the ticket is what else was bought");
+    assert_eq!(s.loyalty_status(c).unwrap().stamps, 1, "the full card is used and this visit's stamp starts the next");
+    let too_soon = sell_with(&mut s, c, 250, Apply::Milestone { milestone: 0 }).unwrap_err();
+    assert_eq!(too_soon.code(), "conflict");
 }

@@ -329,6 +329,48 @@ pub(crate) fn undo_voucher_uses_of_sale(tx: &Tx, sale_id: PurchaseId) -> Result<
     Ok(())
 }
 
+/// Use a voucher (see `Store::use_voucher`).
+pub(crate) fn use_voucher_tx(
+    tx: &mut Tx,
+    code: &str,
+    customer: Option<CustomerId>,
+    purchase: Option<PurchaseId>,
+) -> Result<Voucher> {
+    let code = normalize_code(code).ok_or_else(|| Error::invalid("code", "field.voucher_code_invalid"))?;
+    let id: i64 = tx
+        .query_row("SELECT id FROM vouchers WHERE code = ?1", [&code], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| Error::not_found("voucher", &code))?;
+    let v = voucher_by_id(tx, id)?;
+    if v.used_at.is_some() {
+        return Err(Error::conflict("conflict.voucher_used"));
+    }
+    if v.expires_at <= tx.now {
+        return Err(Error::conflict("conflict.voucher_expired"));
+    }
+    if v.customer_id.is_some() && v.customer_id != customer {
+        return Err(Error::conflict("conflict.voucher_other_customer"));
+    }
+    tx.execute(
+        "INSERT INTO voucher_uses (voucher_id, kind, purchase_id, at) VALUES (?1, 'use', ?2, ?3)",
+        params![id, purchase, tx.now],
+    )?;
+    if let Some(c) = v.customer_id.or(customer) {
+        tx.changes.customer(c);
+    }
+    voucher_by_id(tx, id)
+}
+
+/// The voucher with this code, if any.
+pub(crate) fn voucher_by_code(conn: &Connection, code: &str) -> Result<Voucher> {
+    let code = normalize_code(code).ok_or_else(|| Error::invalid("code", "field.voucher_code_invalid"))?;
+    let id: i64 = conn
+        .query_row("SELECT id FROM vouchers WHERE code = ?1", [&code], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| Error::not_found("voucher", &code))?;
+    voucher_by_id(conn, id)
+}
+
 impl Store {
     /// Add a reward to the catalogue (`id` = None) or change one.
     pub fn save_reward(&mut self, id: Option<i64>, input: &RewardInput, key: Option<&str>) -> Result<Outcome<Reward>> {
@@ -412,31 +454,7 @@ impl Store {
         purchase: Option<PurchaseId>,
         key: Option<&str>,
     ) -> Result<Outcome<Voucher>> {
-        let code = normalize_code(code).ok_or_else(|| Error::invalid("code", "field.voucher_code_invalid"))?;
-        self.transact("loyalty.voucher.use", key, |tx| {
-            let id: i64 = tx
-                .query_row("SELECT id FROM vouchers WHERE code = ?1", [&code], |r| r.get(0))
-                .optional()?
-                .ok_or_else(|| Error::not_found("voucher", &code))?;
-            let v = voucher_by_id(tx, id)?;
-            if v.used_at.is_some() {
-                return Err(Error::conflict("conflict.voucher_used"));
-            }
-            if v.expires_at <= tx.now {
-                return Err(Error::conflict("conflict.voucher_expired"));
-            }
-            if v.customer_id.is_some() && v.customer_id != customer {
-                return Err(Error::conflict("conflict.voucher_other_customer"));
-            }
-            tx.execute(
-                "INSERT INTO voucher_uses (voucher_id, kind, purchase_id, at) VALUES (?1, 'use', ?2, ?3)",
-                params![id, purchase, tx.now],
-            )?;
-            if let Some(c) = v.customer_id.or(customer) {
-                tx.changes.customer(c);
-            }
-            voucher_by_id(tx, id)
-        })
+        self.transact("loyalty.voucher.use", key, |tx| use_voucher_tx(tx, code, customer, purchase))
     }
 }
 

@@ -25,6 +25,10 @@ pub struct SaleInput {
     pub occurred_at: Option<DateTime<Utc>>,
     pub note: String,
     pub category: String,
+    /// A reward, voucher, points or stamp milestone used on this sale. `amount_cents` is then
+    /// the ticket before the discount; what is recorded is what the customer paid.
+    #[serde(default)]
+    pub apply: Option<crate::loyalty::Apply>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -147,23 +151,34 @@ impl Store {
         let sale = validate_sale(input, self.now())?;
         self.transact("sale.record", key, |tx| {
             ensure_customer(tx, input.customer_id)?;
+            let discount = match &input.apply {
+                Some(a) => crate::loyalty::discount_for(tx, input.customer_id, a, sale.amount_cents)?,
+                None => 0,
+            };
+            if discount >= sale.amount_cents {
+                return Err(Error::conflict("conflict.discount_covers_sale"));
+            }
+            let paid = sale.amount_cents - discount;
             tx.execute(
                 "INSERT INTO purchases (customer_id, kind, amount_cents, occurred_at, recorded_at, note, category) VALUES (?1, 'sale', ?2, ?3, ?4, ?5, ?6)",
-                params![input.customer_id, sale.amount_cents, sale.occurred_at, tx.now, sale.note, sale.category],
+                params![input.customer_id, paid, sale.occurred_at, tx.now, sale.note, sale.category],
             )?;
             let id = tx.last_insert_rowid();
+            if let Some(a) = &input.apply {
+                crate::loyalty::apply_to_sale(tx, input.customer_id, id, a, sale.amount_cents)?;
+            }
             refresh_figures(tx, input.customer_id)?;
             let purchase = Purchase {
                 id,
                 customer_id: input.customer_id,
-                amount_cents: sale.amount_cents,
+                amount_cents: paid,
                 occurred_at: sale.occurred_at,
                 recorded_at: tx.now,
                 note: sale.note,
                 category: sale.category,
                 refund_of: None,
             };
-            crate::loyalty::on_sale(tx, &purchase, 0)?;
+            crate::loyalty::on_sale(tx, &purchase, discount)?;
             tx.changes.customer(input.customer_id);
             tx.changes.purchases = true;
             Ok(purchase)

@@ -8,7 +8,14 @@ fn now() -> DateTime<Utc> {
 }
 
 fn sale_input(id: CustomerId, cents: Cents) -> SaleInput {
-    SaleInput { customer_id: id, amount_cents: cents, occurred_at: None, note: String::new(), category: String::new() }
+    SaleInput {
+        customer_id: id,
+        amount_cents: cents,
+        occurred_at: None,
+        note: String::new(),
+        category: String::new(),
+        apply: None,
+    }
 }
 
 #[test]

@@ -155,6 +155,7 @@ fn ledgers_are_append_only_in_the_schema_itself() {
         occurred_at: None,
         note: String::new(),
         category: String::new(),
+        apply: None,
     };
     let p = store.record_sale(&sale, None).unwrap().value;
     let upd = store.conn().execute("UPDATE purchases SET amount_cents = 1 WHERE id = ?1", [p.id]);
