@@ -139,3 +139,36 @@ fn the_first_run_choice_loads_the_demo_shop_once() {
     let again = invoke(&app, "demo_load", json!({})).unwrap_err();
     assert_eq!(again["code"], "conflict", "never mixes invented people into a real file");
 }
+
+#[test]
+fn loyalty_through_the_commands_a_sale_earns_and_the_status_follows() {
+    let app = app();
+    invoke(&app, "demo_load", json!({})).unwrap();
+    let best = invoke(
+        &app,
+        "customers_list",
+        json!({ "req": { "sort": "total_spent", "archived": false, "after": null, "limit": 1 } }),
+    )
+    .unwrap();
+    let id = best["items"][0]["id"].as_i64().unwrap();
+    let before = invoke(&app, "loyalty_status", json!({ "customer": id })).unwrap();
+    assert_eq!(before["programme_active"], true);
+    let sale = json!({ "customer_id": id, "amount_cents": 2000, "occurred_at": null, "note": "", "category": "", "apply": null });
+    let out = invoke(&app, "sale_record", json!({ "input": sale, "key": "loyal-sale-001" })).unwrap();
+    let earned = invoke(&app, "loyalty_sale_earning", json!({ "purchase": out["value"]["id"] })).unwrap();
+    let after = invoke(&app, "loyalty_status", json!({ "customer": id })).unwrap();
+    assert_eq!(
+        after["points"].as_i64().unwrap() - before["points"].as_i64().unwrap(),
+        earned["points"].as_i64().unwrap(),
+        "the balance grows by what the sale earned"
+    );
+    let err = invoke(
+        &app,
+        "loyalty_adjust",
+        json!({ "customer": id, "points": 5, "reason": "", "staff": "Marie", "key": "adjust-00001" }),
+    )
+    .unwrap_err();
+    assert_eq!(err["code"], "validation", "a gesture by hand needs a reason");
+    let ledger = invoke(&app, "loyalty_ledger", json!({ "customer": id, "limit": 5 })).unwrap();
+    assert_eq!(ledger[0]["kind"], "earn");
+}
