@@ -43,6 +43,7 @@ const COMMANDS: &[&str] = &[
     "loyalty_liability",
     "loyalty_expiring",
     "loyalty_suspicious",
+    "cards_printable",
 ];
 
 fn main() {

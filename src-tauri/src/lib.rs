@@ -54,6 +54,7 @@ pub fn builder<R: Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
         loyalty::loyalty_liability,
         loyalty::loyalty_expiring,
         loyalty::loyalty_suspicious,
+        loyalty::cards_printable,
     ])
 }
 

@@ -3,7 +3,7 @@
 // app is built). This suite starts the app on a fresh, empty database file.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startApp, stopApp, browser, ENTER, ESCAPE, shot, go, visible, waitForText, typeInFocused, waitForRows, invoke, fill } from './harness.mjs';
+import { startApp, stopApp, browser, ENTER, ESCAPE, shot, go, visible, waitForText, typeInFocused, waitForRows, invoke, fill, applyOptions } from './harness.mjs';
 
 before(startApp);
 after(stopApp);
@@ -136,4 +136,62 @@ test('a possible duplicate is flagged at entry, then merged keeping every purcha
   await waitForText('#figures', '12,50');
   await waitForText('[data-timeline-entry]', 'Élodie Lefèvre');
   await shot('18-merged');
+});
+
+test('set up a programme, earn at the till until a reward unlocks, use it, refund a sale and see the balance follow', async () => {
+  // The merchant sets up 1 point per euro and a coffee card of 3 stamps.
+  await go('#/loyalty');
+  await (await visible('#points-enabled')).click();
+  await (await visible('#stamps-enabled')).click();
+  await (await visible('#add-milestone')).click();
+  await fill('#milestone-stamps-0', '3');
+  await fill('#milestone-label-0', 'Café offert');
+  await shot('23-programme');
+  await (await browser.$('#save-programme')).click();
+  await visible('#programme-saved');
+
+  const [zoe] = await invoke('customers_search', { query: 'zoé martin', limit: 1 });
+  const visit = async (amount) => {
+    await go('#/till');
+    await typeInFocused('till-input', ESCAPE);
+    await typeInFocused('till-input', zoe.card_number + ENTER);
+    await waitForText('#till-customer', 'Zoé Martin');
+    await visible('#till-loyalty');
+    await typeInFocused('till-amount', amount + ENTER);
+    await waitForText('#till-confirmation', 'Zoé Martin');
+  };
+  await visit('4,50');
+  await waitForText('#till-earned', '+4 points, +1 tampon');
+  await visit('3,60');
+  await waitForText('#till-earned', '+4 points, +1 tampon', 10_000); // 0,50 + 3,60 = 4,10 € carried: 4 points
+  await visit('2,00');
+  await waitForText('#till-earned', '+2 points, +1 tampon');
+  await shot('24-reward-unlocked');
+
+  // Fourth visit: the free coffee is offered and used in the same sale.
+  await go('#/till');
+  await typeInFocused('till-input', ESCAPE);
+  await typeInFocused('till-input', zoe.card_number + ENTER);
+  await waitForText('#till-loyalty', '10');
+  const select = await visible('#till-apply');
+  const options = await applyOptions();
+  const coffee = options.find(([, label]) => label.includes('Café offert'));
+  assert.ok(coffee, `the unlocked reward is offered: ${JSON.stringify(options)}`);
+  await select.selectByAttribute('value', coffee[0]);
+  await (await browser.$('#till-amount')).setValue('1,20' + ENTER);
+  await waitForText('#till-confirmation', '1,20');
+  const afterCoffee = await invoke('loyalty_status', { customer: zoe.id });
+  assert.equal(afterCoffee.stamps, 1, 'the full card was used; this visit starts the next one');
+  assert.equal(afterCoffee.points, 11, '4 + 4 + 2 + 1 points');
+
+  // Refund the first sale from her page: its 4 points go, the balance follows.
+  await go(`#/customers/${zoe.id}`);
+  await waitForText('#loyalty-points', '11');
+  const refundButtons = await browser.$$('#timeline button.small');
+  await refundButtons[refundButtons.length - 1].click(); // the oldest sale is last
+  await (await visible('#timeline form button[type="submit"]')).click();
+  await waitForText('#loyalty-points', '7');
+  await shot('25-refund-balance');
+  const afterRefund = await invoke('loyalty_status', { customer: zoe.id });
+  assert.equal(afterRefund.points, 7, 'the refund took back exactly the 4 points of that sale');
 });

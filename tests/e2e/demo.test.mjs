@@ -1,7 +1,7 @@
 // End-to-end: a newcomer explores the demo shop in the real window, in French then English.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startApp, stopApp, browser, ENTER, ESCAPE, shot, go, visible, waitForText, typeInFocused, invoke, fill, pageText, texts } from './harness.mjs';
+import { startApp, stopApp, browser, ENTER, ESCAPE, shot, go, visible, waitForText, typeInFocused, invoke, fill, pageText, texts, applyOptions } from './harness.mjs';
 
 before(startApp);
 after(stopApp);
@@ -71,9 +71,8 @@ test('a scanned card shows the loyalty balance at the till and the sale says wha
   await shot('19-till-loyalty');
   await typeInFocused('till-amount', '20' + ENTER);
   await waitForText('#till-confirmation', who.display_name);
-  const timeline = await invoke('customer_timeline', { id: who.id, limit: 1 });
-  assert.equal(timeline[0].type, 'sale');
-  const earning = await invoke('loyalty_sale_earning', { purchase: timeline[0].purchase_id });
+  const lastSale = (await invoke('customer_timeline', { id: who.id, limit: 10 })).find((e) => e.type === 'sale');
+  const earning = await invoke('loyalty_sale_earning', { purchase: lastSale.purchase_id });
   assert.ok(earning.points >= 20, `20 € at 1 point per euro (times the tier) earns at least 20 points, got ${earning.points}`);
   const after = await invoke('loyalty_status', { customer: who.id });
   assert.equal(after.points - before.points, earning.points, 'the balance grew by exactly what the sale earned');
@@ -97,7 +96,7 @@ test('a reward is used in the same sale at the till and the ticket shows the dis
   await typeInFocused('till-input', who.card_number + ENTER);
   await waitForText('#till-customer', who.display_name);
   const select = await visible('#till-apply');
-  const options = await browser.execute(() => Array.from(document.querySelectorAll('#till-apply option')).map((o) => [o.value, o.textContent]));
+  const options = await applyOptions();
   const chosen = options.find(([, label]) => label.includes(offer.reward.name));
   assert.ok(chosen, `the reward is offered at the till: ${JSON.stringify(options)}`);
   await select.selectByAttribute('value', chosen[0]);
@@ -105,8 +104,8 @@ test('a reward is used in the same sale at the till and the ticket shows the dis
   await waitForText('#till-confirmation', '18,00');
   await shot('22-till-reward-used');
   const after = await invoke('loyalty_status', { customer: who.id });
-  const timeline = await invoke('customer_timeline', { id: who.id, limit: 1 });
-  const earning = await invoke('loyalty_sale_earning', { purchase: timeline[0].purchase_id });
+  const lastSale = (await invoke('customer_timeline', { id: who.id, limit: 10 })).find((e) => e.type === 'sale');
+  const earning = await invoke('loyalty_sale_earning', { purchase: lastSale.purchase_id });
   assert.equal(after.points, before.points - offer.reward.points_cost + earning.points, 'the reward cost its points, the sale earned on what was paid');
 });
 

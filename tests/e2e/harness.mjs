@@ -121,6 +121,19 @@ export async function invoke(cmd, args) {
   return browser.execute((c, a) => window.__TAURI_INTERNALS__.invoke(c, a), cmd, args);
 }
 
+/** The choices of the till's "use" menu as [value, label], once it has any. */
+export async function applyOptions() {
+  let options = [];
+  await browser.waitUntil(async () => {
+    const json = await browser.execute(() =>
+      JSON.stringify(Array.from(document.querySelectorAll('#till-apply option')).map((o) => [o.value, o.textContent ?? ''])),
+    );
+    options = JSON.parse(json);
+    return options.length > 1;
+  }, { timeout: 10_000, timeoutMsg: 'the till never offered anything to use' });
+  return options;
+}
+
 /** Text of the page with every kind of space folded to a plain one (Intl uses narrow
  *  no-break spaces in French numbers). */
 export async function pageText() {

@@ -42,6 +42,7 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     loyalty::ExpiringForCustomer::export_all_to(dir)?;
     loyalty::SuspiciousDay::export_all_to(dir)?;
     cards::Card::export_all_to(dir)?;
+    cards::PrintableCard::export_all_to(dir)?;
     numbers_not_bigints(dir)
 }
 

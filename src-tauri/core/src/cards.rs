@@ -64,6 +64,37 @@ pub struct Card {
     pub issued_at: DateTime<Utc>,
 }
 
+/// What a printed card carries: the number as a Code128 barcode (bars as modules, 1 = black)
+/// and as a QR code (a square of modules, row by row).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct CardArt {
+    pub number: String,
+    pub code128: Vec<u8>,
+    pub qr_width: u32,
+    pub qr: Vec<u8>,
+}
+
+/// A card ready to print for one customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct PrintableCard {
+    pub customer_id: CustomerId,
+    pub display_name: String,
+    pub art: CardArt,
+}
+
+/// Encode a card number for printing (Code128, character set B; QR with medium error
+/// correction).
+pub fn card_art(number: &str) -> Result<CardArt> {
+    let bars = barcoders::sym::code128::Code128::new(format!("\u{0181}{number}"))
+        .map_err(|_| Error::invalid("number", "field.card_number_invalid"))?
+        .encode();
+    let qr = qrcode::QrCode::with_error_correction_level(number.as_bytes(), qrcode::EcLevel::M)
+        .map_err(|_| Error::invalid("number", "field.card_number_invalid"))?;
+    let width = qr.width() as u32;
+    let modules = qr.to_colors().into_iter().map(|c| u8::from(c == qrcode::Color::Dark)).collect();
+    Ok(CardArt { number: number.to_string(), code128: bars, qr_width: width, qr: modules })
+}
+
 fn card_event(tx: &Tx, customer: CustomerId, kind: &str, number: &str) -> Result<()> {
     tx.execute(
         "INSERT INTO customer_events (customer_id, kind, at, data) VALUES (?1, ?2, ?3, ?4)",
@@ -82,6 +113,18 @@ impl Store {
         let rows =
             st.query_map([customer], |r| Ok(Card { number: r.get(0)?, status: r.get(1)?, issued_at: r.get(2)? }))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The active cards of these customers, ready to print (unknown ids are skipped).
+    pub fn printable_cards(&self, customers: &[CustomerId]) -> Result<Vec<PrintableCard>> {
+        let country = self.settings()?.country;
+        let mut out = Vec::new();
+        for s in crate::customers::summaries(self.conn(), customers, country)? {
+            if let Some(number) = s.card_number {
+                out.push(PrintableCard { customer_id: s.id, display_name: s.display_name, art: card_art(&number)? });
+            }
+        }
+        Ok(out)
     }
 
     /// A lost card: the old number stops working and a new one is issued. Points, stamps and
@@ -117,6 +160,19 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn printed_cards_carry_the_number_as_code128_and_qr() {
+        let number = number_for_serial(42);
+        let art = card_art(&number).unwrap();
+        let bars: String = art.code128.iter().map(|b| if *b == 1 { '1' } else { '0' }).collect();
+        assert!(bars.starts_with("11010010000"), "Code128 starts with START B: {bars}");
+        assert!(bars.ends_with("1100011101011"), "and ends with STOP");
+        assert_eq!((bars.len() - 13) % 11, 0, "every symbol is 11 modules");
+        assert!(art.qr_width >= 21, "a QR code is at least 21 modules wide");
+        assert_eq!(art.qr.len() as u32, art.qr_width * art.qr_width, "a square of modules");
+        assert_eq!(&art.qr[..7], &[1, 1, 1, 1, 1, 1, 1], "the finder pattern's first row is dark");
+    }
 
     #[test]
     fn a_replaced_card_stops_working_and_the_balance_follows_the_customer() {

@@ -1,6 +1,6 @@
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
-use comptoir_core::cards::Card;
+use comptoir_core::cards::{Card, PrintableCard};
 use comptoir_core::loyalty::{
     Action, Earning, ExpiringForCustomer, Liability, LoyaltyStatus, PointsEntry, Programme, RedeemRequest, Redemption,
     Reward, RewardInput, SuspiciousDay, Voucher, VoucherInput,
@@ -137,4 +137,9 @@ pub async fn loyalty_expiring(state: State<'_, AppState>) -> Res<Vec<ExpiringFor
 #[tauri::command]
 pub async fn loyalty_suspicious(state: State<'_, AppState>, day: DateTime<Utc>) -> Res<Vec<SuspiciousDay>> {
     state.with(|s| s.suspicious_activity(day))
+}
+
+#[tauri::command]
+pub async fn cards_printable(state: State<'_, AppState>, customers: Vec<CustomerId>) -> Res<Vec<PrintableCard>> {
+    state.with(|s| s.printable_cards(&customers))
 }

@@ -31,7 +31,10 @@ const families: Record<string, string[]> = {
   'ui.duplicates.reason.': ['same_email', 'same_phone', 'similar_name_same_postcode'],
   'ui.country.': ['FR', 'CA'],
   'ui.lang.': ['fr', 'en'],
+  'ui.gesture.action.': ['referral', 'review', 'survey', 'birthday', 'second_life'],
   'ui.loyalty.kind.': ['earn', 'reverse', 'redeem', 'restore', 'expire', 'adjust', 'action', 'tier_entry'],
+  'ui.programme.action.': ['referral', 'review', 'survey', 'birthday', 'second_life'],
+  'ui.rewards.kind.': ['fixed_discount', 'percent_discount', 'free_product', 'voucher', 'experience', 'partner'],
   'ui.field.': [
     'first_name', 'last_name', 'email', 'phone', 'address.line1', 'address.line2', 'address.postcode',
     'address.city', 'address.country', 'birthday', 'language', 'tags',

@@ -49,6 +49,26 @@ pub enum TimelineKind {
         source: ConsentSource,
         wording: Option<String>,
     },
+    CardReplaced {
+        number: String,
+    },
+    CardBlocked {
+        number: String,
+    },
+    /// A loyalty movement other than what a sale earned or its refund took back (those show
+    /// with the sale): a reward, an expiry, a gesture by hand, an action, a tier bonus.
+    Points {
+        kind: String,
+        points: i64,
+        reason: Option<String>,
+        staff: Option<String>,
+    },
+    VoucherIssued {
+        code: String,
+        kind: String,
+        value: i64,
+        reason: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -104,6 +124,12 @@ impl Store {
                 "merged_into" => {
                     let (other_id, other_name) = other();
                     TimelineKind::MergedInto { other_id, other_name }
+                }
+                "card_replaced" => {
+                    TimelineKind::CardReplaced { number: data["number"].as_str().unwrap_or_default().to_string() }
+                }
+                "card_blocked" => {
+                    TimelineKind::CardBlocked { number: data["number"].as_str().unwrap_or_default().to_string() }
                 }
                 _ => continue,
             };
@@ -166,6 +192,35 @@ impl Store {
         }
 
         // Newest first; at the same instant, the later row first.
+        let mut st = conn.prepare_cached(
+            "SELECT id, at, kind, points, coalesce(reason, action), staff FROM points_ledger
+             WHERE customer_id = ?1 AND kind NOT IN ('earn', 'reverse') ORDER BY id DESC LIMIT ?2",
+        )?;
+        let rows = st.query_map(rusqlite::params![id, lim], |r| {
+            Ok((
+                r.get(1)?,
+                r.get::<_, i64>(0)?,
+                TimelineKind::Points { kind: r.get(2)?, points: r.get(3)?, reason: r.get(4)?, staff: r.get(5)? },
+            ))
+        })?;
+        for row in rows {
+            out.push(row?);
+        }
+
+        let mut st = conn.prepare_cached(
+            "SELECT id, issued_at, code, kind, value, reason FROM vouchers WHERE customer_id = ?1 ORDER BY id DESC LIMIT ?2",
+        )?;
+        let rows = st.query_map(rusqlite::params![id, lim], |r| {
+            Ok((
+                r.get(1)?,
+                r.get::<_, i64>(0)?,
+                TimelineKind::VoucherIssued { code: r.get(2)?, kind: r.get(3)?, value: r.get(4)?, reason: r.get(5)? },
+            ))
+        })?;
+        for row in rows {
+            out.push(row?);
+        }
+
         // At the same instant the creation comes last, then the later row first.
         let rank = |k: &TimelineKind| {
             if matches!(k, TimelineKind::Created) {

@@ -554,3 +554,18 @@ fn a_stamp_milestone_is_used_at_the_till() {
     let too_soon = sell_with(&mut s, c, 250, Apply::Milestone { milestone: 0 }).unwrap_err();
     assert_eq!(too_soon.code(), "conflict");
 }
+
+#[test]
+fn gestures_by_hand_and_card_changes_show_in_the_timeline() {
+    let (mut s, _, c) = setup(programme());
+    s.adjust_points(c, 15, "Geste commercial", "Marie", None).unwrap();
+    s.replace_card(c, None).unwrap();
+    let kinds: Vec<_> = s.timeline(c, 20).unwrap().into_iter().map(|e| e.kind).collect();
+    assert!(
+        kinds.iter().any(
+            |k| matches!(k, crate::customers::TimelineKind::Points { points: 15, staff: Some(st), .. } if st == "Marie")
+        ),
+        "{kinds:?}"
+    );
+    assert!(kinds.iter().any(|k| matches!(k, crate::customers::TimelineKind::CardReplaced { .. })));
+}

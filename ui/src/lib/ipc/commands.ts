@@ -82,3 +82,10 @@ export const loyaltyExpiring = () => call<ExpiringForCustomer[]>('loyalty_expiri
 export const loyaltySuspicious = (day: string) => call<SuspiciousDay[]>('loyalty_suspicious', { day });
 export const cardsList = (customer: number) => call<Card[]>('cards_list', { customer });
 export const cardReplace = (customer: number, key: string) => call<Outcome<string>>('card_replace', { customer, key });
+
+import type { Reward } from '../generated/Reward';
+import type { RewardInput } from '../generated/RewardInput';
+
+export const rewardsList = (all: boolean) => call<Reward[]>('rewards_list', { all });
+export const rewardSave = (id: number | null, input: RewardInput, key: string) =>
+  call<Outcome<Reward>>('reward_save', { id, input, key });
