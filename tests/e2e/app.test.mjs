@@ -195,3 +195,23 @@ test('set up a programme, earn at the till until a reward unlocks, use it, refun
   const afterRefund = await invoke('loyalty_status', { customer: zoe.id });
   assert.equal(afterRefund.points, 7, 'the refund took back exactly the 4 points of that sale');
 });
+
+test('a goodwill gesture carries a reason and the staff member, and the card prints', async () => {
+  const [zoe] = await invoke('customers_search', { query: 'zoé martin', limit: 1 });
+  await go(`#/customers/${zoe.id}`);
+  await waitForText('#loyalty-points', '7');
+  await fill('#adjust-points', '5');
+  await (await browser.$('#adjust-save')).click();
+  await waitForText('#gesture-error', 'obligatoire'); // no reason, no gesture
+  await fill('#gesture-staff', 'Marie');
+  await fill('#adjust-reason', 'Geste commercial');
+  await (await browser.$('#adjust-save')).click();
+  await visible('#gesture-done');
+  await waitForText('#loyalty-points', '12');
+  await waitForText('[data-timeline-entry]', 'Geste commercial');
+  await (await visible('#print-card')).click();
+  await waitForText('[data-printable-card]', 'Zoé Martin');
+  const bars = await browser.execute(() => document.querySelectorAll('#card-sheet svg.barcode rect').length);
+  assert.ok(bars > 20, `the barcode is drawn (${bars} bars)`);
+  await shot('26-card-sheet');
+});
