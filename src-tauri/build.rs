@@ -6,6 +6,7 @@ const COMMANDS: &[&str] = &[
     "app_info",
     "settings_get",
     "settings_update",
+    "settings_logo",
     "demo_load",
     "onboarding_skip",
     "stats_get",

@@ -17,6 +17,7 @@ pub fn builder<R: Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
         app::app_info,
         app::settings_get,
         app::settings_update,
+        app::settings_logo,
         app::demo_load,
         app::onboarding_skip,
         app::stats_get,

@@ -3,7 +3,7 @@
 // app is built). This suite starts the app on a fresh, empty database file.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startApp, stopApp, browser, ENTER, ESCAPE, shot, go, visible, waitForText, typeInFocused, waitForRows, invoke, fill, applyOptions } from './harness.mjs';
+import { startApp, stopApp, browser, ENTER, ESCAPE, shot, go, visible, waitForText, typeInFocused, waitForRows, invoke, fill, applyOptions, texts } from './harness.mjs';
 
 before(startApp);
 after(stopApp);
@@ -214,4 +214,53 @@ test('a goodwill gesture carries a reason and the staff member, and the card pri
   const bars = await browser.execute(() => document.querySelectorAll('#card-sheet svg.barcode rect').length);
   assert.ok(bars > 20, `the barcode is drawn (${bars} bars)`);
   await shot('26-card-sheet');
+});
+
+test('a paper voucher is created, typed at the till, and used once; the logo prints on the card', async () => {
+  await go('#/loyalty');
+  await fill('#paper-voucher-value', '5');
+  await fill('#paper-voucher-reason', 'Tombola du marché');
+  await fill('#paper-voucher-staff', 'Marie');
+  await (await browser.$('#paper-voucher-save')).click();
+  await visible('[data-paper-voucher]');
+  const code = (await texts('[data-paper-voucher] .code'))[0];
+  assert.match(code, /^[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}$/, 'a code without look-alike characters');
+
+  const [zoe] = await invoke('customers_search', { query: 'zoé martin', limit: 1 });
+  await go('#/till');
+  await typeInFocused('till-input', ESCAPE);
+  await typeInFocused('till-input', zoe.card_number + ENTER);
+  await waitForText('#till-customer', 'Zoé Martin');
+  await fill('#till-voucher-code', code.toLowerCase());
+  await (await browser.$('#till-amount')).setValue('12' + ENTER);
+  await waitForText('#till-confirmation', '7,00');
+  await typeInFocused('till-input', zoe.card_number + ENTER);
+  await waitForText('#till-customer', 'Zoé Martin');
+  await fill('#till-voucher-code', code);
+  await (await browser.$('#till-amount')).setValue('12' + ENTER);
+  await waitForText('#till-error', 'déjà été utilisé');
+
+  // A 1×1 PNG as the shop's logo, then the card sheet shows it.
+  const png = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
+  await invoke('settings_logo', { logo: png, key: crypto.randomUUID() });
+  const bad = await browser.execute(async () => {
+    try {
+      await window.__TAURI_INTERNALS__.invoke('settings_logo', { logo: 'data:image/svg+xml;base64,PHN2Zz4=', key: crypto.randomUUID() });
+      return 'accepted';
+    } catch (e) {
+      return e.code;
+    }
+  });
+  assert.equal(bad, 'validation', 'an SVG logo is refused');
+  await go('#/settings');
+  await visible('#logo-preview');
+  await go(`#/cards/print?ids=${zoe.id}`);
+  await visible('#card-sheet img.logo');
+  await shot('27-card-with-logo');
+
+  // The rules for the counter, generated from the programme.
+  await go('#/loyalty/rules');
+  await waitForText('#rules', 'Café offert');
+  await waitForText('#rules', 'sans minimum');
+  await shot('28-rules');
 });

@@ -68,6 +68,8 @@ pub struct Settings {
     pub currency: Currency,
     /// The first-run choice (empty file or demo shop) was made.
     pub onboarded: bool,
+    /// The shop's logo for printed cards, as a `data:image/png|jpeg;base64,…` URL.
+    pub logo: Option<String>,
 }
 
 impl Default for Settings {
@@ -79,6 +81,7 @@ impl Default for Settings {
             country: Country::FR,
             currency: Currency::EUR,
             onboarded: false,
+            logo: None,
         }
     }
 }
@@ -92,6 +95,29 @@ pub struct SettingsInput {
 }
 
 pub const MAX_SHOP_NAME: usize = 100;
+/// A logo is small: it is printed a few centimetres wide.
+pub const MAX_LOGO_BYTES: usize = 256 * 1024;
+
+/// Rule: a logo is a PNG or JPEG image (checked by its first bytes, whatever the URL says) of
+/// at most `MAX_LOGO_BYTES`, given as a base64 data URL.
+pub fn validate_logo(data_url: &str) -> Result<()> {
+    use base64::Engine;
+    let bad = || Error::invalid("logo", "field.logo_invalid");
+    let (mime, b64) = data_url.strip_prefix("data:").and_then(|r| r.split_once(";base64,")).ok_or_else(bad)?;
+    if b64.len() > MAX_LOGO_BYTES * 4 / 3 + 4 {
+        return Err(Error::Validation(vec![
+            FieldError::new("logo", "field.logo_too_large").arg("max", MAX_LOGO_BYTES / 1024)
+        ]));
+    }
+    let bytes = base64::engine::general_purpose::STANDARD.decode(b64).map_err(|_| bad())?;
+    let png = bytes.starts_with(b"\x89PNG\r\n\x1a\n");
+    let jpeg = bytes.starts_with(&[0xFF, 0xD8, 0xFF]);
+    match mime {
+        "image/png" if png => Ok(()),
+        "image/jpeg" if jpeg => Ok(()),
+        _ => Err(bad()),
+    }
+}
 
 impl Store {
     pub fn settings(&self) -> Result<Settings> {
@@ -106,6 +132,7 @@ impl Store {
                 "country" => s.country = Country::parse(&v).unwrap_or_default(),
                 "currency" => s.currency = Currency::parse(&v).unwrap_or_default(),
                 "onboarded" => s.onboarded = v == "1",
+                "logo" => s.logo = Some(v),
                 _ => {}
             }
         }
@@ -138,6 +165,24 @@ impl Store {
         Ok(Outcome { value: self.settings()?, changes: out.changes, replayed: out.replayed })
     }
 
+    /// Set (or, with `None`, remove) the logo printed on the cards.
+    pub fn set_logo(&mut self, logo: Option<&str>, key: Option<&str>) -> Result<Outcome<()>> {
+        if let Some(l) = logo {
+            validate_logo(l)?;
+        }
+        self.transact("settings.logo", key, |tx| {
+            match logo {
+                Some(l) => tx.execute(
+                    "INSERT INTO settings (key, value) VALUES ('logo', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    [l],
+                )?,
+                None => tx.execute("DELETE FROM settings WHERE key = 'logo'", [])?,
+            };
+            tx.changes.settings = true;
+            Ok(())
+        })
+    }
+
     /// Remember that the first-run choice was made.
     pub fn mark_onboarded(&mut self) -> Result<()> {
         self.transact("settings.onboarded", None, |tx| {
@@ -146,5 +191,40 @@ impl Store {
             Ok(())
         })?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+
+    fn url(mime: &str, bytes: &[u8]) -> String {
+        format!("data:{mime};base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes))
+    }
+
+    #[test]
+    fn a_logo_is_a_small_png_or_jpeg() {
+        let png = [b"\x89PNG\r\n\x1a\n".as_slice(), &[0u8; 64]].concat();
+        assert!(validate_logo(&url("image/png", &png)).is_ok());
+        assert!(validate_logo(&url("image/jpeg", &[0xFF, 0xD8, 0xFF, 0xE0, 1, 2])).is_ok());
+        assert!(
+            validate_logo(&url("image/svg+xml", b"<svg onload=alert(1)>")).is_err(),
+            "SVG can carry scripts: refused"
+        );
+        assert!(validate_logo(&url("image/png", b"GIF89a....")).is_err(), "the bytes must match the type");
+        assert!(validate_logo("javascript:alert(1)").is_err());
+        let huge = [b"\x89PNG\r\n\x1a\n".as_slice(), &vec![0u8; MAX_LOGO_BYTES + 1]].concat();
+        assert_eq!(validate_logo(&url("image/png", &huge)).unwrap_err().code(), "validation", "too large");
+    }
+
+    #[test]
+    fn the_logo_is_set_and_removed() {
+        let (mut s, _) = crate::testutil::store();
+        let png = url("image/png", &[b"\x89PNG\r\n\x1a\n".as_slice(), &[1u8; 8]].concat());
+        s.set_logo(Some(&png), None).unwrap();
+        assert_eq!(s.settings().unwrap().logo.as_deref(), Some(png.as_str()));
+        s.set_logo(None, None).unwrap();
+        assert_eq!(s.settings().unwrap().logo, None);
     }
 }

@@ -43,3 +43,8 @@ pub async fn onboarding_skip(state: State<'_, AppState>) -> Res<()> {
 pub async fn stats_get(state: State<'_, AppState>) -> Res<ShopStats> {
     state.with(|s| s.stats())
 }
+
+#[tauri::command]
+pub async fn settings_logo(state: State<'_, AppState>, logo: Option<String>, key: String) -> Res<Outcome<()>> {
+    state.with(|s| s.set_logo(logo.as_deref(), Some(&key)))
+}

@@ -16,4 +16,8 @@ country: Country, currency: Currency,
 /**
  * The first-run choice (empty file or demo shop) was made.
  */
-onboarded: boolean, };
+onboarded: boolean, 
+/**
+ * The shop's logo for printed cards, as a `data:image/png|jpeg;base64,…` URL.
+ */
+logo: string | null, };

@@ -11,3 +11,5 @@ export const loyaltyAction = (customer: number, action: Action, staff: string, k
 export const voucherIssue = (input: VoucherInput, key: string) => call<Outcome<Voucher>>('voucher_issue', { input, key });
 
 export const cardsPrintable = (customers: number[]) => call<PrintableCard[]>('cards_printable', { customers });
+export const cardBlock = (number: string, key: string) => call<Outcome<null>>('card_block', { number, key });
+export const settingsLogo = (logo: string | null, key: string) => call<Outcome<null>>('settings_logo', { logo, key });
