@@ -29,6 +29,16 @@ test('sorting by total spent puts the best customer first', async () => {
   await shot('11-sorted-by-spend');
 });
 
+test('a sheet of cards prints for the customers listed', async () => {
+  await go('#/customers');
+  await (await visible('#print-cards')).click();
+  await browser.waitUntil(async () => (await browser.$$('[data-printable-card]')).length >= 50, {
+    timeout: 20_000,
+    timeoutMsg: 'the sheet never showed the listed customers',
+  });
+  await shot('29-card-sheet-page');
+});
+
 test('the dashboard shows the real figures of the file', async () => {
   const stats = await invoke('stats_get', {});
   await go('#/dashboard');
