@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatBirthday, formatDateTime, formatMoney, intlLocale, localInputToUtcIso, parseBackendDate } from './format';
+import { formatBirthday, formatDateTime, formatMoney, intlLocale, localInputToUtcIso, parseBackendDate, formatVoucherValue } from './format';
 
 /** Intl uses (narrow) no-break spaces; compare with plain ones. */
 const n = (s: string) => s.replace(/[\u00a0\u202f\u2009]/g, ' ');
@@ -64,5 +64,14 @@ describe('birthdays', () => {
     expect(formatBirthday({ day: 3, month: 3, year: 1985 }, { locale: 'fr-FR' })).toBe('3 mars 1985');
     expect(formatBirthday({ day: 1, month: 7, year: null }, { locale: 'en', currency: 'EUR' })).toBe('1 July');
     expect(formatBirthday({ day: 1, month: 7, year: null }, { locale: 'en', currency: 'CAD' })).toBe('July 1');
+  });
+});
+
+describe('formatVoucherValue', () => {
+  it('an amount voucher shows money, a percentage voucher shows a percent the local way', () => {
+    const plain = (s: string) => s.replace(/[\u00a0\u202f]/g, ' ');
+    expect(plain(formatVoucherValue('amount', 500, 'fr-FR', 'EUR'))).toBe('5,00 €');
+    expect(plain(formatVoucherValue('percent', 10, 'fr-FR', 'EUR')), 'French puts a space before %').toBe('10 %');
+    expect(formatVoucherValue('percent', 10, 'en', 'CAD'), 'English does not').toBe('10%');
   });
 });

@@ -32,6 +32,13 @@ export function formatCount(n: number, locale: Locale = prefs.locale, currency: 
   return new Intl.NumberFormat(intlLocale(locale, currency)).format(n);
 }
 
+/** A voucher's value: an amount in cents, or a whole percentage, written the local way. */
+export function formatVoucherValue(kind: 'amount' | 'percent', value: number, locale: Locale = prefs.locale, currency: Currency = prefs.currency): string {
+  return kind === 'amount'
+    ? formatMoney(value, locale, currency)
+    : new Intl.NumberFormat(intlLocale(locale, currency), { style: 'percent' }).format(value / 100);
+}
+
 /**
  * Parse a timestamp sent by the backend. It is UTC and may look like
  * "2026-11-23 14:03:12.123+00:00", "2026-11-23T14:03:12Z" or "2026-11-23 14:03:12".

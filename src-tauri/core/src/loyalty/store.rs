@@ -428,7 +428,7 @@ pub struct Redemption {
     pub voucher: Option<Voucher>,
 }
 
-fn check_text(field: &'static str, value: &str, max: usize, required: bool) -> Result<Option<String>> {
+pub(crate) fn check_text(field: &'static str, value: &str, max: usize, required: bool) -> Result<Option<String>> {
     match crate::text::clean(value) {
         None if required => Err(Error::invalid(field, "field.required")),
         None => Ok(None),

@@ -419,11 +419,8 @@ impl Store {
     /// Issue a voucher by hand (goodwill, surprise, paper voucher): always with a reason and
     /// the staff member.
     pub fn issue_voucher(&mut self, input: &VoucherInput, key: Option<&str>) -> Result<Outcome<Voucher>> {
-        let reason = crate::text::clean(&input.reason).ok_or_else(|| Error::invalid("reason", "field.required"))?;
-        let staff = crate::text::clean(&input.staff).ok_or_else(|| Error::invalid("staff", "field.required"))?;
-        if reason.chars().count() > super::store::MAX_REASON || staff.chars().count() > super::store::MAX_STAFF {
-            return Err(Error::invalid("reason", "field.too_long"));
-        }
+        let reason = super::store::check_text("reason", &input.reason, super::store::MAX_REASON, true)?;
+        let staff = super::store::check_text("staff", &input.staff, super::store::MAX_STAFF, true)?;
         if input.expires_at <= self.now() {
             return Err(Error::invalid("expires_at", "field.date_in_past"));
         }
@@ -439,8 +436,8 @@ impl Store {
                 input.value,
                 input.expires_at,
                 "manual",
-                Some(&reason),
-                Some(&staff),
+                reason.as_deref(),
+                staff.as_deref(),
             )
         })
     }
