@@ -2,6 +2,7 @@
 //! All domain logic lives in `comptoir-core`; commands only adapt.
 
 pub mod commands;
+pub mod sender;
 pub mod state;
 
 use comptoir_core::demo::DemoSpec;
@@ -13,7 +14,10 @@ use tauri::{Manager, Runtime};
 /// caller manages an [`AppState`].
 pub fn builder<R: Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
     use commands::*;
-    b.invoke_handler(tauri::generate_handler![
+    b.register_uri_scheme_protocol("comptoir-preview", |ctx, request| {
+        preview_response(ctx.app_handle(), request.uri().path())
+    })
+    .invoke_handler(tauri::generate_handler![
         app::app_info,
         app::settings_get,
         app::settings_update,
@@ -56,7 +60,52 @@ pub fn builder<R: Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
         loyalty::loyalty_expiring,
         loyalty::loyalty_suspicious,
         loyalty::cards_printable,
+        campaigns::mail_settings_get,
+        campaigns::mail_settings_save,
+        campaigns::mail_test_connection,
+        campaigns::segment_count,
+        campaigns::segments_list,
+        campaigns::segment_save,
+        campaigns::segment_archive,
+        campaigns::campaign_templates,
+        campaigns::campaigns_list,
+        campaigns::campaign_get,
+        campaigns::campaign_create,
+        campaigns::campaign_update,
+        campaigns::campaign_preview,
+        campaigns::campaign_test_send,
+        campaigns::campaign_schedule,
+        campaigns::campaign_unschedule,
+        campaigns::campaign_start,
+        campaigns::campaign_pause,
+        campaigns::campaign_resume,
+        campaigns::campaign_cancel,
+        campaigns::campaign_choose_winner,
+        campaigns::campaign_results,
+        campaigns::unsubscribes_apply,
+        campaigns::media_add,
+        campaigns::media_get,
     ])
+}
+
+/// The campaign preview page: the HTML the core rendered, under its own content policy (no
+/// script at all, inline styles and embedded images only). The frame showing it is sandboxed.
+fn preview_response<R: Runtime>(app: &tauri::AppHandle<R>, path: &str) -> tauri::http::Response<Vec<u8>> {
+    let token = path.trim_start_matches('/');
+    let html = app.try_state::<AppState>().and_then(|s| s.preview(token));
+    let (status, body) = match html {
+        Some(h) => (200, h.into_bytes()),
+        None => (404, Vec::new()),
+    };
+    tauri::http::Response::builder()
+        .status(status)
+        .header("Content-Type", "text/html; charset=utf-8")
+        .header(
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'",
+        )
+        .body(body)
+        .expect("a static response")
 }
 
 /// Options from the command line.
@@ -117,6 +166,15 @@ pub fn run(opts: Options) {
                 Ok(o) if o.value > 0 => tracing::info!(points = o.value, "expired points written in the ledger"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(code = %e.code, "points expiry not run"),
+            }
+            // A scheduled send whose time passed while the app was closed waits for the merchant.
+            match state.with(|s| s.mark_missed_schedules()) {
+                Ok(n) if n > 0 => tracing::info!(campaigns = n, "scheduled campaigns missed while closed"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(code = %e.code, "scheduled campaigns not checked"),
+            }
+            if state.is_open() {
+                sender::spawn(path.clone(), state.secrets.clone());
             }
             app.manage(state);
             Ok(())

@@ -1,14 +1,22 @@
 //! The shell's state: the open database (or why it could not be opened) and where it lives.
 
+use comptoir_core::campaigns::secrets::Secrets;
 use comptoir_core::types::Lang;
 use comptoir_core::{Error, ErrorPayload, Store};
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 pub struct AppState {
     db: Result<Mutex<Store>, ErrorPayload>,
     pub db_path: PathBuf,
+    /// The SMTP password store (the OS keychain, or this session's memory).
+    pub secrets: Arc<Secrets>,
+    /// The last campaign previews, by random token, for the `comptoir-preview:` page.
+    previews: Mutex<VecDeque<(String, String)>>,
 }
+
+const KEPT_PREVIEWS: usize = 6;
 
 /// The language for messages when the database (and so the settings) cannot be read.
 fn fallback_lang() -> Lang {
@@ -34,7 +42,32 @@ impl AppState {
                 Err(e.to_payload(fallback_lang()))
             }
         };
-        AppState { db, db_path: path.to_path_buf() }
+        AppState {
+            db,
+            db_path: path.to_path_buf(),
+            secrets: Arc::new(Secrets::default()),
+            previews: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.db.is_ok()
+    }
+
+    /// Keep a preview's HTML and return the token that serves it.
+    pub fn keep_preview(&self, html: String) -> String {
+        let token = comptoir_core::campaigns::store::new_token();
+        let mut p = self.previews.lock().unwrap_or_else(|e| e.into_inner());
+        p.push_back((token.clone(), html));
+        while p.len() > KEPT_PREVIEWS {
+            p.pop_front();
+        }
+        token
+    }
+
+    pub fn preview(&self, token: &str) -> Option<String> {
+        let p = self.previews.lock().unwrap_or_else(|e| e.into_inner());
+        p.iter().find(|(t, _)| t == token).map(|(_, h)| h.clone())
     }
 
     /// Run `f` on the store; a core error becomes `{code, message}` in the shop's language.

@@ -43,6 +43,19 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     loyalty::SuspiciousDay::export_all_to(dir)?;
     cards::Card::export_all_to(dir)?;
     cards::PrintableCard::export_all_to(dir)?;
+    campaigns::Campaign::export_all_to(dir)?;
+    campaigns::CampaignSummary::export_all_to(dir)?;
+    campaigns::CampaignInput::export_all_to(dir)?;
+    campaigns::Preview::export_all_to(dir)?;
+    campaigns::PreviewView::export_all_to(dir)?;
+    campaigns::Template::export_all_to(dir)?;
+    campaigns::UnsubscribeReport::export_all_to(dir)?;
+    campaigns::Media::export_all_to(dir)?;
+    campaigns::MailSettingsView::export_all_to(dir)?;
+    campaigns::segments::AudienceCount::export_all_to(dir)?;
+    campaigns::segments::Segment::export_all_to(dir)?;
+    campaigns::smtp::ConnectionCheck::export_all_to(dir)?;
+    campaigns::results::CampaignResults::export_all_to(dir)?;
     numbers_not_bigints(dir)
 }
 

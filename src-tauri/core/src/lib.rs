@@ -7,6 +7,7 @@
 
 pub mod bench;
 pub mod bindings;
+pub mod campaigns;
 pub mod cards;
 pub mod clock;
 pub mod customers;

@@ -8,7 +8,7 @@ mod timeline;
 
 pub use duplicates::{similar_names, DuplicateMatch, DuplicateReason};
 pub use rules::{validate, Normalized, MAX_NAME, MAX_NOTE, MAX_TAG, MAX_TAGS};
-pub(crate) use store::{ensure_customer, ensure_exists, summaries, summary_columns, summary_from_row};
+pub(crate) use store::{current_consent, ensure_customer, ensure_exists, summaries, summary_columns, summary_from_row};
 pub use timeline::{is_backdated, TimelineEntry, TimelineKind};
 
 use crate::types::{Cents, Country, CustomerId, Lang};
@@ -87,6 +87,8 @@ pub enum ConsentSource {
     Website,
     Import,
     Email,
+    /// Withdrawn through the unsubscribe line of a message, or a pasted list of unsubscribes.
+    Unsubscribe,
 }
 
 impl ConsentSource {
@@ -97,10 +99,13 @@ impl ConsentSource {
             ConsentSource::Website => "website",
             ConsentSource::Import => "import",
             ConsentSource::Email => "email",
+            ConsentSource::Unsubscribe => "unsubscribe",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Counter, Self::PaperForm, Self::Website, Self::Import, Self::Email].into_iter().find(|c| c.code() == s)
+        [Self::Counter, Self::PaperForm, Self::Website, Self::Import, Self::Email, Self::Unsubscribe]
+            .into_iter()
+            .find(|c| c.code() == s)
     }
 }
 

@@ -69,6 +69,12 @@ pub enum TimelineKind {
         value: i64,
         reason: Option<String>,
     },
+    /// A campaign message left for this customer.
+    EmailSent {
+        campaign_id: i64,
+        campaign: String,
+        variant: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -215,6 +221,21 @@ impl Store {
                 r.get(1)?,
                 r.get::<_, i64>(0)?,
                 TimelineKind::VoucherIssued { code: r.get(2)?, kind: r.get(3)?, value: r.get(4)?, reason: r.get(5)? },
+            ))
+        })?;
+        for row in rows {
+            out.push(row?);
+        }
+
+        let mut st = conn.prepare_cached(
+            "SELECT r.id, r.sent_at, r.campaign_id, c.name, r.variant FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id
+             WHERE r.customer_id = ?1 AND r.state = 'sent' ORDER BY r.sent_at DESC LIMIT ?2",
+        )?;
+        let rows = st.query_map(rusqlite::params![id, lim], |r| {
+            Ok((
+                r.get(1)?,
+                r.get::<_, i64>(0)?,
+                TimelineKind::EmailSent { campaign_id: r.get(2)?, campaign: r.get(3)?, variant: r.get(4)? },
             ))
         })?;
         for row in rows {

@@ -943,3 +943,17 @@ pub struct SuspiciousDay {
 pub(crate) fn movements_for_test(s: &Store, customer: CustomerId) -> Vec<Movement> {
     movements(s.conn(), customer).unwrap()
 }
+
+/// The loyalty values a message can carry for one customer: points usable now, the tier held,
+/// and the voucher attached to them that expires first.
+pub(crate) fn personal_loyalty(
+    conn: &Connection,
+    customer: CustomerId,
+    now: DateTime<Utc>,
+) -> Result<(i64, Option<String>, Option<Voucher>)> {
+    let p = programme(conn)?;
+    let (points, _) = usable_points(conn, &p, customer, now)?;
+    let (tier, _) = tier_now(conn, &p, customer, now, None)?;
+    let voucher = usable_vouchers(conn, customer, now)?.into_iter().next();
+    Ok((points, tier.map(|t| t.name), voucher))
+}

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 const STEPS: &[(u32, &str, &str)] = &[
     (1, "init", include_str!("migrations/0001_init.sql")),
     (2, "loyalty", include_str!("migrations/0002_loyalty.sql")),
+    (3, "campaigns", include_str!("migrations/0003_campaigns.sql")),
 ];
 
 pub const LATEST_VERSION: u32 = STEPS[STEPS.len() - 1].0;

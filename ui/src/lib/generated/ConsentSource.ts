@@ -3,4 +3,4 @@
 /**
  * Where the consent was given.
  */
-export type ConsentSource = "counter" | "paper_form" | "website" | "import" | "email";
+export type ConsentSource = "counter" | "paper_form" | "website" | "import" | "email" | "unsubscribe";

@@ -1,0 +1,567 @@
+//! The sender. One at a time per database (an OS file lock next to it), it takes outbox rows
+//! in small batches: each row is committed as `sending` before its SMTP transaction and as
+//! `sent`/`failed`/`queued again` after it. After a crash the rows still `sending` are the
+//! messages that were in flight: they are sent again (so duplicates are bounded by the batch)
+//! and nobody is skipped; the campaign carries on from where it stopped.
+
+use super::limits::{backoff, Allowance, Failure, RateWindow};
+use super::mail::{Delivery, MailSettings, SendLimits};
+use super::render::{self, Compiled, Identity};
+use super::secrets::Secrets;
+use super::smtp::{EmlOutbox, Outgoing, SendFailure, SmtpPool, Transport};
+use super::store::{load, set_paused};
+use super::{segments, CampaignId, CampaignState, PauseReason, TestSend, Variant};
+use crate::error::{Error, Result};
+use crate::storage::Store;
+use chrono::{DateTime, Duration, Utc};
+use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use rusqlite::params;
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Tunables (tests shorten the waits).
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    pub backoff_base: Duration,
+    /// Temporary failures before a recipient is marked failed.
+    pub max_attempts: u32,
+    /// Failures in a row that pause the campaign.
+    pub pause_after_errors: u32,
+    /// Most rows in flight at once.
+    pub batch: usize,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions { backoff_base: Duration::seconds(60), max_attempts: 5, pause_after_errors: 10, batch: 32 }
+    }
+}
+
+/// What one step did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// No campaign is running.
+    Idle,
+    Sent {
+        campaign: CampaignId,
+        sent: usize,
+        failed: usize,
+    },
+    /// Nothing may leave before this time (limits or retries).
+    Wait(DateTime<Utc>),
+    /// The campaign changed state (finished, paused for A/B, quota or errors).
+    Changed(CampaignId),
+}
+
+/// Only one sender per database file: an exclusive lock on `<db>.sender.lock`, released by the
+/// operating system when the process ends, even when it is killed.
+pub struct SenderLock {
+    _file: File,
+}
+
+impl SenderLock {
+    pub fn acquire(db: &Path) -> Result<SenderLock> {
+        let path = PathBuf::from(format!("{}.sender.lock", db.display()));
+        let file = File::options().create(true).truncate(false).write(true).open(&path)?;
+        match file.try_lock() {
+            Ok(()) => Ok(SenderLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(Error::conflict("conflict.sender_busy")),
+            Err(std::fs::TryLockError::Error(e)) => Err(e.into()),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct ListUnsubscribe(String);
+
+impl Header for ListUnsubscribe {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+    fn parse(s: &str) -> std::result::Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(ListUnsubscribe(s.to_string()))
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), self.0.clone())
+    }
+}
+
+/// Build the message for one recipient.
+pub fn build_message(
+    id: &Identity,
+    compiled: &Compiled,
+    r: &render::Rendered,
+    to_name: &str,
+    to_email: &str,
+    token: &str,
+    message_id: &str,
+) -> std::result::Result<lettre::Message, String> {
+    let m = &id.mail;
+    let from = Mailbox::new(Some(m.sender_name.clone()), m.sender_email.parse().map_err(|e| format!("{e}"))?);
+    let to_addr = to_email.parse().map_err(|e| format!("{e}"))?;
+    let to = Mailbox::new((!to_name.trim().is_empty()).then(|| to_name.trim().to_string()), to_addr);
+    let mut b = lettre::Message::builder()
+        .from(from)
+        .to(to)
+        .subject(r.subject.clone())
+        .message_id(Some(message_id.to_string()))
+        .date_now()
+        .header(ListUnsubscribe(format!("<{}>", id.unsubscribe_url(token))));
+    if !m.reply_to.is_empty() {
+        b = b.reply_to(Mailbox::new(None, m.reply_to.parse().map_err(|e| format!("{e}"))?));
+    }
+    let html_part = SinglePart::html(r.html.clone());
+    let body = if compiled.images.is_empty() {
+        MultiPart::alternative().singlepart(SinglePart::plain(r.text.clone())).singlepart(html_part)
+    } else {
+        let mut related = MultiPart::related().singlepart(html_part);
+        for img in &compiled.images {
+            let ct = ContentType::parse(&img.mime).map_err(|e| format!("{e}"))?;
+            related = related.singlepart(Attachment::new_inline(img.cid()).body(img.bytes.clone(), ct));
+        }
+        MultiPart::alternative().singlepart(SinglePart::plain(r.text.clone())).multipart(related)
+    };
+    b.multipart(body).map_err(|e| format!("{e}"))
+}
+
+/// The transport the settings ask for: SMTP with the password from the keychain, or the
+/// `.eml` outbox folder.
+pub fn transport_for(mail: &MailSettings, secrets: &Secrets, outbox: PathBuf) -> Result<Box<dyn Transport>> {
+    match mail.delivery {
+        Delivery::Outbox => Ok(Box::new(EmlOutbox { dir: outbox })),
+        Delivery::Smtp => {
+            let account = super::secrets::account(&mail.smtp.username, &mail.smtp.host);
+            let pw = secrets.get(&account).map(|(p, _)| p);
+            if !mail.smtp.username.is_empty() && pw.is_none() {
+                return Err(Error::conflict("conflict.smtp_password_missing"));
+            }
+            let pool = SmtpPool::new(&mail.smtp, pw.as_deref()).map_err(|f| {
+                tracing::warn!(detail = %f.detail, "SMTP settings refused");
+                Error::conflict("conflict.smtp_settings")
+            })?;
+            Ok(Box::new(pool))
+        }
+    }
+}
+
+pub fn limits_for(mail: &MailSettings) -> SendLimits {
+    match mail.delivery {
+        Delivery::Smtp => mail.smtp.limits,
+        // Files on disk: no provider limit, a few writers at once.
+        Delivery::Outbox => SendLimits { per_second: 0, per_minute: 0, per_day: 0, connections: 4 },
+    }
+}
+
+struct Claimed {
+    row: i64,
+    customer: i64,
+    email: String,
+    token: String,
+    variant: Variant,
+    attempts: u32,
+}
+
+pub struct Engine {
+    pub opts: EngineOptions,
+    window: Option<RateWindow>,
+    consecutive_errors: u32,
+    compiled: HashMap<(CampaignId, Variant), Compiled>,
+    recovered: Vec<CampaignId>,
+}
+
+impl Engine {
+    pub fn new(opts: EngineOptions) -> Engine {
+        Engine { opts, window: None, consecutive_errors: 0, compiled: HashMap::new(), recovered: Vec::new() }
+    }
+
+    fn window(&mut self, store: &Store) -> Result<&mut RateWindow> {
+        if self.window.is_none() {
+            let since = store.now() - Duration::hours(24);
+            let mut st = store
+                .conn()
+                .prepare("SELECT sent_at FROM campaign_recipients WHERE sent_at > ?1 UNION ALL SELECT at FROM campaign_tests WHERE at > ?1")?;
+            let times =
+                st.query_map([since], |r| r.get::<_, DateTime<Utc>>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+            self.window = Some(RateWindow::from_history(times));
+        }
+        Ok(self.window.as_mut().expect("set above"))
+    }
+
+    /// Scheduled work: quota pauses that may resume, scheduled campaigns whose time came while
+    /// the app was open, A/B tests whose wait is over.
+    pub fn tick(&mut self, store: &mut Store) -> Result<()> {
+        store.transact("campaign_tick", None, |tx| {
+            tx.execute(
+                "UPDATE campaigns SET state = 'running', pause_reason = NULL, pause_detail = NULL, resume_at = NULL, updated_at = ?1
+                 WHERE state = 'paused' AND pause_reason = 'quota' AND resume_at <= ?1",
+                [tx.now],
+            )?;
+            let due: Vec<i64> = tx
+                .prepare("SELECT id FROM campaigns WHERE state = 'scheduled' AND scheduled_at <= ?1 AND missed_at IS NULL")?
+                .query_map([tx.now], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            for id in due {
+                if let Err(e) = super::store::start_tx(tx, id) {
+                    tracing::warn!(campaign = id, error = %e, "a scheduled campaign could not start");
+                    tx.execute(
+                        "UPDATE campaigns SET missed_at = ?1 WHERE id = ?2",
+                        params![tx.now, id],
+                    )?;
+                }
+            }
+            Ok(())
+        })?;
+        let waiting: Vec<i64> = store
+            .conn()
+            .prepare("SELECT id FROM campaigns WHERE state = 'paused' AND pause_reason = 'ab_waiting'")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for id in waiting {
+            let c = store.campaign(id)?;
+            let (Some(ab), Some(done)) = (c.audience.ab, c.sample_done_at) else { continue };
+            if ab.metric == super::AbMetric::Manual || store.now() < done + Duration::days(i64::from(ab.wait_days)) {
+                continue;
+            }
+            let r = store.campaign_results(id)?;
+            if let (Some(a), Some(b)) = (r.variant_a, r.variant_b) {
+                let winner = super::results::ab_winner(&a, &b, ab.metric);
+                store.transact("campaign_winner_auto", None, |tx| {
+                    super::store::choose_winner_tx(tx, id, winner, "metric")
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One batch of the running campaign (the oldest started first).
+    pub fn step(&mut self, store: &mut Store, transport: &dyn Transport, limits: &SendLimits) -> Result<Step> {
+        let running: Option<i64> = store
+            .conn()
+            .query_row("SELECT id FROM campaigns WHERE state = 'running' ORDER BY started_at, id LIMIT 1", [], |r| {
+                r.get(0)
+            })
+            .ok();
+        let Some(cid) = running else { return Ok(Step::Idle) };
+        if !self.recovered.contains(&cid) {
+            // Rows left `sending` by a previous sender were in flight when it stopped.
+            store.transact("campaign_recover", None, |tx| {
+                tx.execute(
+                    "UPDATE campaign_recipients SET state = 'queued' WHERE campaign_id = ?1 AND state = 'sending'",
+                    [cid],
+                )?;
+                Ok(())
+            })?;
+            self.recovered.push(cid);
+        }
+        let now = store.now();
+        let allowed = match self.window(store)?.allowance(limits, now) {
+            Allowance::Now(n) => n as usize,
+            Allowance::Wait(at) => return Ok(Step::Wait(at)),
+            Allowance::DayQuota(at) => {
+                store.transact("campaign_pause_quota", None, |tx| {
+                    set_paused(tx, cid, PauseReason::Quota, Some("daily_limit"), Some(at))
+                })?;
+                return Ok(Step::Changed(cid));
+            }
+        };
+        let n = allowed.min(self.opts.batch).max(1);
+        // 1. Claim: committed as `sending` before any SMTP transaction.
+        let claimed = store
+            .transact("campaign_claim", None, |tx| {
+                let mut st = tx.prepare_cached(
+                    "SELECT id, customer_id, email, token, variant, attempts FROM campaign_recipients
+                     WHERE campaign_id = ?1 AND state = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= ?2)
+                     ORDER BY id LIMIT ?3",
+                )?;
+                let rows: Vec<Claimed> = st
+                    .query_map(params![cid, tx.now, n as i64], |r| {
+                        Ok(Claimed {
+                            row: r.get(0)?,
+                            customer: r.get(1)?,
+                            email: r.get(2)?,
+                            token: r.get(3)?,
+                            variant: r
+                                .get::<_, Option<String>>(4)?
+                                .as_deref()
+                                .and_then(Variant::parse)
+                                .unwrap_or(Variant::A),
+                            attempts: r.get(5)?,
+                        })
+                    })?
+                    .collect::<rusqlite::Result<_>>()?;
+                drop(st);
+                let mut out = Vec::new();
+                for c in rows {
+                    // An unsubscribe recorded since the start is honoured before the message leaves.
+                    if !segments::still_eligible(tx, c.customer, tx.now)? {
+                        tx.execute("UPDATE campaign_recipients SET state = 'skipped' WHERE id = ?1", [c.row])?;
+                        continue;
+                    }
+                    tx.execute(
+                        "UPDATE campaign_recipients SET state = 'sending', attempts = attempts + 1 WHERE id = ?1",
+                        [c.row],
+                    )?;
+                    out.push(Claimed { attempts: c.attempts + 1, ..c });
+                }
+                Ok(out
+                    .into_iter()
+                    .map(|c| (c.row, c.customer, c.email, c.token, c.variant.code().to_string(), c.attempts))
+                    .collect::<Vec<_>>())
+            })?
+            .value;
+        let claimed: Vec<Claimed> = claimed
+            .into_iter()
+            .map(|(row, customer, email, token, variant, attempts)| Claimed {
+                row,
+                customer,
+                email,
+                token,
+                variant: Variant::parse(&variant).unwrap_or(Variant::A),
+                attempts,
+            })
+            .collect();
+        if claimed.is_empty() {
+            return self.settle(store, cid);
+        }
+        // 2. Render and build each message.
+        let identity = store.mail_identity()?;
+        let campaign = load(store.conn(), cid)?;
+        let mut outgoing: Vec<std::result::Result<(Outgoing, String), SendFailure>> = Vec::new();
+        for c in &claimed {
+            let key = (cid, c.variant);
+            if let std::collections::hash_map::Entry::Vacant(slot) = self.compiled.entry(key) {
+                let msg = match (c.variant, &campaign.content.b) {
+                    (Variant::B, Some(b)) => b,
+                    _ => &campaign.content.a,
+                };
+                slot.insert(render::compile(msg, &identity, render::images_of(store.conn(), msg)?)?);
+            }
+            let compiled = &self.compiled[&key];
+            let personal = render::personal(store.conn(), &identity, c.customer, now)?;
+            let message_id = format!("<c{}.{}@{}>", cid, c.token, super::mail::domain_of(&identity.mail.sender_email));
+            let built =
+                compiled.render(&personal, &identity.unsubscribe_url(&c.token)).map_err(|e| e.to_string()).and_then(
+                    |r| build_message(&identity, compiled, &r, &personal.full_name, &c.email, &c.token, &message_id),
+                );
+            outgoing.push(match built {
+                Ok(m) => Ok((
+                    Outgoing {
+                        envelope: m.envelope().clone(),
+                        bytes: m.formatted(),
+                        file_stem: format!("campaign-{cid}-{}", c.row),
+                    },
+                    message_id,
+                )),
+                Err(detail) => Err(SendFailure { kind: Failure::Permanent, code: None, detail }),
+            });
+        }
+        // 3. Send, several connections at once.
+        let results: Vec<std::sync::Mutex<Option<std::result::Result<String, SendFailure>>>> =
+            (0..outgoing.len()).map(|_| std::sync::Mutex::new(None)).collect();
+        let next = AtomicUsize::new(0);
+        let workers = (limits.connections.max(1) as usize).min(outgoing.len());
+        std::thread::scope(|s| {
+            for _ in 0..workers {
+                s.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(o) = outgoing.get(i) else { break };
+                    let r = match o {
+                        Ok((m, mid)) => transport.send(m).map(|_| mid.clone()),
+                        Err(f) => Err(f.clone()),
+                    };
+                    *results[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+                });
+            }
+        });
+        // 4. Record each result.
+        let opts = self.opts.clone();
+        let mut errors = self.consecutive_errors;
+        let results: Vec<_> = results
+            .into_iter()
+            .map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()).expect("every message was tried"))
+            .collect();
+        let (sent, failed) = store
+            .transact("campaign_record", None, |tx| {
+                let (mut sent, mut failed) = (0usize, 0usize);
+                let mut pause: Option<(PauseReason, String, Option<DateTime<Utc>>)> = None;
+                for (c, r) in claimed.iter().zip(&results) {
+                    match r {
+                        Ok(mid) => {
+                            tx.execute(
+                                "UPDATE campaign_recipients SET state = 'sent', sent_at = ?1, message_id = ?2, last_error = NULL WHERE id = ?3",
+                                params![tx.now, mid, c.row],
+                            )?;
+                            sent += 1;
+                            errors = 0;
+                        }
+                        Err(f) => {
+                            let detail: String = f.detail.chars().take(500).collect();
+                            match f.kind {
+                                Failure::Permanent => {
+                                    tx.execute(
+                                        "UPDATE campaign_recipients SET state = 'failed', last_error = ?1 WHERE id = ?2",
+                                        params![detail, c.row],
+                                    )?;
+                                    failed += 1;
+                                    errors += 1;
+                                }
+                                Failure::Temporary if c.attempts >= opts.max_attempts => {
+                                    tx.execute(
+                                        "UPDATE campaign_recipients SET state = 'failed', last_error = ?1 WHERE id = ?2",
+                                        params![detail, c.row],
+                                    )?;
+                                    failed += 1;
+                                    errors += 1;
+                                }
+                                Failure::Temporary => {
+                                    let at = tx.now + backoff(c.attempts, opts.backoff_base);
+                                    tx.execute(
+                                        "UPDATE campaign_recipients SET state = 'queued', next_attempt_at = ?1, last_error = ?2 WHERE id = ?3",
+                                        params![at, detail, c.row],
+                                    )?;
+                                    errors += 1;
+                                }
+                                Failure::Quota | Failure::Setup => {
+                                    // Not the recipient's fault: back in the queue, the try not counted.
+                                    tx.execute(
+                                        "UPDATE campaign_recipients SET state = 'queued', attempts = attempts - 1, last_error = ?1 WHERE id = ?2",
+                                        params![detail, c.row],
+                                    )?;
+                                    pause = Some(if f.kind == Failure::Quota {
+                                        (PauseReason::Quota, detail.clone(), Some(tx.now + Duration::hours(1)))
+                                    } else {
+                                        (PauseReason::Errors, detail.clone(), None)
+                                    });
+                                }
+                            }
+                            if errors >= opts.pause_after_errors && pause.is_none() {
+                                pause = Some((PauseReason::Errors, detail, None));
+                            }
+                        }
+                    }
+                }
+                if let Some((reason, detail, resume)) = pause {
+                    set_paused(tx, cid, reason, Some(&detail), resume)?;
+                    errors = 0;
+                }
+                Ok((sent, failed))
+            })?
+            .value;
+        self.consecutive_errors = errors;
+        self.window(store)?.record(now, sent);
+        Ok(Step::Sent { campaign: cid, sent, failed })
+    }
+
+    /// Nothing to claim now: wait for retries, pause for the A/B winner, or finish.
+    fn settle(&mut self, store: &mut Store, cid: CampaignId) -> Result<Step> {
+        let conn = store.conn();
+        let next_retry: Option<DateTime<Utc>> = conn.query_row(
+            "SELECT min(next_attempt_at) FROM campaign_recipients WHERE campaign_id = ?1 AND state IN ('queued', 'sending')",
+            [cid],
+            |r| r.get(0),
+        )?;
+        if let Some(at) = next_retry {
+            return Ok(Step::Wait(at));
+        }
+        let held: i64 = conn.query_row(
+            "SELECT count(*) FROM campaign_recipients WHERE campaign_id = ?1 AND state = 'held'",
+            [cid],
+            |r| r.get(0),
+        )?;
+        store.transact("campaign_settle", None, |tx| {
+            if held > 0 {
+                tx.execute(
+                    "UPDATE campaigns SET sample_done_at = coalesce(sample_done_at, ?1) WHERE id = ?2",
+                    params![tx.now, cid],
+                )?;
+                set_paused(tx, cid, PauseReason::AbWaiting, None, None)
+            } else {
+                tx.execute(
+                    "UPDATE campaigns SET state = 'finished', finished_at = ?1, updated_at = ?1 WHERE id = ?2 AND state = 'running'",
+                    params![tx.now, cid],
+                )?;
+                Ok(())
+            }
+        })?;
+        self.compiled.retain(|(c, _), _| *c != cid);
+        Ok(Step::Changed(cid))
+    }
+
+    /// Send until the campaign is no longer running (finished, paused, cancelled), sleeping
+    /// through rate-limit and retry waits. For `comptoir-cli` and the tests.
+    pub fn run_campaign(
+        &mut self,
+        store: &mut Store,
+        cid: CampaignId,
+        transport: &dyn Transport,
+        limits: &SendLimits,
+    ) -> Result<CampaignState> {
+        loop {
+            self.tick(store)?;
+            let c = load(store.conn(), cid)?;
+            if c.state != CampaignState::Running {
+                return Ok(c.state);
+            }
+            match self.step(store, transport, limits)? {
+                Step::Wait(at) => {
+                    let wait = (at - store.now()).to_std().unwrap_or_default().min(std::time::Duration::from_secs(5));
+                    std::thread::sleep(wait.max(std::time::Duration::from_millis(5)));
+                }
+                Step::Idle => return Ok(load(store.conn(), cid)?.state),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Send one test message of a campaign (variant A or B) to the merchant, with a customer's
+/// data or sample values. Recorded with the campaign; it does not touch the outbox.
+pub fn send_test(
+    store: &mut Store,
+    transport: &dyn Transport,
+    cid: CampaignId,
+    variant: Variant,
+    to: &str,
+    customer: Option<i64>,
+) -> Result<TestSend> {
+    let to = to.trim();
+    if !super::mail::valid_email(to) {
+        return Err(Error::invalid("email", "field.email_invalid"));
+    }
+    let identity = store.mail_identity()?;
+    super::mail::validate(&identity.mail).map_err(|_| Error::conflict("conflict.mail_settings_incomplete"))?;
+    let c = store.campaign(cid)?;
+    let msg = match (variant, &c.content.b) {
+        (Variant::B, Some(b)) => b.clone(),
+        _ => c.content.a.clone(),
+    };
+    let compiled = render::compile(&msg, &identity, render::images_of(store.conn(), &msg)?)?;
+    let personal = match customer {
+        Some(id) => render::personal(store.conn(), &identity, id, store.now())?,
+        None => render::sample_personal(identity.mail.language, &identity.mail.sender_name),
+    };
+    let mut r = compiled.render(&personal, &identity.unsubscribe_url("test"))?;
+    r.subject = format!("[TEST] {}", r.subject);
+    let token = super::store::new_token();
+    let mid = format!("<test.{}@{}>", token, super::mail::domain_of(&identity.mail.sender_email));
+    let m = build_message(&identity, &compiled, &r, "", to, "test", &mid)
+        .map_err(|_| Error::invalid("email", "field.email_invalid"))?;
+    let out =
+        Outgoing { envelope: m.envelope().clone(), bytes: m.formatted(), file_stem: format!("test-{cid}-{token}") };
+    let outcome = match transport.send(&out) {
+        Ok(super::smtp::Delivered::Smtp) => "sent".to_string(),
+        Ok(super::smtp::Delivered::Outbox) => "outbox".to_string(),
+        Err(f) => f.detail.chars().take(300).collect(),
+    };
+    let rec = store.transact("campaign_test_send", None, |tx| {
+        tx.execute(
+            "INSERT INTO campaign_tests (campaign_id, email, at, outcome) VALUES (?1, ?2, ?3, ?4)",
+            params![cid, to, tx.now, outcome],
+        )?;
+        Ok(TestSend { email: to.to_string(), at: tx.now, outcome: outcome.clone() })
+    })?;
+    Ok(rec.value)
+}

@@ -1,0 +1,387 @@
+//! Audiences built from filters. A filter is data (`SegmentFilter`); it becomes SQL only here,
+//! from fixed fragments with every value bound as a parameter, so nothing typed by a user ever
+//! reaches SQL as text. Who may receive marketing is then decided by `consent::eligibility`.
+
+use super::consent::{eligibility, ConsentFacts, Exclusion};
+use crate::customers::{ConsentChoice, ConsentSource};
+use crate::error::{Error, FieldError, Result};
+use crate::storage::Store;
+use crate::types::{Cents, Country, CustomerId, Lang, Outcome};
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::types::ToSql;
+use rusqlite::{params, Connection};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Combine {
+    #[default]
+    All,
+    Any,
+}
+
+/// The consent state a filter can ask for (the latest record).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentState {
+    Express,
+    ExistingCustomer,
+    Refused,
+    Unknown,
+}
+
+/// One condition of a segment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "field", rename_all = "snake_case")]
+pub enum Condition {
+    HasTag {
+        tag: String,
+    },
+    NotTag {
+        tag: String,
+    },
+    /// Holds this tier (by its position in the programme, 0 = first) or a higher one.
+    TierAtLeast {
+        index: u32,
+    },
+    /// Bought at least once, but not in the last N days.
+    LastPurchaseOlderThan {
+        days: u32,
+    },
+    LastPurchaseWithin {
+        days: u32,
+    },
+    NeverBought,
+    PurchasesAtLeast {
+        count: u32,
+    },
+    PurchasesAtMost {
+        count: u32,
+    },
+    SpentAtLeast {
+        cents: Cents,
+    },
+    SpentAtMost {
+        cents: Cents,
+    },
+    BirthdayMonth {
+        month: u8,
+    },
+    Language {
+        lang: Lang,
+    },
+    Country {
+        country: Country,
+    },
+    Consent {
+        state: ConsentState,
+    },
+    PointsAtLeast {
+        points: i64,
+    },
+    PointsAtMost {
+        points: i64,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, Default)]
+pub struct SegmentFilter {
+    pub combine: Combine,
+    /// No condition: every customer.
+    pub conditions: Vec<Condition>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ExclusionCount {
+    pub reason: Exclusion,
+    pub count: i64,
+}
+
+/// The live count of a segment: who matches, who may receive marketing, and why the others
+/// may not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct AudienceCount {
+    pub matching: i64,
+    pub eligible: i64,
+    pub excluded: Vec<ExclusionCount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Segment {
+    pub id: i64,
+    pub name: String,
+    pub filter: SegmentFilter,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A customer who may receive the campaign.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Eligible {
+    pub customer_id: CustomerId,
+    pub email: String,
+}
+
+const MAX_CONDITIONS: usize = 30;
+const MAX_DAYS: u32 = 36_500;
+
+pub fn validate(f: &SegmentFilter) -> Result<()> {
+    if f.conditions.len() > MAX_CONDITIONS {
+        return Err(Error::Validation(vec![FieldError::new("filter", "field.too_many").arg("max", MAX_CONDITIONS)]));
+    }
+    for c in &f.conditions {
+        let ok = match c {
+            Condition::HasTag { tag } | Condition::NotTag { tag } => {
+                !tag.trim().is_empty() && tag.chars().count() <= 60
+            }
+            Condition::LastPurchaseOlderThan { days } | Condition::LastPurchaseWithin { days } => *days <= MAX_DAYS,
+            Condition::SpentAtLeast { cents } | Condition::SpentAtMost { cents } => *cents >= 0,
+            Condition::BirthdayMonth { month } => (1..=12).contains(month),
+            Condition::TierAtLeast { index } => *index < 20,
+            _ => true,
+        };
+        if !ok {
+            return Err(Error::invalid("filter", "field.filter_invalid"));
+        }
+    }
+    Ok(())
+}
+
+/// The WHERE clause for a filter and its bound values.
+fn where_clause(f: &SegmentFilter, now: DateTime<Utc>) -> (String, Vec<Box<dyn ToSql>>) {
+    let mut parts: Vec<String> = Vec::new();
+    let mut values: Vec<Box<dyn ToSql>> = Vec::new();
+    let days_ago = |d: u32| now - Duration::days(i64::from(d));
+    const POINTS: &str = "coalesce((SELECT sum(p.points) FROM points_ledger p WHERE p.customer_id = c.id), 0)";
+    const CONSENT: &str =
+        "(SELECT k.basis FROM consents k WHERE k.customer_id = c.id ORDER BY k.recorded_at DESC, k.id DESC LIMIT 1)";
+    for cond in &f.conditions {
+        let mut bind = |v: Box<dyn ToSql>| {
+            values.push(v);
+            format!("?{}", values.len())
+        };
+        let sql = match cond {
+            Condition::HasTag { tag } => format!(
+                "EXISTS (SELECT 1 FROM customer_tags t WHERE t.customer_id = c.id AND t.tag_fold = {})",
+                bind(Box::new(crate::text::fold(tag.trim())))
+            ),
+            Condition::NotTag { tag } => format!(
+                "NOT EXISTS (SELECT 1 FROM customer_tags t WHERE t.customer_id = c.id AND t.tag_fold = {})",
+                bind(Box::new(crate::text::fold(tag.trim())))
+            ),
+            Condition::TierAtLeast { index } => {
+                let at = bind(Box::new(now));
+                format!(
+                    "EXISTS (SELECT 1 FROM tier_events te WHERE te.customer_id = c.id AND te.kept_until > {at} AND te.tier_index >= {})",
+                    bind(Box::new(i64::from(*index)))
+                )
+            }
+            Condition::LastPurchaseOlderThan { days } => {
+                format!("(c.last_purchase_at IS NOT NULL AND c.last_purchase_at < {})", bind(Box::new(days_ago(*days))))
+            }
+            Condition::LastPurchaseWithin { days } => {
+                format!("c.last_purchase_at >= {}", bind(Box::new(days_ago(*days))))
+            }
+            Condition::NeverBought => "c.last_purchase_at IS NULL".to_string(),
+            Condition::PurchasesAtLeast { count } => format!("c.visit_count >= {}", bind(Box::new(i64::from(*count)))),
+            Condition::PurchasesAtMost { count } => format!("c.visit_count <= {}", bind(Box::new(i64::from(*count)))),
+            Condition::SpentAtLeast { cents } => format!("c.total_spent_cents >= {}", bind(Box::new(*cents))),
+            Condition::SpentAtMost { cents } => format!("c.total_spent_cents <= {}", bind(Box::new(*cents))),
+            Condition::BirthdayMonth { month } => format!("c.birthday_month = {}", bind(Box::new(i64::from(*month)))),
+            Condition::Language { lang } => format!("c.language = {}", bind(Box::new(lang.code()))),
+            Condition::Country { country } => format!("c.country = {}", bind(Box::new(country.code()))),
+            Condition::Consent { state } => match state {
+                ConsentState::Unknown => format!("{CONSENT} IS NULL"),
+                ConsentState::Express => format!("{CONSENT} = {}", bind(Box::new(ConsentChoice::Express.code()))),
+                ConsentState::ExistingCustomer => {
+                    format!("{CONSENT} = {}", bind(Box::new(ConsentChoice::ExistingCustomer.code())))
+                }
+                ConsentState::Refused => format!("{CONSENT} = {}", bind(Box::new(ConsentChoice::Refused.code()))),
+            },
+            Condition::PointsAtLeast { points } => format!("{POINTS} >= {}", bind(Box::new(*points))),
+            Condition::PointsAtMost { points } => format!("{POINTS} <= {}", bind(Box::new(*points))),
+        };
+        parts.push(sql);
+    }
+    let joined = match (parts.is_empty(), f.combine) {
+        (true, _) => "1".to_string(),
+        (false, Combine::All) => parts.join(" AND "),
+        (false, Combine::Any) => parts.join(" OR "),
+    };
+    (format!("c.archived_at IS NULL AND c.merged_into IS NULL AND ({joined})"), values)
+}
+
+/// Walk the customers of a filter with what the consent rule needs.
+fn for_each_match(
+    conn: &Connection,
+    f: &SegmentFilter,
+    now: DateTime<Utc>,
+    mut each: impl FnMut(CustomerId, Option<String>, Result<(), Exclusion>),
+) -> Result<()> {
+    validate(f)?;
+    let (clause, values) = where_clause(f, now);
+    let sql = format!(
+        "SELECT c.id, c.email, c.country, c.last_purchase_at,
+                (SELECT k.basis || ' ' || k.source FROM consents k WHERE k.customer_id = c.id ORDER BY k.recorded_at DESC, k.id DESC LIMIT 1)
+         FROM customers c WHERE {clause} ORDER BY c.id"
+    );
+    let mut st = conn.prepare(&sql)?;
+    let refs: Vec<&dyn ToSql> = values.iter().map(|b| b.as_ref()).collect();
+    let mut rows = st.query(refs.as_slice())?;
+    while let Some(r) = rows.next()? {
+        let id: CustomerId = r.get(0)?;
+        let email: Option<String> = r.get(1)?;
+        let country = Country::parse(&r.get::<_, String>(2)?).unwrap_or_default();
+        let last: Option<DateTime<Utc>> = r.get(3)?;
+        let consent: Option<String> = r.get(4)?;
+        let (choice, unsubscribed) = match consent.as_deref().and_then(|s| s.split_once(' ')) {
+            Some((basis, source)) => {
+                (ConsentChoice::parse(basis), ConsentSource::parse(source) == Some(ConsentSource::Unsubscribe))
+            }
+            None => (None, false),
+        };
+        let facts = ConsentFacts {
+            has_email: email.as_deref().is_some_and(|e| !e.is_empty()),
+            country,
+            // An unreadable record counts as a refusal, never as consent.
+            choice: consent.as_ref().map(|_| choice.unwrap_or(ConsentChoice::Refused)),
+            unsubscribed,
+            last_purchase_at: last,
+        };
+        each(id, email, eligibility(&facts, now));
+    }
+    Ok(())
+}
+
+/// The live count of a filter and the reasons for exclusion.
+pub fn count(conn: &Connection, f: &SegmentFilter, now: DateTime<Utc>) -> Result<AudienceCount> {
+    let mut matching = 0;
+    let mut eligible = 0;
+    let mut excluded: BTreeMap<Exclusion, i64> = BTreeMap::new();
+    for_each_match(conn, f, now, |_, _, e| {
+        matching += 1;
+        match e {
+            Ok(()) => eligible += 1,
+            Err(x) => *excluded.entry(x).or_default() += 1,
+        }
+    })?;
+    Ok(AudienceCount {
+        matching,
+        eligible,
+        excluded: excluded.into_iter().map(|(reason, count)| ExclusionCount { reason, count }).collect(),
+    })
+}
+
+/// Everyone in the filter who may receive marketing now.
+pub fn eligible(conn: &Connection, f: &SegmentFilter, now: DateTime<Utc>) -> Result<Vec<Eligible>> {
+    let mut out = Vec::new();
+    for_each_match(conn, f, now, |id, email, e| {
+        if let (Ok(()), Some(email)) = (e, email) {
+            out.push(Eligible { customer_id: id, email });
+        }
+    })?;
+    Ok(out)
+}
+
+/// Whether one customer may still receive marketing (checked again just before each message
+/// leaves, so an unsubscribe recorded meanwhile is honoured).
+pub fn still_eligible(conn: &Connection, customer: CustomerId, now: DateTime<Utc>) -> Result<bool> {
+    let f = SegmentFilter::default();
+    let (clause, _) = where_clause(&f, now);
+    let sql = format!(
+        "SELECT c.email, c.country, c.last_purchase_at,
+                (SELECT k.basis || ' ' || k.source FROM consents k WHERE k.customer_id = c.id ORDER BY k.recorded_at DESC, k.id DESC LIMIT 1)
+         FROM customers c WHERE c.id = ?1 AND {clause}"
+    );
+    let mut st = conn.prepare_cached(&sql)?;
+    let mut rows = st.query([customer])?;
+    let Some(r) = rows.next()? else { return Ok(false) };
+    let email: Option<String> = r.get(0)?;
+    let consent: Option<String> = r.get(3)?;
+    let (choice, unsubscribed) = match consent.as_deref().and_then(|s| s.split_once(' ')) {
+        Some((b, s)) => (
+            Some(ConsentChoice::parse(b).unwrap_or(ConsentChoice::Refused)),
+            ConsentSource::parse(s) == Some(ConsentSource::Unsubscribe),
+        ),
+        None => (None, false),
+    };
+    let facts = ConsentFacts {
+        has_email: email.is_some_and(|e| !e.is_empty()),
+        country: Country::parse(&r.get::<_, String>(1)?).unwrap_or_default(),
+        choice,
+        unsubscribed,
+        last_purchase_at: r.get(2)?,
+    };
+    Ok(eligibility(&facts, now).is_ok())
+}
+
+const MAX_SEGMENT_NAME: usize = 80;
+
+impl Store {
+    pub fn segment_count(&self, f: &SegmentFilter) -> Result<AudienceCount> {
+        count(self.conn(), f, self.now())
+    }
+
+    pub fn segments(&self) -> Result<Vec<Segment>> {
+        let mut st = self
+            .conn()
+            .prepare("SELECT id, name, filter, updated_at FROM segments WHERE archived_at IS NULL ORDER BY name COLLATE NOCASE, id")?;
+        let rows = st.query_map([], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, DateTime<Utc>>(3)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, name, filter, updated_at) = row?;
+            out.push(Segment { id, name, filter: serde_json::from_str(&filter)?, updated_at });
+        }
+        Ok(out)
+    }
+
+    pub fn save_segment(
+        &mut self,
+        id: Option<i64>,
+        name: &str,
+        filter: &SegmentFilter,
+        key: Option<&str>,
+    ) -> Result<Outcome<Segment>> {
+        validate(filter)?;
+        let name = crate::loyalty::check_text("name", name, MAX_SEGMENT_NAME, true)?.unwrap_or_default();
+        let json = serde_json::to_string(filter)?;
+        self.transact("segment_save", key, |tx| {
+            let id = match id {
+                Some(id) => {
+                    let n = tx.execute(
+                        "UPDATE segments SET name = ?1, filter = ?2, updated_at = ?3 WHERE id = ?4 AND archived_at IS NULL",
+                        params![name, json, tx.now, id],
+                    )?;
+                    if n == 0 {
+                        return Err(Error::not_found("segment", id));
+                    }
+                    id
+                }
+                None => {
+                    tx.execute(
+                        "INSERT INTO segments (name, filter, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
+                        params![name, json, tx.now],
+                    )?;
+                    tx.last_insert_rowid()
+                }
+            };
+            Ok(Segment { id, name: name.clone(), filter: filter.clone(), updated_at: tx.now })
+        })
+    }
+
+    pub fn archive_segment(&mut self, id: i64, key: Option<&str>) -> Result<Outcome<()>> {
+        self.transact("segment_archive", key, |tx| {
+            let n = tx.execute(
+                "UPDATE segments SET archived_at = ?1 WHERE id = ?2 AND archived_at IS NULL",
+                params![tx.now, id],
+            )?;
+            if n == 0 {
+                return Err(Error::not_found("segment", id));
+            }
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,577 @@
+//! Campaigns in the database: writing, the lifecycle (draft → scheduled → running → paused →
+//! finished / cancelled), building the outbox when a campaign starts, unsubscribes, images.
+
+use super::render::{self, Identity};
+use super::segments;
+use super::*;
+use crate::customers::ConsentSource;
+use crate::error::{Error, FieldError, Problems, Result};
+use crate::storage::{Store, Tx};
+use crate::types::Outcome;
+use chrono::{DateTime, Utc};
+use rand::seq::SliceRandom;
+use rand::Rng;
+use rusqlite::{params, Connection, OptionalExtension};
+
+const MAX_NAME: usize = 120;
+/// A 20-character token: 100 bits from the operating system's generator.
+const TOKEN_ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
+
+pub fn new_token() -> String {
+    let mut rng = rand::rng();
+    (0..20).map(|_| TOKEN_ALPHABET[rng.random_range(0..TOKEN_ALPHABET.len())] as char).collect()
+}
+
+pub fn validate_input(input: &CampaignInput) -> Result<()> {
+    let mut p = Problems::default();
+    let name = input.name.trim();
+    if name.is_empty() {
+        p.add("name", "field.required");
+    } else if name.chars().count() > MAX_NAME {
+        p.push(FieldError::new("name", "field.too_long").arg("max", MAX_NAME));
+    }
+    let a = &input.audience;
+    if a.control_percent > 50 {
+        p.push(FieldError::new("control_percent", "field.between").arg("min", 0).arg("max", 50));
+    }
+    if !(1..=90).contains(&a.results_days) {
+        p.push(FieldError::new("results_days", "field.between").arg("min", 1).arg("max", 90));
+    }
+    if let Some(ab) = &a.ab {
+        if !(2..=100).contains(&ab.sample_percent) {
+            p.push(FieldError::new("ab.sample_percent", "field.between").arg("min", 2).arg("max", 100));
+        }
+        if !(1..=30).contains(&ab.wait_days) {
+            p.push(FieldError::new("ab.wait_days", "field.between").arg("min", 1).arg("max", 30));
+        }
+        if input.content.b.is_none() {
+            p.add("content.b", "campaign.ab_needs_b");
+        }
+    }
+    p.into_result()?;
+    render::validate_message(&input.content.a)?;
+    if let Some(b) = &input.content.b {
+        render::validate_message(b)?;
+    }
+    segments::validate(&a.filter)
+}
+
+fn progress(conn: &Connection, id: CampaignId) -> Result<Progress> {
+    let mut st =
+        conn.prepare_cached("SELECT state, count(*) FROM campaign_recipients WHERE campaign_id = ?1 GROUP BY state")?;
+    let mut p = Progress::default();
+    let rows = st.query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    for row in rows {
+        let (state, n) = row?;
+        match state.as_str() {
+            "sent" => p.sent += n,
+            "queued" | "sending" | "held" => p.waiting += n,
+            "failed" => p.failed += n,
+            "skipped" | "cancelled" => p.skipped += n,
+            "control" => p.control += n,
+            _ => {}
+        }
+    }
+    p.total = p.sent + p.waiting + p.failed + p.skipped;
+    Ok(p)
+}
+
+const COLUMNS: &str =
+    "id, name, state, content, audience, scheduled_at, missed_at, pause_reason, pause_detail, resume_at,
+    started_at, sample_done_at, ab_winner, finished_at, created_at, updated_at";
+
+fn campaign_from_row(r: &rusqlite::Row) -> rusqlite::Result<(Campaign, String, String)> {
+    let state: String = r.get(2)?;
+    let reason: Option<String> = r.get(7)?;
+    let winner: Option<String> = r.get(12)?;
+    Ok((
+        Campaign {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            state: CampaignState::parse(&state).unwrap_or(CampaignState::Draft),
+            content: CampaignContent::default(),
+            audience: Audience::default(),
+            scheduled_at: r.get(5)?,
+            missed: r.get::<_, Option<DateTime<Utc>>>(6)?.is_some(),
+            pause_reason: reason.as_deref().and_then(PauseReason::parse),
+            pause_detail: r.get(8)?,
+            resume_at: r.get(9)?,
+            started_at: r.get(10)?,
+            sample_done_at: r.get(11)?,
+            ab_winner: winner.as_deref().and_then(Variant::parse),
+            finished_at: r.get(13)?,
+            created_at: r.get(14)?,
+            updated_at: r.get(15)?,
+            progress: Progress::default(),
+            tests: Vec::new(),
+        },
+        r.get(3)?,
+        r.get(4)?,
+    ))
+}
+
+pub(crate) fn load(conn: &Connection, id: CampaignId) -> Result<Campaign> {
+    let row = conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM campaigns WHERE id = ?1"))?
+        .query_row([id], campaign_from_row)
+        .optional()?;
+    let (mut c, content, audience) = row.ok_or_else(|| Error::not_found("campaign", id))?;
+    c.content = serde_json::from_str(&content)?;
+    c.audience = serde_json::from_str(&audience)?;
+    c.progress = progress(conn, id)?;
+    let mut st = conn.prepare_cached(
+        "SELECT email, at, outcome FROM campaign_tests WHERE campaign_id = ?1 ORDER BY id DESC LIMIT 5",
+    )?;
+    c.tests = st
+        .query_map([id], |r| Ok(TestSend { email: r.get(0)?, at: r.get(1)?, outcome: r.get(2)? }))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(c)
+}
+
+fn state_of(tx: &Tx, id: CampaignId) -> Result<CampaignState> {
+    let s: Option<String> = tx.query_row("SELECT state FROM campaigns WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+    let s = s.ok_or_else(|| Error::not_found("campaign", id))?;
+    Ok(CampaignState::parse(&s).unwrap_or(CampaignState::Draft))
+}
+
+fn not_now(state: CampaignState) -> Error {
+    Error::Conflict { key: "conflict.campaign_state", args: vec![("state", state.code().to_string())] }
+}
+
+pub(crate) fn set_paused(
+    tx: &Tx,
+    id: CampaignId,
+    reason: PauseReason,
+    detail: Option<&str>,
+    resume_at: Option<DateTime<Utc>>,
+) -> Result<()> {
+    tx.execute(
+        "UPDATE campaigns SET state = 'paused', pause_reason = ?1, pause_detail = ?2, resume_at = ?3, updated_at = ?4 WHERE id = ?5 AND state = 'running'",
+        params![reason.code(), detail, resume_at, tx.now, id],
+    )?;
+    Ok(())
+}
+
+/// Build the outbox: everyone the filter holds who may receive marketing now, shuffled; the
+/// control group is held out, the A/B samples split, the rest held for the winner.
+fn materialise(tx: &Tx, c: &Campaign) -> Result<i64> {
+    let mut people = segments::eligible(tx, &c.audience.filter, tx.now)?;
+    if people.is_empty() {
+        return Err(Error::conflict("conflict.campaign_no_recipient"));
+    }
+    people.shuffle(&mut rand::rng());
+    let n = people.len();
+    let control = n * usize::from(c.audience.control_percent) / 100;
+    let rest_n = n - control;
+    let (a_n, b_n) = match &c.audience.ab {
+        Some(ab) => {
+            let sample = (rest_n * usize::from(ab.sample_percent) / 100).max(2).min(rest_n);
+            (sample / 2, sample - sample / 2)
+        }
+        None => (rest_n, 0),
+    };
+    let mut st = tx.prepare_cached(
+        "INSERT INTO campaign_recipients (campaign_id, customer_id, email, grp, variant, state, token) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    let ab = c.audience.ab.is_some();
+    for (i, p) in people.iter().enumerate() {
+        let (grp, variant, state) = if i < control {
+            ("control", None, "control")
+        } else if !ab {
+            ("main", Some("a"), "queued")
+        } else if i < control + a_n {
+            ("a", Some("a"), "queued")
+        } else if i < control + a_n + b_n {
+            ("b", Some("b"), "queued")
+        } else {
+            ("rest", None, "held")
+        };
+        st.execute(params![c.id, p.customer_id, p.email, grp, variant, state, new_token()])?;
+    }
+    Ok((n - control) as i64)
+}
+
+impl Store {
+    /// The sender's identity and the shop's money conventions.
+    pub fn mail_identity(&self) -> Result<Identity> {
+        let s = self.settings()?;
+        Ok(Identity { mail: self.mail_settings()?, currency: s.currency, locale: s.locale })
+    }
+
+    pub fn campaigns(&self) -> Result<Vec<CampaignSummary>> {
+        let mut st =
+            self.conn().prepare(&format!("SELECT {COLUMNS} FROM campaigns ORDER BY created_at DESC, id DESC"))?;
+        let rows: Vec<(Campaign, String, String)> =
+            st.query_map([], campaign_from_row)?.collect::<rusqlite::Result<_>>()?;
+        let mut out = Vec::new();
+        for (c, content, _) in rows {
+            let content: CampaignContent = serde_json::from_str(&content)?;
+            out.push(CampaignSummary {
+                id: c.id,
+                name: c.name,
+                subject: content.a.subject,
+                state: c.state,
+                scheduled_at: c.scheduled_at,
+                missed: c.missed,
+                pause_reason: c.pause_reason,
+                started_at: c.started_at,
+                finished_at: c.finished_at,
+                progress: progress(self.conn(), c.id)?,
+            });
+        }
+        Ok(out)
+    }
+
+    pub fn campaign(&self, id: CampaignId) -> Result<Campaign> {
+        load(self.conn(), id)
+    }
+
+    /// Check that a message compiles with the current identity (unknown personal fields).
+    fn check_renders(&self, content: &CampaignContent) -> Result<()> {
+        let id = self.mail_identity()?;
+        render::compile(&content.a, &id, Vec::new())?;
+        if let Some(b) = &content.b {
+            render::compile(b, &id, Vec::new())?;
+        }
+        Ok(())
+    }
+
+    pub fn create_campaign(&mut self, input: &CampaignInput, key: Option<&str>) -> Result<Outcome<Campaign>> {
+        validate_input(input)?;
+        self.check_renders(&input.content)?;
+        let out = self.transact("campaign_create", key, |tx| {
+            tx.execute(
+                "INSERT INTO campaigns (name, content, audience, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+                params![
+                    input.name.trim(),
+                    serde_json::to_string(&input.content)?,
+                    serde_json::to_string(&input.audience)?,
+                    tx.now
+                ],
+            )?;
+            Ok(tx.last_insert_rowid())
+        })?;
+        Ok(Outcome { value: self.campaign(out.value)?, changes: out.changes, replayed: out.replayed })
+    }
+
+    pub fn update_campaign(
+        &mut self,
+        id: CampaignId,
+        input: &CampaignInput,
+        key: Option<&str>,
+    ) -> Result<Outcome<Campaign>> {
+        validate_input(input)?;
+        self.check_renders(&input.content)?;
+        let out = self.transact("campaign_update", key, |tx| {
+            let state = state_of(tx, id)?;
+            if !state.editable() {
+                return Err(not_now(state));
+            }
+            tx.execute(
+                "UPDATE campaigns SET name = ?1, content = ?2, audience = ?3, updated_at = ?4 WHERE id = ?5",
+                params![
+                    input.name.trim(),
+                    serde_json::to_string(&input.content)?,
+                    serde_json::to_string(&input.audience)?,
+                    tx.now,
+                    id
+                ],
+            )?;
+            Ok(id)
+        })?;
+        Ok(Outcome { value: self.campaign(out.value)?, changes: out.changes, replayed: out.replayed })
+    }
+
+    /// Send at a date and time (in the future). The sender starts it when the time comes; if
+    /// the app was closed then, it waits for the merchant's confirmation.
+    pub fn schedule_campaign(
+        &mut self,
+        id: CampaignId,
+        at: DateTime<Utc>,
+        key: Option<&str>,
+    ) -> Result<Outcome<Campaign>> {
+        self.mail_settings_for_sending()?;
+        if at <= self.now() {
+            return Err(Error::invalid("scheduled_at", "campaign.schedule_in_past"));
+        }
+        self.transact("campaign_schedule", key, |tx| {
+            let state = state_of(tx, id)?;
+            if !state.editable() {
+                return Err(not_now(state));
+            }
+            tx.execute(
+                "UPDATE campaigns SET state = 'scheduled', scheduled_at = ?1, missed_at = NULL, updated_at = ?2 WHERE id = ?3",
+                params![at, tx.now, id],
+            )?;
+            Ok(())
+        })?;
+        self.campaign_outcome(id)
+    }
+
+    /// Back to a draft (a scheduled campaign not sent yet).
+    pub fn unschedule_campaign(&mut self, id: CampaignId, key: Option<&str>) -> Result<Outcome<Campaign>> {
+        self.transact("campaign_unschedule", key, |tx| {
+            let state = state_of(tx, id)?;
+            if state != CampaignState::Scheduled {
+                return Err(not_now(state));
+            }
+            tx.execute(
+                "UPDATE campaigns SET state = 'draft', scheduled_at = NULL, missed_at = NULL, updated_at = ?1 WHERE id = ?2",
+                params![tx.now, id],
+            )?;
+            Ok(())
+        })?;
+        self.campaign_outcome(id)
+    }
+
+    fn campaign_outcome(&self, id: CampaignId) -> Result<Outcome<Campaign>> {
+        Ok(Outcome { value: self.campaign(id)?, changes: Default::default(), replayed: false })
+    }
+
+    /// Start sending now (a draft, or a scheduled campaign — including one whose time passed
+    /// while the app was closed, which the merchant confirms this way). The outbox is built in
+    /// the same transaction.
+    pub fn start_campaign(&mut self, id: CampaignId, key: Option<&str>) -> Result<Outcome<Campaign>> {
+        self.mail_settings_for_sending()?;
+        let c = self.campaign(id)?;
+        self.check_renders(&c.content)?;
+        self.transact("campaign_start", key, |tx| start_tx(tx, id))?;
+        self.campaign_outcome(id)
+    }
+
+    pub fn pause_campaign(&mut self, id: CampaignId, key: Option<&str>) -> Result<Outcome<Campaign>> {
+        self.transact("campaign_pause", key, |tx| {
+            let state = state_of(tx, id)?;
+            if state != CampaignState::Running {
+                return Err(not_now(state));
+            }
+            set_paused(tx, id, PauseReason::Merchant, None, None)
+        })?;
+        self.campaign_outcome(id)
+    }
+
+    pub fn resume_campaign(&mut self, id: CampaignId, key: Option<&str>) -> Result<Outcome<Campaign>> {
+        self.transact("campaign_resume", key, |tx| {
+            let c = load(tx, id)?;
+            if c.state != CampaignState::Paused || c.pause_reason == Some(PauseReason::AbWaiting) {
+                return Err(not_now(c.state));
+            }
+            tx.execute(
+                "UPDATE campaigns SET state = 'running', pause_reason = NULL, pause_detail = NULL, resume_at = NULL, updated_at = ?1 WHERE id = ?2",
+                params![tx.now, id],
+            )?;
+            Ok(())
+        })?;
+        self.campaign_outcome(id)
+    }
+
+    /// Stop for good: nothing more leaves. What was sent stays recorded.
+    pub fn cancel_campaign(&mut self, id: CampaignId, key: Option<&str>) -> Result<Outcome<Campaign>> {
+        self.transact("campaign_cancel", key, |tx| {
+            let state = state_of(tx, id)?;
+            if matches!(state, CampaignState::Finished | CampaignState::Cancelled) {
+                return Err(not_now(state));
+            }
+            tx.execute(
+                "UPDATE campaign_recipients SET state = 'cancelled' WHERE campaign_id = ?1 AND state IN ('queued', 'held', 'sending')",
+                [id],
+            )?;
+            tx.execute(
+                "UPDATE campaigns SET state = 'cancelled', finished_at = ?1, updated_at = ?1 WHERE id = ?2",
+                params![tx.now, id],
+            )?;
+            Ok(())
+        })?;
+        self.campaign_outcome(id)
+    }
+
+    /// The A/B winner goes to the rest of the audience.
+    pub fn choose_winner(&mut self, id: CampaignId, winner: Variant, key: Option<&str>) -> Result<Outcome<Campaign>> {
+        self.transact("campaign_winner", key, |tx| choose_winner_tx(tx, id, winner, "merchant"))?;
+        self.campaign_outcome(id)
+    }
+
+    /// At start-up: scheduled campaigns whose time passed while the app was closed wait for
+    /// the merchant instead of leaving by themselves.
+    pub fn mark_missed_schedules(&mut self) -> Result<i64> {
+        Ok(self
+            .transact("campaign_mark_missed", None, |tx| {
+                Ok(tx.execute(
+                    "UPDATE campaigns SET missed_at = ?1 WHERE state = 'scheduled' AND scheduled_at <= ?1 AND missed_at IS NULL",
+                    [tx.now],
+                )? as i64)
+            })?
+            .value)
+    }
+
+    /// Pause every running campaign because nothing can be sent (the reason is shown).
+    pub fn pause_running_campaigns(&mut self, detail: &str) -> Result<()> {
+        self.transact("campaign_pause_all", None, |tx| {
+            let ids: Vec<i64> = tx
+                .prepare("SELECT id FROM campaigns WHERE state = 'running'")?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            for id in ids {
+                set_paused(tx, id, PauseReason::Errors, Some(detail), None)?;
+            }
+            Ok(())
+        })?;
+        Ok(())
+    }
+
+    /// A preview of a message (saved or not) for one customer, or with sample values.
+    pub fn preview_message(&self, msg: &MessageContent, customer: Option<crate::types::CustomerId>) -> Result<Preview> {
+        let id = self.mail_identity()?;
+        let compiled = render::compile(msg, &id, render::images_of(self.conn(), msg)?)?;
+        let personal = match customer {
+            Some(c) => {
+                crate::customers::ensure_exists(self.conn(), c)?;
+                render::personal(self.conn(), &id, c, self.now())?
+            }
+            None => render::sample_personal(id.mail.language, &id.mail.sender_name),
+        };
+        let r = compiled.render(&personal, &id.unsubscribe_url("preview"))?;
+        let html = compiled.inline_images_for_preview(&r.html);
+        let preheader = msg.preheader.clone();
+        Ok(Preview { subject: r.subject, preheader, html, text: r.text, customer_id: customer })
+    }
+
+    /// Withdraw consent for every customer or message token found in a pasted list (one
+    /// address or `unsubscribe <token>` subject per line, as the replies arrive).
+    pub fn apply_unsubscribes(&mut self, text: &str, key: Option<&str>) -> Result<Outcome<UnsubscribeReport>> {
+        if text.len() > 2_000_000 {
+            return Err(Error::invalid("text", "field.too_long_text"));
+        }
+        let lines: Vec<String> = text.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect();
+        self.transact("unsubscribes_apply", key, |tx| {
+            let mut report = UnsubscribeReport::default();
+            for line in &lines {
+                let mut found: Vec<(crate::types::CustomerId, Option<CampaignId>, &str)> = Vec::new();
+                for word in line.split(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | ',' | ';' | '"' | '\'' | ':')) {
+                    let w = word.trim_matches(|c: char| c == '.' || c == '(' || c == ')');
+                    if w.contains('@') {
+                        let norm = w.to_lowercase();
+                        let mut st = tx.prepare_cached("SELECT id FROM customers WHERE email_norm = ?1 AND merged_into IS NULL")?;
+                        for id in st.query_map([&norm], |r| r.get::<_, i64>(0))? {
+                            found.push((id?, None, "list"));
+                        }
+                    } else if w.len() == 20 && w.bytes().all(|b| TOKEN_ALPHABET.contains(&b)) {
+                        let row: Option<(i64, i64)> = tx
+                            .query_row("SELECT customer_id, campaign_id FROM campaign_recipients WHERE token = ?1", [w], |r| {
+                                Ok((r.get(0)?, r.get(1)?))
+                            })
+                            .optional()?;
+                        if let Some((cust, camp)) = row {
+                            found.push((cust, Some(camp), "token"));
+                        }
+                    }
+                }
+                if found.is_empty() {
+                    report.unknown.push(line.chars().take(120).collect());
+                    continue;
+                }
+                // A token names the campaign; prefer it over the bare address of the same line.
+                found.sort_by_key(|(_, camp, _)| camp.is_none());
+                found.dedup_by_key(|(cust, _, _)| *cust);
+                for (cust, camp, source) in found {
+                    let current = crate::customers::current_consent(tx, cust)?;
+                    if current.as_ref().is_some_and(|c| c.choice == crate::customers::ConsentChoice::Refused) {
+                        report.already += 1;
+                        continue;
+                    }
+                    tx.execute(
+                        "INSERT INTO consents (customer_id, channel, granted, basis, source, wording, recorded_at) VALUES (?1, 'email', 0, 'refused', ?2, ?3, ?4)",
+                        params![cust, ConsentSource::Unsubscribe.code(), line.chars().take(200).collect::<String>(), tx.now],
+                    )?;
+                    tx.execute(
+                        "INSERT INTO unsubscribes (customer_id, campaign_id, at, source) VALUES (?1, ?2, ?3, ?4)",
+                        params![cust, camp, tx.now, source],
+                    )?;
+                    tx.changes.customer(cust);
+                    report.recorded += 1;
+                }
+            }
+            Ok(report)
+        })
+    }
+
+    /// Store an image for messages, from a `data:image/png|jpeg|gif;base64,…` URL (checked by
+    /// its first bytes, at most 2 MB).
+    pub fn add_media(&mut self, name: &str, data_url: &str, key: Option<&str>) -> Result<Outcome<Media>> {
+        use base64::Engine;
+        let (mime, b64) = data_url
+            .strip_prefix("data:")
+            .and_then(|s| s.split_once(";base64,"))
+            .ok_or_else(|| Error::invalid("image", "campaign.image_invalid"))?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(b64.trim())
+            .map_err(|_| Error::invalid("image", "campaign.image_invalid"))?;
+        let sniffed = if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+            "image/png"
+        } else if bytes.starts_with(&[0xff, 0xd8, 0xff]) {
+            "image/jpeg"
+        } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+            "image/gif"
+        } else {
+            return Err(Error::invalid("image", "campaign.image_invalid"));
+        };
+        if sniffed != mime {
+            return Err(Error::invalid("image", "campaign.image_invalid"));
+        }
+        if bytes.len() > 2 * 1024 * 1024 {
+            return Err(Error::Validation(vec![FieldError::new("image", "campaign.image_too_big").arg("max", "2 Mo")]));
+        }
+        let name = crate::loyalty::check_text("name", name, 200, false)?.unwrap_or_else(|| "image".into());
+        let out = self.transact("media_add", key, |tx| {
+            tx.execute(
+                "INSERT INTO media (name, mime, bytes, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![name, sniffed, bytes, tx.now],
+            )?;
+            Ok(tx.last_insert_rowid())
+        })?;
+        let media = self.media(out.value)?;
+        Ok(Outcome { value: media, changes: out.changes, replayed: out.replayed })
+    }
+
+    pub fn media(&self, id: i64) -> Result<Media> {
+        use base64::Engine;
+        let (name, mime, bytes): (String, String, Vec<u8>) = self
+            .conn()
+            .query_row("SELECT name, mime, bytes FROM media WHERE id = ?1", [id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()?
+            .ok_or_else(|| Error::not_found("media", id))?;
+        let data_url = format!("data:{mime};base64,{}", base64::engine::general_purpose::STANDARD.encode(&bytes));
+        Ok(Media { id, name, mime, size: bytes.len() as i64, data_url })
+    }
+}
+
+pub(crate) fn start_tx(tx: &mut Tx, id: CampaignId) -> Result<()> {
+    let c = load(tx, id)?;
+    if !matches!(c.state, CampaignState::Draft | CampaignState::Scheduled) {
+        return Err(not_now(c.state));
+    }
+    materialise(tx, &c)?;
+    tx.execute(
+        "UPDATE campaigns SET state = 'running', started_at = ?1, missed_at = NULL, updated_at = ?1 WHERE id = ?2",
+        params![tx.now, id],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn choose_winner_tx(tx: &mut Tx, id: CampaignId, winner: Variant, by: &str) -> Result<()> {
+    let c = load(tx, id)?;
+    if c.state != CampaignState::Paused || c.pause_reason != Some(PauseReason::AbWaiting) {
+        return Err(not_now(c.state));
+    }
+    tx.execute(
+        "UPDATE campaign_recipients SET state = 'queued', variant = ?1 WHERE campaign_id = ?2 AND state = 'held'",
+        params![winner.code(), id],
+    )?;
+    tx.execute(
+        "UPDATE campaigns SET state = 'running', pause_reason = NULL, pause_detail = NULL, ab_winner = ?1, ab_decided_by = ?2, updated_at = ?3 WHERE id = ?4",
+        params![winner.code(), by, tx.now, id],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,84 @@
+//! The app's campaign sender: one background thread with its own connection to the database
+//! file, holding the sender lock for as long as the app runs. It starts scheduled campaigns
+//! when their time comes, resumes quota pauses, picks A/B winners, and sends batch after batch
+//! of the running campaign within the provider's limits. The window only reads progress.
+
+use comptoir_core::campaigns::engine::{limits_for, transport_for, Engine, EngineOptions, SenderLock, Step};
+use comptoir_core::campaigns::secrets::Secrets;
+use comptoir_core::campaigns::smtp::{outbox_dir, Transport};
+use comptoir_core::Store;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub fn spawn(db: PathBuf, secrets: Arc<Secrets>) {
+    let spawned = std::thread::Builder::new().name("campaign-sender".into()).spawn(move || {
+        let _lock = loop {
+            match SenderLock::acquire(&db) {
+                Ok(l) => break l,
+                Err(e) => {
+                    tracing::warn!(error = %e, "another sender holds this file; retrying");
+                    std::thread::sleep(Duration::from_secs(10));
+                }
+            }
+        };
+        let mut store = match Store::open(&db) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "the campaign sender cannot open the database");
+                return;
+            }
+        };
+        let mut engine = Engine::new(EngineOptions::default());
+        let mut transport: Option<(String, Box<dyn Transport>)> = None;
+        loop {
+            let pause = match run_once(&mut store, &mut engine, &secrets, &db, &mut transport) {
+                Ok(Step::Sent { .. }) | Ok(Step::Changed(_)) => Duration::ZERO,
+                Ok(Step::Wait(at)) => (at - store.now()).to_std().unwrap_or_default().min(Duration::from_secs(1)),
+                Ok(Step::Idle) => Duration::from_millis(500),
+                Err(e) => {
+                    tracing::warn!(error = %e, "campaign sender");
+                    Duration::from_secs(2)
+                }
+            };
+            if !pause.is_zero() {
+                std::thread::sleep(pause);
+            }
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "the campaign sender could not start");
+    }
+}
+
+fn run_once(
+    store: &mut Store,
+    engine: &mut Engine,
+    secrets: &Secrets,
+    db: &std::path::Path,
+    transport: &mut Option<(String, Box<dyn Transport>)>,
+) -> comptoir_core::Result<Step> {
+    engine.tick(store)?;
+    let running: i64 =
+        store.conn().query_row("SELECT count(*) FROM campaigns WHERE state = 'running'", [], |r| r.get(0))?;
+    if running == 0 {
+        return Ok(Step::Idle);
+    }
+    let mail = store.mail_settings()?;
+    // The transport follows the settings: rebuilt when they change.
+    let fingerprint = serde_json::to_string(&mail)?;
+    if transport.as_ref().map(|(f, _)| f != &fingerprint).unwrap_or(true) {
+        match transport_for(&mail, secrets, outbox_dir(Some(db))) {
+            Ok(t) => *transport = Some((fingerprint, t)),
+            Err(e) => {
+                // Nothing can leave (no password in this session, bad settings): say so on the
+                // campaign rather than spinning.
+                let lang = store.settings().map(|s| s.language).unwrap_or_default();
+                store.pause_running_campaigns(&e.message(lang))?;
+                return Ok(Step::Idle);
+            }
+        }
+    }
+    let (_, t) = transport.as_ref().expect("set above");
+    engine.step(store, t.as_ref(), &limits_for(&mail))
+}
