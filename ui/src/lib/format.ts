@@ -85,6 +85,18 @@ export function formatDateTime(text: string | null | undefined, o: DateOptions =
   return new Intl.DateTimeFormat(localeOf(o), { dateStyle: 'medium', timeStyle: 'short', timeZone: o.timeZone }).format(d);
 }
 
+/** Time of day in local time, e.g. "15:03". Empty when absent. */
+export function formatTime(text: string | null | undefined, o: DateOptions = {}): string {
+  const d = parseBackendDate(text);
+  if (!d) return '';
+  return new Intl.DateTimeFormat(localeOf(o), { timeStyle: 'short', timeZone: o.timeZone }).format(d);
+}
+
+/** A share given in tenths of a percent, e.g. 125 → "12,5 %". */
+export function formatPermille(value: number, locale: Locale = prefs.locale, currency: Currency = prefs.currency): string {
+  return new Intl.NumberFormat(intlLocale(locale, currency), { style: 'percent', maximumFractionDigits: 1 }).format(value / 1000);
+}
+
 /** Date only in local time, e.g. "23 nov. 2026". Empty when absent. */
 export function formatDate(text: string | null | undefined, o: DateOptions = {}): string {
   const d = parseBackendDate(text);

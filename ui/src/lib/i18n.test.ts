@@ -27,7 +27,23 @@ function usedKeys(): Set<string> {
 /** Keys built at run time from a value of a generated type. */
 const families: Record<string, string[]> = {
   'ui.consent.choice.': ['express', 'existing_customer', 'refused', 'none'],
-  'ui.consent.source.': ['counter', 'paper_form', 'website', 'import', 'email'],
+  'ui.consent.source.': ['counter', 'paper_form', 'website', 'import', 'email', 'unsubscribe'],
+  'ui.campaign.state.': ['draft', 'scheduled', 'running', 'paused', 'finished', 'cancelled'],
+  'ui.campaign.pause_short.': ['merchant', 'quota', 'errors', 'ab_waiting'],
+  'ui.campaign.field.': ['first_name', 'last_name', 'full_name', 'points', 'tier', 'voucher_code', 'voucher_value', 'shop_name'],
+  'ui.campaign.block.': ['heading', 'text', 'image', 'button', 'product'],
+  'ui.segment.field.': [
+    'has_tag', 'not_tag', 'tier_at_least', 'last_purchase_older_than', 'last_purchase_within', 'never_bought',
+    'purchases_at_least', 'purchases_at_most', 'spent_at_least', 'spent_at_most', 'birthday_month', 'language',
+    'country', 'consent', 'points_at_least', 'points_at_most',
+  ],
+  'ui.segment.consent.': ['express', 'existing_customer', 'refused', 'unknown'],
+  'ui.segment.exclusion.': ['no_email', 'no_consent', 'refused', 'unsubscribed', 'not_a_customer', 'implied_expired'],
+  'ui.segment.exclusion_help.': ['no_email', 'no_consent', 'refused', 'unsubscribed', 'not_a_customer', 'implied_expired'],
+  'ui.mail.password_place.': ['keychain', 'session_only', 'environment'],
+  'ui.mail.problem.': [
+    'wrong_password', 'app_password_needed', 'host_not_found', 'port_blocked', 'tls_mismatch', 'timeout', 'other',
+  ],
   'ui.duplicates.reason.': ['same_email', 'same_phone', 'similar_name_same_postcode'],
   'ui.country.': ['FR', 'CA'],
   'ui.lang.': ['fr', 'en'],
