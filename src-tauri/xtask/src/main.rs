@@ -13,8 +13,9 @@ use std::process::{Command, ExitCode};
 
 /// System packages to build the app and (for tests) drive its real window.
 const APT_BUILD: &[&str] =
-    &["build-essential", "pkg-config", "libwebkit2gtk-4.1-dev", "librsvg2-dev", "libssl-dev", "file"];
-const APT_TEST: &[&str] = &["xvfb", "xauth", "webkit2gtk-driver"];
+    &["build-essential", "pkg-config", "libwebkit2gtk-4.1-dev", "librsvg2-dev", "libssl-dev", "libdbus-1-dev", "file"];
+/// The window tests, and a real SMTP server on loopback for the campaign end-to-end test.
+const APT_TEST: &[&str] = &["xvfb", "xauth", "webkit2gtk-driver", "python3-aiosmtpd"];
 const NODE_MAJOR_MIN: u32 = 20;
 
 type Result<T = ()> = std::result::Result<T, String>;
@@ -196,6 +197,7 @@ fn e2e() -> Result {
     ])
     .arg(dir.join("app.test.mjs"))
     .arg(dir.join("demo.test.mjs"))
+    .arg(dir.join("campaigns.test.mjs"))
     .env("COMPTOIR_APP", &app)
     .env("TAURI_DRIVER", &driver)
     .current_dir(&dir);
