@@ -3,13 +3,23 @@
 //!   comptoir-cli --db shop.db demo [--customers N] [--purchases N] [--seed S] [--scale X]
 //!   comptoir-cli --db shop.db stats
 //!   comptoir-cli --db shop.db check
+//!   comptoir-cli --db shop.db campaigns
+//!   comptoir-cli --db shop.db campaign-start --id N
+//!   comptoir-cli --db shop.db campaign-send --id N [--outbox DIR] [--batch N]
+//!   comptoir-cli --db shop.db unsubscribe --file LIST.txt
+//!
+//! `campaign-send` is the same sender as the app's: it takes the sender lock (one sender per
+//! file), resumes where a previous one stopped, and returns when the campaign is no longer
+//! running (finished, paused, cancelled). The SMTP password comes from the keychain or from
+//! `COMPTOIR_SMTP_PASSWORD`. `--outbox DIR` writes `.eml` files instead of sending.
 
 use comptoir_core::demo::DemoSpec;
 use comptoir_core::Store;
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: comptoir-cli --db FILE <demo [--customers N] [--purchases N] [--seed S] [--scale X] | stats | check>";
+    "usage: comptoir-cli --db FILE <demo [--customers N] [--purchases N] [--seed S] [--scale X] | stats | check \
+     | campaigns | campaign-start --id N | campaign-send --id N [--outbox DIR] [--batch N] | unsubscribe --file F>";
 
 fn value<T: std::str::FromStr>(args: &[String], name: &str) -> Result<Option<T>, String> {
     match args.iter().position(|a| a == name) {
@@ -65,6 +75,79 @@ fn run(args: Vec<String>) -> Result<(), String> {
             println!("{}", if ok { "ok" } else { "CORRUPT" });
             if !ok {
                 return Err("integrity check failed".into());
+            }
+        }
+        "campaigns" => {
+            for c in store.campaigns().map_err(|e| e.to_string())? {
+                println!(
+                    "{}\t{}\t{}/{} sent, {} waiting, {} failed\t{}",
+                    c.id,
+                    c.state.code(),
+                    c.progress.sent,
+                    c.progress.total,
+                    c.progress.waiting,
+                    c.progress.failed,
+                    c.name
+                );
+            }
+        }
+        "campaign-start" => {
+            let id: i64 = value(&args, "--id")?.ok_or("--id is required")?;
+            let c = store.start_campaign(id, None).map_err(|e| e.message(comptoir_core::types::Lang::En))?.value;
+            eprintln!(
+                "campaign {id} started: {} recipients, {} in the control group",
+                c.progress.total, c.progress.control
+            );
+        }
+        "campaign-send" => {
+            use comptoir_core::campaigns::engine::{limits_for, transport_for, Engine, EngineOptions, SenderLock};
+            use comptoir_core::campaigns::secrets::Secrets;
+            use comptoir_core::campaigns::smtp::{outbox_dir, EmlOutbox, Transport};
+            let id: i64 = value(&args, "--id")?.ok_or("--id is required")?;
+            let lang = comptoir_core::types::Lang::En;
+            let _lock = SenderLock::acquire(std::path::Path::new(&db)).map_err(|e| e.message(lang))?;
+            let mail = store.mail_settings().map_err(|e| e.to_string())?;
+            let (transport, limits): (Box<dyn Transport>, _) = match value::<String>(&args, "--outbox")? {
+                Some(dir) => (
+                    Box::new(EmlOutbox { dir: dir.into() }),
+                    limits_for(&comptoir_core::campaigns::mail::MailSettings {
+                        delivery: comptoir_core::campaigns::mail::Delivery::Outbox,
+                        ..mail.clone()
+                    }),
+                ),
+                None => (
+                    transport_for(&mail, &Secrets::default(), outbox_dir(Some(std::path::Path::new(&db))))
+                        .map_err(|e| e.message(lang))?,
+                    limits_for(&mail),
+                ),
+            };
+            let mut opts = EngineOptions::default();
+            if let Some(b) = value::<usize>(&args, "--batch")? {
+                opts.batch = b.max(1);
+            }
+            let started = std::time::Instant::now();
+            let state = Engine::new(opts)
+                .run_campaign(&mut store, id, transport.as_ref(), &limits)
+                .map_err(|e| e.message(lang))?;
+            let c = store.campaign(id).map_err(|e| e.to_string())?;
+            eprintln!(
+                "campaign {id} {}: {} sent, {} waiting, {} failed, {} skipped in {:.1} s{}",
+                state.code(),
+                c.progress.sent,
+                c.progress.waiting,
+                c.progress.failed,
+                c.progress.skipped,
+                started.elapsed().as_secs_f64(),
+                c.pause_detail.map(|d| format!(" ({d})")).unwrap_or_default()
+            );
+        }
+        "unsubscribe" => {
+            let file: String = value(&args, "--file")?.ok_or("--file is required")?;
+            let text = std::fs::read_to_string(&file).map_err(|e| format!("{file}: {e}"))?;
+            let r = store.apply_unsubscribes(&text, None).map_err(|e| e.to_string())?.value;
+            eprintln!("{} recorded, {} already unsubscribed, {} not found", r.recorded, r.already, r.unknown.len());
+            for line in r.unknown {
+                println!("not found: {line}");
             }
         }
         other => return Err(format!("unknown command {other:?}\n{USAGE}")),

@@ -193,6 +193,20 @@ impl Engine {
     /// Scheduled work: quota pauses that may resume, scheduled campaigns whose time came while
     /// the app was open, A/B tests whose wait is over.
     pub fn tick(&mut self, store: &mut Store) -> Result<()> {
+        // A read first: the write lock is only taken when there is something to do.
+        let due: bool = store.conn().query_row(
+            "SELECT EXISTS (SELECT 1 FROM campaigns WHERE (state = 'paused' AND pause_reason = 'quota' AND resume_at <= ?1)
+                 OR (state = 'scheduled' AND scheduled_at <= ?1 AND missed_at IS NULL))",
+            [store.now()],
+            |r| r.get(0),
+        )?;
+        if due {
+            self.start_due(store)?;
+        }
+        self.decide_ab(store)
+    }
+
+    fn start_due(&mut self, store: &mut Store) -> Result<()> {
         store.transact("campaign_tick", None, |tx| {
             tx.execute(
                 "UPDATE campaigns SET state = 'running', pause_reason = NULL, pause_detail = NULL, resume_at = NULL, updated_at = ?1
@@ -214,6 +228,10 @@ impl Engine {
             }
             Ok(())
         })?;
+        Ok(())
+    }
+
+    fn decide_ab(&mut self, store: &mut Store) -> Result<()> {
         let waiting: Vec<i64> = store
             .conn()
             .prepare("SELECT id FROM campaigns WHERE state = 'paused' AND pause_reason = 'ab_waiting'")?
