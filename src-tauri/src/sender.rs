@@ -34,7 +34,10 @@ pub fn spawn(db: PathBuf, secrets: Arc<Secrets>) {
         loop {
             let pause = match run_once(&mut store, &mut engine, &secrets, &db, &mut transport) {
                 Ok(Step::Sent { .. }) | Ok(Step::Changed(_)) => Duration::ZERO,
-                Ok(Step::Wait(at)) => (at - store.now()).to_std().unwrap_or_default().min(Duration::from_secs(1)),
+                Ok(Step::Wait(at)) => (at - store.now())
+                    .to_std()
+                    .unwrap_or_default()
+                    .clamp(Duration::from_millis(50), Duration::from_secs(1)),
                 Ok(Step::Idle) => Duration::from_millis(500),
                 Err(e) => {
                     tracing::warn!(error = %e, "campaign sender");
@@ -65,8 +68,8 @@ fn run_once(
         return Ok(Step::Idle);
     }
     let mail = store.mail_settings()?;
-    // The transport follows the settings: rebuilt when they change.
-    let fingerprint = serde_json::to_string(&mail)?;
+    // The transport follows the settings and the password: rebuilt when either changes.
+    let fingerprint = format!("{}#{}", serde_json::to_string(&mail)?, secrets.generation());
     if transport.as_ref().map(|(f, _)| f != &fingerprint).unwrap_or(true) {
         match transport_for(&mail, secrets, outbox_dir(Some(db))) {
             Ok(t) => *transport = Some((fingerprint, t)),

@@ -106,6 +106,8 @@ fn run(args: Vec<String>) -> Result<(), String> {
             let id: i64 = value(&args, "--id")?.ok_or("--id is required")?;
             let lang = comptoir_core::types::Lang::En;
             let _lock = SenderLock::acquire(std::path::Path::new(&db)).map_err(|e| e.message(lang))?;
+            // As at the app's start: a schedule missed while nothing ran waits for the merchant.
+            store.mark_missed_schedules().map_err(|e| e.to_string())?;
             let mail = store.mail_settings().map_err(|e| e.to_string())?;
             let (transport, limits): (Box<dyn Transport>, _) = match value::<String>(&args, "--outbox")? {
                 Some(dir) => (

@@ -16,7 +16,7 @@ use crate::storage::Store;
 use chrono::{DateTime, Duration, Utc};
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -169,12 +169,11 @@ pub struct Engine {
     window: Option<RateWindow>,
     consecutive_errors: u32,
     compiled: HashMap<(CampaignId, Variant), Compiled>,
-    recovered: Vec<CampaignId>,
 }
 
 impl Engine {
     pub fn new(opts: EngineOptions) -> Engine {
-        Engine { opts, window: None, consecutive_errors: 0, compiled: HashMap::new(), recovered: Vec::new() }
+        Engine { opts, window: None, consecutive_errors: 0, compiled: HashMap::new() }
     }
 
     fn window(&mut self, store: &Store) -> Result<&mut RateWindow> {
@@ -254,26 +253,49 @@ impl Engine {
         Ok(())
     }
 
-    /// One batch of the running campaign (the oldest started first).
+    /// One batch of a running campaign: the oldest started that has messages ready to leave
+    /// (so one waiting on a retry does not hold the others back), else the oldest running.
     pub fn step(&mut self, store: &mut Store, transport: &dyn Transport, limits: &SendLimits) -> Result<Step> {
-        let running: Option<i64> = store
-            .conn()
-            .query_row("SELECT id FROM campaigns WHERE state = 'running' ORDER BY started_at, id LIMIT 1", [], |r| {
-                r.get(0)
-            })
-            .ok();
-        let Some(cid) = running else { return Ok(Step::Idle) };
-        if !self.recovered.contains(&cid) {
-            // Rows left `sending` by a previous sender were in flight when it stopped.
-            store.transact("campaign_recover", None, |tx| {
-                tx.execute(
-                    "UPDATE campaign_recipients SET state = 'queued' WHERE campaign_id = ?1 AND state = 'sending'",
-                    [cid],
-                )?;
-                Ok(())
-            })?;
-            self.recovered.push(cid);
-        }
+        self.step_for(store, None, transport, limits)
+    }
+
+    /// One batch of campaign `only` (or of any running campaign).
+    pub fn step_for(
+        &mut self,
+        store: &mut Store,
+        only: Option<CampaignId>,
+        transport: &dyn Transport,
+        limits: &SendLimits,
+    ) -> Result<Step> {
+        let now = store.now();
+        let pick = |ready: bool| -> Result<Option<i64>> {
+            let sql = format!(
+                "SELECT c.id FROM campaigns c WHERE c.state = 'running' AND (?1 IS NULL OR c.id = ?1) {}
+                 ORDER BY c.started_at, c.id LIMIT 1",
+                if ready {
+                    "AND EXISTS (SELECT 1 FROM campaign_recipients r WHERE r.campaign_id = c.id AND r.state IN ('queued', 'sending')
+                         AND (r.next_attempt_at IS NULL OR r.next_attempt_at <= ?2))"
+                } else {
+                    "AND ?2 IS NOT NULL"
+                }
+            );
+            Ok(store.conn().query_row(&sql, params![only, now], |r| r.get(0)).optional()?)
+        };
+        let Some(cid) = (match pick(true)? {
+            Some(c) => Some(c),
+            None => pick(false)?,
+        }) else {
+            return Ok(Step::Idle);
+        };
+        // This sender holds the lock and works one batch at a time: a row still `sending` now
+        // was in flight when a previous sender (or batch) stopped. It goes again.
+        store.transact("campaign_recover", None, |tx| {
+            tx.execute(
+                "UPDATE campaign_recipients SET state = 'queued' WHERE campaign_id = ?1 AND state = 'sending'",
+                [cid],
+            )?;
+            Ok(())
+        })?;
         let now = store.now();
         let allowed = match self.window(store)?.allowance(limits, now) {
             Allowance::Now(n) => n as usize,
@@ -285,10 +307,17 @@ impl Engine {
                 return Ok(Step::Changed(cid));
             }
         };
-        let n = allowed.min(self.opts.batch).max(1);
+        // At most two messages per connection in flight: an unsubscribe or a pause recorded
+        // meanwhile waits at most one such batch.
+        let n = allowed.min(self.opts.batch).min(2 * limits.connections.max(1) as usize).max(1);
         // 1. Claim: committed as `sending` before any SMTP transaction.
         let claimed = store
             .transact("campaign_claim", None, |tx| {
+                // A pause or a cancel committed since the campaign was picked wins.
+                let state: String = tx.query_row("SELECT state FROM campaigns WHERE id = ?1", [cid], |r| r.get(0))?;
+                if state != "running" {
+                    return Ok(Vec::new());
+                }
                 let mut st = tx.prepare_cached(
                     "SELECT id, customer_id, email, token, variant, attempts FROM campaign_recipients
                      WHERE campaign_id = ?1 AND state = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= ?2)
@@ -318,6 +347,16 @@ impl Engine {
                         tx.execute("UPDATE campaign_recipients SET state = 'skipped' WHERE id = ?1", [c.row])?;
                         continue;
                     }
+                    // The address as it is now (corrected since the campaign started).
+                    let email: Option<String> =
+                        tx.query_row("SELECT email FROM customers WHERE id = ?1", [c.customer], |r| r.get(0))?;
+                    let c = match email {
+                        Some(e) if e != c.email => {
+                            tx.execute("UPDATE campaign_recipients SET email = ?1 WHERE id = ?2", params![e, c.row])?;
+                            Claimed { email: e, ..c }
+                        }
+                        _ => c,
+                    };
                     tx.execute(
                         "UPDATE campaign_recipients SET state = 'sending', attempts = attempts + 1 WHERE id = ?1",
                         [c.row],
@@ -344,11 +383,40 @@ impl Engine {
         if claimed.is_empty() {
             return self.settle(store, cid);
         }
-        // 2. Render and build each message.
+        // 2. Render and build each message. If that fails (an image deleted, a settings
+        // problem), the claimed rows go back to the queue and the campaign pauses with why.
+        let prepared = self.prepare(store, cid, &claimed, now);
+        let outgoing = match prepared {
+            Ok(o) => o,
+            Err(e) => {
+                let lang = store.settings().map(|s| s.language).unwrap_or_default();
+                let detail = e.message(lang);
+                store.transact("campaign_prepare_failed", None, |tx| {
+                    tx.execute(
+                        "UPDATE campaign_recipients SET state = 'queued', attempts = max(attempts - 1, 0) WHERE campaign_id = ?1 AND state = 'sending'",
+                        [cid],
+                    )?;
+                    set_paused(tx, cid, PauseReason::Errors, Some(&detail), None)
+                })?;
+                self.compiled.retain(|(c, _), _| *c != cid);
+                return Ok(Step::Changed(cid));
+            }
+        };
+        self.send_and_record(store, cid, claimed, outgoing, transport, limits, now)
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn prepare(
+        &mut self,
+        store: &Store,
+        cid: CampaignId,
+        claimed: &[Claimed],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<std::result::Result<(Outgoing, String), SendFailure>>> {
         let identity = store.mail_identity()?;
         let campaign = load(store.conn(), cid)?;
         let mut outgoing: Vec<std::result::Result<(Outgoing, String), SendFailure>> = Vec::new();
-        for c in &claimed {
+        for c in claimed {
             let key = (cid, c.variant);
             if let std::collections::hash_map::Entry::Vacant(slot) = self.compiled.entry(key) {
                 let msg = match (c.variant, &campaign.content.b) {
@@ -376,6 +444,20 @@ impl Engine {
                 Err(detail) => Err(SendFailure { kind: Failure::Permanent, code: None, detail }),
             });
         }
+        Ok(outgoing)
+    }
+
+    #[allow(clippy::too_many_arguments, clippy::type_complexity)]
+    fn send_and_record(
+        &mut self,
+        store: &mut Store,
+        cid: CampaignId,
+        claimed: Vec<Claimed>,
+        outgoing: Vec<std::result::Result<(Outgoing, String), SendFailure>>,
+        transport: &dyn Transport,
+        limits: &SendLimits,
+        now: DateTime<Utc>,
+    ) -> Result<Step> {
         // 3. Send, several connections at once.
         let results: Vec<std::sync::Mutex<Option<std::result::Result<String, SendFailure>>>> =
             (0..outgoing.len()).map(|_| std::sync::Mutex::new(None)).collect();
@@ -420,7 +502,7 @@ impl Engine {
                             match f.kind {
                                 Failure::Permanent => {
                                     tx.execute(
-                                        "UPDATE campaign_recipients SET state = 'failed', last_error = ?1 WHERE id = ?2",
+                                        "UPDATE campaign_recipients SET state = 'failed', last_error = ?1 WHERE id = ?2 AND state = 'sending'",
                                         params![detail, c.row],
                                     )?;
                                     failed += 1;
@@ -428,7 +510,7 @@ impl Engine {
                                 }
                                 Failure::Temporary if c.attempts >= opts.max_attempts => {
                                     tx.execute(
-                                        "UPDATE campaign_recipients SET state = 'failed', last_error = ?1 WHERE id = ?2",
+                                        "UPDATE campaign_recipients SET state = 'failed', last_error = ?1 WHERE id = ?2 AND state = 'sending'",
                                         params![detail, c.row],
                                     )?;
                                     failed += 1;
@@ -437,21 +519,22 @@ impl Engine {
                                 Failure::Temporary => {
                                     let at = tx.now + backoff(c.attempts, opts.backoff_base);
                                     tx.execute(
-                                        "UPDATE campaign_recipients SET state = 'queued', next_attempt_at = ?1, last_error = ?2 WHERE id = ?3",
+                                        "UPDATE campaign_recipients SET state = 'queued', next_attempt_at = ?1, last_error = ?2 WHERE id = ?3 AND state = 'sending'",
                                         params![at, detail, c.row],
                                     )?;
                                     errors += 1;
                                 }
                                 Failure::Quota | Failure::Setup => {
                                     // Not the recipient's fault: back in the queue, the try not counted.
+                                    let resume = (f.kind == Failure::Quota).then(|| tx.now + Duration::hours(1));
                                     tx.execute(
-                                        "UPDATE campaign_recipients SET state = 'queued', attempts = attempts - 1, last_error = ?1 WHERE id = ?2",
-                                        params![detail, c.row],
+                                        "UPDATE campaign_recipients SET state = 'queued', attempts = attempts - 1, next_attempt_at = ?1, last_error = ?2
+                                         WHERE id = ?3 AND state = 'sending'",
+                                        params![resume, detail, c.row],
                                     )?;
-                                    pause = Some(if f.kind == Failure::Quota {
-                                        (PauseReason::Quota, detail.clone(), Some(tx.now + Duration::hours(1)))
-                                    } else {
-                                        (PauseReason::Errors, detail.clone(), None)
+                                    pause = Some(match resume {
+                                        Some(at) => (PauseReason::Quota, detail.clone(), Some(at)),
+                                        None => (PauseReason::Errors, detail.clone(), None),
                                     });
                                 }
                             }
@@ -483,6 +566,15 @@ impl Engine {
         )?;
         if let Some(at) = next_retry {
             return Ok(Step::Wait(at));
+        }
+        let unsettled: i64 = conn.query_row(
+            "SELECT count(*) FROM campaign_recipients WHERE campaign_id = ?1 AND state IN ('queued', 'sending')",
+            [cid],
+            |r| r.get(0),
+        )?;
+        if unsettled > 0 {
+            // Rows just requeued: the next step takes them.
+            return Ok(Step::Wait(store.now()));
         }
         let held: i64 = conn.query_row(
             "SELECT count(*) FROM campaign_recipients WHERE campaign_id = ?1 AND state = 'held'",
@@ -523,7 +615,7 @@ impl Engine {
             if c.state != CampaignState::Running {
                 return Ok(c.state);
             }
-            match self.step(store, transport, limits)? {
+            match self.step_for(store, Some(cid), transport, limits)? {
                 Step::Wait(at) => {
                     let wait = (at - store.now()).to_std().unwrap_or_default().min(std::time::Duration::from_secs(5));
                     std::thread::sleep(wait.max(std::time::Duration::from_millis(5)));

@@ -89,6 +89,15 @@ pub enum Failure {
 /// whatever the first digit: Gmail answers `550 5.4.5 Daily user sending limit exceeded`.
 pub fn classify(code: Option<u16>, text: &str) -> Failure {
     let t = text.to_ascii_lowercase();
+    // A full mailbox ("452 4.2.2 … over quota") is about that recipient, not the sender.
+    let mailbox_full =
+        ["4.2.2", "5.2.2", "mailbox full", "mailbox is full", "over quota", "overquota"].iter().any(|w| t.contains(w));
+    if mailbox_full {
+        return match code {
+            Some(c) if (500..600).contains(&c) => Failure::Permanent,
+            _ => Failure::Temporary,
+        };
+    }
     let quota_words = ["quota", "rate limit", "too many messages", "sending limit", "limit exceeded"];
     let quota =
         t.contains("5.4.5") || t.contains("4.7.0") && t.contains("limit") || quota_words.iter().any(|w| t.contains(w));
@@ -168,6 +177,16 @@ mod tests {
             "Gmail's daily limit is a quota, not a bad address"
         );
         assert_eq!(classify(Some(452), "4.7.0 rate limit exceeded"), Failure::Quota, "a rate limit is a quota");
+        assert_eq!(
+            classify(Some(452), "4.2.2 The email account that you tried to reach is over quota"),
+            Failure::Temporary,
+            "a recipient's full mailbox is that recipient's problem, retried later, not the sender's quota"
+        );
+        assert_eq!(
+            classify(Some(552), "5.2.2 mailbox full"),
+            Failure::Permanent,
+            "a permanently full mailbox fails that recipient"
+        );
         assert_eq!(
             classify(Some(535), "5.7.8 Username and Password not accepted"),
             Failure::Setup,

@@ -235,6 +235,9 @@ fn block_text(b: &Block, currency: Currency, locale: Locale) -> String {
 
 /// The message's templates: subject, HTML (styles inlined once here) and text.
 pub fn compile(msg: &MessageContent, id: &Identity, images: Vec<Image>) -> Result<Compiled> {
+    for (field, text) in merchant_texts(msg) {
+        check_merchant_text(field, text)?;
+    }
     let lang = id.mail.language;
     let m = &id.mail;
     let postal = m.postal_address.lines().map(esc).collect::<Vec<_>>().join("<br>");
@@ -395,9 +398,58 @@ pub fn images_of(conn: &Connection, msg: &MessageContent) -> Result<Vec<Image>> 
     Ok(out)
 }
 
+/// The merchant's text may hold personal fields — `{{ first_name }}` and the others of
+/// `PERSONAL_FIELDS` — and nothing else of the template language: no statements (`{% … %}`,
+/// which could switch escaping off), no comments, no expressions or literals.
+pub fn check_merchant_text(field: &'static str, text: &str) -> Result<()> {
+    let bad = |detail: &str| {
+        Err(Error::Validation(vec![FieldError::new(field, "campaign.template_error")
+            .arg("detail", detail.chars().take(40).collect::<String>())
+            .arg("fields", PERSONAL_FIELDS.join(", "))]))
+    };
+    for marker in ["{%", "%}", "{#", "#}"] {
+        if text.contains(marker) {
+            return bad(marker);
+        }
+    }
+    let mut rest = text;
+    while let Some(i) = rest.find("{{") {
+        let after = &rest[i + 2..];
+        let Some(j) = after.find("}}") else { return bad("{{") };
+        let inner = after[..j].trim();
+        if !PERSONAL_FIELDS.contains(&inner) {
+            return bad(inner);
+        }
+        rest = &after[j + 2..];
+    }
+    if rest.contains("}}") {
+        return bad("}}");
+    }
+    Ok(())
+}
+
+fn merchant_texts(msg: &MessageContent) -> Vec<(&'static str, &str)> {
+    let mut out = vec![("subject", msg.subject.as_str()), ("preheader", msg.preheader.as_str())];
+    for b in &msg.blocks {
+        match b {
+            Block::Heading { text } => out.push(("blocks", text)),
+            Block::Text { markdown } => out.push(("blocks", markdown)),
+            Block::Image { alt, .. } => out.push(("blocks", alt)),
+            Block::Button { label, url } => out.extend([("blocks", label.as_str()), ("blocks", url.as_str())]),
+            Block::Product { name, description, url, .. } => {
+                out.extend([("blocks", name.as_str()), ("blocks", description.as_str()), ("blocks", url.as_str())])
+            }
+        }
+    }
+    out
+}
+
 /// Check a message the merchant saves: a subject, at least one block, safe links, and
 /// templates that render.
 pub fn validate_message(msg: &MessageContent) -> Result<()> {
+    for (field, text) in merchant_texts(msg) {
+        check_merchant_text(field, text)?;
+    }
     let mut p = crate::error::Problems::default();
     if msg.subject.trim().is_empty() {
         p.add("subject", "field.required");
@@ -526,6 +578,15 @@ mod tests {
         assert!(matches!(e, Err(Error::Validation(_))), "an unknown field is refused before sending");
         let e = compile(&msg(vec![Block::Text { markdown: "{{ first_name | safe }}".into() }]), &identity(), vec![]);
         assert!(e.is_err(), "no filter can switch escaping off");
+        let e = compile(
+            &msg(vec![Block::Text { markdown: "{% autoescape false %}{{ first_name }}{% endautoescape %}".into() }]),
+            &identity(),
+            vec![],
+        );
+        assert!(e.is_err(), "no statement can switch escaping off");
+        let e =
+            compile(&msg(vec![Block::Heading { text: "{{ \"\\u003cscript\\u003e\" }}".into() }]), &identity(), vec![]);
+        assert!(e.is_err(), "no literal can be injected: only personal fields");
     }
 
     #[test]

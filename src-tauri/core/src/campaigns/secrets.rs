@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use ts_rs::TS;
 
@@ -30,6 +31,8 @@ pub struct Secrets {
     session: Mutex<HashMap<String, String>>,
     /// Tests and headless tools can refuse the keychain outright.
     pub keychain_disabled: bool,
+    /// Counts changes, so a sender rebuilds its connections after a new password.
+    generation: AtomicU64,
 }
 
 /// The keychain entry of an SMTP account.
@@ -49,8 +52,13 @@ impl Secrets {
         keyring::Entry::new(SERVICE, account).ok()
     }
 
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
     /// Store the password; says where it went.
     pub fn set(&self, account: &str, password: &str) -> SecretPlace {
+        self.generation.fetch_add(1, Ordering::SeqCst);
         if let Some(e) = self.entry(account) {
             match e.set_password(password) {
                 Ok(()) => {
@@ -80,6 +88,7 @@ impl Secrets {
     }
 
     pub fn forget(&self, account: &str) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
         self.session.lock().unwrap_or_else(|p| p.into_inner()).remove(account);
         if let Some(e) = self.entry(account) {
             let _ = e.delete_credential();

@@ -229,9 +229,9 @@ impl Store {
     /// Check that a message compiles with the current identity (unknown personal fields).
     fn check_renders(&self, content: &CampaignContent) -> Result<()> {
         let id = self.mail_identity()?;
-        render::compile(&content.a, &id, Vec::new())?;
+        render::compile(&content.a, &id, render::images_of(self.conn(), &content.a)?)?;
         if let Some(b) = &content.b {
-            render::compile(b, &id, Vec::new())?;
+            render::compile(b, &id, render::images_of(self.conn(), b)?)?;
         }
         Ok(())
     }
@@ -471,6 +471,17 @@ impl Store {
                     continue;
                 }
                 // A token names the campaign; prefer it over the bare address of the same line.
+                // A customer merged since the message went out: the survivor is unsubscribed.
+                for f in found.iter_mut() {
+                    for _ in 0..10 {
+                        let next: Option<i64> =
+                            tx.query_row("SELECT merged_into FROM customers WHERE id = ?1", [f.0], |r| r.get(0))?;
+                        match next {
+                            Some(n) => f.0 = n,
+                            None => break,
+                        }
+                    }
+                }
                 found.sort_by_key(|(_, camp, _)| camp.is_none());
                 found.dedup_by_key(|(cust, _, _)| *cust);
                 for (cust, camp, source) in found {
