@@ -212,3 +212,45 @@ test("the customer's timeline shows the message sent", async () => {
   });
   await shot('67-timeline-email');
 });
+
+test('a slow provider: the progress moves, pause stops the sending, resume finishes it', async () => {
+  // 12 more customers who agreed, and a provider limited to 2 messages a second.
+  for (let i = 0; i < 12; i++) {
+    await invoke('customer_create', { input: newCustomer(`Client${i}`, 'Lent', `lent${i}@example.com`, consent), key: `e2e-slow-${i}-0001` });
+  }
+  const view = await invoke('mail_settings_get', {});
+  const slow = { ...view.settings, smtp: { ...view.settings.smtp, limits: { per_second: 2, per_minute: 0, per_day: 0, connections: 1 } } };
+  await invoke('mail_settings_save', { input: slow, password: null, key: 'e2e-slow-settings' });
+  const before = received().length;
+  const draft = await invoke('campaign_create', {
+    input: {
+      name: 'Soldes',
+      content: { a: { subject: 'Les soldes, {{ first_name }}', preheader: '', blocks: [{ type: 'text', markdown: 'Tout à -30 %.' }] }, b: null },
+      audience: { filter: { combine: 'all', conditions: [] }, control_percent: 0, ab: null, results_days: 7 },
+    },
+    key: 'e2e-slow-campaign',
+  });
+  await go(`#/campaigns/${draft.value.id}`);
+  await (await visible('[data-testid="campaign-send-now"]')).click();
+  await (await visible('[data-testid="confirm-send"]')).click();
+  await visible('[data-testid="campaign-progress"]', 15_000);
+  await browser.waitUntil(async () => Number((await texts('[data-testid="progress-sent"]'))[0]) >= 2, {
+    timeout: 15_000,
+    timeoutMsg: 'the progress never moved',
+  });
+  await shot('68-campaign-sending');
+  await (await visible('[data-testid="campaign-pause"]')).click();
+  await waitForText('[data-testid="campaign-state"]', 'En pause');
+  await new Promise((r) => setTimeout(r, 1500));
+  const atPause = (await invoke('campaign_get', { id: draft.value.id })).progress.sent;
+  await new Promise((r) => setTimeout(r, 2500));
+  const later = (await invoke('campaign_get', { id: draft.value.id })).progress.sent;
+  assert.equal(later, atPause, 'nothing leaves while the campaign is paused');
+  assert.ok(atPause < 14, `paused before the end (${atPause} sent)`);
+  await shot('69-campaign-paused');
+  await (await visible('[data-testid="campaign-resume"]')).click();
+  await waitForText('[data-testid="campaign-state"]', 'Envoyée', 30_000);
+  await waitForText('[data-testid="progress-sent"]', '14');
+  const got = received().slice(before);
+  assert.equal(got.length, 14, 'everyone who agreed received it once, across the pause');
+});

@@ -90,6 +90,24 @@ describe('campaign list', () => {
   });
 });
 
+describe('a scheduled send that could not leave', () => {
+  it('says why instead of blaming a closed app', async () => {
+    const rows: CampaignSummary[] = [
+      {
+        ...campaign({ id: 9, name: 'Noël', state: 'scheduled', missed: true, scheduled_at: '2026-12-20T08:00:00Z' }),
+        pause_detail: 'Personne dans ce segment ne peut recevoir de message (consentement).',
+        subject: 'Noël',
+      },
+    ];
+    answer = (cmd) => (cmd === 'campaigns_list' ? rows : null);
+    const { findAllByTestId } = render(Campaigns);
+    await findAllByTestId('campaign-missed');
+    const text = plain(document.body.textContent);
+    expect(text, 'the reason it did not leave is shown').toContain('Personne dans ce segment');
+    expect(text, 'not the closed-app wording').not.toContain("l'application était fermée");
+  });
+});
+
 describe('campaign follow-up', () => {
   it('shows progress, results with the uplift, and pauses on request', async () => {
     answer = (cmd) => {

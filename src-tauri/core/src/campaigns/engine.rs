@@ -206,6 +206,7 @@ impl Engine {
     }
 
     fn start_due(&mut self, store: &mut Store) -> Result<()> {
+        let lang = store.settings().map(|s| s.language).unwrap_or_default();
         store.transact("campaign_tick", None, |tx| {
             tx.execute(
                 "UPDATE campaigns SET state = 'running', pause_reason = NULL, pause_detail = NULL, resume_at = NULL, updated_at = ?1
@@ -218,10 +219,11 @@ impl Engine {
                 .collect::<rusqlite::Result<_>>()?;
             for id in due {
                 if let Err(e) = super::store::start_tx(tx, id) {
+                    // It waits for the merchant, with the reason it could not leave.
                     tracing::warn!(campaign = id, error = %e, "a scheduled campaign could not start");
                     tx.execute(
-                        "UPDATE campaigns SET missed_at = ?1 WHERE id = ?2",
-                        params![tx.now, id],
+                        "UPDATE campaigns SET missed_at = ?1, pause_detail = ?2 WHERE id = ?3",
+                        params![tx.now, e.message(lang), id],
                     )?;
                 }
             }

@@ -201,7 +201,8 @@ pub struct Campaign {
     pub content: CampaignContent,
     pub audience: Audience,
     pub scheduled_at: Option<DateTime<Utc>>,
-    /// The scheduled time passed while the app was closed: the merchant confirms.
+    /// The scheduled time passed while the app was closed (or the send could not start then,
+    /// `pause_detail` says why): the merchant confirms.
     pub missed: bool,
     pub pause_reason: Option<PauseReason>,
     pub pause_detail: Option<String>,
@@ -226,6 +227,8 @@ pub struct CampaignSummary {
     pub scheduled_at: Option<DateTime<Utc>>,
     pub missed: bool,
     pub pause_reason: Option<PauseReason>,
+    /// Why it is paused, or why a scheduled send could not leave.
+    pub pause_detail: Option<String>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub progress: Progress,

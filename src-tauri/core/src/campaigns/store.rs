@@ -214,6 +214,7 @@ impl Store {
                 scheduled_at: c.scheduled_at,
                 missed: c.missed,
                 pause_reason: c.pause_reason,
+                pause_detail: c.pause_detail,
                 started_at: c.started_at,
                 finished_at: c.finished_at,
                 progress: progress(self.conn(), c.id)?,
@@ -300,7 +301,7 @@ impl Store {
                 return Err(not_now(state));
             }
             tx.execute(
-                "UPDATE campaigns SET state = 'scheduled', scheduled_at = ?1, missed_at = NULL, updated_at = ?2 WHERE id = ?3",
+                "UPDATE campaigns SET state = 'scheduled', scheduled_at = ?1, missed_at = NULL, pause_detail = NULL, updated_at = ?2 WHERE id = ?3",
                 params![at, tx.now, id],
             )?;
             Ok(())
@@ -316,7 +317,7 @@ impl Store {
                 return Err(not_now(state));
             }
             tx.execute(
-                "UPDATE campaigns SET state = 'draft', scheduled_at = NULL, missed_at = NULL, updated_at = ?1 WHERE id = ?2",
+                "UPDATE campaigns SET state = 'draft', scheduled_at = NULL, missed_at = NULL, pause_detail = NULL, updated_at = ?1 WHERE id = ?2",
                 params![tx.now, id],
             )?;
             Ok(())
@@ -565,7 +566,7 @@ pub(crate) fn start_tx(tx: &mut Tx, id: CampaignId) -> Result<()> {
     }
     materialise(tx, &c)?;
     tx.execute(
-        "UPDATE campaigns SET state = 'running', started_at = ?1, missed_at = NULL, updated_at = ?1 WHERE id = ?2",
+        "UPDATE campaigns SET state = 'running', started_at = ?1, missed_at = NULL, pause_detail = NULL, updated_at = ?1 WHERE id = ?2",
         params![tx.now, id],
     )?;
     Ok(())

@@ -411,6 +411,39 @@ fn a_scheduled_campaign_missed_while_closed_waits_for_the_merchant() {
     clock.advance(Duration::minutes(6));
     engine.tick(&mut s).unwrap();
     assert_eq!(s.campaign(d.id).unwrap().state, CampaignState::Running, "on time, it starts");
+
+    // A scheduled send that cannot leave (nobody may receive it any more) waits, with why.
+    let e = s.create_campaign(&input(SegmentFilter::default(), 0), None).unwrap().value;
+    s.schedule_campaign(e.id, s.now() + Duration::minutes(5), None).unwrap();
+    s.apply_unsubscribes("zoe@example.com", None).unwrap();
+    clock.advance(Duration::minutes(6));
+    engine.tick(&mut s).unwrap();
+    let e = s.campaign(e.id).unwrap();
+    assert_eq!((e.state, e.missed), (CampaignState::Scheduled, true), "it did not start and waits for the merchant");
+    assert!(e.pause_detail.unwrap_or_default().contains("Personne"), "the reason is kept for the screen");
+}
+
+#[test]
+fn a_421_from_the_server_is_temporary_and_everyone_receives_the_message_once() {
+    // Retries wait a few real milliseconds: the system clock, not the fixed test clock.
+    let mut s = crate::Store::open_in_memory().unwrap();
+    let sink = Sink::start(true, 8).unwrap();
+    s.save_mail_settings(&mail(Some(&sink)), None).unwrap();
+    for i in 0..6 {
+        customer(&mut s, &format!("C{i}"), &format!("c{i}@example.com"), Country::FR, Some(ConsentChoice::Express));
+    }
+    sink.fail_next(4, 421, "4.3.2 Service not available, closing transmission channel");
+    let c = s.create_campaign(&input(SegmentFilter::default(), 0), None).unwrap().value;
+    s.start_campaign(c.id, None).unwrap();
+    let m = s.mail_settings().unwrap();
+    let transport = SmtpPool::new(&m.smtp, None).unwrap();
+    let state = Engine::new(fast()).run_campaign(&mut s, c.id, &transport, &m.smtp.limits).unwrap();
+    assert_eq!(state, CampaignState::Finished, "421s are retried, the campaign finishes");
+    assert_eq!(s.campaign(c.id).unwrap().progress.sent, 6);
+    let mut to: Vec<String> = sink.received().iter().flat_map(|r| r.to.clone()).collect();
+    to.sort();
+    to.dedup();
+    assert_eq!((to.len(), sink.count()), (6, 6), "each received it exactly once");
 }
 
 #[test]

@@ -9,7 +9,8 @@ import type { Variant } from "./Variant";
 
 export type Campaign = { id: number, name: string, state: CampaignState, content: CampaignContent, audience: Audience, scheduled_at: string | null, 
 /**
- * The scheduled time passed while the app was closed: the merchant confirms.
+ * The scheduled time passed while the app was closed (or the send could not start then,
+ * `pause_detail` says why): the merchant confirms.
  */
 missed: boolean, pause_reason: PauseReason | null, pause_detail: string | null, resume_at: string | null, started_at: string | null, sample_done_at: string | null, ab_winner: Variant | null, finished_at: string | null, created_at: string, updated_at: string, progress: Progress, 
 /**

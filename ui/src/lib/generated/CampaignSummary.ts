@@ -3,4 +3,8 @@ import type { CampaignState } from "./CampaignState";
 import type { PauseReason } from "./PauseReason";
 import type { Progress } from "./Progress";
 
-export type CampaignSummary = { id: number, name: string, subject: string, state: CampaignState, scheduled_at: string | null, missed: boolean, pause_reason: PauseReason | null, started_at: string | null, finished_at: string | null, progress: Progress, };
+export type CampaignSummary = { id: number, name: string, subject: string, state: CampaignState, scheduled_at: string | null, missed: boolean, pause_reason: PauseReason | null, 
+/**
+ * Why it is paused, or why a scheduled send could not leave.
+ */
+pause_detail: string | null, started_at: string | null, finished_at: string | null, progress: Progress, };
