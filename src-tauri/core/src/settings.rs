@@ -101,22 +101,53 @@ pub const MAX_LOGO_BYTES: usize = 256 * 1024;
 /// Rule: a logo is a PNG or JPEG image (checked by its first bytes, whatever the URL says) of
 /// at most `MAX_LOGO_BYTES`, given as a base64 data URL.
 pub fn validate_logo(data_url: &str) -> Result<()> {
-    use base64::Engine;
-    let bad = || Error::invalid("logo", "field.logo_invalid");
-    let (mime, b64) = data_url.strip_prefix("data:").and_then(|r| r.split_once(";base64,")).ok_or_else(bad)?;
-    if b64.len() > MAX_LOGO_BYTES * 4 / 3 + 4 {
-        return Err(Error::Validation(vec![
+    match image_from_data_url(data_url, MAX_LOGO_BYTES) {
+        ImageData::TooLarge => Err(Error::Validation(vec![
             FieldError::new("logo", "field.logo_too_large").arg("max", MAX_LOGO_BYTES / 1024)
-        ]));
+        ])),
+        ImageData::Image { mime: "image/png" | "image/jpeg", .. } => Ok(()),
+        _ => Err(Error::invalid("logo", "field.logo_invalid")),
     }
-    let bytes = base64::engine::general_purpose::STANDARD.decode(b64).map_err(|_| bad())?;
-    let png = bytes.starts_with(b"\x89PNG\r\n\x1a\n");
-    let jpeg = bytes.starts_with(&[0xFF, 0xD8, 0xFF]);
-    match mime {
-        "image/png" if png => Ok(()),
-        "image/jpeg" if jpeg => Ok(()),
-        _ => Err(bad()),
+}
+
+/// What a `data:<mime>;base64,…` URL holds.
+pub(crate) enum ImageData {
+    /// A PNG, JPEG or GIF whose first bytes match the declared type.
+    Image {
+        mime: &'static str,
+        bytes: Vec<u8>,
+    },
+    TooLarge,
+    Invalid,
+}
+
+/// Rule: an image is recognised by its first bytes, whatever the URL says, and must agree with
+/// the type it declares. The size is checked before decoding.
+pub(crate) fn image_from_data_url(data_url: &str, max_bytes: usize) -> ImageData {
+    use base64::Engine;
+    let Some((declared, b64)) = data_url.strip_prefix("data:").and_then(|r| r.split_once(";base64,")) else {
+        return ImageData::Invalid;
+    };
+    if b64.len() > max_bytes * 4 / 3 + 4 {
+        return ImageData::TooLarge;
     }
+    let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(b64.trim()) else { return ImageData::Invalid };
+    if bytes.len() > max_bytes {
+        return ImageData::TooLarge;
+    }
+    let sniffed = if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        "image/png"
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        "image/jpeg"
+    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        "image/gif"
+    } else {
+        return ImageData::Invalid;
+    };
+    if sniffed != declared {
+        return ImageData::Invalid;
+    }
+    ImageData::Image { mime: sniffed, bytes }
 }
 
 impl Store {

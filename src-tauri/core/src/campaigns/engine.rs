@@ -304,7 +304,7 @@ impl Engine {
             Allowance::Wait(at) => return Ok(Step::Wait(at)),
             Allowance::DayQuota(at) => {
                 store.transact("campaign_pause_quota", None, |tx| {
-                    set_paused(tx, cid, PauseReason::Quota, Some("daily_limit"), Some(at))
+                    set_paused(tx, cid, PauseReason::Quota, None, Some(at))
                 })?;
                 return Ok(Step::Changed(cid));
             }

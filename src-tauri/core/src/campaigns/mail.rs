@@ -156,10 +156,7 @@ impl Default for MailSettings {
 const MAX_NAME: usize = 120;
 const MAX_ADDRESS: usize = 400;
 
-pub(crate) fn valid_email(s: &str) -> bool {
-    email_address::EmailAddress::parse_with_options(s, email_address::Options::default().without_display_text()).is_ok()
-        && s.contains('.')
-}
+pub(crate) use crate::customers::is_email as valid_email;
 
 /// Check the settings, reporting every problem at once. The identity and postal address are
 /// needed before anything is sent (they go in every message).

@@ -16,7 +16,6 @@ use chrono::{DateTime, Utc};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use rusqlite::Connection;
 use serde::Serialize;
-use std::collections::HashMap;
 
 /// The personal fields a message can use, with sample values for the editor.
 pub const PERSONAL_FIELDS: &[&str] =
@@ -497,9 +496,6 @@ pub fn templates(lang: Lang) -> Vec<Template> {
     };
     serde_json::from_str(raw).expect("the default templates are valid JSON (checked by a test)")
 }
-
-/// Images of a message stored for the editor, keyed by id.
-pub type MediaMap = HashMap<i64, Image>;
 
 #[cfg(test)]
 mod tests {

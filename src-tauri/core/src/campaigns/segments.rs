@@ -230,28 +230,33 @@ fn for_each_match(
     let refs: Vec<&dyn ToSql> = values.iter().map(|b| b.as_ref()).collect();
     let mut rows = st.query(refs.as_slice())?;
     while let Some(r) = rows.next()? {
-        let id: CustomerId = r.get(0)?;
-        let email: Option<String> = r.get(1)?;
-        let country = Country::parse(&r.get::<_, String>(2)?).unwrap_or_default();
-        let last: Option<DateTime<Utc>> = r.get(3)?;
-        let consent: Option<String> = r.get(4)?;
-        let (choice, unsubscribed) = match consent.as_deref().and_then(|s| s.split_once(' ')) {
-            Some((basis, source)) => {
-                (ConsentChoice::parse(basis), ConsentSource::parse(source) == Some(ConsentSource::Unsubscribe))
-            }
-            None => (None, false),
-        };
-        let facts = ConsentFacts {
-            has_email: email.as_deref().is_some_and(|e| !e.is_empty()),
-            country,
-            // An unreadable record counts as a refusal, never as consent.
-            choice: consent.as_ref().map(|_| choice.unwrap_or(ConsentChoice::Refused)),
-            unsubscribed,
-            last_purchase_at: last,
-        };
-        each(id, email, eligibility(&facts, now));
+        let (email, facts) = facts_from_row(r, 1)?;
+        each(r.get(0)?, email, eligibility(&facts, now));
     }
     Ok(())
+}
+
+/// The columns `email, country, last_purchase_at, "<basis> <source>" of the latest consent`,
+/// starting at `at`, as the consent rule's facts. An unreadable record counts as a refusal,
+/// never as consent.
+fn facts_from_row(r: &rusqlite::Row, at: usize) -> rusqlite::Result<(Option<String>, ConsentFacts)> {
+    let email: Option<String> = r.get(at)?;
+    let consent: Option<String> = r.get(at + 3)?;
+    let (choice, unsubscribed) = match consent.as_deref().map(|s| s.split_once(' ').unwrap_or((s, ""))) {
+        Some((basis, source)) => (
+            Some(ConsentChoice::parse(basis).unwrap_or(ConsentChoice::Refused)),
+            ConsentSource::parse(source) == Some(ConsentSource::Unsubscribe),
+        ),
+        None => (None, false),
+    };
+    let facts = ConsentFacts {
+        has_email: email.as_deref().is_some_and(|e| !e.is_empty()),
+        country: Country::parse(&r.get::<_, String>(at + 1)?).unwrap_or_default(),
+        choice,
+        unsubscribed,
+        last_purchase_at: r.get(at + 2)?,
+    };
+    Ok((email, facts))
 }
 
 /// The live count of a filter and the reasons for exclusion.
@@ -297,22 +302,7 @@ pub fn still_eligible(conn: &Connection, customer: CustomerId, now: DateTime<Utc
     let mut st = conn.prepare_cached(&sql)?;
     let mut rows = st.query([customer])?;
     let Some(r) = rows.next()? else { return Ok(false) };
-    let email: Option<String> = r.get(0)?;
-    let consent: Option<String> = r.get(3)?;
-    let (choice, unsubscribed) = match consent.as_deref().and_then(|s| s.split_once(' ')) {
-        Some((b, s)) => (
-            Some(ConsentChoice::parse(b).unwrap_or(ConsentChoice::Refused)),
-            ConsentSource::parse(s) == Some(ConsentSource::Unsubscribe),
-        ),
-        None => (None, false),
-    };
-    let facts = ConsentFacts {
-        has_email: email.is_some_and(|e| !e.is_empty()),
-        country: Country::parse(&r.get::<_, String>(1)?).unwrap_or_default(),
-        choice,
-        unsubscribed,
-        last_purchase_at: r.get(2)?,
-    };
+    let (_, facts) = facts_from_row(r, 0)?;
     Ok(eligibility(&facts, now).is_ok())
 }
 

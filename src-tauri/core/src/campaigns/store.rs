@@ -14,6 +14,8 @@ use rand::Rng;
 use rusqlite::{params, Connection, OptionalExtension};
 
 const MAX_NAME: usize = 120;
+/// An image in a message: at most 2 MB (it travels in every message).
+const MAX_MEDIA_BYTES: usize = 2 * 1024 * 1024;
 /// A 20-character token: 100 bits from the operating system's generator.
 const TOKEN_ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
 
@@ -510,29 +512,16 @@ impl Store {
     /// Store an image for messages, from a `data:image/png|jpeg|gif;base64,…` URL (checked by
     /// its first bytes, at most 2 MB).
     pub fn add_media(&mut self, name: &str, data_url: &str, key: Option<&str>) -> Result<Outcome<Media>> {
-        use base64::Engine;
-        let (mime, b64) = data_url
-            .strip_prefix("data:")
-            .and_then(|s| s.split_once(";base64,"))
-            .ok_or_else(|| Error::invalid("image", "campaign.image_invalid"))?;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(b64.trim())
-            .map_err(|_| Error::invalid("image", "campaign.image_invalid"))?;
-        let sniffed = if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-            "image/png"
-        } else if bytes.starts_with(&[0xff, 0xd8, 0xff]) {
-            "image/jpeg"
-        } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
-            "image/gif"
-        } else {
-            return Err(Error::invalid("image", "campaign.image_invalid"));
+        use crate::settings::{image_from_data_url, ImageData};
+        let (sniffed, bytes) = match image_from_data_url(data_url, MAX_MEDIA_BYTES) {
+            ImageData::Image { mime, bytes } => (mime, bytes),
+            ImageData::TooLarge => {
+                return Err(Error::Validation(vec![
+                    FieldError::new("image", "campaign.image_too_big").arg("max", "2 Mo")
+                ]))
+            }
+            ImageData::Invalid => return Err(Error::invalid("image", "campaign.image_invalid")),
         };
-        if sniffed != mime {
-            return Err(Error::invalid("image", "campaign.image_invalid"));
-        }
-        if bytes.len() > 2 * 1024 * 1024 {
-            return Err(Error::Validation(vec![FieldError::new("image", "campaign.image_too_big").arg("max", "2 Mo")]));
-        }
         let name = crate::loyalty::check_text("name", name, 200, false)?.unwrap_or_else(|| "image".into());
         let out = self.transact("media_add", key, |tx| {
             tx.execute(

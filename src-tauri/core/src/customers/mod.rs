@@ -7,7 +7,7 @@ mod store;
 mod timeline;
 
 pub use duplicates::{similar_names, DuplicateMatch, DuplicateReason};
-pub use rules::{validate, Normalized, MAX_NAME, MAX_NOTE, MAX_TAG, MAX_TAGS};
+pub use rules::{is_email, validate, Normalized, MAX_NAME, MAX_NOTE, MAX_TAG, MAX_TAGS};
 pub(crate) use store::{current_consent, ensure_customer, ensure_exists, summaries, summary_columns, summary_from_row};
 pub use timeline::{is_backdated, TimelineEntry, TimelineKind};
 

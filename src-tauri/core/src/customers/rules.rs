@@ -99,7 +99,7 @@ pub fn validate(
     if let Some(e) = &email {
         if e.chars().count() > MAX_EMAIL {
             p.push(FieldError::new("email", "field.too_long").arg("max", MAX_EMAIL));
-        } else if !email_address::EmailAddress::is_valid(e) || !e.contains('.') || e.contains(' ') {
+        } else if !is_email(e) {
             p.add("email", "field.email_invalid");
         }
     }
@@ -191,4 +191,10 @@ pub fn validate_note(body: &str) -> Result<String> {
         return Err(crate::Error::Validation(vec![FieldError::new("note", "field.too_long").arg("max", MAX_NOTE)]));
     }
     Ok(b)
+}
+
+/// Rule: an email address is well formed and has a dot in its domain (no spaces, no display
+/// name). Used for customers and for the sender's addresses.
+pub fn is_email(e: &str) -> bool {
+    email_address::EmailAddress::is_valid(e) && e.contains('.') && !e.contains(' ')
 }
