@@ -11,6 +11,7 @@ pub mod campaigns;
 pub mod cards;
 pub mod clock;
 pub mod customers;
+pub mod data;
 pub mod demo;
 pub mod error;
 pub mod i18n;

@@ -23,6 +23,7 @@ pub mod segments;
 pub mod sink;
 pub mod smtp;
 pub mod store;
+pub mod suppression;
 
 #[cfg(test)]
 mod tests;

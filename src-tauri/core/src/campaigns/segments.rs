@@ -375,3 +375,10 @@ impl Store {
         })
     }
 }
+
+/// Every customer a filter matches, consent or not (the export of a segment).
+pub(crate) fn matching_ids(conn: &Connection, f: &SegmentFilter, now: DateTime<Utc>) -> Result<Vec<CustomerId>> {
+    let mut out = Vec::new();
+    for_each_match(conn, f, now, |id, _, _| out.push(id))?;
+    Ok(out)
+}

@@ -7,8 +7,13 @@ mod store;
 mod timeline;
 
 pub use duplicates::{similar_names, DuplicateMatch, DuplicateReason};
-pub use rules::{is_email, validate, Normalized, MAX_NAME, MAX_NOTE, MAX_TAG, MAX_TAGS};
-pub(crate) use store::{current_consent, ensure_customer, ensure_exists, summaries, summary_columns, summary_from_row};
+pub use rules::{
+    birthday_is_valid, is_email, normalize_postcode, validate, Normalized, MAX_NAME, MAX_NOTE, MAX_TAG, MAX_TAGS,
+};
+pub(crate) use store::{
+    current_consent, ensure_customer, ensure_exists, insert_note, summaries, summary_columns, summary_from_row,
+    tags_of, write_consent, write_event, write_fields, write_tags, INSERT_CUSTOMER,
+};
 pub use timeline::{is_backdated, TimelineEntry, TimelineKind};
 
 use crate::types::{Cents, Country, CustomerId, Lang};

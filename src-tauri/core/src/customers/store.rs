@@ -67,7 +67,7 @@ pub(crate) fn ensure_customer(conn: &Connection, id: CustomerId) -> Result<()> {
     }
 }
 
-fn write_event(tx: &Tx, id: CustomerId, kind: &str, data: serde_json::Value) -> Result<()> {
+pub(crate) fn write_event(tx: &Tx, id: CustomerId, kind: &str, data: serde_json::Value) -> Result<()> {
     tx.execute(
         "INSERT INTO customer_events (customer_id, kind, at, data) VALUES (?1, ?2, ?3, ?4)",
         params![id, kind, tx.now, data.to_string()],
@@ -77,7 +77,7 @@ fn write_event(tx: &Tx, id: CustomerId, kind: &str, data: serde_json::Value) -> 
 
 /// Run `sql` with a customer's stored fields bound as ?1..?17 in `Normalized` order, the
 /// write time as ?18 and the id as ?19 (NULL on insert: SQLite assigns the next id).
-fn write_fields(tx: &Tx, sql: &str, n: &Normalized, id: Option<CustomerId>) -> Result<usize> {
+pub(crate) fn write_fields(tx: &Tx, sql: &str, n: &Normalized, id: Option<CustomerId>) -> Result<usize> {
     let phone_e164 = n.phone.as_ref().map(|p| p.e164.as_str());
     let phone_digits = n.phone.as_ref().map(|p| p.search_digits.as_str()).unwrap_or("");
     let birthday = (n.birthday.map(|b| b.day), n.birthday.map(|b| b.month), n.birthday.and_then(|b| b.year));
@@ -107,7 +107,7 @@ fn write_fields(tx: &Tx, sql: &str, n: &Normalized, id: Option<CustomerId>) -> R
     )?)
 }
 
-fn write_tags(tx: &Tx, id: CustomerId, tags: &[String]) -> Result<()> {
+pub(crate) fn write_tags(tx: &Tx, id: CustomerId, tags: &[String]) -> Result<()> {
     tx.execute("DELETE FROM customer_tags WHERE customer_id = ?1", [id])?;
     let mut stmt =
         tx.prepare_cached("INSERT OR IGNORE INTO customer_tags (customer_id, tag, tag_fold) VALUES (?1, ?2, ?3)")?;
@@ -117,7 +117,7 @@ fn write_tags(tx: &Tx, id: CustomerId, tags: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn write_consent(tx: &Tx, id: CustomerId, c: &ConsentInput) -> Result<()> {
+pub(crate) fn write_consent(tx: &Tx, id: CustomerId, c: &ConsentInput) -> Result<()> {
     let wording = crate::text::clean_multiline(&c.wording);
     if wording.as_ref().is_some_and(|w| w.chars().count() > MAX_NOTE) {
         return Err(Error::Validation(vec![
@@ -131,7 +131,7 @@ fn write_consent(tx: &Tx, id: CustomerId, c: &ConsentInput) -> Result<()> {
     Ok(())
 }
 
-fn insert_note(tx: &Tx, id: CustomerId, body: &str) -> Result<i64> {
+pub(crate) fn insert_note(tx: &Tx, id: CustomerId, body: &str) -> Result<i64> {
     tx.execute("INSERT INTO notes (customer_id, body, created_at) VALUES (?1, ?2, ?3)", params![id, body, tx.now])?;
     Ok(tx.last_insert_rowid())
 }
@@ -160,6 +160,13 @@ fn sorted_tags(tags: &[String]) -> Vec<String> {
     t
 }
 
+/// The INSERT of a new customer's fields, for `write_fields` (the import uses it too).
+pub(crate) const INSERT_CUSTOMER: &str =
+    "INSERT INTO customers (first_name, last_name, first_fold, last_fold, email, email_norm, phone_e164,
+       phone_digits, address_line1, address_line2, postcode, city, country, birthday_day, birthday_month,
+       birthday_year, language, created_at, updated_at, id)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18, ?19)";
+
 impl Store {
     fn normalize_input(&self, input: &CustomerInput) -> Result<Normalized> {
         let s = self.settings()?;
@@ -174,15 +181,7 @@ impl Store {
             None => None,
         };
         self.transact("customer.create", key, |tx| {
-            write_fields(
-                tx,
-                "INSERT INTO customers (first_name, last_name, first_fold, last_fold, email, email_norm, phone_e164,
-                   phone_digits, address_line1, address_line2, postcode, city, country, birthday_day, birthday_month,
-                   birthday_year, language, created_at, updated_at, id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18, ?19)",
-                &n,
-                None,
-            )?;
+            write_fields(tx, INSERT_CUSTOMER, &n, None)?;
             let id = tx.last_insert_rowid();
             write_tags(tx, id, &n.tags)?;
             if let Some(c) = &new.consent {
@@ -471,7 +470,7 @@ impl Store {
     }
 }
 
-fn tags_of(conn: &Connection, id: CustomerId) -> Result<Vec<String>> {
+pub(crate) fn tags_of(conn: &Connection, id: CustomerId) -> Result<Vec<String>> {
     let mut st = conn.prepare_cached("SELECT tag FROM customer_tags WHERE customer_id = ?1 ORDER BY tag_fold")?;
     let tags = st.query_map([id], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
     Ok(tags)

@@ -131,6 +131,34 @@ impl Store {
         Ok(outcome)
     }
 
+    /// Run `f` exactly as a write would run (one `BEGIN IMMEDIATE` transaction), then roll
+    /// everything back: a preview that runs the same code as the write it previews.
+    pub fn rehearse<T, F>(&mut self, f: F) -> Result<T>
+    where
+        F: FnOnce(&mut Tx) -> Result<T>,
+    {
+        let now = self.clock.now();
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut t = Tx { tx, changes: Changes::default(), now };
+        let value = f(&mut t);
+        t.tx.rollback()?;
+        value
+    }
+
+    /// Replace the whole content of this database by the database file at `src`, through
+    /// SQLite's backup API into this connection: other connections to the live file (the
+    /// campaign sender) wait on its lock and then see the new content; nothing is renamed
+    /// under them. Used by a restore, once `src` is verified.
+    pub fn replace_contents_from(&mut self, src: &Path) -> Result<()> {
+        let from = Connection::open_with_flags(src, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        {
+            let b = rusqlite::backup::Backup::new(&from, &mut self.conn)?;
+            b.run_to_completion(1024, std::time::Duration::ZERO, None)?;
+        }
+        apply_pragmas(&self.conn)?;
+        Ok(())
+    }
+
     /// Check the file is sound (`PRAGMA integrity_check`).
     pub fn integrity_check(&self) -> Result<bool> {
         let s: String = self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;

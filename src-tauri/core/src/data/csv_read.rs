@@ -1,0 +1,183 @@
+//! Reading delimited text: the separator (`;` `,` tab `|`) is found from the first lines (an
+//! Excel `sep=` first line wins), quoted fields may hold separators and newlines, CRLF and LF
+//! both end a record, rows may have more or fewer cells than the header. Pure functions over
+//! the decoded text; records are read one at a time (nothing but the text is held).
+
+pub const DELIMITERS: [u8; 4] = [b';', b',', b'\t', b'|'];
+/// A cell longer than this is refused (an unbalanced quote swallowing the rest of the file).
+pub const MAX_CELL: usize = 10_000;
+
+/// The separator named by an Excel `sep=` first line, if there is one.
+pub fn sep_line(text: &str) -> Option<u8> {
+    let first = text.lines().next()?.trim().trim_matches('"');
+    let rest = first.strip_prefix("sep=").or_else(|| first.strip_prefix("SEP="))?;
+    let b = rest.as_bytes();
+    (b.len() == 1 && DELIMITERS.contains(&b[0])).then_some(b[0])
+}
+
+fn reader(text: &str, delimiter: u8) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(text.as_bytes())
+}
+
+/// Rule: the separator is the one that splits the first 50 records into the same number of
+/// cells (more than one) most often; ties go to the order `;` `,` tab `|` (French Excel first).
+pub fn detect_delimiter(text: &str) -> u8 {
+    if let Some(d) = sep_line(text) {
+        return d;
+    }
+    let mut best = (b';', 0usize);
+    for d in DELIMITERS {
+        let mut counts: Vec<usize> = Vec::new();
+        for rec in reader(text, d).records().take(50) {
+            match rec {
+                Ok(r) if r.iter().any(|c| !c.trim().is_empty()) => counts.push(r.len()),
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        let Some(&first) = counts.first() else { continue };
+        if first < 2 {
+            continue;
+        }
+        let agree = counts.iter().filter(|&&c| c == first).count();
+        let score = agree * 100 + first;
+        if score > best.1 {
+            best = (d, score);
+        }
+    }
+    best.0
+}
+
+/// A record of the file: its line number (1-based, where it starts) and its cells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub line: usize,
+    pub cells: Vec<String>,
+}
+
+/// Why a record could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordError {
+    CellTooLong { line: usize },
+    Unreadable { line: usize },
+}
+
+/// Every record of `text`, the `sep=` line left out.
+pub fn records(text: &str, delimiter: u8) -> impl Iterator<Item = Result<Record, RecordError>> + '_ {
+    let skip = usize::from(sep_line(text).is_some());
+    let bytes = text.as_bytes();
+    let mut r = reader(text, delimiter);
+    let mut rec = csv::StringRecord::new();
+    let mut done = false;
+    // Lines are counted from byte offsets: the csv reader's own count is off by one after a
+    // CRLF (the LF is read as the start of the next record).
+    let (mut counted_to, mut line_at) = (0usize, 1usize);
+    let mut line_of = move |mut start: usize| {
+        while start < bytes.len() && (bytes[start] == b'\n' || bytes[start] == b'\r') {
+            start += 1;
+        }
+        let start = start.min(bytes.len());
+        if start >= counted_to {
+            line_at += bytes[counted_to..start].iter().filter(|b| **b == b'\n').count();
+            counted_to = start;
+        }
+        line_at
+    };
+    std::iter::from_fn(move || loop {
+        if done {
+            return None;
+        }
+        let before = r.position().byte() as usize;
+        match r.read_record(&mut rec) {
+            Ok(false) => {
+                done = true;
+                return None;
+            }
+            Ok(true) => {
+                let line = line_of(rec.position().map(|p| p.byte() as usize).unwrap_or(before));
+                if line <= skip {
+                    continue;
+                }
+                if rec.iter().any(|c| c.chars().count() > MAX_CELL) {
+                    return Some(Err(RecordError::CellTooLong { line }));
+                }
+                return Some(Ok(Record { line, cells: rec.iter().map(str::to_string).collect() }));
+            }
+            Err(_) => {
+                // The csv reader resynchronises at the next record.
+                return Some(Err(RecordError::Unreadable { line: line_of(before) }));
+            }
+        }
+    })
+}
+
+/// Write rows as delimited text with CRLF line ends, quoting only where needed.
+pub fn write_rows(rows: &[Vec<String>], delimiter: u8) -> String {
+    let mut w =
+        csv::WriterBuilder::new().delimiter(delimiter).terminator(csv::Terminator::CRLF).from_writer(Vec::new());
+    for r in rows {
+        // Writing to memory cannot fail.
+        let _ = w.write_record(r);
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all(text: &str) -> Vec<Vec<String>> {
+        records(text, detect_delimiter(text)).map(|r| r.unwrap().cells).collect()
+    }
+
+    #[test]
+    fn the_separator_is_found_from_the_lines() {
+        let cases = [
+            ("Nom;Prénom;Ville\nA;B;C\nD;E;F\n", b';', "French Excel"),
+            ("name,first,city\na,b,c\n", b',', "standard"),
+            ("name\tfirst\tcity\na\tb\tc\n", b'\t', "tab"),
+            ("name|first|city\na|b|c\n", b'|', "pipe"),
+            ("sep=,\nNom;Prénom,Ville\nA;B,C\n", b',', "an Excel sep= line wins"),
+            ("Nom;Adresse;Ville\nA;\"1, rue Haute\";Lyon\nB;\"2, rue Basse\";Paris\n", b';', "commas inside quotes"),
+        ];
+        for (text, want, why) in cases {
+            assert_eq!(detect_delimiter(text) as char, want as char, "{why}");
+        }
+    }
+
+    #[test]
+    fn quoted_newlines_crlf_and_ragged_rows_are_read() {
+        let rows = all("Nom;Notes\r\nLefèvre;\"deux\r\nlignes; et un point-virgule\"\r\nCôté\r\nDurand;x;en trop\r\n");
+        assert_eq!(rows[1], vec!["Lefèvre", "deux\r\nlignes; et un point-virgule"]);
+        assert_eq!(rows[2], vec!["Côté"], "a short row is kept");
+        assert_eq!(rows[3].len(), 3, "a long row is kept");
+    }
+
+    #[test]
+    fn the_sep_line_is_not_a_record_and_line_numbers_follow_the_file() {
+        let text = "sep=;\nNom;Ville\nA;\"x\ny\"\nB;C\n";
+        let recs: Vec<Record> = records(text, b';').map(Result::unwrap).collect();
+        assert_eq!(recs[0].cells, vec!["Nom", "Ville"]);
+        assert_eq!(recs.iter().map(|r| r.line).collect::<Vec<_>>(), vec![2, 3, 5], "line where each record starts");
+        let crlf: Vec<usize> = records("a;b\r\nc;\"d\r\ne\"\r\n\r\nf;g\r\n", b';').map(|r| r.unwrap().line).collect();
+        assert_eq!(crlf, vec![1, 2, 5], "CRLF, a quoted newline and an empty line counted alike");
+    }
+
+    #[test]
+    fn an_unbalanced_quote_does_not_swallow_the_file_silently() {
+        let mut text = String::from("Nom;Notes\nA;\"ouvert\n");
+        for i in 0..2000 {
+            text.push_str(&format!("Client{i};rien\n"));
+        }
+        let recs: Vec<_> = records(&text, b';').collect();
+        assert!(recs.iter().any(|r| matches!(r, Err(RecordError::CellTooLong { line: 2 }))), "reported at its line");
+    }
+
+    #[test]
+    fn written_rows_read_back_the_same() {
+        let rows = vec![vec!["a;b".to_string(), "deux\nlignes".into(), "\"guillemets\"".into()]];
+        let text = write_rows(&rows, b';');
+        assert!(text.ends_with("\r\n"));
+        assert_eq!(all(&text), rows);
+    }
+}

@@ -1,0 +1,202 @@
+//! Erasure (GDPR article 17, Québec's Law 25): the person is anonymised — name, contact,
+//! address, birthday, notes, tags, the addresses their messages went to, the wording of their
+//! consent records, their place in the search index — while sales and ledger amounts stay for
+//! the accounts. Only salted hashes of the email and phone remain (`erasures`), so the person
+//! is never imported again; the erasure is applied again after restoring an older backup.
+//! Freed pages are overwritten (`secure_delete`), the search index is rebuilt and the WAL
+//! truncated so the old text is not left on disk.
+
+use crate::customers::ensure_exists;
+use crate::error::Result;
+use crate::i18n::tr;
+use crate::storage::{Store, Tx};
+use crate::types::{CustomerId, Outcome};
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use ts_rs::TS;
+
+/// The address an erased person's sent messages now show.
+pub const ERASED_EMAIL: &str = "erased@erased.invalid";
+
+/// The shop's salt for erasure hashes (random, created with the first import or erasure).
+pub fn salt(conn: &Connection) -> Result<String> {
+    Ok(conn
+        .query_row("SELECT value FROM settings WHERE key = 'erasure_salt'", [], |r| r.get(0))
+        .optional()?
+        .unwrap_or_default())
+}
+
+pub(crate) fn ensure_salt(tx: &Tx) -> Result<()> {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    tx.execute(
+        "INSERT INTO settings (key, value) VALUES ('erasure_salt', ?1) ON CONFLICT (key) DO NOTHING",
+        [hex::encode(bytes)],
+    )?;
+    Ok(())
+}
+
+/// Rule: the hash of a normalised email or an E.164 phone, salted with the shop's salt.
+pub fn hash(salt: &str, value: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(salt.as_bytes());
+    h.update([0u8]);
+    h.update(value.as_bytes());
+    hex::encode(h.finalize())
+}
+
+/// Whether this email (normalised) or phone (E.164) belongs to someone who was erased.
+pub fn is_erased(conn: &Connection, salt: &str, email_norm: Option<&str>, phone: Option<&str>) -> Result<bool> {
+    if salt.is_empty() {
+        return Ok(false);
+    }
+    let mut st = conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM erasures WHERE email_hash = ?1) OR EXISTS (SELECT 1 FROM erasures WHERE phone_hash = ?2)",
+    )?;
+    let e = email_norm.map(|e| hash(salt, e));
+    let p = phone.map(|p| hash(salt, p));
+    Ok(st.query_row(params![e, p], |r| r.get(0))?)
+}
+
+/// One recorded erasure (no personal data).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Erasure {
+    pub customer_id: CustomerId,
+    pub email_hash: Option<String>,
+    pub phone_hash: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// Erasures recorded after `since`, to apply again to a restored backup.
+pub fn erasures_since(conn: &Connection, since: DateTime<Utc>) -> Result<Vec<Erasure>> {
+    let mut st =
+        conn.prepare("SELECT customer_id, email_hash, phone_hash, at FROM erasures WHERE at > ?1 ORDER BY id")?;
+    let rows = st.query_map([since], |r| {
+        Ok(Erasure { customer_id: r.get(0)?, email_hash: r.get(1)?, phone_hash: r.get(2)?, at: r.get(3)? })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Anonymise one customer inside `tx`. `record`: write the erasure (with the hashes of the
+/// current email and phone); `false` when applying an erasure again after a restore.
+pub(crate) fn erase_tx(tx: &mut Tx, id: CustomerId, record: Option<&Erasure>) -> Result<()> {
+    ensure_exists(tx, id)?;
+    ensure_salt(tx)?;
+    let salt = salt(tx)?;
+    let (email, phone): (Option<String>, Option<String>) =
+        tx.query_row("SELECT email_norm, phone_e164 FROM customers WHERE id = ?1", [id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    let lang = crate::settings::load(tx)?.language;
+    let label = tr(lang, "erasure.name", &[("id", id.to_string())]);
+    match record {
+        None => {
+            tx.execute(
+                "INSERT INTO erasures (customer_id, email_hash, phone_hash, at) VALUES (?1, ?2, ?3, ?4)",
+                params![id, email.as_deref().map(|e| hash(&salt, e)), phone.as_deref().map(|p| hash(&salt, p)), tx.now],
+            )?;
+        }
+        Some(e) => {
+            let known: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM erasures WHERE customer_id = ?1 AND at = ?2)",
+                params![id, e.at],
+                |r| r.get(0),
+            )?;
+            if !known {
+                tx.execute(
+                    "INSERT INTO erasures (customer_id, email_hash, phone_hash, at) VALUES (?1, ?2, ?3, ?4)",
+                    params![id, e.email_hash, e.phone_hash, e.at],
+                )?;
+            }
+        }
+    }
+    if let Some(e) = &email {
+        // The address stays suppressed, as a hash only.
+        tx.execute(
+            "UPDATE suppressions SET email_norm = 'sha256:' || ?2, reason = 'erased' WHERE email_norm = ?1",
+            params![e, hash(&salt, e)],
+        )?;
+    }
+    tx.execute("INSERT OR REPLACE INTO data_unlock (customer_id, purpose) VALUES (?1, 'erasure')", [id])?;
+    tx.execute(
+        "UPDATE customers SET first_name = '', last_name = ?2, first_fold = '', last_fold = ?3, email = NULL,
+           email_norm = NULL, phone_e164 = NULL, phone_digits = '', address_line1 = NULL, address_line2 = NULL,
+           postcode = NULL, city = NULL, birthday_day = NULL, birthday_month = NULL, birthday_year = NULL,
+           updated_at = ?4, archived_at = coalesce(archived_at, ?4)
+         WHERE id = ?1",
+        params![id, label, crate::text::fold(&label), tx.now],
+    )?;
+    tx.execute("DELETE FROM customer_tags WHERE customer_id = ?1", [id])?;
+    tx.execute("DELETE FROM notes WHERE customer_id = ?1", [id])?;
+    tx.execute("UPDATE customer_events SET data = '{}' WHERE customer_id = ?1 AND data != '{}'", [id])?;
+    tx.execute(
+        "UPDATE customer_events SET data = json_set(data, '$.other_name', ?2) WHERE json_extract(data, '$.other_id') = ?1",
+        params![id, label],
+    )?;
+    tx.execute("UPDATE consents SET wording = NULL WHERE customer_id = ?1 AND wording IS NOT NULL", [id])?;
+    tx.execute(
+        "UPDATE campaign_recipients SET email = ?2 WHERE customer_id = ?1 AND email != ?2",
+        params![id, ERASED_EMAIL],
+    )?;
+    tx.execute("UPDATE cards SET status = 'blocked' WHERE customer_id = ?1 AND status = 'active'", [id])?;
+    tx.execute("DELETE FROM data_unlock WHERE customer_id = ?1", [id])?;
+    tx.changes.customer(id);
+    Ok(())
+}
+
+/// Overwrite what was freed: rebuild the search index's segments and truncate the WAL.
+pub(crate) fn scrub(conn: &Connection) -> Result<()> {
+    conn.execute("INSERT INTO customers_fts (customers_fts) VALUES ('optimize')", [])?;
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    Ok(())
+}
+
+impl Store {
+    /// Erase a customer (a GDPR / Law 25 request). Sales and ledgers stay, anonymous.
+    pub fn erase_customer(&mut self, id: CustomerId, key: Option<&str>) -> Result<Outcome<()>> {
+        self.conn().pragma_update(None, "secure_delete", "ON")?;
+        let out = self.transact("data.erase", key, |tx| {
+            let done: bool =
+                tx.query_row("SELECT EXISTS (SELECT 1 FROM erasures WHERE customer_id = ?1)", [id], |r| r.get(0))?;
+            if done {
+                return Err(crate::Error::conflict("conflict.already_erased"));
+            }
+            erase_tx(tx, id, None)?;
+            tx.changes.purchases = true;
+            Ok(())
+        });
+        if out.as_ref().is_ok_and(|o| !o.replayed) {
+            scrub(self.conn())?;
+        }
+        self.conn().pragma_update(None, "secure_delete", "OFF")?;
+        out
+    }
+
+    /// Apply erasures recorded elsewhere (the live file, when restoring an older backup).
+    pub fn reapply_erasures(&mut self, erasures: &[Erasure]) -> Result<u32> {
+        if erasures.is_empty() {
+            return Ok(0);
+        }
+        self.conn().pragma_update(None, "secure_delete", "ON")?;
+        let n = self.transact("data.erasures_reapply", None, |tx| {
+            let mut n = 0;
+            for e in erasures {
+                let exists: bool =
+                    tx.query_row("SELECT EXISTS (SELECT 1 FROM customers WHERE id = ?1)", [e.customer_id], |r| {
+                        r.get(0)
+                    })?;
+                if exists {
+                    erase_tx(tx, e.customer_id, Some(e))?;
+                    n += 1;
+                }
+            }
+            Ok(n)
+        })?;
+        scrub(self.conn())?;
+        self.conn().pragma_update(None, "secure_delete", "OFF")?;
+        Ok(n.value)
+    }
+}

@@ -1,0 +1,720 @@
+//! The import: every row read, checked, matched (normalised email, then phone, then card
+//! number) and written inside ONE transaction — all or nothing. The preview runs this same
+//! code and rolls back. A blank cell never erases; similar names are reported, never merged;
+//! consent comes only from the file (or the merchant's recorded attestation); addresses the
+//! file says unsubscribed go to the suppression list; erased people are never imported again;
+//! opening balances are ledger entries with reason "import". What each row did is recorded
+//! in `import_changes` so the import can be undone.
+
+use super::erasure;
+use super::mapping::Field;
+use super::normalise::ConsentWord;
+use super::rows::{self, ParsedRow, RowContext};
+use super::source::ImportFile;
+use super::types::*;
+use crate::campaigns::suppression;
+use crate::customers::{self, ConsentChoice, ConsentInput, ConsentSource, Normalized};
+use crate::error::{Error, Result};
+use crate::i18n::tr;
+use crate::storage::{Store, Tx};
+use crate::types::{CustomerId, Lang, Outcome};
+use rusqlite::{params, OptionalExtension};
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+
+pub const MAX_REPORTED_ROWS: usize = 5000;
+/// Progress is reported (and cancel checked) every this many rows.
+const PROGRESS_EVERY: u32 = 500;
+
+/// What a pass over the file produced: the report and, for the file of rows in error, each
+/// error's line and reason in the shop's language.
+#[derive(Debug, Clone)]
+pub struct ImportRun {
+    pub report: ImportReport,
+    pub errors: Vec<(u32, String)>,
+}
+
+/// Called with the progress; returning `false` cancels (nothing is written).
+pub type ProgressFn<'a> = &'a mut dyn FnMut(Progress) -> bool;
+
+/// The customer columns an import may set, with their stored column names. Only these names
+/// ever reach SQL text.
+const COLUMNS: [&str; 12] = [
+    "first_name",
+    "last_name",
+    "email",
+    "phone_e164",
+    "address_line1",
+    "address_line2",
+    "postcode",
+    "city",
+    "country",
+    "birthday",
+    "language",
+    "tags",
+];
+
+fn values_of(n: &Normalized) -> Vec<(&'static str, Option<String>)> {
+    vec![
+        ("first_name", Some(n.first_name.clone()).filter(|s| !s.is_empty())),
+        ("last_name", Some(n.last_name.clone()).filter(|s| !s.is_empty())),
+        ("email", n.email.clone()),
+        ("phone_e164", n.phone.as_ref().map(|p| p.e164.clone())),
+        ("address_line1", n.line1.clone()),
+        ("address_line2", n.line2.clone()),
+        ("postcode", n.postcode.clone()),
+        ("city", n.city.clone()),
+        ("country", Some(n.country.code().to_string())),
+        (
+            "birthday",
+            n.birthday.map(|b| format!("{}-{}-{}", b.day, b.month, b.year.map(|y| y.to_string()).unwrap_or_default())),
+        ),
+        ("language", Some(n.language.code().to_string())),
+    ]
+}
+
+/// The stored values of the columns an import may set.
+pub(crate) fn current_values(tx: &Tx, id: CustomerId) -> Result<Map<String, Value>> {
+    Ok(tx.query_row(
+        "SELECT first_name, last_name, email, phone_e164, address_line1, address_line2, postcode, city, country,
+                birthday_day, birthday_month, birthday_year, language FROM customers WHERE id = ?1",
+        [id],
+        |r| {
+            let mut m = Map::new();
+            for (i, c) in COLUMNS[..9].iter().enumerate() {
+                let v: Option<String> = r.get(i)?;
+                m.insert(c.to_string(), v.filter(|s| !s.is_empty()).map(Value::String).unwrap_or(Value::Null));
+            }
+            let (d, mo, y): (Option<i64>, Option<i64>, Option<i64>) = (r.get(9)?, r.get(10)?, r.get(11)?);
+            let b = match (d, mo) {
+                (Some(d), Some(mo)) => {
+                    Value::String(format!("{d}-{mo}-{}", y.map(|y| y.to_string()).unwrap_or_default()))
+                }
+                _ => Value::Null,
+            };
+            m.insert("birthday".into(), b);
+            m.insert("language".into(), Value::String(r.get(12)?));
+            Ok(m)
+        },
+    )?)
+}
+
+/// Write one column (and what derives from it: folded names, normalised email, phone digits,
+/// birthday parts). `col` is one of `COLUMNS`.
+pub(crate) fn set_column(tx: &Tx, id: CustomerId, col: &str, v: Option<&str>) -> Result<()> {
+    match col {
+        "first_name" | "last_name" => {
+            let fold_col = if col == "first_name" { "first_fold" } else { "last_fold" };
+            let v = v.unwrap_or("");
+            tx.execute(
+                &format!("UPDATE customers SET {col} = ?2, {fold_col} = ?3 WHERE id = ?1"),
+                params![id, v, crate::text::fold(v)],
+            )?;
+        }
+        "email" => {
+            tx.execute(
+                "UPDATE customers SET email = ?2, email_norm = ?3 WHERE id = ?1",
+                params![id, v, v.map(crate::text::normalize_email)],
+            )?;
+        }
+        "phone_e164" => {
+            let p = v.and_then(|v| crate::phone::normalize(v, crate::types::Country::FR));
+            tx.execute(
+                "UPDATE customers SET phone_e164 = ?2, phone_digits = ?3 WHERE id = ?1",
+                params![id, p.as_ref().map(|p| p.e164.clone()), p.map(|p| p.search_digits).unwrap_or_default()],
+            )?;
+        }
+        "birthday" => {
+            let parts: Vec<Option<i64>> = v.map(|s| s.split('-').map(|p| p.parse().ok()).collect()).unwrap_or_default();
+            let at = |i: usize| parts.get(i).copied().flatten();
+            tx.execute(
+                "UPDATE customers SET birthday_day = ?2, birthday_month = ?3, birthday_year = ?4 WHERE id = ?1",
+                params![id, at(0), at(1), at(2)],
+            )?;
+        }
+        "country" | "language" => {
+            if let Some(v) = v {
+                tx.execute(&format!("UPDATE customers SET {col} = ?2 WHERE id = ?1"), params![id, v])?;
+            }
+        }
+        "address_line1" | "address_line2" | "postcode" | "city" => {
+            tx.execute(&format!("UPDATE customers SET {col} = ?2 WHERE id = ?1"), params![id, v])?;
+        }
+        _ => return Err(Error::invalid("column", "field.import_column_unknown")),
+    }
+    Ok(())
+}
+
+fn find_match(tx: &Tx, n: &Normalized, card: Option<&str>) -> Result<Option<CustomerId>> {
+    let order = "AND merged_into IS NULL ORDER BY archived_at IS NOT NULL, id LIMIT 1";
+    if let Some(e) = &n.email_norm {
+        let id = tx
+            .prepare_cached(&format!("SELECT id FROM customers WHERE email_norm = ?1 {order}"))?
+            .query_row([e], |r| r.get(0))
+            .optional()?;
+        if id.is_some() {
+            return Ok(id);
+        }
+    }
+    if let Some(p) = &n.phone {
+        let id = tx
+            .prepare_cached(&format!("SELECT id FROM customers WHERE phone_e164 = ?1 {order}"))?
+            .query_row([&p.e164], |r| r.get(0))
+            .optional()?;
+        if id.is_some() {
+            return Ok(id);
+        }
+    }
+    if let Some(c) = card {
+        return Ok(tx
+            .prepare_cached(
+                "SELECT k.customer_id FROM cards k JOIN customers c ON c.id = k.customer_id
+                 WHERE k.number = ?1 AND k.status = 'active' AND c.merged_into IS NULL",
+            )?
+            .query_row([c], |r| r.get(0))
+            .optional()?);
+    }
+    Ok(None)
+}
+
+fn similar(tx: &Tx, n: &Normalized, exclude: CustomerId) -> Result<Vec<SimilarCustomer>> {
+    let mut out = Vec::new();
+    let mut st = tx.prepare_cached(
+        "SELECT id, first_name, last_name FROM customers WHERE last_fold = ?1 AND first_fold = ?2 AND merged_into IS NULL AND id != ?3 LIMIT 3",
+    )?;
+    let rows = st.query_map(params![n.last_fold, n.first_fold, exclude], |r| {
+        Ok(SimilarCustomer {
+            id: r.get(0)?,
+            name: customers::display_name(&r.get::<_, String>(1)?, &r.get::<_, String>(2)?),
+        })
+    })?;
+    for r in rows {
+        out.push(r?);
+    }
+    if let Some(pc) = &n.postcode {
+        let mut st = tx.prepare_cached(
+            "SELECT id, first_name, last_name, first_fold, last_fold FROM customers WHERE postcode = ?1 AND merged_into IS NULL AND id != ?2 LIMIT 300",
+        )?;
+        let rows = st.query_map(params![pc, exclude], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        })?;
+        for r in rows {
+            let (id, f, l, ff, lf) = r?;
+            if !out.iter().any(|s| s.id == id) && customers::similar_names(&n.first_fold, &n.last_fold, &ff, &lf) {
+                out.push(SimilarCustomer { id, name: customers::display_name(&f, &l) });
+            }
+        }
+    }
+    Ok(out)
+}
+
+struct Ctx<'a> {
+    file: &'a ImportFile,
+    opts: &'a ImportOptions,
+    lang: Lang,
+    import_id: i64,
+    file_date: String,
+    programme: crate::loyalty::Programme,
+}
+
+impl Ctx<'_> {
+    fn consent_wording(&self, value: &str) -> String {
+        tr(
+            self.lang,
+            "import.consent_wording",
+            &[("file", self.file.name.clone()), ("date", self.file_date.clone()), ("value", value.to_string())],
+        )
+    }
+    fn notes_for(&self, row: &ParsedRow, currency: &str) -> Option<String> {
+        let mut lines: Vec<String> = Vec::new();
+        for n in &row.notes {
+            match n.strip_prefix("\u{1f}spent:").and_then(|c| c.parse::<i64>().ok()) {
+                Some(c) => lines.push(tr(
+                    self.lang,
+                    "import.note_spent",
+                    &[
+                        ("file", self.file.name.clone()),
+                        ("amount", format!("{}.{:02} {currency}", c / 100, (c % 100).abs())),
+                    ],
+                )),
+                None => lines.push(n.clone()),
+            }
+        }
+        for p in row.problems.iter().filter(|p| p.dropped && !p.value.is_empty()) {
+            lines.push(tr(
+                self.lang,
+                "import.note_dropped",
+                &[("file", self.file.name.clone()), ("column", p.column.clone()), ("value", p.value.clone())],
+            ));
+        }
+        let body = lines.join("\n");
+        crate::text::clean_multiline(&body).map(|b| b.chars().take(customers::MAX_NOTE).collect())
+    }
+}
+
+fn consent_value(row: &ParsedRow, opts: &ImportOptions) -> String {
+    opts.mapping
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| matches!(f, Field::Consent | Field::Unsubscribed))
+        .filter_map(|(i, _)| row.cells.get(i).map(|c| c.trim().to_string()))
+        .find(|c| !c.is_empty())
+        .unwrap_or_default()
+}
+
+/// The consent record this row brings, if any: a clear yes (unless the address is suppressed or
+/// the customer refused before), a no or an unsubscribe (always), or the merchant's attestation.
+fn consent_for(ctx: &Ctx, row: &ParsedRow, suppressed: bool, current: Option<ConsentChoice>) -> Option<ConsentInput> {
+    let value = consent_value(row, ctx.opts);
+    let (choice, wording) = match row.consent {
+        ConsentWord::Granted if suppressed || current == Some(ConsentChoice::Refused) => return None,
+        ConsentWord::Granted => (ConsentChoice::Express, ctx.consent_wording(&value)),
+        ConsentWord::Refused | ConsentWord::Suppress(_) => (ConsentChoice::Refused, ctx.consent_wording(&value)),
+        ConsentWord::Unknown => match &ctx.opts.soft_opt_in {
+            Some(att) if !suppressed && current.is_none() => {
+                (ConsentChoice::ExistingCustomer, format!("{} — {}", ctx.consent_wording(""), att))
+            }
+            _ => return None,
+        },
+    };
+    if current == Some(choice) {
+        return None;
+    }
+    Some(ConsentInput { choice, source: ConsentSource::Import, wording })
+}
+
+fn add_points(tx: &Tx, ctx: &Ctx, id: CustomerId, points: Option<i64>, stamps: Option<i64>) -> Result<()> {
+    if let Some(p) = points {
+        let expires = crate::loyalty::rules::expiry_date(&ctx.programme.expiry, tx.now);
+        tx.prepare_cached(
+            "INSERT INTO points_ledger (customer_id, at, kind, points, expires_at, reason) VALUES (?1, ?2, 'adjust', ?3, ?4, 'import')",
+        )?
+        .execute(params![id, tx.now, p, expires])?;
+    }
+    if let Some(s) = stamps {
+        tx.prepare_cached(
+            "INSERT INTO stamps_ledger (customer_id, at, kind, stamps, reason) VALUES (?1, ?2, 'adjust', ?3, 'import')",
+        )?
+        .execute(params![id, tx.now, s])?;
+    }
+    Ok(())
+}
+
+/// Create the customer a row describes.
+fn create(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    row: &ParsedRow,
+    n: &Normalized,
+    consent: Option<&ConsentInput>,
+    currency: &str,
+) -> Result<CustomerId> {
+    customers::write_fields(tx, customers::INSERT_CUSTOMER, n, None)?;
+    let id = tx.last_insert_rowid();
+    if !n.tags.is_empty() {
+        customers::write_tags(tx, id, &n.tags)?;
+    }
+    let free_card = match &row.card {
+        Some(c) => {
+            tx.prepare_cached("SELECT 1 FROM cards WHERE number = ?1")?.query_row([c], |_| Ok(())).optional()?.is_none()
+        }
+        None => false,
+    };
+    match (&row.card, free_card) {
+        (Some(c), true) => {
+            tx.prepare_cached(
+                "INSERT INTO cards (customer_id, number, status, issued_at) VALUES (?1, ?2, 'active', ?3)",
+            )?
+            .execute(params![id, c, tx.now])?;
+        }
+        _ => {
+            crate::cards::issue(tx, id)?;
+        }
+    }
+    if let Some(c) = consent {
+        customers::write_consent(tx, id, c)?;
+    }
+    if let Some(body) = ctx.notes_for(row, currency) {
+        customers::insert_note(tx, id, &body)?;
+    }
+    add_points(tx, ctx, id, row.points, row.stamps)?;
+    customers::write_event(tx, id, "created", json!({ "import": ctx.import_id, "file": ctx.file.name }))?;
+    tx.prepare_cached("INSERT INTO import_changes (import_id, customer_id, action) VALUES (?1, ?2, 'created')")?
+        .execute(params![ctx.import_id, id])?;
+    tx.changes.customer(id);
+    Ok(id)
+}
+
+/// Bring an existing customer up to date with a row; `true` when anything changed.
+#[allow(clippy::too_many_arguments)]
+fn update(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    id: CustomerId,
+    row: &ParsedRow,
+    n: &Normalized,
+    consent: Option<&ConsentInput>,
+    name_from_email: bool,
+    currency: &str,
+) -> Result<bool> {
+    let current = current_values(tx, id)?;
+    let overwrite = ctx.opts.matching == MatchPolicy::Overwrite;
+    let given = |f: Field| row.given.contains(&f);
+    let mut before = Map::new();
+    let mut after = Map::new();
+    for (col, new) in values_of(n) {
+        let Some(new) = new else { continue };
+        let wanted = match col {
+            "first_name" | "last_name" => !name_from_email,
+            "country" => given(Field::Country),
+            "language" => given(Field::Language),
+            _ => true,
+        };
+        let old = current.get(col).and_then(Value::as_str);
+        // The same address in other letters is the same address.
+        let same = match (col, old) {
+            ("email", Some(o)) => crate::text::normalize_email(o) == crate::text::normalize_email(&new),
+            _ => old == Some(new.as_str()),
+        };
+        let set = wanted && !same && (overwrite || old.is_none());
+        if set {
+            before.insert(col.to_string(), current.get(col).cloned().unwrap_or(Value::Null));
+            after.insert(col.to_string(), Value::String(new.clone()));
+            set_column(tx, id, col, Some(&new))?;
+        }
+    }
+    let fields: Vec<String> = after.keys().cloned().collect();
+    let existing_tags: Vec<String> = customers::tags_of(tx, id)?.iter().map(|t| crate::text::fold(t)).collect();
+    let new_tags: Vec<String> =
+        n.tags.iter().filter(|t| !existing_tags.contains(&crate::text::fold(t))).cloned().collect();
+    if !new_tags.is_empty() && existing_tags.len() + new_tags.len() <= customers::MAX_TAGS {
+        let mut st =
+            tx.prepare_cached("INSERT OR IGNORE INTO customer_tags (customer_id, tag, tag_fold) VALUES (?1, ?2, ?3)")?;
+        for t in &new_tags {
+            st.execute(params![id, t, crate::text::fold(t)])?;
+        }
+        after.insert("tags_added".into(), json!(new_tags));
+    }
+    if let Some(body) = ctx.notes_for(row, currency) {
+        let same: bool = tx
+            .prepare_cached("SELECT 1 FROM notes WHERE customer_id = ?1 AND body = ?2")?
+            .query_row(params![id, body], |_| Ok(()))
+            .optional()?
+            .is_some();
+        if !same {
+            let note = customers::insert_note(tx, id, &body)?;
+            after.insert("notes_added".into(), json!([note]));
+        }
+    }
+    if let Some(c) = consent {
+        let prev = customers::current_consent(tx, id)?.map(|c| c.choice.code());
+        customers::write_consent(tx, id, c)?;
+        before.insert("consent".into(), json!(prev));
+        after.insert("consent".into(), json!(c.choice.code()));
+    }
+    if after.is_empty() {
+        return Ok(false);
+    }
+    if !fields.is_empty() {
+        tx.execute("UPDATE customers SET updated_at = ?2 WHERE id = ?1", params![id, tx.now])?;
+        customers::write_event(tx, id, "edited", json!({ "fields": fields, "import": ctx.import_id }))?;
+    }
+    tx.prepare_cached(
+        "INSERT INTO import_changes (import_id, customer_id, action, before, after) VALUES (?1, ?2, 'updated', ?3, ?4)
+         ON CONFLICT (import_id, customer_id) DO NOTHING",
+    )?
+    .execute(params![ctx.import_id, id, Value::Object(before).to_string(), Value::Object(after).to_string()])?;
+    tx.changes.customer(id);
+    Ok(true)
+}
+
+fn reason_text(lang: Lang, p: &RowProblem) -> String {
+    let reason = tr(lang, &format!("import.reason.{}", p.reason), &[]);
+    if p.column.starts_with('#') && p.field == Field::Ignore {
+        reason
+    } else {
+        format!("{} : {reason}", p.column)
+    }
+}
+
+/// One pass over the file inside `tx`: the import (or its preview, when the caller rolls back).
+pub(crate) fn run(tx: &mut Tx, file: &ImportFile, opts: &ImportOptions, progress: ProgressFn) -> Result<ImportRun> {
+    if opts.mapping.columns.iter().all(|f| *f == Field::Ignore) {
+        return Err(Error::invalid("mapping", "field.import_mapping_empty"));
+    }
+    if opts.soft_opt_in.as_ref().is_some_and(|a| a.trim().is_empty() || a.chars().count() > 1000) {
+        return Err(Error::invalid("soft_opt_in", "field.import_attestation_invalid"));
+    }
+    let settings = crate::settings::load(tx)?;
+    let headers = file.headers();
+    let row_ctx = RowContext {
+        headers: &headers,
+        mapping: &opts.mapping,
+        shop_country: settings.country,
+        shop_lang: settings.language,
+        today: tx.now.date_naive(),
+        bad_values: opts.bad_values,
+        check_formulas: matches!(file.format, super::source::FileFormat::Csv | super::source::FileFormat::MailchimpZip),
+    };
+    tx.execute(
+        "INSERT INTO imports (file_name, format, options, counts, attestation, created_at) VALUES (?1, ?2, ?3, '{}', ?4, ?5)",
+        params![file.name, serde_json::to_value(file.format)?.as_str().unwrap_or(""), serde_json::to_string(opts)?, opts.soft_opt_in, tx.now],
+    )?;
+    let ctx = Ctx {
+        file,
+        opts,
+        lang: settings.language,
+        import_id: tx.last_insert_rowid(),
+        file_date: tx.now.with_timezone(&chrono::Local).format("%d/%m/%Y").to_string(),
+        programme: crate::loyalty::programme(tx)?,
+    };
+    let currency = settings.currency.code();
+    erasure::ensure_salt(tx)?;
+    let salt = erasure::salt(tx)?;
+    let total = file.data().count() as u32;
+    let mut counts = ImportCounts::default();
+    let mut outcomes: Vec<RowOutcome> = Vec::new();
+    let mut errors: Vec<(u32, String)> = Vec::new();
+    let mut seen: HashMap<String, u32> = HashMap::new();
+    let mut done = 0u32;
+    for rec in file.data() {
+        done += 1;
+        if done % PROGRESS_EVERY == 0 && !progress(Progress { done, total }) {
+            return Err(Error::conflict("conflict.import_cancelled"));
+        }
+        counts.rows += 1;
+        let row = match rec {
+            Ok(r) => rows::parse(&r, &row_ctx),
+            Err(e) => {
+                let (line, reason) = match e {
+                    super::csv_read::RecordError::CellTooLong { line } => (line, "cell_too_long"),
+                    super::csv_read::RecordError::Unreadable { line } => (line, "unreadable"),
+                };
+                let p = RowProblem {
+                    column: String::new(),
+                    field: Field::Ignore,
+                    reason: reason.into(),
+                    value: String::new(),
+                    dropped: false,
+                };
+                errors.push((line as u32, tr(ctx.lang, &format!("import.reason.{reason}"), &[])));
+                counts.errors += 1;
+                outcomes.push(RowOutcome {
+                    line: line as u32,
+                    kind: RowKind::Error,
+                    name: String::new(),
+                    customer_id: None,
+                    problems: vec![p],
+                    duplicate_of_line: None,
+                    similar_to: vec![],
+                    suppressed: false,
+                });
+                continue;
+            }
+        };
+        let mut out = RowOutcome {
+            line: row.line,
+            kind: RowKind::Error,
+            name: row
+                .customer
+                .as_ref()
+                .map(|n| customers::display_name(&n.first_name, &n.last_name))
+                .unwrap_or_default(),
+            customer_id: None,
+            problems: row.problems.clone(),
+            duplicate_of_line: None,
+            similar_to: Vec::new(),
+            suppressed: false,
+        };
+        // The suppression list is by address, whatever happens to the row.
+        if let (Some(reason), Some(email)) = (row.suppress, row.raw_email.as_ref()) {
+            if customers::is_email(email) {
+                suppression::suppress(tx, email, reason, &format!("import:{}", file.name))?;
+                out.suppressed = true;
+            }
+        }
+        let Some(n) = row.customer.as_ref() else {
+            counts.errors += 1;
+            errors.push((
+                row.line,
+                row.problems.iter().map(|p| reason_text(ctx.lang, p)).collect::<Vec<_>>().join(" ; "),
+            ));
+            outcomes.push(out);
+            continue;
+        };
+        if erasure::is_erased(tx, &salt, n.email_norm.as_deref(), n.phone.as_ref().map(|p| p.e164.as_str()))? {
+            counts.erased += 1;
+            out.kind = RowKind::Erased;
+            out.name = String::new();
+            outcomes.push(out);
+            continue;
+        }
+        let suppressed_already = match &n.email_norm {
+            Some(e) => suppression::reason(tx, e)?.is_some(),
+            None => false,
+        };
+        if suppressed_already && row.consent == ConsentWord::Granted {
+            out.problems.push(RowProblem {
+                column: String::new(),
+                field: Field::Consent,
+                reason: "suppressed".into(),
+                value: String::new(),
+                dropped: true,
+            });
+        }
+        out.suppressed |= suppressed_already;
+        let keys: Vec<String> = [
+            n.email_norm.clone().map(|e| format!("e:{e}")),
+            n.phone.as_ref().map(|p| format!("p:{}", p.e164)),
+            row.card.clone().map(|c| format!("c:{c}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        out.duplicate_of_line = keys.iter().find_map(|k| seen.get(k).copied());
+        for k in keys {
+            seen.entry(k).or_insert(row.line);
+        }
+        let name_from_email = n.email.as_deref() == Some(n.last_name.as_str()) && n.first_name.is_empty();
+        match find_match(tx, n, row.card.as_deref())? {
+            Some(id) => {
+                out.customer_id = Some(id);
+                if row.points.is_some() || row.stamps.is_some() {
+                    out.problems.push(RowProblem {
+                        column: String::new(),
+                        field: Field::Points,
+                        reason: "balance_not_for_existing".into(),
+                        value: String::new(),
+                        dropped: true,
+                    });
+                }
+                let current = customers::current_consent(tx, id)?.map(|c| c.choice);
+                let consent = consent_for(&ctx, &row, suppressed_already || out.suppressed, current);
+                if opts.matching == MatchPolicy::Skip {
+                    // A refusal or an unsubscribe is recorded even for a skipped customer.
+                    if let Some(c) = consent.filter(|c| c.choice == ConsentChoice::Refused) {
+                        customers::write_consent(tx, id, &c)?;
+                        counts.consents += 1;
+                    }
+                    out.kind = RowKind::Skipped;
+                    counts.skipped += 1;
+                } else if update(tx, &ctx, id, &row, n, consent.as_ref(), name_from_email, currency)? {
+                    out.kind = RowKind::Update;
+                    counts.updated += 1;
+                    counts.consents += u32::from(consent.is_some());
+                } else {
+                    out.kind = RowKind::Unchanged;
+                    counts.unchanged += 1;
+                }
+            }
+            None => {
+                let consent = consent_for(&ctx, &row, suppressed_already || out.suppressed, None);
+                let id = create(tx, &ctx, &row, n, consent.as_ref(), currency)?;
+                out.similar_to = similar(tx, n, id)?;
+                out.customer_id = Some(id);
+                out.kind = RowKind::New;
+                counts.new += 1;
+                counts.consents += u32::from(consent.is_some());
+                counts.points += row.points.unwrap_or(0);
+                counts.stamps += row.stamps.unwrap_or(0);
+            }
+        }
+        counts.with_dropped_values += u32::from(
+            out.problems
+                .iter()
+                .any(|p| p.dropped && p.reason != "balance_not_for_existing" && p.reason != "suppressed"),
+        );
+        counts.duplicates_in_file += u32::from(out.duplicate_of_line.is_some());
+        counts.similar_names += u32::from(!out.similar_to.is_empty());
+        counts.suppressed += u32::from(out.suppressed);
+        outcomes.push(out);
+    }
+    progress(Progress { done: total, total });
+    // Rows with something to say first, in file order within each group.
+    let noteworthy = |o: &RowOutcome| {
+        o.kind == RowKind::Error
+            || !o.problems.is_empty()
+            || o.duplicate_of_line.is_some()
+            || !o.similar_to.is_empty()
+            || o.suppressed
+            || o.kind == RowKind::Erased
+    };
+    outcomes.sort_by_key(|o| (!noteworthy(o), o.line));
+    let truncated = outcomes.len() > MAX_REPORTED_ROWS;
+    outcomes.truncate(MAX_REPORTED_ROWS);
+    tx.execute(
+        "UPDATE imports SET counts = ?2 WHERE id = ?1",
+        params![ctx.import_id, serde_json::to_string(&counts)?],
+    )?;
+    Ok(ImportRun {
+        report: ImportReport {
+            import_id: Some(ctx.import_id),
+            counts,
+            rows: outcomes,
+            truncated,
+            refused: false,
+            date_orders: opts.mapping.date_orders.clone(),
+        },
+        errors,
+    })
+}
+
+impl Store {
+    /// What the import would do, row by row: the same code as the import, rolled back.
+    pub fn import_preview(
+        &mut self,
+        file: &ImportFile,
+        opts: &ImportOptions,
+        progress: ProgressFn,
+    ) -> Result<ImportRun> {
+        let mut run = self.rehearse(|tx| run(tx, file, opts, progress))?;
+        run.report.import_id = None;
+        Ok(run)
+    }
+
+    /// Import the file: everything or nothing. With "refuse all", rows in error mean nothing
+    /// is written and the report says so.
+    pub fn import_run(
+        &mut self,
+        file: &ImportFile,
+        opts: &ImportOptions,
+        key: Option<&str>,
+        progress: ProgressFn,
+    ) -> Result<Outcome<ImportRun>> {
+        let mut held: Option<ImportRun> = None;
+        let result = self.transact("data.import", key, |tx| {
+            let r = run(tx, file, opts, progress)?;
+            let refused = opts.on_errors == OnErrors::RefuseAll && r.report.counts.errors > 0;
+            let mut summary = r.report.clone();
+            summary.rows = Vec::new();
+            held = Some(r);
+            if refused {
+                return Err(Error::conflict("conflict.import_refused"));
+            }
+            Ok(summary)
+        });
+        match result {
+            Ok(out) => {
+                let run = match held {
+                    Some(r) => r,
+                    None => ImportRun { report: out.value.clone(), errors: Vec::new() },
+                };
+                Ok(Outcome { value: run, changes: out.changes, replayed: out.replayed })
+            }
+            Err(Error::Conflict { key: "conflict.import_refused", .. }) => {
+                let mut run = held.expect("the pass ran before refusing");
+                run.report.import_id = None;
+                run.report.refused = true;
+                Ok(Outcome { value: run, changes: Default::default(), replayed: false })
+            }
+            Err(e) => Err(e),
+        }
+    }
+}

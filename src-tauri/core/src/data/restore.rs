@@ -1,0 +1,272 @@
+//! Restore: the chosen backup is verified and summarised before anything changes; a snapshot
+//! of the live file is taken first, so the restore can be undone; the erasures, unsubscribes
+//! and suppressions recorded after the backup's date are applied again to the restored copy;
+//! only then does the copy replace the live content (SQLite's backup API, into the open
+//! connection). A truncated, corrupted, foreign or newer file is refused with the live file
+//! untouched. Backup settings (the off-machine folder) and status live here too.
+
+use super::backup::{self, BackupHeader, BackupInfo, BackupReason};
+use super::erasure;
+use crate::error::{Error, Result};
+use crate::storage::Store;
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::params;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use ts_rs::TS;
+
+/// What a restore did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct RestoreReport {
+    pub restored: BackupHeader,
+    /// The snapshot of what was replaced: restoring it undoes this restore.
+    pub undo_backup: BackupInfo,
+    pub erasures_reapplied: u32,
+    pub unsubscribes_reapplied: u32,
+}
+
+/// An unsubscribe to apply again: the customer and when.
+struct Unsub {
+    customer_id: i64,
+    at: DateTime<Utc>,
+    campaign_id: Option<i64>,
+    source: String,
+}
+
+/// Check a backup and say what it holds, without touching anything.
+pub fn inspect(path: &Path, passphrase: Option<&str>) -> Result<BackupHeader> {
+    let dir = std::env::temp_dir();
+    let tmp = dir.join(format!("comptoir-inspect-{}.db", std::process::id()));
+    let r = backup::extract(path, passphrase, &tmp).map_err(backup::BackupProblem::error);
+    let _ = std::fs::remove_file(&tmp);
+    r
+}
+
+impl Store {
+    /// Restore the backup at `path` into this (file) database.
+    pub fn restore_backup(
+        &mut self,
+        path: &Path,
+        passphrase: Option<&str>,
+        backup_dir: &Path,
+    ) -> Result<RestoreReport> {
+        let live = self.path().ok_or_else(|| Error::conflict("conflict.backup_in_memory"))?.to_path_buf();
+        std::fs::create_dir_all(backup_dir)?;
+        let work: PathBuf = backup_dir.join(format!(".restore-{}.db", std::process::id()));
+        let result = (|| {
+            let header = backup::extract(path, passphrase, &work).map_err(backup::BackupProblem::error)?;
+            let now = self.now();
+            let undo_backup = backup::snapshot(&live, backup_dir, BackupReason::BeforeRestore, passphrase, now)?;
+            let since = header.created_at;
+            let erasures = erasure::erasures_since(self.conn(), since)?;
+            let unsubs: Vec<Unsub> = {
+                let mut st = self.conn().prepare(
+                    "SELECT customer_id, at, campaign_id, source FROM unsubscribes WHERE at > ?1 ORDER BY id",
+                )?;
+                let rows = st.query_map([since], |r| {
+                    Ok(Unsub { customer_id: r.get(0)?, at: r.get(1)?, campaign_id: r.get(2)?, source: r.get(3)? })
+                })?;
+                rows.collect::<rusqlite::Result<_>>()?
+            };
+            let suppressions: Vec<(String, String, String, DateTime<Utc>)> = {
+                let mut st =
+                    self.conn().prepare("SELECT email_norm, reason, source, at FROM suppressions WHERE at > ?1")?;
+                let rows = st.query_map([since], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+                rows.collect::<rusqlite::Result<_>>()?
+            };
+            let (erased, unsubscribed) = {
+                // Opening it migrates an older backup to this app's schema.
+                let mut copy = Store::open(&work)?;
+                let erased = copy.reapply_erasures(&erasures)?;
+                let unsubscribed = copy.transact("data.restore_reapply", None, |tx| {
+                    let mut n = 0u32;
+                    for u in &unsubs {
+                        let exists: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM customers WHERE id = ?1)", [u.customer_id], |r| r.get(0))?;
+                        if !exists {
+                            continue;
+                        }
+                        let current = crate::customers::current_consent(tx, u.customer_id)?;
+                        if current.is_some_and(|c| c.choice == crate::customers::ConsentChoice::Refused) {
+                            continue;
+                        }
+                        let campaign = u.campaign_id.filter(|c| {
+                            tx.query_row("SELECT EXISTS (SELECT 1 FROM campaigns WHERE id = ?1)", [c], |r| r.get::<_, bool>(0)).unwrap_or(false)
+                        });
+                        tx.execute(
+                            "INSERT INTO consents (customer_id, channel, granted, basis, source, wording, recorded_at) VALUES (?1, 'email', 0, 'refused', 'unsubscribe', NULL, ?2)",
+                            params![u.customer_id, u.at],
+                        )?;
+                        tx.execute(
+                            "INSERT INTO unsubscribes (customer_id, campaign_id, at, source) VALUES (?1, ?2, ?3, ?4)",
+                            params![u.customer_id, campaign, u.at, u.source],
+                        )?;
+                        n += 1;
+                    }
+                    for (email, reason, source, at) in &suppressions {
+                        tx.execute(
+                            "INSERT INTO suppressions (email_norm, reason, source, at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (email_norm) DO NOTHING",
+                            params![email, reason, source, at],
+                        )?;
+                    }
+                    Ok(n)
+                })?;
+                copy.conn().query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+                (erased, unsubscribed.value)
+            };
+            self.replace_contents_from(&work)?;
+            Ok(RestoreReport {
+                restored: header,
+                undo_backup,
+                erasures_reapplied: erased,
+                unsubscribes_reapplied: unsubscribed,
+            })
+        })();
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", work.display()));
+        }
+        for b in std::fs::read_dir(backup_dir).into_iter().flatten().filter_map(|e| e.ok()) {
+            let n = b.file_name().to_string_lossy().into_owned();
+            if n.starts_with(&format!(".restore-{}.db.v", std::process::id())) {
+                let _ = std::fs::remove_file(b.path());
+            }
+        }
+        result
+    }
+}
+
+/// The backup settings the merchant chose.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct BackupSettings {
+    /// A second folder (USB stick, Dropbox, OneDrive, Nextcloud) that receives finished files.
+    pub offsite_dir: Option<String>,
+}
+
+/// What the backups screen shows, always.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct BackupStatus {
+    pub dir: String,
+    pub settings: BackupSettings,
+    pub last_local: Option<DateTime<Utc>>,
+    pub last_offsite: Option<DateTime<Utc>>,
+    /// Every backup is read back and checked before it is listed: the newest one's time.
+    pub last_verified: Option<DateTime<Utc>>,
+    pub backups: Vec<BackupInfo>,
+    /// `no_backup`, `local_old` (over 24 h), `no_offsite`, `offsite_missing`, `offsite_old`
+    /// (over 7 days), `db_in_synced_folder`.
+    pub warnings: Vec<String>,
+}
+
+/// Rule: a database inside a synced folder (Dropbox, OneDrive, iCloud, Google Drive,
+/// Nextcloud…) can be corrupted by the sync: warn.
+pub fn in_synced_folder(path: &Path) -> bool {
+    let p = path.to_string_lossy().to_lowercase();
+    [
+        "dropbox",
+        "onedrive",
+        "icloud",
+        "google drive",
+        "googledrive",
+        "nextcloud",
+        "owncloud",
+        "mobile documents",
+        "pcloud",
+        "syncthing",
+    ]
+    .iter()
+    .any(|w| p.contains(w))
+}
+
+/// Rule: the warnings of the backup status.
+pub fn warnings(
+    last_local: Option<DateTime<Utc>>,
+    offsite: Option<&Path>,
+    last_offsite: Option<DateTime<Utc>>,
+    db: &Path,
+    now: DateTime<Utc>,
+) -> Vec<String> {
+    let mut w = Vec::new();
+    match last_local {
+        None => w.push("no_backup"),
+        Some(t) if now - t > Duration::hours(24) => w.push("local_old"),
+        _ => {}
+    }
+    match offsite {
+        None => w.push("no_offsite"),
+        Some(p) if !p.is_dir() => w.push("offsite_missing"),
+        Some(_) => {
+            if last_offsite.is_none_or(|t| now - t > Duration::days(7)) {
+                w.push("offsite_old");
+            }
+        }
+    }
+    if in_synced_folder(db) {
+        w.push("db_in_synced_folder");
+    }
+    w.into_iter().map(String::from).collect()
+}
+
+impl Store {
+    pub fn backup_settings(&self) -> Result<BackupSettings> {
+        let v: Option<String> = self
+            .conn()
+            .query_row("SELECT value FROM settings WHERE key = 'backup'", [], |r| r.get(0))
+            .map(Some)
+            .or_else(|e| if matches!(e, rusqlite::Error::QueryReturnedNoRows) { Ok(None) } else { Err(e) })?;
+        Ok(v.and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_default())
+    }
+
+    pub fn save_backup_settings(&mut self, s: &BackupSettings, key: Option<&str>) -> Result<crate::types::Outcome<()>> {
+        let dir = s.offsite_dir.as_deref().and_then(crate::text::clean);
+        if dir.as_ref().is_some_and(|d| d.chars().count() > 1000 || !Path::new(d).is_absolute()) {
+            return Err(Error::invalid("offsite_dir", "field.backup_folder_invalid"));
+        }
+        let s = BackupSettings { offsite_dir: dir };
+        self.transact("data.backup_settings", key, |tx| {
+            tx.execute(
+                "INSERT INTO settings (key, value) VALUES ('backup', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [serde_json::to_string(&s)?],
+            )?;
+            tx.changes.settings = true;
+            Ok(())
+        })
+    }
+
+    pub fn backup_status(&self, dir: &Path) -> Result<BackupStatus> {
+        let settings = self.backup_settings()?;
+        let backups = backup::list(dir);
+        let last_local = backups.first().map(|b| b.header.created_at);
+        let offsite = settings.offsite_dir.as_deref().map(Path::new);
+        let last_offsite = offsite.and_then(|o| backup::list(o).first().map(|b| b.header.created_at));
+        let db = self.path().map(Path::to_path_buf).unwrap_or_default();
+        Ok(BackupStatus {
+            dir: dir.to_string_lossy().into_owned(),
+            warnings: warnings(last_local, offsite, last_offsite, &db, self.now()),
+            last_verified: last_local,
+            last_local,
+            last_offsite,
+            settings,
+            backups,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn the_status_warns_about_what_would_lose_data() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap();
+        let db = Path::new("/home/shop/comptoir.db");
+        let here = std::env::temp_dir();
+        assert_eq!(warnings(None, None, None, db, now), vec!["no_backup", "no_offsite"]);
+        assert_eq!(warnings(Some(now - Duration::hours(30)), Some(&here), Some(now), db, now), vec!["local_old"]);
+        assert_eq!(warnings(Some(now), Some(Path::new("/nowhere/usb")), None, db, now), vec!["offsite_missing"]);
+        assert_eq!(warnings(Some(now), Some(&here), Some(now - Duration::days(8)), db, now), vec!["offsite_old"]);
+        assert_eq!(
+            warnings(Some(now), Some(&here), Some(now), Path::new("/home/x/Dropbox/comptoir.db"), now),
+            vec!["db_in_synced_folder"]
+        );
+    }
+}

@@ -1,0 +1,285 @@
+//! The file a merchant brings, opened: CSV (encoding and separator found, or chosen), XLSX,
+//! XLS or ODS (a sheet chosen; date cells in either Excel date system), or Mailchimp's zip of
+//! subscribed / unsubscribed / cleaned members (one table with a status column). The header
+//! row is chosen (the first non-empty row by default). Pure: bytes in, rows out.
+
+use super::csv_read::{self, Record, RecordError};
+use super::decode::{self, TextEncoding};
+use crate::error::{Error, Result};
+use calamine::{Data, Reader};
+use serde::{Deserialize, Serialize};
+use std::io::{Cursor, Read};
+use ts_rs::TS;
+
+/// Files larger than this are refused (a customer file of 1M rows is about 150 MB).
+pub const MAX_FILE_BYTES: usize = 200 * 1024 * 1024;
+/// The column added to Mailchimp's members, from the name of the file in its zip.
+pub const MAILCHIMP_STATUS: &str = "Statut Mailchimp";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum FileFormat {
+    Csv,
+    Xlsx,
+    Xls,
+    Ods,
+    MailchimpZip,
+}
+
+/// What the merchant chose when the guess was wrong.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ReadOptions {
+    pub encoding: Option<TextEncoding>,
+    /// One of `;` `,` tab `|`.
+    pub delimiter: Option<String>,
+    /// Index of the sheet of a workbook.
+    pub sheet: Option<u32>,
+    /// Index of the header row among the file's rows.
+    pub header_row: Option<u32>,
+}
+
+enum Grid {
+    Text(String),
+    Rows(Vec<Record>),
+}
+
+/// An opened file, ready to map and import.
+pub struct ImportFile {
+    pub name: String,
+    pub format: FileFormat,
+    pub encoding: Option<TextEncoding>,
+    pub delimiter: Option<u8>,
+    pub sheets: Vec<String>,
+    pub sheet: usize,
+    pub header_row: usize,
+    grid: Grid,
+}
+
+fn sniff(bytes: &[u8]) -> Result<FileFormat> {
+    if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
+        return Ok(FileFormat::Xls);
+    }
+    if !bytes.starts_with(b"PK\x03\x04") {
+        return Ok(FileFormat::Csv);
+    }
+    let zip =
+        zip::ZipArchive::new(Cursor::new(bytes)).map_err(|_| Error::invalid("file", "field.import_file_unreadable"))?;
+    let names: Vec<String> = zip.file_names().filter_map(|n| n.ok()).map(|n| n.into_owned()).collect();
+    if names.iter().any(|n| n == "[Content_Types].xml") {
+        Ok(FileFormat::Xlsx)
+    } else if names.iter().any(|n| n == "mimetype" || n == "content.xml") {
+        Ok(FileFormat::Ods)
+    } else if names.iter().any(|n| n.to_ascii_lowercase().ends_with(".csv")) {
+        Ok(FileFormat::MailchimpZip)
+    } else {
+        Err(Error::invalid("file", "field.import_file_unreadable"))
+    }
+}
+
+fn cell_text(d: &Data) -> String {
+    match d {
+        Data::Empty | Data::Error(_) => String::new(),
+        Data::String(s) => s.clone(),
+        Data::Int(i) => i.to_string(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        Data::Float(f) => f.to_string(),
+        Data::Bool(b) => if *b { "oui" } else { "non" }.to_string(),
+        // Date cells (in the workbook's 1900 or 1904 system) become ISO dates.
+        Data::DateTime(dt) => dt.as_datetime().map(|d| d.date().format("%Y-%m-%d").to_string()).unwrap_or_default(),
+        Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+    }
+}
+
+fn read_sheet(bytes: &[u8], sheet: Option<u32>) -> Result<(Vec<String>, usize, Vec<Record>)> {
+    let unreadable = |_| Error::invalid("file", "field.import_file_unreadable");
+    let mut wb = calamine::open_workbook_auto_from_rs(Cursor::new(bytes.to_vec())).map_err(unreadable)?;
+    let names = wb.sheet_names().to_vec();
+    if names.is_empty() {
+        return Err(Error::invalid("file", "field.import_file_empty"));
+    }
+    let idx = sheet.map(|s| s as usize).unwrap_or(0);
+    let name = names.get(idx).ok_or_else(|| Error::invalid("sheet", "field.import_sheet_unknown"))?.clone();
+    let range = wb.worksheet_range(&name).map_err(unreadable)?;
+    let start_row = range.start().map(|(r, _)| r as usize).unwrap_or(0);
+    let start_col = range.start().map(|(_, c)| c as usize).unwrap_or(0);
+    let rows = range
+        .rows()
+        .enumerate()
+        .map(|(i, r)| {
+            let mut cells: Vec<String> = vec![String::new(); start_col];
+            cells.extend(r.iter().map(cell_text));
+            Record { line: start_row + i + 1, cells }
+        })
+        .collect();
+    Ok((names, idx, rows))
+}
+
+/// Mailchimp's export: one CSV per status in a zip. One table, the status in its own column.
+fn read_mailchimp(bytes: &[u8]) -> Result<Vec<Record>> {
+    let unreadable = |_| Error::invalid("file", "field.import_file_unreadable");
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(unreadable)?;
+    let mut header: Vec<String> = Vec::new();
+    let mut out: Vec<Record> = Vec::new();
+    let mut names: Vec<String> = zip
+        .file_names()
+        .filter_map(|n| n.ok())
+        .map(|n| n.into_owned())
+        .filter(|n| n.to_ascii_lowercase().ends_with(".csv"))
+        .collect();
+    names.sort();
+    let mut line = 1;
+    for name in names {
+        let lower = name.to_ascii_lowercase();
+        let status = if lower.contains("unsubscribed") {
+            "unsubscribed"
+        } else if lower.contains("cleaned") {
+            "cleaned"
+        } else if lower.contains("subscribed") {
+            "subscribed"
+        } else {
+            ""
+        };
+        let mut raw = Vec::new();
+        let f = zip.by_name(&name).map_err(unreadable)?;
+        f.take(MAX_FILE_BYTES as u64).read_to_end(&mut raw)?;
+        let text = decode::decode(&raw, decode::guess(&raw));
+        let mut recs = csv_read::records(&text, csv_read::detect_delimiter(&text)).filter_map(|r| r.ok());
+        let Some(h) = recs.next() else { continue };
+        // Columns in the order of the first file; columns only later files have are added.
+        let positions: Vec<usize> = h
+            .cells
+            .iter()
+            .map(|c| match header.iter().position(|x| x == c) {
+                Some(p) => p,
+                None => {
+                    header.push(c.clone());
+                    header.len() - 1
+                }
+            })
+            .collect();
+        for r in recs {
+            line += 1;
+            let mut cells = vec![String::new(); header.len()];
+            for (i, c) in r.cells.into_iter().enumerate() {
+                if let Some(&p) = positions.get(i) {
+                    cells[p] = c;
+                }
+            }
+            cells.push(status.to_string());
+            out.push(Record { line, cells });
+        }
+    }
+    if header.is_empty() {
+        return Err(Error::invalid("file", "field.import_file_empty"));
+    }
+    let width = header.len();
+    for r in out.iter_mut() {
+        let status = r.cells.pop().unwrap_or_default();
+        r.cells.resize(width, String::new());
+        r.cells.push(status);
+    }
+    header.push(MAILCHIMP_STATUS.to_string());
+    out.insert(0, Record { line: 1, cells: header });
+    Ok(out)
+}
+
+fn parse_delimiter(s: &str) -> Result<u8> {
+    let d = match s {
+        "\\t" | "tab" => b'\t',
+        _ if s.len() == 1 => s.as_bytes()[0],
+        _ => 0,
+    };
+    if csv_read::DELIMITERS.contains(&d) {
+        Ok(d)
+    } else {
+        Err(Error::invalid("delimiter", "field.import_delimiter_invalid"))
+    }
+}
+
+impl ImportFile {
+    pub fn open(name: &str, bytes: &[u8], opts: &ReadOptions) -> Result<ImportFile> {
+        if bytes.len() > MAX_FILE_BYTES {
+            return Err(Error::invalid("file", "field.import_file_too_large"));
+        }
+        if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+            return Err(Error::invalid("file", "field.import_file_empty"));
+        }
+        let format = sniff(bytes)?;
+        let name = crate::text::clean(name).unwrap_or_else(|| "import".into()).chars().take(200).collect();
+        let mut f = ImportFile {
+            name,
+            format,
+            encoding: None,
+            delimiter: None,
+            sheets: Vec::new(),
+            sheet: 0,
+            header_row: 0,
+            grid: Grid::Rows(Vec::new()),
+        };
+        match format {
+            FileFormat::Csv => {
+                let enc = opts.encoding.unwrap_or_else(|| decode::guess(bytes));
+                let text = decode::decode(bytes, enc);
+                let d = match &opts.delimiter {
+                    Some(d) => parse_delimiter(d)?,
+                    None => csv_read::detect_delimiter(&text),
+                };
+                f.encoding = Some(enc);
+                f.delimiter = Some(d);
+                f.grid = Grid::Text(text);
+            }
+            FileFormat::Xlsx | FileFormat::Xls | FileFormat::Ods => {
+                let (names, idx, rows) = read_sheet(bytes, opts.sheet)?;
+                f.sheets = names;
+                f.sheet = idx;
+                f.grid = Grid::Rows(rows);
+            }
+            FileFormat::MailchimpZip => {
+                f.encoding = Some(TextEncoding::Utf8);
+                f.delimiter = Some(b',');
+                f.grid = Grid::Rows(read_mailchimp(bytes)?);
+            }
+        }
+        f.header_row = match opts.header_row {
+            Some(h) => h as usize,
+            None => self_first_non_empty(&f),
+        };
+        if f.headers().iter().all(|h| h.trim().is_empty()) {
+            return Err(Error::invalid("header_row", "field.import_no_header"));
+        }
+        Ok(f)
+    }
+
+    /// Every record of the file, the header row included.
+    pub fn records(&self) -> Box<dyn Iterator<Item = std::result::Result<Record, RecordError>> + '_> {
+        match &self.grid {
+            Grid::Text(t) => Box::new(csv_read::records(t, self.delimiter.unwrap_or(b';'))),
+            Grid::Rows(r) => Box::new(r.iter().cloned().map(Ok)),
+        }
+    }
+
+    pub fn headers(&self) -> Vec<String> {
+        self.records()
+            .filter_map(|r| r.ok())
+            .nth(self.header_row)
+            .map(|r| r.cells.iter().map(|c| c.trim().trim_start_matches('\u{feff}').to_string()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The records after the header row; blank records are left out.
+    pub fn data(&self) -> impl Iterator<Item = std::result::Result<Record, RecordError>> + '_ {
+        let mut n = 0usize;
+        let header = self.header_row;
+        self.records().filter(move |r| {
+            let keep = n > header;
+            n += 1;
+            keep && !matches!(r, Ok(rec) if rec.cells.iter().all(|c| c.trim().is_empty()))
+        })
+    }
+}
+
+fn self_first_non_empty(f: &ImportFile) -> usize {
+    f.records()
+        .position(|r| matches!(r, Ok(rec) if rec.cells.iter().filter(|c| !c.trim().is_empty()).count() >= 2))
+        .unwrap_or(0)
+}

@@ -1,0 +1,218 @@
+//! Backups and restore on real files; erasure and the access pack.
+
+use super::*;
+use crate::data::backup::{self, BackupReason};
+use crate::data::restore;
+
+fn file_store(dir: &std::path::Path) -> (Store, std::sync::Arc<crate::clock::FixedClock>) {
+    let c = testutil::clock();
+    (Store::open_with_clock(dir.join("shop.db"), c.clone()).unwrap(), c)
+}
+
+fn names(s: &Store) -> Vec<String> {
+    let mut st = s.conn().prepare("SELECT last_name FROM customers ORDER BY id").unwrap();
+    st.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+}
+
+#[test]
+fn a_backup_restores_and_the_restore_can_be_undone_with_erasures_and_unsubscribes_applied_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, clock) = file_store(dir.path());
+    let bdir = dir.path().join("backups");
+    let a = add(&mut s, "Élodie", "Lefèvre", "elodie@example.com", "Lyon");
+    let b = add(&mut s, "Gaël", "Côté", "gael@example.com", "Paris");
+    s.set_consent(
+        b,
+        &crate::customers::ConsentInput {
+            choice: ConsentChoice::Express,
+            source: ConsentSource::Counter,
+            wording: "oui".into(),
+        },
+        None,
+    )
+    .unwrap();
+    let snap = backup::snapshot(s.path().unwrap(), &bdir, BackupReason::Manual, None, s.now()).unwrap();
+    assert_eq!((snap.header.customers, snap.header.sales), (2, 0));
+    clock.advance(chrono::Duration::minutes(5));
+    add(&mut s, "Nouveau", "Après", "apres@example.com", "");
+    s.erase_customer(a, None).unwrap();
+    s.apply_unsubscribes("gael@example.com", None).unwrap();
+    let before_restore = names(&s);
+
+    let r = s.restore_backup(std::path::Path::new(&snap.path), None, &bdir).unwrap();
+    assert_eq!(r.erasures_reapplied, 1, "the erasure made after the backup is applied again");
+    assert_eq!(r.unsubscribes_reapplied, 1);
+    assert_eq!(names(&s).len(), 2, "the customer added after the backup is gone");
+    assert!(!names(&s).contains(&"Lefèvre".to_string()), "an erased person never comes back with a backup");
+    assert_eq!(
+        s.customer(b).unwrap().consent.map(|c| c.choice),
+        Some(ConsentChoice::Refused),
+        "an unsubscribe survives the restore"
+    );
+    assert!(s.integrity_check().unwrap());
+
+    // Undo: restore the snapshot taken just before.
+    s.restore_backup(std::path::Path::new(&r.undo_backup.path), None, &bdir).unwrap();
+    assert_eq!(names(&s), before_restore, "the restore is undone");
+    let listed = backup::list(&bdir);
+    assert!(listed.iter().any(|b| b.header.reason == BackupReason::BeforeRestore));
+    assert!(
+        std::fs::read_dir(&bdir).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().starts_with('.')),
+        "no temporary file left"
+    );
+}
+
+#[test]
+fn truncated_corrupted_foreign_and_newer_backups_are_refused_and_the_live_file_is_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, _) = file_store(dir.path());
+    let bdir = dir.path().join("backups");
+    for i in 0..200 {
+        add(&mut s, "Client", &format!("Numéro {i}"), &format!("c{i}@example.com"), "Lyon");
+    }
+    let good = backup::snapshot(s.path().unwrap(), &bdir, BackupReason::Manual, None, s.now()).unwrap();
+    let bytes = std::fs::read(&good.path).unwrap();
+    let bad = |name: &str, b: &[u8]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, b).unwrap();
+        p
+    };
+    let truncated = bad("t.comptoir-backup", &bytes[..bytes.len() * 2 / 3]);
+    let mut flipped = bytes.clone();
+    let at = flipped.len() - 200;
+    flipped[at] ^= 0xFF;
+    let corrupted = bad("c.comptoir-backup", &flipped);
+    let foreign = bad("f.comptoir-backup", b"PK\x03\x04 not a backup at all");
+    // A backup written by a newer app: its schema is past this app's.
+    let newer = {
+        let len = u32::from_le_bytes(bytes[18..22].try_into().unwrap()) as usize;
+        let mut h: serde_json::Value = serde_json::from_slice(&bytes[22..22 + len]).unwrap();
+        h["schema_version"] = serde_json::json!(crate::storage::LATEST_VERSION + 1);
+        let json = serde_json::to_vec(&h).unwrap();
+        let mut b = bytes[..18].to_vec();
+        b.extend((json.len() as u32).to_le_bytes());
+        b.extend(json);
+        b.extend(&bytes[22 + len..]);
+        bad("n.comptoir-backup", &b)
+    };
+    let live_before = names(&s);
+    for (p, code) in [
+        (truncated, "conflict.backup_truncated"),
+        (corrupted, "conflict.backup_corrupted"),
+        (foreign, "conflict.backup_not_a_backup"),
+        (newer, "conflict.backup_newer"),
+    ] {
+        match s.restore_backup(&p, None, &bdir) {
+            Err(crate::Error::Conflict { key, .. }) => assert_eq!(key, code, "{}", p.display()),
+            other => panic!("{} must be refused, got {other:?}", p.display()),
+        }
+        assert!(restore::inspect(&p, None).is_err());
+    }
+    assert_eq!(names(&s), live_before, "the live file is untouched");
+    assert!(s.integrity_check().unwrap());
+    assert_eq!(backup::list(&bdir).len(), 1, "a refused restore takes no snapshot and leaves no file");
+}
+
+#[test]
+fn an_encrypted_backup_needs_its_passphrase() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, _) = file_store(dir.path());
+    add(&mut s, "Élodie", "Lefèvre", "elodie@example.com", "Lyon");
+    let b = backup::snapshot(
+        s.path().unwrap(),
+        &dir.path().join("b"),
+        BackupReason::Manual,
+        Some("phrase de passe"),
+        s.now(),
+    )
+    .unwrap();
+    assert!(b.header.encrypted);
+    let raw = std::fs::read(&b.path).unwrap();
+    assert!(!raw.windows(7).any(|w| w == b"Lef\xc3\xa8vr" || w == b"example"), "nothing readable in the file");
+    let p = std::path::Path::new(&b.path);
+    assert!(matches!(
+        restore::inspect(p, None),
+        Err(crate::Error::Conflict { key: "conflict.backup_passphrase_needed", .. })
+    ));
+    assert!(matches!(
+        restore::inspect(p, Some("autre")),
+        Err(crate::Error::Conflict { key: "conflict.backup_wrong_passphrase", .. })
+    ));
+    assert_eq!(restore::inspect(p, Some("phrase de passe")).unwrap().customers, 1);
+}
+
+#[test]
+fn finished_backups_go_off_machine_and_old_ones_are_thinned() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, _) = file_store(dir.path());
+    let bdir = dir.path().join("backups");
+    let off = dir.path().join("usb");
+    std::fs::create_dir_all(&off).unwrap();
+    let now = s.now();
+    for d in (0..30).rev() {
+        backup::snapshot(s.path().unwrap(), &bdir, BackupReason::Hourly, None, now - chrono::Duration::days(d))
+            .unwrap();
+    }
+    assert_eq!(backup::list(&bdir).len(), 30);
+    let removed = backup::rotate(&bdir, now);
+    assert_eq!(backup::list(&bdir).len(), 30 - removed);
+    assert!(removed > 0 && backup::list(&bdir).len() >= 1 + rotation::DAILY, "thinned, the last 12 days kept");
+    let newest = backup::list(&bdir).remove(0);
+    let copied = backup::copy_offsite(&newest, &off).unwrap();
+    assert!(copied.exists() && backup::list(&off).len() == 1);
+    assert!(backup::copy_offsite(&newest, &dir.path().join("unplugged")).is_err());
+}
+
+#[test]
+fn an_erased_customer_is_gone_from_search_while_sales_stay() {
+    let (mut s, _) = testutil::store();
+    let id = add(&mut s, "Élodie", "Lefèvre", "elodie@example.com", "Lyon");
+    s.add_note(id, "Allergique aux noix", None).unwrap();
+    testutil::sale(&mut s, id, 4250);
+    let revenue = |s: &Store| count(s, "SELECT sum(amount_cents) FROM purchases");
+    assert_eq!(s.search_customers("lefèvre", 20).unwrap().len(), 1);
+    s.erase_customer(id, None).unwrap();
+    assert!(s.search_customers("lefèvre", 20).unwrap().is_empty(), "gone from search");
+    assert!(s.search_customers("elodie@", 20).unwrap().is_empty());
+    assert_eq!(revenue(&s), 4250, "the day's revenue is unchanged");
+    let c = s.customer(id).unwrap();
+    assert!(c.email.is_none() && c.phone_e164.is_none() && c.address.city.is_none() && c.tags.is_empty());
+    assert_eq!(count(&s, "SELECT count(*) FROM notes"), 0);
+    let kept: String = s.conn().query_row("SELECT coalesce(email_hash, '') FROM erasures", [], |r| r.get(0)).unwrap();
+    assert_eq!(kept.len(), 64, "only a salted hash is kept");
+    assert_eq!(s.erase_customer(id, None).unwrap_err().code(), "conflict");
+}
+
+#[test]
+fn the_access_pack_holds_everything_with_the_page_escaped() {
+    let (mut s, _) = testutil::store();
+    let id = add(&mut s, "Zoé", "<script>alert(1)</script>", "zoe@example.com", "Lyon");
+    s.add_note(id, "<img src=x onerror=alert(1)>", None).unwrap();
+    testutil::sale(&mut s, id, 1990);
+    let (bytes, name) = s.access_pack(id).unwrap();
+    assert!(name.ends_with(".zip"));
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let files: Vec<String> = z.file_names().filter_map(|n| n.ok()).map(|n| n.into_owned()).collect();
+    for f in [
+        "everything.json",
+        "profile.json",
+        "consents.csv",
+        "purchases.csv",
+        "points.csv",
+        "vouchers.csv",
+        "messages.csv",
+        "unsubscribes.csv",
+        "page.html",
+    ] {
+        assert!(files.contains(&f.to_string()), "{f} in {files:?}");
+    }
+    let mut html = String::new();
+    std::io::Read::read_to_string(&mut z.by_name("page.html").unwrap(), &mut html).unwrap();
+    assert!(!html.contains("<script>alert") && !html.contains("<img src=x"), "the page is inert");
+    assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"), "…and shows the text");
+    let mut json = String::new();
+    std::io::Read::read_to_string(&mut z.by_name("everything.json").unwrap(), &mut json).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["purchases"][0]["amount_cents"], 1990);
+    assert_eq!(v["notes"][0]["body"], "<img src=x onerror=alert(1)>");
+}

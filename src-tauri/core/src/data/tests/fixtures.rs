@@ -1,0 +1,252 @@
+//! The exports of Shopify, Square, Mailchimp (zip), Brevo and Google Sheets, and a workbook
+//! with serial dates and numbers that lost their zeros (1900 and 1904 date systems). The
+//! binary fixtures are made by the helpers below (`COMPTOIR_WRITE_FIXTURES=1` rewrites them)
+//! and committed.
+
+use super::*;
+use std::io::Write;
+
+fn fixtures_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/import")
+}
+
+/// A workbook typed by a merchant: phones and postcodes as numbers (their zeros lost), birth
+/// dates as date cells, a second sheet. `date1904`: the old Mac date system.
+fn make_xlsx(date1904: bool) -> Vec<u8> {
+    use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook};
+    let mut wb = Workbook::new();
+    let props = DocProperties::new().set_creation_datetime(&ExcelDateTime::from_ymd(2026, 1, 1).unwrap());
+    wb.set_properties(&props);
+    let date = Format::new().set_num_format("dd/mm/yyyy");
+    let ws = wb.add_worksheet();
+    ws.set_name("Clients").unwrap();
+    ws.write_string(0, 0, "Fichier clients — boutique").unwrap();
+    for (i, h) in
+        ["Nom", "Prénom", "Téléphone", "Code postal", "Date de naissance", "Points", "Courriel"].iter().enumerate()
+    {
+        ws.write_string(2, i as u16, *h).unwrap();
+    }
+    let rows: [(&str, &str, f64, f64, (u16, u8, u8), f64, &str); 3] = [
+        ("Lefèvre", "Élodie", 612345678.0, 1000.0, (1985, 7, 14), 120.0, "elodie@example.com"),
+        ("Côté", "Gaël", 798765432.0, 75002.0, (1990, 2, 3), 0.0, "gael@example.com"),
+        ("Roux", "Camille", 145678901.0, 6000.0, (2001, 12, 31), 35.0, "camille@example.com"),
+    ];
+    for (r, (last, first, phone, pc, (y, m, d), pts, mail)) in rows.iter().enumerate() {
+        let r = r as u32 + 3;
+        ws.write_string(r, 0, *last).unwrap();
+        ws.write_string(r, 1, *first).unwrap();
+        ws.write_number(r, 2, *phone).unwrap();
+        ws.write_number(r, 3, *pc).unwrap();
+        let serial = ExcelDateTime::from_ymd(*y, *m, *d).unwrap().to_excel();
+        ws.write_number_with_format(r, 4, if date1904 { serial - 1462.0 } else { serial }, &date).unwrap();
+        ws.write_number(r, 5, *pts).unwrap();
+        ws.write_string(r, 6, *mail).unwrap();
+    }
+    let other = wb.add_worksheet();
+    other.set_name("Fournisseurs").unwrap();
+    other.write_string(0, 0, "Nom").unwrap();
+    let bytes = wb.save_to_buffer().unwrap();
+    if !date1904 {
+        return bytes;
+    }
+    // Mark the workbook as using the 1904 system (what an old Mac Excel writes).
+    let mut zin = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut zout = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..zin.len() {
+        let mut f = zin.by_index(i).unwrap();
+        let name = f.name().unwrap().to_string();
+        let mut body = Vec::new();
+        std::io::Read::read_to_end(&mut f, &mut body).unwrap();
+        if name == "xl/workbook.xml" {
+            let text = String::from_utf8(body).unwrap();
+            body = text.replacen("<workbookPr", "<workbookPr date1904=\"1\"", 1).into_bytes();
+        }
+        zout.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+        zout.write_all(&body).unwrap();
+    }
+    zout.finish().unwrap().into_inner()
+}
+
+/// Mailchimp's "Export audience": a zip with one CSV per status.
+fn make_mailchimp_zip() -> Vec<u8> {
+    let head = "Email Address,First Name,Last Name,Address,Phone Number,Birthday,MEMBER_RATING,OPTIN_TIME,OPTIN_IP,CONFIRM_TIME,CONFIRM_IP,LATITUDE,LONGITUDE,GMTOFF,DSTOFF,TIMEZONE,CC,REGION,LAST_CHANGED,LEID,EUID,NOTES,TAGS";
+    let subscribed = format!("{head}\nsophie.blanc@example.com,Sophie,Blanc,\"3 rue Neuve  Lyon  69001 FR\",+33 6 77 88 99 00,03/15,4,\"2024-03-01 10:00:00\",,\"2024-03-01 10:05:00\",,,,,,,FR,,\"2025-01-01 08:00:00\",101,aaa111,,\"\"\"Clientes fidèles\"\"\"\nnews.only@example.com,,,,,,2,\"2024-05-01 10:00:00\",,\"2024-05-01 10:01:00\",,,,,,,,,\"2025-01-01 08:00:00\",102,bbb222,,\n");
+    let unsub = format!("{head},UNSUB_TIME,UNSUB_CAMPAIGN_TITLE,UNSUB_CAMPAIGN_ID,UNSUB_REASON,UNSUB_REASON_OTHER\nparti@example.com,Marc,Henry,,,,1,\"2023-01-01 10:00:00\",,,,,,,,,,,\"2025-02-01 08:00:00\",103,ccc333,,,\"2025-02-01 08:00:00\",Soldes,abc,\"No longer interested\",\n");
+    let cleaned = format!("{head},CLEAN_TIME,CLEAN_CAMPAIGN_TITLE,CLEAN_CAMPAIGN_ID\nrebond@example.invalid,Rémi,Rebond,,,,1,\"2022-01-01 10:00:00\",,,,,,,,,,,\"2024-02-01 08:00:00\",104,ddd444,,,\"2024-02-01 08:00:00\",Soldes,abc\n");
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default().last_modified_time(zip::DateTime::default());
+    for (name, body) in [
+        ("subscribed_members_export_3a9f1c.csv", subscribed),
+        ("unsubscribed_members_export_3a9f1c.csv", unsub),
+        ("cleaned_members_export_3a9f1c.csv", cleaned),
+    ] {
+        z.start_file(name, opts).unwrap();
+        z.write_all(body.as_bytes()).unwrap();
+    }
+    z.finish().unwrap().into_inner()
+}
+
+#[test]
+fn binary_fixtures_are_the_helpers_output() {
+    let files: [(&str, Vec<u8>); 3] = [
+        ("excel-serial-dates.xlsx", make_xlsx(false)),
+        ("excel-1904-dates.xlsx", make_xlsx(true)),
+        ("mailchimp-audience.zip", make_mailchimp_zip()),
+    ];
+    for (name, bytes) in files {
+        if std::env::var_os("COMPTOIR_WRITE_FIXTURES").is_some() {
+            std::fs::write(fixtures_dir().join(name), &bytes).unwrap();
+        }
+        assert!(fixtures_dir().join(name).exists(), "{name} is committed (COMPTOIR_WRITE_FIXTURES=1 writes it)");
+    }
+}
+
+#[test]
+fn a_workbook_with_serial_dates_and_lost_zeros_in_both_date_systems() {
+    for name in ["excel-serial-dates.xlsx", "excel-1904-dates.xlsx"] {
+        let (mut s, _) = testutil::store();
+        let f = open(name);
+        assert_eq!(f.format, FileFormat::Xlsx);
+        assert_eq!(f.sheets, vec!["Clients".to_string(), "Fournisseurs".to_string()], "the sheets to choose from");
+        let info = f.info(crate::types::Lang::Fr);
+        assert_eq!(info.header_row, 2, "the title line above the headers is skipped");
+        assert_eq!(info.headers[0], "Nom");
+        let r = import_auto(&mut s, &f).report;
+        assert_eq!((r.counts.new, r.counts.errors), (3, 0), "{name}: {:#?}", r.rows);
+        let e = customer_by_email(&s, "elodie@example.com");
+        assert_eq!(e.phone_e164.as_deref(), Some("+33612345678"), "{name}: the phone got its zero back");
+        assert_eq!(e.address.postcode.as_deref(), Some("01000"), "{name}: the postcode got its zero back");
+        assert_eq!(
+            e.birthday.map(|b| (b.day, b.month, b.year)),
+            Some((14, 7, Some(1985))),
+            "{name}: the date cell in its date system"
+        );
+        let c = customer_by_email(&s, "camille@example.com");
+        assert_eq!(c.birthday.map(|b| (b.day, b.month)), Some((31, 12)));
+        assert_eq!(c.address.postcode.as_deref(), Some("06000"));
+        assert_eq!(c.phone_e164.as_deref(), Some("+33145678901"), "a landline too");
+    }
+    let other = ImportFile::open(
+        "x.xlsx",
+        &fixture("excel-serial-dates.xlsx"),
+        &ReadOptions { sheet: Some(1), ..Default::default() },
+    )
+    .unwrap();
+    assert_eq!(other.headers(), vec!["Nom".to_string()], "another sheet can be chosen");
+}
+
+#[test]
+fn shopify_export() {
+    let (mut s, _) = testutil::store();
+    let f = open("shopify-customers.csv");
+    assert_eq!(f.info(crate::types::Lang::Fr).preset, Preset::Shopify);
+    let r = import_auto(&mut s, &f).report;
+    assert_eq!(r.counts.new, 4, "{:#?}", r.rows);
+    let c = customer_by_email(&s, "camille.roux@example.com");
+    assert_eq!(c.consent.map(|c| c.choice), Some(ConsentChoice::Express));
+    assert_eq!(c.tags, vec!["thé".to_string(), "vip".to_string()]);
+    assert!(notes(&s, c.id).contains("254.90"), "what was spent is kept in the notes");
+    let n = customer_by_email(&s, "nathan.bouchard@example.test");
+    assert_eq!((n.address.country, n.address.postcode.as_deref()), (crate::types::Country::CA, Some("G1R 2J6")));
+    assert!(r
+        .rows
+        .iter()
+        .any(|o| o.problems.iter().any(|p| p.reason == "email_invalid" && p.value == "leagirard@example")));
+}
+
+#[test]
+fn square_export() {
+    let (mut s, _) = testutil::store();
+    let f = open("square-customers.csv");
+    assert_eq!(f.info(crate::types::Lang::Fr).preset, Preset::Square);
+    let r = import_auto(&mut s, &f).report;
+    assert_eq!(r.counts.new, 3, "{:#?}", r.rows);
+    let i = customer_by_email(&s, "ines.moreau@example.com");
+    assert_eq!(i.birthday.map(|b| (b.day, b.month, b.year)), Some((18, 4, None)), "Square's 0000 year means no year");
+    assert_eq!(i.tags, vec!["Habitués".to_string()]);
+    assert!(
+        crate::campaigns::suppression::reason(s.conn(), "tom.fournier@example.com").unwrap().is_some(),
+        "unsubscribed"
+    );
+    assert!(r.rows.iter().any(|o| o.problems.iter().any(|p| p.value == "13-45")), "an impossible birthday is reported");
+}
+
+#[test]
+fn mailchimp_zip_of_subscribed_unsubscribed_and_cleaned() {
+    let (mut s, _) = testutil::store();
+    let f = open("mailchimp-audience.zip");
+    assert_eq!(f.format, FileFormat::MailchimpZip);
+    let info = f.info(crate::types::Lang::Fr);
+    assert_eq!(info.preset, Preset::Mailchimp);
+    assert_eq!(
+        info.mapping.columns.last(),
+        Some(&Field::Consent),
+        "the status of each file becomes the consent column"
+    );
+    let r = import_auto(&mut s, &f).report;
+    assert_eq!(r.counts.rows, 4);
+    assert_eq!(
+        customer_by_email(&s, "sophie.blanc@example.com").consent.map(|c| c.choice),
+        Some(ConsentChoice::Express)
+    );
+    assert_eq!(
+        customer_by_email(&s, "sophie.blanc@example.com").birthday.map(|b| (b.day, b.month)),
+        Some((15, 3)),
+        "Mailchimp's MM/DD"
+    );
+    assert_eq!(
+        customer_by_email(&s, "news.only@example.com").last_name,
+        "news.only@example.com",
+        "an address-only member keeps the address as name"
+    );
+    for (email, reason) in [("parti@example.com", "unsubscribed"), ("rebond@example.invalid", "cleaned")] {
+        assert_eq!(crate::campaigns::suppression::reason(s.conn(), email).unwrap().as_deref(), Some(reason));
+        assert_eq!(customer_by_email(&s, email).consent.map(|c| c.choice), Some(ConsentChoice::Refused));
+    }
+}
+
+#[test]
+fn brevo_and_google_sheets_exports() {
+    let (mut s, _) = testutil::store();
+    let f = open("brevo-contacts.csv");
+    assert_eq!(f.info(crate::types::Lang::Fr).preset, Preset::Brevo);
+    let r = import_auto(&mut s, &f).report;
+    assert_eq!(r.counts.new, 3, "{:#?}", r.rows);
+    assert_eq!(
+        customer_by_email(&s, "anne.leroy@example.com").phone_e164.as_deref(),
+        Some("+33611223344"),
+        "33611223344 is +33"
+    );
+    assert!(
+        crate::campaigns::suppression::reason(s.conn(), "pierre.faure@example.com").unwrap().is_some(),
+        "blocklisted"
+    );
+    assert_eq!(customer_by_email(&s, "anne.leroy@example.com").consent, None, "not blocklisted is not consent");
+
+    let g = open("google-sheets.csv");
+    let info = g.info(crate::types::Lang::Fr);
+    assert_eq!((info.delimiter.as_deref(), info.encoding), (Some(","), Some(TextEncoding::Utf8)));
+    assert_eq!(
+        info.mapping.date_orders[4],
+        Some(DateOrder::MonthDay),
+        "12/31 tells month first, shown to the merchant"
+    );
+    let r = import_auto(&mut s, &g).report;
+    assert_eq!(r.counts.new, 3, "{:#?}", r.rows);
+    assert_eq!(customer_by_email(&s, "louis.chevalier@example.com").birthday.map(|b| (b.day, b.month)), Some((14, 2)));
+    assert!(notes(&s, customer_by_email(&s, "emma.morel@example.com").id).contains("virgule, et \"guillemets\""));
+}
+
+#[test]
+fn a_fifty_thousand_line_file_with_hostile_text_imports() {
+    let (mut s, _) = testutil::store();
+    let mut text = String::from("Nom;Prénom;E-mail;Téléphone;Notes\r\n");
+    for i in 0..50_000 {
+        text.push_str(&format!("Nom{i} <script>x</script>;Zoé 😀;c{i}@example.com;06{:08};\"ligne\r\n{i}\"\r\n", i));
+    }
+    let f = ImportFile::open("gros.csv", text.as_bytes(), &ReadOptions::default()).unwrap();
+    let r = import_auto(&mut s, &f).report;
+    assert_eq!(r.counts.new, 50_000);
+    assert!(r.rows.len() <= import::MAX_REPORTED_ROWS, "the report stays bounded");
+    assert_eq!(count(&s, "SELECT count(*) FROM customers"), 50_000);
+}
