@@ -7,11 +7,19 @@
 //!   comptoir-cli --db shop.db campaign-start --id N
 //!   comptoir-cli --db shop.db campaign-send --id N [--outbox DIR] [--batch N]
 //!   comptoir-cli --db shop.db unsubscribe --file LIST.txt
+//!   comptoir-cli --db shop.db import --file F [--dry-run] [--matching skip|fill|overwrite] …
+//!   comptoir-cli --db shop.db export --out F [--format excel-fr|csv|xlsx]
+//!   comptoir-cli --db shop.db backup [--dir DIR] | backups [--dir DIR] | restore --file F
+//!
+//! The data commands are described in `cli/data.rs`.
 //!
 //! `campaign-send` is the same sender as the app's: it takes the sender lock (one sender per
 //! file), resumes where a previous one stopped, and returns when the campaign is no longer
 //! running (finished, paused, cancelled). The SMTP password comes from the keychain or from
 //! `COMPTOIR_SMTP_PASSWORD`. `--outbox DIR` writes `.eml` files instead of sending.
+
+#[path = "cli/data.rs"]
+mod data;
 
 use comptoir_core::demo::DemoSpec;
 use comptoir_core::Store;
@@ -19,7 +27,8 @@ use std::process::ExitCode;
 
 const USAGE: &str =
     "usage: comptoir-cli --db FILE <demo [--customers N] [--purchases N] [--seed S] [--scale X] | stats | check \
-     | campaigns | campaign-start --id N | campaign-send --id N [--outbox DIR] [--batch N] | unsubscribe --file F>";
+     | campaigns | campaign-start --id N | campaign-send --id N [--outbox DIR] [--batch N] | unsubscribe --file F \
+     | import --file F [--dry-run] | export --out F [--format excel-fr|csv|xlsx] | backup [--dir D] | backups | restore --file F>";
 
 fn value<T: std::str::FromStr>(args: &[String], name: &str) -> Result<Option<T>, String> {
     match args.iter().position(|a| a == name) {
@@ -152,7 +161,13 @@ fn run(args: Vec<String>) -> Result<(), String> {
                 println!("not found: {line}");
             }
         }
-        other => return Err(format!("unknown command {other:?}\n{USAGE}")),
+        other => {
+            let arg = |name: &str| value::<String>(&args, name).ok().flatten();
+            let flag = |name: &str| args.iter().any(|a| a == name);
+            if !data::run(&mut store, &db, other, &arg, &flag)? {
+                return Err(format!("unknown command {other:?}\n{USAGE}"));
+            }
+        }
     }
     Ok(())
 }

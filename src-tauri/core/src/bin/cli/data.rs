@@ -1,0 +1,167 @@
+//! comptoir-cli's data commands: import, export, backup, backups, restore.
+//!
+//!   import --file F [--dry-run] [--matching skip|fill|overwrite] [--bad-values notes|skip]
+//!          [--refuse-all] [--encoding utf-8|windows-1252|iso-8859-15|mac-roman]
+//!          [--delimiter ';'] [--sheet N] [--header-row N] [--errors OUT.csv] [--no-backup]
+//!   export --out F [--format excel-fr|csv|xlsx] [--archived]
+//!   backup [--dir DIR] [--reason manual|start|hourly|close]   (passphrase: COMPTOIR_BACKUP_PASSPHRASE)
+//!   backups [--dir DIR]
+//!   restore --file F [--dir DIR]
+
+use comptoir_core::data::backup::{self, BackupReason};
+use comptoir_core::data::export::{ExportFormat, ExportScope};
+use comptoir_core::data::*;
+use comptoir_core::types::Lang;
+use comptoir_core::Store;
+use std::path::{Path, PathBuf};
+
+type Arg<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+fn passphrase() -> Option<String> {
+    std::env::var("COMPTOIR_BACKUP_PASSPHRASE").ok().filter(|p| !p.is_empty())
+}
+
+fn dir(db: &str, arg: Arg) -> PathBuf {
+    arg("--dir").map(PathBuf::from).unwrap_or_else(|| backup::backup_dir_for(Path::new(db)))
+}
+
+fn msg(e: comptoir_core::Error) -> String {
+    e.message(Lang::En)
+}
+
+pub fn run(store: &mut Store, db: &str, command: &str, arg: Arg, flag: &dyn Fn(&str) -> bool) -> Result<bool, String> {
+    match command {
+        "import" => {
+            let file = arg("--file").ok_or("--file is required")?;
+            let bytes = std::fs::read(&file).map_err(|e| format!("{file}: {e}"))?;
+            let enc = match arg("--encoding").as_deref() {
+                None => None,
+                Some(e) => Some(serde_json::from_value::<TextEncoding>(serde_json::json!(e)).map_err(|_| format!("unknown encoding {e}"))?),
+            };
+            let opts = ReadOptions {
+                encoding: enc,
+                delimiter: arg("--delimiter"),
+                sheet: arg("--sheet").and_then(|s| s.parse().ok()),
+                header_row: arg("--header-row").and_then(|s| s.parse().ok()),
+            };
+            let name = Path::new(&file).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or(file.clone());
+            let f = ImportFile::open(&name, &bytes, &opts).map_err(msg)?;
+            let info = f.info(store.settings().map_err(msg)?.language);
+            eprintln!(
+                "{}: {:?}, {} rows, preset {:?}, columns {:?}, date orders {:?}",
+                info.name, info.format, info.rows, info.preset, info.mapping.columns, info.mapping.date_orders
+            );
+            let io = ImportOptions {
+                mapping: info.mapping,
+                matching: match arg("--matching").as_deref() {
+                    Some("skip") => MatchPolicy::Skip,
+                    Some("overwrite") => MatchPolicy::Overwrite,
+                    _ => MatchPolicy::FillEmpty,
+                },
+                bad_values: if arg("--bad-values").as_deref() == Some("skip") { BadValues::SkipRow } else { BadValues::KeepInNotes },
+                on_errors: if flag("--refuse-all") { OnErrors::RefuseAll } else { OnErrors::ImportValid },
+                soft_opt_in: None,
+            };
+            let mut progress = |p: Progress| {
+                eprint!("\r{}/{} rows", p.done, p.total);
+                true
+            };
+            let started = std::time::Instant::now();
+            let run = if flag("--dry-run") {
+                store.import_preview(&f, &io, &mut progress).map_err(msg)?
+            } else {
+                if !flag("--no-backup") {
+                    let b = backup::snapshot(Path::new(db), &dir(db, arg), BackupReason::BeforeImport, passphrase().as_deref(), store.now())
+                        .map_err(msg)?;
+                    eprintln!("backup before the import: {}", b.file_name);
+                }
+                store.import_run(&f, &io, None, &mut progress).map_err(msg)?.value
+            };
+            let c = &run.report.counts;
+            eprintln!(
+                "\r{} in {:.1} s: {} rows, {} new, {} updated, {} unchanged, {} skipped, {} erased, {} errors, {} with values left out, {} duplicates in the file, {} similar names, {} suppressed",
+                if run.report.refused { "refused (rows in error)" } else if flag("--dry-run") { "preview" } else { "imported" },
+                started.elapsed().as_secs_f64(),
+                c.rows, c.new, c.updated, c.unchanged, c.skipped, c.erased, c.errors, c.with_dropped_values, c.duplicates_in_file, c.similar_names, c.suppressed
+            );
+            if let Some(id) = run.report.import_id {
+                println!("import {id}");
+            }
+            if let (Some(out), false) = (arg("--errors"), run.errors.is_empty()) {
+                let (bytes, _) = error_file::error_file(&f, &run.errors, Lang::Fr);
+                std::fs::write(&out, bytes).map_err(|e| format!("{out}: {e}"))?;
+                eprintln!("rows in error written to {out}");
+            }
+        }
+        "export" => {
+            let out = arg("--out").ok_or("--out is required")?;
+            let format = match arg("--format").as_deref() {
+                Some("csv") => ExportFormat::CsvStandard,
+                Some("xlsx") => ExportFormat::Xlsx,
+                _ => ExportFormat::CsvExcelFr,
+            };
+            let scope = if flag("--archived") { ExportScope::Archived } else { ExportScope::All };
+            let mut w = std::io::BufWriter::new(std::fs::File::create(&out).map_err(|e| format!("{out}: {e}"))?);
+            let started = std::time::Instant::now();
+            let n = store.export_customers(&scope, format, &mut w).map_err(msg)?;
+            std::io::Write::flush(&mut w).map_err(|e| e.to_string())?;
+            eprintln!("{n} customers exported to {out} in {:.1} s", started.elapsed().as_secs_f64());
+        }
+        "backup" => {
+            let reason = match arg("--reason").as_deref() {
+                Some("start") => BackupReason::Start,
+                Some("hourly") => BackupReason::Hourly,
+                Some("close") => BackupReason::Close,
+                _ => BackupReason::Manual,
+            };
+            let d = dir(db, arg);
+            backup::clean_leftovers(&d);
+            let started = std::time::Instant::now();
+            let b = backup::snapshot(Path::new(db), &d, reason, passphrase().as_deref(), store.now()).map_err(msg)?;
+            let removed = backup::rotate(&d, store.now());
+            if let Some(off) = store.backup_settings().map_err(msg)?.offsite_dir {
+                match backup::copy_offsite(&b, Path::new(&off)) {
+                    Ok(p) => eprintln!("copied to {}", p.display()),
+                    Err(e) => eprintln!("off-machine copy not made: {}", msg(e)),
+                }
+            }
+            println!("{}", b.path);
+            eprintln!(
+                "backup of {} customers and {} sales: {} bytes in {:.1} s ({removed} old backups thinned)",
+                b.header.customers,
+                b.header.sales,
+                b.size,
+                started.elapsed().as_secs_f64()
+            );
+        }
+        "backups" => {
+            for b in backup::list(&dir(db, arg)) {
+                println!(
+                    "{}\t{}\t{}\t{} customers\t{} sales\t{} bytes{}",
+                    b.file_name,
+                    b.header.created_at.format("%Y-%m-%d %H:%M:%S"),
+                    b.header.reason.code(),
+                    b.header.customers,
+                    b.header.sales,
+                    b.size,
+                    if b.header.encrypted { "\tencrypted" } else { "" }
+                );
+            }
+        }
+        "restore" => {
+            let file = arg("--file").ok_or("--file is required")?;
+            let r = store.restore_backup(Path::new(&file), passphrase().as_deref(), &dir(db, arg)).map_err(msg)?;
+            eprintln!(
+                "restored the backup of {} ({} customers, {} sales); {} erasures and {} unsubscribes applied again; to undo: restore {}",
+                r.restored.created_at.format("%Y-%m-%d %H:%M:%S"),
+                r.restored.customers,
+                r.restored.sales,
+                r.erasures_reapplied,
+                r.unsubscribes_reapplied,
+                r.undo_backup.path
+            );
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
