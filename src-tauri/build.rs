@@ -70,6 +70,23 @@ const COMMANDS: &[&str] = &[
     "unsubscribes_apply",
     "media_add",
     "media_get",
+    "data_import_open",
+    "data_import_reopen",
+    "data_import_preview",
+    "data_import_run",
+    "data_import_cancel",
+    "data_import_error_file",
+    "data_imports",
+    "data_import_undo",
+    "data_export",
+    "data_access_pack",
+    "data_erase",
+    "data_retention",
+    "backup_status",
+    "backup_now",
+    "backup_settings_save",
+    "backup_inspect",
+    "backup_restore",
 ];
 
 fn main() {

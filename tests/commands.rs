@@ -172,3 +172,123 @@ fn loyalty_through_the_commands_a_sale_earns_and_the_status_follows() {
     let ledger = invoke(&app, "loyalty_ledger", json!({ "customer": id, "limit": 5 })).unwrap();
     assert_eq!(ledger[0]["kind"], "earn");
 }
+
+fn invoke_raw(app: &App, cmd: &str, body: Vec<u8>, file_name: &str) -> Result<Value, Value> {
+    let mut headers = tauri::http::HeaderMap::new();
+    headers.insert("x-file-name", file_name.parse().unwrap());
+    get_ipc_response(
+        &app.window,
+        InvokeRequest {
+            cmd: cmd.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            url: "tauri://localhost".parse().unwrap(),
+            body: InvokeBody::Raw(body),
+            headers,
+            invoke_key: INVOKE_KEY.to_string(),
+        },
+    )
+    .map(|b| b.deserialize::<Value>().unwrap())
+}
+
+fn invoke_bytes(app: &App, cmd: &str, args: Value) -> Vec<u8> {
+    let body = get_ipc_response(
+        &app.window,
+        InvokeRequest {
+            cmd: cmd.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            url: "tauri://localhost".parse().unwrap(),
+            body: InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        },
+    )
+    .unwrap_or_else(|e| panic!("{cmd}: {e:?}"));
+    match body {
+        InvokeBody::Raw(b) => b,
+        InvokeBody::Json(v) => panic!("{cmd} answers bytes, not {v}"),
+    }
+}
+
+#[test]
+fn data_through_the_commands_import_undo_export_backup_and_restore() {
+    let app = app();
+    let csv = "Nom;Prénom;E-mail;Téléphone\r\nLefèvre;Élodie;elodie@example.com;06 12 34 56 78\r\nDurand;Jean;jean@@example.com;\r\n";
+    let opened = invoke_raw(&app, "data_import_open", csv.as_bytes().to_vec(), "clients%20fran%C3%A7ais.csv").unwrap();
+    assert_eq!(opened["info"]["name"], "clients français.csv", "the name comes from the header, decoded");
+    assert_eq!(opened["info"]["delimiter"], ";");
+    let token = opened["token"].as_str().unwrap().to_string();
+    let options = json!({
+        "mapping": opened["info"]["mapping"],
+        "matching": "fill_empty", "bad_values": "skip_row", "on_errors": "import_valid", "soft_opt_in": null
+    });
+    let preview = invoke(&app, "data_import_preview", json!({ "token": token, "options": options })).unwrap();
+    assert_eq!((preview["counts"]["new"].as_i64(), preview["counts"]["errors"].as_i64()), (Some(1), Some(1)));
+    let errors = invoke_bytes(&app, "data_import_error_file", json!({ "token": token }));
+    assert!(String::from_utf8_lossy(&errors).contains("jean@@example.com"), "the rows in error come back as a file");
+    let run = invoke(&app, "data_import_run", json!({ "token": token, "options": options, "key": "import-0000001" }))
+        .unwrap();
+    let import_id = run["value"]["import_id"].as_i64().unwrap();
+    let found = invoke(&app, "customers_search", json!({ "query": "lefèvre", "limit": 20 })).unwrap();
+    assert_eq!(found.as_array().unwrap().len(), 1);
+    let status = invoke(&app, "backup_status", json!({})).unwrap();
+    assert_eq!(status["backups"][0]["header"]["reason"], "before_import", "a backup was taken before the import");
+
+    let history = invoke(&app, "data_imports", json!({})).unwrap();
+    assert_eq!(history[0]["can_undo"], true);
+    let undo = invoke(&app, "data_import_undo", json!({ "id": import_id, "key": "undo-00000001" })).unwrap();
+    assert_eq!(undo["value"]["removed"], 1);
+    assert!(invoke(&app, "customers_search", json!({ "query": "lefèvre", "limit": 20 }))
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .is_empty());
+
+    invoke(&app, "customer_create", json!({ "input": new_customer("Zoé", "Vidal", ""), "key": "create-zoe-0001" }))
+        .unwrap();
+    let exported = invoke_bytes(&app, "data_export", json!({ "scope": { "kind": "all" }, "format": "csv_excel_fr" }));
+    assert!(exported.starts_with(b"\xEF\xBB\xBF") && String::from_utf8_lossy(&exported).contains("Vidal"));
+
+    let b = invoke(&app, "backup_now", json!({})).unwrap();
+    invoke(
+        &app,
+        "customer_create",
+        json!({ "input": new_customer("Après", "Sauvegarde", ""), "key": "create-after-01" }),
+    )
+    .unwrap();
+    let file_name = b["file_name"].as_str().unwrap();
+    let summary = invoke(&app, "backup_inspect", json!({ "fileName": file_name, "passphrase": null })).unwrap();
+    assert_eq!(summary["customers"], 1, "the summary before anything changes");
+    let restored = invoke(&app, "backup_restore", json!({ "fileName": file_name, "passphrase": null })).unwrap();
+    assert!(invoke(&app, "customers_search", json!({ "query": "sauvegarde", "limit": 20 }))
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .is_empty());
+    let undo_file = restored["undo_backup"]["file_name"].as_str().unwrap();
+    invoke(&app, "backup_restore", json!({ "fileName": undo_file, "passphrase": null })).unwrap();
+    assert_eq!(
+        invoke(&app, "customers_search", json!({ "query": "sauvegarde", "limit": 20 }))
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "the restore undone"
+    );
+    let refused =
+        invoke(&app, "backup_restore", json!({ "fileName": "../../etc/passwd", "passphrase": null })).unwrap_err();
+    assert_eq!(refused["code"], "not_found", "only listed backups can be restored");
+
+    let zoe =
+        invoke(&app, "customers_search", json!({ "query": "vidal", "limit": 20 })).unwrap()[0]["id"].as_i64().unwrap();
+    let pack = invoke_bytes(&app, "data_access_pack", json!({ "id": zoe }));
+    assert!(pack.starts_with(b"PK"), "a zip");
+    invoke(&app, "data_erase", json!({ "id": zoe, "key": "erase-zoe-0001" })).unwrap();
+    assert!(invoke(&app, "customers_search", json!({ "query": "vidal", "limit": 20 }))
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .is_empty());
+}

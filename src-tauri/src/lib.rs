@@ -1,6 +1,7 @@
 //! The Comptoir desktop shell: opens the database, registers the commands, starts the window.
 //! All domain logic lives in `comptoir-core`; commands only adapt.
 
+pub mod backups;
 pub mod commands;
 pub mod sender;
 pub mod state;
@@ -14,78 +15,96 @@ use tauri::{Manager, Runtime};
 /// caller manages an [`AppState`].
 pub fn builder<R: Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
     use commands::*;
-    b.register_uri_scheme_protocol("comptoir-preview", |ctx, request| {
-        preview_response(ctx.app_handle(), request.uri().path())
-    })
-    .invoke_handler(tauri::generate_handler![
-        app::app_info,
-        app::settings_get,
-        app::settings_update,
-        app::settings_logo,
-        app::demo_load,
-        app::onboarding_skip,
-        app::stats_get,
-        customers::customers_list,
-        customers::customers_search,
-        customers::customer_get,
-        customers::customer_create,
-        customers::customer_update,
-        customers::customer_archive,
-        customers::customer_restore,
-        customers::customer_duplicates,
-        customers::customer_merge,
-        customers::customer_timeline,
-        customers::customer_add_note,
-        customers::customer_set_consent,
-        customers::till_lookup,
-        sales::sale_record,
-        sales::sale_refund,
-        loyalty::loyalty_programme_get,
-        loyalty::loyalty_programme_save,
-        loyalty::loyalty_status,
-        loyalty::loyalty_ledger,
-        loyalty::loyalty_sale_earning,
-        loyalty::loyalty_adjust,
-        loyalty::loyalty_action,
-        loyalty::loyalty_redeem,
-        loyalty::loyalty_redeem_stamps,
-        loyalty::rewards_list,
-        loyalty::reward_save,
-        loyalty::voucher_issue,
-        loyalty::voucher_use,
-        loyalty::cards_list,
-        loyalty::card_replace,
-        loyalty::card_block,
-        loyalty::loyalty_liability,
-        loyalty::loyalty_expiring,
-        loyalty::loyalty_suspicious,
-        loyalty::cards_printable,
-        campaigns::mail_settings_get,
-        campaigns::mail_settings_save,
-        campaigns::mail_test_connection,
-        campaigns::segment_count,
-        campaigns::segments_list,
-        campaigns::segment_save,
-        campaigns::segment_archive,
-        campaigns::campaign_templates,
-        campaigns::campaigns_list,
-        campaigns::campaign_get,
-        campaigns::campaign_create,
-        campaigns::campaign_update,
-        campaigns::campaign_preview,
-        campaigns::campaign_test_send,
-        campaigns::campaign_schedule,
-        campaigns::campaign_unschedule,
-        campaigns::campaign_start,
-        campaigns::campaign_pause,
-        campaigns::campaign_resume,
-        campaigns::campaign_cancel,
-        campaigns::campaign_choose_winner,
-        campaigns::campaign_results,
-        campaigns::unsubscribes_apply,
-        campaigns::media_add,
-        campaigns::media_get,
-    ])
+    b.manage(commands::data::DataState::default())
+        .register_uri_scheme_protocol("comptoir-preview", |ctx, request| {
+            preview_response(ctx.app_handle(), request.uri().path())
+        })
+        .invoke_handler(tauri::generate_handler![
+            app::app_info,
+            app::settings_get,
+            app::settings_update,
+            app::settings_logo,
+            app::demo_load,
+            app::onboarding_skip,
+            app::stats_get,
+            customers::customers_list,
+            customers::customers_search,
+            customers::customer_get,
+            customers::customer_create,
+            customers::customer_update,
+            customers::customer_archive,
+            customers::customer_restore,
+            customers::customer_duplicates,
+            customers::customer_merge,
+            customers::customer_timeline,
+            customers::customer_add_note,
+            customers::customer_set_consent,
+            customers::till_lookup,
+            sales::sale_record,
+            sales::sale_refund,
+            loyalty::loyalty_programme_get,
+            loyalty::loyalty_programme_save,
+            loyalty::loyalty_status,
+            loyalty::loyalty_ledger,
+            loyalty::loyalty_sale_earning,
+            loyalty::loyalty_adjust,
+            loyalty::loyalty_action,
+            loyalty::loyalty_redeem,
+            loyalty::loyalty_redeem_stamps,
+            loyalty::rewards_list,
+            loyalty::reward_save,
+            loyalty::voucher_issue,
+            loyalty::voucher_use,
+            loyalty::cards_list,
+            loyalty::card_replace,
+            loyalty::card_block,
+            loyalty::loyalty_liability,
+            loyalty::loyalty_expiring,
+            loyalty::loyalty_suspicious,
+            loyalty::cards_printable,
+            campaigns::mail_settings_get,
+            campaigns::mail_settings_save,
+            campaigns::mail_test_connection,
+            campaigns::segment_count,
+            campaigns::segments_list,
+            campaigns::segment_save,
+            campaigns::segment_archive,
+            campaigns::campaign_templates,
+            campaigns::campaigns_list,
+            campaigns::campaign_get,
+            campaigns::campaign_create,
+            campaigns::campaign_update,
+            campaigns::campaign_preview,
+            campaigns::campaign_test_send,
+            campaigns::campaign_schedule,
+            campaigns::campaign_unschedule,
+            campaigns::campaign_start,
+            campaigns::campaign_pause,
+            campaigns::campaign_resume,
+            campaigns::campaign_cancel,
+            campaigns::campaign_choose_winner,
+            campaigns::campaign_results,
+            campaigns::unsubscribes_apply,
+            campaigns::media_add,
+            campaigns::media_get,
+            data::data_import_open,
+            data::data_import_reopen,
+            data::data_import_preview,
+            data::data_import_run,
+            data::data_import_cancel,
+            data::data_import_error_file,
+            data::data_imports,
+            data::data_import_undo,
+            data::data_export,
+            data::data_access_pack,
+            data::data_erase,
+            data::data_retention,
+            data::backup_status,
+            data::backup_now,
+            data::backup_settings_save,
+            data::backup_inspect,
+            data::backup_restore,
+        ])
 }
 
 /// The campaign preview page: the HTML the core rendered, under its own content policy (no
@@ -177,8 +196,15 @@ pub fn run(opts: Options) {
                 sender::spawn(path.clone(), state.secrets.clone());
             }
             app.manage(state);
+            // Backups run in the background: the first screen never waits for them.
+            backups::spawn(app.handle().clone());
             Ok(())
         })
-        .run(tauri::generate_context!())
-        .expect("error while running Comptoir");
+        .build(tauri::generate_context!())
+        .expect("error while building Comptoir")
+        .run(|app, event| {
+            if let tauri::RunEvent::Exit = event {
+                backups::on_exit(app);
+            }
+        });
 }

@@ -2,6 +2,9 @@
 //! baseline doing the minimal equivalent work on the same file in the same run, so a result
 //! reads as a ratio that holds on a noisy machine.
 
+#[path = "bench_data.rs"]
+mod data;
+
 use crate::demo::DemoSpec;
 use crate::purchases::SaleInput;
 use crate::storage::Store;
@@ -23,6 +26,9 @@ pub const ALL: &[&str] = &[
     "record_sale_with_loyalty",
     "campaign_render",
     "campaign_send_local_sink",
+    "import_csv_100k",
+    "export_csv_100k",
+    "backup_snapshot",
 ];
 
 #[derive(Debug, Clone, Serialize)]
@@ -154,6 +160,8 @@ pub fn run(store: &mut Store, only: &[&str], n: usize) -> crate::Result<Vec<Benc
     let q = draw_queries(&bare, n, 7)?;
     let mut results = Vec::new();
     let wanted = |name: &str| only.is_empty() || only.contains(&name);
+    // The data benches first: the sales benches below add rows to the shop.
+    results.extend(data::run(store, &wanted, n)?);
 
     if wanted("search_3plus") {
         let product = time_each(&q.substrings, |s| {

@@ -56,6 +56,20 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     campaigns::segments::Segment::export_all_to(dir)?;
     campaigns::smtp::ConnectionCheck::export_all_to(dir)?;
     campaigns::results::CampaignResults::export_all_to(dir)?;
+    data::OpenedFile::export_all_to(dir)?;
+    data::ReadOptions::export_all_to(dir)?;
+    data::ImportOptions::export_all_to(dir)?;
+    data::ImportReport::export_all_to(dir)?;
+    data::ImportRecord::export_all_to(dir)?;
+    data::UndoReport::export_all_to(dir)?;
+    data::Progress::export_all_to(dir)?;
+    data::export::ExportFormat::export_all_to(dir)?;
+    data::export::ExportScope::export_all_to(dir)?;
+    data::restore::BackupStatus::export_all_to(dir)?;
+    data::restore::BackupSettings::export_all_to(dir)?;
+    data::restore::RestoreReport::export_all_to(dir)?;
+    data::backup::BackupProblem::export_all_to(dir)?;
+    data::retention::RetentionCandidate::export_all_to(dir)?;
     numbers_not_bigints(dir)
 }
 

@@ -35,12 +35,12 @@ pub fn number_for_serial(serial: u64) -> String {
 
 /// Issue a new active card to a customer and return its number.
 pub(crate) fn issue(tx: &Tx, customer_id: CustomerId) -> Result<String> {
-    let serial: i64 = tx.query_row("SELECT coalesce(max(id), 0) + 1 FROM cards", [], |r| r.get(0))?;
+    let serial: i64 = tx.prepare_cached("SELECT coalesce(max(id), 0) + 1 FROM cards")?.query_row([], |r| r.get(0))?;
     let number = number_for_serial(serial as u64);
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO cards (id, customer_id, number, status, issued_at) VALUES (?1, ?2, ?3, 'active', ?4)",
-        params![serial, customer_id, number, tx.now],
-    )?;
+    )?
+    .execute(params![serial, customer_id, number, tx.now])?;
     Ok(number)
 }
 

@@ -73,7 +73,8 @@ fn a_backup_killed_midway_never_lists_a_partial_file_and_earlier_ones_stay_intac
     assert_eq!(earlier.len(), 1);
     let mut killed_midway = 0;
     for delay_ms in [30u64, 120, 300] {
-        let mut child = cli().args(["--db", db.to_str().unwrap(), "backup", "--dir", bdir.to_str().unwrap()]).spawn().unwrap();
+        let mut child =
+            cli().args(["--db", db.to_str().unwrap(), "backup", "--dir", bdir.to_str().unwrap()]).spawn().unwrap();
         std::thread::sleep(Duration::from_millis(delay_ms));
         if child.try_wait().unwrap().is_none() {
             killed_midway += 1;

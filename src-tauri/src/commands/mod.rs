@@ -4,5 +4,6 @@
 pub mod app;
 pub mod campaigns;
 pub mod customers;
+pub mod data;
 pub mod loyalty;
 pub mod sales;

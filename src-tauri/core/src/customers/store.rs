@@ -68,10 +68,8 @@ pub(crate) fn ensure_customer(conn: &Connection, id: CustomerId) -> Result<()> {
 }
 
 pub(crate) fn write_event(tx: &Tx, id: CustomerId, kind: &str, data: serde_json::Value) -> Result<()> {
-    tx.execute(
-        "INSERT INTO customer_events (customer_id, kind, at, data) VALUES (?1, ?2, ?3, ?4)",
-        params![id, kind, tx.now, data.to_string()],
-    )?;
+    tx.prepare_cached("INSERT INTO customer_events (customer_id, kind, at, data) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![id, kind, tx.now, data.to_string()])?;
     Ok(())
 }
 
@@ -81,30 +79,27 @@ pub(crate) fn write_fields(tx: &Tx, sql: &str, n: &Normalized, id: Option<Custom
     let phone_e164 = n.phone.as_ref().map(|p| p.e164.as_str());
     let phone_digits = n.phone.as_ref().map(|p| p.search_digits.as_str()).unwrap_or("");
     let birthday = (n.birthday.map(|b| b.day), n.birthday.map(|b| b.month), n.birthday.and_then(|b| b.year));
-    Ok(tx.execute(
-        sql,
-        params![
-            n.first_name,
-            n.last_name,
-            n.first_fold,
-            n.last_fold,
-            n.email,
-            n.email_norm,
-            phone_e164,
-            phone_digits,
-            n.line1,
-            n.line2,
-            n.postcode,
-            n.city,
-            n.country.code(),
-            birthday.0,
-            birthday.1,
-            birthday.2,
-            n.language.code(),
-            tx.now,
-            id
-        ],
-    )?)
+    Ok(tx.prepare_cached(sql)?.execute(params![
+        n.first_name,
+        n.last_name,
+        n.first_fold,
+        n.last_fold,
+        n.email,
+        n.email_norm,
+        phone_e164,
+        phone_digits,
+        n.line1,
+        n.line2,
+        n.postcode,
+        n.city,
+        n.country.code(),
+        birthday.0,
+        birthday.1,
+        birthday.2,
+        n.language.code(),
+        tx.now,
+        id
+    ])?)
 }
 
 pub(crate) fn write_tags(tx: &Tx, id: CustomerId, tags: &[String]) -> Result<()> {
@@ -124,15 +119,16 @@ pub(crate) fn write_consent(tx: &Tx, id: CustomerId, c: &ConsentInput) -> Result
             crate::error::FieldError::new("consent.wording", "field.too_long").arg("max", MAX_NOTE)
         ]));
     }
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO consents (customer_id, channel, granted, basis, source, wording, recorded_at) VALUES (?1, 'email', ?2, ?3, ?4, ?5, ?6)",
-        params![id, c.choice != ConsentChoice::Refused, c.choice.code(), c.source.code(), wording, tx.now],
-    )?;
+    )?
+    .execute(params![id, c.choice != ConsentChoice::Refused, c.choice.code(), c.source.code(), wording, tx.now])?;
     Ok(())
 }
 
 pub(crate) fn insert_note(tx: &Tx, id: CustomerId, body: &str) -> Result<i64> {
-    tx.execute("INSERT INTO notes (customer_id, body, created_at) VALUES (?1, ?2, ?3)", params![id, body, tx.now])?;
+    tx.prepare_cached("INSERT INTO notes (customer_id, body, created_at) VALUES (?1, ?2, ?3)")?
+        .execute(params![id, body, tx.now])?;
     Ok(tx.last_insert_rowid())
 }
 

@@ -165,6 +165,23 @@ pub fn read_info(path: &Path) -> std::result::Result<BackupInfo, BackupProblem> 
 /// decryption, the decompression (truncation and corruption are caught by zstd's checksum and
 /// the SHA-256), then SQLite's `integrity_check` and the schema version.
 pub fn extract(path: &Path, passphrase: Option<&str>, out: &Path) -> std::result::Result<BackupHeader, BackupProblem> {
+    let header = read_payload(path, passphrase, Some(out))?;
+    let c = Connection::open_with_flags(out, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|_| BackupProblem::Corrupted)?;
+    let ok: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).map_err(|_| BackupProblem::Corrupted)?;
+    let v: u32 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|_| BackupProblem::Corrupted)?;
+    if ok != "ok" || v != header.schema_version {
+        return Err(BackupProblem::Corrupted);
+    }
+    Ok(header)
+}
+
+/// Read a backup's payload back, checking its size and SHA-256 against the header, and write
+/// the database it holds to `out` when given.
+fn read_payload(
+    path: &Path,
+    passphrase: Option<&str>,
+    out: Option<&Path>,
+) -> std::result::Result<BackupHeader, BackupProblem> {
     let mut f = BufReader::new(File::open(path).map_err(|_| BackupProblem::NotABackup)?);
     let header = read_header(&mut f)?;
     if header.schema_version > LATEST_VERSION {
@@ -182,7 +199,10 @@ pub fn extract(path: &Path, passphrase: Option<&str>, out: &Path) -> std::result
         Box::new(f)
     };
     let mut dec = zstd::stream::read::Decoder::new(payload).map_err(|_| BackupProblem::Corrupted)?;
-    let mut w = BufWriter::new(File::create(out).map_err(|_| BackupProblem::Corrupted)?);
+    let mut w: Box<dyn Write> = match out {
+        Some(o) => Box::new(BufWriter::new(File::create(o).map_err(|_| BackupProblem::Corrupted)?)),
+        None => Box::new(io::sink()),
+    };
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     let mut n = 0u64;
@@ -205,12 +225,6 @@ pub fn extract(path: &Path, passphrase: Option<&str>, out: &Path) -> std::result
         return Err(if n < header.db_bytes { BackupProblem::Truncated } else { BackupProblem::Corrupted });
     }
     if hex::encode(h.finalize()) != header.db_sha256 {
-        return Err(BackupProblem::Corrupted);
-    }
-    let c = Connection::open_with_flags(out, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|_| BackupProblem::Corrupted)?;
-    let ok: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).map_err(|_| BackupProblem::Corrupted)?;
-    let v: u32 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|_| BackupProblem::Corrupted)?;
-    if ok != "ok" || v != header.schema_version {
         return Err(BackupProblem::Corrupted);
     }
     Ok(header)
@@ -288,11 +302,9 @@ pub fn snapshot(
             out.flush()?;
             out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
         }
-        // Read it back before it may be listed.
-        let check = temp_name(dir, "verify", "db");
-        let verified = extract(&partial, passphrase, &check);
-        let _ = fs::remove_file(&check);
-        if let Err(p) = verified {
+        // Read it back before it may be listed: the bytes it holds are those of the copy that
+        // passed integrity_check above when their SHA-256 matches.
+        if let Err(p) = read_payload(&partial, passphrase, None) {
             let _ = fs::remove_file(&partial);
             return Err(p.error());
         }
@@ -306,7 +318,7 @@ pub fn snapshot(
 }
 
 fn compress(input: &mut impl Read, out: &mut impl Write) -> Result<()> {
-    let mut enc = zstd::stream::write::Encoder::new(out, 3)?;
+    let mut enc = zstd::stream::write::Encoder::new(out, 1)?;
     enc.include_checksum(true)?;
     io::copy(input, &mut enc)?;
     enc.finish()?;

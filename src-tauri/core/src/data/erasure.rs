@@ -116,7 +116,7 @@ pub(crate) fn erase_tx(tx: &mut Tx, id: CustomerId, record: Option<&Erasure>) ->
     if let Some(e) = &email {
         // The address stays suppressed, as a hash only.
         tx.execute(
-            "UPDATE suppressions SET email_norm = 'sha256:' || ?2, reason = 'erased' WHERE email_norm = ?1",
+            "UPDATE OR REPLACE suppressions SET email_norm = 'sha256:' || ?2, reason = 'erased' WHERE email_norm = ?1",
             params![e, hash(&salt, e)],
         )?;
     }

@@ -196,7 +196,7 @@ fn cells(l: &Line, format: ExportFormat, lang: Lang, shop_country: Country) -> V
         Some("existing_customer") => tr(lang, "export.consent_existing", &[]),
         _ => String::new(),
     };
-    let phone = l.phone.as_deref().map(|p| if fr { crate::phone::display(p, shop_country) } else { p.to_string() });
+    let phone = l.phone.as_deref().map(|p| if fr { display_phone(p, shop_country) } else { p.to_string() });
     let country =
         Country::parse(&l.country).map(|c| if c == shop_country && fr { String::new() } else { c.code().to_string() });
     vec![
@@ -221,6 +221,24 @@ fn cells(l: &Line, format: ExportFormat, lang: Lang, shop_country: Country) -> V
         money(l.spent),
         l.last_purchase.as_ref().map(date).unwrap_or_default(),
     ]
+}
+
+/// Rule: a stored number written the local way — French numbers of a French shop as
+/// `06 12 34 56 78`, North-American ones of a Canadian shop as `(514) 555-0199` — without
+/// parsing it again (100,000 parses would dominate the export); others as `phone::display`.
+fn display_phone(e164: &str, shop_country: Country) -> String {
+    let d = e164.strip_prefix('+').unwrap_or("");
+    let all_digits = d.bytes().all(|b| b.is_ascii_digit());
+    match shop_country {
+        Country::FR if all_digits && d.len() == 11 && d.starts_with("33") => {
+            let n = format!("0{}", &d[2..]);
+            n.as_bytes().chunks(2).map(|c| std::str::from_utf8(c).unwrap_or("")).collect::<Vec<_>>().join(" ")
+        }
+        Country::CA if all_digits && d.len() == 11 && d.starts_with('1') => {
+            format!("({}) {}-{}", &d[1..4], &d[4..7], &d[7..])
+        }
+        _ => crate::phone::display(e164, shop_country),
+    }
 }
 
 fn headers(lang: Lang) -> Vec<String> {
@@ -294,6 +312,25 @@ impl Store {
                 out.write_all(&bytes)?;
                 Ok(u64::from(r))
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_quick_phone_format_is_the_full_one() {
+        for (p, c) in [
+            ("+33612345678", Country::FR),
+            ("+33145678901", Country::FR),
+            ("+15145550199", Country::CA),
+            ("+15145550199", Country::FR),
+            ("+33612345678", Country::CA),
+            ("+442071234567", Country::FR),
+        ] {
+            assert_eq!(display_phone(p, c), crate::phone::display(p, c), "{p} in a {c:?} shop");
         }
     }
 }

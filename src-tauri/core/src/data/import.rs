@@ -373,7 +373,7 @@ fn update(
         let Some(new) = new else { continue };
         let wanted = match col {
             "first_name" | "last_name" => !name_from_email,
-            "country" => given(Field::Country),
+            "country" => given(Field::Country) || given(Field::Postcode),
             "language" => given(Field::Language),
             _ => true,
         };
@@ -479,6 +479,9 @@ pub(crate) fn run(tx: &mut Tx, file: &ImportFile, opts: &ImportOptions, progress
     erasure::ensure_salt(tx)?;
     let salt = erasure::salt(tx)?;
     let total = file.data().count() as u32;
+    // Most shops have no erasure and no suppression yet: no look-up per row then.
+    let any_erasure: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM erasures)", [], |r| r.get(0))?;
+    let mut any_suppression: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM suppressions)", [], |r| r.get(0))?;
     let mut counts = ImportCounts::default();
     let mut outcomes: Vec<RowOutcome> = Vec::new();
     let mut errors: Vec<(u32, String)> = Vec::new();
@@ -538,6 +541,7 @@ pub(crate) fn run(tx: &mut Tx, file: &ImportFile, opts: &ImportOptions, progress
             if customers::is_email(email) {
                 suppression::suppress(tx, email, reason, &format!("import:{}", file.name))?;
                 out.suppressed = true;
+                any_suppression = true;
             }
         }
         let Some(n) = row.customer.as_ref() else {
@@ -549,7 +553,9 @@ pub(crate) fn run(tx: &mut Tx, file: &ImportFile, opts: &ImportOptions, progress
             outcomes.push(out);
             continue;
         };
-        if erasure::is_erased(tx, &salt, n.email_norm.as_deref(), n.phone.as_ref().map(|p| p.e164.as_str()))? {
+        if any_erasure
+            && erasure::is_erased(tx, &salt, n.email_norm.as_deref(), n.phone.as_ref().map(|p| p.e164.as_str()))?
+        {
             counts.erased += 1;
             out.kind = RowKind::Erased;
             out.name = String::new();
@@ -557,8 +563,8 @@ pub(crate) fn run(tx: &mut Tx, file: &ImportFile, opts: &ImportOptions, progress
             continue;
         }
         let suppressed_already = match &n.email_norm {
-            Some(e) => suppression::reason(tx, e)?.is_some(),
-            None => false,
+            Some(e) if any_suppression || out.suppressed => suppression::reason(tx, e)?.is_some(),
+            _ => false,
         };
         if suppressed_already && row.consent == ConsentWord::Granted {
             out.problems.push(RowProblem {

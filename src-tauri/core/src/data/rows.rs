@@ -126,6 +126,7 @@ pub fn parse(rec: &Record, ctx: &RowContext) -> ParsedRow {
     let row_country = country.unwrap_or(ctx.shop_country);
 
     let mut input = CustomerInput::default();
+    let mut phone: Option<crate::phone::Phone> = None;
     if let Some((_, v)) = get(Field::FullName) {
         let (f, l) = normalise::split_full_name(&v);
         input.first_name = f;
@@ -144,7 +145,8 @@ pub fn parse(rec: &Record, ctx: &RowContext) -> ParsedRow {
     if let Some((i, v)) = get(Field::Phone) {
         let repaired = normalise::repair_phone(&v, row_country);
         match crate::phone::normalize(&repaired, row_country) {
-            Some(p) => input.phone = p.e164,
+            // Kept aside: the form's rules would parse it a second time.
+            Some(p) => phone = Some(p),
             None => out.problems.push(problem(ctx, i, Field::Phone, "phone_invalid", &v)),
         }
     }
@@ -208,7 +210,8 @@ pub fn parse(rec: &Record, ctx: &RowContext) -> ParsedRow {
     // The customer form's rules decide; a value they refuse is left out or refuses the row.
     for _ in 0..8 {
         match validate(&input, ctx.shop_country, ctx.shop_lang, ctx.today) {
-            Ok(n) => {
+            Ok(mut n) => {
+                n.phone = phone.take();
                 out.customer = Some(n);
                 break;
             }

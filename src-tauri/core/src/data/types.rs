@@ -189,3 +189,10 @@ pub struct Progress {
     pub done: u32,
     pub total: u32,
 }
+
+/// A file opened for import, kept by the app under `token` until imported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct OpenedFile {
+    pub token: String,
+    pub info: FileInfo,
+}

@@ -36,7 +36,10 @@ pub fn run(store: &mut Store, db: &str, command: &str, arg: Arg, flag: &dyn Fn(&
             let bytes = std::fs::read(&file).map_err(|e| format!("{file}: {e}"))?;
             let enc = match arg("--encoding").as_deref() {
                 None => None,
-                Some(e) => Some(serde_json::from_value::<TextEncoding>(serde_json::json!(e)).map_err(|_| format!("unknown encoding {e}"))?),
+                Some(e) => Some(
+                    serde_json::from_value::<TextEncoding>(serde_json::json!(e))
+                        .map_err(|_| format!("unknown encoding {e}"))?,
+                ),
             };
             let opts = ReadOptions {
                 encoding: enc,
@@ -58,7 +61,11 @@ pub fn run(store: &mut Store, db: &str, command: &str, arg: Arg, flag: &dyn Fn(&
                     Some("overwrite") => MatchPolicy::Overwrite,
                     _ => MatchPolicy::FillEmpty,
                 },
-                bad_values: if arg("--bad-values").as_deref() == Some("skip") { BadValues::SkipRow } else { BadValues::KeepInNotes },
+                bad_values: if arg("--bad-values").as_deref() == Some("skip") {
+                    BadValues::SkipRow
+                } else {
+                    BadValues::KeepInNotes
+                },
                 on_errors: if flag("--refuse-all") { OnErrors::RefuseAll } else { OnErrors::ImportValid },
                 soft_opt_in: None,
             };
@@ -71,8 +78,14 @@ pub fn run(store: &mut Store, db: &str, command: &str, arg: Arg, flag: &dyn Fn(&
                 store.import_preview(&f, &io, &mut progress).map_err(msg)?
             } else {
                 if !flag("--no-backup") {
-                    let b = backup::snapshot(Path::new(db), &dir(db, arg), BackupReason::BeforeImport, passphrase().as_deref(), store.now())
-                        .map_err(msg)?;
+                    let b = backup::snapshot(
+                        Path::new(db),
+                        &dir(db, arg),
+                        BackupReason::BeforeImport,
+                        passphrase().as_deref(),
+                        store.now(),
+                    )
+                    .map_err(msg)?;
                     eprintln!("backup before the import: {}", b.file_name);
                 }
                 store.import_run(&f, &io, None, &mut progress).map_err(msg)?.value

@@ -442,3 +442,23 @@ pub(crate) fn import_auto(store: &mut Store, file: &ImportFile) -> ImportRun {
     let opts = options(file, store);
     import(store, file, &opts)
 }
+
+#[test]
+fn customers_silent_for_three_years_are_listed_for_re_consent_or_anonymisation() {
+    let (mut s, clock) = testutil::store();
+    let now = s.now();
+    clock.set(now - chrono::Duration::days(4 * 365));
+    let old = add(&mut s, "Ancien", "Prospect", "ancien@example.com", "");
+    let bought = add(&mut s, "Ancien", "Client", "client@example.com", "");
+    clock.set(now - chrono::Duration::days(30));
+    testutil::sale(&mut s, bought, 1000);
+    clock.set(now);
+    add(&mut s, "Nouveau", "Prospect", "nouveau@example.com", "");
+    let list = s.retention_candidates().unwrap();
+    assert_eq!(
+        list.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![old],
+        "only the one with no purchase and no contact for 3 years"
+    );
+    assert_eq!(list[0].reason, retention::RetentionReason::NoContact);
+}

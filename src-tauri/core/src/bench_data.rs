@@ -1,0 +1,164 @@
+//! The data benches of `comptoir-bench` (issue 9), each beside a bare-SQLite baseline in the
+//! same run: `import_csv_100k` (parse, decode, validate, match, write, index — into an empty
+//! file — against a bare prepared INSERT of the same rows into the same table in one
+//! transaction), `export_csv_100k` (the shop's customers as CSV Excel France against a bare
+//! SELECT of the same columns written by the same csv writer), `backup_snapshot` (the verified,
+//! compressed backup of the whole shop against a bare `VACUUM INTO`).
+
+use super::{latency, BenchResult};
+use crate::data::backup::{self, BackupReason};
+use crate::data::export::{ExportFormat, ExportScope};
+use crate::data::*;
+use crate::storage::Store;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rusqlite::{params, Connection};
+use std::path::Path;
+use std::time::Instant;
+
+const FIRST: [&str; 12] =
+    ["Élodie", "Gaël", "Marie-Ève", "Jean", "Chloé", "Luc", "Zoé", "Noémie", "François", "Inès", "Hugo", "Léa"];
+const LAST: [&str; 12] = [
+    "Lefèvre", "Côté", "Tremblay", "Durand", "Martin", "Bernard", "Roux", "Gagnon", "Moreau", "Girard", "Bouchard",
+    "Petit",
+];
+
+/// A French Excel CSV of `rows` customers (Windows-1252, `;`, CRLF).
+pub fn sample_csv(rows: usize) -> Vec<u8> {
+    let mut rng = ChaCha8Rng::seed_from_u64(42);
+    let mut text =
+        String::from("Nom;Prénom;E-mail;Téléphone;Code postal;Ville;Date de naissance;Accepte les offres\r\n");
+    for i in 0..rows {
+        let f = FIRST[rng.random_range(0..FIRST.len())];
+        let l = LAST[rng.random_range(0..LAST.len())];
+        text.push_str(&format!(
+            "{l};{f};{}.{}{i}@example.com;06 {:02} {:02} {:02} {:02};{:05};Lyon;{:02}/{:02}/{};{}\r\n",
+            crate::text::fold(f).replace(' ', ""),
+            crate::text::fold(l),
+            // Distinct numbers: a shared phone would match an earlier row.
+            10 + i / 1_000_000 % 90,
+            i / 10_000 % 100,
+            i / 100 % 100,
+            i % 100,
+            rng.random_range(1000..96000),
+            rng.random_range(1..29),
+            rng.random_range(1..13),
+            rng.random_range(1940..2006),
+            if i % 3 == 0 { "oui" } else { "" }
+        ));
+    }
+    decode::encode(&text, TextEncoding::Windows1252)
+}
+
+fn import_bench(work: &Path, rows: usize) -> crate::Result<BenchResult> {
+    let bytes = sample_csv(rows);
+    let db = work.join("import-bench.db");
+    let mut store = Store::open(&db)?;
+    let t = Instant::now();
+    let file = ImportFile::open("clients.csv", &bytes, &ReadOptions::default())?;
+    let info = file.info(crate::types::Lang::Fr);
+    let opts = ImportOptions {
+        mapping: info.mapping,
+        matching: MatchPolicy::FillEmpty,
+        bad_values: BadValues::KeepInNotes,
+        on_errors: OnErrors::ImportValid,
+        soft_opt_in: None,
+    };
+    let run = store.import_run(&file, &opts, None, &mut |_| true)?.value;
+    let product = t.elapsed().as_secs_f64() * 1000.0;
+    assert_eq!(run.report.counts.new as usize, rows, "every row imported");
+    drop(store);
+
+    // Baseline: the same rows, already split, bound to one prepared INSERT into the same table.
+    let base_db = work.join("import-baseline.db");
+    drop(Store::open(&base_db)?);
+    let text = decode::decode(&bytes, TextEncoding::Windows1252);
+    let rows_split: Vec<Vec<&str>> = text.lines().skip(1).map(|l| l.split(';').collect()).collect();
+    let c = Connection::open(&base_db)?;
+    c.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")?;
+    let t = Instant::now();
+    c.execute_batch("BEGIN IMMEDIATE")?;
+    {
+        let mut st = c.prepare(
+            "INSERT INTO customers (first_name, last_name, first_fold, last_fold, email, email_norm, phone_digits, postcode, city, created_at, updated_at)
+             VALUES (?1, ?2, ?1, ?2, ?3, ?3, ?4, ?5, ?6, datetime('now'), datetime('now'))",
+        )?;
+        for r in &rows_split {
+            st.execute(params![r[1], r[0], r[2], r[3], r[4], r[5]])?;
+        }
+    }
+    c.execute_batch("COMMIT")?;
+    let baseline = t.elapsed().as_secs_f64() * 1000.0;
+    let _ = std::fs::remove_file(&db);
+    let _ = std::fs::remove_file(&base_db);
+    Ok(latency(&format!("import_csv_{}k", rows / 1000), vec![product], vec![baseline]))
+}
+
+fn export_bench(store: &Store, work: &Path) -> crate::Result<BenchResult> {
+    let out = work.join("export.csv");
+    let t = Instant::now();
+    let mut w = std::io::BufWriter::new(std::fs::File::create(&out)?);
+    let n = store.export_customers(&ExportScope::All, ExportFormat::CsvExcelFr, &mut w)?;
+    std::io::Write::flush(&mut w)?;
+    drop(w);
+    let product = t.elapsed().as_secs_f64() * 1000.0;
+    let t = Instant::now();
+    let mut w =
+        csv::WriterBuilder::new().delimiter(b';').from_writer(std::io::BufWriter::new(std::fs::File::create(&out)?));
+    let mut st = store.conn().prepare(
+        "SELECT id, first_name, last_name, email, phone_e164, address_line1, postcode, city, created_at, visit_count, total_spent_cents FROM customers WHERE merged_into IS NULL AND archived_at IS NULL",
+    )?;
+    let mut rows = st.query([])?;
+    let mut m = 0u64;
+    while let Some(r) = rows.next()? {
+        let cells: Vec<String> = (0..11)
+            .map(|i| match r.get_ref(i) {
+                Ok(rusqlite::types::ValueRef::Text(t)) => String::from_utf8_lossy(t).into_owned(),
+                Ok(rusqlite::types::ValueRef::Integer(v)) => v.to_string(),
+                _ => String::new(),
+            })
+            .collect();
+        w.write_record(&cells).map_err(|e| crate::Error::Io(std::io::Error::other(e.to_string())))?;
+        m += 1;
+    }
+    w.flush()?;
+    let baseline = t.elapsed().as_secs_f64() * 1000.0;
+    assert_eq!(n, m, "the same customers");
+    let _ = std::fs::remove_file(&out);
+    Ok(latency(&format!("export_csv_{}k", n / 1000), vec![product], vec![baseline]))
+}
+
+fn backup_bench(store: &Store, work: &Path) -> crate::Result<BenchResult> {
+    let db = store.path().expect("a file");
+    let dir = work.join("bench-backups");
+    let t = Instant::now();
+    backup::snapshot(db, &dir, BackupReason::Manual, None, store.now())?;
+    let product = t.elapsed().as_secs_f64() * 1000.0;
+    let bare = work.join("bare-vacuum.db");
+    let t = Instant::now();
+    let c = Connection::open(db)?;
+    c.execute("VACUUM INTO ?1", [bare.to_string_lossy()])?;
+    let baseline = t.elapsed().as_secs_f64() * 1000.0;
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_file(&bare);
+    Ok(latency("backup_snapshot", vec![product], vec![baseline]))
+}
+
+/// The data benches that `wanted` selects. `n` scales the import (50 rows per sample: 100,000
+/// rows in the standard run of 2,000 samples).
+pub(super) fn run(store: &mut Store, wanted: &dyn Fn(&str) -> bool, n: usize) -> crate::Result<Vec<BenchResult>> {
+    let work = store.path().expect("benches run on a file").parent().unwrap_or(Path::new(".")).join("data-bench");
+    std::fs::create_dir_all(&work)?;
+    let mut out = Vec::new();
+    if wanted("import_csv_100k") {
+        out.push(import_bench(&work, (n * 50).min(100_000))?);
+    }
+    if wanted("export_csv_100k") {
+        out.push(export_bench(store, &work)?);
+    }
+    if wanted("backup_snapshot") {
+        out.push(backup_bench(store, &work)?);
+    }
+    let _ = std::fs::remove_dir_all(&work);
+    Ok(out)
+}

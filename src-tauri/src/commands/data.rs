@@ -1,0 +1,302 @@
+//! Data commands (issue 9): import (open a file sent as raw bytes, preview, import with
+//! progress events and cancel, the file of rows in error, history and undo), export, the
+//! access pack, erasure, retention, backups and restore. Thin: the core does the work; files
+//! go out as raw bytes the interface saves. A backup is taken before an import, an erasure and
+//! a restore. Backup files are named by the interface and looked up here in the backup folders
+//! (never a path from the interface).
+
+use crate::state::AppState;
+use comptoir_core::data::backup::{self, BackupHeader, BackupInfo, BackupReason};
+use comptoir_core::data::export::{ExportFormat, ExportScope};
+use comptoir_core::data::restore::{BackupSettings, BackupStatus, RestoreReport};
+use comptoir_core::data::retention::RetentionCandidate;
+use comptoir_core::data::*;
+use comptoir_core::types::CustomerId;
+use comptoir_core::{Error, ErrorPayload, Outcome};
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use tauri::ipc::{InvokeBody, Request, Response};
+use tauri::{AppHandle, Emitter, Runtime, State};
+
+type Res<T> = Result<T, ErrorPayload>;
+
+/// Files kept for the import screens (the last few opened).
+const KEPT_FILES: usize = 3;
+
+struct Held {
+    token: String,
+    name: String,
+    bytes: Arc<Vec<u8>>,
+    file: Arc<ImportFile>,
+    errors: Vec<(u32, String)>,
+}
+
+/// The import files being worked on, the cancel flag, and one backup at a time.
+#[derive(Default)]
+pub struct DataState {
+    files: Mutex<VecDeque<Held>>,
+    cancel: AtomicBool,
+    backing_up: Mutex<()>,
+}
+
+impl DataState {
+    fn with_file<T>(&self, token: &str, f: impl FnOnce(&mut Held) -> T) -> Result<T, Error> {
+        let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
+        files.iter_mut().find(|h| h.token == token).map(f).ok_or_else(|| Error::not_found("import_file", token))
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Some(v) = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn lang(state: &AppState) -> comptoir_core::types::Lang {
+    state.with(|s| s.settings()).map(|s| s.language).unwrap_or_default()
+}
+
+fn payload(state: &AppState, e: Error) -> ErrorPayload {
+    e.to_payload(lang(state))
+}
+
+fn backup_dir(state: &AppState) -> PathBuf {
+    backup::backup_dir_for(&state.db_path)
+}
+
+/// Take a backup now (before an import, an erasure…), then thin and copy off the machine.
+pub fn take_backup(state: &AppState, data: &DataState, reason: BackupReason) -> Result<BackupInfo, Error> {
+    let _one = data.backing_up.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = backup_dir(state);
+    let now = chrono::Utc::now();
+    let b = backup::snapshot(&state.db_path, &dir, reason, None, now)?;
+    backup::rotate(&dir, now);
+    let offsite = state.with(|s| s.backup_settings()).ok().and_then(|s| s.offsite_dir);
+    if let Some(o) = offsite {
+        if let Err(e) = backup::copy_offsite(&b, Path::new(&o)) {
+            tracing::warn!(error = %e, "off-machine copy not made");
+        }
+    }
+    Ok(b)
+}
+
+#[tauri::command]
+pub async fn data_import_open(
+    state: State<'_, AppState>,
+    data: State<'_, DataState>,
+    request: Request<'_>,
+) -> Res<OpenedFile> {
+    let bytes = match request.body() {
+        InvokeBody::Raw(b) => b.clone(),
+        InvokeBody::Json(_) => return Err(payload(&state, Error::invalid("file", "field.import_file_unreadable"))),
+    };
+    let name =
+        request.headers().get("x-file-name").and_then(|v| v.to_str().ok()).map(percent_decode).unwrap_or_default();
+    let file = ImportFile::open(&name, &bytes, &ReadOptions::default()).map_err(|e| payload(&state, e))?;
+    let info = file.info(lang(&state));
+    let token = comptoir_core::campaigns::store::new_token();
+    let mut files = data.files.lock().unwrap_or_else(|e| e.into_inner());
+    files.push_back(Held {
+        token: token.clone(),
+        name,
+        bytes: Arc::new(bytes),
+        file: Arc::new(file),
+        errors: Vec::new(),
+    });
+    while files.len() > KEPT_FILES {
+        files.pop_front();
+    }
+    Ok(OpenedFile { token, info })
+}
+
+/// Read the file again with the merchant's choice of encoding, separator, sheet or header row.
+#[tauri::command]
+pub async fn data_import_reopen(
+    state: State<'_, AppState>,
+    data: State<'_, DataState>,
+    token: String,
+    options: ReadOptions,
+) -> Res<FileInfo> {
+    let (name, bytes) =
+        data.with_file(&token, |h| (h.name.clone(), h.bytes.clone())).map_err(|e| payload(&state, e))?;
+    let file = ImportFile::open(&name, &bytes, &options).map_err(|e| payload(&state, e))?;
+    let info = file.info(lang(&state));
+    data.with_file(&token, |h| h.file = Arc::new(file)).map_err(|e| payload(&state, e))?;
+    Ok(info)
+}
+
+fn progress<R: Runtime>(app: &AppHandle<R>, data: &DataState) -> impl FnMut(Progress) -> bool {
+    data.cancel.store(false, Ordering::SeqCst);
+    let app = app.clone();
+    move |p: Progress| {
+        let _ = app.emit("data-progress", p);
+        true
+    }
+}
+
+#[tauri::command]
+pub async fn data_import_preview<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    data: State<'_, DataState>,
+    token: String,
+    options: ImportOptions,
+) -> Res<ImportReport> {
+    let file = data.with_file(&token, |h| h.file.clone()).map_err(|e| payload(&state, e))?;
+    let mut emit = progress(&app, &data);
+    let cancel = &data.cancel;
+    let run = state.with(|s| s.import_preview(&file, &options, &mut |p| emit(p) && !cancel.load(Ordering::SeqCst)))?;
+    data.with_file(&token, |h| h.errors = run.errors).map_err(|e| payload(&state, e))?;
+    Ok(run.report)
+}
+
+#[tauri::command]
+pub async fn data_import_run<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    data: State<'_, DataState>,
+    token: String,
+    options: ImportOptions,
+    key: String,
+) -> Res<Outcome<ImportReport>> {
+    let file = data.with_file(&token, |h| h.file.clone()).map_err(|e| payload(&state, e))?;
+    take_backup(&state, &data, BackupReason::BeforeImport).map_err(|e| payload(&state, e))?;
+    let mut emit = progress(&app, &data);
+    let cancel = &data.cancel;
+    let out = state
+        .with(|s| s.import_run(&file, &options, Some(&key), &mut |p| emit(p) && !cancel.load(Ordering::SeqCst)))?;
+    let Outcome { value, changes, replayed } = out;
+    if !replayed {
+        data.with_file(&token, |h| h.errors = value.errors).map_err(|e| payload(&state, e))?;
+    }
+    Ok(Outcome { value: value.report, changes, replayed })
+}
+
+#[tauri::command]
+pub async fn data_import_cancel(data: State<'_, DataState>) -> Res<()> {
+    data.cancel.store(true, Ordering::SeqCst);
+    Ok(())
+}
+
+/// The rows in error of the last preview or import of this file, as the file's own CSV.
+#[tauri::command]
+pub async fn data_import_error_file(
+    state: State<'_, AppState>,
+    data: State<'_, DataState>,
+    token: String,
+) -> Res<Response> {
+    let l = lang(&state);
+    let (bytes, _) =
+        data.with_file(&token, |h| error_file::error_file(&h.file, &h.errors, l)).map_err(|e| payload(&state, e))?;
+    Ok(Response::new(bytes))
+}
+
+#[tauri::command]
+pub async fn data_imports(state: State<'_, AppState>) -> Res<Vec<ImportRecord>> {
+    state.with(|s| s.imports())
+}
+
+#[tauri::command]
+pub async fn data_import_undo(state: State<'_, AppState>, id: i64, key: String) -> Res<Outcome<UndoReport>> {
+    state.with(|s| s.undo_import(id, Some(&key)))
+}
+
+#[tauri::command]
+pub async fn data_export(state: State<'_, AppState>, scope: ExportScope, format: ExportFormat) -> Res<Response> {
+    let mut bytes = Vec::new();
+    state.with(|s| s.export_customers(&scope, format, &mut bytes))?;
+    Ok(Response::new(bytes))
+}
+
+#[tauri::command]
+pub async fn data_access_pack(state: State<'_, AppState>, id: CustomerId) -> Res<Response> {
+    let (bytes, _) = state.with(|s| s.access_pack(id))?;
+    Ok(Response::new(bytes))
+}
+
+#[tauri::command]
+pub async fn data_erase(
+    state: State<'_, AppState>,
+    data: State<'_, DataState>,
+    id: CustomerId,
+    key: String,
+) -> Res<Outcome<()>> {
+    state.with(|s| s.customer(id).map(|_| ()))?;
+    take_backup(&state, &data, BackupReason::BeforeErasure).map_err(|e| payload(&state, e))?;
+    state.with(|s| s.erase_customer(id, Some(&key)))
+}
+
+#[tauri::command]
+pub async fn data_retention(state: State<'_, AppState>) -> Res<Vec<RetentionCandidate>> {
+    state.with(|s| s.retention_candidates())
+}
+
+#[tauri::command]
+pub async fn backup_status(state: State<'_, AppState>) -> Res<BackupStatus> {
+    let dir = backup_dir(&state);
+    state.with(|s| s.backup_status(&dir))
+}
+
+#[tauri::command]
+pub async fn backup_now(state: State<'_, AppState>, data: State<'_, DataState>) -> Res<BackupInfo> {
+    take_backup(&state, &data, BackupReason::Manual).map_err(|e| payload(&state, e))
+}
+
+#[tauri::command]
+pub async fn backup_settings_save(
+    state: State<'_, AppState>,
+    settings: BackupSettings,
+    key: String,
+) -> Res<Outcome<()>> {
+    state.with(|s| s.save_backup_settings(&settings, Some(&key)))
+}
+
+/// A backup the interface names: looked up among the listed backups only.
+fn find_backup(state: &AppState, file_name: &str) -> Result<PathBuf, Error> {
+    let mut dirs = vec![backup_dir(state)];
+    if let Some(o) = state.with(|s| s.backup_settings()).ok().and_then(|s| s.offsite_dir) {
+        dirs.push(PathBuf::from(o));
+    }
+    dirs.iter()
+        .flat_map(|d| backup::list(d))
+        .find(|b| b.file_name == file_name)
+        .map(|b| PathBuf::from(b.path))
+        .ok_or_else(|| Error::not_found("backup", file_name))
+}
+
+#[tauri::command]
+pub async fn backup_inspect(
+    state: State<'_, AppState>,
+    file_name: String,
+    passphrase: Option<String>,
+) -> Res<BackupHeader> {
+    let path = find_backup(&state, &file_name).map_err(|e| payload(&state, e))?;
+    comptoir_core::data::restore::inspect(&path, passphrase.as_deref()).map_err(|e| payload(&state, e))
+}
+
+#[tauri::command]
+pub async fn backup_restore(
+    state: State<'_, AppState>,
+    data: State<'_, DataState>,
+    file_name: String,
+    passphrase: Option<String>,
+) -> Res<RestoreReport> {
+    let path = find_backup(&state, &file_name).map_err(|e| payload(&state, e))?;
+    let _one = data.backing_up.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = backup_dir(&state);
+    state.with(|s| s.restore_backup(&path, passphrase.as_deref(), &dir))
+}

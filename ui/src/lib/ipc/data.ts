@@ -1,0 +1,68 @@
+// The merchant's data in and out: import (a file sent as raw bytes, preview, import, the rows in
+// error, history and undo), export, a customer's access pack and erasure, retention, backups.
+// Files come back as bytes (ArrayBuffer) that the screen offers as a download.
+import { invoke } from '@tauri-apps/api/core';
+import { listen, type UnlistenFn } from '@tauri-apps/api/event';
+import type { BackupInfo } from '../generated/BackupInfo';
+import type { BackupHeader } from '../generated/BackupHeader';
+import type { BackupSettings } from '../generated/BackupSettings';
+import type { BackupStatus } from '../generated/BackupStatus';
+import type { ExportFormat } from '../generated/ExportFormat';
+import type { ExportScope } from '../generated/ExportScope';
+import type { FileInfo } from '../generated/FileInfo';
+import type { ImportOptions } from '../generated/ImportOptions';
+import type { ImportRecord } from '../generated/ImportRecord';
+import type { ImportReport } from '../generated/ImportReport';
+import type { OpenedFile } from '../generated/OpenedFile';
+import type { Outcome } from '../generated/Outcome';
+import type { Progress } from '../generated/Progress';
+import type { ReadOptions } from '../generated/ReadOptions';
+import type { RestoreReport } from '../generated/RestoreReport';
+import type { RetentionCandidate } from '../generated/RetentionCandidate';
+import type { UndoReport } from '../generated/UndoReport';
+import { call, normaliseError } from './core';
+
+async function bytes(cmd: string, args: Record<string, unknown>): Promise<Uint8Array> {
+  try {
+    const b = await invoke<ArrayBuffer>(cmd, args);
+    return new Uint8Array(b);
+  } catch (e) {
+    throw normaliseError(e);
+  }
+}
+
+/** Send a file's bytes to be opened for import (encoding, separator, sheets, mapping guessed). */
+export async function importOpen(name: string, data: Uint8Array): Promise<OpenedFile> {
+  try {
+    return await invoke<OpenedFile>('data_import_open', data, { headers: { 'x-file-name': encodeURIComponent(name) } });
+  } catch (e) {
+    throw normaliseError(e);
+  }
+}
+export const importReopen = (token: string, options: ReadOptions) =>
+  call<FileInfo>('data_import_reopen', { token, options });
+export const importPreview = (token: string, options: ImportOptions) =>
+  call<ImportReport>('data_import_preview', { token, options });
+export const importRun = (token: string, options: ImportOptions, key: string) =>
+  call<Outcome<ImportReport>>('data_import_run', { token, options, key });
+export const importCancel = () => call<null>('data_import_cancel');
+export const importErrorFile = (token: string) => bytes('data_import_error_file', { token });
+export const importHistory = () => call<ImportRecord[]>('data_imports');
+export const importUndo = (id: number, key: string) => call<Outcome<UndoReport>>('data_import_undo', { id, key });
+/** Progress of a running preview or import. */
+export const onImportProgress = (f: (p: Progress) => void): Promise<UnlistenFn> =>
+  listen<Progress>('data-progress', (e) => f(e.payload));
+
+export const exportCustomers = (scope: ExportScope, format: ExportFormat) => bytes('data_export', { scope, format });
+export const accessPack = (id: number) => bytes('data_access_pack', { id });
+export const eraseCustomer = (id: number, key: string) => call<Outcome<null>>('data_erase', { id, key });
+export const retentionCandidates = () => call<RetentionCandidate[]>('data_retention');
+
+export const backupStatus = () => call<BackupStatus>('backup_status');
+export const backupNow = () => call<BackupInfo>('backup_now');
+export const backupSettingsSave = (settings: BackupSettings, key: string) =>
+  call<Outcome<null>>('backup_settings_save', { settings, key });
+export const backupInspect = (fileName: string, passphrase: string | null) =>
+  call<BackupHeader>('backup_inspect', { fileName, passphrase });
+export const backupRestore = (fileName: string, passphrase: string | null) =>
+  call<RestoreReport>('backup_restore', { fileName, passphrase });
