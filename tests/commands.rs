@@ -206,8 +206,8 @@ fn invoke_bytes(app: &App, cmd: &str, args: Value) -> Vec<u8> {
     )
     .unwrap_or_else(|e| panic!("{cmd}: {e:?}"));
     match body {
-        InvokeBody::Raw(b) => b,
-        InvokeBody::Json(v) => panic!("{cmd} answers bytes, not {v}"),
+        tauri::ipc::InvokeResponseBody::Raw(b) => b,
+        tauri::ipc::InvokeResponseBody::Json(v) => panic!("{cmd} answers bytes, not {v}"),
     }
 }
 
