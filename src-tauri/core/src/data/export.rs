@@ -111,9 +111,11 @@ fn for_each(
             (SELECT group_concat(tag, ', ') FROM customer_tags t WHERE t.customer_id = c.id),
             (SELECT k.basis FROM consents k WHERE k.customer_id = c.id ORDER BY k.recorded_at DESC, k.id DESC LIMIT 1),
             (SELECT number FROM cards WHERE customer_id = c.id AND status = 'active' ORDER BY id DESC LIMIT 1),
-            (SELECT coalesce(sum(points), 0) FROM points_ledger p WHERE p.customer_id = c.id),
+            coalesce(pts.points, 0),
             c.created_at, c.visit_count, c.total_spent_cents, c.last_purchase_at
-         FROM customers c";
+         FROM customers c LEFT JOIN pts ON pts.customer_id = c.id";
+    // Balances summed in one pass over the ledger rather than one look-up per customer.
+    let pts = "WITH pts AS (SELECT customer_id, sum(points) AS points FROM points_ledger GROUP BY customer_id) ";
     let row = |r: &rusqlite::Row| -> rusqlite::Result<Line> {
         Ok(Line {
             id: r.get(0)?,
@@ -142,8 +144,9 @@ fn for_each(
     match ids {
         None => {
             let archived = matches!(scope, ExportScope::Archived);
+            // In the order customers were created: a spreadsheet sorts as the merchant likes.
             let mut st = conn.prepare(&format!(
-                "{base} WHERE c.merged_into IS NULL AND (c.archived_at IS NOT NULL) = ?1 ORDER BY c.last_fold, c.first_fold, c.id"
+                "{pts}{base} WHERE c.merged_into IS NULL AND (c.archived_at IS NOT NULL) = ?1 ORDER BY c.id"
             ))?;
             let mut rows = st.query([archived])?;
             while let Some(r) = rows.next()? {
@@ -152,6 +155,7 @@ fn for_each(
             }
         }
         Some(ids) => {
+            let base = base.replace("LEFT JOIN pts ON pts.customer_id = c.id", "LEFT JOIN (SELECT customer_id, sum(points) AS points FROM points_ledger WHERE customer_id = ?1) pts ON pts.customer_id = c.id");
             let mut st = conn.prepare_cached(&format!("{base} WHERE c.id = ?1 AND c.merged_into IS NULL"))?;
             for id in ids {
                 let mut rows = st.query([id])?;
