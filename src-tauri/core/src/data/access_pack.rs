@@ -29,6 +29,9 @@ const SECTIONS: &[(&str, &str)] = &[
     ("imports", "SELECT i.file_name, i.created_at, x.action, i.undone_at FROM import_changes x JOIN imports i ON i.id = x.import_id WHERE x.customer_id = ?1 ORDER BY i.id"),
 ];
 
+/// One section: its name, its columns and its rows.
+type Table = (&'static str, Vec<String>, Vec<Vec<Value>>);
+
 fn value(v: ValueRef) -> Value {
     match v {
         ValueRef::Null => Value::Null,
@@ -70,7 +73,7 @@ impl Store {
         let lang = self.settings()?.language;
         let mut everything = Map::new();
         everything.insert("profile".into(), serde_json::to_value(&customer)?);
-        let mut tables: Vec<(&str, Vec<String>, Vec<Vec<Value>>)> = Vec::new();
+        let mut tables: Vec<Table> = Vec::new();
         for (name, sql) in SECTIONS {
             let mut st = self.conn().prepare(sql)?;
             let cols: Vec<String> = st.column_names().map(|c| c.to_string()).collect();

@@ -338,7 +338,7 @@ pub fn list(dir: &Path) -> Vec<BackupInfo> {
         })
         .filter_map(|p| read_info(&p).ok())
         .collect();
-    out.sort_by(|a, b| b.header.created_at.cmp(&a.header.created_at));
+    out.sort_by_key(|b| std::cmp::Reverse(b.header.created_at));
     out
 }
 

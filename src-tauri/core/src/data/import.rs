@@ -489,7 +489,7 @@ pub(crate) fn run(tx: &mut Tx, file: &ImportFile, opts: &ImportOptions, progress
     let mut done = 0u32;
     for rec in file.data() {
         done += 1;
-        if done % PROGRESS_EVERY == 0 && !progress(Progress { done, total }) {
+        if done.is_multiple_of(PROGRESS_EVERY) && !progress(Progress { done, total }) {
             return Err(Error::conflict("conflict.import_cancelled"));
         }
         counts.rows += 1;

@@ -14,8 +14,9 @@ pub fn to_delete<Tz: TimeZone>(times: &[DateTime<Tz>], now: &DateTime<Tz>) -> Ve
     let today = now.date_naive();
     let mut order: Vec<usize> = (0..times.len()).collect();
     order.sort_by(|a, b| times[*b].cmp(&times[*a]));
-    let (mut days, mut weeks, mut months): (Vec<NaiveDate>, Vec<(i32, u32)>, Vec<(i32, u32)>) =
-        (Vec::new(), Vec::new(), Vec::new());
+    let mut days: Vec<NaiveDate> = Vec::new();
+    let mut weeks: Vec<(i32, u32)> = Vec::new();
+    let mut months: Vec<(i32, u32)> = Vec::new();
     let mut delete = Vec::new();
     for i in order {
         let d = times[i].date_naive();

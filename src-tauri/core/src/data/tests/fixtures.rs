@@ -26,7 +26,8 @@ fn make_xlsx(date1904: bool) -> Vec<u8> {
     {
         ws.write_string(2, i as u16, *h).unwrap();
     }
-    let rows: [(&str, &str, f64, f64, (u16, u8, u8), f64, &str); 3] = [
+    type Row<'a> = (&'a str, &'a str, f64, f64, (u16, u8, u8), f64, &'a str);
+    let rows: [Row; 3] = [
         ("Lefèvre", "Élodie", 612345678.0, 1000.0, (1985, 7, 14), 120.0, "elodie@example.com"),
         ("Côté", "Gaël", 798765432.0, 75002.0, (1990, 2, 3), 0.0, "gael@example.com"),
         ("Roux", "Camille", 145678901.0, 6000.0, (2001, 12, 31), 35.0, "camille@example.com"),
