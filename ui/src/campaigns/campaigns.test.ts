@@ -1,3 +1,5 @@
+// The pure rules of the campaign screens (campaigns.ts): forms ↔ stored values, segments,
+// scheduling, estimates and pauses in words.
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   CONDITION_FIELDS,
