@@ -99,7 +99,7 @@ test('the shop and three customers, two of whom agreed to receive news', async (
 test('sending settings: identity, postal address, and a local SMTP server that answers the test', async () => {
   await go('#/campaigns/settings');
   await fill('[data-testid="mail-sender-name"]', 'Boutique Léa');
-  await fill('[data-testid="mail-sender-email"]', 'lea@boutique.fr');
+  await fill('[data-testid="mail-sender-email"]', 'lea@boutique.test');
   await fill('[data-testid="mail-postal"]', '3 rue des Lilas, 69001 Lyon');
   await (await visible('[data-testid="mail-delivery-smtp"]')).click();
   await (await visible('[data-testid="mail-preset"]')).selectByAttribute('value', 'custom');
@@ -166,7 +166,7 @@ test('write a newsletter with a personal field and preview it with a real custom
 });
 
 test('a test goes to the merchant, with the customer chosen for the preview', async () => {
-  await fill('[data-testid="test-email"]', 'lea@boutique.fr');
+  await fill('[data-testid="test-email"]', 'lea@boutique.test');
   await (await visible('[data-testid="test-send"]')).click();
   await visible('[data-testid="test-outcome"]', 20_000);
   const [msg] = await waitForMessages(1);
