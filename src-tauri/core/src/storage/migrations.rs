@@ -58,9 +58,15 @@ pub(super) fn migrate(conn: &mut Connection, path: Option<&Path>, now: DateTime<
 /// again and checked (`integrity_check`, its schema version), then renamed. An upgrade never
 /// starts without a sound copy.
 fn write_backup(conn: &Connection, db: &Path, version: u32, now: DateTime<Utc>) -> Result<PathBuf> {
-    let dest = backup_path_for(db, version, now);
-    let tmp = dest.with_extension("bak.tmp");
-    let _ = std::fs::remove_file(&tmp);
+    let mut dest = backup_path_for(db, version, now);
+    // Another copy of the app may be writing its own backup in the same second.
+    for n in 2.. {
+        if !dest.exists() {
+            break;
+        }
+        dest = dest.with_extension(format!("{n}.bak"));
+    }
+    let tmp = dest.with_extension(format!("bak.{}-{}.tmp", std::process::id(), rand::random::<u32>()));
     conn.execute("VACUUM INTO ?1", [tmp.to_string_lossy()])?;
     let verified = (|| -> rusqlite::Result<bool> {
         let copy = Connection::open_with_flags(&tmp, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;

@@ -137,8 +137,12 @@ fn an_unsubscribe_recorded_mid_campaign_is_honoured_before_the_next_message() {
     }
     let c = s.create_campaign(&input(SegmentFilter::default(), 0), None).unwrap().value;
     s.start_campaign(c.id, None).unwrap();
-    let report = s.apply_unsubscribes("C3 <c3@example.com>\nsomeone@unknown.invalid", None).unwrap().value;
-    assert_eq!((report.recorded, report.unknown.len()), (1, 1), "one known address, one unknown line");
+    let report = s.apply_unsubscribes("C3 <c3@example.com>\nsomeone@unknown.invalid\nmerci !", None).unwrap().value;
+    assert_eq!(
+        (report.recorded, report.addresses, report.unknown.len()),
+        (1, 1, 1),
+        "one customer unsubscribed, one address no customer has suppressed all the same, one line with neither"
+    );
     let dir = tempfile::tempdir().unwrap();
     let outbox = EmlOutbox { dir: dir.path().to_path_buf() };
     let limits = smtp::limits_for(&s.mail_settings().unwrap());

@@ -520,7 +520,7 @@ fn a_full_disk_gets_its_own_message() {
     s.conn().pragma_update(None, "max_page_count", pages + 2).unwrap();
     let mut err = None;
     for i in 0..2000 {
-        let inp = testutil::input(&format!("Client {i}"), &"x".repeat(200));
+        let inp = testutil::input(&format!("Client {i}"), &"x".repeat(90));
         if let Err(e) =
             s.create_customer(&NewCustomer { customer: inp, note: "y".repeat(2000), ..Default::default() }, None)
         {
