@@ -79,8 +79,8 @@ afterEach(cleanup);
 describe('campaign list', () => {
   it('lists campaigns and offers to send a missed one now', async () => {
     const rows: CampaignSummary[] = [
-      { ...campaign({}), subject: 'Bonjour' },
-      { ...campaign({ id: 8, name: 'Soldes', state: 'scheduled', missed: true, scheduled_at: '2026-11-20T08:00:00Z' }), subject: 'Soldes' },
+      { ...campaign({}), subject: 'Bonjour', unreadable: false },
+      { ...campaign({ id: 8, name: 'Soldes', state: 'scheduled', missed: true, scheduled_at: '2026-11-20T08:00:00Z' }), subject: 'Soldes', unreadable: false },
     ];
     answer = (cmd) => (cmd === 'campaigns_list' ? rows : cmd === 'campaign_start' ? outcome(campaign({ id: 8 })) : null);
     const { findAllByTestId, getByText } = render(Campaigns);
@@ -93,6 +93,20 @@ describe('campaign list', () => {
   });
 });
 
+describe('a campaign that cannot be read', () => {
+  it('is listed and flagged, and the others are shown as usual', async () => {
+    const rows: CampaignSummary[] = [
+      { ...campaign({ id: 3, name: 'Abîmée' }), subject: '', unreadable: true },
+      { ...campaign({ id: 4, name: 'Saine' }), subject: 'Bonjour', unreadable: false },
+    ];
+    answer = (cmd) => (cmd === 'campaigns_list' ? rows : null);
+    const { findAllByTestId, getAllByTestId } = render(Campaigns);
+    expect(await findAllByTestId('campaign-row'), 'both are listed').toHaveLength(2);
+    expect(getAllByTestId('campaign-unreadable'), 'only the damaged one is flagged').toHaveLength(1);
+    expect(plain(document.body.textContent)).toContain('Illisible');
+  });
+});
+
 describe('a scheduled send that could not leave', () => {
   it('says why instead of blaming a closed app', async () => {
     const rows: CampaignSummary[] = [
@@ -100,6 +114,7 @@ describe('a scheduled send that could not leave', () => {
         ...campaign({ id: 9, name: 'Noël', state: 'scheduled', missed: true, scheduled_at: '2026-12-20T08:00:00Z' }),
         pause_detail: 'Personne dans ce segment ne peut recevoir de message (consentement).',
         subject: 'Noël',
+        unreadable: false,
       },
     ];
     answer = (cmd) => (cmd === 'campaigns_list' ? rows : null);

@@ -365,6 +365,7 @@ impl Store {
                         card_number: r.get(22)?,
                         tags: Vec::new(),
                         consent: None,
+                        suppression: None,
                     })
                 },
             )
@@ -373,6 +374,9 @@ impl Store {
         let mut c = c;
         c.tags = tags_of(conn, id)?;
         c.consent = current_consent(conn, id)?;
+        if let Some(email) = c.email.as_deref() {
+            c.suppression = crate::campaigns::suppression::is_suppressed(conn, email)?;
+        }
         Ok(c)
     }
 
