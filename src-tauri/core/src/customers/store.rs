@@ -146,13 +146,14 @@ fn write_consent(tx: &Tx, id: CustomerId, c: &ConsentInput) -> Result<()> {
                     None,
                 )?;
             }
-            ConsentChoice::Express if matches!(c.source, ConsentSource::Counter | ConsentSource::PaperForm) => {
-                if is_suppressed(tx, &email)?.is_some_and(|s| s.reason == SuppressionReason::Unsubscribed) {
-                    tx.execute(
-                        "INSERT INTO suppressions (email_norm, action, reason, source, detail, customer_id, at) VALUES (?1, 'lift', 'unsubscribed', ?2, 'consent given again', ?3, ?4)",
-                        params![email, c.source.code(), id, tx.now],
-                    )?;
-                }
+            ConsentChoice::Express
+                if matches!(c.source, ConsentSource::Counter | ConsentSource::PaperForm)
+                    && is_suppressed(tx, &email)?.is_some_and(|s| s.reason == SuppressionReason::Unsubscribed) =>
+            {
+                tx.execute(
+                    "INSERT INTO suppressions (email_norm, action, reason, source, detail, customer_id, at) VALUES (?1, 'lift', 'unsubscribed', ?2, 'consent given again', ?3, ?4)",
+                    params![email, c.source.code(), id, tx.now],
+                )?;
             }
             _ => {}
         }
