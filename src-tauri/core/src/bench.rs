@@ -299,6 +299,7 @@ pub fn run(store: &mut Store, only: &[&str], n: usize) -> crate::Result<Vec<Benc
         if wanted("campaign_render") {
             results.push(campaign_render(store, campaign, recipients)?);
         }
+        #[cfg(any(test, feature = "sink"))]
         if wanted("campaign_send_local_sink") {
             results.push(campaign_send(store, campaign, recipients)?);
         }
@@ -363,7 +364,7 @@ fn campaign_setup(store: &mut Store, recipients: usize) -> crate::Result<i64> {
 /// MIME message built and formatted. Baseline: the same message built with the text already
 /// personalised by plain string formatting (no store, no template engine).
 fn campaign_render(store: &mut Store, campaign: i64, recipients: usize) -> crate::Result<BenchResult> {
-    use crate::campaigns::{engine, render};
+    use crate::campaigns::{message, render};
     let id = store.mail_identity()?;
     let c = store.campaign(campaign)?;
     let compiled = render::compile(&c.content.a, &id, Vec::new())?;
@@ -377,7 +378,7 @@ fn campaign_render(store: &mut Store, campaign: i64, recipients: usize) -> crate
     for cust in customers.iter().take(recipients) {
         let p = render::personal(store.conn(), &id, *cust, now)?;
         let r = compiled.render(&p, &id.unsubscribe_url("abcdefghijkmnpqrstuvw"))?;
-        let m = engine::build_message(
+        let m = message::build_message(
             &id,
             &compiled,
             &r,
@@ -398,8 +399,9 @@ fn campaign_render(store: &mut Store, campaign: i64, recipients: usize) -> crate
             html: sample.html.replace("Camille", &format!("Élodie{i}")),
             text: sample.text.clone(),
         };
-        let m = engine::build_message(&id, &compiled, &r, "", &format!("bench{i}@example.com"), "t", "<x@example.com>")
-            .expect("message");
+        let m =
+            message::build_message(&id, &compiled, &r, "", &format!("bench{i}@example.com"), "t", "<x@example.com>")
+                .expect("message");
         std::hint::black_box(m.formatted());
     }
     let baseline = recipients as f64 / t.elapsed().as_secs_f64();
@@ -412,6 +414,7 @@ fn campaign_render(store: &mut Store, campaign: i64, recipients: usize) -> crate
     }))
 }
 
+#[cfg(any(test, feature = "sink"))]
 /// A whole campaign sent to an SMTP sink on loopback by the product's engine (outbox rows
 /// committed before and after each batch, consent re-checked, rendering, a pool of 16
 /// connections). Baseline: bare lettre sending one pre-built message as many times, with the
@@ -431,7 +434,8 @@ fn campaign_send(store: &mut Store, campaign: i64, recipients: usize) -> crate::
         username: String::new(),
         limits: SendLimits { per_second: 0, per_minute: 0, per_day: 0, connections: CONNECTIONS },
     };
-    let pool = SmtpPool::new(&smtp, None).map_err(|f| crate::Error::Io(std::io::Error::other(f.detail)))?;
+    let pool = SmtpPool::new(&smtp, None, Default::default())
+        .map_err(|f| crate::Error::Io(std::io::Error::other(f.detail)))?;
     store.start_campaign(campaign, None)?;
     let t = Instant::now();
     Engine::new(EngineOptions { batch: 64, ..EngineOptions::default() }).run_campaign(
@@ -454,7 +458,8 @@ fn campaign_send(store: &mut Store, campaign: i64, recipients: usize) -> crate::
         ))
         .expect("message");
     let out = Outgoing { envelope: m.envelope().clone(), bytes: m.formatted(), file_stem: String::new() };
-    let bare = SmtpPool::new(&smtp, None).map_err(|f| crate::Error::Io(std::io::Error::other(f.detail)))?;
+    let bare = SmtpPool::new(&smtp, None, Default::default())
+        .map_err(|f| crate::Error::Io(std::io::Error::other(f.detail)))?;
     let next = std::sync::atomic::AtomicUsize::new(0);
     let t = Instant::now();
     std::thread::scope(|s| {

@@ -109,8 +109,10 @@ fn run(args: Vec<String>) -> Result<(), String> {
             );
         }
         "campaign-send" => {
-            use comptoir_core::campaigns::engine::{limits_for, transport_for, Engine, EngineOptions, SenderLock};
+            use comptoir_core::campaigns::engine::{Engine, EngineOptions};
+            use comptoir_core::campaigns::lock::SenderLock;
             use comptoir_core::campaigns::secrets::Secrets;
+            use comptoir_core::campaigns::smtp::{limits_for, transport_for};
             use comptoir_core::campaigns::smtp::{outbox_dir, EmlOutbox, Transport};
             let id: i64 = value(&args, "--id")?.ok_or("--id is required")?;
             let lang = comptoir_core::types::Lang::En;
@@ -127,8 +129,13 @@ fn run(args: Vec<String>) -> Result<(), String> {
                     }),
                 ),
                 None => (
-                    transport_for(&mail, &Secrets::default(), outbox_dir(Some(std::path::Path::new(&db))))
-                        .map_err(|e| e.message(lang))?,
+                    transport_for(
+                        &mail,
+                        &Secrets::default(),
+                        outbox_dir(Some(std::path::Path::new(&db))),
+                        store.smtp_policy().map_err(|e| e.to_string())?,
+                    )
+                    .map_err(|e| e.message(lang))?,
                     limits_for(&mail),
                 ),
             };

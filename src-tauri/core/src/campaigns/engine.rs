@@ -4,22 +4,19 @@
 //! messages that were in flight: they are sent again (so duplicates are bounded by the batch)
 //! and nobody is skipped; the campaign carries on from where it stopped.
 
+use super::consent::Exclusion;
 use super::limits::{backoff, Allowance, Failure, RateWindow};
-use super::mail::{Delivery, MailSettings, SendLimits};
-use super::render::{self, Compiled, Identity};
-use super::secrets::Secrets;
-use super::smtp::{EmlOutbox, Outgoing, SendFailure, SmtpPool, Transport};
+use super::mail::SendLimits;
+use super::message::build_message;
+use super::render::{self, Compiled};
+use super::smtp::{Outgoing, SendFailure, Transport};
 use super::store::{load, set_paused};
-use super::{segments, CampaignId, CampaignState, PauseReason, TestSend, Variant};
-use crate::error::{Error, Result};
+use super::{segments, CampaignId, CampaignState, PauseReason, Variant};
+use crate::error::Result;
 use crate::storage::Store;
 use chrono::{DateTime, Duration, Utc};
-use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
-use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use rusqlite::{params, OptionalExtension};
 use std::collections::HashMap;
-use std::fs::File;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Tunables (tests shorten the waits).
@@ -56,105 +53,6 @@ pub enum Step {
     Changed(CampaignId),
 }
 
-/// Only one sender per database file: an exclusive lock on `<db>.sender.lock`, released by the
-/// operating system when the process ends, even when it is killed.
-pub struct SenderLock {
-    _file: File,
-}
-
-impl SenderLock {
-    pub fn acquire(db: &Path) -> Result<SenderLock> {
-        let path = PathBuf::from(format!("{}.sender.lock", db.display()));
-        let file = File::options().create(true).truncate(false).write(true).open(&path)?;
-        match file.try_lock() {
-            Ok(()) => Ok(SenderLock { _file: file }),
-            Err(std::fs::TryLockError::WouldBlock) => Err(Error::conflict("conflict.sender_busy")),
-            Err(std::fs::TryLockError::Error(e)) => Err(e.into()),
-        }
-    }
-}
-
-#[derive(Clone)]
-struct ListUnsubscribe(String);
-
-impl Header for ListUnsubscribe {
-    fn name() -> HeaderName {
-        HeaderName::new_from_ascii_str("List-Unsubscribe")
-    }
-    fn parse(s: &str) -> std::result::Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(ListUnsubscribe(s.to_string()))
-    }
-    fn display(&self) -> HeaderValue {
-        HeaderValue::new(Self::name(), self.0.clone())
-    }
-}
-
-/// Build the message for one recipient.
-pub fn build_message(
-    id: &Identity,
-    compiled: &Compiled,
-    r: &render::Rendered,
-    to_name: &str,
-    to_email: &str,
-    token: &str,
-    message_id: &str,
-) -> std::result::Result<lettre::Message, String> {
-    let m = &id.mail;
-    let from = Mailbox::new(Some(m.sender_name.clone()), m.sender_email.parse().map_err(|e| format!("{e}"))?);
-    let to_addr = to_email.parse().map_err(|e| format!("{e}"))?;
-    let to = Mailbox::new((!to_name.trim().is_empty()).then(|| to_name.trim().to_string()), to_addr);
-    let mut b = lettre::Message::builder()
-        .from(from)
-        .to(to)
-        .subject(r.subject.clone())
-        .message_id(Some(message_id.to_string()))
-        .date_now()
-        .header(ListUnsubscribe(format!("<{}>", id.unsubscribe_url(token))));
-    if !m.reply_to.is_empty() {
-        b = b.reply_to(Mailbox::new(None, m.reply_to.parse().map_err(|e| format!("{e}"))?));
-    }
-    let html_part = SinglePart::html(r.html.clone());
-    let body = if compiled.images.is_empty() {
-        MultiPart::alternative().singlepart(SinglePart::plain(r.text.clone())).singlepart(html_part)
-    } else {
-        let mut related = MultiPart::related().singlepart(html_part);
-        for img in &compiled.images {
-            let ct = ContentType::parse(&img.mime).map_err(|e| format!("{e}"))?;
-            related = related.singlepart(Attachment::new_inline(img.cid()).body(img.bytes.clone(), ct));
-        }
-        MultiPart::alternative().singlepart(SinglePart::plain(r.text.clone())).multipart(related)
-    };
-    b.multipart(body).map_err(|e| format!("{e}"))
-}
-
-/// The transport the settings ask for: SMTP with the password from the keychain, or the
-/// `.eml` outbox folder.
-pub fn transport_for(mail: &MailSettings, secrets: &Secrets, outbox: PathBuf) -> Result<Box<dyn Transport>> {
-    match mail.delivery {
-        Delivery::Outbox => Ok(Box::new(EmlOutbox { dir: outbox })),
-        Delivery::Smtp => {
-            let account = super::secrets::account(&mail.smtp.username, &mail.smtp.host);
-            let pw = secrets.get(&account).map(|(p, _)| p);
-            if !mail.smtp.username.is_empty() && pw.is_none() {
-                return Err(Error::conflict("conflict.smtp_password_missing"));
-            }
-            let pool = SmtpPool::new(&mail.smtp, pw.as_deref()).map_err(|f| {
-                tracing::warn!(detail = %f.detail, "SMTP settings refused");
-                Error::conflict("conflict.smtp_settings")
-            })?;
-            Ok(Box::new(pool))
-        }
-    }
-}
-
-pub fn limits_for(mail: &MailSettings) -> SendLimits {
-    match mail.delivery {
-        Delivery::Smtp => mail.smtp.limits,
-        // Files on disk: no provider limit, a few writers at once.
-        Delivery::Outbox => SendLimits { per_second: 0, per_minute: 0, per_day: 0, connections: 4 },
-    }
-}
-
 struct Claimed {
     row: i64,
     customer: i64,
@@ -164,16 +62,27 @@ struct Claimed {
     attempts: u32,
 }
 
+/// The results of a batch that left but could not be recorded yet (the database busy, a full
+/// disk). They are recorded before anything else happens, so that a delivered batch is never
+/// taken for one in flight and sent again.
+struct Unrecorded {
+    cid: CampaignId,
+    claimed: Vec<Claimed>,
+    results: Vec<std::result::Result<String, SendFailure>>,
+    at: DateTime<Utc>,
+}
+
 pub struct Engine {
     pub opts: EngineOptions,
     window: Option<RateWindow>,
     consecutive_errors: u32,
     compiled: HashMap<(CampaignId, Variant), Compiled>,
+    unrecorded: Option<Unrecorded>,
 }
 
 impl Engine {
     pub fn new(opts: EngineOptions) -> Engine {
-        Engine { opts, window: None, consecutive_errors: 0, compiled: HashMap::new() }
+        Engine { opts, window: None, consecutive_errors: 0, compiled: HashMap::new(), unrecorded: None }
     }
 
     fn window(&mut self, store: &Store) -> Result<&mut RateWindow> {
@@ -192,6 +101,7 @@ impl Engine {
     /// Scheduled work: quota pauses that may resume, scheduled campaigns whose time came while
     /// the app was open, A/B tests whose wait is over.
     pub fn tick(&mut self, store: &mut Store) -> Result<()> {
+        self.record_unrecorded(store)?;
         // A read first: the write lock is only taken when there is something to do.
         let due: bool = store.conn().query_row(
             "SELECT EXISTS (SELECT 1 FROM campaigns WHERE (state = 'paused' AND pause_reason = 'quota' AND resume_at <= ?1)
@@ -239,7 +149,14 @@ impl Engine {
             .query_map([], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         for id in waiting {
-            let c = store.campaign(id)?;
+            // One campaign that cannot be read must not stop the others.
+            let c = match store.campaign(id) {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(campaign = id, error = %e, "a campaign waiting for its A/B winner cannot be read");
+                    continue;
+                }
+            };
             let (Some(ab), Some(done)) = (c.audience.ab, c.sample_done_at) else { continue };
             if ab.metric == super::AbMetric::Manual || store.now() < done + Duration::days(i64::from(ab.wait_days)) {
                 continue;
@@ -269,6 +186,12 @@ impl Engine {
         transport: &dyn Transport,
         limits: &SendLimits,
     ) -> Result<Step> {
+        // Results of a delivered batch come first: until they are recorded, nothing is
+        // claimed and no row is taken for one in flight.
+        if let Err(e) = self.record_unrecorded(store) {
+            tracing::warn!(error = %e, "the results of a sent batch are not recorded yet; retrying");
+            return Ok(Step::Wait(store.now() + Duration::seconds(1)));
+        }
         let now = store.now();
         let pick = |ready: bool| -> Result<Option<i64>> {
             let sql = format!(
@@ -344,26 +267,41 @@ impl Engine {
                 drop(st);
                 let mut out = Vec::new();
                 for c in rows {
-                    // An unsubscribe recorded since the start is honoured before the message leaves.
-                    if !segments::still_eligible(tx, c.customer, tx.now)? {
-                        tx.execute("UPDATE campaign_recipients SET state = 'skipped' WHERE id = ?1", [c.row])?;
+                    // Consent, unsubscribes and the suppression list, as they are now: what was
+                    // recorded since the start is honoured before the message leaves.
+                    if let Err(why) = segments::still_eligible(tx, c.customer, tx.now)? {
+                        skip(tx, c.row, why.code())?;
                         continue;
                     }
                     // The address as it is now (corrected since the campaign started).
                     let email: Option<String> =
                         tx.query_row("SELECT email FROM customers WHERE id = ?1", [c.customer], |r| r.get(0))?;
-                    let c = match email {
-                        Some(e) if e != c.email => {
-                            tx.execute("UPDATE campaign_recipients SET email = ?1 WHERE id = ?2", params![e, c.row])?;
-                            Claimed { email: e, ..c }
-                        }
-                        _ => c,
-                    };
+                    let email = email.unwrap_or(c.email.clone());
+                    let norm = crate::text::normalize_email(&email);
+                    // One message per address: another row of this campaign has it (two
+                    // records of one person, or an address corrected into another's).
+                    let other: Option<i64> = tx
+                        .query_row(
+                            "SELECT id FROM campaign_recipients WHERE campaign_id = ?1 AND email_norm = ?2 AND id <> ?3 LIMIT 1",
+                            params![cid, norm, c.row],
+                            |r| r.get(0),
+                        )
+                        .optional()?;
+                    if other.is_some() {
+                        skip(tx, c.row, Exclusion::DuplicateAddress.code())?;
+                        continue;
+                    }
+                    if email != c.email {
+                        tx.execute(
+                            "UPDATE campaign_recipients SET email = ?1, email_norm = ?2 WHERE id = ?3",
+                            params![email, norm, c.row],
+                        )?;
+                    }
                     tx.execute(
                         "UPDATE campaign_recipients SET state = 'sending', attempts = attempts + 1 WHERE id = ?1",
                         [c.row],
                     )?;
-                    out.push(Claimed { attempts: c.attempts + 1, ..c });
+                    out.push(Claimed { attempts: c.attempts + 1, email, ..c });
                 }
                 Ok(out
                     .into_iter()
@@ -478,22 +416,35 @@ impl Engine {
                 });
             }
         });
-        // 4. Record each result.
-        let opts = self.opts.clone();
-        let mut errors = self.consecutive_errors;
+        // 4. Record each result. Until that succeeds, the results are kept and retried before
+        // anything else (a busy database or a full disk must not make a delivered batch look
+        // like one in flight, which the next step would send again).
         let results: Vec<_> = results
             .into_iter()
             .map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()).expect("every message was tried"))
             .collect();
+        self.unrecorded = Some(Unrecorded { cid, claimed, results, at: now });
+        let (sent, failed) = self.record_unrecorded(store)?.unwrap_or_default();
+        Ok(Step::Sent { campaign: cid, sent, failed })
+    }
+
+    /// Record the results of the last batch if they are not yet: (sent, failed), or `None`
+    /// when there was nothing to record. On error the results stay, to be recorded next time.
+    fn record_unrecorded(&mut self, store: &mut Store) -> Result<Option<(usize, usize)>> {
+        let Some(u) = self.unrecorded.as_ref() else { return Ok(None) };
+        let opts = self.opts.clone();
+        let mut errors = self.consecutive_errors;
+        let cid = u.cid;
+        let any_sent = u.results.iter().any(|r| r.is_ok());
         let (sent, failed) = store
             .transact("campaign_record", None, |tx| {
                 let (mut sent, mut failed) = (0usize, 0usize);
                 let mut pause: Option<(PauseReason, String, Option<DateTime<Utc>>)> = None;
-                for (c, r) in claimed.iter().zip(&results) {
+                for (c, r) in u.claimed.iter().zip(&u.results) {
                     match r {
                         Ok(mid) => {
                             tx.execute(
-                                "UPDATE campaign_recipients SET state = 'sent', sent_at = ?1, message_id = ?2, last_error = NULL WHERE id = ?3",
+                                "UPDATE campaign_recipients SET state = 'sent', sent_at = ?1, message_id = ?2, last_error = NULL WHERE id = ?3 AND state = 'sending'",
                                 params![tx.now, mid, c.row],
                             )?;
                             sent += 1;
@@ -501,7 +452,13 @@ impl Engine {
                         }
                         Err(f) => {
                             let detail: String = f.detail.chars().take(500).collect();
-                            match f.kind {
+                            // A refusal of the message that others of the same batch passed
+                            // is about this recipient after all.
+                            let kind = match f.kind {
+                                Failure::Rejected if any_sent => Failure::Permanent,
+                                k => k,
+                            };
+                            match kind {
                                 Failure::Permanent => {
                                     tx.execute(
                                         "UPDATE campaign_recipients SET state = 'failed', last_error = ?1 WHERE id = ?2 AND state = 'sending'",
@@ -526,17 +483,18 @@ impl Engine {
                                     )?;
                                     errors += 1;
                                 }
-                                Failure::Quota | Failure::Setup => {
+                                Failure::Quota | Failure::Setup | Failure::Rejected => {
                                     // Not the recipient's fault: back in the queue, the try not counted.
-                                    let resume = (f.kind == Failure::Quota).then(|| tx.now + Duration::hours(1));
+                                    let resume = (kind == Failure::Quota).then(|| tx.now + Duration::hours(1));
                                     tx.execute(
-                                        "UPDATE campaign_recipients SET state = 'queued', attempts = attempts - 1, next_attempt_at = ?1, last_error = ?2
+                                        "UPDATE campaign_recipients SET state = 'queued', attempts = max(attempts - 1, 0), next_attempt_at = ?1, last_error = ?2
                                          WHERE id = ?3 AND state = 'sending'",
                                         params![resume, detail, c.row],
                                     )?;
-                                    pause = Some(match resume {
-                                        Some(at) => (PauseReason::Quota, detail.clone(), Some(at)),
-                                        None => (PauseReason::Errors, detail.clone(), None),
+                                    pause = Some(match (kind, resume) {
+                                        (_, Some(at)) => (PauseReason::Quota, detail.clone(), Some(at)),
+                                        (Failure::Rejected, None) => (PauseReason::Rejected, detail.clone(), None),
+                                        _ => (PauseReason::Errors, detail.clone(), None),
                                     });
                                 }
                             }
@@ -553,9 +511,11 @@ impl Engine {
                 Ok((sent, failed))
             })?
             .value;
+        let at = u.at;
+        self.unrecorded = None;
         self.consecutive_errors = errors;
-        self.window(store)?.record(now, sent);
-        Ok(Step::Sent { campaign: cid, sent, failed })
+        self.window(store)?.record(at, sent);
+        Ok(Some((sent, failed)))
     }
 
     /// Nothing to claim now: wait for retries, pause for the A/B winner, or finish.
@@ -629,51 +589,12 @@ impl Engine {
     }
 }
 
-/// Send one test message of a campaign (variant A or B) to the merchant, with a customer's
-/// data or sample values. Recorded with the campaign; it does not touch the outbox.
-pub fn send_test(
-    store: &mut Store,
-    transport: &dyn Transport,
-    cid: CampaignId,
-    variant: Variant,
-    to: &str,
-    customer: Option<i64>,
-) -> Result<TestSend> {
-    let to = to.trim();
-    if !super::mail::valid_email(to) {
-        return Err(Error::invalid("email", "field.email_invalid"));
-    }
-    let identity = store.mail_identity()?;
-    super::mail::validate(&identity.mail).map_err(|_| Error::conflict("conflict.mail_settings_incomplete"))?;
-    let c = store.campaign(cid)?;
-    let msg = match (variant, &c.content.b) {
-        (Variant::B, Some(b)) => b.clone(),
-        _ => c.content.a.clone(),
-    };
-    let compiled = render::compile(&msg, &identity, render::images_of(store.conn(), &msg)?)?;
-    let personal = match customer {
-        Some(id) => render::personal(store.conn(), &identity, id, store.now())?,
-        None => render::sample_personal(identity.mail.language, &identity.mail.sender_name),
-    };
-    let mut r = compiled.render(&personal, &identity.unsubscribe_url("test"))?;
-    r.subject = format!("[TEST] {}", r.subject);
-    let token = super::store::new_token();
-    let mid = format!("<test.{}@{}>", token, super::mail::domain_of(&identity.mail.sender_email));
-    let m = build_message(&identity, &compiled, &r, "", to, "test", &mid)
-        .map_err(|_| Error::invalid("email", "field.email_invalid"))?;
-    let out =
-        Outgoing { envelope: m.envelope().clone(), bytes: m.formatted(), file_stem: format!("test-{cid}-{token}") };
-    let outcome = match transport.send(&out) {
-        Ok(super::smtp::Delivered::Smtp) => "sent".to_string(),
-        Ok(super::smtp::Delivered::Outbox) => "outbox".to_string(),
-        Err(f) => f.detail.chars().take(300).collect(),
-    };
-    let rec = store.transact("campaign_test_send", None, |tx| {
-        tx.execute(
-            "INSERT INTO campaign_tests (campaign_id, email, at, outcome) VALUES (?1, ?2, ?3, ?4)",
-            params![cid, to, tx.now, outcome],
-        )?;
-        Ok(TestSend { email: to.to_string(), at: tx.now, outcome: outcome.clone() })
-    })?;
-    Ok(rec.value)
+/// An outbox row that will not be sent, and why (a consent or suppression reason, or
+/// `duplicate_address`).
+fn skip(tx: &crate::storage::Tx, row: i64, reason: &str) -> Result<()> {
+    tx.execute(
+        "UPDATE campaign_recipients SET state = 'skipped', skip_reason = ?1 WHERE id = ?2",
+        params![reason, row],
+    )?;
+    Ok(())
 }

@@ -8,18 +8,25 @@
 //! - `render`: blocks → a template with auto-escaping → HTML (styles inlined) + text, per
 //!   recipient; default templates.
 //! - `store`: campaigns, their lifecycle and the outbox.
-//! - `engine`: the single sender: claims outbox rows, sends through a transport within the
-//!   provider's limits, records each result; `limits` holds the pure rate and error rules.
+//! - `engine`: the single sender: claims outbox rows, sends through a transport (`smtp`) within
+//!   the provider's limits, records each result; `limits` holds the pure rate and error rules;
+//!   `lock` makes sure only one sender runs per file; `message` builds each email (and the
+//!   test send).
 //! - `results`: sent/failed/unsubscribed, purchases and revenue against a control group, A/B.
 
 pub mod consent;
 pub mod engine;
+pub mod fill;
 pub mod limits;
+pub mod lock;
 pub mod mail;
+pub mod message;
 pub mod render;
 pub mod results;
 pub mod secrets;
 pub mod segments;
+/// An SMTP server on loopback: for the tests and the benchmark only, never in the app.
+#[cfg(any(test, feature = "sink"))]
 pub mod sink;
 pub mod smtp;
 pub mod store;
@@ -140,6 +147,10 @@ pub enum PauseReason {
     Errors,
     /// The A/B samples are sent; waiting for the winner.
     AbWaiting,
+    /// The provider refused the sender or the message itself (sender address, content,
+    /// size): nobody was marked failed; the merchant fixes the settings or the message, then
+    /// resumes.
+    Rejected,
 }
 
 impl PauseReason {
@@ -149,11 +160,12 @@ impl PauseReason {
             PauseReason::Quota => "quota",
             PauseReason::Errors => "errors",
             PauseReason::AbWaiting => "ab_waiting",
+            PauseReason::Rejected => "rejected",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
         use PauseReason::*;
-        [Merchant, Quota, Errors, AbWaiting].into_iter().find(|c| c.code() == s)
+        [Merchant, Quota, Errors, AbWaiting, Rejected].into_iter().find(|c| c.code() == s)
     }
 }
 
@@ -233,6 +245,9 @@ pub struct CampaignSummary {
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub progress: Progress,
+    /// Its saved content cannot be read (damaged by hand or by a newer version): it is listed,
+    /// so the merchant sees it, and the others work as usual.
+    pub unreadable: bool,
 }
 
 /// What the editor saves.
@@ -277,7 +292,10 @@ pub struct UnsubscribeReport {
     pub recorded: i64,
     /// Already withdrawn before.
     pub already: i64,
-    /// Lines that matched no customer and no message token.
+    /// Addresses no customer carries, put on the suppression list all the same (they are never
+    /// mailed if they come in later).
+    pub addresses: i64,
+    /// Lines that held no address and no known message token.
     pub unknown: Vec<String>,
 }
 

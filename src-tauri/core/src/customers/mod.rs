@@ -11,8 +11,8 @@ pub use rules::{
     birthday_is_valid, is_email, normalize_postcode, validate, Normalized, MAX_NAME, MAX_NOTE, MAX_TAG, MAX_TAGS,
 };
 pub(crate) use store::{
-    current_consent, ensure_customer, ensure_exists, insert_note, summaries, summary_columns, summary_from_row,
-    tags_of, write_consent, write_event, write_fields, write_tags, INSERT_CUSTOMER,
+    current_consent, ensure_customer, ensure_exists, insert_consent, insert_note, summaries, summary_columns,
+    summary_from_row, tags_of, write_event, write_fields, write_tags, INSERT_CUSTOMER,
 };
 pub use timeline::{is_backdated, TimelineEntry, TimelineKind};
 
@@ -186,6 +186,9 @@ pub struct Customer {
     pub tags: Vec<String>,
     pub card_number: Option<String>,
     pub consent: Option<ConsentRecord>,
+    /// The address is on the suppression list (unsubscribed, bounced, complained…): no
+    /// marketing email reaches it, whatever the consent says.
+    pub suppression: Option<crate::campaigns::suppression::Suppression>,
     pub figures: Figures,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

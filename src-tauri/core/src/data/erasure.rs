@@ -6,9 +6,11 @@
 //! Freed pages are overwritten (`secure_delete`), the search index is rebuilt and the WAL
 //! truncated so the old text is not left on disk.
 
+use crate::campaigns::suppression::{suppress, SuppressionReason};
 use crate::customers::ensure_exists;
 use crate::error::Result;
 use crate::i18n::tr;
+use crate::storage::unlock::Purpose;
 use crate::storage::{Store, Tx};
 use crate::types::{CustomerId, Outcome};
 use chrono::{DateTime, Utc};
@@ -114,13 +116,10 @@ pub(crate) fn erase_tx(tx: &mut Tx, id: CustomerId, record: Option<&Erasure>) ->
         }
     }
     if let Some(e) = &email {
-        // The address stays suppressed, as a hash only.
-        tx.execute(
-            "UPDATE OR REPLACE suppressions SET email_norm = 'sha256:' || ?2, reason = 'erased' WHERE email_norm = ?1",
-            params![e, hash(&salt, e)],
-        )?;
+        // The address is never mailed again: on the suppression list (an opposition list the
+        // law lets a shop keep), and as a salted hash above so that no import brings it back.
+        suppress(tx, e, SuppressionReason::Erased, "erasure", None, None, None)?;
     }
-    tx.execute("INSERT OR REPLACE INTO data_unlock (customer_id, purpose) VALUES (?1, 'erasure')", [id])?;
     tx.execute(
         "UPDATE customers SET first_name = '', last_name = ?2, first_fold = '', last_fold = ?3, email = NULL,
            email_norm = NULL, phone_e164 = NULL, phone_digits = '', address_line1 = NULL, address_line2 = NULL,
@@ -136,13 +135,16 @@ pub(crate) fn erase_tx(tx: &mut Tx, id: CustomerId, record: Option<&Erasure>) ->
         "UPDATE customer_events SET data = json_set(data, '$.other_name', ?2) WHERE json_extract(data, '$.other_id') = ?1",
         params![id, label],
     )?;
-    tx.execute("UPDATE consents SET wording = NULL WHERE customer_id = ?1 AND wording IS NOT NULL", [id])?;
-    tx.execute(
-        "UPDATE campaign_recipients SET email = ?2 WHERE customer_id = ?1 AND email != ?2",
-        params![id, ERASED_EMAIL],
-    )?;
+    // What the append-only triggers protect, changed for this one customer only.
+    tx.unlocked(Purpose::Erasure, id, |tx| {
+        tx.execute("UPDATE consents SET wording = NULL WHERE customer_id = ?1 AND wording IS NOT NULL", [id])?;
+        tx.execute(
+            "UPDATE campaign_recipients SET email = ?2, email_norm = NULL WHERE customer_id = ?1 AND email != ?2",
+            params![id, ERASED_EMAIL],
+        )?;
+        Ok(())
+    })?;
     tx.execute("UPDATE cards SET status = 'blocked' WHERE customer_id = ?1 AND status = 'active'", [id])?;
-    tx.execute("DELETE FROM data_unlock WHERE customer_id = ?1", [id])?;
     tx.changes.customer(id);
     Ok(())
 }

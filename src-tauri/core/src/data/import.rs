@@ -339,7 +339,7 @@ fn create(
         }
     }
     if let Some(c) = consent {
-        customers::write_consent(tx, id, c)?;
+        customers::insert_consent(tx, id, c)?;
     }
     if let Some(body) = ctx.notes_for(row, currency) {
         customers::insert_note(tx, id, &body)?;
@@ -415,7 +415,7 @@ fn update(
     }
     if let Some(c) = consent {
         let prev = customers::current_consent(tx, id)?.map(|c| c.choice.code());
-        customers::write_consent(tx, id, c)?;
+        customers::insert_consent(tx, id, c)?;
         before.insert("consent".into(), json!(prev));
         after.insert("consent".into(), json!(c.choice.code()));
     }
@@ -539,7 +539,7 @@ pub(crate) fn run(tx: &mut Tx, file: &ImportFile, opts: &ImportOptions, progress
         // The suppression list is by address, whatever happens to the row.
         if let (Some(reason), Some(email)) = (row.suppress, row.raw_email.as_ref()) {
             if customers::is_email(email) {
-                suppression::suppress(tx, email, reason, &format!("import:{}", file.name))?;
+                suppression::suppress(tx, email, reason, "import", Some(&file.name), None, None)?;
                 out.suppressed = true;
                 any_suppression = true;
             }
@@ -563,7 +563,7 @@ pub(crate) fn run(tx: &mut Tx, file: &ImportFile, opts: &ImportOptions, progress
             continue;
         }
         let suppressed_already = match &n.email_norm {
-            Some(e) if any_suppression || out.suppressed => suppression::reason(tx, e)?.is_some(),
+            Some(e) if any_suppression || out.suppressed => suppression::is_suppressed(tx, e)?.is_some(),
             _ => false,
         };
         if suppressed_already && row.consent == ConsentWord::Granted {
@@ -606,7 +606,7 @@ pub(crate) fn run(tx: &mut Tx, file: &ImportFile, opts: &ImportOptions, progress
                 if opts.matching == MatchPolicy::Skip {
                     // A refusal or an unsubscribe is recorded even for a skipped customer.
                     if let Some(c) = consent.filter(|c| c.choice == ConsentChoice::Refused) {
-                        customers::write_consent(tx, id, &c)?;
+                        customers::insert_consent(tx, id, &c)?;
                         counts.consents += 1;
                     }
                     out.kind = RowKind::Skipped;

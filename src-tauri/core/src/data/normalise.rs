@@ -3,6 +3,7 @@
 //! lost its leading zero, a number in scientific notation), dates in either order, amounts with
 //! a decimal comma and space thousands, consent words, countries, names. Pure functions.
 
+use crate::campaigns::suppression::SuppressionReason;
 use crate::customers::Birthday;
 use crate::types::{Country, Lang};
 use chrono::{Datelike, NaiveDate};
@@ -254,7 +255,7 @@ pub enum ConsentWord {
     Granted,
     Refused,
     /// Unsubscribed, cleaned (the address bounced) or blocklisted: to the suppression list.
-    Suppress(&'static str),
+    Suppress(SuppressionReason),
     /// An empty or unknown value: no consent (never invented).
     Unknown,
 }
@@ -269,10 +270,10 @@ pub fn consent_word(s: &str) -> ConsentWord {
         "non" | "no" | "n" | "0" | "false" | "faux" | "refuse" | "refusee" | "not subscribed" | "non abonne"
         | "opt-out" | "never subscribed" => ConsentWord::Refused,
         "unsubscribed" | "desabonne" | "desabonnee" | "desinscrit" | "desinscrite" => {
-            ConsentWord::Suppress("unsubscribed")
+            ConsentWord::Suppress(SuppressionReason::Unsubscribed)
         }
-        "cleaned" | "bounced" | "nettoye" | "invalide" => ConsentWord::Suppress("cleaned"),
-        "blocklisted" | "blacklisted" | "bloque" | "bloquee" | "liste noire" => ConsentWord::Suppress("unsubscribed"),
+        "cleaned" | "bounced" | "nettoye" | "invalide" | "blocklisted" | "blacklisted" | "bloque" | "bloquee"
+        | "liste noire" => ConsentWord::Suppress(SuppressionReason::Cleaned),
         _ => ConsentWord::Unknown,
     }
 }
@@ -433,9 +434,13 @@ mod tests {
         assert_eq!(consent_word("non"), ConsentWord::Refused);
         assert_eq!(consent_word("peut-être"), ConsentWord::Unknown, "an unknown value is no consent");
         assert_eq!(consent_word(""), ConsentWord::Unknown);
-        assert_eq!(consent_word("Désabonné"), ConsentWord::Suppress("unsubscribed"));
-        assert_eq!(consent_word("cleaned"), ConsentWord::Suppress("cleaned"));
-        assert_eq!(consent_word("blocklisted"), ConsentWord::Suppress("unsubscribed"));
+        assert_eq!(consent_word("Désabonné"), ConsentWord::Suppress(SuppressionReason::Unsubscribed));
+        assert_eq!(consent_word("cleaned"), ConsentWord::Suppress(SuppressionReason::Cleaned));
+        assert_eq!(
+            consent_word("blocklisted"),
+            ConsentWord::Suppress(SuppressionReason::Cleaned),
+            "a blocklisted address is treated as cleaned"
+        );
     }
 
     #[test]

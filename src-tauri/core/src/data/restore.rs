@@ -7,6 +7,7 @@
 
 use super::backup::{self, BackupHeader, BackupInfo, BackupReason};
 use super::erasure;
+use crate::campaigns::suppression::{is_suppressed, Suppression, SuppressionReason};
 use crate::error::{Error, Result};
 use crate::storage::Store;
 use chrono::{DateTime, Duration, Utc};
@@ -68,10 +69,26 @@ impl Store {
                 })?;
                 rows.collect::<rusqlite::Result<_>>()?
             };
-            let suppressions: Vec<(String, String, String, DateTime<Utc>)> = {
-                let mut st =
-                    self.conn().prepare("SELECT email_norm, reason, source, at FROM suppressions WHERE at > ?1")?;
-                let rows = st.query_map([since], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+            // Every address suppressed in the live file now, with the event that suppressed it:
+            // the backup may predate it (or may have had it lifted since; the live word wins).
+            let suppressed: Vec<Suppression> = {
+                let mut st = self.conn().prepare(
+                    "SELECT email_norm, reason, source, detail, at FROM suppressions s
+                     WHERE s.action = 'suppress' AND s.id = (SELECT max(id) FROM suppressions x WHERE x.email_norm = s.email_norm)
+                     ORDER BY id",
+                )?;
+                let rows = st.query_map([], |r| {
+                    Ok(Suppression {
+                        email: r.get(0)?,
+                        reason: SuppressionReason::parse(&r.get::<_, String>(1)?)
+                            .unwrap_or(SuppressionReason::Merchant),
+                        source: r.get(2)?,
+                        detail: r.get(3)?,
+                        customer_id: None,
+                        campaign_id: None,
+                        at: r.get(4)?,
+                    })
+                })?;
                 rows.collect::<rusqlite::Result<_>>()?
             };
             let (erased, unsubscribed) = {
@@ -102,11 +119,13 @@ impl Store {
                         )?;
                         n += 1;
                     }
-                    for (email, reason, source, at) in &suppressions {
-                        tx.execute(
-                            "INSERT INTO suppressions (email_norm, reason, source, at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (email_norm) DO NOTHING",
-                            params![email, reason, source, at],
-                        )?;
+                    for sup in &suppressed {
+                        if is_suppressed(tx, &sup.email)?.is_none() {
+                            tx.execute(
+                                "INSERT INTO suppressions (email_norm, action, reason, source, detail, at) VALUES (?1, 'suppress', ?2, ?3, ?4, ?5)",
+                                params![sup.email, sup.reason.code(), sup.source, sup.detail, sup.at],
+                            )?;
+                        }
                     }
                     Ok(n)
                 })?;

@@ -7,6 +7,7 @@ use super::csv_read::Record;
 use super::mapping::{Field, Mapping};
 use super::normalise::{self, ConsentWord, DateOrder, DateProblem};
 use super::types::{BadValues, RowProblem};
+use crate::campaigns::suppression::SuppressionReason;
 use crate::customers::{validate, AddressInput, Birthday, CustomerInput, Normalized};
 use crate::error::Error;
 use crate::types::{Country, Lang};
@@ -20,7 +21,7 @@ pub struct ParsedRow {
     pub notes: Vec<String>,
     pub consent: ConsentWord,
     /// The file says this address unsubscribed, bounced or was blocklisted.
-    pub suppress: Option<&'static str>,
+    pub suppress: Option<SuppressionReason>,
     pub points: Option<i64>,
     pub stamps: Option<i64>,
     pub card: Option<String>,
@@ -197,8 +198,8 @@ pub fn parse(rec: &Record, ctx: &RowContext) -> ParsedRow {
         }
     }
     if get(Field::Unsubscribed).is_some_and(|(_, v)| normalise::unsubscribed_flag(&v)) {
-        out.suppress = Some("unsubscribed");
-        out.consent = ConsentWord::Suppress("unsubscribed");
+        out.suppress = Some(SuppressionReason::Unsubscribed);
+        out.consent = ConsentWord::Suppress(SuppressionReason::Unsubscribed);
     }
     // A person known by their address only (Mailchimp) keeps the address as their name.
     if input.first_name.trim().is_empty() && input.last_name.trim().is_empty() {

@@ -8,6 +8,7 @@ use super::import::{current_values, set_column};
 use super::types::{ImportCounts, ImportRecord, UndoReport};
 use crate::customers::{ConsentChoice, ConsentInput, ConsentSource};
 use crate::error::{Error, Result};
+use crate::storage::unlock::Purpose;
 use crate::storage::{Store, Tx};
 use crate::types::{CustomerId, Outcome};
 use chrono::{DateTime, Duration, Utc};
@@ -40,23 +41,33 @@ fn untouched(tx: &Tx, id: CustomerId, import_at: DateTime<Utc>, import_id: i64) 
         AND NOT EXISTS (SELECT 1 FROM redemptions WHERE customer_id = ?1)
         AND NOT EXISTS (SELECT 1 FROM campaign_recipients WHERE customer_id = ?1)
         AND NOT EXISTS (SELECT 1 FROM unsubscribes WHERE customer_id = ?1)
+        AND NOT EXISTS (SELECT 1 FROM suppressions WHERE customer_id = ?1)
+        AND NOT EXISTS (SELECT 1 FROM tier_events WHERE customer_id = ?1)
+        AND NOT EXISTS (SELECT 1 FROM loyalty_sales WHERE customer_id = ?1)
         AND NOT EXISTS (SELECT 1 FROM erasures WHERE customer_id = ?1)
         AND NOT EXISTS (SELECT 1 FROM import_changes WHERE customer_id = ?1 AND import_id != ?3)";
     Ok(tx.query_row(q, params![id, import_at, import_id], |r| r.get::<_, Option<bool>>(0))?.unwrap_or(false))
 }
 
-fn remove(tx: &Tx, id: CustomerId) -> Result<()> {
-    tx.execute("INSERT OR REPLACE INTO data_unlock (customer_id, purpose) VALUES (?1, 'import_undo')", [id])?;
+fn remove(tx: &mut Tx, id: CustomerId) -> Result<()> {
+    // The import's own consent records and opening balances, for this one customer only
+    // (the triggers refuse anything else).
+    tx.unlocked(Purpose::ImportUndo, id, |tx| {
+        for sql in [
+            "DELETE FROM points_ledger WHERE customer_id = ?1",
+            "DELETE FROM stamps_ledger WHERE customer_id = ?1",
+            "DELETE FROM consents WHERE customer_id = ?1",
+        ] {
+            tx.execute(sql, [id])?;
+        }
+        Ok(())
+    })?;
     for sql in [
-        "DELETE FROM points_ledger WHERE customer_id = ?1",
-        "DELETE FROM stamps_ledger WHERE customer_id = ?1",
-        "DELETE FROM consents WHERE customer_id = ?1",
         "DELETE FROM notes WHERE customer_id = ?1",
         "DELETE FROM customer_tags WHERE customer_id = ?1",
         "DELETE FROM cards WHERE customer_id = ?1",
         "DELETE FROM customer_events WHERE customer_id = ?1",
         "DELETE FROM customers WHERE id = ?1",
-        "DELETE FROM data_unlock WHERE customer_id = ?1",
     ] {
         tx.execute(sql, [id])?;
     }
@@ -100,7 +111,9 @@ fn restore(
                         "import.undo_consent_wording",
                         &[("id", import_id.to_string())],
                     );
-                    crate::customers::write_consent(
+                    // The earlier state, recorded as it was: the suppression list is not
+                    // touched (nobody said no; what the file unsubscribed stays unsubscribed).
+                    crate::customers::insert_consent(
                         tx,
                         id,
                         &ConsentInput { choice, source: ConsentSource::Import, wording },

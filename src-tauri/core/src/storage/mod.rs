@@ -2,7 +2,10 @@
 //! write path (`Store::transact`) with idempotency keys.
 
 mod migrations;
+pub(crate) mod unlock;
 
+#[cfg(test)]
+pub(crate) use migrations::steps as migration_steps;
 pub use migrations::{backup_path_for, LATEST_VERSION};
 
 use crate::clock::{Clock, SystemClock};
@@ -24,6 +27,8 @@ pub struct Store {
     path: Option<PathBuf>,
     /// The copy taken before the last migration, if one ran when opening.
     pub migration_backup: Option<PathBuf>,
+    /// The connection's exception to the append-only triggers (see `unlock`).
+    unlock: unlock::UnlockCell,
 }
 
 /// The pragmas of `shared/quality.md`: WAL, durable commits for sales and ledgers, foreign
@@ -61,8 +66,10 @@ impl Store {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         apply_pragmas(&conn)?;
+        let unlock = unlock::UnlockCell::default();
+        unlock::register(&conn, &unlock)?;
         let backup = migrations::migrate(&mut conn, Some(&path), clock.now())?;
-        Ok(Store { conn, clock, path: Some(path), migration_backup: backup })
+        Ok(Store { conn, clock, path: Some(path), migration_backup: backup, unlock })
     }
 
     /// A fresh in-memory database, for tests and tools.
@@ -73,8 +80,10 @@ impl Store {
     pub fn open_in_memory_with_clock(clock: Arc<dyn Clock>) -> Result<Store> {
         let mut conn = Connection::open_in_memory()?;
         apply_pragmas(&conn)?;
+        let unlock = unlock::UnlockCell::default();
+        unlock::register(&conn, &unlock)?;
         migrations::migrate(&mut conn, None, clock.now())?;
-        Ok(Store { conn, clock, path: None, migration_backup: None })
+        Ok(Store { conn, clock, path: None, migration_backup: None, unlock })
     }
 
     pub fn now(&self) -> DateTime<Utc> {
@@ -94,9 +103,11 @@ impl Store {
     /// interleave with another writer). Everything `f` writes commits together or not at all.
     ///
     /// With an idempotency `key`, the outcome is stored with the write; a second call with the
-    /// same key returns the stored outcome (`replayed: true`) and writes nothing. Reusing a key
-    /// for a different operation is an error.
-    pub fn transact<T, F>(&mut self, op: &'static str, key: Option<&str>, f: F) -> Result<Outcome<T>>
+    /// same key returns the stored outcome (`replayed: true`) and writes nothing. `op` names the
+    /// operation, alone or with its input (`("sale.record", &input)`): reusing a key for another
+    /// operation, or for the same operation with a different input, is refused rather than
+    /// answered with another write's outcome.
+    pub fn transact<T, F>(&mut self, op: impl Op, key: Option<&str>, f: F) -> Result<Outcome<T>>
     where
         T: Serialize + DeserializeOwned,
         F: FnOnce(&mut Tx) -> Result<T>,
@@ -104,14 +115,21 @@ impl Store {
         if let Some(k) = key {
             validate_key(k)?;
         }
+        let (name, fingerprint) = (op.name(), op.fingerprint());
         let now = self.clock.now();
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         if let Some(k) = key {
-            let stored: Option<(String, String)> = tx
-                .query_row("SELECT op, outcome FROM idempotency WHERE key = ?1", [k], |r| Ok((r.get(0)?, r.get(1)?)))
+            let stored: Option<(String, String, Option<String>)> = tx
+                .query_row("SELECT op, outcome, fingerprint FROM idempotency WHERE key = ?1", [k], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
                 .optional()?;
-            if let Some((stored_op, outcome)) = stored {
-                if stored_op != op {
+            if let Some((stored_op, outcome, stored_fp)) = stored {
+                let same_input = match (&stored_fp, &fingerprint) {
+                    (Some(a), Some(b)) => a == b,
+                    _ => true,
+                };
+                if stored_op != name || !same_input {
                     return Err(Error::KeyReused(k.to_string()));
                 }
                 let mut out: Outcome<T> = serde_json::from_str(&outcome)?;
@@ -119,14 +137,14 @@ impl Store {
                 return Ok(out);
             }
         }
-        let mut t = Tx { tx, changes: Changes::default(), now };
+        let mut t = Tx { tx, changes: Changes::default(), now, unlock: self.unlock.clone() };
         let value = f(&mut t)?;
         let Tx { tx, changes, .. } = t;
         let outcome = Outcome { value, changes, replayed: false };
         if let Some(k) = key {
             tx.execute(
-                "INSERT INTO idempotency (key, op, outcome, created_at) VALUES (?1, ?2, ?3, ?4)",
-                rusqlite::params![k, op, serde_json::to_string(&outcome)?, now],
+                "INSERT INTO idempotency (key, op, outcome, created_at, fingerprint) VALUES (?1, ?2, ?3, ?4, ?5)",
+                rusqlite::params![k, name, serde_json::to_string(&outcome)?, now, fingerprint],
             )?;
         }
         tx.commit()?;
@@ -141,7 +159,7 @@ impl Store {
     {
         let now = self.clock.now();
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut t = Tx { tx, changes: Changes::default(), now };
+        let mut t = Tx { tx, changes: Changes::default(), now, unlock: self.unlock.clone() };
         let value = f(&mut t);
         t.tx.rollback()?;
         value
@@ -161,11 +179,56 @@ impl Store {
         Ok(())
     }
 
+    /// Forget idempotency keys older than `KEY_RETENTION_DAYS`: a retry comes within seconds or
+    /// minutes, and the table would otherwise grow with every write. Run at start and daily.
+    pub fn prune_idempotency_keys(&mut self) -> Result<usize> {
+        let before = self.now() - chrono::Duration::days(KEY_RETENTION_DAYS);
+        Ok(self
+            .transact("idempotency.prune", None, |tx| {
+                Ok(tx.execute("DELETE FROM idempotency WHERE created_at < ?1", [before])?)
+            })?
+            .value)
+    }
+
     /// Check the file is sound (`PRAGMA integrity_check`).
     pub fn integrity_check(&self) -> Result<bool> {
         let s: String = self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
         Ok(s == "ok")
     }
+}
+
+/// How long an idempotency key is remembered.
+pub const KEY_RETENTION_DAYS: i64 = 30;
+
+/// The operation a write is, and optionally the input it was asked with: a fingerprint of the
+/// input is stored with the idempotency key.
+pub trait Op {
+    fn name(&self) -> &'static str;
+    fn fingerprint(&self) -> Option<String>;
+}
+
+impl Op for &'static str {
+    fn name(&self) -> &'static str {
+        self
+    }
+    fn fingerprint(&self) -> Option<String> {
+        None
+    }
+}
+
+impl<I: Serialize + ?Sized> Op for (&'static str, &I) {
+    fn name(&self) -> &'static str {
+        self.0
+    }
+    fn fingerprint(&self) -> Option<String> {
+        serde_json::to_vec(self.1).ok().map(|bytes| format!("{:016x}", fnv1a64(&bytes)))
+    }
+}
+
+/// FNV-1a, 64 bits: stable across Rust versions (unlike `DefaultHasher`), enough to tell a
+/// retry of the same input from a different one.
+fn fnv1a64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3))
 }
 
 fn validate_key(k: &str) -> Result<()> {
@@ -183,6 +246,7 @@ pub struct Tx<'a> {
     pub changes: Changes,
     /// The time of this write, read once from the store's clock.
     pub now: DateTime<Utc>,
+    unlock: unlock::UnlockCell,
 }
 
 impl<'a> Deref for Tx<'a> {

@@ -166,7 +166,7 @@ fn square_export() {
     assert_eq!(i.birthday.map(|b| (b.day, b.month, b.year)), Some((18, 4, None)), "Square's 0000 year means no year");
     assert_eq!(i.tags, vec!["Habitués".to_string()]);
     assert!(
-        crate::campaigns::suppression::reason(s.conn(), "tom.fournier@example.com").unwrap().is_some(),
+        crate::campaigns::suppression::is_suppressed(s.conn(), "tom.fournier@example.com").unwrap().is_some(),
         "unsubscribed"
     );
     assert!(r.rows.iter().any(|o| o.problems.iter().any(|p| p.value == "13-45")), "an impossible birthday is reported");
@@ -201,7 +201,10 @@ fn mailchimp_zip_of_subscribed_unsubscribed_and_cleaned() {
         "an address-only member keeps the address as name"
     );
     for (email, reason) in [("parti@example.com", "unsubscribed"), ("rebond@example.invalid", "cleaned")] {
-        assert_eq!(crate::campaigns::suppression::reason(s.conn(), email).unwrap().as_deref(), Some(reason));
+        assert_eq!(
+            crate::campaigns::suppression::is_suppressed(s.conn(), email).unwrap().map(|x| x.reason.code()),
+            Some(reason)
+        );
         assert_eq!(customer_by_email(&s, email).consent.map(|c| c.choice), Some(ConsentChoice::Refused));
     }
 }
@@ -219,7 +222,7 @@ fn brevo_and_google_sheets_exports() {
         "33611223344 is +33"
     );
     assert!(
-        crate::campaigns::suppression::reason(s.conn(), "pierre.faure@example.com").unwrap().is_some(),
+        crate::campaigns::suppression::is_suppressed(s.conn(), "pierre.faure@example.com").unwrap().is_some(),
         "blocklisted"
     );
     assert_eq!(customer_by_email(&s, "anne.leroy@example.com").consent, None, "not blocklisted is not consent");

@@ -182,7 +182,9 @@ fn bad_rows_do_not_lose_the_customer_and_excel_damage_is_repaired() {
     let luc = customer_by_email(&s, "luc.bernard@example.com");
     assert_eq!(luc.consent.map(|c| c.choice), Some(ConsentChoice::Refused));
     assert_eq!(
-        crate::campaigns::suppression::reason(s.conn(), "luc.bernard@example.com").unwrap().as_deref(),
+        crate::campaigns::suppression::is_suppressed(s.conn(), "luc.bernard@example.com")
+            .unwrap()
+            .map(|x| x.reason.code()),
         Some("unsubscribed")
     );
     let chloe: i64 =

@@ -1,7 +1,7 @@
 -- Comptoir schema, version 5: the merchant's data in and out. Imports and what each changed
--- (so one can be undone), saved column mappings, the suppression list by address, erasures
--- (only a salted hash of the email and phone is kept), and the narrow, per-customer unlock that
--- lets an import undo or an erasure touch rows the append-only triggers otherwise protect.
+-- (so one can be undone), saved column mappings, erasures (only a salted hash of the email and
+-- phone is kept), and the narrow exception that lets an import undo or an erasure touch rows the
+-- append-only triggers otherwise protect. (The suppression list is version 4's `suppressions`.)
 
 -- Every import: the file, its options, its counts; `undone_at` once undone.
 CREATE TABLE imports (
@@ -35,17 +35,6 @@ CREATE TABLE import_mappings (
     created_at TEXT NOT NULL
 ) STRICT;
 
--- Addresses that must never be mailed again, whatever a later import or campaign says.
--- (Shared with the campaigns; `campaigns::suppression` is the one way to add to it.)
-CREATE TABLE suppressions (
-    email_norm TEXT PRIMARY KEY,
-    reason     TEXT NOT NULL CHECK (reason IN ('unsubscribed', 'bounced', 'complained', 'cleaned', 'erased')),
-    source     TEXT NOT NULL,
-    at         TEXT NOT NULL
-) STRICT;
-CREATE TRIGGER suppressions_never_deleted BEFORE DELETE ON suppressions
-BEGIN SELECT RAISE(ABORT, 'a suppression is never removed'); END;
-
 -- Erasures (GDPR / Law 25): the person's data is gone; only salted hashes of the email and
 -- phone remain so they are never imported or mailed again, and the erasure is applied again
 -- after restoring an older backup. Append-only.
@@ -63,46 +52,45 @@ BEGIN SELECT RAISE(ABORT, 'erasures are append-only'); END;
 CREATE TRIGGER erasures_append_only_d BEFORE DELETE ON erasures
 BEGIN SELECT RAISE(ABORT, 'erasures are append-only'); END;
 
--- The unlock: a row here lets the triggers below touch that one customer's protected rows.
--- It is written and removed inside the same transaction (an import undo removing a customer
--- it created, an erasure overwriting an address), so no other reader ever sees one.
-CREATE TABLE data_unlock (
-    customer_id INTEGER PRIMARY KEY,
-    purpose     TEXT NOT NULL CHECK (purpose IN ('import_undo', 'erasure'))
-) STRICT;
+-- The exception to the append-only triggers: `comptoir_unlocked(purpose, customer_id)` is a
+-- function the app registers on its own connections (`storage::unlock`). It is true only while
+-- the app runs an import undo or an erasure for that one customer, inside that write's
+-- transaction; it lives in the connection's memory, so no row on disk can keep it open, and a
+-- connection without it (another tool) cannot prepare these writes at all.
 
--- Consents: append-only, except that an import undo removes the records of a customer it
--- created, and an erasure blanks the wording (which may quote the person's address).
+-- Consents: append-only, except that an import undo removes the records of the one customer it
+-- is removing, and an erasure blanks the wording (which may quote the person) and nothing else.
 DROP TRIGGER consents_append_only_u;
 DROP TRIGGER consents_append_only_d;
 CREATE TRIGGER consents_append_only_u BEFORE UPDATE OF granted, basis, source, wording, recorded_at ON consents
-WHEN NOT EXISTS (SELECT 1 FROM data_unlock u WHERE u.customer_id = old.customer_id AND u.purpose = 'erasure')
-  OR new.granted IS NOT old.granted OR new.basis IS NOT old.basis OR new.source IS NOT old.source
-  OR new.recorded_at IS NOT old.recorded_at
+WHEN NOT (comptoir_unlocked('erasure', old.customer_id) AND new.wording IS NULL
+          AND new.granted IS old.granted AND new.basis IS old.basis AND new.source IS old.source
+          AND new.recorded_at IS old.recorded_at)
 BEGIN SELECT RAISE(ABORT, 'consents are append-only'); END;
 CREATE TRIGGER consents_append_only_d BEFORE DELETE ON consents
-WHEN NOT EXISTS (SELECT 1 FROM data_unlock u WHERE u.customer_id = old.customer_id AND u.purpose = 'import_undo')
+WHEN NOT comptoir_unlocked('import_undo', old.customer_id)
 BEGIN SELECT RAISE(ABORT, 'consents are append-only'); END;
 
 -- Opening balances brought by an import go when the import is undone for a customer it
 -- created and nobody touched since; every other entry stays.
 DROP TRIGGER points_ledger_append_only_d;
 CREATE TRIGGER points_ledger_append_only_d BEFORE DELETE ON points_ledger
-WHEN NOT EXISTS (SELECT 1 FROM data_unlock u WHERE u.customer_id = old.customer_id AND u.purpose = 'import_undo')
-  OR old.reason IS NOT 'import'
+WHEN NOT (comptoir_unlocked('import_undo', old.customer_id) AND old.reason IS 'import')
 BEGIN SELECT RAISE(ABORT, 'the points ledger is append-only'); END;
 DROP TRIGGER stamps_ledger_append_only_d;
 CREATE TRIGGER stamps_ledger_append_only_d BEFORE DELETE ON stamps_ledger
-WHEN NOT EXISTS (SELECT 1 FROM data_unlock u WHERE u.customer_id = old.customer_id AND u.purpose = 'import_undo')
-  OR old.reason IS NOT 'import'
+WHEN NOT (comptoir_unlocked('import_undo', old.customer_id) AND old.reason IS 'import')
 BEGIN SELECT RAISE(ABORT, 'the stamps ledger is append-only'); END;
 
--- A sent message stays recorded; an erasure only overwrites the address it went to.
+-- A sent message stays recorded; an erasure only overwrites the address it went to (the
+-- compared form becomes NULL, so two erased people of one campaign stay distinct).
 DROP TRIGGER campaign_recipients_sent_final;
-CREATE TRIGGER campaign_recipients_sent_final BEFORE UPDATE ON campaign_recipients
-WHEN old.state = 'sent' AND (
-    NOT EXISTS (SELECT 1 FROM data_unlock u WHERE u.customer_id = old.customer_id AND u.purpose = 'erasure')
-    OR new.state IS NOT old.state OR new.campaign_id IS NOT old.campaign_id OR new.customer_id IS NOT old.customer_id
-    OR new.sent_at IS NOT old.sent_at OR new.message_id IS NOT old.message_id OR new.token IS NOT old.token
-    OR new.email IS NOT 'erased@erased.invalid')
+CREATE TRIGGER campaign_recipients_sent_final
+BEFORE UPDATE OF campaign_id, email, email_norm, grp, variant, state, token, message_id, sent_at ON campaign_recipients
+WHEN old.state = 'sent' AND NOT (
+    comptoir_unlocked('erasure', old.customer_id)
+    AND new.email IS 'erased@erased.invalid' AND new.email_norm IS NULL
+    AND new.campaign_id IS old.campaign_id AND new.grp IS old.grp AND new.variant IS old.variant
+    AND new.state IS old.state AND new.token IS old.token AND new.message_id IS old.message_id
+    AND new.sent_at IS old.sent_at)
 BEGIN SELECT RAISE(ABORT, 'a sent message is final'); END;
