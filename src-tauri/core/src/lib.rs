@@ -5,6 +5,7 @@
 //! `phone` for the normalisations search relies on, `i18n` for the shared catalogues.
 //! Pure rule functions take the time as an argument; only `Store` reads its `Clock`.
 
+pub mod analytics;
 pub mod bench;
 pub mod bindings;
 pub mod campaigns;

@@ -13,6 +13,7 @@ const STEPS: &[(u32, &str, &str)] = &[
     (1, "init", include_str!("migrations/0001_init.sql")),
     (2, "loyalty", include_str!("migrations/0002_loyalty.sql")),
     (3, "campaigns", include_str!("migrations/0003_campaigns.sql")),
+    (9, "numbers", include_str!("migrations/0009_numbers.sql")),
 ];
 
 pub const LATEST_VERSION: u32 = STEPS[STEPS.len() - 1].0;
