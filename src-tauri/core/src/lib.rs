@@ -16,6 +16,7 @@ pub mod demo;
 pub mod error;
 pub mod i18n;
 pub mod loyalty;
+pub mod nps;
 pub mod phone;
 pub mod purchases;
 pub mod search;

@@ -431,6 +431,9 @@ impl Store {
                 "UPDATE redemptions SET customer_id = ?1 WHERE customer_id = ?2",
                 "UPDATE vouchers SET customer_id = ?1 WHERE customer_id = ?2",
                 "UPDATE tier_events SET customer_id = ?1 WHERE customer_id = ?2",
+                "UPDATE nps_answers SET customer_id = ?1 WHERE customer_id = ?2",
+                "UPDATE nps_invitations SET customer_id = ?1 WHERE customer_id = ?2",
+                "UPDATE nps_followups SET customer_id = ?1 WHERE customer_id = ?2",
             ] {
                 tx.execute(sql, params![keep, other])?;
             }
