@@ -66,6 +66,18 @@ const COMMANDS: &[&str] = &[
     "unsubscribes_apply",
     "media_add",
     "media_get",
+    "numbers_dashboard",
+    "numbers_customer",
+    "numbers_list",
+    "numbers_score_columns",
+    "numbers_settings_get",
+    "numbers_settings_save",
+    "nps_record",
+    "nps_asked",
+    "nps_customer",
+    "nps_followup_done",
+    "nps_summary",
+    "app_painted",
 ];
 
 fn main() {

@@ -109,8 +109,7 @@ pub fn bgnbd_total_ll(m: &BgNbd, data: &Histories) -> f64 {
 /// Gamma-Gamma.
 pub fn gamma_gamma_ll(m: &GammaGamma, x: f64, mean: f64) -> f64 {
     let GammaGamma { p, q, gamma } = *m;
-    ln_gamma(p * x + q) - ln_gamma(p * x) - ln_gamma(q) + q * gamma.ln() + (p * x - 1.0) * mean.ln()
-        + (p * x) * x.ln()
+    ln_gamma(p * x + q) - ln_gamma(p * x) - ln_gamma(q) + q * gamma.ln() + (p * x - 1.0) * mean.ln() + (p * x) * x.ln()
         - (p * x + q) * (x * mean + gamma).ln()
 }
 
@@ -149,11 +148,8 @@ pub fn expected_purchases(m: &BgNbd, h: &History, t: f64) -> f64 {
     let f = hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + h.x - 1.0, z);
     let bracket = 1.0 - p.powf(a - 1.0) * f;
     let lead = (a + b + h.x - 1.0) / (a - 1.0);
-    let alive_term = if h.x > 0.0 {
-        a / (b + h.x - 1.0) * (((alpha + h.t) / (alpha + h.t_x)).ln() * (r + h.x)).exp()
-    } else {
-        0.0
-    };
+    let alive_term =
+        if h.x > 0.0 { a / (b + h.x - 1.0) * (((alpha + h.t) / (alpha + h.t_x)).ln() * (r + h.x)).exp() } else { 0.0 };
     (lead * bracket / (1.0 + alive_term)).max(0.0)
 }
 

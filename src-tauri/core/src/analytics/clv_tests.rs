@@ -125,7 +125,8 @@ fn the_bgnbd_fit_recovers_the_parameters_of_simulated_customers() {
     let truth = BgNbd { r: 0.5, alpha: 6.0, a: 1.2, b: 3.5 };
     let data = Histories::new(simulate_bgnbd(&truth, 20_000, 104.0, 42).into_iter().map(|h| (h, 1.0)));
     let m = fit_bgnbd(&data).expect("a fit").model;
-    for (name, got, want) in [("r", m.r, truth.r), ("alpha", m.alpha, truth.alpha), ("a", m.a, truth.a), ("b", m.b, truth.b)]
+    for (name, got, want) in
+        [("r", m.r, truth.r), ("alpha", m.alpha, truth.alpha), ("a", m.a, truth.a), ("b", m.b, truth.b)]
     {
         assert!(close(got, want, 0.2), "{name}: fitted {got}, simulated with {want}");
     }
@@ -161,4 +162,3 @@ fn the_models_wait_for_about_500_buyers_and_six_months() {
     assert!(!enough_history(499, 100.0), "too few buyers");
     assert!(!enough_history(5_000, 20.0), "too short a history");
 }
-

@@ -153,7 +153,8 @@ impl Store {
         let w = calendar::windows(req.grain, today);
         let from = w.previous.from.min(w.last_year.from);
         let days = read_days(self.conn(), from, w.current.to)?;
-        let (current, previous, last_year) = (totals(&days, w.current), totals(&days, w.previous), totals(&days, w.last_year));
+        let (current, previous, last_year) =
+            (totals(&days, w.current), totals(&days, w.previous), totals(&days, w.last_year));
         let bucket = |p: &Period| Bucket { period: *p, totals: totals(&days, *p) };
         Ok(Dashboard {
             grain: req.grain,

@@ -9,7 +9,14 @@ fn noon(y: i32, m: u32, d: u32) -> DateTime<Utc> {
 }
 
 fn sell(s: &mut Store, c: CustomerId, cents: i64, at: DateTime<Utc>) {
-    let input = SaleInput { customer_id: c, amount_cents: cents, occurred_at: Some(at), note: String::new(), category: String::new(), apply: None };
+    let input = SaleInput {
+        customer_id: c,
+        amount_cents: cents,
+        occurred_at: Some(at),
+        note: String::new(),
+        category: String::new(),
+        apply: None,
+    };
     s.record_sale(&input, None).unwrap();
 }
 

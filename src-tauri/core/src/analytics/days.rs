@@ -19,6 +19,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Days written per transaction.
 const CHUNK: usize = 60;
+/// At most this many changed days are rebuilt while the dashboard waits.
+const QUICK_DAYS: usize = 31;
 /// The UTC timestamps around a local day that may hold its purchases (any time zone).
 const PAD_HOURS: i64 = 15;
 
@@ -142,7 +144,12 @@ fn pending(conn: &Connection) -> Result<Pending> {
         rows.collect::<rusqlite::Result<_>>()?
     };
     for c in merged {
-        days_of(conn, "SELECT DISTINCT date(occurred_at, 'localtime') FROM purchases WHERE customer_id = ?1", [c], &mut days)?;
+        days_of(
+            conn,
+            "SELECT DISTINCT date(occurred_at, 'localtime') FROM purchases WHERE customer_id = ?1",
+            [c],
+            &mut days,
+        )?;
     }
     Ok(Pending { all: false, days, purchase_id, event_id, tz })
 }
@@ -177,10 +184,17 @@ fn padded(from: NaiveDate, to: NaiveDate) -> (String, String) {
 
 /// A text column without copying it.
 pub(crate) fn text<'r>(r: &'r rusqlite::Row, i: usize) -> rusqlite::Result<&'r str> {
-    r.get_ref(i)?.as_str().map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e)))
+    r.get_ref(i)?
+        .as_str()
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e)))
 }
 
-fn new_buyers(conn: &Connection, from: NaiveDate, to: NaiveDate, out: &mut BTreeMap<NaiveDate, DayFigures>) -> Result<()> {
+fn new_buyers(
+    conn: &Connection,
+    from: NaiveDate,
+    to: NaiveDate,
+    out: &mut BTreeMap<NaiveDate, DayFigures>,
+) -> Result<()> {
     let (lo, hi) = padded(from, to);
     let mut st = conn.prepare_cached(
         "SELECT date(first_purchase_at, 'localtime') AS d, count(*) FROM customers
@@ -207,7 +221,8 @@ pub fn compute_days(conn: &Connection, days: Option<&BTreeSet<NaiveDate>>) -> Re
             accumulate(&mut st.query([])?, None, &mut out)?;
         }
         Some(wanted) => {
-            let mut st = conn.prepare_cached(&format!("{FIGURES_SQL} WHERE p.occurred_at >= ?1 AND p.occurred_at < ?2"))?;
+            let mut st =
+                conn.prepare_cached(&format!("{FIGURES_SQL} WHERE p.occurred_at >= ?1 AND p.occurred_at < ?2"))?;
             for run in runs(wanted) {
                 let (lo, hi) = padded(run.0, run.1);
                 accumulate(&mut st.query(params![lo, hi])?, Some(wanted), &mut out)?;
@@ -273,6 +288,22 @@ impl Store {
     /// Bring `analytics_days` up to date with the purchases (see the module's invariants).
     pub fn refresh_days(&mut self) -> Result<DaysRefresh> {
         let p = pending(self.conn())?;
+        self.rebuild_days(p)
+    }
+
+    /// Refresh now when the days were built before and only a few changed (sales just made),
+    /// so the dashboard shows them; a first build or a change of time zone is left to the
+    /// background. Whether it ran.
+    pub fn refresh_days_if_quick(&mut self) -> Result<bool> {
+        let p = pending(self.conn())?;
+        if p.all || p.days.is_empty() || p.days.len() > QUICK_DAYS {
+            return Ok(false);
+        }
+        self.rebuild_days(p)?;
+        Ok(true)
+    }
+
+    fn rebuild_days(&mut self, p: Pending) -> Result<DaysRefresh> {
         let figures = compute_days(self.conn(), if p.all { None } else { Some(&p.days) })?;
         // Days to write: the ones computed, plus emptied ones (which get no row).
         let mut todo: Vec<NaiveDate> = figures.keys().copied().collect();
@@ -325,9 +356,10 @@ pub fn read_days(conn: &Connection, from: NaiveDate, to: NaiveDate) -> Result<BT
     let mut out = BTreeMap::new();
     while let Some(r) = rows.next()? {
         let Some(day) = parse_day(text(r, 0)?) else { continue };
-        let blob = r.get_ref(7)?.as_blob().map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(7, rusqlite::types::Type::Blob, Box::new(e))
-        })?;
+        let blob = r
+            .get_ref(7)?
+            .as_blob()
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(7, rusqlite::types::Type::Blob, Box::new(e)))?;
         let buyers = roaring::RoaringBitmap::deserialize_unchecked_from(blob)?;
         out.insert(
             day,

@@ -22,8 +22,13 @@ pub enum LoyaltyKind {
 }
 
 impl LoyaltyKind {
-    pub const ALL: [LoyaltyKind; 5] =
-        [LoyaltyKind::AtRisk, LoyaltyKind::Price, LoyaltyKind::Convenience, LoyaltyKind::Habit, LoyaltyKind::Occasional];
+    pub const ALL: [LoyaltyKind; 5] = [
+        LoyaltyKind::AtRisk,
+        LoyaltyKind::Price,
+        LoyaltyKind::Convenience,
+        LoyaltyKind::Habit,
+        LoyaltyKind::Occasional,
+    ];
     pub fn code(self) -> &'static str {
         match self {
             LoyaltyKind::AtRisk => "at_risk",
@@ -102,11 +107,19 @@ mod tests {
         let cases = [
             (facts(), Habit, "regular, on time, no incentive"),
             (KindFacts { churn: ChurnRisk::Medium, ..facts() }, AtRisk, "a regular now late"),
-            (KindFacts { churn: ChurnRisk::High, visits_total: 2, visits_in_period: 0, ..facts() }, Occasional, "two visits were not a habit"),
+            (
+                KindFacts { churn: ChurnRisk::High, visits_total: 2, visits_in_period: 0, ..facts() },
+                Occasional,
+                "two visits were not a habit",
+            ),
             (KindFacts { discounted_in_period: 4, ..facts() }, Price, "half the visits with a discount"),
             (KindFacts { discounted_in_period: 3, ..facts() }, Habit, "3 out of 8 is under 40 %"),
             (KindFacts { average_basket_cents: Some(1200), ..facts() }, Convenience, "very often, small baskets"),
-            (KindFacts { average_basket_cents: Some(1200), visits_in_period: 5, ..facts() }, Habit, "5 visits are not 'very often'"),
+            (
+                KindFacts { average_basket_cents: Some(1200), visits_in_period: 5, ..facts() },
+                Habit,
+                "5 visits are not 'very often'",
+            ),
             (KindFacts { visits_in_period: 2, ..facts() }, Occasional, "two visits in the period"),
             (KindFacts { own_rhythm: false, visits_total: 2, visits_in_period: 2, ..facts() }, Occasional, "new"),
         ];
@@ -117,7 +130,8 @@ mod tests {
 
     #[test]
     fn a_late_regular_is_at_risk_before_anything_else() {
-        let f = KindFacts { churn: ChurnRisk::High, discounted_in_period: 8, average_basket_cents: Some(100), ..facts() };
+        let f =
+            KindFacts { churn: ChurnRisk::High, discounted_in_period: 8, average_basket_cents: Some(100), ..facts() };
         assert_eq!(kind(&f), AtRisk, "the risk is what the merchant must see first");
     }
 }

@@ -123,8 +123,9 @@ fn before_after(conn: &Connection, now: DateTime<Utc>) -> Result<Option<BeforeAf
          WHERE m.joined >= ?1 AND m.joined < ?2 AND c.merged_into IS NULL"
     );
     let mut st = conn.prepare(&sql)?;
-    let rows: Vec<(String, i64, i64)> =
-        st.query_map(params![joined_from, joined_to], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<rusqlite::Result<_>>()?;
+    let rows: Vec<(String, i64, i64)> = st
+        .query_map(params![joined_from, joined_to], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
     let members: Vec<&(String, i64, i64)> = rows.iter().filter(|r| r.1 > 0).collect();
     if members.is_empty() {
         return Ok(None);
@@ -216,8 +217,11 @@ impl Store {
              WHERE r.at >= ?1 AND w.kind IN ('free_product', 'experience', 'partner')",
             [since],
         )?;
-        let milestones: i64 =
-            one(conn, "SELECT count(*) FROM stamps_ledger WHERE kind = 'redeem' AND milestone IS NOT NULL AND at >= ?1", [since])?;
+        let milestones: i64 = one(
+            conn,
+            "SELECT count(*) FROM stamps_ledger WHERE kind = 'redeem' AND milestone IS NOT NULL AND at >= ?1",
+            [since],
+        )?;
         let (earned, expired): (i64, i64) = conn.query_row(
             "SELECT coalesce(sum(CASE WHEN points > 0 AND kind IN ('earn', 'action', 'tier_entry', 'adjust') THEN points END), 0),
                     coalesce(-sum(CASE WHEN kind = 'expire' THEN points END), 0)
@@ -241,7 +245,10 @@ impl Store {
                 earned_points: earned,
                 expired_points: expired,
                 rate_permille: breakage_permille(earned, expired),
-                expired_value_cents: crate::loyalty::rules::liability_cents(expired, programme.value_of_100_points_cents),
+                expired_value_cents: crate::loyalty::rules::liability_cents(
+                    expired,
+                    programme.value_of_100_points_cents,
+                ),
             },
             liability: self.points_liability()?,
             before_after: before_after(conn, now)?,

@@ -150,9 +150,10 @@ pub fn thresholds(
         return (t, ThresholdSource::Edited);
     }
     match (recency_quintiles(sorted_recency_days), monetary_quintiles(sorted_monetary_cents)) {
-        (Some(r), Some(m)) => {
-            (RfmThresholds { recency_days: r, frequency: FREQUENCY_STEPS, monetary_cents: m }, ThresholdSource::Quintiles)
-        }
+        (Some(r), Some(m)) => (
+            RfmThresholds { recency_days: r, frequency: FREQUENCY_STEPS, monetary_cents: m },
+            ThresholdSource::Quintiles,
+        ),
         _ => (
             RfmThresholds {
                 recency_days: fixed_recency(period_months),
@@ -217,7 +218,11 @@ mod tests {
     use RfmSegment::*;
 
     fn t() -> RfmThresholds {
-        RfmThresholds { recency_days: [14, 30, 60, 120], frequency: FREQUENCY_STEPS, monetary_cents: [1000, 3000, 6000, 12000] }
+        RfmThresholds {
+            recency_days: [14, 30, 60, 120],
+            frequency: FREQUENCY_STEPS,
+            monetary_cents: [1000, 3000, 6000, 12000],
+        }
     }
 
     #[test]

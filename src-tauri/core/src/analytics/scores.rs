@@ -12,7 +12,7 @@
 //! that changed are written, in short transactions, so the till never waits long; archived and
 //! merged customers have no row. Runs in the background, never inside a sale.
 
-use super::clv::{self, BgNbd, GammaGamma, History, Histories};
+use super::clv::{self, BgNbd, GammaGamma, Histories, History};
 use super::days::{set_state, state};
 use super::kinds::{kind, KindFacts, LoyaltyKind};
 use super::rfm::{self, RfmSegment, RfmThresholds, ThresholdSource};
@@ -240,7 +240,8 @@ fn scan(conn: &Connection, since: DateTime<Utc>, m: &Marks, index: &BTreeMap<Cus
                 CASE WHEN p.occurred_at >= ?2 THEN (SELECT s.discount_cents > 0 FROM loyalty_sales s WHERE s.purchase_id = p.id) END
          FROM purchases p WHERE p.occurred_at >= ?1",
     )?;
-    let now_start = NaiveDate::from_num_days_from_ce_opt(m.now_start).expect("a date").and_hms_opt(0, 0, 0).expect("midnight");
+    let now_start =
+        NaiveDate::from_num_days_from_ce_opt(m.now_start).expect("a date").and_hms_opt(0, 0, 0).expect("midnight");
     let mut rows = st.query(params![since, now_start.format("%Y-%m-%d %H:%M:%S").to_string()])?;
     while let Some(r) = rows.next()? {
         let Some(&i) = index.get(&r.get::<_, CustomerId>(0)?) else { continue };
@@ -382,7 +383,8 @@ fn compute(conn: &Connection, now: DateTime<Utc>) -> Result<Computed> {
     let history_spread: BTreeMap<RfmSegment, Spread> = by_segment.into_iter().map(|(s, v)| (s, spread(v))).collect();
     let overall = spread(everyone);
 
-    let gaps: Vec<i64> = customers.iter().filter_map(|c| own_gap(c.visits, c.first_day.into(), c.last_day.into())).collect();
+    let gaps: Vec<i64> =
+        customers.iter().filter_map(|c| own_gap(c.visits, c.first_day.into(), c.last_day.into())).collect();
     let shop_gap_days = shop_gap(gaps);
     let models = fit_models(&customers, marks.today, now, previous.as_ref());
     let model = if models.is_some() {
@@ -510,8 +512,14 @@ fn summarise(
             .collect(),
         moves,
         shop_gap_days,
-        churn: ChurnRisk::ALL.iter().map(|c| ChurnCount { risk: *c, customers: churn.get(c).copied().unwrap_or(0) }).collect(),
-        kinds: LoyaltyKind::ALL.iter().map(|k| KindCount { kind: *k, customers: kinds.get(k).copied().unwrap_or(0) }).collect(),
+        churn: ChurnRisk::ALL
+            .iter()
+            .map(|c| ChurnCount { risk: *c, customers: churn.get(c).copied().unwrap_or(0) })
+            .collect(),
+        kinds: LoyaltyKind::ALL
+            .iter()
+            .map(|k| KindCount { kind: *k, customers: kinds.get(k).copied().unwrap_or(0) })
+            .collect(),
         clv: ClvSummary {
             model,
             total_cents: total,

@@ -136,7 +136,8 @@ impl Store {
 
     /// One customer's stored scores (none before their first purchase, or before the next refresh).
     pub fn stored_scores(&self, customer: CustomerId) -> Result<Option<StoredScores>> {
-        let mut st = self.conn().prepare_cached(&format!("SELECT {COLUMNS} FROM customer_scores WHERE customer_id = ?1"))?;
+        let mut st =
+            self.conn().prepare_cached(&format!("SELECT {COLUMNS} FROM customer_scores WHERE customer_id = ?1"))?;
         let mut rows = st.query([customer])?;
         match rows.next()? {
             Some(r) => Ok(from_row(r)?),

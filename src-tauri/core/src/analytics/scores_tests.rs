@@ -21,7 +21,10 @@ fn sell_at(s: &mut Store, c: CustomerId, cents: i64, days_ago: i64) {
 
 #[test]
 fn day_numbers_read_the_stored_timestamps() {
-    assert_eq!(day_number("2026-11-23 12:00:00+00:00"), NaiveDate::from_ymd_opt(2026, 11, 23).map(|d| d.num_days_from_ce()));
+    assert_eq!(
+        day_number("2026-11-23 12:00:00+00:00"),
+        NaiveDate::from_ymd_opt(2026, 11, 23).map(|d| d.num_days_from_ce())
+    );
     assert_eq!(day_number("2026-11-23"), day_number("2026-11-23 23:59:59.999+00:00"));
     assert_eq!(day_number("not a date"), None);
     assert_eq!(day_number("2026-13-01 00:00:00"), None);
@@ -102,8 +105,10 @@ fn with_enough_history_the_lifetime_value_comes_from_bgnbd() {
     let m = sum.clv.bgnbd.unwrap();
     assert!(m.r > 0.0 && m.alpha > 0.0 && m.a > 0.0 && m.b > 0.0);
     assert_eq!(sum.threshold_source, ThresholdSource::Quintiles);
-    let best: CustomerId =
-        s.conn().query_row("SELECT id FROM customers ORDER BY total_spent_cents DESC LIMIT 1", [], |r| r.get(0)).unwrap();
+    let best: CustomerId = s
+        .conn()
+        .query_row("SELECT id FROM customers ORDER BY total_spent_cents DESC LIMIT 1", [], |r| r.get(0))
+        .unwrap();
     let sc = s.stored_scores(best).unwrap().unwrap();
     let p = sc.p_alive_permille.expect("BG/NBD gives the probability of being still a customer");
     assert!((0..=1000).contains(&p));
@@ -140,8 +145,12 @@ fn a_shop_with_a_year_of_history_values_customers_by_what_their_segment_spent_ne
     assert_eq!(sum.clv.model, ClvModel::SegmentHistory);
     let (hi, lo): (Vec<i64>, Vec<i64>) = {
         let mut st = s.conn().prepare("SELECT frequency, clv_cents FROM customer_scores").unwrap();
-        let rows: Vec<(i64, i64)> = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(|r| r.unwrap()).collect();
-        (rows.iter().filter(|r| r.0 > 0).map(|r| r.1).collect(), rows.iter().filter(|r| r.0 == 0).map(|r| r.1).collect())
+        let rows: Vec<(i64, i64)> =
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(|r| r.unwrap()).collect();
+        (
+            rows.iter().filter(|r| r.0 > 0).map(|r| r.1).collect(),
+            rows.iter().filter(|r| r.0 == 0).map(|r| r.1).collect(),
+        )
     };
     assert!(!hi.is_empty() && !lo.is_empty());
     assert!(hi.iter().min() >= lo.iter().max(), "the active ones are worth more: {hi:?} / {lo:?}");

@@ -64,7 +64,11 @@ impl Store {
         analytics_settings(self.conn())
     }
 
-    pub fn save_analytics_settings(&mut self, s: &AnalyticsSettings, key: Option<&str>) -> Result<Outcome<AnalyticsSettings>> {
+    pub fn save_analytics_settings(
+        &mut self,
+        s: &AnalyticsSettings,
+        key: Option<&str>,
+    ) -> Result<Outcome<AnalyticsSettings>> {
         validate(s)?;
         let json = serde_json::to_string(s)?;
         self.transact("analytics.settings", key, |tx| {

@@ -116,7 +116,8 @@ impl Store {
         let p = programme(self.conn())?;
         let programme_id: i64 =
             self.conn().query_row("SELECT coalesce(max(id), 0) FROM loyalty_programmes", [], |r| r.get(0))?;
-        let ledger_id: i64 = self.conn().query_row("SELECT coalesce(max(id), 0) FROM points_ledger", [], |r| r.get(0))?;
+        let ledger_id: i64 =
+            self.conn().query_row("SELECT coalesce(max(id), 0) FROM points_ledger", [], |r| r.get(0))?;
         let since = usable(watermark(self.conn())?, now, programme_id);
         let todo: Vec<CustomerId> = candidates(self.conn(), &p.expiry, since, now)?.into_iter().collect();
         let mut expired = 0;

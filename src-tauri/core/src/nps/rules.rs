@@ -87,14 +87,79 @@ pub enum Theme {
 /// Words (accent- and case-folded, matched at the start of a word) that mark each theme, in
 /// French and English.
 const THEME_WORDS: &[(Theme, &[&str])] = &[
-    (Theme::Welcome, &["accueil", "accueill", "sourire", "souriant", "sympa", "aimable", "gentil", "poli", "chaleureu", "friendly", "welcom", "kind", "rude", "impoli", "desagreable", "staff", "personnel", "vendeu", "service"]),
+    (
+        Theme::Welcome,
+        &[
+            "accueil",
+            "accueill",
+            "sourire",
+            "souriant",
+            "sympa",
+            "aimable",
+            "gentil",
+            "poli",
+            "chaleureu",
+            "friendly",
+            "welcom",
+            "kind",
+            "rude",
+            "impoli",
+            "desagreable",
+            "staff",
+            "personnel",
+            "vendeu",
+            "service",
+        ],
+    ),
     (Theme::Advice, &["conseil", "expert", "explique", "connaiss", "advice", "helpful", "knowledg", "recommand"]),
-    (Theme::Products, &["produit", "qualite", "choix", "frais", "fraich", "gout", "assortiment", "stock", "rupture", "product", "quality", "choice", "fresh", "range", "selection"]),
+    (
+        Theme::Products,
+        &[
+            "produit",
+            "qualite",
+            "choix",
+            "frais",
+            "fraich",
+            "gout",
+            "assortiment",
+            "stock",
+            "rupture",
+            "product",
+            "quality",
+            "choice",
+            "fresh",
+            "range",
+            "selection",
+        ],
+    ),
     (Theme::Prices, &["prix", "cher", "tarif", "promo", "reduc", "price", "expensive", "cheap", "cost", "afford"]),
-    (Theme::Waiting, &["attente", "attendu", "attendre", "queue", "file", "lent", "rapide", "wait", "slow", "quick", "fast"]),
+    (
+        Theme::Waiting,
+        &["attente", "attendu", "attendre", "queue", "file", "lent", "rapide", "wait", "slow", "quick", "fast"],
+    ),
     (Theme::Hours, &["horaire", "ouvert", "ouvrir", "ferme", "dimanche", "hours", "open", "closed", "sunday"]),
-    (Theme::Loyalty, &["point", "carte", "fidelit", "recompense", "bon d", "cadeau", "card", "loyalty", "reward", "voucher", "gift"]),
-    (Theme::Shop, &["boutique", "magasin", "propre", "ambiance", "deco", "rangement", "parking", "shop", "store", "clean", "dirty", "music", "musique"]),
+    (
+        Theme::Loyalty,
+        &["point", "carte", "fidelit", "recompense", "bon d", "cadeau", "card", "loyalty", "reward", "voucher", "gift"],
+    ),
+    (
+        Theme::Shop,
+        &[
+            "boutique",
+            "magasin",
+            "propre",
+            "ambiance",
+            "deco",
+            "rangement",
+            "parking",
+            "shop",
+            "store",
+            "clean",
+            "dirty",
+            "music",
+            "musique",
+        ],
+    ),
 ];
 
 /// Rule: the themes a comment touches (`Other` when none is recognised; nothing for an empty
@@ -152,7 +217,9 @@ fn mailto_encode(s: &str) -> String {
 /// The eleven links of an emailed survey, 0 to 10: each opens a reply to the shop with the
 /// score and the token in the subject.
 pub fn email_links(reply_to: &str, word: &str, token: &str) -> Vec<(u8, String)> {
-    (0..=10u8).map(|n| (n, format!("mailto:{reply_to}?subject={}", mailto_encode(&reply_subject(word, n, token))))).collect()
+    (0..=10u8)
+        .map(|n| (n, format!("mailto:{reply_to}?subject={}", mailto_encode(&reply_subject(word, n, token)))))
+        .collect()
 }
 
 #[cfg(test)]
@@ -162,7 +229,14 @@ mod tests {
 
     #[test]
     fn groups_and_score_follow_the_nps_definition() {
-        let cases = [(10, NpsGroup::Promoter), (9, NpsGroup::Promoter), (8, NpsGroup::Passive), (7, NpsGroup::Passive), (6, NpsGroup::Detractor), (0, NpsGroup::Detractor)];
+        let cases = [
+            (10, NpsGroup::Promoter),
+            (9, NpsGroup::Promoter),
+            (8, NpsGroup::Passive),
+            (7, NpsGroup::Passive),
+            (6, NpsGroup::Detractor),
+            (0, NpsGroup::Detractor),
+        ];
         for (s, g) in cases {
             assert_eq!(group(s), g, "{s}/10 is a {g:?}");
         }

@@ -124,16 +124,22 @@ pub struct NpsSummary {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum EmailAnswer {
-    Recorded { answer_id: i64, customer_id: CustomerId },
+    Recorded {
+        answer_id: i64,
+        customer_id: CustomerId,
+    },
     /// This survey was already answered (a second click): the first answer stands.
     AlreadyAnswered,
     /// The customer answered less than 90 days ago by another way.
-    TooSoon { last: DateTime<Utc> },
+    TooSoon {
+        last: DateTime<Utc>,
+    },
     /// No survey carries this token.
     UnknownToken,
 }
 
-const ANSWER_COLUMNS: &str = "a.id, a.customer_id, c.first_name, c.last_name, a.score, a.comment, a.channel, a.answered_at";
+const ANSWER_COLUMNS: &str =
+    "a.id, a.customer_id, c.first_name, c.last_name, a.score, a.comment, a.channel, a.answered_at";
 
 fn answer_from_row(r: &rusqlite::Row) -> rusqlite::Result<NpsAnswer> {
     let first: Option<String> = r.get(2)?;
@@ -152,7 +158,9 @@ fn answer_from_row(r: &rusqlite::Row) -> rusqlite::Result<NpsAnswer> {
 }
 
 fn answers(conn: &Connection, where_: &str, p: impl rusqlite::Params) -> Result<Vec<NpsAnswer>> {
-    let sql = format!("SELECT {ANSWER_COLUMNS} FROM nps_answers a LEFT JOIN customers c ON c.id = a.customer_id WHERE {where_}");
+    let sql = format!(
+        "SELECT {ANSWER_COLUMNS} FROM nps_answers a LEFT JOIN customers c ON c.id = a.customer_id WHERE {where_}"
+    );
     let mut st = conn.prepare_cached(&sql)?;
     let rows = st.query_map(p, answer_from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -166,18 +174,21 @@ fn followups(conn: &Connection, where_: &str, p: impl rusqlite::Params) -> Resul
     );
     let mut st = conn.prepare_cached(&sql)?;
     let rows = st.query_map(p, |r| {
-        Ok(FollowUp { answer: answer_from_row(r)?, id: r.get(8)?, created_at: r.get(9)?, done_at: r.get(10)?, done_note: r.get(11)? })
+        Ok(FollowUp {
+            answer: answer_from_row(r)?,
+            id: r.get(8)?,
+            created_at: r.get(9)?,
+            done_at: r.get(10)?,
+            done_note: r.get(11)?,
+        })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// The last time the customer was asked or answered.
 fn last_contact(conn: &Connection, customer: CustomerId) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> {
-    let asked: Option<DateTime<Utc>> = conn.query_row(
-        "SELECT max(created_at) FROM nps_invitations WHERE customer_id = ?1",
-        [customer],
-        |r| r.get(0),
-    )?;
+    let asked: Option<DateTime<Utc>> =
+        conn.query_row("SELECT max(created_at) FROM nps_invitations WHERE customer_id = ?1", [customer], |r| r.get(0))?;
     let answered: Option<DateTime<Utc>> =
         conn.query_row("SELECT max(answered_at) FROM nps_answers WHERE customer_id = ?1", [customer], |r| r.get(0))?;
     Ok((asked, answered))
@@ -229,9 +240,8 @@ pub fn record_email_answer(tx: &mut Tx, token: &str, score: u8, comment: &str, f
     }
     let comment = clean_comment(comment)?;
     let from = crate::text::clean(from).map(|f| f.chars().take(320).collect::<String>());
-    let customer: Option<CustomerId> = tx
-        .query_row("SELECT customer_id FROM nps_invitations WHERE token = ?1", [token], |r| r.get(0))
-        .optional()?;
+    let customer: Option<CustomerId> =
+        tx.query_row("SELECT customer_id FROM nps_invitations WHERE token = ?1", [token], |r| r.get(0)).optional()?;
     let customer = match customer {
         Some(c) => Some(c),
         None => tx
@@ -245,7 +255,8 @@ pub fn record_email_answer(tx: &mut Tx, token: &str, score: u8, comment: &str, f
     {
         customer = kept;
     }
-    let taken: Option<i64> = tx.query_row("SELECT id FROM nps_answers WHERE token = ?1", [token], |r| r.get(0)).optional()?;
+    let taken: Option<i64> =
+        tx.query_row("SELECT id FROM nps_answers WHERE token = ?1", [token], |r| r.get(0)).optional()?;
     if taken.is_some() {
         return Ok(EmailAnswer::AlreadyAnswered);
     }
@@ -254,8 +265,16 @@ pub fn record_email_answer(tx: &mut Tx, token: &str, score: u8, comment: &str, f
         return Ok(EmailAnswer::TooSoon { last });
     }
     let now = tx.now;
-    let answer_id =
-        insert_answer(tx, Some(customer), score, comment.as_deref(), NpsChannel::Email, now, Some(token), from.as_deref())?;
+    let answer_id = insert_answer(
+        tx,
+        Some(customer),
+        score,
+        comment.as_deref(),
+        NpsChannel::Email,
+        now,
+        Some(token),
+        from.as_deref(),
+    )?;
     tx.changes.customer(customer);
     Ok(EmailAnswer::Recorded { answer_id, customer_id: customer })
 }
@@ -295,13 +314,27 @@ impl Store {
                 ensure_customer(tx, c)?;
                 let (_, answered) = last_contact(tx, c)?;
                 if let Some(last) = answered.filter(|a| (*a - answered_at).num_days().abs() < ASK_EVERY_DAYS) {
-                    return Err(Error::Conflict { key: "conflict.nps_recent_answer", args: vec![("date", last.format("%Y-%m-%d").to_string())] });
+                    return Err(Error::Conflict {
+                        key: "conflict.nps_recent_answer",
+                        args: vec![("date", last.format("%Y-%m-%d").to_string())],
+                    });
                 }
                 tx.changes.customer(c);
             }
-            insert_answer(tx, input.customer_id, input.score, comment.as_deref(), input.channel, answered_at, None, None)
+            insert_answer(
+                tx,
+                input.customer_id,
+                input.score,
+                comment.as_deref(),
+                input.channel,
+                answered_at,
+                None,
+                None,
+            )
         })?;
-        let answer = answers(self.conn(), "a.id = ?1", [out.value])?.pop().ok_or_else(|| Error::not_found("nps_answer", out.value))?;
+        let answer = answers(self.conn(), "a.id = ?1", [out.value])?
+            .pop()
+            .ok_or_else(|| Error::not_found("nps_answer", out.value))?;
         Ok(Outcome { value: answer, changes: out.changes, replayed: out.replayed })
     }
 
@@ -319,7 +352,13 @@ impl Store {
     }
 
     /// See [`record_email_answer`]; its own transaction.
-    pub fn record_email_answer(&mut self, token: &str, score: u8, comment: &str, from: &str) -> Result<Outcome<EmailAnswer>> {
+    pub fn record_email_answer(
+        &mut self,
+        token: &str,
+        score: u8,
+        comment: &str,
+        from: &str,
+    ) -> Result<Outcome<EmailAnswer>> {
         self.transact("nps.email_answer", None, |tx| record_email_answer(tx, token, score, comment, from))
     }
 
@@ -330,7 +369,12 @@ impl Store {
         Ok(CustomerNps {
             may_ask: rules::may_ask(last, self.now()),
             last_asked_at: asked,
-            last_answer: answers(self.conn(), "a.customer_id = ?1 ORDER BY a.answered_at DESC, a.id DESC LIMIT 1", [customer])?.pop(),
+            last_answer: answers(
+                self.conn(),
+                "a.customer_id = ?1 ORDER BY a.answered_at DESC, a.id DESC LIMIT 1",
+                [customer],
+            )?
+            .pop(),
             open_followups: followups(self.conn(), "f.customer_id = ?1 AND f.done_at IS NULL", [customer])?,
         })
     }
@@ -340,13 +384,18 @@ impl Store {
         let note = check_text("note", note, 500, false)?;
         self.transact("nps.followup_done", key, |tx| {
             let row: Option<(CustomerId, Option<String>)> = tx
-                .query_row("SELECT customer_id, done_at FROM nps_followups WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .query_row("SELECT customer_id, done_at FROM nps_followups WHERE id = ?1", [id], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
                 .optional()?;
             match row {
                 None => Err(Error::not_found("followup", id)),
                 Some((_, Some(_))) => Err(Error::conflict("conflict.followup_done")),
                 Some((customer, None)) => {
-                    tx.execute("UPDATE nps_followups SET done_at = ?1, done_note = ?2 WHERE id = ?3", params![tx.now, note, id])?;
+                    tx.execute(
+                        "UPDATE nps_followups SET done_at = ?1, done_note = ?2 WHERE id = ?3",
+                        params![tx.now, note, id],
+                    )?;
                     tx.changes.customer(customer);
                     Ok(())
                 }

@@ -1,6 +1,6 @@
 use super::*;
-use crate::testutil::{add, input, store};
 use crate::clock::Clock;
+use crate::testutil::{add, input, store};
 use chrono::Duration;
 
 fn answer(customer: Option<CustomerId>, score: u8, comment: &str, channel: NpsChannel) -> NpsInput {
@@ -12,7 +12,9 @@ fn a_low_score_at_the_till_opens_a_follow_up_until_it_is_done() {
     let (mut s, _) = store();
     let c = add(&mut s, input("Zoé", "Côté"));
     assert!(s.customer_nps(c).unwrap().may_ask, "never asked");
-    let a = s.record_nps(&answer(Some(c), 4, "Trop d'attente\n<b>vraiment</b>", NpsChannel::Till), Some("nps-answer-001")).unwrap();
+    let a = s
+        .record_nps(&answer(Some(c), 4, "Trop d'attente\n<b>vraiment</b>", NpsChannel::Till), Some("nps-answer-001"))
+        .unwrap();
     assert_eq!((a.value.score, a.value.group), (4, NpsGroup::Detractor));
     assert_eq!(a.value.comment.as_deref(), Some("Trop d'attente\n<b>vraiment</b>"), "kept as typed, shown as text");
     assert_eq!(
@@ -45,7 +47,11 @@ fn a_paper_form_may_be_anonymous_and_dated_but_the_till_needs_a_customer() {
     let mut future = answer(None, 8, "", NpsChannel::Paper);
     future.answered_at = Some(clock.now() + Duration::days(2));
     assert_eq!(s.record_nps(&future, None).unwrap_err().code(), "validation");
-    assert_eq!(s.record_nps(&answer(None, 8, "", NpsChannel::Email), None).unwrap_err().code(), "validation", "email answers come through the mailbox");
+    assert_eq!(
+        s.record_nps(&answer(None, 8, "", NpsChannel::Email), None).unwrap_err().code(),
+        "validation",
+        "email answers come through the mailbox"
+    );
 }
 
 #[test]
@@ -68,13 +74,26 @@ fn an_emailed_answer_is_recorded_once_through_its_token() {
     let EmailAnswer::Recorded { customer_id, .. } = out else { panic!("{out:?}") };
     assert_eq!(customer_id, c);
     assert_eq!(s.customer_nps(c).unwrap().open_followups.len(), 1);
-    assert_eq!(s.record_email_answer(&token, 10, "", "anais@example.com").unwrap().value, EmailAnswer::AlreadyAnswered, "the first click stands");
-    assert_eq!(s.record_email_answer("UNKNOWN00TOKEN", 5, "", "x@example.com").unwrap().value, EmailAnswer::UnknownToken);
+    assert_eq!(
+        s.record_email_answer(&token, 10, "", "anais@example.com").unwrap().value,
+        EmailAnswer::AlreadyAnswered,
+        "the first click stands"
+    );
+    assert_eq!(
+        s.record_email_answer("UNKNOWN00TOKEN", 5, "", "x@example.com").unwrap().value,
+        EmailAnswer::UnknownToken
+    );
     let second = s.transact("test", None, |tx| new_email_invitation(tx, c, None)).unwrap().value;
-    assert!(matches!(s.record_email_answer(&second, 9, "", "anais@example.com").unwrap().value, EmailAnswer::TooSoon { .. }));
+    assert!(matches!(
+        s.record_email_answer(&second, 9, "", "anais@example.com").unwrap().value,
+        EmailAnswer::TooSoon { .. }
+    ));
     clock.advance(Duration::days(100));
     let third = s.transact("test", None, |tx| new_email_invitation(tx, c, None)).unwrap().value;
-    assert!(matches!(s.record_email_answer(&third, 9, "", "anais@example.com").unwrap().value, EmailAnswer::Recorded { .. }));
+    assert!(matches!(
+        s.record_email_answer(&third, 9, "", "anais@example.com").unwrap().value,
+        EmailAnswer::Recorded { .. }
+    ));
     assert_eq!(s.record_email_answer(&third, 11, "", "").unwrap_err().code(), "validation");
 }
 
@@ -82,7 +101,16 @@ fn an_emailed_answer_is_recorded_once_through_its_token() {
 fn the_summary_gives_the_score_its_trend_and_the_comments_by_theme() {
     let (mut s, clock) = store();
     let scores = [10, 9, 9, 8, 7, 3, 10, 6];
-    let comments = ["Accueil adorable", "Très bons conseils", "", "Prix un peu élevés", "", "Trop d'attente", "Produits frais", "Cher"];
+    let comments = [
+        "Accueil adorable",
+        "Très bons conseils",
+        "",
+        "Prix un peu élevés",
+        "",
+        "Trop d'attente",
+        "Produits frais",
+        "Cher",
+    ];
     for (i, (score, comment)) in scores.iter().zip(comments).enumerate() {
         let c = add(&mut s, input("Client", &format!("N{i}")));
         s.record_nps(&answer(Some(c), *score, comment, NpsChannel::Till), None).unwrap();

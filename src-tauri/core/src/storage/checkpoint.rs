@@ -48,10 +48,8 @@ pub fn checkpoint_passive(conn: &Connection) -> Result<CheckpointResult> {
 impl Checkpointer {
     /// Start checkpointing `path` every `every`.
     pub fn spawn(path: &Path, every: Duration) -> Result<Checkpointer> {
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
+        let conn =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
         conn.pragma_update(None, "busy_timeout", 0)?;
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
         let stop = Arc::new(AtomicBool::new(false));
