@@ -7,6 +7,7 @@
 
 pub mod analytics;
 pub mod bench;
+mod bench_numbers;
 pub mod bindings;
 pub mod campaigns;
 pub mod cards;
