@@ -60,7 +60,7 @@ pub struct Bucket {
 
 /// Changes against the previous period and last year, in tenths of a percent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct Changes {
+pub struct TotalsChanges {
     pub revenue_vs_previous: Option<i64>,
     pub revenue_vs_last_year: Option<i64>,
     pub sales_vs_previous: Option<i64>,
@@ -95,7 +95,7 @@ pub struct Dashboard {
     pub current: Totals,
     pub previous: Totals,
     pub last_year: Totals,
-    pub changes: Changes,
+    pub changes: TotalsChanges,
     pub series: Vec<Bucket>,
     pub series_last_year: Vec<Bucket>,
     /// The per-day figures have been built at least once (a large file upgraded a moment ago
@@ -128,12 +128,12 @@ pub fn totals(days: &BTreeMap<NaiveDate, DayFigures>, p: Period) -> Totals {
 }
 
 /// Rule: the changes of the current period against the previous one and last year.
-pub fn changes(now: &Totals, previous: &Totals, last_year: &Totals) -> Changes {
+pub fn changes(now: &Totals, previous: &Totals, last_year: &Totals) -> TotalsChanges {
     let basket = |a: &Totals, b: &Totals| match (a.average_basket_cents, b.average_basket_cents) {
         (Some(x), Some(y)) => change_permille(x, y),
         _ => None,
     };
-    Changes {
+    TotalsChanges {
         revenue_vs_previous: change_permille(now.revenue_cents, previous.revenue_cents),
         revenue_vs_last_year: change_permille(now.revenue_cents, last_year.revenue_cents),
         sales_vs_previous: change_permille(now.sales, previous.sales),
