@@ -5,6 +5,7 @@
 //! (at most every `SCORES_EVERY`, and at each new day). Each step runs in short transactions,
 //! so a sale at the till never waits long behind it; the window never waits for any of it.
 
+use comptoir_core::analytics::scores::inputs_fingerprint;
 use comptoir_core::Store;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -13,18 +14,6 @@ use std::time::{Duration, Instant};
 const FIRST_DELAY: Duration = Duration::from_millis(1500);
 const TICK: Duration = Duration::from_secs(2);
 const SCORES_EVERY: Duration = Duration::from_secs(30);
-
-/// What the scores depend on: when any of it changes, they are recomputed.
-fn fingerprint(s: &Store) -> comptoir_core::Result<String> {
-    Ok(s.conn().query_row(
-        "SELECT (SELECT coalesce(max(id), 0) FROM purchases) || ' ' || (SELECT coalesce(max(id), 0) FROM customer_events)
-             || ' ' || (SELECT coalesce(max(id), 0) FROM points_ledger) || ' ' || (SELECT coalesce(max(id), 0) FROM nps_answers)
-             || ' ' || (SELECT coalesce(max(id), 0) FROM campaign_recipients)
-             || ' ' || coalesce((SELECT value FROM settings WHERE key = 'analytics'), '')",
-        [],
-        |r| r.get(0),
-    )?)
-}
 
 pub fn spawn(db: PathBuf) {
     let spawned = std::thread::Builder::new().name("numbers".into()).spawn(move || {
@@ -40,7 +29,11 @@ pub fn spawn(db: PathBuf) {
             tracing::warn!(error = %e, "background connection checkpoints at commit");
         }
         let mut expiry_day = None;
-        let mut scored: Option<(String, Instant, chrono::NaiveDate)> = None;
+        // Scores computed today from the same data stand (nothing to redo at start-up).
+        let mut scored: Option<(String, Instant, chrono::NaiveDate)> = match store.scores_up_to_date() {
+            Ok(true) => inputs_fingerprint(store.conn()).ok().map(|f| (f, Instant::now(), store.now().date_naive())),
+            _ => None,
+        };
         loop {
             let today = store.now().date_naive();
             if expiry_day != Some(today) {
@@ -69,7 +62,7 @@ pub fn spawn(db: PathBuf) {
                 Ok(false) => {}
                 Err(e) => tracing::warn!(error = %e, "dashboard days not checked"),
             }
-            if let Ok(f) = fingerprint(&store) {
+            if let Ok(f) = inputs_fingerprint(store.conn()) {
                 let due = match &scored {
                     None => true,
                     Some((prev, at, day)) => *day != today || (*prev != f && at.elapsed() >= SCORES_EVERY),

@@ -262,8 +262,8 @@ pub(super) fn generate(
                     }
                 }
             }
-            // In the last year, about one customer in ten answers the satisfaction question.
-            if !l.answered && now - at < Duration::days(365) && rng.random_bool(0.025) {
+            // In the last year, a few customers answer the satisfaction question at the till.
+            if !l.answered && now - at < Duration::days(365) && rng.random_bool(0.012) {
                 l.answered = true;
                 let happy = (p.weight / 10.0).min(1.0);
                 let roll: f64 = rng.random::<f64>() * 0.8 + happy * 0.2;
@@ -362,7 +362,8 @@ mod tests {
         let extra: i64 = uplifts.iter().map(|u| u.extra_buyers).sum();
         assert!(extra > 0, "the recipients bought more than the control groups: {uplifts:?}");
         assert!(d.nps.answers >= 30 && !d.nps.indicative, "{} answers", d.nps.answers);
-        assert!(!d.nps.open_followups.is_empty(), "recent detractors wait for a call back");
+        assert!(!s.nps_summary(12).unwrap().open_followups.is_empty(), "recent detractors wait for a call back");
+        assert!(!insights.nps_themes.is_empty(), "comments sorted by theme");
         let scores = d.scores.unwrap();
         assert!(scores.segments.iter().filter(|c| c.customers > 0).count() >= 8, "most segments are populated");
         assert!(scores.churn.iter().all(|c| c.customers > 0), "some customers at each level of risk");

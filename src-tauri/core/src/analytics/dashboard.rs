@@ -85,6 +85,8 @@ pub struct Insights {
     pub computed_at: DateTime<Utc>,
     pub programme: ProgrammeReturn,
     pub campaigns: Vec<CampaignFigure>,
+    /// Satisfaction comments of the last 12 months by theme.
+    pub nps_themes: Vec<crate::nps::ThemeCount>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -170,7 +172,7 @@ impl Store {
             scores: self.scores_summary()?,
             insights: self.insights()?,
             referral_budget: hooks::referral_budget(self.conn(), now)?,
-            nps: self.nps_summary(12)?,
+            nps: self.nps_overview(12)?,
         })
     }
 
@@ -188,7 +190,8 @@ impl Store {
         }
         campaigns.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(b.id.cmp(&a.id)));
         campaigns.truncate(LAST_CAMPAIGNS);
-        let insights = Insights { computed_at: self.now(), programme, campaigns };
+        let nps_themes = self.nps_themes(crate::nps::since(self.now(), 12))?;
+        let insights = Insights { computed_at: self.now(), programme, campaigns, nps_themes };
         let json = serde_json::to_string(&insights)?;
         self.transact("analytics.insights", None, |tx| set_state(tx, "insights", &json))?;
         Ok(insights)

@@ -65,6 +65,19 @@ fn write_row(conn: &Connection, s: &StoredScores) -> Result<()> {
     Ok(())
 }
 
+/// What the scores depend on: the last purchase, customer event, ledger entry, answer and
+/// outbox row, and the settings. When none of it changed on the same day, the scores stand.
+pub fn inputs_fingerprint(conn: &Connection) -> Result<String> {
+    Ok(conn.query_row(
+        "SELECT (SELECT coalesce(max(id), 0) FROM purchases) || ' ' || (SELECT coalesce(max(id), 0) FROM customer_events)
+             || ' ' || (SELECT coalesce(max(id), 0) FROM points_ledger) || ' ' || (SELECT coalesce(max(id), 0) FROM nps_answers)
+             || ' ' || (SELECT coalesce(max(id), 0) FROM campaign_recipients)
+             || ' ' || coalesce((SELECT value FROM settings WHERE key = 'analytics'), '')",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
 /// What a refresh of the scores did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScoresRefresh {
@@ -78,6 +91,7 @@ impl Store {
     /// invariants).
     pub fn refresh_scores(&mut self) -> Result<ScoresRefresh> {
         let now = self.now();
+        let inputs = inputs_fingerprint(self.conn())?;
         let Computed { rows, summary } = compute(self.conn(), now)?;
         // Compare with what is stored, in id order, keeping only the differences.
         let mut changed: Vec<usize> = Vec::new();
@@ -122,11 +136,19 @@ impl Store {
                 }
                 if n == last {
                     set_state(tx, "scores", &summary_json)?;
+                    set_state(tx, "scores.inputs", &inputs)?;
                 }
                 Ok(())
             })?;
         }
         Ok(ScoresRefresh { customers: rows.len(), written, removed })
+    }
+
+    /// The scores were computed today from the data as it is now.
+    pub fn scores_up_to_date(&self) -> Result<bool> {
+        let Some(summary) = self.scores_summary()? else { return Ok(false) };
+        let same_day = summary.computed_at.date_naive() == self.now().date_naive();
+        Ok(same_day && state(self.conn(), "scores.inputs")?.as_deref() == Some(inputs_fingerprint(self.conn())?.as_str()))
     }
 
     /// The summary of the last refresh of the scores, if there was one.

@@ -403,60 +403,82 @@ impl Store {
         })
     }
 
-    /// The shop's satisfaction over the last `months` months.
+    /// The shop's satisfaction over the last `months` months: the score, its trend, the
+    /// comments by theme, the last comments and the follow-ups to do.
     pub fn nps_summary(&self, months: u32) -> Result<NpsSummary> {
+        let mut s = self.nps_overview(months)?;
+        let since = since(self.now(), months);
+        s.themes = self.nps_themes(since)?;
+        s.recent = answers(
+            self.conn(),
+            "a.comment IS NOT NULL AND a.answered_at >= ?1 ORDER BY a.answered_at DESC, a.id DESC LIMIT 20",
+            [since],
+        )?;
+        s.open_followups = followups(self.conn(), "f.done_at IS NULL", [])?;
+        Ok(s)
+    }
+
+    /// The score and its trend only (counted in SQL, quick on any shop), for the dashboard.
+    pub fn nps_overview(&self, months: u32) -> Result<NpsSummary> {
         if !(1..=36).contains(&months) {
             return Err(Error::Validation(vec![FieldError::new("months", "field.numbers_period_invalid")]));
         }
-        let now = self.now();
-        let since = now.checked_sub_months(Months::new(months)).unwrap_or(now);
+        let since = since(self.now(), months);
         let mut st = self.conn().prepare_cached(
-            "SELECT strftime('%Y-%m', answered_at, 'localtime'), score, comment FROM nps_answers WHERE answered_at >= ?1",
+            "SELECT strftime('%Y-%m', answered_at, 'localtime') AS m, sum(score >= 9), sum(score BETWEEN 7 AND 8), sum(score <= 6)
+             FROM nps_answers WHERE answered_at >= ?1 GROUP BY m ORDER BY m",
         )?;
-        let rows: Vec<(String, u8, Option<String>)> =
-            st.query_map([since], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<rusqlite::Result<_>>()?;
-        let mut counts: BTreeMap<NpsGroup, i64> = BTreeMap::new();
-        let mut by_month: BTreeMap<String, [i64; 3]> = BTreeMap::new();
+        let trend: Vec<(String, [i64; 3])> =
+            st.query_map([since], |r| Ok((r.get(0)?, [r.get(1)?, r.get(2)?, r.get(3)?])))?.collect::<rusqlite::Result<_>>()?;
+        let (p, pa, d) = trend.iter().fold((0, 0, 0), |acc, (_, c)| (acc.0 + c[0], acc.1 + c[1], acc.2 + c[2]));
+        let answers = p + pa + d;
+        Ok(NpsSummary {
+            months,
+            answers,
+            promoters: p,
+            passives: pa,
+            detractors: d,
+            score: rules::score(p, pa, d),
+            indicative: rules::indicative(answers),
+            trend: trend
+                .into_iter()
+                .map(|(month, [p, pa, d])| NpsMonth { month, answers: p + pa + d, score: rules::score(p, pa, d) })
+                .collect(),
+            themes: Vec::new(),
+            recent: Vec::new(),
+            open_followups: Vec::new(),
+        })
+    }
+
+    /// The comments since `since` by theme, most talked about first.
+    pub fn nps_themes(&self, since: DateTime<Utc>) -> Result<Vec<ThemeCount>> {
+        let mut st = self
+            .conn()
+            .prepare_cached("SELECT score, comment FROM nps_answers WHERE answered_at >= ?1 AND comment IS NOT NULL")?;
+        let mut rows = st.query([since])?;
         let mut by_theme: BTreeMap<Theme, (i64, i64, i64)> = BTreeMap::new();
-        for (month, score, comment) in &rows {
-            let g = group(*score);
-            *counts.entry(g).or_default() += 1;
-            by_month.entry(month.clone()).or_default()[g as usize] += 1;
-            for t in rules::themes(comment.as_deref().unwrap_or("")) {
+        while let Some(r) = rows.next()? {
+            let g = group(r.get(0)?);
+            let comment: String = r.get(1)?;
+            for t in rules::themes(&comment) {
                 let e = by_theme.entry(t).or_default();
                 e.0 += 1;
                 e.1 += i64::from(g == NpsGroup::Promoter);
                 e.2 += i64::from(g == NpsGroup::Detractor);
             }
         }
-        let c = |g| counts.get(&g).copied().unwrap_or(0);
-        let (p, pa, d) = (c(NpsGroup::Promoter), c(NpsGroup::Passive), c(NpsGroup::Detractor));
         let mut themes: Vec<ThemeCount> = by_theme
             .into_iter()
             .map(|(theme, (comments, promoters, detractors))| ThemeCount { theme, comments, promoters, detractors })
             .collect();
         themes.sort_by(|a, b| b.comments.cmp(&a.comments).then(a.theme.cmp(&b.theme)));
-        Ok(NpsSummary {
-            months,
-            answers: rows.len() as i64,
-            promoters: p,
-            passives: pa,
-            detractors: d,
-            score: rules::score(p, pa, d),
-            indicative: rules::indicative(rows.len() as i64),
-            trend: by_month
-                .into_iter()
-                .map(|(month, [p, pa, d])| NpsMonth { month, answers: p + pa + d, score: rules::score(p, pa, d) })
-                .collect(),
-            themes,
-            recent: answers(
-                self.conn(),
-                "a.comment IS NOT NULL AND a.answered_at >= ?1 ORDER BY a.answered_at DESC, a.id DESC LIMIT 20",
-                [since],
-            )?,
-            open_followups: followups(self.conn(), "f.done_at IS NULL", [])?,
-        })
+        Ok(themes)
     }
+}
+
+/// The start of the last `months` months.
+pub fn since(now: DateTime<Utc>, months: u32) -> DateTime<Utc> {
+    now.checked_sub_months(Months::new(months)).unwrap_or(now)
 }
 
 #[cfg(test)]
