@@ -351,6 +351,9 @@ fn looks_like_bounce(msg: &Message, from: &str, subject: &str) -> bool {
 fn free_text_bounce(msg: &Message, own: &[String]) -> Option<Classified> {
     let text = body_text(msg);
     let f = dsn::parse_free_text(&text, own);
+    if f.style == "generic" && !dsn::reads_as_failure(dsn::before_original(&text)) {
+        return None;
+    }
     let mut recipients: Vec<String> =
         header(msg, "X-Failed-Recipients").map(|h| dsn::emails_in(&h)).unwrap_or_default();
     if recipients.is_empty() {

@@ -370,9 +370,36 @@ pub fn parse_free_text(text: &str, own: &[String]) -> FreeText {
 /// An address that sends reports (never a recipient who bounced).
 pub fn is_daemon_address(email: &str) -> bool {
     let local = email.split('@').next().unwrap_or("").to_ascii_lowercase();
-    ["mailer-daemon", "postmaster", "mail-daemon", "maildaemon", "mailerdaemon", "no-reply", "noreply"]
+    ["mailer-daemon", "postmaster", "mail-daemon", "maildaemon", "mailerdaemon"]
         .iter()
         .any(|d| local == *d || local.starts_with("microsoftexchange"))
+}
+
+/// Words a delivery failure report uses (folded), so that a notification from a robot that
+/// merely mentions an address is never taken for a bounce.
+const FAILURE_WORDS: &[&str] = &[
+    "could not be delivered",
+    "couldn't be delivered",
+    "wasn't delivered",
+    "was not delivered",
+    "undeliverable",
+    "undelivered",
+    "delivery failed",
+    "delivery has failed",
+    "delivery to the following",
+    "permanent error",
+    "n'a pas pu etre",
+    "n'a pu etre",
+    "non remis",
+    "non distribuable",
+    "echec de la remise",
+    "impossible de remettre",
+];
+
+/// Whether a text reads as a delivery failure report.
+pub fn reads_as_failure(text: &str) -> bool {
+    let f = crate::text::fold(text);
+    FAILURE_WORDS.iter().any(|w| f.contains(w))
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@
 //! mailbox; every decision is logged with its reason and the raw message of what was acted on;
 //! the database never holds a password or key.
 
+pub(crate) mod bench;
 pub mod classify;
 pub mod dsn;
 pub mod freshness;

@@ -75,6 +75,11 @@ fn hostile_and_broken_messages_are_other_and_never_panic() {
             c.kind
         );
     }
+    let robot = b"From: Boutique <noreply@shop.example.net>\r\nSubject: Votre commande\r\n\r\nLa commande de paul@example.org est partie. Code 550.\r\n";
+    assert_eq!(classify(robot, &[]).kind, Kind::Other, "a robot's notice mentioning an address is not a bounce");
+    let daemon =
+        b"From: MAILER-DAEMON@mx.example.net\r\nSubject: Bienvenue\r\n\r\nBonjour paul@example.org, 550 membres.\r\n";
+    assert_eq!(classify(daemon, &[]).kind, Kind::Other, "a daemon's text without a failure is not a bounce");
     let huge = format!("From: a@b.test\r\nSubject: x\r\n\r\n{}", "ligne\r\n".repeat(50_000));
     assert_eq!(classify(huge.as_bytes(), &[]).kind, Kind::Other, "a 50,000-line message is read without trouble");
 }
