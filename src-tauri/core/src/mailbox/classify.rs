@@ -192,7 +192,7 @@ fn returned(msg: &Message) -> (Vec<String>, Vec<String>) {
             if let Some(a) = m.to().and_then(|a| a.first()).and_then(|a| a.address()) {
                 to.push(crate::text::normalize_email(a));
             }
-        } else if (t == "text" && s == "rfc822-headers") || (t == "message" && s == "rfc822-headers") {
+        } else if (t == "text" || t == "message") && s == "rfc822-headers" {
             let text = part_text(p);
             ids.extend(dsn::header_message_ids(&text));
             for line in dsn::unfold(&text) {

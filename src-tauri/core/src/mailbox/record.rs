@@ -183,6 +183,9 @@ fn detail_of(c: &Classified) -> String {
     d
 }
 
+/// What is written once the message is logged (it needs the log row's id).
+type AfterLog = Box<dyn FnOnce(&mut Tx, i64) -> Result<()>>;
+
 /// Handle one classified message: decide, act, log. `None` when it was already handled.
 pub fn record_message(
     tx: &mut Tx,
@@ -209,7 +212,7 @@ pub fn record_message(
     }
     let mut c = classified.clone();
     let mut m = Match::default();
-    let mut after: Option<Box<dyn FnOnce(&mut Tx, i64) -> Result<()>>> = None;
+    let mut after: Option<AfterLog> = None;
     // A test the merchant sent to themself, arrived.
     let test = match &c.message_id {
         Some(mid) => test_send_of(tx, std::slice::from_ref(mid))?,

@@ -105,14 +105,15 @@ impl Dovecot {
         );
         std::fs::write(d.join("dovecot.conf"), conf).unwrap();
         let child = Command::new(bin).arg("-F").arg("-c").arg(d.join("dovecot.conf")).spawn().expect("start dovecot");
+        // From here the process is owned by `Dovecot`, whose drop stops it (also on failure).
+        let dovecot = Dovecot { dir, child, port };
         for _ in 0..100 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Dovecot { dir, child, port };
+                return dovecot;
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        let log = std::fs::read_to_string(d.join("dovecot.log")).unwrap_or_default();
-        panic!("Dovecot did not start on port {port}: {log}");
+        panic!("Dovecot did not start on port {port}: {}", dovecot.log());
     }
 
     pub fn settings(&self) -> MailboxSettings {
