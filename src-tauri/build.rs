@@ -66,6 +66,20 @@ const COMMANDS: &[&str] = &[
     "unsubscribes_apply",
     "media_add",
     "media_get",
+    "mailbox_settings_get",
+    "mailbox_settings_save",
+    "mailbox_test_connection",
+    "mailbox_read_now",
+    "mailbox_status",
+    "mailbox_log",
+    "mailbox_raw",
+    "mailbox_stop_requests",
+    "mailbox_stop_confirm",
+    "mailbox_stop_dismiss",
+    "mailbox_test_readbacks",
+    "suppressions_list",
+    "suppression_lift",
+    "customer_suppression",
 ];
 
 fn main() {

@@ -172,3 +172,53 @@ fn loyalty_through_the_commands_a_sale_earns_and_the_status_follows() {
     let ledger = invoke(&app, "loyalty_ledger", json!({ "customer": id, "limit": 5 })).unwrap();
     assert_eq!(ledger[0]["kind"], "earn");
 }
+
+#[test]
+fn the_mailbox_commands_refuse_plain_imap_to_another_computer_and_explain_why_sending_waits() {
+    let app = app();
+    let status = invoke(&app, "mailbox_status", json!({})).unwrap();
+    assert_eq!(status["configured"], false, "nothing is read until the merchant sets it up");
+    assert_eq!(status["sending_blocked"], false, "the .eml outbox needs no reading");
+    let mut settings = invoke(&app, "mailbox_settings_get", json!({})).unwrap()["settings"].clone();
+    settings["imap_enabled"] = json!(true);
+    settings["imap"]["host"] = json!("imap.example.com");
+    settings["imap"]["tls"] = json!("none");
+    settings["imap"]["username"] = json!("lea@boutique.test");
+    let err = invoke(
+        &app,
+        "mailbox_settings_save",
+        json!({ "input": settings, "password": null, "apiKey": null, "key": "mbx-save-0001" }),
+    )
+    .unwrap_err();
+    assert_eq!(err["code"], "validation");
+    assert!(
+        err["fields"].as_array().unwrap().iter().any(|f| f["field"] == "imap.tls"),
+        "the password would travel in clear: {err}"
+    );
+    settings["imap"]["host"] = json!("127.0.0.1");
+    let saved = invoke(
+        &app,
+        "mailbox_settings_save",
+        json!({ "input": settings, "password": null, "apiKey": null, "key": "mbx-save-0002" }),
+    )
+    .unwrap();
+    assert_eq!(saved["settings"]["imap_enabled"], true);
+    assert!(saved.get("password").is_some_and(Value::is_null), "no password stored, none shown");
+    assert_eq!(
+        invoke(&app, "mailbox_log", json!({ "kinds": ["hard_bounce"], "before": null, "limit": 20 })).unwrap(),
+        json!([])
+    );
+    assert_eq!(invoke(&app, "suppressions_list", json!({ "query": "", "limit": 50 })).unwrap()["total"], 0);
+    let lift = invoke(
+        &app,
+        "suppression_lift",
+        json!({ "email": "paul@example.com", "reason": "accord redonné", "key": "mbx-lift-0001" }),
+    )
+    .unwrap_err();
+    assert_eq!(lift["code"], "conflict", "an address not on the list cannot be lifted");
+    assert_eq!(invoke(&app, "customer_suppression", json!({ "id": 999 })).unwrap_err()["code"], "not_found");
+    assert_eq!(
+        invoke(&app, "mailbox_stop_confirm", json!({ "id": 42, "key": "mbx-stop-0001" })).unwrap_err()["code"],
+        "not_found"
+    );
+}

@@ -2,6 +2,7 @@
 //! All domain logic lives in `comptoir-core`; commands only adapt.
 
 pub mod commands;
+pub mod reader;
 pub mod sender;
 pub mod state;
 
@@ -81,6 +82,19 @@ pub fn builder<R: Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
         campaigns::unsubscribes_apply,
         campaigns::media_add,
         campaigns::media_get,
+        mailbox::mailbox_settings_get,
+        mailbox::mailbox_settings_save,
+        mailbox::mailbox_test_connection,
+        mailbox::mailbox_read_now,
+        mailbox::mailbox_status,
+        mailbox::mailbox_log,
+        mailbox::mailbox_raw,
+        mailbox::mailbox_stop_requests,
+        mailbox::mailbox_stop_confirm,
+        mailbox::mailbox_stop_dismiss,
+        mailbox::mailbox_test_readbacks,
+        mailbox::suppressions_list,
+        mailbox::suppression_lift,
     ])
 }
 
@@ -171,6 +185,7 @@ pub fn run(opts: Options) {
             }
             if state.is_open() {
                 sender::spawn(path.clone(), state.secrets.clone());
+                reader::spawn(path.clone(), state.secrets.clone(), state.reader.clone());
             }
             app.manage(state);
             Ok(())

@@ -57,6 +57,12 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     campaigns::smtp::ConnectionCheck::export_all_to(dir)?;
     campaigns::results::CampaignResults::export_all_to(dir)?;
     campaigns::suppression::SuppressionPage::export_all_to(dir)?;
+    mailbox::settings::MailboxSettingsView::export_all_to(dir)?;
+    mailbox::run::RunReport::export_all_to(dir)?;
+    mailbox::views::MailboxStatus::export_all_to(dir)?;
+    mailbox::views::MailboxEntry::export_all_to(dir)?;
+    mailbox::views::StopRequest::export_all_to(dir)?;
+    mailbox::views::TestReadback::export_all_to(dir)?;
     numbers_not_bigints(dir)
 }
 

@@ -29,6 +29,7 @@ const PARTS: &[(&str, &str, &str)] = &[
     part!("till"),
     part!("loyalty"),
     part!("campaigns"),
+    part!("mailbox"),
     part!("settings"),
     part!("numbers"),
 ];
