@@ -138,4 +138,3 @@ pub async fn suppression_lift(
 ) -> Res<Outcome<()>> {
     state.with(|s| s.lift_suppression(&email, &reason, Some(&key)))
 }
-
