@@ -10,7 +10,6 @@ use comptoir_core::mailbox::classify::Kind;
 use comptoir_core::mailbox::run::{self, RunReport};
 use comptoir_core::mailbox::settings::{self, api_account, imap_account, MailboxSettings, MailboxSettingsView};
 use comptoir_core::mailbox::views::{MailboxEntry, MailboxStatus, StopRequest, TestReadback};
-use comptoir_core::types::CustomerId;
 use comptoir_core::{ErrorPayload, Outcome};
 use tauri::State;
 
