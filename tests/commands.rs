@@ -216,7 +216,6 @@ fn the_mailbox_commands_refuse_plain_imap_to_another_computer_and_explain_why_se
     )
     .unwrap_err();
     assert_eq!(lift["code"], "conflict", "an address not on the list cannot be lifted");
-    assert_eq!(invoke(&app, "customer_suppression", json!({ "id": 999 })).unwrap_err()["code"], "not_found");
     assert_eq!(
         invoke(&app, "mailbox_stop_confirm", json!({ "id": 42, "key": "mbx-stop-0001" })).unwrap_err()["code"],
         "not_found"
