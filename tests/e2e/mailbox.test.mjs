@@ -270,10 +270,10 @@ test('the next campaign skips both addresses', async () => {
 
 test('the two customer pages say why they receive nothing', async () => {
   await go(`#/customers/${ids.Bruno}`);
-  await waitForText('[data-testid="customer-suppression"]', "n'existe pas", 15_000);
+  await waitForText('[data-testid="customer-suppression"]', 'adresse inconnue', 15_000);
   await shot('84-customer-bounced');
   await go(`#/customers/${ids.Chloé}`);
-  await waitForText('[data-testid="customer-suppression"]', 'Désinscrit', 15_000);
+  await waitForText('[data-testid="customer-suppression"]', 'Désinscription', 15_000);
   await shot('85-customer-unsubscribed');
   await go(`#/customers/${ids.Alice}`);
   await visible('#consent-title', 15_000);
