@@ -161,6 +161,7 @@ fn a_domain_with_everything_right() {
         "SPF names Google, the key is whole (read from three TXT strings), DMARC p=reject with DKIM"
     );
     assert_eq!(r.level, Level::Ok, "all good, said only when everything was checked");
+    assert!(!r.offline);
     assert_eq!(r.provider, "Google Workspace");
     assert_eq!(
         record(&r, RecordKind::Spf).found,
@@ -270,6 +271,7 @@ fn a_per_account_selector_is_checked_when_typed() {
     let r = check("lea@ovh.test", SmtpPreset::Ovh, None);
     assert_eq!(record(&r, RecordKind::Dkim).level, Level::Unknown, "OVH's selector is unknown until typed");
     assert_eq!(record(&r, RecordKind::Dkim).said.key, "deliverability.dkim.selector_needed");
+    assert!(!r.offline, "not checked for want of a selector, not for want of DNS answers");
     let r = check("lea@ovh.test", SmtpPreset::Ovh, Some("ovhmo1234567-selector1"));
     assert_eq!(record(&r, RecordKind::Dkim).said.key, "deliverability.dkim.ok");
     assert_eq!(record(&r, RecordKind::Spf).said.key, "deliverability.spf.ok", "include:mx.ovh.com");
@@ -292,6 +294,7 @@ fn a_server_that_does_not_answer_is_could_not_check_never_fine() {
         check_domain(&settings("lea@good.test", SmtpPreset::Gmail, "smtp.gmail.com"), None, &NameServers::At(silent()))
             .unwrap();
     assert_eq!(r.level, Level::Unknown, "offline is 'could not check': {r:#?}");
+    assert!(r.offline, "and said to be a matter of DNS answers");
     for c in &r.checks {
         assert_eq!(c.level, Level::Unknown, "{:?} is not checked, not fine and not missing", c.kind);
         assert!(c.fixes.is_empty(), "nothing to add when nothing was read");

@@ -51,6 +51,7 @@ const problemReport: DomainReport = {
   domain: 'boulangerie.test',
   provider: 'Google Workspace',
   level: 'problem',
+  offline: false,
   notes: [],
   checks: [
     {
@@ -163,6 +164,7 @@ describe('domain check', () => {
     const unknown: DomainReport = {
       ...problemReport,
       level: 'unknown',
+      offline: true,
       checks: problemReport.checks.map((c) => ({
         ...c,
         level: 'unknown',
@@ -175,7 +177,7 @@ describe('domain check', () => {
     const { getByTestId, findByTestId, getAllByTestId } = render(DomainCheck, { settings: () => settings });
     await fireEvent.click(getByTestId('domain-check'));
     const summary = await findByTestId('domain-summary');
-    expect(plain(summary.textContent)).toContain('Impossible de tout vérifier pour boulangerie.test');
+    expect(plain(summary.textContent)).toContain('Impossible de vérifier boulangerie.test : la recherche DNS n\'a pas répondu');
     expect(plain(summary.textContent)).not.toContain('Tout est en place');
     expect(getAllByTestId('domain-record').map((r) => plain(r.textContent))).toEqual([
       expect.stringContaining('Non vérifié'),

@@ -19,4 +19,8 @@ level: Level,
 /**
  * SPF, DKIM, DMARC (none for a free-mail address).
  */
-checks: Array<RecordCheck>, notes: Array<Note>, };
+checks: Array<RecordCheck>, notes: Array<Note>, 
+/**
+ * No DNS question got an answer (offline, or a server that does not answer).
+ */
+offline: boolean, };

@@ -38,6 +38,8 @@ pub struct DomainReport {
     /// SPF, DKIM, DMARC (none for a free-mail address).
     pub checks: Vec<RecordCheck>,
     pub notes: Vec<Note>,
+    /// No DNS question got an answer (offline, or a server that does not answer).
+    pub offline: bool,
 }
 
 /// What the DNS said, gathered for judging.
@@ -49,6 +51,15 @@ pub struct Gathered {
     pub dkim: Vec<SelectorAnswer>,
     /// `_dmarc` names from the domain up, in order.
     pub dmarc: Vec<(String, Answer)>,
+}
+
+impl Gathered {
+    /// Not one question was answered.
+    pub fn unanswered(&self) -> bool {
+        self.spf.as_ref().is_none_or(|a| *a == Answer::Failed)
+            && self.dkim.iter().all(|d| d.txt == Answer::Failed)
+            && self.dmarc.iter().all(|(_, a)| *a == Answer::Failed)
+    }
 }
 
 /// At most this many included SPF records are fetched.
@@ -199,19 +210,19 @@ pub fn check_domain(mail: &MailSettings, selector: Option<&str>, servers: &NameS
     let domain = domain_of(email).trim_end_matches('.').to_ascii_lowercase();
     let facts = providers::facts(mail.smtp.preset);
     let notes = notes(mail, &domain);
-    let checks = if freemail::provider_of(&domain).is_some() {
+    let (checks, offline) = if freemail::provider_of(&domain).is_some() {
         // The provider publishes the records of its own domain; nothing for the merchant to add.
-        Vec::new()
+        (Vec::new(), false)
     } else {
         let asked = selectors(&facts, typed);
         let gathered = dns::run(async {
             let dns = Dns::new(servers);
             gather(&dns, &domain, &asked).await
         });
-        judge(&domain, &facts, &gathered, typed)
+        (judge(&domain, &facts, &gathered, typed), gathered.unanswered())
     };
     let level = Level::worst(checks.iter().map(|c| c.level).chain(notes.iter().map(|n| n.level)));
-    Ok(DomainReport { domain, provider: facts.name.to_string(), level, checks, notes })
+    Ok(DomainReport { domain, provider: facts.name.to_string(), level, checks, notes, offline })
 }
 
 #[cfg(test)]
