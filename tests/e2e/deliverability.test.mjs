@@ -97,6 +97,7 @@ test('the domain check reads the test zone and says which record to fix, with th
   assert.match(records[2][2], /simple observation/, 'p=none is monitoring only');
   const values = await texts('[data-testid="fix-value"]');
   assert.deepEqual(values, ['v=spf1 include:_spf.mailhost.test include:_spf.google.com ~all'], 'the exact record to publish instead');
+  await (await browser.$('[data-testid="domain-result"]')).scrollIntoView({ block: 'start' });
   await shot('70-domain-check');
 });
 
