@@ -79,7 +79,8 @@ const COMMANDS: &[&str] = &[
     "mailbox_test_readbacks",
     "suppressions_list",
     "suppression_lift",
-    "customer_suppression",
+    "mail_domain_check",
+    "campaign_content_check",
 ];
 
 fn main() {

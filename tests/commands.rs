@@ -221,3 +221,47 @@ fn the_mailbox_commands_refuse_plain_imap_to_another_computer_and_explain_why_se
         "not_found"
     );
 }
+
+fn mail_settings(from: &str, preset: &str, host: &str) -> Value {
+    json!({
+        "sender_name": "Boulangerie Léa", "sender_email": from, "reply_to": "", "postal_address": "3 rue des Lilas",
+        "language": "fr", "delivery": "smtp",
+        "smtp": {
+            "preset": preset, "host": host, "port": 587, "tls": "start_tls", "username": from,
+            "limits": { "per_second": 1, "per_minute": 20, "per_day": 500, "connections": 2 }
+        }
+    })
+}
+
+#[test]
+fn before_sending_the_domain_and_content_checks_answer_through_the_commands() {
+    let app = app();
+    // A free-mail address through another provider: refused, without asking the DNS.
+    let r = invoke(
+        &app,
+        "mail_domain_check",
+        json!({ "input": mail_settings("boulangerie@gmail.com", "brevo", "smtp-relay.brevo.com"), "selector": null }),
+    )
+    .unwrap();
+    assert_eq!(r["level"], "problem");
+    assert_eq!(r["notes"][0]["said"]["key"], "deliverability.freemail.other_server");
+    assert_eq!(r["notes"][0]["said"]["args"][1], json!(["provider", "Gmail"]), "arguments travel as pairs");
+    // A selector that is not a DNS label is a field error, in the shop's language.
+    let e = invoke(
+        &app,
+        "mail_domain_check",
+        json!({ "input": mail_settings("lea@boulangerie.test", "ovh", "ssl0.ovh.net"), "selector": "a b;c" }),
+    )
+    .unwrap_err();
+    assert_eq!((e["code"].as_str(), e["fields"][0]["field"].as_str()), (Some("validation"), Some("selector")));
+    assert!(e["fields"][0]["message"].as_str().unwrap().contains("sélecteur DKIM"));
+    // The content check of a message on screen.
+    let content = json!({
+        "a": { "subject": "SOLDES MONSTRES D'HIVER", "preheader": "", "blocks": [{ "type": "text", "markdown": "Tout est ici https://bit.ly/soldes" }] },
+        "b": null
+    });
+    let r = invoke(&app, "campaign_content_check", json!({ "content": content })).unwrap();
+    assert_eq!(r["blocking"], true, "a shortened link blocks");
+    let codes: Vec<&str> = r["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect();
+    assert!(codes.contains(&"link_shortener") && codes.contains(&"subject_capitals"), "{codes:?}");
+}

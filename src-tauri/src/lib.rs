@@ -95,6 +95,8 @@ pub fn builder<R: Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
         mailbox::mailbox_test_readbacks,
         mailbox::suppressions_list,
         mailbox::suppression_lift,
+        deliverability::mail_domain_check,
+        deliverability::campaign_content_check,
     ])
 }
 

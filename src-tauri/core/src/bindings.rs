@@ -63,6 +63,8 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     mailbox::views::MailboxEntry::export_all_to(dir)?;
     mailbox::views::StopRequest::export_all_to(dir)?;
     mailbox::views::TestReadback::export_all_to(dir)?;
+    campaigns::deliverability::domain::DomainReport::export_all_to(dir)?;
+    campaigns::deliverability::content::ContentReport::export_all_to(dir)?;
     numbers_not_bigints(dir)
 }
 

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod campaigns;
 pub mod customers;
+pub mod deliverability;
 pub mod loyalty;
 pub mod mailbox;
 pub mod sales;

@@ -105,7 +105,7 @@ function rustFamilies(): Set<string> {
 function rustKeys(): Set<string> {
   const keys = new Set<string>();
   for (const text of rustSources()) {
-    for (const m of text.matchAll(/"((?:field|error|conflict|timeline|campaign|mail|entity)\.[A-Za-z0-9_.]*[A-Za-z0-9_])"/g)) {
+    for (const m of text.matchAll(/"((?:field|error|conflict|timeline|campaign|mail|entity|deliverability)\.[A-Za-z0-9_.]*[A-Za-z0-9_])"/g)) {
       keys.add(m[1]);
     }
   }

@@ -317,6 +317,7 @@ impl Store {
         if at <= self.now() {
             return Err(Error::invalid("scheduled_at", "campaign.schedule_in_past"));
         }
+        launch_gate(self.conn(), &self.campaign(id)?.content)?;
         self.transact(("campaign_schedule", &(id, at)), key, |tx| {
             let state = state_of(tx, id)?;
             if !state.editable() {
@@ -619,6 +620,22 @@ impl Store {
     }
 }
 
+/// The sender's identity read from a connection (inside a transaction).
+pub(crate) fn identity_from(conn: &Connection) -> Result<Identity> {
+    let shop = crate::settings::read(conn)?;
+    Ok(Identity { mail: super::mail::read(conn)?, currency: shop.currency, locale: shop.locale })
+}
+
+/// What must hold before a campaign may leave, whoever starts it (the merchant, the schedule):
+/// no free-mail address through another provider's server, no blocking content finding.
+pub(crate) fn launch_gate(conn: &Connection, content: &CampaignContent) -> Result<()> {
+    let identity = identity_from(conn)?;
+    if let Some(r) = super::deliverability::freemail::refusal(&identity.mail) {
+        return Err(super::smtp::freemail_conflict(&r));
+    }
+    super::deliverability::content::gate(conn, &identity, content)
+}
+
 pub(crate) fn start_tx(tx: &mut Tx, id: CampaignId) -> Result<()> {
     let c = load(tx, id)?;
     if !matches!(c.state, CampaignState::Draft | CampaignState::Scheduled) {
@@ -626,6 +643,7 @@ pub(crate) fn start_tx(tx: &mut Tx, id: CampaignId) -> Result<()> {
     }
     // Bounces and unsubscribes read less than 48 hours ago, when sending through a provider.
     crate::mailbox::freshness::check(tx, tx.now)?;
+    launch_gate(tx, &c.content)?;
     materialise(tx, &c)?;
     tx.execute(
         "UPDATE campaigns SET state = 'running', started_at = ?1, missed_at = NULL, pause_detail = NULL, updated_at = ?1 WHERE id = ?2",

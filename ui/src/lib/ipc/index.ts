@@ -9,3 +9,4 @@ export * from './loyalty';
 export * from './cards';
 export * from './campaigns';
 export * from './mailbox';
+export * from './deliverability';
