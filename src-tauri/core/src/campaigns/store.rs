@@ -641,9 +641,10 @@ pub(crate) fn start_tx(tx: &mut Tx, id: CampaignId) -> Result<()> {
     if !matches!(c.state, CampaignState::Draft | CampaignState::Scheduled) {
         return Err(not_now(c.state));
     }
-    // Bounces and unsubscribes read less than 48 hours ago, when sending through a provider.
-    crate::mailbox::freshness::check(tx, tx.now)?;
+    // What the merchant can put right at once (the sender address, the content) first; then
+    // bounces and unsubscribes read less than 48 hours ago, when sending through a provider.
     launch_gate(tx, &c.content)?;
+    crate::mailbox::freshness::check(tx, tx.now)?;
     materialise(tx, &c)?;
     tx.execute(
         "UPDATE campaigns SET state = 'running', started_at = ?1, missed_at = NULL, pause_detail = NULL, updated_at = ?1 WHERE id = ?2",
