@@ -481,6 +481,7 @@ pub(crate) fn unsubscribe_lines(tx: &mut Tx, lines: &[String]) -> Result<Unsubsc
         let wording: String = line.chars().take(200).collect();
         let mut found: Vec<(crate::types::CustomerId, Option<CampaignId>, &str)> = Vec::new();
         let mut loose: Vec<String> = Vec::new();
+        let mut tokened: Vec<(String, crate::types::CustomerId, CampaignId)> = Vec::new();
         for word in line.split(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | ',' | ';' | '"' | '\'' | ':')) {
             let w = word.trim_matches(|c: char| c == '.' || c == '(' || c == ')');
             if w.contains('@') {
@@ -496,13 +497,20 @@ pub(crate) fn unsubscribe_lines(tx: &mut Tx, lines: &[String]) -> Result<Unsubsc
                 }
                 found.extend(ids.into_iter().map(|id| (id, None, "list")));
             } else if w.len() == 20 && w.bytes().all(|b| TOKEN_ALPHABET.contains(&b)) {
-                let row: Option<(i64, i64)> = tx
-                    .query_row("SELECT customer_id, campaign_id FROM campaign_recipients WHERE token = ?1", [w], |r| {
-                        Ok((r.get(0)?, r.get(1)?))
-                    })
+                let row: Option<(i64, i64, Option<String>)> = tx
+                    .query_row(
+                        "SELECT customer_id, campaign_id, email_norm FROM campaign_recipients WHERE token = ?1",
+                        [w],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    )
                     .optional()?;
-                if let Some((cust, camp)) = row {
+                if let Some((cust, camp, mailed)) = row {
                     found.push((cust, Some(camp), "token"));
+                    // The address the message went to leaves the list too, even if the
+                    // customer's address has changed since.
+                    if let Some(m) = mailed.filter(|m| !m.is_empty()) {
+                        tokened.push((m, cust, camp));
+                    }
                 }
             }
         }
@@ -524,6 +532,18 @@ pub(crate) fn unsubscribe_lines(tx: &mut Tx, lines: &[String]) -> Result<Unsubsc
             } else {
                 report.already += 1;
             }
+        }
+        for (mailed, cust, camp) in tokened {
+            super::suppression::suppress(
+                tx,
+                &mailed,
+                SuppressionReason::Unsubscribed,
+                "token",
+                Some(&wording),
+                Some(cust),
+                Some(camp),
+            )?;
+            super::suppression::mark_customers_changed(tx, &mailed)?;
         }
         // A token names the campaign; prefer it over the bare address of the same line.
         // A customer merged since the message went out: the survivor is unsubscribed.

@@ -133,7 +133,7 @@ fn write_consent(tx: &Tx, id: CustomerId, c: &ConsentInput) -> Result<()> {
     // unsubscribe — never a bounce or a complaint.
     let email: Option<String> = tx.query_row("SELECT email_norm FROM customers WHERE id = ?1", [id], |r| r.get(0))?;
     if let Some(email) = email.filter(|e| !e.is_empty()) {
-        use crate::campaigns::suppression::{is_suppressed, suppress, SuppressionReason};
+        use crate::campaigns::suppression::{is_suppressed, only_unsubscribed, suppress, SuppressionReason};
         match c.choice {
             ConsentChoice::Refused => {
                 suppress(
@@ -148,7 +148,8 @@ fn write_consent(tx: &Tx, id: CustomerId, c: &ConsentInput) -> Result<()> {
             }
             ConsentChoice::Express
                 if matches!(c.source, ConsentSource::Counter | ConsentSource::PaperForm)
-                    && is_suppressed(tx, &email)?.is_some_and(|s| s.reason == SuppressionReason::Unsubscribed) =>
+                    && is_suppressed(tx, &email)?.is_some()
+                    && only_unsubscribed(tx, &email)? =>
             {
                 tx.execute(
                     "INSERT INTO suppressions (email_norm, action, reason, source, detail, customer_id, at) VALUES (?1, 'lift', 'unsubscribed', ?2, 'consent given again', ?3, ?4)",

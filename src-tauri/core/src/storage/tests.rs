@@ -163,3 +163,43 @@ fn ledgers_are_append_only_in_the_schema_itself() {
     let del = store.conn().execute("DELETE FROM purchases WHERE id = ?1", [p.id]);
     assert!(del.is_err(), "a sale is never deleted");
 }
+
+#[test]
+fn an_upgrade_suppresses_the_addresses_whose_latest_consent_is_a_refusal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shop.db");
+    {
+        let c = Connection::open(&path).unwrap();
+        for (_, _, sql) in migrations::steps().iter().filter(|(v, _, _)| *v <= 3) {
+            c.execute_batch(sql).unwrap();
+        }
+        c.pragma_update(None, "user_version", 3).unwrap();
+        let at = "2026-01-01 00:00:00+00:00";
+        for (id, email) in [(1, "no@example.com"), (2, "yes@example.com"), (3, "NO@example.com")] {
+            c.execute(
+                "INSERT INTO customers (id, first_name, last_name, email, email_norm, created_at, updated_at) VALUES (?1, 'A', 'B', ?2, lower(?2), ?3, ?3)",
+                rusqlite::params![id, email, at],
+            )
+            .unwrap();
+        }
+        // 1: yes then no (refused now); 2: no then yes (agrees now); 3: nothing recorded.
+        for (cust, granted) in [(1, 1), (2, 0), (1, 0), (2, 1)] {
+            c.execute(
+                "INSERT INTO consents (customer_id, granted, basis, source, recorded_at) VALUES (?1, ?2, 'express', 'counter', ?3)",
+                rusqlite::params![cust, granted, at],
+            )
+            .unwrap();
+        }
+    }
+    let s = Store::open_with_clock(&path, clock()).unwrap();
+    assert!(
+        crate::campaigns::suppression::is_suppressed(s.conn(), "no@example.com").unwrap().is_some(),
+        "an address whose latest consent is a refusal is on the list after the upgrade"
+    );
+    assert!(
+        crate::campaigns::suppression::is_suppressed(s.conn(), "yes@example.com").unwrap().is_none(),
+        "one who agreed again is not"
+    );
+    let n: i64 = s.conn().query_row("SELECT count(*) FROM suppressions", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 1, "one event per address, even for two records sharing it");
+}

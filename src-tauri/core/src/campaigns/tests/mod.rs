@@ -6,6 +6,7 @@ mod deliverability;
 mod delivery;
 mod faults;
 mod safety;
+mod suppression;
 
 pub(super) use super::engine::{Engine, EngineOptions};
 pub(super) use super::mail::{Delivery, MailSettings, SendLimits, SmtpPreset, SmtpSettings, TlsMode};
