@@ -13,7 +13,7 @@ use super::smtp::{Outgoing, SendFailure, Transport};
 use super::store::{load, set_paused};
 use super::{segments, CampaignId, CampaignState, PauseReason, Variant};
 use crate::error::Result;
-use crate::storage::Store;
+use crate::storage::{Store, Tx};
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, OptionalExtension};
 use std::collections::HashMap;
@@ -440,6 +440,20 @@ impl Engine {
             .transact("campaign_record", None, |tx| {
                 let (mut sent, mut failed) = (0usize, 0usize);
                 let mut pause: Option<(PauseReason, String, Option<DateTime<Utc>>)> = None;
+                let rejections = |tx: &Tx, row: i64| -> Result<i64> {
+                    Ok(tx.query_row("SELECT rejections FROM campaign_recipients WHERE id = ?1", [row], |r| r.get(0))?)
+                };
+                // A refusal about the sender or the message pauses the campaign and fails
+                // nobody. Two cases fail the refused rows instead: refused again while others
+                // of the same batch passed (it is about them after all), and a batch made only
+                // of rows refused before a pause, refused again after the merchant resumed
+                // (without this, the last messages would pause the campaign forever).
+                let mut refused_before_only = !any_sent;
+                for (c, r) in u.claimed.iter().zip(&u.results) {
+                    if matches!(r, Err(f) if f.kind == Failure::Rejected) && rejections(tx, c.row)? == 0 {
+                        refused_before_only = false;
+                    }
+                }
                 for (c, r) in u.claimed.iter().zip(&u.results) {
                     match r {
                         Ok(mid) => {
@@ -452,13 +466,23 @@ impl Engine {
                         }
                         Err(f) => {
                             let detail: String = f.detail.chars().take(500).collect();
-                            // A refusal of the message that others of the same batch passed
-                            // is about this recipient after all.
                             let kind = match f.kind {
-                                Failure::Rejected if any_sent => Failure::Permanent,
+                                Failure::Rejected if refused_before_only => Failure::Permanent,
+                                Failure::Rejected if any_sent && rejections(tx, c.row)? > 0 => Failure::Permanent,
                                 k => k,
                             };
                             match kind {
+                                Failure::Rejected if any_sent => {
+                                    // Others passed: this one is tried once more later, without
+                                    // pausing everyone.
+                                    let at = tx.now + backoff(c.attempts, opts.backoff_base);
+                                    tx.execute(
+                                        "UPDATE campaign_recipients SET state = 'queued', rejections = rejections + 1, next_attempt_at = ?1, last_error = ?2
+                                         WHERE id = ?3 AND state = 'sending'",
+                                        params![at, detail, c.row],
+                                    )?;
+                                    errors += 1;
+                                }
                                 Failure::Permanent => {
                                     tx.execute(
                                         "UPDATE campaign_recipients SET state = 'failed', last_error = ?1 WHERE id = ?2 AND state = 'sending'",
@@ -487,9 +511,10 @@ impl Engine {
                                     // Not the recipient's fault: back in the queue, the try not counted.
                                     let resume = (kind == Failure::Quota).then(|| tx.now + Duration::hours(1));
                                     tx.execute(
-                                        "UPDATE campaign_recipients SET state = 'queued', attempts = max(attempts - 1, 0), next_attempt_at = ?1, last_error = ?2
+                                        "UPDATE campaign_recipients SET state = 'queued', attempts = max(attempts - 1, 0), next_attempt_at = ?1, last_error = ?2,
+                                            rejections = rejections + (?4 = 'rejected')
                                          WHERE id = ?3 AND state = 'sending'",
-                                        params![resume, detail, c.row],
+                                        params![resume, detail, c.row, if kind == Failure::Rejected { "rejected" } else { "" }],
                                     )?;
                                     pause = Some(match (kind, resume) {
                                         (_, Some(at)) => (PauseReason::Quota, detail.clone(), Some(at)),

@@ -119,9 +119,11 @@ pub fn is_suppressed(conn: &Connection, email: &str) -> Result<Option<Suppressio
 }
 
 /// Put `email` on the list (inside the caller's transaction). Returns true when the address
-/// was not suppressed before. An address already suppressed for another reason gets the new
-/// reason appended (a bounce after an unsubscribe is kept: lifting the unsubscribe at the
-/// counter must not lift the bounce); the same reason again writes nothing.
+/// was not suppressed before. An address suppressed only as unsubscribed gets a stronger
+/// reason appended (a bounce or a complaint after an unsubscribe is kept: the person's yes at
+/// the counter lifts an unsubscribe, never a bounce); an address already suppressed for any
+/// other reason keeps it (an unsubscribe that comes with a complaint does not hide the
+/// complaint).
 pub fn suppress(
     tx: &Tx,
     email: &str,
@@ -136,7 +138,7 @@ pub fn suppress(
         return Ok(false);
     }
     let current = is_suppressed(tx, &norm)?;
-    if current.as_ref().is_some_and(|c| c.reason == reason) {
+    if current.as_ref().is_some_and(|c| c.reason == reason || c.reason != SuppressionReason::Unsubscribed) {
         return Ok(false);
     }
     let detail: Option<String> = detail.map(|d| d.chars().take(MAX_DETAIL).collect());

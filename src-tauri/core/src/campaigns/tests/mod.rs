@@ -5,6 +5,7 @@
 mod deliverability;
 mod delivery;
 mod faults;
+mod refusals;
 mod safety;
 mod suppression;
 

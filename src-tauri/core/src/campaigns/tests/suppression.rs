@@ -82,3 +82,17 @@ fn agreeing_again_at_the_counter_lifts_an_unsubscribe_but_never_a_bounce_recorde
         "a yes at the counter cannot make a bouncing address receive again"
     );
 }
+
+#[test]
+fn an_unsubscribe_that_comes_with_a_complaint_does_not_hide_the_complaint() {
+    let (mut s, _) = testutil::store();
+    let z = customer(&mut s, "Zoé", "zoe@example.com", Country::FR, Some(ConsentChoice::Express));
+    s.transact(("test.complaint", &()), None, |tx| {
+        assert!(suppress(tx, "zoe@example.com", SuppressionReason::Complaint, "arf", None, Some(z), None)?);
+        crate::campaigns::store::unsubscribe_lines(tx, &["zoe@example.com".to_string()])?;
+        Ok(())
+    })
+    .unwrap();
+    let sup = is_suppressed(s.conn(), "zoe@example.com").unwrap().map(|s| s.reason);
+    assert_eq!(sup, Some(SuppressionReason::Complaint), "the customer page says she complained");
+}

@@ -39,17 +39,6 @@ FROM unsubscribes u JOIN customers c ON c.id = u.customer_id
 WHERE c.email_norm IS NOT NULL AND c.email_norm <> ''
 ORDER BY u.id;
 
--- So are the addresses whose latest consent record (in append order) is a refusal, however it
--- was recorded (at the counter, on a form): the person said no.
-INSERT INTO suppressions (email_norm, action, reason, source, detail, customer_id, campaign_id, at)
-SELECT c.email_norm, 'suppress', 'unsubscribed', 'migration', 'consent refused', min(c.id), NULL, max(k.recorded_at)
-FROM customers c JOIN consents k
-  ON k.id = (SELECT max(x.id) FROM consents x WHERE x.customer_id = c.id AND x.channel = 'email')
-WHERE k.granted = 0 AND c.email_norm IS NOT NULL AND c.email_norm <> ''
-  AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.email_norm = c.email_norm)
-GROUP BY c.email_norm
-ORDER BY min(c.id);
-
 -- The outbox, rebuilt. Rows keep their ids (unsubscribe tokens and Message-IDs stay valid).
 CREATE TABLE campaign_recipients_v4 (
     id              INTEGER PRIMARY KEY,
