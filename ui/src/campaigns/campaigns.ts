@@ -383,6 +383,8 @@ export function describePause(
       return t('ui.campaign.pause.ab_waiting');
     case 'rejected':
       return t('ui.campaign.pause.rejected', { detail: c.pause_detail?.trim() || '—' });
+    case 'mailbox':
+      return c.pause_detail?.trim() || t('ui.campaign.pause.mailbox');
     default:
       return '';
   }

@@ -30,6 +30,7 @@ const status = (over: Partial<MailboxStatus>): MailboxStatus => ({
 describe('mailbox words', () => {
   it('an unknown problem code reads as "other", never as a missing key', () => {
     expect(problemKey('wrong_password')).toBe('ui.mailbox.problem.wrong_password');
+    expect(problemKey('basic_auth_disabled'), 'Microsoft refusing passwords is told as such').toBe('ui.mailbox.problem.basic_auth_disabled');
     expect(problemKey('<script>')).toBe('ui.mailbox.problem.other');
     expect(problemKey(null)).toBe('ui.mailbox.problem.other');
   });

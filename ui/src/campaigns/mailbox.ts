@@ -8,6 +8,7 @@ import type { Readback } from '$lib/generated/Readback';
 export const READ_PROBLEMS = [
   'wrong_password',
   'app_password_needed',
+  'basic_auth_disabled',
   'host_not_found',
   'port_blocked',
   'tls_mismatch',
@@ -64,7 +65,7 @@ export function decisionKey(e: Pick<MailboxEntry, 'decision'>): string {
   return `ui.mailbox.decision.${known}`;
 }
 
-export const REASONS = ['not_ours', 'test_send', 'still_trying', 'automatic', 'unknown_token', 'unknown_address'] as const;
+export const REASONS = ['not_ours', 'test_send', 'still_trying', 'automatic', 'unknown_token', 'unknown_address', 'address_only'] as const;
 
 export function reasonKey(reason: string | null): string | null {
   return reason && (REASONS as readonly string[]).includes(reason) ? `ui.mailbox.reason.${reason}` : null;

@@ -65,14 +65,14 @@ const families: Record<string, string[]> = {
   'ui.mail.problem.': unionOf('SmtpProblem'),
   'ui.duplicates.reason.': ['same_email', 'same_phone', 'similar_name_same_postcode'],
   'ui.mailbox.problem.': [
-    'wrong_password', 'app_password_needed', 'host_not_found', 'port_blocked', 'tls_mismatch', 'timeout',
+    'wrong_password', 'app_password_needed', 'basic_auth_disabled', 'host_not_found', 'port_blocked', 'tls_mismatch', 'timeout',
     'plain_text_remote', 'demo_file', 'password_missing', 'other',
   ],
   'ui.mailbox.rb.spf.': ['pass', 'fail', 'softfail', 'neutral', 'none', 'temperror', 'permerror', 'unknown'],
   'ui.mailbox.rb.dkim.': ['pass', 'fail', 'softfail', 'neutral', 'none', 'temperror', 'permerror', 'unknown'],
   'ui.mailbox.rb.dmarc.': ['pass', 'fail', 'softfail', 'neutral', 'none', 'temperror', 'permerror', 'unknown'],
   'ui.mailbox.decision.': ['suppressed', 'counted', 'applied', 'pending', 'recorded', 'ignored', 'already'],
-  'ui.mailbox.reason.': ['not_ours', 'test_send', 'still_trying', 'automatic', 'unknown_token', 'unknown_address'],
+  'ui.mailbox.reason.': ['not_ours', 'test_send', 'still_trying', 'automatic', 'unknown_token', 'unknown_address', 'address_only'],
   'ui.mailbox.preset.': ['gmail', 'outlook', 'ovh', 'orange', 'free', 'brevo', 'mailjet', 'custom'],
   'ui.mailbox.source.': ['imap', 'brevo', 'mailjet', 'api'],
   'ui.mailbox.kind.': [

@@ -109,6 +109,22 @@ impl Engine {
             [store.now()],
             |r| r.get(0),
         )?;
+        // Campaigns waiting for a reading of the mailbox go on once there is a recent one.
+        let waiting: bool = store.conn().query_row(
+            "SELECT EXISTS (SELECT 1 FROM campaigns WHERE state = 'paused' AND pause_reason = 'mailbox')",
+            [],
+            |r| r.get(0),
+        )?;
+        if waiting && crate::mailbox::freshness::check(store.conn(), store.now()).is_ok() {
+            store.transact("campaign_mailbox_read", None, |tx| {
+                tx.execute(
+                    "UPDATE campaigns SET state = 'running', pause_reason = NULL, pause_detail = NULL, resume_at = NULL, updated_at = ?1
+                     WHERE state = 'paused' AND pause_reason = 'mailbox'",
+                    [tx.now],
+                )?;
+                Ok(())
+            })?;
+        }
         if due {
             self.start_due(store)?;
         }
@@ -222,6 +238,17 @@ impl Engine {
             Ok(())
         })?;
         let now = store.now();
+        // The 48-hour rule before every batch, not only at the start: a resumed campaign, an
+        // A/B winner sent days later or a campaign running when the app was closed waits for
+        // a recent reading of the mailbox too.
+        if let Err(e) = crate::mailbox::freshness::check(store.conn(), now) {
+            let lang = store.settings().map(|s| s.language).unwrap_or_default();
+            let detail = e.message(lang);
+            store.transact("campaign_pause_mailbox", None, |tx| {
+                set_paused(tx, cid, PauseReason::Mailbox, Some(&detail), None)
+            })?;
+            return Ok(Step::Changed(cid));
+        }
         let allowed = match self.window(store)?.allowance(limits, now) {
             Allowance::Now(n) => n as usize,
             Allowance::Wait(at) => return Ok(Step::Wait(at)),

@@ -154,6 +154,9 @@ pub enum PauseReason {
     /// size): nobody was marked failed; the merchant fixes the settings or the message, then
     /// resumes.
     Rejected,
+    /// Sending through a real provider waits for a reading of the mailbox of less than 48
+    /// hours (bounces and unsubscribes since): resumes by itself after a successful reading.
+    Mailbox,
 }
 
 impl PauseReason {
@@ -164,11 +167,12 @@ impl PauseReason {
             PauseReason::Errors => "errors",
             PauseReason::AbWaiting => "ab_waiting",
             PauseReason::Rejected => "rejected",
+            PauseReason::Mailbox => "mailbox",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
         use PauseReason::*;
-        [Merchant, Quota, Errors, AbWaiting, Rejected].into_iter().find(|c| c.code() == s)
+        [Merchant, Quota, Errors, AbWaiting, Rejected, Mailbox].into_iter().find(|c| c.code() == s)
     }
 }
 

@@ -380,6 +380,7 @@ impl Store {
             if c.state != CampaignState::Paused || c.pause_reason == Some(PauseReason::AbWaiting) {
                 return Err(not_now(c.state));
             }
+            crate::mailbox::freshness::check(tx, tx.now)?;
             tx.execute(
                 "UPDATE campaigns SET state = 'running', pause_reason = NULL, pause_detail = NULL, resume_at = NULL, updated_at = ?1 WHERE id = ?2",
                 params![tx.now, id],

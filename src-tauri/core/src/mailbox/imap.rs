@@ -169,8 +169,16 @@ pub async fn connect(s: &ImapSettings, password: &str, policy: Policy) -> Result
         Err((e, _)) => {
             let text = e.to_string();
             let lower = text.to_ascii_lowercase();
+            let host = s.host.trim().trim_end_matches('.').to_ascii_lowercase();
+            let microsoft = ["outlook.office365.com", "outlook.live.com", "imap-mail.outlook.com", "outlook.com"]
+                .iter()
+                .any(|h| host == *h || host.ends_with(&format!(".{h}")));
             let problem = if lower.contains("application-specific") || lower.contains("app password") {
                 SmtpProblem::AppPasswordNeeded
+            } else if microsoft && matches!(e, async_imap::error::Error::No(_)) {
+                // Microsoft switched password sign-in off for IMAP (Exchange Online in 2022,
+                // Outlook.com in September 2024): the password is not wrong, it is refused.
+                SmtpProblem::BasicAuthDisabled
             } else if matches!(e, async_imap::error::Error::No(_)) || lower.contains("authenticat") {
                 SmtpProblem::WrongPassword
             } else {

@@ -234,6 +234,14 @@ pub fn record_message(
                 match (m.test_send, email) {
                     (true, _) => ("ignored", Some("test_send")),
                     (false, None) => ("ignored", Some("not_ours")),
+                    // Anyone can write a "report" naming any address: from the mailbox, only a
+                    // report that carries one of the shop's own Message-IDs (which hold an
+                    // unguessable token) acts. One that names an address only is logged for the
+                    // merchant to judge. The providers' APIs are authenticated: they may name
+                    // the address alone.
+                    (false, Some(_)) if m.by == "address" && origin.source == "imap" => {
+                        ("ignored", Some("address_only"))
+                    }
                     (false, Some(email)) => act_on_report(tx, &c, &m, &email)?,
                 }
             }

@@ -230,6 +230,38 @@ fn an_arf_complaint_suppresses_and_unsubscribes_at_once() {
 }
 
 #[test]
+fn a_forged_report_that_quotes_none_of_the_shops_messages_changes_nothing() {
+    let mut w = world();
+    let marc = customer(&mut w.store, "Marc", "marc@example.org");
+    let lea = customer(&mut w.store, "Léa", "lea@example.org");
+    w.send("Décembre");
+    // Anyone can write a complaint or a bounce naming a customer's address, with a made-up
+    // Message-ID: it quotes none of the messages the shop sent.
+    w.dovecot.append(
+        "INBOX",
+        &[
+            fixture("arf_complaint.eml", "<forged.1@attacker.invalid>", "marc@example.org", ""),
+            fixture("gmail_hard.eml", "<forged.2@attacker.invalid>", "lea@example.org", ""),
+        ],
+    );
+    w.read();
+    assert_eq!(w.reason("marc@example.org"), None, "a forged complaint suppresses nobody");
+    assert_eq!(w.reason("lea@example.org"), None, "a forged bounce suppresses nobody");
+    assert_eq!(w.consent(marc), Some(ConsentChoice::Express), "and withdraws no consent");
+    assert_eq!(w.consent(lea), Some(ConsentChoice::Express));
+    let logged: Vec<String> = w
+        .store
+        .conn()
+        .prepare("SELECT reason FROM mailbox_messages ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get::<_, Option<String>>(0))
+        .unwrap()
+        .map(|r| r.unwrap().unwrap_or_default())
+        .collect();
+    assert_eq!(logged, ["address_only", "address_only"], "both are logged for the merchant to judge");
+}
+
+#[test]
 fn a_satisfaction_answer_is_stored_for_the_numbers() {
     let mut w = world();
     let anne = customer(&mut w.store, "Anne", "anne@example.org");
@@ -383,4 +415,26 @@ fn a_campaign_through_a_real_provider_waits_for_a_reading_of_less_than_48_hours(
     mail.delivery = Delivery::Outbox;
     w.store.save_mail_settings(&mail, None).unwrap();
     w.store.start_campaign(id2, None).expect("the .eml outbox needs no reading");
+
+    // A campaign already running through the provider (its reading is now 51 hours old) does
+    // not send its next batch either: it waits, and goes on by itself after a reading.
+    mail.delivery = Delivery::Smtp;
+    w.store.save_mail_settings(&mail, None).unwrap();
+    let outbox = crate::campaigns::smtp::EmlOutbox { dir: w.outbox.path().to_path_buf() };
+    let mut engine = crate::campaigns::engine::Engine::new(Default::default());
+    engine.step_for(&mut w.store, Some(id), &outbox, &mail.smtp.limits).unwrap();
+    let c = w.store.campaign(id).unwrap();
+    assert_eq!(
+        (c.state, c.pause_reason),
+        (crate::campaigns::CampaignState::Paused, Some(crate::campaigns::PauseReason::Mailbox)),
+        "the next batch waits for a reading"
+    );
+    assert!(w.store.resume_campaign(id, None).is_err(), "resuming by hand waits for it too");
+    w.read();
+    engine.tick(&mut w.store).unwrap();
+    assert_eq!(
+        w.store.campaign(id).unwrap().state,
+        crate::campaigns::CampaignState::Running,
+        "after a successful reading it goes on by itself"
+    );
 }
