@@ -624,12 +624,26 @@ impl Engine {
         limits: &SendLimits,
     ) -> Result<CampaignState> {
         loop {
-            self.tick(store)?;
-            let c = load(store.conn(), cid)?;
-            if c.state != CampaignState::Running {
-                return Ok(c.state);
-            }
-            match self.step_for(store, Some(cid), transport, limits)? {
+            // Never give up while the results of a batch that left are not recorded: returning
+            // would lose them, and the next sender would send that batch again.
+            let step = self.tick(store).and_then(|_| {
+                let c = load(store.conn(), cid)?;
+                if c.state != CampaignState::Running {
+                    return Ok(None);
+                }
+                self.step_for(store, Some(cid), transport, limits).map(Some)
+            });
+            let step = match step {
+                Err(e) if self.unrecorded.is_some() => {
+                    tracing::warn!(error = %e, "the results of a sent batch are not recorded yet; retrying");
+                    std::thread::sleep(std::time::Duration::from_millis(500));
+                    continue;
+                }
+                Err(e) => return Err(e),
+                Ok(None) => return Ok(load(store.conn(), cid)?.state),
+                Ok(Some(step)) => step,
+            };
+            match step {
                 Step::Wait(at) => {
                     let wait = (at - store.now()).to_std().unwrap_or_default().min(std::time::Duration::from_secs(5));
                     std::thread::sleep(wait.max(std::time::Duration::from_millis(5)));

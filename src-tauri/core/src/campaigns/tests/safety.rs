@@ -261,6 +261,31 @@ fn a_batch_whose_results_cannot_be_recorded_yet_is_recorded_later_and_never_sent
     assert_eq!(s.campaign(c.id).unwrap().progress.sent, 5);
 }
 
+#[test]
+fn the_command_line_sender_waits_for_a_busy_database_rather_than_lose_a_sent_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shop.db");
+    let mut s = crate::Store::open_with_clock(&path, testutil::clock()).unwrap();
+    let sink = Sink::start(true, 8).unwrap();
+    s.save_mail_settings(&mail(Some(&sink)), None).unwrap();
+    for i in 0..3 {
+        customer(&mut s, &format!("C{i}"), &format!("c{i}@example.com"), Country::FR, Some(ConsentChoice::Express));
+    }
+    let c = s.create_campaign(&input(SegmentFilter::default(), 0), None).unwrap().value;
+    s.start_campaign(c.id, None).unwrap();
+    s.conn().busy_timeout(std::time::Duration::from_millis(100)).unwrap();
+    let transport = BusyAfterSend {
+        inner: SmtpPool::new(&s.mail_settings().unwrap().smtp, None, Policy::default()).unwrap(),
+        db: path.clone(),
+        holder: std::sync::Mutex::new(None),
+    };
+    let limits = s.mail_settings().unwrap().smtp.limits;
+    let state = Engine::new(fast()).run_campaign(&mut s, c.id, &transport, &limits);
+    assert_eq!(state.unwrap(), CampaignState::Finished, "run_campaign does not return while results are unrecorded");
+    assert_eq!(sink.received().len(), 3, "each received it once");
+    transport.holder.lock().unwrap().take().unwrap().join().unwrap();
+}
+
 // 5. A provider-side 5xx fails real recipients forever.
 
 #[test]
