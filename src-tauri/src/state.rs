@@ -33,9 +33,16 @@ impl AppState {
     /// command, so the window can say what is wrong instead of not opening.
     pub fn open(path: &Path) -> AppState {
         let db = match Store::open(path) {
-            Ok(store) => {
+            Ok(mut store) => {
                 if let Some(b) = &store.migration_backup {
                     tracing::info!(backup = %b.display(), "database upgraded; copy of the previous version kept");
+                }
+                // Idempotency keys older than 30 days are forgotten at each start (a retry
+                // comes within seconds; the table must not grow for ever).
+                match store.prune_idempotency_keys() {
+                    Ok(n) if n > 0 => tracing::info!(forgotten = n, "old idempotency keys pruned"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "old idempotency keys could not be pruned"),
                 }
                 Ok(Mutex::new(store))
             }

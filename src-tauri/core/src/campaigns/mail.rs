@@ -226,7 +226,9 @@ pub fn validate(m: &MailSettings) -> Result<MailSettings> {
 /// only send there.
 pub fn is_loopback(host: &str) -> bool {
     let h = host.trim().trim_start_matches('[').trim_end_matches(']').trim_end_matches('.').to_ascii_lowercase();
-    h == "localhost" || h.ends_with(".localhost") || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    // Not `*.localhost`: not every resolver keeps those names on this computer, and a name a
+    // DNS server answers for could take a password sent in clear elsewhere.
+    h == "localhost" || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Template syntax has no place in the sender's identity (it is printed as text in every
@@ -302,6 +304,16 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_this_computer_counts_as_this_computer() {
+        for h in ["localhost", "LOCALHOST.", "127.0.0.1", "127.3.4.5", "::1", "[::1]"] {
+            assert!(is_loopback(h), "{h} is this computer");
+        }
+        for h in ["mail.localhost", "localhost.example.com", "10.0.0.1", "smtp.gmail.com", ""] {
+            assert!(!is_loopback(h), "{h} may be another computer: plain SMTP to it is refused");
+        }
+    }
 
     fn ok_settings() -> MailSettings {
         MailSettings {
