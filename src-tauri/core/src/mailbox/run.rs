@@ -220,6 +220,11 @@ pub fn read_api(store: &mut Store, m: &MailboxSettings, key: &str) -> Result<Run
             at: store.now(),
         });
     };
+    if store.settings()?.demo && !super::settings::api_on_this_computer(&m.api_url) {
+        let r = failed(p.code(), ReadFailure { problem: SmtpProblem::DemoFile, detail: String::new() }, store.now());
+        record_run(store, store.now(), &r)?;
+        return Ok(r);
+    }
     let started = store.now();
     let account = api_account(p);
     let last: Option<i64> = store

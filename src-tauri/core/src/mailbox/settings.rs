@@ -215,8 +215,14 @@ impl Store {
         key: Option<&str>,
     ) -> Result<Outcome<MailboxSettings>> {
         let clean = validate(input)?;
-        if clean.imap_enabled && self.settings()?.demo && !is_loopback(&clean.imap.host) {
+        let demo = self.settings()?.demo;
+        if clean.imap_enabled && demo && !is_loopback(&clean.imap.host) {
             return Err(crate::error::Error::invalid("imap.host", "field.demo_real_provider"));
+        }
+        // The demo shop never reads a real sending service either (its API would hand over a
+        // real shop's addresses): only an address on this computer.
+        if clean.api.is_some() && demo && !api_on_this_computer(&clean.api_url) {
+            return Err(crate::error::Error::invalid("api", "field.demo_real_provider"));
         }
         self.transact(("mailbox_settings_save", input), key, |tx| {
             tx.execute(
@@ -229,9 +235,39 @@ impl Store {
     }
 }
 
+/// Whether an API address points at this computer (`http://127.0.0.1:8080/…`); empty means the
+/// provider's own.
+pub fn api_on_this_computer(url: &str) -> bool {
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or("");
+    let authority = rest.split('/').next().unwrap_or("");
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.rsplit_once(':').map(|(h, _)| h).unwrap_or(authority),
+    };
+    !host.is_empty() && is_loopback(host)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_demo_shop_reads_neither_a_real_mailbox_nor_a_real_sending_service() {
+        assert!(api_on_this_computer("http://127.0.0.1:8025/v3"), "a test server on this computer");
+        assert!(api_on_this_computer("http://[::1]:80"));
+        assert!(!api_on_this_computer(""), "empty: the provider's own address");
+        assert!(!api_on_this_computer("https://api.brevo.com/v3"));
+        assert!(!api_on_this_computer("http://127.0.0.1.attacker.invalid/"));
+        let (mut s, _) = crate::testutil::store();
+        s.conn().execute("INSERT INTO settings (key, value) VALUES ('demo', '1')", []).unwrap();
+        let e = s.save_mailbox_settings(&imap("imap.gmail.com", TlsMode::Tls), None).unwrap_err();
+        assert_eq!(e.code(), "validation", "a real mailbox from the demo shop is refused");
+        let api = MailboxSettings { api: Some(ApiProvider::Brevo), ..Default::default() };
+        let e = s.save_mailbox_settings(&api, None).unwrap_err();
+        assert_eq!(e.code(), "validation", "so is the real Brevo API");
+        let local = MailboxSettings { api_url: "http://127.0.0.1:8025".into(), ..api };
+        assert!(s.save_mailbox_settings(&local, None).is_ok(), "a test server on this computer is fine");
+    }
 
     fn imap(host: &str, tls: TlsMode) -> MailboxSettings {
         let mut m = MailboxSettings { imap_enabled: true, ..Default::default() };
