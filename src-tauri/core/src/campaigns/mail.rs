@@ -310,7 +310,7 @@ mod tests {
         for h in ["localhost", "LOCALHOST.", "127.0.0.1", "127.3.4.5", "::1", "[::1]"] {
             assert!(is_loopback(h), "{h} is this computer");
         }
-        for h in ["mail.localhost", "localhost.example.com", "10.0.0.1", "smtp.gmail.com", ""] {
+        for h in ["smtp.localhost", "localhost.example.com", "10.0.0.1", "smtp.gmail.com", ""] {
             assert!(!is_loopback(h), "{h} may be another computer: plain SMTP to it is refused");
         }
     }
