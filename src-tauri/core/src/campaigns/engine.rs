@@ -485,7 +485,9 @@ impl Engine {
                     match r {
                         Ok(mid) => {
                             tx.execute(
-                                "UPDATE campaign_recipients SET state = 'sent', sent_at = ?1, message_id = ?2, last_error = NULL WHERE id = ?3 AND state = 'sending'",
+                                // A message that left is recorded as sent even if the campaign was cancelled
+                            // while it was in flight (its unsubscribe link must keep working).
+                            "UPDATE campaign_recipients SET state = 'sent', sent_at = ?1, message_id = ?2, last_error = NULL WHERE id = ?3 AND state IN ('sending', 'cancelled')",
                                 params![tx.now, mid, c.row],
                             )?;
                             sent += 1;
