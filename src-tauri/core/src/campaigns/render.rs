@@ -341,7 +341,9 @@ pub fn compile(msg: &MessageContent, id: &Identity, images: Vec<Image>) -> Resul
     }
     let total: usize = images.iter().map(|i| i.bytes.len()).sum();
     if total > MAX_IMAGES_BYTES {
-        return Err(Error::Validation(vec![FieldError::new("blocks", "campaign.images_too_big").arg("max", "5 Mo")]));
+        return Err(Error::Validation(vec![
+            FieldError::new("blocks", "campaign.images_too_big").arg("max", MAX_IMAGES_BYTES / (1024 * 1024))
+        ]));
     }
     let msg = mark_message(msg)?;
     let lang = id.mail.language;
