@@ -3,6 +3,7 @@
 
 pub mod background;
 pub mod commands;
+pub mod reader;
 pub mod sender;
 pub mod state;
 
@@ -103,6 +104,21 @@ pub fn builder<R: Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
         numbers::nps_followup_done,
         numbers::nps_summary,
         numbers::app_painted,
+        mailbox::mailbox_settings_get,
+        mailbox::mailbox_settings_save,
+        mailbox::mailbox_test_connection,
+        mailbox::mailbox_read_now,
+        mailbox::mailbox_status,
+        mailbox::mailbox_log,
+        mailbox::mailbox_raw,
+        mailbox::mailbox_stop_requests,
+        mailbox::mailbox_stop_confirm,
+        mailbox::mailbox_stop_dismiss,
+        mailbox::mailbox_test_readbacks,
+        mailbox::suppressions_list,
+        mailbox::suppression_lift,
+        deliverability::mail_domain_check,
+        deliverability::campaign_content_check,
     ])
 }
 
@@ -202,6 +218,7 @@ pub fn run(opts: Options) {
                 sender::spawn(path.clone(), state.secrets.clone());
                 // Expired points, the dashboard's figures and the scores: after the first screen.
                 background::spawn(path.clone());
+                reader::spawn(path.clone(), state.secrets.clone(), state.reader.clone());
             }
             app.manage(state);
             Ok(())

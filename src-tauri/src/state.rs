@@ -12,6 +12,8 @@ pub struct AppState {
     pub db_path: PathBuf,
     /// The SMTP password store (the OS keychain, or this session's memory).
     pub secrets: Arc<Secrets>,
+    /// The mailbox reader (background thread and "read now").
+    pub reader: Arc<crate::reader::Reader>,
     /// The last campaign previews, by random token, for the `comptoir-preview:` page.
     previews: Mutex<VecDeque<(String, String)>>,
     /// The background WAL checkpointer, kept for as long as the app runs.
@@ -33,9 +35,16 @@ impl AppState {
     /// command, so the window can say what is wrong instead of not opening.
     pub fn open(path: &Path) -> AppState {
         let db = match Store::open(path) {
-            Ok(store) => {
+            Ok(mut store) => {
                 if let Some(b) = &store.migration_backup {
                     tracing::info!(backup = %b.display(), "database upgraded; copy of the previous version kept");
+                }
+                // Idempotency keys older than 30 days are forgotten at each start (a retry
+                // comes within seconds; the table must not grow for ever).
+                match store.prune_idempotency_keys() {
+                    Ok(n) if n > 0 => tracing::info!(forgotten = n, "old idempotency keys pruned"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "old idempotency keys could not be pruned"),
                 }
                 Ok(Mutex::new(store))
             }
@@ -48,6 +57,7 @@ impl AppState {
             db,
             db_path: path.to_path_buf(),
             secrets: Arc::new(Secrets::default()),
+            reader: Arc::new(crate::reader::Reader::default()),
             previews: Mutex::new(VecDeque::new()),
             checkpointer: Mutex::new(None),
         }

@@ -19,7 +19,8 @@ pub fn run(store: &mut Store, bare: &Connection, only: &[&str], n: usize) -> cra
     if wanted("dashboard_load") {
         // The three views in turn, as the merchant switches between them.
         let grains = [Grain::Day, Grain::Week, Grain::Month];
-        let reqs: Vec<DashboardRequest> = (0..n.min(300)).map(|i| DashboardRequest { grain: grains[i % 3], until: None }).collect();
+        let reqs: Vec<DashboardRequest> =
+            (0..n.min(300)).map(|i| DashboardRequest { grain: grains[i % 3], until: None }).collect();
         let product = time_each(&reqs, |r| {
             std::hint::black_box(store.dashboard(r).expect("dashboard"));
         });

@@ -65,6 +65,15 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     nps::NpsInput::export_all_to(dir)?;
     nps::NpsSummary::export_all_to(dir)?;
     nps::CustomerNps::export_all_to(dir)?;
+    campaigns::suppression::SuppressionPage::export_all_to(dir)?;
+    mailbox::settings::MailboxSettingsView::export_all_to(dir)?;
+    mailbox::run::RunReport::export_all_to(dir)?;
+    mailbox::views::MailboxStatus::export_all_to(dir)?;
+    mailbox::views::MailboxEntry::export_all_to(dir)?;
+    mailbox::views::StopRequest::export_all_to(dir)?;
+    mailbox::views::TestReadback::export_all_to(dir)?;
+    campaigns::deliverability::domain::DomainReport::export_all_to(dir)?;
+    campaigns::deliverability::content::ContentReport::export_all_to(dir)?;
     numbers_not_bigints(dir)
 }
 

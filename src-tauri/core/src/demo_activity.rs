@@ -127,7 +127,8 @@ pub(super) fn generate(
             *c = e.floor() as usize;
         }
         let mut order: Vec<usize> = (0..days).collect();
-        order.sort_by(|a, b| (exact[*b] - exact[*b].floor()).total_cmp(&(exact[*a] - exact[*a].floor())).then(a.cmp(b)));
+        order
+            .sort_by(|a, b| (exact[*b] - exact[*b].floor()).total_cmp(&(exact[*a] - exact[*a].floor())).then(a.cmp(b)));
         let missing = purchases as usize - counts.iter().sum::<usize>();
         for i in order.into_iter().take(missing) {
             counts[i] += 1;
@@ -151,8 +152,9 @@ pub(super) fn generate(
     let mut st_points = tx.prepare(
         "INSERT INTO points_ledger (customer_id, at, kind, points, purchase_id, redemption_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
-    let mut st_redeem =
-        tx.prepare("INSERT INTO redemptions (customer_id, reward_id, points, purchase_id, at) VALUES (?1, ?2, ?3, ?4, ?5)")?;
+    let mut st_redeem = tx.prepare(
+        "INSERT INTO redemptions (customer_id, reward_id, points, purchase_id, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
     let mut st_stamp = tx.prepare("INSERT INTO stamps_ledger (customer_id, at, kind, stamps, purchase_id, milestone) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?;
     let mut st_answer = tx.prepare(
         "INSERT INTO nps_answers (customer_id, score, comment, channel, answered_at, recorded_at) VALUES (?1, ?2, ?3, 'till', ?4, ?4)",
@@ -206,7 +208,14 @@ pub(super) fn generate(
             // A year away: the member's points expired on the anniversary of their last visit.
             if let Some(last) = l.last_visit {
                 if member && l.points > 0 && last + Duration::days(365) <= at {
-                    st_points.execute(params![customer, last + Duration::days(365), "expire", -l.points, None::<i64>, None::<i64>])?;
+                    st_points.execute(params![
+                        customer,
+                        last + Duration::days(365),
+                        "expire",
+                        -l.points,
+                        None::<i64>,
+                        None::<i64>
+                    ])?;
                     l.points = 0;
                 }
             }
@@ -227,10 +236,23 @@ pub(super) fn generate(
                         l.points -= cost;
                     }
                 }
-                let facts = SaleFacts { paid_cents: paid, discount_cents: discount, category: Some(category), local_at: at.naive_utc() };
+                let facts = SaleFacts {
+                    paid_cents: paid,
+                    discount_cents: discount,
+                    category: Some(category),
+                    local_at: at.naive_utc(),
+                };
                 let earned = rules::earn(programme, &facts, l.carry, None);
                 l.carry = earned.carry_after_cents;
-                st_loyalty.execute(params![sale_id, customer, earned.points, earned.stamps, earned.carry_after_cents, discount, serde_json::to_string(&earned.lines)?])?;
+                st_loyalty.execute(params![
+                    sale_id,
+                    customer,
+                    earned.points,
+                    earned.stamps,
+                    earned.carry_after_cents,
+                    discount,
+                    serde_json::to_string(&earned.lines)?
+                ])?;
                 if earned.points > 0 {
                     st_points.execute(params![customer, at, "earn", earned.points, sale_id, None::<i64>])?;
                     l.points += earned.points;
@@ -250,7 +272,10 @@ pub(super) fn generate(
                 st_refund.execute(params![customer, part, back, category, sale_id])?;
                 refunds += 1;
                 if member {
-                    let earned_points = tx.query_row("SELECT points FROM loyalty_sales WHERE purchase_id = ?1", [sale_id], |r| r.get::<_, i64>(0))?;
+                    let earned_points =
+                        tx.query_row("SELECT points FROM loyalty_sales WHERE purchase_id = ?1", [sale_id], |r| {
+                            r.get::<_, i64>(0)
+                        })?;
                     let back_points = rules::points_to_reverse(earned_points, paid, 0, part, 0).min(l.points);
                     if back_points > 0 {
                         st_points.execute(params![customer, back, "reverse", -back_points, sale_id, None::<i64>])?;
@@ -267,7 +292,13 @@ pub(super) fn generate(
                 l.answered = true;
                 let happy = (p.weight / 10.0).min(1.0);
                 let roll: f64 = rng.random::<f64>() * 0.8 + happy * 0.2;
-                let score: u8 = if roll > 0.42 { rng.random_range(9..=10) } else if roll > 0.2 { rng.random_range(7..=8) } else { rng.random_range(0..=6) };
+                let score: u8 = if roll > 0.42 {
+                    rng.random_range(9..=10)
+                } else if roll > 0.2 {
+                    rng.random_range(7..=8)
+                } else {
+                    rng.random_range(0..=6)
+                };
                 let comments = COMMENTS[usize::from(p.english)][match score {
                     9.. => 0,
                     7 | 8 => 1,
@@ -278,7 +309,13 @@ pub(super) fn generate(
                 if score <= 6 {
                     let answer = tx.last_insert_rowid();
                     let done = (now - at > Duration::days(120)).then(|| at + Duration::days(3));
-                    st_followup.execute(params![answer, customer, at, done, done.map(|_| "Rappelé(e), geste commercial offert")])?;
+                    st_followup.execute(params![
+                        answer,
+                        customer,
+                        at,
+                        done,
+                        done.map(|_| "Rappelé(e), geste commercial offert")
+                    ])?;
                 }
             }
         }
@@ -287,7 +324,14 @@ pub(super) fn generate(
     for (idx, l) in loyal.iter().enumerate() {
         if let Some(last) = l.last_visit {
             if l.points > 0 && last + Duration::days(365) <= now {
-                st_points.execute(params![idx as i64 + 1, last + Duration::days(365), "expire", -l.points, None::<i64>, None::<i64>])?;
+                st_points.execute(params![
+                    idx as i64 + 1,
+                    last + Duration::days(365),
+                    "expire",
+                    -l.points,
+                    None::<i64>,
+                    None::<i64>
+                ])?;
             }
         }
     }
@@ -309,7 +353,10 @@ fn send_campaign(
     extra: &mut BTreeMap<usize, Vec<usize>>,
 ) -> Result<()> {
     let audience = crate::campaigns::Audience { control_percent: 15, ..Default::default() };
-    let content = crate::campaigns::CampaignContent { a: crate::campaigns::MessageContent { subject: name.to_string(), ..template.clone() }, b: None };
+    let content = crate::campaigns::CampaignContent {
+        a: crate::campaigns::MessageContent { subject: name.to_string(), ..template.clone() },
+        b: None,
+    };
     tx.execute(
         "INSERT INTO campaigns (name, state, content, audience, started_at, finished_at, created_at, updated_at)
          VALUES (?1, 'finished', ?2, ?3, ?4, ?5, ?4, ?5)",
@@ -349,8 +396,13 @@ mod tests {
         s.refresh_scores().unwrap();
         let insights = s.refresh_insights().unwrap();
         let d = s.dashboard(&DashboardRequest { grain: Grain::Month, until: None }).unwrap();
-        let month = |m: u32| d.series.iter().find(|b| b.period.from.format("%m").to_string() == format!("{m:02}")).unwrap().totals;
-        assert!(month(12).revenue_cents > month(8).revenue_cents * 3 / 2, "December is the busy month, August the quiet one");
+        let month = |m: u32| {
+            d.series.iter().find(|b| b.period.from.format("%m").to_string() == format!("{m:02}")).unwrap().totals
+        };
+        assert!(
+            month(12).revenue_cents > month(8).revenue_cents * 3 / 2,
+            "December is the busy month, August the quiet one"
+        );
         let share = d.current.member_share_permille.unwrap();
         assert!((500..=980).contains(&share), "members bring most of the revenue, not all: {share} ‰");
         assert!(d.current.new_customers > 0 && d.current.returning_customers > d.current.new_customers);

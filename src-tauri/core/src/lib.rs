@@ -17,6 +17,7 @@ pub mod demo;
 pub mod error;
 pub mod i18n;
 pub mod loyalty;
+pub mod mailbox;
 pub mod nps;
 pub mod phone;
 pub mod purchases;

@@ -70,6 +70,9 @@ pub struct Settings {
     pub onboarded: bool,
     /// The shop's logo for printed cards, as a `data:image/png|jpeg;base64,…` URL.
     pub logo: Option<String>,
+    /// This file is the demo shop: invented customers at reserved addresses; it never sends
+    /// through a real provider.
+    pub demo: bool,
 }
 
 impl Default for Settings {
@@ -82,6 +85,7 @@ impl Default for Settings {
             currency: Currency::EUR,
             onboarded: false,
             logo: None,
+            demo: false,
         }
     }
 }
@@ -150,25 +154,31 @@ pub(crate) fn image_from_data_url(data_url: &str, max_bytes: usize) -> ImageData
     ImageData::Image { mime: sniffed, bytes }
 }
 
+/// The shop's settings, read from a connection (a transaction included).
+pub(crate) fn read(conn: &rusqlite::Connection) -> Result<Settings> {
+    let mut s = Settings::default();
+    let mut st = conn.prepare_cached("SELECT key, value FROM settings")?;
+    let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    for row in rows {
+        let (k, v) = row?;
+        match k.as_str() {
+            "shop_name" => s.shop_name = v,
+            "locale" => s.locale = Locale::parse(&v).unwrap_or_default(),
+            "country" => s.country = Country::parse(&v).unwrap_or_default(),
+            "currency" => s.currency = Currency::parse(&v).unwrap_or_default(),
+            "onboarded" => s.onboarded = v == "1",
+            "logo" => s.logo = Some(v),
+            "demo" => s.demo = v == "1",
+            _ => {}
+        }
+    }
+    s.language = s.locale.lang();
+    Ok(s)
+}
+
 impl Store {
     pub fn settings(&self) -> Result<Settings> {
-        let mut s = Settings::default();
-        let mut st = self.conn().prepare_cached("SELECT key, value FROM settings")?;
-        let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-        for row in rows {
-            let (k, v) = row?;
-            match k.as_str() {
-                "shop_name" => s.shop_name = v,
-                "locale" => s.locale = Locale::parse(&v).unwrap_or_default(),
-                "country" => s.country = Country::parse(&v).unwrap_or_default(),
-                "currency" => s.currency = Currency::parse(&v).unwrap_or_default(),
-                "onboarded" => s.onboarded = v == "1",
-                "logo" => s.logo = Some(v),
-                _ => {}
-            }
-        }
-        s.language = s.locale.lang();
-        Ok(s)
+        read(self.conn())
     }
 
     pub fn update_settings(&mut self, input: &SettingsInput, key: Option<&str>) -> Result<Outcome<Settings>> {
@@ -178,7 +188,7 @@ impl Store {
                 FieldError::new("shop_name", "field.too_long").arg("max", MAX_SHOP_NAME)
             ]));
         }
-        let out = self.transact("settings.update", key, |tx| {
+        let out = self.transact(("settings.update", input), key, |tx| {
             for (k, v) in [
                 ("shop_name", name.as_str()),
                 ("locale", input.locale.code()),
@@ -201,7 +211,7 @@ impl Store {
         if let Some(l) = logo {
             validate_logo(l)?;
         }
-        self.transact("settings.logo", key, |tx| {
+        self.transact(("settings.logo", &logo), key, |tx| {
             match logo {
                 Some(l) => tx.execute(
                     "INSERT INTO settings (key, value) VALUES ('logo', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -135,7 +135,18 @@ pub fn task(args: &[String]) -> Result {
     let runs: usize = get("--runs").and_then(|s| s.parse().ok()).unwrap_or(5);
     super::build_ui()?;
     say("Building the release app, the minimal window and the CLI");
-    run(cargo().args(["build", "--release", "-p", "comptoir", "-p", "bench-window", "-p", "comptoir-core", "--bin", "comptoir-cli"]))?;
+    run(cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "comptoir",
+        "-p",
+        "bench-window",
+        "-p",
+        "comptoir-core",
+        "--bin",
+        "comptoir-cli",
+    ]))?;
     let target = root().join("target/release");
     let db: PathBuf = match get("--db") {
         Some(p) => PathBuf::from(p),
@@ -156,7 +167,12 @@ pub fn task(args: &[String]) -> Result {
     let db_text = db.to_string_lossy().into_owned();
     let result = (|| -> Result<(Vec<Measure>, Vec<Measure>)> {
         // One launch of each first, not measured: the files are read once into the page cache.
-        measure(&target.join("comptoir"), "COMPTOIR_PAINTED dashboard", &[("COMPTOIR_DB", &db_text), ("COMPTOIR_STARTUP_PROBE", "1")], &display)?;
+        measure(
+            &target.join("comptoir"),
+            "COMPTOIR_PAINTED dashboard",
+            &[("COMPTOIR_DB", &db_text), ("COMPTOIR_STARTUP_PROBE", "1")],
+            &display,
+        )?;
         measure(&target.join("bench-window"), "BENCH_WINDOW_PAINTED", &[], &display)?;
         let (mut app, mut window) = (Vec::new(), Vec::new());
         for i in 0..runs {

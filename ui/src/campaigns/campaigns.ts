@@ -426,6 +426,10 @@ export function describePause(
         : t('ui.campaign.pause.errors_no_detail');
     case 'ab_waiting':
       return t('ui.campaign.pause.ab_waiting');
+    case 'rejected':
+      return t('ui.campaign.pause.rejected', { detail: c.pause_detail?.trim() || '—' });
+    case 'mailbox':
+      return c.pause_detail?.trim() || t('ui.campaign.pause.mailbox');
     default:
       return '';
   }

@@ -37,12 +37,19 @@ function literals(): Set<string> {
   return found;
 }
 
+/** The string values of a union type generated from Rust (`generated/<name>.ts`). */
+function unionOf(name: string): string[] {
+  const text = readFileSync(join(src, 'lib', 'generated', `${name}.ts`), 'utf8');
+  const body = text.slice(text.indexOf('='));
+  return [...body.matchAll(/"([^"]+)"/g)].map((m) => m[1]);
+}
+
 /** Keys built at run time from a value of a generated type. */
 const families: Record<string, string[]> = {
   'ui.consent.choice.': ['express', 'existing_customer', 'refused', 'none'],
   'ui.consent.source.': ['counter', 'paper_form', 'website', 'import', 'email', 'unsubscribe'],
   'ui.campaign.state.': ['draft', 'scheduled', 'running', 'paused', 'finished', 'cancelled'],
-  'ui.campaign.pause_short.': ['merchant', 'quota', 'errors', 'ab_waiting'],
+  'ui.campaign.pause_short.': unionOf('PauseReason'),
   'ui.campaign.field.': ['first_name', 'last_name', 'full_name', 'points', 'tier', 'voucher_code', 'voucher_value', 'shop_name'],
   'ui.campaign.block.': ['heading', 'text', 'image', 'button', 'product'],
   'ui.segment.field.': [
@@ -53,13 +60,28 @@ const families: Record<string, string[]> = {
     'nps_answer', 'bought_between', 'first_purchase_between', 'card_holder',
   ],
   'ui.segment.consent.': ['express', 'existing_customer', 'refused', 'unknown'],
-  'ui.segment.exclusion.': ['no_email', 'no_consent', 'refused', 'unsubscribed', 'not_a_customer', 'implied_expired'],
-  'ui.segment.exclusion_help.': ['no_email', 'no_consent', 'refused', 'unsubscribed', 'not_a_customer', 'implied_expired'],
+  'ui.segment.exclusion.': unionOf('Exclusion'),
+  'ui.segment.exclusion_help.': unionOf('Exclusion'),
+  'ui.suppression.reason.': unionOf('SuppressionReason'),
   'ui.mail.password_place.': ['keychain', 'session_only', 'environment'],
-  'ui.mail.problem.': [
-    'wrong_password', 'app_password_needed', 'host_not_found', 'port_blocked', 'tls_mismatch', 'timeout', 'other',
-  ],
+  'ui.mail.problem.': unionOf('SmtpProblem'),
   'ui.duplicates.reason.': ['same_email', 'same_phone', 'similar_name_same_postcode'],
+  'ui.mailbox.problem.': [
+    'wrong_password', 'app_password_needed', 'basic_auth_disabled', 'host_not_found', 'port_blocked', 'tls_mismatch', 'timeout',
+    'plain_text_remote', 'demo_file', 'password_missing', 'other',
+  ],
+  'ui.mailbox.rb.spf.': ['pass', 'fail', 'softfail', 'neutral', 'none', 'temperror', 'permerror', 'unknown'],
+  'ui.mailbox.rb.dkim.': ['pass', 'fail', 'softfail', 'neutral', 'none', 'temperror', 'permerror', 'unknown'],
+  'ui.mailbox.rb.dmarc.': ['pass', 'fail', 'softfail', 'neutral', 'none', 'temperror', 'permerror', 'unknown'],
+  'ui.mailbox.decision.': ['suppressed', 'counted', 'applied', 'pending', 'recorded', 'ignored', 'already'],
+  'ui.mailbox.reason.': ['not_ours', 'test_send', 'still_trying', 'automatic', 'unknown_token', 'unknown_address', 'address_only', 'answered_recently', 'unknown_survey'],
+  'ui.mailbox.preset.': ['gmail', 'outlook', 'ovh', 'orange', 'free', 'brevo', 'mailjet', 'custom'],
+  'ui.mailbox.source.': ['imap', 'brevo', 'mailjet', 'api'],
+  'ui.mailbox.kind.': [
+    'hard_bounce', 'soft_bounce', 'delayed', 'auto_reply', 'unsubscribe', 'stop_request', 'complaint', 'survey',
+    'test_copy', 'other',
+  ],
+  'ui.mailbox.supp_reason.': ['unsubscribed', 'hard_bounce', 'soft_bounce', 'complaint', 'cleaned', 'erased', 'merchant'],
   'ui.country.': ['FR', 'CA'],
   'ui.lang.': ['fr', 'en'],
   'ui.gesture.action.': ['referral', 'review', 'survey', 'birthday', 'second_life'],
@@ -85,7 +107,7 @@ function rustFamilies(): Set<string> {
 function rustKeys(): Set<string> {
   const keys = new Set<string>();
   for (const text of rustSources()) {
-    for (const m of text.matchAll(/"((?:field|error|conflict|timeline|campaign|mail|entity)\.[A-Za-z0-9_.]*[A-Za-z0-9_])"/g)) {
+    for (const m of text.matchAll(/"((?:field|error|conflict|timeline|campaign|mail|entity|deliverability)\.[A-Za-z0-9_.]*[A-Za-z0-9_])"/g)) {
       keys.add(m[1]);
     }
   }

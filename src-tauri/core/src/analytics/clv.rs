@@ -66,13 +66,16 @@ fn log_add(u: f64, v: f64) -> f64 {
 /// which depend on `x` only, are computed once per group.
 #[derive(Debug, Clone, Default)]
 pub struct Histories {
-    groups: Vec<(f64, Vec<(f64, f64, f64)>)>,
+    groups: Vec<(f64, Vec<Member>)>,
 }
+
+/// `(t_x, T, how many customers)` of one history within a group.
+type Member = (f64, f64, f64);
 
 impl Histories {
     /// From `(history, how many customers share it)`.
     pub fn new(items: impl IntoIterator<Item = (History, f64)>) -> Histories {
-        let mut by_x: std::collections::BTreeMap<u64, Vec<(f64, f64, f64)>> = Default::default();
+        let mut by_x: std::collections::BTreeMap<u64, Vec<Member>> = Default::default();
         for (h, n) in items {
             by_x.entry(h.x.to_bits()).or_default().push((h.t_x, h.t, n));
         }

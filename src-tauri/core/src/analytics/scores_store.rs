@@ -148,7 +148,8 @@ impl Store {
     pub fn scores_up_to_date(&self) -> Result<bool> {
         let Some(summary) = self.scores_summary()? else { return Ok(false) };
         let same_day = summary.computed_at.date_naive() == self.now().date_naive();
-        Ok(same_day && state(self.conn(), "scores.inputs")?.as_deref() == Some(inputs_fingerprint(self.conn())?.as_str()))
+        Ok(same_day
+            && state(self.conn(), "scores.inputs")?.as_deref() == Some(inputs_fingerprint(self.conn())?.as_str()))
     }
 
     /// The summary of the last refresh of the scores, if there was one.

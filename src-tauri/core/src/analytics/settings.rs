@@ -71,7 +71,7 @@ impl Store {
     ) -> Result<Outcome<AnalyticsSettings>> {
         validate(s)?;
         let json = serde_json::to_string(s)?;
-        self.transact("analytics.settings", key, |tx| {
+        self.transact(("analytics.settings", s), key, |tx| {
             tx.execute(
                 "INSERT INTO settings (key, value) VALUES ('analytics', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 [&json],

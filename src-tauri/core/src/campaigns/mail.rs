@@ -173,6 +173,8 @@ pub fn validate(m: &MailSettings) -> Result<MailSettings> {
         p.add("sender_name", "field.required");
     } else if out.sender_name.chars().count() > MAX_NAME || out.sender_name.contains(['\r', '\n']) {
         p.push(crate::error::FieldError::new("sender_name", "field.too_long").arg("max", MAX_NAME));
+    } else if has_template_syntax(&out.sender_name) {
+        p.add("sender_name", "field.no_template_syntax");
     }
     if out.sender_email.is_empty() {
         p.add("sender_email", "field.required");
@@ -186,6 +188,8 @@ pub fn validate(m: &MailSettings) -> Result<MailSettings> {
         p.add("postal_address", "field.postal_address_required");
     } else if out.postal_address.chars().count() > MAX_ADDRESS {
         p.push(crate::error::FieldError::new("postal_address", "field.too_long").arg("max", MAX_ADDRESS));
+    } else if has_template_syntax(&out.postal_address) {
+        p.add("postal_address", "field.no_template_syntax");
     }
     if out.delivery == Delivery::Smtp {
         let host_ok = !out.smtp.host.is_empty()
@@ -217,9 +221,20 @@ pub fn validate(m: &MailSettings) -> Result<MailSettings> {
     Ok(out)
 }
 
-/// Plain SMTP (no TLS) is only allowed to a server on this computer (tests, local relays).
+/// Whether `host` is this computer (`localhost`, or a loopback address written out). Plain
+/// SMTP (no TLS) is only allowed to such a server (tests, local relays), and a demo file may
+/// only send there.
 pub fn is_loopback(host: &str) -> bool {
-    host == "localhost" || host.parse::<std::net::IpAddr>().map(|ip| ip.is_loopback()).unwrap_or(false)
+    let h = host.trim().trim_start_matches('[').trim_end_matches(']').trim_end_matches('.').to_ascii_lowercase();
+    // Not `*.localhost`: not every resolver keeps those names on this computer, and a name a
+    // DNS server answers for could take a password sent in clear elsewhere.
+    h == "localhost" || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Template syntax has no place in the sender's identity (it is printed as text in every
+/// message; refusing it keeps a name such as `{{ first_name }}` from looking like a field).
+fn has_template_syntax(s: &str) -> bool {
+    ["{{", "}}", "{%", "%}", "{#", "#}"].iter().any(|m| s.contains(m))
 }
 
 /// The domain part of an address (for Message-IDs).
@@ -227,23 +242,49 @@ pub fn domain_of(email: &str) -> &str {
     email.rsplit_once('@').map(|(_, d)| d).unwrap_or("localhost")
 }
 
+/// The sending settings, read from a connection (a transaction included).
+pub(crate) fn read(conn: &rusqlite::Connection) -> Result<MailSettings> {
+    let raw: Option<String> =
+        conn.query_row("SELECT value FROM settings WHERE key = 'mail'", [], |r| r.get(0)).optional()?;
+    match raw {
+        Some(json) => Ok(serde_json::from_str(&json)?),
+        None => {
+            let shop = crate::settings::read(conn)?;
+            Ok(MailSettings { sender_name: shop.shop_name, language: shop.language, ..MailSettings::default() })
+        }
+    }
+}
+
+/// The free-mail rule as a field error on the sender address.
+pub fn freemail_problem(m: &MailSettings) -> Option<crate::error::FieldError> {
+    super::deliverability::freemail::refusal(m).map(|r| {
+        crate::error::FieldError::new("sender_email", "field.freemail_other_server")
+            .arg("domain", r.domain)
+            .arg("provider", r.provider)
+    })
+}
+
 impl Store {
     /// The sending settings (defaults until saved: the shop name as sender, `.eml` outbox).
     pub fn mail_settings(&self) -> Result<MailSettings> {
-        let raw: Option<String> =
-            self.conn().query_row("SELECT value FROM settings WHERE key = 'mail'", [], |r| r.get(0)).optional()?;
-        match raw {
-            Some(json) => Ok(serde_json::from_str(&json)?),
-            None => {
-                let shop = self.settings()?;
-                Ok(MailSettings { sender_name: shop.shop_name, language: shop.language, ..MailSettings::default() })
-            }
-        }
+        read(self.conn())
+    }
+
+    /// What this database file allows when connecting (a demo file: this computer only).
+    pub fn smtp_policy(&self) -> Result<super::smtp::Policy> {
+        Ok(super::smtp::Policy { demo: self.settings()?.demo })
     }
 
     pub fn save_mail_settings(&mut self, input: &MailSettings, key: Option<&str>) -> Result<Outcome<MailSettings>> {
         let clean = validate(input)?;
-        self.transact("mail_settings_save", key, |tx| {
+        if clean.delivery == Delivery::Smtp && self.settings()?.demo && !is_loopback(&clean.smtp.host) {
+            return Err(Error::invalid("smtp.host", "field.demo_real_provider"));
+        }
+        // A free-mail address through another provider's server lands in spam or is refused.
+        if let Some(problem) = freemail_problem(&clean) {
+            return Err(Error::Validation(vec![problem]));
+        }
+        self.transact(("mail_settings_save", input), key, |tx| {
             tx.execute(
                 "INSERT INTO settings (key, value) VALUES ('mail', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 params![serde_json::to_string(&clean)?],
@@ -264,10 +305,20 @@ impl Store {
 mod tests {
     use super::*;
 
+    #[test]
+    fn only_this_computer_counts_as_this_computer() {
+        for h in ["localhost", "LOCALHOST.", "127.0.0.1", "127.3.4.5", "::1", "[::1]"] {
+            assert!(is_loopback(h), "{h} is this computer");
+        }
+        for h in ["smtp.localhost", "localhost.example.com", "10.0.0.1", "smtp.gmail.com", ""] {
+            assert!(!is_loopback(h), "{h} may be another computer: plain SMTP to it is refused");
+        }
+    }
+
     fn ok_settings() -> MailSettings {
         MailSettings {
             sender_name: "Boulangerie Léa".into(),
-            sender_email: "lea@boulangerie.fr".into(),
+            sender_email: "lea@boulangerie.test".into(),
             postal_address: "3 rue des Lilas, 69001 Lyon".into(),
             ..MailSettings::default()
         }

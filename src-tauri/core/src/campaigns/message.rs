@@ -78,6 +78,10 @@ pub fn send_test(
     if !super::mail::valid_email(to) {
         return Err(Error::invalid("email", "field.email_invalid"));
     }
+    // The suppression list holds for tests too (an unsubscribed or bouncing address).
+    if super::suppression::is_suppressed(store.conn(), to)?.is_some() {
+        return Err(Error::conflict("conflict.address_suppressed"));
+    }
     let identity = store.mail_identity()?;
     super::mail::validate(&identity.mail).map_err(|_| Error::conflict("conflict.mail_settings_incomplete"))?;
     let c = store.campaign(cid)?;
@@ -105,8 +109,8 @@ pub fn send_test(
     };
     let rec = store.transact("campaign_test_send", None, |tx| {
         tx.execute(
-            "INSERT INTO campaign_tests (campaign_id, email, at, outcome) VALUES (?1, ?2, ?3, ?4)",
-            params![cid, to, tx.now, outcome],
+            "INSERT INTO campaign_tests (campaign_id, email, at, outcome, message_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![cid, to, tx.now, outcome, mid],
         )?;
         Ok(TestSend { email: to.to_string(), at: tx.now, outcome: outcome.clone() })
     })?;

@@ -128,6 +128,37 @@ fn write_consent(tx: &Tx, id: CustomerId, c: &ConsentInput) -> Result<()> {
         "INSERT INTO consents (customer_id, channel, granted, basis, source, wording, recorded_at) VALUES (?1, 'email', ?2, ?3, ?4, ?5, ?6)",
         params![id, c.choice != ConsentChoice::Refused, c.choice.code(), c.source.code(), wording, tx.now],
     )?;
+    // The address follows the person's word: a refusal suppresses it (every record carrying it
+    // stops receiving); agreeing again in person (at the counter, on a signed form) lifts an
+    // unsubscribe — never a bounce or a complaint.
+    let email: Option<String> = tx.query_row("SELECT email_norm FROM customers WHERE id = ?1", [id], |r| r.get(0))?;
+    if let Some(email) = email.filter(|e| !e.is_empty()) {
+        use crate::campaigns::suppression::{is_suppressed, only_unsubscribed, suppress, SuppressionReason};
+        match c.choice {
+            ConsentChoice::Refused => {
+                suppress(
+                    tx,
+                    &email,
+                    SuppressionReason::Unsubscribed,
+                    c.source.code(),
+                    wording.as_deref(),
+                    Some(id),
+                    None,
+                )?;
+            }
+            ConsentChoice::Express
+                if matches!(c.source, ConsentSource::Counter | ConsentSource::PaperForm)
+                    && is_suppressed(tx, &email)?.is_some()
+                    && only_unsubscribed(tx, &email)? =>
+            {
+                tx.execute(
+                    "INSERT INTO suppressions (email_norm, action, reason, source, detail, customer_id, at) VALUES (?1, 'lift', 'unsubscribed', ?2, 'consent given again', ?3, ?4)",
+                    params![email, c.source.code(), id, tx.now],
+                )?;
+            }
+            _ => {}
+        }
+    }
     Ok(())
 }
 
@@ -173,7 +204,7 @@ impl Store {
             Some(_) => Some(validate_note(&new.note)?),
             None => None,
         };
-        self.transact("customer.create", key, |tx| {
+        self.transact(("customer.create", new), key, |tx| {
             write_fields(
                 tx,
                 "INSERT INTO customers (first_name, last_name, first_fold, last_fold, email, email_norm, phone_e164,
@@ -201,7 +232,7 @@ impl Store {
     /// Edit a customer. The timeline records which fields changed.
     pub fn update_customer(&mut self, id: CustomerId, input: &CustomerInput, key: Option<&str>) -> Result<Outcome<()>> {
         let n = self.normalize_input(input)?;
-        self.transact("customer.update", key, |tx| {
+        self.transact(("customer.update", &(id, input)), key, |tx| {
             ensure_customer(tx, id)?;
             let before = load_normalized(tx, id)?;
             let changed: Vec<&str> = stored_fields(&before)
@@ -232,7 +263,7 @@ impl Store {
 
     /// Archive a customer: hidden from lists and search, history kept, restorable.
     pub fn archive_customer(&mut self, id: CustomerId, key: Option<&str>) -> Result<Outcome<()>> {
-        self.transact("customer.archive", key, |tx| {
+        self.transact(("customer.archive", &id), key, |tx| {
             ensure_customer(tx, id)?;
             let n = tx.execute(
                 "UPDATE customers SET archived_at = ?2, updated_at = ?2 WHERE id = ?1 AND archived_at IS NULL",
@@ -247,7 +278,7 @@ impl Store {
     }
 
     pub fn restore_customer(&mut self, id: CustomerId, key: Option<&str>) -> Result<Outcome<()>> {
-        self.transact("customer.restore", key, |tx| {
+        self.transact(("customer.restore", &id), key, |tx| {
             ensure_customer(tx, id)?;
             let n = tx.execute(
                 "UPDATE customers SET archived_at = NULL, updated_at = ?2 WHERE id = ?1 AND archived_at IS NOT NULL",
@@ -264,7 +295,7 @@ impl Store {
     /// Record the customer's current answer about email marketing (a new record; the
     /// history is kept as proof).
     pub fn set_consent(&mut self, id: CustomerId, consent: &ConsentInput, key: Option<&str>) -> Result<Outcome<()>> {
-        self.transact("customer.consent", key, |tx| {
+        self.transact(("customer.consent", &(id, consent)), key, |tx| {
             ensure_customer(tx, id)?;
             write_consent(tx, id, consent)?;
             tx.changes.customer(id);
@@ -274,7 +305,7 @@ impl Store {
 
     pub fn add_note(&mut self, id: CustomerId, body: &str, key: Option<&str>) -> Result<Outcome<i64>> {
         let body = validate_note(body)?;
-        self.transact("customer.note", key, |tx| {
+        self.transact(("customer.note", &(id, &body)), key, |tx| {
             ensure_customer(tx, id)?;
             let note = insert_note(tx, id, &body)?;
             tx.changes.customer(id);
@@ -336,6 +367,7 @@ impl Store {
                         card_number: r.get(22)?,
                         tags: Vec::new(),
                         consent: None,
+                        suppression: None,
                     })
                 },
             )
@@ -344,6 +376,9 @@ impl Store {
         let mut c = c;
         c.tags = tags_of(conn, id)?;
         c.consent = current_consent(conn, id)?;
+        if let Some(email) = c.email.as_deref() {
+            c.suppression = crate::campaigns::suppression::is_suppressed(conn, email)?;
+        }
         Ok(c)
     }
 
@@ -417,7 +452,7 @@ impl Store {
         if keep == other {
             return Err(Error::invalid("other", "field.merge_same"));
         }
-        self.transact("customer.merge", key, |tx| {
+        self.transact(("customer.merge", &(keep, other)), key, |tx| {
             ensure_customer(tx, keep)?;
             ensure_customer(tx, other)?;
             for sql in [
@@ -434,6 +469,11 @@ impl Store {
                 "UPDATE nps_answers SET customer_id = ?1 WHERE customer_id = ?2",
                 "UPDATE nps_invitations SET customer_id = ?1 WHERE customer_id = ?2",
                 "UPDATE nps_followups SET customer_id = ?1 WHERE customer_id = ?2",
+                // The messages sent and queued, and their unsubscribes, follow the person: the
+                // survivor's timeline and the campaign results count them, and a queued row is
+                // sent to the survivor's address (or skipped if another row has it).
+                "UPDATE campaign_recipients SET customer_id = ?1 WHERE customer_id = ?2",
+                "UPDATE unsubscribes SET customer_id = ?1 WHERE customer_id = ?2",
             ] {
                 tx.execute(sql, params![keep, other])?;
             }
@@ -483,7 +523,7 @@ fn tags_of(conn: &Connection, id: CustomerId) -> Result<Vec<String>> {
 pub(crate) fn current_consent(conn: &Connection, id: CustomerId) -> Result<Option<ConsentRecord>> {
     Ok(conn
         .query_row(
-            "SELECT basis, source, wording, recorded_at FROM consents WHERE customer_id = ?1 ORDER BY recorded_at DESC, id DESC LIMIT 1",
+            "SELECT basis, source, wording, recorded_at FROM consents WHERE customer_id = ?1 ORDER BY id DESC LIMIT 1",
             [id],
             |r| {
                 Ok(ConsentRecord {

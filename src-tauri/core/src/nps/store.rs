@@ -185,8 +185,11 @@ fn followups(conn: &Connection, where_: &str, p: impl rusqlite::Params) -> Resul
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// When the customer was last asked, and last answered.
+type LastContact = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 /// The last time the customer was asked or answered.
-fn last_contact(conn: &Connection, customer: CustomerId) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> {
+fn last_contact(conn: &Connection, customer: CustomerId) -> Result<LastContact> {
     let asked: Option<DateTime<Utc>> =
         conn.query_row("SELECT max(created_at) FROM nps_invitations WHERE customer_id = ?1", [customer], |r| r.get(0))?;
     let answered: Option<DateTime<Utc>> =
@@ -309,7 +312,7 @@ impl Store {
             (NpsChannel::Till, None) => return Err(Error::invalid("customer_id", "field.nps_customer_required")),
             _ => {}
         }
-        let out = self.transact("nps.record", key, |tx| {
+        let out = self.transact(("nps.record", input), key, |tx| {
             if let Some(c) = input.customer_id {
                 ensure_customer(tx, c)?;
                 let (_, answered) = last_contact(tx, c)?;
@@ -340,7 +343,7 @@ impl Store {
 
     /// The question was put at the till (answered or declined): not again for 90 days.
     pub fn nps_asked(&mut self, customer: CustomerId, key: Option<&str>) -> Result<Outcome<()>> {
-        self.transact("nps.asked", key, |tx| {
+        self.transact(("nps.asked", &customer), key, |tx| {
             ensure_customer(tx, customer)?;
             tx.execute(
                 "INSERT INTO nps_invitations (customer_id, channel, created_at) VALUES (?1, 'till', ?2)",
@@ -382,7 +385,7 @@ impl Store {
     /// Close a follow-up with what was done (a call, a gesture…).
     pub fn close_followup(&mut self, id: i64, note: &str, key: Option<&str>) -> Result<Outcome<()>> {
         let note = check_text("note", note, 500, false)?;
-        self.transact("nps.followup_done", key, |tx| {
+        self.transact(("nps.followup_done", &(id, &note)), key, |tx| {
             let row: Option<(CustomerId, Option<String>)> = tx
                 .query_row("SELECT customer_id, done_at FROM nps_followups WHERE id = ?1", [id], |r| {
                     Ok((r.get(0)?, r.get(1)?))
@@ -428,8 +431,9 @@ impl Store {
             "SELECT strftime('%Y-%m', answered_at, 'localtime') AS m, sum(score >= 9), sum(score BETWEEN 7 AND 8), sum(score <= 6)
              FROM nps_answers WHERE answered_at >= ?1 GROUP BY m ORDER BY m",
         )?;
-        let trend: Vec<(String, [i64; 3])> =
-            st.query_map([since], |r| Ok((r.get(0)?, [r.get(1)?, r.get(2)?, r.get(3)?])))?.collect::<rusqlite::Result<_>>()?;
+        let trend: Vec<(String, [i64; 3])> = st
+            .query_map([since], |r| Ok((r.get(0)?, [r.get(1)?, r.get(2)?, r.get(3)?])))?
+            .collect::<rusqlite::Result<_>>()?;
         let (p, pa, d) = trend.iter().fold((0, 0, 0), |acc, (_, c)| (acc.0 + c[0], acc.1 + c[1], acc.2 + c[2]));
         let answers = p + pa + d;
         Ok(NpsSummary {

@@ -16,7 +16,7 @@ fn a_550_fails_one_recipient_a_451_is_retried_and_nobody_else_is_affected() {
     sink.fail_next(3, 451, "4.3.0 Try again later");
     let c = s.create_campaign(&input(SegmentFilter::default(), 0), None).unwrap().value;
     s.start_campaign(c.id, None).unwrap();
-    let transport = SmtpPool::new(&s.mail_settings().unwrap().smtp, None).unwrap();
+    let transport = SmtpPool::new(&s.mail_settings().unwrap().smtp, None, Default::default()).unwrap();
     let limits = s.mail_settings().unwrap().smtp.limits;
     let state = Engine::new(fast()).run_campaign(&mut s, c.id, &transport, &limits).unwrap();
     assert_eq!(state, CampaignState::Finished);
@@ -46,7 +46,7 @@ fn a_dead_server_pauses_the_campaign_with_a_reason_and_nothing_is_lost() {
     }
     let c = s.create_campaign(&input(SegmentFilter::default(), 0), None).unwrap().value;
     s.start_campaign(c.id, None).unwrap();
-    let transport = SmtpPool::new(&m.smtp, None).unwrap();
+    let transport = SmtpPool::new(&m.smtp, None, Default::default()).unwrap();
     let mut engine = Engine::new(EngineOptions { max_attempts: 100, ..fast() });
     let state = engine.run_campaign(&mut s, c.id, &transport, &m.smtp.limits).unwrap();
     assert_eq!(state, CampaignState::Paused, "too many errors in a row pause the campaign");
@@ -60,7 +60,7 @@ fn a_dead_server_pauses_the_campaign_with_a_reason_and_nothing_is_lost() {
     m.smtp.port = sink.addr.port();
     s.save_mail_settings(&m, None).unwrap();
     s.resume_campaign(c.id, None).unwrap();
-    let transport = SmtpPool::new(&m.smtp, None).unwrap();
+    let transport = SmtpPool::new(&m.smtp, None, Default::default()).unwrap();
     // Retries were pushed back by the backoff; let the clock pass them.
     s.conn().execute("UPDATE campaign_recipients SET next_attempt_at = NULL", []).unwrap();
     let state = Engine::new(fast()).run_campaign(&mut s, c.id, &transport, &m.smtp.limits).unwrap();
@@ -81,7 +81,7 @@ fn a_421_from_the_server_is_temporary_and_everyone_receives_the_message_once() {
     let c = s.create_campaign(&input(SegmentFilter::default(), 0), None).unwrap().value;
     s.start_campaign(c.id, None).unwrap();
     let m = s.mail_settings().unwrap();
-    let transport = SmtpPool::new(&m.smtp, None).unwrap();
+    let transport = SmtpPool::new(&m.smtp, None, Default::default()).unwrap();
     let state = Engine::new(fast()).run_campaign(&mut s, c.id, &transport, &m.smtp.limits).unwrap();
     assert_eq!(state, CampaignState::Finished, "421s are retried, the campaign finishes");
     assert_eq!(s.campaign(c.id).unwrap().progress.sent, 6);
@@ -103,7 +103,7 @@ fn the_daily_quota_pauses_the_campaign_until_the_window_allows() {
     }
     let c = s.create_campaign(&input(SegmentFilter::default(), 0), None).unwrap().value;
     s.start_campaign(c.id, None).unwrap();
-    let transport = SmtpPool::new(&m.smtp, None).unwrap();
+    let transport = SmtpPool::new(&m.smtp, None, Default::default()).unwrap();
     let mut engine = Engine::new(fast());
     let state = engine.run_campaign(&mut s, c.id, &transport, &m.smtp.limits).unwrap();
     assert_eq!(state, CampaignState::Paused, "5 per day: paused after 5");
@@ -128,7 +128,7 @@ fn a_quota_reply_from_the_provider_pauses_instead_of_failing_recipients() {
     let c = s.create_campaign(&input(SegmentFilter::default(), 0), None).unwrap().value;
     s.start_campaign(c.id, None).unwrap();
     let m = s.mail_settings().unwrap();
-    let transport = SmtpPool::new(&m.smtp, None).unwrap();
+    let transport = SmtpPool::new(&m.smtp, None, Default::default()).unwrap();
     let state = Engine::new(fast()).run_campaign(&mut s, c.id, &transport, &m.smtp.limits).unwrap();
     assert_eq!(state, CampaignState::Paused);
     let c = s.campaign(c.id).unwrap();
@@ -208,7 +208,7 @@ fn a_connection_dropped_mid_message_is_retried_and_delivered_once() {
     }
     let c = s.create_campaign(&input(SegmentFilter::default(), 0), None).unwrap().value;
     s.start_campaign(c.id, None).unwrap();
-    let transport = SmtpPool::new(&m.smtp, None).unwrap();
+    let transport = SmtpPool::new(&m.smtp, None, Default::default()).unwrap();
     let state = Engine::new(fast()).run_campaign(&mut s, c.id, &transport, &m.smtp.limits).unwrap();
     assert_eq!(state, CampaignState::Finished);
     let c = s.campaign(c.id).unwrap();
@@ -226,4 +226,48 @@ fn two_senders_can_never_run_at_once_on_the_same_file() {
     assert!(lock::SenderLock::acquire(&db).is_err(), "a second sender is refused while the first runs");
     drop(first);
     assert!(lock::SenderLock::acquire(&db).is_ok(), "once the first stops, another may send");
+}
+
+/// Sends through the sink; the first message it sends, the merchant cancels the campaign from
+/// the window (another connection) while the batch is in flight.
+struct CancelDuringSend {
+    inner: SmtpPool,
+    db: std::path::PathBuf,
+    campaign: i64,
+    done: std::sync::atomic::AtomicBool,
+}
+
+impl smtp::Transport for CancelDuringSend {
+    fn send(&self, m: &smtp::Outgoing) -> Result<smtp::Delivered, smtp::SendFailure> {
+        let r = self.inner.send(m);
+        if !self.done.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            let mut other = crate::Store::open(&self.db).unwrap();
+            other.cancel_campaign(self.campaign, None).unwrap();
+        }
+        r
+    }
+}
+
+#[test]
+fn a_message_that_left_while_the_campaign_was_cancelled_is_recorded_as_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shop.db");
+    let mut s = crate::Store::open(&path).unwrap();
+    let sink = Sink::start(true, 8).unwrap();
+    s.save_mail_settings(&mail(Some(&sink)), None).unwrap();
+    customer(&mut s, "Zoé", "zoe@example.com", Country::FR, Some(ConsentChoice::Express));
+    let c = s.create_campaign(&input(SegmentFilter::default(), 0), None).unwrap().value;
+    s.start_campaign(c.id, None).unwrap();
+    let transport = CancelDuringSend {
+        inner: SmtpPool::new(&s.mail_settings().unwrap().smtp, None, Default::default()).unwrap(),
+        db: path.clone(),
+        campaign: c.id,
+        done: Default::default(),
+    };
+    let limits = s.mail_settings().unwrap().smtp.limits;
+    let state = Engine::new(fast()).run_campaign(&mut s, c.id, &transport, &limits).unwrap();
+    assert_eq!(state, CampaignState::Cancelled);
+    assert_eq!(sink.received().len(), 1, "the message left");
+    let row: String = s.conn().query_row("SELECT state FROM campaign_recipients", [], |r| r.get(0)).unwrap();
+    assert_eq!(row, "sent", "it is recorded as sent: its unsubscribe link and its results count");
 }

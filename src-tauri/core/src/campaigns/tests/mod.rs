@@ -1,9 +1,13 @@
 //! Campaigns on a real database, sent to a real SMTP server on loopback: shared helpers.
 //! `delivery`: who receives what; `faults`: what the sender does when the server or the
-//! provider misbehaves.
+//! provider misbehaves; `deliverability`: what stops a campaign before it leaves.
 
+mod deliverability;
 mod delivery;
 mod faults;
+mod refusals;
+mod safety;
+mod suppression;
 
 pub(super) use super::engine::{Engine, EngineOptions};
 pub(super) use super::mail::{Delivery, MailSettings, SendLimits, SmtpPreset, SmtpSettings, TlsMode};
@@ -19,7 +23,7 @@ pub(super) use chrono::Duration;
 pub(super) fn mail(sink: Option<&Sink>) -> MailSettings {
     MailSettings {
         sender_name: "Boulangerie Léa".into(),
-        sender_email: "lea@boulangerie.fr".into(),
+        sender_email: "lea@boulangerie.test".into(),
         reply_to: String::new(),
         postal_address: "3 rue des Lilas, 69001 Lyon".into(),
         language: crate::types::Lang::Fr,

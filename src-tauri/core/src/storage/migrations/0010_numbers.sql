@@ -1,4 +1,4 @@
--- Comptoir schema, version 9: the numbers (dashboard figures, customer scores) and
+-- Comptoir schema, version 10: the numbers (dashboard figures, customer scores) and
 -- satisfaction answers (NPS).
 --
 -- The analytics tables hold figures derived from the purchases, rebuilt by the analytics module
@@ -115,3 +115,15 @@ WHEN old.done_at IS NOT NULL
 BEGIN SELECT RAISE(ABORT, 'a follow-up done stays done'); END;
 CREATE TRIGGER nps_followups_never_deleted BEFORE DELETE ON nps_followups
 BEGIN SELECT RAISE(ABORT, 'follow-ups are never deleted'); END;
+
+-- One place for satisfaction answers: the answers the mailbox reader kept in `survey_replies`
+-- (version 7) become answers here (the latest per token, as that table's rule said; without a
+-- customer when none was recognised), with the follow-up of a known customer's low score.
+-- From now on the reader writes here; `survey_replies` stays as it was (append-only) and is
+-- no longer written.
+INSERT INTO nps_answers (customer_id, score, comment, channel, answered_at, recorded_at, token, reply_from)
+SELECT coalesce(c.merged_into, r.customer_id), r.score, r.comment, 'email', r.answered_at, r.answered_at, r.token, r.email_norm
+FROM survey_replies r LEFT JOIN customers c ON c.id = r.customer_id
+WHERE r.id = (SELECT max(x.id) FROM survey_replies x WHERE x.token = r.token);
+INSERT INTO nps_followups (answer_id, customer_id, created_at)
+SELECT a.id, a.customer_id, a.recorded_at FROM nps_answers a WHERE a.channel = 'email' AND a.score <= 6 AND a.customer_id IS NOT NULL;
