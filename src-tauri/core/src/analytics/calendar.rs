@@ -121,6 +121,15 @@ pub fn windows(grain: Grain, today: NaiveDate) -> Windows {
     Windows { current, previous: previous(current), last_year, buckets: b, buckets_last_year: shifted }
 }
 
+/// Rule (the monthly report): the figures compared are the last bucket's (the month shown)
+/// against the bucket before it and the same bucket a year earlier; the chart keeps its buckets.
+pub fn last_bucket(w: Windows) -> Windows {
+    let n = w.buckets.len();
+    let current = w.buckets[n - 1];
+    let previous = if n >= 2 { w.buckets[n - 2] } else { previous(current) };
+    Windows { current, previous, last_year: w.buckets_last_year[n - 1], ..w }
+}
+
 /// `YYYY-MM-DD`, the form days are stored and compared in.
 pub fn day_key(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()

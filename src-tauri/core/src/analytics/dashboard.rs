@@ -30,7 +30,9 @@ const LAST_CAMPAIGNS: usize = 4;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, Default)]
 pub struct DashboardRequest {
     pub grain: Grain,
-    /// The last day shown (a past month for the monthly report); today when not given.
+    /// The last day shown, for the monthly report: its figures are then the last bucket's (the
+    /// month) against the one before and the same one last year. Today when not given, and the
+    /// figures are the whole chart's against the stretch before it and last year's.
     pub until: Option<NaiveDate>,
 }
 
@@ -153,6 +155,7 @@ impl Store {
         let now = self.now();
         let today = req.until.unwrap_or_else(|| calendar::local_date(now));
         let w = calendar::windows(req.grain, today);
+        let w = if req.until.is_some() { calendar::last_bucket(w) } else { w };
         let from = w.previous.from.min(w.last_year.from);
         let days = read_days(self.conn(), from, w.current.to)?;
         let (current, previous, last_year) =

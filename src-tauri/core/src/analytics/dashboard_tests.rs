@@ -71,8 +71,12 @@ fn the_monthly_report_looks_at_a_past_month() {
     let d = s.dashboard(&DashboardRequest { grain: Grain::Month, until: Some(oct) }).unwrap();
     assert_eq!(d.series[11].period.from, NaiveDate::from_ymd_opt(2026, 10, 1).unwrap());
     assert_eq!(d.series[11].totals.revenue_cents, 3_000);
-    assert_eq!(d.current.revenue_cents, 5_000, "the 12 months to the end of October");
-    assert_eq!(d.changes.revenue_vs_previous, None, "nothing in the 12 months before: no percentage");
+    assert_eq!(d.current.revenue_cents, 3_000, "the report's figures are October's");
+    assert_eq!(d.previous.revenue_cents, 2_000, "against September");
+    assert_eq!(d.windows.last_year.from, NaiveDate::from_ymd_opt(2025, 10, 1).unwrap(), "and October last year");
+    assert_eq!(d.last_year.revenue_cents, 0);
+    assert_eq!(d.changes.revenue_vs_last_year, None, "nothing a year before: no percentage");
+    assert_eq!(d.changes.revenue_vs_previous, Some(500), "+50 % on September (per mille)");
 }
 
 #[test]

@@ -3,6 +3,8 @@ import type { Grain } from "./Grain";
 
 export type DashboardRequest = { grain: Grain, 
 /**
- * The last day shown (a past month for the monthly report); today when not given.
+ * The last day shown, for the monthly report: its figures are then the last bucket's (the
+ * month) against the one before and the same one last year. Today when not given, and the
+ * figures are the whole chart's against the stretch before it and last year's.
  */
 until: string | null, };
