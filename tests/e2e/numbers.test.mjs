@@ -148,5 +148,17 @@ test('satisfaction is scored, with comments by theme, and the monthly report pri
   await visible('#report-heading', 15_000);
   await visible('#kpis', 15_000);
   await visible('#report-print');
+  // The report's figures are the month's, against the month before and last year's.
+  await waitForText('#numbers-window', 'mois précédent');
+  const month = await browser.execute(() => document.querySelector('#report-month')?.value ?? '');
+  const [y, m] = month.split('-').map(Number);
+  const until = new Date(Date.UTC(y, m, 0)).toISOString().slice(0, 10);
+  const r = await invoke('numbers_dashboard', { req: { grain: 'month', until } });
+  assert.equal(r.windows.current.from, `${month}-01`, 'the figures are the chosen month\'s');
+  const sales = new Intl.NumberFormat('fr-FR').format(r.current.sales).replace(/[\u00a0\u202f]/g, ' ');
+  await browser.waitUntil(async () => (await (await browser.$('#kpis')).getText()).replace(/[\u00a0\u202f]/g, ' ').includes(sales), {
+    timeout: 10_000,
+    timeoutMsg: `the report never showed the month's ${sales} sales`,
+  });
   await shot('47-monthly-report');
 });
