@@ -190,7 +190,7 @@ impl<I: Serialize + ?Sized> Op for (&'static str, &I) {
 
 /// FNV-1a, 64 bits: stable across Rust versions (unlike `DefaultHasher`), enough to tell a
 /// retry of the same input from a different one.
-fn fnv1a64(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a64(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3))
 }
 
