@@ -249,6 +249,38 @@ pub fn encode_folder(name: &str) -> String {
     out
 }
 
+/// A folder name as the server lists it (modified UTF-7) back to the words the merchant sees:
+/// "Courrier ind&AOk-sirable" → "Courrier indésirable". A malformed name is shown as it came.
+pub fn decode_folder(name: &str) -> String {
+    use base64::Engine;
+    let mut out = String::new();
+    let mut rest = name;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let Some(end) = after.find('-') else { return name.to_string() };
+        let chunk = &after[..end];
+        if chunk.is_empty() {
+            out.push('&');
+        } else {
+            let Ok(bytes) = base64::engine::general_purpose::STANDARD_NO_PAD.decode(chunk.replace(',', "/")) else {
+                return name.to_string();
+            };
+            if bytes.len() % 2 != 0 {
+                return name.to_string();
+            }
+            let units: Vec<u16> = bytes.chunks(2).map(|p| u16::from_be_bytes([p[0], p[1]])).collect();
+            match String::from_utf16(&units) {
+                Ok(t) => out.push_str(&t),
+                Err(_) => return name.to_string(),
+            }
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 fn since_date(now: chrono::DateTime<chrono::Utc>) -> String {
     (now - chrono::Duration::days(FIRST_READING_DAYS)).format("%d-%b-%Y").to_string()
 }
@@ -407,7 +439,7 @@ pub async fn find_message(
                 timed(session.uid_fetch(uid.to_string(), "(UID BODY.PEEK[HEADER])")).await?.map_err(imap_err)?;
             let all: Vec<_> = timed(stream.collect::<Vec<_>>()).await?;
             if let Some(h) = all.into_iter().filter_map(|f| f.ok()).find_map(|f| f.header().map(<[u8]>::to_vec)) {
-                return Ok(Some((folder, junk, h)));
+                return Ok(Some((decode_folder(&folder), junk, h)));
             }
         }
     }
@@ -429,5 +461,13 @@ mod tests {
         assert_eq!(encode_folder("Traités"), "Trait&AOk-s", "é is base64 of UTF-16 between & and -");
         assert_eq!(encode_folder("A&B"), "A&-B", "a literal & is written &-");
         assert_eq!(encode_folder("Courrier indésirable"), "Courrier ind&AOk-sirable");
+    }
+
+    #[test]
+    fn folder_names_are_shown_in_the_merchants_words() {
+        for name in ["INBOX", "Traités", "A&B", "Courrier indésirable", "Reçus 📦"] {
+            assert_eq!(decode_folder(&encode_folder(name)), name, "{name} comes back as written");
+        }
+        assert_eq!(decode_folder("Bad&AOk"), "Bad&AOk", "a malformed name is shown as it came");
     }
 }
