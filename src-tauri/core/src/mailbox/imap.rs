@@ -365,6 +365,14 @@ pub async fn read_folders(
                     }
                 }
             }
+            // A message the server listed but whose answer could not be read is logged all
+            // the same (empty, so as "other"): the position never passes it silently.
+            for uid in chunk {
+                if !bodies.iter().any(|(u, _)| u == uid) {
+                    tracing::warn!(folder, uid, "a message could not be fetched; logged as unreadable");
+                    bodies.push((*uid, Vec::new()));
+                }
+            }
             bodies.sort_by_key(|(u, _)| *u);
             for (uid, raw) in bodies {
                 counts.fetched += 1;
