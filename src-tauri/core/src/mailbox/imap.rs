@@ -23,6 +23,8 @@ use tokio::net::TcpStream;
 pub const MAX_PER_READING: usize = 500;
 /// A message larger than this is read by its headers only.
 const MAX_BODY: u32 = 8 * 1024 * 1024;
+/// Bytes of messages held at once while reading (one larger message alone may exceed it).
+const MEMORY_BUDGET: u64 = 16 * 1024 * 1024;
 /// On the very first reading of a folder, how far back to look.
 pub const FIRST_READING_DAYS: i64 = 30;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -342,13 +344,37 @@ pub async fn read_folders(
             continue;
         }
         let mut handled = Vec::new();
-        for chunk in uids.chunks(25) {
+        // Sizes first, then bodies in groups of at most 25 messages and MEMORY_BUDGET bytes, so
+        // that a mailbox full of large messages never holds more than that in memory at once.
+        let mut all_sizes: Vec<(u32, u32)> = Vec::new();
+        for chunk in uids.chunks(200) {
             let set = chunk.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
-            let sizes: Vec<(u32, u32)> = {
-                let stream = timed(session.uid_fetch(&set, "(UID RFC822.SIZE)")).await?.map_err(imap_err)?;
-                let all: Vec<_> = timed(stream.collect::<Vec<_>>()).await?;
-                all.into_iter().filter_map(|f| f.ok()).filter_map(|f| Some((f.uid?, f.size.unwrap_or(0)))).collect()
+            let stream = timed(session.uid_fetch(&set, "(UID RFC822.SIZE)")).await?.map_err(imap_err)?;
+            let all: Vec<_> = timed(stream.collect::<Vec<_>>()).await?;
+            all_sizes
+                .extend(all.into_iter().filter_map(|f| f.ok()).filter_map(|f| Some((f.uid?, f.size.unwrap_or(0)))));
+        }
+        let size_of = |uid: u32| all_sizes.iter().find(|(u, _)| *u == uid).map(|(_, s)| *s);
+        let mut groups: Vec<Vec<u32>> = Vec::new();
+        let mut budget = 0u64;
+        for &uid in &uids {
+            let cost = match size_of(uid) {
+                Some(s) if s <= MAX_BODY => u64::from(s),
+                _ => 64 * 1024,
             };
+            match groups.last_mut() {
+                Some(g) if g.len() < 25 && budget + cost <= MEMORY_BUDGET => {
+                    g.push(uid);
+                    budget += cost;
+                }
+                _ => {
+                    groups.push(vec![uid]);
+                    budget = cost;
+                }
+            }
+        }
+        for chunk in &groups {
+            let sizes: Vec<(u32, u32)> = chunk.iter().filter_map(|&u| size_of(u).map(|s| (u, s))).collect();
             let mut bodies: Vec<(u32, Vec<u8>)> = Vec::new();
             for (query, pick) in [("(UID BODY.PEEK[])", true), ("(UID BODY.PEEK[HEADER])", false)] {
                 let wanted: Vec<String> =
