@@ -50,6 +50,7 @@ const COMMANDS: &[&str] = &[
     "segment_archive",
     "campaign_templates",
     "campaigns_list",
+    "sender_status",
     "campaign_get",
     "campaign_create",
     "campaign_update",

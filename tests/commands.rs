@@ -265,3 +265,20 @@ fn before_sending_the_domain_and_content_checks_answer_through_the_commands() {
     let codes: Vec<&str> = r["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect();
     assert!(codes.contains(&"link_shortener") && codes.contains(&"subject_capitals"), "{codes:?}");
 }
+
+#[test]
+fn the_campaigns_screen_hears_why_the_sender_cannot_send() {
+    let app = app();
+    assert_eq!(invoke(&app, "sender_status", json!({})).unwrap(), Value::Null, "nothing wrong: nothing said");
+    {
+        use tauri::Manager;
+        let state = app.window.state::<AppState>();
+        *state.sender_problem.lock().unwrap() = Some(comptoir_core::Error::conflict("conflict.sender_lock_failed"));
+    }
+    let p = invoke(&app, "sender_status", json!({})).unwrap();
+    assert_eq!(p["code"], "conflict");
+    assert!(
+        p["message"].as_str().unwrap().contains("verrou"),
+        "a lock that cannot be made is said as that, in the shop's language: {p}"
+    );
+}

@@ -66,6 +66,7 @@ pub fn builder<R: Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
         campaigns::segment_archive,
         campaigns::campaign_templates,
         campaigns::campaigns_list,
+        campaigns::sender_status,
         campaigns::campaign_get,
         campaigns::campaign_create,
         campaigns::campaign_update,
@@ -186,7 +187,7 @@ pub fn run(opts: Options) {
                 Err(e) => tracing::warn!(code = %e.code, "scheduled campaigns not checked"),
             }
             if state.is_open() {
-                sender::spawn(path.clone(), state.secrets.clone());
+                sender::spawn(path.clone(), state.secrets.clone(), state.sender_problem.clone());
                 reader::spawn(path.clone(), state.secrets.clone(), state.reader.clone());
             }
             app.manage(state);
