@@ -76,7 +76,9 @@ mod tests {
                     continue;
                 }
                 let src = std::fs::read_to_string(&path).unwrap();
-                for prefix in ["\"field.", "\"error.", "\"conflict.", "\"timeline.", "\"campaign.", "\"mail."] {
+                for prefix in
+                    ["\"field.", "\"error.", "\"conflict.", "\"timeline.", "\"campaign.", "\"mail.", "\"referral."]
+                {
                     for (i, _) in src.match_indices(prefix) {
                         let rest = &src[i + 1..];
                         let end = rest.find('"').unwrap();

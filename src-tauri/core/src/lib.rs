@@ -17,6 +17,7 @@ pub mod i18n;
 pub mod loyalty;
 pub mod phone;
 pub mod purchases;
+pub mod referrals;
 pub mod search;
 pub mod settings;
 pub mod stats;

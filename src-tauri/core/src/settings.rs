@@ -150,10 +150,11 @@ pub(crate) fn image_from_data_url(data_url: &str, max_bytes: usize) -> ImageData
     ImageData::Image { mime: sniffed, bytes }
 }
 
-impl Store {
-    pub fn settings(&self) -> Result<Settings> {
-        let mut s = Settings::default();
-        let mut st = self.conn().prepare_cached("SELECT key, value FROM settings")?;
+/// The shop's settings, read on any connection (inside a write transaction too).
+pub(crate) fn load(conn: &rusqlite::Connection) -> Result<Settings> {
+    let mut s = Settings::default();
+    {
+        let mut st = conn.prepare_cached("SELECT key, value FROM settings")?;
         let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
         for row in rows {
             let (k, v) = row?;
@@ -167,8 +168,14 @@ impl Store {
                 _ => {}
             }
         }
-        s.language = s.locale.lang();
-        Ok(s)
+    }
+    s.language = s.locale.lang();
+    Ok(s)
+}
+
+impl Store {
+    pub fn settings(&self) -> Result<Settings> {
+        load(self.conn())
     }
 
     pub fn update_settings(&mut self, input: &SettingsInput, key: Option<&str>) -> Result<Outcome<Settings>> {

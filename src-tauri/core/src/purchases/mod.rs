@@ -179,6 +179,7 @@ impl Store {
                 refund_of: None,
             };
             crate::loyalty::on_sale(tx, &purchase, discount)?;
+            crate::referrals::on_sale(tx, &purchase)?;
             tx.changes.customer(input.customer_id);
             tx.changes.purchases = true;
             Ok(purchase)
@@ -216,6 +217,7 @@ impl Store {
             let id = tx.last_insert_rowid();
             refresh_figures(tx, customer_id)?;
             crate::loyalty::on_refund(tx, input.sale_id, sale_cents, refunded, amount)?;
+            crate::referrals::on_refund(tx, input.sale_id, sale_cents - refunded - amount)?;
             tx.changes.customer(customer_id);
             tx.changes.purchases = true;
             Ok(Purchase {

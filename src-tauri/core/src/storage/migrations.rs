@@ -13,6 +13,7 @@ const STEPS: &[(u32, &str, &str)] = &[
     (1, "init", include_str!("migrations/0001_init.sql")),
     (2, "loyalty", include_str!("migrations/0002_loyalty.sql")),
     (3, "campaigns", include_str!("migrations/0003_campaigns.sql")),
+    (6, "referrals", include_str!("migrations/0006_referrals.sql")),
 ];
 
 pub const LATEST_VERSION: u32 = STEPS[STEPS.len() - 1].0;
