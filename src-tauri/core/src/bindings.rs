@@ -56,6 +56,20 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     campaigns::segments::Segment::export_all_to(dir)?;
     campaigns::smtp::ConnectionCheck::export_all_to(dir)?;
     campaigns::results::CampaignResults::export_all_to(dir)?;
+    referrals::OfferVersion::export_all_to(dir)?;
+    referrals::OfferCheck::export_all_to(dir)?;
+    referrals::ReferrerLink::export_all_to(dir)?;
+    referrals::ReferrerLookup::export_all_to(dir)?;
+    referrals::CustomerReferrals::export_all_to(dir)?;
+    referrals::Overview::export_all_to(dir)?;
+    referrals::ReferralView::export_all_to(dir)?;
+    referrals::Ambassador::export_all_to(dir)?;
+    referrals::ReferralTree::export_all_to(dir)?;
+    referrals::ReferralCard::export_all_to(dir)?;
+    referrals::Reglement::export_all_to(dir)?;
+    referrals::Notice::export_all_to(dir)?;
+    referrals::ProcessReport::export_all_to(dir)?;
+    referrals::Decision::export_all_to(dir)?;
     numbers_not_bigints(dir)
 }
 

@@ -5,4 +5,5 @@ pub mod app;
 pub mod campaigns;
 pub mod customers;
 pub mod loyalty;
+pub mod referrals;
 pub mod sales;

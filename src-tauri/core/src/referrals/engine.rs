@@ -319,9 +319,13 @@ pub(crate) fn process_due(tx: &mut Tx, limit: usize) -> Result<ProcessReport> {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })?
         .collect::<rusqlite::Result<_>>()?;
+    let mut offers: std::collections::HashMap<i64, Offer> = std::collections::HashMap::new();
     for (id, version, created) in pending {
-        let offer = offer_version(tx, version)?;
-        if tx.now > rules::qualify_deadline(&offer, created) && report.expired < limit {
+        if !offers.contains_key(&version) {
+            offers.insert(version, offer_version(tx, version)?);
+        }
+        let deadline = rules::qualify_deadline(&offers[&version], created);
+        if tx.now > deadline && report.expired < limit {
             end(tx, id, "voided", "expired", None, None, false)?;
             report.expired += 1;
         }
@@ -386,7 +390,7 @@ impl Store {
     /// Approve the referrals whose hold is over and expire the stale ones. Run at start, on a
     /// timer, and when a referral screen opens.
     pub fn process_referrals(&mut self) -> Result<Outcome<ProcessReport>> {
-        self.transact("referral.process", None, |tx| process_due(tx, 10_000))
+        self.transact("referral_process", None, |tx| process_due(tx, 10_000))
     }
 
     /// Approve or reject a flagged referral, with a reason and the staff member.
@@ -400,7 +404,7 @@ impl Store {
     ) -> Result<Outcome<()>> {
         let reason = crate::loyalty::check_text("reason", reason, super::store::MAX_NOTE, true)?;
         let staff = super::store::clean_staff(staff, true)?;
-        self.transact("referral.review", key, |tx| {
+        self.transact("referral_review", key, |tx| {
             let r = load(tx, id)?;
             if !r.flagged || !matches!(r.status.as_str(), "pending" | "qualified") {
                 return Err(Error::conflict("conflict.referral_not_in_review"));

@@ -194,8 +194,10 @@ fn person(conn: &Connection, id: CustomerId) -> Result<Person> {
 /// Rule: only a genuinely new customer can be referred — no purchase yet, and no other
 /// customer with the same normalised email or phone (the referrer excepted: that is a
 /// self-referral, refused on its own).
-fn ensure_new(conn: &Connection, friend: &Person, referrer: CustomerId) -> Result<()> {
-    let bought: bool = conn.prepare_cached("SELECT 1 FROM purchases WHERE customer_id = ?1")?.exists([friend.id])?;
+fn ensure_new(conn: &Connection, friend: &Person, referrer: CustomerId, now: DateTime<Utc>) -> Result<()> {
+    let bought: bool = conn
+        .prepare_cached("SELECT 1 FROM purchases WHERE customer_id = ?1 AND occurred_at <= ?2")?
+        .exists(params![friend.id, now])?;
     if bought {
         return Err(refuse("field.referral_not_new_purchases"));
     }
@@ -272,7 +274,7 @@ pub(crate) fn link_new_tx(tx: &mut Tx, friend: CustomerId, link: &ReferrerLink) 
 }
 
 /// Create the referral row, its events, and the friend's sign-up reward.
-fn create(
+pub(crate) fn create(
     tx: &mut Tx,
     friend: CustomerId,
     referrer: CustomerId,
@@ -282,7 +284,7 @@ fn create(
 ) -> Result<()> {
     let current = current_offer(tx)?.filter(|v| v.offer.runs_on(local_day(tx.now)));
     let flags = checks(tx, referrer, friend, staff.unwrap_or(""), current.as_ref().map(|v| &v.offer))?;
-    ensure_new(tx, &person(tx, friend)?, referrer)?;
+    ensure_new(tx, &person(tx, friend)?, referrer, tx.now)?;
     let status = if current.is_some() { "pending" } else { "outside_offer" };
     let review = if flags.is_empty() { "none" } else { "flagged" };
     tx.execute(
@@ -367,7 +369,7 @@ impl Store {
         check_offer_against_shop(self.conn(), offer)?;
         let mut offer = offer.clone();
         offer.exclusions = crate::text::clean_multiline(&offer.exclusions).unwrap_or_default();
-        self.transact("referral.offer", key, |tx| {
+        self.transact("referral_offer_save", key, |tx| {
             tx.execute(
                 "INSERT INTO referral_offers (document, created_at) VALUES (?1, ?2)",
                 params![serde_json::to_string(&offer)?, tx.now],
@@ -420,7 +422,7 @@ impl Store {
     ) -> Result<Outcome<()>> {
         let staff = clean_staff(&link.staff, true)?;
         let note = check_note(note)?;
-        self.transact("referral.link", key, |tx| {
+        self.transact("referral_link", key, |tx| {
             crate::customers::ensure_customer(tx, friend)?;
             let referrer = resolve(tx, &link.referrer)?;
             let existing: Option<(i64, CustomerId, String, Option<String>, DateTime<Utc>, Option<i64>)> = tx
@@ -456,7 +458,7 @@ impl Store {
                     };
                     let flags = checks(tx, referrer, friend, staff.as_deref().unwrap_or(""), offer.as_ref())?;
                     if removed {
-                        ensure_new(tx, &person(tx, friend)?, referrer)?;
+                        ensure_new(tx, &person(tx, friend)?, referrer, tx.now)?;
                     }
                     let new_status = if removed {
                         if version.is_some() { "pending" } else { "outside_offer" }
@@ -513,7 +515,7 @@ impl Store {
     ) -> Result<Outcome<()>> {
         let staff = clean_staff(staff, true)?;
         let note = check_note(note)?;
-        self.transact("referral.unlink", key, |tx| {
+        self.transact("referral_unlink", key, |tx| {
             let row: Option<(i64, String, DateTime<Utc>, Option<i64>)> = tx
                 .query_row(
                     "SELECT id, status, created_at, offer_version FROM referrals WHERE friend_id = ?1",

@@ -653,3 +653,25 @@ fn eight_tills_approving_at_once_give_the_last_slot_exactly_once() {
     );
     assert!(s.integrity_check().unwrap());
 }
+
+#[test]
+fn the_demo_shop_runs_the_reference_offer_with_referrals_in_every_status() {
+    let (mut s, _) = store();
+    s.generate_demo(crate::demo::DemoSpec::explore()).unwrap();
+    let o = s.referrals_overview().unwrap();
+    let total: i64 = o.by_status.iter().map(|c| c.count).sum();
+    assert!((120..=200).contains(&total), "about 150 referrals: {total}");
+    for c in &o.by_status {
+        assert!(c.count > 0, "some referrals are {:?}: {:?}", c.status, o.by_status);
+    }
+    assert!(o.to_review >= 1, "a few wait for review");
+    let first = &o.counters.milestones[0];
+    let left = first.remaining.unwrap();
+    assert!((1..=6).contains(&left), "the €5 milestone is close to running out: {left} left");
+    assert!(o.counters.used_count > 0 && o.counters.committed_cents <= 75_000, "{:?}", o.counters);
+    let deep = s.ambassadors(50).unwrap();
+    assert!(deep[0].approved >= 2, "a ranking of ambassadors");
+    let chains: i64 = count(&s, "SELECT count(*) FROM referrals f JOIN referrals g ON g.referrer_id = f.friend_id JOIN referrals h ON h.referrer_id = g.friend_id");
+    assert!(chains > 0, "who referred whom goes three levels deep");
+    assert!(s.integrity_check().unwrap());
+}
