@@ -196,7 +196,9 @@ fn referrals_through_the_commands_an_offer_a_friend_by_code_and_a_refusal_next_t
     let check = invoke(&app, "referral_offer_check", json!({ "offer": low })).unwrap();
     assert_eq!(check["problems"]["fields"][0]["field"], "budget_cents", "a budget lower than one reward");
     invoke(&app, "referral_offer_save", json!({ "offer": offer, "key": "offer-save-0001" })).unwrap();
-    let lea = invoke(&app, "customer_create", json!({ "new": new_customer("Léa", "Martin", ""), "key": "create-lea-001" })).unwrap();
+    let lea =
+        invoke(&app, "customer_create", json!({ "input": new_customer("Léa", "Martin", ""), "key": "create-lea-001" }))
+            .unwrap();
     let lea = lea["value"].as_i64().unwrap();
     let status = invoke(&app, "referral_customer", json!({ "customer": lea })).unwrap();
     let code = status["code"].as_str().unwrap().to_string();
@@ -206,7 +208,7 @@ fn referrals_through_the_commands_an_offer_a_friend_by_code_and_a_refusal_next_t
     let friend = invoke(
         &app,
         "referral_customer_create",
-        json!({ "new": new_customer("Hugo", "Ami", ""), "link": link, "key": "create-hugo-01" }),
+        json!({ "input": new_customer("Hugo", "Ami", ""), "link": link, "key": "create-hugo-01" }),
     )
     .unwrap();
     let hugo = friend["value"].as_i64().unwrap();
@@ -217,7 +219,7 @@ fn referrals_through_the_commands_an_offer_a_friend_by_code_and_a_refusal_next_t
     let err = invoke(
         &app,
         "referral_customer_create",
-        json!({ "new": new_customer("Zoé", "Ami", ""), "link": bad, "key": "create-zoe-001" }),
+        json!({ "input": new_customer("Zoé", "Ami", ""), "link": bad, "key": "create-zoe-001" }),
     )
     .unwrap_err();
     assert_eq!(err["code"], "validation");
@@ -227,7 +229,8 @@ fn referrals_through_the_commands_an_offer_a_friend_by_code_and_a_refusal_next_t
     let sale = json!({ "customer_id": hugo, "amount_cents": 2500, "occurred_at": null, "note": "", "category": "", "apply": null });
     invoke(&app, "sale_record", json!({ "input": sale, "key": "sale-hugo-0001" })).unwrap();
     let overview = invoke(&app, "referral_overview", json!({})).unwrap();
-    let approved = overview["by_status"].as_array().unwrap().iter().find(|c| c["status"] == "approved").unwrap()["count"].clone();
+    let approved =
+        overview["by_status"].as_array().unwrap().iter().find(|c| c["status"] == "approved").unwrap()["count"].clone();
     assert_eq!(approved, 1, "a zero-day hold approves at the qualifying sale");
     let rules = invoke(&app, "referral_reglement", json!({ "lang": "fr" })).unwrap();
     assert!(rules["sections"].to_string().contains("750,00"), "the printed rules carry the budget");

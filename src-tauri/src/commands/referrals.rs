@@ -48,11 +48,11 @@ pub async fn referrer_lookup(state: State<'_, AppState>, text: String) -> Res<Re
 #[tauri::command]
 pub async fn referral_customer_create(
     state: State<'_, AppState>,
-    new: NewCustomer,
+    input: NewCustomer,
     link: ReferrerLink,
     key: String,
 ) -> Res<Outcome<CustomerId>> {
-    state.with(|s| s.create_referred_customer(&new, &link, Some(&key)))
+    state.with(|s| s.create_referred_customer(&input, &link, Some(&key)))
 }
 
 #[tauri::command]

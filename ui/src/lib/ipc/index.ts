@@ -8,3 +8,4 @@ export * from './sales';
 export * from './loyalty';
 export * from './cards';
 export * from './campaigns';
+export * from './referrals';
