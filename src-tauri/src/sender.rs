@@ -3,8 +3,10 @@
 //! when their time comes, resumes quota pauses, picks A/B winners, and sends batch after batch
 //! of the running campaign within the provider's limits. The window only reads progress.
 
-use comptoir_core::campaigns::engine::{limits_for, transport_for, Engine, EngineOptions, SenderLock, Step};
+use comptoir_core::campaigns::engine::{Engine, EngineOptions, Step};
+use comptoir_core::campaigns::lock::SenderLock;
 use comptoir_core::campaigns::secrets::Secrets;
+use comptoir_core::campaigns::smtp::{limits_for, transport_for};
 use comptoir_core::campaigns::smtp::{outbox_dir, Transport};
 use comptoir_core::Store;
 use std::path::PathBuf;

@@ -1,3 +1,4 @@
+// Entry point: mounts the app into index.html's #app.
 import { mount } from 'svelte';
 import './app.css';
 import App from './App.svelte';

@@ -453,7 +453,7 @@ fn campaign_setup(store: &mut Store, recipients: usize) -> crate::Result<i64> {
 /// MIME message built and formatted. Baseline: the same message built with the text already
 /// personalised by plain string formatting (no store, no template engine).
 fn campaign_render(store: &mut Store, campaign: i64, recipients: usize) -> crate::Result<BenchResult> {
-    use crate::campaigns::{engine, render};
+    use crate::campaigns::{message, render};
     let id = store.mail_identity()?;
     let c = store.campaign(campaign)?;
     let compiled = render::compile(&c.content.a, &id, Vec::new())?;
@@ -467,7 +467,7 @@ fn campaign_render(store: &mut Store, campaign: i64, recipients: usize) -> crate
     for cust in customers.iter().take(recipients) {
         let p = render::personal(store.conn(), &id, *cust, now)?;
         let r = compiled.render(&p, &id.unsubscribe_url("abcdefghijkmnpqrstuvw"))?;
-        let m = engine::build_message(
+        let m = message::build_message(
             &id,
             &compiled,
             &r,
@@ -488,8 +488,9 @@ fn campaign_render(store: &mut Store, campaign: i64, recipients: usize) -> crate
             html: sample.html.replace("Camille", &format!("Élodie{i}")),
             text: sample.text.clone(),
         };
-        let m = engine::build_message(&id, &compiled, &r, "", &format!("bench{i}@example.com"), "t", "<x@example.com>")
-            .expect("message");
+        let m =
+            message::build_message(&id, &compiled, &r, "", &format!("bench{i}@example.com"), "t", "<x@example.com>")
+                .expect("message");
         std::hint::black_box(m.formatted());
     }
     let baseline = recipients as f64 / t.elapsed().as_secs_f64();

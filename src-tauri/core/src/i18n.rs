@@ -1,5 +1,8 @@
-//! Translation catalogues shared by the core and the interface: `assets/i18n/{fr,en}.json`.
-//! French is the first language; a key missing in English falls back to French.
+//! Translation catalogues shared by the core and the interface: `assets/i18n/{fr,en}/<part>.json`,
+//! one part per domain plus `common`, each a flat JSON object key → text. A key lives in exactly
+//! one part; French and English have the same parts and keys (tests below; the interface's tests
+//! also check that every key is used). French is the first language; a key missing in English
+//! falls back to French.
 
 use crate::types::Lang;
 use std::collections::HashMap;
@@ -7,16 +10,51 @@ use std::sync::OnceLock;
 
 pub type Args = Vec<(&'static str, String)>;
 
-const FR: &str = include_str!("../../../assets/i18n/fr.json");
-const EN: &str = include_str!("../../../assets/i18n/en.json");
+/// One part of the catalogues, embedded: (name, French text, English text).
+macro_rules! part {
+    ($name:literal) => {
+        (
+            $name,
+            include_str!(concat!("../../../assets/i18n/fr/", $name, ".json")),
+            include_str!(concat!("../../../assets/i18n/en/", $name, ".json")),
+        )
+    };
+}
+
+/// Every part, in both languages; a test checks that this lists exactly the files of
+/// `assets/i18n/fr` and `assets/i18n/en`.
+const PARTS: &[(&str, &str, &str)] = &[
+    part!("common"),
+    part!("customers"),
+    part!("till"),
+    part!("loyalty"),
+    part!("campaigns"),
+    part!("settings"),
+    part!("numbers"),
+    part!("referrals"),
+];
+
+/// One language's parts, parsed: (part name, key → text).
+fn parts(lang: Lang) -> Vec<(&'static str, HashMap<String, String>)> {
+    PARTS
+        .iter()
+        .map(|(name, fr, en)| {
+            let text = match lang {
+                Lang::Fr => fr,
+                Lang::En => en,
+            };
+            let map = serde_json::from_str(text)
+                .unwrap_or_else(|e| panic!("assets/i18n/{}/{name}.json is a flat JSON object: {e}", lang.code()));
+            (*name, map)
+        })
+        .collect()
+}
 
 fn catalogue(lang: Lang) -> &'static HashMap<String, String> {
     static CATS: OnceLock<[HashMap<String, String>; 2]> = OnceLock::new();
     let cats = CATS.get_or_init(|| {
-        [
-            serde_json::from_str(FR).expect("assets/i18n/fr.json is a flat JSON object"),
-            serde_json::from_str(EN).expect("assets/i18n/en.json is a flat JSON object"),
-        ]
+        let merged = |lang: Lang| -> HashMap<String, String> { parts(lang).into_iter().flat_map(|(_, m)| m).collect() };
+        [merged(Lang::Fr), merged(Lang::En)]
     });
     match lang {
         Lang::Fr => &cats[0],
@@ -41,6 +79,54 @@ pub fn has_key(lang: Lang, key: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
+
+    fn folder(lang: &str) -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/i18n").join(lang)
+    }
+
+    #[test]
+    fn the_embedded_parts_are_exactly_the_files_of_both_folders() {
+        let listed: BTreeSet<String> = PARTS.iter().map(|(name, _, _)| name.to_string()).collect();
+        assert_eq!(listed.len(), PARTS.len(), "a part is listed twice in PARTS");
+        for lang in ["fr", "en"] {
+            let files: BTreeSet<String> = std::fs::read_dir(folder(lang))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("json"))
+                .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+                .collect();
+            assert_eq!(listed, files, "PARTS in i18n.rs and the files of assets/i18n/{lang}");
+        }
+    }
+
+    #[test]
+    fn no_key_is_in_two_parts() {
+        for lang in [Lang::Fr, Lang::En] {
+            let mut seen: HashMap<String, &str> = HashMap::new();
+            let mut twice = Vec::new();
+            for (name, map) in parts(lang) {
+                for key in map.into_keys() {
+                    if let Some(first) = seen.get(&key) {
+                        twice.push(format!("{key} ({}: {first} and {name})", lang.code()));
+                    } else {
+                        seen.insert(key, name);
+                    }
+                }
+            }
+            assert!(twice.is_empty(), "keys in two parts: {twice:#?}");
+        }
+    }
+
+    #[test]
+    fn french_and_english_have_the_same_parts_and_keys() {
+        for ((name, fr), (_, en)) in parts(Lang::Fr).into_iter().zip(parts(Lang::En)) {
+            let missing_en: Vec<_> = fr.keys().filter(|k| !en.contains_key(*k)).collect();
+            let missing_fr: Vec<_> = en.keys().filter(|k| !fr.contains_key(*k)).collect();
+            assert!(missing_en.is_empty(), "keys missing in en/{name}.json: {missing_en:?}");
+            assert!(missing_fr.is_empty(), "keys missing in fr/{name}.json: {missing_fr:?}");
+        }
+    }
 
     #[test]
     fn french_and_english_catalogues_have_the_same_keys() {
@@ -48,8 +134,8 @@ mod tests {
         let en = catalogue(Lang::En);
         let missing_en: Vec<_> = fr.keys().filter(|k| !en.contains_key(*k)).collect();
         let missing_fr: Vec<_> = en.keys().filter(|k| !fr.contains_key(*k)).collect();
-        assert!(missing_en.is_empty(), "keys missing in en.json: {missing_en:?}");
-        assert!(missing_fr.is_empty(), "keys missing in fr.json: {missing_fr:?}");
+        assert!(missing_en.is_empty(), "keys missing in English: {missing_en:?}");
+        assert!(missing_fr.is_empty(), "keys missing in French: {missing_fr:?}");
     }
 
     #[test]
@@ -59,7 +145,8 @@ mod tests {
     }
 
     /// Every catalogue key named as a string literal in the core's sources exists in both
-    /// languages, so no user ever sees a raw key.
+    /// languages, so no user ever sees a raw key; so does `entity.<name>` for every entity an
+    /// error may name (`Error::not_found("customer", …)` → `entity.customer`).
     #[test]
     fn every_key_used_by_the_core_is_translated() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
@@ -76,20 +163,29 @@ mod tests {
                     continue;
                 }
                 let src = std::fs::read_to_string(&path).unwrap();
+                let mut keys = Vec::new();
                 for prefix in
                     ["\"field.", "\"error.", "\"conflict.", "\"timeline.", "\"campaign.", "\"mail.", "\"referral."]
                 {
                     for (i, _) in src.match_indices(prefix) {
                         let rest = &src[i + 1..];
-                        let end = rest.find('"').unwrap();
-                        let key = &rest[..end];
+                        let key = &rest[..rest.find('"').unwrap()];
                         if key.ends_with('.') || key.contains('{') {
                             continue; // a prefix built at run time
                         }
-                        for lang in [Lang::Fr, Lang::En] {
-                            if !has_key(lang, key) {
-                                missing.push(format!("{key} ({}) in {}", lang.code(), path.display()));
-                            }
+                        keys.push(key.to_string());
+                    }
+                }
+                for prefix in ["not_found(\"", "entity: \""] {
+                    for (i, _) in src.match_indices(prefix) {
+                        let rest = &src[i + prefix.len()..];
+                        keys.push(format!("entity.{}", &rest[..rest.find('"').unwrap()]));
+                    }
+                }
+                for key in keys {
+                    for lang in [Lang::Fr, Lang::En] {
+                        if !has_key(lang, &key) {
+                            missing.push(format!("{key} ({}) in {}", lang.code(), path.display()));
                         }
                     }
                 }

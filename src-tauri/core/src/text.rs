@@ -78,6 +78,25 @@ pub fn prefix_upper_bound(prefix: &str) -> String {
     s
 }
 
+/// Trim a text typed by the user and check it: `None` when empty (an error when `required`),
+/// an error naming `max` when longer than `max` characters.
+pub fn check_text(
+    field: &'static str,
+    value: &str,
+    max: usize,
+    required: bool,
+) -> crate::error::Result<Option<String>> {
+    use crate::error::{Error, FieldError};
+    match clean(value) {
+        None if required => Err(Error::invalid(field, "field.required")),
+        None => Ok(None),
+        Some(v) if v.chars().count() > max => {
+            Err(Error::Validation(vec![FieldError::new(field, "field.too_long").arg("max", max)]))
+        }
+        Some(v) => Ok(Some(v)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

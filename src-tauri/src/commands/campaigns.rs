@@ -149,8 +149,8 @@ pub async fn campaign_test_send(
     // On its own connection, off the window's: a slow provider does not freeze the screen.
     tauri::async_runtime::spawn_blocking(move || {
         let mut store = comptoir_core::Store::open(&db)?;
-        let transport = engine::transport_for(&mail, &secrets, smtp::outbox_dir(Some(&db)))?;
-        engine::send_test(&mut store, transport.as_ref(), id, variant, &email, customer_id)
+        let transport = smtp::transport_for(&mail, &secrets, smtp::outbox_dir(Some(&db)))?;
+        message::send_test(&mut store, transport.as_ref(), id, variant, &email, customer_id)
     })
     .await
     .map_err(|e| ErrorPayload { code: "internal".into(), message: e.to_string(), fields: Vec::new() })?

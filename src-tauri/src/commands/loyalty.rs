@@ -1,9 +1,9 @@
 use crate::state::AppState;
 use chrono::{DateTime, Utc};
-use comptoir_core::cards::{Card, PrintableCard};
+use comptoir_core::cards::PrintableCard;
 use comptoir_core::loyalty::{
-    Action, Earning, ExpiringForCustomer, Liability, LoyaltyStatus, PointsEntry, Programme, RedeemRequest, Redemption,
-    Reward, RewardInput, SuspiciousDay, Voucher, VoucherInput,
+    Action, Earning, ExpiringForCustomer, Liability, LoyaltyStatus, PointsEntry, Programme, Reward, RewardInput,
+    SuspiciousDay, Voucher, VoucherInput,
 };
 use comptoir_core::types::{CustomerId, PurchaseId};
 use comptoir_core::{ErrorPayload, Outcome};
@@ -64,21 +64,6 @@ pub async fn loyalty_action(
 }
 
 #[tauri::command]
-pub async fn loyalty_redeem(state: State<'_, AppState>, req: RedeemRequest, key: String) -> Res<Outcome<Redemption>> {
-    state.with(|s| s.redeem(&req, Some(&key)))
-}
-
-#[tauri::command]
-pub async fn loyalty_redeem_stamps(
-    state: State<'_, AppState>,
-    customer: CustomerId,
-    milestone: u32,
-    key: String,
-) -> Res<Outcome<i64>> {
-    state.with(|s| s.redeem_stamps(customer, milestone as usize, Some(&key)))
-}
-
-#[tauri::command]
 pub async fn rewards_list(state: State<'_, AppState>, all: bool) -> Res<Vec<Reward>> {
     state.with(|s| s.rewards(all))
 }
@@ -96,22 +81,6 @@ pub async fn reward_save(
 #[tauri::command]
 pub async fn voucher_issue(state: State<'_, AppState>, input: VoucherInput, key: String) -> Res<Outcome<Voucher>> {
     state.with(|s| s.issue_voucher(&input, Some(&key)))
-}
-
-#[tauri::command]
-pub async fn voucher_use(
-    state: State<'_, AppState>,
-    code: String,
-    customer: Option<CustomerId>,
-    purchase: Option<PurchaseId>,
-    key: String,
-) -> Res<Outcome<Voucher>> {
-    state.with(|s| s.use_voucher(&code, customer, purchase, Some(&key)))
-}
-
-#[tauri::command]
-pub async fn cards_list(state: State<'_, AppState>, customer: CustomerId) -> Res<Vec<Card>> {
-    state.with(|s| s.cards_of(customer))
 }
 
 #[tauri::command]

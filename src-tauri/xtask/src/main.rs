@@ -184,6 +184,7 @@ fn e2e() -> Result {
     }
     let dir = root().join("tests/e2e");
     npm_install(&dir)?;
+    let tests = e2e_files(&dir)?;
     let app = root().join("target/debug/comptoir");
     let driver = if have("tauri-driver") { PathBuf::from("tauri-driver") } else { home_bin("tauri-driver") };
     let mut c = Command::new("xvfb-run");
@@ -195,13 +196,28 @@ fn e2e() -> Result {
         "--test-concurrency=1",
         "--test-reporter=spec",
     ])
-    .arg(dir.join("app.test.mjs"))
-    .arg(dir.join("demo.test.mjs"))
-    .arg(dir.join("campaigns.test.mjs"))
+    .args(&tests)
     .env("COMPTOIR_APP", &app)
     .env("TAURI_DRIVER", &driver)
     .current_dir(&dir);
     run(&mut c)
+}
+
+/// Every end-to-end test file (`*.test.mjs` in tests/e2e), sorted, so that a new one is never
+/// forgotten (the `test` script of tests/e2e/package.json runs the same files).
+fn e2e_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let read = |e: std::io::Error| format!("reading {}: {e}", dir.display());
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(read)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()
+        .map_err(read)?;
+    files.retain(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".test.mjs")));
+    files.sort();
+    if files.is_empty() {
+        return Err(format!("no *.test.mjs in {}", dir.display()));
+    }
+    Ok(files)
 }
 
 fn task_bench(args: &[String]) -> Result {
@@ -242,5 +258,21 @@ fn main() -> ExitCode {
             eprintln!("xtask: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_end_to_end_file_is_run_and_nothing_else() {
+        let files = e2e_files(&root().join("tests/e2e")).unwrap();
+        let names: Vec<_> = files.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        for name in ["app.test.mjs", "campaigns.test.mjs", "demo.test.mjs"] {
+            assert!(names.iter().any(|n| n == name), "{name} is run: {names:?}");
+        }
+        assert!(!names.iter().any(|n| n == "harness.mjs"), "the harness is not a test file");
+        assert!(names.windows(2).all(|w| w[0] < w[1]), "sorted: {names:?}");
     }
 }

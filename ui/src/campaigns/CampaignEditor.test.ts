@@ -1,3 +1,5 @@
+// The campaign editor mounted against a mocked backend: personal-field chips go to the caret,
+// the live count and the send confirmation agree, the test address defaults to the sender's.
 import { cleanup, fireEvent, render, waitFor } from '@testing-library/svelte';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Campaign } from '$lib/generated/Campaign';

@@ -1,3 +1,6 @@
+// The campaign screens mounted against a mocked backend: the list and missed sends, the follow-up
+// (progress, results, A/B winner), sending settings, unsubscribes, and campaign entries in a
+// customer's timeline.
 import { cleanup, fireEvent, render, waitFor } from '@testing-library/svelte';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Campaign } from '$lib/generated/Campaign';

@@ -27,6 +27,9 @@ export const PERSONAL_FIELDS = [
   'voucher_code',
   'voucher_value',
   'shop_name',
+  'referral_code',
+  'referral_friends',
+  'referral_next_milestone',
 ] as const;
 export type PersonalField = (typeof PERSONAL_FIELDS)[number];
 

@@ -1,3 +1,4 @@
+// One row of the customer list: the customer's own text is rendered as text, never as HTML.
 import { cleanup, render } from '@testing-library/svelte';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CustomerSummary } from '$lib/generated/CustomerSummary';

@@ -1,3 +1,4 @@
+// The consent choices and sources a person may pick by hand on the customer form and page.
 import type { ConsentChoice } from '$lib/generated/ConsentChoice';
 import type { ConsentSource } from '$lib/generated/ConsentSource';
 

@@ -1,3 +1,4 @@
+// Reading an ErrorPayload from the core: the message that belongs next to one field.
 import type { ErrorPayload } from './generated/ErrorPayload';
 
 /** The message about one field, if the error has one. */

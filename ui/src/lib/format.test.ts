@@ -1,3 +1,4 @@
+// Money, dates, birthdays and voucher values formatted for each shop locale.
 import { describe, expect, it } from 'vitest';
 import { formatBirthday, formatDateTime, formatMoney, intlLocale, localInputToUtcIso, parseBackendDate, formatVoucherValue } from './format';
 

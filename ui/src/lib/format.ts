@@ -1,3 +1,5 @@
+// How numbers, money and dates are shown, in the shop's locale and currency (prefs). Times come
+// from the core in UTC and are shown in local time; nothing here decides a rule.
 import type { Birthday } from './generated/Birthday';
 import type { Currency } from './generated/Currency';
 import type { Locale } from './generated/Locale';

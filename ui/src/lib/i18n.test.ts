@@ -1,27 +1,40 @@
+// The translation catalogues: the same parts and keys in French and English, a key in exactly one
+// part, every key used somewhere (interface or Rust), every key used present, same placeholders.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { catalogues, translate } from './i18n';
+import { catalogues, parts, translate } from './i18n';
 
 const src = join(__dirname, '..');
+const rust = join(__dirname, '../../../src-tauri');
+const assets = join(__dirname, '../../../assets/i18n');
 
-function files(dir: string): string[] {
+function files(dir: string, ext: RegExp, skip: string[]): string[] {
   return readdirSync(dir).flatMap((name) => {
     const p = join(dir, name);
-    if (statSync(p).isDirectory()) return name === 'generated' ? [] : files(p);
-    return /\.(svelte|ts)$/.test(name) && !name.endsWith('.test.ts') ? [p] : [];
+    if (statSync(p).isDirectory()) return skip.includes(name) ? [] : files(p, ext, skip);
+    return ext.test(name) && !name.endsWith('.test.ts') ? [p] : [];
   });
 }
+const uiSources = () => files(src, /\.(svelte|ts)$/, ['generated']).map((f) => readFileSync(f, 'utf8'));
+const rustSources = () => files(rust, /\.rs$/, ['target', 'gen']).map((f) => readFileSync(f, 'utf8'));
 
 /** Literal keys: t('…') calls, and any quoted string that is a whole "ui.…" key. */
 function usedKeys(): Set<string> {
   const keys = new Set<string>();
-  for (const f of files(src)) {
-    const text = readFileSync(f, 'utf8');
+  for (const text of uiSources()) {
     for (const m of text.matchAll(/\bt\(\s*['"]([^'"]+)['"]/g)) keys.add(m[1]);
     for (const m of text.matchAll(/['"](ui\.[A-Za-z0-9_.-]*[A-Za-z0-9_-])['"]/g)) keys.add(m[1]);
   }
   return keys;
+}
+
+/** Every quoted string of the interface (without `${…}`) and of the Rust sources. */
+function literals(): Set<string> {
+  const found = new Set<string>();
+  for (const text of uiSources()) for (const m of text.matchAll(/(['"`])([A-Za-z0-9_.-]+)\1/g)) found.add(m[2]);
+  for (const text of rustSources()) for (const m of text.matchAll(/"([A-Za-z0-9_.-]+)"/g)) found.add(m[1]);
+  return found;
 }
 
 /** Keys built at run time from a value of a generated type. */
@@ -30,12 +43,14 @@ const families: Record<string, string[]> = {
   'ui.consent.source.': ['counter', 'paper_form', 'website', 'import', 'email', 'unsubscribe'],
   'ui.campaign.state.': ['draft', 'scheduled', 'running', 'paused', 'finished', 'cancelled'],
   'ui.campaign.pause_short.': ['merchant', 'quota', 'errors', 'ab_waiting'],
-  'ui.campaign.field.': ['first_name', 'last_name', 'full_name', 'points', 'tier', 'voucher_code', 'voucher_value', 'shop_name'],
+  'ui.campaign.field.': ['first_name', 'last_name', 'full_name', 'points', 'tier', 'voucher_code', 'voucher_value', 'shop_name',
+    'referral_code', 'referral_friends', 'referral_next_milestone'],
   'ui.campaign.block.': ['heading', 'text', 'image', 'button', 'product'],
   'ui.segment.field.': [
     'has_tag', 'not_tag', 'tier_at_least', 'last_purchase_older_than', 'last_purchase_within', 'never_bought',
     'purchases_at_least', 'purchases_at_most', 'spent_at_least', 'spent_at_most', 'birthday_month', 'language',
-    'country', 'consent', 'points_at_least', 'points_at_most',
+    'country', 'consent', 'points_at_least', 'points_at_most', 'approved_referrals_at_least', 'was_referred',
+    'referred_by',
   ],
   'ui.segment.consent.': ['express', 'existing_customer', 'refused', 'unknown'],
   'ui.segment.exclusion.': ['no_email', 'no_consent', 'refused', 'unsubscribed', 'not_a_customer', 'implied_expired'],
@@ -51,15 +66,70 @@ const families: Record<string, string[]> = {
   'ui.loyalty.kind.': ['earn', 'reverse', 'redeem', 'restore', 'expire', 'adjust', 'action', 'tier_entry'],
   'ui.programme.action.': ['referral', 'review', 'survey', 'birthday', 'second_life'],
   'ui.rewards.kind.': ['fixed_discount', 'percent_discount', 'free_product', 'voucher', 'experience', 'partner'],
+  'referral.end.': [
+    'expired', 'refund_during_hold', 'refund_after_approval', 'link_removed', 'rejected_in_review',
+    'merged_same_person', 'merged_duplicate', 'replaced_by_higher', 'milestone_lost',
+  ],
+  'ui.referral_reason.': [
+    'outside_offer', 'expired', 'refund_during_hold', 'refund_after_approval', 'link_removed', 'rejected_in_review',
+    'merged_same_person', 'merged_duplicate', 'replaced_by_higher', 'milestone_lost', 'no_slot_left', 'budget_spent',
+    'cap_reached', 'reward_unavailable',
+  ],
+  'ui.timeline.referral.': [
+    'referred', 'link_changed', 'link_removed', 'flagged', 'cleared', 'first_purchase', 'qualified', 'approved', 'voided',
+    'rejected', 'reward_issued', 'reward_taken_back', 'reward_refused',
+  ].flatMap((e) => [`${e}.referrer`, `${e}.friend`]),
   'ui.field.': [
     'first_name', 'last_name', 'email', 'phone', 'address.line1', 'address.line2', 'address.postcode',
     'address.city', 'address.country', 'birthday', 'language', 'tags',
   ],
 };
 
+/** Keys the core builds at run time: `format!("entity.{entity}")` for `Error::not_found("…")`. */
+function rustFamilies(): Set<string> {
+  const keys = new Set<string>();
+  for (const text of rustSources()) {
+    for (const m of text.matchAll(/(?:not_found\(|entity:)\s*"([a-z_]+)"/g)) keys.add(`entity.${m[1]}`);
+  }
+  return keys;
+}
+
+/** Literal keys of the core's messages (errors, conflicts, emails). */
+function rustKeys(): Set<string> {
+  const keys = new Set<string>();
+  for (const text of rustSources()) {
+    for (const m of text.matchAll(/"((?:field|error|conflict|timeline|campaign|mail|entity)\.[A-Za-z0-9_.]*[A-Za-z0-9_])"/g)) {
+      keys.add(m[1]);
+    }
+  }
+  return keys;
+}
+
 describe('catalogues', () => {
   it('French and English have exactly the same keys', () => {
     expect(Object.keys(catalogues.en).sort()).toEqual(Object.keys(catalogues.fr).sort());
+  });
+  it('French and English have the same parts, each with the same keys', () => {
+    const names = (dir: string) => readdirSync(join(assets, dir)).filter((n) => n.endsWith('.json')).sort();
+    expect(names('en'), 'the files of assets/i18n/en and fr').toEqual(names('fr'));
+    expect(Object.keys(parts.fr).sort(), 'every file is loaded').toEqual(names('fr').map((n) => n.replace(/\.json$/, '')));
+    expect(Object.keys(parts.en).sort()).toEqual(Object.keys(parts.fr).sort());
+    for (const part of Object.keys(parts.fr)) {
+      expect(Object.keys(parts.en[part]).sort(), `keys of en/${part}.json`).toEqual(Object.keys(parts.fr[part]).sort());
+    }
+  });
+  it('no key is in two parts', () => {
+    for (const lang of ['fr', 'en'] as const) {
+      const seen = new Map<string, string>();
+      const twice: string[] = [];
+      for (const [part, texts] of Object.entries(parts[lang])) {
+        for (const k of Object.keys(texts)) {
+          if (seen.has(k)) twice.push(`${k} (${lang}/${seen.get(k)}.json and ${lang}/${part}.json)`);
+          else seen.set(k, part);
+        }
+      }
+      expect(twice, 'keys in two parts').toEqual([]);
+    }
   });
   it('no value is empty', () => {
     for (const lang of ['fr', 'en'] as const) {
@@ -74,6 +144,19 @@ describe('catalogues', () => {
       expect(catalogues.fr[k], `fr is missing ${k}`).toBeDefined();
       expect(catalogues.en[k], `en is missing ${k}`).toBeDefined();
     }
+  });
+  it('every key used by the core exists in both languages', () => {
+    const keys = new Set([...rustKeys(), ...rustFamilies()]);
+    expect(keys.size).toBeGreaterThan(50);
+    const missing = [...keys].filter((k) => catalogues.fr[k] === undefined || catalogues.en[k] === undefined);
+    expect(missing, 'keys used by the core but missing in fr or en').toEqual([]);
+  });
+  it('every key is used by the interface or the core', () => {
+    const used = literals();
+    for (const [prefix, values] of Object.entries(families)) for (const v of values) used.add(prefix + v);
+    for (const k of rustFamilies()) used.add(k);
+    const unused = Object.keys(catalogues.fr).filter((k) => !used.has(k));
+    expect(unused, 'keys nobody uses: remove them, or add their family to the table above').toEqual([]);
   });
   it('placeholders are the same in both languages', () => {
     const ph = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();

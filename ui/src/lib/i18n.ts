@@ -1,12 +1,28 @@
-import fr from '../../../assets/i18n/fr.json';
-import en from '../../../assets/i18n/en.json';
+// The translation catalogues shared with the Rust core: assets/i18n/<lang>/<part>.json, one part
+// per domain plus `common`, each a flat object key → text, merged here into one catalogue per
+// language. Invariants (tested): a key lives in exactly one part; French and English have the
+// same parts and keys. French is the first language; a key missing in English falls back to it.
 import type { Lang } from './generated/Lang';
 import { prefs } from './prefs.svelte';
 
 export type Params = Record<string, string | number>;
+type Catalogue = Record<string, string>;
 
-/** The catalogues shared with the Rust core (flat objects, key → text). */
-export const catalogues: Record<Lang, Record<string, string>> = { fr, en };
+const frFiles = import.meta.glob<Catalogue>('../../../assets/i18n/fr/*.json', { eager: true, import: 'default' });
+const enFiles = import.meta.glob<Catalogue>('../../../assets/i18n/en/*.json', { eager: true, import: 'default' });
+
+/** Files by part name: ".../fr/customers.json" → "customers". */
+function byPart(files: Record<string, Catalogue>): Record<string, Catalogue> {
+  return Object.fromEntries(Object.entries(files).map(([path, texts]) => [path.replace(/^.*\/|\.json$/g, ''), texts]));
+}
+
+/** Each language's parts, by name. */
+export const parts: Record<Lang, Record<string, Catalogue>> = { fr: byPart(frFiles), en: byPart(enFiles) };
+
+const merge = (p: Record<string, Catalogue>): Catalogue => Object.assign({}, ...Object.values(p));
+
+/** The catalogues shared with the Rust core (all parts merged, key → text). */
+export const catalogues: Record<Lang, Catalogue> = { fr: merge(parts.fr), en: merge(parts.en) };
 
 /** Translate `key` into `lang`, replacing `{name}` placeholders with `params`. */
 export function translate(lang: Lang, key: string, params?: Params): string {

@@ -1,3 +1,4 @@
+// Loyalty sentences (lib/loyalty.ts) in French and English.
 import { beforeEach, describe, expect, it } from 'vitest';
 import { earnLine, earnedSummary, factor, ledgerKind } from './loyalty';
 import { prefs } from './prefs.svelte';

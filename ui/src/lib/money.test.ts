@@ -1,3 +1,4 @@
+// parseMoney: what a person may type as an amount, and what is refused.
 import { describe, expect, it } from 'vitest';
 import { parseMoney } from './money';
 

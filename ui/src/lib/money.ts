@@ -1,3 +1,5 @@
+// Amounts typed by people, read into integer cents (money is never a float).
+
 /**
  * Parse an amount typed by a person into integer cents.
  *

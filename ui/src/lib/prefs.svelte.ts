@@ -1,3 +1,4 @@
+// The interface language and the shop's formatting conventions (reactive state).
 import type { Currency } from './generated/Currency';
 import type { Lang } from './generated/Lang';
 import type { Locale } from './generated/Locale';

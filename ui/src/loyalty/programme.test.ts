@@ -1,3 +1,4 @@
+// The programme and reward forms ↔ what the core stores, and the printable rules.
 import { describe, expect, it } from 'vitest';
 import type { Programme } from '$lib/generated/Programme';
 import type { Reward } from '$lib/generated/Reward';

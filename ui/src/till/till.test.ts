@@ -1,3 +1,4 @@
+// What the till puts in the new-customer form from the text typed.
 import { describe, expect, it } from 'vitest';
 import { guessNewCustomer } from './till';
 

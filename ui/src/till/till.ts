@@ -1,3 +1,5 @@
+// Pure helpers of the till screen.
+
 /** What the till guesses from text typed for an unknown customer. */
 export type NewCustomerGuess = { first_name: string; last_name: string; phone: string; email: string };
 

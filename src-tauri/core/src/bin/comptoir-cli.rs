@@ -100,8 +100,10 @@ fn run(args: Vec<String>) -> Result<(), String> {
             );
         }
         "campaign-send" => {
-            use comptoir_core::campaigns::engine::{limits_for, transport_for, Engine, EngineOptions, SenderLock};
+            use comptoir_core::campaigns::engine::{Engine, EngineOptions};
+            use comptoir_core::campaigns::lock::SenderLock;
             use comptoir_core::campaigns::secrets::Secrets;
+            use comptoir_core::campaigns::smtp::{limits_for, transport_for};
             use comptoir_core::campaigns::smtp::{outbox_dir, EmlOutbox, Transport};
             let id: i64 = value(&args, "--id")?.ok_or("--id is required")?;
             let lang = comptoir_core::types::Lang::En;

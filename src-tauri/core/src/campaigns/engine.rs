@@ -5,21 +5,17 @@
 //! and nobody is skipped; the campaign carries on from where it stopped.
 
 use super::limits::{backoff, Allowance, Failure, RateWindow};
-use super::mail::{Delivery, MailSettings, SendLimits};
-use super::render::{self, Compiled, Identity};
-use super::secrets::Secrets;
-use super::smtp::{EmlOutbox, Outgoing, SendFailure, SmtpPool, Transport};
+use super::mail::SendLimits;
+use super::message::build_message;
+use super::render::{self, Compiled};
+use super::smtp::{Outgoing, SendFailure, Transport};
 use super::store::{load, set_paused};
-use super::{segments, CampaignId, CampaignState, PauseReason, TestSend, Variant};
-use crate::error::{Error, Result};
+use super::{segments, CampaignId, CampaignState, PauseReason, Variant};
+use crate::error::Result;
 use crate::storage::Store;
 use chrono::{DateTime, Duration, Utc};
-use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
-use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use rusqlite::{params, OptionalExtension};
 use std::collections::HashMap;
-use std::fs::File;
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Tunables (tests shorten the waits).
@@ -54,105 +50,6 @@ pub enum Step {
     Wait(DateTime<Utc>),
     /// The campaign changed state (finished, paused for A/B, quota or errors).
     Changed(CampaignId),
-}
-
-/// Only one sender per database file: an exclusive lock on `<db>.sender.lock`, released by the
-/// operating system when the process ends, even when it is killed.
-pub struct SenderLock {
-    _file: File,
-}
-
-impl SenderLock {
-    pub fn acquire(db: &Path) -> Result<SenderLock> {
-        let path = PathBuf::from(format!("{}.sender.lock", db.display()));
-        let file = File::options().create(true).truncate(false).write(true).open(&path)?;
-        match file.try_lock() {
-            Ok(()) => Ok(SenderLock { _file: file }),
-            Err(std::fs::TryLockError::WouldBlock) => Err(Error::conflict("conflict.sender_busy")),
-            Err(std::fs::TryLockError::Error(e)) => Err(e.into()),
-        }
-    }
-}
-
-#[derive(Clone)]
-struct ListUnsubscribe(String);
-
-impl Header for ListUnsubscribe {
-    fn name() -> HeaderName {
-        HeaderName::new_from_ascii_str("List-Unsubscribe")
-    }
-    fn parse(s: &str) -> std::result::Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        Ok(ListUnsubscribe(s.to_string()))
-    }
-    fn display(&self) -> HeaderValue {
-        HeaderValue::new(Self::name(), self.0.clone())
-    }
-}
-
-/// Build the message for one recipient.
-pub fn build_message(
-    id: &Identity,
-    compiled: &Compiled,
-    r: &render::Rendered,
-    to_name: &str,
-    to_email: &str,
-    token: &str,
-    message_id: &str,
-) -> std::result::Result<lettre::Message, String> {
-    let m = &id.mail;
-    let from = Mailbox::new(Some(m.sender_name.clone()), m.sender_email.parse().map_err(|e| format!("{e}"))?);
-    let to_addr = to_email.parse().map_err(|e| format!("{e}"))?;
-    let to = Mailbox::new((!to_name.trim().is_empty()).then(|| to_name.trim().to_string()), to_addr);
-    let mut b = lettre::Message::builder()
-        .from(from)
-        .to(to)
-        .subject(r.subject.clone())
-        .message_id(Some(message_id.to_string()))
-        .date_now()
-        .header(ListUnsubscribe(format!("<{}>", id.unsubscribe_url(token))));
-    if !m.reply_to.is_empty() {
-        b = b.reply_to(Mailbox::new(None, m.reply_to.parse().map_err(|e| format!("{e}"))?));
-    }
-    let html_part = SinglePart::html(r.html.clone());
-    let body = if compiled.images.is_empty() {
-        MultiPart::alternative().singlepart(SinglePart::plain(r.text.clone())).singlepart(html_part)
-    } else {
-        let mut related = MultiPart::related().singlepart(html_part);
-        for img in &compiled.images {
-            let ct = ContentType::parse(&img.mime).map_err(|e| format!("{e}"))?;
-            related = related.singlepart(Attachment::new_inline(img.cid()).body(img.bytes.clone(), ct));
-        }
-        MultiPart::alternative().singlepart(SinglePart::plain(r.text.clone())).multipart(related)
-    };
-    b.multipart(body).map_err(|e| format!("{e}"))
-}
-
-/// The transport the settings ask for: SMTP with the password from the keychain, or the
-/// `.eml` outbox folder.
-pub fn transport_for(mail: &MailSettings, secrets: &Secrets, outbox: PathBuf) -> Result<Box<dyn Transport>> {
-    match mail.delivery {
-        Delivery::Outbox => Ok(Box::new(EmlOutbox { dir: outbox })),
-        Delivery::Smtp => {
-            let account = super::secrets::account(&mail.smtp.username, &mail.smtp.host);
-            let pw = secrets.get(&account).map(|(p, _)| p);
-            if !mail.smtp.username.is_empty() && pw.is_none() {
-                return Err(Error::conflict("conflict.smtp_password_missing"));
-            }
-            let pool = SmtpPool::new(&mail.smtp, pw.as_deref()).map_err(|f| {
-                tracing::warn!(detail = %f.detail, "SMTP settings refused");
-                Error::conflict("conflict.smtp_settings")
-            })?;
-            Ok(Box::new(pool))
-        }
-    }
-}
-
-pub fn limits_for(mail: &MailSettings) -> SendLimits {
-    match mail.delivery {
-        Delivery::Smtp => mail.smtp.limits,
-        // Files on disk: no provider limit, a few writers at once.
-        Delivery::Outbox => SendLimits { per_second: 0, per_minute: 0, per_day: 0, connections: 4 },
-    }
 }
 
 struct Claimed {
@@ -627,53 +524,4 @@ impl Engine {
             }
         }
     }
-}
-
-/// Send one test message of a campaign (variant A or B) to the merchant, with a customer's
-/// data or sample values. Recorded with the campaign; it does not touch the outbox.
-pub fn send_test(
-    store: &mut Store,
-    transport: &dyn Transport,
-    cid: CampaignId,
-    variant: Variant,
-    to: &str,
-    customer: Option<i64>,
-) -> Result<TestSend> {
-    let to = to.trim();
-    if !super::mail::valid_email(to) {
-        return Err(Error::invalid("email", "field.email_invalid"));
-    }
-    let identity = store.mail_identity()?;
-    super::mail::validate(&identity.mail).map_err(|_| Error::conflict("conflict.mail_settings_incomplete"))?;
-    let c = store.campaign(cid)?;
-    let msg = match (variant, &c.content.b) {
-        (Variant::B, Some(b)) => b.clone(),
-        _ => c.content.a.clone(),
-    };
-    let compiled = render::compile(&msg, &identity, render::images_of(store.conn(), &msg)?)?;
-    let personal = match customer {
-        Some(id) => render::personal(store.conn(), &identity, id, store.now())?,
-        None => render::sample_personal(identity.mail.language, &identity.mail.sender_name),
-    };
-    let mut r = compiled.render(&personal, &identity.unsubscribe_url("test"))?;
-    r.subject = format!("[TEST] {}", r.subject);
-    let token = super::store::new_token();
-    let mid = format!("<test.{}@{}>", token, super::mail::domain_of(&identity.mail.sender_email));
-    let m = build_message(&identity, &compiled, &r, "", to, "test", &mid)
-        .map_err(|_| Error::invalid("email", "field.email_invalid"))?;
-    let out =
-        Outgoing { envelope: m.envelope().clone(), bytes: m.formatted(), file_stem: format!("test-{cid}-{token}") };
-    let outcome = match transport.send(&out) {
-        Ok(super::smtp::Delivered::Smtp) => "sent".to_string(),
-        Ok(super::smtp::Delivered::Outbox) => "outbox".to_string(),
-        Err(f) => f.detail.chars().take(300).collect(),
-    };
-    let rec = store.transact("campaign_test_send", None, |tx| {
-        tx.execute(
-            "INSERT INTO campaign_tests (campaign_id, email, at, outcome) VALUES (?1, ?2, ?3, ?4)",
-            params![cid, to, tx.now, outcome],
-        )?;
-        Ok(TestSend { email: to.to_string(), at: tx.now, outcome: outcome.clone() })
-    })?;
-    Ok(rec.value)
 }

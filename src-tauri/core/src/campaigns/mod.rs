@@ -8,14 +8,18 @@
 //! - `render`: blocks → a template with auto-escaping → HTML (styles inlined) + text, per
 //!   recipient; default templates.
 //! - `store`: campaigns, their lifecycle and the outbox.
-//! - `engine`: the single sender: claims outbox rows, sends through a transport within the
-//!   provider's limits, records each result; `limits` holds the pure rate and error rules.
+//! - `engine`: the single sender: claims outbox rows, sends through a transport (`smtp`) within
+//!   the provider's limits, records each result; `limits` holds the pure rate and error rules;
+//!   `lock` makes sure only one sender runs per file; `message` builds each email (and the
+//!   test send).
 //! - `results`: sent/failed/unsubscribed, purchases and revenue against a control group, A/B.
 
 pub mod consent;
 pub mod engine;
 pub mod limits;
+pub mod lock;
 pub mod mail;
+pub mod message;
 pub mod render;
 pub mod results;
 pub mod secrets;

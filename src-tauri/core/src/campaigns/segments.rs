@@ -360,7 +360,7 @@ impl Store {
         key: Option<&str>,
     ) -> Result<Outcome<Segment>> {
         validate(filter)?;
-        let name = crate::loyalty::check_text("name", name, MAX_SEGMENT_NAME, true)?.unwrap_or_default();
+        let name = crate::text::check_text("name", name, MAX_SEGMENT_NAME, true)?.unwrap_or_default();
         let json = serde_json::to_string(filter)?;
         self.transact("segment_save", key, |tx| {
             let id = match id {

@@ -3,7 +3,9 @@
 //! Also the "test the connection" button, whose errors a non-expert can act on.
 
 use super::limits::{classify, Failure};
-use super::mail::{SmtpSettings, TlsMode};
+use super::mail::{Delivery, MailSettings, SendLimits, SmtpSettings, TlsMode};
+use super::secrets::Secrets;
+use crate::error::{Error, Result};
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::PoolConfig;
@@ -213,6 +215,34 @@ pub fn test_connection(s: &SmtpSettings, password: Option<&str>, app_password_pr
             };
             ConnectionCheck { ok: false, problem: Some(problem), detail: text }
         }
+    }
+}
+
+/// The transport the settings ask for: SMTP with the password from the keychain, or the
+/// `.eml` outbox folder.
+pub fn transport_for(mail: &MailSettings, secrets: &Secrets, outbox: PathBuf) -> Result<Box<dyn Transport>> {
+    match mail.delivery {
+        Delivery::Outbox => Ok(Box::new(EmlOutbox { dir: outbox })),
+        Delivery::Smtp => {
+            let account = super::secrets::account(&mail.smtp.username, &mail.smtp.host);
+            let pw = secrets.get(&account).map(|(p, _)| p);
+            if !mail.smtp.username.is_empty() && pw.is_none() {
+                return Err(Error::conflict("conflict.smtp_password_missing"));
+            }
+            let pool = SmtpPool::new(&mail.smtp, pw.as_deref()).map_err(|f| {
+                tracing::warn!(detail = %f.detail, "SMTP settings refused");
+                Error::conflict("conflict.smtp_settings")
+            })?;
+            Ok(Box::new(pool))
+        }
+    }
+}
+
+pub fn limits_for(mail: &MailSettings) -> SendLimits {
+    match mail.delivery {
+        Delivery::Smtp => mail.smtp.limits,
+        // Files on disk: no provider limit, a few writers at once.
+        Delivery::Outbox => SendLimits { per_second: 0, per_minute: 0, per_day: 0, connections: 4 },
     }
 }
 

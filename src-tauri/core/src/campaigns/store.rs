@@ -522,7 +522,7 @@ impl Store {
             }
             ImageData::Invalid => return Err(Error::invalid("image", "campaign.image_invalid")),
         };
-        let name = crate::loyalty::check_text("name", name, 200, false)?.unwrap_or_else(|| "image".into());
+        let name = crate::text::check_text("name", name, 200, false)?.unwrap_or_else(|| "image".into());
         let out = self.transact("media_add", key, |tx| {
             tx.execute(
                 "INSERT INTO media (name, mime, bytes, created_at) VALUES (?1, ?2, ?3, ?4)",

@@ -2,8 +2,11 @@
 //! actions, tiers, expiry. Stored as one versioned document; every change is a new version.
 
 use crate::error::{FieldError, Problems, Result};
+use crate::storage::Store;
 use crate::types::Cents;
+use crate::types::Outcome;
 use chrono::NaiveDate;
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -265,5 +268,35 @@ impl Programme {
             p.add("suspicious_operations_per_day", "field.loyalty_points_invalid");
         }
         p.into_result()
+    }
+}
+
+/// The programme in force: the latest saved version, or nothing configured.
+pub fn programme(conn: &Connection) -> Result<Programme> {
+    let doc: Option<String> = conn
+        .query_row("SELECT document FROM loyalty_programmes ORDER BY id DESC LIMIT 1", [], |r| r.get(0))
+        .optional()?;
+    Ok(match doc {
+        Some(d) => serde_json::from_str(&d)?,
+        None => Programme::default(),
+    })
+}
+
+impl Store {
+    pub fn loyalty_programme(&self) -> Result<Programme> {
+        programme(self.conn())
+    }
+
+    /// Save a new version of the programme (earlier versions stay, for the record).
+    pub fn save_loyalty_programme(&mut self, p: &Programme, key: Option<&str>) -> Result<Outcome<Programme>> {
+        p.validate()?;
+        self.transact("loyalty.programme", key, |tx| {
+            tx.execute(
+                "INSERT INTO loyalty_programmes (document, created_at) VALUES (?1, ?2)",
+                params![serde_json::to_string(p)?, tx.now],
+            )?;
+            tx.changes.settings = true;
+            Ok(p.clone())
+        })
     }
 }

@@ -12,6 +12,9 @@ use ts_rs::TS;
 /// 100 % in the multipliers' unit: 200 is "double points".
 pub const PERCENT: i64 = 100;
 
+/// Points listed as "expiring soon" within this many days.
+pub const EXPIRING_SOON_DAYS: i64 = 30;
+
 /// The facts of a sale that earning depends on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SaleFacts<'a> {

@@ -401,7 +401,7 @@ mod properties {
                     }
                 }
                 for c in [a, b] {
-                    let lots = rules::replay(&store::movements_for_test(&s, c));
+                    let lots = rules::replay(&ledgers::movements_for_test(&s, c));
                     let replayed = rules::balance(&lots);
                     let sum = ledger_sum(&s, c);
                     prop_assert_eq!(replayed, sum, "the replayed balance is the ledger's sum");
@@ -421,7 +421,7 @@ fn the_demo_shop_has_ledgers_that_match_its_sales() {
     let (mut s, _) = store();
     s.generate_demo(crate::demo::DemoSpec { customers: 50, purchases: 600, seed: 3 }).unwrap();
     for c in 1..=50 {
-        let lots = rules::replay(&store::movements_for_test(&s, c));
+        let lots = rules::replay(&ledgers::movements_for_test(&s, c));
         assert!(rules::balance(&lots) >= 0);
         assert_eq!(rules::balance(&lots), ledger_sum(&s, c), "customer {c}: balance is the ledger");
         let stamps: i64 = s

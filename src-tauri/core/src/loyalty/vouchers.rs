@@ -452,8 +452,8 @@ impl Store {
     /// Issue a voucher by hand (goodwill, surprise, paper voucher): always with a reason and
     /// the staff member.
     pub fn issue_voucher(&mut self, input: &VoucherInput, key: Option<&str>) -> Result<Outcome<Voucher>> {
-        let reason = super::store::check_text("reason", &input.reason, super::store::MAX_REASON, true)?;
-        let staff = super::store::check_text("staff", &input.staff, super::store::MAX_STAFF, true)?;
+        let reason = crate::text::check_text("reason", &input.reason, super::ledgers::MAX_REASON, true)?;
+        let staff = crate::text::check_text("staff", &input.staff, super::ledgers::MAX_STAFF, true)?;
         if input.expires_at <= self.now() {
             return Err(Error::invalid("expires_at", "field.date_in_past"));
         }

@@ -402,7 +402,7 @@ impl Store {
         staff: &str,
         key: Option<&str>,
     ) -> Result<Outcome<()>> {
-        let reason = crate::loyalty::check_text("reason", reason, super::store::MAX_NOTE, true)?;
+        let reason = crate::text::check_text("reason", reason, super::store::MAX_NOTE, true)?;
         let staff = super::store::clean_staff(staff, true)?;
         self.transact("referral_review", key, |tx| {
             let r = load(tx, id)?;

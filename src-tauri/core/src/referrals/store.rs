@@ -263,7 +263,7 @@ fn checks(
 }
 
 pub(crate) fn clean_staff(staff: &str, required: bool) -> Result<Option<String>> {
-    crate::loyalty::check_text("staff", staff, MAX_STAFF, required)
+    crate::text::check_text("staff", staff, MAX_STAFF, required)
 }
 
 /// Link a customer being created to their referrer, inside the customer's transaction.
@@ -333,7 +333,7 @@ pub(crate) fn correction_deadline(
 }
 
 fn check_note(note: &str) -> Result<Option<String>> {
-    crate::loyalty::check_text("note", note, MAX_NOTE, false)
+    crate::text::check_text("note", note, MAX_NOTE, false)
 }
 
 impl Store {

@@ -1,10 +1,8 @@
 // Loyalty cards: replace or block one, and the printable sheet of cards.
-import type { Card } from '../generated/Card';
 import type { Outcome } from '../generated/Outcome';
 import type { PrintableCard } from '../generated/PrintableCard';
 import { call } from './core';
 
-export const cardsList = (customer: number) => call<Card[]>('cards_list', { customer });
 export const cardReplace = (customer: number, key: string) => call<Outcome<string>>('card_replace', { customer, key });
 export const cardBlock = (number: string, key: string) => call<Outcome<null>>('card_block', { number, key });
 export const cardsPrintable = (customers: number[]) => call<PrintableCard[]>('cards_printable', { customers });

@@ -1,3 +1,5 @@
+// What every command call shares: errors normalised to an ErrorPayload, idempotency keys reused
+// only for a retry of the same submission.
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 
 const invoke = vi.fn();

@@ -1,3 +1,5 @@
+// What every command call shares: `call` (invoke that rejects with an ErrorPayload only),
+// `normaliseError`, and `WriteKey`, the idempotency key of one user intent.
 import { invoke } from '@tauri-apps/api/core';
 import type { ErrorPayload } from '../generated/ErrorPayload';
 import { t } from '../i18n';

@@ -8,8 +8,6 @@ import type { LoyaltyStatus } from '../generated/LoyaltyStatus';
 import type { Outcome } from '../generated/Outcome';
 import type { PointsEntry } from '../generated/PointsEntry';
 import type { Programme } from '../generated/Programme';
-import type { RedeemRequest } from '../generated/RedeemRequest';
-import type { Redemption } from '../generated/Redemption';
 import type { Reward } from '../generated/Reward';
 import type { RewardInput } from '../generated/RewardInput';
 import type { SuspiciousDay } from '../generated/SuspiciousDay';
@@ -30,7 +28,6 @@ export const loyaltyAdjust = (customer: number, points: number, reason: string, 
   call<Outcome<number>>('loyalty_adjust', { customer, points, reason, staff, key });
 export const loyaltyAction = (customer: number, action: Action, staff: string, key: string) =>
   call<Outcome<number>>('loyalty_action', { customer, action, staff, key });
-export const loyaltyRedeem = (req: RedeemRequest, key: string) => call<Outcome<Redemption>>('loyalty_redeem', { req, key });
 
 export const rewardsList = (all: boolean) => call<Reward[]>('rewards_list', { all });
 export const rewardSave = (id: number | null, input: RewardInput, key: string) =>

@@ -1,0 +1,141 @@
+//! Tiers (paliers): the tier a customer holds, what is missing for the next one, and the
+//! upgrade recorded when a customer qualifies.
+//!
+//! Invariants: a tier reached is kept at least until the end of its period (`tier_events`,
+//! append-only); the tier held is the highest of the tier qualified for now and the tiers still
+//! kept; a tier's entry points are granted once per tier ever reached.
+
+use super::ledgers::{insert_points, PointsRefs};
+use super::programme::{Programme, TierBasis, TierRules};
+use super::rules;
+use crate::error::Result;
+use crate::storage::Tx;
+use crate::types::{Cents, CustomerId, PurchaseId};
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// The tier a customer holds and what qualifies them now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct TierStatus {
+    pub index: u32,
+    pub name: String,
+    pub percent: i64,
+    pub advantages: String,
+    /// Kept at least until then, even without further purchases.
+    pub kept_until: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct NextTier {
+    pub name: String,
+    /// Cents to spend or points to earn (see `basis`) to reach it.
+    pub missing: i64,
+    pub basis: TierBasis,
+}
+
+/// Spend (sales minus refunds) or points earned since the start of the tier period, leaving
+/// out the sale being recorded (`except`) so that it earns at the tier held before it.
+fn qualifying(
+    conn: &Connection,
+    t: &TierRules,
+    customer: CustomerId,
+    now: DateTime<Utc>,
+    except: Option<PurchaseId>,
+) -> Result<i64> {
+    let since = rules::period_start(t.period, now);
+    let spend: Cents = conn.query_row(
+        "SELECT coalesce(sum(CASE kind WHEN 'sale' THEN amount_cents ELSE -amount_cents END), 0)
+         FROM purchases WHERE customer_id = ?1 AND occurred_at >= ?2 AND occurred_at <= ?3 AND id IS NOT ?4",
+        params![customer, since, now, except],
+        |r| r.get(0),
+    )?;
+    let points: i64 = conn.query_row(
+        "SELECT coalesce(sum(points), 0) FROM points_ledger WHERE customer_id = ?1 AND kind IN ('earn', 'reverse', 'action') AND at >= ?2",
+        params![customer, since],
+        |r| r.get(0),
+    )?;
+    Ok(rules::qualifying_value(t.basis, spend, points))
+}
+
+fn held_tier(conn: &Connection, customer: CustomerId, now: DateTime<Utc>) -> Result<Option<(usize, DateTime<Utc>)>> {
+    Ok(conn
+        .query_row(
+            "SELECT tier_index, kept_until FROM tier_events WHERE customer_id = ?1 AND kept_until > ?2
+             ORDER BY tier_index DESC, kept_until DESC LIMIT 1",
+            params![customer, now],
+            |r| Ok((r.get::<_, i64>(0)? as usize, r.get(1)?)),
+        )
+        .optional()?)
+}
+
+/// The tier held now: the highest of the tier qualified for now and the tiers still kept.
+pub(super) fn tier_now(
+    conn: &Connection,
+    p: &Programme,
+    customer: CustomerId,
+    now: DateTime<Utc>,
+    except: Option<PurchaseId>,
+) -> Result<(Option<TierStatus>, Option<NextTier>)> {
+    let Some(t) = &p.tiers else { return Ok((None, None)) };
+    let thresholds: Vec<i64> = t.tiers.iter().map(|x| x.threshold).collect();
+    let q = qualifying(conn, t, customer, now, except)?;
+    let live = rules::tier_for(&thresholds, q);
+    let held = held_tier(conn, customer, now)?.filter(|(i, _)| *i < t.tiers.len());
+    let index = match (live, held) {
+        (Some(l), Some((h, _))) => Some(l.max(h)),
+        (l, h) => l.or(h.map(|x| x.0)),
+    };
+    let status = index.map(|i| TierStatus {
+        index: i as u32,
+        name: t.tiers[i].name.clone(),
+        percent: t.tiers[i].percent,
+        advantages: t.tiers[i].advantages.clone(),
+        kept_until: held.filter(|(h, _)| *h == i).map(|(_, until)| until),
+    });
+    let next_index = index.map(|i| i + 1).unwrap_or(0);
+    let next = t.tiers.get(next_index).map(|n| NextTier {
+        name: n.name.clone(),
+        missing: (n.threshold - q).max(0),
+        basis: t.basis,
+    });
+    Ok((status, next))
+}
+
+/// Record an upgrade when the customer now qualifies for a higher tier than they hold, with
+/// its entry points.
+pub(super) fn update_tier(tx: &Tx, p: &Programme, customer: CustomerId) -> Result<()> {
+    let Some(t) = &p.tiers else { return Ok(()) };
+    let thresholds: Vec<i64> = t.tiers.iter().map(|x| x.threshold).collect();
+    let Some(live) = rules::tier_for(&thresholds, qualifying(tx, t, customer, tx.now, None)?) else { return Ok(()) };
+    let held = held_tier(tx, customer, tx.now)?.map(|(i, _)| i);
+    if held.is_some_and(|h| h >= live) {
+        return Ok(());
+    }
+    let tier = &t.tiers[live];
+    tx.execute(
+        "INSERT INTO tier_events (customer_id, tier_index, tier_name, reached_at, kept_until) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![customer, live as i64, tier.name, tx.now, rules::kept_until(t.period, tx.now)],
+    )?;
+    // The entry reward of every tier passed, once per tier ever reached.
+    for (i, passed) in t.tiers.iter().enumerate().take(live + 1) {
+        let already: i64 = tx.query_row(
+            "SELECT count(*) FROM tier_events WHERE customer_id = ?1 AND tier_index = ?2",
+            params![customer, i as i64],
+            |r| r.get(0),
+        )?;
+        let is_new = if i == live { already == 1 } else { already == 0 && held.is_none_or(|h| i > h) };
+        if passed.entry_points > 0 && is_new {
+            let expires_at = rules::expiry_date(&p.expiry, tx.now);
+            insert_points(
+                tx,
+                customer,
+                "tier_entry",
+                passed.entry_points,
+                PointsRefs { expires_at, reason: Some(&passed.name), ..Default::default() },
+            )?;
+        }
+    }
+    Ok(())
+}
