@@ -70,6 +70,7 @@ const families: Record<string, string[]> = {
     'expired', 'refund_during_hold', 'refund_after_approval', 'link_removed', 'rejected_in_review',
     'merged_same_person', 'merged_duplicate', 'replaced_by_higher', 'milestone_lost',
   ],
+  'ui.referrals.status.': ['pending', 'qualified', 'approved', 'voided', 'rejected', 'outside_offer'],
   'ui.referral_reason.': [
     'outside_offer', 'expired', 'refund_during_hold', 'refund_after_approval', 'link_removed', 'rejected_in_review',
     'merged_same_person', 'merged_duplicate', 'replaced_by_higher', 'milestone_lost', 'no_slot_left', 'budget_spent',
