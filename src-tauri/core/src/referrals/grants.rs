@@ -76,13 +76,23 @@ fn reward_words(r: &RewardSpec, plural: bool, lang: Lang, currency: Currency, lo
     }
 }
 
-/// Cost of the rewards of a period given and not taken back (losses included).
+/// Cost of the rewards of a period given and not taken back (losses included): the running
+/// total kept with every reward row (see `add_committed`).
 pub(crate) fn committed(conn: &Connection, period: &str) -> Result<Cents> {
-    let mut st = conn.prepare_cached(
-        "SELECT coalesce(sum(g.cost_cents - coalesce(e.taken_back_cents, 0)), 0)
-         FROM referral_rewards g LEFT JOIN referral_reward_ends e ON e.reward_id = g.id WHERE g.period = ?1",
+    let mut st = conn.prepare_cached("SELECT committed_cents FROM referral_periods WHERE period = ?1")?;
+    Ok(st.query_row([period], |r| r.get(0)).optional()?.unwrap_or(0))
+}
+
+/// Keep the running total of a period in step with a reward given (+) or taken back (−).
+fn add_committed(tx: &Tx, period: &str, cents: Cents) -> Result<()> {
+    let n = tx.execute(
+        "UPDATE referral_periods SET committed_cents = committed_cents + ?2 WHERE period = ?1",
+        params![period, cents],
     )?;
-    Ok(st.query_row([period], |r| r.get(0))?)
+    if n == 0 {
+        tx.execute("INSERT INTO referral_periods (period, committed_cents) VALUES (?1, ?2)", params![period, cents])?;
+    }
+    Ok(())
 }
 
 /// Slots of a milestone taken in a period: rewards given and not fully taken back.
@@ -196,6 +206,7 @@ pub(crate) fn give(
         ],
     )?;
     let id = tx.last_insert_rowid();
+    add_committed(tx, &period, cost)?;
     let data = serde_json::json!({
         "role": role.code(), "label": label, "cost_cents": cost, "beneficiary": customer, "milestone": milestone.map(|m| m.key)
     });
@@ -260,15 +271,15 @@ pub(crate) struct TakenBack {
 /// Take a reward back: what is unspent comes back through the ledgers, what was spent is
 /// recorded as a loss. A reward already taken back is left alone.
 pub(crate) fn take_back(tx: &mut Tx, grant: i64, who: &EventFor, reason: &str) -> Result<TakenBack> {
-    let row: Option<(CustomerId, String, Option<i64>, Option<i64>, Cents, String)> = tx
+    let row: Option<(CustomerId, String, Option<i64>, Option<i64>, Cents, String, String)> = tx
         .query_row(
-            "SELECT customer_id, kind, points, voucher_id, cost_cents, label FROM referral_rewards g
+            "SELECT customer_id, kind, points, voucher_id, cost_cents, label, period FROM referral_rewards g
              WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM referral_reward_ends e WHERE e.reward_id = g.id)",
             [grant],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
         )
         .optional()?;
-    let Some((customer, kind, points, voucher, cost, label)) = row else { return Ok(TakenBack::default()) };
+    let Some((customer, kind, points, voucher, cost, label, period)) = row else { return Ok(TakenBack::default()) };
     let text = crate::i18n::tr(lang_of(tx)?, &format!("referral.end.{reason}"), &[]);
     let (back, points_back) = match (kind.as_str(), points, voucher) {
         ("points", Some(p), _) => {
@@ -285,6 +296,7 @@ pub(crate) fn take_back(tx: &mut Tx, grant: i64, who: &EventFor, reason: &str) -
         _ => (0, 0),
     };
     let out = TakenBack { taken_back_cents: back, loss_cents: cost - back };
+    add_committed(tx, &period, -back)?;
     tx.execute(
         "INSERT INTO referral_reward_ends (reward_id, at, reason, taken_back_cents, loss_cents, points_taken_back)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",

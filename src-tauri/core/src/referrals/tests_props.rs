@@ -75,6 +75,8 @@ fn check_invariants(s: &Store, budget: i64) -> Result<(), TestCaseError> {
          LEFT JOIN referral_reward_ends e ON e.reward_id = g.id",
     );
     prop_assert!(committed <= budget, "the budget is never exceeded: {} > {}", committed, budget);
+    let kept = q(s, "SELECT coalesce(sum(committed_cents), 0) FROM referral_periods");
+    prop_assert_eq!(kept, committed, "the running total is the sum of the rewards");
     for (key, slots) in [(1, 2), (2, 1)] {
         let taken = q(
             s,

@@ -104,6 +104,14 @@ BEGIN SELECT RAISE(ABORT, 'a referral reward is never edited'); END;
 CREATE TRIGGER referral_rewards_never_deleted BEFORE DELETE ON referral_rewards
 BEGIN SELECT RAISE(ABORT, 'a referral reward is never deleted'); END;
 
+-- What the rewards of each period cost, net of what came back: derived from the two tables
+-- around it and updated in the same transaction as each of their rows (so the budget check
+-- reads one row instead of summing every reward).
+CREATE TABLE referral_periods (
+    period          TEXT PRIMARY KEY,
+    committed_cents INTEGER NOT NULL DEFAULT 0 CHECK (committed_cents >= 0)
+) STRICT;
+
 -- A reward taken back (a refund, a milestone no longer reached): what came back through the
 -- ledgers and what had been spent already (a loss). Once per reward, never edited.
 CREATE TABLE referral_reward_ends (
