@@ -76,7 +76,7 @@ pub(crate) fn generate(tx: &mut Tx, customers: u32) -> Result<()> {
     )?;
     let before = pick(
         tx,
-        &format!("SELECT id, created_at FROM customers c WHERE created_at > ?1 AND created_at < ?2 AND ?4 >= 0 ORDER BY created_at DESC, id LIMIT ?3"),
+        "SELECT id, created_at FROM customers c WHERE created_at > ?1 AND created_at < ?2 AND ?4 >= 0 ORDER BY created_at DESC, id LIMIT ?3",
         start - Duration::days(40),
         start,
         3,

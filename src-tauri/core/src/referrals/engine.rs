@@ -321,8 +321,8 @@ pub(crate) fn process_due(tx: &mut Tx, limit: usize) -> Result<ProcessReport> {
         .collect::<rusqlite::Result<_>>()?;
     let mut offers: std::collections::HashMap<i64, Offer> = std::collections::HashMap::new();
     for (id, version, created) in pending {
-        if !offers.contains_key(&version) {
-            offers.insert(version, offer_version(tx, version)?);
+        if let std::collections::hash_map::Entry::Vacant(e) = offers.entry(version) {
+            e.insert(offer_version(tx, version)?);
         }
         let deadline = rules::qualify_deadline(&offers[&version], created);
         if tx.now > deadline && report.expired < limit {

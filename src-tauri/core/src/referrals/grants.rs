@@ -271,7 +271,8 @@ pub(crate) struct TakenBack {
 /// Take a reward back: what is unspent comes back through the ledgers, what was spent is
 /// recorded as a loss. A reward already taken back is left alone.
 pub(crate) fn take_back(tx: &mut Tx, grant: i64, who: &EventFor, reason: &str) -> Result<TakenBack> {
-    let row: Option<(CustomerId, String, Option<i64>, Option<i64>, Cents, String, String)> = tx
+    type Row = (CustomerId, String, Option<i64>, Option<i64>, Cents, String, String);
+    let row: Option<Row> = tx
         .query_row(
             "SELECT customer_id, kind, points, voucher_id, cost_cents, label, period FROM referral_rewards g
              WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM referral_reward_ends e WHERE e.reward_id = g.id)",
@@ -286,13 +287,7 @@ pub(crate) fn take_back(tx: &mut Tx, grant: i64, who: &EventFor, reason: &str) -
             let taken = crate::loyalty::take_back_points_tx(tx, customer, p, &text)?;
             ((i128::from(cost) * i128::from(taken) / i128::from(p.max(1))) as Cents, taken)
         }
-        (_, _, Some(v)) => {
-            if crate::loyalty::cancel_voucher_tx(tx, v, &text)? {
-                (cost, 0)
-            } else {
-                (0, 0)
-            }
-        }
+        (_, _, Some(v)) if crate::loyalty::cancel_voucher_tx(tx, v, &text)? => (cost, 0),
         _ => (0, 0),
     };
     let out = TakenBack { taken_back_cents: back, loss_cents: cost - back };

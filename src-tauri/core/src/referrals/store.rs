@@ -425,7 +425,8 @@ impl Store {
         self.transact("referral_link", key, |tx| {
             crate::customers::ensure_customer(tx, friend)?;
             let referrer = resolve(tx, &link.referrer)?;
-            let existing: Option<(i64, CustomerId, String, Option<String>, DateTime<Utc>, Option<i64>)> = tx
+            type Existing = (i64, CustomerId, String, Option<String>, DateTime<Utc>, Option<i64>);
+            let existing: Option<Existing> = tx
                 .query_row(
                     "SELECT id, referrer_id, status, end_reason, created_at, offer_version FROM referrals WHERE friend_id = ?1",
                     [friend],

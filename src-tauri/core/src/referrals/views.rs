@@ -420,8 +420,11 @@ impl Store {
                   WHERE f.referrer_id = r.referrer_id AND f.status IN ('approved', 'qualified', 'pending')),
                (SELECT coalesce(sum(g.cost_cents - coalesce(e.taken_back_cents, 0)), 0)
                   FROM referral_rewards g LEFT JOIN referral_reward_ends e ON e.reward_id = g.id
-                  WHERE (g.role = 'milestone' AND g.customer_id = r.referrer_id)
-                     OR g.referral_id IN (SELECT id FROM referrals WHERE referrer_id = r.referrer_id))
+                  WHERE g.customer_id = r.referrer_id AND g.role = 'milestone')
+               + (SELECT coalesce(sum(g.cost_cents - coalesce(e.taken_back_cents, 0)), 0)
+                  FROM referrals f JOIN referral_rewards g ON g.referral_id = f.id
+                  LEFT JOIN referral_reward_ends e ON e.reward_id = g.id
+                  WHERE f.referrer_id = r.referrer_id)
              FROM r",
         )?;
         let rows: Vec<(CustomerId, i64, i64, Cents, Cents, Cents)> = st
