@@ -7,7 +7,8 @@ export default defineConfig({
   plugins: [svelte()],
   base: './',
   clearScreen: false,
-  envPrefix: ['VITE_', 'TAURI_'],
+  // Only Tauri's own build variables reach the interface, never the rest of the environment.
+  envPrefix: ['TAURI_ENV_'],
   resolve: {
     alias: { $lib: fileURLToPath(new URL('./src/lib', import.meta.url)) },
     // Tests mount components: use Svelte's browser build there too.

@@ -19,7 +19,7 @@ pub fn spawn(db: PathBuf, secrets: Arc<Secrets>) {
             match SenderLock::acquire(&db) {
                 Ok(l) => break l,
                 Err(e) => {
-                    tracing::warn!(error = %e, "another sender holds this file; retrying");
+                    tracing::warn!(error = %e, "the sender lock is not available; retrying");
                     std::thread::sleep(Duration::from_secs(10));
                 }
             }
@@ -71,9 +71,10 @@ fn run_once(
     }
     let mail = store.mail_settings()?;
     // The transport follows the settings and the password: rebuilt when either changes.
-    let fingerprint = format!("{}#{}", serde_json::to_string(&mail)?, secrets.generation());
+    let policy = store.smtp_policy()?;
+    let fingerprint = format!("{}#{}#{:?}", serde_json::to_string(&mail)?, secrets.generation(), policy);
     if transport.as_ref().map(|(f, _)| f != &fingerprint).unwrap_or(true) {
-        match transport_for(&mail, secrets, outbox_dir(Some(db))) {
+        match transport_for(&mail, secrets, outbox_dir(Some(db)), policy) {
             Ok(t) => *transport = Some((fingerprint, t)),
             Err(e) => {
                 // Nothing can leave (no password in this session, bad settings): say so on the

@@ -99,7 +99,7 @@ test('the shop and three customers, two of whom agreed to receive news', async (
 test('sending settings: identity, postal address, and a local SMTP server that answers the test', async () => {
   await go('#/campaigns/settings');
   await fill('[data-testid="mail-sender-name"]', 'Boutique Léa');
-  await fill('[data-testid="mail-sender-email"]', 'lea@boutique.fr');
+  await fill('[data-testid="mail-sender-email"]', 'lea@boutique.test');
   await fill('[data-testid="mail-postal"]', '3 rue des Lilas, 69001 Lyon');
   await (await visible('[data-testid="mail-delivery-smtp"]')).click();
   await (await visible('[data-testid="mail-preset"]')).selectByAttribute('value', 'custom');
@@ -166,12 +166,12 @@ test('write a newsletter with a personal field and preview it with a real custom
 });
 
 test('a test goes to the merchant, with the customer chosen for the preview', async () => {
-  await fill('[data-testid="test-email"]', 'lea@boutique.fr');
+  await fill('[data-testid="test-email"]', 'lea@boutique.test');
   await (await visible('[data-testid="test-send"]')).click();
   await visible('[data-testid="test-outcome"]', 20_000);
   const [msg] = await waitForMessages(1);
   assert.match(msg, /^Subject: .*TEST/m, 'the test is marked as such in its subject');
-  assert.match(msg, /^To: .*lea@boutique\.fr/m, 'it went to the merchant');
+  assert.match(msg, /^To: .*lea@boutique\.test/m, 'it went to the merchant');
   assert.ok(plain(msg).includes('Bonjour Zoé'), 'with the chosen customer in it');
   await shot('63-test-sent');
 });
@@ -191,8 +191,8 @@ test('send to the segment: only those who agreed receive it; the progress and re
   const to = campaign.map((m) => m.match(/^To: .*<([^>]+)>/m)[1]).sort();
   assert.deepEqual(to, ['emile@example.com', 'zoe@example.com'], 'the two customers who agreed');
   for (const m of campaign) {
-    assert.match(m, /^List-Unsubscribe: <mailto:lea@boutique\.fr\?subject=unsubscribe%20[a-z0-9]{20}>/m, 'a per-recipient unsubscribe address');
-    assert.match(m, /^Message-ID: <c\d+\.[a-z0-9]{20}@boutique\.fr>/m, 'a Message-ID');
+    assert.match(m, /^List-Unsubscribe: <mailto:lea@boutique\.test\?subject=unsubscribe%20[a-z0-9]{20}>/m, 'a per-recipient unsubscribe address');
+    assert.match(m, /^Message-ID: <c\d+\.[a-z0-9]{20}@boutique\.test>/m, 'a Message-ID');
     assert.match(m, /^Date: /m, 'a Date');
   }
   const zoe = plain(campaign.find((m) => m.includes('zoe@example.com')));

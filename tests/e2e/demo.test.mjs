@@ -50,6 +50,18 @@ test('the dashboard shows the real figures of the file', async () => {
   await shot('12-dashboard');
 });
 
+test('the demo shop writes to reserved addresses only and never sends through a real provider', async () => {
+  const page = await invoke('customers_list', { req: { sort: 'name', archived: false, after: null, limit: 200 } });
+  const emails = page.items.map((c) => c.email).filter(Boolean);
+  assert.ok(emails.length > 50, 'demo customers have addresses');
+  for (const e of emails) {
+    assert.match(e, /@(example\.(com|org|net)|[^@]+\.(test|invalid|example))$/, `${e} is on a reserved domain`);
+  }
+  await go('#/campaigns/settings');
+  await visible('[data-testid="mail-demo-notice"]');
+  await shot('14-demo-mail-settings');
+});
+
 test('a customer of the demo shop has figures and a timeline', async () => {
   const best = await invoke('customers_list', { req: { sort: 'total_spent', archived: false, after: null, limit: 1 } });
   await go(`#/customers/${best.items[0].id}`);

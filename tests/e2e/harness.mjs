@@ -39,9 +39,13 @@ function waitForPort(port, timeoutMs) {
 export async function startApp() {
   dataDir = mkdtempSync(join(tmpdir(), 'comptoir-e2e-'));
   mkdirSync(SHOTS, { recursive: true });
+  // Its own process group: tauri-driver, WebKitWebDriver and the app they start are stopped
+  // together, so no window outlives its test (an orphaned app would hold the test runner's
+  // output open and keep the whole suite from ending).
   driver = spawn(DRIVER, [], {
     stdio: ['ignore', 'inherit', 'inherit'],
     env: { ...process.env, COMPTOIR_DB: join(dataDir, 'shop.db') },
+    detached: true,
   });
   await waitForPort(4444, 30_000);
   browser = await remote({
@@ -61,7 +65,11 @@ export async function stopApp() {
   if (driver && driver.exitCode === null) {
     const exited = new Promise((ok) => driver.once('exit', ok));
     driver.kill();
-    await exited;
+    await Promise.race([exited, new Promise((ok) => setTimeout(ok, 5_000))]);
+  }
+  // Whatever is left of the group (WebKitWebDriver, the app) goes too.
+  if (driver) {
+    try { process.kill(-driver.pid, 'SIGKILL'); } catch { /* the group is already gone */ }
   }
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 }

@@ -299,6 +299,7 @@ pub fn run(store: &mut Store, only: &[&str], n: usize) -> crate::Result<Vec<Benc
         if wanted("campaign_render") {
             results.push(campaign_render(store, campaign, recipients)?);
         }
+        #[cfg(any(test, feature = "sink"))]
         if wanted("campaign_send_local_sink") {
             results.push(campaign_send(store, campaign, recipients)?);
         }
@@ -503,6 +504,7 @@ fn campaign_render(store: &mut Store, campaign: i64, recipients: usize) -> crate
     }))
 }
 
+#[cfg(any(test, feature = "sink"))]
 /// A whole campaign sent to an SMTP sink on loopback by the product's engine (outbox rows
 /// committed before and after each batch, consent re-checked, rendering, a pool of 16
 /// connections). Baseline: bare lettre sending one pre-built message as many times, with the
@@ -522,7 +524,8 @@ fn campaign_send(store: &mut Store, campaign: i64, recipients: usize) -> crate::
         username: String::new(),
         limits: SendLimits { per_second: 0, per_minute: 0, per_day: 0, connections: CONNECTIONS },
     };
-    let pool = SmtpPool::new(&smtp, None).map_err(|f| crate::Error::Io(std::io::Error::other(f.detail)))?;
+    let pool = SmtpPool::new(&smtp, None, Default::default())
+        .map_err(|f| crate::Error::Io(std::io::Error::other(f.detail)))?;
     store.start_campaign(campaign, None)?;
     let t = Instant::now();
     Engine::new(EngineOptions { batch: 64, ..EngineOptions::default() }).run_campaign(
@@ -545,7 +548,8 @@ fn campaign_send(store: &mut Store, campaign: i64, recipients: usize) -> crate::
         ))
         .expect("message");
     let out = Outgoing { envelope: m.envelope().clone(), bytes: m.formatted(), file_stem: String::new() };
-    let bare = SmtpPool::new(&smtp, None).map_err(|f| crate::Error::Io(std::io::Error::other(f.detail)))?;
+    let bare = SmtpPool::new(&smtp, None, Default::default())
+        .map_err(|f| crate::Error::Io(std::io::Error::other(f.detail)))?;
     let next = std::sync::atomic::AtomicUsize::new(0);
     let t = Instant::now();
     std::thread::scope(|s| {

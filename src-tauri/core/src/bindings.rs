@@ -56,6 +56,7 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     campaigns::segments::Segment::export_all_to(dir)?;
     campaigns::smtp::ConnectionCheck::export_all_to(dir)?;
     campaigns::results::CampaignResults::export_all_to(dir)?;
+    campaigns::suppression::SuppressionPage::export_all_to(dir)?;
     referrals::OfferVersion::export_all_to(dir)?;
     referrals::OfferCheck::export_all_to(dir)?;
     referrals::ReferrerLink::export_all_to(dir)?;

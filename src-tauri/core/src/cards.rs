@@ -137,7 +137,7 @@ impl Store {
     /// A lost card: the old number stops working and a new one is issued. Points, stamps and
     /// vouchers belong to the customer, so the balance follows.
     pub fn replace_card(&mut self, customer: CustomerId, key: Option<&str>) -> Result<Outcome<String>> {
-        self.transact("card.replace", key, |tx| {
+        self.transact(("card.replace", &customer), key, |tx| {
             crate::customers::ensure_customer(tx, customer)?;
             tx.execute(
                 "UPDATE cards SET status = 'replaced' WHERE customer_id = ?1 AND status = 'active'",
@@ -152,7 +152,7 @@ impl Store {
 
     /// Block a card (stolen, misused): it no longer selects anyone at the till.
     pub fn block_card(&mut self, number: &str, key: Option<&str>) -> Result<Outcome<()>> {
-        self.transact("card.block", key, |tx| {
+        self.transact(("card.block", number), key, |tx| {
             let owner: Option<CustomerId> =
                 tx.query_row("SELECT customer_id FROM cards WHERE number = ?1", [number], |r| r.get(0)).optional()?;
             let Some(customer) = owner else { return Err(Error::not_found("card", number)) };

@@ -194,8 +194,9 @@ const STREETS: &[&str] = &[
     "place du Marché",
     "chemin des Vignes",
 ];
-const DOMAINS: &[&str] =
-    &["gmail.com", "orange.fr", "free.fr", "laposte.net", "hotmail.fr", "videotron.ca", "outlook.com", "yahoo.fr"];
+/// Reserved domains only (RFC 2606 / 6761): a demo address can never reach a real inbox.
+pub const DOMAINS: &[&str] =
+    &["example.com", "example.org", "example.net", "courriel.test", "messagerie.example", "boite.invalid"];
 const TAGS: &[&str] =
     &["VIP", "Bio", "Voisin", "Salon 2024", "Café", "Épicerie fine", "Professionnel", "Newsletter papier"];
 const CATEGORIES: &[&str] = &["Épicerie", "Café", "Boulangerie", "Cadeaux", "Vins", "Fromages"];
@@ -513,6 +514,7 @@ impl Store {
             }
             crate::referrals::demo::generate(tx, spec.customers)?;
             tx.execute("INSERT INTO settings (key, value) VALUES ('onboarded', '1') ON CONFLICT (key) DO UPDATE SET value = '1'", [])?;
+            tx.execute("INSERT INTO settings (key, value) VALUES ('demo', '1') ON CONFLICT (key) DO UPDATE SET value = '1'", [])?;
             tx.changes.purchases = true;
             tx.changes.settings = true;
             Ok(DemoSummary { customers: spec.customers, purchases: spec.purchases, refunds })

@@ -37,8 +37,10 @@ pub enum Error {
     Conflict { key: &'static str, args: Vec<(&'static str, String)> },
     #[error("database schema version {found} is newer than this app supports ({supported})")]
     NewerDatabase { found: u32, supported: u32 },
-    #[error("the idempotency key {0} was already used for another operation")]
+    #[error("the idempotency key {0} was already used for another operation or input")]
     KeyReused(String),
+    #[error("the copy taken before upgrading the database could not be written or checked")]
+    BackupFailed,
     #[error("storage: {0}")]
     Storage(#[from] rusqlite::Error),
     #[error("io: {0}")]
@@ -66,6 +68,8 @@ impl Error {
             Error::Conflict { .. } => "conflict",
             Error::NewerDatabase { .. } => "newer_database",
             Error::KeyReused(_) => "key_reused",
+            Error::BackupFailed => "backup_failed",
+            e if e.is_disk_full() => "disk_full",
             Error::Storage(e) if is_busy(e) => "busy",
             Error::Storage(_) | Error::Io(_) | Error::Json(_) => "internal",
         }
@@ -90,6 +94,8 @@ impl Error {
                 &[("found", found.to_string()), ("supported", supported.to_string())],
             ),
             Error::KeyReused(_) => i18n::tr(lang, "error.key_reused", &[]),
+            Error::BackupFailed => i18n::tr(lang, "error.backup_failed", &[]),
+            e if e.is_disk_full() => i18n::tr(lang, "error.disk_full", &[]),
             Error::Storage(e) if is_busy(e) => i18n::tr(lang, "error.busy", &[]),
             Error::Storage(_) | Error::Io(_) | Error::Json(_) => i18n::tr(lang, "error.internal", &[]),
         }
@@ -104,6 +110,18 @@ impl Error {
             _ => Vec::new(),
         };
         ErrorPayload { code: self.code().to_string(), message: self.message(lang), fields }
+    }
+}
+
+impl Error {
+    /// The disk (or the database's size limit) is full: the merchant can act on that, so it
+    /// has its own code and message instead of "internal".
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            Error::Storage(e) => matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DiskFull)),
+            Error::Io(e) => e.kind() == std::io::ErrorKind::StorageFull || e.raw_os_error() == Some(28),
+            _ => false,
+        }
     }
 }
 

@@ -70,6 +70,9 @@ pub struct Settings {
     pub onboarded: bool,
     /// The shop's logo for printed cards, as a `data:image/png|jpeg;base64,…` URL.
     pub logo: Option<String>,
+    /// This file is the demo shop: invented customers at reserved addresses; it never sends
+    /// through a real provider.
+    pub demo: bool,
 }
 
 impl Default for Settings {
@@ -82,6 +85,7 @@ impl Default for Settings {
             currency: Currency::EUR,
             onboarded: false,
             logo: None,
+            demo: false,
         }
     }
 }
@@ -165,6 +169,7 @@ pub(crate) fn load(conn: &rusqlite::Connection) -> Result<Settings> {
                 "currency" => s.currency = Currency::parse(&v).unwrap_or_default(),
                 "onboarded" => s.onboarded = v == "1",
                 "logo" => s.logo = Some(v),
+                "demo" => s.demo = v == "1",
                 _ => {}
             }
         }
@@ -185,7 +190,7 @@ impl Store {
                 FieldError::new("shop_name", "field.too_long").arg("max", MAX_SHOP_NAME)
             ]));
         }
-        let out = self.transact("settings.update", key, |tx| {
+        let out = self.transact(("settings.update", input), key, |tx| {
             for (k, v) in [
                 ("shop_name", name.as_str()),
                 ("locale", input.locale.code()),
@@ -208,7 +213,7 @@ impl Store {
         if let Some(l) = logo {
             validate_logo(l)?;
         }
-        self.transact("settings.logo", key, |tx| {
+        self.transact(("settings.logo", &logo), key, |tx| {
             match logo {
                 Some(l) => tx.execute(
                     "INSERT INTO settings (key, value) VALUES ('logo', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -3,6 +3,18 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+/// The dates the product deals with: from 1900 to 2200. A date from the interface outside
+/// this range is refused with a message (time arithmetic near the limits of the calendar
+/// library would otherwise fail).
+pub fn check_date(field: &'static str, at: chrono::DateTime<chrono::Utc>) -> crate::error::Result<()> {
+    use chrono::Datelike;
+    if (1900..=2200).contains(&at.year()) {
+        Ok(())
+    } else {
+        Err(crate::error::Error::invalid(field, "field.date_out_of_range"))
+    }
+}
+
 /// Money is always an integer number of cents.
 pub type Cents = i64;
 pub type CustomerId = i64;

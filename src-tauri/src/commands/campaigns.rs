@@ -56,10 +56,13 @@ pub async fn mail_test_connection(
     let stored = state.secrets.get(&secrets::account(&input.smtp.username, &input.smtp.host)).map(|(p, _)| p);
     let password = password.filter(|p| !p.is_empty()).or(stored);
     let app_password = mail::preset(input.smtp.preset).app_password;
+    let policy = state.with(|s| s.smtp_policy())?;
     let smtp = input.smtp;
-    tauri::async_runtime::spawn_blocking(move || smtp::test_connection(&smtp, password.as_deref(), app_password))
-        .await
-        .map_err(|e| ErrorPayload { code: "internal".into(), message: e.to_string(), fields: Vec::new() })
+    tauri::async_runtime::spawn_blocking(move || {
+        smtp::test_connection(&smtp, password.as_deref(), app_password, policy)
+    })
+    .await
+    .map_err(|e| ErrorPayload { code: "internal".into(), message: e.to_string(), fields: Vec::new() })
 }
 
 #[tauri::command]
@@ -149,7 +152,7 @@ pub async fn campaign_test_send(
     // On its own connection, off the window's: a slow provider does not freeze the screen.
     tauri::async_runtime::spawn_blocking(move || {
         let mut store = comptoir_core::Store::open(&db)?;
-        let transport = smtp::transport_for(&mail, &secrets, smtp::outbox_dir(Some(&db)))?;
+        let transport = smtp::transport_for(&mail, &secrets, smtp::outbox_dir(Some(&db)), store.smtp_policy()?)?;
         message::send_test(&mut store, transport.as_ref(), id, variant, &email, customer_id)
     })
     .await

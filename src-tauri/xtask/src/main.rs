@@ -221,7 +221,9 @@ fn e2e_files(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 fn task_bench(args: &[String]) -> Result {
-    run(cargo().args(["run", "--release", "--package", "comptoir-core", "--bin", "comptoir-bench", "--"]).args(args))
+    run(cargo()
+        .args(["run", "--release", "--package", "comptoir-core", "--features", "sink", "--bin", "comptoir-bench", "--"])
+        .args(args))
 }
 
 /// The Tauri CLI that builds the installers (from the npm registry, run through npx).

@@ -21,7 +21,7 @@ const { default: CampaignEditor } = await import('./CampaignEditor.svelte');
 const mail: MailSettingsView = {
   settings: {
     sender_name: 'Boutique Léa',
-    sender_email: 'lea@exemple.fr',
+    sender_email: 'lea@exemple.test',
     reply_to: '',
     postal_address: '12 rue des Lilas\n75011 Paris',
     language: 'fr',
@@ -140,6 +140,6 @@ describe('CampaignEditor', () => {
 
   it('the test address defaults to the sender address', async () => {
     const { getByTestId } = render(CampaignEditor, { props: { initial: campaign('draft'), changed: () => {} } });
-    await waitFor(() => expect((getByTestId('test-email') as HTMLInputElement).value).toBe('lea@exemple.fr'));
+    await waitFor(() => expect((getByTestId('test-email') as HTMLInputElement).value).toBe('lea@exemple.test'));
   });
 });

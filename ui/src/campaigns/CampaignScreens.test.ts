@@ -79,8 +79,8 @@ afterEach(cleanup);
 describe('campaign list', () => {
   it('lists campaigns and offers to send a missed one now', async () => {
     const rows: CampaignSummary[] = [
-      { ...campaign({}), subject: 'Bonjour' },
-      { ...campaign({ id: 8, name: 'Soldes', state: 'scheduled', missed: true, scheduled_at: '2026-11-20T08:00:00Z' }), subject: 'Soldes' },
+      { ...campaign({}), subject: 'Bonjour', unreadable: false },
+      { ...campaign({ id: 8, name: 'Soldes', state: 'scheduled', missed: true, scheduled_at: '2026-11-20T08:00:00Z' }), subject: 'Soldes', unreadable: false },
     ];
     answer = (cmd) => (cmd === 'campaigns_list' ? rows : cmd === 'campaign_start' ? outcome(campaign({ id: 8 })) : null);
     const { findAllByTestId, getByText } = render(Campaigns);
@@ -93,6 +93,20 @@ describe('campaign list', () => {
   });
 });
 
+describe('a campaign that cannot be read', () => {
+  it('is listed and flagged, and the others are shown as usual', async () => {
+    const rows: CampaignSummary[] = [
+      { ...campaign({ id: 3, name: 'Abîmée' }), subject: '', unreadable: true },
+      { ...campaign({ id: 4, name: 'Saine' }), subject: 'Bonjour', unreadable: false },
+    ];
+    answer = (cmd) => (cmd === 'campaigns_list' ? rows : null);
+    const { findAllByTestId, getAllByTestId } = render(Campaigns);
+    expect(await findAllByTestId('campaign-row'), 'both are listed').toHaveLength(2);
+    expect(getAllByTestId('campaign-unreadable'), 'only the damaged one is flagged').toHaveLength(1);
+    expect(plain(document.body.textContent)).toContain('Illisible');
+  });
+});
+
 describe('a scheduled send that could not leave', () => {
   it('says why instead of blaming a closed app', async () => {
     const rows: CampaignSummary[] = [
@@ -100,6 +114,7 @@ describe('a scheduled send that could not leave', () => {
         ...campaign({ id: 9, name: 'Noël', state: 'scheduled', missed: true, scheduled_at: '2026-12-20T08:00:00Z' }),
         pause_detail: 'Personne dans ce segment ne peut recevoir de message (consentement).',
         subject: 'Noël',
+        unreadable: false,
       },
     ];
     answer = (cmd) => (cmd === 'campaigns_list' ? rows : null);
@@ -167,7 +182,7 @@ describe('sending settings', () => {
   const view: MailSettingsView = {
     settings: {
       sender_name: 'Boutique Léa',
-      sender_email: 'lea@exemple.fr',
+      sender_email: 'lea@exemple.test',
       reply_to: '',
       postal_address: '12 rue des Lilas',
       language: 'fr',
@@ -177,7 +192,7 @@ describe('sending settings', () => {
         host: 'smtp.gmail.com',
         port: 465,
         tls: 'tls',
-        username: 'lea@gmail.com',
+        username: 'lea@example.com',
         limits: { per_second: 1, per_minute: 20, per_day: 500, connections: 2 },
       },
     },
@@ -253,16 +268,16 @@ describe('sending settings', () => {
 
 describe('unsubscribes', () => {
   it('pasted lines are recorded and the unknown ones listed', async () => {
-    answer = (cmd) => (cmd === 'unsubscribes_apply' ? outcome({ recorded: 2, already: 1, unknown: ['zoe@nulle-part.fr'] }) : null);
+    answer = (cmd) => (cmd === 'unsubscribes_apply' ? outcome({ recorded: 2, already: 1, unknown: ['zoe@nulle-part.invalid'] }) : null);
     const { getByTestId, findByTestId } = render(Unsubscribes);
     const area = getByTestId('unsub-text') as HTMLTextAreaElement;
-    area.value = 'unsubscribe abc\nmarie@exemple.fr\nzoe@nulle-part.fr';
+    area.value = 'unsubscribe abc\nmarie@exemple.test\nzoe@nulle-part.invalid';
     await fireEvent.input(area);
     await fireEvent.click(getByTestId('unsub-apply'));
     const report = await findByTestId('unsub-report');
     expect(plain(report.textContent), 'recorded, already, unknown').toContain('2 clients désinscrits');
     expect(plain(report.textContent)).toContain("1 l'étaient déjà");
-    expect(plain(report.textContent)).toContain('zoe@nulle-part.fr');
+    expect(plain(report.textContent)).toContain('zoe@nulle-part.invalid');
   });
 });
 

@@ -228,6 +228,11 @@ describe('pauses in words', () => {
     const s = describePause({ pause_reason: 'errors', pause_detail: '535 bad credentials', resume_at: null });
     expect(s, 'too many errors in a row, with the detail').toMatch(/erreurs d'affilée.*535 bad credentials/);
   });
+  it('a refusal by the provider says nobody was failed and quotes the provider', () => {
+    const s = describePause({ pause_reason: 'rejected', pause_detail: '553 5.7.1 Sender address rejected', resume_at: null });
+    expect(s).toContain('aucun client');
+    expect(s).toContain('553 5.7.1 Sender address rejected');
+  });
 
   it('every reason has words, no reason has none', () => {
     for (const r of ['merchant', 'quota', 'errors', 'ab_waiting'] as const) {

@@ -398,6 +398,8 @@ export function describePause(
         : t('ui.campaign.pause.errors_no_detail');
     case 'ab_waiting':
       return t('ui.campaign.pause.ab_waiting');
+    case 'rejected':
+      return t('ui.campaign.pause.rejected', { detail: c.pause_detail?.trim() || '—' });
     default:
       return '';
   }

@@ -37,12 +37,19 @@ function literals(): Set<string> {
   return found;
 }
 
+/** The string values of a union type generated from Rust (`generated/<name>.ts`). */
+function unionOf(name: string): string[] {
+  const text = readFileSync(join(src, 'lib', 'generated', `${name}.ts`), 'utf8');
+  const body = text.slice(text.indexOf('='));
+  return [...body.matchAll(/"([^"]+)"/g)].map((m) => m[1]);
+}
+
 /** Keys built at run time from a value of a generated type. */
 const families: Record<string, string[]> = {
   'ui.consent.choice.': ['express', 'existing_customer', 'refused', 'none'],
   'ui.consent.source.': ['counter', 'paper_form', 'website', 'import', 'email', 'unsubscribe'],
   'ui.campaign.state.': ['draft', 'scheduled', 'running', 'paused', 'finished', 'cancelled'],
-  'ui.campaign.pause_short.': ['merchant', 'quota', 'errors', 'ab_waiting'],
+  'ui.campaign.pause_short.': unionOf('PauseReason'),
   'ui.campaign.field.': ['first_name', 'last_name', 'full_name', 'points', 'tier', 'voucher_code', 'voucher_value', 'shop_name',
     'referral_code', 'referral_friends', 'referral_next_milestone'],
   'ui.campaign.block.': ['heading', 'text', 'image', 'button', 'product'],
@@ -53,12 +60,11 @@ const families: Record<string, string[]> = {
     'referred_by',
   ],
   'ui.segment.consent.': ['express', 'existing_customer', 'refused', 'unknown'],
-  'ui.segment.exclusion.': ['no_email', 'no_consent', 'refused', 'unsubscribed', 'not_a_customer', 'implied_expired'],
-  'ui.segment.exclusion_help.': ['no_email', 'no_consent', 'refused', 'unsubscribed', 'not_a_customer', 'implied_expired'],
+  'ui.segment.exclusion.': unionOf('Exclusion'),
+  'ui.segment.exclusion_help.': unionOf('Exclusion'),
+  'ui.suppression.reason.': unionOf('SuppressionReason'),
   'ui.mail.password_place.': ['keychain', 'session_only', 'environment'],
-  'ui.mail.problem.': [
-    'wrong_password', 'app_password_needed', 'host_not_found', 'port_blocked', 'tls_mismatch', 'timeout', 'other',
-  ],
+  'ui.mail.problem.': unionOf('SmtpProblem'),
   'ui.duplicates.reason.': ['same_email', 'same_phone', 'similar_name_same_postcode'],
   'ui.country.': ['FR', 'CA'],
   'ui.lang.': ['fr', 'en'],

@@ -120,8 +120,13 @@ fn run(args: Vec<String>) -> Result<(), String> {
                     }),
                 ),
                 None => (
-                    transport_for(&mail, &Secrets::default(), outbox_dir(Some(std::path::Path::new(&db))))
-                        .map_err(|e| e.message(lang))?,
+                    transport_for(
+                        &mail,
+                        &Secrets::default(),
+                        outbox_dir(Some(std::path::Path::new(&db))),
+                        store.smtp_policy().map_err(|e| e.to_string())?,
+                    )
+                    .map_err(|e| e.message(lang))?,
                     limits_for(&mail),
                 ),
             };

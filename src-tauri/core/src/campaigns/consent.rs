@@ -4,7 +4,10 @@
 //!   about similar products who did not object (`existing_customer`, which needs a purchase).
 //! - Canada (CASL): express consent, or consent implied by a purchase in the last 2 years.
 //! - Anyone who refused or unsubscribed, or whose consent was never recorded, is excluded.
+//! - An address on the suppression list (unsubscribed, bounced, complained, cleaned, erased)
+//!   is excluded whatever the consent records of the customers carrying it say.
 
+use super::suppression::SuppressionReason;
 use crate::customers::ConsentChoice;
 use crate::types::Country;
 use chrono::{DateTime, Duration, Utc};
@@ -23,6 +26,32 @@ pub enum Exclusion {
     NotACustomer,
     /// Canada: implied consent, but the last purchase is more than 2 years old.
     ImpliedExpired,
+    /// The address bounced (or a list the merchant imported marked it "cleaned").
+    Bounced,
+    /// The person reported a message as spam.
+    Complained,
+    /// The address was suppressed by the merchant, or belonged to an erased person.
+    Suppressed,
+    /// Another customer of the audience has the same address: one message per address.
+    DuplicateAddress,
+}
+
+impl Exclusion {
+    /// The code stored as an outbox row's skip reason.
+    pub fn code(self) -> &'static str {
+        match self {
+            Exclusion::NoEmail => "no_email",
+            Exclusion::NoConsent => "no_consent",
+            Exclusion::Refused => "refused",
+            Exclusion::Unsubscribed => "unsubscribed",
+            Exclusion::NotACustomer => "not_a_customer",
+            Exclusion::ImpliedExpired => "implied_expired",
+            Exclusion::Bounced => "bounced",
+            Exclusion::Complained => "complained",
+            Exclusion::Suppressed => "suppressed",
+            Exclusion::DuplicateAddress => "duplicate_address",
+        }
+    }
 }
 
 /// What the rule needs to know about one customer.
@@ -34,6 +63,8 @@ pub struct ConsentFacts {
     pub choice: Option<ConsentChoice>,
     pub unsubscribed: bool,
     pub last_purchase_at: Option<DateTime<Utc>>,
+    /// The address is on the suppression list, and why.
+    pub suppressed: Option<SuppressionReason>,
 }
 
 /// Implied consent from a purchase lasts two years under CASL.
@@ -42,6 +73,16 @@ pub const CASL_IMPLIED_DAYS: i64 = 730;
 pub fn eligibility(f: &ConsentFacts, now: DateTime<Utc>) -> Result<(), Exclusion> {
     if !f.has_email {
         return Err(Exclusion::NoEmail);
+    }
+    if let Some(reason) = f.suppressed {
+        return Err(match reason {
+            SuppressionReason::Unsubscribed => Exclusion::Unsubscribed,
+            SuppressionReason::HardBounce | SuppressionReason::SoftBounce | SuppressionReason::Cleaned => {
+                Exclusion::Bounced
+            }
+            SuppressionReason::Complaint => Exclusion::Complained,
+            SuppressionReason::Erased | SuppressionReason::Merchant => Exclusion::Suppressed,
+        });
     }
     match f.choice {
         None => Err(Exclusion::NoConsent),
@@ -72,6 +113,7 @@ mod tests {
             choice,
             unsubscribed: false,
             last_purchase_at: last.map(|d| now() - Duration::days(d)),
+            suppressed: None,
         }
     }
 
@@ -124,5 +166,30 @@ mod tests {
         let mut f = facts(Country::FR, Some(ConsentChoice::Refused), None);
         f.unsubscribed = true;
         assert_eq!(eligibility(&f, now()), Err(Exclusion::Unsubscribed), "an unsubscribe is counted as such");
+    }
+
+    #[test]
+    fn a_suppressed_address_is_excluded_whatever_the_consent_says() {
+        use SuppressionReason::*;
+        let cases = [
+            (Unsubscribed, Exclusion::Unsubscribed, "an unsubscribed address gets nothing, even with express consent"),
+            (HardBounce, Exclusion::Bounced, "a hard bounce stops sending to that address"),
+            (SoftBounce, Exclusion::Bounced, "repeated soft bounces stop sending to that address"),
+            (Cleaned, Exclusion::Bounced, "an address a previous tool cleaned is not mailed"),
+            (Complaint, Exclusion::Complained, "a spam complaint stops every message"),
+            (Erased, Exclusion::Suppressed, "an erased person is never mailed again"),
+            (Merchant, Exclusion::Suppressed, "an address the merchant suppressed is not mailed"),
+        ];
+        for (reason, expected, rule) in cases {
+            let f =
+                ConsentFacts { suppressed: Some(reason), ..facts(Country::FR, Some(ConsentChoice::Express), Some(1)) };
+            assert_eq!(eligibility(&f, now()), Err(expected), "{rule}");
+        }
+        let no_email = ConsentFacts { has_email: false, suppressed: Some(Complaint), ..facts(Country::CA, None, None) };
+        assert_eq!(
+            eligibility(&no_email, now()),
+            Err(Exclusion::NoEmail),
+            "without an address, that is the reason shown"
+        );
     }
 }

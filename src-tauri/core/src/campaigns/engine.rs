@@ -4,6 +4,7 @@
 //! messages that were in flight: they are sent again (so duplicates are bounded by the batch)
 //! and nobody is skipped; the campaign carries on from where it stopped.
 
+use super::consent::Exclusion;
 use super::limits::{backoff, Allowance, Failure, RateWindow};
 use super::mail::SendLimits;
 use super::message::build_message;
@@ -61,16 +62,27 @@ struct Claimed {
     attempts: u32,
 }
 
+/// The results of a batch that left but could not be recorded yet (the database busy, a full
+/// disk). They are recorded before anything else happens, so that a delivered batch is never
+/// taken for one in flight and sent again.
+struct Unrecorded {
+    cid: CampaignId,
+    claimed: Vec<Claimed>,
+    results: Vec<std::result::Result<String, SendFailure>>,
+    at: DateTime<Utc>,
+}
+
 pub struct Engine {
     pub opts: EngineOptions,
     window: Option<RateWindow>,
     consecutive_errors: u32,
     compiled: HashMap<(CampaignId, Variant), Compiled>,
+    unrecorded: Option<Unrecorded>,
 }
 
 impl Engine {
     pub fn new(opts: EngineOptions) -> Engine {
-        Engine { opts, window: None, consecutive_errors: 0, compiled: HashMap::new() }
+        Engine { opts, window: None, consecutive_errors: 0, compiled: HashMap::new(), unrecorded: None }
     }
 
     fn window(&mut self, store: &Store) -> Result<&mut RateWindow> {
@@ -89,6 +101,7 @@ impl Engine {
     /// Scheduled work: quota pauses that may resume, scheduled campaigns whose time came while
     /// the app was open, A/B tests whose wait is over.
     pub fn tick(&mut self, store: &mut Store) -> Result<()> {
+        self.record_unrecorded(store)?;
         // A read first: the write lock is only taken when there is something to do.
         let due: bool = store.conn().query_row(
             "SELECT EXISTS (SELECT 1 FROM campaigns WHERE (state = 'paused' AND pause_reason = 'quota' AND resume_at <= ?1)
@@ -136,7 +149,14 @@ impl Engine {
             .query_map([], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         for id in waiting {
-            let c = store.campaign(id)?;
+            // One campaign that cannot be read must not stop the others.
+            let c = match store.campaign(id) {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(campaign = id, error = %e, "a campaign waiting for its A/B winner cannot be read");
+                    continue;
+                }
+            };
             let (Some(ab), Some(done)) = (c.audience.ab, c.sample_done_at) else { continue };
             if ab.metric == super::AbMetric::Manual || store.now() < done + Duration::days(i64::from(ab.wait_days)) {
                 continue;
@@ -166,6 +186,12 @@ impl Engine {
         transport: &dyn Transport,
         limits: &SendLimits,
     ) -> Result<Step> {
+        // Results of a delivered batch come first: until they are recorded, nothing is
+        // claimed and no row is taken for one in flight.
+        if let Err(e) = self.record_unrecorded(store) {
+            tracing::warn!(error = %e, "the results of a sent batch are not recorded yet; retrying");
+            return Ok(Step::Wait(store.now() + Duration::seconds(1)));
+        }
         let now = store.now();
         let pick = |ready: bool| -> Result<Option<i64>> {
             let sql = format!(
@@ -241,26 +267,41 @@ impl Engine {
                 drop(st);
                 let mut out = Vec::new();
                 for c in rows {
-                    // An unsubscribe recorded since the start is honoured before the message leaves.
-                    if !segments::still_eligible(tx, c.customer, tx.now)? {
-                        tx.execute("UPDATE campaign_recipients SET state = 'skipped' WHERE id = ?1", [c.row])?;
+                    // Consent, unsubscribes and the suppression list, as they are now: what was
+                    // recorded since the start is honoured before the message leaves.
+                    if let Err(why) = segments::still_eligible(tx, c.customer, tx.now)? {
+                        skip(tx, c.row, why.code())?;
                         continue;
                     }
                     // The address as it is now (corrected since the campaign started).
                     let email: Option<String> =
                         tx.query_row("SELECT email FROM customers WHERE id = ?1", [c.customer], |r| r.get(0))?;
-                    let c = match email {
-                        Some(e) if e != c.email => {
-                            tx.execute("UPDATE campaign_recipients SET email = ?1 WHERE id = ?2", params![e, c.row])?;
-                            Claimed { email: e, ..c }
-                        }
-                        _ => c,
-                    };
+                    let email = email.unwrap_or(c.email.clone());
+                    let norm = crate::text::normalize_email(&email);
+                    // One message per address: another row of this campaign has it (two
+                    // records of one person, or an address corrected into another's).
+                    let other: Option<i64> = tx
+                        .query_row(
+                            "SELECT id FROM campaign_recipients WHERE campaign_id = ?1 AND email_norm = ?2 AND id <> ?3 LIMIT 1",
+                            params![cid, norm, c.row],
+                            |r| r.get(0),
+                        )
+                        .optional()?;
+                    if other.is_some() {
+                        skip(tx, c.row, Exclusion::DuplicateAddress.code())?;
+                        continue;
+                    }
+                    if email != c.email {
+                        tx.execute(
+                            "UPDATE campaign_recipients SET email = ?1, email_norm = ?2 WHERE id = ?3",
+                            params![email, norm, c.row],
+                        )?;
+                    }
                     tx.execute(
                         "UPDATE campaign_recipients SET state = 'sending', attempts = attempts + 1 WHERE id = ?1",
                         [c.row],
                     )?;
-                    out.push(Claimed { attempts: c.attempts + 1, ..c });
+                    out.push(Claimed { attempts: c.attempts + 1, email, ..c });
                 }
                 Ok(out
                     .into_iter()
@@ -375,22 +416,35 @@ impl Engine {
                 });
             }
         });
-        // 4. Record each result.
-        let opts = self.opts.clone();
-        let mut errors = self.consecutive_errors;
+        // 4. Record each result. Until that succeeds, the results are kept and retried before
+        // anything else (a busy database or a full disk must not make a delivered batch look
+        // like one in flight, which the next step would send again).
         let results: Vec<_> = results
             .into_iter()
             .map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()).expect("every message was tried"))
             .collect();
+        self.unrecorded = Some(Unrecorded { cid, claimed, results, at: now });
+        let (sent, failed) = self.record_unrecorded(store)?.unwrap_or_default();
+        Ok(Step::Sent { campaign: cid, sent, failed })
+    }
+
+    /// Record the results of the last batch if they are not yet: (sent, failed), or `None`
+    /// when there was nothing to record. On error the results stay, to be recorded next time.
+    fn record_unrecorded(&mut self, store: &mut Store) -> Result<Option<(usize, usize)>> {
+        let Some(u) = self.unrecorded.as_ref() else { return Ok(None) };
+        let opts = self.opts.clone();
+        let mut errors = self.consecutive_errors;
+        let cid = u.cid;
+        let any_sent = u.results.iter().any(|r| r.is_ok());
         let (sent, failed) = store
             .transact("campaign_record", None, |tx| {
                 let (mut sent, mut failed) = (0usize, 0usize);
                 let mut pause: Option<(PauseReason, String, Option<DateTime<Utc>>)> = None;
-                for (c, r) in claimed.iter().zip(&results) {
+                for (c, r) in u.claimed.iter().zip(&u.results) {
                     match r {
                         Ok(mid) => {
                             tx.execute(
-                                "UPDATE campaign_recipients SET state = 'sent', sent_at = ?1, message_id = ?2, last_error = NULL WHERE id = ?3",
+                                "UPDATE campaign_recipients SET state = 'sent', sent_at = ?1, message_id = ?2, last_error = NULL WHERE id = ?3 AND state = 'sending'",
                                 params![tx.now, mid, c.row],
                             )?;
                             sent += 1;
@@ -398,7 +452,13 @@ impl Engine {
                         }
                         Err(f) => {
                             let detail: String = f.detail.chars().take(500).collect();
-                            match f.kind {
+                            // A refusal of the message that others of the same batch passed
+                            // is about this recipient after all.
+                            let kind = match f.kind {
+                                Failure::Rejected if any_sent => Failure::Permanent,
+                                k => k,
+                            };
+                            match kind {
                                 Failure::Permanent => {
                                     tx.execute(
                                         "UPDATE campaign_recipients SET state = 'failed', last_error = ?1 WHERE id = ?2 AND state = 'sending'",
@@ -423,17 +483,18 @@ impl Engine {
                                     )?;
                                     errors += 1;
                                 }
-                                Failure::Quota | Failure::Setup => {
+                                Failure::Quota | Failure::Setup | Failure::Rejected => {
                                     // Not the recipient's fault: back in the queue, the try not counted.
-                                    let resume = (f.kind == Failure::Quota).then(|| tx.now + Duration::hours(1));
+                                    let resume = (kind == Failure::Quota).then(|| tx.now + Duration::hours(1));
                                     tx.execute(
-                                        "UPDATE campaign_recipients SET state = 'queued', attempts = attempts - 1, next_attempt_at = ?1, last_error = ?2
+                                        "UPDATE campaign_recipients SET state = 'queued', attempts = max(attempts - 1, 0), next_attempt_at = ?1, last_error = ?2
                                          WHERE id = ?3 AND state = 'sending'",
                                         params![resume, detail, c.row],
                                     )?;
-                                    pause = Some(match resume {
-                                        Some(at) => (PauseReason::Quota, detail.clone(), Some(at)),
-                                        None => (PauseReason::Errors, detail.clone(), None),
+                                    pause = Some(match (kind, resume) {
+                                        (_, Some(at)) => (PauseReason::Quota, detail.clone(), Some(at)),
+                                        (Failure::Rejected, None) => (PauseReason::Rejected, detail.clone(), None),
+                                        _ => (PauseReason::Errors, detail.clone(), None),
                                     });
                                 }
                             }
@@ -450,9 +511,11 @@ impl Engine {
                 Ok((sent, failed))
             })?
             .value;
+        let at = u.at;
+        self.unrecorded = None;
         self.consecutive_errors = errors;
-        self.window(store)?.record(now, sent);
-        Ok(Step::Sent { campaign: cid, sent, failed })
+        self.window(store)?.record(at, sent);
+        Ok(Some((sent, failed)))
     }
 
     /// Nothing to claim now: wait for retries, pause for the A/B winner, or finish.
@@ -524,4 +587,14 @@ impl Engine {
             }
         }
     }
+}
+
+/// An outbox row that will not be sent, and why (a consent or suppression reason, or
+/// `duplicate_address`).
+fn skip(tx: &crate::storage::Tx, row: i64, reason: &str) -> Result<()> {
+    tx.execute(
+        "UPDATE campaign_recipients SET state = 'skipped', skip_reason = ?1 WHERE id = ?2",
+        params![reason, row],
+    )?;
+    Ok(())
 }

@@ -80,13 +80,22 @@ pub enum Failure {
     Quota,
     /// 5xx for this address: the recipient fails, not retried.
     Permanent,
+    /// 5xx about the sender or the message itself (sender address refused, content refused,
+    /// message too large, or a refusal that names no recipient): every recipient would get the
+    /// same answer, so nobody is failed; the campaign pauses until the merchant fixes it.
+    Rejected,
     /// The account or server set-up is wrong (authentication, TLS): nothing can be sent.
     Setup,
 }
 
 /// Classify an SMTP failure from its reply code (if the server answered) and text.
+///
 /// Quota replies are recognised by their enhanced codes (4.7.x/5.4.5 rate or quota) or words,
 /// whatever the first digit: Gmail answers `550 5.4.5 Daily user sending limit exceeded`.
+/// A 5xx fails the recipient only when it is clearly about the recipient's address (enhanced
+/// codes 5.1.x other than the sender's 5.1.7/5.1.8, 5.2.x, or words such as "user unknown");
+/// any other 5xx is the provider refusing the sender or the message — a submission server
+/// accepts recipients and reports their problems later by bounce — and pauses the campaign.
 pub fn classify(code: Option<u16>, text: &str) -> Failure {
     let t = text.to_ascii_lowercase();
     // A full mailbox ("452 4.2.2 … over quota") is about that recipient, not the sender.
@@ -105,9 +114,42 @@ pub fn classify(code: Option<u16>, text: &str) -> Failure {
         Some(c) if c == 530 || c == 534 || c == 535 || c == 538 => Failure::Setup,
         Some(c) if quota && (400..600).contains(&c) => Failure::Quota,
         Some(c) if (400..500).contains(&c) => Failure::Temporary,
-        Some(c) if (500..600).contains(&c) => Failure::Permanent,
+        Some(c) if (500..600).contains(&c) && about_recipient(&t) => Failure::Permanent,
+        Some(c) if (500..600).contains(&c) => Failure::Rejected,
         _ => Failure::Temporary,
     }
+}
+
+/// Whether a 5xx reply is about the recipient's address rather than the sender or message.
+fn about_recipient(t: &str) -> bool {
+    let about_sender = ["sender", "from address", "mail from", "5.1.7", "5.1.8"].iter().any(|w| t.contains(w));
+    if about_sender {
+        return false;
+    }
+    let codes = ["5.1.0", "5.1.1", "5.1.2", "5.1.3", "5.1.4", "5.1.6", "5.1.10", "5.2.0", "5.2.1", "5.2.3", "5.4.4"];
+    let words = [
+        "user unknown",
+        "unknown user",
+        "no such user",
+        "recipient address rejected",
+        "recipient unknown",
+        "unknown recipient",
+        "invalid recipient",
+        "recipient not found",
+        "mailbox unavailable",
+        "mailbox not found",
+        "no mailbox",
+        "does not exist",
+        "account disabled",
+        "account has been disabled",
+        "address rejected",
+    ];
+    codes.iter().any(|c| contains_code(t, c)) || words.iter().any(|w| t.contains(w))
+}
+
+/// `5.1.1` as a whole enhanced code (not the start of `5.1.10`).
+fn contains_code(t: &str, code: &str) -> bool {
+    t.match_indices(code).any(|(i, _)| !t[i + code.len()..].starts_with(|c: char| c.is_ascii_digit()))
 }
 
 /// Wait before the next try of a recipient after `attempts` temporary failures: doubling from
@@ -193,6 +235,42 @@ mod tests {
             "bad credentials stop the sending"
         );
         assert_eq!(classify(None, "connection refused"), Failure::Temporary, "a network error is temporary");
+    }
+
+    #[test]
+    fn a_refusal_of_the_sender_or_the_message_is_not_a_bad_recipient() {
+        let cases = [
+            (
+                553,
+                "5.7.1 <lea@boutique.example>: Sender address rejected: not owned by user",
+                "a sender address the provider refuses",
+            ),
+            (550, "5.1.8 Sender address rejected: Domain not found", "a sender domain the provider refuses"),
+            (554, "5.7.1 Message rejected: content rejected as spam", "content refused"),
+            (552, "5.3.4 Message size exceeds fixed maximum message size", "a message too large"),
+            (
+                550,
+                "5.7.515 Access denied, sending domain does not meet the required authentication level",
+                "DMARC/SPF refusal of the domain",
+            ),
+            (554, "Transaction failed", "a refusal that names no recipient"),
+        ];
+        for (code, text, what) in cases {
+            assert_eq!(classify(Some(code), text), Failure::Rejected, "{what}: the campaign pauses, nobody is failed");
+        }
+        let recipients = [
+            (550, "5.1.1 <x@example.com>: Recipient address rejected: User unknown", "an unknown user"),
+            (550, "Requested action not taken: mailbox unavailable", "a mailbox that does not exist"),
+            (
+                550,
+                "5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup",
+                "Outlook's unknown recipient",
+            ),
+            (551, "5.2.1 The email account that you tried to reach is disabled", "a disabled account"),
+        ];
+        for (code, text, what) in recipients {
+            assert_eq!(classify(Some(code), text), Failure::Permanent, "{what} fails only that recipient");
+        }
     }
 
     #[test]

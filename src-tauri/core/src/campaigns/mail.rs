@@ -173,6 +173,8 @@ pub fn validate(m: &MailSettings) -> Result<MailSettings> {
         p.add("sender_name", "field.required");
     } else if out.sender_name.chars().count() > MAX_NAME || out.sender_name.contains(['\r', '\n']) {
         p.push(crate::error::FieldError::new("sender_name", "field.too_long").arg("max", MAX_NAME));
+    } else if has_template_syntax(&out.sender_name) {
+        p.add("sender_name", "field.no_template_syntax");
     }
     if out.sender_email.is_empty() {
         p.add("sender_email", "field.required");
@@ -186,6 +188,8 @@ pub fn validate(m: &MailSettings) -> Result<MailSettings> {
         p.add("postal_address", "field.postal_address_required");
     } else if out.postal_address.chars().count() > MAX_ADDRESS {
         p.push(crate::error::FieldError::new("postal_address", "field.too_long").arg("max", MAX_ADDRESS));
+    } else if has_template_syntax(&out.postal_address) {
+        p.add("postal_address", "field.no_template_syntax");
     }
     if out.delivery == Delivery::Smtp {
         let host_ok = !out.smtp.host.is_empty()
@@ -217,9 +221,18 @@ pub fn validate(m: &MailSettings) -> Result<MailSettings> {
     Ok(out)
 }
 
-/// Plain SMTP (no TLS) is only allowed to a server on this computer (tests, local relays).
+/// Whether `host` is this computer (`localhost`, or a loopback address written out). Plain
+/// SMTP (no TLS) is only allowed to such a server (tests, local relays), and a demo file may
+/// only send there.
 pub fn is_loopback(host: &str) -> bool {
-    host == "localhost" || host.parse::<std::net::IpAddr>().map(|ip| ip.is_loopback()).unwrap_or(false)
+    let h = host.trim().trim_start_matches('[').trim_end_matches(']').trim_end_matches('.').to_ascii_lowercase();
+    h == "localhost" || h.ends_with(".localhost") || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Template syntax has no place in the sender's identity (it is printed as text in every
+/// message; refusing it keeps a name such as `{{ first_name }}` from looking like a field).
+fn has_template_syntax(s: &str) -> bool {
+    ["{{", "}}", "{%", "%}", "{#", "#}"].iter().any(|m| s.contains(m))
 }
 
 /// The domain part of an address (for Message-IDs).
@@ -241,9 +254,17 @@ impl Store {
         }
     }
 
+    /// What this database file allows when connecting (a demo file: this computer only).
+    pub fn smtp_policy(&self) -> Result<super::smtp::Policy> {
+        Ok(super::smtp::Policy { demo: self.settings()?.demo })
+    }
+
     pub fn save_mail_settings(&mut self, input: &MailSettings, key: Option<&str>) -> Result<Outcome<MailSettings>> {
         let clean = validate(input)?;
-        self.transact("mail_settings_save", key, |tx| {
+        if clean.delivery == Delivery::Smtp && self.settings()?.demo && !is_loopback(&clean.smtp.host) {
+            return Err(Error::invalid("smtp.host", "field.demo_real_provider"));
+        }
+        self.transact(("mail_settings_save", input), key, |tx| {
             tx.execute(
                 "INSERT INTO settings (key, value) VALUES ('mail', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 params![serde_json::to_string(&clean)?],
@@ -267,7 +288,7 @@ mod tests {
     fn ok_settings() -> MailSettings {
         MailSettings {
             sender_name: "Boulangerie Léa".into(),
-            sender_email: "lea@boulangerie.fr".into(),
+            sender_email: "lea@boulangerie.test".into(),
             postal_address: "3 rue des Lilas, 69001 Lyon".into(),
             ..MailSettings::default()
         }

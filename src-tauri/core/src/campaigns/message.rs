@@ -78,6 +78,10 @@ pub fn send_test(
     if !super::mail::valid_email(to) {
         return Err(Error::invalid("email", "field.email_invalid"));
     }
+    // The suppression list holds for tests too (an unsubscribed or bouncing address).
+    if super::suppression::is_suppressed(store.conn(), to)?.is_some() {
+        return Err(Error::conflict("conflict.address_suppressed"));
+    }
     let identity = store.mail_identity()?;
     super::mail::validate(&identity.mail).map_err(|_| Error::conflict("conflict.mail_settings_incomplete"))?;
     let c = store.campaign(cid)?;

@@ -16,6 +16,7 @@
 
 pub mod consent;
 pub mod engine;
+pub mod fill;
 pub mod limits;
 pub mod lock;
 pub mod mail;
@@ -24,9 +25,12 @@ pub mod render;
 pub mod results;
 pub mod secrets;
 pub mod segments;
+/// An SMTP server on loopback: for the tests and the benchmark only, never in the app.
+#[cfg(any(test, feature = "sink"))]
 pub mod sink;
 pub mod smtp;
 pub mod store;
+pub mod suppression;
 
 #[cfg(test)]
 mod tests;
@@ -143,6 +147,10 @@ pub enum PauseReason {
     Errors,
     /// The A/B samples are sent; waiting for the winner.
     AbWaiting,
+    /// The provider refused the sender or the message itself (sender address, content,
+    /// size): nobody was marked failed; the merchant fixes the settings or the message, then
+    /// resumes.
+    Rejected,
 }
 
 impl PauseReason {
@@ -152,11 +160,12 @@ impl PauseReason {
             PauseReason::Quota => "quota",
             PauseReason::Errors => "errors",
             PauseReason::AbWaiting => "ab_waiting",
+            PauseReason::Rejected => "rejected",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
         use PauseReason::*;
-        [Merchant, Quota, Errors, AbWaiting].into_iter().find(|c| c.code() == s)
+        [Merchant, Quota, Errors, AbWaiting, Rejected].into_iter().find(|c| c.code() == s)
     }
 }
 
@@ -236,6 +245,9 @@ pub struct CampaignSummary {
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub progress: Progress,
+    /// Its saved content cannot be read (damaged by hand or by a newer version): it is listed,
+    /// so the merchant sees it, and the others work as usual.
+    pub unreadable: bool,
 }
 
 /// What the editor saves.
@@ -280,7 +292,10 @@ pub struct UnsubscribeReport {
     pub recorded: i64,
     /// Already withdrawn before.
     pub already: i64,
-    /// Lines that matched no customer and no message token.
+    /// Addresses no customer carries, put on the suppression list all the same (they are never
+    /// mailed if they come in later).
+    pub addresses: i64,
+    /// Lines that held no address and no known message token.
     pub unknown: Vec<String>,
 }
 

@@ -1,11 +1,16 @@
-//! Rendering a message. The merchant's blocks become templates once per campaign: HTML with
-//! styles inlined (css-inline) and plain text. Each recipient's personal fields are then filled
-//! in by minijinja with HTML auto-escaping, so a customer's name holding `<script>` stays text.
+//! Rendering a message. The merchant's blocks become, once per campaign, an HTML document with
+//! styles inlined (css-inline) and a plain-text part, cut into pieces with a slot for each
+//! personal field (`fill`). Each recipient's values are put in the slots, escaped for where
+//! they stand, so a customer's name holding `<script>` stays text.
 //!
-//! The merchant's own text is inert too: raw HTML in Markdown is shown as text, links other
-//! than http(s)/mailto/tel are dropped, and remote images are not loaded. The template
-//! environment has no filters (no `safe`), so nothing can switch escaping off.
+//! Invariants: no template language runs, on the merchant's text or on a customer's values —
+//! whatever their spelling (Markdown escapes, HTML entities) — so escaping cannot be switched
+//! off and rendering is one linear pass. The merchant's own text is inert too: raw HTML in
+//! Markdown is shown as text, links other than http(s)/mailto/tel are dropped, remote images are
+//! not loaded. The text part is readable text (no Markdown markers). A message's images weigh
+//! at most `MAX_IMAGES_BYTES` together.
 
+use super::fill::{mark_fields, marker, Context, Pieces};
 use super::mail::MailSettings;
 use super::{Block, MessageContent, Template};
 use crate::error::{Error, FieldError, Result};
@@ -13,7 +18,6 @@ use crate::i18n;
 use crate::settings::{Currency, Locale};
 use crate::types::{Cents, CustomerId, Lang};
 use chrono::{DateTime, Utc};
-use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use rusqlite::Connection;
 use serde::Serialize;
 
@@ -52,12 +56,28 @@ pub struct Personal {
     pub referral_next_milestone: String,
 }
 
-#[derive(Serialize)]
-struct Ctx<'a> {
-    #[serde(flatten)]
-    p: &'a Personal,
-    unsubscribe_url: &'a str,
+impl Personal {
+    /// The value of a personal field as it is written in a message.
+    pub fn value(&self, field: &str) -> String {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(map)) => match map.get(field) {
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(serde_json::Value::Null) | None => String::new(),
+                Some(v) => v.to_string(),
+            },
+            _ => String::new(),
+        }
+    }
 }
+
+/// The slot of the recipient's unsubscribe address, after the personal fields.
+fn unsubscribe_slot() -> usize {
+    PERSONAL_FIELDS.len()
+}
+
+/// The images of one message weigh at most this much together (they travel in every message;
+/// providers refuse messages over 10–25 MB, and base64 adds a third).
+pub const MAX_IMAGES_BYTES: usize = 5 * 1024 * 1024;
 
 /// An image to embed, referenced as `cid:m<id>` in the HTML.
 #[derive(Debug, Clone)]
@@ -75,7 +95,9 @@ impl Image {
 
 /// A message ready to render for each recipient.
 pub struct Compiled {
-    env: Environment<'static>,
+    subject: Pieces,
+    html: Pieces,
+    text: Pieces,
     pub images: Vec<Image>,
 }
 
@@ -228,7 +250,7 @@ fn block_html(b: &Block, currency: Currency, locale: Locale) -> String {
 fn block_text(b: &Block, currency: Currency, locale: Locale) -> String {
     match b {
         Block::Heading { text } => format!("{}\n", text.trim()),
-        Block::Text { markdown } => format!("{}\n", markdown.trim()),
+        Block::Text { markdown } => markdown_text(markdown),
         Block::Image { alt, .. } if !alt.trim().is_empty() => format!("[{}]\n", alt.trim()),
         Block::Image { .. } => String::new(),
         Block::Button { label, url } => format!("{} : {}\n", label.trim(), url.trim()),
@@ -249,13 +271,103 @@ fn block_text(b: &Block, currency: Currency, locale: Locale) -> String {
     }
 }
 
-/// The message's templates: subject, HTML (styles inlined once here) and text.
+/// Markdown as readable plain text: the words, paragraphs and list items, a link's address in
+/// brackets after its words; no `**`, `_` or `#` markers.
+pub fn markdown_text(md: &str) -> String {
+    use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+    let mut out = String::new();
+    let mut links: Vec<String> = Vec::new();
+    let mut lists: Vec<Option<u64>> = Vec::new();
+    for e in Parser::new_ext(md, Options::ENABLE_STRIKETHROUGH) {
+        match e {
+            Event::Text(t) | Event::Code(t) | Event::Html(t) | Event::InlineHtml(t) => out.push_str(&t),
+            Event::SoftBreak => out.push(' '),
+            Event::HardBreak => out.push('\n'),
+            Event::Start(Tag::Item) => {
+                let indent = "  ".repeat(lists.len().saturating_sub(1));
+                match lists.last_mut() {
+                    Some(Some(n)) => {
+                        out.push_str(&format!("{indent}{n}. "));
+                        *n += 1;
+                    }
+                    _ => out.push_str(&format!("{indent}- ")),
+                }
+            }
+            Event::Start(Tag::List(start)) => lists.push(start),
+            Event::End(TagEnd::List(_)) => {
+                lists.pop();
+                if lists.is_empty() {
+                    out.push('\n');
+                }
+            }
+            Event::End(TagEnd::Item) => out.push('\n'),
+            Event::Start(Tag::Link { dest_url, .. }) => links.push(dest_url.to_string()),
+            Event::End(TagEnd::Link) => {
+                if let Some(url) = links.pop().filter(|u| safe_url(u)) {
+                    out.push_str(&format!(" ({url})"));
+                }
+            }
+            Event::End(TagEnd::Paragraph) | Event::End(TagEnd::Heading(_)) => out.push_str("\n\n"),
+            Event::Rule => out.push_str("----\n\n"),
+            _ => {}
+        }
+    }
+    let trimmed = out.trim_end();
+    format!("{trimmed}\n")
+}
+
+/// The message with each personal field of the merchant's text replaced by its slot marker
+/// (a link's address with link markers), or the first unknown field as an error.
+fn mark_message(msg: &MessageContent) -> Result<MessageContent> {
+    let m = |field: &'static str, text: &str, ctx: Context| -> Result<String> {
+        mark_fields(text, PERSONAL_FIELDS, ctx).map_err(|detail| template_error(field, &detail))
+    };
+    let html = Context::Html;
+    let blocks = msg
+        .blocks
+        .iter()
+        .map(|b| {
+            Ok(match b {
+                Block::Heading { text } => Block::Heading { text: m("blocks", text, html)? },
+                Block::Text { markdown } => Block::Text { markdown: m("blocks", markdown, html)? },
+                Block::Image { media_id, alt } => Block::Image { media_id: *media_id, alt: m("blocks", alt, html)? },
+                Block::Button { label, url } => {
+                    Block::Button { label: m("blocks", label, html)?, url: m("blocks", url, Context::Url)? }
+                }
+                Block::Product { name, description, price_cents, media_id, url } => Block::Product {
+                    name: m("blocks", name, html)?,
+                    description: m("blocks", description, html)?,
+                    price_cents: *price_cents,
+                    media_id: *media_id,
+                    url: m("blocks", url, Context::Url)?,
+                },
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(MessageContent {
+        subject: m("subject", &msg.subject, Context::Text)?,
+        preheader: m("preheader", &msg.preheader, html)?,
+        blocks,
+    })
+}
+
+/// The message cut into pieces, ready to render for each recipient.
 pub fn compile(msg: &MessageContent, id: &Identity, images: Vec<Image>) -> Result<Compiled> {
     for (field, text) in merchant_texts(msg) {
         check_merchant_text(field, text)?;
     }
+    let total: usize = images.iter().map(|i| i.bytes.len()).sum();
+    if total > MAX_IMAGES_BYTES {
+        return Err(Error::Validation(vec![FieldError::new("blocks", "campaign.images_too_big").arg("max", "5 Mo")]));
+    }
+    let msg = mark_message(msg)?;
     let lang = id.mail.language;
-    let m = &id.mail;
+    // The identity is text too: no marker in it may pass for a slot.
+    let mut m = id.mail.clone();
+    m.sender_name = super::fill::strip_markers(&m.sender_name);
+    m.postal_address = super::fill::strip_markers(&m.postal_address);
+    let m = &m;
+    let unsubscribe = marker(unsubscribe_slot(), Context::Html);
     let postal = m.postal_address.lines().map(esc).collect::<Vec<_>>().join("<br>");
     let why = esc(&i18n::tr(lang, "mail.footer.why", &[("shop", m.sender_name.clone())]));
     let unsub = esc(&i18n::tr(lang, "mail.footer.unsubscribe", &[]));
@@ -265,7 +377,7 @@ pub fn compile(msg: &MessageContent, id: &Identity, images: Vec<Image>) -> Resul
         "<!DOCTYPE html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title><style>{STYLE}</style></head>\
          <body><div class=\"wrap\"><div class=\"pre\">{pre}</div><div class=\"card\">{blocks_html}</div>\
          <div class=\"footer\"><p><strong>{sender}</strong><br>{postal}</p><p>{why}</p>\
-         <p>{unsub_hint} <a href=\"{{{{ unsubscribe_url }}}}\">{unsub}</a></p></div></div></body></html>",
+         <p>{unsub_hint} <a href=\"{unsubscribe}\">{unsub}</a></p></div></div></body></html>",
         lang = lang.code(),
         title = esc(&msg.subject),
         pre = esc(&msg.preheader),
@@ -278,45 +390,34 @@ pub fn compile(msg: &MessageContent, id: &Identity, images: Vec<Image>) -> Resul
     })?;
     let text_blocks: String = msg.blocks.iter().map(|b| block_text(b, id.currency, id.locale) + "\n").collect();
     let text = format!(
-        "{text_blocks}--\n{}\n{}\n{}\n{} {{{{ unsubscribe_url }}}}\n",
+        "{text_blocks}--\n{}\n{}\n{}\n{} {unsubscribe}\n",
         m.sender_name,
         m.postal_address,
         i18n::tr(lang, "mail.footer.why", &[("shop", m.sender_name.clone())]),
         i18n::tr(lang, "mail.footer.unsubscribe_text", &[]),
     );
-    let mut env = Environment::empty();
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_auto_escape_callback(|name| if name.ends_with(".html") { AutoEscape::Html } else { AutoEscape::None });
-    let add = |env: &mut Environment<'static>, name: &'static str, src: String, field: &'static str| {
-        env.add_template_owned(name, src).map_err(|e| template_error(field, &e))
-    };
-    add(&mut env, "subject.txt", msg.subject.clone(), "subject")?;
-    add(&mut env, "body.html", html, "blocks")?;
-    add(&mut env, "body.txt", text, "blocks")?;
-    let compiled = Compiled { env, images };
-    // Render once with sample values: an unknown personal field is reported now, not while sending.
-    compiled.render(&sample_personal(lang, &m.sender_name), "mailto:x@example.com")?;
-    Ok(compiled)
+    Ok(Compiled {
+        subject: Pieces::cut(&msg.subject, Context::Text),
+        html: Pieces::cut(&html, Context::Html),
+        text: Pieces::cut(&text, Context::Text),
+        images,
+    })
 }
 
-fn template_error(field: &'static str, e: &minijinja::Error) -> Error {
-    let detail = match e.kind() {
-        minijinja::ErrorKind::UndefinedError => e.detail().unwrap_or("").to_string(),
-        _ => e.detail().map(str::to_string).unwrap_or_else(|| e.kind().to_string()),
-    };
+fn template_error(field: &'static str, detail: &str) -> Error {
     Error::Validation(vec![FieldError::new(field, "campaign.template_error")
-        .arg("detail", detail)
+        .arg("detail", detail.chars().take(40).collect::<String>())
         .arg("fields", PERSONAL_FIELDS.join(", "))])
 }
 
 impl Compiled {
+    /// The message for one recipient: their values in the slots, escaped for where each stands.
     pub fn render(&self, p: &Personal, unsubscribe_url: &str) -> Result<Rendered> {
-        let ctx = Ctx { p, unsubscribe_url };
-        let get = |name: &str, field: &'static str| -> Result<String> {
-            self.env.get_template(name).and_then(|t| t.render(&ctx)).map_err(|e| template_error(field, &e))
-        };
-        let subject = get("subject.txt", "subject")?.replace(['\r', '\n'], " ").trim().to_string();
-        Ok(Rendered { subject, html: get("body.html", "blocks")?, text: get("body.txt", "blocks")? })
+        let mut owned: Vec<String> = PERSONAL_FIELDS.iter().map(|f| p.value(f)).collect();
+        owned.push(unsubscribe_url.to_string());
+        let values: Vec<&str> = owned.iter().map(String::as_str).collect();
+        let subject = self.subject.fill(&values).replace(['\r', '\n'], " ").trim().to_string();
+        Ok(Rendered { subject, html: self.html.fill(&values), text: self.text.fill(&values) })
     }
 
     /// The HTML with embedded images as `data:` URLs, for the preview.
@@ -538,7 +639,7 @@ mod tests {
         Identity {
             mail: MailSettings {
                 sender_name: "Boulangerie Léa".into(),
-                sender_email: "lea@boulangerie.fr".into(),
+                sender_email: "lea@boulangerie.test".into(),
                 postal_address: "3 rue des Lilas\n69001 Lyon".into(),
                 ..MailSettings::default()
             },
@@ -590,7 +691,7 @@ mod tests {
     fn styles_are_inlined_and_the_footer_has_identity_address_and_unsubscribe() {
         let c = compile(&msg(vec![Block::Heading { text: "Nouveautés".into() }]), &identity(), vec![]).unwrap();
         let r = c
-            .render(&sample_personal(Lang::Fr, "x"), "mailto:lea@boulangerie.fr?subject=unsubscribe%20tok123")
+            .render(&sample_personal(Lang::Fr, "x"), "mailto:lea@boulangerie.test?subject=unsubscribe%20tok123")
             .unwrap();
         assert!(r.html.contains("<h1 style="), "the heading's style is inlined: {}", r.html);
         assert!(r.html.contains("@media"), "the phone-width rules are kept");

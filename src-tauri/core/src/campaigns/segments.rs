@@ -3,6 +3,7 @@
 //! reaches SQL as text. Who may receive marketing is then decided by `consent::eligibility`.
 
 use super::consent::{eligibility, ConsentFacts, Exclusion};
+use super::suppression::SuppressionReason;
 use crate::customers::{ConsentChoice, ConsentSource};
 use crate::error::{Error, FieldError, Result};
 use crate::storage::Store;
@@ -166,8 +167,7 @@ fn where_clause(f: &SegmentFilter, now: DateTime<Utc>) -> (String, Vec<Box<dyn T
     let mut values: Vec<Box<dyn ToSql>> = Vec::new();
     let days_ago = |d: u32| now - Duration::days(i64::from(d));
     const POINTS: &str = "coalesce((SELECT sum(p.points) FROM points_ledger p WHERE p.customer_id = c.id), 0)";
-    const CONSENT: &str =
-        "(SELECT k.basis FROM consents k WHERE k.customer_id = c.id ORDER BY k.recorded_at DESC, k.id DESC LIMIT 1)";
+    const CONSENT: &str = "(SELECT k.basis FROM consents k WHERE k.customer_id = c.id ORDER BY k.id DESC LIMIT 1)";
     for cond in &f.conditions {
         let mut bind = |v: Box<dyn ToSql>| {
             values.push(v);
@@ -236,7 +236,20 @@ fn where_clause(f: &SegmentFilter, now: DateTime<Utc>) -> (String, Vec<Box<dyn T
     (format!("c.archived_at IS NULL AND c.merged_into IS NULL AND ({joined})"), values)
 }
 
-/// Walk the customers of a filter with what the consent rule needs.
+/// The columns the consent rule needs, after `c.id`: address, country, last purchase, the
+/// latest consent record (in append order: a record made later wins even if a wrong clock
+/// dated it earlier) and the address's suppression.
+fn facts_columns() -> String {
+    format!(
+        "c.email, c.country, c.last_purchase_at,
+         (SELECT k.basis || ' ' || k.source FROM consents k WHERE k.customer_id = c.id ORDER BY k.id DESC LIMIT 1),
+         {}",
+        super::suppression::suppression_reason_sql("c.email_norm")
+    )
+}
+
+/// Walk the customers of a filter with what the consent rule needs. One message per address:
+/// a customer whose address was already met (in id order) is excluded as a duplicate.
 fn for_each_match(
     conn: &Connection,
     f: &SegmentFilter,
@@ -245,27 +258,32 @@ fn for_each_match(
 ) -> Result<()> {
     validate(f)?;
     let (clause, values) = where_clause(f, now);
-    let sql = format!(
-        "SELECT c.id, c.email, c.country, c.last_purchase_at,
-                (SELECT k.basis || ' ' || k.source FROM consents k WHERE k.customer_id = c.id ORDER BY k.recorded_at DESC, k.id DESC LIMIT 1)
-         FROM customers c WHERE {clause} ORDER BY c.id"
-    );
+    let sql = format!("SELECT c.id, {}, c.email_norm FROM customers c WHERE {clause} ORDER BY c.id", facts_columns());
     let mut st = conn.prepare(&sql)?;
     let refs: Vec<&dyn ToSql> = values.iter().map(|b| b.as_ref()).collect();
     let mut rows = st.query(refs.as_slice())?;
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     while let Some(r) = rows.next()? {
         let (email, facts) = facts_from_row(r, 1)?;
-        each(r.get(0)?, email, eligibility(&facts, now));
+        let mut verdict = eligibility(&facts, now);
+        if verdict.is_ok() {
+            let norm: Option<String> = r.get(6)?;
+            let norm = norm.unwrap_or_else(|| crate::text::normalize_email(email.as_deref().unwrap_or("")));
+            if !seen.insert(norm) {
+                verdict = Err(Exclusion::DuplicateAddress);
+            }
+        }
+        each(r.get(0)?, email, verdict);
     }
     Ok(())
 }
 
-/// The columns `email, country, last_purchase_at, "<basis> <source>" of the latest consent`,
-/// starting at `at`, as the consent rule's facts. An unreadable record counts as a refusal,
-/// never as consent.
+/// The columns of `facts_columns`, starting at `at`, as the consent rule's facts. An
+/// unreadable record counts as a refusal, never as consent.
 fn facts_from_row(r: &rusqlite::Row, at: usize) -> rusqlite::Result<(Option<String>, ConsentFacts)> {
     let email: Option<String> = r.get(at)?;
     let consent: Option<String> = r.get(at + 3)?;
+    let suppressed: Option<String> = r.get(at + 4)?;
     let (choice, unsubscribed) = match consent.as_deref().map(|s| s.split_once(' ').unwrap_or((s, ""))) {
         Some((basis, source)) => (
             Some(ConsentChoice::parse(basis).unwrap_or(ConsentChoice::Refused)),
@@ -279,6 +297,8 @@ fn facts_from_row(r: &rusqlite::Row, at: usize) -> rusqlite::Result<(Option<Stri
         choice,
         unsubscribed,
         last_purchase_at: r.get(at + 2)?,
+        // An unknown reason still suppresses.
+        suppressed: suppressed.map(|s| SuppressionReason::parse(&s).unwrap_or(SuppressionReason::Merchant)),
     };
     Ok((email, facts))
 }
@@ -313,21 +333,18 @@ pub fn eligible(conn: &Connection, f: &SegmentFilter, now: DateTime<Utc>) -> Res
     Ok(out)
 }
 
-/// Whether one customer may still receive marketing (checked again just before each message
-/// leaves, so an unsubscribe recorded meanwhile is honoured).
-pub fn still_eligible(conn: &Connection, customer: CustomerId, now: DateTime<Utc>) -> Result<bool> {
+/// Whether one customer may still receive marketing at `email` (checked again just before
+/// each message leaves, so an unsubscribe, a suppression or a consent change recorded
+/// meanwhile is honoured). `Err` says why not.
+pub fn still_eligible(conn: &Connection, customer: CustomerId, now: DateTime<Utc>) -> Result<Result<(), Exclusion>> {
     let f = SegmentFilter::default();
     let (clause, _) = where_clause(&f, now);
-    let sql = format!(
-        "SELECT c.email, c.country, c.last_purchase_at,
-                (SELECT k.basis || ' ' || k.source FROM consents k WHERE k.customer_id = c.id ORDER BY k.recorded_at DESC, k.id DESC LIMIT 1)
-         FROM customers c WHERE c.id = ?1 AND {clause}"
-    );
+    let sql = format!("SELECT {} FROM customers c WHERE c.id = ?1 AND {clause}", facts_columns());
     let mut st = conn.prepare_cached(&sql)?;
     let mut rows = st.query([customer])?;
-    let Some(r) = rows.next()? else { return Ok(false) };
+    let Some(r) = rows.next()? else { return Ok(Err(Exclusion::NoConsent)) };
     let (_, facts) = facts_from_row(r, 0)?;
-    Ok(eligibility(&facts, now).is_ok())
+    Ok(eligibility(&facts, now))
 }
 
 const MAX_SEGMENT_NAME: usize = 80;
@@ -362,7 +379,7 @@ impl Store {
         validate(filter)?;
         let name = crate::text::check_text("name", name, MAX_SEGMENT_NAME, true)?.unwrap_or_default();
         let json = serde_json::to_string(filter)?;
-        self.transact("segment_save", key, |tx| {
+        self.transact(("segment_save", &(id, &name, filter)), key, |tx| {
             let id = match id {
                 Some(id) => {
                     let n = tx.execute(
@@ -387,7 +404,7 @@ impl Store {
     }
 
     pub fn archive_segment(&mut self, id: i64, key: Option<&str>) -> Result<Outcome<()>> {
-        self.transact("segment_archive", key, |tx| {
+        self.transact(("segment_archive", &id), key, |tx| {
             let n = tx.execute(
                 "UPDATE segments SET archived_at = ?1 WHERE id = ?2 AND archived_at IS NULL",
                 params![tx.now, id],

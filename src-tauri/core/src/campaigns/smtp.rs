@@ -3,7 +3,7 @@
 //! Also the "test the connection" button, whose errors a non-expert can act on.
 
 use super::limits::{classify, Failure};
-use super::mail::{Delivery, MailSettings, SendLimits, SmtpSettings, TlsMode};
+use super::mail::{is_loopback, Delivery, MailSettings, SendLimits, SmtpSettings, TlsMode};
 use super::secrets::Secrets;
 use crate::error::{Error, Result};
 use lettre::address::Envelope;
@@ -59,8 +59,33 @@ fn error_text(e: &(dyn std::error::Error + 'static)) -> String {
     s
 }
 
+/// What the database file allows, checked where every connection is made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// The file is the demo shop: it may only send to this computer, never through a real
+    /// provider (its customers are invented; a demo must never reach a real inbox).
+    pub demo: bool,
+}
+
+/// Why a connection must not even be tried: plain SMTP (the password in clear) to another
+/// computer, or a demo file towards a real provider.
+pub fn refusal(s: &SmtpSettings, policy: Policy) -> Option<SmtpProblem> {
+    if is_loopback(&s.host) {
+        return None;
+    }
+    if policy.demo {
+        return Some(SmtpProblem::DemoFile);
+    }
+    (s.tls == TlsMode::None).then_some(SmtpProblem::PlainTextRemote)
+}
+
 impl SmtpPool {
-    pub fn new(s: &SmtpSettings, password: Option<&str>) -> Result<SmtpPool, SendFailure> {
+    /// The one place an SMTP connection is set up: `refusal` is checked here, so neither the
+    /// sender, nor a test send, nor "test the connection" can get round it.
+    pub fn new(s: &SmtpSettings, password: Option<&str>, policy: Policy) -> Result<SmtpPool, SendFailure> {
+        if let Some(problem) = refusal(s, policy) {
+            return Err(SendFailure { kind: Failure::Setup, code: None, detail: format!("refused: {problem:?}") });
+        }
         let setup = |e: lettre::transport::smtp::Error| SendFailure {
             kind: Failure::Setup,
             code: None,
@@ -143,6 +168,10 @@ pub enum SmtpProblem {
     /// The encryption choice does not match the port (TLS vs STARTTLS).
     TlsMismatch,
     Timeout,
+    /// "No encryption" towards another computer: the password would travel in clear.
+    PlainTextRemote,
+    /// This file is the demo shop: it never sends through a real provider.
+    DemoFile,
     Other,
 }
 
@@ -191,10 +220,18 @@ pub fn explain(code: Option<u16>, text: &str, app_password_preset: bool, tls_err
 }
 
 /// Try the connection (connect, greet, encrypt, log in).
-pub fn test_connection(s: &SmtpSettings, password: Option<&str>, app_password_preset: bool) -> ConnectionCheck {
+pub fn test_connection(
+    s: &SmtpSettings,
+    password: Option<&str>,
+    app_password_preset: bool,
+    policy: Policy,
+) -> ConnectionCheck {
+    if let Some(problem) = refusal(s, policy) {
+        return ConnectionCheck { ok: false, problem: Some(problem), detail: String::new() };
+    }
     let mut quick = s.clone();
     quick.limits.connections = 1;
-    let pool = match SmtpPool::new(&quick, password) {
+    let pool = match SmtpPool::new(&quick, password, policy) {
         Ok(p) => p,
         Err(f) => {
             return ConnectionCheck {
@@ -219,17 +256,27 @@ pub fn test_connection(s: &SmtpSettings, password: Option<&str>, app_password_pr
 }
 
 /// The transport the settings ask for: SMTP with the password from the keychain, or the
-/// `.eml` outbox folder.
-pub fn transport_for(mail: &MailSettings, secrets: &Secrets, outbox: PathBuf) -> Result<Box<dyn Transport>> {
+/// `.eml` outbox folder. `policy` comes from the database file (`Store::smtp_policy`).
+pub fn transport_for(
+    mail: &MailSettings,
+    secrets: &Secrets,
+    outbox: PathBuf,
+    policy: Policy,
+) -> Result<Box<dyn Transport>> {
     match mail.delivery {
         Delivery::Outbox => Ok(Box::new(EmlOutbox { dir: outbox })),
         Delivery::Smtp => {
             let account = super::secrets::account(&mail.smtp.username, &mail.smtp.host);
             let pw = secrets.get(&account).map(|(p, _)| p);
+            match refusal(&mail.smtp, policy) {
+                Some(SmtpProblem::DemoFile) => return Err(Error::conflict("conflict.demo_real_provider")),
+                Some(_) => return Err(Error::conflict("conflict.smtp_plain_remote")),
+                None => {}
+            }
             if !mail.smtp.username.is_empty() && pw.is_none() {
                 return Err(Error::conflict("conflict.smtp_password_missing"));
             }
-            let pool = SmtpPool::new(&mail.smtp, pw.as_deref()).map_err(|f| {
+            let pool = SmtpPool::new(&mail.smtp, pw.as_deref(), policy).map_err(|f| {
                 tracing::warn!(detail = %f.detail, "SMTP settings refused");
                 Error::conflict("conflict.smtp_settings")
             })?;

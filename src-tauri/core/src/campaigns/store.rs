@@ -3,6 +3,7 @@
 
 use super::render::{self, Identity};
 use super::segments;
+use super::suppression::SuppressionReason;
 use super::*;
 use crate::customers::ConsentSource;
 use crate::error::{Error, FieldError, Problems, Result};
@@ -154,8 +155,10 @@ pub(crate) fn set_paused(
     Ok(())
 }
 
-/// Build the outbox: everyone the filter holds who may receive marketing now, shuffled; the
-/// control group is held out, the A/B samples split, the rest held for the winner.
+/// Build the outbox: everyone the filter holds who may receive marketing now — one row per
+/// normalised address (`segments::eligible` keeps the first customer of each; a unique index
+/// makes sure), none on the suppression list — shuffled; the control group is held out, the
+/// A/B samples split, the rest held for the winner.
 fn materialise(tx: &Tx, c: &Campaign) -> Result<i64> {
     let mut people = segments::eligible(tx, &c.audience.filter, tx.now)?;
     if people.is_empty() {
@@ -173,7 +176,7 @@ fn materialise(tx: &Tx, c: &Campaign) -> Result<i64> {
         None => (rest_n, 0),
     };
     let mut st = tx.prepare_cached(
-        "INSERT INTO campaign_recipients (campaign_id, customer_id, email, grp, variant, state, token) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO campaign_recipients (campaign_id, customer_id, email, email_norm, grp, variant, state, token) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
     let ab = c.audience.ab.is_some();
     for (i, p) in people.iter().enumerate() {
@@ -188,7 +191,16 @@ fn materialise(tx: &Tx, c: &Campaign) -> Result<i64> {
         } else {
             ("rest", None, "held")
         };
-        st.execute(params![c.id, p.customer_id, p.email, grp, variant, state, new_token()])?;
+        st.execute(params![
+            c.id,
+            p.customer_id,
+            p.email,
+            crate::text::normalize_email(&p.email),
+            grp,
+            variant,
+            state,
+            new_token()
+        ])?;
     }
     Ok((n - control) as i64)
 }
@@ -206,12 +218,19 @@ impl Store {
         let rows: Vec<(Campaign, String, String)> =
             st.query_map([], campaign_from_row)?.collect::<rusqlite::Result<_>>()?;
         let mut out = Vec::new();
-        for (c, content, _) in rows {
-            let content: CampaignContent = serde_json::from_str(&content)?;
+        for (c, content, audience) in rows {
+            // One damaged campaign must not hide the others.
+            let parsed = serde_json::from_str::<CampaignContent>(&content)
+                .ok()
+                .filter(|_| serde_json::from_str::<Audience>(&audience).is_ok());
+            if parsed.is_none() {
+                tracing::warn!(campaign = c.id, "a campaign's saved content cannot be read");
+            }
             out.push(CampaignSummary {
                 id: c.id,
                 name: c.name,
-                subject: content.a.subject,
+                unreadable: parsed.is_none(),
+                subject: parsed.map(|p| p.a.subject).unwrap_or_default(),
                 state: c.state,
                 scheduled_at: c.scheduled_at,
                 missed: c.missed,
@@ -242,7 +261,7 @@ impl Store {
     pub fn create_campaign(&mut self, input: &CampaignInput, key: Option<&str>) -> Result<Outcome<Campaign>> {
         validate_input(input)?;
         self.check_renders(&input.content)?;
-        let out = self.transact("campaign_create", key, |tx| {
+        let out = self.transact(("campaign_create", input), key, |tx| {
             tx.execute(
                 "INSERT INTO campaigns (name, content, audience, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
                 params![
@@ -265,7 +284,7 @@ impl Store {
     ) -> Result<Outcome<Campaign>> {
         validate_input(input)?;
         self.check_renders(&input.content)?;
-        let out = self.transact("campaign_update", key, |tx| {
+        let out = self.transact(("campaign_update", &(id, input)), key, |tx| {
             let state = state_of(tx, id)?;
             if !state.editable() {
                 return Err(not_now(state));
@@ -293,11 +312,12 @@ impl Store {
         at: DateTime<Utc>,
         key: Option<&str>,
     ) -> Result<Outcome<Campaign>> {
+        crate::types::check_date("scheduled_at", at)?;
         self.mail_settings_for_sending()?;
         if at <= self.now() {
             return Err(Error::invalid("scheduled_at", "campaign.schedule_in_past"));
         }
-        self.transact("campaign_schedule", key, |tx| {
+        self.transact(("campaign_schedule", &(id, at)), key, |tx| {
             let state = state_of(tx, id)?;
             if !state.editable() {
                 return Err(not_now(state));
@@ -313,7 +333,7 @@ impl Store {
 
     /// Back to a draft (a scheduled campaign not sent yet).
     pub fn unschedule_campaign(&mut self, id: CampaignId, key: Option<&str>) -> Result<Outcome<Campaign>> {
-        self.transact("campaign_unschedule", key, |tx| {
+        self.transact(("campaign_unschedule", &id), key, |tx| {
             let state = state_of(tx, id)?;
             if state != CampaignState::Scheduled {
                 return Err(not_now(state));
@@ -338,12 +358,12 @@ impl Store {
         self.mail_settings_for_sending()?;
         let c = self.campaign(id)?;
         self.check_renders(&c.content)?;
-        self.transact("campaign_start", key, |tx| start_tx(tx, id))?;
+        self.transact(("campaign_start", &id), key, |tx| start_tx(tx, id))?;
         self.campaign_outcome(id)
     }
 
     pub fn pause_campaign(&mut self, id: CampaignId, key: Option<&str>) -> Result<Outcome<Campaign>> {
-        self.transact("campaign_pause", key, |tx| {
+        self.transact(("campaign_pause", &id), key, |tx| {
             let state = state_of(tx, id)?;
             if state != CampaignState::Running {
                 return Err(not_now(state));
@@ -354,7 +374,7 @@ impl Store {
     }
 
     pub fn resume_campaign(&mut self, id: CampaignId, key: Option<&str>) -> Result<Outcome<Campaign>> {
-        self.transact("campaign_resume", key, |tx| {
+        self.transact(("campaign_resume", &id), key, |tx| {
             let c = load(tx, id)?;
             if c.state != CampaignState::Paused || c.pause_reason == Some(PauseReason::AbWaiting) {
                 return Err(not_now(c.state));
@@ -370,7 +390,7 @@ impl Store {
 
     /// Stop for good: nothing more leaves. What was sent stays recorded.
     pub fn cancel_campaign(&mut self, id: CampaignId, key: Option<&str>) -> Result<Outcome<Campaign>> {
-        self.transact("campaign_cancel", key, |tx| {
+        self.transact(("campaign_cancel", &id), key, |tx| {
             let state = state_of(tx, id)?;
             if matches!(state, CampaignState::Finished | CampaignState::Cancelled) {
                 return Err(not_now(state));
@@ -390,7 +410,7 @@ impl Store {
 
     /// The A/B winner goes to the rest of the audience.
     pub fn choose_winner(&mut self, id: CampaignId, winner: Variant, key: Option<&str>) -> Result<Outcome<Campaign>> {
-        self.transact("campaign_winner", key, |tx| choose_winner_tx(tx, id, winner, "merchant"))?;
+        self.transact(("campaign_winner", &(id, winner)), key, |tx| choose_winner_tx(tx, id, winner, "merchant"))?;
         self.campaign_outcome(id)
     }
 
@@ -440,24 +460,32 @@ impl Store {
     }
 
     /// Withdraw consent for every customer or message token found in a pasted list (one
-    /// address or `unsubscribe <token>` subject per line, as the replies arrive).
+    /// address or `unsubscribe <token>` subject per line, as the replies arrive). Each address
+    /// goes to the suppression list, so every customer record carrying it stops receiving.
     pub fn apply_unsubscribes(&mut self, text: &str, key: Option<&str>) -> Result<Outcome<UnsubscribeReport>> {
         if text.len() > 2_000_000 {
             return Err(Error::invalid("text", "field.too_long_text"));
         }
         let lines: Vec<String> = text.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect();
-        self.transact("unsubscribes_apply", key, |tx| {
+        self.transact(("unsubscribes_apply", text), key, |tx| {
             let mut report = UnsubscribeReport::default();
             for line in &lines {
+                let wording: String = line.chars().take(200).collect();
                 let mut found: Vec<(crate::types::CustomerId, Option<CampaignId>, &str)> = Vec::new();
+                let mut loose: Vec<String> = Vec::new();
                 for word in line.split(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | ',' | ';' | '"' | '\'' | ':')) {
                     let w = word.trim_matches(|c: char| c == '.' || c == '(' || c == ')');
                     if w.contains('@') {
-                        let norm = w.to_lowercase();
-                        let mut st = tx.prepare_cached("SELECT id FROM customers WHERE email_norm = ?1 AND merged_into IS NULL")?;
-                        for id in st.query_map([&norm], |r| r.get::<_, i64>(0))? {
-                            found.push((id?, None, "list"));
+                        let norm = crate::text::normalize_email(w);
+                        if !crate::customers::is_email(&norm) {
+                            continue;
                         }
+                        let mut st = tx.prepare_cached("SELECT id FROM customers WHERE email_norm = ?1 AND merged_into IS NULL")?;
+                        let ids: Vec<i64> = st.query_map([&norm], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+                        if ids.is_empty() {
+                            loose.push(norm);
+                        }
+                        found.extend(ids.into_iter().map(|id| (id, None, "list")));
                     } else if w.len() == 20 && w.bytes().all(|b| TOKEN_ALPHABET.contains(&b)) {
                         let row: Option<(i64, i64)> = tx
                             .query_row("SELECT customer_id, campaign_id FROM campaign_recipients WHERE token = ?1", [w], |r| {
@@ -469,9 +497,16 @@ impl Store {
                         }
                     }
                 }
-                if found.is_empty() {
+                if found.is_empty() && loose.is_empty() {
                     report.unknown.push(line.chars().take(120).collect());
                     continue;
+                }
+                for norm in loose {
+                    if super::suppression::suppress(tx, &norm, SuppressionReason::Unsubscribed, "list", Some(&wording), None, None)? {
+                        report.addresses += 1;
+                    } else {
+                        report.already += 1;
+                    }
                 }
                 // A token names the campaign; prefer it over the bare address of the same line.
                 // A customer merged since the message went out: the survivor is unsubscribed.
@@ -488,19 +523,39 @@ impl Store {
                 found.sort_by_key(|(_, camp, _)| camp.is_none());
                 found.dedup_by_key(|(cust, _, _)| *cust);
                 for (cust, camp, source) in found {
+                    let email: Option<String> =
+                        tx.query_row("SELECT email_norm FROM customers WHERE id = ?1", [cust], |r| r.get(0))?;
+                    let newly_suppressed = match email.as_deref().filter(|e| !e.is_empty()) {
+                        Some(e) => super::suppression::suppress(
+                            tx,
+                            e,
+                            SuppressionReason::Unsubscribed,
+                            source,
+                            Some(&wording),
+                            Some(cust),
+                            camp,
+                        )?,
+                        None => false,
+                    };
                     let current = crate::customers::current_consent(tx, cust)?;
-                    if current.as_ref().is_some_and(|c| c.choice == crate::customers::ConsentChoice::Refused) {
+                    let refused = current.as_ref().is_some_and(|c| c.choice == crate::customers::ConsentChoice::Refused);
+                    if refused && !newly_suppressed {
                         report.already += 1;
                         continue;
                     }
-                    tx.execute(
-                        "INSERT INTO consents (customer_id, channel, granted, basis, source, wording, recorded_at) VALUES (?1, 'email', 0, 'refused', ?2, ?3, ?4)",
-                        params![cust, ConsentSource::Unsubscribe.code(), line.chars().take(200).collect::<String>(), tx.now],
-                    )?;
+                    if !refused {
+                        tx.execute(
+                            "INSERT INTO consents (customer_id, channel, granted, basis, source, wording, recorded_at) VALUES (?1, 'email', 0, 'refused', ?2, ?3, ?4)",
+                            params![cust, ConsentSource::Unsubscribe.code(), wording, tx.now],
+                        )?;
+                    }
                     tx.execute(
                         "INSERT INTO unsubscribes (customer_id, campaign_id, at, source) VALUES (?1, ?2, ?3, ?4)",
                         params![cust, camp, tx.now, source],
                     )?;
+                    if let Some(e) = &email {
+                        super::suppression::mark_customers_changed(tx, e)?;
+                    }
                     tx.changes.customer(cust);
                     report.recorded += 1;
                 }
@@ -523,7 +578,7 @@ impl Store {
             ImageData::Invalid => return Err(Error::invalid("image", "campaign.image_invalid")),
         };
         let name = crate::text::check_text("name", name, 200, false)?.unwrap_or_else(|| "image".into());
-        let out = self.transact("media_add", key, |tx| {
+        let out = self.transact(("media_add", &(&name, data_url)), key, |tx| {
             tx.execute(
                 "INSERT INTO media (name, mime, bytes, created_at) VALUES (?1, ?2, ?3, ?4)",
                 params![name, sniffed, bytes, tx.now],

@@ -181,6 +181,9 @@ pub struct Customer {
     pub tags: Vec<String>,
     pub card_number: Option<String>,
     pub consent: Option<ConsentRecord>,
+    /// The address is on the suppression list (unsubscribed, bounced, complained…): no
+    /// marketing email reaches it, whatever the consent says.
+    pub suppression: Option<crate::campaigns::suppression::Suppression>,
     pub figures: Figures,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -196,5 +196,26 @@ pub fn validate_note(body: &str) -> Result<String> {
 /// Rule: an email address is well formed and has a dot in its domain (no spaces, no display
 /// name). Used for customers and for the sender's addresses.
 pub fn is_email(e: &str) -> bool {
-    email_address::EmailAddress::is_valid(e) && e.contains('.') && !e.contains(' ')
+    if !email_address::EmailAddress::is_valid(e) || e.contains(char::is_whitespace) {
+        return false;
+    }
+    let Some((_, domain)) = e.rsplit_once('@') else { return false };
+    is_mail_domain(domain)
+}
+
+/// A domain a message can be delivered to on the Internet: at least two labels (`example` alone,
+/// or an address literal such as `[127.0.0.1]`, is refused), each of letters, digits and
+/// inner hyphens, the last one not all digits.
+fn is_mail_domain(domain: &str) -> bool {
+    let labels: Vec<&str> = domain.split('.').collect();
+    let label_ok = |l: &&str| {
+        !l.is_empty()
+            && l.chars().count() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_alphanumeric() || c == '-')
+    };
+    labels.len() >= 2
+        && labels.iter().all(label_ok)
+        && labels.last().is_some_and(|tld| tld.chars().count() >= 2 && !tld.chars().all(|c| c.is_ascii_digit()))
 }

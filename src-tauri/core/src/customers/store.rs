@@ -128,6 +128,36 @@ fn write_consent(tx: &Tx, id: CustomerId, c: &ConsentInput) -> Result<()> {
         "INSERT INTO consents (customer_id, channel, granted, basis, source, wording, recorded_at) VALUES (?1, 'email', ?2, ?3, ?4, ?5, ?6)",
         params![id, c.choice != ConsentChoice::Refused, c.choice.code(), c.source.code(), wording, tx.now],
     )?;
+    // The address follows the person's word: a refusal suppresses it (every record carrying it
+    // stops receiving); agreeing again in person (at the counter, on a signed form) lifts an
+    // unsubscribe — never a bounce or a complaint.
+    let email: Option<String> = tx.query_row("SELECT email_norm FROM customers WHERE id = ?1", [id], |r| r.get(0))?;
+    if let Some(email) = email.filter(|e| !e.is_empty()) {
+        use crate::campaigns::suppression::{is_suppressed, suppress, SuppressionReason};
+        match c.choice {
+            ConsentChoice::Refused => {
+                suppress(
+                    tx,
+                    &email,
+                    SuppressionReason::Unsubscribed,
+                    c.source.code(),
+                    wording.as_deref(),
+                    Some(id),
+                    None,
+                )?;
+            }
+            ConsentChoice::Express
+                if matches!(c.source, ConsentSource::Counter | ConsentSource::PaperForm)
+                    && is_suppressed(tx, &email)?.is_some_and(|s| s.reason == SuppressionReason::Unsubscribed) =>
+            {
+                tx.execute(
+                    "INSERT INTO suppressions (email_norm, action, reason, source, detail, customer_id, at) VALUES (?1, 'lift', 'unsubscribed', ?2, 'consent given again', ?3, ?4)",
+                    params![email, c.source.code(), id, tx.now],
+                )?;
+            }
+            _ => {}
+        }
+    }
     Ok(())
 }
 
@@ -184,7 +214,8 @@ impl Store {
             Some(_) => Some(validate_note(&new.note)?),
             None => None,
         };
-        self.transact("customer.create", key, |tx| {
+        // The referrer is part of the input: the same key with another referrer is refused.
+        self.transact(("customer.create", &(new, referred_by)), key, |tx| {
             write_fields(
                 tx,
                 "INSERT INTO customers (first_name, last_name, first_fold, last_fold, email, email_norm, phone_e164,
@@ -215,7 +246,7 @@ impl Store {
     /// Edit a customer. The timeline records which fields changed.
     pub fn update_customer(&mut self, id: CustomerId, input: &CustomerInput, key: Option<&str>) -> Result<Outcome<()>> {
         let n = self.normalize_input(input)?;
-        self.transact("customer.update", key, |tx| {
+        self.transact(("customer.update", &(id, input)), key, |tx| {
             ensure_customer(tx, id)?;
             let before = load_normalized(tx, id)?;
             let changed: Vec<&str> = stored_fields(&before)
@@ -246,7 +277,7 @@ impl Store {
 
     /// Archive a customer: hidden from lists and search, history kept, restorable.
     pub fn archive_customer(&mut self, id: CustomerId, key: Option<&str>) -> Result<Outcome<()>> {
-        self.transact("customer.archive", key, |tx| {
+        self.transact(("customer.archive", &id), key, |tx| {
             ensure_customer(tx, id)?;
             let n = tx.execute(
                 "UPDATE customers SET archived_at = ?2, updated_at = ?2 WHERE id = ?1 AND archived_at IS NULL",
@@ -261,7 +292,7 @@ impl Store {
     }
 
     pub fn restore_customer(&mut self, id: CustomerId, key: Option<&str>) -> Result<Outcome<()>> {
-        self.transact("customer.restore", key, |tx| {
+        self.transact(("customer.restore", &id), key, |tx| {
             ensure_customer(tx, id)?;
             let n = tx.execute(
                 "UPDATE customers SET archived_at = NULL, updated_at = ?2 WHERE id = ?1 AND archived_at IS NOT NULL",
@@ -278,7 +309,7 @@ impl Store {
     /// Record the customer's current answer about email marketing (a new record; the
     /// history is kept as proof).
     pub fn set_consent(&mut self, id: CustomerId, consent: &ConsentInput, key: Option<&str>) -> Result<Outcome<()>> {
-        self.transact("customer.consent", key, |tx| {
+        self.transact(("customer.consent", &(id, consent)), key, |tx| {
             ensure_customer(tx, id)?;
             write_consent(tx, id, consent)?;
             tx.changes.customer(id);
@@ -288,7 +319,7 @@ impl Store {
 
     pub fn add_note(&mut self, id: CustomerId, body: &str, key: Option<&str>) -> Result<Outcome<i64>> {
         let body = validate_note(body)?;
-        self.transact("customer.note", key, |tx| {
+        self.transact(("customer.note", &(id, &body)), key, |tx| {
             ensure_customer(tx, id)?;
             let note = insert_note(tx, id, &body)?;
             tx.changes.customer(id);
@@ -350,6 +381,7 @@ impl Store {
                         card_number: r.get(22)?,
                         tags: Vec::new(),
                         consent: None,
+                        suppression: None,
                     })
                 },
             )
@@ -358,6 +390,9 @@ impl Store {
         let mut c = c;
         c.tags = tags_of(conn, id)?;
         c.consent = current_consent(conn, id)?;
+        if let Some(email) = c.email.as_deref() {
+            c.suppression = crate::campaigns::suppression::is_suppressed(conn, email)?;
+        }
         Ok(c)
     }
 
@@ -431,7 +466,7 @@ impl Store {
         if keep == other {
             return Err(Error::invalid("other", "field.merge_same"));
         }
-        self.transact("customer.merge", key, |tx| {
+        self.transact(("customer.merge", &(keep, other)), key, |tx| {
             ensure_customer(tx, keep)?;
             ensure_customer(tx, other)?;
             for sql in [
@@ -445,6 +480,11 @@ impl Store {
                 "UPDATE redemptions SET customer_id = ?1 WHERE customer_id = ?2",
                 "UPDATE vouchers SET customer_id = ?1 WHERE customer_id = ?2",
                 "UPDATE tier_events SET customer_id = ?1 WHERE customer_id = ?2",
+                // The messages sent and queued, and their unsubscribes, follow the person: the
+                // survivor's timeline and the campaign results count them, and a queued row is
+                // sent to the survivor's address (or skipped if another row has it).
+                "UPDATE campaign_recipients SET customer_id = ?1 WHERE customer_id = ?2",
+                "UPDATE unsubscribes SET customer_id = ?1 WHERE customer_id = ?2",
             ] {
                 tx.execute(sql, params![keep, other])?;
             }
@@ -495,7 +535,7 @@ fn tags_of(conn: &Connection, id: CustomerId) -> Result<Vec<String>> {
 pub(crate) fn current_consent(conn: &Connection, id: CustomerId) -> Result<Option<ConsentRecord>> {
     Ok(conn
         .query_row(
-            "SELECT basis, source, wording, recorded_at FROM consents WHERE customer_id = ?1 ORDER BY recorded_at DESC, id DESC LIMIT 1",
+            "SELECT basis, source, wording, recorded_at FROM consents WHERE customer_id = ?1 ORDER BY id DESC LIMIT 1",
             [id],
             |r| {
                 Ok(ConsentRecord {

@@ -15,8 +15,9 @@ fn fields_of(err: crate::Error) -> Vec<&'static str> {
 
 #[test]
 fn a_customer_needs_a_first_or_last_name() {
-    let err = validate(&CustomerInput { email: "a@b.fr".into(), ..Default::default() }, Country::FR, Lang::Fr, today())
-        .unwrap_err();
+    let err =
+        validate(&CustomerInput { email: "a@b.test".into(), ..Default::default() }, Country::FR, Lang::Fr, today())
+            .unwrap_err();
     assert_eq!(fields_of(err), vec!["first_name"], "a customer without any name is refused");
     assert!(validate(&input("", "Lefèvre"), Country::FR, Lang::Fr, today()).is_ok(), "a last name alone is enough");
 }
@@ -44,7 +45,7 @@ fn normalisation_trims_folds_and_formats() {
         &CustomerInput {
             first_name: "  Élodie ".into(),
             last_name: "Lefèvre".into(),
-            email: " Elodie.Lefevre@Exemple.FR ".into(),
+            email: " Elodie.Lefevre@Exemple.TEST ".into(),
             phone: "06 12 34 56 78".into(),
             address: AddressInput { postcode: "h2x1y4".into(), country: Some(Country::CA), ..Default::default() },
             tags: vec!["VIP".into(), "vip".into(), " Café ".into(), "cafe".into()],
@@ -57,7 +58,7 @@ fn normalisation_trims_folds_and_formats() {
     .unwrap();
     assert_eq!(n.first_name, "Élodie", "names are trimmed, accents kept for display");
     assert_eq!(n.first_fold, "elodie", "folded for search");
-    assert_eq!(n.email_norm.as_deref(), Some("elodie.lefevre@exemple.fr"), "emails compare in lower case");
+    assert_eq!(n.email_norm.as_deref(), Some("elodie.lefevre@exemple.test"), "emails compare in lower case");
     assert_eq!(n.phone.unwrap().e164, "+33612345678", "phones are stored in E.164");
     assert_eq!(n.postcode.as_deref(), Some("H2X 1Y4"), "Canadian postal codes are upper case with a space");
     assert_eq!(n.tags, vec!["VIP".to_string(), "Café".to_string()], "tags are distinct without case or accents");
@@ -119,11 +120,11 @@ fn create_read_edit_archive_restore() {
 
     clock.advance(chrono::Duration::minutes(5));
     let out = s
-        .update_customer(id, &CustomerInput { email: "elodie@exemple.fr".into(), ..input("Élodie", "Lefèvre") }, None)
+        .update_customer(id, &CustomerInput { email: "elodie@exemple.test".into(), ..input("Élodie", "Lefèvre") }, None)
         .unwrap();
     assert_eq!(out.changes.customers, vec![id], "the edit reports which customer changed");
     let c = s.customer(id).unwrap();
-    assert_eq!(c.email.as_deref(), Some("elodie@exemple.fr"));
+    assert_eq!(c.email.as_deref(), Some("elodie@exemple.test"));
     assert_eq!(c.phone_e164, None, "clearing a field in the form clears it");
     let tl = s.timeline(id, 50).unwrap();
     match &tl[0].kind {
@@ -181,15 +182,16 @@ fn duplicates_are_found_by_email_phone_or_similar_name_at_the_same_postcode() {
     let a = add(
         &mut s,
         CustomerInput {
-            email: "Elodie@Exemple.fr".into(),
+            email: "Elodie@Exemple.test".into(),
             phone: "0612345678".into(),
             address: AddressInput { postcode: "75011".into(), ..Default::default() },
             ..input("Élodie", "Lefèvre")
         },
     );
     add(&mut s, input("Paul", "Durand"));
-    let by_email =
-        s.possible_duplicates(&CustomerInput { email: " elodie@exemple.FR".into(), ..input("X", "Y") }, None).unwrap();
+    let by_email = s
+        .possible_duplicates(&CustomerInput { email: " elodie@exemple.TEST".into(), ..input("X", "Y") }, None)
+        .unwrap();
     assert_eq!(by_email.len(), 1);
     assert_eq!(by_email[0].customer.id, a);
     assert_eq!(by_email[0].reasons, vec![DuplicateReason::SameEmail], "same email in another case");
@@ -217,7 +219,7 @@ fn duplicates_are_found_by_email_phone_or_similar_name_at_the_same_postcode() {
         .unwrap();
     assert!(elsewhere.is_empty(), "the same name in another town is not flagged");
     assert!(
-        s.possible_duplicates(&CustomerInput { email: "elodie@exemple.fr".into(), ..input("É", "L") }, Some(a))
+        s.possible_duplicates(&CustomerInput { email: "elodie@exemple.test".into(), ..input("É", "L") }, Some(a))
             .unwrap()
             .is_empty(),
         "a customer is not their own duplicate"
@@ -227,7 +229,7 @@ fn duplicates_are_found_by_email_phone_or_similar_name_at_the_same_postcode() {
 #[test]
 fn merge_keeps_every_purchase_note_and_consent_record() {
     let (mut s, clock) = store();
-    let keep = add(&mut s, CustomerInput { email: "jean@exemple.fr".into(), ..input("Jean", "Martin") });
+    let keep = add(&mut s, CustomerInput { email: "jean@exemple.test".into(), ..input("Jean", "Martin") });
     let other = add(&mut s, CustomerInput { phone: "0611223344".into(), ..input("Jean", "Martin") });
     sale(&mut s, keep, 1000);
     let other_sale = sale(&mut s, other, 2500);
@@ -247,7 +249,7 @@ fn merge_keeps_every_purchase_note_and_consent_record() {
     assert_eq!(k.figures.visit_count, 2, "both customers' visits");
     assert_eq!(k.figures.total_spent_cents, 3500, "both customers' spending");
     assert_eq!(k.phone_e164.as_deref(), Some("+33611223344"), "a missing phone is taken from the merged customer");
-    assert_eq!(k.email.as_deref(), Some("jean@exemple.fr"), "the kept customer's own fields win");
+    assert_eq!(k.email.as_deref(), Some("jean@exemple.test"), "the kept customer's own fields win");
     assert_eq!(k.consent.unwrap().choice, ConsentChoice::Express, "consent records come along");
     assert_eq!(s.purchase(other_sale).unwrap().customer_id, keep);
     let o = s.customer(other).unwrap();

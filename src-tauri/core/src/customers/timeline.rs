@@ -194,7 +194,7 @@ impl Store {
             out.push(row?);
         }
 
-        let mut st = conn.prepare_cached("SELECT id, basis, source, wording, recorded_at FROM consents WHERE customer_id = ?1 ORDER BY recorded_at DESC LIMIT ?2")?;
+        let mut st = conn.prepare_cached("SELECT id, basis, source, wording, recorded_at FROM consents WHERE customer_id = ?1 ORDER BY id DESC LIMIT ?2")?;
         let rows = st.query_map(rusqlite::params![id, lim], |r| {
             Ok((
                 r.get(4)?,

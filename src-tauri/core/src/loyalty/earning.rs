@@ -153,7 +153,7 @@ impl Store {
         key: Option<&str>,
     ) -> Result<Outcome<i64>> {
         let staff = check_text("staff", staff, MAX_STAFF, false)?;
-        self.transact("loyalty.action", key, |tx| {
+        self.transact(("loyalty.action", &(customer, action, &staff)), key, |tx| {
             ensure_customer(tx, customer)?;
             let p = programme(tx)?;
             let Some(rule) = p.actions.iter().find(|a| a.action == action).cloned() else {

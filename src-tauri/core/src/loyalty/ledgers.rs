@@ -185,7 +185,7 @@ impl Store {
         if points == 0 || points.abs() > 1_000_000 {
             return Err(Error::invalid("points", "field.loyalty_points_invalid"));
         }
-        self.transact("loyalty.adjust", key, |tx| {
+        self.transact(("loyalty.adjust", &(customer, points, &reason, &staff)), key, |tx| {
             ensure_customer(tx, customer)?;
             let p = programme(tx)?;
             expire_due(tx, &p, customer)?;

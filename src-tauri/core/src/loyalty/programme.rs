@@ -290,7 +290,7 @@ impl Store {
     /// Save a new version of the programme (earlier versions stay, for the record).
     pub fn save_loyalty_programme(&mut self, p: &Programme, key: Option<&str>) -> Result<Outcome<Programme>> {
         p.validate()?;
-        self.transact("loyalty.programme", key, |tx| {
+        self.transact(("loyalty.programme", p), key, |tx| {
             tx.execute(
                 "INSERT INTO loyalty_programmes (document, created_at) VALUES (?1, ?2)",
                 params![serde_json::to_string(p)?, tx.now],

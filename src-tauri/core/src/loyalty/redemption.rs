@@ -215,12 +215,14 @@ impl Store {
     /// balance as a discount at the programme's rate. Never more than the customer has; two
     /// redemptions racing for the same points: the second finds them gone.
     pub fn redeem(&mut self, req: &RedeemRequest, key: Option<&str>) -> Result<Outcome<Redemption>> {
-        self.transact("loyalty.redeem", key, |tx| redeem_tx(tx, req, None))
+        self.transact(("loyalty.redeem", req), key, |tx| redeem_tx(tx, req, None))
     }
 
     /// Use a stamp-card milestone: an intermediate one once per card, the last one takes the
     /// full card (extra stamps stay for the next card).
     pub fn redeem_stamps(&mut self, customer: CustomerId, milestone: usize, key: Option<&str>) -> Result<Outcome<i64>> {
-        self.transact("loyalty.stamps.redeem", key, |tx| redeem_stamps_tx(tx, customer, milestone))
+        self.transact(("loyalty.stamps.redeem", &(customer, milestone)), key, |tx| {
+            redeem_stamps_tx(tx, customer, milestone)
+        })
     }
 }

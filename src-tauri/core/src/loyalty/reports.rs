@@ -75,6 +75,7 @@ impl Store {
     /// Customers with many loyalty operations on the day starting at `day_start` (UTC
     /// instant of the shop's local midnight), as tills list them for checking.
     pub fn suspicious_activity(&self, day_start: DateTime<Utc>) -> Result<Vec<SuspiciousDay>> {
+        crate::types::check_date("day", day_start)?;
         let p = programme(self.conn())?;
         let day_end = day_start + chrono::Duration::days(1);
         let mut st = self.conn().prepare(

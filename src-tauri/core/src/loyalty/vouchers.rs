@@ -86,6 +86,12 @@ pub struct Reward {
 
 /// Rule: a reward is coherent — a name, a positive cost, a value that fits its kind.
 pub fn validate_reward(r: &RewardInput) -> Result<()> {
+    if let Some(at) = r.valid_from {
+        crate::types::check_date("valid_from", at)?;
+    }
+    if let Some(at) = r.valid_to {
+        crate::types::check_date("valid_to", at)?;
+    }
     let mut p = Problems::default();
     match crate::text::clean(&r.name) {
         None => p.add("name", "field.required"),
@@ -409,7 +415,7 @@ impl Store {
     pub fn save_reward(&mut self, id: Option<i64>, input: &RewardInput, key: Option<&str>) -> Result<Outcome<Reward>> {
         validate_reward(input)?;
         let name = crate::text::clean(&input.name).unwrap_or_default();
-        self.transact("loyalty.reward", key, |tx| {
+        self.transact(("loyalty.reward", &(id, input)), key, |tx| {
             let rid = match id {
                 None => {
                     tx.execute(
@@ -454,10 +460,11 @@ impl Store {
     pub fn issue_voucher(&mut self, input: &VoucherInput, key: Option<&str>) -> Result<Outcome<Voucher>> {
         let reason = crate::text::check_text("reason", &input.reason, super::ledgers::MAX_REASON, true)?;
         let staff = crate::text::check_text("staff", &input.staff, super::ledgers::MAX_STAFF, true)?;
+        crate::types::check_date("expires_at", input.expires_at)?;
         if input.expires_at <= self.now() {
             return Err(Error::invalid("expires_at", "field.date_in_past"));
         }
-        self.transact("loyalty.voucher.issue", key, |tx| {
+        self.transact(("loyalty.voucher.issue", input), key, |tx| {
             if let Some(c) = input.customer_id {
                 ensure_customer(tx, c)?;
                 tx.changes.customer(c);
@@ -484,7 +491,9 @@ impl Store {
         purchase: Option<PurchaseId>,
         key: Option<&str>,
     ) -> Result<Outcome<Voucher>> {
-        self.transact("loyalty.voucher.use", key, |tx| use_voucher_tx(tx, code, customer, purchase))
+        self.transact(("loyalty.voucher.use", &(code, customer, purchase)), key, |tx| {
+            use_voucher_tx(tx, code, customer, purchase)
+        })
     }
 }
 

@@ -67,6 +67,7 @@ pub fn validate_sale(input: &SaleInput, now: DateTime<Utc>) -> Result<ValidSale>
     let mut p = Problems::default();
     check_amount(&mut p, "amount_cents", input.amount_cents);
     let occurred_at = input.occurred_at.unwrap_or(now);
+    crate::types::check_date("occurred_at", occurred_at)?;
     if occurred_at > now + chrono::Duration::minutes(5) {
         p.add("occurred_at", "field.date_in_future");
     }
@@ -160,7 +161,7 @@ impl Store {
     /// Record a sale against a customer. Idempotent on `key`: a retry records it once.
     pub fn record_sale(&mut self, input: &SaleInput, key: Option<&str>) -> Result<Outcome<Purchase>> {
         let sale = validate_sale(input, self.now())?;
-        self.transact("sale.record", key, |tx| {
+        self.transact(("sale.record", input), key, |tx| {
             ensure_customer(tx, input.customer_id)?;
             let discount = match &input.apply {
                 Some(a) => crate::loyalty::discount_for(tx, input.customer_id, a, sale.amount_cents)?,
@@ -203,7 +204,7 @@ impl Store {
         if note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE) {
             return Err(Error::Validation(vec![FieldError::new("note", "field.too_long").arg("max", MAX_NOTE)]));
         }
-        self.transact("sale.refund", key, |tx| {
+        self.transact(("sale.refund", input), key, |tx| {
             let sale: Option<(CustomerId, String, Cents, Option<String>)> = tx
                 .query_row("SELECT customer_id, kind, amount_cents, category FROM purchases WHERE id = ?1", [input.sale_id], |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))

@@ -139,7 +139,7 @@ pub(crate) fn generate(tx: &mut Tx, customers: u32) -> Result<()> {
                         params![friend, referrer],
                     )?;
                 } else if i % 37 == 5 {
-                    let email = format!("demo{friend}@yopmail.fr");
+                    let email = format!("demo{friend}@{}", super::fraud::RESERVED_THROWAWAY);
                     tx.execute(
                         "UPDATE customers SET email = ?2, email_norm = ?2 WHERE id = ?1",
                         params![friend, email],

@@ -404,7 +404,7 @@ impl Store {
     ) -> Result<Outcome<()>> {
         let reason = crate::text::check_text("reason", reason, super::store::MAX_NOTE, true)?;
         let staff = super::store::clean_staff(staff, true)?;
-        self.transact("referral_review", key, |tx| {
+        self.transact(("referral_review", &(id, decision, reason.as_deref(), staff.as_deref())), key, |tx| {
             let r = load(tx, id)?;
             if !r.flagged || !matches!(r.status.as_str(), "pending" | "qualified") {
                 return Err(Error::conflict("conflict.referral_not_in_review"));

@@ -5,7 +5,7 @@
 //! creating a burst of referred customers.
 //!
 //! Invariants: pure; the throwaway domains are the shipped list
-//! `assets/referrals/disposable_email_domains.txt`.
+//! `assets/referrals/disposable_email_domains.txt`, plus `RESERVED_THROWAWAY`.
 
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -14,9 +14,20 @@ use ts_rs::TS;
 
 const DISPOSABLE: &str = include_str!("../../../../assets/referrals/disposable_email_domains.txt");
 
+/// A reserved name (RFC 6761: no real address can be on it) standing for a throwaway provider
+/// in the demo shop and the tests, which use reserved domains only.
+pub const RESERVED_THROWAWAY: &str = "jetable.test";
+
 fn disposable() -> &'static HashSet<&'static str> {
     static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
-    SET.get_or_init(|| DISPOSABLE.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect())
+    SET.get_or_init(|| {
+        DISPOSABLE
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .chain([RESERVED_THROWAWAY])
+            .collect()
+    })
 }
 
 /// Rule: an email is throwaway when its domain, or a parent domain, is on the shipped list.
@@ -181,8 +192,8 @@ mod tests {
         assert_eq!(check(&r, &stranger, &busy_day), Ok(vec![Flag::TooManyToday { count: 4, max: 3 }]));
         let busy_week = Context { referrer_today: 2, referrer_week: 9, ..ctx() };
         assert_eq!(check(&r, &stranger, &busy_week), Ok(vec![Flag::TooManyThisWeek { count: 9, max: 8 }]));
-        let throwaway = person(4, "x@yopmail.fr", "", None);
-        assert_eq!(check(&r, &throwaway, &ctx()), Ok(vec![Flag::ThrowawayEmail { domain: "yopmail.fr".into() }]));
+        let throwaway = person(4, "x@jetable.test", "", None);
+        assert_eq!(check(&r, &throwaway, &ctx()), Ok(vec![Flag::ThrowawayEmail { domain: "jetable.test".into() }]));
         let burst = Context { staff_last_hour: 7, ..ctx() };
         assert_eq!(
             check(&r, &stranger, &burst),
@@ -197,7 +208,8 @@ mod tests {
         for e in ["a@mailinator.com", "a@yopmail.com", "a@jetable.org", "a@sub.mailinator.com"] {
             assert!(is_throwaway(e), "{e} is a throwaway address");
         }
-        for e in ["a@gmail.com", "a@orange.fr", "a@example.com", "nobody", "a@com"] {
+        assert!(is_throwaway("a@jetable.test"), "the reserved stand-in used by the demo is throwaway");
+        for e in ["a@gmail.com", "a@orange.fr", "a@example.com", "a@courriel.test", "nobody", "a@com"] {
             assert!(!is_throwaway(e), "{e} is not on the list");
         }
     }

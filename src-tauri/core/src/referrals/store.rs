@@ -369,7 +369,7 @@ impl Store {
         check_offer_against_shop(self.conn(), offer)?;
         let mut offer = offer.clone();
         offer.exclusions = crate::text::clean_multiline(&offer.exclusions).unwrap_or_default();
-        self.transact("referral_offer_save", key, |tx| {
+        self.transact(("referral_offer_save", &offer), key, |tx| {
             tx.execute(
                 "INSERT INTO referral_offers (document, created_at) VALUES (?1, ?2)",
                 params![serde_json::to_string(&offer)?, tx.now],
@@ -422,7 +422,7 @@ impl Store {
     ) -> Result<Outcome<()>> {
         let staff = clean_staff(&link.staff, true)?;
         let note = check_note(note)?;
-        self.transact("referral_link", key, |tx| {
+        self.transact(("referral_link", &(friend, link, note.as_deref())), key, |tx| {
             crate::customers::ensure_customer(tx, friend)?;
             let referrer = resolve(tx, &link.referrer)?;
             type Existing = (i64, CustomerId, String, Option<String>, DateTime<Utc>, Option<i64>);
@@ -516,7 +516,7 @@ impl Store {
     ) -> Result<Outcome<()>> {
         let staff = clean_staff(staff, true)?;
         let note = check_note(note)?;
-        self.transact("referral_unlink", key, |tx| {
+        self.transact(("referral_unlink", &(friend, staff.as_deref(), note.as_deref())), key, |tx| {
             let row: Option<(i64, String, DateTime<Utc>, Option<i64>)> = tx
                 .query_row(
                     "SELECT id, status, created_at, offer_version FROM referrals WHERE friend_id = ?1",

@@ -575,6 +575,27 @@ fn segments_and_personal_fields_know_referrals() {
     assert_eq!(code, code::format(lea));
     assert_eq!(friends, 2, "two friends referred");
     assert!(next.contains("encore 1 filleul") && next.contains("bon de 5,00"), "next milestone: {next}");
+    // The same values reach a message through the campaign's substitution.
+    use crate::campaigns::render;
+    use crate::campaigns::{Block, MessageContent};
+    let id = render::Identity {
+        mail: crate::campaigns::mail::MailSettings::default(),
+        currency: crate::settings::Currency::EUR,
+        locale: crate::settings::Locale::FrFr,
+    };
+    let msg = MessageContent {
+        subject: "{{ first_name }}, votre code {{ referral_code }}".into(),
+        preheader: String::new(),
+        blocks: vec![Block::Text {
+            markdown: "{{ referral_friends }} amis parrainés — {{ referral_next_milestone }}".into(),
+        }],
+    };
+    let c = render::compile(&msg, &id, vec![]).unwrap();
+    let p = render::personal(s.conn(), &id, lea, s.now()).unwrap();
+    assert_eq!(p.value("referral_friends"), "2", "a number is written as digits");
+    let r = c.render(&p, "mailto:a@example.com").unwrap();
+    assert_eq!(r.subject, format!("Léa, votre code {}", code::format(lea)), "the code is in the subject");
+    assert!(r.text.contains("2 amis parrainés") && r.text.contains(&next), "friends and next milestone: {}", r.text);
 }
 
 #[test]

@@ -13,6 +13,7 @@ const STEPS: &[(u32, &str, &str)] = &[
     (1, "init", include_str!("migrations/0001_init.sql")),
     (2, "loyalty", include_str!("migrations/0002_loyalty.sql")),
     (3, "campaigns", include_str!("migrations/0003_campaigns.sql")),
+    (4, "email_safety", include_str!("migrations/0004_email_safety.sql")),
     (6, "referrals", include_str!("migrations/0006_referrals.sql")),
 ];
 
@@ -33,21 +34,54 @@ pub(super) fn migrate(conn: &mut Connection, path: Option<&Path>, now: DateTime<
         return Ok(None);
     }
     let backup = match path {
-        Some(p) if current > 0 => {
-            let dest = backup_path_for(p, current, now);
-            conn.execute("VACUUM INTO ?1", [dest.to_string_lossy()])?;
-            Some(dest)
-        }
+        Some(p) if current > 0 => Some(write_backup(conn, p, current, now)?),
         _ => None,
     };
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    for (version, name, sql) in STEPS.iter().filter(|(v, _, _)| *v > current) {
+    // Another copy of the app may have upgraded the file between the first read and this
+    // lock: the version is read again under the lock, and only what is still pending runs.
+    let locked: u32 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if locked > LATEST_VERSION {
+        return Err(Error::NewerDatabase { found: locked, supported: LATEST_VERSION });
+    }
+    for (version, name, sql) in STEPS.iter().filter(|(v, _, _)| *v > locked) {
         tracing::info!(version, name, "applying migration");
         tx.execute_batch(sql)?;
     }
-    tx.pragma_update(None, "user_version", LATEST_VERSION)?;
+    if locked < LATEST_VERSION {
+        tx.pragma_update(None, "user_version", LATEST_VERSION)?;
+    }
     tx.commit()?;
     Ok(backup)
+}
+
+/// The copy taken before an upgrade: written under a temporary name (`VACUUM INTO`), opened
+/// again and checked (`integrity_check`, its schema version), then renamed. An upgrade never
+/// starts without a sound copy.
+fn write_backup(conn: &Connection, db: &Path, version: u32, now: DateTime<Utc>) -> Result<PathBuf> {
+    let mut dest = backup_path_for(db, version, now);
+    // Another copy of the app may be writing its own backup in the same second.
+    for n in 2.. {
+        if !dest.exists() {
+            break;
+        }
+        dest = dest.with_extension(format!("{n}.bak"));
+    }
+    let tmp = dest.with_extension(format!("bak.{}-{}.tmp", std::process::id(), rand::random::<u32>()));
+    conn.execute("VACUUM INTO ?1", [tmp.to_string_lossy()])?;
+    let verified = (|| -> rusqlite::Result<bool> {
+        let copy = Connection::open_with_flags(&tmp, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        let check: String = copy.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        let v: u32 = copy.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        Ok(check == "ok" && v == version)
+    })();
+    if !matches!(verified, Ok(true)) {
+        let _ = std::fs::remove_file(&tmp);
+        tracing::error!(?verified, path = %tmp.display(), "the copy taken before the upgrade is not sound");
+        return Err(Error::BackupFailed);
+    }
+    std::fs::rename(&tmp, &dest)?;
+    Ok(dest)
 }
 
 #[cfg(test)]

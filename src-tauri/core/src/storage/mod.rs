@@ -3,6 +3,8 @@
 
 mod migrations;
 
+#[cfg(test)]
+pub(crate) use migrations::steps as migration_steps;
 pub use migrations::{backup_path_for, LATEST_VERSION};
 
 use crate::clock::{Clock, SystemClock};
@@ -92,9 +94,11 @@ impl Store {
     /// interleave with another writer). Everything `f` writes commits together or not at all.
     ///
     /// With an idempotency `key`, the outcome is stored with the write; a second call with the
-    /// same key returns the stored outcome (`replayed: true`) and writes nothing. Reusing a key
-    /// for a different operation is an error.
-    pub fn transact<T, F>(&mut self, op: &'static str, key: Option<&str>, f: F) -> Result<Outcome<T>>
+    /// same key returns the stored outcome (`replayed: true`) and writes nothing. `op` names the
+    /// operation, alone or with its input (`("sale.record", &input)`): reusing a key for another
+    /// operation, or for the same operation with a different input, is refused rather than
+    /// answered with another write's outcome.
+    pub fn transact<T, F>(&mut self, op: impl Op, key: Option<&str>, f: F) -> Result<Outcome<T>>
     where
         T: Serialize + DeserializeOwned,
         F: FnOnce(&mut Tx) -> Result<T>,
@@ -102,14 +106,21 @@ impl Store {
         if let Some(k) = key {
             validate_key(k)?;
         }
+        let (name, fingerprint) = (op.name(), op.fingerprint());
         let now = self.clock.now();
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         if let Some(k) = key {
-            let stored: Option<(String, String)> = tx
-                .query_row("SELECT op, outcome FROM idempotency WHERE key = ?1", [k], |r| Ok((r.get(0)?, r.get(1)?)))
+            let stored: Option<(String, String, Option<String>)> = tx
+                .query_row("SELECT op, outcome, fingerprint FROM idempotency WHERE key = ?1", [k], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
                 .optional()?;
-            if let Some((stored_op, outcome)) = stored {
-                if stored_op != op {
+            if let Some((stored_op, outcome, stored_fp)) = stored {
+                let same_input = match (&stored_fp, &fingerprint) {
+                    (Some(a), Some(b)) => a == b,
+                    _ => true,
+                };
+                if stored_op != name || !same_input {
                     return Err(Error::KeyReused(k.to_string()));
                 }
                 let mut out: Outcome<T> = serde_json::from_str(&outcome)?;
@@ -123,12 +134,23 @@ impl Store {
         let outcome = Outcome { value, changes, replayed: false };
         if let Some(k) = key {
             tx.execute(
-                "INSERT INTO idempotency (key, op, outcome, created_at) VALUES (?1, ?2, ?3, ?4)",
-                rusqlite::params![k, op, serde_json::to_string(&outcome)?, now],
+                "INSERT INTO idempotency (key, op, outcome, created_at, fingerprint) VALUES (?1, ?2, ?3, ?4, ?5)",
+                rusqlite::params![k, name, serde_json::to_string(&outcome)?, now, fingerprint],
             )?;
         }
         tx.commit()?;
         Ok(outcome)
+    }
+
+    /// Forget idempotency keys older than `KEY_RETENTION_DAYS`: a retry comes within seconds or
+    /// minutes, and the table would otherwise grow with every write. Run at start and daily.
+    pub fn prune_idempotency_keys(&mut self) -> Result<usize> {
+        let before = self.now() - chrono::Duration::days(KEY_RETENTION_DAYS);
+        Ok(self
+            .transact("idempotency.prune", None, |tx| {
+                Ok(tx.execute("DELETE FROM idempotency WHERE created_at < ?1", [before])?)
+            })?
+            .value)
     }
 
     /// Check the file is sound (`PRAGMA integrity_check`).
@@ -136,6 +158,40 @@ impl Store {
         let s: String = self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
         Ok(s == "ok")
     }
+}
+
+/// How long an idempotency key is remembered.
+pub const KEY_RETENTION_DAYS: i64 = 30;
+
+/// The operation a write is, and optionally the input it was asked with: a fingerprint of the
+/// input is stored with the idempotency key.
+pub trait Op {
+    fn name(&self) -> &'static str;
+    fn fingerprint(&self) -> Option<String>;
+}
+
+impl Op for &'static str {
+    fn name(&self) -> &'static str {
+        self
+    }
+    fn fingerprint(&self) -> Option<String> {
+        None
+    }
+}
+
+impl<I: Serialize + ?Sized> Op for (&'static str, &I) {
+    fn name(&self) -> &'static str {
+        self.0
+    }
+    fn fingerprint(&self) -> Option<String> {
+        serde_json::to_vec(self.1).ok().map(|bytes| format!("{:016x}", fnv1a64(&bytes)))
+    }
+}
+
+/// FNV-1a, 64 bits: stable across Rust versions (unlike `DefaultHasher`), enough to tell a
+/// retry of the same input from a different one.
+fn fnv1a64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3))
 }
 
 fn validate_key(k: &str) -> Result<()> {

@@ -7,4 +7,9 @@ export type CampaignSummary = { id: number, name: string, subject: string, state
 /**
  * Why it is paused, or why a scheduled send could not leave.
  */
-pause_detail: string | null, started_at: string | null, finished_at: string | null, progress: Progress, };
+pause_detail: string | null, started_at: string | null, finished_at: string | null, progress: Progress, 
+/**
+ * Its saved content cannot be read (damaged by hand or by a newer version): it is listed,
+ * so the merchant sees it, and the others work as usual.
+ */
+unreadable: boolean, };

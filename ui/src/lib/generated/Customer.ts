@@ -4,8 +4,14 @@ import type { Birthday } from "./Birthday";
 import type { ConsentRecord } from "./ConsentRecord";
 import type { Figures } from "./Figures";
 import type { Lang } from "./Lang";
+import type { Suppression } from "./Suppression";
 
 /**
  * The whole customer record, as the detail screen shows it.
  */
-export type Customer = { id: number, first_name: string, last_name: string, display_name: string, email: string | null, phone_e164: string | null, phone_display: string | null, address: Address, birthday: Birthday | null, language: Lang, tags: Array<string>, card_number: string | null, consent: ConsentRecord | null, figures: Figures, created_at: string, updated_at: string, archived_at: string | null, merged_into: number | null, };
+export type Customer = { id: number, first_name: string, last_name: string, display_name: string, email: string | null, phone_e164: string | null, phone_display: string | null, address: Address, birthday: Birthday | null, language: Lang, tags: Array<string>, card_number: string | null, consent: ConsentRecord | null, 
+/**
+ * The address is on the suppression list (unsubscribed, bounced, complained…): no
+ * marketing email reaches it, whatever the consent says.
+ */
+suppression: Suppression | null, figures: Figures, created_at: string, updated_at: string, archived_at: string | null, merged_into: number | null, };

@@ -3,4 +3,4 @@
 /**
  * Why a customer of the segment will not receive the campaign.
  */
-export type Exclusion = "no_email" | "no_consent" | "refused" | "unsubscribed" | "not_a_customer" | "implied_expired";
+export type Exclusion = "no_email" | "no_consent" | "refused" | "unsubscribed" | "not_a_customer" | "implied_expired" | "bounced" | "complained" | "suppressed" | "duplicate_address";

@@ -20,4 +20,9 @@ onboarded: boolean,
 /**
  * The shop's logo for printed cards, as a `data:image/png|jpeg;base64,…` URL.
  */
-logo: string | null, };
+logo: string | null, 
+/**
+ * This file is the demo shop: invented customers at reserved addresses; it never sends
+ * through a real provider.
+ */
+demo: boolean, };

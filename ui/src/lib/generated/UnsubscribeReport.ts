@@ -13,6 +13,11 @@ recorded: number,
  */
 already: number, 
 /**
- * Lines that matched no customer and no message token.
+ * Addresses no customer carries, put on the suppression list all the same (they are never
+ * mailed if they come in later).
+ */
+addresses: number, 
+/**
+ * Lines that held no address and no known message token.
  */
 unknown: Array<string>, };

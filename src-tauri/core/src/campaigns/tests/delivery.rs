@@ -17,7 +17,7 @@ fn a_campaign_reaches_everyone_who_agreed_through_a_real_smtp_server() {
 
     let c = s.create_campaign(&input(SegmentFilter::default(), 0), None).unwrap().value;
     s.start_campaign(c.id, None).unwrap();
-    let transport = SmtpPool::new(&s.mail_settings().unwrap().smtp, None).unwrap();
+    let transport = SmtpPool::new(&s.mail_settings().unwrap().smtp, None, Default::default()).unwrap();
     let limits = s.mail_settings().unwrap().smtp.limits;
     let state = Engine::new(fast()).run_campaign(&mut s, c.id, &transport, &limits).unwrap();
     assert_eq!(state, CampaignState::Finished, "the campaign finishes");
@@ -27,11 +27,14 @@ fn a_campaign_reaches_everyone_who_agreed_through_a_real_smtp_server() {
     let zoe = got.iter().find(|r| r.to.iter().any(|t| t.contains("zoe@"))).expect("Zoé received it");
     let raw = body_of(zoe);
     let parsed = mail_parser::MessageParser::default().parse(raw.as_bytes()).expect("a well-formed message");
-    assert!(parsed.message_id().is_some_and(|m| m.ends_with("@boulangerie.fr")), "a Message-ID on the sender's domain");
+    assert!(
+        parsed.message_id().is_some_and(|m| m.ends_with("@boulangerie.test")),
+        "a Message-ID on the sender's domain"
+    );
     assert!(parsed.date().is_some(), "a Date header");
     let unsub = parsed.header_raw("List-Unsubscribe").expect("a List-Unsubscribe header");
     assert!(
-        unsub.contains("mailto:lea@boulangerie.fr?subject=unsubscribe"),
+        unsub.contains("mailto:lea@boulangerie.test?subject=unsubscribe"),
         "List-Unsubscribe is a mailto with a token: {unsub}"
     );
     assert_eq!(parsed.subject(), Some("Bonjour <b>Zoé</b>"), "the subject carries the first name as typed");
@@ -134,8 +137,12 @@ fn an_unsubscribe_recorded_mid_campaign_is_honoured_before_the_next_message() {
     }
     let c = s.create_campaign(&input(SegmentFilter::default(), 0), None).unwrap().value;
     s.start_campaign(c.id, None).unwrap();
-    let report = s.apply_unsubscribes("C3 <c3@example.com>\nsomeone@unknown.org", None).unwrap().value;
-    assert_eq!((report.recorded, report.unknown.len()), (1, 1), "one known address, one unknown line");
+    let report = s.apply_unsubscribes("C3 <c3@example.com>\nsomeone@unknown.invalid\nmerci !", None).unwrap().value;
+    assert_eq!(
+        (report.recorded, report.addresses, report.unknown.len()),
+        (1, 1, 1),
+        "one customer unsubscribed, one address no customer has suppressed all the same, one line with neither"
+    );
     let dir = tempfile::tempdir().unwrap();
     let outbox = EmlOutbox { dir: dir.path().to_path_buf() };
     let limits = smtp::limits_for(&s.mail_settings().unwrap());
@@ -288,12 +295,12 @@ fn a_test_send_goes_to_the_merchant_with_a_customers_data() {
     let zoe = customer(&mut s, "Zoé", "zoe@example.com", Country::FR, Some(ConsentChoice::Express));
     let c = s.create_campaign(&input(SegmentFilter::default(), 0), None).unwrap().value;
     let m = s.mail_settings().unwrap();
-    let transport = SmtpPool::new(&m.smtp, None).unwrap();
-    let t = message::send_test(&mut s, &transport, c.id, Variant::A, "lea@boulangerie.fr", Some(zoe)).unwrap();
+    let transport = SmtpPool::new(&m.smtp, None, Default::default()).unwrap();
+    let t = message::send_test(&mut s, &transport, c.id, Variant::A, "lea@boulangerie.test", Some(zoe)).unwrap();
     assert_eq!(t.outcome, "sent");
     let got = sink.received();
     assert_eq!(got.len(), 1);
-    assert_eq!(got[0].to, ["lea@boulangerie.fr"], "to the merchant, not to the customer");
+    assert_eq!(got[0].to, ["lea@boulangerie.test"], "to the merchant, not to the customer");
     let parsed = mail_parser::MessageParser::default().parse(&got[0].data).unwrap();
     assert_eq!(parsed.subject(), Some("[TEST] Bonjour Zoé"), "with the chosen customer's first name");
     assert_eq!(s.campaign(c.id).unwrap().state, CampaignState::Draft, "a test does not start the campaign");
@@ -318,7 +325,7 @@ fn embedded_images_travel_inside_the_message() {
     assert!(preview.html.contains("data:image/png;base64,"), "the preview shows the image inline");
     s.start_campaign(c.id, None).unwrap();
     let m = s.mail_settings().unwrap();
-    let transport = SmtpPool::new(&m.smtp, None).unwrap();
+    let transport = SmtpPool::new(&m.smtp, None, Default::default()).unwrap();
     Engine::new(fast()).run_campaign(&mut s, c.id, &transport, &m.smtp.limits).unwrap();
     let got = sink.received();
     let parsed = mail_parser::MessageParser::default().parse(&got[0].data).unwrap();

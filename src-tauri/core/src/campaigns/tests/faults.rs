@@ -16,7 +16,7 @@ fn a_550_fails_one_recipient_a_451_is_retried_and_nobody_else_is_affected() {
     sink.fail_next(3, 451, "4.3.0 Try again later");
     let c = s.create_campaign(&input(SegmentFilter::default(), 0), None).unwrap().value;
     s.start_campaign(c.id, None).unwrap();
-    let transport = SmtpPool::new(&s.mail_settings().unwrap().smtp, None).unwrap();
+    let transport = SmtpPool::new(&s.mail_settings().unwrap().smtp, None, Default::default()).unwrap();
     let limits = s.mail_settings().unwrap().smtp.limits;
     let state = Engine::new(fast()).run_campaign(&mut s, c.id, &transport, &limits).unwrap();
     assert_eq!(state, CampaignState::Finished);
@@ -46,7 +46,7 @@ fn a_dead_server_pauses_the_campaign_with_a_reason_and_nothing_is_lost() {
     }
     let c = s.create_campaign(&input(SegmentFilter::default(), 0), None).unwrap().value;
     s.start_campaign(c.id, None).unwrap();
-    let transport = SmtpPool::new(&m.smtp, None).unwrap();
+    let transport = SmtpPool::new(&m.smtp, None, Default::default()).unwrap();
     let mut engine = Engine::new(EngineOptions { max_attempts: 100, ..fast() });
     let state = engine.run_campaign(&mut s, c.id, &transport, &m.smtp.limits).unwrap();
     assert_eq!(state, CampaignState::Paused, "too many errors in a row pause the campaign");
@@ -60,7 +60,7 @@ fn a_dead_server_pauses_the_campaign_with_a_reason_and_nothing_is_lost() {
     m.smtp.port = sink.addr.port();
     s.save_mail_settings(&m, None).unwrap();
     s.resume_campaign(c.id, None).unwrap();
-    let transport = SmtpPool::new(&m.smtp, None).unwrap();
+    let transport = SmtpPool::new(&m.smtp, None, Default::default()).unwrap();
     // Retries were pushed back by the backoff; let the clock pass them.
     s.conn().execute("UPDATE campaign_recipients SET next_attempt_at = NULL", []).unwrap();
     let state = Engine::new(fast()).run_campaign(&mut s, c.id, &transport, &m.smtp.limits).unwrap();
@@ -81,7 +81,7 @@ fn a_421_from_the_server_is_temporary_and_everyone_receives_the_message_once() {
     let c = s.create_campaign(&input(SegmentFilter::default(), 0), None).unwrap().value;
     s.start_campaign(c.id, None).unwrap();
     let m = s.mail_settings().unwrap();
-    let transport = SmtpPool::new(&m.smtp, None).unwrap();
+    let transport = SmtpPool::new(&m.smtp, None, Default::default()).unwrap();
     let state = Engine::new(fast()).run_campaign(&mut s, c.id, &transport, &m.smtp.limits).unwrap();
     assert_eq!(state, CampaignState::Finished, "421s are retried, the campaign finishes");
     assert_eq!(s.campaign(c.id).unwrap().progress.sent, 6);
@@ -103,7 +103,7 @@ fn the_daily_quota_pauses_the_campaign_until_the_window_allows() {
     }
     let c = s.create_campaign(&input(SegmentFilter::default(), 0), None).unwrap().value;
     s.start_campaign(c.id, None).unwrap();
-    let transport = SmtpPool::new(&m.smtp, None).unwrap();
+    let transport = SmtpPool::new(&m.smtp, None, Default::default()).unwrap();
     let mut engine = Engine::new(fast());
     let state = engine.run_campaign(&mut s, c.id, &transport, &m.smtp.limits).unwrap();
     assert_eq!(state, CampaignState::Paused, "5 per day: paused after 5");
@@ -128,7 +128,7 @@ fn a_quota_reply_from_the_provider_pauses_instead_of_failing_recipients() {
     let c = s.create_campaign(&input(SegmentFilter::default(), 0), None).unwrap().value;
     s.start_campaign(c.id, None).unwrap();
     let m = s.mail_settings().unwrap();
-    let transport = SmtpPool::new(&m.smtp, None).unwrap();
+    let transport = SmtpPool::new(&m.smtp, None, Default::default()).unwrap();
     let state = Engine::new(fast()).run_campaign(&mut s, c.id, &transport, &m.smtp.limits).unwrap();
     assert_eq!(state, CampaignState::Paused);
     let c = s.campaign(c.id).unwrap();
@@ -208,7 +208,7 @@ fn a_connection_dropped_mid_message_is_retried_and_delivered_once() {
     }
     let c = s.create_campaign(&input(SegmentFilter::default(), 0), None).unwrap().value;
     s.start_campaign(c.id, None).unwrap();
-    let transport = SmtpPool::new(&m.smtp, None).unwrap();
+    let transport = SmtpPool::new(&m.smtp, None, Default::default()).unwrap();
     let state = Engine::new(fast()).run_campaign(&mut s, c.id, &transport, &m.smtp.limits).unwrap();
     assert_eq!(state, CampaignState::Finished);
     let c = s.campaign(c.id).unwrap();

@@ -4,6 +4,7 @@
 
 mod delivery;
 mod faults;
+mod safety;
 
 pub(super) use super::engine::{Engine, EngineOptions};
 pub(super) use super::mail::{Delivery, MailSettings, SendLimits, SmtpPreset, SmtpSettings, TlsMode};
@@ -19,7 +20,7 @@ pub(super) use chrono::Duration;
 pub(super) fn mail(sink: Option<&Sink>) -> MailSettings {
     MailSettings {
         sender_name: "Boulangerie Léa".into(),
-        sender_email: "lea@boulangerie.fr".into(),
+        sender_email: "lea@boulangerie.test".into(),
         reply_to: String::new(),
         postal_address: "3 rue des Lilas, 69001 Lyon".into(),
         language: crate::types::Lang::Fr,
