@@ -84,6 +84,21 @@ const COMMANDS: &[&str] = &[
     "referral_cards",
     "referral_reglement",
     "referral_notice",
+    "mailbox_settings_get",
+    "mailbox_settings_save",
+    "mailbox_test_connection",
+    "mailbox_read_now",
+    "mailbox_status",
+    "mailbox_log",
+    "mailbox_raw",
+    "mailbox_stop_requests",
+    "mailbox_stop_confirm",
+    "mailbox_stop_dismiss",
+    "mailbox_test_readbacks",
+    "suppressions_list",
+    "suppression_lift",
+    "mail_domain_check",
+    "campaign_content_check",
 ];
 
 fn main() {

@@ -235,3 +235,96 @@ fn referrals_through_the_commands_an_offer_a_friend_by_code_and_a_refusal_next_t
     let rules = invoke(&app, "referral_reglement", json!({ "lang": "fr" })).unwrap();
     assert!(rules["sections"].to_string().contains("750,00"), "the printed rules carry the budget");
 }
+
+#[test]
+fn the_mailbox_commands_refuse_plain_imap_to_another_computer_and_explain_why_sending_waits() {
+    let app = app();
+    let status = invoke(&app, "mailbox_status", json!({})).unwrap();
+    assert_eq!(status["configured"], false, "nothing is read until the merchant sets it up");
+    assert_eq!(status["sending_blocked"], false, "the .eml outbox needs no reading");
+    let mut settings = invoke(&app, "mailbox_settings_get", json!({})).unwrap()["settings"].clone();
+    settings["imap_enabled"] = json!(true);
+    settings["imap"]["host"] = json!("imap.example.com");
+    settings["imap"]["tls"] = json!("none");
+    settings["imap"]["username"] = json!("lea@boutique.test");
+    let err = invoke(
+        &app,
+        "mailbox_settings_save",
+        json!({ "input": settings, "password": null, "apiKey": null, "key": "mbx-save-0001" }),
+    )
+    .unwrap_err();
+    assert_eq!(err["code"], "validation");
+    assert!(
+        err["fields"].as_array().unwrap().iter().any(|f| f["field"] == "imap.tls"),
+        "the password would travel in clear: {err}"
+    );
+    settings["imap"]["host"] = json!("127.0.0.1");
+    let saved = invoke(
+        &app,
+        "mailbox_settings_save",
+        json!({ "input": settings, "password": null, "apiKey": null, "key": "mbx-save-0002" }),
+    )
+    .unwrap();
+    assert_eq!(saved["settings"]["imap_enabled"], true);
+    assert!(saved.get("password").is_some_and(Value::is_null), "no password stored, none shown");
+    assert_eq!(
+        invoke(&app, "mailbox_log", json!({ "kinds": ["hard_bounce"], "before": null, "limit": 20 })).unwrap(),
+        json!([])
+    );
+    assert_eq!(invoke(&app, "suppressions_list", json!({ "query": "", "limit": 50 })).unwrap()["total"], 0);
+    let lift = invoke(
+        &app,
+        "suppression_lift",
+        json!({ "email": "paul@example.com", "reason": "accord redonné", "key": "mbx-lift-0001" }),
+    )
+    .unwrap_err();
+    assert_eq!(lift["code"], "conflict", "an address not on the list cannot be lifted");
+    assert_eq!(
+        invoke(&app, "mailbox_stop_confirm", json!({ "id": 42, "key": "mbx-stop-0001" })).unwrap_err()["code"],
+        "not_found"
+    );
+}
+
+fn mail_settings(from: &str, preset: &str, host: &str) -> Value {
+    json!({
+        "sender_name": "Boulangerie Léa", "sender_email": from, "reply_to": "", "postal_address": "3 rue des Lilas",
+        "language": "fr", "delivery": "smtp",
+        "smtp": {
+            "preset": preset, "host": host, "port": 587, "tls": "start_tls", "username": from,
+            "limits": { "per_second": 1, "per_minute": 20, "per_day": 500, "connections": 2 }
+        }
+    })
+}
+
+#[test]
+fn before_sending_the_domain_and_content_checks_answer_through_the_commands() {
+    let app = app();
+    // A free-mail address through another provider: refused, without asking the DNS.
+    let r = invoke(
+        &app,
+        "mail_domain_check",
+        json!({ "input": mail_settings("boulangerie@gmail.com", "brevo", "smtp-relay.brevo.com"), "selector": null }),
+    )
+    .unwrap();
+    assert_eq!(r["level"], "problem");
+    assert_eq!(r["notes"][0]["said"]["key"], "deliverability.freemail.other_server");
+    assert_eq!(r["notes"][0]["said"]["args"][1], json!(["provider", "Gmail"]), "arguments travel as pairs");
+    // A selector that is not a DNS label is a field error, in the shop's language.
+    let e = invoke(
+        &app,
+        "mail_domain_check",
+        json!({ "input": mail_settings("lea@boulangerie.test", "ovh", "ssl0.ovh.net"), "selector": "a b;c" }),
+    )
+    .unwrap_err();
+    assert_eq!((e["code"].as_str(), e["fields"][0]["field"].as_str()), (Some("validation"), Some("selector")));
+    assert!(e["fields"][0]["message"].as_str().unwrap().contains("sélecteur DKIM"));
+    // The content check of a message on screen.
+    let content = json!({
+        "a": { "subject": "SOLDES MONSTRES D'HIVER", "preheader": "", "blocks": [{ "type": "text", "markdown": "Tout est ici https://bit.ly/soldes" }] },
+        "b": null
+    });
+    let r = invoke(&app, "campaign_content_check", json!({ "content": content })).unwrap();
+    assert_eq!(r["blocking"], true, "a shortened link blocks");
+    let codes: Vec<&str> = r["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect();
+    assert!(codes.contains(&"link_shortener") && codes.contains(&"subject_capitals"), "{codes:?}");
+}

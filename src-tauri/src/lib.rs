@@ -2,6 +2,7 @@
 //! All domain logic lives in `comptoir-core`; commands only adapt.
 
 pub mod commands;
+pub mod reader;
 pub mod referral_clock;
 pub mod sender;
 pub mod state;
@@ -100,6 +101,21 @@ pub fn builder<R: Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
         referrals::referral_cards,
         referrals::referral_reglement,
         referrals::referral_notice,
+        mailbox::mailbox_settings_get,
+        mailbox::mailbox_settings_save,
+        mailbox::mailbox_test_connection,
+        mailbox::mailbox_read_now,
+        mailbox::mailbox_status,
+        mailbox::mailbox_log,
+        mailbox::mailbox_raw,
+        mailbox::mailbox_stop_requests,
+        mailbox::mailbox_stop_confirm,
+        mailbox::mailbox_stop_dismiss,
+        mailbox::mailbox_test_readbacks,
+        mailbox::suppressions_list,
+        mailbox::suppression_lift,
+        deliverability::mail_domain_check,
+        deliverability::campaign_content_check,
     ])
 }
 
@@ -199,6 +215,7 @@ pub fn run(opts: Options) {
             if state.is_open() {
                 sender::spawn(path.clone(), state.secrets.clone());
                 referral_clock::spawn(path.clone());
+                reader::spawn(path.clone(), state.secrets.clone(), state.reader.clone());
             }
             app.manage(state);
             Ok(())

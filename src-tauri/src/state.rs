@@ -12,6 +12,8 @@ pub struct AppState {
     pub db_path: PathBuf,
     /// The SMTP password store (the OS keychain, or this session's memory).
     pub secrets: Arc<Secrets>,
+    /// The mailbox reader (background thread and "read now").
+    pub reader: Arc<crate::reader::Reader>,
     /// The last campaign previews, by random token, for the `comptoir-preview:` page.
     previews: Mutex<VecDeque<(String, String)>>,
 }
@@ -46,6 +48,7 @@ impl AppState {
             db,
             db_path: path.to_path_buf(),
             secrets: Arc::new(Secrets::default()),
+            reader: Arc::new(crate::reader::Reader::default()),
             previews: Mutex::new(VecDeque::new()),
         }
     }

@@ -26,6 +26,7 @@ pub const ALL: &[&str] = &[
     "ambassadors_ranking",
     "campaign_render",
     "campaign_send_local_sink",
+    "mailbox_record",
 ];
 
 #[derive(Debug, Clone, Serialize)]
@@ -63,7 +64,7 @@ fn percentile(sorted_ms: &[f64], p: f64) -> f64 {
     sorted_ms[idx]
 }
 
-fn time_each<T>(items: &[T], mut f: impl FnMut(&T)) -> Vec<f64> {
+pub(crate) fn time_each<T>(items: &[T], mut f: impl FnMut(&T)) -> Vec<f64> {
     let mut out: Vec<f64> = items
         .iter()
         .map(|it| {
@@ -76,7 +77,7 @@ fn time_each<T>(items: &[T], mut f: impl FnMut(&T)) -> Vec<f64> {
     out
 }
 
-fn latency(bench: &str, product: Vec<f64>, baseline: Vec<f64>) -> BenchResult {
+pub(crate) fn latency(bench: &str, product: Vec<f64>, baseline: Vec<f64>) -> BenchResult {
     BenchResult::Latency(Latency {
         bench: bench.into(),
         n: product.len(),
@@ -303,6 +304,9 @@ pub fn run(store: &mut Store, only: &[&str], n: usize) -> crate::Result<Vec<Benc
         if wanted("campaign_send_local_sink") {
             results.push(campaign_send(store, campaign, recipients)?);
         }
+    }
+    if wanted("mailbox_record") {
+        results.push(crate::mailbox::bench::mailbox_record(store, n)?);
     }
     Ok(results)
 }

@@ -71,6 +71,14 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     referrals::Notice::export_all_to(dir)?;
     referrals::ProcessReport::export_all_to(dir)?;
     referrals::Decision::export_all_to(dir)?;
+    mailbox::settings::MailboxSettingsView::export_all_to(dir)?;
+    mailbox::run::RunReport::export_all_to(dir)?;
+    mailbox::views::MailboxStatus::export_all_to(dir)?;
+    mailbox::views::MailboxEntry::export_all_to(dir)?;
+    mailbox::views::StopRequest::export_all_to(dir)?;
+    mailbox::views::TestReadback::export_all_to(dir)?;
+    campaigns::deliverability::domain::DomainReport::export_all_to(dir)?;
+    campaigns::deliverability::content::ContentReport::export_all_to(dir)?;
     numbers_not_bigints(dir)
 }
 

@@ -15,6 +15,7 @@ pub mod demo;
 pub mod error;
 pub mod i18n;
 pub mod loyalty;
+pub mod mailbox;
 pub mod phone;
 pub mod purchases;
 pub mod referrals;

@@ -4,6 +4,8 @@
 pub mod app;
 pub mod campaigns;
 pub mod customers;
+pub mod deliverability;
 pub mod loyalty;
+pub mod mailbox;
 pub mod referrals;
 pub mod sales;

@@ -14,8 +14,22 @@ use std::process::{Command, ExitCode};
 /// System packages to build the app and (for tests) drive its real window.
 const APT_BUILD: &[&str] =
     &["build-essential", "pkg-config", "libwebkit2gtk-4.1-dev", "librsvg2-dev", "libssl-dev", "libdbus-1-dev", "file"];
-/// The window tests, and a real SMTP server on loopback for the campaign end-to-end test.
-const APT_TEST: &[&str] = &["xvfb", "xauth", "webkit2gtk-driver", "python3-aiosmtpd"];
+/// The window tests, a real SMTP server on loopback for the campaign end-to-end test, a real
+/// IMAP server (Dovecot, started by the mailbox tests themselves) for the mailbox reader;
+/// dnsmasq-base: the DNS server on loopback of the domain check's end-to-end test; dbus-daemon,
+/// dbus-bin, gnome-keyring, libsecret-tools: the real Secret Service of the keychain test.
+const APT_TEST: &[&str] = &[
+    "xvfb",
+    "xauth",
+    "webkit2gtk-driver",
+    "python3-aiosmtpd",
+    "dovecot-imapd",
+    "dnsmasq-base",
+    "dbus-daemon",
+    "dbus-bin",
+    "gnome-keyring",
+    "libsecret-tools",
+];
 const NODE_MAJOR_MIN: u32 = 20;
 
 type Result<T = ()> = std::result::Result<T, String>;

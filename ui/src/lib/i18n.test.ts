@@ -66,6 +66,22 @@ const families: Record<string, string[]> = {
   'ui.mail.password_place.': ['keychain', 'session_only', 'environment'],
   'ui.mail.problem.': unionOf('SmtpProblem'),
   'ui.duplicates.reason.': ['same_email', 'same_phone', 'similar_name_same_postcode'],
+  'ui.mailbox.problem.': [
+    'wrong_password', 'app_password_needed', 'host_not_found', 'port_blocked', 'tls_mismatch', 'timeout',
+    'plain_text_remote', 'demo_file', 'password_missing', 'other',
+  ],
+  'ui.mailbox.rb.spf.': ['pass', 'fail', 'softfail', 'neutral', 'none', 'temperror', 'permerror', 'unknown'],
+  'ui.mailbox.rb.dkim.': ['pass', 'fail', 'softfail', 'neutral', 'none', 'temperror', 'permerror', 'unknown'],
+  'ui.mailbox.rb.dmarc.': ['pass', 'fail', 'softfail', 'neutral', 'none', 'temperror', 'permerror', 'unknown'],
+  'ui.mailbox.decision.': ['suppressed', 'counted', 'applied', 'pending', 'recorded', 'ignored', 'already'],
+  'ui.mailbox.reason.': ['not_ours', 'test_send', 'still_trying', 'automatic', 'unknown_token', 'unknown_address'],
+  'ui.mailbox.preset.': ['gmail', 'outlook', 'ovh', 'orange', 'free', 'brevo', 'mailjet', 'custom'],
+  'ui.mailbox.source.': ['imap', 'brevo', 'mailjet', 'api'],
+  'ui.mailbox.kind.': [
+    'hard_bounce', 'soft_bounce', 'delayed', 'auto_reply', 'unsubscribe', 'stop_request', 'complaint', 'survey',
+    'test_copy', 'other',
+  ],
+  'ui.mailbox.supp_reason.': ['unsubscribed', 'hard_bounce', 'soft_bounce', 'complaint', 'cleaned', 'erased', 'merchant'],
   'ui.country.': ['FR', 'CA'],
   'ui.lang.': ['fr', 'en'],
   'ui.gesture.action.': ['referral', 'review', 'survey', 'birthday', 'second_life'],
@@ -105,7 +121,7 @@ function rustFamilies(): Set<string> {
 function rustKeys(): Set<string> {
   const keys = new Set<string>();
   for (const text of rustSources()) {
-    for (const m of text.matchAll(/"((?:field|error|conflict|timeline|campaign|mail|entity)\.[A-Za-z0-9_.]*[A-Za-z0-9_])"/g)) {
+    for (const m of text.matchAll(/"((?:field|error|conflict|timeline|campaign|mail|entity|deliverability)\.[A-Za-z0-9_.]*[A-Za-z0-9_])"/g)) {
       keys.add(m[1]);
     }
   }

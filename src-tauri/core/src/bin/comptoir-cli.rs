@@ -7,11 +7,14 @@
 //!   comptoir-cli --db shop.db campaign-start --id N
 //!   comptoir-cli --db shop.db campaign-send --id N [--outbox DIR] [--batch N]
 //!   comptoir-cli --db shop.db unsubscribe --file LIST.txt
+//!   comptoir-cli --db shop.db mailbox-read
 //!
 //! `campaign-send` is the same sender as the app's: it takes the sender lock (one sender per
 //! file), resumes where a previous one stopped, and returns when the campaign is no longer
 //! running (finished, paused, cancelled). The SMTP password comes from the keychain or from
 //! `COMPTOIR_SMTP_PASSWORD`. `--outbox DIR` writes `.eml` files instead of sending.
+//! `mailbox-read` reads the mailbox (and the provider's bounce API) once, as the app does every
+//! 15 minutes; the IMAP password or API key comes from the keychain or the same variable.
 
 use comptoir_core::demo::DemoSpec;
 use comptoir_core::Store;
@@ -19,7 +22,7 @@ use std::process::ExitCode;
 
 const USAGE: &str =
     "usage: comptoir-cli --db FILE <demo [--customers N] [--purchases N] [--seed S] [--scale X] | stats | check \
-     | campaigns | campaign-start --id N | campaign-send --id N [--outbox DIR] [--batch N] | unsubscribe --file F>";
+     | campaigns | campaign-start --id N | campaign-send --id N [--outbox DIR] [--batch N] | unsubscribe --file F | mailbox-read>";
 
 fn value<T: std::str::FromStr>(args: &[String], name: &str) -> Result<Option<T>, String> {
     match args.iter().position(|a| a == name) {
@@ -157,6 +160,19 @@ fn run(args: Vec<String>) -> Result<(), String> {
             eprintln!("{} recorded, {} already unsubscribed, {} not found", r.recorded, r.already, r.unknown.len());
             for line in r.unknown {
                 println!("not found: {line}");
+            }
+        }
+        "mailbox-read" => {
+            let secrets = comptoir_core::campaigns::secrets::Secrets::default();
+            let reports = comptoir_core::mailbox::run::read_now(&mut store, &secrets).map_err(|e| e.to_string())?;
+            if reports.is_empty() {
+                eprintln!("no mailbox or provider API is set up to be read");
+            }
+            for r in reports {
+                match r.problem {
+                    None => eprintln!("{}: {} read, {} handled", r.source, r.fetched, r.handled),
+                    Some(p) => eprintln!("{}: failed ({p}) {}", r.source, r.detail),
+                }
             }
         }
         other => return Err(format!("unknown command {other:?}\n{USAGE}")),

@@ -240,18 +240,32 @@ pub fn domain_of(email: &str) -> &str {
     email.rsplit_once('@').map(|(_, d)| d).unwrap_or("localhost")
 }
 
+/// The sending settings, read from a connection (a transaction included).
+pub(crate) fn read(conn: &rusqlite::Connection) -> Result<MailSettings> {
+    let raw: Option<String> =
+        conn.query_row("SELECT value FROM settings WHERE key = 'mail'", [], |r| r.get(0)).optional()?;
+    match raw {
+        Some(json) => Ok(serde_json::from_str(&json)?),
+        None => {
+            let shop = crate::settings::read(conn)?;
+            Ok(MailSettings { sender_name: shop.shop_name, language: shop.language, ..MailSettings::default() })
+        }
+    }
+}
+
+/// The free-mail rule as a field error on the sender address.
+pub fn freemail_problem(m: &MailSettings) -> Option<crate::error::FieldError> {
+    super::deliverability::freemail::refusal(m).map(|r| {
+        crate::error::FieldError::new("sender_email", "field.freemail_other_server")
+            .arg("domain", r.domain)
+            .arg("provider", r.provider)
+    })
+}
+
 impl Store {
     /// The sending settings (defaults until saved: the shop name as sender, `.eml` outbox).
     pub fn mail_settings(&self) -> Result<MailSettings> {
-        let raw: Option<String> =
-            self.conn().query_row("SELECT value FROM settings WHERE key = 'mail'", [], |r| r.get(0)).optional()?;
-        match raw {
-            Some(json) => Ok(serde_json::from_str(&json)?),
-            None => {
-                let shop = self.settings()?;
-                Ok(MailSettings { sender_name: shop.shop_name, language: shop.language, ..MailSettings::default() })
-            }
-        }
+        read(self.conn())
     }
 
     /// What this database file allows when connecting (a demo file: this computer only).
@@ -263,6 +277,10 @@ impl Store {
         let clean = validate(input)?;
         if clean.delivery == Delivery::Smtp && self.settings()?.demo && !is_loopback(&clean.smtp.host) {
             return Err(Error::invalid("smtp.host", "field.demo_real_provider"));
+        }
+        // A free-mail address through another provider's server lands in spam or is refused.
+        if let Some(problem) = freemail_problem(&clean) {
+            return Err(Error::Validation(vec![problem]));
         }
         self.transact(("mail_settings_save", input), key, |tx| {
             tx.execute(

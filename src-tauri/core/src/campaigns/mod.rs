@@ -13,8 +13,11 @@
 //!   `lock` makes sure only one sender runs per file; `message` builds each email (and the
 //!   test send).
 //! - `results`: sent/failed/unsubscribed, purchases and revenue against a control group, A/B.
+//! - `deliverability`: before sending — the sender domain's SPF/DKIM/DMARC, the free-mail rule,
+//!   the content check of the rendered message.
 
 pub mod consent;
+pub mod deliverability;
 pub mod engine;
 pub mod fill;
 pub mod limits;

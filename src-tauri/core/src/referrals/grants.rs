@@ -307,7 +307,7 @@ pub(crate) fn take_back(tx: &mut Tx, grant: i64, who: &EventFor, reason: &str) -
 
 /// The shop's language, for the reasons written in the ledgers.
 pub(crate) fn lang_of(conn: &Connection) -> Result<Lang> {
-    Ok(crate::settings::load(conn)?.language)
+    Ok(crate::settings::read(conn)?.language)
 }
 
 /// Rewards of a referral not taken back yet, with their role.

@@ -52,7 +52,7 @@ pub(crate) fn point_value(conn: &Connection) -> Result<Cents> {
 }
 
 pub(crate) fn under<'a>(conn: &Connection, offer: &'a Offer, version: i64) -> Result<Under<'a>> {
-    let s: Settings = crate::settings::load(conn)?;
+    let s: Settings = crate::settings::read(conn)?;
     Ok(Under {
         offer,
         version,
@@ -71,7 +71,7 @@ pub(crate) fn local_day(at: DateTime<Utc>) -> chrono::NaiveDate {
 /// Rule checks of an offer that need the database: points need a loyalty programme with
 /// points; a catalogue reward must exist and give a voucher.
 fn check_offer_against_shop(conn: &Connection, o: &Offer) -> Result<()> {
-    let s = crate::settings::load(conn)?;
+    let s = crate::settings::read(conn)?;
     o.validate(point_value(conn)?, s.currency, s.locale)?;
     let mut problems = Vec::new();
     if o.uses_points() && crate::loyalty::programme(conn)?.points.is_none() {

@@ -44,7 +44,7 @@ const VIEW: &str = "SELECT id, referrer_id, friend_id, status, review, flags, of
     qualified_at, hold_until, approved_at, ended_at, end_reason FROM referrals";
 
 fn views(conn: &Connection, sql: &str, p: impl rusqlite::Params, now: DateTime<Utc>) -> Result<Vec<ReferralView>> {
-    let country = crate::settings::load(conn)?.country;
+    let country = crate::settings::read(conn)?.country;
     let mut st = conn.prepare_cached(sql)?;
     #[allow(clippy::type_complexity)]
     let rows: Vec<(
@@ -179,7 +179,7 @@ pub struct StatusCount {
 }
 
 pub(crate) fn counters(conn: &Connection, offer: &Offer) -> Result<Counters> {
-    let s = crate::settings::load(conn)?;
+    let s = crate::settings::read(conn)?;
     let pv = point_value(conn)?;
     let period = offer.starts_on.to_string();
     let (issued_count, issued_cents, taken_back_cents, loss_cents): (i64, Cents, Cents, Cents) = conn.query_row(
@@ -550,7 +550,7 @@ pub(crate) fn personal_fields(
     )?;
     let mut next = String::new();
     if let Some(v) = current_offer(conn)?.filter(|v| v.offer.runs_on(super::store::local_day(now))) {
-        let s = crate::settings::load(conn)?;
+        let s = crate::settings::read(conn)?;
         let counted = approved_in(conn, customer, &v.offer)?;
         if let Some((m, missing)) = rules::next_milestone(&v.offer.milestones, counted) {
             next = crate::i18n::tr(

@@ -14,7 +14,8 @@ const STEPS: &[(u32, &str, &str)] = &[
     (2, "loyalty", include_str!("migrations/0002_loyalty.sql")),
     (3, "campaigns", include_str!("migrations/0003_campaigns.sql")),
     (4, "email_safety", include_str!("migrations/0004_email_safety.sql")),
-    (6, "referrals", include_str!("migrations/0006_referrals.sql")),
+    (7, "mailbox", include_str!("migrations/0007_mailbox.sql")),
+    (8, "referrals", include_str!("migrations/0008_referrals.sql")),
 ];
 
 pub const LATEST_VERSION: u32 = STEPS[STEPS.len() - 1].0;

@@ -9,3 +9,5 @@ export * from './loyalty';
 export * from './cards';
 export * from './campaigns';
 export * from './referrals';
+export * from './mailbox';
+export * from './deliverability';

@@ -1,7 +1,8 @@
 //! Campaigns on a real database, sent to a real SMTP server on loopback: shared helpers.
 //! `delivery`: who receives what; `faults`: what the sender does when the server or the
-//! provider misbehaves.
+//! provider misbehaves; `deliverability`: what stops a campaign before it leaves.
 
+mod deliverability;
 mod delivery;
 mod faults;
 mod safety;

@@ -1,4 +1,4 @@
--- Comptoir schema, version 6: referrals (parrainage). The offer is a versioned document; a
+-- Comptoir schema, version 8: referrals (parrainage). The offer is a versioned document; a
 -- referral keeps the version it was made under. Every status change is an append-only event
 -- with its reason; rewards go through the loyalty ledgers (points, vouchers) and are recorded
 -- here once, never edited; taking one back is a new row.
