@@ -32,12 +32,22 @@ async function friendAtTill(first, email, referrerTyped) {
 
 async function sell(amount) {
   await visible('#till-customer');
+  const who = await (await visible('#till-customer-name')).getText();
   await (await visible('#till-amount')).setValue(amount + ENTER);
-  await waitForText('#till-confirmation', amount);
+  // The confirmation of this sale (the previous customer's one said the same amount).
+  await browser.waitUntil(
+    async () => {
+      const text = await browser.$('#till-confirmation').getText().catch(() => '');
+      return text.includes(amount) && text.includes(who);
+    },
+    { timeout: 10_000, timeoutMsg: `no confirmation of ${amount} for ${who}` },
+  );
 }
 
 test('the reference offer: its worst case as typed, a budget below one reward refused, then saved', async () => {
   await (await visible('#start-empty', 20_000)).click();
+  // The welcome screen opens the customers once the choice is saved: go on from there.
+  await visible('#customer-search');
   await go('#/referrals');
   await visible('#offer-hold');
   await waitForText('[data-testid="worst-total"]', '750,00');
