@@ -82,6 +82,8 @@ test('a referrer, and four friends at the till — one by a scan of her card —
   const [found] = await invoke('customers_search', { query: 'Léa Martin', limit: 1 });
   lea = await invoke('customer_get', { id: found.id });
   const code = (await invoke('referral_customer', { customer: lea.id })).code;
+  // A new customer, no purchase yet: a referrer can still be given.
+  await waitForText('#correct-referrer', 'Indiquer un parrain');
   await shot('referrals-03-referrer-page');
 
   const friends = [['Anne', code], ['Bruno', code.toLowerCase()], ['Chloé', lea.card_number], ['Denis', code.replace('-', ' ')]];
@@ -116,6 +118,13 @@ test('she receives exactly the €10 voucher and uses it at the till', async () 
   await waitForText('#till-confirmation', '20,00');
   const after = await invoke('loyalty_status', { customer: lea.id });
   assert.equal(after.vouchers.length, 0, 'the voucher is used');
+  // She has bought now: her page no longer offers a referrer, and says why.
+  await go(`#/customers/${lea.id}`);
+  await waitForText('[data-testid="link-refused"]', 'déjà acheté');
+  assert.equal((await browser.$$('#correct-referrer')).length, 0, 'no « Indiquer un parrain » the core would refuse');
+  await browser.execute(() => document.querySelector('[data-testid="referrals-panel"]')?.scrollIntoView());
+  await waitForText('[data-testid="link-refused"]', 'déjà acheté');
+  await shot('referrals-06b-no-referrer-after-purchase');
 });
 
 test('a self-referral is refused with its reason, and nothing is written', async () => {

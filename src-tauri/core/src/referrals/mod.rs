@@ -144,4 +144,6 @@ pub struct OfferVersion {
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_link;
+#[cfg(test)]
 mod tests_props;

@@ -221,6 +221,58 @@ fn ensure_new(conn: &Connection, friend: &Person, referrer: CustomerId, now: Dat
     Ok(())
 }
 
+/// Why no referrer can be set or corrected on `friend` now, whoever the referrer is, as
+/// `set_referrer` would refuse it: a merged customer, a referral already approved or ended, the
+/// correction period over, a purchase already made, or another customer with the same email or
+/// phone. `None` when a link would be accepted save for the checks about the referrer chosen
+/// (unknown code, self-referral, archived referrer). Read-only: the customer page shows
+/// « Indiquer un parrain » only then, and the reason otherwise.
+pub(crate) fn link_refusal(conn: &Connection, friend: CustomerId, now: DateTime<Utc>) -> Result<Option<Error>> {
+    if let Err(e) = crate::customers::ensure_customer(conn, friend) {
+        return match e {
+            Error::Conflict { .. } => Ok(Some(e)),
+            e => Err(e),
+        };
+    }
+    /// status, end reason, created at, offer version.
+    type Link = (String, Option<String>, DateTime<Utc>, Option<i64>);
+    let existing: Option<Link> = conn
+        .query_row(
+            "SELECT status, end_reason, created_at, offer_version FROM referrals WHERE friend_id = ?1",
+            [friend],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?;
+    let verdict = match existing {
+        None => {
+            let created: DateTime<Utc> =
+                conn.query_row("SELECT created_at FROM customers WHERE id = ?1", [friend], |r| r.get(0))?;
+            if now > correction_deadline(conn, created, None)? {
+                Err(refuse("field.referral_too_late"))
+            } else {
+                ensure_new(conn, &person(conn, friend)?, friend, now)
+            }
+        }
+        Some((status, end_reason, created, version)) => {
+            let removed = status == "voided" && end_reason.as_deref() == Some("link_removed");
+            if !(matches!(status.as_str(), "pending" | "qualified" | "outside_offer") || removed) {
+                Err(refuse("field.referral_locked"))
+            } else if now > correction_deadline(conn, created, version)? {
+                Err(refuse("field.referral_too_late"))
+            } else if removed {
+                ensure_new(conn, &person(conn, friend)?, friend, now)
+            } else {
+                Ok(())
+            }
+        }
+    };
+    match verdict {
+        Ok(()) => Ok(None),
+        Err(e @ (Error::Validation(_) | Error::Conflict { .. })) => Ok(Some(e)),
+        Err(e) => Err(e),
+    }
+}
+
 fn count(conn: &Connection, sql: &str, p: impl rusqlite::Params) -> Result<u32> {
     Ok(conn.prepare_cached(sql)?.query_row(p, |r| r.get::<_, i64>(0))? as u32)
 }

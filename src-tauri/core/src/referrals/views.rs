@@ -7,7 +7,7 @@
 use super::engine::day_start;
 use super::grants::{self, reward_label};
 use super::offer::{cost_cents, Offer};
-use super::store::{correction_deadline, current_offer, point_value};
+use super::store::{correction_deadline, current_offer, link_refusal, point_value};
 use super::{code, fraud::Flag, rules, OfferVersion, ReferralStatus, Review};
 use crate::customers::{summaries, CustomerSummary, TimelineKind};
 use crate::error::Result;
@@ -121,6 +121,10 @@ pub struct CustomerReferrals {
     pub next_milestone: Option<rules::NextMilestone>,
     /// The offer runs today and can still give rewards.
     pub offer: OfferState,
+    /// Why a referrer cannot be set or corrected now (in the shop's language), as the core
+    /// would refuse it whoever the referrer; `None` when « Indiquer un parrain » (or the
+    /// correction) would be accepted.
+    pub link_refused: Option<String>,
 }
 
 /// Whether the offer is running, and if it stopped giving, why.
@@ -351,7 +355,12 @@ impl Store {
             }
             _ => None,
         };
+        let link_refused = match link_refusal(conn, customer, now)? {
+            Some(e) => Some(e.message(self.settings()?.language)),
+            None => None,
+        };
         Ok(CustomerReferrals {
+            link_refused,
             code: code::format(customer),
             referred_by,
             friends,

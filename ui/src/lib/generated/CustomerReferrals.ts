@@ -10,4 +10,10 @@ export type CustomerReferrals = { code: string, referred_by: ReferralView | null
 /**
  * The offer runs today and can still give rewards.
  */
-offer: OfferState, };
+offer: OfferState, 
+/**
+ * Why a referrer cannot be set or corrected now (in the shop's language), as the core
+ * would refuse it whoever the referrer; `None` when « Indiquer un parrain » (or the
+ * correction) would be accepted.
+ */
+link_refused: string | null, };
