@@ -3,6 +3,7 @@
 
 pub mod commands;
 pub mod reader;
+pub mod referral_clock;
 pub mod sender;
 pub mod state;
 
@@ -83,6 +84,24 @@ pub fn builder<R: Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
         campaigns::unsubscribes_apply,
         campaigns::media_add,
         campaigns::media_get,
+        referrals::referral_offer_get,
+        referrals::referral_offer_check,
+        referrals::referral_offer_save,
+        referrals::referral_overview,
+        referrals::referral_process,
+        referrals::referrer_lookup,
+        referrals::referral_customer_create,
+        referrals::referral_set_referrer,
+        referrals::referral_remove_referrer,
+        referrals::referral_customer,
+        referrals::referral_review_queue,
+        referrals::referral_review,
+        referrals::referrals_list,
+        referrals::referral_ambassadors,
+        referrals::referral_tree,
+        referrals::referral_cards,
+        referrals::referral_reglement,
+        referrals::referral_notice,
         mailbox::mailbox_settings_get,
         mailbox::mailbox_settings_save,
         mailbox::mailbox_test_connection,
@@ -180,6 +199,14 @@ pub fn run(opts: Options) {
                 Ok(_) => {}
                 Err(e) => tracing::warn!(code = %e.code, "points expiry not run"),
             }
+            // Referrals whose hold ended while the app was closed are approved before anyone looks.
+            match state.with(|s| s.process_referrals()) {
+                Ok(o) if o.value.approved + o.value.expired > 0 => {
+                    tracing::info!(approved = o.value.approved, expired = o.value.expired, "referrals processed")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(code = %e.code, "referrals not processed"),
+            }
             // A scheduled send whose time passed while the app was closed waits for the merchant.
             match state.with(|s| s.mark_missed_schedules()) {
                 Ok(n) if n > 0 => tracing::info!(campaigns = n, "scheduled campaigns missed while closed"),
@@ -188,6 +215,7 @@ pub fn run(opts: Options) {
             }
             if state.is_open() {
                 sender::spawn(path.clone(), state.secrets.clone(), state.sender_problem.clone());
+                referral_clock::spawn(path.clone());
                 reader::spawn(path.clone(), state.secrets.clone(), state.reader.clone());
             }
             app.manage(state);

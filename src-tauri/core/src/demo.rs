@@ -512,6 +512,7 @@ impl Store {
                     }
                 }
             }
+            crate::referrals::demo::generate(tx, spec.customers)?;
             tx.execute("INSERT INTO settings (key, value) VALUES ('onboarded', '1') ON CONFLICT (key) DO UPDATE SET value = '1'", [])?;
             tx.execute("INSERT INTO settings (key, value) VALUES ('demo', '1') ON CONFLICT (key) DO UPDATE SET value = '1'", [])?;
             tx.changes.purchases = true;

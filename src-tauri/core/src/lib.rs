@@ -18,6 +18,7 @@ pub mod loyalty;
 pub mod mailbox;
 pub mod phone;
 pub mod purchases;
+pub mod referrals;
 pub mod search;
 pub mod settings;
 pub mod stats;

@@ -7,4 +7,5 @@ pub mod customers;
 pub mod deliverability;
 pub mod loyalty;
 pub mod mailbox;
+pub mod referrals;
 pub mod sales;

@@ -85,6 +85,16 @@ pub enum Condition {
     PointsAtMost {
         points: i64,
     },
+    /// Referred at least this many friends whose referral was approved.
+    ApprovedReferralsAtLeast {
+        count: u32,
+    },
+    /// Was referred by someone (any referral not voided or rejected).
+    WasReferred,
+    /// Was referred by this customer.
+    ReferredBy {
+        customer_id: CustomerId,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, Default)]
@@ -140,6 +150,8 @@ pub fn validate(f: &SegmentFilter) -> Result<()> {
             Condition::SpentAtLeast { cents } | Condition::SpentAtMost { cents } => *cents >= 0,
             Condition::BirthdayMonth { month } => (1..=12).contains(month),
             Condition::TierAtLeast { index } => *index < 20,
+            Condition::ApprovedReferralsAtLeast { count } => *count <= 10_000,
+            Condition::ReferredBy { customer_id } => *customer_id > 0,
             _ => true,
         };
         if !ok {
@@ -201,6 +213,18 @@ fn where_clause(f: &SegmentFilter, now: DateTime<Utc>) -> (String, Vec<Box<dyn T
             },
             Condition::PointsAtLeast { points } => format!("{POINTS} >= {}", bind(Box::new(*points))),
             Condition::PointsAtMost { points } => format!("{POINTS} <= {}", bind(Box::new(*points))),
+            Condition::ApprovedReferralsAtLeast { count } => format!(
+                "(SELECT count(*) FROM referrals rf WHERE rf.referrer_id = c.id AND rf.status = 'approved') >= {}",
+                bind(Box::new(i64::from(*count)))
+            ),
+            Condition::WasReferred => {
+                "EXISTS (SELECT 1 FROM referrals rf WHERE rf.friend_id = c.id AND rf.status NOT IN ('voided', 'rejected'))"
+                    .to_string()
+            }
+            Condition::ReferredBy { customer_id } => format!(
+                "EXISTS (SELECT 1 FROM referrals rf WHERE rf.friend_id = c.id AND rf.status NOT IN ('voided', 'rejected') AND rf.referrer_id = {})",
+                bind(Box::new(*customer_id))
+            ),
         };
         parts.push(sql);
     }

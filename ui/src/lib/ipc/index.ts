@@ -8,5 +8,6 @@ export * from './sales';
 export * from './loyalty';
 export * from './cards';
 export * from './campaigns';
+export * from './referrals';
 export * from './mailbox';
 export * from './deliverability';
