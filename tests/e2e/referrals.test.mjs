@@ -209,3 +209,23 @@ test('the printable rules show the offer’s real figures, in French and English
   await visible('#referral-counters');
   await shot('referrals-13-overview');
 });
+
+test('a campaign to the friends Léa referred: the "referred by" condition picks her by name', async () => {
+  const filter = { combine: 'all', conditions: [{ field: 'referred_by', customer_id: lea.id }] };
+  const expected = (await invoke('segment_count', { filter })).matching;
+  assert.ok(expected >= 4, `the core counts her friends: ${expected}`);
+  await go('#/campaigns/new');
+  await (await visible('[data-testid="segment-add-condition"]')).click();
+  const field = await visible('[data-testid="segment-condition-field"]');
+  await field.selectByAttribute('value', 'referred_by');
+  await fill('[data-testid="customer-picker-input"]', 'Léa Mar');
+  const result = await visible('[data-testid="customer-picker-result"]');
+  assert.match(await result.getText(), /Léa Martin/);
+  await result.click();
+  await waitForText('[data-testid="customer-picker-chosen"]', 'Léa Martin');
+  await browser.waitUntil(
+    async () => (await (await browser.$('[data-testid="segment-count"]')).getAttribute('data-matching')) === String(expected),
+    { timeout: 10_000, timeoutMsg: `the audience counts her ${expected} friends` },
+  );
+  await shot('referrals-14-segment-referred-by');
+});

@@ -174,6 +174,7 @@ export const CONDITION_FIELDS: readonly ConditionField[] = [
   'consent',
   'approved_referrals_at_least',
   'was_referred',
+  'referred_by',
 ];
 
 /** A condition being edited; money conditions keep the amount as typed. */
