@@ -136,6 +136,37 @@ test('a self-referral is refused with its reason, and nothing is written', async
   assert.equal(found.length, 0, 'the refused customer was not created');
 });
 
+test('a mistyped code at the till creates nobody, and a cancelled referrer never reaches the next customer', async () => {
+  const code = (await invoke('referral_customer', { customer: lea.id })).code;
+  // The last character changed: the check character refuses it.
+  const typo = code.slice(0, -1) + (code.endsWith('K') ? 'M' : 'K');
+  // A fresh till (the previous test left its new-customer form open).
+  await go('#/customers');
+  await go('#/till');
+  await typeInFocused('till-input', ESCAPE);
+  await typeInFocused('till-input', `Gaspard Ami${ENTER}`);
+  await visible('#till-new-customer');
+  await fill('#till-email', 'gaspard@example.com');
+  await fill('#till-referred-by-input', typo);
+  await (await browser.$('#till-referred-by-input')).addValue(ENTER);
+  await (await browser.$('#till-new-customer button[type="submit"]')).click();
+  await waitForText('[data-error-for="referred_by"]', 'Aucun parrain');
+  assert.equal((await invoke('customers_search', { query: 'Gaspard Ami', limit: 5 })).length, 0, 'nobody was created');
+  // Léa found, then the form cancelled; the next new customer is typed without a referrer.
+  await fill('#till-referred-by-input', code);
+  await (await browser.$('#till-referred-by-input')).addValue(ENTER);
+  await waitForText('[data-testid="referrer-found"]', 'Léa Martin');
+  await (await browser.$('[data-testid="till-new-cancel"]')).click();
+  await typeInFocused('till-input', `Hugo Ami${ENTER}`);
+  await visible('#till-new-customer');
+  await fill('#till-email', 'hugo@example.com');
+  await (await browser.$('#till-new-customer button[type="submit"]')).click();
+  await visible('#till-customer');
+  const [hugo] = await invoke('customers_search', { query: 'Hugo Ami', limit: 5 });
+  assert.ok(hugo, 'Hugo was created');
+  assert.equal((await invoke('referral_customer', { customer: hugo.id })).referred_by, null, 'and nobody referred him');
+});
+
 test('a friend at her address is flagged, then approved from the review queue', async () => {
   await go('#/customers/new');
   await fill('#first_name', 'Hugo');

@@ -100,6 +100,21 @@ pub(crate) fn on_sale(tx: &mut Tx, p: &Purchase) -> Result<()> {
 
 /// A refund of `sale`, inside the refund's transaction: `remaining` is what is left of it.
 pub(crate) fn on_refund(tx: &mut Tx, sale: PurchaseId, remaining: i64) -> Result<()> {
+    // A referral voucher taken back (recorded as a loss because it had been used) must not come
+    // back to life when the sale it was used on is refunded and the use undone.
+    let revived: Vec<i64> = tx
+        .prepare_cached(
+            "SELECT g.voucher_id FROM referral_rewards g
+             JOIN referral_reward_ends e ON e.reward_id = g.id
+             JOIN voucher_uses u ON u.voucher_id = g.voucher_id AND u.purchase_id = ?1 AND u.kind = 'undo'
+             WHERE g.voucher_id IS NOT NULL",
+        )?
+        .query_map([sale], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for v in revived {
+        let text = crate::i18n::tr(super::grants::lang_of(tx)?, "referral.end.voucher_refunded_after_take_back", &[]);
+        crate::loyalty::cancel_voucher_tx(tx, v, &text)?;
+    }
     let found = tx
         .prepare_cached(&format!("{ROW} WHERE first_purchase = ?1 OR second_purchase = ?1"))?
         .query_row([sale], row)

@@ -696,3 +696,38 @@ fn the_demo_shop_runs_the_reference_offer_with_referrals_in_every_status() {
     assert!(chains > 0, "who referred whom goes three levels deep");
     assert!(s.integrity_check().unwrap());
 }
+
+#[test]
+fn a_referral_voucher_taken_back_as_a_loss_does_not_come_back_when_its_sale_is_refunded() {
+    let (mut s, clock) = store();
+    // With a loyalty programme, a full refund gives back what was used on the sale.
+    let programme = crate::loyalty::Programme {
+        points: Some(crate::loyalty::PointsRule { points_per_unit: 1, unit_cents: 100, points_per_visit: 0 }),
+        ..Default::default()
+    };
+    s.save_loyalty_programme(&programme, None).unwrap();
+    let today = s.now().date_naive();
+    let o = Offer {
+        hold_days: 1,
+        referrer_reward: Some(RewardSpec::Voucher { cents: 300, valid_days: 60 }),
+        friend_reward: None,
+        milestones: vec![],
+        ..Offer::reference(today)
+    };
+    s.save_referral_offer(&o, None).unwrap();
+    let lea = add(&mut s, input("Léa", "Martin"));
+    let b = friend(&mut s, "Bruno", "bruno@example.com", code_of(lea)).unwrap();
+    let sale_b = buy(&mut s, b, 5000);
+    clock.advance(Duration::days(2));
+    s.process_referrals().unwrap();
+    let code = s.loyalty_status(lea).unwrap().vouchers[0].code.clone();
+    // Léa spends her €3 voucher on a sale of her own.
+    let sale_lea = buy(&mut s, lea, 3000);
+    s.use_voucher(&code, Some(lea), Some(sale_lea), None).unwrap();
+    // Bruno returns his purchase: her spent voucher is recorded as a loss.
+    s.refund(&RefundInput { sale_id: sale_b, amount_cents: None, note: String::new() }, None).unwrap();
+    assert_eq!(s.referrals_overview().unwrap().counters.loss_cents, 300);
+    // Then she returns the sale she used it on: the use is undone, the voucher stays withdrawn.
+    s.refund(&RefundInput { sale_id: sale_lea, amount_cents: None, note: String::new() }, None).unwrap();
+    assert!(usable_vouchers(&s, lea).is_empty(), "a voucher taken back never comes back to life");
+}
