@@ -64,7 +64,7 @@ test('the Parrainage tab runs the reference offer on the demo shop: every status
   await visible('[data-testid="review-item"]');
   const text = await pageText();
   assert.doesNotMatch(text, /bientôt|coming soon/i, 'the tab is the real screen');
-  await shot('14-demo-referrals');
+  await shot('30-demo-referrals');
 });
 
 test('the demo shop writes to reserved addresses only and never sends through a real provider', async () => {

@@ -28,6 +28,9 @@ pub struct Store {
     pub migration_backup: Option<PathBuf>,
 }
 
+/// SQLite's page cache per connection, in KiB.
+pub(crate) const CACHE_KIB: i64 = 16_000;
+
 /// The pragmas of `shared/quality.md`: WAL, durable commits for sales and ledgers, foreign
 /// keys enforced, and a wait rather than an error when another writer holds the lock.
 fn apply_pragmas(conn: &Connection) -> Result<()> {
@@ -35,7 +38,7 @@ fn apply_pragmas(conn: &Connection) -> Result<()> {
     conn.pragma_update(None, "busy_timeout", 5000)?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
-    conn.pragma_update(None, "cache_size", -16_000)?;
+    conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     // An in-memory database answers "memory"; a file must be in WAL.
     debug_assert!(mode == "wal" || mode == "memory", "journal mode {mode}");
