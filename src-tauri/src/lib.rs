@@ -4,6 +4,7 @@
 pub mod background;
 pub mod commands;
 pub mod reader;
+pub mod referral_clock;
 pub mod sender;
 pub mod state;
 
@@ -76,6 +77,7 @@ pub fn builder<R: Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
         campaigns::segment_archive,
         campaigns::campaign_templates,
         campaigns::campaigns_list,
+        campaigns::sender_status,
         campaigns::campaign_get,
         campaigns::campaign_create,
         campaigns::campaign_update,
@@ -104,6 +106,24 @@ pub fn builder<R: Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
         numbers::nps_followup_done,
         numbers::nps_summary,
         numbers::app_painted,
+        referrals::referral_offer_get,
+        referrals::referral_offer_check,
+        referrals::referral_offer_save,
+        referrals::referral_overview,
+        referrals::referral_process,
+        referrals::referrer_lookup,
+        referrals::referral_customer_create,
+        referrals::referral_set_referrer,
+        referrals::referral_remove_referrer,
+        referrals::referral_customer,
+        referrals::referral_review_queue,
+        referrals::referral_review,
+        referrals::referrals_list,
+        referrals::referral_ambassadors,
+        referrals::referral_tree,
+        referrals::referral_cards,
+        referrals::referral_reglement,
+        referrals::referral_notice,
         mailbox::mailbox_settings_get,
         mailbox::mailbox_settings_save,
         mailbox::mailbox_test_connection,
@@ -196,6 +216,16 @@ pub fn run(opts: Options) {
                     Err(e) => tracing::warn!(code = %e.code, "demo shop not loaded"),
                 }
             }
+            // Expired points are written off on the background thread after the first
+            // screen (background.rs). Referrals whose hold ended while the app was closed
+            // are approved before anyone looks.
+            match state.with(|s| s.process_referrals()) {
+                Ok(o) if o.value.approved + o.value.expired > 0 => {
+                    tracing::info!(approved = o.value.approved, expired = o.value.expired, "referrals processed")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(code = %e.code, "referrals not processed"),
+            }
             // A scheduled send whose time passed while the app was closed waits for the merchant.
             match state.with(|s| s.mark_missed_schedules()) {
                 Ok(n) if n > 0 => tracing::info!(campaigns = n, "scheduled campaigns missed while closed"),
@@ -215,9 +245,10 @@ pub fn run(opts: Options) {
                     Ok(c) => state.keep_checkpointer(c),
                     Err(e) => tracing::warn!(error = %e, "no background checkpointer"),
                 }
-                sender::spawn(path.clone(), state.secrets.clone());
                 // Expired points, the dashboard's figures and the scores: after the first screen.
                 background::spawn(path.clone());
+                sender::spawn(path.clone(), state.secrets.clone(), state.sender_problem.clone());
+                referral_clock::spawn(path.clone());
                 reader::spawn(path.clone(), state.secrets.clone(), state.reader.clone());
             }
             app.manage(state);

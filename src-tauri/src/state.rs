@@ -14,6 +14,8 @@ pub struct AppState {
     pub secrets: Arc<Secrets>,
     /// The mailbox reader (background thread and "read now").
     pub reader: Arc<crate::reader::Reader>,
+    /// Why the campaign sender cannot send now, if it cannot.
+    pub sender_problem: crate::sender::Problem,
     /// The last campaign previews, by random token, for the `comptoir-preview:` page.
     previews: Mutex<VecDeque<(String, String)>>,
     /// The background WAL checkpointer, kept for as long as the app runs.
@@ -58,6 +60,7 @@ impl AppState {
             db_path: path.to_path_buf(),
             secrets: Arc::new(Secrets::default()),
             reader: Arc::new(crate::reader::Reader::default()),
+            sender_problem: Default::default(),
             previews: Mutex::new(VecDeque::new()),
             checkpointer: Mutex::new(None),
         }
@@ -96,6 +99,15 @@ impl AppState {
             report(&e);
             e.to_payload(lang)
         })
+    }
+}
+
+impl AppState {
+    /// The sender's problem in the shop's language, if it has one.
+    pub fn sender_problem(&self) -> Result<Option<ErrorPayload>, ErrorPayload> {
+        let lang = self.with(|s| s.settings().map(|x| x.language))?;
+        let problem = self.sender_problem.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(problem.as_ref().map(|e| e.to_payload(lang)))
     }
 }
 

@@ -55,6 +55,23 @@ test('the dashboard shows the real figures of the file', async () => {
   await shot('12-dashboard');
 });
 
+test('the Parrainage tab runs the reference offer on the demo shop: every status, some to review, a milestone nearly full', async () => {
+  const o = await invoke('referral_overview', {});
+  const total = o.by_status.reduce((n, s) => n + s.count, 0);
+  assert.ok(total >= 140 && total <= 160, `about 150 referrals, not ${total}`);
+  for (const s of ['pending', 'qualified', 'approved', 'voided', 'rejected', 'outside_offer']) {
+    assert.ok(o.by_status.find((c) => c.status === s)?.count > 0, `some referrals are ${s}`);
+  }
+  assert.ok(o.to_review > 0, 'a few flagged referrals wait in the review queue');
+  assert.ok(o.counters.milestones.some((m) => m.remaining !== null && m.remaining <= 4), 'one milestone is close to running out');
+  await go('#/referrals');
+  await waitForText('#referral-counters', 'il en reste');
+  await visible('[data-testid="review-item"]');
+  const text = await pageText();
+  assert.doesNotMatch(text, /bientôt|coming soon/i, 'the tab is the real screen');
+  await shot('30-demo-referrals');
+});
+
 test('the demo shop writes to reserved addresses only and never sends through a real provider', async () => {
   const page = await invoke('customers_list', { req: { sort: 'name', archived: false, after: null, limit: 200 } });
   const emails = page.items.map((c) => c.email).filter(Boolean);

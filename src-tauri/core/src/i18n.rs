@@ -32,6 +32,7 @@ const PARTS: &[(&str, &str, &str)] = &[
     part!("mailbox"),
     part!("settings"),
     part!("numbers"),
+    part!("referrals"),
     part!("deliverability"),
 ];
 
@@ -173,6 +174,7 @@ mod tests {
                     "\"campaign.",
                     "\"mail.",
                     "\"deliverability.",
+                    "\"referral.",
                 ] {
                     for (i, _) in src.match_indices(prefix) {
                         let rest = &src[i + 1..];

@@ -21,6 +21,7 @@ pub mod mailbox;
 pub mod nps;
 pub mod phone;
 pub mod purchases;
+pub mod referrals;
 pub mod search;
 pub mod settings;
 pub mod stats;

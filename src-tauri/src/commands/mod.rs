@@ -8,4 +8,5 @@ pub mod deliverability;
 pub mod loyalty;
 pub mod mailbox;
 pub mod numbers;
+pub mod referrals;
 pub mod sales;

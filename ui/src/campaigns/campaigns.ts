@@ -27,6 +27,9 @@ export const PERSONAL_FIELDS = [
   'voucher_code',
   'voucher_value',
   'shop_name',
+  'referral_code',
+  'referral_friends',
+  'referral_next_milestone',
 ] as const;
 export type PersonalField = (typeof PERSONAL_FIELDS)[number];
 
@@ -180,6 +183,9 @@ export const CONDITION_FIELDS: readonly ConditionField[] = [
   'bought_between',
   'first_purchase_between',
   'card_holder',
+  'approved_referrals_at_least',
+  'was_referred',
+  'referred_by',
 ];
 
 /** A condition being edited; money conditions keep the amount as typed. */
@@ -256,6 +262,12 @@ export function emptyCondition(field: ConditionField, d: ConditionDefaults): Con
     }
     case 'card_holder':
       return { field, holder: true };
+    case 'approved_referrals_at_least':
+      return { field, count: 1 };
+    case 'was_referred':
+      return { field };
+    case 'referred_by':
+      return { field, customer_id: 0 };
   }
 }
 
@@ -321,6 +333,12 @@ export function formToFilter(f: FilterForm): Parsed<SegmentFilter> {
       case 'points_at_least':
       case 'points_at_most':
         if (!wholeNumber(c.points, -Number.MAX_SAFE_INTEGER)) bad();
+        return { ...c };
+      case 'approved_referrals_at_least':
+        if (!wholeNumber(c.count, 0, 10_000)) bad();
+        return { ...c };
+      case 'referred_by':
+        if (!wholeNumber(c.customer_id, 1)) bad();
         return { ...c };
       default:
         return { ...c };

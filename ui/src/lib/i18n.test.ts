@@ -50,7 +50,8 @@ const families: Record<string, string[]> = {
   'ui.consent.source.': ['counter', 'paper_form', 'website', 'import', 'email', 'unsubscribe'],
   'ui.campaign.state.': ['draft', 'scheduled', 'running', 'paused', 'finished', 'cancelled'],
   'ui.campaign.pause_short.': unionOf('PauseReason'),
-  'ui.campaign.field.': ['first_name', 'last_name', 'full_name', 'points', 'tier', 'voucher_code', 'voucher_value', 'shop_name'],
+  'ui.campaign.field.': ['first_name', 'last_name', 'full_name', 'points', 'tier', 'voucher_code', 'voucher_value', 'shop_name',
+    'referral_code', 'referral_friends', 'referral_next_milestone'],
   'ui.campaign.block.': ['heading', 'text', 'image', 'button', 'product'],
   'ui.segment.field.': [
     'has_tag', 'not_tag', 'tier_at_least', 'last_purchase_older_than', 'last_purchase_within', 'never_bought',
@@ -58,6 +59,8 @@ const families: Record<string, string[]> = {
     'country', 'consent', 'points_at_least', 'points_at_most',
     'rfm_segment', 'rfm_move', 'churn_risk', 'lifetime_value_at_least', 'lifetime_value_at_most', 'loyalty_kind',
     'nps_answer', 'bought_between', 'first_purchase_between', 'card_holder',
+    'country', 'consent', 'points_at_least', 'points_at_most', 'approved_referrals_at_least', 'was_referred',
+    'referred_by',
   ],
   'ui.segment.consent.': ['express', 'existing_customer', 'refused', 'unknown'],
   'ui.segment.exclusion.': unionOf('Exclusion'),
@@ -88,6 +91,20 @@ const families: Record<string, string[]> = {
   'ui.loyalty.kind.': ['earn', 'reverse', 'redeem', 'restore', 'expire', 'adjust', 'action', 'tier_entry'],
   'ui.programme.action.': ['referral', 'review', 'survey', 'birthday', 'second_life'],
   'ui.rewards.kind.': ['fixed_discount', 'percent_discount', 'free_product', 'voucher', 'experience', 'partner'],
+  'referral.end.': [
+    'expired', 'refund_during_hold', 'refund_after_approval', 'link_removed', 'rejected_in_review',
+    'merged_same_person', 'merged_duplicate', 'replaced_by_higher', 'milestone_lost',
+  ],
+  'ui.referrals.status.': ['pending', 'qualified', 'approved', 'voided', 'rejected', 'outside_offer'],
+  'ui.referral_reason.': [
+    'outside_offer', 'expired', 'refund_during_hold', 'refund_after_approval', 'link_removed', 'rejected_in_review',
+    'merged_same_person', 'merged_duplicate', 'replaced_by_higher', 'milestone_lost', 'no_slot_left', 'budget_spent',
+    'cap_reached', 'reward_unavailable',
+  ],
+  'ui.timeline.referral.': [
+    'referred', 'link_changed', 'link_removed', 'flagged', 'cleared', 'first_purchase', 'qualified', 'approved', 'voided',
+    'rejected', 'reward_issued', 'reward_taken_back', 'reward_refused',
+  ].flatMap((e) => [`${e}.referrer`, `${e}.friend`]),
   'ui.field.': [
     'first_name', 'last_name', 'email', 'phone', 'address.line1', 'address.line2', 'address.postcode',
     'address.city', 'address.country', 'birthday', 'language', 'tags',

@@ -128,6 +128,16 @@ pub enum Condition {
     CardHolder {
         holder: bool,
     },
+    /// Referred at least this many friends whose referral was approved.
+    ApprovedReferralsAtLeast {
+        count: u32,
+    },
+    /// Was referred by someone (any referral not voided or rejected).
+    WasReferred,
+    /// Was referred by this customer.
+    ReferredBy {
+        customer_id: CustomerId,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, Default)]
@@ -187,6 +197,8 @@ pub fn validate(f: &SegmentFilter) -> Result<()> {
             Condition::BoughtBetween { from, to } | Condition::FirstPurchaseBetween { from, to } => {
                 from <= to && (2000..=2100).contains(&from.year()) && (2000..=2100).contains(&to.year())
             }
+            Condition::ApprovedReferralsAtLeast { count } => *count <= 10_000,
+            Condition::ReferredBy { customer_id } => *customer_id > 0,
             _ => true,
         };
         if !ok {
@@ -287,6 +299,18 @@ pub(crate) fn where_clause(f: &SegmentFilter, now: DateTime<Utc>) -> (String, Ve
                     if *holder { "" } else { "NOT " }
                 )
             }
+            Condition::ApprovedReferralsAtLeast { count } => format!(
+                "(SELECT count(*) FROM referrals rf WHERE rf.referrer_id = c.id AND rf.status = 'approved') >= {}",
+                bind(Box::new(i64::from(*count)))
+            ),
+            Condition::WasReferred => {
+                "EXISTS (SELECT 1 FROM referrals rf WHERE rf.friend_id = c.id AND rf.status NOT IN ('voided', 'rejected'))"
+                    .to_string()
+            }
+            Condition::ReferredBy { customer_id } => format!(
+                "EXISTS (SELECT 1 FROM referrals rf WHERE rf.friend_id = c.id AND rf.status NOT IN ('voided', 'rejected') AND rf.referrer_id = {})",
+                bind(Box::new(*customer_id))
+            ),
         };
         parts.push(sql);
     }

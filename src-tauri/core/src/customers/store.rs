@@ -199,12 +199,24 @@ impl Store {
 
     /// Add a customer (with an optional consent and first note) and issue their card.
     pub fn create_customer(&mut self, new: &NewCustomer, key: Option<&str>) -> Result<Outcome<CustomerId>> {
+        self.create_customer_linked(new, None, key)
+    }
+
+    /// Add a customer and, when `referred_by` is given, link them to their referrer in the
+    /// same transaction (a refused link writes nothing, the customer included).
+    pub(crate) fn create_customer_linked(
+        &mut self,
+        new: &NewCustomer,
+        referred_by: Option<&crate::referrals::ReferrerLink>,
+        key: Option<&str>,
+    ) -> Result<Outcome<CustomerId>> {
         let n = self.normalize_input(&new.customer)?;
         let note = match crate::text::clean_multiline(&new.note) {
             Some(_) => Some(validate_note(&new.note)?),
             None => None,
         };
-        self.transact(("customer.create", new), key, |tx| {
+        // The referrer is part of the input: the same key with another referrer is refused.
+        self.transact(("customer.create", &(new, referred_by)), key, |tx| {
             write_fields(
                 tx,
                 "INSERT INTO customers (first_name, last_name, first_fold, last_fold, email, email_norm, phone_e164,
@@ -224,6 +236,9 @@ impl Store {
             }
             crate::cards::issue(tx, id)?;
             write_event(tx, id, "created", serde_json::json!({}))?;
+            if let Some(link) = referred_by {
+                crate::referrals::link_new_tx(tx, id, link)?;
+            }
             tx.changes.customer(id);
             Ok(id)
         })
@@ -481,6 +496,7 @@ impl Store {
                 "INSERT OR IGNORE INTO customer_tags (customer_id, tag, tag_fold) SELECT ?1, tag, tag_fold FROM customer_tags WHERE customer_id = ?2",
                 params![keep, other],
             )?;
+            crate::referrals::on_merge(tx, keep, other)?;
             tx.execute(
                 "UPDATE customers AS k SET
                    email = coalesce(k.email, o.email), email_norm = coalesce(k.email_norm, o.email_norm),

@@ -20,7 +20,7 @@ mod status;
 mod tiers;
 mod vouchers;
 
-pub(crate) use earning::{on_refund, on_sale};
+pub(crate) use earning::{grant_points_tx, on_refund, on_sale, take_back_points_tx};
 pub use ledgers::*;
 pub use programme::*;
 pub use redemption::*;

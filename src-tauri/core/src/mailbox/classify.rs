@@ -523,7 +523,11 @@ pub fn asks_to_stop(subject: &str, body: &str) -> bool {
     let lines = own_lines(body);
     let first: Vec<&str> = lines.into_iter().take(5).collect();
     [crate::text::fold(subject), crate::text::fold(&first.join(" "))].iter().any(|t| {
-        STOP_PHRASES.iter().any(|p| t.contains(p)) || t.split(|c: char| !c.is_alphanumeric()).any(|w| w == "stop")
+        // The bare word when it opens the text or the text is short ("STOP, merci de ne plus
+        // m'écrire", "Re: stop"): "can I stop by on Saturday?" is not a request.
+        let words: Vec<&str> = t.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+        let bare = words.first() == Some(&"stop") || (words.len() <= 4 && words.contains(&"stop"));
+        STOP_PHRASES.iter().any(|p| t.contains(p)) || bare
     })
 }
 
@@ -563,6 +567,9 @@ mod tests {
             ("Re: Les nouveautés", "Super, à samedi !\n\n> Pour ne plus recevoir nos messages : unsubscribe", false),
             ("Re: Les nouveautés", "On arrête pas le progrès, stopper net", false),
             ("Question", "Vous êtes ouverts dimanche ?", false),
+            ("Re: Les nouveautés", "Stop merci", true),
+            ("Samedi", "Je peux faire un stop chez vous samedi pour le gâteau ?", false),
+            ("Can I stop by on Saturday?", "", false),
         ];
         for (subject, body, want) in cases {
             assert_eq!(asks_to_stop(subject, body), want, "{subject:?} / {body:?}");

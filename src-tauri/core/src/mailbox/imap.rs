@@ -23,6 +23,8 @@ use tokio::net::TcpStream;
 pub const MAX_PER_READING: usize = 500;
 /// A message larger than this is read by its headers only.
 const MAX_BODY: u32 = 8 * 1024 * 1024;
+/// Bytes of messages held at once while reading (one larger message alone may exceed it).
+const MEMORY_BUDGET: u64 = 16 * 1024 * 1024;
 /// On the very first reading of a folder, how far back to look.
 pub const FIRST_READING_DAYS: i64 = 30;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -249,6 +251,38 @@ pub fn encode_folder(name: &str) -> String {
     out
 }
 
+/// A folder name as the server lists it (modified UTF-7) back to the words the merchant sees:
+/// "Courrier ind&AOk-sirable" → "Courrier indésirable". A malformed name is shown as it came.
+pub fn decode_folder(name: &str) -> String {
+    use base64::Engine;
+    let mut out = String::new();
+    let mut rest = name;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        let Some(end) = after.find('-') else { return name.to_string() };
+        let chunk = &after[..end];
+        if chunk.is_empty() {
+            out.push('&');
+        } else {
+            let Ok(bytes) = base64::engine::general_purpose::STANDARD_NO_PAD.decode(chunk.replace(',', "/")) else {
+                return name.to_string();
+            };
+            if bytes.len() % 2 != 0 {
+                return name.to_string();
+            }
+            let units: Vec<u16> = bytes.chunks(2).map(|p| u16::from_be_bytes([p[0], p[1]])).collect();
+            match String::from_utf16(&units) {
+                Ok(t) => out.push_str(&t),
+                Err(_) => return name.to_string(),
+            }
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 fn since_date(now: chrono::DateTime<chrono::Utc>) -> String {
     (now - chrono::Duration::days(FIRST_READING_DAYS)).format("%d-%b-%Y").to_string()
 }
@@ -310,13 +344,37 @@ pub async fn read_folders(
             continue;
         }
         let mut handled = Vec::new();
-        for chunk in uids.chunks(25) {
+        // Sizes first, then bodies in groups of at most 25 messages and MEMORY_BUDGET bytes, so
+        // that a mailbox full of large messages never holds more than that in memory at once.
+        let mut all_sizes: Vec<(u32, u32)> = Vec::new();
+        for chunk in uids.chunks(200) {
             let set = chunk.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
-            let sizes: Vec<(u32, u32)> = {
-                let stream = timed(session.uid_fetch(&set, "(UID RFC822.SIZE)")).await?.map_err(imap_err)?;
-                let all: Vec<_> = timed(stream.collect::<Vec<_>>()).await?;
-                all.into_iter().filter_map(|f| f.ok()).filter_map(|f| Some((f.uid?, f.size.unwrap_or(0)))).collect()
+            let stream = timed(session.uid_fetch(&set, "(UID RFC822.SIZE)")).await?.map_err(imap_err)?;
+            let all: Vec<_> = timed(stream.collect::<Vec<_>>()).await?;
+            all_sizes
+                .extend(all.into_iter().filter_map(|f| f.ok()).filter_map(|f| Some((f.uid?, f.size.unwrap_or(0)))));
+        }
+        let size_of = |uid: u32| all_sizes.iter().find(|(u, _)| *u == uid).map(|(_, s)| *s);
+        let mut groups: Vec<Vec<u32>> = Vec::new();
+        let mut budget = 0u64;
+        for &uid in &uids {
+            let cost = match size_of(uid) {
+                Some(s) if s <= MAX_BODY => u64::from(s),
+                _ => 64 * 1024,
             };
+            match groups.last_mut() {
+                Some(g) if g.len() < 25 && budget + cost <= MEMORY_BUDGET => {
+                    g.push(uid);
+                    budget += cost;
+                }
+                _ => {
+                    groups.push(vec![uid]);
+                    budget = cost;
+                }
+            }
+        }
+        for chunk in &groups {
+            let sizes: Vec<(u32, u32)> = chunk.iter().filter_map(|&u| size_of(u).map(|s| (u, s))).collect();
             let mut bodies: Vec<(u32, Vec<u8>)> = Vec::new();
             for (query, pick) in [("(UID BODY.PEEK[])", true), ("(UID BODY.PEEK[HEADER])", false)] {
                 let wanted: Vec<String> =
@@ -331,6 +389,14 @@ pub async fn read_folders(
                     if let (Some(uid), Some(raw)) = (f.uid, raw) {
                         bodies.push((uid, raw.to_vec()));
                     }
+                }
+            }
+            // A message the server listed but whose answer could not be read is logged all
+            // the same (empty, so as "other"): the position never passes it silently.
+            for uid in chunk {
+                if !bodies.iter().any(|(u, _)| u == uid) {
+                    tracing::warn!(folder, uid, "a message could not be fetched; logged as unreadable");
+                    bodies.push((*uid, Vec::new()));
                 }
             }
             bodies.sort_by_key(|(u, _)| *u);
@@ -407,7 +473,7 @@ pub async fn find_message(
                 timed(session.uid_fetch(uid.to_string(), "(UID BODY.PEEK[HEADER])")).await?.map_err(imap_err)?;
             let all: Vec<_> = timed(stream.collect::<Vec<_>>()).await?;
             if let Some(h) = all.into_iter().filter_map(|f| f.ok()).find_map(|f| f.header().map(<[u8]>::to_vec)) {
-                return Ok(Some((folder, junk, h)));
+                return Ok(Some((decode_folder(&folder), junk, h)));
             }
         }
     }
@@ -429,5 +495,13 @@ mod tests {
         assert_eq!(encode_folder("Traités"), "Trait&AOk-s", "é is base64 of UTF-16 between & and -");
         assert_eq!(encode_folder("A&B"), "A&-B", "a literal & is written &-");
         assert_eq!(encode_folder("Courrier indésirable"), "Courrier ind&AOk-sirable");
+    }
+
+    #[test]
+    fn folder_names_are_shown_in_the_merchants_words() {
+        for name in ["INBOX", "Traités", "A&B", "Courrier indésirable", "Reçus 📦"] {
+            assert_eq!(decode_folder(&encode_folder(name)), name, "{name} comes back as written");
+        }
+        assert_eq!(decode_folder("Bad&AOk"), "Bad&AOk", "a malformed name is shown as it came");
     }
 }

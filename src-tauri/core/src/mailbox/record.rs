@@ -203,6 +203,14 @@ pub fn record_message(
     if seen {
         return Ok(None);
     }
+    // A message without a Message-ID is known again by its headers: a new UIDVALIDITY (the
+    // mailbox rebuilt by the provider) must not make it count twice.
+    let mut classified = std::borrow::Cow::Borrowed(classified);
+    if classified.message_id.is_none() && origin.folder.is_some() {
+        let end = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(raw.len().min(64 * 1024));
+        let hash = crate::storage::fnv1a64(&raw[..end]);
+        classified.to_mut().message_id = Some(format!("<headers-{hash:016x}@comptoir.invalid>"));
+    }
     if let Some(mid) = &classified.message_id {
         let again: bool = tx
             .prepare_cached(
@@ -213,7 +221,7 @@ pub fn record_message(
             return Ok(None);
         }
     }
-    let mut c = classified.clone();
+    let mut c = classified.into_owned();
     let mut m = Match::default();
     let mut after: Option<AfterLog> = None;
     // A test the merchant sent to themself, arrived.

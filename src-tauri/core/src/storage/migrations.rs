@@ -16,6 +16,7 @@ const STEPS: &[(u32, &str, &str)] = &[
     (4, "email_safety", include_str!("migrations/0004_email_safety.sql")),
     (7, "mailbox", include_str!("migrations/0007_mailbox.sql")),
     (8, "email_safety_2", include_str!("migrations/0008_email_safety_2.sql")),
+    (9, "referrals", include_str!("migrations/0009_referrals.sql")),
     (10, "numbers", include_str!("migrations/0010_numbers.sql")),
 ];
 

@@ -9,5 +9,6 @@ export * from './loyalty';
 export * from './cards';
 export * from './campaigns';
 export * from './numbers';
+export * from './referrals';
 export * from './mailbox';
 export * from './deliverability';
