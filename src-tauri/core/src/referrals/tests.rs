@@ -731,3 +731,35 @@ fn a_referral_voucher_taken_back_as_a_loss_does_not_come_back_when_its_sale_is_r
     s.refund(&RefundInput { sale_id: sale_lea, amount_cents: None, note: String::new() }, None).unwrap();
     assert!(usable_vouchers(&s, lea).is_empty(), "a voucher taken back never comes back to life");
 }
+
+#[test]
+fn a_milestone_reward_spent_then_lost_is_not_given_again_when_the_milestone_is_reached_again() {
+    let (mut s, _) = store();
+    let today = s.now().date_naive();
+    let o = Offer {
+        hold_days: 0,
+        friend_reward: None,
+        referrer_reward: None,
+        milestones: vec![milestone(1, 2, 500, Some(50))],
+        ..Offer::reference(today - Duration::days(1))
+    };
+    s.save_referral_offer(&o, None).unwrap();
+    let lea = add(&mut s, input("Léa", "Martin"));
+    let a = friend(&mut s, "Anne", "anne@example.com", code_of(lea)).unwrap();
+    let b = friend(&mut s, "Bruno", "bruno@example.com", code_of(lea)).unwrap();
+    let sale_a = buy(&mut s, a, 5000);
+    buy(&mut s, b, 5000);
+    s.process_referrals().unwrap();
+    assert_eq!(usable_vouchers(&s, lea), vec![(VoucherKind::Amount, 500)], "two friends: the €5 milestone");
+    let code = s.loyalty_status(lea).unwrap().vouchers[0].code.clone();
+    s.use_voucher(&code, Some(lea), None, None).unwrap();
+    // Anne returns her purchase: the milestone is lost, its spent voucher a loss.
+    s.refund(&RefundInput { sale_id: sale_a, amount_cents: None, note: String::new() }, None).unwrap();
+    // A third friend brings Léa back to two.
+    let c = friend(&mut s, "Chloé", "chloe@example.com", code_of(lea)).unwrap();
+    buy(&mut s, c, 5000);
+    s.process_referrals().unwrap();
+    assert!(usable_vouchers(&s, lea).is_empty(), "the €5 she already spent is not given a second time");
+    let given = count(&s, "SELECT count(*) FROM referral_rewards WHERE role = 'milestone'");
+    assert_eq!(given, 1, "one milestone reward in all");
+}
