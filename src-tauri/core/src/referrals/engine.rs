@@ -262,6 +262,11 @@ pub(crate) fn reconcile_milestones(tx: &mut Tx, referrer: CustomerId) -> Result<
     let who = EventFor { referral: None, referrer, friend: None };
     let mut refused_highest = false;
     for key in &plan.give {
+        // A milestone reward already spent and recorded as a loss was had: reaching the
+        // milestone again (a friend refunded, another approved) does not give it twice.
+        if grants_now.iter().any(|g| !g.active && g.key == *key) {
+            continue;
+        }
         let m = offer.milestones.iter().find(|m| m.key == *key).expect("entitled milestones exist").clone();
         let mut spec = m.reward.clone();
         if offer.stacking == Stacking::HighestOnly {

@@ -147,3 +147,5 @@ mod tests;
 mod tests_link;
 #[cfg(test)]
 mod tests_props;
+#[cfg(test)]
+mod tests_refunds;
