@@ -216,16 +216,6 @@ pub fn run(opts: Options) {
                     Err(e) => tracing::warn!(code = %e.code, "demo shop not loaded"),
                 }
             }
-            // Expired points are written off on the background thread after the first
-            // screen (background.rs). Referrals whose hold ended while the app was closed
-            // are approved before anyone looks.
-            match state.with(|s| s.process_referrals()) {
-                Ok(o) if o.value.approved + o.value.expired > 0 => {
-                    tracing::info!(approved = o.value.approved, expired = o.value.expired, "referrals processed")
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(code = %e.code, "referrals not processed"),
-            }
             // A scheduled send whose time passed while the app was closed waits for the merchant.
             match state.with(|s| s.mark_missed_schedules()) {
                 Ok(n) if n > 0 => tracing::info!(campaigns = n, "scheduled campaigns missed while closed"),
@@ -245,7 +235,8 @@ pub fn run(opts: Options) {
                     Ok(c) => state.keep_checkpointer(c),
                     Err(e) => tracing::warn!(error = %e, "no background checkpointer"),
                 }
-                // Expired points, the dashboard's figures and the scores: after the first screen.
+                // Expired points, the dashboard's figures and the scores, and referrals whose
+                // hold ended while the app was closed: after the first screen.
                 background::spawn(path.clone());
                 sender::spawn(path.clone(), state.secrets.clone(), state.sender_problem.clone());
                 referral_clock::spawn(path.clone());

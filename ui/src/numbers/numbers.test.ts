@@ -10,6 +10,7 @@ import {
   formatChange,
   formatDays,
   listHref,
+  monthLabel,
   readListQuery,
   rhythmSentence,
   tone,
@@ -55,6 +56,17 @@ describe('summaries and descriptions', () => {
     expect(d).toContain('févr.');
     expect(d).toContain('9');
     expect(d).toContain('mars');
+  });
+  it('a month with nothing to show is a gap, never the lowest value', () => {
+    const d = describeChart('Score', 'line', ['oct.', 'nov.', 'déc.'], [{ name: 'NPS', values: [40, null, -10] }], String, fr);
+    expect(d).toContain('-10');
+    expect(d).not.toContain('null');
+    const none = describeChart('Score', 'line', ['oct.'], [{ name: 'NPS', values: [null] }], String, fr);
+    expect(none).not.toContain('NPS');
+  });
+  it('a month key reads as a month, not as 2025-12', () => {
+    expect(monthLabel('2025-12', 'fr-FR')).toBe('déc. 2025');
+    expect(monthLabel('2025-12', 'en-GB')).toBe('Dec 2025');
   });
   it('buckets are labelled by day, week or month', () => {
     const p = { from: '2026-11-16', to: '2026-11-22' };

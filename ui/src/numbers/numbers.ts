@@ -175,6 +175,11 @@ export function bucketLabel(p: Period, grain: Grain, locale: string, t: Tr): str
   return grain === 'week' ? t('ui.numbers.week_of', { date: short }) : short;
 }
 
+/** A `YYYY-MM` month as people read it: "déc. 2025", "Dec 2025". */
+export function monthLabel(month: string, locale: string): string {
+  return new Intl.DateTimeFormat(locale, { month: 'short', year: 'numeric', timeZone: 'UTC' }).format(day(`${month}-01`));
+}
+
 export function periodLabel(p: Period, locale: string): string {
   const f = new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' });
   return p.from === p.to ? f.format(day(p.from)) : `${f.format(day(p.from))} – ${f.format(day(p.to))}`;
@@ -223,27 +228,28 @@ export function describeChart(
   title: string,
   kind: 'bar' | 'line',
   labels: string[],
-  series: { name: string; values: number[] }[],
+  series: { name: string; values: (number | null)[] }[],
   format: (n: number) => string,
   t: Tr,
 ): string {
   const parts = [t(kind === 'bar' ? 'ui.numbers.aria.bar' : 'ui.numbers.aria.line', { title, n: labels.length })];
   if (labels.length > 0) parts.push(t('ui.numbers.aria.range', { from: labels[0], to: labels[labels.length - 1] }));
   for (const s of series) {
-    if (s.values.length === 0) continue;
-    let hi = 0;
-    let lo = 0;
+    let hi = -1;
+    let lo = -1;
     s.values.forEach((v, i) => {
-      if (v > s.values[hi]) hi = i;
-      if (v < s.values[lo]) lo = i;
+      if (v === null) return;
+      if (hi < 0 || v > (s.values[hi] as number)) hi = i;
+      if (lo < 0 || v < (s.values[lo] as number)) lo = i;
     });
+    if (hi < 0) continue;
     parts.push(
       t('ui.numbers.aria.extremes', {
         series: s.name,
         high: labels[hi] ?? '',
-        high_value: format(s.values[hi]),
+        high_value: format(s.values[hi] as number),
         low: labels[lo] ?? '',
-        low_value: format(s.values[lo]),
+        low_value: format(s.values[lo] as number),
       }),
     );
   }
@@ -324,7 +330,8 @@ export function readListQuery(q: Record<string, string>): { filter: SegmentFilte
 export interface ChartSeries {
   name: string;
   kind: 'bar' | 'line';
-  values: number[];
+  /** `null` where there is nothing to show (no answer, no sale): a gap, not a zero. */
+  values: (number | null)[];
   stack?: string;
 }
 

@@ -102,7 +102,8 @@ pub struct Windows {
 }
 
 /// Rule: the current window is the chart's buckets (ending today); the previous one is as many
-/// days just before; last year's is the same buckets a year earlier, cut at the same point of
+/// days just before — except for months, where the twelve months before are last year's months
+/// (the same window, so the dashboard compares once); last year's is the same buckets a year earlier, cut at the same point of
 /// the running bucket so that a half-done month is compared with half a month.
 pub fn windows(grain: Grain, today: NaiveDate) -> Windows {
     let b = buckets(grain, today);
@@ -118,7 +119,8 @@ pub fn windows(grain: Grain, today: NaiveDate) -> Windows {
         })
         .collect();
     let last_year = Period { from: shifted[0].from, to: shifted[shifted.len() - 1].to };
-    Windows { current, previous: previous(current), last_year, buckets: b, buckets_last_year: shifted }
+    let previous = if grain == Grain::Month { last_year } else { previous(current) };
+    Windows { current, previous, last_year, buckets: b, buckets_last_year: shifted }
 }
 
 /// Rule (the monthly report): the figures compared are the last bucket's (the month shown)
@@ -219,8 +221,15 @@ mod tests {
         let running = m.buckets_last_year[11];
         assert_eq!(running, Period { from: d(2025, 11, 1), to: d(2025, 11, 15) }, "the first half of last November");
         assert_eq!(m.buckets_last_year[10], Period { from: d(2025, 10, 1), to: d(2025, 10, 31) });
-        assert_eq!(m.previous.days(), m.current.days(), "the previous window is as long");
-        assert_eq!(m.previous.to + Duration::days(1), m.current.from, "and ends where this one starts");
+        assert_eq!(m.previous, m.last_year, "twelve months: the months before are last year's, compared once");
+        assert_eq!(
+            m.last_year,
+            Period { from: d(2024, 12, 1), to: d(2025, 11, 15) },
+            "whole months, cut at the same day"
+        );
+        let wk = windows(Grain::Week, d(2026, 11, 25));
+        assert_eq!(wk.previous.days(), wk.current.days(), "weeks: the previous window is as long");
+        assert_eq!(wk.previous.to + Duration::days(1), wk.current.from, "and ends where this one starts");
         let leap = windows(Grain::Month, d(2028, 2, 29));
         assert_eq!(leap.buckets_last_year[11], Period { from: d(2027, 2, 1), to: d(2027, 2, 28) });
     }

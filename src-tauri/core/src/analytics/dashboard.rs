@@ -174,7 +174,7 @@ impl Store {
             days_ready: state(self.conn(), "days.purchase_id")?.is_some(),
             scores: self.scores_summary()?,
             insights: self.insights()?,
-            referral_budget: hooks::referral_budget(self.conn(), now)?,
+            referral_budget: hooks::referral_budget(self.conn())?,
             nps: self.nps_overview(12)?,
         })
     }

@@ -56,7 +56,7 @@ fn the_month_view_compares_with_the_previous_months_and_last_year() {
     assert_eq!(d.scores.as_ref().unwrap().buyers, 3);
     assert!(d.insights.as_ref().unwrap().programme.liability.points >= 0);
     assert_eq!(d.nps.answers, 0);
-    assert!(d.referral_budget.is_none(), "no referrals module yet");
+    assert!(d.referral_budget.is_none(), "no referral offer: no budget to show");
 }
 
 #[test]

@@ -1,10 +1,10 @@
-//! Figures other modules will provide. Today they answer `None` and the dashboard leaves them
-//! out; each says where its module plugs in.
+//! Figures the dashboard takes from other modules, read through their functions (no SQL on
+//! their tables here).
 //!
-//! Referrals (issue 8, branch `referrals`): once `crate::referrals` exists, `referral_budget`
-//! returns its offer budget (budget of the year, spent, left) and `referral_rewards_cents` the
-//! value of the referral rewards granted since `since`, both read through that module's
-//! public functions (no SQL on its tables here).
+//! Referrals: `referral_budget` is the budget of the offer in force for its period (what was
+//! given and not taken back counts against it, as the offer screen counts it; `None` without an
+//! offer or without a budget); `referral_rewards_cents` the value of the referral rewards given
+//! since `since` and not taken back.
 
 use crate::error::Result;
 use crate::types::Cents;
@@ -21,12 +21,17 @@ pub struct ReferralBudget {
     pub left_cents: Cents,
 }
 
-/// The referral offer's budget; `None` while the shop has no referrals module.
-pub fn referral_budget(_conn: &Connection, _now: DateTime<Utc>) -> Result<Option<ReferralBudget>> {
-    Ok(None)
+/// The referral offer's budget; `None` without an offer or when it has no budget.
+pub fn referral_budget(conn: &Connection) -> Result<Option<ReferralBudget>> {
+    Ok(crate::referrals::budget_figures(conn)?.map(|(budget, spent)| ReferralBudget {
+        budget_cents: budget,
+        spent_cents: spent,
+        left_cents: (budget - spent).max(0),
+    }))
 }
 
-/// What referral rewards cost since `since`; `None` while the shop has no referrals module.
-pub fn referral_rewards_cents(_conn: &Connection, _since: DateTime<Utc>) -> Result<Option<Cents>> {
-    Ok(None)
+/// What referral rewards cost since `since`; `None` while none was ever given.
+pub fn referral_rewards_cents(conn: &Connection, since: DateTime<Utc>) -> Result<Option<Cents>> {
+    let any: bool = conn.query_row("SELECT EXISTS (SELECT 1 FROM referral_rewards)", [], |r| r.get(0))?;
+    Ok(if any { Some(crate::referrals::rewards_value_since(conn, since)?) } else { None })
 }

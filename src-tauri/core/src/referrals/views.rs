@@ -229,6 +229,25 @@ pub(crate) fn counters(conn: &Connection, offer: &Offer) -> Result<Counters> {
     })
 }
 
+/// The offer's budget for the dashboard: `(budget, committed)` of the offer in force, `None`
+/// when there is no offer or it has no budget.
+pub(crate) fn budget_figures(conn: &Connection) -> Result<Option<(Cents, Cents)>> {
+    let Some(v) = current_offer(conn)? else { return Ok(None) };
+    let Some(budget) = v.offer.budget_cents else { return Ok(None) };
+    Ok(Some((budget, grants::committed(conn, &v.offer.starts_on.to_string())?)))
+}
+
+/// Value of the referral rewards given since `since` and not taken back (what was spent of
+/// them counts: losses stay), whatever the offer's version.
+pub(crate) fn rewards_value_since(conn: &Connection, since: DateTime<Utc>) -> Result<Cents> {
+    Ok(conn.query_row(
+        "SELECT coalesce(sum(g.cost_cents), 0) - coalesce(sum(e.taken_back_cents), 0)
+         FROM referral_rewards g LEFT JOIN referral_reward_ends e ON e.reward_id = g.id WHERE g.granted_at >= ?1",
+        [since],
+        |r| r.get(0),
+    )?)
+}
+
 fn state(conn: &Connection, now: DateTime<Utc>) -> Result<(Option<OfferVersion>, OfferState, Option<Counters>)> {
     let current = current_offer(conn)?;
     let Some(v) = &current else {
