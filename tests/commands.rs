@@ -292,3 +292,176 @@ fn data_through_the_commands_import_undo_export_backup_and_restore() {
         .unwrap()
         .is_empty());
 }
+
+#[test]
+fn referrals_through_the_commands_an_offer_a_friend_by_code_and_a_refusal_next_to_the_field() {
+    let app = app();
+    let today = chrono::Local::now().date_naive().to_string();
+    let offer = json!({
+        "active": true, "starts_on": today, "ends_on": null, "min_purchase_cents": 2000, "within_days": 30,
+        "second_purchase": false, "hold_days": 0, "referrer_reward": null, "friend_reward": null,
+        "friend_reward_at": "first_purchase",
+        "milestones": [
+            { "key": 1, "referrals": 2, "reward": { "type": "voucher", "cents": 500, "valid_days": 90 }, "slots": 50 },
+            { "key": 2, "referrals": 4, "reward": { "type": "voucher", "cents": 1000, "valid_days": 90 }, "slots": 50 }
+        ],
+        "stacking": "highest_only", "per_referrer_cap_cents": null, "budget_cents": 75000, "correction_days": 14,
+        "max_per_day": 10, "max_per_week": 20, "staff_burst_per_hour": 10, "exclusions": ""
+    });
+    let check = invoke(&app, "referral_offer_check", json!({ "offer": offer })).unwrap();
+    assert_eq!(check["worst_case"]["total_cents"], 75000, "50 × €10 + 50 × €5 = €750, shown while typing");
+    assert!(check["problems"].is_null());
+    let mut low = offer.clone();
+    low["budget_cents"] = json!(300);
+    let check = invoke(&app, "referral_offer_check", json!({ "offer": low })).unwrap();
+    assert_eq!(check["problems"]["fields"][0]["field"], "budget_cents", "a budget lower than one reward");
+    invoke(&app, "referral_offer_save", json!({ "offer": offer, "key": "offer-save-0001" })).unwrap();
+    let lea =
+        invoke(&app, "customer_create", json!({ "input": new_customer("Léa", "Martin", ""), "key": "create-lea-001" }))
+            .unwrap();
+    let lea = lea["value"].as_i64().unwrap();
+    let status = invoke(&app, "referral_customer", json!({ "customer": lea })).unwrap();
+    let code = status["code"].as_str().unwrap().to_string();
+    let found = invoke(&app, "referrer_lookup", json!({ "text": code.to_lowercase() })).unwrap();
+    assert_eq!(found["found"]["id"], lea, "the code finds the referrer");
+    let link = json!({ "referrer": { "type": "code", "code": code }, "staff": "Marie" });
+    let friend = invoke(
+        &app,
+        "referral_customer_create",
+        json!({ "input": new_customer("Hugo", "Ami", ""), "link": link, "key": "create-hugo-01" }),
+    )
+    .unwrap();
+    let hugo = friend["value"].as_i64().unwrap();
+    let hs = invoke(&app, "referral_customer", json!({ "customer": hugo })).unwrap();
+    assert_eq!(hs["referred_by"]["referrer"]["id"], lea);
+    assert_eq!(hs["referred_by"]["status"], "pending");
+    let bad = json!({ "referrer": { "type": "code", "code": "ZZZ-ZZZ" }, "staff": "" });
+    let err = invoke(
+        &app,
+        "referral_customer_create",
+        json!({ "input": new_customer("Zoé", "Ami", ""), "link": bad, "key": "create-zoe-001" }),
+    )
+    .unwrap_err();
+    assert_eq!(err["code"], "validation");
+    assert_eq!(err["fields"][0]["field"], "referred_by", "the reason is shown next to « Parrainé par »");
+    let list = invoke(&app, "customers_search", json!({ "query": "Zoé", "limit": 5 })).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 0, "nothing was written");
+    let sale = json!({ "customer_id": hugo, "amount_cents": 2500, "occurred_at": null, "note": "", "category": "", "apply": null });
+    invoke(&app, "sale_record", json!({ "input": sale, "key": "sale-hugo-0001" })).unwrap();
+    let overview = invoke(&app, "referral_overview", json!({})).unwrap();
+    let approved =
+        overview["by_status"].as_array().unwrap().iter().find(|c| c["status"] == "approved").unwrap()["count"].clone();
+    assert_eq!(approved, 1, "a zero-day hold approves at the qualifying sale");
+    let rules = invoke(&app, "referral_reglement", json!({ "lang": "fr" })).unwrap();
+    assert!(rules["sections"].to_string().contains("750,00"), "the printed rules carry the budget");
+}
+
+#[test]
+fn the_mailbox_commands_refuse_plain_imap_to_another_computer_and_explain_why_sending_waits() {
+    let app = app();
+    let status = invoke(&app, "mailbox_status", json!({})).unwrap();
+    assert_eq!(status["configured"], false, "nothing is read until the merchant sets it up");
+    assert_eq!(status["sending_blocked"], false, "the .eml outbox needs no reading");
+    let mut settings = invoke(&app, "mailbox_settings_get", json!({})).unwrap()["settings"].clone();
+    settings["imap_enabled"] = json!(true);
+    settings["imap"]["host"] = json!("imap.example.com");
+    settings["imap"]["tls"] = json!("none");
+    settings["imap"]["username"] = json!("lea@boutique.test");
+    let err = invoke(
+        &app,
+        "mailbox_settings_save",
+        json!({ "input": settings, "password": null, "apiKey": null, "key": "mbx-save-0001" }),
+    )
+    .unwrap_err();
+    assert_eq!(err["code"], "validation");
+    assert!(
+        err["fields"].as_array().unwrap().iter().any(|f| f["field"] == "imap.tls"),
+        "the password would travel in clear: {err}"
+    );
+    settings["imap"]["host"] = json!("127.0.0.1");
+    let saved = invoke(
+        &app,
+        "mailbox_settings_save",
+        json!({ "input": settings, "password": null, "apiKey": null, "key": "mbx-save-0002" }),
+    )
+    .unwrap();
+    assert_eq!(saved["settings"]["imap_enabled"], true);
+    assert!(saved.get("password").is_some_and(Value::is_null), "no password stored, none shown");
+    assert_eq!(
+        invoke(&app, "mailbox_log", json!({ "kinds": ["hard_bounce"], "before": null, "limit": 20 })).unwrap(),
+        json!([])
+    );
+    assert_eq!(invoke(&app, "suppressions_list", json!({ "query": "", "limit": 50 })).unwrap()["total"], 0);
+    let lift = invoke(
+        &app,
+        "suppression_lift",
+        json!({ "email": "paul@example.com", "reason": "accord redonné", "key": "mbx-lift-0001" }),
+    )
+    .unwrap_err();
+    assert_eq!(lift["code"], "conflict", "an address not on the list cannot be lifted");
+    assert_eq!(
+        invoke(&app, "mailbox_stop_confirm", json!({ "id": 42, "key": "mbx-stop-0001" })).unwrap_err()["code"],
+        "not_found"
+    );
+}
+
+fn mail_settings(from: &str, preset: &str, host: &str) -> Value {
+    json!({
+        "sender_name": "Boulangerie Léa", "sender_email": from, "reply_to": "", "postal_address": "3 rue des Lilas",
+        "language": "fr", "delivery": "smtp",
+        "smtp": {
+            "preset": preset, "host": host, "port": 587, "tls": "start_tls", "username": from,
+            "limits": { "per_second": 1, "per_minute": 20, "per_day": 500, "connections": 2 }
+        }
+    })
+}
+
+#[test]
+fn before_sending_the_domain_and_content_checks_answer_through_the_commands() {
+    let app = app();
+    // A free-mail address through another provider: refused, without asking the DNS.
+    let r = invoke(
+        &app,
+        "mail_domain_check",
+        json!({ "input": mail_settings("boulangerie@gmail.com", "brevo", "smtp-relay.brevo.com"), "selector": null }),
+    )
+    .unwrap();
+    assert_eq!(r["level"], "problem");
+    assert_eq!(r["notes"][0]["said"]["key"], "deliverability.freemail.other_server");
+    assert_eq!(r["notes"][0]["said"]["args"][1], json!(["provider", "Gmail"]), "arguments travel as pairs");
+    // A selector that is not a DNS label is a field error, in the shop's language.
+    let e = invoke(
+        &app,
+        "mail_domain_check",
+        json!({ "input": mail_settings("lea@boulangerie.test", "ovh", "ssl0.ovh.net"), "selector": "a b;c" }),
+    )
+    .unwrap_err();
+    assert_eq!((e["code"].as_str(), e["fields"][0]["field"].as_str()), (Some("validation"), Some("selector")));
+    assert!(e["fields"][0]["message"].as_str().unwrap().contains("sélecteur DKIM"));
+    // The content check of a message on screen.
+    let content = json!({
+        "a": { "subject": "SOLDES MONSTRES D'HIVER", "preheader": "", "blocks": [{ "type": "text", "markdown": "Tout est ici https://bit.ly/soldes" }] },
+        "b": null
+    });
+    let r = invoke(&app, "campaign_content_check", json!({ "content": content })).unwrap();
+    assert_eq!(r["blocking"], true, "a shortened link blocks");
+    let codes: Vec<&str> = r["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect();
+    assert!(codes.contains(&"link_shortener") && codes.contains(&"subject_capitals"), "{codes:?}");
+}
+
+#[test]
+fn the_campaigns_screen_hears_why_the_sender_cannot_send() {
+    let app = app();
+    assert_eq!(invoke(&app, "sender_status", json!({})).unwrap(), Value::Null, "nothing wrong: nothing said");
+    {
+        use tauri::Manager;
+        let state = app.window.state::<AppState>();
+        *state.sender_problem.lock().unwrap() = Some(comptoir_core::Error::conflict("conflict.sender_lock_failed"));
+    }
+    let p = invoke(&app, "sender_status", json!({})).unwrap();
+    assert_eq!(p["code"], "conflict");
+    assert!(
+        p["message"].as_str().unwrap().contains("verrou"),
+        "a lock that cannot be made is said as that, in the shop's language: {p}"
+    );
+}

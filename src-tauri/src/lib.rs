@@ -1,15 +1,27 @@
 //! The Comptoir desktop shell: opens the database, registers the commands, starts the window.
 //! All domain logic lives in `comptoir-core`; commands only adapt.
 
+pub mod background;
 pub mod backups;
 pub mod commands;
+pub mod reader;
+pub mod referral_clock;
 pub mod sender;
 pub mod state;
 
 use comptoir_core::demo::DemoSpec;
 use state::AppState;
 use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Instant;
 use tauri::{Manager, Runtime};
+
+static STARTED: OnceLock<Instant> = OnceLock::new();
+
+/// When the process started (the start-up benchmark measures from here).
+pub fn started() -> Instant {
+    *STARTED.get_or_init(Instant::now)
+}
 
 /// Register the commands on a builder (the real one, or tauri's mock builder in tests). The
 /// caller manages an [`AppState`].
@@ -17,90 +29,136 @@ pub fn builder<R: Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
     use commands::*;
     b.manage(commands::data::DataState::default())
         .register_uri_scheme_protocol("comptoir-preview", |ctx, request| {
-            preview_response(ctx.app_handle(), request.uri().path())
-        })
-        .invoke_handler(tauri::generate_handler![
-            app::app_info,
-            app::settings_get,
-            app::settings_update,
-            app::settings_logo,
-            app::demo_load,
-            app::onboarding_skip,
-            app::stats_get,
-            customers::customers_list,
-            customers::customers_search,
-            customers::customer_get,
-            customers::customer_create,
-            customers::customer_update,
-            customers::customer_archive,
-            customers::customer_restore,
-            customers::customer_duplicates,
-            customers::customer_merge,
-            customers::customer_timeline,
-            customers::customer_add_note,
-            customers::customer_set_consent,
-            customers::till_lookup,
-            sales::sale_record,
-            sales::sale_refund,
-            loyalty::loyalty_programme_get,
-            loyalty::loyalty_programme_save,
-            loyalty::loyalty_status,
-            loyalty::loyalty_ledger,
-            loyalty::loyalty_sale_earning,
-            loyalty::loyalty_adjust,
-            loyalty::loyalty_action,
-            loyalty::rewards_list,
-            loyalty::reward_save,
-            loyalty::voucher_issue,
-            loyalty::card_replace,
-            loyalty::card_block,
-            loyalty::loyalty_liability,
-            loyalty::loyalty_expiring,
-            loyalty::loyalty_suspicious,
-            loyalty::cards_printable,
-            campaigns::mail_settings_get,
-            campaigns::mail_settings_save,
-            campaigns::mail_test_connection,
-            campaigns::segment_count,
-            campaigns::segments_list,
-            campaigns::segment_save,
-            campaigns::segment_archive,
-            campaigns::campaign_templates,
-            campaigns::campaigns_list,
-            campaigns::campaign_get,
-            campaigns::campaign_create,
-            campaigns::campaign_update,
-            campaigns::campaign_preview,
-            campaigns::campaign_test_send,
-            campaigns::campaign_schedule,
-            campaigns::campaign_unschedule,
-            campaigns::campaign_start,
-            campaigns::campaign_pause,
-            campaigns::campaign_resume,
-            campaigns::campaign_cancel,
-            campaigns::campaign_choose_winner,
-            campaigns::campaign_results,
-            campaigns::unsubscribes_apply,
-            campaigns::media_add,
-            campaigns::media_get,
-            data::data_import_open,
-            data::data_import_reopen,
-            data::data_import_preview,
-            data::data_import_run,
-            data::data_import_cancel,
-            data::data_import_error_file,
-            data::data_imports,
-            data::data_import_undo,
-            data::data_export,
-            data::data_access_pack,
-            data::data_erase,
-            data::data_retention,
-            data::backup_status,
-            data::backup_now,
-            data::backup_settings_save,
-            data::backup_inspect,
-            data::backup_restore,
-        ])
+        preview_response(ctx.app_handle(), request.uri().path())
+    })
+    .invoke_handler(tauri::generate_handler![
+        app::app_info,
+        app::settings_get,
+        app::settings_update,
+        app::settings_logo,
+        app::demo_load,
+        app::onboarding_skip,
+        app::stats_get,
+        customers::customers_list,
+        customers::customers_search,
+        customers::customer_get,
+        customers::customer_create,
+        customers::customer_update,
+        customers::customer_archive,
+        customers::customer_restore,
+        customers::customer_duplicates,
+        customers::customer_merge,
+        customers::customer_timeline,
+        customers::customer_add_note,
+        customers::customer_set_consent,
+        customers::till_lookup,
+        sales::sale_record,
+        sales::sale_refund,
+        loyalty::loyalty_programme_get,
+        loyalty::loyalty_programme_save,
+        loyalty::loyalty_status,
+        loyalty::loyalty_ledger,
+        loyalty::loyalty_sale_earning,
+        loyalty::loyalty_adjust,
+        loyalty::loyalty_action,
+        loyalty::rewards_list,
+        loyalty::reward_save,
+        loyalty::voucher_issue,
+        loyalty::card_replace,
+        loyalty::card_block,
+        loyalty::loyalty_liability,
+        loyalty::loyalty_expiring,
+        loyalty::loyalty_suspicious,
+        loyalty::cards_printable,
+        campaigns::mail_settings_get,
+        campaigns::mail_settings_save,
+        campaigns::mail_test_connection,
+        campaigns::segment_count,
+        campaigns::segments_list,
+        campaigns::segment_save,
+        campaigns::segment_archive,
+        campaigns::campaign_templates,
+        campaigns::campaigns_list,
+        campaigns::sender_status,
+        campaigns::campaign_get,
+        campaigns::campaign_create,
+        campaigns::campaign_update,
+        campaigns::campaign_preview,
+        campaigns::campaign_test_send,
+        campaigns::campaign_schedule,
+        campaigns::campaign_unschedule,
+        campaigns::campaign_start,
+        campaigns::campaign_pause,
+        campaigns::campaign_resume,
+        campaigns::campaign_cancel,
+        campaigns::campaign_choose_winner,
+        campaigns::campaign_results,
+        campaigns::unsubscribes_apply,
+        campaigns::media_add,
+        campaigns::media_get,
+        numbers::numbers_dashboard,
+        numbers::numbers_customer,
+        numbers::numbers_list,
+        numbers::numbers_score_columns,
+        numbers::numbers_settings_get,
+        numbers::numbers_settings_save,
+        numbers::nps_record,
+        numbers::nps_asked,
+        numbers::nps_customer,
+        numbers::nps_followup_done,
+        numbers::nps_summary,
+        numbers::app_painted,
+        referrals::referral_offer_get,
+        referrals::referral_offer_check,
+        referrals::referral_offer_save,
+        referrals::referral_overview,
+        referrals::referral_process,
+        referrals::referrer_lookup,
+        referrals::referral_customer_create,
+        referrals::referral_set_referrer,
+        referrals::referral_remove_referrer,
+        referrals::referral_customer,
+        referrals::referral_review_queue,
+        referrals::referral_review,
+        referrals::referrals_list,
+        referrals::referral_ambassadors,
+        referrals::referral_tree,
+        referrals::referral_cards,
+        referrals::referral_reglement,
+        referrals::referral_notice,
+        mailbox::mailbox_settings_get,
+        mailbox::mailbox_settings_save,
+        mailbox::mailbox_test_connection,
+        mailbox::mailbox_read_now,
+        mailbox::mailbox_status,
+        mailbox::mailbox_log,
+        mailbox::mailbox_raw,
+        mailbox::mailbox_stop_requests,
+        mailbox::mailbox_stop_confirm,
+        mailbox::mailbox_stop_dismiss,
+        mailbox::mailbox_test_readbacks,
+        mailbox::suppressions_list,
+        mailbox::suppression_lift,
+        deliverability::mail_domain_check,
+        deliverability::campaign_content_check,
+        data::data_import_open,
+        data::data_import_reopen,
+        data::data_import_preview,
+        data::data_import_run,
+        data::data_import_cancel,
+        data::data_import_error_file,
+        data::data_imports,
+        data::data_import_undo,
+        data::data_export,
+        data::data_access_pack,
+        data::data_erase,
+        data::data_retention,
+        data::backup_status,
+        data::backup_now,
+        data::backup_settings_save,
+        data::backup_inspect,
+        data::backup_restore,
+    ])
 }
 
 /// The campaign preview page: the HTML the core rendered, under its own content policy (no
@@ -149,6 +207,7 @@ impl Options {
 }
 
 pub fn run(opts: Options) {
+    started();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("COMPTOIR_LOG").unwrap_or_else(|_| "info".into()))
         .init();
@@ -176,12 +235,6 @@ pub fn run(opts: Options) {
                     Err(e) => tracing::warn!(code = %e.code, "demo shop not loaded"),
                 }
             }
-            // Points whose date has passed are written off in the ledger before anyone looks.
-            match state.with(|s| s.run_points_expiry()) {
-                Ok(o) if o.value > 0 => tracing::info!(points = o.value, "expired points written in the ledger"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(code = %e.code, "points expiry not run"),
-            }
             // A scheduled send whose time passed while the app was closed waits for the merchant.
             match state.with(|s| s.mark_missed_schedules()) {
                 Ok(n) if n > 0 => tracing::info!(campaigns = n, "scheduled campaigns missed while closed"),
@@ -189,7 +242,24 @@ pub fn run(opts: Options) {
                 Err(e) => tracing::warn!(code = %e.code, "scheduled campaigns not checked"),
             }
             if state.is_open() {
-                sender::spawn(path.clone(), state.secrets.clone());
+                // Commits no longer checkpoint the log: a thread of its own does (the till's
+                // sales never pay for it).
+                if let Err(e) = state.with(|s| s.leave_checkpoints_to_background()) {
+                    tracing::warn!(code = %e.code, "checkpoints stay at commit time");
+                }
+                match comptoir_core::storage::checkpoint::Checkpointer::spawn(
+                    &path,
+                    comptoir_core::storage::checkpoint::DEFAULT_EVERY,
+                ) {
+                    Ok(c) => state.keep_checkpointer(c),
+                    Err(e) => tracing::warn!(error = %e, "no background checkpointer"),
+                }
+                // Expired points, the dashboard's figures and the scores, and referrals whose
+                // hold ended while the app was closed: after the first screen.
+                background::spawn(path.clone());
+                sender::spawn(path.clone(), state.secrets.clone(), state.sender_problem.clone());
+                referral_clock::spawn(path.clone());
+                reader::spawn(path.clone(), state.secrets.clone(), state.reader.clone());
             }
             app.manage(state);
             // Backups run in the background: the first screen never waits for them.

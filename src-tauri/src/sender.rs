@@ -10,16 +10,23 @@ use comptoir_core::campaigns::smtp::{limits_for, transport_for};
 use comptoir_core::campaigns::smtp::{outbox_dir, Transport};
 use comptoir_core::Store;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-pub fn spawn(db: PathBuf, secrets: Arc<Secrets>) {
+/// Why the sender cannot send, while it cannot (its lock held by another Comptoir, or not
+/// possible to create; the database not opened): the campaigns screen says so instead of
+/// showing a campaign that runs and never moves.
+pub type Problem = Arc<Mutex<Option<comptoir_core::Error>>>;
+
+pub fn spawn(db: PathBuf, secrets: Arc<Secrets>, problem: Problem) {
+    let set = move |e: Option<comptoir_core::Error>| *problem.lock().unwrap_or_else(|p| p.into_inner()) = e;
     let spawned = std::thread::Builder::new().name("campaign-sender".into()).spawn(move || {
         let _lock = loop {
             match SenderLock::acquire(&db) {
                 Ok(l) => break l,
                 Err(e) => {
                     tracing::warn!(error = %e, "the sender lock is not available; retrying");
+                    set(Some(e));
                     std::thread::sleep(Duration::from_secs(10));
                 }
             }
@@ -28,9 +35,11 @@ pub fn spawn(db: PathBuf, secrets: Arc<Secrets>) {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!(error = %e, "the campaign sender cannot open the database");
+                set(Some(e));
                 return;
             }
         };
+        set(None);
         let mut engine = Engine::new(EngineOptions::default());
         let mut transport: Option<(String, Box<dyn Transport>)> = None;
         loop {

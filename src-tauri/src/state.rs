@@ -12,8 +12,14 @@ pub struct AppState {
     pub db_path: PathBuf,
     /// The SMTP password store (the OS keychain, or this session's memory).
     pub secrets: Arc<Secrets>,
+    /// The mailbox reader (background thread and "read now").
+    pub reader: Arc<crate::reader::Reader>,
+    /// Why the campaign sender cannot send now, if it cannot.
+    pub sender_problem: crate::sender::Problem,
     /// The last campaign previews, by random token, for the `comptoir-preview:` page.
     previews: Mutex<VecDeque<(String, String)>>,
+    /// The background WAL checkpointer, kept for as long as the app runs.
+    checkpointer: Mutex<Option<comptoir_core::storage::checkpoint::Checkpointer>>,
 }
 
 const KEPT_PREVIEWS: usize = 6;
@@ -31,9 +37,16 @@ impl AppState {
     /// command, so the window can say what is wrong instead of not opening.
     pub fn open(path: &Path) -> AppState {
         let db = match Store::open(path) {
-            Ok(store) => {
+            Ok(mut store) => {
                 if let Some(b) = &store.migration_backup {
                     tracing::info!(backup = %b.display(), "database upgraded; copy of the previous version kept");
+                }
+                // Idempotency keys older than 30 days are forgotten at each start (a retry
+                // comes within seconds; the table must not grow for ever).
+                match store.prune_idempotency_keys() {
+                    Ok(n) if n > 0 => tracing::info!(forgotten = n, "old idempotency keys pruned"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "old idempotency keys could not be pruned"),
                 }
                 Ok(Mutex::new(store))
             }
@@ -46,8 +59,15 @@ impl AppState {
             db,
             db_path: path.to_path_buf(),
             secrets: Arc::new(Secrets::default()),
+            reader: Arc::new(crate::reader::Reader::default()),
+            sender_problem: Default::default(),
             previews: Mutex::new(VecDeque::new()),
+            checkpointer: Mutex::new(None),
         }
+    }
+
+    pub fn keep_checkpointer(&self, c: comptoir_core::storage::checkpoint::Checkpointer) {
+        *self.checkpointer.lock().unwrap_or_else(|e| e.into_inner()) = Some(c);
     }
 
     pub fn is_open(&self) -> bool {
@@ -79,6 +99,15 @@ impl AppState {
             report(&e);
             e.to_payload(lang)
         })
+    }
+}
+
+impl AppState {
+    /// The sender's problem in the shop's language, if it has one.
+    pub fn sender_problem(&self) -> Result<Option<ErrorPayload>, ErrorPayload> {
+        let lang = self.with(|s| s.settings().map(|x| x.language))?;
+        let problem = self.sender_problem.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(problem.as_ref().map(|e| e.to_payload(lang)))
     }
 }
 

@@ -7,6 +7,7 @@ mod data;
 
 use crate::demo::DemoSpec;
 use crate::purchases::SaleInput;
+use crate::storage::checkpoint::{self, Checkpointer};
 use crate::storage::Store;
 use crate::text::fold;
 use rand::{Rng, SeedableRng};
@@ -24,8 +25,16 @@ pub const ALL: &[&str] = &[
     "record_sale",
     "record_sale_rate",
     "record_sale_with_loyalty",
+    "referral_code_lookup",
+    "record_sale_qualifying_referral",
+    "ambassadors_ranking",
     "campaign_render",
     "campaign_send_local_sink",
+    "dashboard_load",
+    "days_refresh_after_sale",
+    "rfm_scores_100k",
+    "customer_page_with_scores",
+    "mailbox_record",
     "import_csv_100k",
     "export_csv_100k",
     "backup_snapshot",
@@ -58,7 +67,7 @@ pub enum BenchResult {
     Throughput(Throughput),
 }
 
-fn percentile(sorted_ms: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted_ms: &[f64], p: f64) -> f64 {
     if sorted_ms.is_empty() {
         return 0.0;
     }
@@ -66,7 +75,7 @@ fn percentile(sorted_ms: &[f64], p: f64) -> f64 {
     sorted_ms[idx]
 }
 
-fn time_each<T>(items: &[T], mut f: impl FnMut(&T)) -> Vec<f64> {
+pub(crate) fn time_each<T>(items: &[T], mut f: impl FnMut(&T)) -> Vec<f64> {
     let mut out: Vec<f64> = items
         .iter()
         .map(|it| {
@@ -79,7 +88,7 @@ fn time_each<T>(items: &[T], mut f: impl FnMut(&T)) -> Vec<f64> {
     out
 }
 
-fn latency(bench: &str, product: Vec<f64>, baseline: Vec<f64>) -> BenchResult {
+pub(crate) fn latency(bench: &str, product: Vec<f64>, baseline: Vec<f64>) -> BenchResult {
     BenchResult::Latency(Latency {
         bench: bench.into(),
         n: product.len(),
@@ -142,11 +151,29 @@ fn draw_queries(conn: &Connection, n: usize, seed: u64) -> rusqlite::Result<Quer
     Ok(Queries { substrings, prefixes, exact })
 }
 
-/// Build the benchmark shop in `path` (which must not exist yet).
+/// Build the benchmark shop in `path` (which must not exist yet), with the figures the app
+/// derives in the background (per-day figures, scores, programme return), as after a first run.
 pub fn build_shop(path: &Path, scale: f64) -> crate::Result<(Store, Duration)> {
     let mut store = Store::open(path)?;
     let t = Instant::now();
     store.generate_demo(DemoSpec::benchmark(scale))?;
+    let generated = t.elapsed();
+    let step = Instant::now();
+    store.refresh_days()?;
+    let days = step.elapsed();
+    let step = Instant::now();
+    store.refresh_scores()?;
+    let scores = step.elapsed();
+    let step = Instant::now();
+    store.refresh_insights()?;
+    let insights = step.elapsed();
+    eprintln!(
+        "generated in {:.1} s; derived figures built in the background: days {:.1} s, scores {:.1} s, programme and campaigns {:.1} s",
+        generated.as_secs_f64(),
+        days.as_secs_f64(),
+        scores.as_secs_f64(),
+        insights.as_secs_f64()
+    );
     store.conn().execute_batch("PRAGMA wal_checkpoint(TRUNCATE); ANALYZE;")?;
     Ok((store, t.elapsed()))
 }
@@ -160,7 +187,12 @@ pub fn run(store: &mut Store, only: &[&str], n: usize) -> crate::Result<Vec<Benc
     let q = draw_queries(&bare, n, 7)?;
     let mut results = Vec::new();
     let wanted = |name: &str| only.is_empty() || only.contains(&name);
-    // The data benches first: the sales benches below add rows to the shop.
+    // As in the app: commits never checkpoint the log; a thread of its own does.
+    store.leave_checkpoints_to_background()?;
+    let _checkpointer = Checkpointer::spawn(&path, checkpoint::DEFAULT_EVERY)?;
+    // The numbers first: they read the shop as generated.
+    results.extend(crate::bench_numbers::run(store, &bare, only, n)?);
+    // The data benches next (on files of their own): the sales benches below add rows to the shop.
     results.extend(data::run(store, &wanted, n)?);
 
     if wanted("search_3plus") {
@@ -292,6 +324,11 @@ pub fn run(store: &mut Store, only: &[&str], n: usize) -> crate::Result<Vec<Benc
         let baseline = time_each(&customers, |id| bare_loyal_sale(*id));
         results.push(latency("record_sale_with_loyalty", product, baseline));
     }
+    if !wanted("record_sale_with_loyalty") {
+        // The referral benches run with the shop's loyalty programme in force.
+        store.save_loyalty_programme(&with_programme, None)?;
+    }
+    results.extend(referral_benches(store, &bare, &customers, n, &wanted)?);
     if wanted("campaign_render") || wanted("campaign_send_local_sink") {
         // `n` samples elsewhere; a campaign of 5n recipients, 10,000 in the standard run.
         let recipients = (n * 5).min(10_000);
@@ -303,6 +340,99 @@ pub fn run(store: &mut Store, only: &[&str], n: usize) -> crate::Result<Vec<Benc
         if wanted("campaign_send_local_sink") {
             results.push(campaign_send(store, campaign, recipients)?);
         }
+    }
+    if wanted("mailbox_record") {
+        results.push(crate::mailbox::bench::mailbox_record(store, n)?);
+    }
+    Ok(results)
+}
+
+/// The referral benches on the shop's referrals (20,000 in the standard shop).
+fn referral_benches(
+    store: &mut Store,
+    bare: &Connection,
+    customers: &[i64],
+    n: usize,
+    wanted: &dyn Fn(&str) -> bool,
+) -> crate::Result<Vec<BenchResult>> {
+    use crate::referrals::{code, ReferrerLink, ReferrerRef};
+    let mut results = Vec::new();
+    if wanted("referral_code_lookup") {
+        let codes: Vec<(i64, String)> = customers.iter().map(|id| (*id, code::format(*id))).collect();
+        let product = time_each(&codes, |(_, c)| {
+            let l = store.referrer_lookup(c).expect("lookup");
+            assert!(l.found.is_some() || l.problem.is_some(), "a code answers");
+        });
+        let mut st = bare.prepare("SELECT id, archived_at FROM customers WHERE id = ?1")?;
+        let baseline = time_each(&codes, |(id, _)| {
+            let _: (i64, Option<String>) = st.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).expect("row");
+        });
+        results.push(latency("referral_code_lookup", product, baseline));
+    }
+    if wanted("record_sale_qualifying_referral") {
+        // Set-up (not timed): n new customers, each referred by a customer of the shop.
+        let mut friends = Vec::with_capacity(customers.len());
+        for (i, referrer) in customers.iter().enumerate() {
+            let new = crate::customers::NewCustomer {
+                customer: crate::customers::CustomerInput {
+                    first_name: format!("Filleul{i}"),
+                    last_name: "Banc".into(),
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            let link =
+                ReferrerLink { referrer: ReferrerRef::Code { code: code::format(*referrer) }, staff: String::new() };
+            if let Ok(o) = store.create_referred_customer(&new, &link, Some(&format!("bench-friend-{i:08}"))) {
+                friends.push(o.value);
+            }
+        }
+        let mut key = 0u64;
+        let product = time_each(&friends, |id| {
+            key += 1;
+            let input = SaleInput {
+                customer_id: *id,
+                amount_cents: 4500,
+                occurred_at: None,
+                note: String::new(),
+                category: "Cadeaux".into(),
+                apply: None,
+            };
+            store.record_sale(&input, Some(&format!("bench-qualify-{key:010}"))).expect("sale");
+        });
+        let qualified: i64 = store.conn().query_row(
+            "SELECT count(*) FROM referrals r JOIN customers c ON c.id = r.friend_id WHERE c.last_name = 'Banc' AND r.status <> 'pending'",
+            [],
+            |r| r.get(0),
+        )?;
+        assert!(qualified as usize * 10 >= friends.len() * 9, "the timed sales qualified their referrals");
+        bare.execute_batch("CREATE TABLE IF NOT EXISTS bench_referral (id INTEGER PRIMARY KEY, status TEXT NOT NULL)")?;
+        let baseline = time_each(&friends, |id| {
+            bare.execute_batch("BEGIN IMMEDIATE").expect("begin");
+            bare.execute(
+                "INSERT INTO bench_baseline (customer_id, amount_cents, at) VALUES (?1, 4500, datetime('now'))",
+                [id],
+            )
+            .expect("insert");
+            bare.execute("INSERT OR REPLACE INTO bench_referral (id, status) VALUES (?1, 'qualified')", [id])
+                .expect("update");
+            bare.execute_batch("COMMIT").expect("commit");
+        });
+        results.push(latency("record_sale_qualifying_referral", product, baseline));
+    }
+    if wanted("ambassadors_ranking") {
+        let rounds: Vec<usize> = (0..n.clamp(1, 200)).collect();
+        let product = time_each(&rounds, |_| {
+            std::hint::black_box(store.ambassadors(50).expect("ranking"));
+        });
+        let mut st = bare.prepare(
+            "SELECT referrer_id, count(*) FROM referrals WHERE status = 'approved' GROUP BY referrer_id ORDER BY 2 DESC LIMIT 50",
+        )?;
+        let baseline = time_each(&rounds, |_| {
+            let _: Vec<(i64, i64)> =
+                st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).expect("group").map(|r| r.expect("row")).collect();
+        });
+        results.push(latency("ambassadors_ranking", product, baseline));
     }
     Ok(results)
 }

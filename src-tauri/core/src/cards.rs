@@ -80,6 +80,8 @@ pub struct PrintableCard {
     pub customer_id: CustomerId,
     pub display_name: String,
     pub art: CardArt,
+    /// The customer's referral code, printed on the card.
+    pub referral_code: String,
 }
 
 /// Encode a card number for printing (Code128, character set B; QR with medium error
@@ -121,7 +123,12 @@ impl Store {
         let mut out = Vec::new();
         for s in crate::customers::summaries(self.conn(), customers, country)? {
             if let Some(number) = s.card_number {
-                out.push(PrintableCard { customer_id: s.id, display_name: s.display_name, art: card_art(&number)? });
+                out.push(PrintableCard {
+                    customer_id: s.id,
+                    display_name: s.display_name,
+                    art: card_art(&number)?,
+                    referral_code: crate::referrals::code::format(s.id),
+                });
             }
         }
         Ok(out)

@@ -29,8 +29,11 @@ const PARTS: &[(&str, &str, &str)] = &[
     part!("till"),
     part!("loyalty"),
     part!("campaigns"),
+    part!("mailbox"),
     part!("settings"),
     part!("numbers"),
+    part!("referrals"),
+    part!("deliverability"),
     part!("data"),
 ];
 
@@ -164,7 +167,16 @@ mod tests {
                 }
                 let src = std::fs::read_to_string(&path).unwrap();
                 let mut keys = Vec::new();
-                for prefix in ["\"field.", "\"error.", "\"conflict.", "\"timeline.", "\"campaign.", "\"mail."] {
+                for prefix in [
+                    "\"field.",
+                    "\"error.",
+                    "\"conflict.",
+                    "\"timeline.",
+                    "\"campaign.",
+                    "\"mail.",
+                    "\"deliverability.",
+                    "\"referral.",
+                ] {
                     for (i, _) in src.match_indices(prefix) {
                         let rest = &src[i + 1..];
                         let key = &rest[..rest.find('"').unwrap()];

@@ -154,8 +154,8 @@ pub(crate) fn image_from_data_url(data_url: &str, max_bytes: usize) -> ImageData
     ImageData::Image { mime: sniffed, bytes }
 }
 
-/// The shop's settings, read from any connection (a write transaction included).
-pub(crate) fn load(conn: &rusqlite::Connection) -> Result<Settings> {
+/// The shop's settings, read from a connection (a transaction included).
+pub(crate) fn read(conn: &rusqlite::Connection) -> Result<Settings> {
     let mut s = Settings::default();
     let mut st = conn.prepare_cached("SELECT key, value FROM settings")?;
     let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
@@ -178,7 +178,7 @@ pub(crate) fn load(conn: &rusqlite::Connection) -> Result<Settings> {
 
 impl Store {
     pub fn settings(&self) -> Result<Settings> {
-        load(self.conn())
+        read(self.conn())
     }
 
     pub fn update_settings(&mut self, input: &SettingsInput, key: Option<&str>) -> Result<Outcome<Settings>> {

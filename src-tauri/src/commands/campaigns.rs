@@ -101,6 +101,12 @@ pub async fn campaigns_list(state: State<'_, AppState>) -> Res<Vec<CampaignSumma
     state.with(|s| s.campaigns())
 }
 
+/// Why campaigns cannot be sent now (the sending lock, the database), if they cannot.
+#[tauri::command]
+pub async fn sender_status(state: State<'_, AppState>) -> Res<Option<ErrorPayload>> {
+    state.sender_problem()
+}
+
 #[tauri::command]
 pub async fn campaign_get(state: State<'_, AppState>, id: CampaignId) -> Res<Campaign> {
     state.with(|s| s.campaign(id))

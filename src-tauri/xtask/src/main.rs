@@ -3,10 +3,14 @@
 //!   cargo xtask run [--demo] [--release] [--db FILE]   set up and open the app
 //!   cargo xtask test                                    set up and run every test
 //!   cargo xtask bench [comptoir-bench options]          run the benchmarks (release)
+//!   cargo xtask startup-bench [--scale X] [--runs N]    the built app's start and memory beside
+//!                                                       a minimal Tauri window (Linux, Xvfb)
 //!   cargo xtask bundle                                  build the installers (.deb, .rpm)
 //!
 //! On Debian and Ubuntu, missing system packages are named, then installed with apt-get.
 //! Elsewhere the README lists the prerequisites.
+
+mod startup;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -14,8 +18,22 @@ use std::process::{Command, ExitCode};
 /// System packages to build the app and (for tests) drive its real window.
 const APT_BUILD: &[&str] =
     &["build-essential", "pkg-config", "libwebkit2gtk-4.1-dev", "librsvg2-dev", "libssl-dev", "libdbus-1-dev", "file"];
-/// The window tests, and a real SMTP server on loopback for the campaign end-to-end test.
-const APT_TEST: &[&str] = &["xvfb", "xauth", "webkit2gtk-driver", "python3-aiosmtpd"];
+/// The window tests, a real SMTP server on loopback for the campaign end-to-end test, a real
+/// IMAP server (Dovecot, started by the mailbox tests themselves) for the mailbox reader;
+/// dnsmasq-base: the DNS server on loopback of the domain check's end-to-end test; dbus-daemon,
+/// dbus-bin, gnome-keyring, libsecret-tools: the real Secret Service of the keychain test.
+const APT_TEST: &[&str] = &[
+    "xvfb",
+    "xauth",
+    "webkit2gtk-driver",
+    "python3-aiosmtpd",
+    "dovecot-imapd",
+    "dnsmasq-base",
+    "dbus-daemon",
+    "dbus-bin",
+    "gnome-keyring",
+    "libsecret-tools",
+];
 const NODE_MAJOR_MIN: u32 = 20;
 
 type Result<T = ()> = std::result::Result<T, String>;
@@ -249,9 +267,10 @@ fn main() -> ExitCode {
         Some("test") => task_test(),
         Some("e2e") => e2e(),
         Some("bench") => task_bench(&args[1..]),
+        Some("startup-bench") => startup::task(&args[1..]),
         Some("bundle") => task_bundle(),
         _ => {
-            Err("usage: cargo xtask <run [--demo] [--release] [--db FILE] | test | e2e | bench [...] | bundle>".into())
+            Err("usage: cargo xtask <run [--demo] [--release] [--db FILE] | test | e2e | bench [...] | startup-bench [--scale X] [--runs N] | bundle>".into())
         }
     };
     match result {

@@ -27,6 +27,9 @@ export const PERSONAL_FIELDS = [
   'voucher_code',
   'voucher_value',
   'shop_name',
+  'referral_code',
+  'referral_friends',
+  'referral_next_milestone',
 ] as const;
 export type PersonalField = (typeof PERSONAL_FIELDS)[number];
 
@@ -169,6 +172,20 @@ export const CONDITION_FIELDS: readonly ConditionField[] = [
   'language',
   'country',
   'consent',
+  // The numbers: scores, satisfaction, dates of purchase.
+  'rfm_segment',
+  'rfm_move',
+  'churn_risk',
+  'lifetime_value_at_least',
+  'lifetime_value_at_most',
+  'loyalty_kind',
+  'nps_answer',
+  'bought_between',
+  'first_purchase_between',
+  'card_holder',
+  'approved_referrals_at_least',
+  'was_referred',
+  'referred_by',
 ];
 
 /** A condition being edited; money conditions keep the amount as typed. */
@@ -223,11 +240,42 @@ export function emptyCondition(field: ConditionField, d: ConditionDefaults): Con
       return { field, points: 100 };
     case 'points_at_most':
       return { field, points: 100 };
+    case 'rfm_segment':
+      return { field, segment: 'at_risk' };
+    case 'rfm_move':
+      return { field, from: 'champions', to: 'at_risk' };
+    case 'churn_risk':
+      return { field, risk: 'high' };
+    case 'lifetime_value_at_least':
+      return { field, cents: 20_000 };
+    case 'lifetime_value_at_most':
+      return { field, cents: 5_000 };
+    case 'loyalty_kind':
+      return { field, kind: 'habit' };
+    case 'nps_answer':
+      return { field, group: 'detractor' };
+    case 'bought_between':
+    case 'first_purchase_between': {
+      const today = d.now ?? new Date();
+      const iso = (x: Date) => `${x.getFullYear()}-${String(x.getMonth() + 1).padStart(2, '0')}-${String(x.getDate()).padStart(2, '0')}`;
+      return { field, from: iso(new Date(today.getFullYear(), today.getMonth(), 1)), to: iso(today) };
+    }
+    case 'card_holder':
+      return { field, holder: true };
+    case 'approved_referrals_at_least':
+      return { field, count: 1 };
+    case 'was_referred':
+      return { field };
+    case 'referred_by':
+      return { field, customer_id: 0 };
   }
 }
 
+/** Conditions whose value is an amount of money typed by the merchant. */
+const MONEY_FIELDS: readonly ConditionField[] = ['spent_at_least', 'spent_at_most', 'lifetime_value_at_least', 'lifetime_value_at_most'];
+
 export function conditionToForm(c: Condition, decimal: ',' | '.' = ','): ConditionForm {
-  const money = c.field === 'spent_at_least' || c.field === 'spent_at_most' ? centsToInput(c.cents, decimal) : '';
+  const money = 'cents' in c && MONEY_FIELDS.includes(c.field) ? centsToInput(c.cents, decimal) : '';
   return { uid: nextUid(), condition: { ...c }, money };
 }
 
@@ -254,10 +302,19 @@ export function formToFilter(f: FilterForm): Parsed<SegmentFilter> {
         if (c.tag.trim() === '') bad();
         return { field: c.field, tag: c.tag.trim() };
       case 'spent_at_least':
-      case 'spent_at_most': {
+      case 'spent_at_most':
+      case 'lifetime_value_at_least':
+      case 'lifetime_value_at_most': {
         const cents = parseMoney(cf.money);
         if (cents === null) bad('ui.money.invalid');
         return { field: c.field, cents: cents ?? 0 };
+      }
+      case 'bought_between':
+      case 'first_purchase_between': {
+        const date = /^\d{4}-\d{2}-\d{2}$/;
+        if (!date.test(c.from) || !date.test(c.to)) bad();
+        else if (c.from > c.to) bad('ui.numbers.condition.dates_order');
+        return { ...c };
       }
       case 'tier_at_least':
         if (!wholeNumber(c.index, 0, 19)) bad();
@@ -276,6 +333,12 @@ export function formToFilter(f: FilterForm): Parsed<SegmentFilter> {
       case 'points_at_least':
       case 'points_at_most':
         if (!wholeNumber(c.points, -Number.MAX_SAFE_INTEGER)) bad();
+        return { ...c };
+      case 'approved_referrals_at_least':
+        if (!wholeNumber(c.count, 0, 10_000)) bad();
+        return { ...c };
+      case 'referred_by':
+        if (!wholeNumber(c.customer_id, 1)) bad();
         return { ...c };
       default:
         return { ...c };
@@ -383,6 +446,8 @@ export function describePause(
       return t('ui.campaign.pause.ab_waiting');
     case 'rejected':
       return t('ui.campaign.pause.rejected', { detail: c.pause_detail?.trim() || '—' });
+    case 'mailbox':
+      return c.pause_detail?.trim() || t('ui.campaign.pause.mailbox');
     default:
       return '';
   }

@@ -50,12 +50,17 @@ const families: Record<string, string[]> = {
   'ui.consent.source.': ['counter', 'paper_form', 'website', 'import', 'email', 'unsubscribe'],
   'ui.campaign.state.': ['draft', 'scheduled', 'running', 'paused', 'finished', 'cancelled'],
   'ui.campaign.pause_short.': unionOf('PauseReason'),
-  'ui.campaign.field.': ['first_name', 'last_name', 'full_name', 'points', 'tier', 'voucher_code', 'voucher_value', 'shop_name'],
+  'ui.campaign.field.': ['first_name', 'last_name', 'full_name', 'points', 'tier', 'voucher_code', 'voucher_value', 'shop_name',
+    'referral_code', 'referral_friends', 'referral_next_milestone'],
   'ui.campaign.block.': ['heading', 'text', 'image', 'button', 'product'],
   'ui.segment.field.': [
     'has_tag', 'not_tag', 'tier_at_least', 'last_purchase_older_than', 'last_purchase_within', 'never_bought',
     'purchases_at_least', 'purchases_at_most', 'spent_at_least', 'spent_at_most', 'birthday_month', 'language',
     'country', 'consent', 'points_at_least', 'points_at_most',
+    'rfm_segment', 'rfm_move', 'churn_risk', 'lifetime_value_at_least', 'lifetime_value_at_most', 'loyalty_kind',
+    'nps_answer', 'bought_between', 'first_purchase_between', 'card_holder',
+    'country', 'consent', 'points_at_least', 'points_at_most', 'approved_referrals_at_least', 'was_referred',
+    'referred_by',
   ],
   'ui.segment.consent.': ['express', 'existing_customer', 'refused', 'unknown'],
   'ui.segment.exclusion.': unionOf('Exclusion'),
@@ -64,12 +69,42 @@ const families: Record<string, string[]> = {
   'ui.mail.password_place.': ['keychain', 'session_only', 'environment'],
   'ui.mail.problem.': unionOf('SmtpProblem'),
   'ui.duplicates.reason.': ['same_email', 'same_phone', 'similar_name_same_postcode'],
+  'ui.mailbox.problem.': [
+    'wrong_password', 'app_password_needed', 'basic_auth_disabled', 'host_not_found', 'port_blocked', 'tls_mismatch', 'timeout',
+    'plain_text_remote', 'demo_file', 'password_missing', 'other',
+  ],
+  'ui.mailbox.rb.spf.': ['pass', 'fail', 'softfail', 'neutral', 'none', 'temperror', 'permerror', 'unknown'],
+  'ui.mailbox.rb.dkim.': ['pass', 'fail', 'softfail', 'neutral', 'none', 'temperror', 'permerror', 'unknown'],
+  'ui.mailbox.rb.dmarc.': ['pass', 'fail', 'softfail', 'neutral', 'none', 'temperror', 'permerror', 'unknown'],
+  'ui.mailbox.decision.': ['suppressed', 'counted', 'applied', 'pending', 'recorded', 'ignored', 'already'],
+  'ui.mailbox.reason.': ['not_ours', 'test_send', 'still_trying', 'automatic', 'unknown_token', 'unknown_address', 'address_only', 'answered_recently', 'unknown_survey'],
+  'ui.mailbox.preset.': ['gmail', 'outlook', 'ovh', 'orange', 'free', 'brevo', 'mailjet', 'custom'],
+  'ui.mailbox.source.': ['imap', 'brevo', 'mailjet', 'api'],
+  'ui.mailbox.kind.': [
+    'hard_bounce', 'soft_bounce', 'delayed', 'auto_reply', 'unsubscribe', 'stop_request', 'complaint', 'survey',
+    'test_copy', 'other',
+  ],
+  'ui.mailbox.supp_reason.': ['unsubscribed', 'hard_bounce', 'soft_bounce', 'complaint', 'cleaned', 'erased', 'merchant'],
   'ui.country.': ['FR', 'CA'],
   'ui.lang.': ['fr', 'en'],
   'ui.gesture.action.': ['referral', 'review', 'survey', 'birthday', 'second_life'],
   'ui.loyalty.kind.': ['earn', 'reverse', 'redeem', 'restore', 'expire', 'adjust', 'action', 'tier_entry'],
   'ui.programme.action.': ['referral', 'review', 'survey', 'birthday', 'second_life'],
   'ui.rewards.kind.': ['fixed_discount', 'percent_discount', 'free_product', 'voucher', 'experience', 'partner'],
+  'referral.end.': [
+    'expired', 'refund_during_hold', 'refund_after_approval', 'link_removed', 'rejected_in_review',
+    'merged_same_person', 'merged_duplicate', 'replaced_by_higher', 'milestone_lost',
+  ],
+  'ui.referrals.status.': ['pending', 'qualified', 'approved', 'voided', 'rejected', 'outside_offer'],
+  'ui.referral_reason.': [
+    'outside_offer', 'expired', 'refund_during_hold', 'refund_after_approval', 'link_removed', 'rejected_in_review',
+    'merged_same_person', 'merged_duplicate', 'replaced_by_higher', 'milestone_lost', 'no_slot_left', 'budget_spent',
+    'cap_reached', 'reward_unavailable',
+  ],
+  'ui.timeline.referral.': [
+    'referred', 'link_changed', 'link_removed', 'flagged', 'cleared', 'first_purchase', 'qualified', 'approved', 'voided',
+    'rejected', 'reward_issued', 'reward_taken_back', 'reward_refused',
+  ].flatMap((e) => [`${e}.referrer`, `${e}.friend`]),
   'ui.field.': [
     'first_name', 'last_name', 'email', 'phone', 'address.line1', 'address.line2', 'address.postcode',
     'address.city', 'address.country', 'birthday', 'language', 'tags',
@@ -89,7 +124,7 @@ function rustFamilies(): Set<string> {
 function rustKeys(): Set<string> {
   const keys = new Set<string>();
   for (const text of rustSources()) {
-    for (const m of text.matchAll(/"((?:field|error|conflict|timeline|campaign|mail|entity)\.[A-Za-z0-9_.]*[A-Za-z0-9_])"/g)) {
+    for (const m of text.matchAll(/"((?:field|error|conflict|timeline|campaign|mail|entity|deliverability)\.[A-Za-z0-9_.]*[A-Za-z0-9_])"/g)) {
       keys.add(m[1]);
     }
   }

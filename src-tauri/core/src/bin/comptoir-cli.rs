@@ -1,12 +1,14 @@
 //! comptoir-cli: work on a Comptoir database file without the window.
 //!
 //!   comptoir-cli --db shop.db demo [--customers N] [--purchases N] [--seed S] [--scale X]
+//!   comptoir-cli --db shop.db numbers
 //!   comptoir-cli --db shop.db stats
 //!   comptoir-cli --db shop.db check
 //!   comptoir-cli --db shop.db campaigns
 //!   comptoir-cli --db shop.db campaign-start --id N
 //!   comptoir-cli --db shop.db campaign-send --id N [--outbox DIR] [--batch N]
 //!   comptoir-cli --db shop.db unsubscribe --file LIST.txt
+//!   comptoir-cli --db shop.db mailbox-read
 //!   comptoir-cli --db shop.db import --file F [--dry-run] [--matching skip|fill|overwrite] …
 //!   comptoir-cli --db shop.db export --out F [--format excel-fr|csv|xlsx]
 //!   comptoir-cli --db shop.db backup [--dir DIR] | backups [--dir DIR] | restore --file F
@@ -17,6 +19,8 @@
 //! file), resumes where a previous one stopped, and returns when the campaign is no longer
 //! running (finished, paused, cancelled). The SMTP password comes from the keychain or from
 //! `COMPTOIR_SMTP_PASSWORD`. `--outbox DIR` writes `.eml` files instead of sending.
+//! `mailbox-read` reads the mailbox (and the provider's bounce API) once, as the app does every
+//! 15 minutes; the IMAP password or API key comes from the keychain or the same variable.
 
 #[path = "cli/data.rs"]
 mod data;
@@ -26,8 +30,8 @@ use comptoir_core::Store;
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: comptoir-cli --db FILE <demo [--customers N] [--purchases N] [--seed S] [--scale X] | stats | check \
-     | campaigns | campaign-start --id N | campaign-send --id N [--outbox DIR] [--batch N] | unsubscribe --file F \
+    "usage: comptoir-cli --db FILE <demo [--customers N] [--purchases N] [--seed S] [--scale X] | numbers | stats | check \
+     | campaigns | campaign-start --id N | campaign-send --id N [--outbox DIR] [--batch N] | unsubscribe --file F | mailbox-read \
      | import --file F [--dry-run] | export --out F [--format excel-fr|csv|xlsx] | backup [--dir D] | backups | restore --file F>";
 
 fn value<T: std::str::FromStr>(args: &[String], name: &str) -> Result<Option<T>, String> {
@@ -74,6 +78,23 @@ fn run(args: Vec<String>) -> Result<(), String> {
                 out.value.refunds,
                 started.elapsed().as_secs_f64()
             );
+        }
+        "numbers" => {
+            // What the app computes in the background: expired points, the dashboard's days,
+            // the scores and the programme's return.
+            let step = |name: &str, t: std::time::Instant| eprintln!("{name}: {:.1} s", t.elapsed().as_secs_f64());
+            let t = std::time::Instant::now();
+            store.run_points_expiry().map_err(|e| e.to_string())?;
+            step("points expiry", t);
+            let t = std::time::Instant::now();
+            store.refresh_days().map_err(|e| e.to_string())?;
+            step("dashboard days", t);
+            let t = std::time::Instant::now();
+            store.refresh_scores().map_err(|e| e.to_string())?;
+            step("scores", t);
+            let t = std::time::Instant::now();
+            store.refresh_insights().map_err(|e| e.to_string())?;
+            step("programme and campaigns", t);
         }
         "stats" => {
             let stats = store.stats().map_err(|e| e.to_string())?;
@@ -166,6 +187,19 @@ fn run(args: Vec<String>) -> Result<(), String> {
             eprintln!("{} recorded, {} already unsubscribed, {} not found", r.recorded, r.already, r.unknown.len());
             for line in r.unknown {
                 println!("not found: {line}");
+            }
+        }
+        "mailbox-read" => {
+            let secrets = comptoir_core::campaigns::secrets::Secrets::default();
+            let reports = comptoir_core::mailbox::run::read_now(&mut store, &secrets).map_err(|e| e.to_string())?;
+            if reports.is_empty() {
+                eprintln!("no mailbox or provider API is set up to be read");
+            }
+            for r in reports {
+                match r.problem {
+                    None => eprintln!("{}: {} read, {} handled", r.source, r.fetched, r.handled),
+                    Some(p) => eprintln!("{}: failed ({p}) {}", r.source, r.detail),
+                }
             }
         }
         other => {

@@ -13,7 +13,7 @@ use super::smtp::{Outgoing, SendFailure, Transport};
 use super::store::{load, set_paused};
 use super::{segments, CampaignId, CampaignState, PauseReason, Variant};
 use crate::error::Result;
-use crate::storage::Store;
+use crate::storage::{Store, Tx};
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, OptionalExtension};
 use std::collections::HashMap;
@@ -109,6 +109,22 @@ impl Engine {
             [store.now()],
             |r| r.get(0),
         )?;
+        // Campaigns waiting for a reading of the mailbox go on once there is a recent one.
+        let waiting: bool = store.conn().query_row(
+            "SELECT EXISTS (SELECT 1 FROM campaigns WHERE state = 'paused' AND pause_reason = 'mailbox')",
+            [],
+            |r| r.get(0),
+        )?;
+        if waiting && crate::mailbox::freshness::check(store.conn(), store.now()).is_ok() {
+            store.transact("campaign_mailbox_read", None, |tx| {
+                tx.execute(
+                    "UPDATE campaigns SET state = 'running', pause_reason = NULL, pause_detail = NULL, resume_at = NULL, updated_at = ?1
+                     WHERE state = 'paused' AND pause_reason = 'mailbox'",
+                    [tx.now],
+                )?;
+                Ok(())
+            })?;
+        }
         if due {
             self.start_due(store)?;
         }
@@ -222,6 +238,17 @@ impl Engine {
             Ok(())
         })?;
         let now = store.now();
+        // The 48-hour rule before every batch, not only at the start: a resumed campaign, an
+        // A/B winner sent days later or a campaign running when the app was closed waits for
+        // a recent reading of the mailbox too.
+        if let Err(e) = crate::mailbox::freshness::check(store.conn(), now) {
+            let lang = store.settings().map(|s| s.language).unwrap_or_default();
+            let detail = e.message(lang);
+            store.transact("campaign_pause_mailbox", None, |tx| {
+                set_paused(tx, cid, PauseReason::Mailbox, Some(&detail), None)
+            })?;
+            return Ok(Step::Changed(cid));
+        }
         let allowed = match self.window(store)?.allowance(limits, now) {
             Allowance::Now(n) => n as usize,
             Allowance::Wait(at) => return Ok(Step::Wait(at)),
@@ -440,11 +467,27 @@ impl Engine {
             .transact("campaign_record", None, |tx| {
                 let (mut sent, mut failed) = (0usize, 0usize);
                 let mut pause: Option<(PauseReason, String, Option<DateTime<Utc>>)> = None;
+                let rejections = |tx: &Tx, row: i64| -> Result<i64> {
+                    Ok(tx.query_row("SELECT rejections FROM campaign_recipients WHERE id = ?1", [row], |r| r.get(0))?)
+                };
+                // A refusal about the sender or the message pauses the campaign and fails
+                // nobody. Two cases fail the refused rows instead: refused again while others
+                // of the same batch passed (it is about them after all), and a batch made only
+                // of rows refused before a pause, refused again after the merchant resumed
+                // (without this, the last messages would pause the campaign forever).
+                let mut refused_before_only = !any_sent;
+                for (c, r) in u.claimed.iter().zip(&u.results) {
+                    if matches!(r, Err(f) if f.kind == Failure::Rejected) && rejections(tx, c.row)? == 0 {
+                        refused_before_only = false;
+                    }
+                }
                 for (c, r) in u.claimed.iter().zip(&u.results) {
                     match r {
                         Ok(mid) => {
                             tx.execute(
-                                "UPDATE campaign_recipients SET state = 'sent', sent_at = ?1, message_id = ?2, last_error = NULL WHERE id = ?3 AND state = 'sending'",
+                                // A message that left is recorded as sent even if the campaign was cancelled
+                            // while it was in flight (its unsubscribe link must keep working).
+                            "UPDATE campaign_recipients SET state = 'sent', sent_at = ?1, message_id = ?2, last_error = NULL WHERE id = ?3 AND state IN ('sending', 'cancelled')",
                                 params![tx.now, mid, c.row],
                             )?;
                             sent += 1;
@@ -452,13 +495,23 @@ impl Engine {
                         }
                         Err(f) => {
                             let detail: String = f.detail.chars().take(500).collect();
-                            // A refusal of the message that others of the same batch passed
-                            // is about this recipient after all.
                             let kind = match f.kind {
-                                Failure::Rejected if any_sent => Failure::Permanent,
+                                Failure::Rejected if refused_before_only => Failure::Permanent,
+                                Failure::Rejected if any_sent && rejections(tx, c.row)? > 0 => Failure::Permanent,
                                 k => k,
                             };
                             match kind {
+                                Failure::Rejected if any_sent => {
+                                    // Others passed: this one is tried once more later, without
+                                    // pausing everyone.
+                                    let at = tx.now + backoff(c.attempts, opts.backoff_base);
+                                    tx.execute(
+                                        "UPDATE campaign_recipients SET state = 'queued', rejections = rejections + 1, next_attempt_at = ?1, last_error = ?2
+                                         WHERE id = ?3 AND state = 'sending'",
+                                        params![at, detail, c.row],
+                                    )?;
+                                    errors += 1;
+                                }
                                 Failure::Permanent => {
                                     tx.execute(
                                         "UPDATE campaign_recipients SET state = 'failed', last_error = ?1 WHERE id = ?2 AND state = 'sending'",
@@ -487,9 +540,10 @@ impl Engine {
                                     // Not the recipient's fault: back in the queue, the try not counted.
                                     let resume = (kind == Failure::Quota).then(|| tx.now + Duration::hours(1));
                                     tx.execute(
-                                        "UPDATE campaign_recipients SET state = 'queued', attempts = max(attempts - 1, 0), next_attempt_at = ?1, last_error = ?2
+                                        "UPDATE campaign_recipients SET state = 'queued', attempts = max(attempts - 1, 0), next_attempt_at = ?1, last_error = ?2,
+                                            rejections = rejections + (?4 = 'rejected')
                                          WHERE id = ?3 AND state = 'sending'",
-                                        params![resume, detail, c.row],
+                                        params![resume, detail, c.row, if kind == Failure::Rejected { "rejected" } else { "" }],
                                     )?;
                                     pause = Some(match (kind, resume) {
                                         (_, Some(at)) => (PauseReason::Quota, detail.clone(), Some(at)),
@@ -572,12 +626,26 @@ impl Engine {
         limits: &SendLimits,
     ) -> Result<CampaignState> {
         loop {
-            self.tick(store)?;
-            let c = load(store.conn(), cid)?;
-            if c.state != CampaignState::Running {
-                return Ok(c.state);
-            }
-            match self.step_for(store, Some(cid), transport, limits)? {
+            // Never give up while the results of a batch that left are not recorded: returning
+            // would lose them, and the next sender would send that batch again.
+            let step = self.tick(store).and_then(|_| {
+                let c = load(store.conn(), cid)?;
+                if c.state != CampaignState::Running {
+                    return Ok(None);
+                }
+                self.step_for(store, Some(cid), transport, limits).map(Some)
+            });
+            let step = match step {
+                Err(e) if self.unrecorded.is_some() => {
+                    tracing::warn!(error = %e, "the results of a sent batch are not recorded yet; retrying");
+                    std::thread::sleep(std::time::Duration::from_millis(500));
+                    continue;
+                }
+                Err(e) => return Err(e),
+                Ok(None) => return Ok(load(store.conn(), cid)?.state),
+                Ok(Some(step)) => step,
+            };
+            match step {
                 Step::Wait(at) => {
                     let wait = (at - store.now()).to_std().unwrap_or_default().min(std::time::Duration::from_secs(5));
                     std::thread::sleep(wait.max(std::time::Duration::from_millis(5)));

@@ -107,6 +107,17 @@ pub fn classify(code: Option<u16>, text: &str) -> Failure {
             _ => Failure::Temporary,
         };
     }
+    // A message too large (for the provider, or for the receiving side: 5.2.3, 5.3.4) is about
+    // the message, whatever words of "limit" come with it.
+    let too_large = ["5.3.4", "5.2.3", "too large", "too big", "size exceeds", "message size", "length exceeds"]
+        .iter()
+        .any(|w| t.contains(w));
+    if too_large {
+        return match code {
+            Some(c) if (500..600).contains(&c) => Failure::Rejected,
+            _ => Failure::Temporary,
+        };
+    }
     let quota_words = ["quota", "rate limit", "too many messages", "sending limit", "limit exceeded"];
     let quota =
         t.contains("5.4.5") || t.contains("4.7.0") && t.contains("limit") || quota_words.iter().any(|w| t.contains(w));
@@ -122,11 +133,15 @@ pub fn classify(code: Option<u16>, text: &str) -> Failure {
 
 /// Whether a 5xx reply is about the recipient's address rather than the sender or message.
 fn about_recipient(t: &str) -> bool {
-    let about_sender = ["sender", "from address", "mail from", "5.1.7", "5.1.8"].iter().any(|w| t.contains(w));
+    // "Access denied" (Microsoft's 5.7.1 "Recipient address rejected: Access denied", a
+    // tenant refusing the sending domain) is a policy about the sender, however it is worded.
+    let about_sender =
+        ["sender", "from address", "mail from", "5.1.7", "5.1.8", "access denied"].iter().any(|w| t.contains(w));
     if about_sender {
         return false;
     }
-    let codes = ["5.1.0", "5.1.1", "5.1.2", "5.1.3", "5.1.4", "5.1.6", "5.1.10", "5.2.0", "5.2.1", "5.2.3", "5.4.4"];
+    // Not 5.2.0 (any "other mailbox status", often a provider's policy) nor 5.2.3 (size).
+    let codes = ["5.1.0", "5.1.1", "5.1.2", "5.1.3", "5.1.4", "5.1.6", "5.1.10", "5.2.1", "5.4.4"];
     let words = [
         "user unknown",
         "unknown user",
@@ -254,6 +269,13 @@ mod tests {
                 "DMARC/SPF refusal of the domain",
             ),
             (554, "Transaction failed", "a refusal that names no recipient"),
+            (
+                550,
+                "5.7.1 Recipient address rejected: Access denied. AS(201806281)",
+                "a tenant refusing the sending domain",
+            ),
+            (552, "5.2.3 Message size limit exceeded", "a message too large for the receiving side"),
+            (550, "5.2.0 Message rejected by policy", "a provider policy under 5.2.0"),
         ];
         for (code, text, what) in cases {
             assert_eq!(classify(Some(code), text), Failure::Rejected, "{what}: the campaign pauses, nobody is failed");

@@ -226,7 +226,9 @@ pub fn validate(m: &MailSettings) -> Result<MailSettings> {
 /// only send there.
 pub fn is_loopback(host: &str) -> bool {
     let h = host.trim().trim_start_matches('[').trim_end_matches(']').trim_end_matches('.').to_ascii_lowercase();
-    h == "localhost" || h.ends_with(".localhost") || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    // Not `*.localhost`: not every resolver keeps those names on this computer, and a name a
+    // DNS server answers for could take a password sent in clear elsewhere.
+    h == "localhost" || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Template syntax has no place in the sender's identity (it is printed as text in every
@@ -240,18 +242,32 @@ pub fn domain_of(email: &str) -> &str {
     email.rsplit_once('@').map(|(_, d)| d).unwrap_or("localhost")
 }
 
+/// The sending settings, read from a connection (a transaction included).
+pub(crate) fn read(conn: &rusqlite::Connection) -> Result<MailSettings> {
+    let raw: Option<String> =
+        conn.query_row("SELECT value FROM settings WHERE key = 'mail'", [], |r| r.get(0)).optional()?;
+    match raw {
+        Some(json) => Ok(serde_json::from_str(&json)?),
+        None => {
+            let shop = crate::settings::read(conn)?;
+            Ok(MailSettings { sender_name: shop.shop_name, language: shop.language, ..MailSettings::default() })
+        }
+    }
+}
+
+/// The free-mail rule as a field error on the sender address.
+pub fn freemail_problem(m: &MailSettings) -> Option<crate::error::FieldError> {
+    super::deliverability::freemail::refusal(m).map(|r| {
+        crate::error::FieldError::new("sender_email", "field.freemail_other_server")
+            .arg("domain", r.domain)
+            .arg("provider", r.provider)
+    })
+}
+
 impl Store {
     /// The sending settings (defaults until saved: the shop name as sender, `.eml` outbox).
     pub fn mail_settings(&self) -> Result<MailSettings> {
-        let raw: Option<String> =
-            self.conn().query_row("SELECT value FROM settings WHERE key = 'mail'", [], |r| r.get(0)).optional()?;
-        match raw {
-            Some(json) => Ok(serde_json::from_str(&json)?),
-            None => {
-                let shop = self.settings()?;
-                Ok(MailSettings { sender_name: shop.shop_name, language: shop.language, ..MailSettings::default() })
-            }
-        }
+        read(self.conn())
     }
 
     /// What this database file allows when connecting (a demo file: this computer only).
@@ -263,6 +279,10 @@ impl Store {
         let clean = validate(input)?;
         if clean.delivery == Delivery::Smtp && self.settings()?.demo && !is_loopback(&clean.smtp.host) {
             return Err(Error::invalid("smtp.host", "field.demo_real_provider"));
+        }
+        // A free-mail address through another provider's server lands in spam or is refused.
+        if let Some(problem) = freemail_problem(&clean) {
+            return Err(Error::Validation(vec![problem]));
         }
         self.transact(("mail_settings_save", input), key, |tx| {
             tx.execute(
@@ -284,6 +304,16 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_this_computer_counts_as_this_computer() {
+        for h in ["localhost", "LOCALHOST.", "127.0.0.1", "127.3.4.5", "::1", "[::1]"] {
+            assert!(is_loopback(h), "{h} is this computer");
+        }
+        for h in ["smtp.localhost", "localhost.example.com", "10.0.0.1", "smtp.gmail.com", ""] {
+            assert!(!is_loopback(h), "{h} may be another computer: plain SMTP to it is refused");
+        }
+    }
 
     fn ok_settings() -> MailSettings {
         MailSettings {

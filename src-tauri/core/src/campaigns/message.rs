@@ -109,8 +109,8 @@ pub fn send_test(
     };
     let rec = store.transact("campaign_test_send", None, |tx| {
         tx.execute(
-            "INSERT INTO campaign_tests (campaign_id, email, at, outcome) VALUES (?1, ?2, ?3, ?4)",
-            params![cid, to, tx.now, outcome],
+            "INSERT INTO campaign_tests (campaign_id, email, at, outcome, message_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![cid, to, tx.now, outcome, mid],
         )?;
         Ok(TestSend { email: to.to_string(), at: tx.now, outcome: outcome.clone() })
     })?;

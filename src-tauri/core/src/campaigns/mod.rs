@@ -13,8 +13,11 @@
 //!   `lock` makes sure only one sender runs per file; `message` builds each email (and the
 //!   test send).
 //! - `results`: sent/failed/unsubscribed, purchases and revenue against a control group, A/B.
+//! - `deliverability`: before sending — the sender domain's SPF/DKIM/DMARC, the free-mail rule,
+//!   the content check of the rendered message.
 
 pub mod consent;
+pub mod deliverability;
 pub mod engine;
 pub mod fill;
 pub mod limits;
@@ -151,6 +154,9 @@ pub enum PauseReason {
     /// size): nobody was marked failed; the merchant fixes the settings or the message, then
     /// resumes.
     Rejected,
+    /// Sending through a real provider waits for a reading of the mailbox of less than 48
+    /// hours (bounces and unsubscribes since): resumes by itself after a successful reading.
+    Mailbox,
 }
 
 impl PauseReason {
@@ -161,11 +167,12 @@ impl PauseReason {
             PauseReason::Errors => "errors",
             PauseReason::AbWaiting => "ab_waiting",
             PauseReason::Rejected => "rejected",
+            PauseReason::Mailbox => "mailbox",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
         use PauseReason::*;
-        [Merchant, Quota, Errors, AbWaiting, Rejected].into_iter().find(|c| c.code() == s)
+        [Merchant, Quota, Errors, AbWaiting, Rejected, Mailbox].into_iter().find(|c| c.code() == s)
     }
 }
 

@@ -22,8 +22,19 @@ use rusqlite::Connection;
 use serde::Serialize;
 
 /// The personal fields a message can use, with sample values for the editor.
-pub const PERSONAL_FIELDS: &[&str] =
-    &["first_name", "last_name", "full_name", "points", "tier", "voucher_code", "voucher_value", "shop_name"];
+pub const PERSONAL_FIELDS: &[&str] = &[
+    "first_name",
+    "last_name",
+    "full_name",
+    "points",
+    "tier",
+    "voucher_code",
+    "voucher_value",
+    "shop_name",
+    "referral_code",
+    "referral_friends",
+    "referral_next_milestone",
+];
 
 /// One recipient's values.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
@@ -37,6 +48,12 @@ pub struct Personal {
     pub voucher_value: String,
     pub shop_name: String,
     pub email: String,
+    /// The customer's referral code, to pass on to friends.
+    pub referral_code: String,
+    /// Friends referred (pending, qualified or approved).
+    pub referral_friends: i64,
+    /// "encore 1 filleul pour le bon de 10,00 €", or empty.
+    pub referral_next_milestone: String,
 }
 
 impl Personal {
@@ -341,7 +358,9 @@ pub fn compile(msg: &MessageContent, id: &Identity, images: Vec<Image>) -> Resul
     }
     let total: usize = images.iter().map(|i| i.bytes.len()).sum();
     if total > MAX_IMAGES_BYTES {
-        return Err(Error::Validation(vec![FieldError::new("blocks", "campaign.images_too_big").arg("max", "5 Mo")]));
+        return Err(Error::Validation(vec![
+            FieldError::new("blocks", "campaign.images_too_big").arg("max", MAX_IMAGES_BYTES / (1024 * 1024))
+        ]));
     }
     let msg = mark_message(msg)?;
     let lang = id.mail.language;
@@ -431,6 +450,16 @@ pub fn sample_personal(lang: Lang, shop: &str) -> Personal {
         voucher_value: "5,00 €".into(),
         shop_name: shop.into(),
         email: "camille@example.com".into(),
+        referral_code: crate::referrals::code::format(1234),
+        referral_friends: 3,
+        referral_next_milestone: crate::i18n::tr(
+            lang,
+            "referral.next_milestone",
+            &[
+                ("missing", "1".into()),
+                ("reward", if lang == Lang::En { "€10.00 voucher" } else { "bon de 10,00 €" }.into()),
+            ],
+        ),
     }
 }
 
@@ -440,6 +469,8 @@ pub fn personal(conn: &Connection, id: &Identity, customer: CustomerId, now: Dat
         .prepare_cached("SELECT first_name, last_name, email FROM customers WHERE id = ?1")?
         .query_row([customer], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     let (points, tier, voucher) = crate::loyalty::personal_loyalty(conn, customer, now)?;
+    let (referral_code, referral_friends, referral_next_milestone) =
+        crate::referrals::personal_fields(conn, customer, now)?;
     let (voucher_code, voucher_value) = match voucher {
         Some(v) => {
             let value = match v.kind {
@@ -466,6 +497,9 @@ pub fn personal(conn: &Connection, id: &Identity, customer: CustomerId, now: Dat
         voucher_value,
         shop_name: id.mail.sender_name.clone(),
         email: email.unwrap_or_default(),
+        referral_code,
+        referral_friends,
+        referral_next_milestone,
     })
 }
 

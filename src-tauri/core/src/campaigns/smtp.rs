@@ -172,6 +172,9 @@ pub enum SmtpProblem {
     PlainTextRemote,
     /// This file is the demo shop: it never sends through a real provider.
     DemoFile,
+    /// Microsoft 365 refuses password sign-in for SMTP (basic authentication turned off for the
+    /// tenant or the mailbox; see the Outlook preset's notice).
+    BasicAuthDisabled,
     Other,
 }
 
@@ -186,6 +189,13 @@ pub struct ConnectionCheck {
 /// Explain a failed connection from the SMTP reply code and the error text.
 pub fn explain(code: Option<u16>, text: &str, app_password_preset: bool, tls_error: bool) -> SmtpProblem {
     let t = text.to_ascii_lowercase();
+    if t.contains("5.7.139")
+        || t.contains("5.7.30 basic authentication")
+        || t.contains("smtpclientauthentication is disabled")
+        || t.contains("basic authentication is disabled")
+    {
+        return SmtpProblem::BasicAuthDisabled;
+    }
     if t.contains("application-specific") || t.contains("app password") || t.contains("5.7.9") || code == Some(534) {
         return SmtpProblem::AppPasswordNeeded;
     }
@@ -273,6 +283,9 @@ pub fn transport_for(
                 Some(_) => return Err(Error::conflict("conflict.smtp_plain_remote")),
                 None => {}
             }
+            if let Some(r) = super::deliverability::freemail::refusal(mail) {
+                return Err(freemail_conflict(&r));
+            }
             if !mail.smtp.username.is_empty() && pw.is_none() {
                 return Err(Error::conflict("conflict.smtp_password_missing"));
             }
@@ -282,6 +295,15 @@ pub fn transport_for(
             })?;
             Ok(Box::new(pool))
         }
+    }
+}
+
+/// A free-mail address through another provider's server, as a conflict (where sending is
+/// refused: the transport, a campaign's start).
+pub fn freemail_conflict(r: &super::deliverability::freemail::Refusal) -> Error {
+    Error::Conflict {
+        key: "conflict.freemail_other_server",
+        args: vec![("domain", r.domain.clone()), ("provider", r.provider.to_string())],
     }
 }
 
@@ -318,6 +340,21 @@ mod tests {
             explain(None, "tls: received corrupt message of type InvalidContentType", false, false),
             SmtpProblem::TlsMismatch,
             "TLS against a STARTTLS port is a TLS mismatch"
+        );
+        assert_eq!(
+            explain(
+                Some(535),
+                "535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is disabled for the Tenant.",
+                true,
+                false
+            ),
+            SmtpProblem::BasicAuthDisabled,
+            "Microsoft 365 with password sign-in turned off is not a wrong password"
+        );
+        assert_eq!(
+            explain(Some(550), "550 5.7.30 Basic authentication is not supported for Client Submission.", true, false),
+            SmtpProblem::BasicAuthDisabled,
+            "after Microsoft's retirement, the same"
         );
         assert_eq!(
             explain(None, "failed to lookup address information: Name or service not known", false, false),

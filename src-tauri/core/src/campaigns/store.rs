@@ -18,7 +18,7 @@ const MAX_NAME: usize = 120;
 /// An image in a message: at most 2 MB (it travels in every message).
 const MAX_MEDIA_BYTES: usize = 2 * 1024 * 1024;
 /// A 20-character token: 100 bits from the operating system's generator.
-const TOKEN_ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
+pub(crate) const TOKEN_ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
 
 pub fn new_token() -> String {
     let mut rng = rand::rng();
@@ -317,6 +317,7 @@ impl Store {
         if at <= self.now() {
             return Err(Error::invalid("scheduled_at", "campaign.schedule_in_past"));
         }
+        launch_gate(self.conn(), &self.campaign(id)?.content)?;
         self.transact(("campaign_schedule", &(id, at)), key, |tx| {
             let state = state_of(tx, id)?;
             if !state.editable() {
@@ -379,6 +380,7 @@ impl Store {
             if c.state != CampaignState::Paused || c.pause_reason == Some(PauseReason::AbWaiting) {
                 return Err(not_now(c.state));
             }
+            crate::mailbox::freshness::check(tx, tx.now)?;
             tx.execute(
                 "UPDATE campaigns SET state = 'running', pause_reason = NULL, pause_detail = NULL, resume_at = NULL, updated_at = ?1 WHERE id = ?2",
                 params![tx.now, id],
@@ -467,103 +469,139 @@ impl Store {
             return Err(Error::invalid("text", "field.too_long_text"));
         }
         let lines: Vec<String> = text.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect();
-        self.transact(("unsubscribes_apply", text), key, |tx| {
-            let mut report = UnsubscribeReport::default();
-            for line in &lines {
-                let wording: String = line.chars().take(200).collect();
-                let mut found: Vec<(crate::types::CustomerId, Option<CampaignId>, &str)> = Vec::new();
-                let mut loose: Vec<String> = Vec::new();
-                for word in line.split(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | ',' | ';' | '"' | '\'' | ':')) {
-                    let w = word.trim_matches(|c: char| c == '.' || c == '(' || c == ')');
-                    if w.contains('@') {
-                        let norm = crate::text::normalize_email(w);
-                        if !crate::customers::is_email(&norm) {
-                            continue;
-                        }
-                        let mut st = tx.prepare_cached("SELECT id FROM customers WHERE email_norm = ?1 AND merged_into IS NULL")?;
-                        let ids: Vec<i64> = st.query_map([&norm], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-                        if ids.is_empty() {
-                            loose.push(norm);
-                        }
-                        found.extend(ids.into_iter().map(|id| (id, None, "list")));
-                    } else if w.len() == 20 && w.bytes().all(|b| TOKEN_ALPHABET.contains(&b)) {
-                        let row: Option<(i64, i64)> = tx
-                            .query_row("SELECT customer_id, campaign_id FROM campaign_recipients WHERE token = ?1", [w], |r| {
-                                Ok((r.get(0)?, r.get(1)?))
-                            })
-                            .optional()?;
-                        if let Some((cust, camp)) = row {
-                            found.push((cust, Some(camp), "token"));
-                        }
-                    }
-                }
-                if found.is_empty() && loose.is_empty() {
-                    report.unknown.push(line.chars().take(120).collect());
+        self.transact(("unsubscribes_apply", text), key, |tx| unsubscribe_lines(tx, &lines))
+    }
+}
+
+/// Withdraw consent for the customers and message tokens found in `lines` (one address or
+/// `unsubscribe <token>` per line), inside the caller's transaction: the pasted list, and the
+/// replies the mailbox reader finds.
+pub(crate) fn unsubscribe_lines(tx: &mut Tx, lines: &[String]) -> Result<UnsubscribeReport> {
+    let mut report = UnsubscribeReport::default();
+    for line in lines {
+        let wording: String = line.chars().take(200).collect();
+        let mut found: Vec<(crate::types::CustomerId, Option<CampaignId>, &str)> = Vec::new();
+        let mut loose: Vec<String> = Vec::new();
+        let mut tokened: Vec<(String, crate::types::CustomerId, CampaignId)> = Vec::new();
+        for word in line.split(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | ',' | ';' | '"' | '\'' | ':')) {
+            let w = word.trim_matches(|c: char| c == '.' || c == '(' || c == ')');
+            if w.contains('@') {
+                let norm = crate::text::normalize_email(w);
+                if !crate::customers::is_email(&norm) {
                     continue;
                 }
-                for norm in loose {
-                    if super::suppression::suppress(tx, &norm, SuppressionReason::Unsubscribed, "list", Some(&wording), None, None)? {
-                        report.addresses += 1;
-                    } else {
-                        report.already += 1;
+                let mut st =
+                    tx.prepare_cached("SELECT id FROM customers WHERE email_norm = ?1 AND merged_into IS NULL")?;
+                let ids: Vec<i64> = st.query_map([&norm], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+                if ids.is_empty() {
+                    loose.push(norm);
+                }
+                found.extend(ids.into_iter().map(|id| (id, None, "list")));
+            } else if w.len() == 20 && w.bytes().all(|b| TOKEN_ALPHABET.contains(&b)) {
+                let row: Option<(i64, i64, Option<String>)> = tx
+                    .query_row(
+                        "SELECT customer_id, campaign_id, email_norm FROM campaign_recipients WHERE token = ?1",
+                        [w],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    )
+                    .optional()?;
+                if let Some((cust, camp, mailed)) = row {
+                    found.push((cust, Some(camp), "token"));
+                    // The address the message went to leaves the list too, even if the
+                    // customer's address has changed since.
+                    if let Some(m) = mailed.filter(|m| !m.is_empty()) {
+                        tokened.push((m, cust, camp));
                     }
                 }
-                // A token names the campaign; prefer it over the bare address of the same line.
-                // A customer merged since the message went out: the survivor is unsubscribed.
-                for f in found.iter_mut() {
-                    for _ in 0..10 {
-                        let next: Option<i64> =
-                            tx.query_row("SELECT merged_into FROM customers WHERE id = ?1", [f.0], |r| r.get(0))?;
-                        match next {
-                            Some(n) => f.0 = n,
-                            None => break,
-                        }
-                    }
+            }
+        }
+        if found.is_empty() && loose.is_empty() {
+            report.unknown.push(line.chars().take(120).collect());
+            continue;
+        }
+        for norm in loose {
+            if super::suppression::suppress(
+                tx,
+                &norm,
+                SuppressionReason::Unsubscribed,
+                "list",
+                Some(&wording),
+                None,
+                None,
+            )? {
+                report.addresses += 1;
+            } else {
+                report.already += 1;
+            }
+        }
+        for (mailed, cust, camp) in tokened {
+            super::suppression::suppress(
+                tx,
+                &mailed,
+                SuppressionReason::Unsubscribed,
+                "token",
+                Some(&wording),
+                Some(cust),
+                Some(camp),
+            )?;
+            super::suppression::mark_customers_changed(tx, &mailed)?;
+        }
+        // A token names the campaign; prefer it over the bare address of the same line.
+        // A customer merged since the message went out: the survivor is unsubscribed.
+        for f in found.iter_mut() {
+            for _ in 0..10 {
+                let next: Option<i64> =
+                    tx.query_row("SELECT merged_into FROM customers WHERE id = ?1", [f.0], |r| r.get(0))?;
+                match next {
+                    Some(n) => f.0 = n,
+                    None => break,
                 }
-                found.sort_by_key(|(_, camp, _)| camp.is_none());
-                found.dedup_by_key(|(cust, _, _)| *cust);
-                for (cust, camp, source) in found {
-                    let email: Option<String> =
-                        tx.query_row("SELECT email_norm FROM customers WHERE id = ?1", [cust], |r| r.get(0))?;
-                    let newly_suppressed = match email.as_deref().filter(|e| !e.is_empty()) {
-                        Some(e) => super::suppression::suppress(
-                            tx,
-                            e,
-                            SuppressionReason::Unsubscribed,
-                            source,
-                            Some(&wording),
-                            Some(cust),
-                            camp,
-                        )?,
-                        None => false,
-                    };
-                    let current = crate::customers::current_consent(tx, cust)?;
-                    let refused = current.as_ref().is_some_and(|c| c.choice == crate::customers::ConsentChoice::Refused);
-                    if refused && !newly_suppressed {
-                        report.already += 1;
-                        continue;
-                    }
-                    if !refused {
-                        tx.execute(
+            }
+        }
+        found.sort_by_key(|(_, camp, _)| camp.is_none());
+        found.dedup_by_key(|(cust, _, _)| *cust);
+        for (cust, camp, source) in found {
+            let email: Option<String> =
+                tx.query_row("SELECT email_norm FROM customers WHERE id = ?1", [cust], |r| r.get(0))?;
+            let newly_suppressed = match email.as_deref().filter(|e| !e.is_empty()) {
+                Some(e) => super::suppression::suppress(
+                    tx,
+                    e,
+                    SuppressionReason::Unsubscribed,
+                    source,
+                    Some(&wording),
+                    Some(cust),
+                    camp,
+                )?,
+                None => false,
+            };
+            let current = crate::customers::current_consent(tx, cust)?;
+            let refused = current.as_ref().is_some_and(|c| c.choice == crate::customers::ConsentChoice::Refused);
+            if refused && !newly_suppressed {
+                report.already += 1;
+                continue;
+            }
+            if !refused {
+                tx.execute(
                             "INSERT INTO consents (customer_id, channel, granted, basis, source, wording, recorded_at) VALUES (?1, 'email', 0, 'refused', ?2, ?3, ?4)",
                             params![cust, ConsentSource::Unsubscribe.code(), wording, tx.now],
                         )?;
-                    }
-                    tx.execute(
-                        "INSERT INTO unsubscribes (customer_id, campaign_id, at, source) VALUES (?1, ?2, ?3, ?4)",
-                        params![cust, camp, tx.now, source],
-                    )?;
-                    if let Some(e) = &email {
-                        super::suppression::mark_customers_changed(tx, e)?;
-                    }
-                    tx.changes.customer(cust);
-                    report.recorded += 1;
-                }
             }
-            Ok(report)
-        })
+            tx.execute(
+                "INSERT INTO unsubscribes (customer_id, campaign_id, at, source) VALUES (?1, ?2, ?3, ?4)",
+                params![cust, camp, tx.now, source],
+            )?;
+            if let Some(e) = &email {
+                super::suppression::mark_customers_changed(tx, e)?;
+            }
+            tx.changes.customer(cust);
+            report.recorded += 1;
+        }
     }
+    Ok(report)
+}
 
+impl Store {
     /// Store an image for messages, from a `data:image/png|jpeg|gif;base64,…` URL (checked by
     /// its first bytes, at most 2 MB).
     pub fn add_media(&mut self, name: &str, data_url: &str, key: Option<&str>) -> Result<Outcome<Media>> {
@@ -603,11 +641,31 @@ impl Store {
     }
 }
 
+/// The sender's identity read from a connection (inside a transaction).
+pub(crate) fn identity_from(conn: &Connection) -> Result<Identity> {
+    let shop = crate::settings::read(conn)?;
+    Ok(Identity { mail: super::mail::read(conn)?, currency: shop.currency, locale: shop.locale })
+}
+
+/// What must hold before a campaign may leave, whoever starts it (the merchant, the schedule):
+/// no free-mail address through another provider's server, no blocking content finding.
+pub(crate) fn launch_gate(conn: &Connection, content: &CampaignContent) -> Result<()> {
+    let identity = identity_from(conn)?;
+    if let Some(r) = super::deliverability::freemail::refusal(&identity.mail) {
+        return Err(super::smtp::freemail_conflict(&r));
+    }
+    super::deliverability::content::gate(conn, &identity, content)
+}
+
 pub(crate) fn start_tx(tx: &mut Tx, id: CampaignId) -> Result<()> {
     let c = load(tx, id)?;
     if !matches!(c.state, CampaignState::Draft | CampaignState::Scheduled) {
         return Err(not_now(c.state));
     }
+    // What the merchant can put right at once (the sender address, the content) first; then
+    // bounces and unsubscribes read less than 48 hours ago, when sending through a provider.
+    launch_gate(tx, &c.content)?;
+    crate::mailbox::freshness::check(tx, tx.now)?;
     materialise(tx, &c)?;
     tx.execute(
         "UPDATE campaigns SET state = 'running', started_at = ?1, missed_at = NULL, pause_detail = NULL, updated_at = ?1 WHERE id = ?2",

@@ -118,8 +118,12 @@ pub fn is_suppressed(conn: &Connection, email: &str) -> Result<Option<Suppressio
     Ok(latest.and_then(|(action, s)| (action == "suppress").then_some(s)))
 }
 
-/// Put `email` on the list (inside the caller's transaction). Returns false, writing nothing,
-/// when it is already suppressed.
+/// Put `email` on the list (inside the caller's transaction). Returns true when the address
+/// was not suppressed before. An address suppressed only as unsubscribed gets a stronger
+/// reason appended (a bounce or a complaint after an unsubscribe is kept: the person's yes at
+/// the counter lifts an unsubscribe, never a bounce); an address already suppressed for any
+/// other reason keeps it (an unsubscribe that comes with a complaint does not hide the
+/// complaint).
 pub fn suppress(
     tx: &Tx,
     email: &str,
@@ -130,7 +134,11 @@ pub fn suppress(
     campaign: Option<i64>,
 ) -> Result<bool> {
     let norm = normalize_email(email);
-    if norm.is_empty() || is_suppressed(tx, &norm)?.is_some() {
+    if norm.is_empty() {
+        return Ok(false);
+    }
+    let current = is_suppressed(tx, &norm)?;
+    if current.as_ref().is_some_and(|c| c.reason == reason || c.reason != SuppressionReason::Unsubscribed) {
         return Ok(false);
     }
     let detail: Option<String> = detail.map(|d| d.chars().take(MAX_DETAIL).collect());
@@ -139,7 +147,19 @@ pub fn suppress(
          VALUES (?1, 'suppress', ?2, ?3, ?4, ?5, ?6, ?7)",
         params![norm, reason.code(), source, detail, customer, campaign, tx.now],
     )?;
-    Ok(true)
+    Ok(current.is_none())
+}
+
+/// Whether every suppression of `norm` since it was last lifted is an unsubscribe — the only
+/// reason the person's own word in the shop can undo (never a bounce, a complaint, an erasure
+/// or the merchant's own suppression).
+pub(crate) fn only_unsubscribed(conn: &Connection, norm: &str) -> Result<bool> {
+    let other: i64 = conn.prepare_cached(
+        "SELECT count(*) FROM suppressions WHERE email_norm = ?1 AND action = 'suppress' AND reason <> 'unsubscribed'
+           AND id > coalesce((SELECT max(id) FROM suppressions WHERE email_norm = ?1 AND action = 'lift'), 0)",
+    )?
+    .query_row([norm], |r| r.get(0))?;
+    Ok(other == 0)
 }
 
 /// One page of the list as it is now, newest first.

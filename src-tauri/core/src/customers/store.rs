@@ -138,7 +138,7 @@ pub(crate) fn write_consent(tx: &Tx, id: CustomerId, c: &ConsentInput) -> Result
     let email: Option<String> =
         tx.prepare_cached("SELECT email_norm FROM customers WHERE id = ?1")?.query_row([id], |r| r.get(0))?;
     if let Some(email) = email.filter(|e| !e.is_empty()) {
-        use crate::campaigns::suppression::{is_suppressed, suppress, SuppressionReason};
+        use crate::campaigns::suppression::{is_suppressed, only_unsubscribed, suppress, SuppressionReason};
         match c.choice {
             ConsentChoice::Refused => {
                 suppress(
@@ -153,7 +153,8 @@ pub(crate) fn write_consent(tx: &Tx, id: CustomerId, c: &ConsentInput) -> Result
             }
             ConsentChoice::Express
                 if matches!(c.source, ConsentSource::Counter | ConsentSource::PaperForm)
-                    && is_suppressed(tx, &email)?.is_some_and(|s| s.reason == SuppressionReason::Unsubscribed) =>
+                    && is_suppressed(tx, &email)?.is_some()
+                    && only_unsubscribed(tx, &email)? =>
             {
                 tx.execute(
                     "INSERT INTO suppressions (email_norm, action, reason, source, detail, customer_id, at) VALUES (?1, 'lift', 'unsubscribed', ?2, 'consent given again', ?3, ?4)",
@@ -211,12 +212,24 @@ impl Store {
 
     /// Add a customer (with an optional consent and first note) and issue their card.
     pub fn create_customer(&mut self, new: &NewCustomer, key: Option<&str>) -> Result<Outcome<CustomerId>> {
+        self.create_customer_linked(new, None, key)
+    }
+
+    /// Add a customer and, when `referred_by` is given, link them to their referrer in the
+    /// same transaction (a refused link writes nothing, the customer included).
+    pub(crate) fn create_customer_linked(
+        &mut self,
+        new: &NewCustomer,
+        referred_by: Option<&crate::referrals::ReferrerLink>,
+        key: Option<&str>,
+    ) -> Result<Outcome<CustomerId>> {
         let n = self.normalize_input(&new.customer)?;
         let note = match crate::text::clean_multiline(&new.note) {
             Some(_) => Some(validate_note(&new.note)?),
             None => None,
         };
-        self.transact(("customer.create", new), key, |tx| {
+        // The referrer is part of the input: the same key with another referrer is refused.
+        self.transact(("customer.create", &(new, referred_by)), key, |tx| {
             write_fields(tx, INSERT_CUSTOMER, &n, None)?;
             let id = tx.last_insert_rowid();
             write_tags(tx, id, &n.tags)?;
@@ -228,6 +241,9 @@ impl Store {
             }
             crate::cards::issue(tx, id)?;
             write_event(tx, id, "created", serde_json::json!({}))?;
+            if let Some(link) = referred_by {
+                crate::referrals::link_new_tx(tx, id, link)?;
+            }
             tx.changes.customer(id);
             Ok(id)
         })
@@ -470,6 +486,9 @@ impl Store {
                 "UPDATE redemptions SET customer_id = ?1 WHERE customer_id = ?2",
                 "UPDATE vouchers SET customer_id = ?1 WHERE customer_id = ?2",
                 "UPDATE tier_events SET customer_id = ?1 WHERE customer_id = ?2",
+                "UPDATE nps_answers SET customer_id = ?1 WHERE customer_id = ?2",
+                "UPDATE nps_invitations SET customer_id = ?1 WHERE customer_id = ?2",
+                "UPDATE nps_followups SET customer_id = ?1 WHERE customer_id = ?2",
                 // The messages sent and queued, and their unsubscribes, follow the person: the
                 // survivor's timeline and the campaign results count them, and a queued row is
                 // sent to the survivor's address (or skipped if another row has it).
@@ -482,6 +501,7 @@ impl Store {
                 "INSERT OR IGNORE INTO customer_tags (customer_id, tag, tag_fold) SELECT ?1, tag, tag_fold FROM customer_tags WHERE customer_id = ?2",
                 params![keep, other],
             )?;
+            crate::referrals::on_merge(tx, keep, other)?;
             tx.execute(
                 "UPDATE customers AS k SET
                    email = coalesce(k.email, o.email), email_norm = coalesce(k.email_norm, o.email_norm),

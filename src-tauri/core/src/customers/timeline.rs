@@ -75,6 +75,19 @@ pub enum TimelineKind {
         campaign: String,
         variant: Option<String>,
     },
+    /// Something that happened to a referral this customer is part of (as `role`: referrer
+    /// or friend): referred, flagged, qualified, approved, reward issued or taken back, voided…
+    Referral {
+        event: String,
+        role: String,
+        other_id: Option<CustomerId>,
+        other_name: Option<String>,
+        reason: Option<String>,
+        note: Option<String>,
+        staff: Option<String>,
+        /// The reward's words, for reward events.
+        detail: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -241,6 +254,8 @@ impl Store {
         for row in rows {
             out.push(row?);
         }
+
+        out.extend(crate::referrals::timeline_entries(conn, id, limit)?);
 
         // At the same instant the creation comes last, then the later row first.
         let rank = |k: &TimelineKind| {

@@ -92,7 +92,7 @@ pub(crate) fn erase_tx(tx: &mut Tx, id: CustomerId, record: Option<&Erasure>) ->
         tx.query_row("SELECT email_norm, phone_e164 FROM customers WHERE id = ?1", [id], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })?;
-    let lang = crate::settings::load(tx)?.language;
+    let lang = crate::settings::read(tx)?.language;
     let label = tr(lang, "erasure.name", &[("id", id.to_string())]);
     match record {
         None => {

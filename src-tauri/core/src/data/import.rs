@@ -452,7 +452,7 @@ pub(crate) fn run(tx: &mut Tx, file: &ImportFile, opts: &ImportOptions, progress
     if opts.soft_opt_in.as_ref().is_some_and(|a| a.trim().is_empty() || a.chars().count() > 1000) {
         return Err(Error::invalid("soft_opt_in", "field.import_attestation_invalid"));
     }
-    let settings = crate::settings::load(tx)?;
+    let settings = crate::settings::read(tx)?;
     let headers = file.headers();
     let row_ctx = RowContext {
         headers: &headers,

@@ -107,7 +107,7 @@ fn restore(
                 if current.as_deref() == written.as_str() {
                     let choice = prev.unwrap_or(ConsentChoice::Refused);
                     let wording = crate::i18n::tr(
-                        crate::settings::load(tx)?.language,
+                        crate::settings::read(tx)?.language,
                         "import.undo_consent_wording",
                         &[("id", import_id.to_string())],
                     );

@@ -179,3 +179,35 @@ impl Store {
         })
     }
 }
+
+/// Points given for something other than a sale (a referral reward), inside the caller's
+/// transaction, with the programme's expiry; the tier follows. Returns the ledger entry's id.
+pub(crate) fn grant_points_tx(tx: &Tx, customer: CustomerId, points: i64, action: &str, reason: &str) -> Result<i64> {
+    let p = programme(tx)?;
+    expire_due(tx, &p, customer)?;
+    let expires_at = rules::expiry_date(&p.expiry, tx.now);
+    insert_points(
+        tx,
+        customer,
+        "action",
+        points,
+        PointsRefs { expires_at, action: Some(action), reason: Some(reason), ..Default::default() },
+    )?;
+    let id = tx.last_insert_rowid();
+    update_tier(tx, &p, customer)?;
+    Ok(id)
+}
+
+/// Take back up to `points` of what a customer can use now (a reward withdrawn), inside the
+/// caller's transaction, as a correction entry with its reason. Never more than the usable
+/// balance: what was already spent stays spent. Returns the points taken back.
+pub(crate) fn take_back_points_tx(tx: &Tx, customer: CustomerId, points: i64, reason: &str) -> Result<i64> {
+    let p = programme(tx)?;
+    expire_due(tx, &p, customer)?;
+    let (usable, _) = usable_points(tx, &p, customer, tx.now)?;
+    let take = points.min(usable).max(0);
+    if take > 0 {
+        insert_points(tx, customer, "adjust", -take, PointsRefs { reason: Some(reason), ..Default::default() })?;
+    }
+    Ok(take)
+}

@@ -273,7 +273,37 @@ pub(crate) fn usable_vouchers(conn: &Connection, customer: CustomerId, now: Date
         .concat(),
     )?;
     let all: Vec<Voucher> = st.query_map(params![customer, now], voucher_from_row)?.collect::<rusqlite::Result<_>>()?;
-    Ok(all.into_iter().filter(|v| v.used_at.is_none()).collect())
+    let mut out = Vec::with_capacity(all.len());
+    for v in all {
+        if v.used_at.is_none() && !is_cancelled(conn, v.id)? {
+            out.push(v);
+        }
+    }
+    Ok(out)
+}
+
+/// A voucher withdrawn before it was used (see `cancel_voucher_tx`).
+pub(crate) fn is_cancelled(conn: &Connection, voucher: i64) -> Result<bool> {
+    let mut st = conn.prepare_cached("SELECT 1 FROM voucher_cancellations WHERE voucher_id = ?1")?;
+    Ok(st.exists([voucher])?)
+}
+
+/// Whether a voucher was used (its last use is not undone).
+pub(crate) fn is_used(conn: &Connection, voucher: i64) -> Result<bool> {
+    Ok(voucher_by_id(conn, voucher)?.used_at.is_some())
+}
+
+/// Withdraw a voucher that was not used (a referral reward taken back): it can no longer be
+/// used. Returns false, writing nothing, when it was already used or withdrawn.
+pub(crate) fn cancel_voucher_tx(tx: &Tx, voucher: i64, reason: &str) -> Result<bool> {
+    if is_used(tx, voucher)? || is_cancelled(tx, voucher)? {
+        return Ok(false);
+    }
+    tx.execute(
+        "INSERT INTO voucher_cancellations (voucher_id, at, reason) VALUES (?1, ?2, ?3)",
+        params![voucher, tx.now, reason],
+    )?;
+    Ok(true)
 }
 
 fn check_voucher_value(kind: VoucherKind, value: i64) -> Result<()> {
@@ -350,6 +380,9 @@ pub(crate) fn use_voucher_tx(
     let v = voucher_by_id(tx, id)?;
     if v.used_at.is_some() {
         return Err(Error::conflict("conflict.voucher_used"));
+    }
+    if is_cancelled(tx, id)? {
+        return Err(Error::conflict("conflict.voucher_cancelled"));
     }
     if v.expires_at <= tx.now {
         return Err(Error::conflict("conflict.voucher_expired"));

@@ -146,6 +146,17 @@ fn purchase_from_row(r: &rusqlite::Row) -> rusqlite::Result<Purchase> {
     })
 }
 
+/// One purchase, read inside a transaction.
+pub(crate) fn purchase_tx(conn: &rusqlite::Connection, id: PurchaseId) -> Result<Purchase> {
+    conn.query_row(
+        "SELECT id, customer_id, amount_cents, occurred_at, recorded_at, note, category, refund_of FROM purchases WHERE id = ?1",
+        [id],
+        purchase_from_row,
+    )
+    .optional()?
+    .ok_or_else(|| Error::not_found("sale", id))
+}
+
 impl Store {
     /// Record a sale against a customer. Idempotent on `key`: a retry records it once.
     pub fn record_sale(&mut self, input: &SaleInput, key: Option<&str>) -> Result<Outcome<Purchase>> {
@@ -180,6 +191,7 @@ impl Store {
                 refund_of: None,
             };
             crate::loyalty::on_sale(tx, &purchase, discount)?;
+            crate::referrals::on_sale(tx, &purchase)?;
             tx.changes.customer(input.customer_id);
             tx.changes.purchases = true;
             Ok(purchase)
@@ -217,6 +229,7 @@ impl Store {
             let id = tx.last_insert_rowid();
             refresh_figures(tx, customer_id)?;
             crate::loyalty::on_refund(tx, input.sale_id, sale_cents, refunded, amount)?;
+            crate::referrals::on_refund(tx, input.sale_id, sale_cents - refunded - amount)?;
             tx.changes.customer(customer_id);
             tx.changes.purchases = true;
             Ok(Purchase {

@@ -14,7 +14,11 @@ const STEPS: &[(u32, &str, &str)] = &[
     (2, "loyalty", include_str!("migrations/0002_loyalty.sql")),
     (3, "campaigns", include_str!("migrations/0003_campaigns.sql")),
     (4, "email_safety", include_str!("migrations/0004_email_safety.sql")),
-    (5, "data", include_str!("migrations/0005_data.sql")),
+    (7, "mailbox", include_str!("migrations/0007_mailbox.sql")),
+    (8, "email_safety_2", include_str!("migrations/0008_email_safety_2.sql")),
+    (9, "referrals", include_str!("migrations/0009_referrals.sql")),
+    (10, "numbers", include_str!("migrations/0010_numbers.sql")),
+    (11, "data", include_str!("migrations/0011_data.sql")),
 ];
 
 pub const LATEST_VERSION: u32 = STEPS[STEPS.len() - 1].0;

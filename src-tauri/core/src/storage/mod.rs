@@ -1,6 +1,7 @@
 //! Storage: opening the database with the product's pragmas, migrating it, and the single
 //! write path (`Store::transact`) with idempotency keys.
 
+pub mod checkpoint;
 mod migrations;
 pub(crate) mod unlock;
 
@@ -31,6 +32,9 @@ pub struct Store {
     unlock: unlock::UnlockCell,
 }
 
+/// SQLite's page cache per connection, in KiB.
+pub(crate) const CACHE_KIB: i64 = 16_000;
+
 /// The pragmas of `shared/quality.md`: WAL, durable commits for sales and ledgers, foreign
 /// keys enforced, and a wait rather than an error when another writer holds the lock.
 fn apply_pragmas(conn: &Connection) -> Result<()> {
@@ -38,7 +42,9 @@ fn apply_pragmas(conn: &Connection) -> Result<()> {
     conn.pragma_update(None, "busy_timeout", 5000)?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
-    conn.pragma_update(None, "cache_size", -16_000)?;
+    conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
+    // When the log is reset after a checkpoint, it is cut back to this size (64 MB).
+    conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
     // An import keeps about twenty statements busy per row: keep them all prepared.
     conn.set_prepared_statement_cache_capacity(64);
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
@@ -227,7 +233,7 @@ impl<I: Serialize + ?Sized> Op for (&'static str, &I) {
 
 /// FNV-1a, 64 bits: stable across Rust versions (unlike `DefaultHasher`), enough to tell a
 /// retry of the same input from a different one.
-fn fnv1a64(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a64(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3))
 }
 

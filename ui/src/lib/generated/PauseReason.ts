@@ -3,4 +3,4 @@
 /**
  * Why a campaign is paused.
  */
-export type PauseReason = "merchant" | "quota" | "errors" | "ab_waiting" | "rejected";
+export type PauseReason = "merchant" | "quota" | "errors" | "ab_waiting" | "rejected" | "mailbox";

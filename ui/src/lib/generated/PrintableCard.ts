@@ -4,4 +4,8 @@ import type { CardArt } from "./CardArt";
 /**
  * A card ready to print for one customer.
  */
-export type PrintableCard = { customer_id: number, display_name: string, art: CardArt, };
+export type PrintableCard = { customer_id: number, display_name: string, art: CardArt, 
+/**
+ * The customer's referral code, printed on the card.
+ */
+referral_code: string, };

@@ -3,4 +3,4 @@
 /**
  * What went wrong with a connection, in words a shopkeeper can act on.
  */
-export type SmtpProblem = "wrong_password" | "app_password_needed" | "host_not_found" | "port_blocked" | "tls_mismatch" | "timeout" | "plain_text_remote" | "demo_file" | "other";
+export type SmtpProblem = "wrong_password" | "app_password_needed" | "host_not_found" | "port_blocked" | "tls_mismatch" | "timeout" | "plain_text_remote" | "demo_file" | "basic_auth_disabled" | "other";

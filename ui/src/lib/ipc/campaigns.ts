@@ -6,6 +6,7 @@ import type { CampaignInput } from '../generated/CampaignInput';
 import type { CampaignResults } from '../generated/CampaignResults';
 import type { CampaignSummary } from '../generated/CampaignSummary';
 import type { ConnectionCheck } from '../generated/ConnectionCheck';
+import type { ErrorPayload } from '../generated/ErrorPayload';
 import type { Lang } from '../generated/Lang';
 import type { MailSettings } from '../generated/MailSettings';
 import type { MailSettingsView } from '../generated/MailSettingsView';
@@ -36,6 +37,8 @@ export const segmentArchive = (id: number, key: string) => call<Outcome<null>>('
 
 export const campaignTemplates = (lang: Lang) => call<Template[]>('campaign_templates', { lang });
 export const campaignsList = () => call<CampaignSummary[]>('campaigns_list');
+/** Why campaigns cannot be sent now (the sending lock, the database), if they cannot. */
+export const senderStatus = () => call<ErrorPayload | null>('sender_status');
 export const campaignGet = (id: number) => call<Campaign>('campaign_get', { id });
 export const campaignCreate = (input: CampaignInput, key: string) =>
   call<Outcome<Campaign>>('campaign_create', { input, key });

@@ -227,3 +227,47 @@ fn two_senders_can_never_run_at_once_on_the_same_file() {
     drop(first);
     assert!(lock::SenderLock::acquire(&db).is_ok(), "once the first stops, another may send");
 }
+
+/// Sends through the sink; the first message it sends, the merchant cancels the campaign from
+/// the window (another connection) while the batch is in flight.
+struct CancelDuringSend {
+    inner: SmtpPool,
+    db: std::path::PathBuf,
+    campaign: i64,
+    done: std::sync::atomic::AtomicBool,
+}
+
+impl smtp::Transport for CancelDuringSend {
+    fn send(&self, m: &smtp::Outgoing) -> Result<smtp::Delivered, smtp::SendFailure> {
+        let r = self.inner.send(m);
+        if !self.done.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            let mut other = crate::Store::open(&self.db).unwrap();
+            other.cancel_campaign(self.campaign, None).unwrap();
+        }
+        r
+    }
+}
+
+#[test]
+fn a_message_that_left_while_the_campaign_was_cancelled_is_recorded_as_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shop.db");
+    let mut s = crate::Store::open(&path).unwrap();
+    let sink = Sink::start(true, 8).unwrap();
+    s.save_mail_settings(&mail(Some(&sink)), None).unwrap();
+    customer(&mut s, "Zoé", "zoe@example.com", Country::FR, Some(ConsentChoice::Express));
+    let c = s.create_campaign(&input(SegmentFilter::default(), 0), None).unwrap().value;
+    s.start_campaign(c.id, None).unwrap();
+    let transport = CancelDuringSend {
+        inner: SmtpPool::new(&s.mail_settings().unwrap().smtp, None, Default::default()).unwrap(),
+        db: path.clone(),
+        campaign: c.id,
+        done: Default::default(),
+    };
+    let limits = s.mail_settings().unwrap().smtp.limits;
+    let state = Engine::new(fast()).run_campaign(&mut s, c.id, &transport, &limits).unwrap();
+    assert_eq!(state, CampaignState::Cancelled);
+    assert_eq!(sink.received().len(), 1, "the message left");
+    let row: String = s.conn().query_row("SELECT state FROM campaign_recipients", [], |r| r.get(0)).unwrap();
+    assert_eq!(row, "sent", "it is recorded as sent: its unsubscribe link and its results count");
+}

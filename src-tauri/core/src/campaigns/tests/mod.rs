@@ -1,10 +1,13 @@
 //! Campaigns on a real database, sent to a real SMTP server on loopback: shared helpers.
 //! `delivery`: who receives what; `faults`: what the sender does when the server or the
-//! provider misbehaves.
+//! provider misbehaves; `deliverability`: what stops a campaign before it leaves.
 
+mod deliverability;
 mod delivery;
 mod faults;
+mod refusals;
 mod safety;
+mod suppression;
 
 pub(super) use super::engine::{Engine, EngineOptions};
 pub(super) use super::mail::{Delivery, MailSettings, SendLimits, SmtpPreset, SmtpSettings, TlsMode};

@@ -1,4 +1,4 @@
--- Comptoir schema, version 5: the merchant's data in and out. Imports and what each changed
+-- Comptoir schema, version 11: the merchant's data in and out. Imports and what each changed
 -- (so one can be undone), saved column mappings, erasures (only a salted hash of the email and
 -- phone is kept), and the narrow exception that lets an import undo or an erasure touch rows the
 -- append-only triggers otherwise protect. (The suppression list is version 4's `suppressions`.)

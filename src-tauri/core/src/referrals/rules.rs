@@ -1,0 +1,242 @@
+//! The pure rules of a referral's life: a friend's purchase qualifying it, the hold before
+//! approval, a refund voiding or reversing it, milestones reached (cumulative or highest
+//! only), and whether a reward can still be given (slots, budget, cap per referrer).
+//!
+//! Invariants: no rule reads the clock or the database; every refusal names its reason.
+
+use super::offer::{Milestone, Offer, Stacking};
+use crate::types::Cents;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// What a friend's purchase does to a pending referral.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PurchaseStep {
+    /// The purchase is too small, or dated before the referral: nothing changes.
+    Ignored,
+    /// The qualifying period is over: the referral expires.
+    Expired,
+    /// A first purchase of at least the minimum; a second one is still needed.
+    FirstRecorded,
+    /// The referral qualifies: the hold starts.
+    Qualifies,
+}
+
+/// Rule: a friend's purchase (`paid_cents` at `at`) qualifies a referral made at `referred_at`
+/// when it is at least the minimum and within `within_days` of the referral; with a second
+/// purchase required, the first such purchase is recorded and the next one qualifies.
+pub fn purchase_step(
+    o: &Offer,
+    referred_at: DateTime<Utc>,
+    has_first: bool,
+    at: DateTime<Utc>,
+    paid_cents: Cents,
+) -> PurchaseStep {
+    if at < referred_at {
+        return PurchaseStep::Ignored;
+    }
+    if at > qualify_deadline(o, referred_at) {
+        return PurchaseStep::Expired;
+    }
+    if paid_cents < o.min_purchase_cents {
+        return PurchaseStep::Ignored;
+    }
+    if o.second_purchase && !has_first {
+        PurchaseStep::FirstRecorded
+    } else {
+        PurchaseStep::Qualifies
+    }
+}
+
+/// Rule: the last moment a purchase can qualify a referral made at `referred_at`.
+pub fn qualify_deadline(o: &Offer, referred_at: DateTime<Utc>) -> DateTime<Utc> {
+    referred_at + Duration::days(i64::from(o.within_days))
+}
+
+/// Rule: a referral that qualified at `at` is approved after the hold.
+pub fn hold_until(o: &Offer, at: DateTime<Utc>) -> DateTime<Utc> {
+    at + Duration::days(i64::from(o.hold_days))
+}
+
+/// Rule: a qualified referral is approved once its hold is over, unless it waits for review.
+pub fn is_due(hold_until: DateTime<Utc>, flagged: bool, now: DateTime<Utc>) -> bool {
+    !flagged && hold_until <= now
+}
+
+/// What a refund of a qualifying purchase does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundEffect {
+    /// What is left of the purchase still reaches the minimum: nothing changes.
+    None,
+    /// The purchase no longer counts before the referral qualified (second purchase pending).
+    ForgetFirst,
+    /// Refunded during the hold: the referral is voided (rewards given early are taken back).
+    VoidDuringHold,
+    /// Refunded after approval: its rewards are taken back, what was spent is a loss.
+    ReverseAfterApproval,
+}
+
+/// The stage of a referral, as the refund rule sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Pending,
+    Qualified,
+    Approved,
+    Ended,
+}
+
+/// Rule: a refund matters when what is left of the qualifying purchase falls below the
+/// offer's minimum: before qualifying the purchase stops counting, during the hold the
+/// referral is voided, after approval it is reversed.
+pub fn refund_effect(stage: Stage, min_purchase_cents: Cents, remaining_cents: Cents) -> RefundEffect {
+    if remaining_cents >= min_purchase_cents && remaining_cents > 0 {
+        return RefundEffect::None;
+    }
+    match stage {
+        Stage::Pending => RefundEffect::ForgetFirst,
+        Stage::Qualified => RefundEffect::VoidDuringHold,
+        Stage::Approved => RefundEffect::ReverseAfterApproval,
+        Stage::Ended => RefundEffect::None,
+    }
+}
+
+/// Rule: the milestones a referrer with `approved` referrals is entitled to — every one
+/// reached (cumulative), or only the highest reached.
+pub fn entitled(milestones: &[Milestone], stacking: Stacking, approved: u32) -> Vec<u32> {
+    let reached: Vec<u32> = milestones.iter().filter(|m| approved >= m.referrals).map(|m| m.key).collect();
+    match stacking {
+        Stacking::Cumulative => reached,
+        Stacking::HighestOnly => reached.last().copied().into_iter().collect(),
+    }
+}
+
+/// A milestone reward a referrer holds now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeldMilestone {
+    pub grant_id: i64,
+    pub key: u32,
+}
+
+/// What to do so that a referrer holds exactly the milestones they are entitled to.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MilestonePlan {
+    /// Rewards held for milestones no longer entitled (count fell, or replaced by a higher
+    /// one when only the highest counts).
+    pub take_back: Vec<i64>,
+    /// Milestones entitled and not held, lowest first.
+    pub give: Vec<u32>,
+}
+
+/// Rule: compare what is held with what is entitled.
+pub fn milestone_plan(entitled: &[u32], held: &[HeldMilestone]) -> MilestonePlan {
+    MilestonePlan {
+        take_back: held.iter().filter(|h| !entitled.contains(&h.key)).map(|h| h.grant_id).collect(),
+        give: entitled.iter().filter(|k| !held.iter().any(|h| h.key == **k)).copied().collect(),
+    }
+}
+
+/// Why a reward was not given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Refusal {
+    /// Every "first N" slot of the milestone is taken.
+    NoSlotLeft,
+    /// The offer's budget cannot pay for it.
+    BudgetSpent,
+    /// The referrer already received the most one referrer may.
+    CapReached,
+    /// The catalogue reward is no longer offered, or gives no voucher.
+    RewardUnavailable,
+}
+
+impl Refusal {
+    pub fn code(self) -> &'static str {
+        match self {
+            Refusal::NoSlotLeft => "no_slot_left",
+            Refusal::BudgetSpent => "budget_spent",
+            Refusal::CapReached => "cap_reached",
+            Refusal::RewardUnavailable => "reward_unavailable",
+        }
+    }
+}
+
+/// What the offer has given so far in its period, as the grant rule needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Spent {
+    /// Cost of the rewards given and not taken back (losses included).
+    pub committed_cents: Cents,
+    /// Slots of this milestone taken (rewards given and not fully taken back).
+    pub slots_taken: u32,
+    /// What this referrer received under the offer (when the reward goes to a referrer).
+    pub referrer_cents: Cents,
+}
+
+/// Rule: a reward of `cost` is given only when a slot is left (milestones with slots), the
+/// budget can pay for it and the referrer stays within the cap. Checked in this order.
+pub fn may_give(
+    slots: Option<u32>,
+    budget_cents: Option<Cents>,
+    cap_cents: Option<Cents>,
+    to_referrer: bool,
+    spent: Spent,
+    cost: Cents,
+) -> Result<(), Refusal> {
+    if slots.is_some_and(|s| spent.slots_taken >= s) {
+        return Err(Refusal::NoSlotLeft);
+    }
+    if budget_cents.is_some_and(|b| spent.committed_cents + cost > b) {
+        return Err(Refusal::BudgetSpent);
+    }
+    if to_referrer && cap_cents.is_some_and(|c| spent.referrer_cents + cost > c) {
+        return Err(Refusal::CapReached);
+    }
+    Ok(())
+}
+
+/// Rule: how many rewards of a milestone remain to give — its slots left, and no more than
+/// the budget left can pay for. `None` when nothing limits it.
+pub fn remaining(slots_left: Option<u32>, budget_left: Option<Cents>, cost: Cents) -> Option<u32> {
+    let by_budget =
+        budget_left.map(|b| if cost <= 0 { u32::MAX } else { (b.max(0) / cost).min(i64::from(u32::MAX)) as u32 });
+    match (slots_left, by_budget) {
+        (Some(s), Some(b)) => Some(s.min(b)),
+        (s, b) => s.or(b),
+    }
+}
+
+/// The next milestone of a referrer: how many more approved referrals it needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct NextMilestone {
+    pub key: u32,
+    pub referrals: u32,
+    pub missing: u32,
+    pub label: String,
+}
+
+/// Rule: the next milestone is the first one above the referrer's approved count.
+pub fn next_milestone(milestones: &[Milestone], approved: u32) -> Option<(&Milestone, u32)> {
+    milestones.iter().find(|m| m.referrals > approved).map(|m| (m, m.referrals - approved))
+}
+
+/// Rule: in "highest only", a higher milestone replaces a lower one the referrer already
+/// spent by giving only the difference when both are of the same kind (an amount voucher or
+/// points); `None` means the full reward.
+pub fn top_up(
+    higher: &super::offer::RewardSpec,
+    spent_lower: &[&super::offer::RewardSpec],
+) -> Option<super::offer::RewardSpec> {
+    use super::offer::RewardSpec::*;
+    match higher {
+        Voucher { cents, valid_days } => {
+            let already: Cents =
+                spent_lower.iter().map(|r| if let Voucher { cents, .. } = r { *cents } else { 0 }).sum();
+            (already > 0).then(|| Voucher { cents: (cents - already).max(0), valid_days: *valid_days })
+        }
+        Points { points } => {
+            let already: i64 = spent_lower.iter().map(|r| if let Points { points } = r { *points } else { 0 }).sum();
+            (already > 0).then(|| Points { points: (points - already).max(0) })
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,62 @@
+//! « Indiquer un parrain » is offered on the customer page exactly when the core would accept
+//! a link: for each kind of customer, `link_refused` (what the page loads) agrees with what
+//! `set_referrer` does, and says the same reason.
+
+use super::offer::Offer;
+use super::*;
+use crate::customers::{CustomerInput, NewCustomer};
+use crate::storage::Store;
+use crate::testutil::{add, input, sale, store};
+use chrono::Duration;
+
+#[test]
+fn the_customer_page_offers_a_referrer_exactly_when_the_core_would_accept_one() {
+    let (mut s, clock) = store();
+    let old = add(&mut s, input("Odile", "Ancienne"));
+    clock.advance(Duration::days(15));
+    let today = s.now().date_naive();
+    let offer = Offer { hold_days: 0, friend_reward: None, ..Offer::reference(today - Duration::days(1)) };
+    s.save_referral_offer(&offer, None).unwrap();
+    let lea = add(&mut s, input("Léa", "Martin"));
+    let marc = add(&mut s, input("Marc", "Parrain"));
+    let by_lea = ReferrerLink { referrer: ReferrerRef::Customer { id: lea }, staff: "Marie".into() };
+    let referred = |s: &mut Store, first: &str| {
+        let new = NewCustomer { customer: input(first, "Ami"), ..Default::default() };
+        s.create_referred_customer(&new, &by_lea, None).unwrap().value
+    };
+
+    let fresh = add(&mut s, input("Zoé", "Nouvelle"));
+    let bought = add(&mut s, input("Paul", "Client"));
+    sale(&mut s, bought, 1000);
+    add(&mut s, CustomerInput { email: "jean@example.com".into(), ..input("Jean", "Connu") });
+    let twin = add(&mut s, CustomerInput { email: "jean@example.com".into(), ..input("Jeanne", "Double") });
+    let open = referred(&mut s, "Anne");
+    let approved = referred(&mut s, "Bruno");
+    sale(&mut s, approved, 2500);
+    let removed = referred(&mut s, "Chloé");
+    s.remove_referrer(removed, "Marie", "erreur de saisie", None).unwrap();
+
+    let cases = [
+        (fresh, None, "a new customer without a referrer"),
+        (open, None, "a link still open is corrected within the period"),
+        (removed, None, "a link removed by mistake can be given again"),
+        (bought, Some("field.referral_not_new_purchases"), "a customer who already bought"),
+        (twin, Some("field.referral_not_new_email"), "another customer has the same email"),
+        (approved, Some("field.referral_locked"), "an approved referral cannot change"),
+        (old, Some("field.referral_too_late"), "the correction period is over"),
+    ];
+    let lang = s.settings().unwrap().language;
+    let to_marc = ReferrerLink { referrer: ReferrerRef::Customer { id: marc }, staff: "Marie".into() };
+    for (who, refusal, why) in cases {
+        let shown = s.customer_referrals(who).unwrap().link_refused;
+        let done = s.set_referrer(who, &to_marc, "", None);
+        match (refusal, &done) {
+            (None, Ok(_)) => assert_eq!(shown, None, "{why}: the page offers « Indiquer un parrain »"),
+            (Some(key), Err(e @ crate::Error::Validation(f))) => {
+                assert_eq!(f[0].key, key, "{why}: the core refuses for this reason");
+                assert_eq!(shown, Some(e.message(lang)), "{why}: the page shows the core's reason, not the button");
+            }
+            _ => panic!("{why}: expected {refusal:?}, the core answered {done:?}"),
+        }
+    }
+}
