@@ -1,6 +1,8 @@
 //! Erasure (GDPR article 17, Québec's Law 25): the person is anonymised — name, contact,
 //! address, birthday, notes, tags, the addresses their messages went to, the wording of their
-//! consent records, their place in the search index — while sales and ledger amounts stay for
+//! consent records, what came back from them by mail (the messages as received, STOP
+//! excerpts, satisfaction comments, the merchant's follow-up notes), their place in the
+//! search index — while sales, scores and ledger amounts stay for
 //! the accounts. Only salted hashes of the email and phone remain (`erasures`), so the person
 //! is never imported again; the erasure is applied again after restoring an older backup.
 //! Freed pages are overwritten (`secure_delete`), the search index is rebuilt and the WAL
@@ -142,8 +144,33 @@ pub(crate) fn erase_tx(tx: &mut Tx, id: CustomerId, record: Option<&Erasure>) ->
             "UPDATE campaign_recipients SET email = ?2, email_norm = NULL WHERE customer_id = ?1 AND email != ?2",
             params![id, ERASED_EMAIL],
         )?;
+        // What came back from the mailbox and the satisfaction survey: the text that may
+        // identify or quote the person goes; decisions, scores and dates stay for the figures.
+        tx.execute(
+            "UPDATE mailbox_messages SET from_addr = NULL, subject = NULL, email_norm = NULL, diagnostic = NULL, raw = NULL
+             WHERE customer_id = ?1",
+            [id],
+        )?;
+        tx.execute(
+            "UPDATE survey_replies SET comment = NULL, email_norm = NULL
+             WHERE customer_id = ?1 AND (comment IS NOT NULL OR email_norm IS NOT NULL)",
+            [id],
+        )?;
+        tx.execute(
+            "UPDATE nps_answers SET comment = NULL, reply_from = NULL
+             WHERE customer_id = ?1 AND (comment IS NOT NULL OR reply_from IS NOT NULL)",
+            [id],
+        )?;
+        tx.execute(
+            "UPDATE nps_followups SET done_note = NULL WHERE customer_id = ?1 AND done_note IS NOT NULL",
+            [id],
+        )?;
         Ok(())
     })?;
+    tx.execute(
+        "UPDATE mailbox_stop_requests SET email_norm = ?2, excerpt = NULL WHERE customer_id = ?1",
+        params![id, ERASED_EMAIL],
+    )?;
     tx.execute("UPDATE cards SET status = 'blocked' WHERE customer_id = ?1 AND status = 'active'", [id])?;
     tx.changes.customer(id);
     Ok(())

@@ -30,6 +30,7 @@ pub mod inspect;
 pub mod mapping;
 pub mod normalise;
 pub mod restore;
+mod restore_outbox;
 pub mod retention;
 pub mod rotation;
 pub mod rows;

@@ -2,7 +2,11 @@
 //! of the live file is taken first, so the restore can be undone; the erasures, unsubscribes
 //! and suppressions recorded after the backup's date are applied again to the restored copy;
 //! only then does the copy replace the live content (SQLite's backup API, into the open
-//! connection). A truncated, corrupted, foreign or newer file is refused with the live file
+//! connection). The messages sent after the backup are carried into the copy and campaigns
+//! that could send again are paused (`restore_outbox`). From its first read of the live file
+//! to the end, the restore holds the file's gate alone (`storage::gate`): no other write of
+//! the app (commands, sender, numbers, referral clock, mailbox reader) can land in the old
+//! content, where it would be lost, or in the new content halfway. A truncated, corrupted, foreign or newer file is refused with the live file
 //! untouched. Backup settings (the off-machine folder) and status live here too.
 
 use super::backup::{self, BackupHeader, BackupInfo, BackupReason};
@@ -24,6 +28,10 @@ pub struct RestoreReport {
     pub undo_backup: BackupInfo,
     pub erasures_reapplied: u32,
     pub unsubscribes_reapplied: u32,
+    /// Messages sent after the backup, marked sent in the restored file (never sent twice).
+    pub messages_carried: u32,
+    /// Campaigns paused so that nothing leaves again by itself; the merchant resumes them.
+    pub campaigns_paused: u32,
 }
 
 /// An unsubscribe to apply again: the customer and when.
@@ -56,10 +64,14 @@ impl Store {
         let work: PathBuf = backup_dir.join(format!(".restore-{}.db", std::process::id()));
         let result = (|| {
             let header = backup::extract(path, passphrase, &work).map_err(backup::BackupProblem::error)?;
+            // From here to the replacement, no other write of this app runs on the live file.
+            let file_gate = self.gate.clone();
+            let _alone = file_gate.as_ref().map(crate::storage::gate::Gate::alone);
             let now = self.now();
             let undo_backup = backup::snapshot(&live, backup_dir, BackupReason::BeforeRestore, passphrase, now)?;
             let since = header.created_at;
             let erasures = erasure::erasures_since(self.conn(), since)?;
+            let sent = super::restore_outbox::sent_since(self.conn(), since)?;
             let unsubs: Vec<Unsub> = {
                 let mut st = self.conn().prepare(
                     "SELECT customer_id, at, campaign_id, source FROM unsubscribes WHERE at > ?1 ORDER BY id",
@@ -91,7 +103,7 @@ impl Store {
                 })?;
                 rows.collect::<rusqlite::Result<_>>()?
             };
-            let (erased, unsubscribed) = {
+            let (erased, unsubscribed, carried) = {
                 // Opening it migrates an older backup to this app's schema.
                 let mut copy = Store::open(&work)?;
                 let erased = copy.reapply_erasures(&erasures)?;
@@ -127,10 +139,12 @@ impl Store {
                             )?;
                         }
                     }
-                    Ok(n)
+                    let carried = super::restore_outbox::carry(tx, &sent)?;
+                    Ok((n, carried.messages, carried.campaigns_paused))
                 })?;
                 copy.conn().query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-                (erased, unsubscribed.value)
+                let (n, messages, paused) = unsubscribed.value;
+                (erased, n, (messages, paused))
             };
             self.replace_contents_from(&work)?;
             Ok(RestoreReport {
@@ -138,6 +152,8 @@ impl Store {
                 undo_backup,
                 erasures_reapplied: erased,
                 unsubscribes_reapplied: unsubscribed,
+                messages_carried: carried.0,
+                campaigns_paused: carried.1,
             })
         })();
         for suffix in ["", "-wal", "-shm"] {

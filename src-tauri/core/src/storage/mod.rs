@@ -2,6 +2,7 @@
 //! write path (`Store::transact`) with idempotency keys.
 
 pub mod checkpoint;
+pub(crate) mod gate;
 mod migrations;
 pub(crate) mod unlock;
 
@@ -30,6 +31,8 @@ pub struct Store {
     pub migration_backup: Option<PathBuf>,
     /// The connection's exception to the append-only triggers (see `unlock`).
     unlock: unlock::UnlockCell,
+    /// The file's writers and its restore (see `gate`); none in memory.
+    pub(crate) gate: Option<gate::Gate>,
 }
 
 /// SQLite's page cache per connection, in KiB.
@@ -75,7 +78,8 @@ impl Store {
         let unlock = unlock::UnlockCell::default();
         unlock::register(&conn, &unlock)?;
         let backup = migrations::migrate(&mut conn, Some(&path), clock.now())?;
-        Ok(Store { conn, clock, path: Some(path), migration_backup: backup, unlock })
+        let gate = Some(gate::Gate::for_file(&path));
+        Ok(Store { conn, clock, path: Some(path), migration_backup: backup, unlock, gate })
     }
 
     /// A fresh in-memory database, for tests and tools.
@@ -89,7 +93,7 @@ impl Store {
         let unlock = unlock::UnlockCell::default();
         unlock::register(&conn, &unlock)?;
         migrations::migrate(&mut conn, None, clock.now())?;
-        Ok(Store { conn, clock, path: None, migration_backup: None, unlock })
+        Ok(Store { conn, clock, path: None, migration_backup: None, unlock, gate: None })
     }
 
     pub fn now(&self) -> DateTime<Utc> {
@@ -122,6 +126,9 @@ impl Store {
             validate_key(k)?;
         }
         let (name, fingerprint) = (op.name(), op.fingerprint());
+        // No restore of this file runs while the write does (see `gate`).
+        let file_gate = self.gate.clone();
+        let _writing = file_gate.as_ref().map(gate::Gate::shared);
         let now = self.clock.now();
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         if let Some(k) = key {
@@ -163,6 +170,8 @@ impl Store {
     where
         F: FnOnce(&mut Tx) -> Result<T>,
     {
+        let file_gate = self.gate.clone();
+        let _writing = file_gate.as_ref().map(gate::Gate::shared);
         let now = self.clock.now();
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut t = Tx { tx, changes: Changes::default(), now, unlock: self.unlock.clone() };

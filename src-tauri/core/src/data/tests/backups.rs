@@ -216,3 +216,173 @@ fn the_access_pack_holds_everything_with_the_page_escaped() {
     assert_eq!(v["purchases"][0]["amount_cents"], 1990);
     assert_eq!(v["notes"][0]["body"], "<img src=x onerror=alert(1)>");
 }
+
+/// A campaign of two recipients, in the given state, with its outbox (raw rows: the restore
+/// works on rows, not on the sender).
+fn campaign_with_outbox(s: &mut Store, state: &str, to: &[(i64, &str, &str)]) -> i64 {
+    s.transact("t", None, |tx| {
+        tx.execute(
+            "INSERT INTO campaigns (name, state, content, audience, created_at, updated_at) VALUES ('Soldes', ?1, '{}', '{}', ?2, ?2)",
+            rusqlite::params![state, tx.now],
+        )?;
+        let c = tx.last_insert_rowid();
+        for (customer, email, token) in to {
+            tx.execute(
+                "INSERT INTO campaign_recipients (campaign_id, customer_id, email, email_norm, grp, state, token)
+                 VALUES (?1, ?2, ?3, ?3, 'main', 'queued', ?4)",
+                rusqlite::params![c, customer, email, token],
+            )?;
+        }
+        Ok(c)
+    })
+    .unwrap()
+    .value
+}
+
+fn mark_sent(s: &mut Store, token: &str) {
+    s.transact("t", None, |tx| {
+        Ok(tx.execute(
+            "UPDATE campaign_recipients SET state = 'sent', message_id = ?1, sent_at = ?2 WHERE token = ?3",
+            rusqlite::params![format!("{token}@shop.example.com"), tx.now, token],
+        )?)
+    })
+    .unwrap();
+}
+
+#[test]
+fn a_restored_older_file_never_sends_a_message_that_already_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, clock) = file_store(dir.path());
+    let bdir = dir.path().join("backups");
+    let a = add(&mut s, "Élodie", "Lefèvre", "elodie@example.com", "Lyon");
+    let b = add(&mut s, "Gaël", "Côté", "gael@example.com", "Paris");
+    let running = campaign_with_outbox(&mut s, "running", &[(a, "elodie@example.com", "tok-a"), (b, "gael@example.com", "tok-b")]);
+    let scheduled = campaign_with_outbox(&mut s, "scheduled", &[]);
+    let snap = backup::snapshot(s.path().unwrap(), &bdir, BackupReason::Manual, None, s.now()).unwrap();
+    clock.advance(chrono::Duration::minutes(5));
+    // After the backup: the running campaign sent to Élodie; the scheduled one left to Gaël.
+    mark_sent(&mut s, "tok-a");
+    s.transact("t", None, |tx| {
+        tx.execute("UPDATE campaigns SET state = 'running' WHERE id = ?1", [scheduled])?;
+        tx.execute(
+            "INSERT INTO campaign_recipients (campaign_id, customer_id, email, email_norm, grp, state, token, message_id, sent_at)
+             VALUES (?1, ?2, 'gael@example.com', 'gael@example.com', 'main', 'sent', 'tok-s', 'tok-s@shop.example.com', ?3)",
+            rusqlite::params![scheduled, b, tx.now],
+        )?;
+        Ok(())
+    })
+    .unwrap();
+
+    let r = s.restore_backup(std::path::Path::new(&snap.path), None, &bdir).unwrap();
+    assert_eq!(r.messages_carried, 2, "both messages that left after the backup are carried into the restored file");
+    let state = |s: &Store, token: &str| -> String {
+        s.conn()
+            .query_row("SELECT state FROM campaign_recipients WHERE token = ?1", [token], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(state(&s, "tok-a"), "sent", "a message that left is sent in the restored file: never again");
+    assert_eq!(state(&s, "tok-b"), "queued", "one that had not left still waits");
+    assert_eq!(state(&s, "tok-s"), "sent", "a row the backup did not have is brought in whole");
+    let campaign_state = |s: &Store, id: i64| -> (String, Option<String>) {
+        s.conn()
+            .query_row("SELECT state, pause_detail FROM campaigns WHERE id = ?1", [id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+    };
+    assert_eq!(campaign_state(&s, running), ("paused".into(), Some("restore".into())), "nothing leaves by itself");
+    assert_eq!(
+        campaign_state(&s, scheduled),
+        ("paused".into(), Some("restore".into())),
+        "a campaign that left after the backup does not leave again at its time"
+    );
+    assert_eq!(r.campaigns_paused, 2);
+}
+
+#[test]
+fn writes_of_other_threads_during_a_restore_are_never_lost_between_the_old_file_and_the_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, clock) = file_store(dir.path());
+    let bdir = dir.path().join("backups");
+    add(&mut s, "Élodie", "Lefèvre", "elodie@example.com", "Lyon");
+    let snap = backup::snapshot(s.path().unwrap(), &bdir, BackupReason::Manual, None, s.now()).unwrap();
+    clock.advance(chrono::Duration::minutes(5));
+    // A background thread (the sender, the numbers…) writes on its own connection all along.
+    let path = s.path().unwrap().to_path_buf();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut other = Store::open(&path).unwrap();
+            let mut n = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) || n < 5 {
+                other
+                    .transact("t", None, |tx| {
+                        Ok(tx.execute("INSERT INTO settings (key, value) VALUES (?1, '1')", [format!("w{n:05}")])?)
+                    })
+                    .unwrap();
+                n += 1;
+            }
+            n
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    let r = s.restore_backup(std::path::Path::new(&snap.path), None, &bdir).unwrap();
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let written = writer.join().unwrap();
+    let keys = |c: &rusqlite::Connection| -> Vec<String> {
+        let mut st = c.prepare("SELECT key FROM settings WHERE key LIKE 'w%' ORDER BY key").unwrap();
+        st.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    };
+    let live = keys(s.conn());
+    let undo = dir.path().join("undo.db");
+    backup::extract(std::path::Path::new(&r.undo_backup.path), None, &undo).unwrap();
+    let before = keys(&rusqlite::Connection::open(&undo).unwrap());
+    let mut all: Vec<String> = before.iter().chain(live.iter()).cloned().collect();
+    all.sort();
+    let expected: Vec<String> = (0..written).map(|n| format!("w{n:05}")).collect();
+    assert_eq!(
+        all, expected,
+        "each write is either in what the restore replaced (its undo) or in the restored file, once: none lost, none twice"
+    );
+    assert!(s.integrity_check().unwrap());
+}
+
+#[test]
+fn an_erasure_blanks_what_came_back_by_mail_and_keeps_the_scores() {
+    let (mut s, _) = testutil::store();
+    let id = add(&mut s, "Élodie", "Lefèvre", "elodie@example.com", "Lyon");
+    s.transact("t", None, |tx| {
+        tx.execute(
+            "INSERT INTO mailbox_messages (origin, source, account, from_addr, subject, read_at, kind, decision, email_norm, customer_id, raw, raw_size)
+             VALUES ('imap:x/INBOX/1/1', 'imap', 'x', 'elodie@example.com', 'STOP Élodie', ?1, 'stop_request', 'pending', 'elodie@example.com', ?2, X'4142', 2)",
+            rusqlite::params![tx.now, id],
+        )?;
+        let m = tx.last_insert_rowid();
+        tx.execute(
+            "INSERT INTO mailbox_stop_requests (message_id, email_norm, customer_id, excerpt, state) VALUES (?1, 'elodie@example.com', ?2, 'Stop, Élodie', 'pending')",
+            rusqlite::params![m, id],
+        )?;
+        tx.execute(
+            "INSERT INTO nps_answers (customer_id, score, comment, channel, answered_at, recorded_at, reply_from)
+             VALUES (?1, 4, 'Élodie, déçue du service', 'email', ?2, ?2, 'elodie@example.com')",
+            rusqlite::params![id, tx.now],
+        )?;
+        Ok(())
+    })
+    .unwrap();
+    let refused = s.transact("t", None, |tx| Ok(tx.execute("UPDATE nps_answers SET comment = NULL", []).is_err()));
+    assert!(refused.unwrap().value, "without an erasure, an answer's comment cannot be changed");
+    s.erase_customer(id, None).unwrap();
+    let left: (Option<String>, Option<Vec<u8>>, Option<String>) = s
+        .conn()
+        .query_row("SELECT from_addr, raw, email_norm FROM mailbox_messages", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap();
+    assert_eq!(left, (None, None, None), "the message as received and its sender are gone");
+    let excerpt: Option<String> =
+        s.conn().query_row("SELECT excerpt FROM mailbox_stop_requests", [], |r| r.get(0)).unwrap();
+    assert_eq!(excerpt, None);
+    let answer: (i64, Option<String>, Option<String>) = s
+        .conn()
+        .query_row("SELECT score, comment, reply_from FROM nps_answers", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap();
+    assert_eq!(answer, (4, None, None), "the score stays for the figures, the words go");
+}

@@ -94,3 +94,47 @@ WHEN old.state = 'sent' AND NOT (
     AND new.state IS old.state AND new.token IS old.token AND new.message_id IS old.message_id
     AND new.sent_at IS old.sent_at)
 BEGIN SELECT RAISE(ABORT, 'a sent message is final'); END;
+
+-- What the mailbox reader and the satisfaction survey kept about a person: an erasure blanks
+-- the text that may identify or quote them (the message as received, its sender, subject and
+-- diagnostic, the address, the comment), and nothing else — the decision, the score and the
+-- dates stay for the figures.
+DROP TRIGGER mailbox_messages_append_only_u;
+CREATE TRIGGER mailbox_messages_append_only_u
+BEFORE UPDATE OF origin, source, account, folder, uid, message_id, from_addr, subject, received_at, read_at,
+    kind, decision, reason, email_norm, campaign_id, recipient_id, matched_by, status, diagnostic, raw, raw_size
+ON mailbox_messages
+WHEN NOT (comptoir_unlocked('erasure', old.customer_id)
+          AND new.from_addr IS NULL AND new.subject IS NULL AND new.email_norm IS NULL
+          AND new.diagnostic IS NULL AND new.raw IS NULL
+          AND new.origin IS old.origin AND new.source IS old.source AND new.account IS old.account
+          AND new.folder IS old.folder AND new.uid IS old.uid AND new.message_id IS old.message_id
+          AND new.received_at IS old.received_at AND new.read_at IS old.read_at AND new.kind IS old.kind
+          AND new.decision IS old.decision AND new.reason IS old.reason AND new.campaign_id IS old.campaign_id
+          AND new.recipient_id IS old.recipient_id AND new.matched_by IS old.matched_by
+          AND new.status IS old.status AND new.raw_size IS old.raw_size)
+BEGIN SELECT RAISE(ABORT, 'the mailbox log is append-only'); END;
+
+DROP TRIGGER survey_replies_append_only_u;
+CREATE TRIGGER survey_replies_append_only_u BEFORE UPDATE ON survey_replies
+WHEN NOT (comptoir_unlocked('erasure', old.customer_id)
+          AND new.comment IS NULL AND new.email_norm IS NULL
+          AND new.id IS old.id AND new.message_id IS old.message_id AND new.token IS old.token
+          AND new.score IS old.score AND new.customer_id IS old.customer_id AND new.campaign_id IS old.campaign_id
+          AND new.recipient_id IS old.recipient_id AND new.answered_at IS old.answered_at)
+BEGIN SELECT RAISE(ABORT, 'survey replies are append-only'); END;
+
+DROP TRIGGER nps_answers_append_only_u;
+CREATE TRIGGER nps_answers_append_only_u
+BEFORE UPDATE OF score, comment, channel, answered_at, recorded_at, token, reply_from ON nps_answers
+WHEN NOT (comptoir_unlocked('erasure', old.customer_id)
+          AND new.comment IS NULL AND new.reply_from IS NULL
+          AND new.score IS old.score AND new.channel IS old.channel AND new.answered_at IS old.answered_at
+          AND new.recorded_at IS old.recorded_at AND new.token IS old.token)
+BEGIN SELECT RAISE(ABORT, 'satisfaction answers are append-only'); END;
+
+DROP TRIGGER nps_followups_done_once;
+CREATE TRIGGER nps_followups_done_once BEFORE UPDATE OF done_at, done_note ON nps_followups
+WHEN old.done_at IS NOT NULL
+     AND NOT (comptoir_unlocked('erasure', old.customer_id) AND new.done_note IS NULL AND new.done_at IS old.done_at)
+BEGIN SELECT RAISE(ABORT, 'a follow-up done stays done'); END;

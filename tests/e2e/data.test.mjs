@@ -1,0 +1,190 @@
+// End-to-end test of the merchant's data in the real window, the issue's scenario: import a
+// French Excel CSV (Windows-1252, `;`) with bad rows, read the report, download the rows in
+// error, fix them, import that file, undo the first import; export and import the export
+// again (nothing changes); make a backup, change something, restore, undo the restore;
+// download a customer's access pack; erase a customer and see them gone from search while
+// the revenue is unchanged. Files go in through the <input type="file"> (WebDriver fills it
+// with a path) and come out through the download links, read back here byte for byte.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startApp, stopApp, browser, shot, go, visible, waitForText, texts, invoke, fill, pageText } from './harness.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const FIXTURES = resolve(HERE, '../../src-tauri/core/tests/fixtures/import');
+const work = mkdtempSync(join(tmpdir(), 'comptoir-e2e-data-'));
+
+before(startApp);
+after(stopApp);
+
+/** The bytes behind a download link the screen shows (the blob the app saved). */
+async function downloaded(selector) {
+  await visible(selector);
+  const bytes = await browser.execute(async (sel) => {
+    const a = document.querySelector(sel);
+    const b = await (await fetch(a.href)).arrayBuffer();
+    return Array.from(new Uint8Array(b));
+  }, selector);
+  return Buffer.from(bytes);
+}
+
+/** A number shown in a count line ("3 en erreur" → 3). */
+async function count(testid) {
+  const [text] = await texts(`[data-testid="${testid}"]`);
+  return Number((text ?? '').replace(/[\s\u00a0\u202f]/g, '').match(/\d+/)?.[0] ?? NaN);
+}
+
+async function chooseFile(path) {
+  await go('#/customers/import');
+  if (await (await browser.$('[data-testid="import-again"]')).isExisting()) {
+    await (await browser.$('[data-testid="import-again"]')).click();
+  }
+  const input = await browser.$('[data-testid="import-file"]');
+  await input.waitForExist({ timeout: 10_000 });
+  await input.setValue(path);
+  await visible('[data-testid="import-mapping"]', 20_000);
+}
+
+async function previewAndImport({ skipBadRows = false } = {}) {
+  await (await visible('[data-testid="import-next"]')).click();
+  if (skipBadRows) await (await visible('[data-testid="bad-skip"]')).click();
+  await (await visible('[data-testid="import-preview"]')).click();
+  await visible('[data-testid="preview-counts"]', 30_000);
+  await (await visible('[data-testid="import-run"]')).click();
+  await visible('[data-testid="import-done"]', 60_000);
+}
+
+async function stats() {
+  return invoke('stats_get', {});
+}
+
+test('a French Excel CSV with bad rows: report, error file fixed and imported, first import undone', async () => {
+  await (await visible('#start-empty', 20_000)).click();
+  await visible('#kpis', 20_000);
+  await chooseFile(join(FIXTURES, 'excel-fr-windows1252.csv'));
+  const summary = await pageText();
+  assert.match(summary, /excel-fr-windows1252\.csv/, 'the file is named');
+  assert.match(summary, /Prénom/, 'Windows-1252 headers are decoded');
+  await shot('data-01-mapping');
+  await previewAndImport({ skipBadRows: true });
+  await shot('data-02-report');
+  const errors = await count('report-errors');
+  assert.ok(errors >= 2, `the bad rows are reported (${errors})`);
+  const report = await pageText();
+  assert.match(report, /jean\.durand@@example\.com/, 'the invalid email is shown with its reason');
+  assert.match(report, /31\/02\/1985/, 'the impossible date too');
+  assert.doesNotMatch(await browser.getTitle(), /alert/);
+
+  await (await visible('[data-testid="error-file"]')).click();
+  const errorFile = await downloaded('[data-testid="saved-link"]');
+  const text = new TextDecoder('windows-1252').decode(errorFile);
+  assert.ok(!text.startsWith('\ufeff') && /Erreur/.test(text.split(/\r?\n/)[0]), 'an "Erreur" column in the file\'s own encoding');
+  assert.match(text.split(/\r?\n/)[0], /;/, 'and its own separator');
+  assert.match(text, /jean\.durand@@example\.com/);
+
+  // The merchant fixes the rows in Excel and saves (still Windows-1252, still `;`).
+  const fixed = text.replace('jean.durand@@example.com', 'jean.durand@example.com').replace('31/02/1985', '28/02/1985');
+  const fixedPath = join(work, 'lignes-corrigees.csv');
+  writeFileSync(fixedPath, Buffer.from(fixed, 'latin1'));
+  await chooseFile(fixedPath);
+  await previewAndImport({ skipBadRows: true });
+  assert.ok((await count('report-new')) >= 2, 'the fixed rows come in');
+  assert.equal(await count('report-errors'), 0, 'no error left');
+  await shot('data-03-fixed-imported');
+  const afterBoth = (await stats()).customers_active;
+
+  // Undo the first import: its customers go, the fixed ones stay.
+  const first = await browser.$$('[data-testid="import-history"] li');
+  const last = first[first.length - 1];
+  await (await last.$('button')).click();
+  await (await last.$('button.danger')).click();
+  await visible('[data-testid="undo-done"]');
+  await shot('data-04-undone');
+  const afterUndo = (await stats()).customers_active;
+  assert.ok(afterUndo < afterBoth && afterUndo >= 2, `the first import's customers are removed (${afterBoth} → ${afterUndo})`);
+});
+
+test('export, then import the export again: nothing changes', async () => {
+  await go('#/customers/export');
+  await (await visible('[data-testid="format-csv_excel_fr"]')).click();
+  await (await visible('[data-testid="export-run"]')).click();
+  const csv = await downloaded('[data-testid="export-link"]');
+  assert.deepEqual([...csv.subarray(0, 3)], [0xef, 0xbb, 0xbf], 'Excel France: UTF-8 with a BOM');
+  assert.match(csv.toString('utf8').split('\r\n')[0], /;/, 'with semicolons and CRLF');
+  const path = join(work, 'export.csv');
+  writeFileSync(path, csv);
+  await chooseFile(path);
+  await (await visible('[data-testid="import-next"]')).click();
+  await (await visible('[data-testid="import-preview"]')).click();
+  await visible('[data-testid="preview-counts"]', 30_000);
+  assert.equal(await count('preview-new'), 0, 'nobody new');
+  assert.equal(await count('preview-updated'), 0, 'nobody changed: the round trip is lossless');
+  assert.equal(await count('preview-errors'), 0);
+  await shot('data-05-reimport-preview');
+});
+
+test('a backup, a change, a restore, and the restore undone', async () => {
+  await go('#/settings/backups');
+  await (await visible('[data-testid="backup-now"]', 20_000)).click();
+  await waitForText('[role="status"]', 'Sauvegarde faite');
+  await shot('data-06-backups');
+  const before = (await stats()).customers_active;
+  await invoke('customer_create', {
+    input: {
+      customer: {
+        first_name: 'Après', last_name: 'Sauvegarde', email: 'apres@example.com', phone: '',
+        address: { line1: '', line2: '', postcode: '', city: '', country: null }, birthday: null, language: null, tags: [],
+      },
+      consent: null, note: '',
+    },
+    key: crypto.randomUUID(),
+  });
+  assert.equal((await stats()).customers_active, before + 1);
+  await go('#/settings');
+  await go('#/settings/backups');
+  const manual = await browser.$$('[data-testid="backup-list"] li');
+  // The newest first: the one just made on request.
+  assert.match(await manual[0].getText(), /à la demande/);
+  await (await manual[0].$('button')).click();
+  await waitForText('[data-testid="restore-summary"]', 'contient');
+  await shot('data-07-restore-summary');
+  assert.equal((await stats()).customers_active, before + 1, 'nothing changes before the merchant confirms');
+  await (await visible('[data-testid="restore-confirm"]')).click();
+  await visible('[data-testid="restore-done"]', 30_000);
+  assert.equal((await stats()).customers_active, before, 'the customer added after the backup is gone');
+  await shot('data-08-restored');
+  await (await visible('[data-testid="restore-undo"]')).click();
+  await browser.waitUntil(async () => (await stats()).customers_active === before + 1, {
+    timeout: 30_000,
+    timeoutMsg: 'the restore was never undone',
+  });
+});
+
+test("a customer's access pack, then the customer erased: gone from search, revenue unchanged", async () => {
+  const list = await invoke('customers_search', { query: 'Lefèvre', limit: 5 });
+  assert.ok(list.length >= 1, 'Élodie Lefèvre was imported');
+  const id = list[0].id;
+  await invoke('sale_record', {
+    input: { customer_id: id, amount_cents: 4250, occurred_at: null, note: '', category: '', apply: null },
+    key: crypto.randomUUID(),
+  });
+  const revenue = (await stats()).revenue_cents;
+  await go(`#/customers/${id}`);
+  await (await visible('[data-testid="access-pack"]', 20_000)).click();
+  const zip = await downloaded('[data-testid="access-pack-link"]');
+  assert.equal(zip.subarray(0, 2).toString('latin1'), 'PK', 'a zip');
+  assert.ok(zip.includes(Buffer.from('page.html')), 'with its printable page');
+
+  await (await visible('[data-testid="erase"]')).click();
+  const name = await (await visible('#customer-name')).getText();
+  await fill('[data-testid="erase-name"]', name);
+  await shot('data-09-erase-confirm');
+  await (await visible('[data-testid="erase-confirm"]')).click();
+  await visible('#customer-search', 20_000);
+  assert.deepEqual(await invoke('customers_search', { query: 'Lefèvre', limit: 5 }), [], 'gone from search');
+  assert.deepEqual(await invoke('customers_search', { query: 'elodie.lefevre@', limit: 5 }), []);
+  assert.equal((await stats()).revenue_cents, revenue, "the shop's revenue is unchanged");
+});

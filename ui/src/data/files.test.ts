@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { clashes, mimeOf, namesSomeone, percent, safeFileName, today } from './files';
+
+describe('data file helpers', () => {
+  it('keeps a name a file system accepts, whatever the customer is called', () => {
+    expect(safeFileName('donnees-client-Zoé <script>.zip'), 'markup characters are replaced').toBe('donnees-client-Zoé _script_.zip');
+    expect(safeFileName('../../etc/passwd'), 'no path can be walked').toBe('_.._etc_passwd');
+    expect(safeFileName('   '), 'an empty name gets a default').toBe('fichier');
+    expect(safeFileName('a'.repeat(300)).length, 'a name is capped').toBe(120);
+  });
+
+  it('gives each saved file its type', () => {
+    expect(mimeOf('clients.csv')).toBe('text/csv');
+    expect(mimeOf('clients.xlsx')).toContain('spreadsheetml');
+    expect(mimeOf('pack.zip')).toBe('application/zip');
+  });
+
+  it('finds two columns sent to one field, except the fields that join', () => {
+    expect(clashes(['email', 'phone', 'email']), 'a second email column clashes').toEqual([2]);
+    expect(clashes(['notes', 'notes', 'tags', 'tags', 'ignore', 'ignore']), 'notes and tags join').toEqual([]);
+  });
+
+  it('needs a column that names the person', () => {
+    expect(namesSomeone(['ignore', 'phone'])).toBe(false);
+    expect(namesSomeone(['ignore', 'full_name'])).toBe(true);
+    expect(namesSomeone(['email'])).toBe(true);
+  });
+
+  it('shows progress in whole percent, never over 100 nor on an empty file', () => {
+    expect(percent(0, 0)).toBe(0);
+    expect(percent(1, 3)).toBe(33);
+    expect(percent(5, 4)).toBe(100);
+  });
+
+  it('dates a file name in local time', () => {
+    expect(today(new Date(2026, 0, 5, 23, 30))).toBe('2026-01-05');
+  });
+});
