@@ -1,7 +1,8 @@
 //! A person's access request (GDPR article 15, Law 25): one zip with everything Comptoir
 //! holds about them — profile, consent history, purchases, points and stamps ledgers, vouchers
 //! and their uses, notes, timeline events, the messages sent to them, unsubscribes, imports
-//! that touched them — each as JSON and CSV, plus one printable page (all text escaped).
+//! that touched them, referrals (as referrer or friend), satisfaction answers, the mail read
+//! back from them — each as JSON and CSV, plus one printable page (all text escaped).
 //! Every section is a fixed query bound to the customer's id.
 
 use crate::error::Result;
@@ -27,6 +28,9 @@ const SECTIONS: &[(&str, &str)] = &[
     ("messages", "SELECT c.name AS campaign, r.email, r.state, r.sent_at FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id WHERE r.customer_id = ?1 AND r.state IN ('sent', 'failed') ORDER BY r.id"),
     ("unsubscribes", "SELECT at, source, campaign_id FROM unsubscribes WHERE customer_id = ?1 ORDER BY id"),
     ("imports", "SELECT i.file_name, i.created_at, x.action, i.undone_at FROM import_changes x JOIN imports i ON i.id = x.import_id WHERE x.customer_id = ?1 ORDER BY i.id"),
+    ("referrals", "SELECT CASE WHEN referrer_id = ?1 THEN 'referrer' ELSE 'friend' END AS role, created_at, via, status, approved_at, ended_at, end_reason FROM referrals WHERE referrer_id = ?1 OR friend_id = ?1 ORDER BY id"),
+    ("satisfaction", "SELECT answered_at, score, comment, channel FROM nps_answers WHERE customer_id = ?1 ORDER BY answered_at, id"),
+    ("mail_received", "SELECT received_at, from_addr, subject, kind, decision FROM mailbox_messages WHERE customer_id = ?1 ORDER BY id"),
 ];
 
 /// One section: its name, its columns and its rows.

@@ -9,4 +9,12 @@ export type RestoreReport = { restored: BackupHeader,
 /**
  * The snapshot of what was replaced: restoring it undoes this restore.
  */
-undo_backup: BackupInfo, erasures_reapplied: number, unsubscribes_reapplied: number, };
+undo_backup: BackupInfo, erasures_reapplied: number, unsubscribes_reapplied: number, 
+/**
+ * Messages sent after the backup, marked sent in the restored file (never sent twice).
+ */
+messages_carried: number, 
+/**
+ * Campaigns paused so that nothing leaves again by itself; the merchant resumes them.
+ */
+campaigns_paused: number, };

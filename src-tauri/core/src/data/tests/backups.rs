@@ -202,6 +202,9 @@ fn the_access_pack_holds_everything_with_the_page_escaped() {
         "vouchers.csv",
         "messages.csv",
         "unsubscribes.csv",
+        "referrals.csv",
+        "satisfaction.csv",
+        "mail_received.csv",
         "page.html",
     ] {
         assert!(files.contains(&f.to_string()), "{f} in {files:?}");
