@@ -86,8 +86,7 @@ pub(super) fn carry(tx: &Tx, sent: &SentRows) -> Result<Carried> {
                         "SELECT EXISTS (SELECT 1 FROM campaigns WHERE id = ?1) AND EXISTS (SELECT 1 FROM customers WHERE id = ?2)",
                     )?
                     .query_row([&row[campaign_i], &row[customer_i]], |r| r.get(0))?;
-                parents
-                    && tx.prepare_cached(&insert)?.execute(rusqlite::params_from_iter(row.iter()))? == 1
+                parents && tx.prepare_cached(&insert)?.execute(rusqlite::params_from_iter(row.iter()))? == 1
             }
             None => false,
         };

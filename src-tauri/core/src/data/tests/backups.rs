@@ -259,7 +259,11 @@ fn a_restored_older_file_never_sends_a_message_that_already_left() {
     let bdir = dir.path().join("backups");
     let a = add(&mut s, "Élodie", "Lefèvre", "elodie@example.com", "Lyon");
     let b = add(&mut s, "Gaël", "Côté", "gael@example.com", "Paris");
-    let running = campaign_with_outbox(&mut s, "running", &[(a, "elodie@example.com", "tok-a"), (b, "gael@example.com", "tok-b")]);
+    let running = campaign_with_outbox(
+        &mut s,
+        "running",
+        &[(a, "elodie@example.com", "tok-a"), (b, "gael@example.com", "tok-b")],
+    );
     let scheduled = campaign_with_outbox(&mut s, "scheduled", &[]);
     let snap = backup::snapshot(s.path().unwrap(), &bdir, BackupReason::Manual, None, s.now()).unwrap();
     clock.advance(chrono::Duration::minutes(5));
@@ -279,9 +283,7 @@ fn a_restored_older_file_never_sends_a_message_that_already_left() {
     let r = s.restore_backup(std::path::Path::new(&snap.path), None, &bdir).unwrap();
     assert_eq!(r.messages_carried, 2, "both messages that left after the backup are carried into the restored file");
     let state = |s: &Store, token: &str| -> String {
-        s.conn()
-            .query_row("SELECT state FROM campaign_recipients WHERE token = ?1", [token], |r| r.get(0))
-            .unwrap()
+        s.conn().query_row("SELECT state FROM campaign_recipients WHERE token = ?1", [token], |r| r.get(0)).unwrap()
     };
     assert_eq!(state(&s, "tok-a"), "sent", "a message that left is sent in the restored file: never again");
     assert_eq!(state(&s, "tok-b"), "queued", "one that had not left still waits");
@@ -377,7 +379,9 @@ fn an_erasure_blanks_what_came_back_by_mail_and_keeps_the_scores() {
     s.erase_customer(id, None).unwrap();
     let left: (Option<String>, Option<Vec<u8>>, Option<String>) = s
         .conn()
-        .query_row("SELECT from_addr, raw, email_norm FROM mailbox_messages", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .query_row("SELECT from_addr, raw, email_norm FROM mailbox_messages", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
         .unwrap();
     assert_eq!(left, (None, None, None), "the message as received and its sender are gone");
     let excerpt: Option<String> =
