@@ -21,9 +21,9 @@ export function mimeOf(name: string): string {
 
 /** A file name without anything a file system refuses (a customer's name may hold anything). */
 export function safeFileName(name: string): string {
-  const cleaned = name
-    .normalize('NFC')
-    .replace(/[\\/:*?"<>|\u0000-\u001f\u007f]/g, '_')
+  const cleaned = Array.from(name.normalize('NFC'), (c) => (c.charCodeAt(0) < 32 || c.charCodeAt(0) === 127 ? '_' : c))
+    .join('')
+    .replace(/[\\/:*?"<>|]/g, '_')
     .replace(/^[.\s]+|[.\s]+$/g, '')
     .slice(0, 120);
   return cleaned === '' ? 'fichier' : cleaned;

@@ -114,6 +114,11 @@ const families: Record<string, string[]> = {
   'ui.data.retention.': unionOf('RetentionReason'),
   'ui.data.step.': ['file', 'mapping', 'options', 'preview', 'report'],
   'ui.data.warning.': ['no_backup', 'local_old', 'no_offsite', 'offsite_missing', 'offsite_old', 'db_in_synced_folder'],
+  // The access pack's sections (data/access_pack.rs SECTIONS) and the export's columns
+  // (data/export.rs HEADERS), whose titles the core builds as `access.section.<name>` and
+  // `export.header.<name>`.
+  'access.section.': ['cards', 'consents', 'events', 'imports', 'mail_received', 'messages', 'notes', 'points', 'purchases', 'referrals', 'satisfaction', 'stamps', 'tags', 'unsubscribes', 'voucher_uses', 'vouchers'],
+  'export.header.': ['address', 'address2', 'birthday', 'card', 'city', 'consent', 'country', 'email', 'first_name', 'id', 'language', 'last_name', 'last_purchase', 'phone', 'points', 'postcode', 'since', 'spent', 'tags', 'visits'],
   'import.reason.': [
     'balance_not_for_existing', 'card_invalid', 'cell_too_long', 'date_impossible', 'date_unreadable', 'email_invalid',
     'formula', 'invalid', 'name_required', 'number_invalid', 'phone_invalid', 'postcode_invalid', 'suppressed', 'too_long',

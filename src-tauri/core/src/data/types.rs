@@ -183,8 +183,10 @@ pub struct UndoReport {
     pub fields_kept: u32,
 }
 
-/// Progress of long work, reported every few hundred rows.
+/// Progress of long work, reported every few hundred rows. (`ImportProgress` in TypeScript:
+/// the campaigns' outbox has its own `Progress`.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(rename = "ImportProgress")]
 pub struct Progress {
     pub done: u32,
     pub total: u32,

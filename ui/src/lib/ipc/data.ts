@@ -15,7 +15,7 @@ import type { ImportRecord } from '../generated/ImportRecord';
 import type { ImportReport } from '../generated/ImportReport';
 import type { OpenedFile } from '../generated/OpenedFile';
 import type { Outcome } from '../generated/Outcome';
-import type { Progress } from '../generated/Progress';
+import type { ImportProgress } from '../generated/ImportProgress';
 import type { ReadOptions } from '../generated/ReadOptions';
 import type { RestoreReport } from '../generated/RestoreReport';
 import type { RetentionCandidate } from '../generated/RetentionCandidate';
@@ -50,8 +50,8 @@ export const importErrorFile = (token: string) => bytes('data_import_error_file'
 export const importHistory = () => call<ImportRecord[]>('data_imports');
 export const importUndo = (id: number, key: string) => call<Outcome<UndoReport>>('data_import_undo', { id, key });
 /** Progress of a running preview or import. */
-export const onImportProgress = (f: (p: Progress) => void): Promise<UnlistenFn> =>
-  listen<Progress>('data-progress', (e) => f(e.payload));
+export const onImportProgress = (f: (p: ImportProgress) => void): Promise<UnlistenFn> =>
+  listen<ImportProgress>('data-progress', (e) => f(e.payload));
 
 export const exportCustomers = (scope: ExportScope, format: ExportFormat) => bytes('data_export', { scope, format });
 export const accessPack = (id: number) => bytes('data_access_pack', { id });
