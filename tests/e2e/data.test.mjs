@@ -7,7 +7,7 @@
 // with a path) and come out through the download links, read back here byte for byte.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,12 +17,20 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const FIXTURES = resolve(HERE, '../../src-tauri/core/tests/fixtures/import');
 const work = mkdtempSync(join(tmpdir(), 'comptoir-e2e-data-'));
 
+/** Files the window saved: WebKit puts them in the app's working folder (this one) when no
+ *  download folder is set; removed at the end. */
+const saved = new Set();
+
 before(startApp);
-after(stopApp);
+after(async () => {
+  await stopApp();
+  for (const name of saved) rmSync(join(HERE, name), { force: true });
+});
 
 /** The bytes behind a download link the screen shows (the blob the app saved). */
 async function downloaded(selector) {
-  await visible(selector);
+  const link = await visible(selector);
+  saved.add(await link.getAttribute('download'));
   const bytes = await browser.execute(async (sel) => {
     const a = document.querySelector(sel);
     const b = await (await fetch(a.href)).arrayBuffer();
