@@ -445,6 +445,18 @@ fn reason_text(lang: Lang, p: &RowProblem) -> String {
 }
 
 /// One pass over the file inside `tx`: the import (or its preview, when the caller rolls back).
+/// Rule: the name of a row in error as the file wrote it (full name, else first and last
+/// name), so the report says whose row it is. Shown as text only; capped.
+fn name_as_written(cells: &[String], columns: &[Field]) -> String {
+    let pick =
+        |f: Field| columns.iter().zip(cells).filter(|(c, _)| **c == f).map(|(_, v)| v.trim()).find(|v| !v.is_empty());
+    let name = match pick(Field::FullName) {
+        Some(full) => full.to_string(),
+        None => [pick(Field::FirstName), pick(Field::LastName)].into_iter().flatten().collect::<Vec<_>>().join(" "),
+    };
+    name.chars().take(120).collect()
+}
+
 pub(crate) fn run(tx: &mut Tx, file: &ImportFile, opts: &ImportOptions, progress: ProgressFn) -> Result<ImportRun> {
     if opts.mapping.columns.iter().all(|f| *f == Field::Ignore) {
         return Err(Error::invalid("mapping", "field.import_mapping_empty"));
@@ -545,6 +557,7 @@ pub(crate) fn run(tx: &mut Tx, file: &ImportFile, opts: &ImportOptions, progress
             }
         }
         let Some(n) = row.customer.as_ref() else {
+            out.name = name_as_written(&row.cells, &opts.mapping.columns);
             counts.errors += 1;
             errors.push((
                 row.line,

@@ -201,6 +201,12 @@ fn skip_row_reports_errors_and_the_error_file_keeps_the_encoding_and_separator()
     opts.bad_values = BadValues::SkipRow;
     let run = import(&mut s, &f, &opts);
     assert_eq!(run.report.counts.errors, 3, "invalid email, impossible date, formula: {:#?}", run.errors);
+    let named: Vec<&str> =
+        run.report.rows.iter().filter(|r| r.kind == RowKind::Error).map(|r| r.name.as_str()).collect();
+    assert!(
+        named.contains(&"Jean Durand") && named.contains(&"Sophie Martin"),
+        "a row in error says whose it is, as the file wrote it: {named:?}"
+    );
     let (bytes, name) = error_file::error_file(&f, &run.errors, crate::types::Lang::Fr);
     assert!(name.ends_with(".csv") && name.contains("lignes en erreur"));
     assert_eq!(decode::guess(&bytes), TextEncoding::Windows1252, "written back in Windows-1252");
