@@ -220,9 +220,9 @@ pub(crate) fn approve(tx: &mut Tx, id: i64) -> Result<()> {
     reconcile_milestones(tx, r.referrer)
 }
 
-/// Approved referrals of `referrer` made within the offer's dates.
+/// Approved referrals of `referrer` made within the offer's period and dates.
 fn approved_in_offer(conn: &Connection, referrer: CustomerId, o: &Offer) -> Result<u32> {
-    let start = day_start(o.starts_on);
+    let start = day_start(o.counts_from());
     let end = o.ends_on.and_then(|d| d.succ_opt()).map(day_start);
     let n: i64 = conn.prepare_cached(
         "SELECT count(*) FROM referrals WHERE referrer_id = ?1 AND status = 'approved' AND created_at >= ?2 AND (?3 IS NULL OR created_at < ?3)",
@@ -242,9 +242,11 @@ pub(crate) fn day_start(day: chrono::NaiveDate) -> DateTime<Utc> {
         .unwrap_or_else(|| midnight.and_utc())
 }
 
-/// Make the referrer hold exactly the milestones of the offer in force they are entitled to:
-/// give the missing ones (slots, budget and cap permitting), take back the others — in
-/// "highest only", a lower one only once the higher one was actually given.
+/// Make the referrer hold the milestones they are entitled to (see `rules::milestone_plan`):
+/// give the missing ones of the offer in force (slots, budget and cap permitting), take back
+/// those whose count fell — judged by the version each was given under, so an edit of the
+/// offer never takes back what was earned — and, when only the highest counts, the lower ones
+/// a higher one replaces (a lower one only once the higher one was actually given).
 pub(crate) fn reconcile_milestones(tx: &mut Tx, referrer: CustomerId) -> Result<()> {
     let Some(current) = current_offer(tx)? else { return Ok(()) };
     let offer = current.offer;
@@ -252,13 +254,18 @@ pub(crate) fn reconcile_milestones(tx: &mut Tx, referrer: CustomerId) -> Result<
         return Ok(());
     }
     let approved = approved_in_offer(tx, referrer, &offer)?;
-    let entitled = rules::entitled(&offer.milestones, offer.stacking, approved);
     let u = under(tx, &offer, current.version)?;
     let period = u.period();
     let grants_now = grants::milestone_grants(tx, referrer, &period)?;
-    let held: Vec<rules::HeldMilestone> =
-        grants_now.iter().filter(|g| g.active).map(|g| rules::HeldMilestone { grant_id: g.id, key: g.key }).collect();
-    let plan = rules::milestone_plan(&entitled, &held);
+    let mut held = Vec::new();
+    for g in grants_now.iter().filter(|g| g.active) {
+        let own = if g.version == current.version { offer.clone() } else { offer_version(tx, g.version)? };
+        let threshold = own.milestones.iter().find(|m| m.key == g.key).map(|m| m.referrals).unwrap_or(0);
+        let approved_then =
+            if g.version == current.version { approved } else { approved_in_offer(tx, referrer, &own)? };
+        held.push(rules::HeldMilestone { grant_id: g.id, key: g.key, threshold, approved: approved_then });
+    }
+    let plan = rules::milestone_plan(&offer.milestones, offer.stacking, approved, &held);
     let who = EventFor { referral: None, referrer, friend: None };
     let mut refused_highest = false;
     for key in &plan.give {
@@ -273,7 +280,7 @@ pub(crate) fn reconcile_milestones(tx: &mut Tx, referrer: CustomerId) -> Result<
             // The lower milestones, held now (replaced below) or already taken back after use.
             let lower: Vec<&super::RewardSpec> = grants_now
                 .iter()
-                .filter(|g| offer.milestones.iter().any(|o| o.key == g.key && o.referrals < m.referrals))
+                .filter(|g| g.key != m.key)
                 .filter(|g| !g.active || held_and_spent(tx, g.id).unwrap_or(false))
                 .filter_map(|g| g.given.as_ref())
                 .collect();
@@ -292,14 +299,12 @@ pub(crate) fn reconcile_milestones(tx: &mut Tx, referrer: CustomerId) -> Result<
             refused_highest = true;
         }
     }
-    for grant in plan.take_back {
-        let key = grants_now.iter().find(|g| g.id == grant).map(|g| g.key).unwrap_or_default();
-        let threshold = offer.milestones.iter().find(|m| m.key == key).map(|m| m.referrals).unwrap_or(u32::MAX);
-        let replaced = threshold <= approved;
-        if replaced && refused_highest {
-            continue; // the higher one could not be given: keep this one
-        }
-        let reason = if replaced { "replaced_by_higher" } else { "milestone_lost" };
+    for (grant, why) in plan.take_back {
+        let reason = match why {
+            rules::TakeBack::Lost => "milestone_lost",
+            rules::TakeBack::Replaced if refused_highest => continue, // the higher one could not be given: keep this one
+            rules::TakeBack::Replaced => "replaced_by_higher",
+        };
         grants::take_back(tx, grant, &who, reason)?;
     }
     Ok(())
@@ -382,6 +387,19 @@ pub(crate) fn on_merge(tx: &mut Tx, keep: CustomerId, other: CustomerId) -> Resu
             "UPDATE referrals SET friend_id = ?1 WHERE friend_id = ?2 AND referrer_id <> ?1",
             params![keep, other],
         )?;
+        // The friend's record was a duplicate of a customer who bought before the referral:
+        // not a new customer, so not a friend to reward (as a link to them is refused).
+        let not_new: Vec<i64> = tx
+            .prepare(
+                "SELECT r.id FROM referrals r WHERE r.friend_id = ?1
+                   AND r.status IN ('pending', 'qualified', 'approved', 'outside_offer')
+                   AND EXISTS (SELECT 1 FROM purchases p WHERE p.customer_id = ?1 AND p.kind = 'sale' AND p.occurred_at < r.created_at)",
+            )?
+            .query_map([keep], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for id in not_new {
+            end(tx, id, "voided", "merged_existing_customer", None, None, true)?;
+        }
     } else if let Some(id) = tx
         .query_row(
             "SELECT id FROM referrals WHERE friend_id = ?1 AND status IN ('pending', 'qualified', 'approved')",

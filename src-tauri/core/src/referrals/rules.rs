@@ -6,7 +6,7 @@
 
 use super::offer::{Milestone, Offer, Stacking};
 use crate::types::Cents;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -111,28 +111,104 @@ pub fn entitled(milestones: &[Milestone], stacking: Stacking, approved: u32) -> 
     }
 }
 
-/// A milestone reward a referrer holds now.
+/// A milestone reward a referrer holds now, judged by the version of the offer it was given
+/// under (the merchant may have edited the offer since).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HeldMilestone {
     pub grant_id: i64,
     pub key: u32,
+    /// The milestone's number of referrals in the version it was given under.
+    pub threshold: u32,
+    /// Approved referrals counted under that version's dates.
+    pub approved: u32,
 }
 
-/// What to do so that a referrer holds exactly the milestones they are entitled to.
+/// Why a milestone reward held is taken back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TakeBack {
+    /// The referrer's count fell under what it was given for (a friend refunded).
+    Lost,
+    /// Only the highest milestone counts and a higher one is given.
+    Replaced,
+}
+
+/// What to do so that a referrer holds the milestones they are entitled to.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MilestonePlan {
-    /// Rewards held for milestones no longer entitled (count fell, or replaced by a higher
-    /// one when only the highest counts).
-    pub take_back: Vec<i64>,
-    /// Milestones entitled and not held, lowest first.
+    pub take_back: Vec<(i64, TakeBack)>,
+    /// Milestones of the offer in force to give, lowest first.
     pub give: Vec<u32>,
 }
 
-/// Rule: compare what is held with what is entitled.
-pub fn milestone_plan(entitled: &[u32], held: &[HeldMilestone]) -> MilestonePlan {
-    MilestonePlan {
-        take_back: held.iter().filter(|h| !entitled.contains(&h.key)).map(|h| h.grant_id).collect(),
-        give: entitled.iter().filter(|k| !held.iter().any(|h| h.key == **k)).copied().collect(),
+/// Rule: a milestone reward is earned while the count it was given for still holds — under
+/// the version it was given under, or under the offer in force. Editing the offer (a higher
+/// threshold, a milestone removed) never takes back what a referrer earned; only a count that
+/// falls does. The offer in force says what is given next: every milestone reached and not
+/// held (cumulative), or the highest reached when it is above the highest earned one held,
+/// which it then replaces (highest only).
+pub fn milestone_plan(
+    milestones: &[Milestone],
+    stacking: Stacking,
+    approved: u32,
+    held: &[HeldMilestone],
+) -> MilestonePlan {
+    let reached = entitled(milestones, Stacking::Cumulative, approved);
+    let current_threshold = |key: u32| milestones.iter().find(|m| m.key == key).map(|m| m.referrals);
+    let earned = |h: &HeldMilestone| h.approved >= h.threshold || reached.contains(&h.key);
+    let mut plan = MilestonePlan::default();
+    for h in held.iter().filter(|h| !earned(h)) {
+        plan.take_back.push((h.grant_id, TakeBack::Lost));
+    }
+    let kept: Vec<&HeldMilestone> = held.iter().filter(|h| earned(h)).collect();
+    match stacking {
+        Stacking::Cumulative => {
+            plan.give = reached.into_iter().filter(|k| !kept.iter().any(|h| h.key == *k)).collect();
+        }
+        Stacking::HighestOnly => {
+            // A held milestone ranks by its threshold in the offer in force, or in its own
+            // version when the offer no longer has it.
+            let rank = |h: &HeldMilestone| current_threshold(h.key).unwrap_or(h.threshold);
+            let best = kept.iter().map(|h| rank(h)).max();
+            let top = reached.last().copied();
+            if let Some(top) = top {
+                let top_rank = current_threshold(top).unwrap_or(0);
+                let holds_top = kept.iter().any(|h| h.key == top);
+                let give_top = !holds_top && best.is_none_or(|b| top_rank > b);
+                if give_top {
+                    plan.give.push(top);
+                }
+                if give_top || holds_top {
+                    for h in kept.iter().filter(|h| h.key != top) {
+                        plan.take_back.push((h.grant_id, TakeBack::Replaced));
+                    }
+                }
+            }
+        }
+    }
+    plan
+}
+
+/// Rule: a version of the offer counts in the period of the version before it while their
+/// dates meet (a start date corrected, moved or extended, an end date changed: the places and
+/// the budget already used stay used); it opens a new period, named by its start date, only
+/// when it starts after the version before ended (next year's offer).
+pub fn period_of(new: &Offer, before: Option<&Offer>) -> NaiveDate {
+    match before {
+        Some(b) if b.ends_on.is_none_or(|end| new.starts_on <= end) => b.period_start(),
+        _ => new.starts_on,
+    }
+}
+
+/// Rule: a milestone key names one milestone for the life of the offer (its slots, who
+/// holds it). A milestone new in this version whose key an older version used for another
+/// milestone (removed since) gets a key never used before; milestones kept keep theirs.
+pub fn fresh_keys(milestones: &mut [Milestone], current: &[u32], ever: &[u32]) {
+    let mut next = ever.iter().chain(milestones.iter().map(|m| &m.key)).copied().max().unwrap_or(0);
+    for m in milestones.iter_mut() {
+        if ever.contains(&m.key) && !current.contains(&m.key) {
+            next += 1;
+            m.key = next;
+        }
     }
 }
 

@@ -185,7 +185,7 @@ pub struct StatusCount {
 pub(crate) fn counters(conn: &Connection, offer: &Offer) -> Result<Counters> {
     let s = crate::settings::read(conn)?;
     let pv = point_value(conn)?;
-    let period = offer.starts_on.to_string();
+    let period = offer.period_start().to_string();
     let (issued_count, issued_cents, taken_back_cents, loss_cents): (i64, Cents, Cents, Cents) = conn.query_row(
         "SELECT count(*), coalesce(sum(g.cost_cents), 0), coalesce(sum(e.taken_back_cents), 0), coalesce(sum(e.loss_cents), 0)
          FROM referral_rewards g LEFT JOIN referral_reward_ends e ON e.reward_id = g.id WHERE g.period = ?1",
@@ -234,7 +234,7 @@ pub(crate) fn counters(conn: &Connection, offer: &Offer) -> Result<Counters> {
 pub(crate) fn budget_figures(conn: &Connection) -> Result<Option<(Cents, Cents)>> {
     let Some(v) = current_offer(conn)? else { return Ok(None) };
     let Some(budget) = v.offer.budget_cents else { return Ok(None) };
-    Ok(Some((budget, grants::committed(conn, &v.offer.starts_on.to_string())?)))
+    Ok(Some((budget, grants::committed(conn, &v.offer.period_start().to_string())?)))
 }
 
 /// Value of the referral rewards given since `since` and not taken back (what was spent of
@@ -515,13 +515,13 @@ impl Store {
 }
 
 fn approved_in(conn: &Connection, referrer: CustomerId, o: &Offer) -> Result<u32> {
-    let start = day_start(o.starts_on);
+    let start = day_start(o.counts_from());
     let end = o.ends_on.and_then(|d| d.succ_opt()).map(day_start);
-    let n: i64 = conn.query_row(
-        "SELECT count(*) FROM referrals WHERE referrer_id = ?1 AND status = 'approved' AND created_at >= ?2 AND (?3 IS NULL OR created_at < ?3)",
-        params![referrer, start, end],
-        |r| r.get(0),
-    )?;
+    let n: i64 = conn
+        .prepare_cached(
+            "SELECT count(*) FROM referrals WHERE referrer_id = ?1 AND status = 'approved' AND created_at >= ?2 AND (?3 IS NULL OR created_at < ?3)",
+        )?
+        .query_row(params![referrer, start, end], |r| r.get(0))?;
     Ok(n as u32)
 }
 
@@ -571,11 +571,11 @@ pub(crate) fn personal_fields(
     customer: CustomerId,
     now: DateTime<Utc>,
 ) -> Result<(String, i64, String)> {
-    let friends: i64 = conn.query_row(
-        "SELECT count(*) FROM referrals WHERE referrer_id = ?1 AND status IN ('pending', 'qualified', 'approved')",
-        [customer],
-        |r| r.get(0),
-    )?;
+    let friends: i64 = conn
+        .prepare_cached(
+            "SELECT count(*) FROM referrals WHERE referrer_id = ?1 AND status IN ('pending', 'qualified', 'approved')",
+        )?
+        .query_row([customer], |r| r.get(0))?;
     let mut next = String::new();
     if let Some(v) = current_offer(conn)?.filter(|v| v.offer.runs_on(super::store::local_day(now))) {
         let s = crate::settings::read(conn)?;
