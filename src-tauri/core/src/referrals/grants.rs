@@ -168,15 +168,37 @@ pub(crate) fn give(
     spec: &RewardSpec,
     reason: &str,
 ) -> Result<std::result::Result<i64, Refusal>> {
+    give_replacing(tx, u, customer, role, who, milestone, spec, reason, 0)
+}
+
+/// `give`, for a reward that replaces others worth `replaced_cents` unspent (a higher
+/// milestone when only the highest counts): what they will give back does not count against
+/// the budget and the cap when checking this one (they are taken back right after it is given).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn give_replacing(
+    tx: &mut Tx,
+    u: &Under,
+    customer: CustomerId,
+    role: Role,
+    who: &EventFor,
+    milestone: Option<&Milestone>,
+    spec: &RewardSpec,
+    reason: &str,
+    replaced_cents: Cents,
+) -> Result<std::result::Result<i64, Refusal>> {
     let period = u.period();
     let cost = cost_cents(spec, u.point_value);
     let spent = Spent {
-        committed_cents: committed(tx, &period)?,
+        committed_cents: (committed(tx, &period)? - replaced_cents).max(0),
         slots_taken: match milestone {
             Some(m) => slots_taken(tx, &period, m.key)?,
             None => 0,
         },
-        referrer_cents: if role == Role::Friend { 0 } else { referrer_cents(tx, &period, customer)? },
+        referrer_cents: if role == Role::Friend {
+            0
+        } else {
+            (referrer_cents(tx, &period, customer)? - replaced_cents).max(0)
+        },
     };
     let label = reward_label(spec, u.lang, u.currency, u.locale);
     // The reward is the one promised under the referral's version; the budget and the cap are
@@ -337,6 +359,11 @@ pub(crate) fn live_rewards_of(conn: &Connection, referral: i64) -> Result<Vec<(i
     )?;
     let rows = st.query_map([referral], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// What a reward cost when given.
+pub(crate) fn cost_of(conn: &Connection, grant: i64) -> Result<Cents> {
+    Ok(conn.query_row("SELECT cost_cents FROM referral_rewards WHERE id = ?1", [grant], |r| r.get(0))?)
 }
 
 /// Whether a referral already rewarded this side (taken back or not: once only).

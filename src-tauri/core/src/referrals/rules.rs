@@ -140,17 +140,21 @@ pub struct MilestonePlan {
     pub give: Vec<u32>,
 }
 
-/// Rule: a milestone reward is earned while the count it was given for still holds — under
-/// the version it was given under, or under the offer in force. Editing the offer (a higher
-/// threshold, a milestone removed) never takes back what a referrer earned; only a count that
-/// falls does. The offer in force says what is given next: every milestone reached and not
-/// held (cumulative), or the highest reached when it is above the highest earned one held,
-/// which it then replaces (highest only).
+/// Rule: a milestone reward is earned while the count it was given for still holds — the
+/// referrer has at least its number of referrals (counted over its version's dates or the
+/// offer in force's, whichever is more), or the offer in force entitles them to it. Editing
+/// the offer (a higher threshold, a milestone removed, another stacking) never takes back what
+/// a referrer earned; only a count that falls does. When `giving` (the offer is on and has
+/// milestones), the offer in force says what is given next: every milestone reached and not
+/// held — nor held already under an older version at the same number of referrals —
+/// (cumulative), or the highest reached when it is above the highest earned one held, which it
+/// then replaces with the other ones held (highest only).
 pub fn milestone_plan(
     milestones: &[Milestone],
     stacking: Stacking,
     approved: u32,
     held: &[HeldMilestone],
+    giving: bool,
 ) -> MilestonePlan {
     let reached = entitled(milestones, Stacking::Cumulative, approved);
     let current_threshold = |key: u32| milestones.iter().find(|m| m.key == key).map(|m| m.referrals);
@@ -159,26 +163,33 @@ pub fn milestone_plan(
     for h in held.iter().filter(|h| !earned(h)) {
         plan.take_back.push((h.grant_id, TakeBack::Lost));
     }
+    if !giving {
+        return plan;
+    }
     let kept: Vec<&HeldMilestone> = held.iter().filter(|h| earned(h)).collect();
     match stacking {
         Stacking::Cumulative => {
-            plan.give = reached.into_iter().filter(|k| !kept.iter().any(|h| h.key == *k)).collect();
+            // A milestone removed and added again (a new key) is the same step for whoever
+            // holds the old one.
+            let covered = |k: u32| {
+                let t = current_threshold(k);
+                kept.iter().any(|h| h.key == k || (current_threshold(h.key).is_none() && Some(h.threshold) == t))
+            };
+            plan.give = reached.into_iter().filter(|k| !covered(*k)).collect();
         }
         Stacking::HighestOnly => {
             // A held milestone ranks by its threshold in the offer in force, or in its own
             // version when the offer no longer has it.
             let rank = |h: &HeldMilestone| current_threshold(h.key).unwrap_or(h.threshold);
             let best = kept.iter().map(|h| rank(h)).max();
-            let top = reached.last().copied();
-            if let Some(top) = top {
+            if let Some(top) = reached.last().copied() {
                 let top_rank = current_threshold(top).unwrap_or(0);
                 let holds_top = kept.iter().any(|h| h.key == top);
-                let give_top = !holds_top && best.is_none_or(|b| top_rank > b);
-                if give_top {
+                // Only a higher milestone given now replaces the others: switching to "highest
+                // only" takes back nothing already earned.
+                if !holds_top && best.is_none_or(|b| top_rank > b) {
                     plan.give.push(top);
-                }
-                if give_top || holds_top {
-                    for h in kept.iter().filter(|h| h.key != top) {
+                    for h in &kept {
                         plan.take_back.push((h.grant_id, TakeBack::Replaced));
                     }
                 }
@@ -188,12 +199,37 @@ pub fn milestone_plan(
     plan
 }
 
-/// Rule: a version of the offer counts in the period of the version before it while their
-/// dates meet (a start date corrected, moved or extended, an end date changed: the places and
-/// the budget already used stay used); it opens a new period, named by its start date, only
-/// when it starts after the version before ended (next year's offer).
-pub fn period_of(new: &Offer, before: Option<&Offer>) -> NaiveDate {
-    match before {
+/// The milestones still ahead of a referrer, as the customer page and messages announce them:
+/// those of the offer in force they neither hold nor had, above the highest they hold when
+/// only the highest counts (see `milestone_plan`).
+pub fn milestones_ahead<'a>(
+    milestones: &'a [Milestone],
+    stacking: Stacking,
+    held: &[HeldMilestone],
+) -> Vec<&'a Milestone> {
+    let current_threshold = |key: u32| milestones.iter().find(|m| m.key == key).map(|m| m.referrals);
+    let best = held.iter().map(|h| current_threshold(h.key).unwrap_or(h.threshold)).max();
+    milestones
+        .iter()
+        .filter(|m| {
+            !held.iter().any(|h| h.key == m.key || (current_threshold(h.key).is_none() && h.threshold == m.referrals))
+        })
+        .filter(|m| stacking == Stacking::Cumulative || best.is_none_or(|b| m.referrals > b))
+        .collect()
+}
+
+/// Rule: a version of the offer counts in the period of the latest earlier version whose
+/// dates hold its start date (a start date corrected or moved, an end date changed, next year's
+/// offer undone: the places and the budget already used stay used); failing that, in the period
+/// of the version before it while its start is not after that one's end (a start moved earlier);
+/// otherwise it opens a new period, named by its start date (next year's offer). `versions` are
+/// the saved versions, latest first.
+pub fn period_of(new: &Offer, versions: &[Offer]) -> NaiveDate {
+    let holds = |v: &Offer| v.counts_from() <= new.starts_on && v.ends_on.is_none_or(|end| new.starts_on <= end);
+    if let Some(v) = versions.iter().find(|v| holds(v)) {
+        return v.period_start();
+    }
+    match versions.first() {
         Some(b) if b.ends_on.is_none_or(|end| new.starts_on <= end) => b.period_start(),
         _ => new.starts_on,
     }

@@ -39,6 +39,13 @@ pub(crate) fn current_offer(conn: &Connection) -> Result<Option<OfferVersion>> {
     })
 }
 
+/// Every saved version of the offer, latest first.
+fn all_versions(conn: &Connection) -> Result<Vec<Offer>> {
+    let mut st = conn.prepare_cached("SELECT document FROM referral_offers ORDER BY id DESC")?;
+    let docs = st.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+    docs.iter().map(|d| Ok(serde_json::from_str(d)?)).collect()
+}
+
 /// Every milestone key any version of the offer used.
 fn keys_ever(conn: &Connection) -> Result<Vec<u32>> {
     let mut st = conn.prepare_cached(
@@ -434,7 +441,7 @@ impl Store {
         self.transact(("referral_offer_save", &offer), key, |tx| {
             let mut offer = offer.clone();
             let before = current_offer(tx)?;
-            offer.period_start = Some(super::rules::period_of(&offer, before.as_ref().map(|b| &b.offer)));
+            offer.period_start = Some(super::rules::period_of(&offer, &all_versions(tx)?));
             let current: Vec<u32> =
                 before.map(|c| c.offer.milestones.iter().map(|m| m.key).collect()).unwrap_or_default();
             let ever = keys_ever(tx)?;

@@ -157,7 +157,7 @@ fn milestones_add_up_or_only_the_highest_counts() {
         assert_eq!(entitled(&ms, stacking, approved), want, "{why}");
     }
     let held = |grant_id, key, threshold, approved| HeldMilestone { grant_id, key, threshold, approved };
-    let plan = milestone_plan(&ms, Stacking::HighestOnly, 4, &[held(7, 1, 2, 4)]);
+    let plan = milestone_plan(&ms, Stacking::HighestOnly, 4, &[held(7, 1, 2, 4)], true);
     assert_eq!(
         plan,
         MilestonePlan { take_back: vec![(7, TakeBack::Replaced)], give: vec![2] },

@@ -62,13 +62,32 @@ fn an_edit_of_the_offer_never_takes_back_a_milestone_only_a_falling_count_does()
         ),
     ];
     for (stacking, approved, held, want, why) in cases {
-        assert_eq!(milestone_plan(&raised, stacking, approved, &held), want, "{why}");
+        assert_eq!(milestone_plan(&raised, stacking, approved, &held, true), want, "{why}");
     }
+    // The merchant switches a cumulative offer to "highest only": both earned stay.
+    let both = [milestone(1, 2, 500, None), milestone(2, 4, 1000, None)];
+    assert_eq!(
+        milestone_plan(&both, Stacking::HighestOnly, 4, &[held(8, 1, 2, 4), held(9, 2, 4, 4)], true),
+        MilestonePlan::default(),
+        "switching the stacking takes back nothing already earned"
+    );
+    // The €10 removed, then added again (it gets a new key, 3): whoever holds the old one has it.
+    let again = [milestone(1, 2, 500, None), milestone(3, 4, 1000, None)];
+    assert_eq!(
+        milestone_plan(&again, Stacking::Cumulative, 5, &[held(8, 1, 2, 5), held(9, 2, 4, 5)], true),
+        MilestonePlan::default(),
+        "a milestone removed and added again is not given twice"
+    );
+    assert_eq!(
+        milestone_plan(&[], Stacking::HighestOnly, 3, &[held(9, 2, 4, 3)], false),
+        MilestonePlan { take_back: vec![(9, TakeBack::Lost)], give: vec![] },
+        "an offer paused or without milestones still takes back a milestone whose count fell, and gives nothing"
+    );
     // The threshold lowered from 4 to 3 while a friend was refunded (4 → 3): the offer in force
     // still entitles it, so it is not taken back and given again.
     let lowered = [milestone(1, 2, 500, None), milestone(2, 3, 1000, None)];
     assert_eq!(
-        milestone_plan(&lowered, Stacking::HighestOnly, 3, &[held(9, 2, 4, 3)]),
+        milestone_plan(&lowered, Stacking::HighestOnly, 3, &[held(9, 2, 4, 3)], true),
         MilestonePlan::default(),
         "entitled under the offer in force: kept"
     );
@@ -216,21 +235,39 @@ fn a_version_keeps_its_period_while_its_dates_meet_the_one_before() {
     let year = Offer { ends_on: Some(d(12, 31)), ..Offer::reference(d(1, 1)) };
     let open = Offer { ends_on: None, ..Offer::reference(d(1, 1)) };
     let kept = Offer { period_start: Some(d(1, 1)), ..Offer::reference(d(3, 1)) };
-    let cases: Vec<(Offer, Option<&Offer>, chrono::NaiveDate, &str)> = vec![
-        (Offer::reference(d(1, 15)), None, d(1, 15), "the first version opens its period"),
-        (Offer::reference(d(1, 15)), Some(&year), d(1, 1), "a start date corrected: same period"),
-        (Offer::reference(d(12, 31)), Some(&year), d(1, 1), "starting on the last day of the one before: same period"),
+    let y27 = |m, day| chrono::NaiveDate::from_ymd_opt(2027, m, day).unwrap();
+    let next_year = Offer { ends_on: Some(y27(12, 31)), ..Offer::reference(y27(1, 1)) };
+    let undone = Offer { ends_on: Some(y27(12, 31)), ..Offer::reference(d(1, 1)) };
+    let cases: Vec<(Offer, Vec<Offer>, chrono::NaiveDate, &str)> = vec![
+        (Offer::reference(d(1, 15)), vec![], d(1, 15), "the first version opens its period"),
+        (Offer::reference(d(1, 15)), vec![year.clone()], d(1, 1), "a start date corrected: same period"),
         (
-            Offer::reference(chrono::NaiveDate::from_ymd_opt(2027, 1, 1).unwrap()),
-            Some(&year),
-            chrono::NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(),
-            "next year's offer: a new period",
+            Offer::reference(d(12, 31)),
+            vec![year.clone()],
+            d(1, 1),
+            "starting on the last day of the one before: same period",
         ),
-        (Offer::reference(d(6, 1)), Some(&open), d(1, 1), "an offer with no end: one period"),
-        (Offer::reference(d(4, 1)), Some(&kept), d(1, 1), "the period of the version before, not its start date"),
+        (Offer::reference(y27(1, 1)), vec![year.clone()], y27(1, 1), "next year's offer: a new period"),
+        (Offer::reference(d(6, 1)), vec![open.clone()], d(1, 1), "an offer with no end: one period"),
+        (Offer::reference(d(4, 1)), vec![kept], d(1, 1), "the period of the version before, not its start date"),
+        (
+            undone,
+            vec![next_year, year.clone()],
+            d(1, 1),
+            "next year's offer saved by mistake and undone: back in this year's period, not next year's",
+        ),
+        (
+            Offer {
+                ends_on: Some(d(12, 31)),
+                ..Offer::reference(chrono::NaiveDate::from_ymd_opt(2025, 12, 1).unwrap())
+            },
+            vec![year],
+            d(1, 1),
+            "a start moved earlier than every version: the period of the one before",
+        ),
     ];
-    for (new, before, want, why) in cases {
-        assert_eq!(period_of(&new, before), want, "{why}");
+    for (new, versions, want, why) in cases {
+        assert_eq!(period_of(&new, &versions), want, "{why}");
     }
 }
 
