@@ -1,6 +1,7 @@
 //! The Comptoir desktop shell: opens the database, registers the commands, starts the window.
 //! All domain logic lives in `comptoir-core`; commands only adapt.
 
+pub mod background;
 pub mod commands;
 pub mod reader;
 pub mod referral_clock;
@@ -10,7 +11,16 @@ pub mod state;
 use comptoir_core::demo::DemoSpec;
 use state::AppState;
 use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Instant;
 use tauri::{Manager, Runtime};
+
+static STARTED: OnceLock<Instant> = OnceLock::new();
+
+/// When the process started (the start-up benchmark measures from here).
+pub fn started() -> Instant {
+    *STARTED.get_or_init(Instant::now)
+}
 
 /// Register the commands on a builder (the real one, or tauri's mock builder in tests). The
 /// caller manages an [`AppState`].
@@ -84,6 +94,18 @@ pub fn builder<R: Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
         campaigns::unsubscribes_apply,
         campaigns::media_add,
         campaigns::media_get,
+        numbers::numbers_dashboard,
+        numbers::numbers_customer,
+        numbers::numbers_list,
+        numbers::numbers_score_columns,
+        numbers::numbers_settings_get,
+        numbers::numbers_settings_save,
+        numbers::nps_record,
+        numbers::nps_asked,
+        numbers::nps_customer,
+        numbers::nps_followup_done,
+        numbers::nps_summary,
+        numbers::app_painted,
         referrals::referral_offer_get,
         referrals::referral_offer_check,
         referrals::referral_offer_save,
@@ -166,6 +188,7 @@ impl Options {
 }
 
 pub fn run(opts: Options) {
+    started();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("COMPTOIR_LOG").unwrap_or_else(|_| "info".into()))
         .init();
@@ -193,20 +216,6 @@ pub fn run(opts: Options) {
                     Err(e) => tracing::warn!(code = %e.code, "demo shop not loaded"),
                 }
             }
-            // Points whose date has passed are written off in the ledger before anyone looks.
-            match state.with(|s| s.run_points_expiry()) {
-                Ok(o) if o.value > 0 => tracing::info!(points = o.value, "expired points written in the ledger"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(code = %e.code, "points expiry not run"),
-            }
-            // Referrals whose hold ended while the app was closed are approved before anyone looks.
-            match state.with(|s| s.process_referrals()) {
-                Ok(o) if o.value.approved + o.value.expired > 0 => {
-                    tracing::info!(approved = o.value.approved, expired = o.value.expired, "referrals processed")
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(code = %e.code, "referrals not processed"),
-            }
             // A scheduled send whose time passed while the app was closed waits for the merchant.
             match state.with(|s| s.mark_missed_schedules()) {
                 Ok(n) if n > 0 => tracing::info!(campaigns = n, "scheduled campaigns missed while closed"),
@@ -214,6 +223,21 @@ pub fn run(opts: Options) {
                 Err(e) => tracing::warn!(code = %e.code, "scheduled campaigns not checked"),
             }
             if state.is_open() {
+                // Commits no longer checkpoint the log: a thread of its own does (the till's
+                // sales never pay for it).
+                if let Err(e) = state.with(|s| s.leave_checkpoints_to_background()) {
+                    tracing::warn!(code = %e.code, "checkpoints stay at commit time");
+                }
+                match comptoir_core::storage::checkpoint::Checkpointer::spawn(
+                    &path,
+                    comptoir_core::storage::checkpoint::DEFAULT_EVERY,
+                ) {
+                    Ok(c) => state.keep_checkpointer(c),
+                    Err(e) => tracing::warn!(error = %e, "no background checkpointer"),
+                }
+                // Expired points, the dashboard's figures and the scores, and referrals whose
+                // hold ended while the app was closed: after the first screen.
+                background::spawn(path.clone());
                 sender::spawn(path.clone(), state.secrets.clone(), state.sender_problem.clone());
                 referral_clock::spawn(path.clone());
                 reader::spawn(path.clone(), state.secrets.clone(), state.reader.clone());

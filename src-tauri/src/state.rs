@@ -18,6 +18,8 @@ pub struct AppState {
     pub sender_problem: crate::sender::Problem,
     /// The last campaign previews, by random token, for the `comptoir-preview:` page.
     previews: Mutex<VecDeque<(String, String)>>,
+    /// The background WAL checkpointer, kept for as long as the app runs.
+    checkpointer: Mutex<Option<comptoir_core::storage::checkpoint::Checkpointer>>,
 }
 
 const KEPT_PREVIEWS: usize = 6;
@@ -60,7 +62,12 @@ impl AppState {
             reader: Arc::new(crate::reader::Reader::default()),
             sender_problem: Default::default(),
             previews: Mutex::new(VecDeque::new()),
+            checkpointer: Mutex::new(None),
         }
+    }
+
+    pub fn keep_checkpointer(&self, c: comptoir_core::storage::checkpoint::Checkpointer) {
+        *self.checkpointer.lock().unwrap_or_else(|e| e.into_inner()) = Some(c);
     }
 
     pub fn is_open(&self) -> bool {

@@ -14,6 +14,8 @@ test('first run opens on a French interface and starts an empty customer file', 
   assert.match(body, /Commencer avec un fichier vide/, 'the welcome screen speaks French');
   await shot('01-first-run');
   await (await browser.$('#start-empty')).click();
+  // The file opens on the dashboard, the home screen; then the customers.
+  await visible('#kpis', 20_000);
   await go('#/customers');
   await visible('#customer-search');
 });

@@ -46,8 +46,8 @@ async function sell(amount) {
 
 test('the reference offer: its worst case as typed, a budget below one reward refused, then saved', async () => {
   await (await visible('#start-empty', 20_000)).click();
-  // The welcome screen opens the customers once the choice is saved: go on from there.
-  await visible('#customer-search');
+  // The welcome screen opens the home screen (the dashboard) once the choice is saved: go on from there.
+  await visible('#kpis', 20_000);
   await go('#/referrals');
   await visible('#offer-hold');
   await waitForText('[data-testid="worst-total"]', '750,00');

@@ -56,6 +56,15 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     campaigns::segments::Segment::export_all_to(dir)?;
     campaigns::smtp::ConnectionCheck::export_all_to(dir)?;
     campaigns::results::CampaignResults::export_all_to(dir)?;
+    analytics::dashboard::Dashboard::export_all_to(dir)?;
+    analytics::dashboard::DashboardRequest::export_all_to(dir)?;
+    analytics::insight::CustomerInsight::export_all_to(dir)?;
+    analytics::lists::NumbersListRequest::export_all_to(dir)?;
+    analytics::lists::NumbersListPage::export_all_to(dir)?;
+    analytics::settings::AnalyticsSettings::export_all_to(dir)?;
+    nps::NpsInput::export_all_to(dir)?;
+    nps::NpsSummary::export_all_to(dir)?;
+    nps::CustomerNps::export_all_to(dir)?;
     campaigns::suppression::SuppressionPage::export_all_to(dir)?;
     referrals::OfferVersion::export_all_to(dir)?;
     referrals::OfferCheck::export_all_to(dir)?;

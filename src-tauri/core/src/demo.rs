@@ -1,5 +1,7 @@
 //! A deterministic, realistic demo shop: French and Québec names with accents, emails, phones
-//! written in every common way, birthdays, consent, tags, cards, and purchases over three years.
+//! written in every common way, birthdays, consent, tags, cards, and three years of activity
+//! (see `demo_activity`): seasonal sales, customers who come and go, loyalty members who joined
+//! at some point, rewards used, campaigns with control groups and satisfaction answers.
 //! The same seed and the same `now` always give the same shop.
 
 use crate::error::{Error, Result};
@@ -230,6 +232,20 @@ pub struct DemoSummary {
     pub refunds: u32,
 }
 
+/// What the activity generator needs to know of each customer (index = id - 1).
+pub(crate) struct DemoCustomer {
+    pub created: DateTime<Utc>,
+    /// How much more often than others they buy.
+    pub weight: f64,
+    /// They stop coming after this.
+    pub until: DateTime<Utc>,
+    /// When they took the loyalty card, if they did.
+    pub joined: Option<DateTime<Utc>>,
+    /// Has an email address and agreed to hear from the shop.
+    pub reachable: Option<String>,
+    pub english: bool,
+}
+
 fn pick<'a, R: Rng>(rng: &mut R, list: &'a [&'a str]) -> &'a str {
     list[rng.random_range(0..list.len())]
 }
@@ -281,6 +297,8 @@ pub fn demo_programme() -> crate::loyalty::Programme {
             ],
         }),
         category_multipliers: vec![CategoryMultiplier { category: "Vins".into(), percent: 200 }],
+        // Points of a customer who has not come for a year expire: the breakage to watch.
+        expiry: Expiry::AfterInactivityMonths { months: 12 },
         tiers: Some(TierRules {
             basis: TierBasis::Spend,
             period: TierPeriod::Rolling12Months,
@@ -351,10 +369,13 @@ impl Store {
                 "INSERT INTO consents (customer_id, channel, granted, basis, source, wording, recorded_at) VALUES (?1, 'email', ?2, ?3, ?4, ?5, ?6)",
             )?;
             let mut ins_event = tx.prepare("INSERT INTO customer_events (customer_id, kind, at, data) VALUES (?1, 'created', ?2, '{}')")?;
-            let mut created: Vec<DateTime<Utc>> = Vec::with_capacity(spec.customers as usize);
-            // Loyalty is skewed: a few regulars make most visits.
-            let mut weights: Vec<f64> = Vec::with_capacity(spec.customers as usize);
-            for i in 1..=i64::from(spec.customers) {
+            // Customers arrive over the three years, in the order of their numbers.
+            let mut arrivals: Vec<DateTime<Utc>> =
+                (0..spec.customers).map(|_| start + Duration::minutes(rng.random_range(0..(3 * 365 * 24 * 60)))).collect();
+            arrivals.sort();
+            let mut people: Vec<DemoCustomer> = Vec::with_capacity(spec.customers as usize);
+            for (n, created_at) in arrivals.into_iter().enumerate() {
+                let i = n as i64 + 1;
                 let first = pick(&mut rng, FIRST);
                 let last = pick(&mut rng, LAST);
                 let quebec = rng.random_bool(0.2);
@@ -372,15 +393,14 @@ impl Store {
                 } else {
                     (None, None, None)
                 };
-                let created_at = start + Duration::minutes(rng.random_range(0..(3 * 365 * 24 * 60)));
-                let lang = if rng.random_bool(0.1) { "en" } else { "fr" };
+                let english = rng.random_bool(0.1);
                 let street = format!("{} {}", rng.random_range(1..180), pick(&mut rng, STREETS));
                 ins_customer.execute(params![
                     i, first, last, fold(first), fold(last), email, email.as_deref().map(crate::text::normalize_email),
                     phone.as_ref().map(|p| &p.e164), phone.as_ref().map(|p| p.search_digits.as_str()).unwrap_or(""),
-                    street, postcode, city, if quebec { Country::CA.code() } else { Country::FR.code() }, bd, bm, by, lang, created_at
+                    street, postcode, city, if quebec { Country::CA.code() } else { Country::FR.code() }, bd, bm, by,
+                    if english { "en" } else { "fr" }, created_at
                 ])?;
-                ins_card.execute(params![i, crate::cards::number_for_serial(i as u64), created_at])?;
                 ins_event.execute(params![i, created_at])?;
                 for _ in 0..rng.random_range(0..3) {
                     let t = pick(&mut rng, TAGS);
@@ -396,110 +416,33 @@ impl Store {
                 if let Some((granted, basis, source)) = consent {
                     ins_consent.execute(params![i, granted, basis, source, "J'accepte de recevoir la lettre d'information de la boutique.", created_at])?;
                 }
-                created.push(created_at);
+                // Loyalty is skewed: a few regulars make most visits, stay longer and take the card.
                 let u: f64 = rng.random();
-                weights.push(u * u * u * 10.0 + 0.05);
+                let weight = u * u * u * 10.0 + 0.05;
+                let stays_days = 120.0 + rng.random::<f64>() * 900.0 + weight * 250.0;
+                let until = created_at + Duration::days(stays_days as i64);
+                let joined = if weight > 5.0 {
+                    Some(created_at)
+                } else if rng.random_bool(0.55 + 0.04 * weight) {
+                    // Most take the card at once; some after a few visits.
+                    Some(if rng.random_bool(0.75) { created_at } else { created_at + Duration::days(rng.random_range(20..300)) })
+                        .filter(|j| *j <= now)
+                } else {
+                    None
+                };
+                if let Some(j) = joined {
+                    ins_card.execute(params![i, crate::cards::number_for_serial(i as u64), j])?;
+                }
+                let reachable = email.filter(|_| consent.is_some_and(|c| c.0));
+                people.push(DemoCustomer { created: created_at, weight, until, joined, reachable, english });
             }
-            // Cumulative weights to draw the buyer of each purchase.
-            let total: f64 = weights.iter().sum();
-            let mut cumulative = Vec::with_capacity(weights.len());
-            let mut acc = 0.0;
-            for w in &weights {
-                acc += w / total;
-                cumulative.push(acc);
-            }
-            let mut ins_sale = tx.prepare(
-                "INSERT INTO purchases (customer_id, kind, amount_cents, occurred_at, recorded_at, category) VALUES (?1, 'sale', ?2, ?3, ?3, ?4)",
-            )?;
-            let mut ins_refund = tx.prepare(
-                "INSERT INTO purchases (customer_id, kind, amount_cents, occurred_at, recorded_at, category, refund_of) VALUES (?1, 'refund', ?2, ?3, ?3, ?4, ?5)",
-            )?;
+            drop((ins_customer, ins_card, ins_tag, ins_consent, ins_event));
             let programme = demo_programme();
             tx.execute(
                 "INSERT INTO loyalty_programmes (document, created_at) VALUES (?1, ?2)",
                 params![serde_json::to_string(&programme)?, now],
             )?;
-            let mut ins_loyalty = tx.prepare(
-                "INSERT INTO loyalty_sales (purchase_id, customer_id, points, stamps, carry_after_cents, lines) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?;
-            let mut ins_points = tx.prepare(
-                "INSERT INTO points_ledger (customer_id, at, kind, points, purchase_id) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?;
-            let mut ins_stamp =
-                tx.prepare("INSERT INTO stamps_ledger (customer_id, at, kind, stamps, purchase_id) VALUES (?1, ?2, 'earn', 1, ?3)")?;
-            let mut ins_stamp_back =
-                tx.prepare("INSERT INTO stamps_ledger (customer_id, at, kind, stamps, purchase_id) VALUES (?1, ?2, 'reverse', -1, ?3)")?;
-            let mut ins_stamp_claim = tx.prepare(
-                "INSERT INTO stamps_ledger (customer_id, at, kind, stamps, milestone) VALUES (?1, ?2, 'redeem', ?3, ?4)",
-            )?;
-            let card = programme.stamps.as_ref().and_then(|s| s.milestones.last().map(|m| m.stamps)).unwrap_or(0);
-            let last_milestone = programme.stamps.as_ref().map(|s| s.milestones.len() as i64 - 1).unwrap_or(0);
-            let mut stamps = vec![0i64; created.len()];
-            let mut carry = vec![0i64; created.len()];
-            let mut refunds = 0u32;
-            for _ in 0..spec.purchases {
-                if created.is_empty() {
-                    break;
-                }
-                let u: f64 = rng.random();
-                let idx = cumulative.partition_point(|c| *c < u).min(created.len() - 1);
-                let customer = idx as i64 + 1;
-                let since = created[idx];
-                let span = (now - since).num_minutes().max(1);
-                let at = since + Duration::minutes(rng.random_range(0..span));
-                // Mostly small baskets, a few large ones.
-                let base: f64 = rng.random_range(3.0..40.0);
-                let amount = if rng.random_bool(0.1) { base * rng.random_range(2.0..6.0) } else { base };
-                let cents = (amount * 100.0).round() as i64;
-                let category = pick(&mut rng, CATEGORIES);
-                ins_sale.execute(params![customer, cents, at, category])?;
-                let p = tx.last_insert_rowid();
-                let facts = crate::loyalty::rules::SaleFacts {
-                    paid_cents: cents,
-                    discount_cents: 0,
-                    category: Some(category),
-                    local_at: at.naive_utc(),
-                };
-                let earned = crate::loyalty::rules::earn(&programme, &facts, carry[idx], None);
-                carry[idx] = earned.carry_after_cents;
-                ins_loyalty.execute(params![p, customer, earned.points, earned.stamps, earned.carry_after_cents, serde_json::to_string(&earned.lines)?])?;
-                if earned.points > 0 {
-                    ins_points.execute(params![customer, at, "earn", earned.points, p])?;
-                }
-                ins_stamp.execute(params![customer, at, p])?;
-                stamps[idx] += 1;
-                // Regulars take their free coffee when the card is full.
-                if card > 0 && stamps[idx] >= card {
-                    ins_stamp_claim.execute(params![customer, at, -card, last_milestone])?;
-                    stamps[idx] -= card;
-                }
-                if rng.random_bool(0.02) {
-                    let back = (at + Duration::days(rng.random_range(0..14))).min(now);
-                    let part = if rng.random_bool(0.5) { cents } else { (cents / 2).max(1) };
-                    ins_refund.execute(params![customer, part, back, category, p])?;
-                    let back_points = crate::loyalty::rules::points_to_reverse(earned.points, cents, 0, part, 0);
-                    if back_points > 0 {
-                        ins_points.execute(params![customer, back, "reverse", -back_points, p])?;
-                    }
-                    if part == cents && stamps[idx] > 0 {
-                        ins_stamp_back.execute(params![customer, back, p])?;
-                        stamps[idx] -= 1;
-                    }
-                    refunds += 1;
-                }
-            }
-            drop((ins_customer, ins_card, ins_tag, ins_consent, ins_event, ins_sale, ins_refund));
-            drop((ins_loyalty, ins_points, ins_stamp, ins_stamp_back, ins_stamp_claim));
-            for (name, kind, cost, value) in [
-                ("Tote bag de la boutique", "free_product", 300, 0),
-                ("Bon d'achat de 5 €", "voucher", 500, 500),
-                ("-10 % sur un achat", "percent_discount", 800, 10),
-            ] {
-                tx.execute(
-                    "INSERT INTO rewards (name, kind, points_cost, value, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-                    params![name, kind, cost, value, now],
-                )?;
-            }
+            let made = activity::generate(tx, &mut rng, &people, spec.purchases, start, now, &programme)?;
             tx.execute(
                 "UPDATE customers SET visit_count = a.visits, total_spent_cents = a.spent, first_purchase_at = a.first_at, last_purchase_at = a.last_at
                  FROM (SELECT customer_id,
@@ -511,13 +454,14 @@ impl Store {
                  WHERE a.customer_id = customers.id",
                 [],
             )?;
-            // The tiers the customers already hold, reached before today (so no entry bonus).
+            // The tiers the members already hold, reached before today (so no entry bonus).
             if let Some(t) = &programme.tiers {
                 let since = crate::loyalty::rules::period_start(t.period, now);
                 let spends: Vec<(i64, i64)> = {
                     let mut st = tx.prepare(
                         "SELECT customer_id, sum(CASE kind WHEN 'sale' THEN amount_cents ELSE -amount_cents END)
-                         FROM purchases WHERE occurred_at >= ?1 GROUP BY customer_id",
+                         FROM purchases p WHERE occurred_at >= ?1 AND EXISTS (SELECT 1 FROM cards k WHERE k.customer_id = p.customer_id)
+                         GROUP BY customer_id",
                     )?;
                     let rows = st.query_map([since], |r| Ok((r.get(0)?, r.get(1)?)))?;
                     rows.collect::<rusqlite::Result<_>>()?
@@ -538,7 +482,10 @@ impl Store {
             tx.execute("INSERT INTO settings (key, value) VALUES ('demo', '1') ON CONFLICT (key) DO UPDATE SET value = '1'", [])?;
             tx.changes.purchases = true;
             tx.changes.settings = true;
-            Ok(DemoSummary { customers: spec.customers, purchases: spec.purchases, refunds })
+            Ok(DemoSummary { customers: spec.customers, purchases: made.sales, refunds: made.refunds })
         })
     }
 }
+
+#[path = "demo_activity.rs"]
+mod activity;

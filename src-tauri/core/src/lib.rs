@@ -5,7 +5,9 @@
 //! `phone` for the normalisations search relies on, `i18n` for the shared catalogues.
 //! Pure rule functions take the time as an argument; only `Store` reads its `Clock`.
 
+pub mod analytics;
 pub mod bench;
+mod bench_numbers;
 pub mod bindings;
 pub mod campaigns;
 pub mod cards;
@@ -16,6 +18,7 @@ pub mod error;
 pub mod i18n;
 pub mod loyalty;
 pub mod mailbox;
+pub mod nps;
 pub mod phone;
 pub mod purchases;
 pub mod referrals;

@@ -7,5 +7,6 @@ pub mod customers;
 pub mod deliverability;
 pub mod loyalty;
 pub mod mailbox;
+pub mod numbers;
 pub mod referrals;
 pub mod sales;

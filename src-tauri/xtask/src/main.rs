@@ -3,10 +3,14 @@
 //!   cargo xtask run [--demo] [--release] [--db FILE]   set up and open the app
 //!   cargo xtask test                                    set up and run every test
 //!   cargo xtask bench [comptoir-bench options]          run the benchmarks (release)
+//!   cargo xtask startup-bench [--scale X] [--runs N]    the built app's start and memory beside
+//!                                                       a minimal Tauri window (Linux, Xvfb)
 //!   cargo xtask bundle                                  build the installers (.deb, .rpm)
 //!
 //! On Debian and Ubuntu, missing system packages are named, then installed with apt-get.
 //! Elsewhere the README lists the prerequisites.
+
+mod startup;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -263,9 +267,10 @@ fn main() -> ExitCode {
         Some("test") => task_test(),
         Some("e2e") => e2e(),
         Some("bench") => task_bench(&args[1..]),
+        Some("startup-bench") => startup::task(&args[1..]),
         Some("bundle") => task_bundle(),
         _ => {
-            Err("usage: cargo xtask <run [--demo] [--release] [--db FILE] | test | e2e | bench [...] | bundle>".into())
+            Err("usage: cargo xtask <run [--demo] [--release] [--db FILE] | test | e2e | bench [...] | startup-bench [--scale X] [--runs N] | bundle>".into())
         }
     };
     match result {

@@ -172,6 +172,17 @@ export const CONDITION_FIELDS: readonly ConditionField[] = [
   'language',
   'country',
   'consent',
+  // The numbers: scores, satisfaction, dates of purchase.
+  'rfm_segment',
+  'rfm_move',
+  'churn_risk',
+  'lifetime_value_at_least',
+  'lifetime_value_at_most',
+  'loyalty_kind',
+  'nps_answer',
+  'bought_between',
+  'first_purchase_between',
+  'card_holder',
   'approved_referrals_at_least',
   'was_referred',
   'referred_by',
@@ -229,6 +240,28 @@ export function emptyCondition(field: ConditionField, d: ConditionDefaults): Con
       return { field, points: 100 };
     case 'points_at_most':
       return { field, points: 100 };
+    case 'rfm_segment':
+      return { field, segment: 'at_risk' };
+    case 'rfm_move':
+      return { field, from: 'champions', to: 'at_risk' };
+    case 'churn_risk':
+      return { field, risk: 'high' };
+    case 'lifetime_value_at_least':
+      return { field, cents: 20_000 };
+    case 'lifetime_value_at_most':
+      return { field, cents: 5_000 };
+    case 'loyalty_kind':
+      return { field, kind: 'habit' };
+    case 'nps_answer':
+      return { field, group: 'detractor' };
+    case 'bought_between':
+    case 'first_purchase_between': {
+      const today = d.now ?? new Date();
+      const iso = (x: Date) => `${x.getFullYear()}-${String(x.getMonth() + 1).padStart(2, '0')}-${String(x.getDate()).padStart(2, '0')}`;
+      return { field, from: iso(new Date(today.getFullYear(), today.getMonth(), 1)), to: iso(today) };
+    }
+    case 'card_holder':
+      return { field, holder: true };
     case 'approved_referrals_at_least':
       return { field, count: 1 };
     case 'was_referred':
@@ -238,8 +271,11 @@ export function emptyCondition(field: ConditionField, d: ConditionDefaults): Con
   }
 }
 
+/** Conditions whose value is an amount of money typed by the merchant. */
+const MONEY_FIELDS: readonly ConditionField[] = ['spent_at_least', 'spent_at_most', 'lifetime_value_at_least', 'lifetime_value_at_most'];
+
 export function conditionToForm(c: Condition, decimal: ',' | '.' = ','): ConditionForm {
-  const money = c.field === 'spent_at_least' || c.field === 'spent_at_most' ? centsToInput(c.cents, decimal) : '';
+  const money = 'cents' in c && MONEY_FIELDS.includes(c.field) ? centsToInput(c.cents, decimal) : '';
   return { uid: nextUid(), condition: { ...c }, money };
 }
 
@@ -266,10 +302,19 @@ export function formToFilter(f: FilterForm): Parsed<SegmentFilter> {
         if (c.tag.trim() === '') bad();
         return { field: c.field, tag: c.tag.trim() };
       case 'spent_at_least':
-      case 'spent_at_most': {
+      case 'spent_at_most':
+      case 'lifetime_value_at_least':
+      case 'lifetime_value_at_most': {
         const cents = parseMoney(cf.money);
         if (cents === null) bad('ui.money.invalid');
         return { field: c.field, cents: cents ?? 0 };
+      }
+      case 'bought_between':
+      case 'first_purchase_between': {
+        const date = /^\d{4}-\d{2}-\d{2}$/;
+        if (!date.test(c.from) || !date.test(c.to)) bad();
+        else if (c.from > c.to) bad('ui.numbers.condition.dates_order');
+        return { ...c };
       }
       case 'tier_at_least':
         if (!wholeNumber(c.index, 0, 19)) bad();

@@ -65,7 +65,7 @@ export function decisionKey(e: Pick<MailboxEntry, 'decision'>): string {
   return `ui.mailbox.decision.${known}`;
 }
 
-export const REASONS = ['not_ours', 'test_send', 'still_trying', 'automatic', 'unknown_token', 'unknown_address', 'address_only'] as const;
+export const REASONS = ['not_ours', 'test_send', 'still_trying', 'automatic', 'unknown_token', 'unknown_address', 'address_only', 'answered_recently', 'unknown_survey'] as const;
 
 export function reasonKey(reason: string | null): string | null {
   return reason && (REASONS as readonly string[]).includes(reason) ? `ui.mailbox.reason.${reason}` : null;

@@ -1,6 +1,6 @@
 // Money, dates, birthdays and voucher values formatted for each shop locale.
 import { describe, expect, it } from 'vitest';
-import { formatBirthday, formatDateTime, formatMoney, intlLocale, localInputToUtcIso, parseBackendDate, formatVoucherValue } from './format';
+import { formatBirthday, formatDateTime, formatMoney, formatMoneyHeadline, intlLocale, localInputToUtcIso, parseBackendDate, formatVoucherValue } from './format';
 
 /** Intl uses (narrow) no-break spaces; compare with plain ones. */
 const n = (s: string) => s.replace(/[\u00a0\u202f\u2009]/g, ' ');
@@ -19,6 +19,13 @@ describe('money formatting', () => {
   it('en with EUR uses en-GB', () => {
     expect(intlLocale('en', 'EUR')).toBe('en-GB');
     expect(n(formatMoney(1250, 'en', 'EUR'))).toBe('€12.50');
+  });
+  it('a headline figure drops the cents from a thousand up, rounding to the nearest unit', () => {
+    expect(n(formatMoneyHeadline(19563211, 'fr-FR', 'EUR'))).toBe('195 632 €');
+    expect(n(formatMoneyHeadline(19563251, 'fr-FR', 'EUR'))).toBe('195 633 €');
+    expect(n(formatMoneyHeadline(99999, 'fr-FR', 'EUR'))).toBe('999,99 €');
+    expect(n(formatMoneyHeadline(2770, 'en', 'EUR'))).toBe('€27.70');
+    expect(n(formatMoneyHeadline(-250000, 'en', 'CAD'))).toBe('-$2,500');
   });
   it('negative and zero amounts keep two decimals', () => {
     expect(n(formatMoney(0, 'fr-FR', 'EUR'))).toBe('0,00 €');

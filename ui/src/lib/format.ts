@@ -29,6 +29,24 @@ export function formatMoney(
   }).format(cents / 100);
 }
 
+/**
+ * An amount for a headline figure: whole units from 1,000 up (195 632 € rather than
+ * 195 632,11 €, which no longer fits a tile), cents below. Rounded to the nearest unit.
+ */
+export function formatMoneyHeadline(
+  cents: number,
+  locale: Locale = prefs.locale,
+  currency: Currency = prefs.currency,
+): string {
+  if (Math.abs(cents) < 100_000) return formatMoney(cents, locale, currency);
+  return new Intl.NumberFormat(intlLocale(locale, currency), {
+    style: 'currency',
+    currency,
+    minimumFractionDigits: 0,
+    maximumFractionDigits: 0,
+  }).format(Math.round(cents / 100));
+}
+
 /** A plain count, e.g. 12345 → "12 345". */
 export function formatCount(n: number, locale: Locale = prefs.locale, currency: Currency = prefs.currency): string {
   return new Intl.NumberFormat(intlLocale(locale, currency)).format(n);

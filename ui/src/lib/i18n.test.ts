@@ -56,6 +56,9 @@ const families: Record<string, string[]> = {
   'ui.segment.field.': [
     'has_tag', 'not_tag', 'tier_at_least', 'last_purchase_older_than', 'last_purchase_within', 'never_bought',
     'purchases_at_least', 'purchases_at_most', 'spent_at_least', 'spent_at_most', 'birthday_month', 'language',
+    'country', 'consent', 'points_at_least', 'points_at_most',
+    'rfm_segment', 'rfm_move', 'churn_risk', 'lifetime_value_at_least', 'lifetime_value_at_most', 'loyalty_kind',
+    'nps_answer', 'bought_between', 'first_purchase_between', 'card_holder',
     'country', 'consent', 'points_at_least', 'points_at_most', 'approved_referrals_at_least', 'was_referred',
     'referred_by',
   ],
@@ -74,7 +77,7 @@ const families: Record<string, string[]> = {
   'ui.mailbox.rb.dkim.': ['pass', 'fail', 'softfail', 'neutral', 'none', 'temperror', 'permerror', 'unknown'],
   'ui.mailbox.rb.dmarc.': ['pass', 'fail', 'softfail', 'neutral', 'none', 'temperror', 'permerror', 'unknown'],
   'ui.mailbox.decision.': ['suppressed', 'counted', 'applied', 'pending', 'recorded', 'ignored', 'already'],
-  'ui.mailbox.reason.': ['not_ours', 'test_send', 'still_trying', 'automatic', 'unknown_token', 'unknown_address', 'address_only'],
+  'ui.mailbox.reason.': ['not_ours', 'test_send', 'still_trying', 'automatic', 'unknown_token', 'unknown_address', 'address_only', 'answered_recently', 'unknown_survey'],
   'ui.mailbox.preset.': ['gmail', 'outlook', 'ovh', 'orange', 'free', 'brevo', 'mailjet', 'custom'],
   'ui.mailbox.source.': ['imap', 'brevo', 'mailjet', 'api'],
   'ui.mailbox.kind.': [
@@ -90,12 +93,12 @@ const families: Record<string, string[]> = {
   'ui.rewards.kind.': ['fixed_discount', 'percent_discount', 'free_product', 'voucher', 'experience', 'partner'],
   'referral.end.': [
     'expired', 'refund_during_hold', 'refund_after_approval', 'link_removed', 'rejected_in_review',
-    'merged_same_person', 'merged_duplicate', 'replaced_by_higher', 'milestone_lost',
+    'merged_same_person', 'merged_duplicate', 'merged_existing_customer', 'replaced_by_higher', 'milestone_lost',
   ],
   'ui.referrals.status.': ['pending', 'qualified', 'approved', 'voided', 'rejected', 'outside_offer'],
   'ui.referral_reason.': [
     'outside_offer', 'expired', 'refund_during_hold', 'refund_after_approval', 'link_removed', 'rejected_in_review',
-    'merged_same_person', 'merged_duplicate', 'replaced_by_higher', 'milestone_lost', 'no_slot_left', 'budget_spent',
+    'merged_same_person', 'merged_duplicate', 'merged_existing_customer', 'replaced_by_higher', 'milestone_lost', 'no_slot_left', 'budget_spent',
     'cap_reached', 'reward_unavailable',
   ],
   'ui.timeline.referral.': [

@@ -1,6 +1,7 @@
 //! comptoir-cli: work on a Comptoir database file without the window.
 //!
 //!   comptoir-cli --db shop.db demo [--customers N] [--purchases N] [--seed S] [--scale X]
+//!   comptoir-cli --db shop.db numbers
 //!   comptoir-cli --db shop.db stats
 //!   comptoir-cli --db shop.db check
 //!   comptoir-cli --db shop.db campaigns
@@ -21,7 +22,7 @@ use comptoir_core::Store;
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: comptoir-cli --db FILE <demo [--customers N] [--purchases N] [--seed S] [--scale X] | stats | check \
+    "usage: comptoir-cli --db FILE <demo [--customers N] [--purchases N] [--seed S] [--scale X] | numbers | stats | check \
      | campaigns | campaign-start --id N | campaign-send --id N [--outbox DIR] [--batch N] | unsubscribe --file F | mailbox-read>";
 
 fn value<T: std::str::FromStr>(args: &[String], name: &str) -> Result<Option<T>, String> {
@@ -68,6 +69,23 @@ fn run(args: Vec<String>) -> Result<(), String> {
                 out.value.refunds,
                 started.elapsed().as_secs_f64()
             );
+        }
+        "numbers" => {
+            // What the app computes in the background: expired points, the dashboard's days,
+            // the scores and the programme's return.
+            let step = |name: &str, t: std::time::Instant| eprintln!("{name}: {:.1} s", t.elapsed().as_secs_f64());
+            let t = std::time::Instant::now();
+            store.run_points_expiry().map_err(|e| e.to_string())?;
+            step("points expiry", t);
+            let t = std::time::Instant::now();
+            store.refresh_days().map_err(|e| e.to_string())?;
+            step("dashboard days", t);
+            let t = std::time::Instant::now();
+            store.refresh_scores().map_err(|e| e.to_string())?;
+            step("scores", t);
+            let t = std::time::Instant::now();
+            store.refresh_insights().map_err(|e| e.to_string())?;
+            step("programme and campaigns", t);
         }
         "stats" => {
             let stats = store.stats().map_err(|e| e.to_string())?;

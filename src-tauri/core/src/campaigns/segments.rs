@@ -4,11 +4,13 @@
 
 use super::consent::{eligibility, ConsentFacts, Exclusion};
 use super::suppression::SuppressionReason;
+use crate::analytics::{calendar, kinds::LoyaltyKind, rfm::RfmSegment, rhythm::ChurnRisk};
 use crate::customers::{ConsentChoice, ConsentSource};
 use crate::error::{Error, FieldError, Result};
+use crate::nps::NpsGroup;
 use crate::storage::Store;
 use crate::types::{Cents, Country, CustomerId, Lang, Outcome};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use rusqlite::types::ToSql;
 use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
@@ -85,6 +87,47 @@ pub enum Condition {
     PointsAtMost {
         points: i64,
     },
+    // The numbers (analytics): scores as of their last refresh, satisfaction, dates.
+    /// In this RFM segment.
+    RfmSegment {
+        segment: RfmSegment,
+    },
+    /// Moved from one RFM segment to another since last month.
+    RfmMove {
+        from: RfmSegment,
+        to: RfmSegment,
+    },
+    ChurnRisk {
+        risk: ChurnRisk,
+    },
+    /// Expected spend over the next 12 months.
+    LifetimeValueAtLeast {
+        cents: Cents,
+    },
+    LifetimeValueAtMost {
+        cents: Cents,
+    },
+    LoyaltyKind {
+        kind: LoyaltyKind,
+    },
+    /// Their latest satisfaction answer is in this group; `None`: never answered.
+    NpsAnswer {
+        group: Option<NpsGroup>,
+    },
+    /// Bought between these local dates (both included).
+    BoughtBetween {
+        from: NaiveDate,
+        to: NaiveDate,
+    },
+    /// Their first purchase ever falls between these local dates (both included).
+    FirstPurchaseBetween {
+        from: NaiveDate,
+        to: NaiveDate,
+    },
+    /// Holds a loyalty card (or does not).
+    CardHolder {
+        holder: bool,
+    },
     /// Referred at least this many friends whose referral was approved.
     ApprovedReferralsAtLeast {
         count: u32,
@@ -150,6 +193,10 @@ pub fn validate(f: &SegmentFilter) -> Result<()> {
             Condition::SpentAtLeast { cents } | Condition::SpentAtMost { cents } => *cents >= 0,
             Condition::BirthdayMonth { month } => (1..=12).contains(month),
             Condition::TierAtLeast { index } => *index < 20,
+            Condition::LifetimeValueAtLeast { cents } | Condition::LifetimeValueAtMost { cents } => *cents >= 0,
+            Condition::BoughtBetween { from, to } | Condition::FirstPurchaseBetween { from, to } => {
+                from <= to && (2000..=2100).contains(&from.year()) && (2000..=2100).contains(&to.year())
+            }
             Condition::ApprovedReferralsAtLeast { count } => *count <= 10_000,
             Condition::ReferredBy { customer_id } => *customer_id > 0,
             _ => true,
@@ -161,12 +208,15 @@ pub fn validate(f: &SegmentFilter) -> Result<()> {
     Ok(())
 }
 
-/// The WHERE clause for a filter and its bound values.
-fn where_clause(f: &SegmentFilter, now: DateTime<Utc>) -> (String, Vec<Box<dyn ToSql>>) {
+/// The WHERE clause for a filter (on `customers c`) and its bound values.
+pub(crate) fn where_clause(f: &SegmentFilter, now: DateTime<Utc>) -> (String, Vec<Box<dyn ToSql>>) {
     let mut parts: Vec<String> = Vec::new();
     let mut values: Vec<Box<dyn ToSql>> = Vec::new();
     let days_ago = |d: u32| now - Duration::days(i64::from(d));
     const POINTS: &str = "coalesce((SELECT sum(p.points) FROM points_ledger p WHERE p.customer_id = c.id), 0)";
+    const SCORES: &str = "EXISTS (SELECT 1 FROM customer_scores s WHERE s.customer_id = c.id AND";
+    const LATEST_NPS: &str =
+        "(SELECT n.score FROM nps_answers n WHERE n.customer_id = c.id ORDER BY n.answered_at DESC, n.id DESC LIMIT 1)";
     const CONSENT: &str = "(SELECT k.basis FROM consents k WHERE k.customer_id = c.id ORDER BY k.id DESC LIMIT 1)";
     for cond in &f.conditions {
         let mut bind = |v: Box<dyn ToSql>| {
@@ -213,6 +263,42 @@ fn where_clause(f: &SegmentFilter, now: DateTime<Utc>) -> (String, Vec<Box<dyn T
             },
             Condition::PointsAtLeast { points } => format!("{POINTS} >= {}", bind(Box::new(*points))),
             Condition::PointsAtMost { points } => format!("{POINTS} <= {}", bind(Box::new(*points))),
+            Condition::RfmSegment { segment } => format!("{SCORES} s.segment = {})", bind(Box::new(segment.code()))),
+            Condition::RfmMove { from, to } => {
+                let f = bind(Box::new(from.code()));
+                format!("{SCORES} s.prev_segment = {f} AND s.segment = {})", bind(Box::new(to.code())))
+            }
+            Condition::ChurnRisk { risk } => format!("{SCORES} s.churn = {})", bind(Box::new(risk.code()))),
+            Condition::LifetimeValueAtLeast { cents } => format!("{SCORES} s.clv_cents >= {})", bind(Box::new(*cents))),
+            Condition::LifetimeValueAtMost { cents } => format!("{SCORES} s.clv_cents <= {})", bind(Box::new(*cents))),
+            Condition::LoyaltyKind { kind } => format!("{SCORES} s.kind = {})", bind(Box::new(kind.code()))),
+            Condition::NpsAnswer { group: None } => {
+                "NOT EXISTS (SELECT 1 FROM nps_answers n WHERE n.customer_id = c.id)".to_string()
+            }
+            Condition::NpsAnswer { group: Some(g) } => {
+                let (lo, hi) = g.range();
+                let lo = bind(Box::new(i64::from(lo)));
+                format!("{LATEST_NPS} BETWEEN {lo} AND {}", bind(Box::new(i64::from(hi))))
+            }
+            Condition::BoughtBetween { from, to } => {
+                let (start, end) = calendar::utc_bounds(calendar::Period { from: *from, to: *to });
+                let start = bind(Box::new(start));
+                format!(
+                    "EXISTS (SELECT 1 FROM purchases p WHERE p.customer_id = c.id AND p.kind = 'sale' AND p.occurred_at >= {start} AND p.occurred_at < {})",
+                    bind(Box::new(end))
+                )
+            }
+            Condition::FirstPurchaseBetween { from, to } => {
+                let (start, end) = calendar::utc_bounds(calendar::Period { from: *from, to: *to });
+                let start = bind(Box::new(start));
+                format!("(c.first_purchase_at >= {start} AND c.first_purchase_at < {})", bind(Box::new(end)))
+            }
+            Condition::CardHolder { holder } => {
+                format!(
+                    "{}EXISTS (SELECT 1 FROM cards k WHERE k.customer_id = c.id)",
+                    if *holder { "" } else { "NOT " }
+                )
+            }
             Condition::ApprovedReferralsAtLeast { count } => format!(
                 "(SELECT count(*) FROM referrals rf WHERE rf.referrer_id = c.id AND rf.status = 'approved') >= {}",
                 bind(Box::new(i64::from(*count)))

@@ -481,6 +481,9 @@ impl Store {
                 "UPDATE redemptions SET customer_id = ?1 WHERE customer_id = ?2",
                 "UPDATE vouchers SET customer_id = ?1 WHERE customer_id = ?2",
                 "UPDATE tier_events SET customer_id = ?1 WHERE customer_id = ?2",
+                "UPDATE nps_answers SET customer_id = ?1 WHERE customer_id = ?2",
+                "UPDATE nps_invitations SET customer_id = ?1 WHERE customer_id = ?2",
+                "UPDATE nps_followups SET customer_id = ?1 WHERE customer_id = ?2",
                 // The messages sent and queued, and their unsubscribes, follow the person: the
                 // survivor's timeline and the campaign results count them, and a queued row is
                 // sent to the survivor's address (or skipped if another row has it).

@@ -208,32 +208,6 @@ impl Store {
             Ok(usable + points)
         })
     }
-
-    /// Append the expiry of every customer's points that are due. Run at start and daily.
-    pub fn run_points_expiry(&mut self) -> Result<Outcome<i64>> {
-        self.transact("loyalty.expiry", None, |tx| {
-            let p = programme(tx)?;
-            let customers: Vec<CustomerId> = {
-                let mut st = tx.prepare(
-                    "SELECT DISTINCT customer_id FROM points_ledger WHERE (expires_at IS NOT NULL AND expires_at <= ?1)
-                     UNION SELECT l.customer_id FROM points_ledger l JOIN customers c ON c.id = l.customer_id
-                     WHERE ?2 AND c.last_purchase_at IS NOT NULL GROUP BY l.customer_id HAVING sum(l.points) > 0",
-                )?;
-                let inactivity = matches!(p.expiry, super::programme::Expiry::AfterInactivityMonths { .. });
-                let rows = st.query_map(params![tx.now, inactivity], |r| r.get(0))?;
-                rows.collect::<rusqlite::Result<_>>()?
-            };
-            let mut expired = 0;
-            for c in customers {
-                let n = expire_due(tx, &p, c)?;
-                if n > 0 {
-                    tx.changes.customer(c);
-                }
-                expired += n;
-            }
-            Ok(expired)
-        })
-    }
 }
 
 #[cfg(test)]

@@ -6,9 +6,11 @@
 //! `ledgers` (points and stamps entries, balances, expiry), `tiers`, `vouchers` (reward
 //! catalogue, vouchers), `earning` (sales, refunds, actions), `redemption` (rewards, points,
 //! milestones and vouchers spent, alone or on a sale), `status` (one customer), `reports`
-//! (liability, expiring points, suspicious activity).
+//! (liability, expiring points, suspicious activity), `expiry` (the shop-wide expiry run,
+//! incremental, in short transactions).
 
 mod earning;
+mod expiry;
 mod ledgers;
 pub mod programme;
 mod redemption;

@@ -409,15 +409,21 @@ pub fn unsubscribe_token(subject: &str) -> Option<String> {
     w.windows(2).find(|p| p[0].eq_ignore_ascii_case("unsubscribe") && is_token(p[1])).map(|p| p[1].to_string())
 }
 
-/// `NPS <token> <score>` in a subject.
+/// A satisfaction answer in a subject: `NPS <token> <score>`, or the subject of the survey's
+/// own links (`Avis 9/10 [<token>]`, `nps::rules::reply_subject`), with a token of ours.
 pub fn survey_answer(subject: &str) -> Option<(String, u8)> {
     let w = subject_words(subject);
-    w.windows(3).find_map(|p| {
+    let plain = w.windows(3).find_map(|p| {
         if !p[0].eq_ignore_ascii_case("nps") || !is_token(p[1]) {
             return None;
         }
         let score = p[2].split('/').next()?.parse::<u8>().ok().filter(|s| *s <= 10)?;
         Some((p[1].to_string(), score))
+    });
+    plain.or_else(|| {
+        crate::nps::rules::parse_reply_subject(subject)
+            .filter(|(_, token)| is_token(token))
+            .map(|(score, token)| (token, score))
     })
 }
 
@@ -540,6 +546,15 @@ mod tests {
         assert_eq!(survey_answer(&format!("Re: nps {t} 10/10")), Some((t.to_string(), 10)));
         assert_eq!(survey_answer(&format!("NPS {t} 11")), None, "a score is 0 to 10");
         assert_eq!(survey_answer("NPS 9"), None, "without a token it is not an answer");
+        for (score, word) in [(0, "Avis"), (7, "Opinion"), (10, "Avis")] {
+            let subject = format!("RE: {}", crate::nps::rules::reply_subject(word, score, t));
+            assert_eq!(
+                survey_answer(&subject),
+                Some((t.to_string(), score)),
+                "the survey link's own subject: {subject}"
+            );
+        }
+        assert_eq!(survey_answer("Avis 9/10 [notatoken]"), None, "only a token of ours makes an answer");
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! - `dsn`, `classify`: what a message is, as pure functions with table tests.
 //! - `record`: matching to the shop's message, the decision (hard bounce → suppressed, soft →
 //!   after three over two sendings, complaint → suppressed and unsubscribed, token →
-//!   unsubscribed, STOP → waits for confirmation, NPS → `survey_replies`), the log.
+//!   unsubscribed, STOP → waits for confirmation, NPS → the numbers' `nps_answers` through
+//!   `nps::record_email_answer`), the log.
 //! - `readback`: what the receiving side saw of a test (folder, SPF/DKIM/DMARC, spam).
 //! - `providers`: Brevo and Mailjet's bounce APIs.
 //! - `run`: one reading of every source, recorded in `mailbox_runs`.

@@ -2,7 +2,8 @@
 //! the shop's message (by the Message-ID in the returned headers, then by the recipient
 //! address), then — a hard bounce suppresses the address at once, a soft one after three over
 //! at least two sendings, a complaint suppresses and withdraws consent, an unsubscribe reply
-//! is applied, a free-text STOP waits for the merchant, a satisfaction answer is stored, an
+//! is applied, a free-text STOP waits for the merchant, a satisfaction answer goes to the
+//! numbers' answers (`nps::record_email_answer`, the one place answers are kept), an
 //! automatic reply changes nothing — and logged with its decision and reason, the raw message
 //! kept for everything acted on.
 //!
@@ -13,6 +14,8 @@
 use super::classify::{Classified, Kind};
 use crate::campaigns::suppression::{self, SuppressionReason};
 use crate::error::Result;
+use crate::nps::rules::MAX_COMMENT;
+use crate::nps::{record_email_answer, EmailAnswer};
 use crate::storage::Tx;
 use crate::text::normalize_email;
 use rusqlite::{params, OptionalExtension};
@@ -295,6 +298,9 @@ pub fn record_message(
                 }
             }
             Kind::Survey => {
+                // One place for satisfaction answers, whatever way they came: the numbers'
+                // `nps_answers` (the survey's token, its customer, the 90-day rule, the
+                // follow-up of a low score). The log below keeps the message as read.
                 let token = c.token.clone().unwrap_or_default();
                 if let Some((rid, camp, cust, email)) = by_token(tx, &token)? {
                     m = Match {
@@ -313,20 +319,20 @@ pub fn record_message(
                         ..Default::default()
                     };
                 }
-                let (score, comment, answered) = (c.score.unwrap_or(0), c.excerpt.clone(), c.date.unwrap_or(tx.now));
-                let mm = m.clone();
-                after = Some(Box::new(move |tx: &mut Tx, row: i64| {
-                    tx.execute(
-                        "INSERT INTO survey_replies (message_id, token, score, email_norm, customer_id, campaign_id, recipient_id, comment, answered_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                        params![row, token, score, mm.email, mm.customer_id, mm.campaign_id, mm.recipient_id, comment, answered],
-                    )?;
-                    if let Some(cust) = mm.customer_id {
-                        tx.changes.customer(cust);
+                let score = c.score.unwrap_or(0);
+                let comment: String = c.excerpt.clone().unwrap_or_default().chars().take(MAX_COMMENT).collect();
+                let from = c.from.clone().unwrap_or_default();
+                match record_email_answer(tx, &token, score, &comment, &from)? {
+                    EmailAnswer::Recorded { customer_id, .. } => {
+                        // The survey's token names the customer (an invitation's or a message's).
+                        m.customer_id = Some(customer_id);
+                        m.by = "token";
+                        ("recorded", None)
                     }
-                    Ok(())
-                }));
-                ("recorded", None)
+                    EmailAnswer::AlreadyAnswered => ("already", None),
+                    EmailAnswer::TooSoon { .. } => ("ignored", Some("answered_recently")),
+                    EmailAnswer::UnknownToken => ("ignored", Some("unknown_survey")),
+                }
             }
             Kind::StopRequest => {
                 let from = c.from.clone().unwrap_or_default();

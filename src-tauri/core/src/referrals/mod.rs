@@ -36,7 +36,7 @@ pub use views::*;
 
 pub(crate) use engine::{on_merge, on_refund, on_sale};
 pub(crate) use store::link_new_tx;
-pub(crate) use views::{personal_fields, timeline_entries};
+pub(crate) use views::{budget_figures, personal_fields, rewards_value_since, timeline_entries};
 
 use crate::types::CustomerId;
 use chrono::{DateTime, Utc};
@@ -149,3 +149,5 @@ mod tests_link;
 mod tests_props;
 #[cfg(test)]
 mod tests_refunds;
+#[cfg(test)]
+mod tests_versions;

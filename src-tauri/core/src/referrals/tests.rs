@@ -156,8 +156,13 @@ fn milestones_add_up_or_only_the_highest_counts() {
     for (stacking, approved, want, why) in cases {
         assert_eq!(entitled(&ms, stacking, approved), want, "{why}");
     }
-    let plan = milestone_plan(&[2], &[HeldMilestone { grant_id: 7, key: 1 }]);
-    assert_eq!(plan, MilestonePlan { take_back: vec![7], give: vec![2] }, "the €5 is replaced by the €10");
+    let held = |grant_id, key, threshold, approved| HeldMilestone { grant_id, key, threshold, approved };
+    let plan = milestone_plan(&ms, Stacking::HighestOnly, 4, &[held(7, 1, 2, 4)], true);
+    assert_eq!(
+        plan,
+        MilestonePlan { take_back: vec![(7, TakeBack::Replaced)], give: vec![2] },
+        "the €5 is replaced by the €10"
+    );
     assert_eq!(
         top_up(
             &RewardSpec::Voucher { cents: 1000, valid_days: 90 },
@@ -249,6 +254,20 @@ fn the_reference_scenario_gives_the_referrer_exactly_the_10_euro_voucher() {
     let o = s.referrals_overview().unwrap();
     assert_eq!(o.counters.committed_cents, 1000, "the €5 came back unspent: only the €10 counts against the budget");
     assert_eq!(o.counters.milestones.iter().map(|m| m.taken).collect::<Vec<_>>(), vec![0, 1], "one €10 slot taken");
+    let d = s
+        .dashboard(&crate::analytics::dashboard::DashboardRequest {
+            grain: crate::analytics::calendar::Grain::Month,
+            until: None,
+        })
+        .unwrap();
+    let b = d.referral_budget.expect("an offer with a budget shows it on the dashboard");
+    assert_eq!(
+        (b.budget_cents, b.spent_cents, b.left_cents),
+        (75_000, 1000, 74_000),
+        "the dashboard counts the budget as the offer screen does: the €10 given, the €5 taken back unspent"
+    );
+    let costs = s.compute_programme_return().unwrap().costs;
+    assert_eq!(costs.referral_rewards_cents, Some(1000), "the programme's cost counts the referral rewards kept");
     // The referrer uses it at the till.
     let code = s.loyalty_status(lea).unwrap().vouchers[0].code.clone();
     let sale = s

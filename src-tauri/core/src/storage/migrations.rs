@@ -17,6 +17,7 @@ const STEPS: &[(u32, &str, &str)] = &[
     (7, "mailbox", include_str!("migrations/0007_mailbox.sql")),
     (8, "email_safety_2", include_str!("migrations/0008_email_safety_2.sql")),
     (9, "referrals", include_str!("migrations/0009_referrals.sql")),
+    (10, "numbers", include_str!("migrations/0010_numbers.sql")),
 ];
 
 pub const LATEST_VERSION: u32 = STEPS[STEPS.len() - 1].0;

@@ -1,6 +1,7 @@
 //! Storage: opening the database with the product's pragmas, migrating it, and the single
 //! write path (`Store::transact`) with idempotency keys.
 
+pub mod checkpoint;
 mod migrations;
 
 #[cfg(test)]
@@ -39,6 +40,8 @@ fn apply_pragmas(conn: &Connection) -> Result<()> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
+    // When the log is reset after a checkpoint, it is cut back to this size (64 MB).
+    conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     // An in-memory database answers "memory"; a file must be in WAL.
     debug_assert!(mode == "wal" || mode == "memory", "journal mode {mode}");

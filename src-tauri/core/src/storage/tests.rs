@@ -203,3 +203,53 @@ fn an_upgrade_suppresses_the_addresses_whose_latest_consent_is_a_refusal() {
     let n: i64 = s.conn().query_row("SELECT count(*) FROM suppressions", [], |r| r.get(0)).unwrap();
     assert_eq!(n, 1, "one event per address, even for two records sharing it");
 }
+
+/// Version 10 makes the numbers' answers the one place for satisfaction answers: what the
+/// mailbox reader kept before (version 7's `survey_replies`) is carried over, the latest per
+/// token, with the follow-up of a low score; nothing is lost on the way.
+#[test]
+fn survey_replies_read_before_version_10_become_satisfaction_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shop.db");
+    {
+        let c = Connection::open(&path).unwrap();
+        for (_, _, sql) in migrations::steps().iter().filter(|(v, _, _)| *v <= 8) {
+            c.execute_batch(sql).unwrap();
+        }
+        c.pragma_update(None, "user_version", 8).unwrap();
+        c.execute_batch(
+            "INSERT INTO customers (id, first_name, last_name, first_fold, last_fold, created_at, updated_at)
+                 VALUES (1, 'Anaïs', 'Roy', 'anais', 'roy', '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00');
+             INSERT INTO mailbox_messages (id, origin, source, account, read_at, kind, decision)
+                 VALUES (1, 'imap:a/INBOX/1/1', 'imap', 'a', '2026-11-01 10:00:00+00:00', 'survey', 'recorded'),
+                        (2, 'imap:a/INBOX/1/2', 'imap', 'a', '2026-11-01 11:00:00+00:00', 'survey', 'recorded'),
+                        (3, 'imap:a/INBOX/1/3', 'imap', 'a', '2026-11-01 12:00:00+00:00', 'survey', 'recorded');
+             INSERT INTO survey_replies (message_id, token, score, email_norm, customer_id, comment, answered_at) VALUES
+                 (1, 'tok1', 8, 'anais@example.com', 1, 'Bien', '2026-11-01 10:00:00+00:00'),
+                 (2, 'tok1', 4, 'anais@example.com', 1, 'Trop d''attente <b>', '2026-11-01 11:00:00+00:00'),
+                 (3, 'tok2', 9, 'x@example.com', NULL, NULL, '2026-11-01 12:00:00+00:00');",
+        )
+        .unwrap();
+    }
+    let store = Store::open_with_clock(&path, clock()).unwrap();
+    let rows: Vec<(Option<i64>, i64, Option<String>, String)> = store
+        .conn()
+        .prepare("SELECT customer_id, score, comment, channel FROM nps_answers ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (Some(1), 4, Some("Trop d'attente <b>".to_string()), "email".to_string()),
+            (None, 9, None, "email".to_string())
+        ],
+        "the latest answer per token, its comment as written; an unrecognised answer still counts"
+    );
+    let followups: i64 = store.conn().query_row("SELECT count(*) FROM nps_followups", [], |r| r.get(0)).unwrap();
+    assert_eq!(followups, 1, "the low score waits for a call back");
+    let kept: i64 = store.conn().query_row("SELECT count(*) FROM survey_replies", [], |r| r.get(0)).unwrap();
+    assert_eq!(kept, 3, "the mailbox's own rows stay as they were");
+}

@@ -8,6 +8,7 @@ export * from './sales';
 export * from './loyalty';
 export * from './cards';
 export * from './campaigns';
+export * from './numbers';
 export * from './referrals';
 export * from './mailbox';
 export * from './deliverability';

@@ -274,16 +274,61 @@ fn a_satisfaction_answer_is_stored_for_the_numbers() {
     let (mid, token) = sent_to(&w.store, c, "anne@example.org");
     w.dovecot.append("INBOX", &[fixture("nps_answer.eml", &mid, "anne@example.org", &token)]);
     w.read();
-    let (score, cust, camp, comment): (i64, i64, i64, String) = w
+    // One place for satisfaction answers: the numbers' answers, with the campaign of the token.
+    let (score, cust, camp, comment, channel): (i64, i64, i64, String, String) = w
         .store
         .conn()
-        .query_row("SELECT score, customer_id, campaign_id, comment FROM survey_replies", [], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })
+        .query_row(
+            "SELECT a.score, a.customer_id, r.campaign_id, a.comment, a.channel
+             FROM nps_answers a JOIN campaign_recipients r ON r.token = a.token",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
         .unwrap();
     assert_eq!((score, cust, camp), (9, anne, c), "the score, the customer and the campaign of the token");
+    assert_eq!(channel, "email");
     assert!(comment.contains("pain aux noix"));
+    let summary = w.store.nps_summary(12).unwrap();
+    assert_eq!((summary.answers, summary.promoters), (1, 1), "the answer counts in the shop's score");
     assert_eq!(w.reason("anne@example.org"), None, "an answer is not an unsubscribe");
+}
+
+#[test]
+fn an_answer_to_the_survey_links_opens_a_follow_up_and_a_second_click_changes_nothing() {
+    let mut w = world();
+    let paul = customer(&mut w.store, "Paul", "paul@example.org");
+    let token = w.store.transact("test", None, |tx| crate::nps::new_email_invitation(tx, paul, None)).unwrap().value;
+    let subject = crate::nps::rules::reply_subject("Avis", 3, &token);
+    let first = format!(
+        "From: paul@example.org\r\nTo: {SHOP}\r\nSubject: Re: {subject}\r\nMessage-ID: <a1@mail.receiver.test>\r\n\r\nTrop d'attente <script>x</script>\r\n"
+    );
+    let again = format!(
+        "From: paul@example.org\r\nTo: {SHOP}\r\nSubject: {}\r\nMessage-ID: <a2@mail.receiver.test>\r\n\r\nFinalement 10\r\n",
+        crate::nps::rules::reply_subject("Avis", 10, &token)
+    );
+    w.dovecot.append("INBOX", &[first.into_bytes(), again.into_bytes()]);
+    w.read();
+    let decisions: Vec<(String, String, Option<String>)> = w
+        .store
+        .conn()
+        .prepare("SELECT kind, decision, reason FROM mailbox_messages ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(
+        decisions,
+        [("survey".into(), "recorded".into(), None), ("survey".into(), "already".into(), None)],
+        "the first answer counts, the second click is logged and changes nothing"
+    );
+    let nps = w.store.customer_nps(paul).unwrap();
+    assert_eq!(nps.last_answer.as_ref().map(|a| a.score), Some(3), "the first answer stands");
+    assert_eq!(nps.open_followups.len(), 1, "a low score waits for a call back on the customer page");
+    assert!(
+        nps.open_followups[0].answer.comment.as_deref().unwrap_or("").contains("<script>"),
+        "kept as typed, shown as text"
+    );
 }
 
 #[test]

@@ -1,0 +1,87 @@
+use super::*;
+use crate::purchases::SaleInput;
+use crate::testutil::{add, input, store};
+use crate::types::CustomerId;
+use chrono::TimeZone;
+
+fn noon(y: i32, m: u32, d: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, m, d, 12, 0, 0).unwrap()
+}
+
+fn sell(s: &mut Store, c: CustomerId, cents: i64, at: DateTime<Utc>) {
+    let input = SaleInput {
+        customer_id: c,
+        amount_cents: cents,
+        occurred_at: Some(at),
+        note: String::new(),
+        category: String::new(),
+        apply: None,
+    };
+    s.record_sale(&input, None).unwrap();
+}
+
+#[test]
+fn the_month_view_compares_with_the_previous_months_and_last_year() {
+    let (mut s, clock) = store();
+    clock.set(noon(2026, 11, 15));
+    let a = add(&mut s, input("Zoé", "Côté"));
+    let b = add(&mut s, input("Jérôme", "Lévesque"));
+    let c = add(&mut s, input("Anaïs", "Thériault"));
+    // Last year, the first half of November.
+    sell(&mut s, a, 10_000, noon(2025, 11, 3));
+    // This November so far: two customers, one of them new.
+    sell(&mut s, a, 6_000, noon(2026, 11, 2));
+    sell(&mut s, a, 4_000, noon(2026, 11, 9));
+    sell(&mut s, b, 5_000, noon(2026, 11, 10));
+    // Late November last year is outside the half month compared.
+    sell(&mut s, c, 99_000, noon(2025, 11, 28));
+    s.refresh_days().unwrap();
+    let d = s.dashboard(&DashboardRequest { grain: Grain::Month, until: None }).unwrap();
+    assert!(d.days_ready);
+    assert_eq!(d.series.len(), 12);
+    let nov = d.series[11].totals;
+    assert_eq!((nov.revenue_cents, nov.sales, nov.active_customers, nov.new_customers), (15_000, 3, 2, 1));
+    assert_eq!(nov.returning_customers, 1, "Zoé came back");
+    assert_eq!(nov.average_basket_cents, Some(5_000));
+    let last_nov = d.series_last_year[11].totals;
+    assert_eq!(last_nov.revenue_cents, 10_000, "1 to 15 November last year, not the 28th");
+    assert_eq!(d.current.revenue_cents, 15_000, "the 12 months to today");
+    assert_eq!(d.changes.revenue_vs_last_year, Some(500), "+50 % on last year's same stretch");
+    assert_eq!(d.current.member_share_permille, Some(0), "the cards were issued today, after these receipts");
+    assert!(d.scores.is_none() && d.insights.is_none(), "not computed yet: absent, not zero");
+    s.refresh_scores().unwrap();
+    s.refresh_insights().unwrap();
+    let d = s.dashboard(&DashboardRequest { grain: Grain::Day, until: None }).unwrap();
+    assert_eq!(d.series.len(), 30);
+    assert_eq!(d.scores.as_ref().unwrap().buyers, 3);
+    assert!(d.insights.as_ref().unwrap().programme.liability.points >= 0);
+    assert_eq!(d.nps.answers, 0);
+    assert!(d.referral_budget.is_none(), "no referral offer: no budget to show");
+}
+
+#[test]
+fn the_monthly_report_looks_at_a_past_month() {
+    let (mut s, clock) = store();
+    clock.set(noon(2026, 11, 15));
+    let a = add(&mut s, input("Léa", "Roy"));
+    sell(&mut s, a, 2_000, noon(2026, 9, 10));
+    sell(&mut s, a, 3_000, noon(2026, 10, 10));
+    s.refresh_days().unwrap();
+    let oct = NaiveDate::from_ymd_opt(2026, 10, 31).unwrap();
+    let d = s.dashboard(&DashboardRequest { grain: Grain::Month, until: Some(oct) }).unwrap();
+    assert_eq!(d.series[11].period.from, NaiveDate::from_ymd_opt(2026, 10, 1).unwrap());
+    assert_eq!(d.series[11].totals.revenue_cents, 3_000);
+    assert_eq!(d.current.revenue_cents, 3_000, "the report's figures are October's");
+    assert_eq!(d.previous.revenue_cents, 2_000, "against September");
+    assert_eq!(d.windows.last_year.from, NaiveDate::from_ymd_opt(2025, 10, 1).unwrap(), "and October last year");
+    assert_eq!(d.last_year.revenue_cents, 0);
+    assert_eq!(d.changes.revenue_vs_last_year, None, "nothing a year before: no percentage");
+    assert_eq!(d.changes.revenue_vs_previous, Some(500), "+50 % on September (per mille)");
+}
+
+#[test]
+fn totals_of_an_empty_stretch_have_no_basket_and_no_share() {
+    let t = totals(&BTreeMap::new(), Period { from: NaiveDate::MIN, to: NaiveDate::MAX });
+    assert_eq!(t, Totals::default());
+    assert_eq!(changes(&t, &t, &t).revenue_vs_previous, None, "nothing to compare with");
+}

@@ -1,0 +1,119 @@
+use super::*;
+use crate::campaigns::segments::{Combine, Condition};
+use crate::nps::{NpsChannel, NpsGroup, NpsInput};
+use crate::purchases::SaleInput;
+use crate::testutil::{add, input, store};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap()
+}
+
+fn sell(s: &mut Store, c: CustomerId, cents: i64, days_ago: i64) {
+    let input = SaleInput {
+        customer_id: c,
+        amount_cents: cents,
+        occurred_at: Some(now() - Duration::days(days_ago)),
+        note: String::new(),
+        category: String::new(),
+        apply: None,
+    };
+    s.record_sale(&input, None).unwrap();
+}
+
+fn list(s: &Store, conditions: Vec<Condition>) -> NumbersListPage {
+    let req =
+        NumbersListRequest { filter: SegmentFilter { combine: Combine::All, conditions }, after: None, limit: 50 };
+    s.numbers_list(&req).unwrap()
+}
+
+fn names(p: &NumbersListPage) -> Vec<String> {
+    p.items.iter().map(|i| i.customer.display_name.clone()).collect()
+}
+
+#[test]
+fn each_number_opens_the_customers_behind_it() {
+    let (mut s, clock) = store();
+    clock.set(now());
+    let zoe = add(&mut s, input("Zoé", "Côté"));
+    let jerome = add(&mut s, input("Jérôme", "Lévesque"));
+    let anais = add(&mut s, input("Anaïs", "<img src=x onerror=alert(1)>"));
+    for w in 0..12 {
+        sell(&mut s, zoe, 3000, 2 + 7 * w);
+    }
+    for w in 0..10 {
+        sell(&mut s, jerome, 2000, 90 + 7 * w);
+    }
+    sell(&mut s, anais, 1500, 1);
+    s.record_nps(
+        &NpsInput {
+            customer_id: Some(jerome),
+            score: 3,
+            comment: "Trop cher".into(),
+            channel: NpsChannel::Till,
+            answered_at: None,
+        },
+        None,
+    )
+    .unwrap();
+    s.refresh_scores().unwrap();
+
+    let high = list(&s, vec![Condition::ChurnRisk { risk: ChurnRisk::High }]);
+    assert_eq!(names(&high), ["Jérôme Lévesque"], "weekly, gone for 13 weeks");
+    assert_eq!(high.items[0].scores.churn, Some(ChurnRisk::High));
+    assert_eq!(high.items[0].scores.nps_score, Some(3), "the columns carry the latest answer");
+
+    let new = list(&s, vec![Condition::RfmSegment { segment: RfmSegment::New }]);
+    assert_eq!(names(&new), ["Anaïs <img src=x onerror=alert(1)>"], "a name is data, listed as it is");
+
+    let detractors = list(&s, vec![Condition::NpsAnswer { group: Some(NpsGroup::Detractor) }]);
+    assert_eq!(names(&detractors), ["Jérôme Lévesque"]);
+    assert_eq!(list(&s, vec![Condition::NpsAnswer { group: None }]).total, 2, "never answered");
+
+    let day = |ago: i64| (now() - Duration::days(ago)).date_naive();
+    let last_week = list(&s, vec![Condition::BoughtBetween { from: day(7), to: day(0) }]);
+    assert_eq!(names(&last_week), ["Zoé Côté", "Anaïs <img src=x onerror=alert(1)>"], "best spenders first");
+    let newcomers = list(&s, vec![Condition::FirstPurchaseBetween { from: day(7), to: day(0) }]);
+    assert_eq!(names(&newcomers), ["Anaïs <img src=x onerror=alert(1)>"]);
+    assert_eq!(list(&s, vec![Condition::CardHolder { holder: true }]).total, 3, "every customer got a card");
+    assert_eq!(list(&s, vec![Condition::LifetimeValueAtLeast { cents: 1 }]).total, 3);
+
+    let bad = NumbersListRequest {
+        filter: SegmentFilter {
+            combine: Combine::All,
+            conditions: vec![Condition::BoughtBetween { from: day(0), to: day(7) }],
+        },
+        after: None,
+        limit: 10,
+    };
+    assert_eq!(s.numbers_list(&bad).unwrap_err().code(), "validation", "a period ending before it starts");
+    let columns = s.score_columns(&[anais, 999, zoe]).unwrap();
+    assert_eq!(columns.iter().map(|c| c.customer_id).collect::<Vec<_>>(), [anais, zoe], "unknown ids are skipped");
+}
+
+#[test]
+fn long_lists_come_in_pages_after_a_cursor() {
+    let (mut s, clock) = store();
+    clock.set(now());
+    for i in 0..7 {
+        let c = add(&mut s, input("Client", &format!("N{i}")));
+        sell(&mut s, c, 1000 + 100 * (i % 3), 5);
+    }
+    let mut req = NumbersListRequest { filter: SegmentFilter::default(), after: None, limit: 3 };
+    let mut seen = Vec::new();
+    loop {
+        let page = s.numbers_list(&req).unwrap();
+        assert_eq!(page.total, 7);
+        seen.extend(page.items.iter().map(|i| i.customer.id));
+        match page.next {
+            Some(n) => req.after = Some(n),
+            None => break,
+        }
+    }
+    let mut sorted = seen.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!((seen.len(), sorted.len()), (7, 7), "everyone once, nobody twice");
+    req.after = Some("not a cursor".into());
+    assert_eq!(s.numbers_list(&req).unwrap_err().code(), "validation");
+}

@@ -1,0 +1,282 @@
+//! What the loyalty programme costs and brings, each figure labelled for what it is: the
+//! rewards, vouchers and points used (at their selling value, and at cost when the merchant
+//! gives a margin), the stamp-card milestones and free rewards handed over, referral rewards
+//! (from the referrals module once it exists), breakage (points that expired unused) and the
+//! liability (read through the loyalty module); then what members spend before and after
+//! joining against comparable customers without a card (a difference of differences), and the
+//! naive members-vs-others comparison, marked as biased (the best customers join more readily).
+//!
+//! A member is a customer holding a loyalty card; they joined when their first card was issued.
+//! Read-only; computed in the background with the scores and kept as a snapshot.
+
+use super::hooks;
+use super::settings::analytics_settings;
+use crate::error::Result;
+use crate::loyalty::Liability;
+use crate::storage::Store;
+use crate::types::Cents;
+use chrono::{DateTime, Months, Utc};
+use rusqlite::{params, Connection};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// Members who joined at least this long ago are compared 6 months before and after.
+const COMPARE_MONTHS: u32 = 6;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ProgrammeCosts {
+    /// Discounts given at the till with rewards, vouchers and points, over the last 12 months.
+    pub discounts_cents: Cents,
+    pub discounted_sales: i64,
+    /// The same at cost, with the merchant's margin (`None` without a margin).
+    pub discounts_at_cost_cents: Option<Cents>,
+    /// Rewards with no price in the data (free products, experiences, partner offers) and
+    /// stamp-card milestones handed over.
+    pub free_rewards: i64,
+    pub milestones: i64,
+    /// Referral rewards, once the referrals module gives them.
+    pub referral_rewards_cents: Option<Cents>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Breakage {
+    pub earned_points: i64,
+    pub expired_points: i64,
+    /// Expired out of earned, in tenths of a percent.
+    pub rate_permille: Option<i64>,
+    pub expired_value_cents: Cents,
+}
+
+/// Average spend per customer and per month.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct BeforeAfter {
+    pub members: i64,
+    pub member_before_cents: Cents,
+    pub member_after_cents: Cents,
+    pub others: i64,
+    pub other_before_cents: Cents,
+    pub other_after_cents: Cents,
+    /// (members' after − before) − (others' after − before), per customer and month.
+    pub uplift_cents: Cents,
+}
+
+/// The naive comparison over the last 12 months (biased: marked so in the interface).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct Naive {
+    pub members: i64,
+    pub member_average_cents: Cents,
+    pub others: i64,
+    pub other_average_cents: Cents,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ProgrammeReturn {
+    pub computed_at: DateTime<Utc>,
+    pub active: bool,
+    pub margin_percent: Option<u32>,
+    pub costs: ProgrammeCosts,
+    pub breakage: Breakage,
+    pub liability: Liability,
+    pub before_after: Option<BeforeAfter>,
+    pub naive: Naive,
+}
+
+/// Rule: the share of the points earned that expired unused, in tenths of a percent.
+pub fn breakage_permille(earned: i64, expired: i64) -> Option<i64> {
+    (earned > 0).then(|| (expired.max(0) * 1000 + earned / 2) / earned)
+}
+
+/// Rule: a value given at its selling price costs the shop `100 − margin` % of it.
+pub fn at_cost(cents: Cents, margin_percent: Option<u32>) -> Option<Cents> {
+    margin_percent.map(|m| cents * i64::from(100 - m.min(100)) / 100)
+}
+
+/// Rule: the difference of differences, per customer and month.
+pub fn uplift(member_before: Cents, member_after: Cents, other_before: Cents, other_after: Cents) -> Cents {
+    (member_after - member_before) - (other_after - other_before)
+}
+
+fn months_back(t: DateTime<Utc>, m: u32) -> DateTime<Utc> {
+    t.checked_sub_months(Months::new(m)).unwrap_or(t)
+}
+
+fn one<T: rusqlite::types::FromSql>(conn: &Connection, sql: &str, p: impl rusqlite::Params) -> Result<T> {
+    Ok(conn.query_row(sql, p, |r| r.get(0))?)
+}
+
+/// Spend per customer and month before and after `COMPARE_MONTHS`-month windows around each
+/// member's joining (members who joined 6 to 18 months ago and bought in the 6 months before),
+/// against customers without a card who bought in the same 6 months before.
+fn before_after(conn: &Connection, now: DateTime<Utc>) -> Result<Option<BeforeAfter>> {
+    const SIGNED: &str = "CASE p.kind WHEN 'sale' THEN p.amount_cents ELSE -p.amount_cents END";
+    let joined_from = months_back(now, 18);
+    let joined_to = months_back(now, COMPARE_MONTHS);
+    // Members, by the month they joined.
+    let sql = format!(
+        "WITH m AS (SELECT customer_id, min(issued_at) AS joined FROM cards GROUP BY customer_id)
+         SELECT strftime('%Y-%m-01 00:00:00', m.joined) AS month,
+                (SELECT coalesce(sum({SIGNED}), 0) FROM purchases p WHERE p.customer_id = m.customer_id
+                  AND p.occurred_at >= datetime(m.joined, '-6 months') AND p.occurred_at < m.joined) AS before,
+                (SELECT coalesce(sum({SIGNED}), 0) FROM purchases p WHERE p.customer_id = m.customer_id
+                  AND p.occurred_at >= m.joined AND p.occurred_at < datetime(m.joined, '+6 months')) AS after
+         FROM m JOIN customers c ON c.id = m.customer_id
+         WHERE m.joined >= ?1 AND m.joined < ?2 AND c.merged_into IS NULL"
+    );
+    let mut st = conn.prepare(&sql)?;
+    let rows: Vec<(String, i64, i64)> = st
+        .query_map(params![joined_from, joined_to], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let members: Vec<&(String, i64, i64)> = rows.iter().filter(|r| r.1 > 0).collect();
+    if members.is_empty() {
+        return Ok(None);
+    }
+    let mut by_month: std::collections::BTreeMap<&str, i64> = Default::default();
+    for (m, _, _) in &members {
+        *by_month.entry(m.as_str()).or_default() += 1;
+    }
+    // Customers without a card, around each month, weighted by the members who joined then.
+    let mut others_st = conn.prepare(&format!(
+        "SELECT count(*), coalesce(sum(before), 0), coalesce(sum(after), 0) FROM (
+           SELECT (SELECT coalesce(sum({SIGNED}), 0) FROM purchases p WHERE p.customer_id = c.id
+                     AND p.occurred_at >= datetime(?1, '-6 months') AND p.occurred_at < ?1) AS before,
+                  (SELECT coalesce(sum({SIGNED}), 0) FROM purchases p WHERE p.customer_id = c.id
+                     AND p.occurred_at >= ?1 AND p.occurred_at < datetime(?1, '+6 months')) AS after
+           FROM customers c
+           WHERE c.merged_into IS NULL AND NOT EXISTS (SELECT 1 FROM cards k WHERE k.customer_id = c.id)
+             AND c.first_purchase_at < ?1)
+         WHERE before > 0"
+    ))?;
+    let (mut others, mut ob, mut oa, mut weight) = (0i64, 0f64, 0f64, 0f64);
+    for (month, n) in &by_month {
+        let (count, before, after): (i64, i64, i64) =
+            others_st.query_row([month], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        if count > 0 {
+            others += count;
+            let w = *n as f64;
+            ob += w * before as f64 / count as f64;
+            oa += w * after as f64 / count as f64;
+            weight += w;
+        }
+    }
+    if others == 0 || weight == 0.0 {
+        return Ok(None);
+    }
+    let per_month = |total: f64| (total / f64::from(COMPARE_MONTHS)).round() as i64;
+    let n = members.len() as f64;
+    let mb = per_month(members.iter().map(|r| r.1 as f64).sum::<f64>() / n);
+    let ma = per_month(members.iter().map(|r| r.2 as f64).sum::<f64>() / n);
+    let (obm, oam) = (per_month(ob / weight), per_month(oa / weight));
+    Ok(Some(BeforeAfter {
+        members: members.len() as i64,
+        member_before_cents: mb,
+        member_after_cents: ma,
+        others,
+        other_before_cents: obm,
+        other_after_cents: oam,
+        uplift_cents: uplift(mb, ma, obm, oam),
+    }))
+}
+
+fn naive(conn: &Connection, since: DateTime<Utc>) -> Result<Naive> {
+    let mut st = conn.prepare(
+        "SELECT EXISTS (SELECT 1 FROM cards k WHERE k.customer_id = s.customer_id) AS member, count(*), coalesce(sum(spent), 0)
+         FROM (SELECT customer_id, sum(CASE kind WHEN 'sale' THEN amount_cents ELSE -amount_cents END) AS spent
+               FROM purchases WHERE occurred_at >= ?1 GROUP BY customer_id) s GROUP BY member",
+    )?;
+    let mut n = Naive { members: 0, member_average_cents: 0, others: 0, other_average_cents: 0 };
+    let rows = st.query_map([since], |r| Ok((r.get::<_, bool>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))?;
+    for row in rows {
+        let (member, count, spent) = row?;
+        let avg = if count > 0 { spent / count } else { 0 };
+        if member {
+            (n.members, n.member_average_cents) = (count, avg);
+        } else {
+            (n.others, n.other_average_cents) = (count, avg);
+        }
+    }
+    Ok(n)
+}
+
+impl Store {
+    /// The programme's cost and return over the last 12 months (see the module's header).
+    pub fn compute_programme_return(&self) -> Result<ProgrammeReturn> {
+        let now = self.now();
+        let since = months_back(now, 12);
+        let conn = self.conn();
+        let programme = crate::loyalty::programme::programme(conn)?;
+        let margin = analytics_settings(conn)?.margin_percent;
+        let (discounts, discounted): (i64, i64) = conn.query_row(
+            "SELECT coalesce(sum(s.discount_cents), 0), count(*) FROM loyalty_sales s JOIN purchases p ON p.id = s.purchase_id
+             WHERE s.discount_cents > 0 AND p.occurred_at >= ?1",
+            [since],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let free_rewards: i64 = one(
+            conn,
+            "SELECT count(*) FROM redemptions r JOIN rewards w ON w.id = r.reward_id
+             WHERE r.at >= ?1 AND w.kind IN ('free_product', 'experience', 'partner')",
+            [since],
+        )?;
+        let milestones: i64 = one(
+            conn,
+            "SELECT count(*) FROM stamps_ledger WHERE kind = 'redeem' AND milestone IS NOT NULL AND at >= ?1",
+            [since],
+        )?;
+        let (earned, expired): (i64, i64) = conn.query_row(
+            "SELECT coalesce(sum(CASE WHEN points > 0 AND kind IN ('earn', 'action', 'tier_entry', 'adjust') THEN points END), 0),
+                    coalesce(-sum(CASE WHEN kind = 'expire' THEN points END), 0)
+             FROM points_ledger WHERE at >= ?1",
+            [since],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok(ProgrammeReturn {
+            computed_at: now,
+            active: programme.is_active(),
+            margin_percent: margin,
+            costs: ProgrammeCosts {
+                discounts_cents: discounts,
+                discounted_sales: discounted,
+                discounts_at_cost_cents: at_cost(discounts, margin),
+                free_rewards,
+                milestones,
+                referral_rewards_cents: hooks::referral_rewards_cents(conn, since)?,
+            },
+            breakage: Breakage {
+                earned_points: earned,
+                expired_points: expired,
+                rate_permille: breakage_permille(earned, expired),
+                expired_value_cents: crate::loyalty::rules::liability_cents(
+                    expired,
+                    programme.value_of_100_points_cents,
+                ),
+            },
+            liability: self.points_liability()?,
+            before_after: before_after(conn, now)?,
+            naive: naive(conn, since)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn breakage_is_the_share_of_earned_points_that_expired() {
+        assert_eq!(breakage_permille(1000, 150), Some(150), "15 %");
+        assert_eq!(breakage_permille(3, 1), Some(333));
+        assert_eq!(breakage_permille(0, 0), None, "nothing earned: no rate");
+    }
+
+    #[test]
+    fn a_reward_at_cost_keeps_the_share_the_shop_paid_for() {
+        assert_eq!(at_cost(10_000, Some(40)), Some(6_000), "a 100 € reward costs 60 € with a 40 % margin");
+        assert_eq!(at_cost(10_000, None), None, "no margin given: no cost price");
+    }
+
+    #[test]
+    fn the_return_is_the_members_change_beyond_the_others_change() {
+        assert_eq!(uplift(4000, 5500, 3000, 3200), 1300, "members +15 €, others +2 €: 13 € a month from the programme");
+        assert_eq!(uplift(4000, 4000, 3000, 2500), 500, "holding steady while others drop is a return too");
+    }
+}

@@ -1,0 +1,296 @@
+//! The satisfaction question's rules: who is a promoter, the score, when it is only
+//! indicative, when a customer may be asked again, which answers call for a follow-up, the
+//! themes of the comments, and the email links that carry an answer back. Pure.
+
+use crate::text::fold;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// A customer is asked at most once in this many days.
+pub const ASK_EVERY_DAYS: i64 = 90;
+/// Under this many answers the score is shown as indicative.
+pub const INDICATIVE_BELOW: i64 = 30;
+/// The longest comment kept.
+pub const MAX_COMMENT: usize = 2_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum NpsGroup {
+    Promoter,
+    Passive,
+    Detractor,
+}
+
+impl NpsGroup {
+    pub const ALL: [NpsGroup; 3] = [NpsGroup::Promoter, NpsGroup::Passive, NpsGroup::Detractor];
+    /// The scores of the group, both ends included.
+    pub fn range(self) -> (u8, u8) {
+        match self {
+            NpsGroup::Promoter => (9, 10),
+            NpsGroup::Passive => (7, 8),
+            NpsGroup::Detractor => (0, 6),
+        }
+    }
+}
+
+/// Rule: 9–10 promoters, 7–8 passives, 0–6 detractors.
+pub fn group(score: u8) -> NpsGroup {
+    match score {
+        9.. => NpsGroup::Promoter,
+        7 | 8 => NpsGroup::Passive,
+        _ => NpsGroup::Detractor,
+    }
+}
+
+/// Rule: the score is the share of promoters less the share of detractors, from -100 to 100,
+/// rounded; nothing without answers.
+pub fn score(promoters: i64, passives: i64, detractors: i64) -> Option<i64> {
+    let n = promoters + passives + detractors;
+    if n <= 0 {
+        return None;
+    }
+    let diff = (promoters - detractors) * 100;
+    Some(if diff >= 0 { (diff + n / 2) / n } else { (diff - n / 2) / n })
+}
+
+/// Rule: under 30 answers the score is indicative.
+pub fn indicative(answers: i64) -> bool {
+    answers < INDICATIVE_BELOW
+}
+
+/// Rule: a customer may be asked when they were neither asked nor answered in the last 90 days.
+pub fn may_ask(last_asked_or_answered: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    last_asked_or_answered.is_none_or(|t| t <= now - Duration::days(ASK_EVERY_DAYS))
+}
+
+/// Rule: a detractor's answer calls for a follow-up.
+pub fn needs_follow_up(score: u8) -> bool {
+    group(score) == NpsGroup::Detractor
+}
+
+/// What comments talk about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Theme {
+    Welcome,
+    Advice,
+    Products,
+    Prices,
+    Waiting,
+    Hours,
+    Loyalty,
+    Shop,
+    Other,
+}
+
+/// Words (accent- and case-folded, matched at the start of a word) that mark each theme, in
+/// French and English.
+const THEME_WORDS: &[(Theme, &[&str])] = &[
+    (
+        Theme::Welcome,
+        &[
+            "accueil",
+            "accueill",
+            "sourire",
+            "souriant",
+            "sympa",
+            "aimable",
+            "gentil",
+            "poli",
+            "chaleureu",
+            "friendly",
+            "welcom",
+            "kind",
+            "rude",
+            "impoli",
+            "desagreable",
+            "staff",
+            "personnel",
+            "vendeu",
+            "service",
+        ],
+    ),
+    (Theme::Advice, &["conseil", "expert", "explique", "connaiss", "advice", "helpful", "knowledg", "recommand"]),
+    (
+        Theme::Products,
+        &[
+            "produit",
+            "qualite",
+            "choix",
+            "frais",
+            "fraich",
+            "gout",
+            "assortiment",
+            "stock",
+            "rupture",
+            "product",
+            "quality",
+            "choice",
+            "fresh",
+            "range",
+            "selection",
+        ],
+    ),
+    (Theme::Prices, &["prix", "cher", "tarif", "promo", "reduc", "price", "expensive", "cheap", "cost", "afford"]),
+    (
+        Theme::Waiting,
+        &["attente", "attendu", "attendre", "queue", "file", "lent", "rapide", "wait", "slow", "quick", "fast"],
+    ),
+    (Theme::Hours, &["horaire", "ouvert", "ouvrir", "ferme", "dimanche", "hours", "open", "closed", "sunday"]),
+    (
+        Theme::Loyalty,
+        &["point", "carte", "fidelit", "recompense", "bon d", "cadeau", "card", "loyalty", "reward", "voucher", "gift"],
+    ),
+    (
+        Theme::Shop,
+        &[
+            "boutique",
+            "magasin",
+            "propre",
+            "ambiance",
+            "deco",
+            "rangement",
+            "parking",
+            "shop",
+            "store",
+            "clean",
+            "dirty",
+            "music",
+            "musique",
+        ],
+    ),
+];
+
+/// Rule: the themes a comment touches (`Other` when none is recognised; nothing for an empty
+/// comment).
+pub fn themes(comment: &str) -> Vec<Theme> {
+    let folded = format!(" {} ", fold(comment));
+    if folded.trim().is_empty() {
+        return Vec::new();
+    }
+    // Words start after a space or punctuation.
+    let spaced: String = folded.chars().map(|c| if c.is_alphanumeric() { c } else { ' ' }).collect();
+    let mut out: Vec<Theme> = THEME_WORDS
+        .iter()
+        .filter(|(_, words)| words.iter().any(|w| spaced.contains(&format!(" {w}"))))
+        .map(|(t, _)| *t)
+        .collect();
+    if out.is_empty() {
+        out.push(Theme::Other);
+    }
+    out
+}
+
+/// The subject of an emailed answer: "Avis 8/10 [TOKEN]" (French) or "Rating 8/10 [TOKEN]".
+pub fn reply_subject(word: &str, score: u8, token: &str) -> String {
+    format!("{word} {score}/10 [{token}]")
+}
+
+/// Rule: read an answer back from a reply's subject, whatever the mail program added in front
+/// ("Re:", "TR:", "Fwd:") and whichever language's word it uses: the score before "/10" and
+/// the token between brackets.
+pub fn parse_reply_subject(subject: &str) -> Option<(u8, String)> {
+    let open = subject.rfind('[')?;
+    let close = open + subject[open..].find(']')?;
+    let token = subject[open + 1..close].trim();
+    if token.len() < 8 || token.len() > 64 || !token.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return None;
+    }
+    let before = &subject[..open];
+    let slash = before.rfind("/10")?;
+    let digits: String = before[..slash].chars().rev().take_while(|c| c.is_ascii_digit()).collect();
+    let score: u8 = digits.chars().rev().collect::<String>().parse().ok()?;
+    (score <= 10).then(|| (score, token.to_string()))
+}
+
+/// Percent-encoding for a `mailto:` subject (RFC 6068): everything but unreserved characters.
+fn mailto_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The eleven links of an emailed survey, 0 to 10: each opens a reply to the shop with the
+/// score and the token in the subject.
+pub fn email_links(reply_to: &str, word: &str, token: &str) -> Vec<(u8, String)> {
+    (0..=10u8)
+        .map(|n| (n, format!("mailto:{reply_to}?subject={}", mailto_encode(&reply_subject(word, n, token)))))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn groups_and_score_follow_the_nps_definition() {
+        let cases = [
+            (10, NpsGroup::Promoter),
+            (9, NpsGroup::Promoter),
+            (8, NpsGroup::Passive),
+            (7, NpsGroup::Passive),
+            (6, NpsGroup::Detractor),
+            (0, NpsGroup::Detractor),
+        ];
+        for (s, g) in cases {
+            assert_eq!(group(s), g, "{s}/10 is a {g:?}");
+        }
+        assert_eq!(score(60, 20, 20), Some(40), "60 % promoters less 20 % detractors");
+        assert_eq!(score(0, 0, 3), Some(-100));
+        assert_eq!(score(1, 1, 1), Some(0));
+        assert_eq!(score(2, 0, 1), Some(33), "rounded");
+        assert_eq!(score(0, 0, 0), None, "no answer, no score");
+        assert!(indicative(29) && !indicative(30), "indicative under 30 answers");
+        assert!(needs_follow_up(6) && !needs_follow_up(7), "detractors get a follow-up");
+    }
+
+    #[test]
+    fn a_customer_is_asked_at_most_once_every_90_days() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap();
+        assert!(may_ask(None, now), "never asked");
+        assert!(!may_ask(Some(now - Duration::days(89)), now));
+        assert!(may_ask(Some(now - Duration::days(90)), now));
+    }
+
+    #[test]
+    fn comments_are_sorted_by_theme_in_french_and_english() {
+        let cases: [(&str, &[Theme]); 8] = [
+            ("Accueil très chaleureux, merci Julie !", &[Theme::Welcome]),
+            ("Les PRIX ont beaucoup augmenté", &[Theme::Prices]),
+            ("Trop d'attente à la caisse le samedi", &[Theme::Waiting]),
+            ("Great advice and fresh products", &[Theme::Advice, Theme::Products]),
+            ("J'aimerais que la boutique soit ouverte le dimanche", &[Theme::Hours, Theme::Shop]),
+            ("Mes points de fidélité ont disparu", &[Theme::Loyalty]),
+            ("Bof.", &[Theme::Other]),
+            ("<script>alert(1)</script>", &[Theme::Other]),
+        ];
+        for (comment, want) in cases {
+            assert_eq!(themes(comment), want, "{comment}");
+        }
+        assert!(themes("   ").is_empty(), "no comment, no theme");
+    }
+
+    #[test]
+    fn an_emailed_answer_comes_back_through_the_subject() {
+        let links = email_links("boutique@example.com", "Avis", "K7PX2M9QAB");
+        assert_eq!(links.len(), 11, "one link per score from 0 to 10");
+        assert_eq!(links[7].1, "mailto:boutique@example.com?subject=Avis%207%2F10%20%5BK7PX2M9QAB%5D");
+        let cases = [
+            ("Avis 7/10 [K7PX2M9QAB]", Some((7, "K7PX2M9QAB"))),
+            ("Re: Avis 10/10 [K7PX2M9QAB]", Some((10, "K7PX2M9QAB"))),
+            ("TR: RE: Rating 0/10 [K7PX2M9QAB] merci", Some((0, "K7PX2M9QAB"))),
+            ("Avis 11/10 [K7PX2M9QAB]", None),
+            ("Avis 7/10 [short]", None),
+            ("Avis 7/10 [K7PX2M9QAB'; DROP]", None),
+            ("unsubscribe K7PX2M9QAB", None),
+        ];
+        for (subject, want) in cases {
+            assert_eq!(parse_reply_subject(subject), want.map(|(s, t)| (s, t.to_string())), "{subject}");
+        }
+    }
+}

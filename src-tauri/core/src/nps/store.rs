@@ -1,0 +1,490 @@
+//! Satisfaction answers: recorded at the till, typed from a paper form, or sent back by email
+//! (the mailbox reader calls `record_email_answer`); the follow-ups of low scores; the shop's
+//! score, its trend and the comments by theme.
+//!
+//! Invariants: answers and invitations are append-only (triggers); a customer answers at most
+//! once in 90 days (a second answer is refused, an emailed one is reported `TooSoon` and not
+//! kept); one emailed survey takes one answer; a detractor's answer opens one follow-up, closed
+//! once by the merchant with what was done. Every write runs in `Store::transact`.
+
+use super::rules::{self, group, NpsGroup, Theme, ASK_EVERY_DAYS, MAX_COMMENT};
+use crate::customers::{display_name, ensure_customer};
+use crate::error::{Error, FieldError, Result};
+use crate::storage::{Store, Tx};
+use crate::text::check_text;
+use crate::types::{CustomerId, Outcome};
+use chrono::{DateTime, Duration, Months, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum NpsChannel {
+    Till,
+    Paper,
+    Email,
+}
+
+impl NpsChannel {
+    pub fn code(self) -> &'static str {
+        match self {
+            NpsChannel::Till => "till",
+            NpsChannel::Paper => "paper",
+            NpsChannel::Email => "email",
+        }
+    }
+    fn parse(s: &str) -> NpsChannel {
+        match s {
+            "till" => NpsChannel::Till,
+            "email" => NpsChannel::Email,
+            _ => NpsChannel::Paper,
+        }
+    }
+}
+
+/// An answer given at the till or typed from a paper form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct NpsInput {
+    /// Who answered; a paper form may be anonymous.
+    pub customer_id: Option<CustomerId>,
+    pub score: u8,
+    pub comment: String,
+    pub channel: NpsChannel,
+    /// When the form was filled in; now when not given.
+    pub answered_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct NpsAnswer {
+    pub id: i64,
+    pub customer_id: Option<CustomerId>,
+    pub customer_name: Option<String>,
+    pub score: u8,
+    pub group: NpsGroup,
+    pub comment: Option<String>,
+    pub channel: NpsChannel,
+    pub answered_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct FollowUp {
+    pub id: i64,
+    pub answer: NpsAnswer,
+    pub created_at: DateTime<Utc>,
+    pub done_at: Option<DateTime<Utc>>,
+    pub done_note: Option<String>,
+}
+
+/// One customer's satisfaction, for their page and the till.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct CustomerNps {
+    /// Not asked nor answered in the last 90 days.
+    pub may_ask: bool,
+    pub last_asked_at: Option<DateTime<Utc>>,
+    pub last_answer: Option<NpsAnswer>,
+    pub open_followups: Vec<FollowUp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct NpsMonth {
+    /// `YYYY-MM`, local.
+    pub month: String,
+    pub answers: i64,
+    pub score: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ThemeCount {
+    pub theme: Theme,
+    pub comments: i64,
+    pub promoters: i64,
+    pub detractors: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct NpsSummary {
+    pub months: u32,
+    pub answers: i64,
+    pub promoters: i64,
+    pub passives: i64,
+    pub detractors: i64,
+    pub score: Option<i64>,
+    /// Under 30 answers: to read as a hint, not a measure.
+    pub indicative: bool,
+    pub trend: Vec<NpsMonth>,
+    pub themes: Vec<ThemeCount>,
+    /// The last answers with a comment.
+    pub recent: Vec<NpsAnswer>,
+    pub open_followups: Vec<FollowUp>,
+}
+
+/// What became of an answer sent back by email.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum EmailAnswer {
+    Recorded {
+        answer_id: i64,
+        customer_id: CustomerId,
+    },
+    /// This survey was already answered (a second click): the first answer stands.
+    AlreadyAnswered,
+    /// The customer answered less than 90 days ago by another way.
+    TooSoon {
+        last: DateTime<Utc>,
+    },
+    /// No survey carries this token.
+    UnknownToken,
+}
+
+const ANSWER_COLUMNS: &str =
+    "a.id, a.customer_id, c.first_name, c.last_name, a.score, a.comment, a.channel, a.answered_at";
+
+fn answer_from_row(r: &rusqlite::Row) -> rusqlite::Result<NpsAnswer> {
+    let first: Option<String> = r.get(2)?;
+    let last: Option<String> = r.get(3)?;
+    let score: u8 = r.get(4)?;
+    Ok(NpsAnswer {
+        id: r.get(0)?,
+        customer_id: r.get(1)?,
+        customer_name: first.map(|f| display_name(&f, last.as_deref().unwrap_or(""))),
+        score,
+        group: group(score),
+        comment: r.get(5)?,
+        channel: NpsChannel::parse(&r.get::<_, String>(6)?),
+        answered_at: r.get(7)?,
+    })
+}
+
+fn answers(conn: &Connection, where_: &str, p: impl rusqlite::Params) -> Result<Vec<NpsAnswer>> {
+    let sql = format!(
+        "SELECT {ANSWER_COLUMNS} FROM nps_answers a LEFT JOIN customers c ON c.id = a.customer_id WHERE {where_}"
+    );
+    let mut st = conn.prepare_cached(&sql)?;
+    let rows = st.query_map(p, answer_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn followups(conn: &Connection, where_: &str, p: impl rusqlite::Params) -> Result<Vec<FollowUp>> {
+    let sql = format!(
+        "SELECT {ANSWER_COLUMNS}, f.id, f.created_at, f.done_at, f.done_note
+         FROM nps_followups f JOIN nps_answers a ON a.id = f.answer_id LEFT JOIN customers c ON c.id = a.customer_id
+         WHERE {where_} ORDER BY f.created_at DESC, f.id DESC"
+    );
+    let mut st = conn.prepare_cached(&sql)?;
+    let rows = st.query_map(p, |r| {
+        Ok(FollowUp {
+            answer: answer_from_row(r)?,
+            id: r.get(8)?,
+            created_at: r.get(9)?,
+            done_at: r.get(10)?,
+            done_note: r.get(11)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// When the customer was last asked, and last answered.
+type LastContact = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// The last time the customer was asked or answered.
+fn last_contact(conn: &Connection, customer: CustomerId) -> Result<LastContact> {
+    let asked: Option<DateTime<Utc>> =
+        conn.query_row("SELECT max(created_at) FROM nps_invitations WHERE customer_id = ?1", [customer], |r| r.get(0))?;
+    let answered: Option<DateTime<Utc>> =
+        conn.query_row("SELECT max(answered_at) FROM nps_answers WHERE customer_id = ?1", [customer], |r| r.get(0))?;
+    Ok((asked, answered))
+}
+
+/// A comment keeps its line breaks; it is text, shown as text everywhere.
+fn clean_comment(comment: &str) -> Result<Option<String>> {
+    let c = crate::text::clean_multiline(comment);
+    if c.as_ref().is_some_and(|c| c.chars().count() > MAX_COMMENT) {
+        return Err(Error::Validation(vec![FieldError::new("comment", "field.too_long").arg("max", MAX_COMMENT)]));
+    }
+    Ok(c)
+}
+
+/// Insert an answer and, for a detractor who is known, its follow-up.
+#[allow(clippy::too_many_arguments)]
+fn insert_answer(
+    tx: &Tx,
+    customer: Option<CustomerId>,
+    score: u8,
+    comment: Option<&str>,
+    channel: NpsChannel,
+    answered_at: DateTime<Utc>,
+    token: Option<&str>,
+    from: Option<&str>,
+) -> Result<i64> {
+    tx.execute(
+        "INSERT INTO nps_answers (customer_id, score, comment, channel, answered_at, recorded_at, token, reply_from)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![customer, score, comment, channel.code(), answered_at, tx.now, token, from],
+    )?;
+    let id = tx.last_insert_rowid();
+    if let (Some(c), true) = (customer, rules::needs_follow_up(score)) {
+        tx.execute(
+            "INSERT INTO nps_followups (answer_id, customer_id, created_at) VALUES (?1, ?2, ?3)",
+            params![id, c, tx.now],
+        )?;
+    }
+    Ok(id)
+}
+
+/// Record an answer sent back by email, inside the mailbox reader's transaction: `token` is the
+/// one in the reply's subject (a survey invitation's, or the campaign message's it answers),
+/// `from` the address it came from. Unknown tokens, second answers and answers within 90 days of
+/// another are reported, not kept.
+pub fn record_email_answer(tx: &mut Tx, token: &str, score: u8, comment: &str, from: &str) -> Result<EmailAnswer> {
+    if score > 10 {
+        return Err(Error::invalid("score", "field.nps_score_invalid"));
+    }
+    let comment = clean_comment(comment)?;
+    let from = crate::text::clean(from).map(|f| f.chars().take(320).collect::<String>());
+    let customer: Option<CustomerId> =
+        tx.query_row("SELECT customer_id FROM nps_invitations WHERE token = ?1", [token], |r| r.get(0)).optional()?;
+    let customer = match customer {
+        Some(c) => Some(c),
+        None => tx
+            .query_row("SELECT customer_id FROM campaign_recipients WHERE token = ?1", [token], |r| r.get(0))
+            .optional()?,
+    };
+    let Some(mut customer) = customer else { return Ok(EmailAnswer::UnknownToken) };
+    // A merged customer's answers belong to the one kept.
+    if let Some(kept) =
+        tx.query_row("SELECT merged_into FROM customers WHERE id = ?1", [customer], |r| r.get::<_, Option<i64>>(0))?
+    {
+        customer = kept;
+    }
+    let taken: Option<i64> =
+        tx.query_row("SELECT id FROM nps_answers WHERE token = ?1", [token], |r| r.get(0)).optional()?;
+    if taken.is_some() {
+        return Ok(EmailAnswer::AlreadyAnswered);
+    }
+    let (_, answered) = last_contact(tx, customer)?;
+    if let Some(last) = answered.filter(|a| *a > tx.now - Duration::days(ASK_EVERY_DAYS)) {
+        return Ok(EmailAnswer::TooSoon { last });
+    }
+    let now = tx.now;
+    let answer_id = insert_answer(
+        tx,
+        Some(customer),
+        score,
+        comment.as_deref(),
+        NpsChannel::Email,
+        now,
+        Some(token),
+        from.as_deref(),
+    )?;
+    tx.changes.customer(customer);
+    Ok(EmailAnswer::Recorded { answer_id, customer_id: customer })
+}
+
+/// A new survey token for an email to `customer` (kept as an invitation: they were asked).
+pub fn new_email_invitation(tx: &Tx, customer: CustomerId, campaign: Option<i64>) -> Result<String> {
+    let token = crate::campaigns::store::new_token();
+    tx.execute(
+        "INSERT INTO nps_invitations (token, customer_id, channel, campaign_id, created_at) VALUES (?1, ?2, 'email', ?3, ?4)",
+        params![token, customer, campaign, tx.now],
+    )?;
+    Ok(token)
+}
+
+impl Store {
+    /// An answer given at the till or typed from a paper form.
+    pub fn record_nps(&mut self, input: &NpsInput, key: Option<&str>) -> Result<Outcome<NpsAnswer>> {
+        let now = self.now();
+        if input.score > 10 {
+            return Err(Error::invalid("score", "field.nps_score_invalid"));
+        }
+        let comment = clean_comment(&input.comment)?;
+        let answered_at = input.answered_at.unwrap_or(now);
+        if answered_at > now + Duration::minutes(5) {
+            return Err(Error::invalid("answered_at", "field.date_in_future"));
+        }
+        if answered_at < now - Duration::days(3 * 366) {
+            return Err(Error::invalid("answered_at", "field.nps_date_too_old"));
+        }
+        match (input.channel, input.customer_id) {
+            (NpsChannel::Email, _) => return Err(Error::invalid("channel", "field.nps_channel_invalid")),
+            (NpsChannel::Till, None) => return Err(Error::invalid("customer_id", "field.nps_customer_required")),
+            _ => {}
+        }
+        let out = self.transact(("nps.record", input), key, |tx| {
+            if let Some(c) = input.customer_id {
+                ensure_customer(tx, c)?;
+                let (_, answered) = last_contact(tx, c)?;
+                if let Some(last) = answered.filter(|a| (*a - answered_at).num_days().abs() < ASK_EVERY_DAYS) {
+                    return Err(Error::Conflict {
+                        key: "conflict.nps_recent_answer",
+                        args: vec![("date", last.format("%Y-%m-%d").to_string())],
+                    });
+                }
+                tx.changes.customer(c);
+            }
+            insert_answer(
+                tx,
+                input.customer_id,
+                input.score,
+                comment.as_deref(),
+                input.channel,
+                answered_at,
+                None,
+                None,
+            )
+        })?;
+        let answer = answers(self.conn(), "a.id = ?1", [out.value])?
+            .pop()
+            .ok_or_else(|| Error::not_found("nps_answer", out.value))?;
+        Ok(Outcome { value: answer, changes: out.changes, replayed: out.replayed })
+    }
+
+    /// The question was put at the till (answered or declined): not again for 90 days.
+    pub fn nps_asked(&mut self, customer: CustomerId, key: Option<&str>) -> Result<Outcome<()>> {
+        self.transact(("nps.asked", &customer), key, |tx| {
+            ensure_customer(tx, customer)?;
+            tx.execute(
+                "INSERT INTO nps_invitations (customer_id, channel, created_at) VALUES (?1, 'till', ?2)",
+                params![customer, tx.now],
+            )?;
+            tx.changes.customer(customer);
+            Ok(())
+        })
+    }
+
+    /// See [`record_email_answer`]; its own transaction.
+    pub fn record_email_answer(
+        &mut self,
+        token: &str,
+        score: u8,
+        comment: &str,
+        from: &str,
+    ) -> Result<Outcome<EmailAnswer>> {
+        self.transact("nps.email_answer", None, |tx| record_email_answer(tx, token, score, comment, from))
+    }
+
+    pub fn customer_nps(&self, customer: CustomerId) -> Result<CustomerNps> {
+        crate::customers::ensure_exists(self.conn(), customer)?;
+        let (asked, answered) = last_contact(self.conn(), customer)?;
+        let last = asked.max(answered);
+        Ok(CustomerNps {
+            may_ask: rules::may_ask(last, self.now()),
+            last_asked_at: asked,
+            last_answer: answers(
+                self.conn(),
+                "a.customer_id = ?1 ORDER BY a.answered_at DESC, a.id DESC LIMIT 1",
+                [customer],
+            )?
+            .pop(),
+            open_followups: followups(self.conn(), "f.customer_id = ?1 AND f.done_at IS NULL", [customer])?,
+        })
+    }
+
+    /// Close a follow-up with what was done (a call, a gesture…).
+    pub fn close_followup(&mut self, id: i64, note: &str, key: Option<&str>) -> Result<Outcome<()>> {
+        let note = check_text("note", note, 500, false)?;
+        self.transact(("nps.followup_done", &(id, &note)), key, |tx| {
+            let row: Option<(CustomerId, Option<String>)> = tx
+                .query_row("SELECT customer_id, done_at FROM nps_followups WHERE id = ?1", [id], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()?;
+            match row {
+                None => Err(Error::not_found("followup", id)),
+                Some((_, Some(_))) => Err(Error::conflict("conflict.followup_done")),
+                Some((customer, None)) => {
+                    tx.execute(
+                        "UPDATE nps_followups SET done_at = ?1, done_note = ?2 WHERE id = ?3",
+                        params![tx.now, note, id],
+                    )?;
+                    tx.changes.customer(customer);
+                    Ok(())
+                }
+            }
+        })
+    }
+
+    /// The shop's satisfaction over the last `months` months: the score, its trend, the
+    /// comments by theme, the last comments and the follow-ups to do.
+    pub fn nps_summary(&self, months: u32) -> Result<NpsSummary> {
+        let mut s = self.nps_overview(months)?;
+        let since = since(self.now(), months);
+        s.themes = self.nps_themes(since)?;
+        s.recent = answers(
+            self.conn(),
+            "a.comment IS NOT NULL AND a.answered_at >= ?1 ORDER BY a.answered_at DESC, a.id DESC LIMIT 20",
+            [since],
+        )?;
+        s.open_followups = followups(self.conn(), "f.done_at IS NULL", [])?;
+        Ok(s)
+    }
+
+    /// The score and its trend only (counted in SQL, quick on any shop), for the dashboard.
+    pub fn nps_overview(&self, months: u32) -> Result<NpsSummary> {
+        if !(1..=36).contains(&months) {
+            return Err(Error::Validation(vec![FieldError::new("months", "field.numbers_period_invalid")]));
+        }
+        let since = since(self.now(), months);
+        let mut st = self.conn().prepare_cached(
+            "SELECT strftime('%Y-%m', answered_at, 'localtime') AS m, sum(score >= 9), sum(score BETWEEN 7 AND 8), sum(score <= 6)
+             FROM nps_answers WHERE answered_at >= ?1 GROUP BY m ORDER BY m",
+        )?;
+        let trend: Vec<(String, [i64; 3])> = st
+            .query_map([since], |r| Ok((r.get(0)?, [r.get(1)?, r.get(2)?, r.get(3)?])))?
+            .collect::<rusqlite::Result<_>>()?;
+        let (p, pa, d) = trend.iter().fold((0, 0, 0), |acc, (_, c)| (acc.0 + c[0], acc.1 + c[1], acc.2 + c[2]));
+        let answers = p + pa + d;
+        Ok(NpsSummary {
+            months,
+            answers,
+            promoters: p,
+            passives: pa,
+            detractors: d,
+            score: rules::score(p, pa, d),
+            indicative: rules::indicative(answers),
+            trend: trend
+                .into_iter()
+                .map(|(month, [p, pa, d])| NpsMonth { month, answers: p + pa + d, score: rules::score(p, pa, d) })
+                .collect(),
+            themes: Vec::new(),
+            recent: Vec::new(),
+            open_followups: Vec::new(),
+        })
+    }
+
+    /// The comments since `since` by theme, most talked about first.
+    pub fn nps_themes(&self, since: DateTime<Utc>) -> Result<Vec<ThemeCount>> {
+        let mut st = self
+            .conn()
+            .prepare_cached("SELECT score, comment FROM nps_answers WHERE answered_at >= ?1 AND comment IS NOT NULL")?;
+        let mut rows = st.query([since])?;
+        let mut by_theme: BTreeMap<Theme, (i64, i64, i64)> = BTreeMap::new();
+        while let Some(r) = rows.next()? {
+            let g = group(r.get(0)?);
+            let comment: String = r.get(1)?;
+            for t in rules::themes(&comment) {
+                let e = by_theme.entry(t).or_default();
+                e.0 += 1;
+                e.1 += i64::from(g == NpsGroup::Promoter);
+                e.2 += i64::from(g == NpsGroup::Detractor);
+            }
+        }
+        let mut themes: Vec<ThemeCount> = by_theme
+            .into_iter()
+            .map(|(theme, (comments, promoters, detractors))| ThemeCount { theme, comments, promoters, detractors })
+            .collect();
+        themes.sort_by(|a, b| b.comments.cmp(&a.comments).then(a.theme.cmp(&b.theme)));
+        Ok(themes)
+    }
+}
+
+/// The start of the last `months` months.
+pub fn since(now: DateTime<Utc>, months: u32) -> DateTime<Utc> {
+    now.checked_sub_months(Months::new(months)).unwrap_or(now)
+}
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;

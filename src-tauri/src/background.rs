@@ -1,0 +1,97 @@
+//! Start-up and housekeeping work, off the first screen's path: one thread with its own
+//! connection to the database file that, a moment after the window opens, writes off the
+//! points that expired (incrementally), brings the dashboard's per-day figures up to date,
+//! and recomputes the customers' scores and the programme's return when the data changed
+//! (at most every `SCORES_EVERY`, and at each new day). Each step runs in short transactions,
+//! so a sale at the till never waits long behind it; the window never waits for any of it.
+
+use comptoir_core::analytics::scores::inputs_fingerprint;
+use comptoir_core::Store;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Let the first screen paint before starting.
+const FIRST_DELAY: Duration = Duration::from_millis(1500);
+const TICK: Duration = Duration::from_secs(2);
+const SCORES_EVERY: Duration = Duration::from_secs(30);
+
+pub fn spawn(db: PathBuf) {
+    let spawned = std::thread::Builder::new().name("numbers".into()).spawn(move || {
+        std::thread::sleep(FIRST_DELAY);
+        let mut store = match Store::open(&db) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "the background work cannot open the database");
+                return;
+            }
+        };
+        if let Err(e) = store.leave_checkpoints_to_background() {
+            tracing::warn!(error = %e, "background connection checkpoints at commit");
+        }
+        let mut expiry_day = None;
+        // Scores computed today from the same data stand (nothing to redo at start-up).
+        let mut scored: Option<(String, Instant, chrono::NaiveDate)> = match store.scores_up_to_date() {
+            Ok(true) => inputs_fingerprint(store.conn()).ok().map(|f| (f, Instant::now(), store.now().date_naive())),
+            _ => None,
+        };
+        loop {
+            let today = store.now().date_naive();
+            if expiry_day != Some(today) {
+                let t = Instant::now();
+                match store.run_points_expiry() {
+                    Ok(o) => {
+                        tracing::info!(points = o.value, ms = t.elapsed().as_millis() as u64, "points expiry run");
+                        expiry_day = Some(today);
+                    }
+                    Err(e) => tracing::warn!(error = %e, "points expiry not run"),
+                }
+            }
+            match store.days_behind() {
+                Ok(true) => {
+                    let t = Instant::now();
+                    match store.refresh_days() {
+                        Ok(r) => tracing::debug!(
+                            days = r.days,
+                            all = r.rebuilt_all,
+                            ms = t.elapsed().as_millis() as u64,
+                            "dashboard days"
+                        ),
+                        Err(e) => tracing::warn!(error = %e, "dashboard days not refreshed"),
+                    }
+                }
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "dashboard days not checked"),
+            }
+            if let Ok(f) = inputs_fingerprint(store.conn()) {
+                let due = match &scored {
+                    None => true,
+                    Some((prev, at, day)) => *day != today || (*prev != f && at.elapsed() >= SCORES_EVERY),
+                };
+                let summary_missing = store.scores_summary().map(|s| s.is_none()).unwrap_or(true);
+                if due || summary_missing {
+                    let t = Instant::now();
+                    let result = store.refresh_scores().and_then(|r| store.refresh_insights().map(|_| r));
+                    match result {
+                        Ok(r) => {
+                            tracing::info!(
+                                customers = r.customers,
+                                written = r.written,
+                                ms = t.elapsed().as_millis() as u64,
+                                "scores"
+                            );
+                            scored = Some((f, Instant::now(), today));
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "scores not refreshed");
+                            scored = Some((f, Instant::now(), today));
+                        }
+                    }
+                }
+            }
+            std::thread::sleep(TICK);
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "the background work could not start");
+    }
+}

@@ -1,0 +1,164 @@
+// End-to-end: the numbers in the real window. The demo shop opens on the dashboard (the home
+// screen); each chart switches to a table; a number opens its customers, and from there a
+// campaign to them; a customer's page says their rhythm; the till asks a customer's opinion.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startApp, stopApp, browser, ENTER, shot, go, visible, waitForText, typeInFocused, invoke, texts, pageText } from './harness.mjs';
+
+before(startApp);
+after(stopApp);
+
+test('the demo shop opens on the dashboard, the home screen', async () => {
+  await (await visible('#start-demo', 20_000)).click();
+  await visible('#kpis', 60_000);
+  const hash = await browser.execute(() => window.location.hash);
+  assert.ok(hash === '' || hash === '#/', `home is the dashboard, not ${hash}`);
+  const current = await texts('nav.sidebar a[aria-current="page"]');
+  assert.deepEqual(current, ['Tableau de bord'], 'the menu shows the dashboard as the current screen');
+  const revenue = await (await visible('#kpi-revenue')).getText();
+  assert.match(revenue, /€/, `the revenue tile shows money: ${revenue}`);
+  // The figures the background computes (segments, programme) arrive without reloading.
+  await visible('#rfm [data-segment="champions"]', 60_000);
+  await visible('#programme-liability', 60_000);
+  await shot('40-dashboard-home');
+});
+
+test('every chart is drawn, summarised in a sentence, and switches to a table and back', async () => {
+  await go('#/');
+  await visible('#chart-revenue', 20_000);
+  const ids = await browser.execute(() => Array.from(document.querySelectorAll('[data-chart]')).map((e) => e.id));
+  assert.ok(ids.length >= 6, `the dashboard has its charts: ${ids}`);
+  for (const id of ids) {
+    await browser.execute((i) => document.getElementById(i)?.scrollIntoView(), id);
+    await browser.waitUntil(async () => browser.execute((i) => !!document.querySelector(`#${i} .plot svg`), id), {
+      timeout: 20_000,
+      timeoutMsg: `${id} was never drawn`,
+    });
+    const label = await browser.execute((i) => document.querySelector(`#${i} .plot`)?.getAttribute('aria-label') ?? '', id);
+    assert.ok(label.length > 20, `${id} is described for screen readers: ${label}`);
+    const summary = await browser.execute((i) => document.querySelector(`#${i} [data-chart-summary]`)?.textContent ?? '', id);
+    assert.ok(summary.trim().length > 10, `${id} says what it shows in a sentence`);
+    await (await browser.$(`#${id} [data-chart-toggle]`)).click();
+    await browser.waitUntil(async () => browser.execute((i) => document.querySelectorAll(`#${i} [data-chart-table] tbody tr`).length > 0, id), {
+      timeout: 5_000,
+      timeoutMsg: `${id} never showed its table`,
+    });
+    const pressed = await browser.execute((i) => document.querySelector(`#${i} [data-chart-toggle]`)?.getAttribute('aria-pressed'), id);
+    assert.equal(pressed, 'true');
+    if (id === 'chart-revenue') await shot('41-chart-as-table');
+    await (await browser.$(`#${id} [data-chart-toggle]`)).click();
+    await browser.waitUntil(async () => browser.execute((i) => !!document.querySelector(`#${i} .plot svg`), id), { timeout: 10_000 });
+  }
+  for (const g of ['day', 'week', 'month']) {
+    await (await browser.$(`#grain-${g}`)).click();
+    await browser.waitUntil(async () => (await browser.$(`#grain-${g}`).getAttribute('aria-checked')) === 'true', { timeout: 5_000 });
+  }
+});
+
+test('a number opens its customers, and they get a campaign', async () => {
+  await go('#/');
+  const champions = await visible('#rfm [data-segment="champions"]', 30_000);
+  const count = Number((await champions.$('.n').getText()).replace(/\D/g, ''));
+  assert.ok(count > 0, 'the demo shop has champions');
+  await champions.click();
+  await waitForText('#numbers-list-title', 'Champions');
+  await browser.waitUntil(async () => (await browser.$$('[data-numbers-row]')).length > 0, { timeout: 15_000 });
+  const total = await (await visible('#list-total')).getText();
+  assert.equal(Number(total.replace(/\D/g, '')), count, 'the list holds the customers the number counts');
+  const badges = await texts('[data-numbers-row] [data-score-badges]');
+  assert.ok(badges[0].includes('Champions'), `the scores are columns: ${badges[0]}`);
+  await shot('42-customers-behind-a-number');
+  // Keep it as a segment…
+  await (await browser.$('#list-create-segment')).click();
+  await (await browser.$('form.naming button[type="submit"]')).click();
+  await waitForText('#list-notice', 'Champions');
+  // …and write to them.
+  await (await browser.$('#list-write-campaign')).click();
+  await browser.waitUntil(async () => /#\/campaigns\/\d+/.test(await browser.execute(() => window.location.hash)), {
+    timeout: 15_000,
+    timeoutMsg: 'no campaign was opened',
+  });
+  const field = await visible('[data-testid="segment-condition-field"]', 15_000);
+  assert.equal(await field.getValue(), 'rfm_segment', 'the campaign targets the segment');
+  await visible('[data-testid="segment-count"]', 15_000);
+  await shot('43-campaign-from-a-number');
+});
+
+test('a tile and a chart bar open the customers of their period', async () => {
+  await go('#/');
+  await (await visible('#kpi-new', 20_000)).click();
+  await waitForText('#numbers-list-title', 'Nouveaux clients');
+  await go('#/');
+  await visible('#chart-customers', 20_000);
+  await (await browser.$('#chart-customers [data-chart-toggle]')).click();
+  const link = await visible('#chart-customers [data-chart-table] tbody tr:last-child a');
+  await link.click();
+  await browser.waitUntil(async () => (await browser.$$('[data-numbers-row]')).length > 0, { timeout: 15_000 });
+});
+
+test("a customer's page says their rhythm, segment and value", async () => {
+  const best = await invoke('customers_list', { req: { sort: 'total_spent', archived: false, after: null, limit: 1 } });
+  await go(`#/customers/${best.items[0].id}`);
+  await waitForText('#customer-rhythm', 'vient toutes les', 15_000);
+  await visible('#customer-segment');
+  const clv = await (await visible('#customer-clv')).getText();
+  assert.match(clv, /entre .* et /, `an estimate with a range: ${clv}`);
+  await shot('44-customer-numbers');
+});
+
+test('the till asks the customer their opinion on a screen they can read', async () => {
+  const page = await invoke('customers_list', { req: { sort: 'name', archived: false, after: null, limit: 100 } });
+  let who = null;
+  for (const c of page.items) {
+    if (!c.card_number) continue;
+    const nps = await invoke('nps_customer', { customer: c.id });
+    if (nps.may_ask) {
+      who = c;
+      break;
+    }
+  }
+  assert.ok(who, 'someone in the demo shop was not asked in the last 90 days');
+  await go('#/till');
+  await typeInFocused('till-input', who.card_number + ENTER);
+  await waitForText('#till-customer', who.display_name);
+  await typeInFocused('till-amount', '18,50' + ENTER);
+  await visible('#till-confirmation', 15_000);
+  await (await visible('#nps-ask', 15_000)).click();
+  await visible('#nps-question');
+  await shot('45-survey-at-the-till');
+  await (await browser.$('[data-nps-score="9"]')).click();
+  await (await browser.$('#nps-comment')).setValue('Très bon accueil <script>alert(1)</script>');
+  await (await browser.$('#nps-send')).click();
+  await visible('#nps-thanks');
+  await waitForText('#nps-asked-note', 'Avis enregistré', 10_000);
+  const after = await invoke('nps_customer', { customer: who.id });
+  assert.equal(after.last_answer.score, 9);
+  assert.equal(after.may_ask, false, 'not asked again for 90 days');
+  assert.ok(after.last_answer.comment.includes('<script>'), 'the comment is kept as typed');
+});
+
+test('satisfaction is scored, with comments by theme, and the monthly report prints', async () => {
+  await go('#/numbers/nps');
+  await visible('#nps-page-score', 15_000);
+  const text = await pageText();
+  assert.ok(!text.includes('indicatif'), 'the demo shop has enough answers for a score that is not only indicative');
+  assert.match(text, /Commentaires par thème/);
+  await shot('46-satisfaction');
+  await go('#/numbers/report');
+  await visible('#report-heading', 15_000);
+  await visible('#kpis', 15_000);
+  await visible('#report-print');
+  // The report's figures are the month's, against the month before and last year's.
+  await waitForText('#numbers-window', 'mois précédent');
+  const month = await browser.execute(() => document.querySelector('#report-month')?.value ?? '');
+  const [y, m] = month.split('-').map(Number);
+  const until = new Date(Date.UTC(y, m, 0)).toISOString().slice(0, 10);
+  const r = await invoke('numbers_dashboard', { req: { grain: 'month', until } });
+  assert.equal(r.windows.current.from, `${month}-01`, 'the figures are the chosen month\'s');
+  const sales = new Intl.NumberFormat('fr-FR').format(r.current.sales).replace(/[\u00a0\u202f]/g, ' ');
+  await browser.waitUntil(async () => (await (await browser.$('#kpis')).getText()).replace(/[\u00a0\u202f]/g, ' ').includes(sales), {
+    timeout: 10_000,
+    timeoutMsg: `the report never showed the month's ${sales} sales`,
+  });
+  await shot('47-monthly-report');
+});

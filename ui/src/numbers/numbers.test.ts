@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { translate } from '$lib/i18n';
+import {
+  GRID,
+  SEGMENTS,
+  bucketLabel,
+  dayBefore,
+  describeChart,
+  filters,
+  formatChange,
+  formatDays,
+  listHref,
+  monthLabel,
+  readListQuery,
+  rhythmSentence,
+  tone,
+  trendSentence,
+} from './numbers';
+
+const fr = (key: string, params?: Record<string, string | number>) => translate('fr', key, params);
+const en = (key: string, params?: Record<string, string | number>) => translate('en', key, params);
+
+describe('changes and durations', () => {
+  it('a change reads with its sign, a minus sign for a fall, nothing without a comparison', () => {
+    expect(formatChange(60, 'fr-FR')?.replace(/\s/g, ' ')).toBe('+6 %');
+    expect(formatChange(-32, 'en-GB')).toBe('−3.2%');
+    expect(formatChange(null, 'fr-FR')).toBeNull();
+    expect([tone(60), tone(-60), tone(2), tone(null)]).toEqual(['up', 'down', 'flat', 'flat']);
+  });
+  it('durations use the unit a person would say', () => {
+    expect(formatDays(1, fr)).toBe('1 jour');
+    expect(formatDays(5, fr)).toBe('5 jours');
+    expect(formatDays(14, fr)).toBe('2 semaines');
+    expect(formatDays(63, fr)).toBe('9 semaines');
+    expect(formatDays(91, fr)).toBe('3 mois');
+    expect(formatDays(800, en)).toBe('2 years');
+  });
+  it('the rhythm sentence says the usual gap and the absence', () => {
+    expect(rhythmSentence({ usual_gap_days: 14, own: true, days_since_last: 63 }, fr)).toBe(
+      'vient toutes les 2 semaines, absent(e) depuis 9 semaines',
+    );
+    expect(rhythmSentence({ usual_gap_days: 30, own: false, days_since_last: 10 }, en)).toContain('shop');
+  });
+});
+
+describe('summaries and descriptions', () => {
+  it('one sentence per chart compares with last year', () => {
+    expect(trendSentence('Le panier moyen', 106, 100, fr, 'fr-FR', 'previous').replace(/\s/g, ' ')).toBe(
+      'Le panier moyen a progressé de 6 % par rapport à la période précédente.',
+    );
+    expect(trendSentence('Revenue', 90, 100, en, 'en-GB', 'last_year')).toBe('Revenue fell by 10% compared with last year.');
+    expect(trendSentence('Revenue', 100, 0, en, 'en-GB', 'last_year')).toContain('nothing to compare');
+  });
+  it('a chart is described with its highest and lowest values', () => {
+    const d = describeChart('Ventes', 'bar', ['janv.', 'févr.', 'mars'], [{ name: 'Cette année', values: [3, 9, 1] }], String, fr);
+    expect(d).toContain('févr.');
+    expect(d).toContain('9');
+    expect(d).toContain('mars');
+  });
+  it('a month with nothing to show is a gap, never the lowest value', () => {
+    const d = describeChart('Score', 'line', ['oct.', 'nov.', 'déc.'], [{ name: 'NPS', values: [40, null, -10] }], String, fr);
+    expect(d).toContain('-10');
+    expect(d).not.toContain('null');
+    const none = describeChart('Score', 'line', ['oct.'], [{ name: 'NPS', values: [null] }], String, fr);
+    expect(none).not.toContain('NPS');
+  });
+  it('a month key reads as a month, not as 2025-12', () => {
+    expect(monthLabel('2025-12', 'fr-FR')).toBe('déc. 2025');
+    expect(monthLabel('2025-12', 'en-GB')).toBe('Dec 2025');
+  });
+  it('buckets are labelled by day, week or month', () => {
+    const p = { from: '2026-11-16', to: '2026-11-22' };
+    expect(bucketLabel(p, 'week', 'fr-FR', fr)).toBe('sem. du 16 nov.');
+    expect(bucketLabel({ from: '2026-11-01', to: '2026-11-30' }, 'month', 'en-GB', en)).toBe('Nov 2026');
+    expect(dayBefore('2026-03-01')).toBe('2026-02-28');
+  });
+});
+
+describe('every number opens its customers', () => {
+  it('the address carries the filter and the title, and nothing else is accepted', () => {
+    const f = filters.returningIn({ from: '2026-11-01', to: '2026-11-30' });
+    expect(f.conditions).toEqual([
+      { field: 'bought_between', from: '2026-11-01', to: '2026-11-30' },
+      { field: 'first_purchase_between', from: '2000-01-01', to: '2026-10-31' },
+    ]);
+    const href = listHref(f, { key: 'ui.numbers.list.returning', params: { period: 'nov. 2026 <b>' } });
+    const q = Object.fromEntries(new URLSearchParams(href.split('?')[1]));
+    const back = readListQuery(q);
+    expect(back?.filter).toEqual(f);
+    expect(back?.title.params?.period).toBe('nov. 2026 <b>');
+    expect(readListQuery({ f: 'not json' })).toBeNull();
+    const foreign = listHref(f, { key: 'ui.app.not_found' });
+    const q2 = Object.fromEntries(new URLSearchParams(foreign.split('?')[1]));
+    expect(readListQuery(q2)?.title.key, 'only our own titles').toBe('ui.numbers.list.title');
+  });
+  it('every segment has a place in the grid', () => {
+    expect(new Set(GRID.flat()).size).toBe(SEGMENTS.length);
+  });
+});
