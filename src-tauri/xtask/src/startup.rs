@@ -135,18 +135,9 @@ pub fn task(args: &[String]) -> Result {
     let runs: usize = get("--runs").and_then(|s| s.parse().ok()).unwrap_or(5);
     super::build_ui()?;
     say("Building the release app, the minimal window and the CLI");
-    run(cargo().args([
-        "build",
-        "--release",
-        "-p",
-        "comptoir",
-        "-p",
-        "bench-window",
-        "-p",
-        "comptoir-core",
-        "--bin",
-        "comptoir-cli",
-    ]))?;
+    // Two builds: `--bin` would narrow a single one to the CLI alone.
+    run(cargo().args(["build", "--release", "-p", "comptoir", "-p", "bench-window"]))?;
+    run(cargo().args(["build", "--release", "-p", "comptoir-core", "--bin", "comptoir-cli"]))?;
     let target = root().join("target/release");
     let db: PathBuf = match get("--db") {
         Some(p) => PathBuf::from(p),

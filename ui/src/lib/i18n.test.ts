@@ -93,12 +93,12 @@ const families: Record<string, string[]> = {
   'ui.rewards.kind.': ['fixed_discount', 'percent_discount', 'free_product', 'voucher', 'experience', 'partner'],
   'referral.end.': [
     'expired', 'refund_during_hold', 'refund_after_approval', 'link_removed', 'rejected_in_review',
-    'merged_same_person', 'merged_duplicate', 'replaced_by_higher', 'milestone_lost',
+    'merged_same_person', 'merged_duplicate', 'merged_existing_customer', 'replaced_by_higher', 'milestone_lost',
   ],
   'ui.referrals.status.': ['pending', 'qualified', 'approved', 'voided', 'rejected', 'outside_offer'],
   'ui.referral_reason.': [
     'outside_offer', 'expired', 'refund_during_hold', 'refund_after_approval', 'link_removed', 'rejected_in_review',
-    'merged_same_person', 'merged_duplicate', 'replaced_by_higher', 'milestone_lost', 'no_slot_left', 'budget_spent',
+    'merged_same_person', 'merged_duplicate', 'merged_existing_customer', 'replaced_by_higher', 'milestone_lost', 'no_slot_left', 'budget_spent',
     'cap_reached', 'reward_unavailable',
   ],
   'ui.timeline.referral.': [

@@ -26,6 +26,7 @@ describe('the offer form', () => {
 
   it('gives a new milestone a key never used before', () => {
     expect(nextKey([{ key: 1 }, { key: 4 }]), 'keys stay stable across versions').toBe(5);
+    expect(nextKey([{ key: 1 }, ...[{ key: 1 }, { key: 2 }]]), 'a milestone removed in the form still holds its key').toBe(3);
     expect(nextKey([])).toBe(1);
   });
 });

@@ -240,7 +240,7 @@ pub(crate) fn generate(tx: &mut Tx, customers: u32) -> Result<()> {
     tx.now = now;
     engine::process_due(tx, 1_000_000)?;
     // The merchant narrowed the €5 places so that only a few remain: the notice says so.
-    let period = offer.starts_on.to_string();
+    let period = offer.period_start().to_string();
     let taken = super::grants::slots_taken(tx, &period, 1)?;
     if taken > 0 && taken + 4 < 50 {
         offer.milestones[0].slots = Some(taken + 4);

@@ -220,9 +220,9 @@ pub(crate) fn approve(tx: &mut Tx, id: i64) -> Result<()> {
     reconcile_milestones(tx, r.referrer)
 }
 
-/// Approved referrals of `referrer` made within the offer's dates.
+/// Approved referrals of `referrer` made within the offer's period and dates.
 fn approved_in_offer(conn: &Connection, referrer: CustomerId, o: &Offer) -> Result<u32> {
-    let start = day_start(o.starts_on);
+    let start = day_start(o.counts_from());
     let end = o.ends_on.and_then(|d| d.succ_opt()).map(day_start);
     let n: i64 = conn.prepare_cached(
         "SELECT count(*) FROM referrals WHERE referrer_id = ?1 AND status = 'approved' AND created_at >= ?2 AND (?3 IS NULL OR created_at < ?3)",
@@ -242,24 +242,44 @@ pub(crate) fn day_start(day: chrono::NaiveDate) -> DateTime<Utc> {
         .unwrap_or_else(|| midnight.and_utc())
 }
 
-/// Make the referrer hold exactly the milestones of the offer in force they are entitled to:
-/// give the missing ones (slots, budget and cap permitting), take back the others — in
-/// "highest only", a lower one only once the higher one was actually given.
+/// Make the referrer hold the milestones they are entitled to (see `rules::milestone_plan`):
+/// give the missing ones of the offer in force (slots, budget and cap permitting), take back
+/// those whose count fell — judged by the version each was given under, so an edit of the
+/// offer never takes back what was earned — and, when only the highest counts, the lower ones
+/// a higher one replaces (a lower one only once the higher one was actually given).
 pub(crate) fn reconcile_milestones(tx: &mut Tx, referrer: CustomerId) -> Result<()> {
     let Some(current) = current_offer(tx)? else { return Ok(()) };
     let offer = current.offer;
-    if !offer.active || offer.milestones.is_empty() {
-        return Ok(());
-    }
     let approved = approved_in_offer(tx, referrer, &offer)?;
-    let entitled = rules::entitled(&offer.milestones, offer.stacking, approved);
     let u = under(tx, &offer, current.version)?;
     let period = u.period();
     let grants_now = grants::milestone_grants(tx, referrer, &period)?;
-    let held: Vec<rules::HeldMilestone> =
-        grants_now.iter().filter(|g| g.active).map(|g| rules::HeldMilestone { grant_id: g.id, key: g.key }).collect();
-    let plan = rules::milestone_plan(&entitled, &held);
+    let giving = offer.active && !offer.milestones.is_empty();
+    if !giving && !grants_now.iter().any(|g| g.active) {
+        return Ok(());
+    }
+    let mut held = Vec::new();
+    for g in grants_now.iter().filter(|g| g.active) {
+        let own = if g.version == current.version { offer.clone() } else { offer_version(tx, g.version)? };
+        let threshold = own.milestones.iter().find(|m| m.key == g.key).map(|m| m.referrals).unwrap_or(0);
+        // Counted over its own version's dates or the offer in force's, whichever is more.
+        let then = if g.version == current.version { approved } else { approved_in_offer(tx, referrer, &own)? };
+        held.push(rules::HeldMilestone { grant_id: g.id, key: g.key, threshold, approved: then.max(approved) });
+    }
+    let plan = rules::milestone_plan(&offer.milestones, offer.stacking, approved, &held, giving);
     let who = EventFor { referral: None, referrer, friend: None };
+    // Lost ones first: what they gave no longer counts against the cap of what is given next.
+    for (grant, _) in plan.take_back.iter().filter(|(_, why)| *why == rules::TakeBack::Lost) {
+        grants::take_back(tx, *grant, &who, "milestone_lost")?;
+    }
+    // What the ones a higher milestone replaces will give back (unspent), so that they do not
+    // stand in its way under the budget or the cap.
+    let mut replaced_cents = 0;
+    for (grant, _) in plan.take_back.iter().filter(|(_, why)| *why == rules::TakeBack::Replaced) {
+        if !held_and_spent(tx, *grant)? {
+            replaced_cents += grants::cost_of(tx, *grant)?;
+        }
+    }
     let mut refused_highest = false;
     for key in &plan.give {
         // A milestone reward already spent and recorded as a loss was had: reaching the
@@ -273,7 +293,7 @@ pub(crate) fn reconcile_milestones(tx: &mut Tx, referrer: CustomerId) -> Result<
             // The lower milestones, held now (replaced below) or already taken back after use.
             let lower: Vec<&super::RewardSpec> = grants_now
                 .iter()
-                .filter(|g| offer.milestones.iter().any(|o| o.key == g.key && o.referrals < m.referrals))
+                .filter(|g| g.key != m.key)
                 .filter(|g| !g.active || held_and_spent(tx, g.id).unwrap_or(false))
                 .filter_map(|g| g.given.as_ref())
                 .collect();
@@ -286,21 +306,17 @@ pub(crate) fn reconcile_milestones(tx: &mut Tx, referrer: CustomerId) -> Result<
             // Fully paid already by the lower milestones spent.
             Ok(0)
         } else {
-            grants::give(tx, &u, referrer, Role::Milestone, &who, Some(&m), &spec, &reason)?
+            grants::give_replacing(tx, &u, referrer, Role::Milestone, &who, Some(&m), &spec, &reason, replaced_cents)?
         };
         if given.is_err() && offer.stacking == Stacking::HighestOnly {
             refused_highest = true;
         }
     }
-    for grant in plan.take_back {
-        let key = grants_now.iter().find(|g| g.id == grant).map(|g| g.key).unwrap_or_default();
-        let threshold = offer.milestones.iter().find(|m| m.key == key).map(|m| m.referrals).unwrap_or(u32::MAX);
-        let replaced = threshold <= approved;
-        if replaced && refused_highest {
-            continue; // the higher one could not be given: keep this one
+    if !refused_highest {
+        // The higher one was given: the ones it replaces go (kept when it could not be given).
+        for (grant, _) in plan.take_back.iter().filter(|(_, why)| *why == rules::TakeBack::Replaced) {
+            grants::take_back(tx, *grant, &who, "replaced_by_higher")?;
         }
-        let reason = if replaced { "replaced_by_higher" } else { "milestone_lost" };
-        grants::take_back(tx, grant, &who, reason)?;
     }
     Ok(())
 }
@@ -363,6 +379,9 @@ pub struct ProcessReport {
 /// the same person referring themselves and is voided; a friend referred twice keeps the
 /// referral of the customer kept.
 pub(crate) fn on_merge(tx: &mut Tx, keep: CustomerId, other: CustomerId) -> Result<()> {
+    // Rewards follow the person first, as the ledgers did (the caller moved them), so a reward
+    // taken back below is taken from the ledger it now lives in.
+    tx.execute("UPDATE referral_rewards SET customer_id = ?1 WHERE customer_id = ?2", params![keep, other])?;
     let between: Vec<i64> = tx
         .prepare("SELECT id FROM referrals WHERE (referrer_id = ?1 AND friend_id = ?2) OR (referrer_id = ?2 AND friend_id = ?1)")?
         .query_map(params![keep, other], |r| r.get(0))?
@@ -392,9 +411,23 @@ pub(crate) fn on_merge(tx: &mut Tx, keep: CustomerId, other: CustomerId) -> Resu
     {
         end(tx, id, "voided", "merged_duplicate", None, None, true)?;
     }
+    // Whichever record was kept, the person now has every purchase of both: one who bought
+    // before being referred was not a new customer, so not a friend to reward (as a link to
+    // them is refused).
+    let not_new: Vec<i64> = tx
+        .prepare(
+            "SELECT r.id FROM referrals r WHERE r.friend_id = ?1
+               AND r.status IN ('pending', 'qualified', 'approved', 'outside_offer')
+               AND EXISTS (SELECT 1 FROM purchases p WHERE p.customer_id = ?1 AND p.kind = 'sale' AND p.occurred_at < r.created_at)",
+        )?
+        .query_map([keep], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for id in not_new {
+        end(tx, id, "voided", "merged_existing_customer", None, None, true)?;
+    }
+    // The events, those just written included.
     tx.execute("UPDATE referral_events SET referrer_id = ?1 WHERE referrer_id = ?2", params![keep, other])?;
     tx.execute("UPDATE referral_events SET friend_id = ?1 WHERE friend_id = ?2", params![keep, other])?;
-    tx.execute("UPDATE referral_rewards SET customer_id = ?1 WHERE customer_id = ?2", params![keep, other])?;
     Ok(())
 }
 

@@ -4,7 +4,7 @@
 //! debit, a voucher cancellation) and records what was spent as a loss, in one
 //! `referral_reward_ends` row. Slots, the budget and the cap per referrer are counted here,
 //! inside the caller's `BEGIN IMMEDIATE` transaction, so two tills never give the last slot
-//! twice.
+//! twice. The budget and the cap are those of the period's latest version of the offer.
 
 use super::offer::{cost_cents, Milestone, Offer, RewardSpec};
 use super::rules::{self, Refusal, Spent};
@@ -14,7 +14,7 @@ use crate::loyalty::VoucherKind;
 use crate::settings::{Currency, Locale};
 use crate::storage::Tx;
 use crate::types::{Cents, CustomerId, Lang};
-use chrono::Duration;
+use chrono::{Duration, NaiveDate};
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// Who a reward is for.
@@ -47,7 +47,7 @@ pub(crate) struct Under<'a> {
 
 impl Under<'_> {
     pub fn period(&self) -> String {
-        self.offer.starts_on.to_string()
+        self.offer.period_start().to_string()
     }
 }
 
@@ -140,6 +140,21 @@ pub(crate) fn event(
     Ok(())
 }
 
+/// The latest version of the offer for a period (see `rules::period_of`): its
+/// budget and cap bind every reward of the period, whatever version the referral was made under.
+fn latest_of_period(conn: &Connection, starts_on: NaiveDate) -> Result<Option<Offer>> {
+    let mut st = conn.prepare_cached(
+        "SELECT document FROM referral_offers
+         WHERE coalesce(json_extract(document, '$.period_start'), json_extract(document, '$.starts_on')) = ?1
+         ORDER BY id DESC LIMIT 1",
+    )?;
+    let doc: Option<String> = st.query_row([starts_on.to_string()], |r| r.get(0)).optional()?;
+    Ok(match doc {
+        Some(d) => Some(serde_json::from_str(&d)?),
+        None => None,
+    })
+}
+
 /// Give `spec` to `customer` if a slot is left, the budget pays for it and the referrer stays
 /// under the cap; otherwise record why not. `Ok(Err(refusal))` is a reward not given.
 #[allow(clippy::too_many_arguments)]
@@ -153,21 +168,47 @@ pub(crate) fn give(
     spec: &RewardSpec,
     reason: &str,
 ) -> Result<std::result::Result<i64, Refusal>> {
+    give_replacing(tx, u, customer, role, who, milestone, spec, reason, 0)
+}
+
+/// `give`, for a reward that replaces others worth `replaced_cents` unspent (a higher
+/// milestone when only the highest counts): what they will give back does not count against
+/// the budget and the cap when checking this one (they are taken back right after it is given).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn give_replacing(
+    tx: &mut Tx,
+    u: &Under,
+    customer: CustomerId,
+    role: Role,
+    who: &EventFor,
+    milestone: Option<&Milestone>,
+    spec: &RewardSpec,
+    reason: &str,
+    replaced_cents: Cents,
+) -> Result<std::result::Result<i64, Refusal>> {
     let period = u.period();
     let cost = cost_cents(spec, u.point_value);
     let spent = Spent {
-        committed_cents: committed(tx, &period)?,
+        committed_cents: (committed(tx, &period)? - replaced_cents).max(0),
         slots_taken: match milestone {
             Some(m) => slots_taken(tx, &period, m.key)?,
             None => 0,
         },
-        referrer_cents: if role == Role::Friend { 0 } else { referrer_cents(tx, &period, customer)? },
+        referrer_cents: if role == Role::Friend {
+            0
+        } else {
+            (referrer_cents(tx, &period, customer)? - replaced_cents).max(0)
+        },
     };
     let label = reward_label(spec, u.lang, u.currency, u.locale);
+    // The reward is the one promised under the referral's version; the budget and the cap are
+    // the period's latest (a budget lowered since binds the referrals made before).
+    let latest = latest_of_period(tx, u.offer.period_start())?;
+    let limits = latest.as_ref().unwrap_or(u.offer);
     let check = rules::may_give(
         milestone.and_then(|m| m.slots),
-        u.offer.budget_cents,
-        u.offer.per_referrer_cap_cents,
+        limits.budget_cents,
+        limits.per_referrer_cap_cents,
         role != Role::Friend,
         spent,
         cost,
@@ -320,6 +361,11 @@ pub(crate) fn live_rewards_of(conn: &Connection, referral: i64) -> Result<Vec<(i
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// What a reward cost when given.
+pub(crate) fn cost_of(conn: &Connection, grant: i64) -> Result<Cents> {
+    Ok(conn.query_row("SELECT cost_cents FROM referral_rewards WHERE id = ?1", [grant], |r| r.get(0))?)
+}
+
 /// Whether a referral already rewarded this side (taken back or not: once only).
 pub(crate) fn rewarded(conn: &Connection, referral: i64, role: Role) -> Result<bool> {
     let mut st = conn.prepare_cached("SELECT 1 FROM referral_rewards WHERE referral_id = ?1 AND role = ?2")?;
@@ -331,6 +377,8 @@ pub(crate) fn rewarded(conn: &Connection, referral: i64, role: Role) -> Result<b
 pub(crate) struct MilestoneGrant {
     pub id: i64,
     pub key: u32,
+    /// The version of the offer it was given under.
+    pub version: i64,
     pub active: bool,
     pub given: Option<RewardSpec>,
 }
@@ -338,7 +386,7 @@ pub(crate) struct MilestoneGrant {
 /// The milestone rewards of a referrer in a period: held now, and spent ones taken back.
 pub(crate) fn milestone_grants(conn: &Connection, referrer: CustomerId, period: &str) -> Result<Vec<MilestoneGrant>> {
     let mut st = conn.prepare_cached(
-        "SELECT g.id, g.milestone_key, e.reward_id IS NULL, g.kind, g.points, v.kind, v.value
+        "SELECT g.id, g.milestone_key, e.reward_id IS NULL, g.kind, g.points, v.kind, v.value, g.offer_version
          FROM referral_rewards g LEFT JOIN referral_reward_ends e ON e.reward_id = g.id
          LEFT JOIN vouchers v ON v.id = g.voucher_id
          WHERE g.customer_id = ?1 AND g.period = ?2 AND g.role = 'milestone'
@@ -354,7 +402,13 @@ pub(crate) fn milestone_grants(conn: &Connection, referrer: CustomerId, period: 
             ("voucher", _, Some("amount"), Some(v)) => Some(RewardSpec::Voucher { cents: v, valid_days: 1 }),
             _ => None,
         };
-        Ok(MilestoneGrant { id: r.get(0)?, key: r.get::<_, i64>(1)? as u32, active: r.get(2)?, given })
+        Ok(MilestoneGrant {
+            id: r.get(0)?,
+            key: r.get::<_, i64>(1)? as u32,
+            version: r.get(7)?,
+            active: r.get(2)?,
+            given,
+        })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }

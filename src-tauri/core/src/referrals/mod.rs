@@ -149,3 +149,5 @@ mod tests_link;
 mod tests_props;
 #[cfg(test)]
 mod tests_refunds;
+#[cfg(test)]
+mod tests_versions;

@@ -64,7 +64,6 @@ pub struct Milestone {
 pub struct Offer {
     /// New referrals are made under the offer; when off, links are recorded, never rewarded.
     pub active: bool,
-    /// Slots and the budget are counted from this date: a new start date starts them afresh.
     pub starts_on: NaiveDate,
     pub ends_on: Option<NaiveDate>,
     /// The friend's purchase that qualifies the referral: at least this much, paid…
@@ -94,6 +93,12 @@ pub struct Offer {
     pub staff_burst_per_hour: u32,
     /// Exclusions in the merchant's words, printed in the rules ("staff cannot take part").
     pub exclusions: String,
+    /// The period whose slots, budget and caps this version counts in, named by its first
+    /// day. Set by the core when the version is saved (see `rules::period_of`); whatever the
+    /// interface sends is replaced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub period_start: Option<NaiveDate>,
 }
 
 pub const MAX_DAYS: u32 = 3650;
@@ -141,6 +146,7 @@ impl Offer {
             max_per_week: 15,
             staff_burst_per_hour: 10,
             exclusions: String::new(),
+            period_start: None,
         }
     }
 
@@ -161,6 +167,18 @@ impl Offer {
 
     pub fn uses_points(&self) -> bool {
         self.rewards().iter().any(|(_, r)| matches!(r, RewardSpec::Points { .. }))
+    }
+
+    /// The first day of the version's period (its start date for a version saved before
+    /// periods were kept).
+    pub fn period_start(&self) -> NaiveDate {
+        self.period_start.unwrap_or(self.starts_on)
+    }
+
+    /// Referrals made from this instant's day count towards the period's milestones: the
+    /// period's first day, or the start date when it was moved earlier.
+    pub fn counts_from(&self) -> NaiveDate {
+        self.period_start().min(self.starts_on)
     }
 
     /// Rule: the offer is in force on `day` when active and within its dates.

@@ -6,7 +6,7 @@
 
 use super::offer::{Milestone, Offer, Stacking};
 use crate::types::Cents;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -111,28 +111,140 @@ pub fn entitled(milestones: &[Milestone], stacking: Stacking, approved: u32) -> 
     }
 }
 
-/// A milestone reward a referrer holds now.
+/// A milestone reward a referrer holds now, judged by the version of the offer it was given
+/// under (the merchant may have edited the offer since).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HeldMilestone {
     pub grant_id: i64,
     pub key: u32,
+    /// The milestone's number of referrals in the version it was given under.
+    pub threshold: u32,
+    /// Approved referrals counted under that version's dates.
+    pub approved: u32,
 }
 
-/// What to do so that a referrer holds exactly the milestones they are entitled to.
+/// Why a milestone reward held is taken back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TakeBack {
+    /// The referrer's count fell under what it was given for (a friend refunded).
+    Lost,
+    /// Only the highest milestone counts and a higher one is given.
+    Replaced,
+}
+
+/// What to do so that a referrer holds the milestones they are entitled to.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MilestonePlan {
-    /// Rewards held for milestones no longer entitled (count fell, or replaced by a higher
-    /// one when only the highest counts).
-    pub take_back: Vec<i64>,
-    /// Milestones entitled and not held, lowest first.
+    pub take_back: Vec<(i64, TakeBack)>,
+    /// Milestones of the offer in force to give, lowest first.
     pub give: Vec<u32>,
 }
 
-/// Rule: compare what is held with what is entitled.
-pub fn milestone_plan(entitled: &[u32], held: &[HeldMilestone]) -> MilestonePlan {
-    MilestonePlan {
-        take_back: held.iter().filter(|h| !entitled.contains(&h.key)).map(|h| h.grant_id).collect(),
-        give: entitled.iter().filter(|k| !held.iter().any(|h| h.key == **k)).copied().collect(),
+/// Rule: a milestone reward is earned while the count it was given for still holds — the
+/// referrer has at least its number of referrals (counted over its version's dates or the
+/// offer in force's, whichever is more), or the offer in force entitles them to it. Editing
+/// the offer (a higher threshold, a milestone removed, another stacking) never takes back what
+/// a referrer earned; only a count that falls does. When `giving` (the offer is on and has
+/// milestones), the offer in force says what is given next: every milestone reached and not
+/// held — nor held already under an older version at the same number of referrals —
+/// (cumulative), or the highest reached when it is above the highest earned one held, which it
+/// then replaces with the other ones held (highest only).
+pub fn milestone_plan(
+    milestones: &[Milestone],
+    stacking: Stacking,
+    approved: u32,
+    held: &[HeldMilestone],
+    giving: bool,
+) -> MilestonePlan {
+    let reached = entitled(milestones, Stacking::Cumulative, approved);
+    let current_threshold = |key: u32| milestones.iter().find(|m| m.key == key).map(|m| m.referrals);
+    let earned = |h: &HeldMilestone| h.approved >= h.threshold || reached.contains(&h.key);
+    let mut plan = MilestonePlan::default();
+    for h in held.iter().filter(|h| !earned(h)) {
+        plan.take_back.push((h.grant_id, TakeBack::Lost));
+    }
+    if !giving {
+        return plan;
+    }
+    let kept: Vec<&HeldMilestone> = held.iter().filter(|h| earned(h)).collect();
+    match stacking {
+        Stacking::Cumulative => {
+            // A milestone removed and added again (a new key) is the same step for whoever
+            // holds the old one.
+            let covered = |k: u32| {
+                let t = current_threshold(k);
+                kept.iter().any(|h| h.key == k || (current_threshold(h.key).is_none() && Some(h.threshold) == t))
+            };
+            plan.give = reached.into_iter().filter(|k| !covered(*k)).collect();
+        }
+        Stacking::HighestOnly => {
+            // A held milestone ranks by its threshold in the offer in force, or in its own
+            // version when the offer no longer has it.
+            let rank = |h: &HeldMilestone| current_threshold(h.key).unwrap_or(h.threshold);
+            let best = kept.iter().map(|h| rank(h)).max();
+            if let Some(top) = reached.last().copied() {
+                let top_rank = current_threshold(top).unwrap_or(0);
+                let holds_top = kept.iter().any(|h| h.key == top);
+                // Only a higher milestone given now replaces the others: switching to "highest
+                // only" takes back nothing already earned.
+                if !holds_top && best.is_none_or(|b| top_rank > b) {
+                    plan.give.push(top);
+                    for h in &kept {
+                        plan.take_back.push((h.grant_id, TakeBack::Replaced));
+                    }
+                }
+            }
+        }
+    }
+    plan
+}
+
+/// The milestones still ahead of a referrer, as the customer page and messages announce them:
+/// those of the offer in force they neither hold nor had, above the highest they hold when
+/// only the highest counts (see `milestone_plan`).
+pub fn milestones_ahead<'a>(
+    milestones: &'a [Milestone],
+    stacking: Stacking,
+    held: &[HeldMilestone],
+) -> Vec<&'a Milestone> {
+    let current_threshold = |key: u32| milestones.iter().find(|m| m.key == key).map(|m| m.referrals);
+    let best = held.iter().map(|h| current_threshold(h.key).unwrap_or(h.threshold)).max();
+    milestones
+        .iter()
+        .filter(|m| {
+            !held.iter().any(|h| h.key == m.key || (current_threshold(h.key).is_none() && h.threshold == m.referrals))
+        })
+        .filter(|m| stacking == Stacking::Cumulative || best.is_none_or(|b| m.referrals > b))
+        .collect()
+}
+
+/// Rule: a version of the offer counts in the period of the latest earlier version whose
+/// dates hold its start date (a start date corrected or moved, an end date changed, next year's
+/// offer undone: the places and the budget already used stay used); failing that, in the period
+/// of the version before it while its start is not after that one's end (a start moved earlier);
+/// otherwise it opens a new period, named by its start date (next year's offer). `versions` are
+/// the saved versions, latest first.
+pub fn period_of(new: &Offer, versions: &[Offer]) -> NaiveDate {
+    let holds = |v: &Offer| v.counts_from() <= new.starts_on && v.ends_on.is_none_or(|end| new.starts_on <= end);
+    if let Some(v) = versions.iter().find(|v| holds(v)) {
+        return v.period_start();
+    }
+    match versions.first() {
+        Some(b) if b.ends_on.is_none_or(|end| new.starts_on <= end) => b.period_start(),
+        _ => new.starts_on,
+    }
+}
+
+/// Rule: a milestone key names one milestone for the life of the offer (its slots, who
+/// holds it). A milestone new in this version whose key an older version used for another
+/// milestone (removed since) gets a key never used before; milestones kept keep theirs.
+pub fn fresh_keys(milestones: &mut [Milestone], current: &[u32], ever: &[u32]) {
+    let mut next = ever.iter().chain(milestones.iter().map(|m| &m.key)).copied().max().unwrap_or(0);
+    for m in milestones.iter_mut() {
+        if ever.contains(&m.key) && !current.contains(&m.key) {
+            next += 1;
+            m.key = next;
+        }
     }
 }
 

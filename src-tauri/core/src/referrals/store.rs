@@ -39,6 +39,23 @@ pub(crate) fn current_offer(conn: &Connection) -> Result<Option<OfferVersion>> {
     })
 }
 
+/// Every saved version of the offer, latest first.
+fn all_versions(conn: &Connection) -> Result<Vec<Offer>> {
+    let mut st = conn.prepare_cached("SELECT document FROM referral_offers ORDER BY id DESC")?;
+    let docs = st.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+    docs.iter().map(|d| Ok(serde_json::from_str(d)?)).collect()
+}
+
+/// Every milestone key any version of the offer used.
+fn keys_ever(conn: &Connection) -> Result<Vec<u32>> {
+    let mut st = conn.prepare_cached(
+        "SELECT DISTINCT CAST(json_extract(m.value, '$.key') AS INTEGER)
+         FROM referral_offers o, json_each(o.document, '$.milestones') m",
+    )?;
+    let keys = st.query_map([], |r| r.get::<_, i64>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(keys.into_iter().map(|k| k as u32).collect())
+}
+
 /// One saved version of the offer.
 pub(crate) fn offer_version(conn: &Connection, version: i64) -> Result<Offer> {
     let mut st = conn.prepare_cached("SELECT document FROM referral_offers WHERE id = ?1")?;
@@ -422,6 +439,13 @@ impl Store {
         let mut offer = offer.clone();
         offer.exclusions = crate::text::clean_multiline(&offer.exclusions).unwrap_or_default();
         self.transact(("referral_offer_save", &offer), key, |tx| {
+            let mut offer = offer.clone();
+            let before = current_offer(tx)?;
+            offer.period_start = Some(super::rules::period_of(&offer, &all_versions(tx)?));
+            let current: Vec<u32> =
+                before.map(|c| c.offer.milestones.iter().map(|m| m.key).collect()).unwrap_or_default();
+            let ever = keys_ever(tx)?;
+            super::rules::fresh_keys(&mut offer.milestones, &current, &ever);
             tx.execute(
                 "INSERT INTO referral_offers (document, created_at) VALUES (?1, ?2)",
                 params![serde_json::to_string(&offer)?, tx.now],

@@ -156,8 +156,13 @@ fn milestones_add_up_or_only_the_highest_counts() {
     for (stacking, approved, want, why) in cases {
         assert_eq!(entitled(&ms, stacking, approved), want, "{why}");
     }
-    let plan = milestone_plan(&[2], &[HeldMilestone { grant_id: 7, key: 1 }]);
-    assert_eq!(plan, MilestonePlan { take_back: vec![7], give: vec![2] }, "the €5 is replaced by the €10");
+    let held = |grant_id, key, threshold, approved| HeldMilestone { grant_id, key, threshold, approved };
+    let plan = milestone_plan(&ms, Stacking::HighestOnly, 4, &[held(7, 1, 2, 4)], true);
+    assert_eq!(
+        plan,
+        MilestonePlan { take_back: vec![(7, TakeBack::Replaced)], give: vec![2] },
+        "the €5 is replaced by the €10"
+    );
     assert_eq!(
         top_up(
             &RewardSpec::Voucher { cents: 1000, valid_days: 90 },

@@ -120,3 +120,31 @@ fn a_milestone_reward_spent_then_lost_is_not_given_again_when_the_milestone_is_r
     let given = count(&s, "SELECT count(*) FROM referral_rewards WHERE role = 'milestone'");
     assert_eq!(given, 1, "one milestone reward in all");
 }
+
+#[test]
+fn a_milestone_lost_frees_the_cap_for_the_lower_one_reached_again() {
+    let (mut s, _clock) = store();
+    let today = s.now().date_naive();
+    let o = Offer {
+        hold_days: 0,
+        friend_reward: None,
+        per_referrer_cap_cents: Some(1000),
+        ..Offer::reference(today - Duration::days(1))
+    };
+    s.save_referral_offer(&o, None).unwrap();
+    let lea =
+        add(&mut s, crate::customers::CustomerInput { email: "lea@example.com".into(), ..input("Léa", "Martin") });
+    let mut sales = Vec::new();
+    for i in 0..4 {
+        let f = friend(&mut s, &format!("Ami{i}"), &format!("ami{i}@example.com"), code_of(lea)).unwrap();
+        sales.push(buy(&mut s, f, 2500));
+    }
+    assert_eq!(usable_vouchers(&s, lea), vec![(VoucherKind::Amount, 1000)], "the €10 reaches the €10 cap");
+    s.refund(&RefundInput { sale_id: sales[3], amount_cents: None, note: String::new() }, None).unwrap();
+    assert_eq!(
+        usable_vouchers(&s, lea),
+        vec![(VoucherKind::Amount, 500)],
+        "back to 3 friends: the unspent €10 is withdrawn first, so the €5 fits under the cap again"
+    );
+    assert_eq!(count(&s, "SELECT count(*) FROM referral_events WHERE kind = 'reward_refused'"), 0, "nothing refused");
+}

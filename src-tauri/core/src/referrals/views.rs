@@ -7,7 +7,7 @@
 use super::engine::day_start;
 use super::grants::{self, reward_label};
 use super::offer::{cost_cents, Offer};
-use super::store::{correction_deadline, current_offer, link_refusal, point_value};
+use super::store::{correction_deadline, current_offer, link_refusal, offer_version, point_value};
 use super::{code, fraud::Flag, rules, OfferVersion, ReferralStatus, Review};
 use crate::customers::{summaries, CustomerSummary, TimelineKind};
 use crate::error::Result;
@@ -185,7 +185,7 @@ pub struct StatusCount {
 pub(crate) fn counters(conn: &Connection, offer: &Offer) -> Result<Counters> {
     let s = crate::settings::read(conn)?;
     let pv = point_value(conn)?;
-    let period = offer.starts_on.to_string();
+    let period = offer.period_start().to_string();
     let (issued_count, issued_cents, taken_back_cents, loss_cents): (i64, Cents, Cents, Cents) = conn.query_row(
         "SELECT count(*), coalesce(sum(g.cost_cents), 0), coalesce(sum(e.taken_back_cents), 0), coalesce(sum(e.loss_cents), 0)
          FROM referral_rewards g LEFT JOIN referral_reward_ends e ON e.reward_id = g.id WHERE g.period = ?1",
@@ -234,7 +234,7 @@ pub(crate) fn counters(conn: &Connection, offer: &Offer) -> Result<Counters> {
 pub(crate) fn budget_figures(conn: &Connection) -> Result<Option<(Cents, Cents)>> {
     let Some(v) = current_offer(conn)? else { return Ok(None) };
     let Some(budget) = v.offer.budget_cents else { return Ok(None) };
-    Ok(Some((budget, grants::committed(conn, &v.offer.starts_on.to_string())?)))
+    Ok(Some((budget, grants::committed(conn, &v.offer.period_start().to_string())?)))
 }
 
 /// Value of the referral rewards given since `since` and not taken back (what was spent of
@@ -364,8 +364,7 @@ impl Store {
         let next_milestone = match &current {
             Some(v) if offer.running => {
                 let s = self.settings()?;
-                let counted = approved_in(conn, customer, &v.offer)?;
-                rules::next_milestone(&v.offer.milestones, counted).map(|(m, missing)| rules::NextMilestone {
+                next_ahead(conn, customer, &v.offer)?.map(|(m, missing)| rules::NextMilestone {
                     key: m.key,
                     referrals: m.referrals,
                     missing,
@@ -514,14 +513,36 @@ impl Store {
     }
 }
 
+/// The next milestone a referrer can still receive and how many referrals it needs: one they
+/// neither hold nor had (`rules::milestones_ahead`).
+fn next_ahead<'a>(
+    conn: &Connection,
+    referrer: CustomerId,
+    offer: &'a Offer,
+) -> Result<Option<(&'a super::Milestone, u32)>> {
+    let counted = approved_in(conn, referrer, offer)?;
+    let mut held = Vec::new();
+    for g in grants::milestone_grants(conn, referrer, &offer.period_start().to_string())? {
+        let threshold = offer_version(conn, g.version)?.milestones.iter().find(|m| m.key == g.key).map(|m| m.referrals);
+        held.push(rules::HeldMilestone {
+            grant_id: g.id,
+            key: g.key,
+            threshold: threshold.unwrap_or(0),
+            approved: counted,
+        });
+    }
+    let ahead = rules::milestones_ahead(&offer.milestones, offer.stacking, &held);
+    Ok(ahead.into_iter().find(|m| m.referrals > counted).map(|m| (m, m.referrals - counted)))
+}
+
 fn approved_in(conn: &Connection, referrer: CustomerId, o: &Offer) -> Result<u32> {
-    let start = day_start(o.starts_on);
+    let start = day_start(o.counts_from());
     let end = o.ends_on.and_then(|d| d.succ_opt()).map(day_start);
-    let n: i64 = conn.query_row(
-        "SELECT count(*) FROM referrals WHERE referrer_id = ?1 AND status = 'approved' AND created_at >= ?2 AND (?3 IS NULL OR created_at < ?3)",
-        params![referrer, start, end],
-        |r| r.get(0),
-    )?;
+    let n: i64 = conn
+        .prepare_cached(
+            "SELECT count(*) FROM referrals WHERE referrer_id = ?1 AND status = 'approved' AND created_at >= ?2 AND (?3 IS NULL OR created_at < ?3)",
+        )?
+        .query_row(params![referrer, start, end], |r| r.get(0))?;
     Ok(n as u32)
 }
 
@@ -571,16 +592,15 @@ pub(crate) fn personal_fields(
     customer: CustomerId,
     now: DateTime<Utc>,
 ) -> Result<(String, i64, String)> {
-    let friends: i64 = conn.query_row(
-        "SELECT count(*) FROM referrals WHERE referrer_id = ?1 AND status IN ('pending', 'qualified', 'approved')",
-        [customer],
-        |r| r.get(0),
-    )?;
+    let friends: i64 = conn
+        .prepare_cached(
+            "SELECT count(*) FROM referrals WHERE referrer_id = ?1 AND status IN ('pending', 'qualified', 'approved')",
+        )?
+        .query_row([customer], |r| r.get(0))?;
     let mut next = String::new();
     if let Some(v) = current_offer(conn)?.filter(|v| v.offer.runs_on(super::store::local_day(now))) {
         let s = crate::settings::read(conn)?;
-        let counted = approved_in(conn, customer, &v.offer)?;
-        if let Some((m, missing)) = rules::next_milestone(&v.offer.milestones, counted) {
+        if let Some((m, missing)) = next_ahead(conn, customer, &v.offer)? {
             next = crate::i18n::tr(
                 s.language,
                 "referral.next_milestone",

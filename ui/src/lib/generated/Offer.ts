@@ -8,11 +8,7 @@ export type Offer = {
 /**
  * New referrals are made under the offer; when off, links are recorded, never rewarded.
  */
-active: boolean, 
-/**
- * Slots and the budget are counted from this date: a new start date starts them afresh.
- */
-starts_on: string, ends_on: string | null, 
+active: boolean, starts_on: string, ends_on: string | null, 
 /**
  * The friend's purchase that qualifies the referral: at least this much, paid…
  */
@@ -56,4 +52,10 @@ staff_burst_per_hour: number,
 /**
  * Exclusions in the merchant's words, printed in the rules ("staff cannot take part").
  */
-exclusions: string, };
+exclusions: string, 
+/**
+ * The period whose slots, budget and caps this version counts in, named by its first
+ * day. Set by the core when the version is saved (see `rules::period_of`); whatever the
+ * interface sends is replaced.
+ */
+period_start?: string, };
