@@ -223,7 +223,7 @@ test('the printable rules show the offer’s real figures, in French and English
   await (await visible('#reglement-link')).click();
   await visible('#reglement');
   const fr = (await (await browser.$('#reglement')).getText()).replace(/[\u00a0\u202f]/g, ' ');
-  for (const needle of ['750,00 €', 'bon de 10,00 €', 'bon de 5,00 €', '50 premiers parrains', '4 filleuls', '2 filleuls', '20,00 €', '30 jours', '14 jours']) {
+  for (const needle of ['750,00 €', 'bon de 10,00 €', 'bon de 5,00 €', '50 premiers parrains', '4 filleuls', '2 filleuls', '20,00 €', '30 jours', 'validé 14 jours après cet achat']) {
     assert.ok(fr.includes(needle), `the rules say ${needle}: ${fr}`);
   }
   await shot('referrals-11-reglement-fr');

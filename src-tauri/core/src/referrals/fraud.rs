@@ -133,7 +133,8 @@ pub fn check(referrer: &Person, friend: &Person, ctx: &Context) -> Result<Vec<Fl
     if let Some(e) = friend.email_norm.as_deref().filter(|e| is_throwaway(e)) {
         flags.push(Flag::ThrowawayEmail { domain: e.rsplit_once('@').map(|(_, d)| d.to_string()).unwrap_or_default() });
     }
-    if ctx.staff_last_hour > ctx.staff_burst_per_hour {
+    // Unnamed staff are many people: their referrals are not pooled into one "burst".
+    if !ctx.staff.trim().is_empty() && ctx.staff_last_hour > ctx.staff_burst_per_hour {
         flags.push(Flag::StaffBurst {
             staff: ctx.staff.clone(),
             count: ctx.staff_last_hour,
@@ -199,6 +200,12 @@ mod tests {
             check(&r, &stranger, &burst),
             Ok(vec![Flag::StaffBurst { staff: "Marie".into(), count: 7, max: 6 }]),
             "one staff member creating many referred customers in an hour"
+        );
+        let unnamed = Context { staff: String::new(), staff_last_hour: 7, ..ctx() };
+        assert_eq!(
+            check(&r, &stranger, &unnamed),
+            Ok(vec![]),
+            "referrals entered without a name are not one person's burst"
         );
     }
 

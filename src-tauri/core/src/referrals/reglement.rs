@@ -74,10 +74,11 @@ pub fn reglement(o: &Offer, version: i64, shop: &str, s: &Style) -> Reglement {
         Some(end) => s.t("referral.rules.dates", &[("start", s.date(o.starts_on)), ("end", s.date(end))]),
         None => s.t("referral.rules.dates_open", &[("start", s.date(o.starts_on))]),
     };
-    sections.push(ReglementSection {
-        heading: s.t("referral.rules.h_who", &[]),
-        paragraphs: vec![s.t("referral.rules.who", &[]), s.t("referral.rules.new_friend", &[]), dates],
-    });
+    let mut who = vec![s.t("referral.rules.who", &[]), s.t("referral.rules.new_friend", &[]), dates];
+    if !o.active {
+        who.push(s.t("referral.rules.paused", &[]));
+    }
+    sections.push(ReglementSection { heading: s.t("referral.rules.h_who", &[]), paragraphs: who });
     // When a referral counts.
     let mut when = vec![s.t("referral.rules.qualify", &[("min", min.clone()), ("days", o.within_days.to_string())])];
     if o.second_purchase {

@@ -54,9 +54,21 @@ pub fn qualify_deadline(o: &Offer, referred_at: DateTime<Utc>) -> DateTime<Utc> 
     referred_at + Duration::days(i64::from(o.within_days))
 }
 
-/// Rule: a referral that qualified at `at` is approved after the hold.
+/// Rule: a referral that qualified at `at` is approved once the hold is over — at the end of
+/// the shop's local day `hold_days` days later, so a return on the last day of the return
+/// period still counts; with no hold, at once.
 pub fn hold_until(o: &Offer, at: DateTime<Utc>) -> DateTime<Utc> {
-    at + Duration::days(i64::from(o.hold_days))
+    if o.hold_days == 0 {
+        return at;
+    }
+    let last = at.with_timezone(&chrono::Local).date_naive() + Duration::days(i64::from(o.hold_days));
+    let midnight = (last + Duration::days(1)).and_hms_opt(0, 0, 0).expect("midnight exists");
+    use chrono::TimeZone;
+    chrono::Local
+        .from_local_datetime(&midnight)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| midnight.and_utc())
 }
 
 /// Rule: a qualified referral is approved once its hold is over, unless it waits for review.

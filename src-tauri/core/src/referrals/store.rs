@@ -173,6 +173,10 @@ pub(crate) fn resolve(conn: &Connection, r: &ReferrerRef) -> Result<CustomerId> 
         ReferrerRef::Card { number } => {
             let digits: String = number.chars().filter(|c| !c.is_whitespace()).collect();
             if !crate::cards::is_valid_number(&digits) {
+                // A code made only of digits, typed without its dash, reads like a number.
+                if let Parsed::Id(id) = code::parse(number) {
+                    return live_customer(conn, id, "field.referral_code_unknown");
+                }
                 return Err(refuse("field.referral_card_invalid"));
             }
             let row: Option<(CustomerId, String)> = conn
@@ -462,7 +466,11 @@ impl Store {
         let s = self.settings()?;
         let t = text.trim();
         let digits = t.chars().filter(|c| !c.is_whitespace()).collect::<String>();
-        let by = if !digits.is_empty() && digits.len() <= 16 && digits.bytes().all(|b| b.is_ascii_digit()) {
+        let all_digits = !digits.is_empty() && digits.len() <= 16 && digits.bytes().all(|b| b.is_ascii_digit());
+        let by = if all_digits && !crate::cards::is_valid_number(&digits) && code::parse(t) != Parsed::NotACode {
+            // A code made only of digits, typed without its dash: a code, not a card.
+            Some(ReferrerRef::Code { code: t.to_string() })
+        } else if all_digits {
             Some(ReferrerRef::Card { number: digits })
         } else if code::parse(t) != Parsed::NotACode {
             Some(ReferrerRef::Code { code: t.to_string() })

@@ -126,9 +126,17 @@ fn a_purchase_qualifies_at_the_minimum_within_the_period() {
 fn the_hold_and_refunds_decide_approval_and_voiding() {
     let o = Offer { hold_days: 14, ..Offer::reference(day(2026, 1, 1)) };
     let t = Utc.with_ymd_and_hms(2026, 3, 1, 10, 0, 0).unwrap();
-    assert_eq!(hold_until(&o, t), t + Duration::days(14), "approved after the return period");
-    assert!(!is_due(t + Duration::days(14), false, t + Duration::days(13)), "not during the hold");
-    assert!(is_due(t + Duration::days(14), false, t + Duration::days(14)), "at its end");
+    let end = hold_until(&o, t);
+    let local = |d: chrono::DateTime<Utc>| d.with_timezone(&chrono::Local);
+    assert_eq!(
+        (local(end).date_naive(), local(end).time()),
+        (local(t).date_naive() + Duration::days(15), chrono::NaiveTime::MIN),
+        "approved when the 14th local day after the purchase is over: a return that day still counts"
+    );
+    assert!(end >= t + Duration::days(14), "never before the full return period");
+    assert_eq!(hold_until(&Offer { hold_days: 0, ..o.clone() }, t), t, "no hold: at once");
+    assert!(!is_due(end, false, end - Duration::seconds(1)), "not during the hold");
+    assert!(is_due(end, false, end), "at its end");
     assert!(!is_due(t, true, t + Duration::days(30)), "a flagged referral waits for review");
     let cases = [
         (Stage::Qualified, 2000, 0, RefundEffect::VoidDuringHold, "a full refund during the hold voids"),
@@ -506,6 +514,9 @@ fn the_rules_printed_match_the_offer() {
     assert!(
         fr2.contains("se cumulent") && fr2.contains("second achat") && fr2.contains("Le personnel ne participe pas.")
     );
+    assert!(!fr2.contains("suspendue"), "a running offer is not said paused");
+    s.save_referral_offer(&Offer { active: false, ..changed }, None).unwrap();
+    assert!(text(&s, crate::types::Lang::Fr).contains("actuellement suspendue"), "a paused offer is printed as paused");
 }
 
 #[test]

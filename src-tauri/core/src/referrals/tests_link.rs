@@ -116,3 +116,36 @@ fn the_same_merge_the_other_way_round_voids_it_too() {
     sale(&mut s, alias, 4000);
     assert_eq!(s.customer_referrals(lea).unwrap().approved, 0, "Léa earns nothing for an old customer");
 }
+
+#[test]
+fn a_code_made_only_of_digits_typed_without_its_dash_finds_its_referrer() {
+    let (mut s, _) = store();
+    // The first customer id whose code is digits only ("234-567" is a code, not a card).
+    let id = (1..10_000_000).find(|i| code::format(*i).chars().all(|c| c.is_ascii_digit() || c == '-')).unwrap();
+    let now = s.now();
+    s.conn()
+        .execute(
+            "INSERT INTO customers (id, created_at, updated_at) VALUES (?1, ?2, ?2)",
+            rusqlite::params![id - 1, now],
+        )
+        .unwrap();
+    let lea = add(&mut s, input("Léa", "Martin"));
+    assert_eq!(lea, id, "Léa has the all-digit code");
+    let typed = code::format(lea).replace('-', "");
+    assert!(typed.bytes().all(|b| b.is_ascii_digit()));
+    let found = s.referrer_lookup(&typed).unwrap();
+    assert_eq!(
+        (found.found.map(|c| c.id), found.via.as_deref(), found.problem),
+        (Some(lea), Some("code"), None),
+        "six digits that are no card number are read as the code they are"
+    );
+    assert_eq!(
+        resolve_for_test(&s, &ReferrerRef::Card { number: typed }),
+        Some(lea),
+        "sent as a card, it is still found by its code"
+    );
+}
+
+fn resolve_for_test(s: &Store, r: &ReferrerRef) -> Option<i64> {
+    super::store::resolve(s.conn(), r).ok()
+}

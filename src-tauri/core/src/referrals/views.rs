@@ -514,7 +514,7 @@ impl Store {
 }
 
 /// The next milestone a referrer can still receive and how many referrals it needs: one they
-/// neither hold nor had (`rules::milestones_ahead`).
+/// neither hold nor had (`rules::milestones_ahead`), with a place and the budget left for it.
 fn next_ahead<'a>(
     conn: &Connection,
     referrer: CustomerId,
@@ -531,8 +531,21 @@ fn next_ahead<'a>(
             approved: counted,
         });
     }
-    let ahead = rules::milestones_ahead(&offer.milestones, offer.stacking, &held);
-    Ok(ahead.into_iter().find(|m| m.referrals > counted).map(|m| (m, m.referrals - counted)))
+    // Nor one whose places are all taken or which the budget left cannot pay for.
+    let period = offer.period_start().to_string();
+    let left = offer.budget_cents.map(|b| b - grants::committed(conn, &period).unwrap_or(0));
+    let pv = point_value(conn)?;
+    for m in rules::milestones_ahead(&offer.milestones, offer.stacking, &held) {
+        if m.referrals <= counted {
+            continue;
+        }
+        let full = m.slots.is_some_and(|slots| grants::slots_taken(conn, &period, m.key).is_ok_and(|t| t >= slots));
+        if full || left.is_some_and(|l| l < cost_cents(&m.reward, pv)) {
+            continue;
+        }
+        return Ok(Some((m, m.referrals - counted)));
+    }
+    Ok(None)
 }
 
 fn approved_in(conn: &Connection, referrer: CustomerId, o: &Offer) -> Result<u32> {
