@@ -4,6 +4,7 @@
 pub mod background;
 pub mod backups;
 pub mod commands;
+pub mod downloads;
 pub mod reader;
 pub mod referral_clock;
 pub mod sender;
@@ -213,6 +214,9 @@ pub fn run(opts: Options) {
         .init();
     builder(tauri::Builder::default())
         .setup(move |app| {
+            // The window first (tauri.conf.json does not create it): files it saves go to the
+            // Downloads folder, never the working folder.
+            downloads::main_window(app)?;
             let path = match &opts.db {
                 Some(p) => p.clone(),
                 None => app.path().app_data_dir()?.join("comptoir.db"),

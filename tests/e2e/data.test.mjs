@@ -7,11 +7,11 @@
 // with a path) and come out through the download links, read back here byte for byte.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startApp, stopApp, browser, shot, go, visible, waitForText, texts, invoke, fill, pageText } from './harness.mjs';
+import { startApp, stopApp, browser, shot, go, visible, waitForText, texts, invoke, fill, pageText, downloadsDir } from './harness.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const FIXTURES = resolve(HERE, '../../src-tauri/core/tests/fixtures/import');
@@ -123,6 +123,11 @@ test('export, then import the export again: nothing changes', async () => {
   const csv = await downloaded('[data-testid="export-link"]');
   assert.deepEqual([...csv.subarray(0, 3)], [0xef, 0xbb, 0xbf], 'Excel France: UTF-8 with a BOM');
   assert.match(csv.toString('utf8').split('\r\n')[0], /;/, 'with semicolons and CRLF');
+  // The file is also in the Downloads folder, not the app's working folder.
+  await browser.waitUntil(
+    () => existsSync(downloadsDir()) && readdirSync(downloadsDir()).some((f) => f.endsWith('.csv')),
+    { timeout: 10_000, timeoutMsg: `no export in the Downloads folder ${downloadsDir()}` },
+  );
   const path = join(work, 'export.csv');
   writeFileSync(path, csv);
   await chooseFile(path);

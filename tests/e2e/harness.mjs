@@ -44,7 +44,7 @@ export async function startApp() {
   // output open and keep the whole suite from ending).
   driver = spawn(DRIVER, [], {
     stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, COMPTOIR_DB: join(dataDir, 'shop.db') },
+    env: { ...process.env, COMPTOIR_DB: join(dataDir, 'shop.db'), COMPTOIR_DOWNLOADS: join(dataDir, 'downloads') },
     detached: true,
   });
   await waitForPort(4444, 30_000);
@@ -58,6 +58,11 @@ export async function startApp() {
     capabilities: { 'tauri:options': { application: APP }, 'wdio:enforceWebDriverClassic': true },
   });
   await browser.setTimeout({ implicit: 0 });
+}
+
+/** Where the app saves the files the window downloads (COMPTOIR_DOWNLOADS). */
+export function downloadsDir() {
+  return join(dataDir, 'downloads');
 }
 
 export async function stopApp() {
