@@ -3,8 +3,8 @@
 //! when set (the end-to-end tests) — never the app's working folder, and under a name that
 //! never overwrites a file already there (`clients (2).csv`).
 //!
-//! The main window is therefore built here (from its entry in tauri.conf.json, which is not
-//! created by itself) with a download handler.
+//! Only downloads of what the page made (`blob:` URLs) are accepted. The main window is built
+//! here (from its entry in tauri.conf.json, which does not create it) with this handler.
 
 use std::path::{Path, PathBuf};
 use tauri::webview::DownloadEvent;
@@ -43,6 +43,11 @@ pub fn main_window(app: &App) -> tauri::Result<()> {
         .on_download(move |_webview, event| {
             match event {
                 DownloadEvent::Requested { destination, url } => {
+                    // Only what the page itself made (a blob of bytes the core returned).
+                    if url.scheme() != "blob" {
+                        tracing::warn!(%url, "download refused: not a file the window made");
+                        return false;
+                    }
                     let name = destination
                         .file_name()
                         .map(|n| n.to_string_lossy().into_owned())

@@ -217,6 +217,10 @@ fn read_payload(
         }
         h.update(&buf[..k]);
         n += k as u64;
+        if n > header.db_bytes {
+            // More than the header announced: stop before a crafted file fills the disk.
+            return Err(BackupProblem::Corrupted);
+        }
         w.write_all(&buf[..k]).map_err(|_| BackupProblem::Corrupted)?;
     }
     w.flush().map_err(|_| BackupProblem::Corrupted)?;

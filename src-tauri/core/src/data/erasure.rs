@@ -194,6 +194,21 @@ impl Store {
                 return Err(crate::Error::conflict("conflict.already_erased"));
             }
             erase_tx(tx, id, None)?;
+            // The records merged into this one are the same person: their name and addresses
+            // stay on them otherwise (a merge only marks them), and an import could bring
+            // them back.
+            let merged: Vec<CustomerId> = tx
+                .prepare(
+                    "WITH RECURSIVE m(id) AS (
+                       SELECT id FROM customers WHERE merged_into = ?1
+                       UNION SELECT c.id FROM customers c JOIN m ON c.merged_into = m.id)
+                     SELECT id FROM m WHERE id NOT IN (SELECT customer_id FROM erasures)",
+                )?
+                .query_map([id], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            for other in merged {
+                erase_tx(tx, other, None)?;
+            }
             tx.changes.purchases = true;
             Ok(())
         });

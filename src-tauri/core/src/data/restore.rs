@@ -44,11 +44,12 @@ struct Unsub {
 
 /// Check a backup and say what it holds, without touching anything.
 pub fn inspect(path: &Path, passphrase: Option<&str>) -> Result<BackupHeader> {
-    let dir = std::env::temp_dir();
-    let tmp = dir.join(format!("comptoir-inspect-{}.db", std::process::id()));
-    let r = backup::extract(path, passphrase, &tmp).map_err(backup::BackupProblem::error);
-    let _ = std::fs::remove_file(&tmp);
-    r
+    // A folder of its own (private, random name, removed on drop): the decrypted copy is
+    // never readable by others, nothing can be planted at its name, and two checks at once
+    // never remove each other's file.
+    let dir = tempfile::Builder::new().prefix("comptoir-inspect-").tempdir()?;
+    let tmp = dir.path().join("backup.db");
+    backup::extract(path, passphrase, &tmp).map_err(backup::BackupProblem::error)
 }
 
 impl Store {

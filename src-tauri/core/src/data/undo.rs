@@ -24,7 +24,8 @@ pub fn can_undo(created_at: DateTime<Utc>, undone_at: Option<DateTime<Utc>>, now
 
 /// Rule: a customer an import created is untouched when nothing but the import wrote about
 /// them: no sale, no later edit, note, consent, card change, ledger entry, voucher, message,
-/// merge or event.
+/// merge or event — nor a row in any other table that refers to customers (referrals,
+/// satisfaction answers, mail read back…), so the delete never meets a foreign key.
 fn untouched(tx: &Tx, id: CustomerId, import_at: DateTime<Utc>, import_id: i64) -> Result<bool> {
     let q = "SELECT
         (SELECT updated_at FROM customers WHERE id = ?1) = ?2
@@ -46,7 +47,46 @@ fn untouched(tx: &Tx, id: CustomerId, import_at: DateTime<Utc>, import_id: i64) 
         AND NOT EXISTS (SELECT 1 FROM loyalty_sales WHERE customer_id = ?1)
         AND NOT EXISTS (SELECT 1 FROM erasures WHERE customer_id = ?1)
         AND NOT EXISTS (SELECT 1 FROM import_changes WHERE customer_id = ?1 AND import_id != ?3)";
-    Ok(tx.query_row(q, params![id, import_at, import_id], |r| r.get::<_, Option<bool>>(0))?.unwrap_or(false))
+    let untouched =
+        tx.query_row(q, params![id, import_at, import_id], |r| r.get::<_, Option<bool>>(0))?.unwrap_or(false);
+    Ok(untouched && !referred_elsewhere(tx, id)?)
+}
+
+/// Tables `untouched` and `remove` deal with by name; any other table that refers to a
+/// customer (a referral, a satisfaction answer, a mail read back… tables added later too, as
+/// the schema lists them) holding a row for them means they were used since.
+const HANDLED: [&str; 9] = [
+    "customers",
+    "points_ledger",
+    "stamps_ledger",
+    "consents",
+    "notes",
+    "customer_tags",
+    "cards",
+    "customer_events",
+    "import_changes",
+];
+
+fn referred_elsewhere(tx: &Tx, id: CustomerId) -> Result<bool> {
+    let refs: Vec<(String, String)> = tx
+        .prepare_cached(
+            "SELECT m.name, p.\"from\" FROM sqlite_master m, pragma_foreign_key_list(m.name) p
+             WHERE m.type = 'table' AND p.\"table\" = 'customers'",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (table, column) in refs.iter().filter(|(t, _)| !HANDLED.contains(&t.as_str())) {
+        // Names from the schema itself, quoted; the id is bound.
+        let sql = format!(
+            "SELECT EXISTS (SELECT 1 FROM \"{}\" WHERE \"{}\" = ?1)",
+            table.replace('"', "\"\""),
+            column.replace('"', "\"\"")
+        );
+        if tx.query_row(&sql, [id], |r| r.get::<_, bool>(0))? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 fn remove(tx: &mut Tx, id: CustomerId) -> Result<()> {

@@ -184,6 +184,21 @@ fn an_erased_customer_is_gone_from_search_while_sales_stay() {
 }
 
 #[test]
+fn erasing_a_customer_also_erases_the_records_merged_into_them() {
+    let (mut s, _) = testutil::store();
+    let old = add(&mut s, "Zoé", "M.", "zoe@old.example.com", "Lyon");
+    let zoe = add(&mut s, "Zoé", "Martin", "zoe@example.com", "Lyon");
+    s.merge_customers(zoe, old, None).unwrap();
+    s.erase_customer(zoe, None).unwrap();
+    let left: (Option<String>, String) = s
+        .conn()
+        .query_row("SELECT email, last_name FROM customers WHERE id = ?1", [old], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert!(left.0.is_none() && left.1 != "M.", "the merged-away record keeps nothing of her: {left:?}");
+    assert_eq!(count(&s, "SELECT count(*) FROM erasures"), 2, "both addresses are hashed against a re-import");
+}
+
+#[test]
 fn the_access_pack_holds_everything_with_the_page_escaped() {
     let (mut s, _) = testutil::store();
     let id = add(&mut s, "Zoé", "<script>alert(1)</script>", "zoe@example.com", "Lyon");

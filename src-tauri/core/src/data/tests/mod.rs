@@ -358,6 +358,33 @@ fn an_erased_person_is_never_imported_again() {
 }
 
 #[test]
+fn an_imported_customer_who_referred_a_friend_since_is_kept_and_the_undo_goes_through() {
+    let (mut s, clock) = testutil::store();
+    let f = csv_file("Prénom;Nom;E-mail\nA;Un;a@example.com\nB;Deux;b@example.com\n");
+    let opts = options(&f, &s);
+    let import_id = import(&mut s, &f, &opts).report.import_id.unwrap();
+    clock.advance(chrono::Duration::hours(1));
+    let today = s.now().date_naive();
+    s.save_referral_offer(&crate::referrals::Offer::reference(today), None).unwrap();
+    let b = customer_by_email(&s, "b@example.com").id;
+    let friend = crate::customers::NewCustomer {
+        customer: crate::customers::CustomerInput {
+            email: "ami@example.com".into(),
+            ..testutil::input("Ami", "Nouveau")
+        },
+        ..Default::default()
+    };
+    let link = crate::referrals::ReferrerLink {
+        referrer: crate::referrals::ReferrerRef::Code { code: crate::referrals::code::format(b) },
+        staff: "Marie".into(),
+    };
+    s.create_referred_customer(&friend, &link, None).unwrap();
+    let u = s.undo_import(import_id, None).expect("a referral since does not make the undo fail").value;
+    assert_eq!((u.removed, u.kept_touched), (1, 1), "A goes; B, who referred a friend since, stays: {u:?}");
+    assert_eq!(count(&s, &format!("SELECT count(*) FROM customers WHERE id = {b}")), 1);
+}
+
+#[test]
 fn an_import_is_undone_except_what_was_used_since() {
     let (mut s, clock) = testutil::store();
     let existing = add(&mut s, "Élodie", "Lefèvre", "elodie@example.com", "Lyon");
