@@ -78,7 +78,8 @@ fn backup_dir(state: &AppState) -> PathBuf {
     backup::backup_dir_for(&state.db_path)
 }
 
-/// Take a backup now (before an import, an erasure…), then thin and copy off the machine.
+/// Take a backup now (before an import, an erasure…), then thin, copy off the machine and
+/// thin there too.
 pub fn take_backup(state: &AppState, data: &DataState, reason: BackupReason) -> Result<BackupInfo, Error> {
     let _one = data.backing_up.lock().unwrap_or_else(|e| e.into_inner());
     let dir = backup_dir(state);
@@ -87,8 +88,13 @@ pub fn take_backup(state: &AppState, data: &DataState, reason: BackupReason) -> 
     backup::rotate(&dir, now);
     let offsite = state.with(|s| s.backup_settings()).ok().and_then(|s| s.offsite_dir);
     if let Some(o) = offsite {
-        if let Err(e) = backup::copy_offsite(&b, Path::new(&o)) {
-            tracing::warn!(error = %e, "off-machine copy not made");
+        match backup::copy_offsite(&b, Path::new(&o)) {
+            // The copies off the machine are thinned by the same rules as the local ones (only
+            // Comptoir's own backup files there are ever touched).
+            Ok(_) => {
+                backup::rotate(Path::new(&o), now);
+            }
+            Err(e) => tracing::warn!(error = %e, "off-machine copy not made"),
         }
     }
     Ok(b)
