@@ -72,14 +72,26 @@ pub struct Erasure {
     pub email_hash: Option<String>,
     pub phone_hash: Option<String>,
     pub at: DateTime<Utc>,
+    /// When the erased customer's record was created (ids can be reused after an import is
+    /// undone: the same id in an older backup may be someone else).
+    #[serde(default)]
+    pub customer_created_at: Option<DateTime<Utc>>,
 }
 
 /// Erasures recorded after `since`, to apply again to a restored backup.
 pub fn erasures_since(conn: &Connection, since: DateTime<Utc>) -> Result<Vec<Erasure>> {
-    let mut st =
-        conn.prepare("SELECT customer_id, email_hash, phone_hash, at FROM erasures WHERE at > ?1 ORDER BY id")?;
+    let mut st = conn.prepare(
+        "SELECT e.customer_id, e.email_hash, e.phone_hash, e.at, c.created_at
+         FROM erasures e LEFT JOIN customers c ON c.id = e.customer_id WHERE e.at > ?1 ORDER BY e.id",
+    )?;
     let rows = st.query_map([since], |r| {
-        Ok(Erasure { customer_id: r.get(0)?, email_hash: r.get(1)?, phone_hash: r.get(2)?, at: r.get(3)? })
+        Ok(Erasure {
+            customer_id: r.get(0)?,
+            email_hash: r.get(1)?,
+            phone_hash: r.get(2)?,
+            at: r.get(3)?,
+            customer_created_at: r.get(4)?,
+        })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
@@ -228,11 +240,13 @@ impl Store {
         let n = self.transact("data.erasures_reapply", None, |tx| {
             let mut n = 0;
             for e in erasures {
-                let exists: bool =
-                    tx.query_row("SELECT EXISTS (SELECT 1 FROM customers WHERE id = ?1)", [e.customer_id], |r| {
-                        r.get(0)
-                    })?;
-                if exists {
+                // The same person: the same id *and* the same creation (an id freed by an import
+                // undo may belong to someone else in the older file — left alone).
+                let created: Option<DateTime<Utc>> = tx
+                    .query_row("SELECT created_at FROM customers WHERE id = ?1", [e.customer_id], |r| r.get(0))
+                    .optional()?;
+                let same = created.is_some_and(|c| e.customer_created_at.is_none_or(|x| x == c));
+                if same {
                     erase_tx(tx, e.customer_id, Some(e))?;
                     n += 1;
                 }

@@ -199,6 +199,34 @@ fn erasing_a_customer_also_erases_the_records_merged_into_them() {
 }
 
 #[test]
+fn an_erasure_applied_again_after_a_restore_spares_someone_else_under_the_same_id() {
+    let (mut s, clock) = testutil::store();
+    let id = add(&mut s, "Bob", "Importé", "bob@example.com", "Lyon");
+    let created: chrono::DateTime<chrono::Utc> =
+        s.conn().query_row("SELECT created_at FROM customers WHERE id = ?1", [id], |r| r.get(0)).unwrap();
+    clock.advance(chrono::Duration::hours(1));
+    // Alice was erased in the live file under the same id, created later (Bob's import undone).
+    let alice = crate::data::erasure::Erasure {
+        customer_id: id,
+        email_hash: None,
+        phone_hash: None,
+        at: s.now(),
+        customer_created_at: Some(created + chrono::Duration::minutes(30)),
+    };
+    assert_eq!(s.reapply_erasures(&[alice]).unwrap(), 0, "Bob is not Alice: nothing erased");
+    assert_eq!(s.customer(id).unwrap().email.as_deref(), Some("bob@example.com"));
+    let bob = crate::data::erasure::Erasure {
+        customer_id: id,
+        email_hash: None,
+        phone_hash: None,
+        at: s.now(),
+        customer_created_at: Some(created),
+    };
+    assert_eq!(s.reapply_erasures(&[bob]).unwrap(), 1, "the same person (same id, same creation) is erased again");
+    assert!(s.customer(id).unwrap().email.is_none());
+}
+
+#[test]
 fn the_access_pack_holds_everything_with_the_page_escaped() {
     let (mut s, _) = testutil::store();
     let id = add(&mut s, "Zoé", "<script>alert(1)</script>", "zoe@example.com", "Lyon");
