@@ -276,6 +276,7 @@ impl Store {
             )?;
             write_tags(tx, id, &n.tags)?;
             write_event(tx, id, "edited", serde_json::json!({ "fields": changed }))?;
+            crate::referrals::on_contact_change(tx, id)?;
             tx.changes.customer(id);
             Ok(())
         })

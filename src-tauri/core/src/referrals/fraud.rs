@@ -90,10 +90,27 @@ impl Block {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Flag {
     SameAddress,
-    TooManyToday { count: u32, max: u32 },
-    TooManyThisWeek { count: u32, max: u32 },
-    ThrowawayEmail { domain: String },
-    StaffBurst { staff: String, count: u32, max: u32 },
+    TooManyToday {
+        count: u32,
+        max: u32,
+    },
+    TooManyThisWeek {
+        count: u32,
+        max: u32,
+    },
+    ThrowawayEmail {
+        domain: String,
+    },
+    StaffBurst {
+        staff: String,
+        count: u32,
+        max: u32,
+    },
+    /// After the link, the friend's or the referrer's record was edited and now has the
+    /// other's email or phone (refused outright at the link; left to the merchant after).
+    SameContact {
+        field: String,
+    },
 }
 
 /// What the checks need besides the two people: counts including the referral being made.

@@ -35,7 +35,7 @@ pub use store::{OfferCheck, ReferrerLookup};
 pub use views::*;
 
 pub(crate) use engine::{on_merge, on_refund, on_sale};
-pub(crate) use store::link_new_tx;
+pub(crate) use store::{link_new_tx, on_contact_change};
 pub(crate) use views::{budget_figures, personal_fields, rewards_value_since, timeline_entries};
 
 use crate::types::CustomerId;

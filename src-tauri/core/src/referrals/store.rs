@@ -298,6 +298,43 @@ fn count(conn: &Connection, sql: &str, p: impl rusqlite::Params) -> Result<u32> 
     Ok(conn.prepare_cached(sql)?.query_row(p, |r| r.get::<_, i64>(0))? as u32)
 }
 
+/// A customer's email, phone or address changed: a referral still running (pending or
+/// qualified) where they are the friend or the referrer is checked again, as it would be at
+/// the link — the same email or phone as the other side, the same address, a throwaway
+/// email — and anything new sends it to the review queue, with an event.
+pub(crate) fn on_contact_change(tx: &mut Tx, customer: CustomerId) -> Result<()> {
+    let running: Vec<(i64, CustomerId, CustomerId, String)> = tx
+        .prepare_cached(
+            "SELECT id, referrer_id, friend_id, flags FROM referrals
+             WHERE (friend_id = ?1 OR referrer_id = ?1) AND status IN ('pending', 'qualified')",
+        )?
+        .query_map([customer], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (id, referrer, friend, flags_json) in running {
+        let mut flags: Vec<fraud::Flag> = serde_json::from_str(&flags_json).unwrap_or_default();
+        let found = match fraud::check(&person(tx, referrer)?, &person(tx, friend)?, &fraud::Context::default()) {
+            Ok(f) => f,
+            Err(Block::SameEmail) => vec![fraud::Flag::SameContact { field: "email".into() }],
+            Err(Block::SamePhone) => vec![fraud::Flag::SameContact { field: "phone".into() }],
+            Err(_) => vec![],
+        };
+        let new: Vec<fraud::Flag> = found.into_iter().filter(|f| !flags.contains(f)).collect();
+        if new.is_empty() {
+            continue;
+        }
+        flags.extend(new.iter().cloned());
+        tx.execute(
+            "UPDATE referrals SET review = 'flagged', flags = ?2 WHERE id = ?1",
+            params![id, serde_json::to_string(&flags)?],
+        )?;
+        let who = EventFor { referral: Some(id), referrer, friend: Some(friend) };
+        grants::event(tx, &who, "flagged", None, None, None, serde_json::json!({ "flags": new }))?;
+        tx.changes.customer(referrer);
+        tx.changes.customer(friend);
+    }
+    Ok(())
+}
+
 /// The fraud checks for `referrer` → `friend` made now by `staff` (the new referral counted).
 fn checks(
     tx: &Tx,

@@ -149,3 +149,27 @@ fn a_code_made_only_of_digits_typed_without_its_dash_finds_its_referrer() {
 fn resolve_for_test(s: &Store, r: &ReferrerRef) -> Option<i64> {
     super::store::resolve(s.conn(), r).ok()
 }
+
+#[test]
+fn a_friend_given_the_referrers_email_after_the_link_goes_to_review() {
+    let (mut s, _) = store();
+    let today = s.now().date_naive();
+    s.save_referral_offer(&Offer { hold_days: 14, ..Offer::reference(today) }, None).unwrap();
+    let lea = add(&mut s, CustomerInput { email: "lea@example.com".into(), ..input("Léa", "Martin") });
+    let new = NewCustomer {
+        customer: CustomerInput { email: "ami@example.com".into(), ..input("Ami", "Nouveau") },
+        ..Default::default()
+    };
+    let link = ReferrerLink { referrer: ReferrerRef::Code { code: code::format(lea) }, staff: "Marie".into() };
+    let friend = s.create_referred_customer(&new, &link, None).unwrap().value;
+    assert!(s.referral_review_queue().unwrap().is_empty(), "a stranger: nothing to review");
+    // The friend's record is edited afterwards: it now has Léa's own address.
+    let edited = CustomerInput { email: "LEA@example.com".into(), ..input("Ami", "Nouveau") };
+    s.update_customer(friend, &edited, None).unwrap();
+    let q = s.referral_review_queue().unwrap();
+    assert_eq!(q.len(), 1, "the self-referral refused at the link is caught after an edit too");
+    assert_eq!(q[0].flags, vec![fraud::Flag::SameContact { field: "email".into() }], "with its reason");
+    // Saving the record again changes nothing more.
+    s.update_customer(friend, &edited, None).unwrap();
+    assert_eq!(s.referral_review_queue().unwrap()[0].flags.len(), 1, "flagged once");
+}

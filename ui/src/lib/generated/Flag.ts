@@ -3,4 +3,4 @@
 /**
  * Why a referral waits for a person to look at it.
  */
-export type Flag = { "kind": "same_address" } | { "kind": "too_many_today", count: number, max: number, } | { "kind": "too_many_this_week", count: number, max: number, } | { "kind": "throwaway_email", domain: string, } | { "kind": "staff_burst", staff: string, count: number, max: number, };
+export type Flag = { "kind": "same_address" } | { "kind": "too_many_today", count: number, max: number, } | { "kind": "too_many_this_week", count: number, max: number, } | { "kind": "throwaway_email", domain: string, } | { "kind": "staff_burst", staff: string, count: number, max: number, } | { "kind": "same_contact", field: string, };
