@@ -10,6 +10,7 @@ use super::grants::{self, EventFor, Role};
 use super::offer::{FriendRewardAt, Offer, Stacking};
 use super::rules::{self, PurchaseStep, RefundEffect, Stage};
 use super::store::{current_offer, offer_version, under};
+use crate::analytics::calendar::local_midnight;
 use crate::error::{Error, Result};
 use crate::purchases::Purchase;
 use crate::storage::{Store, Tx};
@@ -221,25 +222,14 @@ pub(crate) fn approve(tx: &mut Tx, id: i64) -> Result<()> {
 }
 
 /// Approved referrals of `referrer` made within the offer's period and dates.
-fn approved_in_offer(conn: &Connection, referrer: CustomerId, o: &Offer) -> Result<u32> {
-    let start = day_start(o.counts_from());
-    let end = o.ends_on.and_then(|d| d.succ_opt()).map(day_start);
+pub(crate) fn approved_in_offer(conn: &Connection, referrer: CustomerId, o: &Offer) -> Result<u32> {
+    let start = local_midnight(o.counts_from());
+    let end = o.ends_on.and_then(|d| d.succ_opt()).map(local_midnight);
     let n: i64 = conn.prepare_cached(
         "SELECT count(*) FROM referrals WHERE referrer_id = ?1 AND status = 'approved' AND created_at >= ?2 AND (?3 IS NULL OR created_at < ?3)",
     )?
     .query_row(params![referrer, start, end], |r| r.get(0))?;
     Ok(n as u32)
-}
-
-/// The UTC instant of the shop's local midnight starting `day`.
-pub(crate) fn day_start(day: chrono::NaiveDate) -> DateTime<Utc> {
-    use chrono::TimeZone;
-    let midnight = day.and_hms_opt(0, 0, 0).expect("midnight exists");
-    chrono::Local
-        .from_local_datetime(&midnight)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_else(|| midnight.and_utc())
 }
 
 /// Make the referrer hold the milestones they are entitled to (see `rules::milestone_plan`):

@@ -62,13 +62,7 @@ pub fn hold_until(o: &Offer, at: DateTime<Utc>) -> DateTime<Utc> {
         return at;
     }
     let last = at.with_timezone(&chrono::Local).date_naive() + Duration::days(i64::from(o.hold_days));
-    let midnight = (last + Duration::days(1)).and_hms_opt(0, 0, 0).expect("midnight exists");
-    use chrono::TimeZone;
-    chrono::Local
-        .from_local_datetime(&midnight)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_else(|| midnight.and_utc())
+    crate::analytics::calendar::local_midnight(last + Duration::days(1))
 }
 
 /// Rule: a qualified referral is approved once its hold is over, unless it waits for review.

@@ -4,7 +4,7 @@
 //!
 //! Invariants: read-only; every figure is derived from the referral and reward tables.
 
-use super::engine::day_start;
+use super::engine::approved_in_offer as approved_in;
 use super::grants::{self, reward_label};
 use super::offer::{cost_cents, Offer};
 use super::store::{correction_deadline, current_offer, link_refusal, offer_version, point_value};
@@ -546,17 +546,6 @@ fn next_ahead<'a>(
         return Ok(Some((m, m.referrals - counted)));
     }
     Ok(None)
-}
-
-fn approved_in(conn: &Connection, referrer: CustomerId, o: &Offer) -> Result<u32> {
-    let start = day_start(o.counts_from());
-    let end = o.ends_on.and_then(|d| d.succ_opt()).map(day_start);
-    let n: i64 = conn
-        .prepare_cached(
-            "SELECT count(*) FROM referrals WHERE referrer_id = ?1 AND status = 'approved' AND created_at >= ?2 AND (?3 IS NULL OR created_at < ?3)",
-        )?
-        .query_row(params![referrer, start, end], |r| r.get(0))?;
-    Ok(n as u32)
 }
 
 /// A customer's referral events for the timeline: (when, row id, entry).
