@@ -35,6 +35,7 @@ const PARTS: &[(&str, &str, &str)] = &[
     part!("referrals"),
     part!("deliverability"),
     part!("data"),
+    part!("automations"),
 ];
 
 /// One language's parts, parsed: (part name, key → text).

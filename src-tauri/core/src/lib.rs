@@ -6,6 +6,7 @@
 //! Pure rule functions take the time as an argument; only `Store` reads its `Clock`.
 
 pub mod analytics;
+pub mod automations;
 pub mod bench;
 mod bench_numbers;
 pub mod bindings;

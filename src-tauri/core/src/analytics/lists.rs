@@ -79,7 +79,9 @@ impl Store {
             None => None,
             Some(s) => Some(serde_json::from_str(s).map_err(|_| Error::invalid("after", "field.cursor_invalid"))?),
         };
-        let (clause, mut values) = where_clause(&req.filter, self.now());
+        let now = self.now();
+        let p = crate::loyalty::programme::programme(self.conn())?;
+        let (clause, mut values) = where_clause(&req.filter, now, crate::loyalty::inactive_before(&p, now));
         let total: i64 = {
             let refs: Vec<&dyn ToSql> = values.iter().map(|b| b.as_ref()).collect();
             self.conn().query_row(

@@ -19,9 +19,15 @@ use rusqlite::{params, OptionalExtension};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// A last check on one outbox row just before it leaves, beyond consent: `Some(reason)`
+/// skips it. Automatic messages use it (a win-back whose customer came back); campaigns have
+/// none. Given by the caller, so that this module knows nothing of automations.
+pub type Precheck = fn(&crate::storage::Tx, i64) -> Result<Option<String>>;
+
 /// Tunables (tests shorten the waits).
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
+    pub precheck: Option<Precheck>,
     pub backoff_base: Duration,
     /// Temporary failures before a recipient is marked failed.
     pub max_attempts: u32,
@@ -33,7 +39,13 @@ pub struct EngineOptions {
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        EngineOptions { backoff_base: Duration::seconds(60), max_attempts: 5, pause_after_errors: 10, batch: 32 }
+        EngineOptions {
+            precheck: None,
+            backoff_base: Duration::seconds(60),
+            max_attempts: 5,
+            pause_after_errors: 10,
+            batch: 32,
+        }
     }
 }
 
@@ -60,6 +72,8 @@ struct Claimed {
     token: String,
     variant: Variant,
     attempts: u32,
+    /// Personal fields fixed when the row was queued (automatic messages).
+    fields: Option<String>,
 }
 
 /// The results of a batch that left but could not be recorded yet (the database busy, a full
@@ -212,12 +226,13 @@ impl Engine {
         let pick = |ready: bool| -> Result<Option<i64>> {
             let sql = format!(
                 "SELECT c.id FROM campaigns c WHERE c.state = 'running' AND (?1 IS NULL OR c.id = ?1) {}
+                 -- an automation's outbox never finishes: it is picked only with messages ready
                  ORDER BY c.started_at, c.id LIMIT 1",
                 if ready {
                     "AND EXISTS (SELECT 1 FROM campaign_recipients r WHERE r.campaign_id = c.id AND r.state IN ('queued', 'sending')
                          AND (r.next_attempt_at IS NULL OR r.next_attempt_at <= ?2))"
                 } else {
-                    "AND ?2 IS NOT NULL"
+                    "AND ?2 IS NOT NULL AND c.kind = 'campaign'"
                 }
             );
             Ok(store.conn().query_row(&sql, params![only, now], |r| r.get(0)).optional()?)
@@ -267,11 +282,12 @@ impl Engine {
             .transact("campaign_claim", None, |tx| {
                 // A pause or a cancel committed since the campaign was picked wins.
                 let state: String = tx.query_row("SELECT state FROM campaigns WHERE id = ?1", [cid], |r| r.get(0))?;
+                let precheck = self.opts.precheck;
                 if state != "running" {
                     return Ok(Vec::new());
                 }
                 let mut st = tx.prepare_cached(
-                    "SELECT id, customer_id, email, token, variant, attempts FROM campaign_recipients
+                    "SELECT id, customer_id, email, token, variant, attempts, fields FROM campaign_recipients
                      WHERE campaign_id = ?1 AND state = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= ?2)
                      ORDER BY id LIMIT ?3",
                 )?;
@@ -288,6 +304,7 @@ impl Engine {
                                 .and_then(Variant::parse)
                                 .unwrap_or(Variant::A),
                             attempts: r.get(5)?,
+                            fields: r.get(6)?,
                         })
                     })?
                     .collect::<rusqlite::Result<_>>()?;
@@ -300,16 +317,23 @@ impl Engine {
                         skip(tx, c.row, why.code())?;
                         continue;
                     }
+                    if let Some(check) = precheck {
+                        if let Some(why) = check(tx, c.row)? {
+                            skip(tx, c.row, &why)?;
+                            continue;
+                        }
+                    }
                     // The address as it is now (corrected since the campaign started).
                     let email: Option<String> =
                         tx.query_row("SELECT email FROM customers WHERE id = ?1", [c.customer], |r| r.get(0))?;
                     let email = email.unwrap_or(c.email.clone());
                     let norm = crate::text::normalize_email(&email);
-                    // One message per address: another row of this campaign has it (two
-                    // records of one person, or an address corrected into another's).
+                    // One message per address: another row of this campaign (and occasion) has it
+                    // (two records of one person, or an address corrected into another's).
                     let other: Option<i64> = tx
                         .query_row(
-                            "SELECT id FROM campaign_recipients WHERE campaign_id = ?1 AND email_norm = ?2 AND id <> ?3 LIMIT 1",
+                            "SELECT id FROM campaign_recipients WHERE campaign_id = ?1 AND email_norm = ?2 AND id <> ?3
+                             AND occasion = (SELECT occasion FROM campaign_recipients WHERE id = ?3) LIMIT 1",
                             params![cid, norm, c.row],
                             |r| r.get(0),
                         )
@@ -332,19 +356,20 @@ impl Engine {
                 }
                 Ok(out
                     .into_iter()
-                    .map(|c| (c.row, c.customer, c.email, c.token, c.variant.code().to_string(), c.attempts))
+                    .map(|c| (c.row, c.customer, c.email, c.token, c.variant.code().to_string(), c.attempts, c.fields))
                     .collect::<Vec<_>>())
             })?
             .value;
         let claimed: Vec<Claimed> = claimed
             .into_iter()
-            .map(|(row, customer, email, token, variant, attempts)| Claimed {
+            .map(|(row, customer, email, token, variant, attempts, fields)| Claimed {
                 row,
                 customer,
                 email,
                 token,
                 variant: Variant::parse(&variant).unwrap_or(Variant::A),
                 attempts,
+                fields,
             })
             .collect();
         if claimed.is_empty() {
@@ -393,7 +418,10 @@ impl Engine {
                 slot.insert(render::compile(msg, &identity, render::images_of(store.conn(), msg)?)?);
             }
             let compiled = &self.compiled[&key];
-            let personal = render::personal(store.conn(), &identity, c.customer, now)?;
+            let mut personal = render::personal(store.conn(), &identity, c.customer, now)?;
+            if let Some(f) = c.fields.as_deref().and_then(|f| serde_json::from_str(f).ok()) {
+                personal.apply_fields(&f);
+            }
             let message_id = format!("<c{}.{}@{}>", cid, c.token, super::mail::domain_of(&identity.mail.sender_email));
             let built =
                 compiled.render(&personal, &identity.unsubscribe_url(&c.token)).map_err(|e| e.to_string()).and_then(
@@ -606,7 +634,7 @@ impl Engine {
                 set_paused(tx, cid, PauseReason::AbWaiting, None, None)
             } else {
                 tx.execute(
-                    "UPDATE campaigns SET state = 'finished', finished_at = ?1, updated_at = ?1 WHERE id = ?2 AND state = 'running'",
+                    "UPDATE campaigns SET state = 'finished', finished_at = ?1, updated_at = ?1 WHERE id = ?2 AND state = 'running' AND kind = 'campaign'",
                     params![tx.now, cid],
                 )?;
                 Ok(())

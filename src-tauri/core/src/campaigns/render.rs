@@ -22,6 +22,7 @@ use rusqlite::Connection;
 use serde::Serialize;
 
 /// The personal fields a message can use, with sample values for the editor.
+/// `points_expiring` and `expiry_date` are filled in automatic messages about expiring points.
 pub const PERSONAL_FIELDS: &[&str] = &[
     "first_name",
     "last_name",
@@ -34,6 +35,8 @@ pub const PERSONAL_FIELDS: &[&str] = &[
     "referral_code",
     "referral_friends",
     "referral_next_milestone",
+    "points_expiring",
+    "expiry_date",
 ];
 
 /// One recipient's values.
@@ -47,6 +50,8 @@ pub struct Personal {
     pub voucher_code: String,
     pub voucher_value: String,
     pub shop_name: String,
+    pub points_expiring: String,
+    pub expiry_date: String,
     pub email: String,
     /// The customer's referral code, to pass on to friends.
     pub referral_code: String,
@@ -57,6 +62,28 @@ pub struct Personal {
 }
 
 impl Personal {
+    /// Values fixed for one message when it was queued (an automatic message's voucher, the
+    /// points expiring and their date, the tier reached), in place of the customer's current
+    /// ones. Only known text fields are taken.
+    pub fn apply_fields(&mut self, fields: &serde_json::Value) {
+        let get = |k: &str| fields.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        if let Some(v) = get("voucher_code") {
+            self.voucher_code = v;
+        }
+        if let Some(v) = get("voucher_value") {
+            self.voucher_value = v;
+        }
+        if let Some(v) = get("points_expiring") {
+            self.points_expiring = v;
+        }
+        if let Some(v) = get("expiry_date") {
+            self.expiry_date = v;
+        }
+        if let Some(v) = get("tier") {
+            self.tier = v;
+        }
+    }
+
     /// The value of a personal field as it is written in a message.
     pub fn value(&self, field: &str) -> String {
         match serde_json::to_value(self) {
@@ -449,6 +476,11 @@ pub fn sample_personal(lang: Lang, shop: &str) -> Personal {
         voucher_code: "K7PX2M9Q".into(),
         voucher_value: "5,00 €".into(),
         shop_name: shop.into(),
+        points_expiring: "80".into(),
+        expiry_date: match lang {
+            Lang::Fr => "31/01/2027".into(),
+            Lang::En => "2027-01-31".into(),
+        },
         email: "camille@example.com".into(),
         referral_code: crate::referrals::code::format(1234),
         referral_friends: 3,
@@ -496,6 +528,8 @@ pub fn personal(conn: &Connection, id: &Identity, customer: CustomerId, now: Dat
         voucher_code,
         voucher_value,
         shop_name: id.mail.sender_name.clone(),
+        points_expiring: String::new(),
+        expiry_date: String::new(),
         email: email.unwrap_or_default(),
         referral_code,
         referral_friends,

@@ -209,11 +209,16 @@ pub fn validate(f: &SegmentFilter) -> Result<()> {
 }
 
 /// The WHERE clause for a filter (on `customers c`) and its bound values.
-pub(crate) fn where_clause(f: &SegmentFilter, now: DateTime<Utc>) -> (String, Vec<Box<dyn ToSql>>) {
+pub(crate) fn where_clause(
+    f: &SegmentFilter,
+    now: DateTime<Utc>,
+    inactive_before: Option<DateTime<Utc>>,
+) -> (String, Vec<Box<dyn ToSql>>) {
     let mut parts: Vec<String> = Vec::new();
     let mut values: Vec<Box<dyn ToSql>> = Vec::new();
     let days_ago = |d: u32| now - Duration::days(i64::from(d));
-    const POINTS: &str = "coalesce((SELECT sum(p.points) FROM points_ledger p WHERE p.customer_id = c.id), 0)";
+    // The usable balance, as the till shows it (points past their date do not count).
+    let mut points_sql: Option<String> = None;
     const SCORES: &str = "EXISTS (SELECT 1 FROM customer_scores s WHERE s.customer_id = c.id AND";
     const LATEST_NPS: &str =
         "(SELECT n.score FROM nps_answers n WHERE n.customer_id = c.id ORDER BY n.answered_at DESC, n.id DESC LIMIT 1)";
@@ -261,8 +266,19 @@ pub(crate) fn where_clause(f: &SegmentFilter, now: DateTime<Utc>) -> (String, Ve
                 }
                 ConsentState::Refused => format!("{CONSENT} = {}", bind(Box::new(ConsentChoice::Refused.code()))),
             },
-            Condition::PointsAtLeast { points } => format!("{POINTS} >= {}", bind(Box::new(*points))),
-            Condition::PointsAtMost { points } => format!("{POINTS} <= {}", bind(Box::new(*points))),
+            Condition::PointsAtLeast { points } | Condition::PointsAtMost { points } => {
+                let usable = match &points_sql {
+                    Some(s) => s.clone(),
+                    None => {
+                        let (n, i) = (bind(Box::new(now)), bind(Box::new(inactive_before)));
+                        let s = crate::loyalty::usable_points_sql("c.id", &n, &i);
+                        points_sql = Some(s.clone());
+                        s
+                    }
+                };
+                let op = if matches!(cond, Condition::PointsAtLeast { .. }) { ">=" } else { "<=" };
+                format!("{usable} {op} {}", bind(Box::new(*points)))
+            }
             Condition::RfmSegment { segment } => format!("{SCORES} s.segment = {})", bind(Box::new(segment.code()))),
             Condition::RfmMove { from, to } => {
                 let f = bind(Box::new(from.code()));
@@ -343,7 +359,8 @@ fn for_each_match(
     mut each: impl FnMut(CustomerId, Option<String>, Result<(), Exclusion>),
 ) -> Result<()> {
     validate(f)?;
-    let (clause, values) = where_clause(f, now);
+    let p = crate::loyalty::programme::programme(conn)?;
+    let (clause, values) = where_clause(f, now, crate::loyalty::inactive_before(&p, now));
     let sql = format!("SELECT c.id, {}, c.email_norm FROM customers c WHERE {clause} ORDER BY c.id", facts_columns());
     let mut st = conn.prepare(&sql)?;
     let refs: Vec<&dyn ToSql> = values.iter().map(|b| b.as_ref()).collect();
@@ -424,7 +441,7 @@ pub fn eligible(conn: &Connection, f: &SegmentFilter, now: DateTime<Utc>) -> Res
 /// meanwhile is honoured). `Err` says why not.
 pub fn still_eligible(conn: &Connection, customer: CustomerId, now: DateTime<Utc>) -> Result<Result<(), Exclusion>> {
     let f = SegmentFilter::default();
-    let (clause, _) = where_clause(&f, now);
+    let (clause, _) = where_clause(&f, now, None);
     let sql = format!("SELECT {} FROM customers c WHERE c.id = ?1 AND {clause}", facts_columns());
     let mut st = conn.prepare_cached(&sql)?;
     let mut rows = st.query([customer])?;

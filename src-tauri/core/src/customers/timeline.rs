@@ -88,6 +88,35 @@ pub enum TimelineKind {
         /// The reward's words, for reward events.
         detail: Option<String>,
     },
+    /// Stamps earned, taken back, used on a milestone or corrected by hand.
+    Stamps {
+        kind: String,
+        stamps: i64,
+        /// For a milestone claim: its position on the card (0 = first).
+        milestone: Option<i64>,
+        /// A milestone given back because its sale was fully refunded.
+        returned: bool,
+    },
+    /// A voucher used on a sale, or given back by a refund (`undone`).
+    VoucherUsed {
+        code: String,
+        purchase_id: Option<PurchaseId>,
+        undone: bool,
+    },
+    /// A tier reached (`up`) or lost at the end of its kept period (then `to` is the tier held
+    /// after, if any).
+    TierChanged {
+        tier: String,
+        up: bool,
+        to: Option<String>,
+    },
+    /// An automatic message: sent, or not sent and why (skipped, expired, held out).
+    Automation {
+        automation: String,
+        occasion: String,
+        state: String,
+        reason: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -242,7 +271,7 @@ impl Store {
 
         let mut st = conn.prepare_cached(
             "SELECT r.id, r.sent_at, r.campaign_id, c.name, r.variant FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id
-             WHERE r.customer_id = ?1 AND r.state = 'sent' ORDER BY r.sent_at DESC LIMIT ?2",
+             WHERE r.customer_id = ?1 AND r.state = 'sent' AND c.kind = 'campaign' ORDER BY r.sent_at DESC LIMIT ?2",
         )?;
         let rows = st.query_map(rusqlite::params![id, lim], |r| {
             Ok((
@@ -256,6 +285,7 @@ impl Store {
         }
 
         out.extend(crate::referrals::timeline_entries(conn, id, limit)?);
+        loyalty_and_automation_entries(conn, id, lim, &mut out)?;
 
         // At the same instant the creation comes last, then the later row first.
         let rank = |k: &TimelineKind| {
@@ -269,4 +299,84 @@ impl Store {
         out.truncate(limit);
         Ok(out.into_iter().map(|(at, _, kind)| TimelineEntry { at, kind }).collect())
     }
+}
+
+/// Stamps, milestone claims (and their return), voucher uses, tier changes and automatic
+/// messages of a customer.
+fn loyalty_and_automation_entries(
+    conn: &rusqlite::Connection,
+    id: CustomerId,
+    lim: i64,
+    out: &mut Vec<(DateTime<Utc>, i64, TimelineKind)>,
+) -> Result<()> {
+    let mut st = conn.prepare_cached(
+        "SELECT s.id, s.at, s.kind, s.stamps, s.milestone, 0 FROM stamps_ledger s WHERE s.customer_id = ?1
+         UNION ALL
+         SELECT s.id, x.at, 'returned', CASE WHEN s.stamps < 0 THEN -s.stamps ELSE 0 END, s.milestone, 1
+         FROM stamp_claim_returns x JOIN stamps_ledger s ON s.id = x.claim_id WHERE s.customer_id = ?1
+         ORDER BY 2 DESC LIMIT ?2",
+    )?;
+    let rows = st.query_map(rusqlite::params![id, lim], |r| {
+        Ok((
+            r.get(1)?,
+            r.get::<_, i64>(0)?,
+            TimelineKind::Stamps { kind: r.get(2)?, stamps: r.get(3)?, milestone: r.get(4)?, returned: r.get(5)? },
+        ))
+    })?;
+    for row in rows {
+        out.push(row?);
+    }
+    let mut st = conn.prepare_cached(
+        "SELECT u.id, u.at, v.code, u.purchase_id, u.kind FROM voucher_uses u JOIN vouchers v ON v.id = u.voucher_id
+         WHERE v.customer_id = ?1 ORDER BY u.id DESC LIMIT ?2",
+    )?;
+    let rows = st.query_map(rusqlite::params![id, lim], |r| {
+        Ok((
+            r.get(1)?,
+            r.get::<_, i64>(0)?,
+            TimelineKind::VoucherUsed { code: r.get(2)?, purchase_id: r.get(3)?, undone: r.get::<_, String>(4)? == "undo" },
+        ))
+    })?;
+    for row in rows {
+        out.push(row?);
+    }
+    // Upgrades: a tier reached while no tier at least as high was held (a renewal is not one).
+    let mut st = conn.prepare_cached(
+        "SELECT e.id, e.reached_at, e.tier_name FROM tier_events e WHERE e.customer_id = ?1
+           AND NOT EXISTS (SELECT 1 FROM tier_events p WHERE p.customer_id = e.customer_id AND p.id < e.id
+                           AND p.tier_index >= e.tier_index AND p.kept_until >= e.reached_at)
+         ORDER BY e.id DESC LIMIT ?2",
+    )?;
+    let rows = st.query_map(rusqlite::params![id, lim], |r| {
+        Ok((r.get(1)?, r.get::<_, i64>(0)?, TimelineKind::TierChanged { tier: r.get(2)?, up: true, to: None }))
+    })?;
+    for row in rows {
+        out.push(row?);
+    }
+    let mut st = conn.prepare_cached(
+        "SELECT id, at, from_name, to_name FROM tier_downgrades WHERE customer_id = ?1 ORDER BY id DESC LIMIT ?2",
+    )?;
+    let rows = st.query_map(rusqlite::params![id, lim], |r| {
+        Ok((r.get(1)?, r.get::<_, i64>(0)?, TimelineKind::TierChanged { tier: r.get(2)?, up: false, to: r.get(3)? }))
+    })?;
+    for row in rows {
+        out.push(row?);
+    }
+    let mut st = conn.prepare_cached(
+        "SELECT j.id, j.at, a.kind, o.occasion_key, j.state, j.reason FROM automation_journal j
+         JOIN automation_occasions o ON o.id = j.occasion_id JOIN automations a ON a.id = j.automation_id
+         WHERE j.customer_id = ?1 AND j.state IN ('sent', 'failed', 'skipped', 'expired', 'held_out')
+         ORDER BY j.id DESC LIMIT ?2",
+    )?;
+    let rows = st.query_map(rusqlite::params![id, lim], |r| {
+        Ok((
+            r.get(1)?,
+            r.get::<_, i64>(0)?,
+            TimelineKind::Automation { automation: r.get(2)?, occasion: r.get(3)?, state: r.get(4)?, reason: r.get(5)? },
+        ))
+    })?;
+    for row in rows {
+        out.push(row?);
+    }
+    Ok(())
 }

@@ -93,6 +93,24 @@ pub(crate) fn on_refund(
     }
     let full = refunded_before + refund_cents >= sale_cents;
     if full {
+        // A stamp milestone used on this sale is given back: the claim no longer counts, and
+        // the stamps a full card took come back.
+        let claims: Vec<(i64, i64)> = tx
+            .prepare_cached(
+                "SELECT s.id, s.stamps FROM stamps_ledger s WHERE s.purchase_id = ?1 AND s.kind = 'redeem'
+                 AND NOT EXISTS (SELECT 1 FROM stamp_claim_returns x WHERE x.claim_id = s.id)",
+            )?
+            .query_map([sale_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (claim, taken) in claims {
+            tx.execute(
+                "INSERT INTO stamp_claim_returns (claim_id, purchase_id, at) VALUES (?1, ?2, ?3)",
+                params![claim, sale_id, tx.now],
+            )?;
+            if taken < 0 {
+                insert_stamps(tx, customer, "adjust", -taken, Some(sale_id), None)?;
+            }
+        }
         let take_stamps = stamps.min(stamps_balance(tx, customer)?);
         if take_stamps > 0 {
             insert_stamps(tx, customer, "reverse", -take_stamps, Some(sale_id), None)?;

@@ -48,6 +48,33 @@ pub(crate) fn usable_points(
     Ok((total - rules::due_to_expire(&lots, now), lots))
 }
 
+/// The usable balance in SQL, for lists over many customers (segments, the liability): the
+/// ledger sum, but never more than the credits not yet past their expiry date — which is the
+/// replay's result because points expire in the order they were earned (each credit's expiry
+/// date follows its date), so the expired lots are the oldest ones and, used oldest first,
+/// what remains of them is `max(0, expired credits − debits)`. Zero after the months without a
+/// visit. `customer` is the SQL of the customer's id, `now` and `inactive_before` the SQL of
+/// the bound parameters (`inactive_before` NULL when that expiry mode is off).
+pub(crate) fn usable_points_sql(customer: &str, now: &str, inactive_before: &str) -> String {
+    format!(
+        "(SELECT CASE WHEN {inactive_before} IS NOT NULL AND (SELECT c2.last_purchase_at FROM customers c2 WHERE c2.id = {customer}) <= {inactive_before}
+                      THEN 0
+                      ELSE max(0, min(coalesce(sum(pl.points), 0),
+                                      coalesce(sum(CASE WHEN pl.points > 0 AND (pl.expires_at IS NULL OR pl.expires_at > {now}) THEN pl.points END), 0)))
+                 END
+          FROM points_ledger pl WHERE pl.customer_id = {customer})"
+    )
+}
+
+/// The instant before which a last visit makes every point expire (the "months without a
+/// visit" mode), if the programme says so.
+pub(crate) fn inactive_before(p: &Programme, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    match p.expiry {
+        super::programme::Expiry::AfterInactivityMonths { months } => now.checked_sub_months(chrono::Months::new(months)),
+        _ => None,
+    }
+}
+
 /// Append the expiry of the points that are due (by date, or the whole balance after the
 /// months without a visit), so that the ledger says why they are gone.
 pub(super) fn expire_due(tx: &Tx, p: &Programme, customer: CustomerId) -> Result<i64> {
@@ -117,11 +144,15 @@ pub(super) fn carry(conn: &Connection, customer: CustomerId) -> Result<Cents> {
         .unwrap_or(0))
 }
 
-/// Milestones claimed on the current card (since the last full card was used).
+/// Milestones claimed on the current card (since the last full card was used). A claim
+/// given back by the full refund of its sale does not count.
 pub(super) fn claimed_milestones(conn: &Connection, customer: CustomerId, last: usize) -> Result<Vec<usize>> {
     let mut st = conn.prepare_cached(
-        "SELECT milestone FROM stamps_ledger WHERE customer_id = ?1 AND kind = 'redeem' AND id > coalesce(
-           (SELECT max(id) FROM stamps_ledger WHERE customer_id = ?1 AND kind = 'redeem' AND milestone = ?2), 0)",
+        "SELECT milestone FROM stamps_ledger s WHERE customer_id = ?1 AND kind = 'redeem'
+           AND NOT EXISTS (SELECT 1 FROM stamp_claim_returns x WHERE x.claim_id = s.id)
+           AND id > coalesce(
+           (SELECT max(id) FROM stamps_ledger f WHERE customer_id = ?1 AND kind = 'redeem' AND milestone = ?2
+              AND NOT EXISTS (SELECT 1 FROM stamp_claim_returns x WHERE x.claim_id = f.id)), 0)",
     )?;
     let rows = st.query_map(params![customer, last as i64], |r| r.get::<_, i64>(0))?;
     Ok(rows.filter_map(|r| r.ok()).map(|m| m as usize).collect())

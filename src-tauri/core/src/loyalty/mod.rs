@@ -21,6 +21,8 @@ mod tiers;
 mod vouchers;
 
 pub(crate) use earning::{grant_points_tx, on_refund, on_sale, take_back_points_tx};
+pub(crate) use ledgers::{inactive_before, usable_points, usable_points_sql};
+pub(crate) use vouchers::issue_voucher_tx;
 pub use ledgers::*;
 pub use programme::*;
 pub use redemption::*;

@@ -110,7 +110,7 @@ pub(crate) fn apply_to_sale(
             use_voucher_tx(tx, code, Some(customer), Some(purchase))?;
         }
         Apply::Milestone { milestone } => {
-            redeem_stamps_tx(tx, customer, *milestone as usize)?;
+            redeem_stamps_tx(tx, customer, *milestone as usize, Some(purchase))?;
         }
     }
     Ok(())
@@ -186,7 +186,12 @@ pub(crate) fn redeem_tx(tx: &mut Tx, req: &RedeemRequest, sale_total: Option<Cen
 }
 
 /// Use a stamp-card milestone (see `Store::redeem_stamps`).
-pub(crate) fn redeem_stamps_tx(tx: &mut Tx, customer: CustomerId, milestone: usize) -> Result<i64> {
+pub(crate) fn redeem_stamps_tx(
+    tx: &mut Tx,
+    customer: CustomerId,
+    milestone: usize,
+    purchase: Option<PurchaseId>,
+) -> Result<i64> {
     ensure_customer(tx, customer)?;
     let p = programme(tx)?;
     let Some(rule) = &p.stamps else { return Err(Error::conflict("conflict.no_stamp_card")) };
@@ -203,8 +208,8 @@ pub(crate) fn redeem_stamps_tx(tx: &mut Tx, customer: CustomerId, milestone: usi
     }
     let taken = if milestone == last { -m.stamps } else { 0 };
     tx.execute(
-        "INSERT INTO stamps_ledger (customer_id, at, kind, stamps, milestone) VALUES (?1, ?2, 'redeem', ?3, ?4)",
-        params![customer, tx.now, taken, milestone as i64],
+        "INSERT INTO stamps_ledger (customer_id, at, kind, stamps, milestone, purchase_id) VALUES (?1, ?2, 'redeem', ?3, ?4, ?5)",
+        params![customer, tx.now, taken, milestone as i64, purchase],
     )?;
     tx.changes.customer(customer);
     Ok(balance + taken)
@@ -222,7 +227,7 @@ impl Store {
     /// full card (extra stamps stay for the next card).
     pub fn redeem_stamps(&mut self, customer: CustomerId, milestone: usize, key: Option<&str>) -> Result<Outcome<i64>> {
         self.transact(("loyalty.stamps.redeem", &(customer, milestone)), key, |tx| {
-            redeem_stamps_tx(tx, customer, milestone)
+            redeem_stamps_tx(tx, customer, milestone, None)
         })
     }
 }

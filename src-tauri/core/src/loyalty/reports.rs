@@ -36,9 +36,15 @@ impl Store {
     /// Points earned and not yet spent across the shop, and their value at the programme's rate.
     pub fn points_liability(&self) -> Result<Liability> {
         let p = programme(self.conn())?;
+        let now = self.now();
+        // What the till shows, summed: points past their date or after the months without a
+        // visit are not a debt any more, written off in the ledger or not yet.
         let points: i64 = self.conn().query_row(
-            "SELECT coalesce(sum(b), 0) FROM (SELECT max(sum(points), 0) AS b FROM points_ledger GROUP BY customer_id)",
-            [],
+            &format!(
+                "SELECT coalesce(sum({}), 0) FROM customers c WHERE EXISTS (SELECT 1 FROM points_ledger l WHERE l.customer_id = c.id)",
+                super::ledgers::usable_points_sql("c.id", "?1", "?2")
+            ),
+            params![now, super::ledgers::inactive_before(&p, now)],
             |r| r.get(0),
         )?;
         Ok(Liability { points, value_cents: rules::liability_cents(points, p.value_of_100_points_cents) })

@@ -111,6 +111,18 @@ impl Store {
     }
 }
 
+/// The index of the tier a customer holds now (qualified for, or still kept).
+pub(crate) fn tier_index_now(conn: &Connection, customer: CustomerId, now: DateTime<Utc>) -> Result<Option<u32>> {
+    let p = programme(conn)?;
+    Ok(tier_now(conn, &p, customer, now, None)?.0.map(|t| t.index))
+}
+
+/// The index of the tier a customer qualifies for now by spend or points, kept tiers aside.
+pub(crate) fn live_tier_index(conn: &Connection, customer: CustomerId, now: DateTime<Utc>) -> Result<Option<u32>> {
+    let p = programme(conn)?;
+    super::tiers::live_tier(conn, &p, customer, now)
+}
+
 /// The loyalty values a message can carry for one customer: points usable now, the tier held,
 /// and the voucher attached to them that expires first.
 pub(crate) fn personal_loyalty(

@@ -103,6 +103,13 @@ pub(super) fn tier_now(
     Ok((status, next))
 }
 
+/// The tier qualified for now, kept tiers aside.
+pub(super) fn live_tier(conn: &Connection, p: &Programme, customer: CustomerId, now: DateTime<Utc>) -> Result<Option<u32>> {
+    let Some(t) = &p.tiers else { return Ok(None) };
+    let thresholds: Vec<i64> = t.tiers.iter().map(|x| x.threshold).collect();
+    Ok(rules::tier_for(&thresholds, qualifying(conn, t, customer, now, None)?).map(|i| i as u32))
+}
+
 /// Record an upgrade when the customer now qualifies for a higher tier than they hold, with
 /// its entry points.
 pub(super) fn update_tier(tx: &Tx, p: &Programme, customer: CustomerId) -> Result<()> {
@@ -138,4 +145,70 @@ pub(super) fn update_tier(tx: &Tx, p: &Programme, customer: CustomerId) -> Resul
         }
     }
     Ok(())
+}
+
+/// What the end of a kept period changed for one customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AtEnd {
+    /// Still qualifies: the tier is kept for another period.
+    Renewed,
+    /// Lost: down to the tier still held or qualified for, if any.
+    Lost,
+}
+
+impl crate::storage::Store {
+    /// Tiers whose kept period ended: renewed when the customer still qualifies, otherwise
+    /// recorded as lost (`tier_downgrades`, with the tier held after), so that the tier shown,
+    /// the segments ("tier at least") and the timeline agree. Run at start and daily; returns
+    /// how many tiers were lost.
+    pub fn run_tier_changes(&mut self) -> Result<crate::types::Outcome<i64>> {
+        self.transact("loyalty.tiers", None, |tx| {
+            let p = super::programme::programme(tx)?;
+            let Some(t) = &p.tiers else { return Ok(0) };
+            let ended: Vec<(i64, CustomerId, i64, String, DateTime<Utc>)> = tx
+                .prepare(
+                    "SELECT e.id, e.customer_id, e.tier_index, e.tier_name, e.kept_until FROM tier_events e
+                     WHERE e.kept_until <= ?1
+                       AND NOT EXISTS (SELECT 1 FROM tier_downgrades d WHERE d.tier_event_id = e.id)
+                       AND NOT EXISTS (SELECT 1 FROM tier_events o WHERE o.customer_id = e.customer_id AND o.id <> e.id
+                                       AND o.tier_index >= e.tier_index AND o.kept_until > e.kept_until)
+                     ORDER BY e.kept_until",
+                )?
+                .query_map([tx.now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut lost = 0;
+            for (event, customer, index, name, ended_at) in ended {
+                let live = live_tier(tx, &p, customer, tx.now)?;
+                let at_end = if live.is_some_and(|l| i64::from(l) >= index) { AtEnd::Renewed } else { AtEnd::Lost };
+                match at_end {
+                    AtEnd::Renewed => {
+                        // Reached at the end of the last period, so it is not a new upgrade.
+                        tx.execute(
+                            "INSERT INTO tier_events (customer_id, tier_index, tier_name, reached_at, kept_until) VALUES (?1, ?2, ?3, ?4, ?5)",
+                            params![customer, index, name, ended_at, rules::kept_until(t.period, ended_at.max(tx.now))],
+                        )?;
+                    }
+                    AtEnd::Lost => {
+                        let (after, _) = tier_now(tx, &p, customer, tx.now, None)?;
+                        tx.execute(
+                            "INSERT INTO tier_downgrades (customer_id, tier_event_id, from_index, from_name, to_index, to_name, at)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                            params![customer, event, index, name, after.as_ref().map(|a| a.index), after.as_ref().map(|a| a.name.clone()), ended_at],
+                        )?;
+                        // The tier qualified for now is recorded too, so "tier at least" finds it.
+                        if let (Some(l), None) = (live, held_tier(tx, customer, tx.now)?) {
+                            let tier = &t.tiers[l as usize];
+                            tx.execute(
+                                "INSERT INTO tier_events (customer_id, tier_index, tier_name, reached_at, kept_until) VALUES (?1, ?2, ?3, ?4, ?5)",
+                                params![customer, l, tier.name, ended_at, rules::kept_until(t.period, tx.now)],
+                            )?;
+                        }
+                        lost += 1;
+                    }
+                }
+                tx.changes.customer(customer);
+            }
+            Ok(lost)
+        })
+    }
 }

@@ -19,6 +19,7 @@ const STEPS: &[(u32, &str, &str)] = &[
     (9, "referrals", include_str!("migrations/0009_referrals.sql")),
     (10, "numbers", include_str!("migrations/0010_numbers.sql")),
     (11, "data", include_str!("migrations/0011_data.sql")),
+    (12, "automations", include_str!("migrations/0012_automations.sql")),
 ];
 
 pub const LATEST_VERSION: u32 = STEPS[STEPS.len() - 1].0;

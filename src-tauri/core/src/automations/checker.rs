@@ -1,0 +1,544 @@
+//! The tick: run at start, every few minutes while the app is open, and right after a sale or
+//! a customer change. It reads the occasions the data holds (`detect`), then in one write
+//! transaction:
+//!
+//! 1. records what the sender did with queued messages (sent, failed, skipped);
+//! 2. makes the new occasions (`INSERT OR IGNORE` on the unique key: a second check, a second
+//!    copy of the app or a restart finds them made);
+//! 3. after a long closure, puts the occasions that became due meanwhile before the merchant;
+//! 4. records as expired, with the reason, those whose window passed;
+//! 5. within the sending hours, queues for each customer the most important due message the
+//!    pressure limits allow — after checking it is still true (came back, points used,
+//!    refunded…) and that the customer may receive marketing — and postpones the others.
+//!
+//! `precheck` is the same last check, asked by the campaign sender just before an automatic
+//! message leaves.
+
+use super::calendar::{local_date, sending_window, zone};
+use super::detect::{self, Span};
+use super::rules::{self, Pressure, Verdict};
+use super::{AutomationConfig, AutomationKind, AutomationSettings, OccasionState, TickReport};
+use crate::campaigns::segments;
+use crate::error::Result;
+use crate::storage::{Store, Tx};
+use crate::types::CustomerId;
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+use std::collections::BTreeMap;
+
+/// An automation as the checker needs it.
+#[derive(Debug, Clone)]
+pub(crate) struct Active {
+    pub id: i64,
+    pub kind: AutomationKind,
+    pub enabled: bool,
+    pub config: AutomationConfig,
+    pub campaign_id: i64,
+    pub enabled_at: Option<DateTime<Utc>>,
+    pub backlog_until: Option<DateTime<Utc>>,
+    pub has_english: bool,
+}
+
+pub(crate) fn automations(conn: &Connection) -> Result<Vec<Active>> {
+    let mut st = conn.prepare_cached(
+        "SELECT a.id, a.kind, a.enabled, a.config, a.campaign_id, a.enabled_at, a.backlog_until,
+                json_extract(c.content, '$.b') IS NOT NULL
+         FROM automations a JOIN campaigns c ON c.id = a.campaign_id ORDER BY a.id",
+    )?;
+    let rows = st.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, bool>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, i64>(4)?,
+            r.get::<_, Option<DateTime<Utc>>>(5)?,
+            r.get::<_, Option<DateTime<Utc>>>(6)?,
+            r.get::<_, bool>(7)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, kind, enabled, config, campaign_id, enabled_at, backlog_until, has_english) = row?;
+        let Some(kind) = AutomationKind::parse(&kind) else { continue };
+        // A damaged setting falls back to the defaults rather than stopping every automation.
+        let config = serde_json::from_str(&config).unwrap_or_else(|e| {
+            tracing::warn!(automation = id, error = %e, "an automation's settings cannot be read; defaults used");
+            AutomationConfig::default()
+        });
+        out.push(Active { id, kind, enabled, config, campaign_id, enabled_at, backlog_until, has_english });
+    }
+    Ok(out)
+}
+
+impl Active {
+    /// Occasions due from this instant on are "new": the start of the local day the
+    /// automation was turned on (a birthday whose message is due today is sent today).
+    pub(crate) fn new_from(&self, tz: chrono_tz::Tz) -> Option<DateTime<Utc>> {
+        self.enabled_at.map(|t| super::calendar::day_start(tz, local_date(tz, t)))
+    }
+}
+
+pub(crate) fn settings(conn: &Connection) -> Result<AutomationSettings> {
+    let v: Option<String> =
+        conn.query_row("SELECT value FROM settings WHERE key = 'automations'", [], |r| r.get(0)).optional()?;
+    Ok(v.and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_default())
+}
+
+fn last_check(conn: &Connection) -> Result<Option<DateTime<Utc>>> {
+    let v: Option<String> =
+        conn.query_row("SELECT value FROM settings WHERE key = 'automations.last_check'", [], |r| r.get(0)).optional()?;
+    Ok(v.and_then(|v| DateTime::parse_from_rfc3339(&v).ok()).map(|t| t.with_timezone(&Utc)))
+}
+
+/// Write one line of the journal.
+pub(crate) fn journal(
+    tx: &Tx,
+    occasion: i64,
+    automation: i64,
+    customer: CustomerId,
+    state: OccasionState,
+    reason: Option<&str>,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO automation_journal (occasion_id, automation_id, customer_id, at, state, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![occasion, automation, customer, at, state.code(), reason])?;
+    Ok(())
+}
+
+/// Move an occasion to `state` with `reason` and journal it (nothing when it is already there
+/// with that reason).
+pub(crate) fn set_state(tx: &Tx, occasion: i64, state: OccasionState, reason: Option<&str>) -> Result<bool> {
+    let row: Option<(i64, i64, String, Option<String>)> = tx
+        .prepare_cached("SELECT automation_id, customer_id, state, reason FROM automation_occasions WHERE id = ?1")?
+        .query_row([occasion], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .optional()?;
+    let Some((automation, customer, old, old_reason)) = row else { return Ok(false) };
+    if old == state.code() && old_reason.as_deref() == reason {
+        return Ok(false);
+    }
+    if old == OccasionState::Sent.code() {
+        return Ok(false);
+    }
+    tx.prepare_cached("UPDATE automation_occasions SET state = ?1, reason = ?2, updated_at = ?3 WHERE id = ?4")?
+        .execute(params![state.code(), reason, tx.now, occasion])?;
+    if matches!(state, OccasionState::Queued | OccasionState::HeldOut) {
+        tx.execute("UPDATE automation_occasions SET decided_at = ?1 WHERE id = ?2", params![tx.now, occasion])?;
+    }
+    journal(tx, occasion, automation, customer, state, reason, tx.now)?;
+    Ok(true)
+}
+
+/// Run every enabled automation once.
+pub fn tick(store: &mut Store) -> Result<TickReport> {
+    let now = store.now();
+    let all = automations(store.conn())?;
+    let enabled: Vec<&Active> = all.iter().filter(|a| a.enabled).collect();
+    let s = settings(store.conn())?;
+    let country = store.settings()?.country;
+    // Reads first, outside the write lock.
+    let mut found: Vec<(usize, detect::Candidate)> = Vec::new();
+    for (i, a) in enabled.iter().enumerate() {
+        let backlog = a.backlog_until.is_some_and(|b| b > now);
+        let span = Span { from: now, to: now, backlog };
+        for c in detect::candidates(store.conn(), a.kind, &a.config, &s.time_zone, span, Some(a.id))? {
+            found.push((i, c));
+        }
+    }
+    let out = store.transact("automations.tick", None, |tx| {
+        let mut report = TickReport::default();
+        sync_with_outbox(tx)?;
+        let previous = last_check(tx)?;
+        create(tx, &enabled, &found, zone(&s.time_zone), &mut report)?;
+        if rules::long_closure(previous, now, s.catch_up_after_hours) {
+            report.awaiting += hold_for_decision(tx, previous.unwrap_or(now), now)?;
+        }
+        report.expired += expire(tx, now)?;
+        match sending_window(&s, country, now) {
+            Ok(()) => process_due(tx, &all, &s, now, &mut report)?,
+            Err(_) => report.quiet = true,
+        }
+        tx.execute(
+            "INSERT INTO settings (key, value) VALUES ('automations.last_check', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [now.to_rfc3339()],
+        )?;
+        Ok(report)
+    })?;
+    Ok(out.value)
+}
+
+/// What the sender did with queued messages: sent, failed, or skipped before leaving.
+fn sync_with_outbox(tx: &Tx) -> Result<()> {
+    let rows: Vec<(i64, String, Option<String>, Option<String>, Option<DateTime<Utc>>)> = tx
+        .prepare_cached(
+            "SELECT o.id, r.state, r.skip_reason, r.last_error, r.sent_at FROM automation_occasions o
+             JOIN campaign_recipients r ON r.id = o.recipient_id
+             WHERE o.state = 'queued' AND r.state IN ('sent', 'failed', 'skipped', 'cancelled')",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (id, state, skip_reason, last_error, _sent_at) in rows {
+        match state.as_str() {
+            "sent" => set_state(tx, id, OccasionState::Sent, None)?,
+            "failed" => {
+                let reason: Option<String> = last_error.map(|e| e.chars().take(200).collect());
+                set_state(tx, id, OccasionState::Failed, reason.as_deref())?
+            }
+            "cancelled" => set_state(tx, id, OccasionState::Skipped, Some("automation_off"))?,
+            _ => set_state(tx, id, OccasionState::Skipped, Some(skip_reason.as_deref().unwrap_or("consent")))?,
+        };
+    }
+    Ok(())
+}
+
+fn create(
+    tx: &Tx,
+    enabled: &[&Active],
+    found: &[(usize, detect::Candidate)],
+    tz: chrono_tz::Tz,
+    report: &mut TickReport,
+) -> Result<()> {
+    // Backlog occasions are spread in the order of their due time.
+    let mut backlog_rank: BTreeMap<usize, (u64, u64)> = BTreeMap::new();
+    for (i, _) in found {
+        backlog_rank.entry(*i).or_insert((0, 0)).1 += 1;
+    }
+    let mut st = tx.prepare_cached(
+        "INSERT OR IGNORE INTO automation_occasions
+           (automation_id, customer_id, occasion_key, due_at, valid_until, state, data, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?7)",
+    )?;
+    for (i, c) in found {
+        let a = enabled[*i];
+        let mut w = c.window;
+        if let (Some(start), true) = (a.enabled_at, a.new_from(tz).is_some_and(|s| w.due < s)) {
+            match a.backlog_until {
+                // Turned on for new occasions only: what was due before is not made.
+                None => continue,
+                Some(until) => {
+                    let (rank, total) = backlog_rank.get_mut(i).expect("counted above");
+                    w = rules::spread(w, start, until, *rank, *total);
+                    *rank += 1;
+                }
+            }
+        }
+        if w.valid_until <= tx.now {
+            continue;
+        }
+        if st.execute(params![a.id, c.customer_id, c.key, w.due, w.valid_until, c.data.to_string(), tx.now])? == 1 {
+            let id = tx.last_insert_rowid();
+            journal(tx, id, a.id, c.customer_id, OccasionState::Pending, None, tx.now)?;
+            report.created += 1;
+        }
+    }
+    Ok(())
+}
+
+/// After a long closure: the occasions that became due while the app was closed, still
+/// valid, wait for the merchant's one decision.
+fn hold_for_decision(tx: &Tx, since: DateTime<Utc>, now: DateTime<Utc>) -> Result<usize> {
+    let ids: Vec<i64> = tx
+        .prepare_cached(
+            "SELECT id FROM automation_occasions WHERE state IN ('pending', 'postponed')
+             AND due_at > ?1 AND due_at <= ?2 AND valid_until > ?2",
+        )?
+        .query_map(params![since, now], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for id in &ids {
+        set_state(tx, *id, OccasionState::Awaiting, Some("closed"))?;
+    }
+    Ok(ids.len())
+}
+
+/// Occasions whose window passed: expired, saying why they were not sent in time.
+fn expire(tx: &Tx, now: DateTime<Utc>) -> Result<usize> {
+    let rows: Vec<(i64, String, Option<String>)> = tx
+        .prepare_cached(
+            "SELECT id, state, reason FROM automation_occasions WHERE state IN ('pending', 'postponed', 'awaiting') AND valid_until <= ?1",
+        )?
+        .query_map([now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (id, state, reason) in &rows {
+        let why = match (state.as_str(), reason.as_deref()) {
+            ("postponed", _) => "postponed_until_expired",
+            ("awaiting", _) => "no_decision",
+            (_, Some("merchant_send")) => "window_passed",
+            _ => "window_passed",
+        };
+        set_state(tx, *id, OccasionState::Expired, Some(why))?;
+    }
+    Ok(rows.len())
+}
+
+struct Due {
+    id: i64,
+    automation: usize,
+    customer: CustomerId,
+    key: String,
+    due: DateTime<Utc>,
+    data: serde_json::Value,
+}
+
+fn process_due(
+    tx: &mut Tx,
+    all: &[Active],
+    s: &AutomationSettings,
+    now: DateTime<Utc>,
+    report: &mut TickReport,
+) -> Result<()> {
+    let rows: Vec<(i64, i64, CustomerId, String, DateTime<Utc>, String)> = tx
+        .prepare_cached(
+            "SELECT o.id, o.automation_id, o.customer_id, o.occasion_key, o.due_at, o.data FROM automation_occasions o
+             WHERE o.state IN ('pending', 'postponed') AND o.due_at <= ?1 AND o.valid_until > ?1
+             ORDER BY o.customer_id, o.due_at, o.id",
+        )?
+        .query_map([now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut by_customer: BTreeMap<CustomerId, Vec<Due>> = BTreeMap::new();
+    for (id, automation, customer, key, due, data) in rows {
+        let Some(ai) = all.iter().position(|a| a.id == automation) else { continue };
+        by_customer.entry(customer).or_default().push(Due {
+            id,
+            automation: ai,
+            customer,
+            key,
+            due,
+            data: serde_json::from_str(&data).unwrap_or_default(),
+        });
+    }
+    for (customer, mut list) in by_customer {
+        // Occasions of an automation turned off wait (they expire in their time, or go when
+        // it is turned on again).
+        list.retain(|d| all[d.automation].enabled);
+        loop {
+            if list.is_empty() {
+                break;
+            }
+            let recent = recent_messages(tx, customer, now)?;
+            let p = rules::pressure(s, &recent, now);
+            let kinds: Vec<_> = list.iter().map(|d| (all[d.automation].kind, d.due)).collect();
+            let verdicts = rules::arbitrate(&kinds, p);
+            let Some(pick) = verdicts.iter().position(|v| *v == Verdict::Send) else {
+                for d in &list {
+                    if set_state(tx, d.id, OccasionState::Postponed, Some("pressure"))? {
+                        report.postponed += 1;
+                    }
+                }
+                break;
+            };
+            let d = list.remove(pick);
+            match queue_one(tx, &all[d.automation], s, &d)? {
+                Queued::Sent => report.queued += 1,
+                Queued::HeldOut => report.held_out += 1,
+                // Not sent: the next most important one may go in its place.
+                Queued::Skipped => {
+                    report.skipped += 1;
+                    continue;
+                }
+            }
+            if p == Pressure::Allowed {
+                // The one message allowed now is taken; the others wait.
+                for rest in &list {
+                    if set_state(tx, rest.id, OccasionState::Postponed, Some("pressure"))? {
+                        report.postponed += 1;
+                    }
+                }
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The times of the automatic messages a customer was sent (or held out of) in the last 30
+/// days: what the pressure limits count.
+fn recent_messages(conn: &Connection, customer: CustomerId, now: DateTime<Utc>) -> Result<Vec<DateTime<Utc>>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT decided_at FROM automation_occasions WHERE customer_id = ?1 AND state IN ('queued', 'sent', 'held_out')
+             AND decided_at > ?2",
+        )?
+        .query_map(params![customer, now - Duration::days(rules::PRESSURE_MONTH_DAYS)], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+enum Queued {
+    Sent,
+    HeldOut,
+    Skipped,
+}
+
+fn skip(tx: &Tx, id: i64, reason: &str) -> Result<Queued> {
+    set_state(tx, id, OccasionState::Skipped, Some(reason))?;
+    Ok(Queued::Skipped)
+}
+
+fn queue_one(tx: &mut Tx, a: &Active, s: &AutomationSettings, d: &Due) -> Result<Queued> {
+    if let Err(why) = still_due(tx, a, s, d.customer, &d.key, &d.data, tx.now)? {
+        return skip(tx, d.id, why);
+    }
+    if a.kind == AutomationKind::Thanks {
+        let since = tx.now - Duration::days(i64::from(a.config.thanks_period_days));
+        let recent: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM automation_occasions WHERE automation_id = ?1 AND customer_id = ?2
+             AND state IN ('queued', 'sent', 'held_out') AND decided_at > ?3)",
+            params![a.id, d.customer, since],
+            |r| r.get(0),
+        )?;
+        if recent {
+            return skip(tx, d.id, "once_per_period");
+        }
+    }
+    if let Err(why) = segments::still_eligible(tx, d.customer, tx.now)? {
+        return skip(tx, d.id, why.code());
+    }
+    let (email, lang): (Option<String>, String) =
+        tx.query_row("SELECT email, language FROM customers WHERE id = ?1", [d.customer], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let Some(email) = email.filter(|e| !e.trim().is_empty()) else { return skip(tx, d.id, "no_email") };
+    let held = rules::held_out(a.id, d.customer, a.config.holdout_percent);
+    let variant = if lang == "en" && a.has_english { "b" } else { "a" };
+    let (grp, state) = if held { ("control", "control") } else { ("main", "queued") };
+    let inserted = tx.execute(
+        "INSERT OR IGNORE INTO campaign_recipients (campaign_id, customer_id, email, email_norm, grp, variant, state, token, occasion)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            a.campaign_id,
+            d.customer,
+            email,
+            crate::text::normalize_email(&email),
+            grp,
+            variant,
+            state,
+            crate::campaigns::store::new_token(),
+            d.key
+        ],
+    )?;
+    if inserted == 0 {
+        // Another record with the same address already has this occasion.
+        return skip(tx, d.id, "duplicate_address");
+    }
+    let row = tx.last_insert_rowid();
+    tx.execute("UPDATE automation_occasions SET recipient_id = ?1 WHERE id = ?2", params![row, d.id])?;
+    if held {
+        set_state(tx, d.id, OccasionState::HeldOut, None)?;
+        return Ok(Queued::HeldOut);
+    }
+    let fields = super::store::message_fields(tx, a, s, d.id, d.customer, &d.key, &d.data)?;
+    tx.execute("UPDATE campaign_recipients SET fields = ?1 WHERE id = ?2", params![fields.to_string(), row])?;
+    set_state(tx, d.id, OccasionState::Queued, None)?;
+    Ok(Queued::Sent)
+}
+
+/// Rule (on the data): the occasion is still true — the customer is active, the automation on,
+/// and its own condition holds: the birthday did not change, the customer did not come back,
+/// the points were not used, the tier is still held (or, for the notice before losing it, not
+/// requalified), the purchase was not refunded. `Err` is the reason.
+pub(crate) fn still_due(
+    conn: &Connection,
+    a: &Active,
+    s: &AutomationSettings,
+    customer: CustomerId,
+    key: &str,
+    data: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<std::result::Result<(), &'static str>> {
+    if !a.enabled {
+        return Ok(Err("automation_off"));
+    }
+    let row: Option<(Option<String>, Option<i64>, Option<u32>, Option<u32>, Option<DateTime<Utc>>)> = conn
+        .prepare_cached(
+            "SELECT archived_at, merged_into, birthday_month, birthday_day, last_purchase_at FROM customers WHERE id = ?1",
+        )?
+        .query_row([customer], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        .optional()?;
+    let Some((archived, merged, month, day, last)) = row else { return Ok(Err("customer_archived")) };
+    if archived.is_some() || merged.is_some() {
+        return Ok(Err("customer_archived"));
+    }
+    let ok = match a.kind {
+        AutomationKind::Welcome => true,
+        AutomationKind::Birthday => {
+            month.map(i64::from) == data["month"].as_i64() && day.map(i64::from) == data["day"].as_i64()
+        }
+        AutomationKind::Winback => {
+            let then: Option<DateTime<Utc>> = serde_json::from_value(data["last_visit"].clone()).ok();
+            if last != then {
+                return Ok(Err("came_back"));
+            }
+            true
+        }
+        AutomationKind::Expiry => {
+            let date: Option<chrono::NaiveDate> = serde_json::from_value(data["date"].clone()).ok();
+            let Some(date) = date else { return Ok(Err("points_used")) };
+            let p = crate::loyalty::programme::programme(conn)?;
+            let points = detect::points_expiring_on(conn, &p, customer, zone(&s.time_zone), date, now)?;
+            if points < a.config.expiry_min_points.max(1) {
+                return Ok(Err("points_used"));
+            }
+            true
+        }
+        AutomationKind::Tier => {
+            let index = data["tier_index"].as_i64().unwrap_or(0);
+            if key.starts_with("tierloss:") {
+                let live = crate::loyalty::live_tier_index(conn, customer, now)?;
+                if live.is_some_and(|l| i64::from(l) >= index) {
+                    return Ok(Err("requalified"));
+                }
+                true
+            } else {
+                let held = crate::loyalty::tier_index_now(conn, customer, now)?;
+                if held.is_none_or(|h| i64::from(h) < index) {
+                    return Ok(Err("tier_lost"));
+                }
+                true
+            }
+        }
+        AutomationKind::Thanks => {
+            let sale = data["purchase_id"].as_i64().unwrap_or(0);
+            let refunded: bool = conn
+                .prepare_cached("SELECT EXISTS (SELECT 1 FROM purchases WHERE refund_of = ?1)")?
+                .query_row([sale], |r| r.get(0))?;
+            if refunded {
+                return Ok(Err("refunded"));
+            }
+            true
+        }
+    };
+    Ok(if ok { Ok(()) } else { Err("birthday_changed") })
+}
+
+/// Asked by the campaign sender just before an outbox row leaves: for a row of an automatic
+/// message, whether its occasion is still true. `Some(reason)` skips it (the occasion is
+/// recorded as skipped with the reason).
+pub fn precheck(tx: &Tx, row: i64) -> Result<Option<String>> {
+    let occ: Option<(i64, i64, CustomerId, String, String)> = tx
+        .prepare_cached(
+            "SELECT id, automation_id, customer_id, occasion_key, data FROM automation_occasions WHERE recipient_id = ?1 AND state = 'queued'",
+        )?
+        .query_row([row], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        .optional()?;
+    let Some((id, automation, customer, key, data)) = occ else { return Ok(None) };
+    let all = automations(tx)?;
+    let Some(a) = all.iter().find(|a| a.id == automation) else { return Ok(None) };
+    let s = settings(tx)?;
+    let data: serde_json::Value = serde_json::from_str(&data).unwrap_or_default();
+    match still_due(tx, a, &s, customer, &key, &data, tx.now)? {
+        Ok(()) => Ok(None),
+        Err(why) => {
+            set_state(tx, id, OccasionState::Skipped, Some(why))?;
+            Ok(Some(why.to_string()))
+        }
+    }
+}
+
+/// The local date an occasion's key names, for labels (`birthday:2027` has none).
+pub fn key_date(key: &str) -> Option<chrono::NaiveDate> {
+    key.split(':').find_map(|part| part.parse().ok())
+}
+
+/// Today in the shop's zone (for the screens).
+pub fn today(s: &AutomationSettings, now: DateTime<Utc>) -> chrono::NaiveDate {
+    local_date(zone(&s.time_zone), now)
+}
