@@ -1,6 +1,7 @@
 //! The Comptoir desktop shell: opens the database, registers the commands, starts the window.
 //! All domain logic lives in `comptoir-core`; commands only adapt.
 
+pub mod automation_clock;
 pub mod background;
 pub mod backups;
 pub mod commands;
@@ -109,6 +110,19 @@ pub fn builder<R: Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
             numbers::nps_followup_done,
             numbers::nps_summary,
             numbers::app_painted,
+            automations::automations_list,
+            automations::automation_save,
+            automations::automation_settings_get,
+            automations::automation_settings_save,
+            automations::automation_qualifying,
+            automations::automation_enable,
+            automations::automation_disable,
+            automations::automation_resume,
+            automations::automation_journal,
+            automations::automation_preview,
+            automations::automation_decisions,
+            automations::automation_decide,
+            automations::automation_results,
             referrals::referral_offer_get,
             referrals::referral_offer_check,
             referrals::referral_offer_save,
@@ -263,6 +277,7 @@ pub fn run(opts: Options) {
                 background::spawn(path.clone());
                 sender::spawn(path.clone(), state.secrets.clone(), state.sender_problem.clone());
                 referral_clock::spawn(path.clone());
+                automation_clock::spawn(path.clone(), state.automation_nudge.clone());
                 reader::spawn(path.clone(), state.secrets.clone(), state.reader.clone());
             }
             app.manage(state);

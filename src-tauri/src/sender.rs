@@ -40,7 +40,11 @@ pub fn spawn(db: PathBuf, secrets: Arc<Secrets>, problem: Problem) {
             }
         };
         set(None);
-        let mut engine = Engine::new(EngineOptions::default());
+        // Automatic messages are checked once more just before they leave (came back, points used…).
+        let mut engine = Engine::new(EngineOptions {
+            precheck: Some(comptoir_core::automations::checker::precheck),
+            ..EngineOptions::default()
+        });
         let mut transport: Option<(String, Box<dyn Transport>)> = None;
         loop {
             let pause = match run_once(&mut store, &mut engine, &secrets, &db, &mut transport) {

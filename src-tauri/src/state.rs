@@ -16,6 +16,8 @@ pub struct AppState {
     pub reader: Arc<crate::reader::Reader>,
     /// Why the campaign sender cannot send now, if it cannot.
     pub sender_problem: crate::sender::Problem,
+    /// Set to have the automation clock check now.
+    pub automation_nudge: crate::automation_clock::Nudge,
     /// The last campaign previews, by random token, for the `comptoir-preview:` page.
     previews: Mutex<VecDeque<(String, String)>>,
     /// The background WAL checkpointer, kept for as long as the app runs.
@@ -61,9 +63,15 @@ impl AppState {
             secrets: Arc::new(Secrets::default()),
             reader: Arc::new(crate::reader::Reader::default()),
             sender_problem: Default::default(),
+            automation_nudge: Default::default(),
             previews: Mutex::new(VecDeque::new()),
             checkpointer: Mutex::new(None),
         }
+    }
+
+    /// Have the automation clock check now (an automation turned on, a decision taken).
+    pub fn nudge_automations(&self) {
+        self.automation_nudge.store(true, std::sync::atomic::Ordering::Release);
     }
 
     pub fn keep_checkpointer(&self, c: comptoir_core::storage::checkpoint::Checkpointer) {

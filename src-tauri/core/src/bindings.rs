@@ -66,6 +66,15 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     nps::NpsSummary::export_all_to(dir)?;
     nps::CustomerNps::export_all_to(dir)?;
     campaigns::suppression::SuppressionPage::export_all_to(dir)?;
+    automations::Automation::export_all_to(dir)?;
+    automations::AutomationInput::export_all_to(dir)?;
+    automations::AutomationSettings::export_all_to(dir)?;
+    automations::Qualifying::export_all_to(dir)?;
+    automations::EnableMode::export_all_to(dir)?;
+    automations::JournalEntry::export_all_to(dir)?;
+    automations::PreviewEntry::export_all_to(dir)?;
+    automations::CatchUp::export_all_to(dir)?;
+    automations::AutomationResults::export_all_to(dir)?;
     referrals::OfferVersion::export_all_to(dir)?;
     referrals::OfferCheck::export_all_to(dir)?;
     referrals::ReferrerLink::export_all_to(dir)?;

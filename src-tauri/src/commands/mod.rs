@@ -2,6 +2,7 @@
 //! answer or its `{code, message}` error. No business rule lives here.
 
 pub mod app;
+pub mod automations;
 pub mod campaigns;
 pub mod customers;
 pub mod data;

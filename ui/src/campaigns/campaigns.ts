@@ -31,7 +31,9 @@ export const PERSONAL_FIELDS = [
   'referral_friends',
   'referral_next_milestone',
 ] as const;
-export type PersonalField = (typeof PERSONAL_FIELDS)[number];
+/** Fields only automatic messages fill (the points expiring and their date). */
+export const AUTOMATION_FIELDS = ['points_expiring', 'expiry_date'] as const;
+export type PersonalField = (typeof PERSONAL_FIELDS)[number] | (typeof AUTOMATION_FIELDS)[number];
 
 /** How a personal field is written in a message: `{{ first_name }}`. */
 export function fieldTag(field: PersonalField): string {

@@ -349,7 +349,7 @@ pub struct PreviewEntry {
 
 /// Occasions missed while the app was closed, waiting for the merchant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct Decision {
+pub struct CatchUp {
     pub automation_id: AutomationId,
     pub kind: AutomationKind,
     pub count: i64,

@@ -490,7 +490,7 @@ impl Store {
     }
 
     /// The occasions missed during a long closure, waiting for the merchant, per automation.
-    pub fn automation_decisions(&self) -> Result<Vec<Decision>> {
+    pub fn automation_decisions(&self) -> Result<Vec<CatchUp>> {
         let all = automations(self.conn())?;
         let mut st = self.conn().prepare_cached(
             "SELECT automation_id, count(*), min(valid_until) FROM automation_occasions WHERE state = 'awaiting'
@@ -501,7 +501,7 @@ impl Store {
         Ok(rows
             .into_iter()
             .filter_map(|(id, count, first)| {
-                all.iter().find(|a| a.id == id).map(|a| Decision { automation_id: id, kind: a.kind, count, first_expires_at: first })
+                all.iter().find(|a| a.id == id).map(|a| CatchUp { automation_id: id, kind: a.kind, count, first_expires_at: first })
             })
             .collect())
     }

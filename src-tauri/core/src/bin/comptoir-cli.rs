@@ -160,7 +160,10 @@ fn run(args: Vec<String>) -> Result<(), String> {
                     limits_for(&mail),
                 ),
             };
-            let mut opts = EngineOptions::default();
+            let mut opts = EngineOptions {
+                precheck: Some(comptoir_core::automations::checker::precheck),
+                ..EngineOptions::default()
+            };
             if let Some(b) = value::<usize>(&args, "--batch")? {
                 opts.batch = b.max(1);
             }

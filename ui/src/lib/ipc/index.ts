@@ -13,3 +13,4 @@ export * from './referrals';
 export * from './mailbox';
 export * from './deliverability';
 export * from './data';
+export * from './automations';

@@ -124,3 +124,4 @@ CREATE TRIGGER tier_downgrades_append_only_u BEFORE UPDATE OF tier_event_id, fro
 BEGIN SELECT RAISE(ABORT, 'tier downgrades are append-only'); END;
 CREATE TRIGGER tier_downgrades_append_only_d BEFORE DELETE ON tier_downgrades
 BEGIN SELECT RAISE(ABORT, 'tier downgrades are append-only'); END;
+CREATE INDEX customers_by_updated ON customers (updated_at);
