@@ -36,15 +36,18 @@ function waitForPort(port, timeoutMs) {
   });
 }
 
-export async function startApp() {
-  dataDir = mkdtempSync(join(tmpdir(), 'comptoir-e2e-'));
+/** Start the app on a fresh database, or (`reopen`) on the one the last `stopApp({ keep })`
+ *  left; `env` is added to the app's environment (for example libfaketime's, to move the
+ *  computer's date as a shop closed for days would see it). */
+export async function startApp({ env = {}, reopen = false } = {}) {
+  if (!reopen || !dataDir) dataDir = mkdtempSync(join(tmpdir(), 'comptoir-e2e-'));
   mkdirSync(SHOTS, { recursive: true });
   // Its own process group: tauri-driver, WebKitWebDriver and the app they start are stopped
   // together, so no window outlives its test (an orphaned app would hold the test runner's
   // output open and keep the whole suite from ending).
   driver = spawn(DRIVER, [], {
     stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, COMPTOIR_DB: join(dataDir, 'shop.db'), COMPTOIR_DOWNLOADS: join(dataDir, 'downloads') },
+    env: { ...process.env, ...env, COMPTOIR_DB: join(dataDir, 'shop.db'), COMPTOIR_DOWNLOADS: join(dataDir, 'downloads') },
     detached: true,
   });
   await waitForPort(4444, 30_000);
@@ -65,7 +68,7 @@ export function downloadsDir() {
   return join(dataDir, 'downloads');
 }
 
-export async function stopApp() {
+export async function stopApp({ keep = false } = {}) {
   try { await browser?.deleteSession(); } catch { /* the window may already be gone */ }
   if (driver && driver.exitCode === null) {
     const exited = new Promise((ok) => driver.once('exit', ok));
@@ -76,7 +79,7 @@ export async function stopApp() {
   if (driver) {
     try { process.kill(-driver.pid, 'SIGKILL'); } catch { /* the group is already gone */ }
   }
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  if (dataDir && !keep) rmSync(dataDir, { recursive: true, force: true });
 }
 
 export const shot = (name) => browser.saveScreenshot(join(SHOTS, `${name}.png`));
