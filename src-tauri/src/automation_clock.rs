@@ -58,10 +58,8 @@ pub fn spawn(db: PathBuf, nudge: Nudge) {
 fn changes(store: &Store) -> Option<(Option<i64>, Option<String>)> {
     store
         .conn()
-        .query_row(
-            "SELECT (SELECT max(id) FROM purchases), (SELECT max(updated_at) FROM customers)",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .query_row("SELECT (SELECT max(id) FROM purchases), (SELECT max(updated_at) FROM customers)", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .ok()
 }

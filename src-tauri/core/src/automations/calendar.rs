@@ -37,7 +37,10 @@ pub fn at_local(tz: Tz, date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
         LocalResult::None => {
             // In the gap: an hour later exists in every zone the product meets.
             let later = naive + Duration::hours(1);
-            tz.from_local_datetime(&later).earliest().map(|t| t.with_timezone(&Utc)).unwrap_or_else(|| Utc.from_utc_datetime(&naive))
+            tz.from_local_datetime(&later)
+                .earliest()
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or_else(|| Utc.from_utc_datetime(&naive))
         }
     }
 }
@@ -155,7 +158,11 @@ pub fn sending_window(s: &AutomationSettings, country: Country, now: DateTime<Ut
             continue;
         }
         let start = at_local(tz, date, minute_time(from));
-        let end = if until >= 1440 { day_start(tz, date + Duration::days(1)) } else { at_local(tz, date, minute_time(until)) };
+        let end = if until >= 1440 {
+            day_start(tz, date + Duration::days(1))
+        } else {
+            at_local(tz, date, minute_time(until))
+        };
         if now < start {
             return Err(start);
         }
@@ -182,7 +189,8 @@ mod tests {
     fn french_and_quebec_holidays_of_2026() {
         let fr = french_holidays(2026);
         assert_eq!(fr.len(), 11, "France has eleven public holidays");
-        for (m, d, name) in [(4, 6, "Easter Monday"), (5, 14, "Ascension"), (5, 25, "Whit Monday"), (7, 14, "14 July")] {
+        for (m, d, name) in [(4, 6, "Easter Monday"), (5, 14, "Ascension"), (5, 25, "Whit Monday"), (7, 14, "14 July")]
+        {
             assert!(fr.contains(&ymd(2026, m, d)), "{name} 2026 is a French holiday");
         }
         let qc = quebec_holidays(2026);

@@ -86,8 +86,9 @@ pub(crate) fn settings(conn: &Connection) -> Result<AutomationSettings> {
 }
 
 fn last_check(conn: &Connection) -> Result<Option<DateTime<Utc>>> {
-    let v: Option<String> =
-        conn.query_row("SELECT value FROM settings WHERE key = 'automations.last_check'", [], |r| r.get(0)).optional()?;
+    let v: Option<String> = conn
+        .query_row("SELECT value FROM settings WHERE key = 'automations.last_check'", [], |r| r.get(0))
+        .optional()?;
     Ok(v.and_then(|v| DateTime::parse_from_rfc3339(&v).ok()).map(|t| t.with_timezone(&Utc)))
 }
 
@@ -395,7 +396,9 @@ fn queue_one(tx: &mut Tx, a: &Active, s: &AutomationSettings, d: &Due) -> Result
         return skip(tx, d.id, why.code());
     }
     let (email, lang): (Option<String>, String) =
-        tx.query_row("SELECT email, language FROM customers WHERE id = ?1", [d.customer], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        tx.query_row("SELECT email, language FROM customers WHERE id = ?1", [d.customer], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
     let Some(email) = email.filter(|e| !e.trim().is_empty()) else { return skip(tx, d.id, "no_email") };
     let held = rules::held_out(a.id, d.customer, a.config.holdout_percent);
     let variant = if lang == "en" && a.has_english { "b" } else { "a" };

@@ -81,9 +81,14 @@ fn welcome(conn: &Connection, cfg: &AutomationConfig, span: Span) -> Result<Vec<
         WelcomeOn::FirstPurchase => "first_purchase_at",
         WelcomeOn::SignUp => "created_at",
     };
-    let lo = if span.backlog { span.from - Duration::days(365) } else { span.from - Duration::days(rules::WELCOME_VALID_DAYS) };
+    let lo = if span.backlog {
+        span.from - Duration::days(365)
+    } else {
+        span.from - Duration::days(rules::WELCOME_VALID_DAYS)
+    };
     let hi = span.to;
-    let sql = format!("SELECT c.id, c.{column} FROM customers c WHERE c.{column} >= ?1 AND c.{column} <= ?2 AND {ACTIVE}");
+    let sql =
+        format!("SELECT c.id, c.{column} FROM customers c WHERE c.{column} >= ?1 AND c.{column} <= ?2 AND {ACTIVE}");
     let mut st = conn.prepare_cached(&sql)?;
     let rows = st.query_map(params![lo, hi], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, DateTime<Utc>>(1)?)))?;
     let mut out = Vec::new();
@@ -123,7 +128,8 @@ fn birthday(conn: &Connection, cfg: &AutomationConfig, time_zone: &str, span: Sp
     ))?;
     let mut out = Vec::new();
     for (m, d) in days {
-        let rows = st.query_map(params![m, d], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, u32>(1)?, r.get::<_, u32>(2)?)))?;
+        let rows =
+            st.query_map(params![m, d], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, u32>(1)?, r.get::<_, u32>(2)?)))?;
         for row in rows {
             let (id, month, day) = row?;
             for (year, date, window) in
@@ -162,7 +168,12 @@ fn winback(
          WHERE c.last_purchase_at >= ?1 AND c.last_purchase_at <= ?2 AND {ACTIVE}"
     ))?;
     let rows = st.query_map(params![lo, hi], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, DateTime<Utc>>(1)?, r.get::<_, Option<DateTime<Utc>>>(2)?, r.get::<_, i64>(3)?))
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, DateTime<Utc>>(1)?,
+            r.get::<_, Option<DateTime<Utc>>>(2)?,
+            r.get::<_, i64>(3)?,
+        ))
     })?;
     let mut out = Vec::new();
     for row in rows {
@@ -195,7 +206,8 @@ fn winback(
         })?;
         for row in rows {
             let (id, key, sent_at, last_now, last_then) = row?;
-            let last_then: Option<DateTime<Utc>> = last_then.and_then(|s| serde_json::from_value(serde_json::json!(s)).ok());
+            let last_then: Option<DateTime<Utc>> =
+                last_then.and_then(|s| serde_json::from_value(serde_json::json!(s)).ok());
             if last_now.is_some() && last_now == last_then {
                 out.push(Candidate {
                     customer_id: id,
@@ -244,7 +256,8 @@ fn expiry(
                 let mut st = conn.prepare_cached(&format!(
                     "SELECT c.id, c.last_purchase_at FROM customers c WHERE c.last_purchase_at > ?1 AND c.last_purchase_at <= ?2 AND {ACTIVE}"
                 ))?;
-                let rows = st.query_map(params![lo, hi], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, DateTime<Utc>>(1)?)))?;
+                let rows =
+                    st.query_map(params![lo, hi], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, DateTime<Utc>>(1)?)))?;
                 for row in rows {
                     let (c, last) = row?;
                     if let Some(at) = last.checked_add_months(m) {
@@ -306,7 +319,11 @@ fn tier(conn: &Connection, cfg: &AutomationConfig, time_zone: &str, span: Span) 
            AND NOT EXISTS (SELECT 1 FROM tier_events p WHERE p.customer_id = e.customer_id AND p.id < e.id
                            AND p.tier_index >= e.tier_index AND p.kept_until >= e.reached_at)"
     ))?;
-    let lo = if span.backlog { span.from - Duration::days(365) } else { span.from - Duration::days(rules::TIER_VALID_DAYS) - delay };
+    let lo = if span.backlog {
+        span.from - Duration::days(365)
+    } else {
+        span.from - Duration::days(rules::TIER_VALID_DAYS) - delay
+    };
     let rows = st.query_map(params![lo, span.to - delay], |r| {
         Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, DateTime<Utc>>(3)?))
     })?;
@@ -346,7 +363,11 @@ fn tier(conn: &Connection, cfg: &AutomationConfig, time_zone: &str, span: Span) 
 
 fn thanks(conn: &Connection, cfg: &AutomationConfig, span: Span) -> Result<Vec<Candidate>> {
     let after = Duration::days(i64::from(cfg.thanks_days));
-    let lo = if span.backlog { span.from - Duration::days(30) } else { span.from - Duration::days(rules::THANKS_VALID_DAYS) } - after;
+    let lo = if span.backlog {
+        span.from - Duration::days(30)
+    } else {
+        span.from - Duration::days(rules::THANKS_VALID_DAYS)
+    } - after;
     let mut st = conn.prepare_cached(&format!(
         "SELECT p.id, p.customer_id, p.occurred_at FROM purchases p JOIN customers c ON c.id = p.customer_id
          WHERE p.kind = 'sale' AND p.occurred_at >= ?1 AND p.occurred_at <= ?2 AND {ACTIVE}"

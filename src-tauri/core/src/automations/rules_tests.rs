@@ -65,7 +65,11 @@ fn windows_of_each_kind() {
     let w = tier_window(t, 24);
     assert_eq!((w.due, w.valid_until), (utc(2027, 3, 11, 14), utc(2027, 3, 25, 14)), "tier: after the delay, 14 days");
     let w = tier_loss_window(utc(2028, 1, 1, 0), 30);
-    assert_eq!((w.due, w.valid_until), (utc(2027, 12, 2, 0), utc(2028, 1, 1, 0)), "tier loss: N days before, until then");
+    assert_eq!(
+        (w.due, w.valid_until),
+        (utc(2027, 12, 2, 0), utc(2028, 1, 1, 0)),
+        "tier loss: N days before, until then"
+    );
     let paris = zone("Europe/Paris");
     let w = expiry_window(paris, utc(2027, 3, 31, 12), 7);
     assert_eq!(w.due, utc(2027, 3, 23, 23), "7 days before, at local midnight (UTC+1 in March)");
@@ -74,7 +78,8 @@ fn windows_of_each_kind() {
 
 #[test]
 fn winback_on_a_fixed_absence_or_the_customers_own_rhythm() {
-    let cfg = AutomationConfig { winback_days: 60, winback_rhythm: true, winback_rhythm_percent: 200, ..Default::default() };
+    let cfg =
+        AutomationConfig { winback_days: 60, winback_rhythm: true, winback_rhythm_percent: 200, ..Default::default() };
     let last = utc(2027, 5, 1, 10);
     type Case = (Option<DateTime<Utc>>, i64, DateTime<Utc>, &'static str);
     let cases: &[Case] = &[
@@ -87,12 +92,21 @@ fn winback_on_a_fixed_absence_or_the_customers_own_rhythm() {
             "a customer every 10 days is late after 20 days (200 %)",
         ),
         (Some(last - Duration::days(14)), 15, last + Duration::days(14), "never sooner than 14 days"),
-        (Some(last - Duration::days(400)), 5, last + Duration::days(60), "a slow rhythm: the fixed absence comes first"),
+        (
+            Some(last - Duration::days(400)),
+            5,
+            last + Duration::days(60),
+            "a slow rhythm: the fixed absence comes first",
+        ),
     ];
     for (first, visits, due, why) in cases {
         let w = winback_window(&cfg, last, *first, *visits);
         assert_eq!(w.due, *due, "{why}");
-        assert_eq!(w.valid_until, w.due + Duration::days(WINBACK_VALID_DAYS), "{why}: valid while absent, 60 days at most");
+        assert_eq!(
+            w.valid_until,
+            w.due + Duration::days(WINBACK_VALID_DAYS),
+            "{why}: valid while absent, 60 days at most"
+        );
     }
     let no_rhythm = AutomationConfig { winback_rhythm: false, ..cfg };
     assert_eq!(
@@ -115,7 +129,11 @@ fn pressure_limits_space_messages_and_cap_the_month() {
         (vec![], Pressure::Allowed, "nothing recent: a message may go"),
         (vec![2], Pressure::NotBefore(now + Duration::days(1)), "one 2 days ago: wait until 3 days have passed"),
         (vec![3], Pressure::Allowed, "exactly 3 days ago: allowed"),
-        (vec![4, 10, 16, 22], Pressure::NotBefore(now + Duration::days(8)), "4 in 30 days: wait for the oldest to leave"),
+        (
+            vec![4, 10, 16, 22],
+            Pressure::NotBefore(now + Duration::days(8)),
+            "4 in 30 days: wait for the oldest to leave",
+        ),
         (vec![4, 10, 16, 31], Pressure::Allowed, "one of them is older than 30 days"),
     ];
     for (days_ago, expected, why) in cases {
@@ -142,7 +160,11 @@ fn the_most_important_message_goes_first_and_the_others_wait() {
     let v = arbitrate(&due, Pressure::NotBefore(t + Duration::days(1)));
     assert!(v.iter().all(|x| *x == Verdict::Postpone), "nothing goes while the limits hold");
     let two = [(Birthday, t), (Birthday, t - Duration::days(1))];
-    assert_eq!(arbitrate(&two, Pressure::Allowed), [Verdict::Postpone, Verdict::Send], "within a kind, the oldest first");
+    assert_eq!(
+        arbitrate(&two, Pressure::Allowed),
+        [Verdict::Postpone, Verdict::Send],
+        "within a kind, the oldest first"
+    );
 }
 
 #[test]

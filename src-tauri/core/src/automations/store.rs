@@ -50,7 +50,9 @@ pub fn validate_config(c: &AutomationConfig) -> Result<()> {
     between("thanks_period_days", c.thanks_period_days.into(), 1, 365);
     between("holdout_percent", c.holdout_percent.into(), 0, 50);
     between("results_days", c.results_days.into(), 1, 90);
-    if c.expiry_reminders.is_empty() || c.expiry_reminders.len() > 3 || c.expiry_reminders.iter().any(|d| !(1..=90).contains(d))
+    if c.expiry_reminders.is_empty()
+        || c.expiry_reminders.len() > 3
+        || c.expiry_reminders.iter().any(|d| !(1..=90).contains(d))
     {
         p.push(FieldError::new("expiry_reminders", "field.between").arg("min", 1).arg("max", 90));
     }
@@ -92,7 +94,8 @@ pub fn validate_settings(s: &AutomationSettings) -> Result<()> {
 
 fn counts(conn: &Connection, id: AutomationId) -> Result<OccasionCounts> {
     let mut c = OccasionCounts::default();
-    let mut st = conn.prepare_cached("SELECT state, count(*) FROM automation_occasions WHERE automation_id = ?1 GROUP BY state")?;
+    let mut st = conn
+        .prepare_cached("SELECT state, count(*) FROM automation_occasions WHERE automation_id = ?1 GROUP BY state")?;
     let rows = st.query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
     for row in rows {
         let (state, n) = row?;
@@ -148,7 +151,8 @@ pub(crate) fn message_fields(
     key: &str,
     data: &serde_json::Value,
 ) -> Result<serde_json::Value> {
-    let shop = tx.query_row("SELECT value FROM settings WHERE key = 'locale'", [], |r| r.get::<_, String>(0)).optional()?;
+    let shop =
+        tx.query_row("SELECT value FROM settings WHERE key = 'locale'", [], |r| r.get::<_, String>(0)).optional()?;
     let locale = shop.as_deref().and_then(crate::settings::Locale::parse).unwrap_or_default();
     let currency = tx
         .query_row("SELECT value FROM settings WHERE key = 'currency'", [], |r| r.get::<_, String>(0))
@@ -187,7 +191,10 @@ pub(crate) fn message_fields(
     if let Some(points) = data["points"].as_i64() {
         fields.insert("points_expiring".into(), points.to_string().into());
     }
-    if let Some(date) = serde_json::from_value::<chrono::NaiveDate>(data["date"].clone()).ok().filter(|_| a.kind == AutomationKind::Expiry) {
+    if let Some(date) = serde_json::from_value::<chrono::NaiveDate>(data["date"].clone())
+        .ok()
+        .filter(|_| a.kind == AutomationKind::Expiry)
+    {
         let written = match locale {
             crate::settings::Locale::En => date.format("%Y-%m-%d").to_string(),
             _ => date.format("%d/%m/%Y").to_string(),
@@ -342,12 +349,19 @@ impl Store {
 
     /// Turn an automation on: for new occasions only, or with today's backlog spread over
     /// `days` days. The sender identity must be set (every message carries it).
-    pub fn enable_automation(&mut self, id: AutomationId, mode: EnableMode, key: Option<&str>) -> Result<Outcome<Automation>> {
+    pub fn enable_automation(
+        &mut self,
+        id: AutomationId,
+        mode: EnableMode,
+        key: Option<&str>,
+    ) -> Result<Outcome<Automation>> {
         self.mail_settings_for_sending()?;
         let a = active(self.conn(), id)?;
         if let EnableMode::Backlog { days } = mode {
             if !(1..=60).contains(&days) {
-                return Err(Error::Validation(vec![FieldError::new("days", "field.between").arg("min", 1).arg("max", 60)]));
+                return Err(Error::Validation(vec![FieldError::new("days", "field.between")
+                    .arg("min", 1)
+                    .arg("max", 60)]));
             }
         }
         let out = self.transact(("automation.enable", &(id, mode)), key, |tx| {
@@ -443,10 +457,10 @@ impl Store {
         let s = settings(self.conn())?;
         let all = automations(self.conn())?;
         let name_of = |id: i64| -> Result<String> {
-            Ok(self.conn().prepare_cached("SELECT trim(first_name || ' ' || last_name) FROM customers WHERE id = ?1")?.query_row(
-                [id],
-                |r| r.get(0),
-            )?)
+            Ok(self
+                .conn()
+                .prepare_cached("SELECT trim(first_name || ' ' || last_name) FROM customers WHERE id = ?1")?
+                .query_row([id], |r| r.get(0))?)
         };
         let mut out = Vec::new();
         let mut st = self.conn().prepare_cached(
@@ -501,7 +515,12 @@ impl Store {
         Ok(rows
             .into_iter()
             .filter_map(|(id, count, first)| {
-                all.iter().find(|a| a.id == id).map(|a| CatchUp { automation_id: id, kind: a.kind, count, first_expires_at: first })
+                all.iter().find(|a| a.id == id).map(|a| CatchUp {
+                    automation_id: id,
+                    kind: a.kind,
+                    count,
+                    first_expires_at: first,
+                })
             })
             .collect())
     }
@@ -543,7 +562,12 @@ impl Store {
                  WHERE p.occurred_at >= g.t0 AND p.occurred_at < datetime(g.t0, '+' || ?2 || ' days')"
             );
             Ok(self.conn().query_row(&sql, params![id, days], |r| {
-                Ok(GroupFigures { people: r.get(0)?, buyers: r.get(1)?, purchases: r.get(2)?, revenue_cents: r.get(3)? })
+                Ok(GroupFigures {
+                    people: r.get(0)?,
+                    buyers: r.get(1)?,
+                    purchases: r.get(2)?,
+                    revenue_cents: r.get(3)?,
+                })
             })?)
         };
         let recipients = group("'sent'")?;

@@ -96,7 +96,8 @@ fn occasions(s: &Store, a: &Automation) -> Vec<(String, String, Option<String>)>
 fn with_voucher(s: &mut Store) -> Automation {
     let a = of_kind(s, AutomationKind::Birthday);
     let mut config = a.config.clone();
-    config.birthday_voucher = Some(BirthdayVoucher { kind: crate::loyalty::VoucherKind::Amount, value: 500, days_after: 7 });
+    config.birthday_voucher =
+        Some(BirthdayVoucher { kind: crate::loyalty::VoucherKind::Amount, value: 500, days_after: 7 });
     let input = AutomationInput { config, message_fr: a.message_fr.clone(), message_en: a.message_en.clone() };
     s.save_automation(a.id, &input, None).unwrap().value
 }
@@ -148,7 +149,8 @@ fn a_birthday_in_three_days_is_sent_once_with_a_voucher_attached_to_the_customer
     );
     let tl = s.timeline(lea, 50).unwrap();
     assert!(
-        tl.iter().any(|e| matches!(&e.kind, crate::customers::TimelineKind::Automation { state, .. } if state == "sent")),
+        tl.iter()
+            .any(|e| matches!(&e.kind, crate::customers::TimelineKind::Automation { state, .. } if state == "sent")),
         "the customer's timeline shows the automatic message"
     );
 }

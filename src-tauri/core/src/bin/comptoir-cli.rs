@@ -7,6 +7,7 @@
 //!   comptoir-cli --db shop.db campaigns
 //!   comptoir-cli --db shop.db campaign-start --id N
 //!   comptoir-cli --db shop.db campaign-send --id N [--outbox DIR] [--batch N]
+//!   comptoir-cli --db shop.db automations-tick
 //!   comptoir-cli --db shop.db unsubscribe --file LIST.txt
 //!   comptoir-cli --db shop.db mailbox-read
 //!   comptoir-cli --db shop.db import --file F [--dry-run] [--matching skip|fill|overwrite] …
@@ -19,6 +20,8 @@
 //! file), resumes where a previous one stopped, and returns when the campaign is no longer
 //! running (finished, paused, cancelled). The SMTP password comes from the keychain or from
 //! `COMPTOIR_SMTP_PASSWORD`. `--outbox DIR` writes `.eml` files instead of sending.
+//! `automations-tick` checks every automation once, as the app does every few minutes (what it
+//! queues leaves with `campaign-send --id <the automation's campaign>`).
 //! `mailbox-read` reads the mailbox (and the provider's bounce API) once, as the app does every
 //! 15 minutes; the IMAP password or API key comes from the keychain or the same variable.
 
@@ -31,7 +34,7 @@ use std::process::ExitCode;
 
 const USAGE: &str =
     "usage: comptoir-cli --db FILE <demo [--customers N] [--purchases N] [--seed S] [--scale X] | numbers | stats | check \
-     | campaigns | campaign-start --id N | campaign-send --id N [--outbox DIR] [--batch N] | unsubscribe --file F | mailbox-read \
+     | campaigns | campaign-start --id N | campaign-send --id N [--outbox DIR] [--batch N] | automations-tick | unsubscribe --file F | mailbox-read \
      | import --file F [--dry-run] | export --out F [--format excel-fr|csv|xlsx] | backup [--dir D] | backups | restore --file F>";
 
 fn value<T: std::str::FromStr>(args: &[String], name: &str) -> Result<Option<T>, String> {
@@ -120,6 +123,21 @@ fn run(args: Vec<String>) -> Result<(), String> {
                     c.name
                 );
             }
+        }
+        "automations-tick" => {
+            let r = comptoir_core::automations::checker::tick(&mut store)
+                .map_err(|e| e.message(comptoir_core::types::Lang::En))?;
+            eprintln!(
+                "automations checked: {} new occasions, {} queued, {} held out, {} postponed, {} skipped, {} expired, {} awaiting a decision{}",
+                r.created,
+                r.queued,
+                r.held_out,
+                r.postponed,
+                r.skipped,
+                r.expired,
+                r.awaiting,
+                if r.quiet { " (outside the sending hours)" } else { "" }
+            );
         }
         "campaign-start" => {
             let id: i64 = value(&args, "--id")?.ok_or("--id is required")?;

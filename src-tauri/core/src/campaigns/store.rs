@@ -213,8 +213,9 @@ impl Store {
     }
 
     pub fn campaigns(&self) -> Result<Vec<CampaignSummary>> {
-        let mut st =
-            self.conn().prepare(&format!("SELECT {COLUMNS} FROM campaigns WHERE kind = 'campaign' ORDER BY created_at DESC, id DESC"))?;
+        let mut st = self.conn().prepare(&format!(
+            "SELECT {COLUMNS} FROM campaigns WHERE kind = 'campaign' ORDER BY created_at DESC, id DESC"
+        ))?;
         let rows: Vec<(Campaign, String, String)> =
             st.query_map([], campaign_from_row)?.collect::<rusqlite::Result<_>>()?;
         let mut out = Vec::new();

@@ -334,7 +334,11 @@ fn loyalty_and_automation_entries(
         Ok((
             r.get(1)?,
             r.get::<_, i64>(0)?,
-            TimelineKind::VoucherUsed { code: r.get(2)?, purchase_id: r.get(3)?, undone: r.get::<_, String>(4)? == "undo" },
+            TimelineKind::VoucherUsed {
+                code: r.get(2)?,
+                purchase_id: r.get(3)?,
+                undone: r.get::<_, String>(4)? == "undo",
+            },
         ))
     })?;
     for row in rows {
@@ -372,7 +376,12 @@ fn loyalty_and_automation_entries(
         Ok((
             r.get(1)?,
             r.get::<_, i64>(0)?,
-            TimelineKind::Automation { automation: r.get(2)?, occasion: r.get(3)?, state: r.get(4)?, reason: r.get(5)? },
+            TimelineKind::Automation {
+                automation: r.get(2)?,
+                occasion: r.get(3)?,
+                state: r.get(4)?,
+                reason: r.get(5)?,
+            },
         ))
     })?;
     for row in rows {

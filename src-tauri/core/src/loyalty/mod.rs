@@ -21,15 +21,15 @@ mod tiers;
 mod vouchers;
 
 pub(crate) use earning::{grant_points_tx, on_refund, on_sale, take_back_points_tx};
-pub(crate) use ledgers::{inactive_before, usable_points, usable_points_sql};
-pub(crate) use vouchers::issue_voucher_tx;
 pub use ledgers::*;
+pub(crate) use ledgers::{inactive_before, usable_points, usable_points_sql};
 pub use programme::*;
 pub use redemption::*;
 pub use reports::*;
 pub use rules::{EarnLine, Earning, Lot, NextGoal};
 pub use status::*;
 pub use tiers::*;
+pub(crate) use vouchers::issue_voucher_tx;
 pub use vouchers::*;
 
 #[cfg(test)]

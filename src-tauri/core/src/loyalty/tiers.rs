@@ -104,7 +104,12 @@ pub(super) fn tier_now(
 }
 
 /// The tier qualified for now, kept tiers aside.
-pub(super) fn live_tier(conn: &Connection, p: &Programme, customer: CustomerId, now: DateTime<Utc>) -> Result<Option<u32>> {
+pub(super) fn live_tier(
+    conn: &Connection,
+    p: &Programme,
+    customer: CustomerId,
+    now: DateTime<Utc>,
+) -> Result<Option<u32>> {
     let Some(t) = &p.tiers else { return Ok(None) };
     let thresholds: Vec<i64> = t.tiers.iter().map(|x| x.threshold).collect();
     Ok(rules::tier_for(&thresholds, qualifying(conn, t, customer, now, None)?).map(|i| i as u32))

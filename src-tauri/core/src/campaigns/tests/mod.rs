@@ -88,7 +88,13 @@ pub(super) fn input(filter: SegmentFilter, control: u8) -> CampaignInput {
 }
 
 pub(super) fn fast() -> EngineOptions {
-    EngineOptions { precheck: None, backoff_base: Duration::milliseconds(1), max_attempts: 3, pause_after_errors: 10, batch: 8 }
+    EngineOptions {
+        precheck: None,
+        backoff_base: Duration::milliseconds(1),
+        max_attempts: 3,
+        pause_after_errors: 10,
+        batch: 8,
+    }
 }
 
 pub(super) fn body_of(r: &sink::Received) -> String {
