@@ -38,6 +38,7 @@ pub const ALL: &[&str] = &[
     "import_csv_100k",
     "export_csv_100k",
     "backup_snapshot",
+    "automations_tick",
 ];
 
 #[derive(Debug, Clone, Serialize)]
@@ -343,6 +344,10 @@ pub fn run(store: &mut Store, only: &[&str], n: usize) -> crate::Result<Vec<Benc
     }
     if wanted("mailbox_record") {
         results.push(crate::mailbox::bench::mailbox_record(store, n)?);
+    }
+    if wanted("automations_tick") {
+        // Last: it turns every automation on.
+        results.extend(crate::bench_automations::run(store, &bare, n)?);
     }
     Ok(results)
 }

@@ -144,7 +144,8 @@ pub fn tick(store: &mut Store) -> Result<TickReport> {
     for (i, a) in enabled.iter().enumerate() {
         let backlog = a.backlog_until.is_some_and(|b| b > now);
         let span = Span { from: now, to: now, backlog };
-        for c in detect::candidates(store.conn(), a.kind, &a.config, &s.time_zone, span, Some(a.id))? {
+        let not_before = a.new_from(zone(&s.time_zone));
+        for c in detect::candidates(store.conn(), a.kind, &a.config, &s.time_zone, span, Some(a.id), not_before)? {
             found.push((i, c));
         }
     }
@@ -253,8 +254,20 @@ fn hold_for_decision(tx: &Tx, since: DateTime<Utc>, now: DateTime<Utc>) -> Resul
     Ok(ids.len())
 }
 
-/// Occasions whose window passed: expired, saying why they were not sent in time.
+/// Occasions whose window passed: expired, saying why they were not sent in time. A message
+/// still waiting in a paused outbox is taken out of it.
 fn expire(tx: &Tx, now: DateTime<Utc>) -> Result<usize> {
+    let stale: Vec<(i64, i64)> = tx
+        .prepare_cached(
+            "SELECT o.id, r.id FROM automation_occasions o JOIN campaign_recipients r ON r.id = o.recipient_id
+             WHERE o.state = 'queued' AND o.valid_until <= ?1 AND r.state = 'queued'",
+        )?
+        .query_map([now], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (occasion, row) in &stale {
+        tx.execute("UPDATE campaign_recipients SET state = 'cancelled' WHERE id = ?1 AND state = 'queued'", [row])?;
+        set_state(tx, *occasion, OccasionState::Expired, Some("window_passed"))?;
+    }
     let rows: Vec<(i64, String, Option<String>)> = tx
         .prepare_cached(
             "SELECT id, state, reason FROM automation_occasions WHERE state IN ('pending', 'postponed', 'awaiting') AND valid_until <= ?1",
@@ -270,7 +283,7 @@ fn expire(tx: &Tx, now: DateTime<Utc>) -> Result<usize> {
         };
         set_state(tx, *id, OccasionState::Expired, Some(why))?;
     }
-    Ok(rows.len())
+    Ok(rows.len() + stale.len())
 }
 
 struct Due {
@@ -428,7 +441,7 @@ fn queue_one(tx: &mut Tx, a: &Active, s: &AutomationSettings, d: &Due) -> Result
         set_state(tx, d.id, OccasionState::HeldOut, None)?;
         return Ok(Queued::HeldOut);
     }
-    let fields = super::store::message_fields(tx, a, s, d.id, d.customer, &d.key, &d.data)?;
+    let fields = super::store::message_fields(tx, a, &d.data)?;
     tx.execute("UPDATE campaign_recipients SET fields = ?1 WHERE id = ?2", params![fields.to_string(), row])?;
     set_state(tx, d.id, OccasionState::Queued, None)?;
     Ok(Queued::Sent)
@@ -513,25 +526,42 @@ pub(crate) fn still_due(
 }
 
 /// Asked by the campaign sender just before an outbox row leaves: for a row of an automatic
-/// message, whether its occasion is still true. `Some(reason)` skips it (the occasion is
-/// recorded as skipped with the reason).
-pub fn precheck(tx: &Tx, row: i64) -> Result<Option<String>> {
-    let occ: Option<(i64, i64, CustomerId, String, String)> = tx
+/// message, whether its occasion is still true and may leave now. Past its window it is
+/// skipped ("window_passed"); outside the sending hours it waits for them (a message queued
+/// at 19:25 and a sender resumed at night do not mail at 3 in the morning); an occasion no
+/// longer true is skipped with the reason. When it leaves, the birthday voucher is given.
+pub fn precheck(tx: &Tx, row: i64) -> Result<crate::campaigns::engine::Verdict> {
+    use crate::campaigns::engine::Verdict;
+    let occ: Option<(i64, i64, CustomerId, String, String, DateTime<Utc>)> = tx
         .prepare_cached(
-            "SELECT id, automation_id, customer_id, occasion_key, data FROM automation_occasions WHERE recipient_id = ?1 AND state = 'queued'",
+            "SELECT id, automation_id, customer_id, occasion_key, data, valid_until FROM automation_occasions
+             WHERE recipient_id = ?1 AND state = 'queued'",
         )?
-        .query_row([row], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        .query_row([row], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
         .optional()?;
-    let Some((id, automation, customer, key, data)) = occ else { return Ok(None) };
+    let Some((id, automation, customer, key, data, valid_until)) = occ else { return Ok(Verdict::Send) };
     let all = automations(tx)?;
-    let Some(a) = all.iter().find(|a| a.id == automation) else { return Ok(None) };
+    let Some(a) = all.iter().find(|a| a.id == automation) else { return Ok(Verdict::Send) };
+    if valid_until <= tx.now {
+        set_state(tx, id, OccasionState::Skipped, Some("window_passed"))?;
+        return Ok(Verdict::Skip("window_passed".into()));
+    }
     let s = settings(tx)?;
+    let country: Option<String> =
+        tx.query_row("SELECT value FROM settings WHERE key = 'country'", [], |r| r.get(0)).optional()?;
+    let country = country.as_deref().and_then(crate::types::Country::parse).unwrap_or_default();
+    if let Err(next) = sending_window(&s, country, tx.now) {
+        return Ok(Verdict::Defer(next));
+    }
     let data: serde_json::Value = serde_json::from_str(&data).unwrap_or_default();
     match still_due(tx, a, &s, customer, &key, &data, tx.now)? {
-        Ok(()) => Ok(None),
+        Ok(()) => {
+            super::store::attach_voucher(tx, a, &s, id, row, customer, &key, &data)?;
+            Ok(Verdict::Send)
+        }
         Err(why) => {
             set_state(tx, id, OccasionState::Skipped, Some(why))?;
-            Ok(Some(why.to_string()))
+            Ok(Verdict::Skip(why.to_string()))
         }
     }
 }

@@ -48,7 +48,8 @@ fn exists(conn: &Connection, automation: Option<i64>, customer: CustomerId, key:
         .query_row(params![a, customer, key], |r| r.get(0))?)
 }
 
-/// The candidates of `kind` in `span`, leaving out those `automation` already has.
+/// The candidates of `kind` in `span`, leaving out those `automation` already has and (outside
+/// a backlog) those due before `not_before`.
 pub fn candidates(
     conn: &Connection,
     kind: AutomationKind,
@@ -56,6 +57,7 @@ pub fn candidates(
     time_zone: &str,
     span: Span,
     automation: Option<i64>,
+    not_before: Option<DateTime<Utc>>,
 ) -> Result<Vec<Candidate>> {
     let mut out = match kind {
         AutomationKind::Welcome => welcome(conn, cfg, span)?,
@@ -67,7 +69,10 @@ pub fn candidates(
     };
     let mut kept = Vec::with_capacity(out.len());
     for c in out.drain(..) {
-        if span.open(&c.window) && !exists(conn, automation, c.customer_id, &c.key)? {
+        // Occasions due before the automation was turned on (for new ones only) are not made:
+        // left out before the look-up, which is most of the candidates of a large shop.
+        let too_old = !span.backlog && not_before.is_some_and(|t| c.window.due < t);
+        if !too_old && span.open(&c.window) && !exists(conn, automation, c.customer_id, &c.key)? {
             kept.push(c);
         }
     }

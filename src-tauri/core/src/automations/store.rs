@@ -122,8 +122,10 @@ fn view(conn: &Connection, a: &Active) -> Result<Automation> {
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
     )?;
     let content: CampaignContent = serde_json::from_str(&content)?;
-    let sending_paused = (state == "paused" && a.enabled && reason.as_deref() != Some("merchant"))
-        .then(|| detail.unwrap_or_else(|| reason.unwrap_or_default()));
+    // An automation that is on never pauses of itself: any pause (the provider's quota, errors,
+    // a restore of a backup) is shown, with what the merchant can do.
+    let sending_paused = (matches!(state.as_str(), "paused" | "cancelled") && a.enabled)
+        .then(|| detail.or(reason).unwrap_or_else(|| state.clone()));
     Ok(Automation {
         id: a.id,
         kind: a.kind,
@@ -139,18 +141,8 @@ fn view(conn: &Connection, a: &Active) -> Result<Automation> {
     })
 }
 
-/// The values an automatic message carries beyond a customer's own (fixed when it is
-/// queued): the birthday voucher (issued now, attached to the customer), the points expiring
-/// and their date, the tier reached.
-pub(crate) fn message_fields(
-    tx: &Tx,
-    a: &Active,
-    s: &AutomationSettings,
-    occasion: i64,
-    customer: crate::types::CustomerId,
-    key: &str,
-    data: &serde_json::Value,
-) -> Result<serde_json::Value> {
+/// The shop's locale and currency, to write values in a message.
+fn locale_and_currency(tx: &Tx) -> Result<(crate::settings::Locale, crate::settings::Currency)> {
     let shop =
         tx.query_row("SELECT value FROM settings WHERE key = 'locale'", [], |r| r.get::<_, String>(0)).optional()?;
     let locale = shop.as_deref().and_then(crate::settings::Locale::parse).unwrap_or_default();
@@ -160,34 +152,15 @@ pub(crate) fn message_fields(
         .as_deref()
         .and_then(crate::settings::Currency::parse)
         .unwrap_or_default();
+    Ok((locale, currency))
+}
+
+/// The values an automatic message carries beyond a customer's own (fixed when it is
+/// queued): the points expiring and their date, the tier reached. The birthday voucher is
+/// added by `attach_voucher` when the message really leaves.
+pub(crate) fn message_fields(tx: &Tx, a: &Active, data: &serde_json::Value) -> Result<serde_json::Value> {
+    let (locale, _) = locale_and_currency(tx)?;
     let mut fields = serde_json::Map::new();
-    if let (AutomationKind::Birthday, Some(v)) = (a.kind, &a.config.birthday_voucher) {
-        let date: Option<chrono::NaiveDate> = serde_json::from_value(data["date"].clone()).ok();
-        let tz = calendar::zone(&s.time_zone);
-        let until = date
-            .map(|d| calendar::day_start(tz, d + Duration::days(i64::from(v.days_after) + 1)))
-            .unwrap_or(tx.now + Duration::days(i64::from(v.days_after)));
-        let year = key.trim_start_matches("birthday:");
-        let reason = crate::i18n::tr(locale.lang(), "automations.voucher_reason", &[("year", year.to_string())]);
-        let voucher = crate::loyalty::issue_voucher_tx(
-            tx,
-            Some(customer),
-            v.kind,
-            v.value,
-            until.max(tx.now + Duration::days(1)),
-            "automation",
-            Some(&reason),
-            None,
-        )?;
-        tx.execute("UPDATE automation_occasions SET voucher_id = ?1 WHERE id = ?2", params![voucher.id, occasion])?;
-        let value = match v.kind {
-            VoucherKind::Amount => render::format_money(v.value, currency, locale),
-            VoucherKind::Percent if locale == crate::settings::Locale::En => format!("{}%", v.value),
-            VoucherKind::Percent => format!("{}\u{a0}%", v.value),
-        };
-        fields.insert("voucher_code".into(), voucher.code.into());
-        fields.insert("voucher_value".into(), value.into());
-    }
     if let Some(points) = data["points"].as_i64() {
         fields.insert("points_expiring".into(), points.to_string().into());
     }
@@ -205,6 +178,62 @@ pub(crate) fn message_fields(
         fields.insert("tier".into(), tier.into());
     }
     Ok(serde_json::Value::Object(fields))
+}
+
+/// Give the birthday voucher of an occasion whose message is about to leave (once: an
+/// occasion holds at most one voucher), attached to the customer and valid until N days after
+/// the birthday, and write its code and value into the message's values.
+pub(crate) fn attach_voucher(
+    tx: &Tx,
+    a: &Active,
+    s: &AutomationSettings,
+    occasion: i64,
+    row: i64,
+    customer: crate::types::CustomerId,
+    key: &str,
+    data: &serde_json::Value,
+) -> Result<()> {
+    let (AutomationKind::Birthday, Some(v)) = (a.kind, &a.config.birthday_voucher) else { return Ok(()) };
+    let given: Option<i64> =
+        tx.query_row("SELECT voucher_id FROM automation_occasions WHERE id = ?1", [occasion], |r| r.get(0))?;
+    if given.is_some() {
+        return Ok(());
+    }
+    let (locale, currency) = locale_and_currency(tx)?;
+    let date: Option<chrono::NaiveDate> = serde_json::from_value(data["date"].clone()).ok();
+    let tz = calendar::zone(&s.time_zone);
+    let until = date
+        .map(|d| calendar::day_start(tz, d + Duration::days(i64::from(v.days_after) + 1)))
+        .unwrap_or(tx.now + Duration::days(i64::from(v.days_after)));
+    let year = key.trim_start_matches("birthday:");
+    let reason = crate::i18n::tr(locale.lang(), "automations.voucher_reason", &[("year", year.to_string())]);
+    let voucher = crate::loyalty::issue_voucher_tx(
+        tx,
+        Some(customer),
+        v.kind,
+        v.value,
+        until.max(tx.now + Duration::days(1)),
+        "automation",
+        Some(&reason),
+        None,
+    )?;
+    tx.execute("UPDATE automation_occasions SET voucher_id = ?1 WHERE id = ?2", params![voucher.id, occasion])?;
+    let value = match v.kind {
+        VoucherKind::Amount => render::format_money(v.value, currency, locale),
+        VoucherKind::Percent if locale == crate::settings::Locale::En => format!("{}%", v.value),
+        VoucherKind::Percent => format!("{}\u{a0}%", v.value),
+    };
+    let fields: Option<String> =
+        tx.query_row("SELECT fields FROM campaign_recipients WHERE id = ?1", [row], |r| r.get(0))?;
+    let mut fields: serde_json::Map<String, serde_json::Value> =
+        fields.and_then(|f| serde_json::from_str(&f).ok()).unwrap_or_default();
+    fields.insert("voucher_code".into(), voucher.code.into());
+    fields.insert("voucher_value".into(), value.into());
+    tx.execute(
+        "UPDATE campaign_recipients SET fields = ?1 WHERE id = ?2",
+        params![serde_json::Value::Object(fields).to_string(), row],
+    )?;
+    Ok(())
 }
 
 fn active(conn: &Connection, id: AutomationId) -> Result<Active> {
@@ -331,7 +360,7 @@ impl Store {
         let s = settings(self.conn())?;
         let now = self.now();
         let span = Span { from: now, to: now, backlog: true };
-        let found = detect::candidates(self.conn(), a.kind, &a.config, &s.time_zone, span, Some(a.id))?;
+        let found = detect::candidates(self.conn(), a.kind, &a.config, &s.time_zone, span, Some(a.id), None)?;
         let mut customers: Vec<i64> = found.iter().map(|c| c.customer_id).collect();
         customers.sort_unstable();
         customers.dedup();
@@ -377,6 +406,22 @@ impl Store {
                 "UPDATE campaigns SET state = 'running', pause_reason = NULL, pause_detail = NULL, resume_at = NULL, updated_at = ?1 WHERE id = ?2",
                 params![tx.now, a.campaign_id],
             )?;
+            // Turned on again for new occasions only: what was left waiting when it was turned
+            // off does not go out now (a three-week-old win-back), and says why.
+            if mode == EnableMode::NewOnly {
+                let tz = calendar::zone(&settings(tx)?.time_zone);
+                let from = calendar::day_start(tz, calendar::local_date(tz, tx.now));
+                let old: Vec<i64> = tx
+                    .prepare(
+                        "SELECT id FROM automation_occasions WHERE automation_id = ?1
+                         AND state IN ('pending', 'postponed', 'awaiting') AND due_at < ?2",
+                    )?
+                    .query_map(params![id, from], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?;
+                for o in old {
+                    checker::set_state(tx, o, OccasionState::Skipped, Some("automation_off"))?;
+                }
+            }
             Ok(id)
         })?;
         Ok(Outcome { value: self.automation(out.value)?, changes: out.changes, replayed: out.replayed })
@@ -418,7 +463,7 @@ impl Store {
         self.transact(("automation.resume", &id), key, |tx| {
             tx.execute(
                 "UPDATE campaigns SET state = 'running', pause_reason = NULL, pause_detail = NULL, resume_at = NULL, updated_at = ?1
-                 WHERE id = ?2 AND state = 'paused'",
+                 WHERE id = ?2 AND state IN ('paused', 'cancelled')",
                 params![tx.now, a.campaign_id],
             )?;
             Ok(())
@@ -484,7 +529,15 @@ impl Store {
         }
         for a in all.iter().filter(|a| a.enabled) {
             let span = Span { from: now, to: horizon, backlog: false };
-            for c in detect::candidates(self.conn(), a.kind, &a.config, &s.time_zone, span, Some(a.id))? {
+            for c in detect::candidates(
+                self.conn(),
+                a.kind,
+                &a.config,
+                &s.time_zone,
+                span,
+                Some(a.id),
+                a.new_from(calendar::zone(&s.time_zone)),
+            )? {
                 if a.new_from(calendar::zone(&s.time_zone)).is_some_and(|e| c.window.due < e) || out.len() >= 2000 {
                     continue;
                 }

@@ -330,3 +330,79 @@ fn a_customer_without_consent_is_skipped_with_the_reason() {
     assert!(o[0].2.is_some(), "with its reason");
     let _ = (id, clock);
 }
+
+#[test]
+fn a_voucher_is_given_only_with_a_message_that_leaves() {
+    let (mut s, _clock) = testutil::store();
+    let sink = Sink::start(true, 2).unwrap();
+    s.save_mail_settings(&mail(&sink), None).unwrap();
+    paris(&mut s);
+    let lea = customer(&mut s, "Léa", "lea.client@example.com", Some((26, 11)));
+    let a = with_voucher(&mut s);
+    s.enable_automation(a.id, EnableMode::NewOnly, None).unwrap();
+    checker::tick(&mut s).unwrap();
+    // Turned off before the sender took it: nothing leaves, and no voucher is given.
+    s.disable_automation(a.id, None).unwrap();
+    send(&mut s, &a);
+    assert_eq!(sink.count(), 0, "a message taken back is not sent");
+    let vouchers = s.loyalty_status(lea).unwrap().vouchers.iter().filter(|v| v.source == "automation").count();
+    assert_eq!(vouchers, 0, "no birthday voucher without the birthday message");
+    let o = occasions(&s, &a);
+    assert_eq!((o[0].1.as_str(), o[0].2.as_deref()), ("skipped", Some("automation_off")), "skipped, with the reason");
+}
+
+#[test]
+fn a_message_queued_before_closing_time_waits_for_the_next_morning() {
+    let (mut s, clock) = testutil::store();
+    let sink = Sink::start(true, 2).unwrap();
+    s.save_mail_settings(&mail(&sink), None).unwrap();
+    paris(&mut s);
+    customer(&mut s, "Léa", "lea.client@example.com", Some((26, 11)));
+    let a = of_kind(&mut s, AutomationKind::Birthday);
+    s.enable_automation(a.id, EnableMode::NewOnly, None).unwrap();
+    clock.advance(Duration::hours(8) + Duration::minutes(25)); // 19:25 in Paris
+    checker::tick(&mut s).unwrap();
+    clock.advance(Duration::minutes(10)); // 19:35: the sender only gets to it now
+    let transport = SmtpPool::new(&s.mail_settings().unwrap().smtp, None, Default::default()).unwrap();
+    let limits = s.mail_settings().unwrap().smtp.limits;
+    let mut engine = Engine::new(fast());
+    engine.step_for(&mut s, Some(a.campaign_id), &transport, &limits).unwrap();
+    assert_eq!(sink.count(), 0, "nothing leaves after the sending hours");
+    let next: Option<chrono::DateTime<chrono::Utc>> = s
+        .conn()
+        .query_row("SELECT next_attempt_at FROM campaign_recipients WHERE campaign_id = ?1", [a.campaign_id], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(
+        next.map(|t| t.with_timezone(&chrono_tz::Europe::Paris).format("%H:%M").to_string()),
+        Some("09:00".to_string()),
+        "it waits for 9:00 the next morning"
+    );
+    clock.advance(Duration::hours(14)); // 09:35
+    send(&mut s, &a);
+    assert_eq!(sink.count(), 1, "and leaves then");
+}
+
+#[test]
+fn an_automations_outbox_is_not_a_campaign_to_pause_or_cancel() {
+    let (mut s, _clock) = testutil::store();
+    let sink = Sink::start(true, 2).unwrap();
+    s.save_mail_settings(&mail(&sink), None).unwrap();
+    let a = of_kind(&mut s, AutomationKind::Birthday);
+    s.enable_automation(a.id, EnableMode::NewOnly, None).unwrap();
+    assert!(s.cancel_campaign(a.campaign_id, None).is_err(), "the campaign screens cannot cancel it");
+    assert!(s.pause_campaign(a.campaign_id, None).is_err(), "nor pause it");
+    assert!(s.start_campaign(a.campaign_id, None).is_err(), "nor start it");
+    assert!(s.campaigns().unwrap().iter().all(|c| c.id != a.campaign_id), "nor list it");
+    // A pause from elsewhere (a backup restored pauses every outbox) is shown and can be lifted.
+    s.conn()
+        .execute(
+            "UPDATE campaigns SET state = 'paused', pause_reason = 'merchant', pause_detail = 'restore' WHERE id = ?1",
+            [a.campaign_id],
+        )
+        .unwrap();
+    assert_eq!(s.automation(a.id).unwrap().sending_paused.as_deref(), Some("restore"), "the card says it is paused");
+    s.resume_automation(a.id, None).unwrap();
+    assert_eq!(s.automation(a.id).unwrap().sending_paused, None, "and sending resumes");
+}

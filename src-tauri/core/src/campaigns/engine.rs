@@ -19,10 +19,22 @@ use rusqlite::{params, OptionalExtension};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// A last check on one outbox row just before it leaves, beyond consent: `Some(reason)`
-/// skips it. Automatic messages use it (a win-back whose customer came back); campaigns have
-/// none. Given by the caller, so that this module knows nothing of automations.
-pub type Precheck = fn(&crate::storage::Tx, i64) -> Result<Option<String>>;
+/// A last check on one outbox row just before it leaves, beyond consent and the one message
+/// per address. Automatic messages use it (a win-back whose customer came back, outside the
+/// sending hours, past its window; the birthday voucher is given there, when the message
+/// really leaves); campaigns have none. Given by the caller, so that this module knows
+/// nothing of automations.
+pub type Precheck = fn(&crate::storage::Tx, i64) -> Result<Verdict>;
+
+/// What the last check says of an outbox row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Send,
+    /// Not sent, with the reason.
+    Skip(String),
+    /// Not now: tried again from then (the sending hours begin).
+    Defer(DateTime<Utc>),
+}
 
 /// Tunables (tests shorten the waits).
 #[derive(Debug, Clone)]
@@ -91,12 +103,21 @@ pub struct Engine {
     window: Option<RateWindow>,
     consecutive_errors: u32,
     compiled: HashMap<(CampaignId, Variant), Compiled>,
+    /// When each campaign's content was last saved, as compiled.
+    compiled_at: HashMap<CampaignId, DateTime<Utc>>,
     unrecorded: Option<Unrecorded>,
 }
 
 impl Engine {
     pub fn new(opts: EngineOptions) -> Engine {
-        Engine { opts, window: None, consecutive_errors: 0, compiled: HashMap::new(), unrecorded: None }
+        Engine {
+            opts,
+            window: None,
+            consecutive_errors: 0,
+            compiled: HashMap::new(),
+            compiled_at: HashMap::new(),
+            unrecorded: None,
+        }
     }
 
     fn window(&mut self, store: &Store) -> Result<&mut RateWindow> {
@@ -317,12 +338,6 @@ impl Engine {
                         skip(tx, c.row, why.code())?;
                         continue;
                     }
-                    if let Some(check) = precheck {
-                        if let Some(why) = check(tx, c.row)? {
-                            skip(tx, c.row, &why)?;
-                            continue;
-                        }
-                    }
                     // The address as it is now (corrected since the campaign started).
                     let email: Option<String> =
                         tx.query_row("SELECT email FROM customers WHERE id = ?1", [c.customer], |r| r.get(0))?;
@@ -341,6 +356,30 @@ impl Engine {
                     if other.is_some() {
                         skip(tx, c.row, Exclusion::DuplicateAddress.code())?;
                         continue;
+                    }
+                    let mut c = c;
+                    if let Some(check) = precheck {
+                        match check(tx, c.row)? {
+                            Verdict::Send => {
+                                // The check may have fixed the message's own values (a voucher).
+                                c.fields = tx.query_row(
+                                    "SELECT fields FROM campaign_recipients WHERE id = ?1",
+                                    [c.row],
+                                    |r| r.get(0),
+                                )?;
+                            }
+                            Verdict::Skip(why) => {
+                                skip(tx, c.row, &why)?;
+                                continue;
+                            }
+                            Verdict::Defer(at) => {
+                                tx.execute(
+                                    "UPDATE campaign_recipients SET next_attempt_at = ?1 WHERE id = ?2",
+                                    params![at, c.row],
+                                )?;
+                                continue;
+                            }
+                        }
                     }
                     if email != c.email {
                         tx.execute(
@@ -410,6 +449,11 @@ impl Engine {
         let mut outgoing: Vec<std::result::Result<(Outgoing, String), SendFailure>> = Vec::new();
         for c in claimed {
             let key = (cid, c.variant);
+            // An automatic message edited while its outbox runs is compiled again.
+            if self.compiled_at.get(&cid) != Some(&campaign.updated_at) {
+                self.compiled.retain(|(k, _), _| *k != cid);
+                self.compiled_at.insert(cid, campaign.updated_at);
+            }
             if let std::collections::hash_map::Entry::Vacant(slot) = self.compiled.entry(key) {
                 let msg = match (c.variant, &campaign.content.b) {
                     (Variant::B, Some(b)) => b,

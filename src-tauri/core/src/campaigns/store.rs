@@ -132,7 +132,11 @@ pub(crate) fn load(conn: &Connection, id: CampaignId) -> Result<Campaign> {
 }
 
 fn state_of(tx: &Tx, id: CampaignId) -> Result<CampaignState> {
-    let s: Option<String> = tx.query_row("SELECT state FROM campaigns WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+    // An automation's outbox is driven by its automation only: not a campaign to edit, pause,
+    // resume, cancel or start from the campaign screens.
+    let s: Option<String> = tx
+        .query_row("SELECT state FROM campaigns WHERE id = ?1 AND kind = 'campaign'", [id], |r| r.get(0))
+        .optional()?;
     let s = s.ok_or_else(|| Error::not_found("campaign", id))?;
     Ok(CampaignState::parse(&s).unwrap_or(CampaignState::Draft))
 }
@@ -360,7 +364,10 @@ impl Store {
         self.mail_settings_for_sending()?;
         let c = self.campaign(id)?;
         self.check_renders(&c.content)?;
-        self.transact(("campaign_start", &id), key, |tx| start_tx(tx, id))?;
+        self.transact(("campaign_start", &id), key, |tx| {
+            state_of(tx, id)?;
+            start_tx(tx, id)
+        })?;
         self.campaign_outcome(id)
     }
 
@@ -377,6 +384,7 @@ impl Store {
 
     pub fn resume_campaign(&mut self, id: CampaignId, key: Option<&str>) -> Result<Outcome<Campaign>> {
         self.transact(("campaign_resume", &id), key, |tx| {
+            state_of(tx, id)?;
             let c = load(tx, id)?;
             if c.state != CampaignState::Paused || c.pause_reason == Some(PauseReason::AbWaiting) {
                 return Err(not_now(c.state));
@@ -413,7 +421,10 @@ impl Store {
 
     /// The A/B winner goes to the rest of the audience.
     pub fn choose_winner(&mut self, id: CampaignId, winner: Variant, key: Option<&str>) -> Result<Outcome<Campaign>> {
-        self.transact(("campaign_winner", &(id, winner)), key, |tx| choose_winner_tx(tx, id, winner, "merchant"))?;
+        self.transact(("campaign_winner", &(id, winner)), key, |tx| {
+            state_of(tx, id)?;
+            choose_winner_tx(tx, id, winner, "merchant")
+        })?;
         self.campaign_outcome(id)
     }
 
