@@ -138,7 +138,7 @@ pub fn is_holiday(country: Country, date: NaiveDate) -> bool {
 }
 
 fn day_allowed(s: &AutomationSettings, country: Country, date: NaiveDate) -> bool {
-    !(s.quiet_sundays && date.weekday() == Weekday::Sun) && !(s.quiet_holidays && is_holiday(country, date))
+    !((s.quiet_sundays && date.weekday() == Weekday::Sun) || (s.quiet_holidays && is_holiday(country, date)))
 }
 
 fn minute_time(m: u16) -> NaiveTime {

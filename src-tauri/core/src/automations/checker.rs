@@ -172,6 +172,7 @@ pub fn tick(store: &mut Store) -> Result<TickReport> {
 }
 
 /// What the sender did with queued messages: sent, failed, or skipped before leaving.
+#[allow(clippy::type_complexity)]
 fn sync_with_outbox(tx: &Tx) -> Result<()> {
     let rows: Vec<(i64, String, Option<String>, Option<String>, Option<DateTime<Utc>>)> = tx
         .prepare_cached(
@@ -451,6 +452,7 @@ fn queue_one(tx: &mut Tx, a: &Active, s: &AutomationSettings, d: &Due) -> Result
 /// and its own condition holds: the birthday did not change, the customer did not come back,
 /// the points were not used, the tier is still held (or, for the notice before losing it, not
 /// requalified), the purchase was not refunded. `Err` is the reason.
+#[allow(clippy::type_complexity)]
 pub(crate) fn still_due(
     conn: &Connection,
     a: &Active,

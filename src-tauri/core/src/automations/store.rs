@@ -183,6 +183,7 @@ pub(crate) fn message_fields(tx: &Tx, a: &Active, data: &serde_json::Value) -> R
 /// Give the birthday voucher of an occasion whose message is about to leave (once: an
 /// occasion holds at most one voucher), attached to the customer and valid until N days after
 /// the birthday, and write its code and value into the message's values.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn attach_voucher(
     tx: &Tx,
     a: &Active,
@@ -496,6 +497,7 @@ impl Store {
 
     /// Who will receive what in the next `days` days: the occasions already known and not
     /// decided, and those the data will make due by then.
+    #[allow(clippy::type_complexity)]
     pub fn automation_preview(&self, days: u16) -> Result<Vec<PreviewEntry>> {
         let now = self.now();
         let horizon = now + Duration::days(i64::from(days.clamp(1, 31)));
