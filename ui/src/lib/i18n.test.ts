@@ -4,6 +4,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { catalogues, parts, translate } from './i18n';
+import { KNOWN_REASONS } from '../campaigns/automations/automations';
 
 const src = join(__dirname, '..');
 const rust = join(__dirname, '../../../src-tauri');
@@ -51,7 +52,16 @@ const families: Record<string, string[]> = {
   'ui.campaign.state.': ['draft', 'scheduled', 'running', 'paused', 'finished', 'cancelled'],
   'ui.campaign.pause_short.': unionOf('PauseReason'),
   'ui.campaign.field.': ['first_name', 'last_name', 'full_name', 'points', 'tier', 'voucher_code', 'voucher_value', 'shop_name',
-    'referral_code', 'referral_friends', 'referral_next_milestone'],
+    'referral_code', 'referral_friends', 'referral_next_milestone', 'points_expiring', 'expiry_date'],
+  'automations.kind.': unionOf('AutomationKind'),
+  'ui.automations.desc.': unionOf('AutomationKind'),
+  'ui.automations.missed.': unionOf('AutomationKind').flatMap((k) => [k, `${k}_one`]),
+  'ui.automations.state.': unionOf('OccasionState'),
+  'ui.automations.reason.': [...KNOWN_REASONS, 'other'],
+  'ui.automations.f.': [
+    'welcome_delay_hours', 'birthday_days_before', 'winback_days', 'winback_rhythm_percent', 'expiry_min_points',
+    'tier_delay_hours', 'thanks_days', 'thanks_period_days', 'holdout_percent', 'results_days',
+  ],
   'ui.campaign.block.': ['heading', 'text', 'image', 'button', 'product'],
   'ui.segment.field.': [
     'has_tag', 'not_tag', 'tier_at_least', 'last_purchase_older_than', 'last_purchase_within', 'never_bought',
