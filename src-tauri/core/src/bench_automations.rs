@@ -64,5 +64,25 @@ pub fn run(store: &mut Store, bare: &Connection, n: usize) -> crate::Result<Vec<
             expiring.query_map(params![now, now + Duration::days(30)], |r| r.get::<_, i64>(1)).expect("expiring");
         std::hint::black_box(rows.count());
     });
+    // Where a check spends its time: each automation's detection alone (stderr, for reading).
+    let rules = store.automation_settings()?;
+    for a in store.automations()? {
+        let span = crate::automations::detect::Span { from: now, to: now, backlog: false };
+        let t = std::time::Instant::now();
+        let mut found = 0;
+        for _ in 0..5 {
+            found = crate::automations::detect::candidates(
+                store.conn(),
+                a.kind,
+                &a.config,
+                &rules.time_zone,
+                span,
+                Some(a.id),
+                a.enabled_at,
+            )?
+            .len();
+        }
+        eprintln!("  detect {:?}: {:.1} ms, {found} new", a.kind, t.elapsed().as_secs_f64() * 1000.0 / 5.0);
+    }
     Ok(vec![latency("automations_tick", product, baseline)])
 }

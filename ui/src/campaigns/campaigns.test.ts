@@ -38,7 +38,7 @@ beforeEach(() => {
 describe('personal-field chips', () => {
   it('a field is written the way the core reads it', () => {
     expect(fieldTag('first_name'), 'a chip inserts {{ name }} with spaces').toBe('{{ first_name }}');
-    expect(PERSONAL_FIELDS, 'the chips are the core’s eleven personal fields (three for referrals)').toHaveLength(11);
+    expect(PERSONAL_FIELDS, 'the chips are the core’s twelve personal fields (four for referrals)').toHaveLength(12);
   });
 
   it('inserts at the caret and puts the caret after the field', () => {

@@ -30,6 +30,7 @@ export const PERSONAL_FIELDS = [
   'referral_code',
   'referral_friends',
   'referral_next_milestone',
+  'referral_invite',
 ] as const;
 /** Fields only automatic messages fill (the points expiring and their date). */
 export const AUTOMATION_FIELDS = ['points_expiring', 'expiry_date'] as const;

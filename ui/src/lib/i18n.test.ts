@@ -52,7 +52,7 @@ const families: Record<string, string[]> = {
   'ui.campaign.state.': ['draft', 'scheduled', 'running', 'paused', 'finished', 'cancelled'],
   'ui.campaign.pause_short.': unionOf('PauseReason'),
   'ui.campaign.field.': ['first_name', 'last_name', 'full_name', 'points', 'tier', 'voucher_code', 'voucher_value', 'shop_name',
-    'referral_code', 'referral_friends', 'referral_next_milestone', 'points_expiring', 'expiry_date'],
+    'referral_code', 'referral_friends', 'referral_next_milestone', 'referral_invite', 'points_expiring', 'expiry_date'],
   'automations.kind.': unionOf('AutomationKind'),
   'ui.automations.desc.': unionOf('AutomationKind'),
   'ui.automations.missed.': unionOf('AutomationKind').flatMap((k) => [k, `${k}_one`]),

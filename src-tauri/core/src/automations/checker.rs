@@ -16,8 +16,10 @@
 
 use super::calendar::{local_date, sending_window, zone};
 use super::detect::{self, Span};
+use super::occasions::last_check;
+pub(crate) use super::occasions::{automations, journal, set_state, settings, Active};
 use super::rules::{self, Pressure, Verdict};
-use super::{AutomationConfig, AutomationKind, AutomationSettings, OccasionState, TickReport};
+use super::{AutomationKind, AutomationSettings, OccasionState, TickReport};
 use crate::campaigns::segments;
 use crate::error::Result;
 use crate::storage::{Store, Tx};
@@ -26,111 +28,8 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::BTreeMap;
 
-/// An automation as the checker needs it.
-#[derive(Debug, Clone)]
-pub(crate) struct Active {
-    pub id: i64,
-    pub kind: AutomationKind,
-    pub enabled: bool,
-    pub config: AutomationConfig,
-    pub campaign_id: i64,
-    pub enabled_at: Option<DateTime<Utc>>,
-    pub backlog_until: Option<DateTime<Utc>>,
-    pub has_english: bool,
-}
-
-pub(crate) fn automations(conn: &Connection) -> Result<Vec<Active>> {
-    let mut st = conn.prepare_cached(
-        "SELECT a.id, a.kind, a.enabled, a.config, a.campaign_id, a.enabled_at, a.backlog_until,
-                json_extract(c.content, '$.b') IS NOT NULL
-         FROM automations a JOIN campaigns c ON c.id = a.campaign_id ORDER BY a.id",
-    )?;
-    let rows = st.query_map([], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, bool>(2)?,
-            r.get::<_, String>(3)?,
-            r.get::<_, i64>(4)?,
-            r.get::<_, Option<DateTime<Utc>>>(5)?,
-            r.get::<_, Option<DateTime<Utc>>>(6)?,
-            r.get::<_, bool>(7)?,
-        ))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (id, kind, enabled, config, campaign_id, enabled_at, backlog_until, has_english) = row?;
-        let Some(kind) = AutomationKind::parse(&kind) else { continue };
-        // A damaged setting falls back to the defaults rather than stopping every automation.
-        let config = serde_json::from_str(&config).unwrap_or_else(|e| {
-            tracing::warn!(automation = id, error = %e, "an automation's settings cannot be read; defaults used");
-            AutomationConfig::default()
-        });
-        out.push(Active { id, kind, enabled, config, campaign_id, enabled_at, backlog_until, has_english });
-    }
-    Ok(out)
-}
-
-impl Active {
-    /// Occasions due from this instant on are "new": the start of the local day the
-    /// automation was turned on (a birthday whose message is due today is sent today).
-    pub(crate) fn new_from(&self, tz: chrono_tz::Tz) -> Option<DateTime<Utc>> {
-        self.enabled_at.map(|t| super::calendar::day_start(tz, local_date(tz, t)))
-    }
-}
-
-pub(crate) fn settings(conn: &Connection) -> Result<AutomationSettings> {
-    let v: Option<String> =
-        conn.query_row("SELECT value FROM settings WHERE key = 'automations'", [], |r| r.get(0)).optional()?;
-    Ok(v.and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_default())
-}
-
-fn last_check(conn: &Connection) -> Result<Option<DateTime<Utc>>> {
-    let v: Option<String> = conn
-        .query_row("SELECT value FROM settings WHERE key = 'automations.last_check'", [], |r| r.get(0))
-        .optional()?;
-    Ok(v.and_then(|v| DateTime::parse_from_rfc3339(&v).ok()).map(|t| t.with_timezone(&Utc)))
-}
-
-/// Write one line of the journal.
-pub(crate) fn journal(
-    tx: &Tx,
-    occasion: i64,
-    automation: i64,
-    customer: CustomerId,
-    state: OccasionState,
-    reason: Option<&str>,
-    at: DateTime<Utc>,
-) -> Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO automation_journal (occasion_id, automation_id, customer_id, at, state, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![occasion, automation, customer, at, state.code(), reason])?;
-    Ok(())
-}
-
-/// Move an occasion to `state` with `reason` and journal it (nothing when it is already there
-/// with that reason).
-pub(crate) fn set_state(tx: &Tx, occasion: i64, state: OccasionState, reason: Option<&str>) -> Result<bool> {
-    let row: Option<(i64, i64, String, Option<String>)> = tx
-        .prepare_cached("SELECT automation_id, customer_id, state, reason FROM automation_occasions WHERE id = ?1")?
-        .query_row([occasion], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .optional()?;
-    let Some((automation, customer, old, old_reason)) = row else { return Ok(false) };
-    if old == state.code() && old_reason.as_deref() == reason {
-        return Ok(false);
-    }
-    if old == OccasionState::Sent.code() {
-        return Ok(false);
-    }
-    tx.prepare_cached("UPDATE automation_occasions SET state = ?1, reason = ?2, updated_at = ?3 WHERE id = ?4")?
-        .execute(params![state.code(), reason, tx.now, occasion])?;
-    if matches!(state, OccasionState::Queued | OccasionState::HeldOut) {
-        tx.execute("UPDATE automation_occasions SET decided_at = ?1 WHERE id = ?2", params![tx.now, occasion])?;
-    }
-    journal(tx, occasion, automation, customer, state, reason, tx.now)?;
-    Ok(true)
-}
+/// How far back a check looks after a long closure (older occasions are not recorded).
+const MAX_LOOK_BACK_DAYS: i64 = 60;
 
 /// Run every enabled automation once.
 pub fn tick(store: &mut Store) -> Result<TickReport> {
@@ -139,11 +38,18 @@ pub fn tick(store: &mut Store) -> Result<TickReport> {
     let enabled: Vec<&Active> = all.iter().filter(|a| a.enabled).collect();
     let s = settings(store.conn())?;
     let country = store.settings()?.country;
+    // After a day or more without a check (the app was closed), the occasions whose whole
+    // window fell in the closure are found too, and recorded as expired with the reason: none
+    // goes missing silently. (Within a day no window can open and close unseen.)
+    let from = match last_check(store.conn())? {
+        Some(p) if now - p > Duration::hours(24) => p.max(now - Duration::days(MAX_LOOK_BACK_DAYS)),
+        _ => now,
+    };
     // Reads first, outside the write lock.
     let mut found: Vec<(usize, detect::Candidate)> = Vec::new();
     for (i, a) in enabled.iter().enumerate() {
         let backlog = a.backlog_until.is_some_and(|b| b > now);
-        let span = Span { from: now, to: now, backlog };
+        let span = Span { from, to: now, backlog };
         let not_before = a.new_from(zone(&s.time_zone));
         for c in detect::candidates(store.conn(), a.kind, &a.config, &s.time_zone, span, Some(a.id), not_before)? {
             found.push((i, c));
@@ -174,21 +80,20 @@ pub fn tick(store: &mut Store) -> Result<TickReport> {
 /// What the sender did with queued messages: sent, failed, or skipped before leaving.
 #[allow(clippy::type_complexity)]
 fn sync_with_outbox(tx: &Tx) -> Result<()> {
-    let rows: Vec<(i64, String, Option<String>, Option<String>, Option<DateTime<Utc>>)> = tx
+    let rows: Vec<(i64, String, Option<String>, Option<DateTime<Utc>>)> = tx
         .prepare_cached(
-            "SELECT o.id, r.state, r.skip_reason, r.last_error, r.sent_at FROM automation_occasions o
+            "SELECT o.id, r.state, r.skip_reason, r.sent_at FROM automation_occasions o
              JOIN campaign_recipients r ON r.id = o.recipient_id
              WHERE o.state = 'queued' AND r.state IN ('sent', 'failed', 'skipped', 'cancelled')",
         )?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    for (id, state, skip_reason, last_error, _sent_at) in rows {
+    for (id, state, skip_reason, _sent_at) in rows {
         match state.as_str() {
             "sent" => set_state(tx, id, OccasionState::Sent, None)?,
-            "failed" => {
-                let reason: Option<String> = last_error.map(|e| e.chars().take(200).collect());
-                set_state(tx, id, OccasionState::Failed, reason.as_deref())?
-            }
+            // A code, not the server's words: the journal is append-only, and a reply can quote
+            // the address (which an erasure must be able to remove from the outbox row).
+            "failed" => set_state(tx, id, OccasionState::Failed, Some("send_failed"))?,
             "cancelled" => set_state(tx, id, OccasionState::Skipped, Some("automation_off"))?,
             _ => set_state(tx, id, OccasionState::Skipped, Some(skip_reason.as_deref().unwrap_or("consent")))?,
         };
@@ -210,8 +115,8 @@ fn create(
     }
     let mut st = tx.prepare_cached(
         "INSERT OR IGNORE INTO automation_occasions
-           (automation_id, customer_id, occasion_key, due_at, valid_until, state, data, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?7)",
+           (automation_id, customer_id, occasion_key, due_at, valid_until, state, reason, data, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
     )?;
     for (i, c) in found {
         let a = enabled[*i];
@@ -227,13 +132,31 @@ fn create(
                 }
             }
         }
-        if w.valid_until <= tx.now {
-            continue;
-        }
-        if st.execute(params![a.id, c.customer_id, c.key, w.due, w.valid_until, c.data.to_string(), tx.now])? == 1 {
+        // Its whole window passed while the app was closed: recorded as expired, with why.
+        let (state, reason) = if w.valid_until <= tx.now {
+            (OccasionState::Expired, Some("closed"))
+        } else {
+            (OccasionState::Pending, None)
+        };
+        if st.execute(params![
+            a.id,
+            c.customer_id,
+            c.key,
+            w.due,
+            w.valid_until,
+            state.code(),
+            reason,
+            c.data.to_string(),
+            tx.now
+        ])? == 1
+        {
             let id = tx.last_insert_rowid();
-            journal(tx, id, a.id, c.customer_id, OccasionState::Pending, None, tx.now)?;
-            report.created += 1;
+            journal(tx, id, a.id, c.customer_id, state, reason, tx.now)?;
+            if state == OccasionState::Expired {
+                report.expired += 1;
+            } else {
+                report.created += 1;
+            }
         }
     }
     Ok(())
@@ -368,12 +291,12 @@ fn process_due(
 }
 
 /// The times of the automatic messages a customer was sent (or held out of) in the last 30
-/// days: what the pressure limits count.
+/// days, those of a record merged into theirs included: what the pressure limits count.
 fn recent_messages(conn: &Connection, customer: CustomerId, now: DateTime<Utc>) -> Result<Vec<DateTime<Utc>>> {
     Ok(conn
         .prepare_cached(
-            "SELECT decided_at FROM automation_occasions WHERE customer_id = ?1 AND state IN ('queued', 'sent', 'held_out')
-             AND decided_at > ?2",
+            "SELECT decided_at FROM automation_occasions WHERE customer_id = ?1
+             AND (state IN ('queued', 'sent', 'held_out') OR reason = 'merged') AND decided_at > ?2",
         )?
         .query_map(params![customer, now - Duration::days(rules::PRESSURE_MONTH_DAYS)], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?)
@@ -442,7 +365,7 @@ fn queue_one(tx: &mut Tx, a: &Active, s: &AutomationSettings, d: &Due) -> Result
         set_state(tx, d.id, OccasionState::HeldOut, None)?;
         return Ok(Queued::HeldOut);
     }
-    let fields = super::store::message_fields(tx, a, &d.data)?;
+    let fields = super::values::message_fields(tx, a, &d.data)?;
     tx.execute("UPDATE campaign_recipients SET fields = ?1 WHERE id = ?2", params![fields.to_string(), row])?;
     set_state(tx, d.id, OccasionState::Queued, None)?;
     Ok(Queued::Sent)
@@ -558,7 +481,7 @@ pub fn precheck(tx: &Tx, row: i64) -> Result<crate::campaigns::engine::Verdict> 
     let data: serde_json::Value = serde_json::from_str(&data).unwrap_or_default();
     match still_due(tx, a, &s, customer, &key, &data, tx.now)? {
         Ok(()) => {
-            super::store::attach_voucher(tx, a, &s, id, row, customer, &key, &data)?;
+            super::values::attach_voucher(tx, a, &s, id, row, customer, &key, &data)?;
             Ok(Verdict::Send)
         }
         Err(why) => {
@@ -566,6 +489,34 @@ pub fn precheck(tx: &Tx, row: i64) -> Result<crate::campaigns::engine::Verdict> 
             Ok(Verdict::Skip(why.to_string()))
         }
     }
+}
+
+/// A record merged into another: the occasions it was sent (or queued, or held out of) are
+/// the survivor's too — copied to the survivor as skipped, "merged", with their date — so the
+/// same birthday, thank-you or tier message is not sent again to the same person, and the
+/// pressure limits count them.
+#[allow(clippy::type_complexity)]
+pub(crate) fn on_merge(tx: &Tx, keep: CustomerId, other: CustomerId) -> Result<()> {
+    let rows: Vec<(i64, String, DateTime<Utc>, DateTime<Utc>, String, Option<DateTime<Utc>>)> = tx
+        .prepare(
+            "SELECT automation_id, occasion_key, due_at, valid_until, data, decided_at FROM automation_occasions
+             WHERE customer_id = ?1 AND state IN ('queued', 'sent', 'held_out')",
+        )?
+        .query_map([other], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (automation, key, due, valid_until, data, decided_at) in rows {
+        let inserted = tx.execute(
+            "INSERT OR IGNORE INTO automation_occasions
+               (automation_id, customer_id, occasion_key, due_at, valid_until, state, reason, data, decided_at, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'skipped', 'merged', ?6, ?7, ?8, ?8)",
+            params![automation, keep, key, due, valid_until, data, decided_at, tx.now],
+        )?;
+        if inserted == 1 {
+            let id = tx.last_insert_rowid();
+            journal(tx, id, automation, keep, OccasionState::Skipped, Some("merged"), tx.now)?;
+        }
+    }
+    Ok(())
 }
 
 /// The local date an occasion's key names, for labels (`birthday:2027` has none).

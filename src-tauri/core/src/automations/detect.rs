@@ -62,10 +62,10 @@ pub fn candidates(
     let mut out = match kind {
         AutomationKind::Welcome => welcome(conn, cfg, span)?,
         AutomationKind::Birthday => birthday(conn, cfg, time_zone, span)?,
-        AutomationKind::Winback => winback(conn, cfg, time_zone, span, automation)?,
+        AutomationKind::Winback => winback(conn, cfg, span, automation)?,
         AutomationKind::Expiry => expiry(conn, cfg, time_zone, span, automation)?,
         AutomationKind::Tier => tier(conn, cfg, time_zone, span)?,
-        AutomationKind::Thanks => thanks(conn, cfg, span)?,
+        AutomationKind::Thanks => thanks(conn, cfg, span, automation)?,
     };
     let mut kept = Vec::with_capacity(out.len());
     for c in out.drain(..) {
@@ -92,8 +92,16 @@ fn welcome(conn: &Connection, cfg: &AutomationConfig, span: Span) -> Result<Vec<
         span.from - Duration::days(rules::WELCOME_VALID_DAYS)
     };
     let hi = span.to;
-    let sql =
-        format!("SELECT c.id, c.{column} FROM customers c WHERE c.{column} >= ?1 AND c.{column} <= ?2 AND {ACTIVE}");
+    // A welcome on sign-up is for people who signed up: not for the records of an import.
+    let not_imported = match cfg.welcome_on {
+        WelcomeOn::SignUp => {
+            " AND NOT EXISTS (SELECT 1 FROM import_changes ic WHERE ic.customer_id = c.id AND ic.action = 'created')"
+        }
+        WelcomeOn::FirstPurchase => "",
+    };
+    let sql = format!(
+        "SELECT c.id, c.{column} FROM customers c WHERE c.{column} >= ?1 AND c.{column} <= ?2 AND {ACTIVE}{not_imported}"
+    );
     let mut st = conn.prepare_cached(&sql)?;
     let rows = st.query_map(params![lo, hi], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, DateTime<Utc>>(1)?)))?;
     let mut out = Vec::new();
@@ -152,14 +160,7 @@ fn birthday(conn: &Connection, cfg: &AutomationConfig, time_zone: &str, span: Sp
     Ok(out)
 }
 
-fn winback(
-    conn: &Connection,
-    cfg: &AutomationConfig,
-    time_zone: &str,
-    span: Span,
-    automation: Option<i64>,
-) -> Result<Vec<Candidate>> {
-    let tz = zone(time_zone);
+fn winback(conn: &Connection, cfg: &AutomationConfig, span: Span, automation: Option<i64>) -> Result<Vec<Candidate>> {
     let fixed = Duration::days(i64::from(cfg.winback_days.max(1)));
     let soonest = if cfg.winback_rhythm { Duration::days(rules::WINBACK_RHYTHM_MIN_DAYS).min(fixed) } else { fixed };
     let lo = if span.backlog {
@@ -168,24 +169,46 @@ fn winback(
         span.from - Duration::days(rules::WINBACK_VALID_DAYS) - fixed
     };
     let hi = span.to - soonest;
+    // In the query itself: only customers absent long enough by `span.to` (the fixed number of
+    // days, or their own rhythm: `rules::winback_window`), and not already given this absence's
+    // occasion — a large shop has tens of thousands of lapsed customers, nearly all decided.
     let mut st = conn.prepare_cached(&format!(
         "SELECT c.id, c.last_purchase_at, c.first_purchase_at, c.visit_count FROM customers c
-         WHERE c.last_purchase_at >= ?1 AND c.last_purchase_at <= ?2 AND {ACTIVE}"
+         WHERE c.last_purchase_at >= ?1 AND c.last_purchase_at <= ?2 AND {ACTIVE}
+           AND julianday(?3) - julianday(c.last_purchase_at) >= CASE
+                 WHEN ?4 AND c.visit_count >= 3 AND c.first_purchase_at < c.last_purchase_at
+                 THEN min(?5, max((julianday(c.last_purchase_at) - julianday(c.first_purchase_at)) / (c.visit_count - 1) * ?6 / 100.0, ?7))
+                 ELSE ?5 END - 0.0001
+           AND NOT EXISTS (SELECT 1 FROM automation_occasions o WHERE o.automation_id = ?8 AND o.customer_id = c.id
+                           AND o.occasion_key = 'winback:' || substr(c.last_purchase_at, 1, 10))"
     ))?;
-    let rows = st.query_map(params![lo, hi], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, DateTime<Utc>>(1)?,
-            r.get::<_, Option<DateTime<Utc>>>(2)?,
-            r.get::<_, i64>(3)?,
-        ))
-    })?;
+    let rows = st.query_map(
+        params![
+            lo,
+            hi,
+            span.to,
+            cfg.winback_rhythm,
+            i64::from(cfg.winback_days.max(1)),
+            i64::from(cfg.winback_rhythm_percent.max(100)),
+            rules::WINBACK_RHYTHM_MIN_DAYS,
+            automation.unwrap_or(-1)
+        ],
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, DateTime<Utc>>(1)?,
+                r.get::<_, Option<DateTime<Utc>>>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        },
+    )?;
     let mut out = Vec::new();
     for row in rows {
         let (id, last, first, visits) = row?;
         out.push(Candidate {
             customer_id: id,
-            key: format!("winback:{}", local_date(tz, last)),
+            // The UTC date of the last visit (the query above builds the same key).
+            key: format!("winback:{}", last.format("%Y-%m-%d")),
             window: rules::winback_window(cfg, last, first, visits),
             data: serde_json::json!({ "last_visit": last, "attempt": 1 }),
         });
@@ -238,20 +261,23 @@ fn expiry(
     let mut out = Vec::new();
     for &n in &cfg.expiry_reminders {
         let ahead = Duration::days(i64::from(n) + 1);
-        // (customer, local date of expiry) → the first instant of that date's expiries.
-        let mut groups: BTreeMap<(CustomerId, chrono::NaiveDate), DateTime<Utc>> = BTreeMap::new();
+        // (customer, local date of expiry) → the first instant of that date's expiries, and the
+        // points those lots were given with (what is left of them is at most that).
+        let mut groups: BTreeMap<(CustomerId, chrono::NaiveDate), (DateTime<Utc>, i64)> = BTreeMap::new();
         match p.expiry {
             Expiry::AfterMonths { .. } => {
                 let mut st = conn.prepare_cached(
-                    "SELECT customer_id, expires_at FROM points_ledger WHERE expires_at > ?1 AND expires_at <= ?2 AND points > 0",
+                    "SELECT customer_id, expires_at, points FROM points_ledger
+                     WHERE expires_at IS NOT NULL AND expires_at > ?1 AND expires_at <= ?2 AND points > 0",
                 )?;
                 let rows = st.query_map(params![span.from, span.to + ahead], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, DateTime<Utc>>(1)?))
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, DateTime<Utc>>(1)?, r.get::<_, i64>(2)?))
                 })?;
                 for row in rows {
-                    let (c, at) = row?;
-                    let e = groups.entry((c, local_date(tz, at))).or_insert(at);
-                    *e = (*e).min(at);
+                    let (c, at, points) = row?;
+                    let e = groups.entry((c, local_date(tz, at))).or_insert((at, 0));
+                    e.0 = e.0.min(at);
+                    e.1 += points;
                 }
             }
             Expiry::AfterInactivityMonths { months } => {
@@ -266,13 +292,18 @@ fn expiry(
                 for row in rows {
                     let (c, last) = row?;
                     if let Some(at) = last.checked_add_months(m) {
-                        groups.insert((c, local_date(tz, at)), at);
+                        groups.insert((c, local_date(tz, at)), (at, i64::MAX));
                     }
                 }
             }
             Expiry::Never => {}
         }
-        for ((customer, date), at) in groups {
+        for ((customer, date), (at, given)) in groups {
+            // Lots given with fewer points than the threshold cannot leave enough: no need to
+            // work out what is left of them.
+            if given < cfg.expiry_min_points.max(1) {
+                continue;
+            }
             let key = format!("expiry:{date}:{n}");
             let window = rules::expiry_window(tz, at, n);
             if !span.open(&window) || exists(conn, automation, customer, &key)? {
@@ -366,18 +397,21 @@ fn tier(conn: &Connection, cfg: &AutomationConfig, time_zone: &str, span: Span) 
     Ok(out)
 }
 
-fn thanks(conn: &Connection, cfg: &AutomationConfig, span: Span) -> Result<Vec<Candidate>> {
+fn thanks(conn: &Connection, cfg: &AutomationConfig, span: Span, automation: Option<i64>) -> Result<Vec<Candidate>> {
     let after = Duration::days(i64::from(cfg.thanks_days));
     let lo = if span.backlog {
         span.from - Duration::days(30)
     } else {
         span.from - Duration::days(rules::THANKS_VALID_DAYS)
     } - after;
+    // Sales already thanked (or decided) are left out in the query itself.
     let mut st = conn.prepare_cached(&format!(
         "SELECT p.id, p.customer_id, p.occurred_at FROM purchases p JOIN customers c ON c.id = p.customer_id
-         WHERE p.kind = 'sale' AND p.occurred_at >= ?1 AND p.occurred_at <= ?2 AND {ACTIVE}"
+         WHERE p.kind = 'sale' AND p.occurred_at >= ?1 AND p.occurred_at <= ?2 AND {ACTIVE}
+           AND NOT EXISTS (SELECT 1 FROM automation_occasions o WHERE o.automation_id = ?3 AND o.customer_id = p.customer_id
+                           AND o.occasion_key = 'thanks:' || p.id)"
     ))?;
-    let rows = st.query_map(params![lo, span.to - after], |r| {
+    let rows = st.query_map(params![lo, span.to - after, automation.unwrap_or(-1)], |r| {
         Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, DateTime<Utc>>(2)?))
     })?;
     let mut out = Vec::new();

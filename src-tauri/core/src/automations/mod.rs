@@ -9,6 +9,10 @@
 //! - `checker`: the tick — makes the occasions, expires, postpones, asks the merchant after a
 //!   long closure, and queues messages in the campaign outbox; `precheck` is what the sender
 //!   asks just before an automatic message leaves.
+//! - `occasions`: the automations as stored, the last check's time, and the one way an
+//!   occasion changes state (with its journal line).
+//! - `values`: what a message carries beyond the customer's own (points expiring, the tier, the
+//!   birthday voucher given when it leaves).
 //! - `store`: the automations, their settings and messages, turning on and off, the journal,
 //!   the 7-day preview, the decision after a closure, the test send and the results.
 //!
@@ -28,11 +32,15 @@
 pub mod calendar;
 pub mod checker;
 pub mod detect;
+pub(crate) mod occasions;
 pub mod rules;
 pub mod store;
+pub(crate) mod values;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_sim;
 
 use crate::campaigns::MessageContent;
 use crate::loyalty::VoucherKind;

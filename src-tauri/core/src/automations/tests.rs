@@ -402,3 +402,163 @@ fn an_automations_outbox_is_not_a_campaign_to_pause_or_cancel() {
     s.resume_automation(a.id, None).unwrap();
     assert_eq!(s.automation(a.id).unwrap().sending_paused, None, "and sending resumes");
 }
+
+#[test]
+fn a_birthday_whose_whole_window_fell_in_a_closure_is_recorded_as_expired() {
+    let (mut s, clock) = testutil::store();
+    let sink = Sink::start(true, 2).unwrap();
+    s.save_mail_settings(&mail(&sink), None).unwrap();
+    paris(&mut s);
+    let a = of_kind(&mut s, AutomationKind::Birthday);
+    s.enable_automation(a.id, EnableMode::NewOnly, None).unwrap();
+    customer(&mut s, "Léa", "lea.client@example.com", Some((28, 11)));
+    checker::tick(&mut s).unwrap();
+    // Closed three weeks: her window (25 Nov – 1 Dec) opened and closed meanwhile.
+    clock.advance(Duration::days(21));
+    checker::tick(&mut s).unwrap();
+    send(&mut s, &a);
+    assert_eq!(sink.count(), 0, "a birthday three weeks late is not sent");
+    let o = occasions(&s, &a);
+    assert_eq!(o.len(), 1, "but it is not lost without a trace");
+    assert_eq!((o[0].1.as_str(), o[0].2.as_deref()), ("expired", Some("closed")), "expired, missed while closed");
+}
+
+#[test]
+fn a_merged_record_does_not_get_the_same_birthday_twice() {
+    let (mut s, clock) = testutil::store();
+    let sink = Sink::start(true, 2).unwrap();
+    s.save_mail_settings(&mail(&sink), None).unwrap();
+    paris(&mut s);
+    let a = of_kind(&mut s, AutomationKind::Birthday);
+    s.enable_automation(a.id, EnableMode::NewOnly, None).unwrap();
+    let old = customer(&mut s, "Léa", "lea.old@example.com", Some((26, 11)));
+    checker::tick(&mut s).unwrap();
+    send(&mut s, &a);
+    assert_eq!(sink.count(), 1);
+    // The same person had a second record, with another address; the merchant merges them.
+    let new = customer(&mut s, "Léa", "lea.new@example.com", Some((26, 11)));
+    s.merge_customers(new, old, None).unwrap();
+    clock.advance(Duration::hours(3));
+    checker::tick(&mut s).unwrap();
+    send(&mut s, &a);
+    assert_eq!(sink.count(), 1, "the survivor is not sent the birthday the other record already had");
+}
+
+#[test]
+fn a_welcome_on_sign_up_is_not_sent_to_an_import() {
+    let (mut s, _clock) = testutil::store();
+    let sink = Sink::start(true, 2).unwrap();
+    s.save_mail_settings(&mail(&sink), None).unwrap();
+    paris(&mut s);
+    let a = of_kind(&mut s, AutomationKind::Welcome);
+    let mut input = AutomationInput {
+        config: a.config.clone(),
+        message_fr: a.message_fr.clone(),
+        message_en: a.message_en.clone(),
+    };
+    input.config.welcome_on = WelcomeOn::SignUp;
+    input.config.welcome_delay_hours = 0;
+    s.save_automation(a.id, &input, None).unwrap();
+    s.enable_automation(a.id, EnableMode::NewOnly, None).unwrap();
+    let signed = customer(&mut s, "Léa", "lea.client@example.com", None);
+    let imported = customer(&mut s, "Import", "import@example.com", None);
+    s.conn()
+        .execute(
+            "INSERT INTO imports (id, file_name, format, options, counts, created_at) VALUES (1, 'clients.csv', 'csv', '{}', '{}', '2026-11-23 10:00:00+00:00')",
+            [],
+        )
+        .unwrap();
+    s.conn()
+        .execute("INSERT INTO import_changes (import_id, customer_id, action) VALUES (1, ?1, 'created')", [imported])
+        .unwrap();
+    checker::tick(&mut s).unwrap();
+    send(&mut s, &a);
+    let to: Vec<String> = sink.received().into_iter().flat_map(|r| r.to).collect();
+    assert_eq!(to.len(), 1, "one welcome: {to:?}");
+    assert!(to[0].contains("lea.client@"), "to the person who signed up, not to the imported record");
+    let _ = signed;
+}
+
+#[test]
+fn a_regular_customer_late_on_their_rhythm_is_missed_sooner_than_the_fixed_delay() {
+    let (mut s, clock) = testutil::store();
+    let sink = Sink::start(true, 2).unwrap();
+    s.save_mail_settings(&mail(&sink), None).unwrap();
+    paris(&mut s);
+    // A regular: a visit every 10 days (three visits); an occasional customer: one visit.
+    let regular = customer(&mut s, "Régulière", "reguliere@example.com", None);
+    let once = customer(&mut s, "Passage", "passage@example.com", None);
+    for _ in 0..3 {
+        testutil::sale(&mut s, regular, 900);
+        clock.advance(Duration::days(10));
+    }
+    testutil::sale(&mut s, once, 900);
+    let a = of_kind(&mut s, AutomationKind::Winback);
+    s.enable_automation(a.id, EnableMode::NewOnly, None).unwrap();
+    // 19 days after the regular's last visit: not yet late (200 % of 10 days is 20 days).
+    clock.advance(Duration::days(9));
+    checker::tick(&mut s).unwrap();
+    assert!(occasions(&s, &a).is_empty(), "19 days is within twice her usual gap");
+    clock.advance(Duration::days(2));
+    checker::tick(&mut s).unwrap();
+    let o = occasions(&s, &a);
+    assert_eq!(o.len(), 1, "21 days: she is late on her rhythm, long before the fixed 60 days");
+    let who: i64 = s
+        .conn()
+        .query_row("SELECT customer_id FROM automation_occasions WHERE automation_id = ?1", [a.id], |r| r.get(0))
+        .unwrap();
+    assert_eq!(who, regular, "the occasional customer is not late on a rhythm they do not have");
+    // Checking again makes nothing more for the same absence.
+    clock.advance(Duration::hours(5));
+    checker::tick(&mut s).unwrap();
+    assert_eq!(occasions(&s, &a).len(), 1, "one win-back per absence");
+    let _ = once;
+}
+
+#[test]
+fn erasing_a_customer_who_received_automatic_messages_removes_what_they_said() {
+    let (mut s, _clock) = testutil::store();
+    let sink = Sink::start(true, 2).unwrap();
+    s.save_mail_settings(&mail(&sink), None).unwrap();
+    paris(&mut s);
+    let lea = customer(&mut s, "Léa", "lea.client@example.com", Some((26, 11)));
+    let a = with_voucher(&mut s);
+    s.enable_automation(a.id, EnableMode::NewOnly, None).unwrap();
+    checker::tick(&mut s).unwrap();
+    send(&mut s, &a);
+    assert_eq!(sink.count(), 1);
+    s.erase_customer(lea, None).expect("a customer who received automatic messages can be erased");
+    let (data, fields): (String, Option<String>) = s
+        .conn()
+        .query_row(
+            "SELECT o.data, r.fields FROM automation_occasions o JOIN campaign_recipients r ON r.id = o.recipient_id
+             WHERE o.customer_id = ?1",
+            [lea],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(data, "{}", "the birthday's date is no longer kept with the occasion");
+    assert_eq!(fields, None, "nor the voucher code the message carried");
+    assert_eq!(occasions(&s, &a)[0].1, "sent", "the occasion stays, so it is never sent again");
+}
+
+#[test]
+fn the_welcome_invites_to_refer_only_while_a_referral_offer_runs() {
+    let (mut s, clock) = testutil::store();
+    let sink = Sink::start(true, 2).unwrap();
+    s.save_mail_settings(&mail(&sink), None).unwrap();
+    paris(&mut s);
+    let a = of_kind(&mut s, AutomationKind::Welcome);
+    s.enable_automation(a.id, EnableMode::NewOnly, None).unwrap();
+    let lea = customer(&mut s, "Léa", "lea.client@example.com", None);
+    testutil::sale(&mut s, lea, 1500);
+    clock.advance(Duration::hours(3));
+    checker::tick(&mut s).unwrap();
+    send(&mut s, &a);
+    let got = sink.received();
+    assert_eq!(got.len(), 1, "the welcome leaves after the first purchase");
+    let raw = String::from_utf8_lossy(&got[0].data).into_owned();
+    let text = mail_parser::MessageParser::default().parse(raw.as_bytes()).unwrap().body_text(0).unwrap().into_owned();
+    assert!(text.contains("Bienvenue"), "it is the welcome: {text}");
+    assert!(!text.contains("Parrainez"), "no referral offer runs: no invitation to refer");
+}

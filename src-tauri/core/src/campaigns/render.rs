@@ -35,6 +35,7 @@ pub const PERSONAL_FIELDS: &[&str] = &[
     "referral_code",
     "referral_friends",
     "referral_next_milestone",
+    "referral_invite",
     "points_expiring",
     "expiry_date",
 ];
@@ -59,6 +60,9 @@ pub struct Personal {
     pub referral_friends: i64,
     /// "encore 1 filleul pour le bon de 10,00 €", or empty.
     pub referral_next_milestone: String,
+    /// While a referral offer runs, a sentence inviting the customer to pass their code on;
+    /// empty otherwise (the welcome message uses it).
+    pub referral_invite: String,
 }
 
 impl Personal {
@@ -492,6 +496,7 @@ pub fn sample_personal(lang: Lang, shop: &str) -> Personal {
                 ("reward", if lang == Lang::En { "€10.00 voucher" } else { "bon de 10,00 €" }.into()),
             ],
         ),
+        referral_invite: crate::i18n::tr(lang, "referral.invite", &[("code", crate::referrals::code::format(1234))]),
     }
 }
 
@@ -501,7 +506,7 @@ pub fn personal(conn: &Connection, id: &Identity, customer: CustomerId, now: Dat
         .prepare_cached("SELECT first_name, last_name, email FROM customers WHERE id = ?1")?
         .query_row([customer], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     let (points, tier, voucher) = crate::loyalty::personal_loyalty(conn, customer, now)?;
-    let (referral_code, referral_friends, referral_next_milestone) =
+    let (referral_code, referral_friends, referral_next_milestone, referral_invite) =
         crate::referrals::personal_fields(conn, customer, now)?;
     let (voucher_code, voucher_value) = match voucher {
         Some(v) => {
@@ -534,6 +539,7 @@ pub fn personal(conn: &Connection, id: &Identity, customer: CustomerId, now: Dat
         referral_code,
         referral_friends,
         referral_next_milestone,
+        referral_invite,
     })
 }
 

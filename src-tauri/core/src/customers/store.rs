@@ -502,6 +502,7 @@ impl Store {
                 "INSERT OR IGNORE INTO customer_tags (customer_id, tag, tag_fold) SELECT ?1, tag, tag_fold FROM customer_tags WHERE customer_id = ?2",
                 params![keep, other],
             )?;
+            crate::automations::checker::on_merge(tx, keep, other)?;
             crate::referrals::on_merge(tx, keep, other)?;
             tx.execute(
                 "UPDATE customers AS k SET

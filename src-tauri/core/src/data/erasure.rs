@@ -156,6 +156,14 @@ pub(crate) fn erase_tx(tx: &mut Tx, id: CustomerId, record: Option<&Erasure>) ->
             "UPDATE campaign_recipients SET email = ?2, email_norm = NULL WHERE customer_id = ?1 AND email != ?2",
             params![id, ERASED_EMAIL],
         )?;
+        // Automatic messages: the values a message carried (a voucher, points expiring) and what
+        // an occasion was about (a birthday's date, a last visit); the server's words on a failure.
+        tx.execute(
+            "UPDATE campaign_recipients SET fields = NULL, last_error = NULL
+             WHERE customer_id = ?1 AND (fields IS NOT NULL OR last_error IS NOT NULL)",
+            [id],
+        )?;
+        tx.execute("UPDATE automation_occasions SET data = '{}' WHERE customer_id = ?1 AND data <> '{}'", [id])?;
         // What came back from the mailbox and the satisfaction survey: the text that may
         // identify or quote the person goes; decisions, scores and dates stay for the figures.
         tx.execute(

@@ -557,8 +557,9 @@ fn segments_and_personal_fields_know_referrals() {
     assert_eq!(matching(Condition::WasReferred), 2, "two customers were referred");
     assert_eq!(matching(Condition::ReferredBy { customer_id: lea }), 2, "both by Léa");
     assert_eq!(matching(Condition::ReferredBy { customer_id: f1 }), 0, "nobody by Anne");
-    let (code, friends, next) = super::views::personal_fields(s.conn(), lea, s.now()).unwrap();
+    let (code, friends, next, invite) = super::views::personal_fields(s.conn(), lea, s.now()).unwrap();
     assert_eq!(code, code::format(lea));
+    assert!(invite.contains(&code), "while the offer runs, the invitation carries her code: {invite}");
     assert_eq!(friends, 2, "two friends referred");
     assert!(next.contains("encore 1 filleul") && next.contains("bon de 5,00"), "next milestone: {next}");
     // The same values reach a message through the campaign's substitution.

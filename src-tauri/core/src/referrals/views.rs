@@ -593,15 +593,18 @@ pub(crate) fn personal_fields(
     conn: &Connection,
     customer: CustomerId,
     now: DateTime<Utc>,
-) -> Result<(String, i64, String)> {
+) -> Result<(String, i64, String, String)> {
     let friends: i64 = conn
         .prepare_cached(
             "SELECT count(*) FROM referrals WHERE referrer_id = ?1 AND status IN ('pending', 'qualified', 'approved')",
         )?
         .query_row([customer], |r| r.get(0))?;
     let mut next = String::new();
+    let mut invite = String::new();
     if let Some(v) = current_offer(conn)?.filter(|v| v.offer.runs_on(super::store::local_day(now))) {
         let s = crate::settings::read(conn)?;
+        // Only while an offer runs: the welcome message's line about passing the code on.
+        invite = crate::i18n::tr(s.language, "referral.invite", &[("code", code::format(customer))]);
         if let Some((m, missing)) = next_ahead(conn, customer, &v.offer)? {
             next = crate::i18n::tr(
                 s.language,
@@ -613,5 +616,5 @@ pub(crate) fn personal_fields(
             );
         }
     }
-    Ok((code::format(customer), friends, next))
+    Ok((code::format(customer), friends, next, invite))
 }

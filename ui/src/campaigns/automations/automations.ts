@@ -27,6 +27,8 @@ export function timeToMinutes(s: string): number | null {
 export const KNOWN_REASONS = [
   'pressure',
   'closed',
+  'merged',
+  'send_failed',
   'merchant_send',
   'merchant_ignored',
   'window_passed',

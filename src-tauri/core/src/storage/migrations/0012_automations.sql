@@ -125,3 +125,11 @@ BEGIN SELECT RAISE(ABORT, 'tier downgrades are append-only'); END;
 CREATE TRIGGER tier_downgrades_append_only_d BEFORE DELETE ON tier_downgrades
 BEGIN SELECT RAISE(ABORT, 'tier downgrades are append-only'); END;
 CREATE INDEX customers_by_updated ON customers (updated_at);
+-- What every check reads over the whole shop, from the index alone (no row fetched): the
+-- customers absent for a while (win-back), the sales of the last days (thank-you), the points
+-- lots expiring soon (reminders).
+CREATE INDEX customers_absence ON customers (last_purchase_at, first_purchase_at, visit_count)
+    WHERE archived_at IS NULL AND merged_into IS NULL;
+CREATE INDEX purchases_sales_by_date ON purchases (occurred_at, customer_id) WHERE kind = 'sale';
+CREATE INDEX points_ledger_expiring ON points_ledger (expires_at, customer_id, points)
+    WHERE points > 0 AND expires_at IS NOT NULL;
