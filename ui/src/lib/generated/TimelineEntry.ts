@@ -6,4 +6,13 @@ export type TimelineEntry = { at: string, } & ({ "type": "created" } | { "type":
 /**
  * The reward's words, for reward events.
  */
-detail: string | null, });
+detail: string | null, } | { "type": "stamps", kind: string, stamps: number, 
+/**
+ * For a milestone claim: its position on the card (0 = first) and its words in the
+ * programme today.
+ */
+milestone: number | null, label: string | null, 
+/**
+ * A milestone given back because its sale was fully refunded.
+ */
+returned: boolean, } | { "type": "voucher_used", code: string, purchase_id: number | null, undone: boolean, } | { "type": "tier_changed", tier: string, up: boolean, to: string | null, } | { "type": "automation", automation: string, occasion: string, state: string, reason: string | null, });
