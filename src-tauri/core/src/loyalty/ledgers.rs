@@ -70,7 +70,9 @@ pub(crate) fn usable_points_sql(customer: &str, now: &str, inactive_before: &str
 /// visit" mode), if the programme says so.
 pub(crate) fn inactive_before(p: &Programme, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     match p.expiry {
-        super::programme::Expiry::AfterInactivityMonths { months } => now.checked_sub_months(chrono::Months::new(months)),
+        super::programme::Expiry::AfterInactivityMonths { months } => {
+            now.checked_sub_months(chrono::Months::new(months))
+        }
         _ => None,
     }
 }

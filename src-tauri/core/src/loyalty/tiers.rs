@@ -204,10 +204,11 @@ impl crate::storage::Store {
                     let qualified_then =
                         rules::tier_for(&thresholds, qualifying(tx, t, customer, last_instant, None)?);
                     if index < t.tiers.len() && renewed_at_end(index, qualified_then) {
-                        // Reached again in the period that ended: not a new upgrade.
+                        // Reached again in the period that ended: not a new upgrade. (Under the
+                        // tier's name today, if the merchant renamed it.)
                         tx.execute(
                             "INSERT INTO tier_events (customer_id, tier_index, tier_name, reached_at, kept_until) VALUES (?1, ?2, ?3, ?4, ?5)",
-                            params![customer, index as i64, name, ended_at, rules::kept_until(t.period, last_instant)],
+                            params![customer, index as i64, t.tiers[index].name, ended_at, rules::kept_until(t.period, last_instant)],
                         )?;
                     } else {
                         let (after, _) = tier_now(tx, &p, customer, ended_at, None)?;
