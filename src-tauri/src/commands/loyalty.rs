@@ -1,5 +1,5 @@
 use crate::state::AppState;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use comptoir_core::cards::PrintableCard;
 use comptoir_core::loyalty::{
     Action, Earning, ExpiringForCustomer, Liability, LoyaltyStatus, PointsEntry, Programme, Redemption, Reward,

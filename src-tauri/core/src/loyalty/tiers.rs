@@ -160,12 +160,18 @@ fn renewed_at_end(tier: usize, qualified_then: Option<usize>) -> bool {
     qualified_then.is_some_and(|q| q >= tier)
 }
 
+/// A tier event whose kept period ended.
+struct Ended {
+    event: i64,
+    customer: CustomerId,
+    index: usize,
+    name: String,
+    at: DateTime<Utc>,
+}
+
 /// Tier events whose kept period ended by `now` and that no later event of the same tier or a
 /// higher one carries on, not yet judged.
-fn ended_periods(
-    conn: &Connection,
-    now: DateTime<Utc>,
-) -> Result<Vec<(i64, CustomerId, usize, String, DateTime<Utc>)>> {
+fn ended_periods(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<Ended>> {
     let mut st = conn.prepare_cached(
         "SELECT e.id, e.customer_id, e.tier_index, e.tier_name, e.kept_until FROM tier_events e
          WHERE e.kept_until <= ?1
@@ -174,8 +180,15 @@ fn ended_periods(
                            AND o.tier_index >= e.tier_index AND o.kept_until > e.kept_until)
          ORDER BY e.kept_until, e.id",
     )?;
-    let rows =
-        st.query_map([now], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as usize, r.get(3)?, r.get(4)?)))?;
+    let rows = st.query_map([now], |r| {
+        Ok(Ended {
+            event: r.get(0)?,
+            customer: r.get(1)?,
+            index: r.get::<_, i64>(2)? as usize,
+            name: r.get(3)?,
+            at: r.get(4)?,
+        })
+    })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -199,7 +212,7 @@ impl crate::storage::Store {
                 if ended.is_empty() {
                     break;
                 }
-                for (event, customer, index, name, ended_at) in ended {
+                for Ended { event, customer, index, name, at: ended_at } in ended {
                     let last_instant = ended_at - chrono::Duration::seconds(1);
                     let qualified_then =
                         rules::tier_for(&thresholds, qualifying(tx, t, customer, last_instant, None)?);
