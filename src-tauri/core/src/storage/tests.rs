@@ -287,7 +287,11 @@ fn the_purchases_rebuild_keeps_rows_references_and_guards() {
         .unwrap()
         .collect::<rusqlite::Result<_>>()
         .unwrap();
-    assert_eq!(rows, vec![(40, "sale".into(), 1250, None), (41, "refund".into(), 250, Some(40))], "same rows, same ids");
+    assert_eq!(
+        rows,
+        vec![(40, "sale".into(), 1250, None), (41, "refund".into(), 250, Some(40))],
+        "same rows, same ids"
+    );
     let fk: bool = c.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
     assert!(fk, "foreign keys are on again after the upgrade");
     let none: Option<String> = c.query_row("PRAGMA foreign_key_check", [], |r| r.get(0)).optional().unwrap();
