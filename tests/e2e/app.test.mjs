@@ -244,6 +244,7 @@ test('a reward that is not a discount is given from the customer page, once, aft
   await waitForText('#gesture-done', 'donné');
   await waitForText('#loyalty-points', '7');
   await waitForText('#loyalty-ledger', '<b>torréfaction</b>'); // the name stays text
+  await waitForText('[data-timeline-entry]', '<b>torréfaction</b>');
   const status = await invoke('loyalty_status', { customer: zoe.id });
   assert.equal(status.points, 7, 'given once: 12 − 5');
   assert.equal(await browser.execute(() => document.querySelectorAll('#loyalty-ledger b').length), 0, 'no markup from a name');

@@ -61,13 +61,16 @@ impl Store {
     pub fn points_liability(&self) -> Result<Liability> {
         let p = programme(self.conn())?;
         let now = self.now();
-        // What the till shows, summed: points past their date or after the months without a
-        // visit are not a debt any more, written off in the ledger or not yet.
+        // What the till shows, summed in one pass over the ledger: points past their date or
+        // after the months without a visit are not a debt any more, written off or not yet
+        // (the same arithmetic as `ledgers::usable_points_sql`, grouped).
         let points: i64 = self.conn().query_row(
-            &format!(
-                "SELECT coalesce(sum({}), 0) FROM customers c WHERE EXISTS (SELECT 1 FROM points_ledger l WHERE l.customer_id = c.id)",
-                super::ledgers::usable_points_sql("c.id", "?1", "?2")
-            ),
+            "SELECT coalesce(sum(CASE WHEN ?2 IS NOT NULL AND c.last_purchase_at <= ?2 THEN 0
+                                     ELSE max(0, min(b.total, b.live)) END), 0)
+             FROM (SELECT customer_id, sum(points) AS total,
+                          coalesce(sum(CASE WHEN points > 0 AND (expires_at IS NULL OR expires_at > ?1) THEN points END), 0) AS live
+                   FROM points_ledger GROUP BY customer_id) b
+             JOIN customers c ON c.id = b.customer_id",
             params![now, super::ledgers::inactive_before(&p, now)],
             |r| r.get(0),
         )?;

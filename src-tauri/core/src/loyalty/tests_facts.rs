@@ -291,6 +291,11 @@ fn rewards_that_are_not_discounts_are_given_from_the_customer_page_without_a_sal
     assert_eq!(ledger[0].kind, "redeem");
     assert_eq!(ledger[0].reason.as_deref(), Some("Visite de l'atelier"), "the ledger names the reward");
     assert_eq!(ledger[0].staff.as_deref(), Some("Marie"));
+    assert!(
+        s.timeline(c, 20).unwrap().iter().any(|e| matches!(&e.kind,
+            TimelineKind::Points { kind, points: -100, reason: Some(r), .. } if kind == "redeem" && r == "Visite de l'atelier")),
+        "the timeline shows the reward given"
+    );
 
     assert_eq!(s.give_reward(c, off.id, "", None).unwrap_err().code(), "conflict", "a discount needs a ticket");
     let short = s.give_reward(c, gift.id, "", None).unwrap_err();

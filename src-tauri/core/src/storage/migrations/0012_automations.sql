@@ -153,3 +153,8 @@ CREATE TRIGGER purchases_append_only_u BEFORE UPDATE OF kind, amount_cents, occu
 BEGIN SELECT RAISE(ABORT, 'purchases are append-only'); END;
 CREATE TRIGGER purchases_append_only_d BEFORE DELETE ON purchases
 BEGIN SELECT RAISE(ABORT, 'purchases are append-only'); END;
+
+-- The usable balance of many customers at once (segments, the liability, the checks of the
+-- expiring-points messages) reads each customer's credits with their dates from this index
+-- alone.
+CREATE INDEX points_ledger_balance ON points_ledger (customer_id, points, expires_at);
