@@ -40,6 +40,7 @@ const COMMANDS: &[&str] = &[
     "loyalty_liability",
     "loyalty_expiring",
     "loyalty_suspicious",
+    "loyalty_give_reward",
     "cards_printable",
     "mail_settings_get",
     "mail_settings_save",

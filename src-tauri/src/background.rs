@@ -1,6 +1,7 @@
 //! Start-up and housekeeping work, off the first screen's path: one thread with its own
-//! connection to the database file that, a moment after the window opens, writes off the
-//! points that expired (incrementally), brings the dashboard's per-day figures up to date,
+//! connection to the database file that, a moment after the window opens and again whenever
+//! the local day changes while the app stays open, writes off the points that expired
+//! (incrementally) and judges the tiers whose kept period ended; and that brings the dashboard's per-day figures up to date,
 //! and recomputes the customers' scores and the programme's return when the data changed
 //! (at most every `SCORES_EVERY`, and at each new day). Each step runs in short transactions,
 //! so a sale at the till never waits long behind it; the window never waits for any of it.
@@ -36,14 +37,21 @@ pub fn spawn(db: PathBuf) {
         };
         loop {
             let today = store.now().date_naive();
-            if expiry_day != Some(today) {
+            // The loyalty day follows the shop's local calendar (checked at every tick, cheap).
+            let local_day = comptoir_core::analytics::calendar::local_date(store.now());
+            if expiry_day != Some(local_day) {
                 let t = Instant::now();
-                match store.run_points_expiry() {
-                    Ok(o) => {
-                        tracing::info!(points = o.value, ms = t.elapsed().as_millis() as u64, "points expiry run");
-                        expiry_day = Some(today);
+                match store.run_loyalty_day() {
+                    Ok(r) => {
+                        tracing::info!(
+                            points = r.expired_points,
+                            tiers_lost = r.tiers_lost,
+                            ms = t.elapsed().as_millis() as u64,
+                            "loyalty day run"
+                        );
+                        expiry_day = Some(local_day);
                     }
-                    Err(e) => tracing::warn!(error = %e, "points expiry not run"),
+                    Err(e) => tracing::warn!(error = %e, "loyalty day not run"),
                 }
             }
             match store.days_behind() {

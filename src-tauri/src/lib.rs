@@ -71,6 +71,7 @@ pub fn builder<R: Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
             loyalty::loyalty_liability,
             loyalty::loyalty_expiring,
             loyalty::loyalty_suspicious,
+            loyalty::loyalty_give_reward,
             loyalty::cards_printable,
             campaigns::mail_settings_get,
             campaigns::mail_settings_save,

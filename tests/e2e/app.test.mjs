@@ -141,8 +141,9 @@ test('a possible duplicate is flagged at entry, then merged keeping every purcha
 });
 
 test('set up a programme, earn at the till until a reward unlocks, use it, refund a sale and see the balance follow', async () => {
-  // The merchant sets up 1 point per euro and a coffee card of 3 stamps.
+  // The merchant sets up 1 point per euro and a coffee card of 3 stamps (the "Programme" tab).
   await go('#/loyalty');
+  await (await visible('#loyalty-tab-programme')).click();
   await (await visible('#points-enabled')).click();
   await (await visible('#stamps-enabled')).click();
   await (await visible('#add-milestone')).click();
@@ -196,6 +197,10 @@ test('set up a programme, earn at the till until a reward unlocks, use it, refun
   await shot('25-refund-balance');
   const afterRefund = await invoke('loyalty_status', { customer: zoe.id });
   assert.equal(afterRefund.points, 7, 'the refund took back exactly the 4 points of that sale');
+  // The timeline tells the card's story in words.
+  await waitForText('[data-timeline-entry]', 'Carte complète utilisée : Café offert (3 tampons)');
+  await waitForText('[data-timeline-entry]', 'Carte de fidélité : +1 tampon(s)');
+  await waitForText('[data-timeline-entry]', 'Carte de fidélité : 1 tampon(s) repris (vente remboursée)');
 });
 
 test('a goodwill gesture carries a reason and the staff member, and the card prints', async () => {
@@ -218,8 +223,84 @@ test('a goodwill gesture carries a reason and the staff member, and the card pri
   await shot('26-card-sheet');
 });
 
+test('a reward that is not a discount is given from the customer page, once, after a confirmation', async () => {
+  const [zoe] = await invoke('customers_search', { query: 'zoé martin', limit: 1 });
+  const reward = {
+    name: "Visite de l'atelier <b>torréfaction</b>", kind: 'experience', points_cost: 5, value: 0, stock: null,
+    per_customer_limit: null, valid_from: null, valid_to: null, voucher_days: 90, active: true,
+  };
+  await invoke('reward_save', { id: null, input: reward, key: crypto.randomUUID() });
+  await go(`#/customers/${zoe.id}`);
+  await waitForText('#loyalty-points', '12');
+  const select = await visible('#give-reward');
+  const options = await browser.execute(() => Array.from(document.querySelectorAll('#give-reward option')).map((o) => [o.value, o.textContent]));
+  const visit = options.find(([, label]) => label.includes('torréfaction'));
+  assert.ok(visit, `the experience is offered: ${JSON.stringify(options)}`);
+  await select.selectByAttribute('value', visit[0]);
+  await (await browser.$('#give-reward-save')).click();
+  await waitForText('#give-reward-question', '5 points seront utilisés');
+  await shot('26b-give-reward-confirm');
+  await (await browser.$('#give-reward-confirm')).click();
+  await waitForText('#gesture-done', 'donné');
+  await waitForText('#loyalty-points', '7');
+  await waitForText('#loyalty-ledger', '<b>torréfaction</b>'); // the name stays text
+  await waitForText('[data-timeline-entry]', '<b>torréfaction</b>');
+  const status = await invoke('loyalty_status', { customer: zoe.id });
+  assert.equal(status.points, 7, 'given once: 12 − 5');
+  assert.equal(await browser.execute(() => document.querySelectorAll('#loyalty-ledger b').length), 0, 'no markup from a name');
+});
+
+/** A date input's value as a user's picker sets it (typing into one depends on the locale). */
+async function setDate(selector, value) {
+  await visible(selector);
+  await browser.execute((sel, v) => {
+    const el = document.querySelector(sel);
+    el.value = v;
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+    el.dispatchEvent(new Event('change', { bubbles: true }));
+  }, selector, value);
+}
+
+test('the loyalty screen is in tabs a keyboard can use; unusual activity reads a past day or week', async () => {
+  await go('#/loyalty');
+  const overview = await visible('#loyalty-tab-overview');
+  assert.equal(await overview.getAttribute('aria-selected'), 'true', 'the overview comes first');
+  assert.equal(await browser.execute(() => document.querySelectorAll('[role="tablist"] [role="tab"]').length), 4);
+  await overview.click();
+  await browser.keys(['ArrowRight']);
+  const focused = async () => browser.execute(() => document.activeElement?.id);
+  await browser.waitUntil(async () => (await focused()) === 'loyalty-tab-programme', { timeoutMsg: 'the arrow moves to Programme' });
+  assert.equal(await (await browser.$('#loyalty-tab-programme')).getAttribute('aria-selected'), 'true');
+  await visible('#points-enabled');
+  await browser.keys(['End']);
+  await browser.waitUntil(async () => (await focused()) === 'loyalty-tab-vouchers', { timeoutMsg: 'End goes to the last tab' });
+  await visible('#paper-voucher-value');
+  const panel = await browser.$('[role="tabpanel"]');
+  assert.equal(await panel.getAttribute('aria-labelledby'), 'loyalty-tab-vouchers', 'the panel is labelled by its tab');
+  await browser.keys(['ArrowRight']);
+  await browser.waitUntil(async () => (await focused()) === 'loyalty-tab-overview', { timeoutMsg: 'the arrows wrap around' });
+  await browser.keys(['Home']);
+  assert.equal(await focused(), 'loyalty-tab-overview');
+
+  // Zoé had many loyalty operations today: today's list has her; a day long ago is quiet.
+  await waitForText('[data-suspicious-row]', 'Zoé Martin');
+  await setDate('#suspicious-day', '2020-03-04');
+  await visible('#suspicious-empty');
+  await waitForText('#suspicious-range', '2020');
+  const today = await browser.execute(() => {
+    const d = new Date();
+    return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+  });
+  await setDate('#suspicious-day', today);
+  await (await browser.$('#suspicious-period')).selectByAttribute('value', 'week');
+  await waitForText('#suspicious-range', 'Du ');
+  await waitForText('[data-suspicious-row]', 'Zoé Martin');
+  await shot('26c-loyalty-tabs-suspicious-week');
+});
+
 test('a paper voucher is created, typed at the till, and used once; the logo prints on the card', async () => {
   await go('#/loyalty');
+  await (await visible('#loyalty-tab-vouchers')).click();
   await fill('#paper-voucher-value', '5');
   await fill('#paper-voucher-reason', 'Tombola du marché');
   await fill('#paper-voucher-staff', 'Marie');
@@ -241,6 +322,24 @@ test('a paper voucher is created, typed at the till, and used once; the logo pri
   await fill('#till-voucher-code', code);
   await (await browser.$('#till-amount')).setValue('12' + ENTER);
   await waitForText('#till-error', 'déjà été utilisé');
+
+  // A voucher worth more than a coffee: the sale is recorded at zero.
+  await (await browser.$('#till-input')).click();
+  const expires = new Date(Date.now() + 30 * 86_400_000).toISOString();
+  const coffee = await invoke('voucher_issue', {
+    input: { customer_id: zoe.id, kind: 'amount', value: 500, expires_at: expires, reason: 'Café offert', staff: 'Marie' },
+    key: crypto.randomUUID(),
+  });
+  await typeInFocused('till-input', ESCAPE);
+  await typeInFocused('till-input', zoe.card_number + ENTER);
+  await waitForText('#till-customer', 'Zoé Martin');
+  await fill('#till-voucher-code', coffee.value.code);
+  await (await browser.$('#till-amount')).setValue('2,50' + ENTER);
+  await waitForText('#till-confirmation', 'rien à encaisser');
+  await shot('27a-till-free-coffee');
+  const history = await invoke('customer_timeline', { id: zoe.id, limit: 50 });
+  assert.ok(history.some((e) => e.type === 'sale' && e.amount_cents === 0), 'a sale at zero is in her history');
+  assert.ok(history.some((e) => e.type === 'voucher_used' && e.code === coffee.value.code), 'and the voucher it used');
 
   // A 1×1 PNG as the shop's logo, then the card sheet shows it.
   const png = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';

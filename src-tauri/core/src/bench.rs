@@ -28,6 +28,8 @@ pub const ALL: &[&str] = &[
     "referral_code_lookup",
     "record_sale_qualifying_referral",
     "ambassadors_ranking",
+    "segment_count_loyalty",
+    "points_liability",
     "campaign_render",
     "campaign_send_local_sink",
     "dashboard_load",
@@ -193,6 +195,7 @@ pub fn run(store: &mut Store, only: &[&str], n: usize) -> crate::Result<Vec<Benc
     let _checkpointer = Checkpointer::spawn(&path, checkpoint::DEFAULT_EVERY)?;
     // The numbers first: they read the shop as generated.
     results.extend(crate::bench_numbers::run(store, &bare, only, n)?);
+    results.extend(crate::bench_loyalty::run(store, &bare, only, n)?);
     // The data benches next (on files of their own): the sales benches below add rows to the shop.
     results.extend(data::run(store, &wanted, n)?);
 

@@ -41,6 +41,7 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     loyalty::Liability::export_all_to(dir)?;
     loyalty::ExpiringForCustomer::export_all_to(dir)?;
     loyalty::SuspiciousDay::export_all_to(dir)?;
+    loyalty::SuspiciousPeriod::export_all_to(dir)?;
     cards::Card::export_all_to(dir)?;
     cards::PrintableCard::export_all_to(dir)?;
     campaigns::Campaign::export_all_to(dir)?;

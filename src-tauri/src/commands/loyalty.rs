@@ -1,9 +1,9 @@
 use crate::state::AppState;
-use chrono::{DateTime, Utc};
+use chrono::NaiveDate;
 use comptoir_core::cards::PrintableCard;
 use comptoir_core::loyalty::{
-    Action, Earning, ExpiringForCustomer, Liability, LoyaltyStatus, PointsEntry, Programme, Reward, RewardInput,
-    SuspiciousDay, Voucher, VoucherInput,
+    Action, Earning, ExpiringForCustomer, Liability, LoyaltyStatus, PointsEntry, Programme, Redemption, Reward,
+    RewardInput, SuspiciousDay, SuspiciousPeriod, Voucher, VoucherInput,
 };
 use comptoir_core::types::{CustomerId, PurchaseId};
 use comptoir_core::{ErrorPayload, Outcome};
@@ -104,8 +104,23 @@ pub async fn loyalty_expiring(state: State<'_, AppState>) -> Res<Vec<ExpiringFor
 }
 
 #[tauri::command]
-pub async fn loyalty_suspicious(state: State<'_, AppState>, day: DateTime<Utc>) -> Res<Vec<SuspiciousDay>> {
-    state.with(|s| s.suspicious_activity(day))
+pub async fn loyalty_suspicious(
+    state: State<'_, AppState>,
+    day: NaiveDate,
+    period: SuspiciousPeriod,
+) -> Res<Vec<SuspiciousDay>> {
+    state.with(|s| s.suspicious_activity(day, period))
+}
+
+#[tauri::command]
+pub async fn loyalty_give_reward(
+    state: State<'_, AppState>,
+    customer: CustomerId,
+    reward: i64,
+    staff: String,
+    key: String,
+) -> Res<Outcome<Redemption>> {
+    state.with(|s| s.give_reward(customer, reward, &staff, Some(&key)))
 }
 
 #[tauri::command]

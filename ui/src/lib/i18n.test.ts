@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { catalogues, parts, translate } from './i18n';
 import { KNOWN_REASONS } from '../campaigns/automations/automations';
+import { AUTOMATION_KINDS, AUTOMATION_REASONS, AUTOMATION_STATES } from '../customers/timeline';
 
 const src = join(__dirname, '..');
 const rust = join(__dirname, '../../../src-tauri');
@@ -115,6 +116,9 @@ const families: Record<string, string[]> = {
     'referred', 'link_changed', 'link_removed', 'flagged', 'cleared', 'first_purchase', 'qualified', 'approved', 'voided',
     'rejected', 'reward_issued', 'reward_taken_back', 'reward_refused',
   ].flatMap((e) => [`${e}.referrer`, `${e}.friend`]),
+  'ui.timeline.automation_kind.': [...AUTOMATION_KINDS],
+  'ui.timeline.automation_state.': [...AUTOMATION_STATES],
+  'ui.timeline.automation_reason.': [...AUTOMATION_REASONS],
   'ui.data.field.': unionOf('Field'),
   'ui.data.kind.': unionOf('RowKind'),
   'ui.data.preset.': unionOf('Preset'),

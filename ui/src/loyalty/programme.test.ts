@@ -6,7 +6,9 @@ import { centsToInput } from '$lib/forms';
 import {
   formToProgramme,
   formToReward,
-  localMidnightIso,
+  localDay,
+  periodEnd,
+  periodStart,
   minutesToTime,
   newBooster,
   newRewardForm,
@@ -202,10 +204,26 @@ describe('programme form', () => {
     expect(centsToInput(5)).toBe('0,05');
   });
 
-  it('today starts at the local midnight, sent in UTC', () => {
-    const d = new Date(localMidnightIso(new Date(2026, 10, 23, 15, 4)));
-    expect([d.getFullYear(), d.getMonth(), d.getDate(), d.getHours(), d.getMinutes()]).toEqual([2026, 10, 23, 0, 0]);
-    expect(localMidnightIso()).toMatch(/Z$/);
+  it('the day sent for the suspicious list is the local date', () => {
+    expect(localDay(new Date(2026, 10, 23, 23, 59))).toBe('2026-11-23');
+    expect(localDay(new Date(2026, 0, 5, 0, 0))).toBe('2026-01-05');
+  });
+
+  it('a week of the suspicious list runs from Monday to Sunday', () => {
+    expect(periodStart('2026-11-25', 'week')).toBe('2026-11-23'); // a Wednesday → its Monday
+    expect(periodStart('2026-11-23', 'week')).toBe('2026-11-23'); // a Monday stays
+    expect(periodStart('2026-11-29', 'week')).toBe('2026-11-23'); // a Sunday belongs to the week before
+    expect(periodStart('2027-01-01', 'week')).toBe('2026-12-28'); // across a new year
+    expect(periodStart('2026-03-29', 'week')).toBe('2026-03-23'); // the day of a change of time
+    expect(periodStart('2026-11-25', 'day')).toBe('2026-11-25');
+    expect(periodEnd('2026-12-28', 'week')).toBe('2027-01-03');
+    expect(periodEnd('2026-12-28', 'day')).toBe('2026-12-28');
+  });
+
+  it('a day that is not a date gives no period', () => {
+    for (const bad of ['', '2026-02-30', '25/11/2026', '2026-13-01', '<script>']) {
+      expect(periodStart(bad, 'day'), bad).toBeNull();
+    }
   });
 });
 

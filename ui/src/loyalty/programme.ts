@@ -100,9 +100,37 @@ export function dateInput(value: string | null): string {
   return value ? value.slice(0, 10) : '';
 }
 
-/** The computer's midnight today, as a UTC ISO string (the "day" of loyalty_suspicious). */
-export function localMidnightIso(now: Date = new Date()): string {
-  return new Date(now.getFullYear(), now.getMonth(), now.getDate()).toISOString();
+/** The computer's local date, `YYYY-MM-DD` (the value of a date input). */
+export function localDay(now: Date = new Date()): string {
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
+}
+
+/** A `YYYY-MM-DD` day read back as a local date at noon (clear of any change of time), or null. */
+export function parseDay(day: string): Date | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
+  if (!m) return null;
+  const d = new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]), 12);
+  return d.getDate() === Number(m[3]) && d.getMonth() === Number(m[2]) - 1 ? d : null;
+}
+
+/**
+ * The first day of the suspicious list's period holding `day`: the day itself, or the Monday
+ * of its week. Null when `day` is not a date.
+ */
+export function periodStart(day: string, period: 'day' | 'week'): string | null {
+  const d = parseDay(day);
+  if (!d) return null;
+  if (period === 'week') d.setDate(d.getDate() - ((d.getDay() + 6) % 7));
+  return localDay(d);
+}
+
+/** The last day of a period that starts on `start` (same day, or six days later). */
+export function periodEnd(start: string, period: 'day' | 'week'): string | null {
+  const d = parseDay(start);
+  if (!d) return null;
+  if (period === 'week') d.setDate(d.getDate() + 6);
+  return localDay(d);
 }
 
 class Reader {

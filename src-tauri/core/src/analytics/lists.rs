@@ -81,7 +81,7 @@ impl Store {
         };
         let now = self.now();
         let p = crate::loyalty::programme::programme(self.conn())?;
-        let (clause, mut values) = where_clause(&req.filter, now, crate::loyalty::inactive_before(&p, now));
+        let (clause, mut values) = where_clause(&req.filter, &crate::loyalty::LoyaltyFacts::new(&p, now));
         let total: i64 = {
             let refs: Vec<&dyn ToSql> = values.iter().map(|b| b.as_ref()).collect();
             self.conn().query_row(

@@ -209,11 +209,8 @@ pub fn validate(f: &SegmentFilter) -> Result<()> {
 }
 
 /// The WHERE clause for a filter (on `customers c`) and its bound values.
-pub(crate) fn where_clause(
-    f: &SegmentFilter,
-    now: DateTime<Utc>,
-    inactive_before: Option<DateTime<Utc>>,
-) -> (String, Vec<Box<dyn ToSql>>) {
+pub(crate) fn where_clause(f: &SegmentFilter, facts: &crate::loyalty::LoyaltyFacts) -> (String, Vec<Box<dyn ToSql>>) {
+    let now = facts.now;
     let mut parts: Vec<String> = Vec::new();
     let mut values: Vec<Box<dyn ToSql>> = Vec::new();
     let days_ago = |d: u32| now - Duration::days(i64::from(d));
@@ -237,13 +234,8 @@ pub(crate) fn where_clause(
                 "NOT EXISTS (SELECT 1 FROM customer_tags t WHERE t.customer_id = c.id AND t.tag_fold = {})",
                 bind(Box::new(crate::text::fold(tag.trim())))
             ),
-            Condition::TierAtLeast { index } => {
-                let at = bind(Box::new(now));
-                format!(
-                    "EXISTS (SELECT 1 FROM tier_events te WHERE te.customer_id = c.id AND te.kept_until > {at} AND te.tier_index >= {})",
-                    bind(Box::new(i64::from(*index)))
-                )
-            }
+            // The tier held now, as the till shows it: kept, or qualified for in this period.
+            Condition::TierAtLeast { index } => facts.tier_at_least_sql("c.id", *index, &mut bind),
             Condition::LastPurchaseOlderThan { days } => {
                 format!("(c.last_purchase_at IS NOT NULL AND c.last_purchase_at < {})", bind(Box::new(days_ago(*days))))
             }
@@ -270,8 +262,7 @@ pub(crate) fn where_clause(
                 let usable = match &points_sql {
                     Some(s) => s.clone(),
                     None => {
-                        let (n, i) = (bind(Box::new(now)), bind(Box::new(inactive_before)));
-                        let s = crate::loyalty::usable_points_sql("c.id", &n, &i);
+                        let s = facts.usable_points_sql("c.id", &mut bind);
                         points_sql = Some(s.clone());
                         s
                     }
@@ -359,8 +350,8 @@ fn for_each_match(
     mut each: impl FnMut(CustomerId, Option<String>, Result<(), Exclusion>),
 ) -> Result<()> {
     validate(f)?;
-    let p = crate::loyalty::programme::programme(conn)?;
-    let (clause, values) = where_clause(f, now, crate::loyalty::inactive_before(&p, now));
+    let facts = crate::loyalty::LoyaltyFacts::new(&crate::loyalty::programme::programme(conn)?, now);
+    let (clause, values) = where_clause(f, &facts);
     let sql = format!("SELECT c.id, {}, c.email_norm FROM customers c WHERE {clause} ORDER BY c.id", facts_columns());
     let mut st = conn.prepare(&sql)?;
     let refs: Vec<&dyn ToSql> = values.iter().map(|b| b.as_ref()).collect();
@@ -441,7 +432,7 @@ pub fn eligible(conn: &Connection, f: &SegmentFilter, now: DateTime<Utc>) -> Res
 /// meanwhile is honoured). `Err` says why not.
 pub fn still_eligible(conn: &Connection, customer: CustomerId, now: DateTime<Utc>) -> Result<Result<(), Exclusion>> {
     let f = SegmentFilter::default();
-    let (clause, _) = where_clause(&f, now, None);
+    let (clause, _) = where_clause(&f, &crate::loyalty::LoyaltyFacts { now, ..Default::default() });
     let sql = format!("SELECT {} FROM customers c WHERE c.id = ?1 AND {clause}", facts_columns());
     let mut st = conn.prepare_cached(&sql)?;
     let mut rows = st.query([customer])?;

@@ -92,8 +92,10 @@ pub enum TimelineKind {
     Stamps {
         kind: String,
         stamps: i64,
-        /// For a milestone claim: its position on the card (0 = first).
+        /// For a milestone claim: its position on the card (0 = first) and its words in the
+        /// programme today.
         milestone: Option<i64>,
+        label: Option<String>,
         /// A milestone given back because its sale was fully refunded.
         returned: bool,
     },
@@ -316,11 +318,17 @@ fn loyalty_and_automation_entries(
          FROM stamp_claim_returns x JOIN stamps_ledger s ON s.id = x.claim_id WHERE s.customer_id = ?1
          ORDER BY 2 DESC LIMIT ?2",
     )?;
+    let labels: Vec<String> = crate::loyalty::programme::programme(conn)?
+        .stamps
+        .map(|s| s.milestones.into_iter().map(|m| m.label).collect())
+        .unwrap_or_default();
     let rows = st.query_map(rusqlite::params![id, lim], |r| {
+        let milestone: Option<i64> = r.get(4)?;
+        let label = milestone.and_then(|m| usize::try_from(m).ok()).and_then(|m| labels.get(m).cloned());
         Ok((
             r.get(1)?,
             r.get::<_, i64>(0)?,
-            TimelineKind::Stamps { kind: r.get(2)?, stamps: r.get(3)?, milestone: r.get(4)?, returned: r.get(5)? },
+            TimelineKind::Stamps { kind: r.get(2)?, stamps: r.get(3)?, milestone, label, returned: r.get(5)? },
         ))
     })?;
     for row in rows {

@@ -7,10 +7,12 @@
 //! catalogue, vouchers), `earning` (sales, refunds, actions), `redemption` (rewards, points,
 //! milestones and vouchers spent, alone or on a sale), `status` (one customer), `reports`
 //! (liability, expiring points, suspicious activity), `expiry` (the shop-wide expiry run,
-//! incremental, in short transactions).
+//! incremental, in short transactions), `facts` (usable balance and tier held, as SQL over
+//! many customers).
 
 mod earning;
 mod expiry;
+mod facts;
 mod ledgers;
 pub mod programme;
 mod redemption;
@@ -21,8 +23,9 @@ mod tiers;
 mod vouchers;
 
 pub(crate) use earning::{grant_points_tx, on_refund, on_sale, take_back_points_tx};
+pub use facts::LoyaltyFacts;
+pub(crate) use ledgers::usable_points;
 pub use ledgers::*;
-pub(crate) use ledgers::{inactive_before, usable_points, usable_points_sql};
 pub use programme::*;
 pub use redemption::*;
 pub use reports::*;
@@ -34,3 +37,5 @@ pub use vouchers::*;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_facts;

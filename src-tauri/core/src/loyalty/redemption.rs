@@ -119,6 +119,11 @@ pub(crate) fn apply_to_sale(
 /// Spend points on a reward or as a discount (see `Store::redeem`); `sale_total` is the ticket
 /// it is applied to, when there is one, for a percentage discount.
 pub(crate) fn redeem_tx(tx: &mut Tx, req: &RedeemRequest, sale_total: Option<Cents>) -> Result<Redemption> {
+    redeem_by(tx, req, sale_total, None)
+}
+
+/// `redeem_tx`, naming the staff member who gave it (a reward given from the customer page).
+fn redeem_by(tx: &mut Tx, req: &RedeemRequest, sale_total: Option<Cents>, staff: Option<&str>) -> Result<Redemption> {
     ensure_customer(tx, req.customer_id)?;
     let p = programme(tx)?;
     expire_due(tx, &p, req.customer_id)?;
@@ -155,7 +160,14 @@ pub(crate) fn redeem_tx(tx: &mut Tx, req: &RedeemRequest, sale_total: Option<Cen
         req.customer_id,
         "redeem",
         -cost,
-        PointsRefs { redemption_id: Some(redemption), purchase_id: req.purchase_id, ..Default::default() },
+        PointsRefs {
+            redemption_id: Some(redemption),
+            purchase_id: req.purchase_id,
+            // The ledger says which reward the points went on.
+            reason: reward.as_ref().map(|r| r.name.as_str()),
+            staff,
+            ..Default::default()
+        },
     )?;
     let (discount_cents, voucher) = match &reward {
         None => (rules::liability_cents(cost, p.value_of_100_points_cents), None),
@@ -221,6 +233,29 @@ impl Store {
     /// redemptions racing for the same points: the second finds them gone.
     pub fn redeem(&mut self, req: &RedeemRequest, key: Option<&str>) -> Result<Outcome<Redemption>> {
         self.transact(("loyalty.redeem", req), key, |tx| redeem_tx(tx, req, None))
+    }
+
+    /// Give a catalogue reward that is not a discount (a product, an experience, a partner's
+    /// gift, a voucher for later) from the customer page, without a sale: its points are spent
+    /// like at the till, the ledger entry names the reward and the staff member. A discount
+    /// needs a ticket and is refused here. Idempotent on `key`: a double click gives it once.
+    pub fn give_reward(
+        &mut self,
+        customer: CustomerId,
+        reward_id: i64,
+        staff: &str,
+        key: Option<&str>,
+    ) -> Result<Outcome<Redemption>> {
+        let staff = crate::text::check_text("staff", staff, super::ledgers::MAX_STAFF, false)?;
+        self.transact(("loyalty.reward.give", &(customer, reward_id, &staff)), key, |tx| {
+            let r = reward(tx, reward_id)?;
+            if r.kind.needs_sale() {
+                return Err(Error::conflict("conflict.reward_needs_sale"));
+            }
+            let req =
+                RedeemRequest { customer_id: customer, reward_id: Some(reward_id), points: None, purchase_id: None };
+            redeem_by(tx, &req, None, staff.as_deref())
+        })
     }
 
     /// Use a stamp-card milestone: an intermediate one once per card, the last one takes the

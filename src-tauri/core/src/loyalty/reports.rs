@@ -5,10 +5,11 @@
 use super::ledgers::usable_points;
 use super::programme::programme;
 use super::rules::{self, EXPIRING_SOON_DAYS};
+use crate::analytics::calendar::local_midnight;
 use crate::error::Result;
 use crate::storage::Store;
 use crate::types::{Cents, CustomerId};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -26,10 +27,33 @@ pub struct ExpiringForCustomer {
     pub first_at: DateTime<Utc>,
 }
 
+/// One customer's loyalty operations on one local day, when they reach the programme's
+/// threshold.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct SuspiciousDay {
     pub customer: crate::customers::CustomerSummary,
+    /// The local day.
+    #[ts(type = "string")]
+    pub day: NaiveDate,
     pub operations: i64,
+}
+
+/// The stretch of days the suspicious list covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum SuspiciousPeriod {
+    Day,
+    /// Seven days from the first one.
+    Week,
+}
+
+impl SuspiciousPeriod {
+    pub fn days(self) -> u32 {
+        match self {
+            SuspiciousPeriod::Day => 1,
+            SuspiciousPeriod::Week => 7,
+        }
+    }
 }
 
 impl Store {
@@ -37,13 +61,16 @@ impl Store {
     pub fn points_liability(&self) -> Result<Liability> {
         let p = programme(self.conn())?;
         let now = self.now();
-        // What the till shows, summed: points past their date or after the months without a
-        // visit are not a debt any more, written off in the ledger or not yet.
+        // What the till shows, summed in one pass over the ledger: points past their date or
+        // after the months without a visit are not a debt any more, written off or not yet
+        // (the same arithmetic as `ledgers::usable_points_sql`, grouped).
         let points: i64 = self.conn().query_row(
-            &format!(
-                "SELECT coalesce(sum({}), 0) FROM customers c WHERE EXISTS (SELECT 1 FROM points_ledger l WHERE l.customer_id = c.id)",
-                super::ledgers::usable_points_sql("c.id", "?1", "?2")
-            ),
+            "SELECT coalesce(sum(CASE WHEN ?2 IS NOT NULL AND c.last_purchase_at <= ?2 THEN 0
+                                     ELSE max(0, min(b.total, b.live)) END), 0)
+             FROM (SELECT customer_id, sum(points) AS total,
+                          coalesce(sum(CASE WHEN points > 0 AND (expires_at IS NULL OR expires_at > ?1) THEN points END), 0) AS live
+                   FROM points_ledger GROUP BY customer_id) b
+             JOIN customers c ON c.id = b.customer_id",
             params![now, super::ledgers::inactive_before(&p, now)],
             |r| r.get(0),
         )?;
@@ -78,29 +105,35 @@ impl Store {
         Ok(out)
     }
 
-    /// Customers with many loyalty operations on the day starting at `day_start` (UTC
-    /// instant of the shop's local midnight), as tills list them for checking.
-    pub fn suspicious_activity(&self, day_start: DateTime<Utc>) -> Result<Vec<SuspiciousDay>> {
-        crate::types::check_date("day", day_start)?;
+    /// Customers with many loyalty operations on one local day, for each day of the period
+    /// starting on `from` (the shop's local calendar, so a day of a change of time has its 23
+    /// or 25 hours), busiest first within each day, most recent day first.
+    pub fn suspicious_activity(&self, from: NaiveDate, period: SuspiciousPeriod) -> Result<Vec<SuspiciousDay>> {
+        if !(2000..=2100).contains(&from.year()) {
+            return Err(crate::error::Error::invalid("day", "field.date_out_of_range"));
+        }
         let p = programme(self.conn())?;
-        let day_end = day_start + chrono::Duration::days(1);
-        let mut st = self.conn().prepare(
+        let country = self.settings()?.country;
+        let mut st = self.conn().prepare_cached(
             "SELECT customer_id, count(*) FROM (
                  SELECT customer_id FROM points_ledger WHERE at >= ?1 AND at < ?2 AND kind IN ('earn', 'redeem', 'adjust', 'action', 'reverse')
                  UNION ALL SELECT customer_id FROM stamps_ledger WHERE at >= ?1 AND at < ?2 AND kind IN ('redeem', 'adjust')
                  UNION ALL SELECT v.customer_id FROM voucher_uses u JOIN vouchers v ON v.id = u.voucher_id
                    WHERE u.at >= ?1 AND u.at < ?2 AND v.customer_id IS NOT NULL)
-             GROUP BY customer_id HAVING count(*) >= ?3 ORDER BY count(*) DESC",
+             GROUP BY customer_id HAVING count(*) >= ?3 ORDER BY count(*) DESC, customer_id",
         )?;
-        let rows: Vec<(CustomerId, i64)> = st
-            .query_map(params![day_start, day_end, p.suspicious_operations_per_day], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        let country = self.settings()?.country;
         let mut out = Vec::new();
-        for (id, operations) in rows {
-            if rules::is_suspicious(operations, p.suspicious_operations_per_day) {
-                if let Some(customer) = crate::customers::summaries(self.conn(), &[id], country)?.pop() {
-                    out.push(SuspiciousDay { customer, operations });
+        for offset in (0..period.days()).rev() {
+            let day = from + chrono::Days::new(u64::from(offset));
+            let (start, end) = (local_midnight(day), local_midnight(day + chrono::Days::new(1)));
+            let rows: Vec<(CustomerId, i64)> = st
+                .query_map(params![start, end, p.suspicious_operations_per_day], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            for (id, operations) in rows {
+                if rules::is_suspicious(operations, p.suspicious_operations_per_day) {
+                    if let Some(customer) = crate::customers::summaries(self.conn(), &[id], country)?.pop() {
+                        out.push(SuspiciousDay { customer, day, operations });
+                    }
                 }
             }
         }

@@ -52,8 +52,8 @@ fn qualifying(
         |r| r.get(0),
     )?;
     let points: i64 = conn.query_row(
-        "SELECT coalesce(sum(points), 0) FROM points_ledger WHERE customer_id = ?1 AND kind IN ('earn', 'reverse', 'action') AND at >= ?2",
-        params![customer, since],
+        "SELECT coalesce(sum(points), 0) FROM points_ledger WHERE customer_id = ?1 AND kind IN ('earn', 'reverse', 'action') AND at >= ?2 AND at <= ?3",
+        params![customer, since, now],
         |r| r.get(0),
     )?;
     Ok(rules::qualifying_value(t.basis, spend, points))
@@ -152,68 +152,141 @@ pub(super) fn update_tier(tx: &Tx, p: &Programme, customer: CustomerId) -> Resul
     Ok(())
 }
 
-/// What the end of a kept period changed for one customer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum AtEnd {
-    /// Still qualifies: the tier is kept for another period.
-    Renewed,
-    /// Lost: down to the tier still held or qualified for, if any.
-    Lost,
+/// Rule: what the end of a kept period means. The tier was kept through the period after the
+/// one it was reached in; if the customer qualified for it again during the period that just
+/// ended (`qualified_then`, the tier index their spend or points reached then), it is kept for
+/// another period, otherwise it is lost.
+fn renewed_at_end(tier: usize, qualified_then: Option<usize>) -> bool {
+    qualified_then.is_some_and(|q| q >= tier)
+}
+
+/// A tier event whose kept period ended.
+struct Ended {
+    event: i64,
+    customer: CustomerId,
+    index: usize,
+    name: String,
+    at: DateTime<Utc>,
+}
+
+/// Tier events whose kept period ended by `now` and that no later event of the same tier or a
+/// higher one carries on, not yet judged.
+fn ended_periods(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<Ended>> {
+    let mut st = conn.prepare_cached(
+        "SELECT e.id, e.customer_id, e.tier_index, e.tier_name, e.kept_until FROM tier_events e
+         WHERE e.kept_until <= ?1
+           AND NOT EXISTS (SELECT 1 FROM tier_downgrades d WHERE d.tier_event_id = e.id)
+           AND NOT EXISTS (SELECT 1 FROM tier_events o WHERE o.customer_id = e.customer_id AND o.id <> e.id
+                           AND o.tier_index >= e.tier_index AND o.kept_until > e.kept_until)
+         ORDER BY e.kept_until, e.id",
+    )?;
+    let rows = st.query_map([now], |r| {
+        Ok(Ended {
+            event: r.get(0)?,
+            customer: r.get(1)?,
+            index: r.get::<_, i64>(2)? as usize,
+            name: r.get(3)?,
+            at: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 impl crate::storage::Store {
-    /// Tiers whose kept period ended: renewed when the customer still qualifies, otherwise
-    /// recorded as lost (`tier_downgrades`, with the tier held after), so that the tier shown,
-    /// the segments ("tier at least") and the timeline agree. Run at start and daily; returns
-    /// how many tiers were lost.
+    /// Tiers whose kept period ended: kept for another period when the customer qualified
+    /// for them again in the period that just ended, otherwise lost — an event of its own
+    /// (`tier_downgrades`, dated at the end of the kept period, with the tier held after), so
+    /// that the tier shown, the segments ("tier at least"), the timeline and the automatic
+    /// messages agree. Run at start and at each new day (with the points expiry); after a
+    /// long closure every period that ended meanwhile is judged in turn. Returns how many
+    /// tiers were lost.
     pub fn run_tier_changes(&mut self) -> Result<crate::types::Outcome<i64>> {
         self.transact("loyalty.tiers", None, |tx| {
             let p = super::programme::programme(tx)?;
             let Some(t) = &p.tiers else { return Ok(0) };
-            let ended: Vec<(i64, CustomerId, i64, String, DateTime<Utc>)> = tx
-                .prepare(
-                    "SELECT e.id, e.customer_id, e.tier_index, e.tier_name, e.kept_until FROM tier_events e
-                     WHERE e.kept_until <= ?1
-                       AND NOT EXISTS (SELECT 1 FROM tier_downgrades d WHERE d.tier_event_id = e.id)
-                       AND NOT EXISTS (SELECT 1 FROM tier_events o WHERE o.customer_id = e.customer_id AND o.id <> e.id
-                                       AND o.tier_index >= e.tier_index AND o.kept_until > e.kept_until)
-                     ORDER BY e.kept_until",
-                )?
-                .query_map([tx.now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
-                .collect::<rusqlite::Result<_>>()?;
+            let thresholds: Vec<i64> = t.tiers.iter().map(|x| x.threshold).collect();
             let mut lost = 0;
-            for (event, customer, index, name, ended_at) in ended {
-                let live = live_tier(tx, &p, customer, tx.now)?;
-                let at_end = if live.is_some_and(|l| i64::from(l) >= index) { AtEnd::Renewed } else { AtEnd::Lost };
-                match at_end {
-                    AtEnd::Renewed => {
-                        // Reached at the end of the last period, so it is not a new upgrade.
+            // A renewal may itself end before now (closed for years): judged on the next pass.
+            for _ in 0..50 {
+                let ended = ended_periods(tx, tx.now)?;
+                if ended.is_empty() {
+                    break;
+                }
+                for Ended { event, customer, index, name, at: ended_at } in ended {
+                    let last_instant = ended_at - chrono::Duration::seconds(1);
+                    let qualified_then =
+                        rules::tier_for(&thresholds, qualifying(tx, t, customer, last_instant, None)?);
+                    if index < t.tiers.len() && renewed_at_end(index, qualified_then) {
+                        // Reached again in the period that ended: not a new upgrade. (Under the
+                        // tier's name today, if the merchant renamed it.)
                         tx.execute(
                             "INSERT INTO tier_events (customer_id, tier_index, tier_name, reached_at, kept_until) VALUES (?1, ?2, ?3, ?4, ?5)",
-                            params![customer, index, name, ended_at, rules::kept_until(t.period, ended_at.max(tx.now))],
+                            params![customer, index as i64, t.tiers[index].name, ended_at, rules::kept_until(t.period, last_instant)],
                         )?;
-                    }
-                    AtEnd::Lost => {
-                        let (after, _) = tier_now(tx, &p, customer, tx.now, None)?;
+                    } else {
+                        let (after, _) = tier_now(tx, &p, customer, ended_at, None)?;
                         tx.execute(
                             "INSERT INTO tier_downgrades (customer_id, tier_event_id, from_index, from_name, to_index, to_name, at)
                              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                            params![customer, event, index, name, after.as_ref().map(|a| a.index), after.as_ref().map(|a| a.name.clone()), ended_at],
+                            params![
+                                customer,
+                                event,
+                                index as i64,
+                                name,
+                                after.as_ref().map(|a| a.index),
+                                after.as_ref().map(|a| a.name.clone()),
+                                ended_at
+                            ],
                         )?;
-                        // The tier qualified for now is recorded too, so "tier at least" finds it.
-                        if let (Some(l), None) = (live, held_tier(tx, customer, tx.now)?) {
-                            let tier = &t.tiers[l as usize];
+                        // The tier qualified for then (not one still kept) is recorded as held,
+                        // so that it is not announced later as a new one.
+                        if let Some(a) = after.filter(|a| a.kept_until.is_none()) {
                             tx.execute(
                                 "INSERT INTO tier_events (customer_id, tier_index, tier_name, reached_at, kept_until) VALUES (?1, ?2, ?3, ?4, ?5)",
-                                params![customer, l, tier.name, ended_at, rules::kept_until(t.period, tx.now)],
+                                params![customer, a.index, a.name, ended_at, rules::kept_until(t.period, ended_at)],
                             )?;
                         }
                         lost += 1;
                     }
+                    tx.changes.customer(customer);
                 }
-                tx.changes.customer(customer);
             }
             Ok(lost)
         })
+    }
+
+    /// The loyalty work of a new day: points past their date written off (`run_points_expiry`),
+    /// then tiers whose kept period ended judged (`run_tier_changes`). The app runs it at start
+    /// and whenever the local day changes while it stays open.
+    pub fn run_loyalty_day(&mut self) -> Result<DayRun> {
+        let expired_points = self.run_points_expiry()?.value;
+        let tiers_lost = self.run_tier_changes()?.value;
+        Ok(DayRun { expired_points, tiers_lost })
+    }
+}
+
+/// What a day's loyalty run did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DayRun {
+    pub expired_points: i64,
+    pub tiers_lost: i64,
+}
+
+#[cfg(test)]
+mod day_tests {
+    use super::renewed_at_end;
+
+    #[test]
+    fn a_tier_is_renewed_only_when_qualified_for_again_in_the_period_that_ended() {
+        let cases = [
+            (1, Some(1), true, "qualified for the same tier"),
+            (1, Some(2), true, "qualified for a higher one"),
+            (1, Some(0), false, "only the tier below"),
+            (1, None, false, "nothing"),
+            (0, Some(0), true, "the first tier, qualified"),
+        ];
+        for (tier, q, want, why) in cases {
+            assert_eq!(renewed_at_end(tier, q), want, "tier {tier}, qualified {q:?}: {why}");
+        }
     }
 }

@@ -46,6 +46,13 @@ impl RewardKind {
             RewardKind::Partner => "partner",
         }
     }
+    /// Rule: a discount lowers a ticket, so it is used on a sale at the till; the other
+    /// rewards (a product, an experience, a partner's gift, a voucher for later) can also be
+    /// given from the customer page without a sale.
+    pub fn needs_sale(self) -> bool {
+        matches!(self, RewardKind::FixedDiscount | RewardKind::PercentDiscount)
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.code() == s)
     }

@@ -94,6 +94,17 @@ fn check_amount(p: &mut Problems, field: &'static str, amount: Cents) {
     }
 }
 
+/// Rule: what the customer pays is the ticket minus the discount used on it. A voucher or a
+/// reward worth the whole ticket (a free coffee) leaves a sale recorded at zero; points worth
+/// more than the ticket are refused (the customer would lose the difference).
+pub fn amount_paid(ticket: Cents, discount: Cents) -> Result<Cents> {
+    if discount < 0 || discount > ticket {
+        Err(Error::conflict("conflict.discount_covers_sale"))
+    } else {
+        Ok(ticket - discount)
+    }
+}
+
 /// Rule: a refund takes back at most what is left of its sale (the sale minus earlier
 /// refunds); with no amount given, it takes back all that is left.
 pub fn refund_amount(sale_cents: Cents, already_refunded: Cents, requested: Option<Cents>) -> Result<Cents> {
@@ -167,10 +178,7 @@ impl Store {
                 Some(a) => crate::loyalty::discount_for(tx, input.customer_id, a, sale.amount_cents)?,
                 None => 0,
             };
-            if discount >= sale.amount_cents {
-                return Err(Error::conflict("conflict.discount_covers_sale"));
-            }
-            let paid = sale.amount_cents - discount;
+            let paid = amount_paid(sale.amount_cents, discount)?;
             tx.execute(
                 "INSERT INTO purchases (customer_id, kind, amount_cents, occurred_at, recorded_at, note, category) VALUES (?1, 'sale', ?2, ?3, ?4, ?5, ?6)",
                 params![input.customer_id, paid, sale.occurred_at, tx.now, sale.note, sale.category],

@@ -120,3 +120,17 @@ fn sales_for_unknown_customers_or_sales_are_refused() {
         "not_found"
     );
 }
+
+#[test]
+fn what_is_paid_is_the_ticket_minus_its_discount_never_below_zero() {
+    let cases = [
+        (250, 0, Some(250), "no discount: the ticket"),
+        (250, 100, Some(150), "a discount lowers it"),
+        (250, 250, Some(0), "a free coffee: covered in full, recorded at zero"),
+        (250, 251, None, "worth more than the ticket: refused (the rest would be lost)"),
+        (250, -1, None, "a negative discount: refused"),
+    ];
+    for (ticket, discount, want, rule) in cases {
+        assert_eq!(amount_paid(ticket, discount).ok(), want, "{ticket} − {discount}: {rule}");
+    }
+}

@@ -1,11 +1,12 @@
 //! Schema migrations on `PRAGMA user_version`. Steps are numbered and append-only: a released
 //! step is never edited, a change is a new step. Before upgrading a database that holds data,
 //! a consistent copy is written beside it (`VACUUM INTO`); then every pending step runs in one
-//! transaction, so a crash leaves either the old schema or the new one.
+//! transaction, so a crash leaves either the old schema or the new one. Foreign keys are off
+//! while the steps run (a step may rebuild a table) and checked as a whole before the commit.
 
 use crate::error::{Error, Result};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use std::path::{Path, PathBuf};
 
 /// (version reached, name, SQL). Version N is reached by running step N on version N-1.
@@ -42,6 +43,16 @@ pub(super) fn migrate(conn: &mut Connection, path: Option<&Path>, now: DateTime<
         Some(p) if current > 0 => Some(write_backup(conn, p, current, now)?),
         _ => None,
     };
+    // A step may rebuild a table (SQLite's 12-step procedure): foreign keys are off during the
+    // upgrade, checked as a whole before it commits, and on again after, whatever happens.
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
+    let result = apply_steps(conn);
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    result?;
+    Ok(backup)
+}
+
+fn apply_steps(conn: &mut Connection) -> Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     // Another copy of the app may have upgraded the file between the first read and this
     // lock: the version is read again under the lock, and only what is still pending runs.
@@ -56,8 +67,16 @@ pub(super) fn migrate(conn: &mut Connection, path: Option<&Path>, now: DateTime<
     if locked < LATEST_VERSION {
         tx.pragma_update(None, "user_version", LATEST_VERSION)?;
     }
+    let broken: Option<String> = tx.query_row("PRAGMA foreign_key_check", [], |r| r.get(0)).optional()?;
+    if let Some(table) = broken {
+        tracing::error!(table, "an upgrade step left a broken reference");
+        return Err(Error::Storage(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+            Some(format!("foreign key check failed on {table}")),
+        )));
+    }
     tx.commit()?;
-    Ok(backup)
+    Ok(())
 }
 
 /// The copy taken before an upgrade: written under a temporary name (`VACUUM INTO`), opened

@@ -253,3 +253,69 @@ fn survey_replies_read_before_version_10_become_satisfaction_answers() {
     let kept: i64 = store.conn().query_row("SELECT count(*) FROM survey_replies", [], |r| r.get(0)).unwrap();
     assert_eq!(kept, 3, "the mailbox's own rows stay as they were");
 }
+
+/// Version 12 rebuilds `purchases` (a sale may be recorded at zero): the rows keep their ids and
+/// the ledgers pointing at them, the append-only triggers and the foreign keys hold after it.
+#[test]
+fn the_purchases_rebuild_keeps_rows_references_and_guards() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shop.db");
+    {
+        let c = Connection::open(&path).unwrap();
+        c.pragma_update(None, "foreign_keys", "ON").unwrap();
+        for (_, _, sql) in migrations::steps().iter().filter(|(v, _, _)| *v <= 11) {
+            c.execute_batch(sql).unwrap();
+        }
+        c.pragma_update(None, "user_version", 11).unwrap();
+        c.execute_batch(
+            "INSERT INTO customers (id, first_name, last_name, first_fold, last_fold, created_at, updated_at)
+               VALUES (7, 'Élodie', 'Lefèvre', 'elodie', 'lefevre', '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00');
+             INSERT INTO purchases (id, customer_id, kind, amount_cents, occurred_at, recorded_at) VALUES
+               (40, 7, 'sale', 1250, '2026-02-01 10:00:00+00:00', '2026-02-01 10:00:00+00:00');
+             INSERT INTO purchases (id, customer_id, kind, amount_cents, occurred_at, recorded_at, refund_of) VALUES
+               (41, 7, 'refund', 250, '2026-02-02 10:00:00+00:00', '2026-02-02 10:00:00+00:00', 40);
+             INSERT INTO points_ledger (customer_id, at, kind, points, purchase_id) VALUES (7, '2026-02-01 10:00:00+00:00', 'earn', 12, 40);",
+        )
+        .unwrap();
+    }
+    let store = Store::open_with_clock(&path, clock()).unwrap();
+    let c = store.conn();
+    let rows: Vec<(i64, String, i64, Option<i64>)> = c
+        .prepare("SELECT id, kind, amount_cents, refund_of FROM purchases ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(
+        rows,
+        vec![(40, "sale".into(), 1250, None), (41, "refund".into(), 250, Some(40))],
+        "same rows, same ids"
+    );
+    let fk: bool = c.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+    assert!(fk, "foreign keys are on again after the upgrade");
+    let none: Option<String> = c.query_row("PRAGMA foreign_key_check", [], |r| r.get(0)).optional().unwrap();
+    assert_eq!(none, None, "the ledger still points at its sale");
+    let dangling = c.execute(
+        "INSERT INTO points_ledger (customer_id, at, kind, points, purchase_id) VALUES (7, '2026-03-01 10:00:00+00:00', 'earn', 1, 999)",
+        [],
+    );
+    assert!(dangling.is_err(), "a reference to a sale that does not exist is still refused");
+    assert!(c.execute("UPDATE purchases SET amount_cents = 1 WHERE id = 40", []).is_err(), "still append-only");
+    assert!(c.execute("DELETE FROM purchases WHERE id = 41", []).is_err(), "still never deleted");
+    let zero_sale = c.execute(
+        "INSERT INTO purchases (customer_id, kind, amount_cents, occurred_at, recorded_at) VALUES (7, 'sale', 0, '2026-03-01 10:00:00+00:00', '2026-03-01 10:00:00+00:00')",
+        [],
+    );
+    assert!(zero_sale.is_ok(), "a sale covered in full is recorded at zero: {zero_sale:?}");
+    let zero_refund = c.execute(
+        "INSERT INTO purchases (customer_id, kind, amount_cents, occurred_at, recorded_at, refund_of) VALUES (7, 'refund', 0, '2026-03-01 10:00:00+00:00', '2026-03-01 10:00:00+00:00', 40)",
+        [],
+    );
+    assert!(zero_refund.is_err(), "a refund is never zero");
+    let negative = c.execute(
+        "INSERT INTO purchases (customer_id, kind, amount_cents, occurred_at, recorded_at) VALUES (7, 'sale', -5, '2026-03-01 10:00:00+00:00', '2026-03-01 10:00:00+00:00')",
+        [],
+    );
+    assert!(negative.is_err(), "nor a sale below zero");
+}

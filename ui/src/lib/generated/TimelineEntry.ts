@@ -8,9 +8,10 @@ export type TimelineEntry = { at: string, } & ({ "type": "created" } | { "type":
  */
 detail: string | null, } | { "type": "stamps", kind: string, stamps: number, 
 /**
- * For a milestone claim: its position on the card (0 = first).
+ * For a milestone claim: its position on the card (0 = first) and its words in the
+ * programme today.
  */
-milestone: number | null, 
+milestone: number | null, label: string | null, 
 /**
  * A milestone given back because its sale was fully refunded.
  */

@@ -10,7 +10,9 @@ import type { PointsEntry } from '../generated/PointsEntry';
 import type { Programme } from '../generated/Programme';
 import type { Reward } from '../generated/Reward';
 import type { RewardInput } from '../generated/RewardInput';
+import type { Redemption } from '../generated/Redemption';
 import type { SuspiciousDay } from '../generated/SuspiciousDay';
+import type { SuspiciousPeriod } from '../generated/SuspiciousPeriod';
 import type { Voucher } from '../generated/Voucher';
 import type { VoucherInput } from '../generated/VoucherInput';
 import { call } from './core';
@@ -36,5 +38,9 @@ export const voucherIssue = (input: VoucherInput, key: string) => call<Outcome<V
 
 export const loyaltyLiability = () => call<Liability>('loyalty_liability');
 export const loyaltyExpiring = () => call<ExpiringForCustomer[]>('loyalty_expiring');
-/** `day`: the computer's midnight, as a UTC ISO string. */
-export const loyaltySuspicious = (day: string) => call<SuspiciousDay[]>('loyalty_suspicious', { day });
+/** `day`: the first local day of the period, `YYYY-MM-DD`. */
+export const loyaltySuspicious = (day: string, period: SuspiciousPeriod) =>
+  call<SuspiciousDay[]>('loyalty_suspicious', { day, period });
+/** A reward that is not a discount, given from the customer page without a sale. */
+export const loyaltyGiveReward = (customer: number, reward: number, staff: string, key: string) =>
+  call<Outcome<Redemption>>('loyalty_give_reward', { customer, reward, staff, key });

@@ -91,7 +91,6 @@ CREATE INDEX customers_by_birthday ON customers (birthday_month, birthday_day) W
 CREATE INDEX customers_by_created ON customers (created_at);
 CREATE INDEX tier_events_by_reached ON tier_events (reached_at);
 CREATE INDEX tier_events_by_kept ON tier_events (kept_until);
-CREATE INDEX purchases_by_recorded ON purchases (recorded_at);
 
 -- A stamp milestone claimed on a sale names the sale; a full refund gives the claim back.
 -- (Claims made before this version name no sale.)
@@ -124,6 +123,42 @@ CREATE TRIGGER tier_downgrades_append_only_u BEFORE UPDATE OF tier_event_id, fro
 BEGIN SELECT RAISE(ABORT, 'tier downgrades are append-only'); END;
 CREATE TRIGGER tier_downgrades_append_only_d BEFORE DELETE ON tier_downgrades
 BEGIN SELECT RAISE(ABORT, 'tier downgrades are append-only'); END;
+
+-- A sale may be recorded at zero when a voucher or a reward covers the whole ticket (a free
+-- coffee); a refund is still a positive amount. SQLite cannot change a CHECK, so the table is
+-- rebuilt as its documented 12-step procedure says (the runner turns foreign keys off around
+-- the upgrade and checks them before committing): same columns, rows, ids, indexes and
+-- append-only triggers.
+CREATE TABLE purchases_v12 (
+    id           INTEGER PRIMARY KEY,
+    customer_id  INTEGER NOT NULL REFERENCES customers(id),
+    kind         TEXT NOT NULL CHECK (kind IN ('sale', 'refund')),
+    amount_cents INTEGER NOT NULL CHECK (amount_cents > 0 OR (kind = 'sale' AND amount_cents = 0)),
+    occurred_at  TEXT NOT NULL,
+    recorded_at  TEXT NOT NULL,
+    note         TEXT,
+    category     TEXT,
+    refund_of    INTEGER REFERENCES purchases(id),
+    CHECK ((kind = 'refund') = (refund_of IS NOT NULL))
+) STRICT;
+INSERT INTO purchases_v12 (id, customer_id, kind, amount_cents, occurred_at, recorded_at, note, category, refund_of)
+    SELECT id, customer_id, kind, amount_cents, occurred_at, recorded_at, note, category, refund_of FROM purchases;
+DROP TABLE purchases;
+ALTER TABLE purchases_v12 RENAME TO purchases;
+CREATE INDEX purchases_by_customer ON purchases (customer_id, occurred_at);
+CREATE INDEX purchases_by_refund_of ON purchases (refund_of) WHERE refund_of IS NOT NULL;
+CREATE INDEX purchases_by_date ON purchases (occurred_at);
+CREATE INDEX purchases_by_recorded ON purchases (recorded_at);
+CREATE TRIGGER purchases_append_only_u BEFORE UPDATE OF kind, amount_cents, occurred_at, recorded_at, refund_of ON purchases
+BEGIN SELECT RAISE(ABORT, 'purchases are append-only'); END;
+CREATE TRIGGER purchases_append_only_d BEFORE DELETE ON purchases
+BEGIN SELECT RAISE(ABORT, 'purchases are append-only'); END;
+
+-- The usable balance of many customers at once (segments, the liability, the checks of the
+-- expiring-points messages) reads each customer's credits with their dates from this index
+-- alone.
+CREATE INDEX points_ledger_balance ON points_ledger (customer_id, points, expires_at);
+
 CREATE INDEX customers_by_updated ON customers (updated_at);
 -- What every check reads over the whole shop, from the index alone (no row fetched): the
 -- customers absent for a while (win-back), the sales of the last days (thank-you), the points
