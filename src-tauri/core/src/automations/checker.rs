@@ -28,6 +28,10 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::BTreeMap;
 
+/// At most this many messages are queued by one check (the next check, minutes later or
+/// right after the sender, goes on).
+const MAX_QUEUED_PER_CHECK: usize = 400;
+
 /// How far back a check looks after a long closure (older occasions are not recorded).
 const MAX_LOOK_BACK_DAYS: i64 = 60;
 
@@ -247,6 +251,11 @@ fn process_due(
         });
     }
     for (customer, mut list) in by_customer {
+        // A large catch-up is queued over several checks, a few hundred at a time, so that
+        // one check never holds the database (and the till) for long.
+        if report.queued + report.held_out >= MAX_QUEUED_PER_CHECK {
+            break;
+        }
         // Occasions of an automation turned off wait (they expire in their time, or go when
         // it is turned on again).
         list.retain(|d| all[d.automation].enabled);
@@ -414,7 +423,17 @@ pub(crate) fn still_due(
             let date: Option<chrono::NaiveDate> = serde_json::from_value(data["date"].clone()).ok();
             let Some(date) = date else { return Ok(Err("points_used")) };
             let p = crate::loyalty::programme::programme(conn)?;
-            let points = detect::points_expiring_on(conn, &p, customer, zone(&s.time_zone), date, now)?;
+            let tz = zone(&s.time_zone);
+            // Points that expire after months without a visit: a visit since moved the date.
+            if let crate::loyalty::Expiry::AfterInactivityMonths { months } = p.expiry {
+                let moved = last
+                    .and_then(|l| l.checked_add_months(chrono::Months::new(months)))
+                    .is_none_or(|at| local_date(tz, at) != date);
+                if moved {
+                    return Ok(Err("came_back"));
+                }
+            }
+            let points = detect::points_expiring_on(conn, &p, customer, tz, date, now)?;
             if points < a.config.expiry_min_points.max(1) {
                 return Ok(Err("points_used"));
             }
@@ -438,9 +457,15 @@ pub(crate) fn still_due(
         }
         AutomationKind::Thanks => {
             let sale = data["purchase_id"].as_i64().unwrap_or(0);
+            // Given back in full (a partial refund still deserves a thank-you).
             let refunded: bool = conn
-                .prepare_cached("SELECT EXISTS (SELECT 1 FROM purchases WHERE refund_of = ?1)")?
-                .query_row([sale], |r| r.get(0))?;
+                .prepare_cached(
+                    "SELECT coalesce((SELECT sum(r.amount_cents) FROM purchases r WHERE r.refund_of = p.id), 0) >= p.amount_cents
+                     FROM purchases p WHERE p.id = ?1",
+                )?
+                .query_row([sale], |r| r.get(0))
+                .optional()?
+                .unwrap_or(true);
             if refunded {
                 return Ok(Err("refunded"));
             }
@@ -491,16 +516,28 @@ pub fn precheck(tx: &Tx, row: i64) -> Result<crate::campaigns::engine::Verdict> 
     }
 }
 
-/// A record merged into another: the occasions it was sent (or queued, or held out of) are
-/// the survivor's too — copied to the survivor as skipped, "merged", with their date — so the
-/// same birthday, thank-you or tier message is not sent again to the same person, and the
-/// pressure limits count them.
+/// A record merged into another: the occasions it was sent (or held out of) are the
+/// survivor's too — copied to the survivor as skipped, "merged", with their date — so the same
+/// birthday, thank-you or tier message is not sent again to the same person (an unfinished one
+/// of the survivor for the same occasion is skipped, "merged"), and the pressure limits count
+/// them. One still waiting in the outbox is taken out and skipped: the survivor's own check
+/// makes it again for the survivor.
 #[allow(clippy::type_complexity)]
 pub(crate) fn on_merge(tx: &Tx, keep: CustomerId, other: CustomerId) -> Result<()> {
+    let waiting: Vec<(i64, Option<i64>)> = tx
+        .prepare("SELECT id, recipient_id FROM automation_occasions WHERE customer_id = ?1 AND state = 'queued'")?
+        .query_map([other], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (occasion, row) in waiting {
+        if let Some(row) = row {
+            tx.execute("UPDATE campaign_recipients SET state = 'cancelled' WHERE id = ?1 AND state = 'queued'", [row])?;
+        }
+        set_state(tx, occasion, OccasionState::Skipped, Some("merged"))?;
+    }
     let rows: Vec<(i64, String, DateTime<Utc>, DateTime<Utc>, String, Option<DateTime<Utc>>)> = tx
         .prepare(
             "SELECT automation_id, occasion_key, due_at, valid_until, data, decided_at FROM automation_occasions
-             WHERE customer_id = ?1 AND state IN ('queued', 'sent', 'held_out')",
+             WHERE customer_id = ?1 AND state IN ('sent', 'held_out')",
         )?
         .query_map([other], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?
         .collect::<rusqlite::Result<_>>()?;
@@ -514,6 +551,19 @@ pub(crate) fn on_merge(tx: &Tx, keep: CustomerId, other: CustomerId) -> Result<(
         if inserted == 1 {
             let id = tx.last_insert_rowid();
             journal(tx, id, automation, keep, OccasionState::Skipped, Some("merged"), tx.now)?;
+            continue;
+        }
+        // The survivor has this occasion already: not sent yet, it is not sent at all.
+        let open: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM automation_occasions WHERE automation_id = ?1 AND customer_id = ?2 AND occasion_key = ?3
+                 AND state IN ('pending', 'postponed', 'awaiting')",
+                params![automation, keep, key],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(id) = open {
+            set_state(tx, id, OccasionState::Skipped, Some("merged"))?;
         }
     }
     Ok(())

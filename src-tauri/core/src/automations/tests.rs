@@ -562,3 +562,41 @@ fn the_welcome_invites_to_refer_only_while_a_referral_offer_runs() {
     assert!(text.contains("Bienvenue"), "it is the welcome: {text}");
     assert!(!text.contains("Parrainez"), "no referral offer runs: no invitation to refer");
 }
+
+#[test]
+fn a_partial_refund_still_gets_its_thank_you() {
+    let (mut s, clock) = testutil::store();
+    let sink = Sink::start(true, 2).unwrap();
+    s.save_mail_settings(&mail(&sink), None).unwrap();
+    paris(&mut s);
+    let lea = customer(&mut s, "Léa", "lea.client@example.com", None);
+    let a = of_kind(&mut s, AutomationKind::Thanks);
+    s.enable_automation(a.id, EnableMode::NewOnly, None).unwrap();
+    let sale = testutil::sale(&mut s, lea, 4000);
+    s.refund(&crate::purchases::RefundInput { sale_id: sale, amount_cents: Some(1000), note: String::new() }, None)
+        .unwrap();
+    clock.advance(Duration::days(2));
+    checker::tick(&mut s).unwrap();
+    send(&mut s, &a);
+    assert_eq!(sink.count(), 1, "one item of four given back: the purchase still happened");
+}
+
+#[test]
+fn a_message_waiting_for_a_merged_record_is_made_again_for_the_survivor() {
+    let (mut s, clock) = testutil::store();
+    let sink = Sink::start(true, 2).unwrap();
+    s.save_mail_settings(&mail(&sink), None).unwrap();
+    paris(&mut s);
+    let a = of_kind(&mut s, AutomationKind::Birthday);
+    s.enable_automation(a.id, EnableMode::NewOnly, None).unwrap();
+    let old = customer(&mut s, "Léa", "lea.old@example.com", Some((26, 11)));
+    checker::tick(&mut s).unwrap(); // queued for the old record, not sent yet
+    let new = customer(&mut s, "Léa", "lea.new@example.com", Some((26, 11)));
+    s.merge_customers(new, old, None).unwrap();
+    clock.advance(Duration::minutes(5));
+    checker::tick(&mut s).unwrap();
+    send(&mut s, &a);
+    let to: Vec<String> = sink.received().into_iter().flat_map(|r| r.to).collect();
+    assert_eq!(to.len(), 1, "the birthday is sent once: {to:?}");
+    assert!(to[0].contains("lea.new@"), "to the survivor's address");
+}

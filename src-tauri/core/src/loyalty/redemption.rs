@@ -72,6 +72,10 @@ pub(crate) fn discount_for(tx: &Tx, customer: CustomerId, apply: &Apply, total: 
             if v.customer_id.is_some_and(|c| c != customer) {
                 return Err(Error::conflict("conflict.voucher_other_customer"));
             }
+            // A voucher is used once: worth more than the ticket, the rest would be lost.
+            if v.kind == VoucherKind::Amount && v.value > total {
+                return Err(Error::conflict("conflict.voucher_exceeds_sale"));
+            }
             rules::discount_cents(v.kind == VoucherKind::Percent, v.value, total)
         }
         Apply::Points { points } => rules::liability_cents(*points, programme(tx)?.value_of_100_points_cents),

@@ -246,8 +246,11 @@ fn a_voucher_or_reward_worth_the_whole_ticket_records_the_sale_at_zero() {
         )
         .unwrap()
         .value;
-    let free = s.record_sale(&sale(c, 250, Some(Apply::Voucher { code: v.code.clone() })), None).unwrap().value;
-    assert_eq!(free.amount_cents, 0, "a 10 € voucher on a 2.50 € coffee: recorded at zero");
+    let refused = s.record_sale(&sale(c, 250, Some(Apply::Voucher { code: v.code.clone() })), None).unwrap_err();
+    assert_eq!(refused.code(), "conflict", "a 10 € voucher on a 2.50 € coffee is refused: 7.50 € would be lost");
+    assert_eq!(s.loyalty_status(c).unwrap().vouchers.len(), 1, "and the voucher stays usable");
+    let free = s.record_sale(&sale(c, 1000, Some(Apply::Voucher { code: v.code.clone() })), None).unwrap().value;
+    assert_eq!(free.amount_cents, 0, "a 10 € voucher on a 10 € ticket: recorded at zero");
     let st = s.loyalty_status(c).unwrap();
     assert!(st.vouchers.is_empty(), "the voucher is used");
     assert_eq!(st.points, 0, "nothing paid, nothing earned");
@@ -322,4 +325,65 @@ fn the_suspicious_list_reads_any_past_day_or_week() {
     assert_eq!(week[0].day, day);
     let later = s.suspicious_activity(day + chrono::Days::new(1), SuspiciousPeriod::Week).unwrap();
     assert!(later.is_empty(), "the week after: nothing");
+}
+
+#[test]
+fn a_sale_recorded_at_zero_can_be_cancelled_and_gives_its_voucher_back() {
+    let (mut s, clock, c) = setup(base());
+    let v = s
+        .issue_voucher(
+            &VoucherInput {
+                customer_id: Some(c),
+                kind: VoucherKind::Amount,
+                value: 250,
+                expires_at: clock.now() + Duration::days(30),
+                reason: "Geste".into(),
+                staff: "Marie".into(),
+            },
+            None,
+        )
+        .unwrap()
+        .value;
+    let free = s.record_sale(&sale(c, 250, Some(Apply::Voucher { code: v.code.clone() })), None).unwrap().value;
+    assert_eq!(free.amount_cents, 0);
+    assert!(s.loyalty_status(c).unwrap().vouchers.is_empty(), "the voucher is used");
+    let refund = crate::purchases::RefundInput { sale_id: free.id, amount_cents: None, note: "Mauvais client".into() };
+    let cancel = s.refund(&refund, None).expect("a coffee rung up on the wrong customer can be cancelled");
+    assert_eq!(cancel.value.amount_cents, 0, "by a refund of zero");
+    assert_eq!(s.loyalty_status(c).unwrap().vouchers.len(), 1, "and the voucher is usable again");
+    assert_eq!(s.refund(&refund, None).unwrap_err().code(), "conflict", "once");
+}
+
+#[test]
+fn a_gold_customer_who_spent_at_silver_level_falls_to_silver_not_lower() {
+    let mut rules = tiers();
+    rules.tiers.push(Tier {
+        name: "Or".into(),
+        threshold: 20_000,
+        percent: 100,
+        advantages: String::new(),
+        entry_points: 0,
+    });
+    let (mut s, clock, c) = setup(Programme { tiers: Some(rules), ..base() });
+    sell(&mut s, c, 20_000);
+    assert_eq!(tier_name(&s, c).as_deref(), Some("Or"), "reached in 2026, kept through 2027");
+    clock.set(Utc.with_ymd_and_hms(2027, 6, 1, 10, 0, 0).unwrap());
+    sell(&mut s, c, 12_000);
+    clock.set(Utc.with_ymd_and_hms(2028, 1, 3, 9, 0, 0).unwrap());
+    assert_eq!(s.run_loyalty_day().unwrap().tiers_lost, 1, "Or is lost at the end of 2027");
+    assert_eq!(
+        tier_name(&s, c).as_deref(),
+        Some("Argent"),
+        "2027's spend reached Argent: kept through 2028, as for a customer who reached Argent in 2027"
+    );
+    let down = s
+        .timeline(c, 100)
+        .unwrap()
+        .into_iter()
+        .find_map(|e| match e.kind {
+            TimelineKind::TierChanged { up: false, to, .. } => Some(to),
+            _ => None,
+        })
+        .expect("the loss is in the timeline");
+    assert_eq!(down.as_deref(), Some("Argent"), "from Or to Argent");
 }

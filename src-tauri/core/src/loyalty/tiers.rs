@@ -224,7 +224,19 @@ impl crate::storage::Store {
                             params![customer, index as i64, t.tiers[index].name, ended_at, rules::kept_until(t.period, last_instant)],
                         )?;
                     } else {
-                        let (after, _) = tier_now(tx, &p, customer, ended_at, None)?;
+                        let (mut after, _) = tier_now(tx, &p, customer, ended_at, None)?;
+                        // Lost, but the period that ended qualified for a lower tier (Gold kept
+                        // for 2027, Silver reached in 2027): that one is kept for the next
+                        // period, as for a customer who reached Silver and never Gold.
+                        let lower = qualified_then
+                            .filter(|q| *q < index && after.as_ref().is_none_or(|a| (a.index as usize) < *q));
+                        if let Some(q) = lower {
+                            tx.execute(
+                                "INSERT INTO tier_events (customer_id, tier_index, tier_name, reached_at, kept_until) VALUES (?1, ?2, ?3, ?4, ?5)",
+                                params![customer, q as i64, t.tiers[q].name, ended_at, rules::kept_until(t.period, last_instant)],
+                            )?;
+                            after = tier_now(tx, &p, customer, ended_at, None)?.0;
+                        }
                         tx.execute(
                             "INSERT INTO tier_downgrades (customer_id, tier_event_id, from_index, from_name, to_index, to_name, at)
                              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

@@ -94,8 +94,9 @@ fn check_amount(p: &mut Problems, field: &'static str, amount: Cents) {
     }
 }
 
-/// Rule: what the customer pays is the ticket minus the discount used on it. A voucher or a
-/// reward worth the whole ticket (a free coffee) leaves a sale recorded at zero; points worth
+/// Rule: what the customer pays is the ticket minus the discount used on it. A reward worth the
+/// whole ticket (a free coffee), or a voucher of exactly its value, leaves a sale recorded at
+/// zero (a voucher worth more is refused before: `loyalty::discount_for`); points worth
 /// more than the ticket are refused (the customer would lose the difference).
 pub fn amount_paid(ticket: Cents, discount: Cents) -> Result<Cents> {
     if discount < 0 || discount > ticket {
@@ -229,7 +230,26 @@ impl Store {
                 [input.sale_id],
                 |r| r.get(0),
             )?;
-            let amount = refund_amount(sale_cents, refunded, input.amount_cents)?;
+            let amount = if sale_cents == 0 {
+                // A sale recorded at zero (covered in full) is cancelled by a refund of zero,
+                // once: what it used comes back as after any full refund.
+                let cancelled: bool = tx.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM purchases WHERE refund_of = ?1)",
+                    [input.sale_id],
+                    |r| r.get(0),
+                )?;
+                if cancelled {
+                    return Err(Error::conflict("conflict.sale_fully_refunded"));
+                }
+                if input.amount_cents.is_some_and(|a| a != 0) {
+                    return Err(Error::Validation(vec![
+                        FieldError::new("amount_cents", "field.refund_too_large").arg("remaining_cents", 0)
+                    ]));
+                }
+                0
+            } else {
+                refund_amount(sale_cents, refunded, input.amount_cents)?
+            };
             tx.execute(
                 "INSERT INTO purchases (customer_id, kind, amount_cents, occurred_at, recorded_at, note, category, refund_of) VALUES (?1, 'refund', ?2, ?3, ?3, ?4, ?5, ?6)",
                 params![customer_id, amount, tx.now, note, category, input.sale_id],

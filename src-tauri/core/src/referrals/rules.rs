@@ -39,7 +39,9 @@ pub fn purchase_step(
     if at > qualify_deadline(o, referred_at) {
         return PurchaseStep::Expired;
     }
-    if paid_cents < o.min_purchase_cents {
+    // A ticket covered in full by a voucher or a reward (recorded at zero) is not a purchase
+    // that qualifies, whatever the minimum (as `refund_effect` judges what is left).
+    if paid_cents < o.min_purchase_cents || paid_cents <= 0 {
         return PurchaseStep::Ignored;
     }
     if o.second_purchase && !has_first {

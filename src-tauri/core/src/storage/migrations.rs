@@ -6,7 +6,7 @@
 
 use crate::error::{Error, Result};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{Connection, TransactionBehavior};
 use std::path::{Path, PathBuf};
 
 /// (version reached, name, SQL). Version N is reached by running step N on version N-1.
@@ -60,6 +60,12 @@ fn apply_steps(conn: &mut Connection) -> Result<()> {
     if locked > LATEST_VERSION {
         return Err(Error::NewerDatabase { found: locked, supported: LATEST_VERSION });
     }
+    // A reference already broken in an old file (edited by hand, with foreign keys off) must
+    // not lock the merchant out of their shop: only what the upgrade itself breaks stops it.
+    let before = foreign_key_violations(&tx)?;
+    if !before.is_empty() {
+        tracing::warn!(count = before.len(), "broken references found before the upgrade; left as they were");
+    }
     for (version, name, sql) in STEPS.iter().filter(|(v, _, _)| *v > locked) {
         tracing::info!(version, name, "applying migration");
         tx.execute_batch(sql)?;
@@ -67,7 +73,7 @@ fn apply_steps(conn: &mut Connection) -> Result<()> {
     if locked < LATEST_VERSION {
         tx.pragma_update(None, "user_version", LATEST_VERSION)?;
     }
-    let broken: Option<String> = tx.query_row("PRAGMA foreign_key_check", [], |r| r.get(0)).optional()?;
+    let broken = foreign_key_violations(&tx)?.into_iter().find(|v| !before.contains(v)).map(|v| v.0);
     if let Some(table) = broken {
         tracing::error!(table, "an upgrade step left a broken reference");
         return Err(Error::Storage(rusqlite::Error::SqliteFailure(
@@ -77,6 +83,16 @@ fn apply_steps(conn: &mut Connection) -> Result<()> {
     }
     tx.commit()?;
     Ok(())
+}
+
+/// One broken reference: (table, row, referenced table, which reference).
+type Violation = (String, Option<i64>, String, i64);
+
+/// Every broken reference.
+fn foreign_key_violations(conn: &Connection) -> Result<std::collections::HashSet<Violation>> {
+    let mut st = conn.prepare("PRAGMA foreign_key_check")?;
+    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// The copy taken before an upgrade: written under a temporary name (`VACUUM INTO`), opened

@@ -312,10 +312,43 @@ fn the_purchases_rebuild_keeps_rows_references_and_guards() {
         "INSERT INTO purchases (customer_id, kind, amount_cents, occurred_at, recorded_at, refund_of) VALUES (7, 'refund', 0, '2026-03-01 10:00:00+00:00', '2026-03-01 10:00:00+00:00', 40)",
         [],
     );
-    assert!(zero_refund.is_err(), "a refund is never zero");
+    assert!(zero_refund.is_err(), "a refund of zero does not touch a sale that was paid");
+    let zero_id = c.last_insert_rowid();
+    let cancel = c.execute(
+        "INSERT INTO purchases (customer_id, kind, amount_cents, occurred_at, recorded_at, refund_of) VALUES (7, 'refund', 0, '2026-03-01 11:00:00+00:00', '2026-03-01 11:00:00+00:00', ?1)",
+        [zero_id],
+    );
+    assert!(cancel.is_ok(), "a sale recorded at zero can be cancelled by a refund of zero: {cancel:?}");
     let negative = c.execute(
         "INSERT INTO purchases (customer_id, kind, amount_cents, occurred_at, recorded_at) VALUES (7, 'sale', -5, '2026-03-01 10:00:00+00:00', '2026-03-01 10:00:00+00:00')",
         [],
     );
     assert!(negative.is_err(), "nor a sale below zero");
+}
+
+/// An old file with a reference already broken (edited by hand with foreign keys off) is still
+/// upgraded: only what the upgrade itself would break stops it.
+#[test]
+fn a_reference_broken_before_the_upgrade_does_not_lock_the_shop() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shop.db");
+    {
+        let c = Connection::open(&path).unwrap();
+        for (_, _, sql) in migrations::steps().iter().filter(|(v, _, _)| *v <= 11) {
+            c.execute_batch(sql).unwrap();
+        }
+        c.pragma_update(None, "user_version", 11).unwrap();
+        c.pragma_update(None, "foreign_keys", "OFF").unwrap();
+        c.execute_batch(
+            "INSERT INTO customers (id, first_name, last_name, first_fold, last_fold, created_at, updated_at)
+               VALUES (7, 'Élodie', 'Lefèvre', 'elodie', 'lefevre', '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00');
+             INSERT INTO points_ledger (customer_id, at, kind, points, purchase_id) VALUES (7, '2026-02-01 10:00:00+00:00', 'earn', 12, 999);",
+        )
+        .unwrap();
+    }
+    let store = Store::open_with_clock(&path, clock()).expect("the shop opens, upgraded");
+    let v: u32 = store.conn().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(v, LATEST_VERSION, "upgraded to the latest version");
+    let points: i64 = store.conn().query_row("SELECT sum(points) FROM points_ledger", [], |r| r.get(0)).unwrap();
+    assert_eq!(points, 12, "the old row is kept as it was");
 }

@@ -133,7 +133,7 @@ CREATE TABLE purchases_v12 (
     id           INTEGER PRIMARY KEY,
     customer_id  INTEGER NOT NULL REFERENCES customers(id),
     kind         TEXT NOT NULL CHECK (kind IN ('sale', 'refund')),
-    amount_cents INTEGER NOT NULL CHECK (amount_cents > 0 OR (kind = 'sale' AND amount_cents = 0)),
+    amount_cents INTEGER NOT NULL CHECK (amount_cents >= 0),
     occurred_at  TEXT NOT NULL,
     recorded_at  TEXT NOT NULL,
     note         TEXT,
@@ -153,6 +153,12 @@ CREATE TRIGGER purchases_append_only_u BEFORE UPDATE OF kind, amount_cents, occu
 BEGIN SELECT RAISE(ABORT, 'purchases are append-only'); END;
 CREATE TRIGGER purchases_append_only_d BEFORE DELETE ON purchases
 BEGIN SELECT RAISE(ABORT, 'purchases are append-only'); END;
+-- A refund of zero only cancels a sale recorded at zero (rung up on the wrong customer): it
+-- gives back what the sale used (a voucher, points, a milestone) like any full refund.
+CREATE TRIGGER purchases_zero_refund BEFORE INSERT ON purchases
+WHEN new.kind = 'refund' AND new.amount_cents = 0
+     AND coalesce((SELECT amount_cents FROM purchases WHERE id = new.refund_of), 1) <> 0
+BEGIN SELECT RAISE(ABORT, 'a refund of zero only cancels a sale recorded at zero'); END;
 
 -- The usable balance of many customers at once (segments, the liability, the checks of the
 -- expiring-points messages) reads each customer's credits with their dates from this index
