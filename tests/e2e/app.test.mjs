@@ -323,7 +323,8 @@ test('a paper voucher is created, typed at the till, and used once; the logo pri
   await (await browser.$('#till-amount')).setValue('12' + ENTER);
   await waitForText('#till-error', 'déjà été utilisé');
 
-  // A voucher worth more than a coffee: the sale is recorded at zero.
+  // A 5 € voucher: refused on a 2.50 € coffee (the rest would be lost), used in full on a 5 €
+  // ticket, which is then recorded at zero.
   await (await browser.$('#till-input')).click();
   const expires = new Date(Date.now() + 30 * 86_400_000).toISOString();
   const coffee = await invoke('voucher_issue', {
@@ -335,6 +336,10 @@ test('a paper voucher is created, typed at the till, and used once; the logo pri
   await waitForText('#till-customer', 'Zoé Martin');
   await fill('#till-voucher-code', coffee.value.code);
   await (await browser.$('#till-amount')).setValue('2,50' + ENTER);
+  await waitForText('#till-error', 'vaut plus que le ticket');
+  await fill('#till-voucher-code', coffee.value.code);
+  await fill('#till-amount', '5,00');
+  await (await browser.$('#till-amount')).addValue(ENTER);
   await waitForText('#till-confirmation', 'rien à encaisser');
   await shot('27a-till-free-coffee');
   const history = await invoke('customer_timeline', { id: zoe.id, limit: 50 });
