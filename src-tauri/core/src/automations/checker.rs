@@ -568,13 +568,3 @@ pub(crate) fn on_merge(tx: &Tx, keep: CustomerId, other: CustomerId) -> Result<(
     }
     Ok(())
 }
-
-/// The local date an occasion's key names, for labels (`birthday:2027` has none).
-pub fn key_date(key: &str) -> Option<chrono::NaiveDate> {
-    key.split(':').find_map(|part| part.parse().ok())
-}
-
-/// Today in the shop's zone (for the screens).
-pub fn today(s: &AutomationSettings, now: DateTime<Utc>) -> chrono::NaiveDate {
-    local_date(zone(&s.time_zone), now)
-}

@@ -3,9 +3,9 @@
 //! customer's own rhythm, the pressure limits with their priority order, the held-out share,
 //! and when a closure is long enough to ask the merchant. Time is passed in.
 
-use super::calendar::{at_local, day_start};
+use super::calendar::day_start;
 use super::{AutomationConfig, AutomationKind, AutomationSettings, Feb29};
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 /// Birthday: valid from 7 days before to 3 days after the day.
@@ -236,11 +236,6 @@ pub fn held_out(automation: i64, customer: i64, percent: u8) -> bool {
     h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
     h ^= h >> 32;
     (h % 100) < u64::from(percent.min(50))
-}
-
-/// The start of the local day, for keys and labels.
-pub fn local_noon(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
-    at_local(tz, date, NaiveTime::from_hms_opt(12, 0, 0).expect("noon"))
 }
 
 #[cfg(test)]
