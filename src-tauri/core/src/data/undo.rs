@@ -25,7 +25,9 @@ pub fn can_undo(created_at: DateTime<Utc>, undone_at: Option<DateTime<Utc>>, now
 /// Rule: a customer an import created is untouched when nothing but the import wrote about
 /// them: no sale, no later edit, note, consent, card change, ledger entry, voucher, message,
 /// merge or event — nor a row in any other table that refers to customers (referrals,
-/// satisfaction answers, mail read back…), so the delete never meets a foreign key.
+/// satisfaction answers, mail read back…), so the delete never meets a foreign key. An
+/// automatic message that never reached the outbox (a birthday found, expired or skipped
+/// before anything was sent or held out) is not a touch: it goes with the customer.
 fn untouched(tx: &Tx, id: CustomerId, import_at: DateTime<Utc>, import_id: i64) -> Result<bool> {
     let q = "SELECT
         (SELECT updated_at FROM customers WHERE id = ?1) = ?2
@@ -46,7 +48,10 @@ fn untouched(tx: &Tx, id: CustomerId, import_at: DateTime<Utc>, import_id: i64) 
         AND NOT EXISTS (SELECT 1 FROM tier_events WHERE customer_id = ?1)
         AND NOT EXISTS (SELECT 1 FROM loyalty_sales WHERE customer_id = ?1)
         AND NOT EXISTS (SELECT 1 FROM erasures WHERE customer_id = ?1)
-        AND NOT EXISTS (SELECT 1 FROM import_changes WHERE customer_id = ?1 AND import_id != ?3)";
+        AND NOT EXISTS (SELECT 1 FROM import_changes WHERE customer_id = ?1 AND import_id != ?3)
+        AND NOT EXISTS (SELECT 1 FROM automation_occasions WHERE customer_id = ?1
+                        AND (recipient_id IS NOT NULL OR voucher_id IS NOT NULL
+                             OR state IN ('queued', 'sent', 'failed', 'held_out')))";
     let untouched =
         tx.query_row(q, params![id, import_at, import_id], |r| r.get::<_, Option<bool>>(0))?.unwrap_or(false);
     Ok(untouched && !referred_elsewhere(tx, id)?)
@@ -55,7 +60,7 @@ fn untouched(tx: &Tx, id: CustomerId, import_at: DateTime<Utc>, import_id: i64) 
 /// Tables `untouched` and `remove` deal with by name; any other table that refers to a
 /// customer (a referral, a satisfaction answer, a mail read back… tables added later too, as
 /// the schema lists them) holding a row for them means they were used since.
-const HANDLED: [&str; 9] = [
+const HANDLED: [&str; 11] = [
     "customers",
     "points_ledger",
     "stamps_ledger",
@@ -65,6 +70,8 @@ const HANDLED: [&str; 9] = [
     "cards",
     "customer_events",
     "import_changes",
+    "automation_occasions",
+    "automation_journal",
 ];
 
 fn referred_elsewhere(tx: &Tx, id: CustomerId) -> Result<bool> {
@@ -97,6 +104,8 @@ fn remove(tx: &mut Tx, id: CustomerId) -> Result<()> {
             "DELETE FROM points_ledger WHERE customer_id = ?1",
             "DELETE FROM stamps_ledger WHERE customer_id = ?1",
             "DELETE FROM consents WHERE customer_id = ?1",
+            "DELETE FROM automation_journal WHERE customer_id = ?1",
+            "DELETE FROM automation_occasions WHERE customer_id = ?1",
         ] {
             tx.execute(sql, [id])?;
         }

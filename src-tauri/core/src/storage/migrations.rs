@@ -21,6 +21,7 @@ const STEPS: &[(u32, &str, &str)] = &[
     (10, "numbers", include_str!("migrations/0010_numbers.sql")),
     (11, "data", include_str!("migrations/0011_data.sql")),
     (12, "automations", include_str!("migrations/0012_automations.sql")),
+    (13, "automation_undo", include_str!("migrations/0013_automation_undo.sql")),
 ];
 
 pub const LATEST_VERSION: u32 = STEPS[STEPS.len() - 1].0;
@@ -48,7 +49,14 @@ pub(super) fn migrate(conn: &mut Connection, path: Option<&Path>, now: DateTime<
     conn.pragma_update(None, "foreign_keys", "OFF")?;
     let result = apply_steps(conn);
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    result?;
+    if let Err(e) = result {
+        // Nothing was changed (one transaction, rolled back): the copy is the live file again.
+        // Kept, each failed launch would leave one more.
+        if let Some(copy) = &backup {
+            let _ = std::fs::remove_file(copy);
+        }
+        return Err(e);
+    }
     Ok(backup)
 }
 

@@ -352,3 +352,31 @@ fn a_reference_broken_before_the_upgrade_does_not_lock_the_shop() {
     let points: i64 = store.conn().query_row("SELECT sum(points) FROM points_ledger", [], |r| r.get(0)).unwrap();
     assert_eq!(points, 12, "the old row is kept as it was");
 }
+
+#[test]
+fn a_failed_upgrade_leaves_the_file_as_it_was_and_no_extra_copy_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shop.db");
+    {
+        let c = Connection::open(&path).unwrap();
+        for (_, _, sql) in migrations::steps().iter().filter(|(v, _, _)| *v <= 11) {
+            c.execute_batch(sql).unwrap();
+        }
+        c.pragma_update(None, "user_version", 11).unwrap();
+        // A table the next step creates already exists (a hand-made file): that step fails.
+        c.execute_batch("CREATE TABLE automations (x INTEGER)").unwrap();
+    }
+    let copies = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().contains(".bak"))
+            .count()
+    };
+    for launch in 1..=3 {
+        assert!(Store::open_with_clock(&path, clock()).is_err(), "launch {launch}: the upgrade fails");
+        assert_eq!(copies(), 0, "launch {launch}: a failed upgrade changed nothing, so it keeps no copy");
+    }
+    let c = Connection::open(&path).unwrap();
+    let v: u32 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(v, 11, "the file stays at its version");
+}

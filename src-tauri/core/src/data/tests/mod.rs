@@ -497,3 +497,77 @@ fn customers_silent_for_three_years_are_listed_for_re_consent_or_anonymisation()
     );
     assert_eq!(list[0].reason, retention::RetentionReason::NoContact);
 }
+
+#[test]
+fn an_imported_customer_whose_birthday_was_only_looked_at_goes_with_the_undo() {
+    use crate::automations::{checker, AutomationKind, AutomationSettings, EnableMode};
+    let (mut s, clock) = testutil::store();
+    let settings = AutomationSettings { time_zone: "Europe/Paris".into(), ..AutomationSettings::default() };
+    s.save_automation_settings(&settings, None).unwrap();
+    s.save_mail_settings(&mail_settings(), None).unwrap();
+    let birthday = s.automations().unwrap().into_iter().find(|a| a.kind == AutomationKind::Birthday).unwrap();
+    s.enable_automation(birthday.id, EnableMode::NewOnly, None).unwrap();
+    // A agreed to offers: her birthday message is queued. B did not: his is looked at and
+    // skipped ("consent") without ever reaching the outbox.
+    let f = csv_file(
+        "Prénom;Nom;E-mail;Date de naissance;Accepte les offres\nA;Un;a@example.com;02/12/1990;oui\nB;Deux;b@example.com;02/12/1985;non\n",
+    );
+    let opts = options(&f, &s);
+    let import_id = import(&mut s, &f, &opts).report.import_id.unwrap();
+    clock.advance(chrono::Duration::days(7));
+    checker::tick(&mut s).unwrap();
+    let states = |s: &Store| -> Vec<(String, String)> {
+        s.conn()
+            .prepare(
+                "SELECT c.email_norm, o.state FROM automation_occasions o JOIN customers c ON c.id = o.customer_id ORDER BY c.email_norm",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    assert_eq!(
+        states(&s),
+        vec![("a@example.com".to_string(), "queued".to_string()), ("b@example.com".into(), "skipped".into())],
+        "the check looked at both birthdays"
+    );
+    let u = s.undo_import(import_id, None).expect("an occasion never sent does not block the undo").value;
+    assert_eq!(
+        (u.removed, u.kept_touched),
+        (1, 1),
+        "B, whose birthday was only looked at, goes; A, whose message is in the outbox, stays: {u:?}"
+    );
+    assert_eq!(states(&s), vec![("a@example.com".to_string(), "queued".to_string())]);
+    assert_eq!(
+        count(&s, "SELECT count(*) FROM automation_journal j WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.id = j.customer_id)"),
+        0,
+        "B's journal lines went with him"
+    );
+    assert!(
+        s.conn().execute("DELETE FROM automation_occasions", []).is_err(),
+        "outside an undo an occasion is never deleted"
+    );
+    assert!(s.conn().execute("DELETE FROM automation_journal", []).is_err(), "nor a journal line");
+}
+
+/// Mail settings that are complete (nothing is sent in these tests).
+fn mail_settings() -> crate::campaigns::mail::MailSettings {
+    use crate::campaigns::mail::{Delivery, MailSettings, SendLimits, SmtpPreset, SmtpSettings, TlsMode};
+    MailSettings {
+        sender_name: "Boutique".into(),
+        sender_email: "boutique@example.com".into(),
+        reply_to: String::new(),
+        postal_address: "1 rue de la Paix, 75002 Paris".into(),
+        language: crate::types::Lang::Fr,
+        delivery: Delivery::Smtp,
+        smtp: SmtpSettings {
+            preset: SmtpPreset::Custom,
+            host: "127.0.0.1".into(),
+            port: 2525,
+            tls: TlsMode::None,
+            username: String::new(),
+            limits: SendLimits { per_second: 0, per_minute: 0, per_day: 0, connections: 1 },
+        },
+    }
+}
