@@ -142,7 +142,7 @@ fn create(
         } else {
             (OccasionState::Pending, None)
         };
-        if st.execute(params![
+        let made = if st.execute(params![
             a.id,
             c.customer_id,
             c.key,
@@ -156,14 +156,61 @@ fn create(
         {
             let id = tx.last_insert_rowid();
             journal(tx, id, a.id, c.customer_id, state, reason, tx.now)?;
-            if state == OccasionState::Expired {
-                report.expired += 1;
-            } else {
-                report.created += 1;
-            }
+            true
+        } else if a.kind == AutomationKind::Birthday {
+            // The birthday was corrected: that year's occasion is made again for the new date.
+            let Some(id) = reopen(tx, a.id, c, w, state)? else { continue };
+            journal(tx, id, a.id, c.customer_id, state, Some("birthday_changed"), tx.now)?;
+            true
+        } else {
+            false
+        };
+        if !made {
+            continue;
+        }
+        if state == OccasionState::Expired {
+            report.expired += 1;
+        } else {
+            report.created += 1;
         }
     }
     Ok(())
+}
+
+/// A birthday occasion made again for a corrected date (`detect::birthday_moved` chose it):
+/// its window and what it says follow the new date; nothing had left for the old one.
+fn reopen(
+    tx: &Tx,
+    automation: i64,
+    c: &detect::Candidate,
+    w: rules::Window,
+    state: OccasionState,
+) -> Result<Option<i64>> {
+    let reason = (state == OccasionState::Expired).then_some("closed");
+    Ok(tx
+        .prepare_cached(
+            "UPDATE automation_occasions SET due_at = ?4, valid_until = ?5, data = ?6, state = ?7, reason = ?8,
+                    recipient_id = NULL, decided_at = NULL, updated_at = ?9
+             WHERE automation_id = ?1 AND customer_id = ?2 AND occasion_key = ?3
+               AND (state IN ('pending', 'postponed', 'awaiting', 'expired') OR (state = 'skipped' AND reason = 'birthday_changed'))
+               AND voucher_id IS NULL
+             RETURNING id",
+        )?
+        .query_row(
+            params![automation, c.customer_id, c.key, w.due, w.valid_until, c.data.to_string(), state.code(), reason, tx.now],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// The outbox holds one message per address and occasion (two records of one person get one
+/// copy). A birthday's names its date: two people sharing an address, born on different days,
+/// each get theirs, and a birthday corrected after a message was stopped gets a fresh row.
+fn outbox_occasion(key: &str, data: &serde_json::Value) -> String {
+    match (key.starts_with("birthday:"), data["month"].as_u64(), data["day"].as_u64()) {
+        (true, Some(m), Some(d)) => format!("{key}@{m:02}-{d:02}"),
+        _ => key.to_string(),
+    }
 }
 
 /// After a long closure: the occasions that became due while the app was closed, still
@@ -300,12 +347,18 @@ fn process_due(
 }
 
 /// The times of the automatic messages a customer was sent (or held out of) in the last 30
-/// days, those of a record merged into theirs included: what the pressure limits count.
+/// days, those of a record merged into theirs and those sent to the same address for another
+/// record (one inbox, one pressure) included: what the pressure limits count.
 fn recent_messages(conn: &Connection, customer: CustomerId, now: DateTime<Utc>) -> Result<Vec<DateTime<Utc>>> {
     Ok(conn
         .prepare_cached(
             "SELECT decided_at FROM automation_occasions WHERE customer_id = ?1
-             AND (state IN ('queued', 'sent', 'held_out') OR reason = 'merged') AND decided_at > ?2",
+             AND (state IN ('queued', 'sent', 'held_out') OR reason = 'merged') AND decided_at > ?2
+             UNION ALL
+             SELECT o.decided_at FROM campaign_recipients r JOIN automation_occasions o ON o.recipient_id = r.id
+             WHERE r.campaign_id IN (SELECT campaign_id FROM automations)
+               AND r.email_norm = (SELECT email_norm FROM customers WHERE id = ?1) AND r.customer_id <> ?1
+               AND o.customer_id <> ?1 AND o.state IN ('queued', 'sent', 'held_out') AND o.decided_at > ?2",
         )?
         .query_map(params![customer, now - Duration::days(rules::PRESSURE_MONTH_DAYS)], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?)
@@ -361,7 +414,7 @@ fn queue_one(tx: &mut Tx, a: &Active, s: &AutomationSettings, d: &Due) -> Result
             variant,
             state,
             crate::campaigns::store::new_token(),
-            d.key
+            outbox_occasion(&d.key, &d.data)
         ],
     )?;
     if inserted == 0 {

@@ -40,12 +40,38 @@ impl Span {
 }
 
 fn exists(conn: &Connection, automation: Option<i64>, customer: CustomerId, key: &str) -> Result<bool> {
-    let Some(a) = automation else { return Ok(false) };
+    Ok(existing(conn, automation, customer, key)?.is_some())
+}
+
+/// The occasion `automation` already has for this key: (state, reason, data).
+fn existing(
+    conn: &Connection,
+    automation: Option<i64>,
+    customer: CustomerId,
+    key: &str,
+) -> Result<Option<(String, Option<String>, String)>> {
+    use rusqlite::OptionalExtension;
+    let Some(a) = automation else { return Ok(None) };
     Ok(conn
         .prepare_cached(
-            "SELECT EXISTS (SELECT 1 FROM automation_occasions WHERE automation_id = ?1 AND customer_id = ?2 AND occasion_key = ?3)",
+            "SELECT state, reason, data FROM automation_occasions WHERE automation_id = ?1 AND customer_id = ?2 AND occasion_key = ?3",
         )?
-        .query_row(params![a, customer, key], |r| r.get(0))?)
+        .query_row(params![a, customer, key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?)
+}
+
+/// Rule: a birthday corrected on the customer's record makes that year's occasion again for
+/// the new date when nothing left for the old one — still waiting, expired, or skipped because
+/// the date changed — never when a message was queued, sent or held out for it.
+pub(crate) fn birthday_moved(
+    state: &str,
+    reason: Option<&str>,
+    old: &serde_json::Value,
+    new: &serde_json::Value,
+) -> bool {
+    let open = matches!(state, "pending" | "postponed" | "awaiting" | "expired")
+        || (state == "skipped" && reason == Some("birthday_changed"));
+    open && (old["month"] != new["month"] || old["day"] != new["day"])
 }
 
 /// The candidates of `kind` in `span`, leaving out those `automation` already has and (outside
@@ -72,7 +98,22 @@ pub fn candidates(
         // Occasions due before the automation was turned on (for new ones only) are not made:
         // left out before the look-up, which is most of the candidates of a large shop.
         let too_old = !span.backlog && not_before.is_some_and(|t| c.window.due < t);
-        if !too_old && span.open(&c.window) && !exists(conn, automation, c.customer_id, &c.key)? {
+        if too_old || !span.open(&c.window) {
+            continue;
+        }
+        let keep = match existing(conn, automation, c.customer_id, &c.key)? {
+            None => true,
+            Some((state, reason, data)) => {
+                kind == AutomationKind::Birthday
+                    && birthday_moved(
+                        &state,
+                        reason.as_deref(),
+                        &serde_json::from_str(&data).unwrap_or_default(),
+                        &c.data,
+                    )
+            }
+        };
+        if keep {
             kept.push(c);
         }
     }
@@ -368,6 +409,10 @@ fn tier(conn: &Connection, cfg: &AutomationConfig, time_zone: &str, span: Span) 
         use chrono::Datelike;
         out.push(Candidate {
             customer_id: id,
+            // The year it was reached: a tier is kept 12 months at least (through the next
+            // calendar year, or 12 rolling months), so losing it and reaching it again always
+            // falls in another year — a new key — while a refund and a new purchase within the
+            // period are one upgrade (the query above finds no second one).
             key: format!("tier:{index}:{}", local_date(tz, reached).year()),
             window: rules::tier_window(reached, cfg.tier_delay_hours),
             data: serde_json::json!({ "tier_index": index, "tier": name }),

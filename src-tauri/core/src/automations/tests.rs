@@ -528,16 +528,17 @@ fn erasing_a_customer_who_received_automatic_messages_removes_what_they_said() {
     send(&mut s, &a);
     assert_eq!(sink.count(), 1);
     s.erase_customer(lea, None).expect("a customer who received automatic messages can be erased");
-    let (data, fields): (String, Option<String>) = s
+    let (data, fields, occasion): (String, Option<String>, String) = s
         .conn()
         .query_row(
-            "SELECT o.data, r.fields FROM automation_occasions o JOIN campaign_recipients r ON r.id = o.recipient_id
+            "SELECT o.data, r.fields, r.occasion FROM automation_occasions o JOIN campaign_recipients r ON r.id = o.recipient_id
              WHERE o.customer_id = ?1",
             [lea],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .unwrap();
     assert_eq!(data, "{}", "the birthday's date is no longer kept with the occasion");
+    assert_eq!(occasion, "birthday:2026", "nor in the outbox row's name of the occasion");
     assert_eq!(fields, None, "nor the voucher code the message carried");
     assert_eq!(occasions(&s, &a)[0].1, "sent", "the occasion stays, so it is never sent again");
 }

@@ -164,6 +164,12 @@ pub(crate) fn erase_tx(tx: &mut Tx, id: CustomerId, record: Option<&Erasure>) ->
             [id],
         )?;
         tx.execute("UPDATE automation_occasions SET data = '{}' WHERE customer_id = ?1 AND data <> '{}'", [id])?;
+        // A birthday's outbox row names its date (`birthday:2027@03-14`): the date goes.
+        tx.execute(
+            "UPDATE campaign_recipients SET occasion = substr(occasion, 1, instr(occasion, '@') - 1)
+             WHERE customer_id = ?1 AND instr(occasion, '@') > 0",
+            [id],
+        )?;
         // What came back from the mailbox and the satisfaction survey: the text that may
         // identify or quote the person goes; decisions, scores and dates stay for the figures.
         tx.execute(
