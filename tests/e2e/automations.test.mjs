@@ -202,6 +202,6 @@ test("the thank-you's journal says why it waited", async () => {
   await go(`#/campaigns/automations/${thanks.id}`);
   await waitForText('[data-testid="automation-journal"]', 'Reporté');
   const rows = await texts('[data-testid="automation-journal"] tr[data-state="postponed"]');
-  assert.ok(rows.some((r) => r.includes('limite par client')), `the postponement gives its reason: ${rows.join(' | ')}`);
+  assert.ok(rows.some((r) => r.includes('limite de messages automatiques par client')), `the postponement gives its reason: ${rows.join(' | ')}`);
   await shot('84-automation-journal');
 });

@@ -1,6 +1,7 @@
 // The customer timeline's loyalty and automation entries, in words (French, the default).
 import { describe, expect, it } from 'vitest';
-import { automationLine, automationReason, stampsLine, tierLine, voucherUsedLine } from './timeline';
+import { automationReason } from '$lib/automationReasons';
+import { automationLine, stampsLine, tierLine, voucherUsedLine } from './timeline';
 
 const at = '2026-11-23T10:00:00Z';
 

@@ -11,15 +11,6 @@ type Of<K extends TimelineEntry['type']> = Extract<TimelineEntry, { type: K }>;
 /** Kinds of stamps entries with words of their own; any other says "corrected". */
 const STAMP_KINDS = ['earn', 'reverse', 'redeem', 'adjust', 'returned'] as const;
 
-/** The reasons an automatic message was not sent that have words of their own. */
-export const AUTOMATION_REASONS = [
-  'automation_off', 'closed', 'postponed_until_expired', 'no_decision', 'window_passed', 'pressure', 'merchant_send',
-  'merchant_ignored', 'came_back', 'points_used', 'refunded', 'tier_lost', 'requalified', 'birthday_changed',
-  'customer_archived', 'control', 'merged', 'send_failed', 'once_per_period', 'consent',
-  // The consent checks made just before sending (the segments' exclusions).
-  'no_email', 'no_consent', 'refused', 'unsubscribed', 'not_a_customer', 'implied_expired', 'bounced', 'complained',
-  'suppressed', 'duplicate_address',
-] as const;
 export const AUTOMATION_KINDS = ['welcome', 'birthday', 'winback', 'expiry', 'tier', 'thanks'] as const;
 export const AUTOMATION_STATES = ['sent', 'failed', 'skipped', 'expired', 'held_out'] as const;
 
@@ -61,12 +52,4 @@ export function automationLine(e: Of<'automation'>): string {
     : e.automation;
   const state = (AUTOMATION_STATES as readonly string[]).includes(e.state) ? e.state : 'skipped';
   return t(`ui.timeline.automation_state.${state}`, { automation: kind });
-}
-
-/** Why an automatic message was not sent, in words; null when there is no reason. */
-export function automationReason(reason: string | null): string | null {
-  if (!reason) return null;
-  return (AUTOMATION_REASONS as readonly string[]).includes(reason)
-    ? t(`ui.timeline.automation_reason.${reason}`)
-    : t('ui.timeline.automation_reason_other');
 }

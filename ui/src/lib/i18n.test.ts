@@ -4,8 +4,8 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { catalogues, parts, translate } from './i18n';
-import { KNOWN_REASONS } from '../campaigns/automations/automations';
-import { AUTOMATION_KINDS, AUTOMATION_REASONS, AUTOMATION_STATES } from '../customers/timeline';
+import { AUTOMATION_REASONS } from './automationReasons';
+import { AUTOMATION_KINDS, AUTOMATION_STATES } from '../customers/timeline';
 
 const src = join(__dirname, '..');
 const rust = join(__dirname, '../../../src-tauri');
@@ -58,7 +58,6 @@ const families: Record<string, string[]> = {
   'ui.automations.desc.': unionOf('AutomationKind'),
   'ui.automations.missed.': unionOf('AutomationKind').flatMap((k) => [k, `${k}_one`]),
   'ui.automations.state.': unionOf('OccasionState'),
-  'ui.automations.reason.': [...KNOWN_REASONS, 'other'],
   'ui.automations.f.': [
     'welcome_delay_hours', 'birthday_days_before', 'winback_days', 'winback_rhythm_percent', 'expiry_min_points',
     'tier_delay_hours', 'thanks_days', 'thanks_period_days', 'holdout_percent', 'results_days',
@@ -118,7 +117,7 @@ const families: Record<string, string[]> = {
   ].flatMap((e) => [`${e}.referrer`, `${e}.friend`]),
   'ui.timeline.automation_kind.': [...AUTOMATION_KINDS],
   'ui.timeline.automation_state.': [...AUTOMATION_STATES],
-  'ui.timeline.automation_reason.': [...AUTOMATION_REASONS],
+  'ui.automation_reason.': [...AUTOMATION_REASONS],
   'ui.data.field.': unionOf('Field'),
   'ui.data.kind.': unionOf('RowKind'),
   'ui.data.preset.': unionOf('Preset'),

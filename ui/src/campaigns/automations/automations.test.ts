@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { countsLine, minutesToTime, occasionLabel, parseReminders, reasonText, timeToMinutes } from './automations';
+import { automationReason } from '$lib/automationReasons';
+import { countsLine, minutesToTime, occasionLabel, parseReminders, timeToMinutes } from './automations';
 
 describe('sending hours', () => {
   it('writes minutes of the day as HH:MM', () => {
@@ -36,9 +37,10 @@ describe('journal words', () => {
     expect(occasionLabel('expiry:2027-01-31:30'), 'the expiry date and the reminder').toBe('2027-01-31 (30)');
     expect(occasionLabel('welcome'), 'the welcome has no occasion to name').toBe('');
   });
-  it('gives an unknown reason as it came rather than hiding it', () => {
-    expect(reasonText('550 mailbox unavailable')).toContain('550 mailbox unavailable');
-    expect(reasonText(null)).toBe('');
+  it('says a reason in the same words as the customer timeline, never a raw code or server text', () => {
+    expect(automationReason('pressure')).toBe('Reporté : limite de messages automatiques par client.');
+    expect(automationReason('550 mailbox unavailable <x@example.com>')).toBe('Raison non précisée.');
+    expect(automationReason(null)).toBeNull();
   });
   it('counts waiting and not-sent occasions together for the card', () => {
     const c = countsLine({ pending: 1, postponed: 2, awaiting: 3, queued: 4, sent: 5, failed: 6, skipped: 7, expired: 8, held_out: 9 });

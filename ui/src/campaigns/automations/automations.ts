@@ -23,46 +23,6 @@ export function timeToMinutes(s: string): number | null {
   return h * 60 + min;
 }
 
-/** The reasons the core gives, each with its words; an unknown one is shown as a generic reason. */
-export const KNOWN_REASONS = [
-  'pressure',
-  'closed',
-  'merged',
-  'send_failed',
-  'merchant_send',
-  'merchant_ignored',
-  'window_passed',
-  'postponed_until_expired',
-  'no_decision',
-  'automation_off',
-  'came_back',
-  'points_used',
-  'tier_lost',
-  'requalified',
-  'refunded',
-  'birthday_changed',
-  'customer_archived',
-  'once_per_period',
-  'no_email',
-  'duplicate_address',
-  'no_consent',
-  'refused',
-  'implied_expired',
-  'not_a_customer',
-  'unsubscribed',
-  'suppressed',
-  'bounced',
-  'complained',
-  'consent',
-] as const;
-
-export function reasonText(reason: string | null | undefined): string {
-  if (!reason) return '';
-  return (KNOWN_REASONS as readonly string[]).includes(reason)
-    ? t(`ui.automations.reason.${reason}`)
-    : t('ui.automations.reason.other', { reason });
-}
-
 export function stateText(state: OccasionState): string {
   return t(`ui.automations.state.${state}`);
 }
