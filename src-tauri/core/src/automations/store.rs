@@ -269,12 +269,7 @@ impl Store {
         let mut customers: Vec<i64> = found.iter().map(|c| c.customer_id).collect();
         customers.sort_unstable();
         customers.dedup();
-        let mut reachable = 0;
-        for c in &customers {
-            if crate::campaigns::segments::still_eligible(self.conn(), *c, now)?.is_ok() {
-                reachable += 1;
-            }
-        }
+        let reachable = crate::campaigns::segments::count_eligible(self.conn(), &customers, now)?;
         let per_day = crate::campaigns::smtp::limits_for(&self.mail_settings()?).per_day;
         let per_day = if per_day == 0 { 500 } else { i64::from(per_day / 2).max(1) };
         let days = ((reachable + per_day - 1) / per_day).clamp(1, 60) as u16;

@@ -113,3 +113,41 @@ fn two_people_sharing_an_address_each_get_their_birthday_within_the_pressure_lim
     assert!(postponed, "Paul's waits for the limit, and the journal says why");
     let _ = marie;
 }
+
+#[test]
+fn who_qualifies_today_counts_only_the_people_who_may_receive_marketing() {
+    let (mut s, _clock) = testutil::store();
+    let sink = Sink::start(true, 1).unwrap();
+    s.save_mail_settings(&mail(&sink), None).unwrap();
+    paris(&mut s);
+    let a = of_kind(&mut s, AutomationKind::Birthday);
+    // Birthdays in 1 to 3 days (sent 3 days before): three agreed to offers, one of them without an address; one
+    // never said yes.
+    let yes = customer(&mut s, "Oui", "oui@example.com", Some((25, 11)));
+    customer(&mut s, "Aussi", "aussi@example.com", Some((26, 11)));
+    customer(&mut s, "Sans", "", Some((24, 11)));
+    let no = s
+        .create_customer(
+            &crate::customers::NewCustomer {
+                customer: crate::customers::CustomerInput {
+                    first_name: "Non".into(),
+                    last_name: "Client".into(),
+                    email: "non@example.com".into(),
+                    birthday: Some(Birthday { day: 26, month: 11, year: None }),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            None,
+        )
+        .unwrap()
+        .value;
+    let q = s.automation_qualifying(a.id).unwrap();
+    assert_eq!(q.today, 4, "four birthdays qualify today");
+    assert_eq!(q.reachable, 2, "two may receive it: no consent and no address do not count");
+    let one_by_one = [yes, no]
+        .iter()
+        .filter(|c| crate::campaigns::segments::still_eligible(s.conn(), **c, s.now()).unwrap().is_ok())
+        .count();
+    assert_eq!(one_by_one, 1, "the same rule as the last check before sending");
+}

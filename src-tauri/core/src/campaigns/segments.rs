@@ -441,6 +441,28 @@ pub fn still_eligible(conn: &Connection, customer: CustomerId, now: DateTime<Utc
     Ok(eligibility(&facts, now))
 }
 
+/// How many of `customers` may receive marketing now: the same rule as `still_eligible`, read
+/// in one pass (an automation's backlog can hold tens of thousands).
+pub fn count_eligible(conn: &Connection, customers: &[CustomerId], now: DateTime<Utc>) -> Result<i64> {
+    let f = SegmentFilter::default();
+    let (clause, _) = where_clause(&f, &crate::loyalty::LoyaltyFacts { now, ..Default::default() });
+    let sql = format!(
+        "SELECT {} FROM customers c WHERE c.id IN (SELECT value FROM json_each(?1)) AND {clause}",
+        facts_columns()
+    );
+    let ids = serde_json::to_string(customers)?;
+    let mut st = conn.prepare(&sql)?;
+    let mut rows = st.query([ids])?;
+    let mut n = 0;
+    while let Some(r) = rows.next()? {
+        let (_, facts) = facts_from_row(r, 0)?;
+        if eligibility(&facts, now).is_ok() {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
 const MAX_SEGMENT_NAME: usize = 80;
 
 impl Store {
