@@ -276,7 +276,12 @@ pub fn run(opts: Options) {
                 // Expired points, the dashboard's figures and the scores, and referrals whose
                 // hold ended while the app was closed: after the first screen.
                 background::spawn(path.clone());
-                sender::spawn(path.clone(), state.secrets.clone(), state.sender_problem.clone());
+                sender::spawn(
+                    path.clone(),
+                    state.secrets.clone(),
+                    state.sender_problem.clone(),
+                    state.automation_nudge.clone(),
+                );
                 referral_clock::spawn(path.clone());
                 automation_clock::spawn(path.clone(), state.automation_nudge.clone());
                 reader::spawn(path.clone(), state.secrets.clone(), state.reader.clone());

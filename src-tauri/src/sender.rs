@@ -18,7 +18,9 @@ use std::time::Duration;
 /// showing a campaign that runs and never moves.
 pub type Problem = Arc<Mutex<Option<comptoir_core::Error>>>;
 
-pub fn spawn(db: PathBuf, secrets: Arc<Secrets>, problem: Problem) {
+/// `automations`: nudged when an automatic message left, so its occasion is recorded as sent
+/// (journal, customer timeline) within seconds rather than at the next regular check.
+pub fn spawn(db: PathBuf, secrets: Arc<Secrets>, problem: Problem, automations: crate::automation_clock::Nudge) {
     let set = move |e: Option<comptoir_core::Error>| *problem.lock().unwrap_or_else(|p| p.into_inner()) = e;
     let spawned = std::thread::Builder::new().name("campaign-sender".into()).spawn(move || {
         let _lock = loop {
@@ -47,7 +49,13 @@ pub fn spawn(db: PathBuf, secrets: Arc<Secrets>, problem: Problem) {
         });
         let mut transport: Option<(String, Box<dyn Transport>)> = None;
         loop {
-            let pause = match run_once(&mut store, &mut engine, &secrets, &db, &mut transport) {
+            let step = run_once(&mut store, &mut engine, &secrets, &db, &mut transport);
+            if let Ok(Step::Sent { campaign, .. }) = &step {
+                if is_automation(&store, *campaign) {
+                    automations.store(true, std::sync::atomic::Ordering::Release);
+                }
+            }
+            let pause = match step {
                 Ok(Step::Sent { .. }) | Ok(Step::Changed(_)) => Duration::ZERO,
                 Ok(Step::Wait(at)) => (at - store.now())
                     .to_std()
@@ -67,6 +75,13 @@ pub fn spawn(db: PathBuf, secrets: Arc<Secrets>, problem: Problem) {
     if let Err(e) = spawned {
         tracing::error!(error = %e, "the campaign sender could not start");
     }
+}
+
+fn is_automation(store: &Store, campaign: i64) -> bool {
+    store
+        .conn()
+        .query_row("SELECT kind = 'automation' FROM campaigns WHERE id = ?1", [campaign], |r| r.get(0))
+        .unwrap_or(false)
 }
 
 fn run_once(

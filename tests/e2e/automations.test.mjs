@@ -205,3 +205,46 @@ test("the thank-you's journal says why it waited", async () => {
   assert.ok(rows.some((r) => r.includes('limite de messages automatiques par client')), `the postponement gives its reason: ${rows.join(' | ')}`);
   await shot('84-automation-journal');
 });
+
+test('in English, names with markup read as text in the journal, and the timeline says why a message was not sent', async () => {
+  // The app's clock is 6 days ahead of this process's: a birthday 8 days from here is 2 days away there.
+  const hostile = '<img src=x onerror="window.__pwned=1">Zoé 😀';
+  const zoe = (await invoke('customer_create', { input: newCustomer(hostile, 'zoe.martin@example.com', birthdayIn(8)), key: 'e2e-auto-zoe-0001' })).value;
+  const noMail = (await invoke('customer_create', { input: newCustomer('<b>Sans</b> adresse', '', birthdayIn(8)), key: 'e2e-auto-nomail-01' })).value;
+  await go('#/settings');
+  await (await visible('#locale')).selectByAttribute('value', 'en');
+  await (await browser.$('#save-settings')).click();
+  const birthday = (await invoke('automations_list', {})).find((a) => a.kind === 'birthday');
+  await browser.waitUntil(
+    async () => (await invoke('automation_journal', { id: birthday.id, before: null, limit: 50 })).some((j) => j.customer_id === noMail && j.state === 'skipped'),
+    { timeout: 30_000, timeoutMsg: 'the birthday of the customer without an address was never looked at' },
+  );
+  await browser.waitUntil(async () => received().some((r) => r.includes('<zoe.martin@example.com>')), {
+    timeout: 45_000,
+    timeoutMsg: 'Zoé never received her birthday message',
+  });
+  await go(`#/campaigns/automations/${birthday.id}`);
+  await waitForText('[data-testid="automation-journal"]', 'Zoé 😀');
+  const rows = await texts('[data-testid="automation-journal"] tr');
+  assert.ok(rows.some((r) => r.includes('<img src=x onerror="window.__pwned=1">Zoé 😀')), `the name reads as typed: ${rows.join(' | ')}`);
+  assert.ok(rows.some((r) => r.includes('<b>Sans</b> adresse') && r.includes('No email address')), `the reason is in English: ${rows.join(' | ')}`);
+  assert.equal((await browser.$$('[data-testid="automation-journal"] img')).length, 0, 'no markup from a name becomes an element');
+  assert.equal(await browser.execute(() => window.__pwned ?? null), null, 'no script from a name ran');
+  await browser.execute(() => document.querySelector('[data-testid="automation-journal"]')?.scrollIntoView({ block: 'center' }));
+  await browser.pause(300);
+  await shot('85-automation-journal-en');
+  await go(`#/customers/${noMail}`);
+  await waitForText('#timeline', 'Automatic message “Birthday” not sent');
+  await waitForText('#timeline', 'Reason: No email address.');
+  await browser.execute(() => document.querySelector('#timeline')?.scrollIntoView({ block: 'center' }));
+  await browser.pause(300);
+  await shot('86-timeline-reason-en');
+  // The sender nudges the automation clock when an automatic message left: her page says so
+  // within seconds, not at the next regular check.
+  await browser.waitUntil(
+    async () => (await invoke('automation_journal', { id: birthday.id, before: null, limit: 50 })).some((j) => j.customer_id === zoe && j.state === 'sent'),
+    { timeout: 15_000, timeoutMsg: 'the message left but was not recorded as sent within seconds (the regular check is every 3 minutes)' },
+  );
+  await go(`#/customers/${zoe}`);
+  await waitForText('#timeline', 'Automatic message “Birthday” sent');
+});
