@@ -505,6 +505,20 @@ pub(crate) fn still_due(
                 if held.is_none_or(|h| i64::from(h) < index) {
                     return Ok(Err("tier_lost"));
                 }
+                // Reached in this period and no longer qualified for (the sale that reached it
+                // was refunded): not announced. Reached in the period before, it is kept.
+                let reached: Option<DateTime<Utc>> = serde_json::from_value(data["reached_at"].clone()).ok();
+                let p = crate::loyalty::programme::programme(conn)?;
+                let this_period = match (reached, &p.tiers) {
+                    (Some(r), Some(t)) => r >= crate::loyalty::rules::period_start(t.period, now),
+                    _ => false,
+                };
+                if this_period {
+                    let live = crate::loyalty::live_tier_index(conn, customer, now)?;
+                    if live.is_none_or(|l| i64::from(l) < index) {
+                        return Ok(Err("tier_lost"));
+                    }
+                }
                 true
             }
         }

@@ -415,7 +415,7 @@ fn tier(conn: &Connection, cfg: &AutomationConfig, time_zone: &str, span: Span) 
             // period are one upgrade (the query above finds no second one).
             key: format!("tier:{index}:{}", local_date(tz, reached).year()),
             window: rules::tier_window(reached, cfg.tier_delay_hours),
-            data: serde_json::json!({ "tier_index": index, "tier": name }),
+            data: serde_json::json!({ "tier_index": index, "tier": name, "reached_at": reached }),
         });
     }
     if let Some(days) = cfg.tier_loss_days {

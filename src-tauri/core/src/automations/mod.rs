@@ -40,6 +40,8 @@ pub(crate) mod values;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_loyalty;
+#[cfg(test)]
 mod tests_people;
 #[cfg(test)]
 mod tests_sim;
