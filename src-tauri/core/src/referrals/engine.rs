@@ -263,11 +263,36 @@ pub(crate) fn reconcile_milestones(tx: &mut Tx, referrer: CustomerId) -> Result<
         grants::take_back(tx, *grant, &who, "milestone_lost")?;
     }
     // What the ones a higher milestone replaces will give back (unspent), so that they do not
-    // stand in its way under the budget or the cap.
+    // stand in its way under the budget or the cap. Points are given back only as far as the
+    // balance holds them: the part already spent was had, like a used voucher (the higher
+    // milestone then tops it up), and is not counted as coming back.
     let mut replaced_cents = 0;
+    let mut points_left: Option<i64> = None;
+    let mut points_back: Vec<(i64, i64)> = Vec::new();
+    let mut spent_points: Vec<super::RewardSpec> = Vec::new();
     for (grant, _) in plan.take_back.iter().filter(|(_, why)| *why == rules::TakeBack::Replaced) {
-        if !held_and_spent(tx, *grant)? {
-            replaced_cents += grants::cost_of(tx, *grant)?;
+        if held_and_spent(tx, *grant)? {
+            continue;
+        }
+        let cost = grants::cost_of(tx, *grant)?;
+        match grants::points_of(tx, *grant)? {
+            Some(points) if points > 0 => {
+                let left = match points_left {
+                    Some(l) => l,
+                    None => {
+                        let p = crate::loyalty::programme::programme(tx)?;
+                        crate::loyalty::usable_points(tx, &p, referrer, tx.now)?.0
+                    }
+                };
+                let back = points.min(left).max(0);
+                points_left = Some(left - back);
+                points_back.push((*grant, back));
+                replaced_cents += (i128::from(cost) * i128::from(back) / i128::from(points)) as crate::types::Cents;
+                if back < points {
+                    spent_points.push(super::RewardSpec::Points { points: points - back });
+                }
+            }
+            _ => replaced_cents += cost,
         }
     }
     let mut refused_highest = false;
@@ -286,6 +311,7 @@ pub(crate) fn reconcile_milestones(tx: &mut Tx, referrer: CustomerId) -> Result<
                 .filter(|g| g.key != m.key)
                 .filter(|g| !g.active || held_and_spent(tx, g.id).unwrap_or(false))
                 .filter_map(|g| g.given.as_ref())
+                .chain(spent_points.iter())
                 .collect();
             if let Some(t) = rules::top_up(&m.reward, &lower) {
                 spec = t;
@@ -305,7 +331,8 @@ pub(crate) fn reconcile_milestones(tx: &mut Tx, referrer: CustomerId) -> Result<
     if !refused_highest {
         // The higher one was given: the ones it replaces go (kept when it could not be given).
         for (grant, _) in plan.take_back.iter().filter(|(_, why)| *why == rules::TakeBack::Replaced) {
-            grants::take_back(tx, *grant, &who, "replaced_by_higher")?;
+            let at_most = points_back.iter().find(|(g, _)| g == grant).map(|(_, n)| *n);
+            grants::take_back_at_most(tx, *grant, &who, "replaced_by_higher", at_most)?;
         }
     }
     Ok(())

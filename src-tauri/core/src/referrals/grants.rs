@@ -312,6 +312,18 @@ pub(crate) struct TakenBack {
 /// Take a reward back: what is unspent comes back through the ledgers, what was spent is
 /// recorded as a loss. A reward already taken back is left alone.
 pub(crate) fn take_back(tx: &mut Tx, grant: i64, who: &EventFor, reason: &str) -> Result<TakenBack> {
+    take_back_at_most(tx, grant, who, reason, None)
+}
+
+/// `take_back`, taking back at most `max_points` of a points reward (the part not spent when a
+/// higher milestone was costed; what the higher one just gave is not taken back with it).
+pub(crate) fn take_back_at_most(
+    tx: &mut Tx,
+    grant: i64,
+    who: &EventFor,
+    reason: &str,
+    max_points: Option<i64>,
+) -> Result<TakenBack> {
     type Row = (CustomerId, String, Option<i64>, Option<i64>, Cents, String, String);
     let row: Option<Row> = tx
         .query_row(
@@ -325,7 +337,7 @@ pub(crate) fn take_back(tx: &mut Tx, grant: i64, who: &EventFor, reason: &str) -
     let text = crate::i18n::tr(lang_of(tx)?, &format!("referral.end.{reason}"), &[]);
     let (back, points_back) = match (kind.as_str(), points, voucher) {
         ("points", Some(p), _) => {
-            let taken = crate::loyalty::take_back_points_tx(tx, customer, p, &text)?;
+            let taken = crate::loyalty::take_back_points_tx(tx, customer, max_points.map_or(p, |m| m.min(p)), &text)?;
             ((i128::from(cost) * i128::from(taken) / i128::from(p.max(1))) as Cents, taken)
         }
         (_, _, Some(v)) if crate::loyalty::cancel_voucher_tx(tx, v, &text)? => (cost, 0),
@@ -362,6 +374,15 @@ pub(crate) fn live_rewards_of(conn: &Connection, referral: i64) -> Result<Vec<(i
 }
 
 /// What a reward cost when given.
+/// The points a reward gave, when it gave points.
+pub(crate) fn points_of(conn: &Connection, grant: i64) -> Result<Option<i64>> {
+    Ok(conn.query_row(
+        "SELECT CASE kind WHEN 'points' THEN points END FROM referral_rewards WHERE id = ?1",
+        [grant],
+        |r| r.get(0),
+    )?)
+}
+
 pub(crate) fn cost_of(conn: &Connection, grant: i64) -> Result<Cents> {
     Ok(conn.query_row("SELECT cost_cents FROM referral_rewards WHERE id = ?1", [grant], |r| r.get(0))?)
 }

@@ -146,6 +146,8 @@ mod tests;
 #[cfg(test)]
 mod tests_link;
 #[cfg(test)]
+mod tests_milestones;
+#[cfg(test)]
 mod tests_props;
 #[cfg(test)]
 mod tests_refunds;
