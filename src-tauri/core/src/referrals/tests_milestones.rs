@@ -39,7 +39,7 @@ fn a_higher_points_milestone_tops_up_what_was_spent_and_the_cap_holds() {
     };
     s.save_referral_offer(&offer, None).unwrap();
     let lea = add(&mut s, CustomerInput { email: "lea@example.com".into(), ..input("Léa", "Martin") });
-    let mut friend = |s: &mut crate::Store, i: usize| {
+    let friend = |s: &mut crate::Store, i: usize| {
         let customer = CustomerInput { email: format!("ami{i}@example.com"), ..input(&format!("Ami{i}"), "Ami") };
         let link = ReferrerLink { referrer: ReferrerRef::Code { code: code::format(lea) }, staff: "Marie".into() };
         let f = s.create_referred_customer(&NewCustomer { customer, ..Default::default() }, &link, None).unwrap().value;
