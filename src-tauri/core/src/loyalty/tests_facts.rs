@@ -388,3 +388,40 @@ fn a_gold_customer_who_spent_at_silver_level_falls_to_silver_not_lower() {
         .expect("the loss is in the timeline");
     assert_eq!(down.as_deref(), Some("Argent"), "from Or to Argent");
 }
+
+#[test]
+fn a_tier_reached_by_a_sale_that_is_refunded_is_lost_at_once_but_a_renewed_tier_stays() {
+    let (mut s, clock, lea) = setup(Programme { tiers: Some(tiers()), ..base() });
+    let zoe = add(&mut s, input("Zoé", "Martin"));
+    let sale = sell(&mut s, lea, 12_000);
+    assert_eq!(tier_name(&s, lea).as_deref(), Some("Argent"));
+    refund(&mut s, sale, None);
+    assert_eq!(
+        tier_name(&s, lea).as_deref(),
+        Some("Bronze"),
+        "the purchase that reached Argent was returned: Argent goes"
+    );
+    assert_eq!(count(&s, Condition::TierAtLeast { index: 1 }), 0, "\"tier at least Argent\" agrees");
+    let down: Vec<_> = s
+        .timeline(lea, 100)
+        .unwrap()
+        .into_iter()
+        .filter(|e| matches!(&e.kind, TimelineKind::TierChanged { up: false, .. }))
+        .collect();
+    assert_eq!(down.len(), 1, "the loss is in the timeline");
+    // A partial refund that leaves the spend above the threshold keeps the tier.
+    let big = sell(&mut s, zoe, 15_000);
+    refund(&mut s, big, Some(4_000));
+    assert_eq!(tier_name(&s, zoe).as_deref(), Some("Argent"), "110 € kept: still above 100 €");
+    // Zoé keeps Argent through 2027 (reached in 2026); a refund in 2027 does not take a tier
+    // earned in 2026.
+    clock.set(Utc.with_ymd_and_hms(2027, 3, 1, 10, 0, 0).unwrap());
+    let small = sell(&mut s, zoe, 2_000);
+    refund(&mut s, small, None);
+    assert_eq!(tier_name(&s, zoe).as_deref(), Some("Argent"), "kept from 2026: a refund of 2027 does not end it");
+    // Léa reaches Argent again and keeps it: a later sale's refund that leaves her above the
+    // threshold changes nothing, and running the day does not count the ended upgrade twice.
+    sell(&mut s, lea, 11_000);
+    assert_eq!(tier_name(&s, lea).as_deref(), Some("Argent"));
+    assert_eq!(s.run_loyalty_day().unwrap().tiers_lost, 0, "the upgrade ended by the refund is not lost a second time");
+}
