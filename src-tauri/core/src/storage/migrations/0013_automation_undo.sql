@@ -1,6 +1,5 @@
 -- Comptoir schema, version 13: an import undo may remove the automatic-message occasions of a
--- customer the import created, when none of them ever reached the outbox; tier events say
--- whether they were reached or renewed (a refund ends only an upgrade of its own period).
+-- customer the import created, when none of them ever reached the outbox.
 --
 -- * An occasion is still never deleted, except inside an import undo's transaction, for the
 --   one customer being removed (`comptoir_unlocked('import_undo', customer)`, see
