@@ -423,7 +423,6 @@ fn tier(conn: &Connection, cfg: &AutomationConfig, time_zone: &str, span: Span) 
         let mut st = conn.prepare_cached(&format!(
             "SELECT e.customer_id, e.tier_index, e.tier_name, e.kept_until FROM tier_events e JOIN customers c ON c.id = e.customer_id
              WHERE e.kept_until > ?1 AND e.kept_until <= ?2 AND {ACTIVE}
-               AND NOT EXISTS (SELECT 1 FROM tier_downgrades d WHERE d.tier_event_id = e.id)
                AND NOT EXISTS (SELECT 1 FROM tier_events p WHERE p.customer_id = e.customer_id AND p.id <> e.id
                                AND p.tier_index >= e.tier_index AND p.kept_until > e.kept_until)"
         ))?;

@@ -139,7 +139,6 @@ pub(crate) fn on_refund(
         }
         undo_voucher_uses_of_sale(tx, sale_id)?;
     }
-    super::tiers::end_refunded_upgrades(tx, &p, customer)?;
     Ok(())
 }
 

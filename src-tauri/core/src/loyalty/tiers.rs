@@ -152,56 +152,6 @@ pub(super) fn update_tier(tx: &Tx, p: &Programme, customer: CustomerId) -> Resul
     Ok(())
 }
 
-/// A refund that takes the customer's spend (or points) of this period back below a tier they
-/// reached this period by it ends that upgrade at once: the tier is not kept for a purchase
-/// that was returned. A tier renewed from the period before, or reached in it, stays. The
-/// end is an event of its own (`tier_downgrades`, dated now), as at the end of a kept period.
-pub(crate) fn end_refunded_upgrades(tx: &Tx, p: &Programme, customer: CustomerId) -> Result<()> {
-    let Some(t) = &p.tiers else { return Ok(()) };
-    let thresholds: Vec<i64> = t.tiers.iter().map(|x| x.threshold).collect();
-    let live = rules::tier_for(&thresholds, qualifying(tx, t, customer, tx.now, None)?).map_or(-1, |l| l as i64);
-    let since = rules::period_start(t.period, tx.now);
-    let ended: Vec<(i64, i64, String)> = tx
-        .prepare_cached(
-            "SELECT e.id, e.tier_index, e.tier_name FROM tier_events e
-             WHERE e.customer_id = ?1 AND e.origin = 'reached' AND e.reached_at >= ?2 AND e.kept_until > ?3
-               AND e.tier_index > ?4
-               AND NOT EXISTS (SELECT 1 FROM tier_downgrades d WHERE d.tier_event_id = e.id)
-             ORDER BY e.tier_index DESC, e.id DESC",
-        )?
-        .query_map(params![customer, since, tx.now, live], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    for (event, index, name) in ended {
-        tx.execute("UPDATE tier_events SET kept_until = ?2 WHERE id = ?1", params![event, tx.now])?;
-        let (after, _) = tier_now(tx, p, customer, tx.now, None)?;
-        if after.as_ref().is_some_and(|a| i64::from(a.index) >= index) {
-            // Still held through another event (kept from the period before): nothing ends.
-            continue;
-        }
-        tx.execute(
-            "INSERT INTO tier_downgrades (customer_id, tier_event_id, from_index, from_name, to_index, to_name, at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
-                customer,
-                event,
-                index,
-                name,
-                after.as_ref().map(|a| a.index),
-                after.as_ref().map(|a| a.name.clone()),
-                tx.now
-            ],
-        )?;
-        // The tier still qualified for is recorded as held, so it is not announced as new.
-        if let Some(a) = after.filter(|a| a.kept_until.is_none()) {
-            tx.execute(
-                "INSERT INTO tier_events (customer_id, tier_index, tier_name, reached_at, kept_until) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![customer, a.index, a.name, tx.now, rules::kept_until(t.period, tx.now)],
-            )?;
-        }
-    }
-    Ok(())
-}
-
 /// Rule: what the end of a kept period means. The tier was kept through the period after the
 /// one it was reached in; if the customer qualified for it again during the period that just
 /// ended (`qualified_then`, the tier index their spend or points reached then), it is kept for
@@ -270,7 +220,7 @@ impl crate::storage::Store {
                         // Reached again in the period that ended: not a new upgrade. (Under the
                         // tier's name today, if the merchant renamed it.)
                         tx.execute(
-                            "INSERT INTO tier_events (customer_id, tier_index, tier_name, reached_at, kept_until, origin) VALUES (?1, ?2, ?3, ?4, ?5, 'renewed')",
+                            "INSERT INTO tier_events (customer_id, tier_index, tier_name, reached_at, kept_until) VALUES (?1, ?2, ?3, ?4, ?5)",
                             params![customer, index as i64, t.tiers[index].name, ended_at, rules::kept_until(t.period, last_instant)],
                         )?;
                     } else {
@@ -282,7 +232,7 @@ impl crate::storage::Store {
                             .filter(|q| *q < index && after.as_ref().is_none_or(|a| (a.index as usize) < *q));
                         if let Some(q) = lower {
                             tx.execute(
-                                "INSERT INTO tier_events (customer_id, tier_index, tier_name, reached_at, kept_until, origin) VALUES (?1, ?2, ?3, ?4, ?5, 'renewed')",
+                                "INSERT INTO tier_events (customer_id, tier_index, tier_name, reached_at, kept_until) VALUES (?1, ?2, ?3, ?4, ?5)",
                                 params![customer, q as i64, t.tiers[q].name, ended_at, rules::kept_until(t.period, last_instant)],
                             )?;
                             after = tier_now(tx, &p, customer, ended_at, None)?.0;
@@ -304,7 +254,7 @@ impl crate::storage::Store {
                         // so that it is not announced later as a new one.
                         if let Some(a) = after.filter(|a| a.kept_until.is_none()) {
                             tx.execute(
-                                "INSERT INTO tier_events (customer_id, tier_index, tier_name, reached_at, kept_until, origin) VALUES (?1, ?2, ?3, ?4, ?5, 'renewed')",
+                                "INSERT INTO tier_events (customer_id, tier_index, tier_name, reached_at, kept_until) VALUES (?1, ?2, ?3, ?4, ?5)",
                                 params![customer, a.index, a.name, ended_at, rules::kept_until(t.period, ended_at)],
                             )?;
                         }

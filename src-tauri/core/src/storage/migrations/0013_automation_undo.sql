@@ -17,13 +17,3 @@ DROP TRIGGER automation_journal_append_only_d;
 CREATE TRIGGER automation_journal_append_only_d BEFORE DELETE ON automation_journal
 WHEN NOT comptoir_unlocked('import_undo', old.customer_id)
 BEGIN SELECT RAISE(ABORT, 'the automation journal is append-only'); END;
-
--- Tier events say where they come from: 'reached' by the customer's own spend or points (an
--- upgrade, which a refund that takes the spend back below the tier's threshold ends at once),
--- or 'renewed' at the end of a kept period from the period that ended (which a refund of this
--- period never ends). Renewals already recorded are found by their shape: they start exactly
--- when an earlier event of the customer ended.
-ALTER TABLE tier_events ADD COLUMN origin TEXT NOT NULL DEFAULT 'reached' CHECK (origin IN ('reached', 'renewed'));
-UPDATE tier_events SET origin = 'renewed'
-WHERE EXISTS (SELECT 1 FROM tier_events p WHERE p.customer_id = tier_events.customer_id AND p.id < tier_events.id
-              AND p.kept_until = tier_events.reached_at);
