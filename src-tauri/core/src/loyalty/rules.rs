@@ -241,25 +241,12 @@ pub fn expiring_within(lots: &[Lot], now: DateTime<Utc>, days: i64) -> Vec<(Date
     out
 }
 
-/// The start of the period over which a tier is qualified. A calendar year is the shop's:
-/// it starts at midnight on 1 January in this computer's zone (as the dashboard and the
-/// referral offer count days), not in UTC — a New Year's Eve sale in Montréal counts for the
-/// year it was made in.
+/// The start of the period over which a tier is qualified.
 pub fn period_start(period: TierPeriod, now: DateTime<Utc>) -> DateTime<Utc> {
-    period_start_in(period, now, &chrono::Local)
-}
-
-/// `period_start` in the zone `tz`.
-pub fn period_start_in<Z: TimeZone>(period: TierPeriod, now: DateTime<Utc>, tz: &Z) -> DateTime<Utc> {
     match period {
         TierPeriod::Rolling12Months => now.checked_sub_months(Months::new(12)).unwrap_or(now),
-        TierPeriod::CalendarYear => new_year(now.with_timezone(tz).year(), tz).unwrap_or(now),
+        TierPeriod::CalendarYear => Utc.with_ymd_and_hms(now.year(), 1, 1, 0, 0, 0).single().unwrap_or(now),
     }
-}
-
-/// Midnight on 1 January of `year` in `tz`, as an instant.
-fn new_year<Z: TimeZone>(year: i32, tz: &Z) -> Option<DateTime<Utc>> {
-    tz.with_ymd_and_hms(year, 1, 1, 0, 0, 0).earliest().map(|t| t.with_timezone(&Utc))
 }
 
 /// Rule: the index of the highest tier whose threshold `qualifying` reaches (tiers are in
@@ -270,17 +257,13 @@ pub fn tier_for(thresholds: &[i64], qualifying: i64) -> Option<usize> {
 
 /// Rule: a tier is reached at once and kept until the end of the period after the one in
 /// which it was reached (calendar year: until 31 December of the next year; rolling: 12
-/// months after it was reached). The customer holds the highest tier still kept. The year
-/// ends at midnight in this computer's zone (see `period_start`).
+/// months after it was reached). The customer holds the highest tier still kept.
 pub fn kept_until(period: TierPeriod, reached_at: DateTime<Utc>) -> DateTime<Utc> {
-    kept_until_in(period, reached_at, &chrono::Local)
-}
-
-/// `kept_until` in the zone `tz`.
-pub fn kept_until_in<Z: TimeZone>(period: TierPeriod, reached_at: DateTime<Utc>, tz: &Z) -> DateTime<Utc> {
     match period {
         TierPeriod::Rolling12Months => reached_at.checked_add_months(Months::new(12)).unwrap_or(reached_at),
-        TierPeriod::CalendarYear => new_year(reached_at.with_timezone(tz).year() + 2, tz).unwrap_or(reached_at),
+        TierPeriod::CalendarYear => {
+            Utc.with_ymd_and_hms(reached_at.year() + 2, 1, 1, 0, 0, 0).single().unwrap_or(reached_at)
+        }
     }
 }
 

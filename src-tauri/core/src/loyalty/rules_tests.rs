@@ -189,36 +189,13 @@ fn tiers_are_reached_at_once_and_kept_to_the_end_of_the_next_period() {
     assert_eq!(tier_for(&thresholds, 100_000), Some(2), "the threshold itself reaches the tier");
     assert_eq!(tier_for(&[10_000], 500), None, "below the first tier: none");
     let reached = utc(2026, 3, 10);
-    let paris = chrono_tz::Europe::Paris;
-    let montreal = chrono_tz::America::Montreal;
     assert_eq!(
-        kept_until_in(TierPeriod::CalendarYear, reached, &paris),
-        Utc.with_ymd_and_hms(2027, 12, 31, 23, 0, 0).unwrap(),
-        "kept through next year, to midnight in the shop's zone (Paris: 23:00 UTC)"
-    );
-    assert_eq!(kept_until_in(TierPeriod::Rolling12Months, reached, &paris), utc(2027, 3, 10), "kept 12 months");
-    assert_eq!(
-        period_start_in(TierPeriod::CalendarYear, reached, &paris),
-        Utc.with_ymd_and_hms(2025, 12, 31, 23, 0, 0).unwrap(),
-        "the shop's year starts at its own midnight"
-    );
-    // New Year's Eve, 21:00 in Montréal, is already 2027 in UTC: the sale counts for 2026.
-    let eve = Utc.with_ymd_and_hms(2027, 1, 1, 2, 0, 0).unwrap();
-    assert_eq!(
-        period_start_in(TierPeriod::CalendarYear, eve, &montreal),
-        Utc.with_ymd_and_hms(2026, 1, 1, 5, 0, 0).unwrap(),
-        "a New Year's Eve sale in Montréal is in the year it was made in"
-    );
-    assert_eq!(
-        kept_until_in(TierPeriod::CalendarYear, eve, &montreal),
-        Utc.with_ymd_and_hms(2028, 1, 1, 5, 0, 0).unwrap(),
-        "a tier reached that evening is kept through 2027, Montréal time"
-    );
-    assert_eq!(
-        kept_until_in(TierPeriod::CalendarYear, reached, &Utc),
+        kept_until(TierPeriod::CalendarYear, reached),
         Utc.with_ymd_and_hms(2028, 1, 1, 0, 0, 0).unwrap(),
-        "in UTC, midnight UTC"
+        "kept through next year"
     );
+    assert_eq!(kept_until(TierPeriod::Rolling12Months, reached), utc(2027, 3, 10), "kept 12 months");
+    assert_eq!(period_start(TierPeriod::CalendarYear, reached), Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap());
 }
 
 #[test]
