@@ -192,12 +192,26 @@ fn reopen(
             "UPDATE automation_occasions SET due_at = ?4, valid_until = ?5, data = ?6, state = ?7, reason = ?8,
                     recipient_id = NULL, decided_at = NULL, updated_at = ?9
              WHERE automation_id = ?1 AND customer_id = ?2 AND occasion_key = ?3
-               AND (state IN ('pending', 'postponed', 'awaiting', 'expired') OR (state = 'skipped' AND reason = 'birthday_changed'))
+               AND (state IN ('pending', 'postponed', 'expired') OR (state = 'skipped' AND reason = 'birthday_changed'))
                AND voucher_id IS NULL
+               -- Read before the write lock: another copy of the app may have made it again.
+               AND (state = 'skipped' OR json_extract(data, '$.month') IS NOT ?10 OR json_extract(data, '$.day') IS NOT ?11)
              RETURNING id",
         )?
         .query_row(
-            params![automation, c.customer_id, c.key, w.due, w.valid_until, c.data.to_string(), state.code(), reason, tx.now],
+            params![
+                automation,
+                c.customer_id,
+                c.key,
+                w.due,
+                w.valid_until,
+                c.data.to_string(),
+                state.code(),
+                reason,
+                tx.now,
+                c.data["month"].as_i64(),
+                c.data["day"].as_i64()
+            ],
             |r| r.get(0),
         )
         .optional()?)
@@ -417,11 +431,36 @@ fn queue_one(tx: &mut Tx, a: &Active, s: &AutomationSettings, d: &Due) -> Result
             outbox_occasion(&d.key, &d.data)
         ],
     )?;
-    if inserted == 0 {
-        // Another record with the same address already has this occasion.
-        return skip(tx, d.id, "duplicate_address");
-    }
-    let row = tx.last_insert_rowid();
+    let row = if inserted == 1 {
+        tx.last_insert_rowid()
+    } else {
+        // This customer's own row for the same occasion, stopped before it left (a birthday
+        // corrected and corrected back): used again. Another record's: one copy per address.
+        let own: Option<i64> = tx
+            .query_row(
+                "UPDATE campaign_recipients SET state = ?5, grp = ?6, variant = ?7, email = ?8, skip_reason = NULL,
+                        next_attempt_at = NULL, last_error = NULL, attempts = 0, fields = NULL
+                 WHERE campaign_id = ?1 AND email_norm = ?2 AND occasion = ?3 AND customer_id = ?4
+                   AND state IN ('skipped', 'cancelled')
+                 RETURNING id",
+                params![
+                    a.campaign_id,
+                    crate::text::normalize_email(&email),
+                    outbox_occasion(&d.key, &d.data),
+                    d.customer,
+                    state,
+                    grp,
+                    variant,
+                    email
+                ],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match own {
+            Some(row) => row,
+            None => return skip(tx, d.id, "duplicate_address"),
+        }
+    };
     tx.execute("UPDATE automation_occasions SET recipient_id = ?1 WHERE id = ?2", params![row, d.id])?;
     if held {
         set_state(tx, d.id, OccasionState::HeldOut, None)?;

@@ -62,16 +62,22 @@ fn existing(
 
 /// Rule: a birthday corrected on the customer's record makes that year's occasion again for
 /// the new date when nothing left for the old one — still waiting, expired, or skipped because
-/// the date changed — never when a message was queued, sent or held out for it.
+/// the date changed (then even for the same date: corrected back) — never when a message was
+/// queued, sent or held out for it. One waiting
+/// for the merchant's decision after a closure keeps waiting (the decision is theirs; once
+/// taken, the last check sees the new date and the next check makes it again).
 pub(crate) fn birthday_moved(
     state: &str,
     reason: Option<&str>,
     old: &serde_json::Value,
     new: &serde_json::Value,
 ) -> bool {
-    let open = matches!(state, "pending" | "postponed" | "awaiting" | "expired")
-        || (state == "skipped" && reason == Some("birthday_changed"));
-    open && (old["month"] != new["month"] || old["day"] != new["day"])
+    // Stopped because the date changed: whatever the date now (corrected back included), the
+    // candidate is the birthday on the record today.
+    if state == "skipped" && reason == Some("birthday_changed") {
+        return true;
+    }
+    matches!(state, "pending" | "postponed" | "expired") && (old["month"] != new["month"] || old["day"] != new["day"])
 }
 
 /// The candidates of `kind` in `span`, leaving out those `automation` already has and (outside

@@ -14,9 +14,13 @@ use serde_json::json;
 fn a_corrected_birthday_makes_that_years_occasion_again_only_while_nothing_left() {
     let old = json!({ "month": 11, "day": 26 });
     let new = json!({ "month": 11, "day": 28 });
-    for state in ["pending", "postponed", "awaiting", "expired"] {
+    for state in ["pending", "postponed", "expired"] {
         assert!(birthday_moved(state, None, &old, &new), "{state}: nothing left for the old date, made again");
     }
+    assert!(
+        !birthday_moved("awaiting", Some("closed"), &old, &new),
+        "waiting for the merchant's decision after a closure: it keeps waiting"
+    );
     assert!(
         birthday_moved("skipped", Some("birthday_changed"), &old, &new),
         "stopped because the date changed: made again for the new date"
@@ -26,6 +30,10 @@ fn a_corrected_birthday_makes_that_years_occasion_again_only_while_nothing_left(
     }
     assert!(!birthday_moved("skipped", Some("consent"), &old, &new), "skipped for another reason stays skipped");
     assert!(!birthday_moved("pending", None, &old, &old), "same date: nothing to do");
+    assert!(
+        birthday_moved("skipped", Some("birthday_changed"), &old, &old),
+        "stopped because the date changed, then corrected back: made again"
+    );
 }
 
 #[test]
@@ -150,4 +158,42 @@ fn who_qualifies_today_counts_only_the_people_who_may_receive_marketing() {
         .filter(|c| crate::campaigns::segments::still_eligible(s.conn(), **c, s.now()).unwrap().is_ok())
         .count();
     assert_eq!(one_by_one, 1, "the same rule as the last check before sending");
+}
+
+#[test]
+fn a_birthday_corrected_and_corrected_back_is_still_sent_once() {
+    let (mut s, clock) = testutil::store();
+    let sink = Sink::start(true, 4).unwrap();
+    s.save_mail_settings(&mail(&sink), None).unwrap();
+    paris(&mut s);
+    let a = of_kind(&mut s, AutomationKind::Birthday);
+    s.enable_automation(a.id, EnableMode::NewOnly, None).unwrap();
+    let lea = customer(&mut s, "Léa", "lea.client@example.com", Some((26, 11)));
+    checker::tick(&mut s).unwrap();
+    let set = |s: &mut crate::Store, day: u8| {
+        let input = crate::customers::CustomerInput {
+            first_name: "Léa".into(),
+            last_name: "Client".into(),
+            email: "lea.client@example.com".into(),
+            birthday: Some(Birthday { day, month: 11, year: None }),
+            ..Default::default()
+        };
+        s.update_customer(lea, &input, None).unwrap();
+    };
+    // Queued for the 26th; corrected to the 28th before it left (stopped); then back to the 26th.
+    set(&mut s, 28);
+    send(&mut s, &a);
+    checker::tick(&mut s).unwrap();
+    set(&mut s, 26);
+    for _ in 0..4 {
+        clock.advance(Duration::hours(6));
+        checker::tick(&mut s).unwrap();
+        send(&mut s, &a);
+    }
+    assert_eq!(sink.count(), 1, "the message for the 26th leaves once, through its own stopped outbox row");
+    let rows: i64 = s
+        .conn()
+        .query_row("SELECT count(*) FROM campaign_recipients WHERE customer_id = ?1", [lea], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 1, "the row stopped for the 26th was used again, not doubled");
 }

@@ -373,7 +373,6 @@ pub(crate) fn live_rewards_of(conn: &Connection, referral: i64) -> Result<Vec<(i
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// What a reward cost when given.
 /// The points a reward gave, when it gave points.
 pub(crate) fn points_of(conn: &Connection, grant: i64) -> Result<Option<i64>> {
     Ok(conn.query_row(
@@ -383,6 +382,7 @@ pub(crate) fn points_of(conn: &Connection, grant: i64) -> Result<Option<i64>> {
     )?)
 }
 
+/// What a reward cost when given.
 pub(crate) fn cost_of(conn: &Connection, grant: i64) -> Result<Cents> {
     Ok(conn.query_row("SELECT cost_cents FROM referral_rewards WHERE id = ?1", [grant], |r| r.get(0))?)
 }
