@@ -114,6 +114,88 @@ fn truncated_corrupted_foreign_and_newer_backups_are_refused_and_the_live_file_i
 }
 
 #[test]
+fn a_backup_taken_while_another_connection_writes_holds_one_consistent_moment() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, _) = file_store(dir.path());
+    let bdir = dir.path().join("backups");
+    for i in 0..300 {
+        add(&mut s, "Client", &format!("Numéro {i}"), &format!("c{i}@example.com"), "Lyon");
+    }
+    let path = s.path().unwrap().to_path_buf();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (path, stop) = (path.clone(), stop.clone());
+        std::thread::spawn(move || {
+            // Two rows per transaction: a copy of one moment holds an even number of them.
+            let c = rusqlite::Connection::open(&path).unwrap();
+            c.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+            c.execute_batch("CREATE TABLE IF NOT EXISTS scratch (x TEXT)").unwrap();
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) || n < 20 {
+                c.execute_batch(
+                    "BEGIN IMMEDIATE; INSERT INTO scratch VALUES ('a'); INSERT INTO scratch VALUES ('b'); COMMIT;",
+                )
+                .unwrap();
+                n += 1;
+            }
+            n
+        })
+    };
+    let mut taken = Vec::new();
+    for _ in 0..3 {
+        taken.push(backup::snapshot(&path, &bdir, BackupReason::Hourly, None, s.now()).unwrap());
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(writer.join().unwrap() >= 20);
+    for b in taken {
+        let out = dir.path().join("restored.db");
+        let header = backup::extract(std::path::Path::new(&b.path), None, &out).expect("the backup checks out in full");
+        assert_eq!(header.customers, 300);
+        let c = rusqlite::Connection::open(&out).unwrap();
+        // (A backup taken before the writer's first transaction has no such table.)
+        let rows: i64 = c.query_row("SELECT count(*) FROM scratch", [], |r| r.get(0)).unwrap_or(0);
+        assert_eq!(rows % 2, 0, "a backup holds whole transactions only ({rows} rows)");
+        let mode: String = c.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        assert_eq!(mode, "delete", "a backup holds a plain file, not one waiting for its WAL");
+        drop(c);
+        std::fs::remove_file(&out).unwrap();
+    }
+}
+
+#[test]
+fn a_damaged_live_file_gives_no_backup_and_leaves_nothing_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, _) = file_store(dir.path());
+    let bdir = dir.path().join("backups");
+    for i in 0..400 {
+        add(&mut s, &"p".repeat(90), &format!("Numéro {i} {}", "x".repeat(80)), &format!("c{i}@example.com"), "Lyon");
+    }
+    s.conn().execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
+    let path = s.path().unwrap().to_path_buf();
+    drop(s);
+    // Damage the pages of the customers table (its root page's children) as a failing disk would.
+    let (root, page_size): (i64, i64) = {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        (
+            c.query_row("SELECT rootpage FROM sqlite_schema WHERE name = 'customers'", [], |r| r.get(0)).unwrap(),
+            c.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap(),
+        )
+    };
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = ((root - 1) * page_size) as usize;
+    for b in &mut bytes[at + 12..at + 40] {
+        *b = 0xEE;
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    use crate::clock::Clock;
+    let r = backup::snapshot(&path, &bdir, BackupReason::Hourly, None, testutil::clock().now());
+    assert!(r.is_err(), "a damaged file is never backed up as if it were sound");
+    assert!(backup::list(&bdir).is_empty(), "nothing listed");
+    assert!(std::fs::read_dir(&bdir).map(|d| d.count()).unwrap_or(0) == 0, "no temporary or partial file left behind");
+}
+
+#[test]
 fn an_encrypted_backup_needs_its_passphrase() {
     let dir = tempfile::tempdir().unwrap();
     let (mut s, _) = file_store(dir.path());
