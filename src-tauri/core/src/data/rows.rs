@@ -140,6 +140,8 @@ pub fn parse(rec: &Record, ctx: &RowContext) -> ParsedRow {
         input.last_name = v;
     }
     if let Some((_, v)) = get(Field::Email) {
+        // In NFC, as every email on the way in (a decomposed accent is the same address).
+        let v = crate::text::nfc(&v);
         out.raw_email = Some(v.clone());
         input.email = v;
     }

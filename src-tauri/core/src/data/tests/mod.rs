@@ -346,6 +346,37 @@ fn consent_is_never_invented_and_suppression_cannot_be_overridden() {
 }
 
 #[test]
+fn an_address_typed_with_a_decomposed_accent_is_the_same_customer_and_the_same_suppression() {
+    let (mut s, _) = testutil::store();
+    // The form (as macOS sends it: NFD) then the file (NFC): one customer, matched.
+    let id = add(&mut s, "Élodie", "Lefèvre", "e\u{301}lodie@example.com", "Lyon");
+    assert_eq!(s.customer(id).unwrap().email.as_deref(), Some("élodie@example.com"), "stored in NFC");
+    let f = csv_file("Nom;E-mail;Ville\nLefèvre;Élodie@example.com;Paris\n");
+    let r = import_auto(&mut s, &f).report;
+    assert_eq!((r.counts.new, r.rows[0].customer_id), (0, Some(id)), "the NFC row matches the NFD customer: {r:#?}");
+    // An unsubscribe recorded under one form holds for the other, in a file and in a campaign.
+    let g = csv_file("Nom;E-mail;Newsletter\nMartin;be\u{301}atrice@example.com;unsubscribed\n");
+    import_auto(&mut s, &g);
+    assert!(
+        crate::campaigns::suppression::is_suppressed(s.conn(), "béatrice@example.com").unwrap().is_some(),
+        "the suppression list compares NFC"
+    );
+    let later = csv_file("Nom;E-mail;Newsletter\nMartin;BÉATRICE@example.com;oui\n");
+    let r = import_auto(&mut s, &later).report;
+    assert_eq!(r.counts.new, 0, "the same person, matched: {r:#?}");
+    assert_eq!(
+        customer_by_email(&s, "béatrice@example.com").consent.map(|c| c.choice),
+        Some(ConsentChoice::Refused),
+        "no import overrides an unsubscribe typed in the other form"
+    );
+    // An erased person typed in NFD is never imported again in NFC.
+    let z = add(&mut s, "Zoé", "Vidal", "zoe\u{301}@example.com", "Lyon");
+    s.erase_customer(z, None).unwrap();
+    let h = csv_file("Nom;E-mail\nVidal;ZOÉ@example.com\n");
+    assert_eq!(import_auto(&mut s, &h).report.counts.erased, 1);
+}
+
+#[test]
 fn an_erased_person_is_never_imported_again() {
     let (mut s, _) = testutil::store();
     let id = add(&mut s, "Zoé", "Vidal", "zoe@example.com", "Lyon");
