@@ -39,7 +39,7 @@ fn a_backup_restores_and_the_restore_can_be_undone_with_erasures_and_unsubscribe
     s.apply_unsubscribes("gael@example.com", None).unwrap();
     let before_restore = names(&s);
 
-    let r = s.restore_backup(std::path::Path::new(&snap.path), None, &bdir).unwrap();
+    let r = s.restore_backup(std::path::Path::new(&snap.path), None, &bdir, None).unwrap();
     assert_eq!(r.erasures_reapplied, 1, "the erasure made after the backup is applied again");
     assert_eq!(r.unsubscribes_reapplied, 1);
     assert_eq!(names(&s).len(), 2, "the customer added after the backup is gone");
@@ -52,7 +52,7 @@ fn a_backup_restores_and_the_restore_can_be_undone_with_erasures_and_unsubscribe
     assert!(s.integrity_check().unwrap());
 
     // Undo: restore the snapshot taken just before.
-    s.restore_backup(std::path::Path::new(&r.undo_backup.path), None, &bdir).unwrap();
+    s.restore_backup(std::path::Path::new(&r.undo_backup.path), None, &bdir, None).unwrap();
     assert_eq!(names(&s), before_restore, "the restore is undone");
     let listed = backup::list(&bdir);
     assert!(listed.iter().any(|b| b.header.reason == BackupReason::BeforeRestore));
@@ -60,6 +60,49 @@ fn a_backup_restores_and_the_restore_can_be_undone_with_erasures_and_unsubscribe
         std::fs::read_dir(&bdir).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().starts_with('.')),
         "no temporary file left"
     );
+}
+
+#[test]
+fn a_restore_retried_with_its_key_restores_once_and_the_next_write_is_not_a_duplicate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, clock) = file_store(dir.path());
+    let bdir = dir.path().join("backups");
+    let new = |last: &str| NewCustomer {
+        customer: CustomerInput { first_name: "Client".into(), last_name: last.into(), ..Default::default() },
+        ..Default::default()
+    };
+    s.create_customer(&new("Avant"), Some("key-before-backup")).unwrap();
+    let snap = backup::snapshot(s.path().unwrap(), &bdir, BackupReason::Manual, None, s.now()).unwrap();
+    clock.advance(chrono::Duration::minutes(5));
+    s.create_customer(&new("Après"), Some("key-after-backup")).unwrap();
+
+    let first = s.restore_backup(std::path::Path::new(&snap.path), None, &bdir, Some("restore-key-1")).unwrap();
+    assert_eq!(names(&s), vec!["Avant"]);
+    // A double click: the same key answers the first restore, nothing restored again.
+    clock.advance(chrono::Duration::seconds(1));
+    let again = s.restore_backup(std::path::Path::new(&snap.path), None, &bdir, Some("restore-key-1")).unwrap();
+    assert_eq!(again, first, "the retry answers the first restore's report, its undo included");
+    let undos = backup::list(&bdir).into_iter().filter(|b| b.header.reason == BackupReason::BeforeRestore).count();
+    assert_eq!(undos, 1, "one restore, one undo snapshot (a second would hold the restored state)");
+
+    // The next writes after the restore are new writes, whatever keys the backup held.
+    let after = s.create_customer(&new("Nouveau"), Some("key-after-restore")).unwrap();
+    assert!(!after.replayed, "a fresh key after the restore is a new write");
+    let redo = s.create_customer(&new("Après"), Some("key-after-backup")).unwrap();
+    assert!(!redo.replayed, "a write the restore undid is not taken for done when sent again");
+    let dup = s.create_customer(&new("Avant"), Some("key-before-backup")).unwrap();
+    assert!(dup.replayed, "a write the backup holds stays done");
+    assert_eq!(names(&s), vec!["Avant", "Nouveau", "Après"]);
+
+    // The undo is a restore of its own, with its own key: it goes back to before the restore.
+    let undo = std::path::Path::new(&first.undo_backup.path).to_path_buf();
+    s.restore_backup(&undo, None, &bdir, Some("restore-key-2")).unwrap();
+    assert_eq!(names(&s), vec!["Avant", "Après"], "the undo brings back the state before the restore");
+    // A key of another operation is refused, not answered with a restore.
+    assert!(matches!(
+        s.restore_backup(std::path::Path::new(&snap.path), None, &bdir, Some("key-before-backup")),
+        Err(crate::Error::KeyReused(_))
+    ));
 }
 
 #[test]
@@ -102,7 +145,7 @@ fn truncated_corrupted_foreign_and_newer_backups_are_refused_and_the_live_file_i
         (foreign, "conflict.backup_not_a_backup"),
         (newer, "conflict.backup_newer"),
     ] {
-        match s.restore_backup(&p, None, &bdir) {
+        match s.restore_backup(&p, None, &bdir, None) {
             Err(crate::Error::Conflict { key, .. }) => assert_eq!(key, code, "{}", p.display()),
             other => panic!("{} must be refused, got {other:?}", p.display()),
         }
@@ -405,7 +448,7 @@ fn a_restored_older_file_never_sends_a_message_that_already_left() {
     })
     .unwrap();
 
-    let r = s.restore_backup(std::path::Path::new(&snap.path), None, &bdir).unwrap();
+    let r = s.restore_backup(std::path::Path::new(&snap.path), None, &bdir, None).unwrap();
     assert_eq!(r.messages_carried, 2, "both messages that left after the backup are carried into the restored file");
     let state = |s: &Store, token: &str| -> String {
         s.conn().query_row("SELECT state FROM campaign_recipients WHERE token = ?1", [token], |r| r.get(0)).unwrap()
@@ -455,7 +498,7 @@ fn writes_of_other_threads_during_a_restore_are_never_lost_between_the_old_file_
         })
     };
     std::thread::sleep(std::time::Duration::from_millis(30));
-    let r = s.restore_backup(std::path::Path::new(&snap.path), None, &bdir).unwrap();
+    let r = s.restore_backup(std::path::Path::new(&snap.path), None, &bdir, None).unwrap();
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     let written = writer.join().unwrap();
     let keys = |c: &rusqlite::Connection| -> Vec<String> {
