@@ -388,6 +388,40 @@ fn the_access_pack_holds_everything_with_the_page_escaped() {
     assert_eq!(v["notes"][0]["body"], "<img src=x onerror=alert(1)>");
 }
 
+#[test]
+fn the_access_pack_holds_only_the_persons_own_data() {
+    let (mut s, _) = testutil::store();
+    let id = add(&mut s, "Zoé", "Vidal", "zoe@example.com", "Lyon");
+    let other = add(&mut s, "Gaspard", "Quelqu'unDAutre", "gaspard@example.com", "Paris");
+    s.adjust_points(id, 25, "Geste commercial", "Martine Employée", None).unwrap();
+    s.merge_customers(id, other, None).unwrap();
+    let (bytes, _) = s.access_pack(id).unwrap();
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut all = String::new();
+    for i in 0..z.len() {
+        let mut f = z.by_index(i).unwrap();
+        std::io::Read::read_to_string(&mut f, &mut all).unwrap();
+    }
+    for name in ["Gaspard", "Quelqu'unDAutre", "Quelqu&#39;unDAutre", "Martine", "Employée"] {
+        assert!(!all.contains(name), "the pack names nobody else ({name})");
+    }
+    assert!(
+        all.contains("un membre de l'équipe") || all.contains("un membre de l&#39;équipe"),
+        "staff given as a role"
+    );
+    assert!(all.contains("fusionnée avec une fiche antérieure à votre nom"), "the merge told as their own record");
+    assert!(all.contains("Geste commercial"), "what is theirs stays");
+    let mut json = String::new();
+    std::io::Read::read_to_string(&mut z.by_name("everything.json").unwrap(), &mut json).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let merged = v["events"].as_array().unwrap().iter().find(|e| e["kind"] == "merged_from").expect("the merge event");
+    let data: serde_json::Value = serde_json::from_str(merged["data"].as_str().unwrap()).unwrap();
+    assert!(
+        data.get("other_id").is_none() && data.get("other_name").is_none(),
+        "no pointer to the other record: {data}"
+    );
+}
+
 /// A campaign of two recipients, in the given state, with its outbox (raw rows: the restore
 /// works on rows, not on the sender).
 fn campaign_with_outbox(s: &mut Store, state: &str, to: &[(i64, &str, &str)]) -> i64 {
