@@ -479,6 +479,17 @@ fn every_export_reimports_losslessly() {
     };
     add(&mut s, "Élodie", "Lefèvre", "elodie@example.com", "Lyon");
     s.create_customer(&NewCustomer { customer: hostile, ..Default::default() }, None).unwrap();
+    // A Québec customer of a French shop, her number in North America's plan.
+    let mut quebec = CustomerInput {
+        first_name: "Marie-Ève".into(),
+        last_name: "Tremblay".into(),
+        email: "marie-eve@example.com".into(),
+        phone: "+1 418 555 0142".into(),
+        ..Default::default()
+    };
+    quebec.address.city = "Québec".into();
+    quebec.address.country = Some(crate::types::Country::CA);
+    s.create_customer(&NewCustomer { customer: quebec, ..Default::default() }, None).unwrap();
     let snapshot = |s: &Store| -> Vec<String> {
         let mut st = s.conn().prepare("SELECT first_name, last_name, email, phone_e164, address_line1, postcode, city, country, birthday_day, birthday_month, birthday_year, (SELECT group_concat(tag, ',') FROM (SELECT tag FROM customer_tags t WHERE t.customer_id = c.id ORDER BY tag_fold)) FROM customers c ORDER BY email").unwrap();
         st.query_map([], |r| Ok((0..12).map(|i| format!("{:?}", r.get_ref(i).unwrap())).collect::<Vec<_>>().join("|")))
@@ -494,12 +505,18 @@ fn every_export_reimports_losslessly() {
             assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "Excel France: UTF-8 with BOM");
             let text = String::from_utf8_lossy(&bytes);
             assert!(text.contains("'=1+1") && text.contains("\r\n"), "formulas neutralised, CRLF");
+            assert!(text.contains(";00 1 418-555-0142;"), "a foreign phone as dialled from France, no apostrophe");
+            assert!(!text.contains("'+1") && !text.contains("'00"), "no phone behind an apostrophe");
+        }
+        if format == export::ExportFormat::CsvStandard {
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(text.contains(",+14185550142,"), "E.164 intact for other software: {text}");
         }
         let (mut fresh, _) = testutil::store();
         let f = ImportFile::open(&format!("export.{}", format.extension()), &bytes, &ReadOptions::default()).unwrap();
         assert_eq!(f.info(crate::types::Lang::Fr).preset, Preset::Comptoir);
         let r = import_auto(&mut fresh, &f).report;
-        assert_eq!(r.counts.new, 2, "{format:?}: {:#?}", r.rows);
+        assert_eq!(r.counts.new, 3, "{format:?}: {:#?}", r.rows);
         assert_eq!(snapshot(&fresh), before, "{format:?} → import is lossless");
     }
 }
