@@ -260,14 +260,18 @@ fn data_through_the_commands_import_undo_export_backup_and_restore() {
     let file_name = b["file_name"].as_str().unwrap();
     let summary = invoke(&app, "backup_inspect", json!({ "fileName": file_name, "passphrase": null })).unwrap();
     assert_eq!(summary["customers"], 1, "the summary before anything changes");
-    let restored = invoke(&app, "backup_restore", json!({ "fileName": file_name, "passphrase": null })).unwrap();
+    let restore = json!({ "fileName": file_name, "passphrase": null, "key": "restore-key-01" });
+    let restored = invoke(&app, "backup_restore", restore.clone()).unwrap();
+    let again = invoke(&app, "backup_restore", restore).unwrap();
+    assert_eq!(again, restored, "a double click restores once: the same report, the same undo");
     assert!(invoke(&app, "customers_search", json!({ "query": "sauvegarde", "limit": 20 }))
         .unwrap()
         .as_array()
         .unwrap()
         .is_empty());
     let undo_file = restored["undo_backup"]["file_name"].as_str().unwrap();
-    invoke(&app, "backup_restore", json!({ "fileName": undo_file, "passphrase": null })).unwrap();
+    invoke(&app, "backup_restore", json!({ "fileName": undo_file, "passphrase": null, "key": "restore-key-02" }))
+        .unwrap();
     assert_eq!(
         invoke(&app, "customers_search", json!({ "query": "sauvegarde", "limit": 20 }))
             .unwrap()
@@ -277,8 +281,12 @@ fn data_through_the_commands_import_undo_export_backup_and_restore() {
         1,
         "the restore undone"
     );
-    let refused =
-        invoke(&app, "backup_restore", json!({ "fileName": "../../etc/passwd", "passphrase": null })).unwrap_err();
+    let refused = invoke(
+        &app,
+        "backup_restore",
+        json!({ "fileName": "../../etc/passwd", "passphrase": null, "key": "restore-key-03" }),
+    )
+    .unwrap_err();
     assert_eq!(refused["code"], "not_found", "only listed backups can be restored");
 
     let zoe =

@@ -140,6 +140,42 @@ test('export, then import the export again: nothing changes', async () => {
   await shot('data-05-reimport-preview');
 });
 
+test('the list as shown (a search) is exported with its count', async () => {
+  for (const first of ['Anouk', 'Basile', 'Céleste']) {
+    await invoke('customer_create', {
+      input: {
+        customer: {
+          first_name: first, last_name: 'Exportéà', email: `${first.toLowerCase()}.liste@example.com`, phone: '',
+          address: { line1: '', line2: '', postcode: '', city: '', country: null }, birthday: null, language: null, tags: [],
+        },
+        consent: null, note: '',
+      },
+      key: crypto.randomUUID(),
+    });
+  }
+  await go('#/customers');
+  await fill('#customer-search', 'Exportéà');
+  await browser.waitUntil(async () => (await browser.$$('[data-customer-row]')).length === 3, {
+    timeout: 10_000, timeoutMsg: 'the search shows the three customers',
+  });
+  await (await visible('#export-customers')).click();
+  const select = await visible('[data-testid="export-scope"]');
+  assert.equal(await select.getValue(), 'list', 'the list as shown is chosen');
+  const label = await (await browser.$('[data-testid="export-scope-list"]')).getText();
+  assert.match(label, /Exportéà/, 'it names the search');
+  assert.match(label, /3\s+clients/, 'with its count');
+  await shot('data-05b-export-list');
+  await (await visible('[data-testid="format-csv_standard"]')).click();
+  await (await visible('[data-testid="export-run"]')).click();
+  const csv = (await downloaded('[data-testid="export-link"]')).toString('utf8');
+  const lines = csv.split('\r\n').filter((l) => l !== '');
+  assert.equal(lines.length, 4, `a header and the three customers shown, nobody else:\n${csv}`);
+  for (const first of ['Anouk', 'Basile', 'Céleste']) assert.match(csv, new RegExp(`${first},Exportéà`));
+  // The whole list is still a choice.
+  await select.selectByAttribute('value', 'all');
+  assert.equal(await select.getValue(), 'all');
+});
+
 test('a backup, a change, a restore, and the restore undone', async () => {
   await go('#/settings/backups');
   await (await visible('[data-testid="backup-now"]', 20_000)).click();

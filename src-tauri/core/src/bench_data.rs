@@ -2,8 +2,8 @@
 //! same run: `import_csv_100k` (parse, decode, validate, match, write, index — into an empty
 //! file — against a bare prepared INSERT of the same rows into the same table in one
 //! transaction), `export_csv_100k` (the shop's customers as CSV Excel France against a bare
-//! SELECT of the same columns written by the same csv writer), `backup_snapshot` (the verified,
-//! compressed backup of the whole shop against a bare `VACUUM INTO`).
+//! SELECT of the same columns written by the same csv writer), `backup_snapshot` (the checked,
+//! compressed backup of the whole shop against a bare `VACUUM INTO`, the copy it made before).
 
 use super::{latency, BenchResult};
 use crate::data::backup::{self, BackupReason};

@@ -60,9 +60,15 @@ pub fn clean_multiline(s: &str) -> Option<String> {
     }
 }
 
-/// Emails compare without case and surrounding spaces.
+/// Emails compare without case and surrounding spaces, in Unicode NFC: an accent typed
+/// decomposed (NFD, as macOS sends it) or precomposed is the same address.
 pub fn normalize_email(s: &str) -> String {
-    s.trim().to_lowercase()
+    s.trim().to_lowercase().nfc().collect()
+}
+
+/// Text in Unicode NFC (the form emails are stored and compared in).
+pub fn nfc(s: &str) -> String {
+    s.nfc().collect()
 }
 
 /// Only the digits of a string.
@@ -100,6 +106,15 @@ pub fn check_text(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_email_with_a_decomposed_accent_is_the_same_address() {
+        let nfd = "E\u{301}le\u{301}onore@example.com";
+        assert_ne!(nfd, "Éléonore@example.com", "the test holds a decomposed accent");
+        assert_eq!(normalize_email(nfd), normalize_email("Éléonore@example.com"), "NFD and NFC compare equal");
+        assert_eq!(normalize_email(nfd), "éléonore@example.com", "normalised to lower-case NFC");
+        assert_eq!(normalize_email(" ÉLÉONORE@example.com "), "éléonore@example.com");
+    }
 
     #[test]
     fn folding_ignores_case_and_accents() {

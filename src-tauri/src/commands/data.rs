@@ -300,9 +300,10 @@ pub async fn backup_restore(
     data: State<'_, DataState>,
     file_name: String,
     passphrase: Option<String>,
+    key: String,
 ) -> Res<RestoreReport> {
     let path = find_backup(&state, &file_name).map_err(|e| payload(&state, e))?;
     let _one = data.backing_up.lock().unwrap_or_else(|e| e.into_inner());
     let dir = backup_dir(&state);
-    state.with(|s| s.restore_backup(&path, passphrase.as_deref(), &dir))
+    state.with(|s| s.restore_backup(&path, passphrase.as_deref(), &dir, Some(&key)))
 }

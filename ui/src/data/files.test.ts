@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { clashes, mimeOf, namesSomeone, percent, safeFileName, today } from './files';
+import { clashes, listedIds, mimeOf, namesSomeone, percent, safeFileName, today } from './files';
 
 describe('data file helpers', () => {
+  it('reads the ids of the list shown from the address, and nothing else', () => {
+    expect(listedIds('12,7,3'), 'in the order shown').toEqual([12, 7, 3]);
+    expect(listedIds('4,4,x,-1,0,1.5,,9e99, 8 '), 'positive integers only, each once').toEqual([4, 8]);
+    expect(listedIds(undefined)).toEqual([]);
+    expect(listedIds(Array.from({ length: 5000 }, (_, i) => i + 1).join(',')).length, 'at most 1,000').toBe(1000);
+  });
+
   it('keeps a name a file system accepts, whatever the customer is called', () => {
     expect(safeFileName('donnees-client-Zoé <script>.zip'), 'markup characters are replaced').toBe('donnees-client-Zoé _script_.zip');
     expect(safeFileName('../../etc/passwd'), 'no path can be walked').toBe('_.._etc_passwd');

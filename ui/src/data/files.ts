@@ -114,3 +114,15 @@ export function today(now: Date = new Date()): string {
   const p = (n: number) => String(n).padStart(2, '0');
   return `${now.getFullYear()}-${p(now.getMonth() + 1)}-${p(now.getDate())}`;
 }
+
+/** The customer ids of the list the export was opened from ("12,7,3" in the address): positive
+ *  integers only, each once, in the order shown, at most 1,000. */
+export function listedIds(raw: string | undefined): number[] {
+  const seen = new Set<number>();
+  for (const part of (raw ?? '').split(',')) {
+    const n = Number(part.trim());
+    if (part.trim() !== '' && Number.isSafeInteger(n) && n > 0) seen.add(n);
+    if (seen.size >= 1000) break;
+  }
+  return [...seen];
+}

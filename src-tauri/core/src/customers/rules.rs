@@ -95,7 +95,8 @@ pub fn validate(
     too_long(&mut p, "first_name", &Some(first_name.clone()), MAX_NAME);
     too_long(&mut p, "last_name", &Some(last_name.clone()), MAX_NAME);
 
-    let email = clean(&input.email);
+    // Stored in NFC, as typed otherwise (a decomposed accent is the same address).
+    let email = clean(&input.email).map(|e| crate::text::nfc(&e));
     if let Some(e) = &email {
         if e.chars().count() > MAX_EMAIL {
             p.push(FieldError::new("email", "field.too_long").arg("max", MAX_EMAIL));

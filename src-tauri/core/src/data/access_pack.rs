@@ -4,6 +4,11 @@
 //! that touched them, referrals (as referrer or friend), satisfaction answers, the mail read
 //! back from them — each as JSON and CSV, plus one printable page (all text escaped).
 //! Every section is a fixed query bound to the customer's id.
+//!
+//! Only the person's own data: a request must not disclose anyone else's. The staff member
+//! who recorded a points or stamps entry is given as a role ("a member of the team"), never
+//! by name; a merge says "merged from / into an earlier record of yours", without the other
+//! record's name or id (`redact`).
 
 use crate::error::Result;
 use crate::i18n::tr;
@@ -35,6 +40,41 @@ const SECTIONS: &[(&str, &str)] = &[
 
 /// One section: its name, its columns and its rows.
 type Table = (&'static str, Vec<String>, Vec<Vec<Value>>);
+
+/// Keys of a timeline event's data that name or point at someone else.
+const OTHERS: &[&str] = &["other_name", "other_id", "staff", "by"];
+
+/// Rule: a row of a section as the person may see it — a staff member as a role, a timeline
+/// event's data without the other people it names (a merge told as their own earlier record).
+fn redact(lang: crate::types::Lang, cols: &[String], row: &mut [Value]) {
+    let kind = cols.iter().position(|c| c == "kind").and_then(|i| row[i].as_str().map(str::to_string));
+    for (c, v) in cols.iter().zip(row.iter_mut()) {
+        match c.as_str() {
+            "staff" if v.as_str().is_some_and(|s| !s.trim().is_empty()) => {
+                *v = Value::String(tr(lang, "access.staff_member", &[]));
+            }
+            "data" => {
+                let Some(Value::Object(mut data)) = v.as_str().and_then(|s| serde_json::from_str(s).ok()) else {
+                    continue;
+                };
+                for k in OTHERS {
+                    data.remove(*k);
+                }
+                match kind.as_deref() {
+                    Some("merged_from") => {
+                        data.insert("merge".into(), Value::String(tr(lang, "access.merged_from", &[])));
+                    }
+                    Some("merged_into") => {
+                        data.insert("merge".into(), Value::String(tr(lang, "access.merged_into", &[])));
+                    }
+                    _ => {}
+                }
+                *v = Value::String(Value::Object(data).to_string());
+            }
+            _ => {}
+        }
+    }
+}
 
 fn value(v: ValueRef) -> Value {
     match v {
@@ -84,7 +124,10 @@ impl Store {
             let mut rows = st.query([id])?;
             let mut out = Vec::new();
             while let Some(r) = rows.next()? {
-                out.push((0..cols.len()).map(|i| r.get_ref(i).map(value).unwrap_or(Value::Null)).collect::<Vec<_>>());
+                let mut row =
+                    (0..cols.len()).map(|i| r.get_ref(i).map(value).unwrap_or(Value::Null)).collect::<Vec<_>>();
+                redact(lang, &cols, &mut row);
+                out.push(row);
             }
             let objects: Vec<Value> =
                 out.iter().map(|row| Value::Object(cols.iter().cloned().zip(row.iter().cloned()).collect())).collect();

@@ -60,9 +60,16 @@ pub fn is_erased(conn: &Connection, salt: &str, email_norm: Option<&str>, phone:
     let mut st = conn.prepare_cached(
         "SELECT EXISTS (SELECT 1 FROM erasures WHERE email_hash = ?1) OR EXISTS (SELECT 1 FROM erasures WHERE phone_hash = ?2)",
     )?;
-    let e = email_norm.map(|e| hash(salt, e));
     let p = phone.map(|p| hash(salt, p));
-    Ok(st.query_row(params![e, p], |r| r.get(0))?)
+    // Addresses erased before emails were compared in NFC (migration 14) were hashed as they
+    // were typed: a decomposed accent (NFD) is looked for too.
+    let nfd = email_norm.map(|e| unicode_normalization::UnicodeNormalization::nfd(e).collect::<String>());
+    for e in [email_norm, nfd.as_deref()].into_iter().flatten() {
+        if st.query_row(params![hash(salt, e), p], |r| r.get::<_, bool>(0))? {
+            return Ok(true);
+        }
+    }
+    Ok(p.is_some() && st.query_row(params![None::<String>, p], |r| r.get(0))?)
 }
 
 /// One recorded erasure (no personal data).

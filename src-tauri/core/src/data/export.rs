@@ -3,6 +3,16 @@
 //! postcodes as text). In CSV a cell a spreadsheet would run as a formula (`= + - @`, tab, CR
 //! first) is written behind an apostrophe, which the importer takes off: export → import is
 //! lossless. The headers are the importer's own words, in the shop's language.
+//!
+//! Phones (decision, issue 9): a phone is data the merchant needs intact, and an apostrophe
+//! in front of "+1 514…" shows in Excel (a CSV cell is not typed, the apostrophe stays). So a
+//! phone is never written as something a spreadsheet would compute: in Excel France, numbers
+//! of the shop's country in their national form ("06 12 34 56 78", "(514) 555-0199") and
+//! foreign ones with the shop country's international prefix instead of "+" ("00 1 514-555-0199"
+//! in France, "011 33 6 12 34 56 78" in Canada) — text to Excel, dialable as written, read back
+//! by the importer; in CSV standard (for other software) the E.164 form "+15145550199", which
+//! cannot carry a formula (a "+" then digits only) and is the form other software reads, so it
+//! is not neutralised; in XLSX typed text cells. Every other cell is neutralised as before.
 
 use super::normalise::neutralise;
 use crate::campaigns::segments::{self, SegmentFilter};
@@ -200,7 +210,11 @@ fn cells(l: &Line, format: ExportFormat, lang: Lang, shop_country: Country) -> V
         Some("existing_customer") => tr(lang, "export.consent_existing", &[]),
         _ => String::new(),
     };
-    let phone = l.phone.as_deref().map(|p| if fr { display_phone(p, shop_country) } else { p.to_string() });
+    let phone = l.phone.as_deref().map(|p| match format {
+        ExportFormat::CsvExcelFr => dialled_from(&display_phone(p, shop_country), shop_country),
+        _ if fr => display_phone(p, shop_country),
+        _ => p.to_string(),
+    });
     let country =
         Country::parse(&l.country).map(|c| if c == shop_country && fr { String::new() } else { c.code().to_string() });
     vec![
@@ -245,6 +259,27 @@ fn display_phone(e164: &str, shop_country: Country) -> String {
     }
 }
 
+/// Rule: an international number written as dialled from the shop's country — its
+/// international prefix ("00" in France, "011" in Canada) instead of "+" — so that a
+/// spreadsheet reads it as text; other numbers as they are.
+fn dialled_from(phone: &str, shop_country: Country) -> String {
+    match phone.strip_prefix('+') {
+        Some(rest) => {
+            let idd = match shop_country {
+                Country::FR => "00",
+                Country::CA => "011",
+            };
+            format!("{idd} {rest}")
+        }
+        None => phone.to_string(),
+    }
+}
+
+/// Rule: a cell that is exactly an E.164 number ("+" then 6 to 15 digits) carries no formula.
+fn is_e164(s: &str) -> bool {
+    s.strip_prefix('+').is_some_and(|d| (6..=15).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()))
+}
+
 fn headers(lang: Lang) -> Vec<String> {
     HEADERS.iter().map(|h| tr(lang, &format!("export.header.{h}"), &[])).collect()
 }
@@ -275,7 +310,11 @@ impl Store {
                 let csv_err = |e: csv::Error| Error::Io(std::io::Error::other(e.to_string()));
                 w.write_record(headers(lang)).map_err(csv_err)?;
                 let n = for_each(self.conn(), scope, self.now(), |l| {
-                    let row: Vec<String> = cells(&l, format, lang, s.country).iter().map(|c| neutralise(c)).collect();
+                    let row: Vec<String> = cells(&l, format, lang, s.country)
+                        .iter()
+                        .zip(HEADERS)
+                        .map(|(c, h)| if h == "phone" && is_e164(c) { c.clone() } else { neutralise(c) })
+                        .collect();
                     w.write_record(&row).map_err(csv_err)
                 })?;
                 w.flush()?;
@@ -323,6 +362,30 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_foreign_phone_is_written_as_dialled_from_the_shop_and_reads_back() {
+        for (e164, shop, written) in [
+            ("+15145550199", Country::FR, "00 1 514-555-0199"),
+            ("+33612345678", Country::CA, "011 33 6 12 34 56 78"),
+            ("+33612345678", Country::FR, "06 12 34 56 78"),
+            ("+15145550199", Country::CA, "(514) 555-0199"),
+        ] {
+            let w = dialled_from(&display_phone(e164, shop), shop);
+            assert_eq!(w, written, "{e164} in a {shop:?} shop");
+            assert!(!w.starts_with(['=', '+', '-', '@']), "{w}: nothing a spreadsheet computes, no apostrophe");
+            let back = crate::phone::normalize(&w, shop).map(|p| p.e164);
+            assert_eq!(back.as_deref(), Some(e164), "{w} reads back in the shop's country");
+        }
+    }
+
+    #[test]
+    fn only_a_plain_e164_number_escapes_neutralising() {
+        assert!(is_e164("+15145550199"));
+        for s in ["+1 514 555 0199", "+1514cmd|' /C calc'!A0", "+1", "+", "=1+1", "-15145550199", "+1234567890123456"] {
+            assert!(!is_e164(s), "{s:?} is neutralised");
+        }
+    }
 
     #[test]
     fn the_quick_phone_format_is_the_full_one() {

@@ -3,7 +3,8 @@
 //! - In: `decode` (text encodings), `csv_read` (separators, quoted newlines), `source` (CSV,
 //!   XLSX/XLS/ODS, Mailchimp's zip; sheet and header row), `mapping` (headers recognised,
 //!   presets), `normalise` (Excel's damage repaired, dates, amounts, consent words — pure),
-//!   `rows` (a row → a checked customer, pure), `import` (preview and import: one
+//!   `rows` (a row → a checked customer, pure), `matching` (the existing customer a row is,
+//!   similar names, the columns an import sets), `import` (preview and import: one
 //!   transaction, the preview rolled back), `undo` (an import undone within 30 days),
 //!   `error_file` (the rows in error, in the file's own encoding and separator).
 //! - Out: `export` (CSV Excel France, CSV standard, XLSX; formulas neutralised),
@@ -28,6 +29,7 @@ pub mod export;
 pub mod import;
 pub mod inspect;
 pub mod mapping;
+mod matching;
 pub mod normalise;
 pub mod restore;
 mod restore_outbox;

@@ -8,6 +8,13 @@
 //! the app (commands, sender, numbers, referral clock, mailbox reader) can land in the old
 //! content, where it would be lost, or in the new content halfway. A truncated, corrupted, foreign or newer file is refused with the live file
 //! untouched. Backup settings (the off-machine folder) and status live here too.
+//!
+//! A restore from the interface carries an idempotency key like every write: it is recorded
+//! in the restored content itself (the file the app goes on with), with the report, so a double
+//! click or a retry answers the first restore's report instead of restoring again (a second
+//! restore would take its "undo" snapshot of the restored state, and the undo would undo
+//! nothing). The keys the backup holds are those of writes it holds: none can make a later
+//! write pass for a duplicate, as every write from the interface has a key of its own.
 
 use super::backup::{self, BackupHeader, BackupInfo, BackupReason};
 use super::erasure;
@@ -59,8 +66,17 @@ impl Store {
         path: &Path,
         passphrase: Option<&str>,
         backup_dir: &Path,
+        key: Option<&str>,
     ) -> Result<RestoreReport> {
         let live = self.path().ok_or_else(|| Error::conflict("conflict.backup_in_memory"))?.to_path_buf();
+        let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let op = ("data.restore", &file_name);
+        if let Some(k) = key {
+            // Done already (a double click, a retry): the first restore's report.
+            if let Some(done) = self.replay::<RestoreReport>(op, k)? {
+                return Ok(done);
+            }
+        }
         std::fs::create_dir_all(backup_dir)?;
         let work: PathBuf = backup_dir.join(format!(".restore-{}.db", std::process::id()));
         let result = (|| {
@@ -104,11 +120,11 @@ impl Store {
                 })?;
                 rows.collect::<rusqlite::Result<_>>()?
             };
-            let (erased, unsubscribed, carried) = {
+            let report = {
                 // Opening it migrates an older backup to this app's schema.
                 let mut copy = Store::open(&work)?;
                 let erased = copy.reapply_erasures(&erasures)?;
-                let unsubscribed = copy.transact("data.restore_reapply", None, |tx| {
+                let reapplied = copy.transact("data.restore_reapply", None, |tx| {
                     let mut n = 0u32;
                     for u in &unsubs {
                         let exists: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM customers WHERE id = ?1)", [u.customer_id], |r| r.get(0))?;
@@ -143,19 +159,22 @@ impl Store {
                     let carried = super::restore_outbox::carry(tx, &sent)?;
                     Ok((n, carried.messages, carried.campaigns_paused))
                 })?;
+                let (n, messages, paused) = reapplied.value;
+                let report = RestoreReport {
+                    restored: header,
+                    undo_backup,
+                    erasures_reapplied: erased,
+                    unsubscribes_reapplied: n,
+                    messages_carried: messages,
+                    campaigns_paused: paused,
+                };
+                // The key goes into the content the app goes on with, with the report.
+                let report = copy.transact(op, key, |_| Ok(report))?.value;
                 copy.conn().query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-                let (n, messages, paused) = unsubscribed.value;
-                (erased, n, (messages, paused))
+                report
             };
             self.replace_contents_from(&work)?;
-            Ok(RestoreReport {
-                restored: header,
-                undo_backup,
-                erasures_reapplied: erased,
-                unsubscribes_reapplied: unsubscribed,
-                messages_carried: carried.0,
-                campaigns_paused: carried.1,
-            })
+            Ok(report)
         })();
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", work.display()));

@@ -140,12 +140,19 @@ pub fn parse(rec: &Record, ctx: &RowContext) -> ParsedRow {
         input.last_name = v;
     }
     if let Some((_, v)) = get(Field::Email) {
+        // In NFC, as every email on the way in (a decomposed accent is the same address).
+        let v = crate::text::nfc(&v);
         out.raw_email = Some(v.clone());
         input.email = v;
     }
     if let Some((i, v)) = get(Field::Phone) {
         let repaired = normalise::repair_phone(&v, row_country);
-        match crate::phone::normalize(&repaired, row_country) {
+        // A foreign customer's number written as dialled from the shop ("00 1 514…", as the
+        // Excel France export writes it) is read in the shop's country when the row's cannot.
+        let read = crate::phone::normalize(&repaired, row_country).or_else(|| {
+            (row_country != ctx.shop_country).then(|| crate::phone::normalize(&v, ctx.shop_country)).flatten()
+        });
+        match read {
             // Kept aside: the form's rules would parse it a second time.
             Some(p) => phone = Some(p),
             None => out.problems.push(problem(ctx, i, Field::Phone, "phone_invalid", &v)),

@@ -4,7 +4,7 @@
 //! the undo's transaction); the fields it changed go back to their earlier values unless they
 //! were changed again since. Suppressions it added stay: an unsubscribe is never forgotten.
 
-use super::import::{current_values, set_column};
+use super::matching::{current_values, set_column};
 use super::types::{ImportCounts, ImportRecord, UndoReport};
 use crate::customers::{ConsentChoice, ConsentInput, ConsentSource};
 use crate::error::{Error, Result};

@@ -22,6 +22,7 @@ const STEPS: &[(u32, &str, &str)] = &[
     (11, "data", include_str!("migrations/0011_data.sql")),
     (12, "automations", include_str!("migrations/0012_automations.sql")),
     (13, "automation_undo", include_str!("migrations/0013_automation_undo.sql")),
+    (14, "email_nfc", include_str!("migrations/0014_email_nfc.sql")),
 ];
 
 pub const LATEST_VERSION: u32 = STEPS[STEPS.len() - 1].0;
@@ -60,7 +61,21 @@ pub(super) fn migrate(conn: &mut Connection, path: Option<&Path>, now: DateTime<
     Ok(backup)
 }
 
+/// The app's own rules that steps call from SQL (step 14: emails in NFC).
+pub(crate) fn register_rules(conn: &Connection) -> Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    conn.create_scalar_function("comptoir_nfc", 1, flags, |ctx| {
+        Ok(ctx.get::<Option<String>>(0)?.map(|s| crate::text::nfc(&s)))
+    })?;
+    conn.create_scalar_function("comptoir_email_norm", 1, flags, |ctx| {
+        Ok(ctx.get::<Option<String>>(0)?.map(|s| crate::text::normalize_email(&s)))
+    })?;
+    Ok(())
+}
+
 fn apply_steps(conn: &mut Connection) -> Result<()> {
+    register_rules(conn)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     // Another copy of the app may have upgraded the file between the first read and this
     // lock: the version is read again under the lock, and only what is still pending runs.

@@ -164,6 +164,30 @@ impl Store {
         Ok(outcome)
     }
 
+    /// The stored outcome of the write done with `key` for `op`, if it was done (a write whose
+    /// result is recorded outside `transact`, as a restore's is in the restored content).
+    /// A key used for another operation or input is refused, as `transact` does.
+    pub fn replay<T: DeserializeOwned>(&self, op: impl Op, key: &str) -> Result<Option<T>> {
+        validate_key(key)?;
+        let stored: Option<(String, String, Option<String>)> = self
+            .conn
+            .query_row("SELECT op, outcome, fingerprint FROM idempotency WHERE key = ?1", [key], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()?;
+        let Some((stored_op, outcome, stored_fp)) = stored else { return Ok(None) };
+        let fingerprint = op.fingerprint();
+        let same_input = match (&stored_fp, &fingerprint) {
+            (Some(a), Some(b)) => a == b,
+            _ => true,
+        };
+        if stored_op != op.name() || !same_input {
+            return Err(Error::KeyReused(key.to_string()));
+        }
+        let out: Outcome<T> = serde_json::from_str(&outcome)?;
+        Ok(Some(out.value))
+    }
+
     /// Run `f` exactly as a write would run (one `BEGIN IMMEDIATE` transaction), then roll
     /// everything back: a preview that runs the same code as the write it previews.
     pub fn rehearse<T, F>(&mut self, f: F) -> Result<T>

@@ -60,6 +60,7 @@ fn a_database_at_each_schema_version_upgrades_keeping_its_data() {
         let path = dir.path().join("shop.db");
         {
             let c = Connection::open(&path).unwrap();
+            migrations::register_rules(&c).unwrap();
             for (v, _, sql) in migrations::steps().iter().filter(|(v, _, _)| *v <= from) {
                 c.execute_batch(sql).unwrap_or_else(|e| panic!("step {v} applies: {e}"));
             }
@@ -379,4 +380,60 @@ fn a_failed_upgrade_leaves_the_file_as_it_was_and_no_extra_copy_behind() {
     let c = Connection::open(&path).unwrap();
     let v: u32 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
     assert_eq!(v, 11, "the file stays at its version");
+}
+
+/// Version 14 stores emails in NFC: a customer typed with a decomposed accent and one typed
+/// precomposed both stay (for the duplicates screen, never merged), now under one normalised
+/// address, and a suppression recorded under the decomposed form holds for the precomposed one.
+#[test]
+fn an_upgrade_puts_emails_in_nfc_keeping_both_customers_and_their_suppressions() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shop.db");
+    let nfd = "E\u{301}lodie@example.com";
+    let nfc = "Élodie@example.com";
+    {
+        let c = Connection::open(&path).unwrap();
+        for (_, _, sql) in migrations::steps().iter().filter(|(v, _, _)| *v <= 12) {
+            c.execute_batch(sql).unwrap();
+        }
+        c.pragma_update(None, "user_version", 12).unwrap();
+        let at = "2026-01-01 00:00:00+00:00";
+        for (id, email) in [(1, nfd), (2, nfc)] {
+            c.execute(
+                "INSERT INTO customers (id, first_name, last_name, email, email_norm, created_at, updated_at) VALUES (?1, 'Élodie', 'Lefèvre', ?2, lower(?2), ?3, ?3)",
+                rusqlite::params![id, email, at],
+            )
+            .unwrap();
+        }
+        // The precomposed form was lifted first; the decomposed one unsubscribed later.
+        for (norm, action, when) in [
+            ("élodie@example.com", "lift", "2026-01-02 00:00:00+00:00"),
+            ("e\u{301}lodie@example.com", "suppress", "2026-01-03 00:00:00+00:00"),
+        ] {
+            c.execute(
+                "INSERT INTO suppressions (email_norm, action, reason, source, at) VALUES (?1, ?2, 'unsubscribed', 'token', ?3)",
+                rusqlite::params![norm, action, when],
+            )
+            .unwrap();
+        }
+    }
+    let s = Store::open_with_clock(&path, clock()).unwrap();
+    let rows: Vec<(i64, String, String)> = s
+        .conn()
+        .prepare("SELECT id, email, email_norm FROM customers ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(rows.len(), 2, "both customers kept, none merged");
+    for (id, email, norm) in &rows {
+        assert_eq!(email, nfc, "customer {id}: the email is stored in NFC, as typed otherwise");
+        assert_eq!(norm, "élodie@example.com", "customer {id}: one normalised address");
+    }
+    assert!(
+        crate::campaigns::suppression::is_suppressed(s.conn(), nfc).unwrap().is_some(),
+        "the unsubscribe typed decomposed holds for the precomposed address"
+    );
+    assert!(crate::campaigns::suppression::is_suppressed(s.conn(), nfd).unwrap().is_some());
 }

@@ -64,5 +64,5 @@ export const backupSettingsSave = (settings: BackupSettings, key: string) =>
   call<Outcome<null>>('backup_settings_save', { settings, key });
 export const backupInspect = (fileName: string, passphrase: string | null) =>
   call<BackupHeader>('backup_inspect', { fileName, passphrase });
-export const backupRestore = (fileName: string, passphrase: string | null) =>
-  call<RestoreReport>('backup_restore', { fileName, passphrase });
+export const backupRestore = (fileName: string, passphrase: string | null, key: string) =>
+  call<RestoreReport>('backup_restore', { fileName, passphrase, key });

@@ -163,7 +163,8 @@ pub fn run(store: &mut Store, db: &str, command: &str, arg: Arg, flag: &dyn Fn(&
         }
         "restore" => {
             let file = arg("--file").ok_or("--file is required")?;
-            let r = store.restore_backup(Path::new(&file), passphrase().as_deref(), &dir(db, arg)).map_err(msg)?;
+            let r =
+                store.restore_backup(Path::new(&file), passphrase().as_deref(), &dir(db, arg), None).map_err(msg)?;
             eprintln!(
                 "restored the backup of {} ({} customers, {} sales); {} erasures and {} unsubscribes applied again; to undo: restore {}",
                 r.restored.created_at.format("%Y-%m-%d %H:%M:%S"),

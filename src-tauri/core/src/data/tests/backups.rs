@@ -39,7 +39,7 @@ fn a_backup_restores_and_the_restore_can_be_undone_with_erasures_and_unsubscribe
     s.apply_unsubscribes("gael@example.com", None).unwrap();
     let before_restore = names(&s);
 
-    let r = s.restore_backup(std::path::Path::new(&snap.path), None, &bdir).unwrap();
+    let r = s.restore_backup(std::path::Path::new(&snap.path), None, &bdir, None).unwrap();
     assert_eq!(r.erasures_reapplied, 1, "the erasure made after the backup is applied again");
     assert_eq!(r.unsubscribes_reapplied, 1);
     assert_eq!(names(&s).len(), 2, "the customer added after the backup is gone");
@@ -52,7 +52,7 @@ fn a_backup_restores_and_the_restore_can_be_undone_with_erasures_and_unsubscribe
     assert!(s.integrity_check().unwrap());
 
     // Undo: restore the snapshot taken just before.
-    s.restore_backup(std::path::Path::new(&r.undo_backup.path), None, &bdir).unwrap();
+    s.restore_backup(std::path::Path::new(&r.undo_backup.path), None, &bdir, None).unwrap();
     assert_eq!(names(&s), before_restore, "the restore is undone");
     let listed = backup::list(&bdir);
     assert!(listed.iter().any(|b| b.header.reason == BackupReason::BeforeRestore));
@@ -60,6 +60,49 @@ fn a_backup_restores_and_the_restore_can_be_undone_with_erasures_and_unsubscribe
         std::fs::read_dir(&bdir).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().starts_with('.')),
         "no temporary file left"
     );
+}
+
+#[test]
+fn a_restore_retried_with_its_key_restores_once_and_the_next_write_is_not_a_duplicate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, clock) = file_store(dir.path());
+    let bdir = dir.path().join("backups");
+    let new = |last: &str| NewCustomer {
+        customer: CustomerInput { first_name: "Client".into(), last_name: last.into(), ..Default::default() },
+        ..Default::default()
+    };
+    s.create_customer(&new("Avant"), Some("key-before-backup")).unwrap();
+    let snap = backup::snapshot(s.path().unwrap(), &bdir, BackupReason::Manual, None, s.now()).unwrap();
+    clock.advance(chrono::Duration::minutes(5));
+    s.create_customer(&new("Après"), Some("key-after-backup")).unwrap();
+
+    let first = s.restore_backup(std::path::Path::new(&snap.path), None, &bdir, Some("restore-key-1")).unwrap();
+    assert_eq!(names(&s), vec!["Avant"]);
+    // A double click: the same key answers the first restore, nothing restored again.
+    clock.advance(chrono::Duration::seconds(1));
+    let again = s.restore_backup(std::path::Path::new(&snap.path), None, &bdir, Some("restore-key-1")).unwrap();
+    assert_eq!(again, first, "the retry answers the first restore's report, its undo included");
+    let undos = backup::list(&bdir).into_iter().filter(|b| b.header.reason == BackupReason::BeforeRestore).count();
+    assert_eq!(undos, 1, "one restore, one undo snapshot (a second would hold the restored state)");
+
+    // The next writes after the restore are new writes, whatever keys the backup held.
+    let after = s.create_customer(&new("Nouveau"), Some("key-after-restore")).unwrap();
+    assert!(!after.replayed, "a fresh key after the restore is a new write");
+    let redo = s.create_customer(&new("Après"), Some("key-after-backup")).unwrap();
+    assert!(!redo.replayed, "a write the restore undid is not taken for done when sent again");
+    let dup = s.create_customer(&new("Avant"), Some("key-before-backup")).unwrap();
+    assert!(dup.replayed, "a write the backup holds stays done");
+    assert_eq!(names(&s), vec!["Avant", "Nouveau", "Après"]);
+
+    // The undo is a restore of its own, with its own key: it goes back to before the restore.
+    let undo = std::path::Path::new(&first.undo_backup.path).to_path_buf();
+    s.restore_backup(&undo, None, &bdir, Some("restore-key-2")).unwrap();
+    assert_eq!(names(&s), vec!["Avant", "Après"], "the undo brings back the state before the restore");
+    // A key of another operation is refused, not answered with a restore.
+    assert!(matches!(
+        s.restore_backup(std::path::Path::new(&snap.path), None, &bdir, Some("key-before-backup")),
+        Err(crate::Error::KeyReused(_))
+    ));
 }
 
 #[test]
@@ -102,7 +145,7 @@ fn truncated_corrupted_foreign_and_newer_backups_are_refused_and_the_live_file_i
         (foreign, "conflict.backup_not_a_backup"),
         (newer, "conflict.backup_newer"),
     ] {
-        match s.restore_backup(&p, None, &bdir) {
+        match s.restore_backup(&p, None, &bdir, None) {
             Err(crate::Error::Conflict { key, .. }) => assert_eq!(key, code, "{}", p.display()),
             other => panic!("{} must be refused, got {other:?}", p.display()),
         }
@@ -111,6 +154,88 @@ fn truncated_corrupted_foreign_and_newer_backups_are_refused_and_the_live_file_i
     assert_eq!(names(&s), live_before, "the live file is untouched");
     assert!(s.integrity_check().unwrap());
     assert_eq!(backup::list(&bdir).len(), 1, "a refused restore takes no snapshot and leaves no file");
+}
+
+#[test]
+fn a_backup_taken_while_another_connection_writes_holds_one_consistent_moment() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, _) = file_store(dir.path());
+    let bdir = dir.path().join("backups");
+    for i in 0..300 {
+        add(&mut s, "Client", &format!("Numéro {i}"), &format!("c{i}@example.com"), "Lyon");
+    }
+    let path = s.path().unwrap().to_path_buf();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (path, stop) = (path.clone(), stop.clone());
+        std::thread::spawn(move || {
+            // Two rows per transaction: a copy of one moment holds an even number of them.
+            let c = rusqlite::Connection::open(&path).unwrap();
+            c.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+            c.execute_batch("CREATE TABLE IF NOT EXISTS scratch (x TEXT)").unwrap();
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) || n < 20 {
+                c.execute_batch(
+                    "BEGIN IMMEDIATE; INSERT INTO scratch VALUES ('a'); INSERT INTO scratch VALUES ('b'); COMMIT;",
+                )
+                .unwrap();
+                n += 1;
+            }
+            n
+        })
+    };
+    let mut taken = Vec::new();
+    for _ in 0..3 {
+        taken.push(backup::snapshot(&path, &bdir, BackupReason::Hourly, None, s.now()).unwrap());
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(writer.join().unwrap() >= 20);
+    for b in taken {
+        let out = dir.path().join("restored.db");
+        let header = backup::extract(std::path::Path::new(&b.path), None, &out).expect("the backup checks out in full");
+        assert_eq!(header.customers, 300);
+        let c = rusqlite::Connection::open(&out).unwrap();
+        // (A backup taken before the writer's first transaction has no such table.)
+        let rows: i64 = c.query_row("SELECT count(*) FROM scratch", [], |r| r.get(0)).unwrap_or(0);
+        assert_eq!(rows % 2, 0, "a backup holds whole transactions only ({rows} rows)");
+        let mode: String = c.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        assert_eq!(mode, "delete", "a backup holds a plain file, not one waiting for its WAL");
+        drop(c);
+        std::fs::remove_file(&out).unwrap();
+    }
+}
+
+#[test]
+fn a_damaged_live_file_gives_no_backup_and_leaves_nothing_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, _) = file_store(dir.path());
+    let bdir = dir.path().join("backups");
+    for i in 0..400 {
+        add(&mut s, &"p".repeat(90), &format!("Numéro {i} {}", "x".repeat(80)), &format!("c{i}@example.com"), "Lyon");
+    }
+    s.conn().execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
+    let path = s.path().unwrap().to_path_buf();
+    drop(s);
+    // Damage the pages of the customers table (its root page's children) as a failing disk would.
+    let (root, page_size): (i64, i64) = {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        (
+            c.query_row("SELECT rootpage FROM sqlite_schema WHERE name = 'customers'", [], |r| r.get(0)).unwrap(),
+            c.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap(),
+        )
+    };
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = ((root - 1) * page_size) as usize;
+    for b in &mut bytes[at + 12..at + 40] {
+        *b = 0xEE;
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    use crate::clock::Clock;
+    let r = backup::snapshot(&path, &bdir, BackupReason::Hourly, None, testutil::clock().now());
+    assert!(r.is_err(), "a damaged file is never backed up as if it were sound");
+    assert!(backup::list(&bdir).is_empty(), "nothing listed");
+    assert!(std::fs::read_dir(&bdir).map(|d| d.count()).unwrap_or(0) == 0, "no temporary or partial file left behind");
 }
 
 #[test]
@@ -263,6 +388,40 @@ fn the_access_pack_holds_everything_with_the_page_escaped() {
     assert_eq!(v["notes"][0]["body"], "<img src=x onerror=alert(1)>");
 }
 
+#[test]
+fn the_access_pack_holds_only_the_persons_own_data() {
+    let (mut s, _) = testutil::store();
+    let id = add(&mut s, "Zoé", "Vidal", "zoe@example.com", "Lyon");
+    let other = add(&mut s, "Gaspard", "Quelqu'unDAutre", "gaspard@example.com", "Paris");
+    s.adjust_points(id, 25, "Geste commercial", "Martine Employée", None).unwrap();
+    s.merge_customers(id, other, None).unwrap();
+    let (bytes, _) = s.access_pack(id).unwrap();
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut all = String::new();
+    for i in 0..z.len() {
+        let mut f = z.by_index(i).unwrap();
+        std::io::Read::read_to_string(&mut f, &mut all).unwrap();
+    }
+    for name in ["Gaspard", "Quelqu'unDAutre", "Quelqu&#39;unDAutre", "Martine", "Employée"] {
+        assert!(!all.contains(name), "the pack names nobody else ({name})");
+    }
+    assert!(
+        all.contains("un membre de l'équipe") || all.contains("un membre de l&#39;équipe"),
+        "staff given as a role"
+    );
+    assert!(all.contains("fusionnée avec une fiche antérieure à votre nom"), "the merge told as their own record");
+    assert!(all.contains("Geste commercial"), "what is theirs stays");
+    let mut json = String::new();
+    std::io::Read::read_to_string(&mut z.by_name("everything.json").unwrap(), &mut json).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let merged = v["events"].as_array().unwrap().iter().find(|e| e["kind"] == "merged_from").expect("the merge event");
+    let data: serde_json::Value = serde_json::from_str(merged["data"].as_str().unwrap()).unwrap();
+    assert!(
+        data.get("other_id").is_none() && data.get("other_name").is_none(),
+        "no pointer to the other record: {data}"
+    );
+}
+
 /// A campaign of two recipients, in the given state, with its outbox (raw rows: the restore
 /// works on rows, not on the sender).
 fn campaign_with_outbox(s: &mut Store, state: &str, to: &[(i64, &str, &str)]) -> i64 {
@@ -323,7 +482,7 @@ fn a_restored_older_file_never_sends_a_message_that_already_left() {
     })
     .unwrap();
 
-    let r = s.restore_backup(std::path::Path::new(&snap.path), None, &bdir).unwrap();
+    let r = s.restore_backup(std::path::Path::new(&snap.path), None, &bdir, None).unwrap();
     assert_eq!(r.messages_carried, 2, "both messages that left after the backup are carried into the restored file");
     let state = |s: &Store, token: &str| -> String {
         s.conn().query_row("SELECT state FROM campaign_recipients WHERE token = ?1", [token], |r| r.get(0)).unwrap()
@@ -373,7 +532,7 @@ fn writes_of_other_threads_during_a_restore_are_never_lost_between_the_old_file_
         })
     };
     std::thread::sleep(std::time::Duration::from_millis(30));
-    let r = s.restore_backup(std::path::Path::new(&snap.path), None, &bdir).unwrap();
+    let r = s.restore_backup(std::path::Path::new(&snap.path), None, &bdir, None).unwrap();
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     let written = writer.join().unwrap();
     let keys = |c: &rusqlite::Connection| -> Vec<String> {

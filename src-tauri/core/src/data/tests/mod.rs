@@ -346,6 +346,37 @@ fn consent_is_never_invented_and_suppression_cannot_be_overridden() {
 }
 
 #[test]
+fn an_address_typed_with_a_decomposed_accent_is_the_same_customer_and_the_same_suppression() {
+    let (mut s, _) = testutil::store();
+    // The form (as macOS sends it: NFD) then the file (NFC): one customer, matched.
+    let id = add(&mut s, "Élodie", "Lefèvre", "e\u{301}lodie@example.com", "Lyon");
+    assert_eq!(s.customer(id).unwrap().email.as_deref(), Some("élodie@example.com"), "stored in NFC");
+    let f = csv_file("Nom;E-mail;Ville\nLefèvre;Élodie@example.com;Paris\n");
+    let r = import_auto(&mut s, &f).report;
+    assert_eq!((r.counts.new, r.rows[0].customer_id), (0, Some(id)), "the NFC row matches the NFD customer: {r:#?}");
+    // An unsubscribe recorded under one form holds for the other, in a file and in a campaign.
+    let g = csv_file("Nom;E-mail;Newsletter\nMartin;be\u{301}atrice@example.com;unsubscribed\n");
+    import_auto(&mut s, &g);
+    assert!(
+        crate::campaigns::suppression::is_suppressed(s.conn(), "béatrice@example.com").unwrap().is_some(),
+        "the suppression list compares NFC"
+    );
+    let later = csv_file("Nom;E-mail;Newsletter\nMartin;BÉATRICE@example.com;oui\n");
+    let r = import_auto(&mut s, &later).report;
+    assert_eq!(r.counts.new, 0, "the same person, matched: {r:#?}");
+    assert_eq!(
+        customer_by_email(&s, "béatrice@example.com").consent.map(|c| c.choice),
+        Some(ConsentChoice::Refused),
+        "no import overrides an unsubscribe typed in the other form"
+    );
+    // An erased person typed in NFD is never imported again in NFC.
+    let z = add(&mut s, "Zoé", "Vidal", "zoe\u{301}@example.com", "Lyon");
+    s.erase_customer(z, None).unwrap();
+    let h = csv_file("Nom;E-mail\nVidal;ZOÉ@example.com\n");
+    assert_eq!(import_auto(&mut s, &h).report.counts.erased, 1);
+}
+
+#[test]
 fn an_erased_person_is_never_imported_again() {
     let (mut s, _) = testutil::store();
     let id = add(&mut s, "Zoé", "Vidal", "zoe@example.com", "Lyon");
@@ -448,6 +479,17 @@ fn every_export_reimports_losslessly() {
     };
     add(&mut s, "Élodie", "Lefèvre", "elodie@example.com", "Lyon");
     s.create_customer(&NewCustomer { customer: hostile, ..Default::default() }, None).unwrap();
+    // A Québec customer of a French shop, her number in North America's plan.
+    let mut quebec = CustomerInput {
+        first_name: "Marie-Ève".into(),
+        last_name: "Tremblay".into(),
+        email: "marie-eve@example.com".into(),
+        phone: "+1 418 555 0142".into(),
+        ..Default::default()
+    };
+    quebec.address.city = "Québec".into();
+    quebec.address.country = Some(crate::types::Country::CA);
+    s.create_customer(&NewCustomer { customer: quebec, ..Default::default() }, None).unwrap();
     let snapshot = |s: &Store| -> Vec<String> {
         let mut st = s.conn().prepare("SELECT first_name, last_name, email, phone_e164, address_line1, postcode, city, country, birthday_day, birthday_month, birthday_year, (SELECT group_concat(tag, ',') FROM (SELECT tag FROM customer_tags t WHERE t.customer_id = c.id ORDER BY tag_fold)) FROM customers c ORDER BY email").unwrap();
         st.query_map([], |r| Ok((0..12).map(|i| format!("{:?}", r.get_ref(i).unwrap())).collect::<Vec<_>>().join("|")))
@@ -463,12 +505,18 @@ fn every_export_reimports_losslessly() {
             assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "Excel France: UTF-8 with BOM");
             let text = String::from_utf8_lossy(&bytes);
             assert!(text.contains("'=1+1") && text.contains("\r\n"), "formulas neutralised, CRLF");
+            assert!(text.contains(";00 1 418-555-0142;"), "a foreign phone as dialled from France, no apostrophe");
+            assert!(!text.contains("'+1") && !text.contains("'00"), "no phone behind an apostrophe");
+        }
+        if format == export::ExportFormat::CsvStandard {
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(text.contains(",+14185550142,"), "E.164 intact for other software: {text}");
         }
         let (mut fresh, _) = testutil::store();
         let f = ImportFile::open(&format!("export.{}", format.extension()), &bytes, &ReadOptions::default()).unwrap();
         assert_eq!(f.info(crate::types::Lang::Fr).preset, Preset::Comptoir);
         let r = import_auto(&mut fresh, &f).report;
-        assert_eq!(r.counts.new, 2, "{format:?}: {:#?}", r.rows);
+        assert_eq!(r.counts.new, 3, "{format:?}: {:#?}", r.rows);
         assert_eq!(snapshot(&fresh), before, "{format:?} → import is lossless");
     }
 }

@@ -1,0 +1,190 @@
+//! The customer record as an import sees it: the columns an import may set (and only these
+//! names ever reach SQL text), a customer's current values of them (kept so an import can be
+//! undone) and setting one back, finding the existing customer a row matches (normalised
+//! email, then phone, then active card number) and the similar names reported, never merged.
+//! Used by `import` and `undo`; uses neither.
+
+use super::types::SimilarCustomer;
+use crate::customers::{self, Normalized};
+use crate::error::{Error, Result};
+use crate::storage::Tx;
+use crate::types::CustomerId;
+use rusqlite::{params, OptionalExtension};
+use serde_json::{Map, Value};
+
+/// The customer columns an import may set, with their stored column names. Only these names
+/// ever reach SQL text.
+const COLUMNS: [&str; 12] = [
+    "first_name",
+    "last_name",
+    "email",
+    "phone_e164",
+    "address_line1",
+    "address_line2",
+    "postcode",
+    "city",
+    "country",
+    "birthday",
+    "language",
+    "tags",
+];
+
+pub(crate) fn values_of(n: &Normalized) -> Vec<(&'static str, Option<String>)> {
+    vec![
+        ("first_name", Some(n.first_name.clone()).filter(|s| !s.is_empty())),
+        ("last_name", Some(n.last_name.clone()).filter(|s| !s.is_empty())),
+        ("email", n.email.clone()),
+        ("phone_e164", n.phone.as_ref().map(|p| p.e164.clone())),
+        ("address_line1", n.line1.clone()),
+        ("address_line2", n.line2.clone()),
+        ("postcode", n.postcode.clone()),
+        ("city", n.city.clone()),
+        ("country", Some(n.country.code().to_string())),
+        (
+            "birthday",
+            n.birthday.map(|b| format!("{}-{}-{}", b.day, b.month, b.year.map(|y| y.to_string()).unwrap_or_default())),
+        ),
+        ("language", Some(n.language.code().to_string())),
+    ]
+}
+
+/// The stored values of the columns an import may set.
+pub(crate) fn current_values(tx: &Tx, id: CustomerId) -> Result<Map<String, Value>> {
+    Ok(tx.query_row(
+        "SELECT first_name, last_name, email, phone_e164, address_line1, address_line2, postcode, city, country,
+                birthday_day, birthday_month, birthday_year, language FROM customers WHERE id = ?1",
+        [id],
+        |r| {
+            let mut m = Map::new();
+            for (i, c) in COLUMNS[..9].iter().enumerate() {
+                let v: Option<String> = r.get(i)?;
+                m.insert(c.to_string(), v.filter(|s| !s.is_empty()).map(Value::String).unwrap_or(Value::Null));
+            }
+            let (d, mo, y): (Option<i64>, Option<i64>, Option<i64>) = (r.get(9)?, r.get(10)?, r.get(11)?);
+            let b = match (d, mo) {
+                (Some(d), Some(mo)) => {
+                    Value::String(format!("{d}-{mo}-{}", y.map(|y| y.to_string()).unwrap_or_default()))
+                }
+                _ => Value::Null,
+            };
+            m.insert("birthday".into(), b);
+            m.insert("language".into(), Value::String(r.get(12)?));
+            Ok(m)
+        },
+    )?)
+}
+
+/// Write one column (and what derives from it: folded names, normalised email, phone digits,
+/// birthday parts). `col` is one of `COLUMNS`.
+pub(crate) fn set_column(tx: &Tx, id: CustomerId, col: &str, v: Option<&str>) -> Result<()> {
+    match col {
+        "first_name" | "last_name" => {
+            let fold_col = if col == "first_name" { "first_fold" } else { "last_fold" };
+            let v = v.unwrap_or("");
+            tx.execute(
+                &format!("UPDATE customers SET {col} = ?2, {fold_col} = ?3 WHERE id = ?1"),
+                params![id, v, crate::text::fold(v)],
+            )?;
+        }
+        "email" => {
+            tx.execute(
+                "UPDATE customers SET email = ?2, email_norm = ?3 WHERE id = ?1",
+                params![id, v, v.map(crate::text::normalize_email)],
+            )?;
+        }
+        "phone_e164" => {
+            let p = v.and_then(|v| crate::phone::normalize(v, crate::types::Country::FR));
+            tx.execute(
+                "UPDATE customers SET phone_e164 = ?2, phone_digits = ?3 WHERE id = ?1",
+                params![id, p.as_ref().map(|p| p.e164.clone()), p.map(|p| p.search_digits).unwrap_or_default()],
+            )?;
+        }
+        "birthday" => {
+            let parts: Vec<Option<i64>> = v.map(|s| s.split('-').map(|p| p.parse().ok()).collect()).unwrap_or_default();
+            let at = |i: usize| parts.get(i).copied().flatten();
+            tx.execute(
+                "UPDATE customers SET birthday_day = ?2, birthday_month = ?3, birthday_year = ?4 WHERE id = ?1",
+                params![id, at(0), at(1), at(2)],
+            )?;
+        }
+        "country" | "language" => {
+            if let Some(v) = v {
+                tx.execute(&format!("UPDATE customers SET {col} = ?2 WHERE id = ?1"), params![id, v])?;
+            }
+        }
+        "address_line1" | "address_line2" | "postcode" | "city" => {
+            tx.execute(&format!("UPDATE customers SET {col} = ?2 WHERE id = ?1"), params![id, v])?;
+        }
+        _ => return Err(Error::invalid("column", "field.import_column_unknown")),
+    }
+    Ok(())
+}
+
+pub(crate) fn find_match(tx: &Tx, n: &Normalized, card: Option<&str>) -> Result<Option<CustomerId>> {
+    let order = "AND merged_into IS NULL ORDER BY archived_at IS NOT NULL, id LIMIT 1";
+    if let Some(e) = &n.email_norm {
+        let id = tx
+            .prepare_cached(&format!("SELECT id FROM customers WHERE email_norm = ?1 {order}"))?
+            .query_row([e], |r| r.get(0))
+            .optional()?;
+        if id.is_some() {
+            return Ok(id);
+        }
+    }
+    if let Some(p) = &n.phone {
+        let id = tx
+            .prepare_cached(&format!("SELECT id FROM customers WHERE phone_e164 = ?1 {order}"))?
+            .query_row([&p.e164], |r| r.get(0))
+            .optional()?;
+        if id.is_some() {
+            return Ok(id);
+        }
+    }
+    if let Some(c) = card {
+        return Ok(tx
+            .prepare_cached(
+                "SELECT k.customer_id FROM cards k JOIN customers c ON c.id = k.customer_id
+                 WHERE k.number = ?1 AND k.status = 'active' AND c.merged_into IS NULL",
+            )?
+            .query_row([c], |r| r.get(0))
+            .optional()?);
+    }
+    Ok(None)
+}
+
+pub(crate) fn similar(tx: &Tx, n: &Normalized, exclude: CustomerId) -> Result<Vec<SimilarCustomer>> {
+    let mut out = Vec::new();
+    let mut st = tx.prepare_cached(
+        "SELECT id, first_name, last_name FROM customers WHERE last_fold = ?1 AND first_fold = ?2 AND merged_into IS NULL AND id != ?3 LIMIT 3",
+    )?;
+    let rows = st.query_map(params![n.last_fold, n.first_fold, exclude], |r| {
+        Ok(SimilarCustomer {
+            id: r.get(0)?,
+            name: customers::display_name(&r.get::<_, String>(1)?, &r.get::<_, String>(2)?),
+        })
+    })?;
+    for r in rows {
+        out.push(r?);
+    }
+    if let Some(pc) = &n.postcode {
+        let mut st = tx.prepare_cached(
+            "SELECT id, first_name, last_name, first_fold, last_fold FROM customers WHERE postcode = ?1 AND merged_into IS NULL AND id != ?2 LIMIT 300",
+        )?;
+        let rows = st.query_map(params![pc, exclude], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        })?;
+        for r in rows {
+            let (id, f, l, ff, lf) = r?;
+            if !out.iter().any(|s| s.id == id) && customers::similar_names(&n.first_fold, &n.last_fold, &ff, &lf) {
+                out.push(SimilarCustomer { id, name: customers::display_name(&f, &l) });
+            }
+        }
+    }
+    Ok(out)
+}
