@@ -6,7 +6,9 @@
 //! - `consent`: who may receive marketing (France, Canada), as pure rules.
 //! - `segments`: audiences from filters (never SQL text), counts and why people are excluded.
 //! - `render`: blocks → a template with auto-escaping → HTML (styles inlined) + text, per
-//!   recipient; default templates.
+//!   recipient; default templates. Its parts: `identity` (the sender, money), `personal` (the
+//!   personal fields' values), `blocks` (blocks → HTML), `plain` (the text part),
+//!   `merchant_text` (what the merchant may write).
 //! - `store`: campaigns, their lifecycle and the outbox.
 //! - `engine`: the single sender: claims outbox rows, sends through a transport (`smtp`) within
 //!   the provider's limits, records each result; `limits` holds the pure rate and error rules;
@@ -16,14 +18,19 @@
 //! - `deliverability`: before sending — the sender domain's SPF/DKIM/DMARC, the free-mail rule,
 //!   the content check of the rendered message.
 
+mod blocks;
 pub mod consent;
 pub mod deliverability;
 pub mod engine;
 pub mod fill;
+mod identity;
 pub mod limits;
 pub mod lock;
 pub mod mail;
+mod merchant_text;
 pub mod message;
+mod personal;
+mod plain;
 pub mod render;
 pub mod results;
 pub mod secrets;
