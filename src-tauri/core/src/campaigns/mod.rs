@@ -13,15 +13,19 @@
 //! - `engine`: the single sender: claims outbox rows, sends through a transport (`smtp`) within
 //!   the provider's limits, records each result; `limits` holds the pure rate and error rules;
 //!   `lock` makes sure only one sender runs per file; `message` builds each email (and the
-//!   test send).
+//!   test send). Its parts: `engine_options` (tunables, the precheck and its verdict), `claim`
+//!   (claiming a batch), `record` (recording results: retries and pauses), `schedule` (quota
+//!   resumes, scheduled starts, A/B winners).
 //! - `results`: sent/failed/unsubscribed, purchases and revenue against a control group, A/B.
 //! - `deliverability`: before sending — the sender domain's SPF/DKIM/DMARC, the free-mail rule,
 //!   the content check of the rendered message.
 
 mod blocks;
+mod claim;
 pub mod consent;
 pub mod deliverability;
 pub mod engine;
+mod engine_options;
 pub mod fill;
 mod identity;
 pub mod limits;
@@ -31,8 +35,10 @@ mod merchant_text;
 pub mod message;
 mod personal;
 mod plain;
+mod record;
 pub mod render;
 pub mod results;
+mod schedule;
 pub mod secrets;
 pub mod segments;
 /// An SMTP server on loopback: for the tests and the benchmark only, never in the app.
