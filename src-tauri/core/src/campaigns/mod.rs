@@ -9,7 +9,8 @@
 //!   recipient; default templates. Its parts: `identity` (the sender, money), `personal` (the
 //!   personal fields' values), `blocks` (blocks → HTML), `plain` (the text part),
 //!   `merchant_text` (what the merchant may write).
-//! - `store`: campaigns, their lifecycle and the outbox.
+//! - `store`: campaigns, their lifecycle and the outbox (`outbox` builds it; `unsubscribes`,
+//!   `media` for the images of messages).
 //! - `engine`: the single sender: claims outbox rows, sends through a transport (`smtp`) within
 //!   the provider's limits, records each result; `limits` holds the pure rate and error rules;
 //!   `lock` makes sure only one sender runs per file; `message` builds each email (and the
@@ -31,8 +32,10 @@ mod identity;
 pub mod limits;
 pub mod lock;
 pub mod mail;
+mod media;
 mod merchant_text;
 pub mod message;
+mod outbox;
 mod personal;
 mod plain;
 mod record;
@@ -47,6 +50,7 @@ pub mod sink;
 pub mod smtp;
 pub mod store;
 pub mod suppression;
+mod unsubscribes;
 
 #[cfg(test)]
 mod tests;
