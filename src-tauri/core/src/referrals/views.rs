@@ -6,8 +6,9 @@
 
 use super::engine::approved_in_offer as approved_in;
 use super::grants::{self, reward_label};
+use super::link_checks::link_refusal;
 use super::offer::{cost_cents, Offer};
-use super::store::{correction_deadline, current_offer, link_refusal, offer_version, point_value};
+use super::versions::{correction_deadline, current_offer, offer_version, point_value};
 use super::{code, fraud::Flag, rules, OfferVersion, ReferralStatus, Review};
 use crate::customers::{summaries, CustomerSummary, TimelineKind};
 use crate::error::Result;
@@ -257,7 +258,7 @@ fn state(conn: &Connection, now: DateTime<Utc>) -> Result<(Option<OfferVersion>,
     let pv = point_value(conn)?;
     let cheapest = v.offer.rewards().iter().map(|(_, r)| cost_cents(r, pv)).min();
     let st = OfferState {
-        running: v.offer.runs_on(super::store::local_day(now)),
+        running: v.offer.runs_on(super::versions::local_day(now)),
         budget_spent: matches!((c.remaining_budget_cents, cheapest), (Some(left), Some(min)) if left < min),
         full_milestones: c.milestones.iter().filter(|m| m.slots.is_some_and(|s| m.taken >= s)).map(|m| m.key).collect(),
     };
@@ -601,7 +602,7 @@ pub(crate) fn personal_fields(
         .query_row([customer], |r| r.get(0))?;
     let mut next = String::new();
     let mut invite = String::new();
-    if let Some(v) = current_offer(conn)?.filter(|v| v.offer.runs_on(super::store::local_day(now))) {
+    if let Some(v) = current_offer(conn)?.filter(|v| v.offer.runs_on(super::versions::local_day(now))) {
         let s = crate::settings::read(conn)?;
         // Only while an offer runs: the welcome message's line about passing the code on.
         invite = crate::i18n::tr(s.language, "referral.invite", &[("code", code::format(customer))]);
