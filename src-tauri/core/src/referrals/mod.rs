@@ -7,8 +7,9 @@
 //! `link_input` reads what the counter typed (the referrer, staff, note), `link_checks` says
 //! whether a friend may be linked, `store` links friends; `engine` moves a referral through
 //! its life (sales, refunds, the hold, review, merges); `grants` gives and takes back rewards
-//! through the loyalty ledgers; `views` answers the screens; `reglement` writes the printable
-//! rules and notice; `demo` fills the demo shop.
+//! through the loyalty ledgers; `views` answers the screens (with `counters` and
+//! `ambassadors`); `reglement` writes the printable rules and notice; `demo` fills the demo
+//! shop.
 //!
 //! Invariants: every write runs inside the caller's `Store::transact` (sales and refunds call
 //! the hooks inside theirs), so slots and the budget are checked and taken under one
@@ -17,7 +18,9 @@
 //! a voucher cancellation, a loss record), never an edit; every status change is an event
 //! with its reason.
 
+mod ambassadors;
 pub mod code;
+mod counters;
 pub(crate) mod demo;
 mod engine;
 pub mod fraud;
@@ -39,10 +42,11 @@ pub use rules::{NextMilestone, Refusal};
 pub use versions::OfferCheck;
 pub use views::*;
 
+pub(crate) use counters::{budget_figures, rewards_value_since};
 pub(crate) use engine::{on_merge, on_refund, on_sale};
 pub(crate) use link_checks::on_contact_change;
 pub(crate) use store::link_new_tx;
-pub(crate) use views::{budget_figures, personal_fields, rewards_value_since, timeline_entries};
+pub(crate) use views::{personal_fields, timeline_entries};
 
 use crate::types::CustomerId;
 use chrono::{DateTime, Utc};

@@ -5,9 +5,9 @@
 //! Invariant: every figure printed comes from the offer (tested: each setting changes the
 //! text), so the rules always match the configuration.
 
+use super::counters::Counters;
 use super::grants::reward_label;
 use super::offer::{FriendRewardAt, Offer, RewardSpec, Stacking};
-use super::views::Counters;
 use crate::campaigns::render::format_money;
 use crate::error::Result;
 use crate::i18n::tr;
@@ -229,7 +229,7 @@ impl Store {
     pub fn referral_notice(&self, lang: Lang) -> Result<Option<Notice>> {
         let Some(v) = super::versions::current_offer(self.conn())? else { return Ok(None) };
         let s = self.style(lang)?;
-        let mut c = super::views::counters(self.conn(), &v.offer)?;
+        let mut c = super::counters::counters(self.conn(), &v.offer)?;
         for (m, spec) in c.milestones.iter_mut().zip(v.offer.milestones.iter()) {
             m.label = reward_label(&spec.reward, lang, s.currency, s.locale);
         }
