@@ -156,8 +156,12 @@ mod tests;
 #[cfg(test)]
 mod tests_link;
 #[cfg(test)]
+mod tests_outputs;
+#[cfg(test)]
 mod tests_props;
 #[cfg(test)]
 mod tests_refunds;
+#[cfg(test)]
+mod tests_rules;
 #[cfg(test)]
 mod tests_versions;
