@@ -3,63 +3,29 @@
 //! `sent`/`failed`/`queued again` after it. After a crash the rows still `sending` are the
 //! messages that were in flight: they are sent again (so duplicates are bounded by the batch)
 //! and nobody is skipped; the campaign carries on from where it stopped.
+//!
+//! The parts, each using only those before it: `engine_options` (tunables, the precheck and
+//! its verdict), `claim` (claiming a batch), `record` (recording what it did: retries and
+//! pauses), `schedule` (quota resumes, scheduled starts, A/B winners); this module picks the
+//! campaign, renders and sends each batch, and settles a campaign with nothing left to claim.
 
-use super::consent::Exclusion;
-use super::limits::{backoff, Allowance, Failure, RateWindow};
+use super::claim::{claim_batch, Claimed};
+use super::limits::{Allowance, Failure, RateWindow};
 use super::mail::SendLimits;
 use super::message::build_message;
+use super::record::{record_batch, Unrecorded};
 use super::render::{self, Compiled};
 use super::smtp::{Outgoing, SendFailure, Transport};
 use super::store::{load, set_paused};
-use super::{segments, CampaignId, CampaignState, PauseReason, Variant};
+use super::{schedule, CampaignId, CampaignState, PauseReason, Variant};
 use crate::error::Result;
-use crate::storage::{Store, Tx};
+use crate::storage::Store;
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, OptionalExtension};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// A last check on one outbox row just before it leaves, beyond consent and the one message
-/// per address. Automatic messages use it (a win-back whose customer came back, outside the
-/// sending hours, past its window; the birthday voucher is given there, when the message
-/// really leaves); campaigns have none. Given by the caller, so that this module knows
-/// nothing of automations.
-pub type Precheck = fn(&crate::storage::Tx, i64) -> Result<Verdict>;
-
-/// What the last check says of an outbox row.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    Send,
-    /// Not sent, with the reason.
-    Skip(String),
-    /// Not now: tried again from then (the sending hours begin).
-    Defer(DateTime<Utc>),
-}
-
-/// Tunables (tests shorten the waits).
-#[derive(Debug, Clone)]
-pub struct EngineOptions {
-    pub precheck: Option<Precheck>,
-    pub backoff_base: Duration,
-    /// Temporary failures before a recipient is marked failed.
-    pub max_attempts: u32,
-    /// Failures in a row that pause the campaign.
-    pub pause_after_errors: u32,
-    /// Most rows in flight at once.
-    pub batch: usize,
-}
-
-impl Default for EngineOptions {
-    fn default() -> Self {
-        EngineOptions {
-            precheck: None,
-            backoff_base: Duration::seconds(60),
-            max_attempts: 5,
-            pause_after_errors: 10,
-            batch: 32,
-        }
-    }
-}
+pub use super::engine_options::{EngineOptions, Precheck, Verdict};
 
 /// What one step did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,27 +41,6 @@ pub enum Step {
     Wait(DateTime<Utc>),
     /// The campaign changed state (finished, paused for A/B, quota or errors).
     Changed(CampaignId),
-}
-
-struct Claimed {
-    row: i64,
-    customer: i64,
-    email: String,
-    token: String,
-    variant: Variant,
-    attempts: u32,
-    /// Personal fields fixed when the row was queued (automatic messages).
-    fields: Option<String>,
-}
-
-/// The results of a batch that left but could not be recorded yet (the database busy, a full
-/// disk). They are recorded before anything else happens, so that a delivered batch is never
-/// taken for one in flight and sent again.
-struct Unrecorded {
-    cid: CampaignId,
-    claimed: Vec<Claimed>,
-    results: Vec<std::result::Result<String, SendFailure>>,
-    at: DateTime<Utc>,
 }
 
 pub struct Engine {
@@ -137,90 +82,7 @@ impl Engine {
     /// the app was open, A/B tests whose wait is over.
     pub fn tick(&mut self, store: &mut Store) -> Result<()> {
         self.record_unrecorded(store)?;
-        // A read first: the write lock is only taken when there is something to do.
-        let due: bool = store.conn().query_row(
-            "SELECT EXISTS (SELECT 1 FROM campaigns WHERE (state = 'paused' AND pause_reason = 'quota' AND resume_at <= ?1)
-                 OR (state = 'scheduled' AND scheduled_at <= ?1 AND missed_at IS NULL))",
-            [store.now()],
-            |r| r.get(0),
-        )?;
-        // Campaigns waiting for a reading of the mailbox go on once there is a recent one.
-        let waiting: bool = store.conn().query_row(
-            "SELECT EXISTS (SELECT 1 FROM campaigns WHERE state = 'paused' AND pause_reason = 'mailbox')",
-            [],
-            |r| r.get(0),
-        )?;
-        if waiting && crate::mailbox::freshness::check(store.conn(), store.now()).is_ok() {
-            store.transact("campaign_mailbox_read", None, |tx| {
-                tx.execute(
-                    "UPDATE campaigns SET state = 'running', pause_reason = NULL, pause_detail = NULL, resume_at = NULL, updated_at = ?1
-                     WHERE state = 'paused' AND pause_reason = 'mailbox'",
-                    [tx.now],
-                )?;
-                Ok(())
-            })?;
-        }
-        if due {
-            self.start_due(store)?;
-        }
-        self.decide_ab(store)
-    }
-
-    fn start_due(&mut self, store: &mut Store) -> Result<()> {
-        let lang = store.settings().map(|s| s.language).unwrap_or_default();
-        store.transact("campaign_tick", None, |tx| {
-            tx.execute(
-                "UPDATE campaigns SET state = 'running', pause_reason = NULL, pause_detail = NULL, resume_at = NULL, updated_at = ?1
-                 WHERE state = 'paused' AND pause_reason = 'quota' AND resume_at <= ?1",
-                [tx.now],
-            )?;
-            let due: Vec<i64> = tx
-                .prepare("SELECT id FROM campaigns WHERE state = 'scheduled' AND scheduled_at <= ?1 AND missed_at IS NULL")?
-                .query_map([tx.now], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            for id in due {
-                if let Err(e) = super::store::start_tx(tx, id) {
-                    // It waits for the merchant, with the reason it could not leave.
-                    tracing::warn!(campaign = id, error = %e, "a scheduled campaign could not start");
-                    tx.execute(
-                        "UPDATE campaigns SET missed_at = ?1, pause_detail = ?2 WHERE id = ?3",
-                        params![tx.now, e.message(lang), id],
-                    )?;
-                }
-            }
-            Ok(())
-        })?;
-        Ok(())
-    }
-
-    fn decide_ab(&mut self, store: &mut Store) -> Result<()> {
-        let waiting: Vec<i64> = store
-            .conn()
-            .prepare("SELECT id FROM campaigns WHERE state = 'paused' AND pause_reason = 'ab_waiting'")?
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        for id in waiting {
-            // One campaign that cannot be read must not stop the others.
-            let c = match store.campaign(id) {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::warn!(campaign = id, error = %e, "a campaign waiting for its A/B winner cannot be read");
-                    continue;
-                }
-            };
-            let (Some(ab), Some(done)) = (c.audience.ab, c.sample_done_at) else { continue };
-            if ab.metric == super::AbMetric::Manual || store.now() < done + Duration::days(i64::from(ab.wait_days)) {
-                continue;
-            }
-            let r = store.campaign_results(id)?;
-            if let (Some(a), Some(b)) = (r.variant_a, r.variant_b) {
-                let winner = super::results::ab_winner(&a, &b, ab.metric);
-                store.transact("campaign_winner_auto", None, |tx| {
-                    super::store::choose_winner_tx(tx, id, winner, "metric")
-                })?;
-            }
-        }
-        Ok(())
+        schedule::tick(store)
     }
 
     /// One batch of a running campaign: the oldest started that has messages ready to leave
@@ -299,106 +161,7 @@ impl Engine {
         // meanwhile waits at most one such batch.
         let n = allowed.min(self.opts.batch).min(2 * limits.connections.max(1) as usize).max(1);
         // 1. Claim: committed as `sending` before any SMTP transaction.
-        let claimed = store
-            .transact("campaign_claim", None, |tx| {
-                // A pause or a cancel committed since the campaign was picked wins.
-                let state: String = tx.query_row("SELECT state FROM campaigns WHERE id = ?1", [cid], |r| r.get(0))?;
-                let precheck = self.opts.precheck;
-                if state != "running" {
-                    return Ok(Vec::new());
-                }
-                let mut st = tx.prepare_cached(
-                    "SELECT id, customer_id, email, token, variant, attempts, fields FROM campaign_recipients
-                     WHERE campaign_id = ?1 AND state = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= ?2)
-                     ORDER BY id LIMIT ?3",
-                )?;
-                let rows: Vec<Claimed> = st
-                    .query_map(params![cid, tx.now, n as i64], |r| {
-                        Ok(Claimed {
-                            row: r.get(0)?,
-                            customer: r.get(1)?,
-                            email: r.get(2)?,
-                            token: r.get(3)?,
-                            variant: r
-                                .get::<_, Option<String>>(4)?
-                                .as_deref()
-                                .and_then(Variant::parse)
-                                .unwrap_or(Variant::A),
-                            attempts: r.get(5)?,
-                            fields: r.get(6)?,
-                        })
-                    })?
-                    .collect::<rusqlite::Result<_>>()?;
-                drop(st);
-                let mut out = Vec::new();
-                for c in rows {
-                    // Consent, unsubscribes and the suppression list, as they are now: what was
-                    // recorded since the start is honoured before the message leaves.
-                    if let Err(why) = segments::still_eligible(tx, c.customer, tx.now)? {
-                        skip(tx, c.row, why.code())?;
-                        continue;
-                    }
-                    // The address as it is now (corrected since the campaign started).
-                    let email: Option<String> =
-                        tx.query_row("SELECT email FROM customers WHERE id = ?1", [c.customer], |r| r.get(0))?;
-                    let email = email.unwrap_or(c.email.clone());
-                    let norm = crate::text::normalize_email(&email);
-                    // One message per address: another row of this campaign (and occasion) has it
-                    // (two records of one person, or an address corrected into another's).
-                    let other: Option<i64> = tx
-                        .query_row(
-                            "SELECT id FROM campaign_recipients WHERE campaign_id = ?1 AND email_norm = ?2 AND id <> ?3
-                             AND occasion = (SELECT occasion FROM campaign_recipients WHERE id = ?3) LIMIT 1",
-                            params![cid, norm, c.row],
-                            |r| r.get(0),
-                        )
-                        .optional()?;
-                    if other.is_some() {
-                        skip(tx, c.row, Exclusion::DuplicateAddress.code())?;
-                        continue;
-                    }
-                    let mut c = c;
-                    if let Some(check) = precheck {
-                        match check(tx, c.row)? {
-                            Verdict::Send => {
-                                // The check may have fixed the message's own values (a voucher).
-                                c.fields = tx.query_row(
-                                    "SELECT fields FROM campaign_recipients WHERE id = ?1",
-                                    [c.row],
-                                    |r| r.get(0),
-                                )?;
-                            }
-                            Verdict::Skip(why) => {
-                                skip(tx, c.row, &why)?;
-                                continue;
-                            }
-                            Verdict::Defer(at) => {
-                                tx.execute(
-                                    "UPDATE campaign_recipients SET next_attempt_at = ?1 WHERE id = ?2",
-                                    params![at, c.row],
-                                )?;
-                                continue;
-                            }
-                        }
-                    }
-                    if email != c.email {
-                        tx.execute(
-                            "UPDATE campaign_recipients SET email = ?1, email_norm = ?2 WHERE id = ?3",
-                            params![email, norm, c.row],
-                        )?;
-                    }
-                    tx.execute(
-                        "UPDATE campaign_recipients SET state = 'sending', attempts = attempts + 1 WHERE id = ?1",
-                        [c.row],
-                    )?;
-                    out.push(Claimed { attempts: c.attempts + 1, email, ..c });
-                }
-                Ok(out
-                    .into_iter()
-                    .map(|c| (c.row, c.customer, c.email, c.token, c.variant.code().to_string(), c.attempts, c.fields))
-                    .collect::<Vec<_>>())
-            })?
-            .value;
+        let claimed = store.transact("campaign_claim", None, |tx| claim_batch(tx, cid, n, &self.opts))?.value;
         let claimed: Vec<Claimed> = claimed
             .into_iter()
             .map(|(row, customer, email, token, variant, attempts, fields)| Claimed {
@@ -533,110 +296,9 @@ impl Engine {
         let Some(u) = self.unrecorded.as_ref() else { return Ok(None) };
         let opts = self.opts.clone();
         let mut errors = self.consecutive_errors;
-        let cid = u.cid;
         let any_sent = u.results.iter().any(|r| r.is_ok());
-        let (sent, failed) = store
-            .transact("campaign_record", None, |tx| {
-                let (mut sent, mut failed) = (0usize, 0usize);
-                let mut pause: Option<(PauseReason, String, Option<DateTime<Utc>>)> = None;
-                let rejections = |tx: &Tx, row: i64| -> Result<i64> {
-                    Ok(tx.query_row("SELECT rejections FROM campaign_recipients WHERE id = ?1", [row], |r| r.get(0))?)
-                };
-                // A refusal about the sender or the message pauses the campaign and fails
-                // nobody. Two cases fail the refused rows instead: refused again while others
-                // of the same batch passed (it is about them after all), and a batch made only
-                // of rows refused before a pause, refused again after the merchant resumed
-                // (without this, the last messages would pause the campaign forever).
-                let mut refused_before_only = !any_sent;
-                for (c, r) in u.claimed.iter().zip(&u.results) {
-                    if matches!(r, Err(f) if f.kind == Failure::Rejected) && rejections(tx, c.row)? == 0 {
-                        refused_before_only = false;
-                    }
-                }
-                for (c, r) in u.claimed.iter().zip(&u.results) {
-                    match r {
-                        Ok(mid) => {
-                            tx.execute(
-                                // A message that left is recorded as sent even if the campaign was cancelled
-                            // while it was in flight (its unsubscribe link must keep working).
-                            "UPDATE campaign_recipients SET state = 'sent', sent_at = ?1, message_id = ?2, last_error = NULL WHERE id = ?3 AND state IN ('sending', 'cancelled')",
-                                params![tx.now, mid, c.row],
-                            )?;
-                            sent += 1;
-                            errors = 0;
-                        }
-                        Err(f) => {
-                            let detail: String = f.detail.chars().take(500).collect();
-                            let kind = match f.kind {
-                                Failure::Rejected if refused_before_only => Failure::Permanent,
-                                Failure::Rejected if any_sent && rejections(tx, c.row)? > 0 => Failure::Permanent,
-                                k => k,
-                            };
-                            match kind {
-                                Failure::Rejected if any_sent => {
-                                    // Others passed: this one is tried once more later, without
-                                    // pausing everyone.
-                                    let at = tx.now + backoff(c.attempts, opts.backoff_base);
-                                    tx.execute(
-                                        "UPDATE campaign_recipients SET state = 'queued', rejections = rejections + 1, next_attempt_at = ?1, last_error = ?2
-                                         WHERE id = ?3 AND state = 'sending'",
-                                        params![at, detail, c.row],
-                                    )?;
-                                    errors += 1;
-                                }
-                                Failure::Permanent => {
-                                    tx.execute(
-                                        "UPDATE campaign_recipients SET state = 'failed', last_error = ?1 WHERE id = ?2 AND state = 'sending'",
-                                        params![detail, c.row],
-                                    )?;
-                                    failed += 1;
-                                    errors += 1;
-                                }
-                                Failure::Temporary if c.attempts >= opts.max_attempts => {
-                                    tx.execute(
-                                        "UPDATE campaign_recipients SET state = 'failed', last_error = ?1 WHERE id = ?2 AND state = 'sending'",
-                                        params![detail, c.row],
-                                    )?;
-                                    failed += 1;
-                                    errors += 1;
-                                }
-                                Failure::Temporary => {
-                                    let at = tx.now + backoff(c.attempts, opts.backoff_base);
-                                    tx.execute(
-                                        "UPDATE campaign_recipients SET state = 'queued', next_attempt_at = ?1, last_error = ?2 WHERE id = ?3 AND state = 'sending'",
-                                        params![at, detail, c.row],
-                                    )?;
-                                    errors += 1;
-                                }
-                                Failure::Quota | Failure::Setup | Failure::Rejected => {
-                                    // Not the recipient's fault: back in the queue, the try not counted.
-                                    let resume = (kind == Failure::Quota).then(|| tx.now + Duration::hours(1));
-                                    tx.execute(
-                                        "UPDATE campaign_recipients SET state = 'queued', attempts = max(attempts - 1, 0), next_attempt_at = ?1, last_error = ?2,
-                                            rejections = rejections + (?4 = 'rejected')
-                                         WHERE id = ?3 AND state = 'sending'",
-                                        params![resume, detail, c.row, if kind == Failure::Rejected { "rejected" } else { "" }],
-                                    )?;
-                                    pause = Some(match (kind, resume) {
-                                        (_, Some(at)) => (PauseReason::Quota, detail.clone(), Some(at)),
-                                        (Failure::Rejected, None) => (PauseReason::Rejected, detail.clone(), None),
-                                        _ => (PauseReason::Errors, detail.clone(), None),
-                                    });
-                                }
-                            }
-                            if errors >= opts.pause_after_errors && pause.is_none() {
-                                pause = Some((PauseReason::Errors, detail, None));
-                            }
-                        }
-                    }
-                }
-                if let Some((reason, detail, resume)) = pause {
-                    set_paused(tx, cid, reason, Some(&detail), resume)?;
-                    errors = 0;
-                }
-                Ok((sent, failed))
-            })?
-            .value;
+        let (sent, failed) =
+            store.transact("campaign_record", None, |tx| record_batch(tx, u, &opts, any_sent, &mut errors))?.value;
         let at = u.at;
         self.unrecorded = None;
         self.consecutive_errors = errors;
@@ -727,14 +389,4 @@ impl Engine {
             }
         }
     }
-}
-
-/// An outbox row that will not be sent, and why (a consent or suppression reason, or
-/// `duplicate_address`).
-fn skip(tx: &crate::storage::Tx, row: i64, reason: &str) -> Result<()> {
-    tx.execute(
-        "UPDATE campaign_recipients SET state = 'skipped', skip_reason = ?1 WHERE id = ?2",
-        params![reason, row],
-    )?;
-    Ok(())
 }

@@ -6,26 +6,42 @@
 //! - `consent`: who may receive marketing (France, Canada), as pure rules.
 //! - `segments`: audiences from filters (never SQL text), counts and why people are excluded.
 //! - `render`: blocks → a template with auto-escaping → HTML (styles inlined) + text, per
-//!   recipient; default templates.
-//! - `store`: campaigns, their lifecycle and the outbox.
+//!   recipient; default templates. Its parts: `identity` (the sender, money), `personal` (the
+//!   personal fields' values), `blocks` (blocks → HTML), `plain` (the text part),
+//!   `merchant_text` (what the merchant may write).
+//! - `store`: campaigns, their lifecycle and the outbox (`outbox` builds it; `unsubscribes`,
+//!   `media` for the images of messages).
 //! - `engine`: the single sender: claims outbox rows, sends through a transport (`smtp`) within
 //!   the provider's limits, records each result; `limits` holds the pure rate and error rules;
 //!   `lock` makes sure only one sender runs per file; `message` builds each email (and the
-//!   test send).
+//!   test send). Its parts: `engine_options` (tunables, the precheck and its verdict), `claim`
+//!   (claiming a batch), `record` (recording results: retries and pauses), `schedule` (quota
+//!   resumes, scheduled starts, A/B winners).
 //! - `results`: sent/failed/unsubscribed, purchases and revenue against a control group, A/B.
 //! - `deliverability`: before sending — the sender domain's SPF/DKIM/DMARC, the free-mail rule,
 //!   the content check of the rendered message.
 
+mod blocks;
+mod claim;
 pub mod consent;
 pub mod deliverability;
 pub mod engine;
+mod engine_options;
 pub mod fill;
+mod identity;
 pub mod limits;
 pub mod lock;
 pub mod mail;
+mod media;
+mod merchant_text;
 pub mod message;
+mod outbox;
+mod personal;
+mod plain;
+mod record;
 pub mod render;
 pub mod results;
+mod schedule;
 pub mod secrets;
 pub mod segments;
 /// An SMTP server on loopback: for the tests and the benchmark only, never in the app.
@@ -34,6 +50,7 @@ pub mod sink;
 pub mod smtp;
 pub mod store;
 pub mod suppression;
+mod unsubscribes;
 
 #[cfg(test)]
 mod tests;

@@ -1,29 +1,30 @@
-//! Campaigns in the database: writing, the lifecycle (draft → scheduled → running → paused →
-//! finished / cancelled), building the outbox when a campaign starts, unsubscribes, images.
+//! Campaigns in the database: writing, reading, the lifecycle (draft → scheduled → running →
+//! paused → finished / cancelled), starting one (its outbox built in the same transaction),
+//! the preview.
+//!
+//! Split by concept: `outbox` (building it, message tokens), `unsubscribes`, `media`; this
+//! module keeps writing and reading campaigns and their lifecycle.
+//!
+//! Invariants: every change goes through `Store::transact`; a campaign changes state only from
+//! the states that allow it (`conflict.campaign_state` otherwise); an automation's outbox is not
+//! a campaign the campaign screens may edit or drive; nothing leaves before `launch_gate` and
+//! the 48-hour mailbox rule pass.
 
+use super::outbox::materialise;
 use super::render::{self, Identity};
 use super::segments;
-use super::suppression::SuppressionReason;
 use super::*;
-use crate::customers::ConsentSource;
 use crate::error::{Error, FieldError, Problems, Result};
 use crate::storage::{Store, Tx};
 use crate::types::Outcome;
 use chrono::{DateTime, Utc};
-use rand::seq::SliceRandom;
-use rand::Rng;
 use rusqlite::{params, Connection, OptionalExtension};
 
-const MAX_NAME: usize = 120;
-/// An image in a message: at most 2 MB (it travels in every message).
-const MAX_MEDIA_BYTES: usize = 2 * 1024 * 1024;
-/// A 20-character token: 100 bits from the operating system's generator.
-pub(crate) const TOKEN_ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
+pub use super::outbox::new_token;
+pub(crate) use super::outbox::TOKEN_ALPHABET;
+pub(crate) use super::unsubscribes::unsubscribe_lines;
 
-pub fn new_token() -> String {
-    let mut rng = rand::rng();
-    (0..20).map(|_| TOKEN_ALPHABET[rng.random_range(0..TOKEN_ALPHABET.len())] as char).collect()
-}
+const MAX_NAME: usize = 120;
 
 pub fn validate_input(input: &CampaignInput) -> Result<()> {
     let mut p = Problems::default();
@@ -157,56 +158,6 @@ pub(crate) fn set_paused(
         params![reason.code(), detail, resume_at, tx.now, id],
     )?;
     Ok(())
-}
-
-/// Build the outbox: everyone the filter holds who may receive marketing now — one row per
-/// normalised address (`segments::eligible` keeps the first customer of each; a unique index
-/// makes sure), none on the suppression list — shuffled; the control group is held out, the
-/// A/B samples split, the rest held for the winner.
-fn materialise(tx: &Tx, c: &Campaign) -> Result<i64> {
-    let mut people = segments::eligible(tx, &c.audience.filter, tx.now)?;
-    if people.is_empty() {
-        return Err(Error::conflict("conflict.campaign_no_recipient"));
-    }
-    people.shuffle(&mut rand::rng());
-    let n = people.len();
-    let control = n * usize::from(c.audience.control_percent) / 100;
-    let rest_n = n - control;
-    let (a_n, b_n) = match &c.audience.ab {
-        Some(ab) => {
-            let sample = (rest_n * usize::from(ab.sample_percent) / 100).max(2).min(rest_n);
-            (sample / 2, sample - sample / 2)
-        }
-        None => (rest_n, 0),
-    };
-    let mut st = tx.prepare_cached(
-        "INSERT INTO campaign_recipients (campaign_id, customer_id, email, email_norm, grp, variant, state, token) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?;
-    let ab = c.audience.ab.is_some();
-    for (i, p) in people.iter().enumerate() {
-        let (grp, variant, state) = if i < control {
-            ("control", None, "control")
-        } else if !ab {
-            ("main", Some("a"), "queued")
-        } else if i < control + a_n {
-            ("a", Some("a"), "queued")
-        } else if i < control + a_n + b_n {
-            ("b", Some("b"), "queued")
-        } else {
-            ("rest", None, "held")
-        };
-        st.execute(params![
-            c.id,
-            p.customer_id,
-            p.email,
-            crate::text::normalize_email(&p.email),
-            grp,
-            variant,
-            state,
-            new_token()
-        ])?;
-    }
-    Ok((n - control) as i64)
 }
 
 impl Store {
@@ -471,185 +422,6 @@ impl Store {
         let html = compiled.inline_images_for_preview(&r.html);
         let preheader = msg.preheader.clone();
         Ok(Preview { subject: r.subject, preheader, html, text: r.text, customer_id: customer })
-    }
-
-    /// Withdraw consent for every customer or message token found in a pasted list (one
-    /// address or `unsubscribe <token>` subject per line, as the replies arrive). Each address
-    /// goes to the suppression list, so every customer record carrying it stops receiving.
-    pub fn apply_unsubscribes(&mut self, text: &str, key: Option<&str>) -> Result<Outcome<UnsubscribeReport>> {
-        if text.len() > 2_000_000 {
-            return Err(Error::invalid("text", "field.too_long_text"));
-        }
-        let lines: Vec<String> = text.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect();
-        self.transact(("unsubscribes_apply", text), key, |tx| unsubscribe_lines(tx, &lines))
-    }
-}
-
-/// Withdraw consent for the customers and message tokens found in `lines` (one address or
-/// `unsubscribe <token>` per line), inside the caller's transaction: the pasted list, and the
-/// replies the mailbox reader finds.
-pub(crate) fn unsubscribe_lines(tx: &mut Tx, lines: &[String]) -> Result<UnsubscribeReport> {
-    let mut report = UnsubscribeReport::default();
-    for line in lines {
-        let wording: String = line.chars().take(200).collect();
-        let mut found: Vec<(crate::types::CustomerId, Option<CampaignId>, &str)> = Vec::new();
-        let mut loose: Vec<String> = Vec::new();
-        let mut tokened: Vec<(String, crate::types::CustomerId, CampaignId)> = Vec::new();
-        for word in line.split(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | ',' | ';' | '"' | '\'' | ':')) {
-            let w = word.trim_matches(|c: char| c == '.' || c == '(' || c == ')');
-            if w.contains('@') {
-                let norm = crate::text::normalize_email(w);
-                if !crate::customers::is_email(&norm) {
-                    continue;
-                }
-                let mut st =
-                    tx.prepare_cached("SELECT id FROM customers WHERE email_norm = ?1 AND merged_into IS NULL")?;
-                let ids: Vec<i64> = st.query_map([&norm], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-                if ids.is_empty() {
-                    loose.push(norm);
-                }
-                found.extend(ids.into_iter().map(|id| (id, None, "list")));
-            } else if w.len() == 20 && w.bytes().all(|b| TOKEN_ALPHABET.contains(&b)) {
-                let row: Option<(i64, i64, Option<String>)> = tx
-                    .query_row(
-                        "SELECT customer_id, campaign_id, email_norm FROM campaign_recipients WHERE token = ?1",
-                        [w],
-                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                    )
-                    .optional()?;
-                if let Some((cust, camp, mailed)) = row {
-                    found.push((cust, Some(camp), "token"));
-                    // The address the message went to leaves the list too, even if the
-                    // customer's address has changed since.
-                    if let Some(m) = mailed.filter(|m| !m.is_empty()) {
-                        tokened.push((m, cust, camp));
-                    }
-                }
-            }
-        }
-        if found.is_empty() && loose.is_empty() {
-            report.unknown.push(line.chars().take(120).collect());
-            continue;
-        }
-        for norm in loose {
-            if super::suppression::suppress(
-                tx,
-                &norm,
-                SuppressionReason::Unsubscribed,
-                "list",
-                Some(&wording),
-                None,
-                None,
-            )? {
-                report.addresses += 1;
-            } else {
-                report.already += 1;
-            }
-        }
-        for (mailed, cust, camp) in tokened {
-            super::suppression::suppress(
-                tx,
-                &mailed,
-                SuppressionReason::Unsubscribed,
-                "token",
-                Some(&wording),
-                Some(cust),
-                Some(camp),
-            )?;
-            super::suppression::mark_customers_changed(tx, &mailed)?;
-        }
-        // A token names the campaign; prefer it over the bare address of the same line.
-        // A customer merged since the message went out: the survivor is unsubscribed.
-        for f in found.iter_mut() {
-            for _ in 0..10 {
-                let next: Option<i64> =
-                    tx.query_row("SELECT merged_into FROM customers WHERE id = ?1", [f.0], |r| r.get(0))?;
-                match next {
-                    Some(n) => f.0 = n,
-                    None => break,
-                }
-            }
-        }
-        found.sort_by_key(|(_, camp, _)| camp.is_none());
-        found.dedup_by_key(|(cust, _, _)| *cust);
-        for (cust, camp, source) in found {
-            let email: Option<String> =
-                tx.query_row("SELECT email_norm FROM customers WHERE id = ?1", [cust], |r| r.get(0))?;
-            let newly_suppressed = match email.as_deref().filter(|e| !e.is_empty()) {
-                Some(e) => super::suppression::suppress(
-                    tx,
-                    e,
-                    SuppressionReason::Unsubscribed,
-                    source,
-                    Some(&wording),
-                    Some(cust),
-                    camp,
-                )?,
-                None => false,
-            };
-            let current = crate::customers::current_consent(tx, cust)?;
-            let refused = current.as_ref().is_some_and(|c| c.choice == crate::customers::ConsentChoice::Refused);
-            if refused && !newly_suppressed {
-                report.already += 1;
-                continue;
-            }
-            if !refused {
-                tx.execute(
-                            "INSERT INTO consents (customer_id, channel, granted, basis, source, wording, recorded_at) VALUES (?1, 'email', 0, 'refused', ?2, ?3, ?4)",
-                            params![cust, ConsentSource::Unsubscribe.code(), wording, tx.now],
-                        )?;
-            }
-            tx.execute(
-                "INSERT INTO unsubscribes (customer_id, campaign_id, at, source) VALUES (?1, ?2, ?3, ?4)",
-                params![cust, camp, tx.now, source],
-            )?;
-            if let Some(e) = &email {
-                super::suppression::mark_customers_changed(tx, e)?;
-            }
-            tx.changes.customer(cust);
-            report.recorded += 1;
-        }
-    }
-    Ok(report)
-}
-
-impl Store {
-    /// Store an image for messages, from a `data:image/png|jpeg|gif;base64,…` URL (checked by
-    /// its first bytes, at most 2 MB).
-    pub fn add_media(&mut self, name: &str, data_url: &str, key: Option<&str>) -> Result<Outcome<Media>> {
-        use crate::settings::{image_from_data_url, ImageData};
-        let (sniffed, bytes) = match image_from_data_url(data_url, MAX_MEDIA_BYTES) {
-            ImageData::Image { mime, bytes } => (mime, bytes),
-            ImageData::TooLarge => {
-                return Err(Error::Validation(vec![
-                    FieldError::new("image", "campaign.image_too_big").arg("max", "2 Mo")
-                ]))
-            }
-            ImageData::Invalid => return Err(Error::invalid("image", "campaign.image_invalid")),
-        };
-        let name = crate::text::check_text("name", name, 200, false)?.unwrap_or_else(|| "image".into());
-        let out = self.transact(("media_add", &(&name, data_url)), key, |tx| {
-            tx.execute(
-                "INSERT INTO media (name, mime, bytes, created_at) VALUES (?1, ?2, ?3, ?4)",
-                params![name, sniffed, bytes, tx.now],
-            )?;
-            Ok(tx.last_insert_rowid())
-        })?;
-        let media = self.media(out.value)?;
-        Ok(Outcome { value: media, changes: out.changes, replayed: out.replayed })
-    }
-
-    pub fn media(&self, id: i64) -> Result<Media> {
-        use base64::Engine;
-        let (name, mime, bytes): (String, String, Vec<u8>) = self
-            .conn()
-            .query_row("SELECT name, mime, bytes FROM media WHERE id = ?1", [id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
-            .optional()?
-            .ok_or_else(|| Error::not_found("media", id))?;
-        let data_url = format!("data:{mime};base64,{}", base64::engine::general_purpose::STANDARD.encode(&bytes));
-        Ok(Media { id, name, mime, size: bytes.len() as i64, data_url })
     }
 }
 

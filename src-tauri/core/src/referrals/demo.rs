@@ -9,7 +9,7 @@
 //! Invariants: deterministic for a given shop; written inside the demo's transaction.
 
 use super::offer::Offer;
-use super::{engine, store};
+use super::{engine, store, versions};
 use crate::error::Result;
 use crate::storage::Tx;
 use crate::types::{CustomerId, PurchaseId};
@@ -39,7 +39,7 @@ pub(crate) fn generate(tx: &mut Tx, customers: u32) -> Result<()> {
         return Ok(());
     }
     let start = now - Duration::days(300);
-    let mut offer = Offer::reference(store::local_day(start));
+    let mut offer = Offer::reference(versions::local_day(start));
     offer.friend_reward = Some(super::RewardSpec::Points { points: 100 });
     tx.execute(
         "INSERT INTO referral_offers (document, created_at) VALUES (?1, ?2)",

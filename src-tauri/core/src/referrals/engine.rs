@@ -9,7 +9,7 @@
 use super::grants::{self, EventFor, Role};
 use super::offer::{FriendRewardAt, Offer, Stacking};
 use super::rules::{self, PurchaseStep, RefundEffect, Stage};
-use super::store::{current_offer, offer_version, under};
+use super::versions::{current_offer, offer_version, under};
 use crate::analytics::calendar::local_midnight;
 use crate::error::{Error, Result};
 use crate::purchases::Purchase;
@@ -472,8 +472,8 @@ impl Store {
         staff: &str,
         key: Option<&str>,
     ) -> Result<Outcome<()>> {
-        let reason = crate::text::check_text("reason", reason, super::store::MAX_NOTE, true)?;
-        let staff = super::store::clean_staff(staff, true)?;
+        let reason = crate::text::check_text("reason", reason, super::link_input::MAX_NOTE, true)?;
+        let staff = super::link_input::clean_staff(staff, true)?;
         self.transact(("referral_review", &(id, decision, reason.as_deref(), staff.as_deref())), key, |tx| {
             let r = load(tx, id)?;
             if !r.flagged || !matches!(r.status.as_str(), "pending" | "qualified") {

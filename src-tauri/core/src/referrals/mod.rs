@@ -3,11 +3,13 @@
 //! purchase, hold, rewards on both sides, milestones with "first N" slots and a budget,
 //! fraud checks with reasons and a review queue, ambassadors and who referred whom.
 //!
-//! Layout: `code`, `offer`, `rules`, `fraud` are pure; `store` saves the offer and links
-//! friends; `engine` moves a referral through its life (sales, refunds, the hold, review,
-//! merges); `grants` gives and takes back rewards through the loyalty ledgers; `views`
-//! answers the screens; `reglement` writes the printable rules and notice; `demo` fills the
-//! demo shop.
+//! Layout: `code`, `offer`, `rules`, `fraud` are pure; `versions` saves the offer's versions;
+//! `link_input` reads what the counter typed (the referrer, staff, note), `link_checks` says
+//! whether a friend may be linked, `store` links friends; `engine` moves a referral through
+//! its life (sales, refunds, the hold, review, merges); `grants` gives and takes back rewards
+//! through the loyalty ledgers; `views` answers the screens (with `counters` and
+//! `ambassadors`); `reglement` writes the printable rules and notice; `demo` fills the demo
+//! shop.
 //!
 //! Invariants: every write runs inside the caller's `Store::transact` (sales and refunds call
 //! the hooks inside theirs), so slots and the budget are checked and taken under one
@@ -16,27 +18,35 @@
 //! a voucher cancellation, a loss record), never an edit; every status change is an event
 //! with its reason.
 
+mod ambassadors;
 pub mod code;
+mod counters;
 pub(crate) mod demo;
 mod engine;
 pub mod fraud;
 mod grants;
+mod link_checks;
+mod link_input;
 pub mod offer;
 pub mod reglement;
 pub mod rules;
 mod store;
+mod versions;
 mod views;
 
 pub use engine::{Decision, ProcessReport};
+pub use link_input::ReferrerLookup;
 pub use offer::{CostPart, FriendRewardAt, Milestone, Offer, RewardSpec, Stacking, WorstCase};
 pub use reglement::{Notice, Reglement, ReglementSection};
 pub use rules::{NextMilestone, Refusal};
-pub use store::{OfferCheck, ReferrerLookup};
+pub use versions::OfferCheck;
 pub use views::*;
 
+pub(crate) use counters::{budget_figures, rewards_value_since};
 pub(crate) use engine::{on_merge, on_refund, on_sale};
-pub(crate) use store::{link_new_tx, on_contact_change};
-pub(crate) use views::{budget_figures, personal_fields, rewards_value_since, timeline_entries};
+pub(crate) use link_checks::on_contact_change;
+pub(crate) use store::link_new_tx;
+pub(crate) use views::{personal_fields, timeline_entries};
 
 use crate::types::CustomerId;
 use chrono::{DateTime, Utc};
@@ -148,8 +158,12 @@ mod tests_link;
 #[cfg(test)]
 mod tests_milestones;
 #[cfg(test)]
+mod tests_outputs;
+#[cfg(test)]
 mod tests_props;
 #[cfg(test)]
 mod tests_refunds;
+#[cfg(test)]
+mod tests_rules;
 #[cfg(test)]
 mod tests_versions;

@@ -5,9 +5,9 @@
 //! Invariant: every figure printed comes from the offer (tested: each setting changes the
 //! text), so the rules always match the configuration.
 
+use super::counters::Counters;
 use super::grants::reward_label;
 use super::offer::{FriendRewardAt, Offer, RewardSpec, Stacking};
-use super::views::Counters;
 use crate::campaigns::render::format_money;
 use crate::error::Result;
 use crate::i18n::tr;
@@ -215,25 +215,25 @@ impl Store {
             (Lang::Fr, Locale::En) => Locale::FrFr,
             (Lang::Fr, l) => l,
         };
-        Ok(Style { lang, currency: st.currency, locale, point_value: super::store::point_value(self.conn())? })
+        Ok(Style { lang, currency: st.currency, locale, point_value: super::versions::point_value(self.conn())? })
     }
 
     /// The printable rules of the offer in force, in `lang`; `None` with no offer.
     pub fn referral_reglement(&self, lang: Lang) -> Result<Option<Reglement>> {
-        let Some(v) = super::store::current_offer(self.conn())? else { return Ok(None) };
+        let Some(v) = super::versions::current_offer(self.conn())? else { return Ok(None) };
         let shop = self.settings()?.shop_name;
         Ok(Some(reglement(&v.offer, v.version, &shop, &self.style(lang)?)))
     }
 
     /// The printable notice of what remains, in `lang`; `None` with no offer.
     pub fn referral_notice(&self, lang: Lang) -> Result<Option<Notice>> {
-        let Some(v) = super::store::current_offer(self.conn())? else { return Ok(None) };
+        let Some(v) = super::versions::current_offer(self.conn())? else { return Ok(None) };
         let s = self.style(lang)?;
-        let mut c = super::views::counters(self.conn(), &v.offer)?;
+        let mut c = super::counters::counters(self.conn(), &v.offer)?;
         for (m, spec) in c.milestones.iter_mut().zip(v.offer.milestones.iter()) {
             m.label = reward_label(&spec.reward, lang, s.currency, s.locale);
         }
-        let running = v.offer.runs_on(super::store::local_day(self.now()));
+        let running = v.offer.runs_on(super::versions::local_day(self.now()));
         Ok(Some(notice(&v.offer, &c, running, &s)))
     }
 }

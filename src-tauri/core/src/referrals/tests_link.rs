@@ -123,7 +123,7 @@ fn a_code_made_only_of_digits_typed_without_its_dash_finds_its_referrer() {
 }
 
 fn resolve_for_test(s: &Store, r: &ReferrerRef) -> Option<i64> {
-    super::store::resolve(s.conn(), r).ok()
+    super::link_input::resolve(s.conn(), r).ok()
 }
 
 #[test]

@@ -3,20 +3,27 @@
 //! who referred whom; plus the timeline entries and the personal fields of messages.
 //!
 //! Invariants: read-only; every figure is derived from the referral and reward tables.
+//!
+//! Split by concept: `counters` (the offer's live state and counters, the next milestone),
+//! `ambassadors` (the ranking, who referred whom, referral cards); this module keeps the
+//! referrals as lists show them, a customer's referrals, the timeline and personal fields.
 
-use super::engine::approved_in_offer as approved_in;
-use super::grants::{self, reward_label};
-use super::offer::{cost_cents, Offer};
-use super::store::{correction_deadline, current_offer, link_refusal, offer_version, point_value};
-use super::{code, fraud::Flag, rules, OfferVersion, ReferralStatus, Review};
+use super::counters::{next_ahead, state};
+use super::grants::reward_label;
+use super::link_checks::link_refusal;
+use super::versions::{correction_deadline, current_offer};
+use super::{code, fraud::Flag, rules, ReferralStatus, Review};
 use crate::customers::{summaries, CustomerSummary, TimelineKind};
 use crate::error::Result;
 use crate::storage::Store;
-use crate::types::{Cents, CustomerId};
-use chrono::{DateTime, Duration, Utc};
+use crate::types::CustomerId;
+use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
+
+pub use super::ambassadors::{Ambassador, ReferralCard, ReferralTree, TreeNode, MAX_TREE_CHILDREN};
+pub use super::counters::{Counters, MilestoneCounter, OfferState, Overview, StatusCount};
 
 /// One referral, as lists show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -127,221 +134,6 @@ pub struct CustomerReferrals {
     pub link_refused: Option<String>,
 }
 
-/// Whether the offer is running, and if it stopped giving, why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct OfferState {
-    pub running: bool,
-    /// The budget left cannot pay for any reward of the offer.
-    pub budget_spent: bool,
-    /// Milestones whose slots are all taken.
-    pub full_milestones: Vec<u32>,
-}
-
-/// Live counters of the offer in its period.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct Counters {
-    /// Cost of the rewards given and not taken back (losses included): what counts against
-    /// the budget.
-    pub committed_cents: Cents,
-    pub issued_count: i64,
-    pub issued_cents: Cents,
-    pub used_count: i64,
-    pub used_cents: Cents,
-    pub taken_back_cents: Cents,
-    pub loss_cents: Cents,
-    pub budget_cents: Option<Cents>,
-    pub remaining_budget_cents: Option<Cents>,
-    pub milestones: Vec<MilestoneCounter>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct MilestoneCounter {
-    pub key: u32,
-    pub referrals: u32,
-    pub label: String,
-    pub cost_cents: Cents,
-    pub slots: Option<u32>,
-    pub taken: u32,
-    /// Rewards of this milestone that can still be given (slots and budget).
-    pub remaining: Option<u32>,
-}
-
-/// The offer screen: the offer, its counters, where referrals stand.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct Overview {
-    pub offer: Option<OfferVersion>,
-    pub state: OfferState,
-    pub counters: Counters,
-    pub by_status: Vec<StatusCount>,
-    pub to_review: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct StatusCount {
-    pub status: ReferralStatus,
-    pub count: i64,
-}
-
-pub(crate) fn counters(conn: &Connection, offer: &Offer) -> Result<Counters> {
-    let s = crate::settings::read(conn)?;
-    let pv = point_value(conn)?;
-    let period = offer.period_start().to_string();
-    let (issued_count, issued_cents, taken_back_cents, loss_cents): (i64, Cents, Cents, Cents) = conn.query_row(
-        "SELECT count(*), coalesce(sum(g.cost_cents), 0), coalesce(sum(e.taken_back_cents), 0), coalesce(sum(e.loss_cents), 0)
-         FROM referral_rewards g LEFT JOIN referral_reward_ends e ON e.reward_id = g.id WHERE g.period = ?1",
-        [&period],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-    )?;
-    // Used: a voucher used (its last use not undone), or points rewards (credited at once).
-    let (used_count, used_cents): (i64, Cents) = conn.query_row(
-        "SELECT count(*), coalesce(sum(g.cost_cents), 0) FROM referral_rewards g WHERE g.period = ?1 AND (g.kind = 'points'
-           OR (SELECT u.kind FROM voucher_uses u WHERE u.voucher_id = g.voucher_id ORDER BY u.id DESC LIMIT 1) = 'use')",
-        [&period],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let committed_cents = issued_cents - taken_back_cents;
-    let remaining_budget_cents = offer.budget_cents.map(|b| (b - committed_cents).max(0));
-    let mut milestones = Vec::new();
-    for m in &offer.milestones {
-        let taken = grants::slots_taken(conn, &period, m.key)?;
-        let cost = cost_cents(&m.reward, pv);
-        milestones.push(MilestoneCounter {
-            key: m.key,
-            referrals: m.referrals,
-            label: reward_label(&m.reward, s.language, s.currency, s.locale),
-            cost_cents: cost,
-            slots: m.slots,
-            taken,
-            remaining: rules::remaining(m.slots.map(|x| x.saturating_sub(taken)), remaining_budget_cents, cost),
-        });
-    }
-    Ok(Counters {
-        committed_cents,
-        issued_count,
-        issued_cents,
-        used_count,
-        used_cents,
-        taken_back_cents,
-        loss_cents,
-        budget_cents: offer.budget_cents,
-        remaining_budget_cents,
-        milestones,
-    })
-}
-
-/// The offer's budget for the dashboard: `(budget, committed)` of the offer in force, `None`
-/// when there is no offer or it has no budget.
-pub(crate) fn budget_figures(conn: &Connection) -> Result<Option<(Cents, Cents)>> {
-    let Some(v) = current_offer(conn)? else { return Ok(None) };
-    let Some(budget) = v.offer.budget_cents else { return Ok(None) };
-    Ok(Some((budget, grants::committed(conn, &v.offer.period_start().to_string())?)))
-}
-
-/// Value of the referral rewards given since `since` and not taken back (what was spent of
-/// them counts: losses stay), whatever the offer's version.
-pub(crate) fn rewards_value_since(conn: &Connection, since: DateTime<Utc>) -> Result<Cents> {
-    Ok(conn.query_row(
-        "SELECT coalesce(sum(g.cost_cents), 0) - coalesce(sum(e.taken_back_cents), 0)
-         FROM referral_rewards g LEFT JOIN referral_reward_ends e ON e.reward_id = g.id WHERE g.granted_at >= ?1",
-        [since],
-        |r| r.get(0),
-    )?)
-}
-
-fn state(conn: &Connection, now: DateTime<Utc>) -> Result<(Option<OfferVersion>, OfferState, Option<Counters>)> {
-    let current = current_offer(conn)?;
-    let Some(v) = &current else {
-        return Ok((None, OfferState { running: false, budget_spent: false, full_milestones: vec![] }, None));
-    };
-    let c = counters(conn, &v.offer)?;
-    let pv = point_value(conn)?;
-    let cheapest = v.offer.rewards().iter().map(|(_, r)| cost_cents(r, pv)).min();
-    let st = OfferState {
-        running: v.offer.runs_on(super::store::local_day(now)),
-        budget_spent: matches!((c.remaining_budget_cents, cheapest), (Some(left), Some(min)) if left < min),
-        full_milestones: c.milestones.iter().filter(|m| m.slots.is_some_and(|s| m.taken >= s)).map(|m| m.key).collect(),
-    };
-    Ok((current, st, Some(c)))
-}
-
-fn empty_counters() -> Counters {
-    Counters {
-        committed_cents: 0,
-        issued_count: 0,
-        issued_cents: 0,
-        used_count: 0,
-        used_cents: 0,
-        taken_back_cents: 0,
-        loss_cents: 0,
-        budget_cents: None,
-        remaining_budget_cents: None,
-        milestones: vec![],
-    }
-}
-
-/// A referrer in the ranking.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct Ambassador {
-    pub customer: CustomerSummary,
-    pub approved: i64,
-    /// Pending and qualified (in hold) referrals.
-    pub in_progress: i64,
-    pub friends_spent_90d_cents: Cents,
-    pub friends_spent_12m_cents: Cents,
-    /// What the rewards of their referrals cost (theirs and their friends'), net of what came back.
-    pub rewards_cents: Cents,
-    /// Friends' spending over 12 months less the rewards' cost.
-    pub return_cents: Cents,
-}
-
-/// Who referred whom: a customer's friends, their friends, and theirs (three levels).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct TreeNode {
-    pub customer: CustomerSummary,
-    pub status: ReferralStatus,
-    pub friends: Vec<TreeNode>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct ReferralTree {
-    pub root: CustomerSummary,
-    pub referred_by: Option<CustomerSummary>,
-    pub friends: Vec<TreeNode>,
-}
-
-/// A printable referral card: the code as text, Code128 and QR.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub struct ReferralCard {
-    pub customer_id: CustomerId,
-    pub display_name: String,
-    pub art: crate::cards::CardArt,
-}
-
-pub const MAX_TREE_CHILDREN: usize = 200;
-
-fn tree(conn: &Connection, of: CustomerId, depth: u32, country: crate::types::Country) -> Result<Vec<TreeNode>> {
-    if depth == 0 {
-        return Ok(Vec::new());
-    }
-    let rows: Vec<(CustomerId, String)> = conn
-        .prepare_cached(
-            "SELECT friend_id, status FROM referrals WHERE referrer_id = ?1 ORDER BY created_at, id LIMIT ?2",
-        )?
-        .query_map(params![of, MAX_TREE_CHILDREN as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut out = Vec::new();
-    for (friend, status) in rows {
-        if let Some(customer) = summaries(conn, &[friend], country)?.pop() {
-            out.push(TreeNode {
-                customer,
-                status: ReferralStatus::parse(&status).unwrap_or(ReferralStatus::Voided),
-                friends: tree(conn, friend, depth - 1, country)?,
-            });
-        }
-    }
-    Ok(out)
-}
-
 impl Store {
     /// A customer's referral code, referrer, friends and next milestone.
     pub fn customer_referrals(&self, customer: CustomerId) -> Result<CustomerReferrals> {
@@ -389,24 +181,6 @@ impl Store {
         })
     }
 
-    /// The offer, its live counters and where the referrals stand.
-    pub fn referrals_overview(&self) -> Result<Overview> {
-        let conn = self.conn();
-        let (offer, state, counters) = state(conn, self.now())?;
-        let mut by_status = Vec::new();
-        for s in ReferralStatus::ALL {
-            let count: i64 =
-                conn.query_row("SELECT count(*) FROM referrals WHERE status = ?1", [s.code()], |r| r.get(0))?;
-            by_status.push(StatusCount { status: s, count });
-        }
-        let to_review: i64 = conn.query_row(
-            "SELECT count(*) FROM referrals WHERE review = 'flagged' AND status IN ('pending', 'qualified')",
-            [],
-            |r| r.get(0),
-        )?;
-        Ok(Overview { offer, state, counters: counters.unwrap_or_else(empty_counters), by_status, to_review })
-    }
-
     /// Referrals flagged for review, oldest first.
     pub fn referral_review_queue(&self) -> Result<Vec<ReferralView>> {
         views(
@@ -427,125 +201,6 @@ impl Store {
             self.now(),
         )
     }
-
-    /// The ambassadors: referrers ranked by approved referrals, then their friends' spending.
-    pub fn ambassadors(&self, limit: u32) -> Result<Vec<Ambassador>> {
-        let conn = self.conn();
-        let now = self.now();
-        let country = self.settings()?.country;
-        let mut st = conn.prepare_cached(
-            "WITH r AS (
-               SELECT referrer_id, sum(status = 'approved') AS approved, sum(status IN ('pending', 'qualified')) AS in_progress
-               FROM referrals GROUP BY referrer_id
-               ORDER BY approved DESC, in_progress DESC, referrer_id LIMIT ?3)
-             SELECT r.referrer_id, r.approved, r.in_progress,
-               (SELECT coalesce(sum(CASE p.kind WHEN 'sale' THEN p.amount_cents ELSE -p.amount_cents END), 0)
-                  FROM referrals f JOIN purchases p ON p.customer_id = f.friend_id AND p.occurred_at >= ?1
-                  WHERE f.referrer_id = r.referrer_id AND f.status IN ('approved', 'qualified', 'pending')),
-               (SELECT coalesce(sum(CASE p.kind WHEN 'sale' THEN p.amount_cents ELSE -p.amount_cents END), 0)
-                  FROM referrals f JOIN purchases p ON p.customer_id = f.friend_id AND p.occurred_at >= ?2
-                  WHERE f.referrer_id = r.referrer_id AND f.status IN ('approved', 'qualified', 'pending')),
-               (SELECT coalesce(sum(g.cost_cents - coalesce(e.taken_back_cents, 0)), 0)
-                  FROM referral_rewards g LEFT JOIN referral_reward_ends e ON e.reward_id = g.id
-                  WHERE g.customer_id = r.referrer_id AND g.role = 'milestone')
-               + (SELECT coalesce(sum(g.cost_cents - coalesce(e.taken_back_cents, 0)), 0)
-                  FROM referrals f JOIN referral_rewards g ON g.referral_id = f.id
-                  LEFT JOIN referral_reward_ends e ON e.reward_id = g.id
-                  WHERE f.referrer_id = r.referrer_id)
-             FROM r",
-        )?;
-        let rows: Vec<(CustomerId, i64, i64, Cents, Cents, Cents)> = st
-            .query_map(
-                params![now - Duration::days(90), now - Duration::days(365), i64::from(limit.clamp(1, 500))],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
-            )?
-            .collect::<rusqlite::Result<_>>()?;
-        let mut out = Vec::with_capacity(rows.len());
-        for (id, approved, in_progress, d90, m12, cost) in rows {
-            if let Some(customer) = summaries(conn, &[id], country)?.pop() {
-                out.push(Ambassador {
-                    customer,
-                    approved,
-                    in_progress,
-                    friends_spent_90d_cents: d90,
-                    friends_spent_12m_cents: m12,
-                    rewards_cents: cost,
-                    return_cents: m12 - cost,
-                });
-            }
-        }
-        Ok(out)
-    }
-
-    /// Who referred whom from `customer`, three levels deep, and who referred them.
-    pub fn referral_tree(&self, customer: CustomerId) -> Result<ReferralTree> {
-        crate::customers::ensure_exists(self.conn(), customer)?;
-        let conn = self.conn();
-        let country = self.settings()?.country;
-        let root = summaries(conn, &[customer], country)?
-            .pop()
-            .ok_or_else(|| crate::Error::not_found("customer", customer))?;
-        let by: Option<CustomerId> = rusqlite::OptionalExtension::optional(conn.query_row(
-            "SELECT referrer_id FROM referrals WHERE friend_id = ?1",
-            [customer],
-            |r| r.get(0),
-        ))?;
-        let referred_by = match by {
-            Some(b) => summaries(conn, &[b], country)?.pop(),
-            None => None,
-        };
-        Ok(ReferralTree { root, referred_by, friends: tree(conn, customer, 3, country)? })
-    }
-
-    /// Referral cards to print (code + QR), for these customers (unknown ids are skipped).
-    pub fn referral_cards(&self, customers: &[CustomerId]) -> Result<Vec<ReferralCard>> {
-        let country = self.settings()?.country;
-        let mut out = Vec::new();
-        for s in summaries(self.conn(), customers, country)? {
-            let c = code::format(s.id);
-            out.push(ReferralCard {
-                customer_id: s.id,
-                display_name: s.display_name,
-                art: crate::cards::card_art(&c)?,
-            });
-        }
-        Ok(out)
-    }
-}
-
-/// The next milestone a referrer can still receive and how many referrals it needs: one they
-/// neither hold nor had (`rules::milestones_ahead`), with a place and the budget left for it.
-fn next_ahead<'a>(
-    conn: &Connection,
-    referrer: CustomerId,
-    offer: &'a Offer,
-) -> Result<Option<(&'a super::Milestone, u32)>> {
-    let counted = approved_in(conn, referrer, offer)?;
-    let mut held = Vec::new();
-    for g in grants::milestone_grants(conn, referrer, &offer.period_start().to_string())? {
-        let threshold = offer_version(conn, g.version)?.milestones.iter().find(|m| m.key == g.key).map(|m| m.referrals);
-        held.push(rules::HeldMilestone {
-            grant_id: g.id,
-            key: g.key,
-            threshold: threshold.unwrap_or(0),
-            approved: counted,
-        });
-    }
-    // Nor one whose places are all taken or which the budget left cannot pay for.
-    let period = offer.period_start().to_string();
-    let left = offer.budget_cents.map(|b| b - grants::committed(conn, &period).unwrap_or(0));
-    let pv = point_value(conn)?;
-    for m in rules::milestones_ahead(&offer.milestones, offer.stacking, &held) {
-        if m.referrals <= counted {
-            continue;
-        }
-        let full = m.slots.is_some_and(|slots| grants::slots_taken(conn, &period, m.key).is_ok_and(|t| t >= slots));
-        if full || left.is_some_and(|l| l < cost_cents(&m.reward, pv)) {
-            continue;
-        }
-        return Ok(Some((m, m.referrals - counted)));
-    }
-    Ok(None)
 }
 
 /// A customer's referral events for the timeline: (when, row id, entry).
@@ -601,7 +256,7 @@ pub(crate) fn personal_fields(
         .query_row([customer], |r| r.get(0))?;
     let mut next = String::new();
     let mut invite = String::new();
-    if let Some(v) = current_offer(conn)?.filter(|v| v.offer.runs_on(super::store::local_day(now))) {
+    if let Some(v) = current_offer(conn)?.filter(|v| v.offer.runs_on(super::versions::local_day(now))) {
         let s = crate::settings::read(conn)?;
         // Only while an offer runs: the welcome message's line about passing the code on.
         invite = crate::i18n::tr(s.language, "referral.invite", &[("code", code::format(customer))]);
