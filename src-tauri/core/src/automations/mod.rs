@@ -26,12 +26,13 @@
 //!
 //! Adding a kind (for example referrals' "thank you for referring"): a variant of
 //! `AutomationKind` (code, priority, default message), its window in `rules::window`, its
-//! detection in `detect`, its last check in `checker::still_due`, and the kind in the CHECK of
+//! detection in `detect`, its last check in `last_check::still_due`, and the kind in the CHECK of
 //! `automations.kind` (a new migration step).
 
 pub mod calendar;
 pub mod checker;
 pub mod detect;
+pub(crate) mod last_check;
 pub(crate) mod occasions;
 pub mod rules;
 pub mod store;
