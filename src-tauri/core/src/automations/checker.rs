@@ -441,9 +441,9 @@ fn queue_one(tx: &mut Tx, a: &Active, s: &AutomationSettings, d: &Due) -> Result
         let own: Option<i64> = tx
             .query_row(
                 "UPDATE campaign_recipients SET state = ?5, grp = ?6, variant = ?7, email = ?8, skip_reason = NULL,
-                        next_attempt_at = NULL, last_error = NULL, attempts = 0, fields = NULL
+                        next_attempt_at = NULL, last_error = NULL, attempts = 0, rejections = 0, fields = NULL
                  WHERE campaign_id = ?1 AND email_norm = ?2 AND occasion = ?3 AND customer_id = ?4
-                   AND state IN ('skipped', 'cancelled')
+                   AND state = 'skipped' AND sent_at IS NULL AND message_id IS NULL
                  RETURNING id",
                 params![
                     a.campaign_id,

@@ -69,6 +69,16 @@ pub fn is_erased(conn: &Connection, salt: &str, email_norm: Option<&str>, phone:
             return Ok(true);
         }
     }
+    // An address typed with accents half composed, half not, was hashed in that form: its
+    // erasure's entry on the suppression list (written again in NFC by migration 14) says it.
+    if let Some(e) = email_norm {
+        let listed: bool = conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM suppressions WHERE email_norm = ?1 AND reason = 'erased')")?
+            .query_row([e], |r| r.get(0))?;
+        if listed {
+            return Ok(true);
+        }
+    }
     Ok(p.is_some() && st.query_row(params![None::<String>, p], |r| r.get(0))?)
 }
 

@@ -437,3 +437,48 @@ fn an_upgrade_puts_emails_in_nfc_keeping_both_customers_and_their_suppressions()
     );
     assert!(crate::campaigns::suppression::is_suppressed(s.conn(), nfd).unwrap().is_some());
 }
+
+/// Two spellings of one address with their own histories: a lift that answered a bounce on
+/// one never lifts an unsubscribe made on the other; and a history whose dates are out of
+/// order (a clock that was wrong) keeps the state its last recorded event gave.
+#[test]
+fn an_upgrade_to_nfc_never_lifts_a_suppression_in_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shop.db");
+    let nfd = "e\u{301}lodie@example.com";
+    let nfc = "élodie@example.com";
+    let clock_nfd = "zoe\u{308}@example.com";
+    {
+        let c = Connection::open(&path).unwrap();
+        for (_, _, sql) in migrations::steps().iter().filter(|(v, _, _)| *v <= 13) {
+            c.execute_batch(sql).unwrap();
+        }
+        c.pragma_update(None, "user_version", 13).unwrap();
+        for (norm, action, reason, when) in [
+            (nfd, "suppress", "hard_bounce", "2026-02-01 00:00:00+00:00"),
+            (nfc, "suppress", "unsubscribed", "2026-03-01 00:00:00+00:00"),
+            (nfd, "lift", "hard_bounce", "2026-03-05 00:00:00+00:00"),
+            // Recorded in this order, dated out of order.
+            (clock_nfd, "suppress", "unsubscribed", "2026-01-01 00:00:00+00:00"),
+            (clock_nfd, "lift", "unsubscribed", "2027-01-01 00:00:00+00:00"),
+            (clock_nfd, "suppress", "unsubscribed", "2026-07-01 00:00:00+00:00"),
+        ] {
+            c.execute(
+                "INSERT INTO suppressions (email_norm, action, reason, source, at) VALUES (?1, ?2, ?3, 'token', ?4)",
+                rusqlite::params![norm, action, reason, when],
+            )
+            .unwrap();
+        }
+    }
+    let s = Store::open_with_clock(&path, clock()).unwrap();
+    for (who, email) in [("the unsubscribe on the precomposed spelling", nfc), ("the decomposed one", nfd)] {
+        assert!(
+            crate::campaigns::suppression::is_suppressed(s.conn(), email).unwrap().is_some(),
+            "{who}: still suppressed after the upgrade"
+        );
+    }
+    assert!(
+        crate::campaigns::suppression::is_suppressed(s.conn(), "zoë@example.com").unwrap().is_some(),
+        "the last recorded event decides, not its date"
+    );
+}

@@ -619,3 +619,29 @@ fn mail_settings() -> crate::campaigns::mail::MailSettings {
         },
     }
 }
+
+#[test]
+fn an_address_erased_in_a_mixed_accent_form_is_still_recognised_after_the_nfc_upgrade() {
+    let (mut s, _) = testutil::store();
+    // Someone else's erasure gives the shop its salt.
+    let other = add(&mut s, "Autre", "Personne", "autre@example.com", "Lyon");
+    s.erase_customer(other, None).unwrap();
+    // Before version 14 an erasure hashed the address as typed — here one accent precomposed and
+    // one not — and its suppression entry was written again in NFC by the upgrade.
+    let mixed = "élodie.mu\u{308}ller@example.com";
+    let nfc = crate::text::normalize_email(mixed);
+    let salt = crate::data::erasure::salt(s.conn()).unwrap();
+    s.conn()
+        .execute(
+            "INSERT INTO suppressions (email_norm, action, reason, source, at) VALUES (?1, 'suppress', 'erased', 'erasure', '2026-01-01 00:00:00+00:00')",
+            [&nfc],
+        )
+        .unwrap();
+    assert!(
+        crate::data::erasure::is_erased(s.conn(), &salt, Some(&nfc), None).unwrap(),
+        "the erased person is recognised and never imported again"
+    );
+    let f = csv_file("Nom;E-mail\nMüller;élodie.müller@example.com\n");
+    let r = import_auto(&mut s, &f).report;
+    assert_eq!((r.counts.erased, r.counts.new), (1, 0), "{:?}", r.counts);
+}
