@@ -10,6 +10,18 @@ use crate::testutil;
 use chrono::Duration;
 use serde_json::json;
 
+/// A Paris shop sending through a loopback SMTP server, its birthday message on (new occasions
+/// only), Monday 23 November 2026, 11:00 in Paris.
+fn birthday_on() -> (crate::Store, std::sync::Arc<crate::clock::FixedClock>, Sink, Automation) {
+    let (mut s, clock) = testutil::store();
+    let sink = Sink::start(true, 4).unwrap();
+    s.save_mail_settings(&mail(&sink), None).unwrap();
+    paris(&mut s);
+    let a = of_kind(&mut s, AutomationKind::Birthday);
+    s.enable_automation(a.id, EnableMode::NewOnly, None).unwrap();
+    (s, clock, sink, a)
+}
+
 #[test]
 fn a_corrected_birthday_makes_that_years_occasion_again_only_while_nothing_left() {
     let old = json!({ "month": 11, "day": 26 });
@@ -38,12 +50,7 @@ fn a_corrected_birthday_makes_that_years_occasion_again_only_while_nothing_left(
 
 #[test]
 fn a_birthday_corrected_after_its_message_was_queued_is_sent_once_for_the_right_date() {
-    let (mut s, clock) = testutil::store();
-    let sink = Sink::start(true, 4).unwrap();
-    s.save_mail_settings(&mail(&sink), None).unwrap();
-    paris(&mut s);
-    let a = of_kind(&mut s, AutomationKind::Birthday);
-    s.enable_automation(a.id, EnableMode::NewOnly, None).unwrap();
+    let (mut s, clock, sink, a) = birthday_on();
     // Monday 23 November 2026: Léa's birthday is typed as the 26th, three days away.
     let lea = customer(&mut s, "Léa", "lea.client@example.com", Some((26, 11)));
     checker::tick(&mut s).unwrap();
@@ -87,12 +94,7 @@ fn a_birthday_corrected_after_its_message_was_queued_is_sent_once_for_the_right_
 
 #[test]
 fn two_people_sharing_an_address_each_get_their_birthday_within_the_pressure_limits_of_that_inbox() {
-    let (mut s, clock) = testutil::store();
-    let sink = Sink::start(true, 4).unwrap();
-    s.save_mail_settings(&mail(&sink), None).unwrap();
-    paris(&mut s);
-    let a = of_kind(&mut s, AutomationKind::Birthday);
-    s.enable_automation(a.id, EnableMode::NewOnly, None).unwrap();
+    let (mut s, clock, sink, a) = birthday_on();
     // A family inbox: Marie born on the 26th, Paul on the 27th.
     let marie = customer(&mut s, "Marie", "famille@example.com", Some((26, 11)));
     let paul = customer(&mut s, "Paul", "Famille@example.com", Some((27, 11)));
@@ -162,12 +164,7 @@ fn who_qualifies_today_counts_only_the_people_who_may_receive_marketing() {
 
 #[test]
 fn a_birthday_corrected_and_corrected_back_is_still_sent_once() {
-    let (mut s, clock) = testutil::store();
-    let sink = Sink::start(true, 4).unwrap();
-    s.save_mail_settings(&mail(&sink), None).unwrap();
-    paris(&mut s);
-    let a = of_kind(&mut s, AutomationKind::Birthday);
-    s.enable_automation(a.id, EnableMode::NewOnly, None).unwrap();
+    let (mut s, clock, sink, a) = birthday_on();
     let lea = customer(&mut s, "Léa", "lea.client@example.com", Some((26, 11)));
     checker::tick(&mut s).unwrap();
     let set = |s: &mut crate::Store, day: u8| {

@@ -93,7 +93,9 @@ pub(crate) fn set_column(tx: &Tx, id: CustomerId, col: &str, v: Option<&str>) ->
             )?;
         }
         "phone_e164" => {
-            let p = v.and_then(|v| crate::phone::normalize(v, crate::types::Country::FR));
+            // Read in the shop's country (a Québec shop's numbers are not French ones).
+            let country = crate::settings::read(tx)?.country;
+            let p = v.and_then(|v| crate::phone::normalize(v, country));
             tx.execute(
                 "UPDATE customers SET phone_e164 = ?2, phone_digits = ?3 WHERE id = ?1",
                 params![id, p.as_ref().map(|p| p.e164.clone()), p.map(|p| p.search_digits).unwrap_or_default()],

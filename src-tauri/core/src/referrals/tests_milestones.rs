@@ -16,8 +16,8 @@ fn usable(s: &crate::Store, c: i64) -> i64 {
     s.loyalty_status(c).unwrap().points
 }
 
-#[test]
-fn a_higher_points_milestone_tops_up_what_was_spent_and_the_cap_holds() {
+/// A shop whose points are worth 1 € per 100.
+fn shop_with_points() -> crate::Store {
     let (mut s, _clock) = store();
     let programme = crate::loyalty::Programme {
         points: Some(crate::loyalty::PointsRule { points_per_unit: 1, unit_cents: 100, points_per_visit: 0 }),
@@ -25,6 +25,12 @@ fn a_higher_points_milestone_tops_up_what_was_spent_and_the_cap_holds() {
         ..Default::default()
     };
     s.save_loyalty_programme(&programme, None).unwrap();
+    s
+}
+
+#[test]
+fn a_higher_points_milestone_tops_up_what_was_spent_and_the_cap_holds() {
+    let mut s = shop_with_points();
     let today = s.now().date_naive();
     // 500 points (5 €) at 2 friends, 1,000 points (10 €) at 4; at most 10 € per referrer.
     let offer = Offer {
@@ -69,13 +75,7 @@ fn a_higher_points_milestone_tops_up_what_was_spent_and_the_cap_holds() {
 
 #[test]
 fn a_higher_voucher_never_takes_the_referrer_over_the_cap_when_lower_points_were_spent() {
-    let (mut s, _clock) = store();
-    let programme = crate::loyalty::Programme {
-        points: Some(crate::loyalty::PointsRule { points_per_unit: 1, unit_cents: 100, points_per_visit: 0 }),
-        value_of_100_points_cents: 100,
-        ..Default::default()
-    };
-    s.save_loyalty_programme(&programme, None).unwrap();
+    let mut s = shop_with_points();
     let today = s.now().date_naive();
     // 500 points (5 €) at 2 friends, a 10 € voucher at 4; at most 10 € per referrer.
     let offer = Offer {

@@ -14,6 +14,16 @@ fn new_customer(first: &str, last: &str) -> NewCustomer {
     }
 }
 
+/// A database file built by the steps up to `version`, as that version of the app left it.
+fn file_at_version(path: &std::path::Path, version: u32) -> Connection {
+    let c = Connection::open(path).unwrap();
+    for (_, _, sql) in migrations::steps().iter().filter(|(v, _, _)| *v <= version) {
+        c.execute_batch(sql).unwrap();
+    }
+    c.pragma_update(None, "user_version", version).unwrap();
+    c
+}
+
 #[test]
 fn a_new_file_gets_the_pragmas_and_the_latest_schema() {
     let dir = tempfile::tempdir().unwrap();
@@ -170,11 +180,7 @@ fn an_upgrade_suppresses_the_addresses_whose_latest_consent_is_a_refusal() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("shop.db");
     {
-        let c = Connection::open(&path).unwrap();
-        for (_, _, sql) in migrations::steps().iter().filter(|(v, _, _)| *v <= 3) {
-            c.execute_batch(sql).unwrap();
-        }
-        c.pragma_update(None, "user_version", 3).unwrap();
+        let c = file_at_version(&path, 3);
         let at = "2026-01-01 00:00:00+00:00";
         for (id, email) in [(1, "no@example.com"), (2, "yes@example.com"), (3, "NO@example.com")] {
             c.execute(
@@ -213,11 +219,7 @@ fn survey_replies_read_before_version_10_become_satisfaction_answers() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("shop.db");
     {
-        let c = Connection::open(&path).unwrap();
-        for (_, _, sql) in migrations::steps().iter().filter(|(v, _, _)| *v <= 8) {
-            c.execute_batch(sql).unwrap();
-        }
-        c.pragma_update(None, "user_version", 8).unwrap();
+        let c = file_at_version(&path, 8);
         c.execute_batch(
             "INSERT INTO customers (id, first_name, last_name, first_fold, last_fold, created_at, updated_at)
                  VALUES (1, 'Anaïs', 'Roy', 'anais', 'roy', '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00');
@@ -334,11 +336,7 @@ fn a_reference_broken_before_the_upgrade_does_not_lock_the_shop() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("shop.db");
     {
-        let c = Connection::open(&path).unwrap();
-        for (_, _, sql) in migrations::steps().iter().filter(|(v, _, _)| *v <= 11) {
-            c.execute_batch(sql).unwrap();
-        }
-        c.pragma_update(None, "user_version", 11).unwrap();
+        let c = file_at_version(&path, 11);
         c.pragma_update(None, "foreign_keys", "OFF").unwrap();
         c.execute_batch(
             "INSERT INTO customers (id, first_name, last_name, first_fold, last_fold, created_at, updated_at)
@@ -359,11 +357,7 @@ fn a_failed_upgrade_leaves_the_file_as_it_was_and_no_extra_copy_behind() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("shop.db");
     {
-        let c = Connection::open(&path).unwrap();
-        for (_, _, sql) in migrations::steps().iter().filter(|(v, _, _)| *v <= 11) {
-            c.execute_batch(sql).unwrap();
-        }
-        c.pragma_update(None, "user_version", 11).unwrap();
+        let c = file_at_version(&path, 11);
         // A table the next step creates already exists (a hand-made file): that step fails.
         c.execute_batch("CREATE TABLE automations (x INTEGER)").unwrap();
     }
@@ -392,11 +386,7 @@ fn an_upgrade_puts_emails_in_nfc_keeping_both_customers_and_their_suppressions()
     let nfd = "E\u{301}lodie@example.com";
     let nfc = "Élodie@example.com";
     {
-        let c = Connection::open(&path).unwrap();
-        for (_, _, sql) in migrations::steps().iter().filter(|(v, _, _)| *v <= 12) {
-            c.execute_batch(sql).unwrap();
-        }
-        c.pragma_update(None, "user_version", 12).unwrap();
+        let c = file_at_version(&path, 12);
         let at = "2026-01-01 00:00:00+00:00";
         for (id, email) in [(1, nfd), (2, nfc)] {
             c.execute(
@@ -449,11 +439,7 @@ fn an_upgrade_to_nfc_never_lifts_a_suppression_in_force() {
     let nfc = "élodie@example.com";
     let clock_nfd = "zoe\u{308}@example.com";
     {
-        let c = Connection::open(&path).unwrap();
-        for (_, _, sql) in migrations::steps().iter().filter(|(v, _, _)| *v <= 13) {
-            c.execute_batch(sql).unwrap();
-        }
-        c.pragma_update(None, "user_version", 13).unwrap();
+        let c = file_at_version(&path, 13);
         for (norm, action, reason, when) in [
             (nfd, "suppress", "hard_bounce", "2026-02-01 00:00:00+00:00"),
             (nfc, "suppress", "unsubscribed", "2026-03-01 00:00:00+00:00"),
