@@ -141,6 +141,8 @@ const COMMANDS: &[&str] = &[
     "backup_status",
     "backup_now",
     "backup_settings_save",
+    "backup_passphrase_set",
+    "backup_passphrase_check",
     "backup_inspect",
     "backup_restore",
 ];

@@ -281,6 +281,25 @@ fn data_through_the_commands_import_undo_export_backup_and_restore() {
         1,
         "the restore undone"
     );
+    // A passphrase: the next backup (no passphrase given) is encrypted, opens with it alone.
+    let short =
+        invoke(&app, "backup_passphrase_set", json!({ "passphrase": "court", "key": "pass-key-01" })).unwrap_err();
+    assert_eq!(short["fields"][0]["field"], "passphrase", "a short passphrase is refused against its field");
+    invoke(&app, "backup_passphrase_set", json!({ "passphrase": "phrase du magasin", "key": "pass-key-02" })).unwrap();
+    assert!(invoke(&app, "backup_status", json!({})).unwrap()["encrypted_since"].is_string());
+    assert_eq!(invoke(&app, "backup_passphrase_check", json!({ "passphrase": "phrase du magasin" })).unwrap(), true);
+    assert_eq!(invoke(&app, "backup_passphrase_check", json!({ "passphrase": "Phrase du magasin" })).unwrap(), false);
+    let enc = invoke(&app, "backup_now", json!({})).unwrap();
+    assert_eq!(enc["header"]["encrypted"], true, "taken without the passphrase, encrypted");
+    let enc_name = enc["file_name"].as_str().unwrap();
+    let needed = invoke(&app, "backup_inspect", json!({ "fileName": enc_name, "passphrase": null })).unwrap_err();
+    assert_eq!(needed["code"], "conflict");
+    let opened =
+        invoke(&app, "backup_inspect", json!({ "fileName": enc_name, "passphrase": "phrase du magasin" })).unwrap();
+    assert_eq!(opened["encrypted"], true);
+    invoke(&app, "backup_passphrase_set", json!({ "passphrase": null, "key": "pass-key-03" })).unwrap();
+    assert_eq!(invoke(&app, "backup_now", json!({})).unwrap()["header"]["encrypted"], false, "stopped: plain again");
+
     let refused = invoke(
         &app,
         "backup_restore",

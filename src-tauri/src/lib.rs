@@ -172,6 +172,8 @@ pub fn builder<R: Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
             data::backup_status,
             data::backup_now,
             data::backup_settings_save,
+            data::backup_passphrase_set,
+            data::backup_passphrase_check,
             data::backup_inspect,
             data::backup_restore,
         ])

@@ -213,6 +213,76 @@ test('a backup, a change, a restore, and the restore undone', async () => {
   });
 });
 
+test('backups encrypted with a passphrase: the automatic one needs nothing typed, a restore and its undo ask for it', async () => {
+  await go('#/settings/backups');
+  await visible('[data-testid="encryption-off"]', 20_000);
+  // Two different passphrases are refused before anything is sent.
+  await fill('[data-testid="backup-pass-new"]', 'les roses de Zoé, rue Pasteur');
+  await fill('[data-testid="backup-pass-again"]', 'les roses de zoé, rue Pasteur');
+  await (await visible('[data-testid="backup-pass-save"]')).click();
+  await waitForText('#backup-pass-mismatch', 'pas identiques');
+  // Too short: refused by the core against its field.
+  await fill('[data-testid="backup-pass-new"]', 'rose');
+  await fill('[data-testid="backup-pass-again"]', 'rose');
+  await (await visible('[data-testid="backup-pass-save"]')).click();
+  await waitForText('[data-error-for="passphrase"]', '10 caractères');
+  await fill('[data-testid="backup-pass-new"]', 'les roses de Zoé, rue Pasteur');
+  await fill('[data-testid="backup-pass-again"]', 'les roses de Zoé, rue Pasteur');
+  await (await visible('[data-testid="backup-pass-save"]')).click();
+  await waitForText('[data-testid="encryption-on"]', 'chiffrées depuis', 20_000);
+  assert.equal(await (await browser.$('[data-testid="backup-pass-new"]')).getValue(), '', 'the passphrase is not left in the form');
+  // The merchant checks they know it.
+  await fill('[data-testid="backup-pass-probe"]', 'les roses de zoé, rue Pasteur');
+  await (await visible('[data-testid="backup-pass-check"]')).click();
+  await waitForText('[data-testid="check-result"]', "Ce n'est pas la bonne", 20_000);
+  await fill('[data-testid="backup-pass-probe"]', 'les roses de Zoé, rue Pasteur');
+  await (await visible('[data-testid="backup-pass-check"]')).click();
+  await waitForText('[data-testid="check-result"]', "C'est la bonne", 20_000);
+  await shot('data-08b-encryption-on');
+
+  // A backup taken without typing anything (as the hourly one is) is encrypted.
+  await (await visible('[data-testid="backup-now"]')).click();
+  await waitForText('[role="status"]', 'Sauvegarde faite', 20_000);
+  const rows = await browser.$$('[data-testid="backup-list"] li');
+  assert.match(await rows[0].getText(), /chiffrée/);
+  const before = (await stats()).customers_active;
+  await invoke('customer_create', {
+    input: {
+      customer: {
+        first_name: 'Chiffré', last_name: 'Ensuite', email: 'ensuite@example.com', phone: '',
+        address: { line1: '', line2: '', postcode: '', city: '', country: null }, birthday: null, language: null, tags: [],
+      },
+      consent: null, note: '',
+    },
+    key: crypto.randomUUID(),
+  });
+  await go('#/settings');
+  await go('#/settings/backups');
+  await (await (await browser.$$('[data-testid="backup-list"] li'))[0].$('button')).click();
+  await fill('#restore-pass', 'les roses de Zoé, rue Pasteur');
+  await (await visible('[data-testid="restore-summary"] button[type="submit"]')).click();
+  await waitForText('[data-testid="restore-summary"]', 'contient', 30_000);
+  await (await visible('[data-testid="restore-confirm"]')).click();
+  await visible('[data-testid="restore-done"]', 30_000);
+  assert.equal((await stats()).customers_active, before, 'the encrypted backup was restored');
+  await visible('[data-testid="encryption-on"]');
+  // The undo copy is encrypted like this computer's backups: its passphrase is asked for.
+  await fill('[data-testid="undo-pass"]', 'les roses de Zoé, rue Pasteur');
+  await shot('data-08c-undo-asks-passphrase');
+  await (await visible('[data-testid="restore-undo"]')).click();
+  await browser.waitUntil(async () => (await stats()).customers_active === before + 1, {
+    timeout: 30_000,
+    timeoutMsg: 'the restore was never undone',
+  });
+  // Back to plain backups, after a warning.
+  await go('#/settings');
+  await go('#/settings/backups');
+  await (await visible('[data-testid="encryption-off-button"]', 20_000)).click();
+  await waitForText('#encryption-off-warning', 'lisibles');
+  await (await visible('[data-testid="encryption-off-yes"]')).click();
+  await visible('[data-testid="encryption-off"]', 20_000);
+});
+
 test("a customer's access pack, then the customer erased: gone from search, revenue unchanged", async () => {
   // Jean Durand came in with the fixed file (the first import, with Élodie, was undone).
   const list = await invoke('customers_search', { query: 'Durand', limit: 5 });

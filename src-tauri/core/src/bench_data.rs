@@ -132,7 +132,7 @@ fn backup_bench(store: &Store, work: &Path) -> crate::Result<BenchResult> {
     let db = store.path().expect("a file");
     let dir = work.join("bench-backups");
     let t = Instant::now();
-    backup::snapshot(db, &dir, BackupReason::Manual, None, store.now())?;
+    backup::snapshot(db, &dir, BackupReason::Manual, backup_key::Encryption::None, store.now())?;
     let product = t.elapsed().as_secs_f64() * 1000.0;
     let bare = work.join("bare-vacuum.db");
     let t = Instant::now();

@@ -7,6 +7,7 @@
 
 use crate::state::AppState;
 use comptoir_core::data::backup::{self, BackupHeader, BackupInfo, BackupReason};
+use comptoir_core::data::backup_key::Encryption;
 use comptoir_core::data::export::{ExportFormat, ExportScope};
 use comptoir_core::data::restore::{BackupSettings, BackupStatus, RestoreReport};
 use comptoir_core::data::retention::RetentionCandidate;
@@ -84,7 +85,11 @@ pub fn take_backup(state: &AppState, data: &DataState, reason: BackupReason) -> 
     let _one = data.backing_up.lock().unwrap_or_else(|e| e.into_inner());
     let dir = backup_dir(state);
     let now = chrono::Utc::now();
-    let b = backup::snapshot(&state.db_path, &dir, reason, None, now)?;
+    // Encrypted to the shop's key when the merchant chose a passphrase: no passphrase is
+    // needed (nor kept) to write one.
+    let key = state.with(|s| s.backup_key()).map_err(|_| Error::conflict("conflict.backup_key_corrupt"))?;
+    let encryption = key.as_ref().map_or(Encryption::None, Encryption::Key);
+    let b = backup::snapshot(&state.db_path, &dir, reason, encryption, now)?;
     backup::rotate(&dir, now);
     let offsite = state.with(|s| s.backup_settings()).ok().and_then(|s| s.offsite_dir);
     if let Some(o) = offsite {
@@ -269,6 +274,30 @@ pub async fn backup_settings_save(
     key: String,
 ) -> Res<Outcome<()>> {
     state.with(|s| s.save_backup_settings(&settings, Some(&key)))
+}
+
+/// Encrypt the backups from now on with a passphrase (a new one replaces the old for the
+/// backups to come), or stop (`None`). The passphrase is not kept.
+#[tauri::command]
+pub async fn backup_passphrase_set(
+    state: State<'_, AppState>,
+    passphrase: Option<String>,
+    key: String,
+) -> Res<Outcome<()>> {
+    // The key pair is made (about a second of scrypt) before the store is taken: the till
+    // does not wait for it.
+    let made = passphrase
+        .as_deref()
+        .map(|p| comptoir_core::data::backup_key::make_key(p, chrono::Utc::now(), None))
+        .transpose()
+        .map_err(|e| payload(&state, e))?;
+    state.with(|s| s.save_backup_key(made.as_ref(), Some(&key)))
+}
+
+/// Whether a passphrase opens the shop's backup key (the merchant checks they still know it).
+#[tauri::command]
+pub async fn backup_passphrase_check(state: State<'_, AppState>, passphrase: String) -> Res<bool> {
+    state.with(|s| s.check_backup_passphrase(&passphrase))
 }
 
 /// A backup the interface names: looked up among the listed backups only.

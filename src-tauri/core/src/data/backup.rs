@@ -17,6 +17,7 @@
 //! File layout: the line `COMPTOIR-BACKUP 1\n`, a little-endian u32 length, a JSON header
 //! (`BackupHeader`), then the zstd stream (inside an age stream when encrypted).
 
+use super::backup_key::{self, Encryption, KeyProblem};
 use super::rotation;
 use crate::error::{Error, Result};
 use crate::storage::LATEST_VERSION;
@@ -72,6 +73,12 @@ pub struct BackupHeader {
     pub customers: i64,
     pub sales: i64,
     pub encrypted: bool,
+    /// When encrypted to the shop's key (`backup_key`): its private half, encrypted with the
+    /// passphrase; absent when encrypted with the passphrase directly (older files, the
+    /// command line) or not encrypted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(skip)]
+    pub wrapped_key: Option<String>,
     /// SHA-256 of the database file the backup holds.
     pub db_sha256: String,
     pub db_bytes: u64,
@@ -184,11 +191,25 @@ fn read_payload(
     let payload: Box<dyn Read> = if header.encrypted {
         let Some(p) = passphrase else { return Err(BackupProblem::PassphraseNeeded) };
         let d = age::Decryptor::new_buffered(f).map_err(|_| BackupProblem::Corrupted)?;
-        let id = age::scrypt::Identity::new(age::secrecy::SecretString::from(p.to_string()));
-        Box::new(d.decrypt(std::iter::once(&id as &dyn age::Identity)).map_err(|e| match e {
+        let wrong = |e: age::DecryptError| match e {
             age::DecryptError::NoMatchingKeys | age::DecryptError::DecryptionFailed => BackupProblem::WrongPassphrase,
             _ => BackupProblem::Corrupted,
-        })?)
+        };
+        match &header.wrapped_key {
+            // Encrypted to the shop's key: the passphrase opens the key the header carries.
+            Some(wrapped) => {
+                let id = backup_key::unwrap(wrapped, p).map_err(|e| match e {
+                    KeyProblem::WrongPassphrase => BackupProblem::WrongPassphrase,
+                    KeyProblem::Corrupted => BackupProblem::Corrupted,
+                })?;
+                // The key opened: a payload it does not open was damaged, not mistyped.
+                Box::new(d.decrypt(std::iter::once(&id as &dyn age::Identity)).map_err(|_| BackupProblem::Corrupted)?)
+            }
+            None => {
+                let id = age::scrypt::Identity::new(age::secrecy::SecretString::from(p.to_string()));
+                Box::new(d.decrypt(std::iter::once(&id as &dyn age::Identity)).map_err(wrong)?)
+            }
+        }
     } else {
         Box::new(f)
     };
@@ -310,7 +331,7 @@ const SHA_PLACEHOLDER: &str = "0000000000000000000000000000000000000000000000000
 
 /// Write the backup file `partial` of the copy `db`: the header (its SHA-256 the placeholder),
 /// then the compressed (and maybe encrypted) copy. Returns where the placeholder stands.
-fn write_partial(db: &Path, partial: &Path, header: &BackupHeader, passphrase: Option<&str>) -> Result<u64> {
+fn write_partial(db: &Path, partial: &Path, header: &BackupHeader, encryption: Encryption) -> Result<(u64, String)> {
     let json = serde_json::to_vec(header)?;
     let key = b"\"db_sha256\":\"";
     let at = json
@@ -319,22 +340,62 @@ fn write_partial(db: &Path, partial: &Path, header: &BackupHeader, passphrase: O
         .map(|i| i + key.len())
         .filter(|&i| json.get(i..i + SHA_PLACEHOLDER.len()) == Some(SHA_PLACEHOLDER.as_bytes()))
         .ok_or_else(|| Error::Io(io::Error::other("backup header without its checksum")))?;
-    let mut out = BufWriter::with_capacity(1 << 20, File::create(partial)?);
-    out.write_all(MAGIC)?;
-    out.write_all(&(json.len() as u32).to_le_bytes())?;
-    out.write_all(&json)?;
+    let mut file = BufWriter::with_capacity(1 << 20, File::create(partial)?);
+    file.write_all(MAGIC)?;
+    file.write_all(&(json.len() as u32).to_le_bytes())?;
+    file.write_all(&json)?;
+    // The payload's bytes are hashed as they are written, so that reading the file back proves
+    // it holds them — the only proof possible for a file encrypted to a key whose private half
+    // this computer does not hold in clear.
+    let mut out = Hashing { inner: &mut file, h: Sha256::new() };
     let mut input = File::open(db)?;
-    match passphrase {
-        Some(p) => {
-            let enc = age::Encryptor::with_user_passphrase(age::secrecy::SecretString::from(p.to_string()));
-            let mut aw = enc.wrap_output(&mut out)?;
-            compress(&mut input, &mut aw)?;
-            aw.finish()?;
-        }
-        None => compress(&mut input, &mut out)?,
+    match encryption {
+        Encryption::Passphrase(p) => encrypt_to(
+            &age::scrypt::Recipient::new(age::secrecy::SecretString::from(p.to_string())),
+            &mut input,
+            &mut out,
+        )?,
+        Encryption::Key(k) => encrypt_to(&backup_key::recipient(k)?, &mut input, &mut out)?,
+        Encryption::None => compress(&mut input, &mut out)?,
     }
-    out.flush()?;
-    Ok((MAGIC.len() + 4 + at) as u64)
+    let payload_sha = hex::encode(out.h.finalize());
+    file.flush()?;
+    Ok(((MAGIC.len() + 4 + at) as u64, payload_sha))
+}
+
+fn encrypt_to(r: &dyn age::Recipient, input: &mut File, out: &mut impl Write) -> Result<()> {
+    let enc =
+        age::Encryptor::with_recipients(std::iter::once(r)).map_err(|e| Error::Io(io::Error::other(e.to_string())))?;
+    let mut aw = enc.wrap_output(out)?;
+    compress(input, &mut aw)?;
+    aw.finish()?;
+    Ok(())
+}
+
+/// A writer that hashes what goes through it.
+struct Hashing<W: Write> {
+    inner: W,
+    h: Sha256,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.h.update(&buf[..n]);
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// SHA-256 of what follows the header in a backup file.
+fn payload_sha256(path: &Path) -> std::result::Result<String, BackupProblem> {
+    let mut f = BufReader::new(File::open(path).map_err(|_| BackupProblem::NotABackup)?);
+    read_header(&mut f)?;
+    let mut h = Sha256::new();
+    io::copy(&mut f, &mut h).map_err(|_| BackupProblem::Truncated)?;
+    Ok(hex::encode(h.finalize()))
 }
 
 /// Write the SHA-256 over its placeholder and make the file durable.
@@ -353,7 +414,7 @@ pub fn snapshot(
     db: &Path,
     dir: &Path,
     reason: BackupReason,
-    passphrase: Option<&str>,
+    encryption: Encryption,
     now: DateTime<Utc>,
 ) -> Result<BackupInfo> {
     fs::create_dir_all(dir)?;
@@ -370,7 +431,11 @@ pub fn snapshot(
             schema_version,
             customers,
             sales,
-            encrypted: passphrase.is_some(),
+            encrypted: !matches!(encryption, Encryption::None),
+            wrapped_key: match encryption {
+                Encryption::Key(k) => Some(k.wrapped.clone()),
+                _ => None,
+            },
             db_sha256: SHA_PLACEHOLDER.to_string(),
             db_bytes: fs::metadata(&tmp_db)?.len(),
         };
@@ -382,18 +447,30 @@ pub fn snapshot(
                 check_copy(&tmp_db)?;
                 Ok(sha)
             });
-            let written = write_partial(&tmp_db, &partial, &header, passphrase);
+            let written = write_partial(&tmp_db, &partial, &header, encryption);
             (check.join().unwrap_or_else(|_| Err(Error::conflict("conflict.backup_source_corrupt"))), written)
         });
-        let sha_at = written?;
+        let (sha_at, payload_sha) = written?;
         header.db_sha256 = checked?;
         fill_sha(&partial, sha_at, &header.db_sha256)?;
-        // Read it back before it may be listed: zstd's frame checksum proves the file holds the
-        // bytes of the copy that was checked, and its header must read back as written.
-        match read_payload(&partial, passphrase, None, false) {
+        // Read it back before it may be listed: its header must read back as written, and the
+        // payload hash proves the file holds the bytes written from the checked copy; where
+        // this computer can open it (not encrypted, or with a passphrase typed now), zstd's
+        // frame checksum proves the compressed stream whole too.
+        let back = match encryption {
+            Encryption::None => read_payload(&partial, None, None, false),
+            Encryption::Passphrase(p) => read_payload(&partial, Some(p), None, false),
+            Encryption::Key(_) => read_info(&partial).map(|i| i.header),
+        };
+        match back {
             Ok(h) if h == header => {}
             Ok(_) => return Err(BackupProblem::Corrupted.error()),
             Err(p) => return Err(p.error()),
+        }
+        if matches!(encryption, Encryption::Key(_))
+            && payload_sha256(&partial).map_err(BackupProblem::error)? != payload_sha
+        {
+            return Err(BackupProblem::Corrupted.error());
         }
         let final_path = dir.join(&name);
         fs::rename(&partial, &final_path)?;

@@ -21,6 +21,7 @@
 
 pub mod access_pack;
 pub mod backup;
+pub mod backup_key;
 pub mod csv_read;
 pub mod decode;
 pub mod erasure;

@@ -7,7 +7,8 @@
 //! to the end, the restore holds the file's gate alone (`storage::gate`): no other write of
 //! the app (commands, sender, numbers, referral clock, mailbox reader) can land in the old
 //! content, where it would be lost, or in the new content halfway. A truncated, corrupted, foreign or newer file is refused with the live file
-//! untouched. Backup settings (the off-machine folder) and status live here too.
+//! untouched. Backup settings (the off-machine folder) and status live here too; they and the
+//! backup key (`backup_key`) stay as they are on this computer through a restore.
 //!
 //! A restore from the interface carries an idempotency key like every write: it is recorded
 //! in the restored content itself (the file the app goes on with), with the report, so a double
@@ -17,6 +18,7 @@
 //! write pass for a duplicate, as every write from the interface has a key of its own.
 
 use super::backup::{self, BackupHeader, BackupInfo, BackupReason};
+use super::backup_key::Encryption;
 use super::erasure;
 use crate::campaigns::suppression::{is_suppressed, Suppression, SuppressionReason};
 use crate::error::{Error, Result};
@@ -26,6 +28,9 @@ use rusqlite::params;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use ts_rs::TS;
+
+/// The settings rows that describe this computer's backups, not the shop's data.
+const MACHINE_SETTINGS: [&str; 2] = ["backup", "backup_key"];
 
 /// What a restore did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -85,7 +90,30 @@ impl Store {
             let file_gate = self.gate.clone();
             let _alone = file_gate.as_ref().map(crate::storage::gate::Gate::alone);
             let now = self.now();
-            let undo_backup = backup::snapshot(&live, backup_dir, BackupReason::BeforeRestore, passphrase, now)?;
+            // The undo copy is encrypted like this computer's backups; where they are not but
+            // the backup restored was, with the passphrase it was opened with.
+            let shop_key = self.backup_key()?;
+            let encryption = match (&shop_key, passphrase) {
+                (Some(k), _) => Encryption::Key(k),
+                (None, Some(p)) => Encryption::Passphrase(p),
+                (None, None) => Encryption::None,
+            };
+            let undo_backup = backup::snapshot(&live, backup_dir, BackupReason::BeforeRestore, encryption, now)?;
+            // How this computer's backups are made (the off-machine folder, the key) is not
+            // part of the data a backup brings back: carried over from the live file.
+            let machine_settings: Vec<(String, Option<String>)> = MACHINE_SETTINGS
+                .iter()
+                .map(|k| {
+                    let v = self
+                        .conn()
+                        .query_row("SELECT value FROM settings WHERE key = ?1", [k], |r| r.get(0))
+                        .map(Some)
+                        .or_else(
+                            |e| if matches!(e, rusqlite::Error::QueryReturnedNoRows) { Ok(None) } else { Err(e) },
+                        )?;
+                    Ok((k.to_string(), v))
+                })
+                .collect::<Result<_>>()?;
             let since = header.created_at;
             let erasures = erasure::erasures_since(self.conn(), since)?;
             let sent = super::restore_outbox::sent_since(self.conn(), since)?;
@@ -156,6 +184,15 @@ impl Store {
                             )?;
                         }
                     }
+                    for (k, v) in &machine_settings {
+                        match v {
+                            Some(v) => tx.execute(
+                                "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                                params![k, v],
+                            )?,
+                            None => tx.execute("DELETE FROM settings WHERE key = ?1", [k])?,
+                        };
+                    }
                     let carried = super::restore_outbox::carry(tx, &sent)?;
                     Ok((n, carried.messages, carried.campaigns_paused))
                 })?;
@@ -201,6 +238,8 @@ pub struct BackupSettings {
 pub struct BackupStatus {
     pub dir: String,
     pub settings: BackupSettings,
+    /// Since when new backups are encrypted (a passphrase chosen), if they are.
+    pub encrypted_since: Option<DateTime<Utc>>,
     pub last_local: Option<DateTime<Utc>>,
     pub last_offsite: Option<DateTime<Utc>>,
     /// Every backup is read back and checked before it is listed: the newest one's time.
@@ -299,6 +338,7 @@ impl Store {
             last_verified: last_local,
             last_local,
             last_offsite,
+            encrypted_since: self.backup_key()?.map(|k| k.set_at),
             settings,
             backups,
         })

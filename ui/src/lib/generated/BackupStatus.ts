@@ -5,7 +5,11 @@ import type { BackupSettings } from "./BackupSettings";
 /**
  * What the backups screen shows, always.
  */
-export type BackupStatus = { dir: string, settings: BackupSettings, last_local: string | null, last_offsite: string | null, 
+export type BackupStatus = { dir: string, settings: BackupSettings, 
+/**
+ * Since when new backups are encrypted (a passphrase chosen), if they are.
+ */
+encrypted_since: string | null, last_local: string | null, last_offsite: string | null, 
 /**
  * Every backup is read back and checked before it is listed: the newest one's time.
  */

@@ -62,6 +62,9 @@ export const backupStatus = () => call<BackupStatus>('backup_status');
 export const backupNow = () => call<BackupInfo>('backup_now');
 export const backupSettingsSave = (settings: BackupSettings, key: string) =>
   call<Outcome<null>>('backup_settings_save', { settings, key });
+export const backupPassphraseSet = (passphrase: string | null, key: string) =>
+  call<Outcome<null>>('backup_passphrase_set', { passphrase, key });
+export const backupPassphraseCheck = (passphrase: string) => call<boolean>('backup_passphrase_check', { passphrase });
 export const backupInspect = (fileName: string, passphrase: string | null) =>
   call<BackupHeader>('backup_inspect', { fileName, passphrase });
 export const backupRestore = (fileName: string, passphrase: string | null, key: string) =>

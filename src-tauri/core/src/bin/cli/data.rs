@@ -4,11 +4,13 @@
 //!          [--refuse-all] [--encoding utf-8|windows-1252|iso-8859-15|mac-roman]
 //!          [--delimiter ';'] [--sheet N] [--header-row N] [--errors OUT.csv] [--no-backup]
 //!   export --out F [--format excel-fr|csv|xlsx] [--archived]
-//!   backup [--dir DIR] [--reason manual|start|hourly|close]   (passphrase: COMPTOIR_BACKUP_PASSPHRASE)
+//!   backup [--dir DIR] [--reason manual|start|hourly|close]   (COMPTOIR_BACKUP_PASSPHRASE, else the
+//!                                                             shop's key chosen in the app)
 //!   backups [--dir DIR]
 //!   restore --file F [--dir DIR]
 
 use comptoir_core::data::backup::{self, BackupReason};
+use comptoir_core::data::backup_key::Encryption;
 use comptoir_core::data::export::{ExportFormat, ExportScope};
 use comptoir_core::data::*;
 use comptoir_core::types::Lang;
@@ -19,6 +21,19 @@ type Arg<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 fn passphrase() -> Option<String> {
     std::env::var("COMPTOIR_BACKUP_PASSPHRASE").ok().filter(|p| !p.is_empty())
+}
+
+/// A backup from the command line: with the passphrase of `COMPTOIR_BACKUP_PASSPHRASE` when
+/// set, else to the shop's key when the merchant chose one in the app, else not encrypted.
+fn snapshot(store: &Store, db: &str, dir: &Path, reason: BackupReason) -> Result<backup::BackupInfo, String> {
+    let pass = passphrase();
+    let key = store.backup_key().map_err(msg)?;
+    let encryption = match (&pass, &key) {
+        (Some(p), _) => Encryption::Passphrase(p),
+        (None, Some(k)) => Encryption::Key(k),
+        (None, None) => Encryption::None,
+    };
+    backup::snapshot(Path::new(db), dir, reason, encryption, store.now()).map_err(msg)
 }
 
 fn dir(db: &str, arg: Arg) -> PathBuf {
@@ -78,14 +93,7 @@ pub fn run(store: &mut Store, db: &str, command: &str, arg: Arg, flag: &dyn Fn(&
                 store.import_preview(&f, &io, &mut progress).map_err(msg)?
             } else {
                 if !flag("--no-backup") {
-                    let b = backup::snapshot(
-                        Path::new(db),
-                        &dir(db, arg),
-                        BackupReason::BeforeImport,
-                        passphrase().as_deref(),
-                        store.now(),
-                    )
-                    .map_err(msg)?;
+                    let b = snapshot(store, db, &dir(db, arg), BackupReason::BeforeImport)?;
                     eprintln!("backup before the import: {}", b.file_name);
                 }
                 store.import_run(&f, &io, None, &mut progress).map_err(msg)?.value
@@ -130,7 +138,7 @@ pub fn run(store: &mut Store, db: &str, command: &str, arg: Arg, flag: &dyn Fn(&
             let d = dir(db, arg);
             backup::clean_leftovers(&d);
             let started = std::time::Instant::now();
-            let b = backup::snapshot(Path::new(db), &d, reason, passphrase().as_deref(), store.now()).map_err(msg)?;
+            let b = snapshot(store, db, &d, reason)?;
             let removed = backup::rotate(&d, store.now());
             if let Some(off) = store.backup_settings().map_err(msg)?.offsite_dir {
                 match backup::copy_offsite(&b, Path::new(&off)) {

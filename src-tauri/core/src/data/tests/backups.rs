@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::data::backup::{self, BackupReason};
+use crate::data::backup_key;
 use crate::data::restore;
 
 fn file_store(dir: &std::path::Path) -> (Store, std::sync::Arc<crate::clock::FixedClock>) {
@@ -31,7 +32,8 @@ fn a_backup_restores_and_the_restore_can_be_undone_with_erasures_and_unsubscribe
         None,
     )
     .unwrap();
-    let snap = backup::snapshot(s.path().unwrap(), &bdir, BackupReason::Manual, None, s.now()).unwrap();
+    let snap = backup::snapshot(s.path().unwrap(), &bdir, BackupReason::Manual, backup_key::Encryption::None, s.now())
+        .unwrap();
     assert_eq!((snap.header.customers, snap.header.sales), (2, 0));
     clock.advance(chrono::Duration::minutes(5));
     add(&mut s, "Nouveau", "Après", "apres@example.com", "");
@@ -72,7 +74,8 @@ fn a_restore_retried_with_its_key_restores_once_and_the_next_write_is_not_a_dupl
         ..Default::default()
     };
     s.create_customer(&new("Avant"), Some("key-before-backup")).unwrap();
-    let snap = backup::snapshot(s.path().unwrap(), &bdir, BackupReason::Manual, None, s.now()).unwrap();
+    let snap = backup::snapshot(s.path().unwrap(), &bdir, BackupReason::Manual, backup_key::Encryption::None, s.now())
+        .unwrap();
     clock.advance(chrono::Duration::minutes(5));
     s.create_customer(&new("Après"), Some("key-after-backup")).unwrap();
 
@@ -113,7 +116,8 @@ fn truncated_corrupted_foreign_and_newer_backups_are_refused_and_the_live_file_i
     for i in 0..200 {
         add(&mut s, "Client", &format!("Numéro {i}"), &format!("c{i}@example.com"), "Lyon");
     }
-    let good = backup::snapshot(s.path().unwrap(), &bdir, BackupReason::Manual, None, s.now()).unwrap();
+    let good = backup::snapshot(s.path().unwrap(), &bdir, BackupReason::Manual, backup_key::Encryption::None, s.now())
+        .unwrap();
     let bytes = std::fs::read(&good.path).unwrap();
     let bad = |name: &str, b: &[u8]| {
         let p = dir.path().join(name);
@@ -186,7 +190,8 @@ fn a_backup_taken_while_another_connection_writes_holds_one_consistent_moment() 
     };
     let mut taken = Vec::new();
     for _ in 0..3 {
-        taken.push(backup::snapshot(&path, &bdir, BackupReason::Hourly, None, s.now()).unwrap());
+        taken
+            .push(backup::snapshot(&path, &bdir, BackupReason::Hourly, backup_key::Encryption::None, s.now()).unwrap());
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -232,7 +237,7 @@ fn a_damaged_live_file_gives_no_backup_and_leaves_nothing_listed() {
     }
     std::fs::write(&path, &bytes).unwrap();
     use crate::clock::Clock;
-    let r = backup::snapshot(&path, &bdir, BackupReason::Hourly, None, testutil::clock().now());
+    let r = backup::snapshot(&path, &bdir, BackupReason::Hourly, backup_key::Encryption::None, testutil::clock().now());
     assert!(r.is_err(), "a damaged file is never backed up as if it were sound");
     assert!(backup::list(&bdir).is_empty(), "nothing listed");
     assert!(std::fs::read_dir(&bdir).map(|d| d.count()).unwrap_or(0) == 0, "no temporary or partial file left behind");
@@ -247,7 +252,7 @@ fn an_encrypted_backup_needs_its_passphrase() {
         s.path().unwrap(),
         &dir.path().join("b"),
         BackupReason::Manual,
-        Some("phrase de passe"),
+        backup_key::Encryption::Passphrase("phrase de passe"),
         s.now(),
     )
     .unwrap();
@@ -275,8 +280,14 @@ fn finished_backups_go_off_machine_and_old_ones_are_thinned() {
     std::fs::create_dir_all(&off).unwrap();
     let now = s.now();
     for d in (0..30).rev() {
-        backup::snapshot(s.path().unwrap(), &bdir, BackupReason::Hourly, None, now - chrono::Duration::days(d))
-            .unwrap();
+        backup::snapshot(
+            s.path().unwrap(),
+            &bdir,
+            BackupReason::Hourly,
+            backup_key::Encryption::None,
+            now - chrono::Duration::days(d),
+        )
+        .unwrap();
     }
     assert_eq!(backup::list(&bdir).len(), 30);
     let removed = backup::rotate(&bdir, now);
@@ -467,7 +478,8 @@ fn a_restored_older_file_never_sends_a_message_that_already_left() {
         &[(a, "elodie@example.com", "tok-a"), (b, "gael@example.com", "tok-b")],
     );
     let scheduled = campaign_with_outbox(&mut s, "scheduled", &[]);
-    let snap = backup::snapshot(s.path().unwrap(), &bdir, BackupReason::Manual, None, s.now()).unwrap();
+    let snap = backup::snapshot(s.path().unwrap(), &bdir, BackupReason::Manual, backup_key::Encryption::None, s.now())
+        .unwrap();
     clock.advance(chrono::Duration::minutes(5));
     // After the backup: the running campaign sent to Élodie; the scheduled one left to Gaël.
     mark_sent(&mut s, "tok-a");
@@ -510,7 +522,8 @@ fn writes_of_other_threads_during_a_restore_are_never_lost_between_the_old_file_
     let (mut s, clock) = file_store(dir.path());
     let bdir = dir.path().join("backups");
     add(&mut s, "Élodie", "Lefèvre", "elodie@example.com", "Lyon");
-    let snap = backup::snapshot(s.path().unwrap(), &bdir, BackupReason::Manual, None, s.now()).unwrap();
+    let snap = backup::snapshot(s.path().unwrap(), &bdir, BackupReason::Manual, backup_key::Encryption::None, s.now())
+        .unwrap();
     clock.advance(chrono::Duration::minutes(5));
     // A background thread (the sender, the numbers…) writes on its own connection all along.
     let path = s.path().unwrap().to_path_buf();

@@ -8,6 +8,7 @@ use crate::storage::Store;
 use crate::testutil;
 use std::path::PathBuf;
 
+mod backup_keys;
 mod backups;
 mod fixtures;
 

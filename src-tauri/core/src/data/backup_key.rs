@@ -1,0 +1,213 @@
+//! Encrypted backups without keeping the passphrase: when the merchant chooses a passphrase,
+//! Comptoir makes a key pair (age X25519); the public half encrypts every backup — the
+//! automatic ones too, taken while nobody is there to type anything — and the private half is
+//! kept only encrypted with the passphrase (age's scrypt), inside each backup file's header
+//! and in the settings. So a backup is restored with the passphrase alone, on any computer,
+//! even when the live file is lost; the passphrase itself is never written anywhere (nor sent
+//! to the keychain, which a headless till or a Linux desktop without a Secret Service may not
+//! have).
+//!
+//! Invariants: the passphrase and the private key in clear never reach the database, a log or
+//! a file; a new passphrase makes a new key pair (backups taken before keep the key, and so the
+//! passphrase, they were made with: their own header carries it); the key lives in its own
+//! settings row (`backup_key`), which a restore carries over from the live file — the way this
+//! computer's backups are made is not part of the data a backup brings back.
+
+use crate::error::{Error, FieldError, Result};
+use crate::storage::Store;
+use age::secrecy::{ExposeSecret, SecretString};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::str::FromStr;
+
+/// Shortest passphrase accepted: a merchant's sentence, not a PIN (it protects every copy of
+/// the customer file that leaves the shop on a USB stick or in a cloud folder).
+pub const MIN_PASSPHRASE_CHARS: usize = 10;
+const MAX_PASSPHRASE_CHARS: usize = 200;
+const SETTINGS_KEY: &str = "backup_key";
+
+/// The key of encrypted backups, as kept in the settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupKey {
+    /// The public half (`age1…`): encrypts.
+    pub recipient: String,
+    /// The private half, encrypted with the passphrase (an age scrypt file, in hex).
+    pub wrapped: String,
+    pub set_at: DateTime<Utc>,
+}
+
+/// How a backup is written.
+#[derive(Debug, Clone, Copy)]
+pub enum Encryption<'a> {
+    None,
+    /// Encrypted with a passphrase typed now (the command line; a restore's undo copy of a
+    /// backup that was encrypted so).
+    Passphrase(&'a str),
+    /// Encrypted to the shop's key: no passphrase needed to write.
+    Key(&'a BackupKey),
+}
+
+/// Why a wrapped key does not open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyProblem {
+    WrongPassphrase,
+    Corrupted,
+}
+
+/// Rule: a passphrase is at least `MIN_PASSPHRASE_CHARS` characters and at most 200, and is
+/// not one character repeated. Spaces count (a sentence is a good passphrase); nothing is
+/// trimmed, as the same passphrase must open the backups years later.
+pub fn passphrase_problem(p: &str) -> Option<&'static str> {
+    let n = p.chars().count();
+    let mut chars = p.chars();
+    let first = chars.next();
+    if n < MIN_PASSPHRASE_CHARS || chars.all(|c| Some(c) == first) {
+        Some("field.backup_passphrase_short")
+    } else if n > MAX_PASSPHRASE_CHARS {
+        Some("field.backup_passphrase_long")
+    } else {
+        None
+    }
+}
+
+/// Make a key pair and wrap its private half with `passphrase`. `work_factor` overrides
+/// scrypt's (calibrated to about a second on this computer) for tests only.
+pub fn make_key(passphrase: &str, now: DateTime<Utc>, work_factor: Option<u8>) -> Result<BackupKey> {
+    if let Some(k) = passphrase_problem(passphrase) {
+        return Err(Error::Validation(vec![FieldError::new("passphrase", k).arg("min", MIN_PASSPHRASE_CHARS)]));
+    }
+    let identity = age::x25519::Identity::generate();
+    let mut r = age::scrypt::Recipient::new(SecretString::from(passphrase.to_string()));
+    if let Some(n) = work_factor {
+        r.set_work_factor(n);
+    }
+    let secret = identity.to_string();
+    let wrapped = age::encrypt(&r, secret.expose_secret().as_bytes())
+        .map_err(|e| Error::Io(std::io::Error::other(e.to_string())))?;
+    Ok(BackupKey { recipient: identity.to_public().to_string(), wrapped: hex::encode(wrapped), set_at: now })
+}
+
+/// The public half of a key, to encrypt to.
+pub fn recipient(key: &BackupKey) -> Result<age::x25519::Recipient> {
+    age::x25519::Recipient::from_str(&key.recipient).map_err(|_| Error::conflict("conflict.backup_key_corrupt"))
+}
+
+/// Open a wrapped private key with `passphrase`.
+pub fn unwrap(wrapped_hex: &str, passphrase: &str) -> std::result::Result<age::x25519::Identity, KeyProblem> {
+    let bytes = hex::decode(wrapped_hex).map_err(|_| KeyProblem::Corrupted)?;
+    let id = age::scrypt::Identity::new(SecretString::from(passphrase.to_string()));
+    let clear = age::decrypt(&id, &bytes).map_err(|e| match e {
+        age::DecryptError::NoMatchingKeys | age::DecryptError::DecryptionFailed => KeyProblem::WrongPassphrase,
+        _ => KeyProblem::Corrupted,
+    })?;
+    let text = String::from_utf8(clear).map_err(|_| KeyProblem::Corrupted)?;
+    age::x25519::Identity::from_str(text.trim()).map_err(|_| KeyProblem::Corrupted)
+}
+
+impl Store {
+    /// The key backups are encrypted to, when the merchant chose a passphrase.
+    pub fn backup_key(&self) -> Result<Option<BackupKey>> {
+        let v: Option<String> = self
+            .conn()
+            .query_row("SELECT value FROM settings WHERE key = ?1", [SETTINGS_KEY], |r| r.get(0))
+            .map(Some)
+            .or_else(|e| if matches!(e, rusqlite::Error::QueryReturnedNoRows) { Ok(None) } else { Err(e) })?;
+        // A row that does not read is an error, never "not encrypted": backups would go out
+        // in clear without the merchant knowing.
+        v.map(|v| serde_json::from_str(&v).map_err(|_| Error::conflict("conflict.backup_key_corrupt"))).transpose()
+    }
+
+    /// Encrypt the backups from now on with `passphrase` (a new key pair), or stop encrypting
+    /// them (`None`). Backups already taken are not touched.
+    pub fn set_backup_passphrase(
+        &mut self,
+        passphrase: Option<&str>,
+        key: Option<&str>,
+    ) -> Result<crate::types::Outcome<()>> {
+        self.set_backup_passphrase_with(passphrase, key, None)
+    }
+
+    /// `set_backup_passphrase` with scrypt's work factor chosen (tests).
+    pub fn set_backup_passphrase_with(
+        &mut self,
+        passphrase: Option<&str>,
+        key: Option<&str>,
+        work_factor: Option<u8>,
+    ) -> Result<crate::types::Outcome<()>> {
+        let made = passphrase.map(|p| make_key(p, self.now(), work_factor)).transpose()?;
+        self.save_backup_key(made.as_ref(), key)
+    }
+
+    /// Keep `made` (from `make_key`, which takes about a second of scrypt: the app makes it
+    /// before it takes the store) as the key of the backups to come, or none.
+    pub fn save_backup_key(
+        &mut self,
+        made: Option<&BackupKey>,
+        key: Option<&str>,
+    ) -> Result<crate::types::Outcome<()>> {
+        self.transact("data.backup_passphrase", key, |tx| {
+            match made {
+                Some(k) => tx.execute(
+                    "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    rusqlite::params![SETTINGS_KEY, serde_json::to_string(k)?],
+                )?,
+                None => tx.execute("DELETE FROM settings WHERE key = ?1", [SETTINGS_KEY])?,
+            };
+            tx.changes.settings = true;
+            Ok(())
+        })
+    }
+
+    /// Whether `passphrase` opens the current key (the merchant checks they still know it).
+    pub fn check_backup_passphrase(&self, passphrase: &str) -> Result<bool> {
+        let Some(k) = self.backup_key()? else { return Err(Error::conflict("conflict.backup_not_encrypted")) };
+        match unwrap(&k.wrapped, passphrase) {
+            Ok(_) => Ok(true),
+            Err(KeyProblem::WrongPassphrase) => Ok(false),
+            Err(KeyProblem::Corrupted) => Err(Error::conflict("conflict.backup_key_corrupt")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_passphrase_is_a_sentence_not_a_pin() {
+        assert_eq!(passphrase_problem("123456"), Some("field.backup_passphrase_short"), "six digits are refused");
+        assert_eq!(
+            passphrase_problem("aaaaaaaaaaaaaaa"),
+            Some("field.backup_passphrase_short"),
+            "one character repeated is refused"
+        );
+        assert_eq!(passphrase_problem("éléphant 🐘"), None, "ten characters with accents and an emoji are accepted");
+        assert_eq!(
+            passphrase_problem("éléphant🐘"),
+            Some("field.backup_passphrase_short"),
+            "characters are counted, not bytes"
+        );
+        assert_eq!(passphrase_problem(&"ab".repeat(101)), Some("field.backup_passphrase_long"), "over 200 is refused");
+    }
+
+    #[test]
+    fn only_the_passphrase_opens_the_private_key_and_it_is_never_kept_in_clear() {
+        let now = Utc::now();
+        let k = make_key("la boutique de Zoé", now, Some(10)).unwrap();
+        assert!(k.recipient.starts_with("age1"), "the public half is an age recipient");
+        let id = unwrap(&k.wrapped, "la boutique de Zoé").expect("the passphrase opens the key");
+        assert_eq!(id.to_public().to_string(), k.recipient, "the private half matches the public one");
+        assert_eq!(
+            unwrap(&k.wrapped, "la boutique de zoé").err(),
+            Some(KeyProblem::WrongPassphrase),
+            "a wrong passphrase is said so"
+        );
+        let json = serde_json::to_string(&k).unwrap();
+        assert!(!json.contains("AGE-SECRET-KEY"), "the private key is never kept in clear");
+        assert!(!json.contains("Zoé"), "the passphrase is never kept");
+        let mut bad = k.wrapped.clone();
+        bad.truncate(bad.len() - 4);
+        assert!(unwrap(&bad, "la boutique de Zoé").is_err(), "a damaged key does not open");
+        assert!(make_key("court", now, Some(10)).is_err(), "a short passphrase makes no key");
+    }
+}
