@@ -140,8 +140,9 @@ test('export, then import the export again: nothing changes', async () => {
   await shot('data-05-reimport-preview');
 });
 
-test('the list as shown (a search) is exported with its count', async () => {
-  for (const first of ['Anouk', 'Basile', 'Céleste']) {
+test('a search is exported whole with its count, not only the 20 rows the list shows', async () => {
+  const more = Array.from({ length: 20 }, (_, i) => `Zélie${String(i + 1).padStart(2, '0')}`);
+  for (const first of ['Anouk', 'Basile', 'Céleste', ...more]) {
     await invoke('customer_create', {
       input: {
         customer: {
@@ -155,21 +156,23 @@ test('the list as shown (a search) is exported with its count', async () => {
   }
   await go('#/customers');
   await fill('#customer-search', 'Exportéà');
-  await browser.waitUntil(async () => (await browser.$$('[data-customer-row]')).length === 3, {
-    timeout: 10_000, timeoutMsg: 'the search shows the three customers',
+  await browser.waitUntil(async () => (await browser.$$('[data-customer-row]')).length === 20, {
+    timeout: 10_000, timeoutMsg: 'the search shows its first 20 customers',
   });
   await (await visible('#export-customers')).click();
   const select = await visible('[data-testid="export-scope"]');
   assert.equal(await select.getValue(), 'list', 'the list as shown is chosen');
   const label = await (await browser.$('[data-testid="export-scope-list"]')).getText();
   assert.match(label, /Exportéà/, 'it names the search');
-  assert.match(label, /3\s+clients/, 'with its count');
+  await browser.waitUntil(async () => /23\s+clients/.test(await (await browser.$('[data-testid="export-scope-list"]')).getText()), {
+    timeout: 10_000, timeoutMsg: 'the label counts every customer the search finds (23), not the 20 rows shown',
+  });
   await shot('data-05b-export-list');
   await (await visible('[data-testid="format-csv_standard"]')).click();
   await (await visible('[data-testid="export-run"]')).click();
   const csv = (await downloaded('[data-testid="export-link"]')).toString('utf8');
   const lines = csv.split('\r\n').filter((l) => l !== '');
-  assert.equal(lines.length, 4, `a header and the three customers shown, nobody else:\n${csv}`);
+  assert.equal(lines.length, 24, `a header and the 23 customers found, nobody else:\n${csv}`);
   for (const first of ['Anouk', 'Basile', 'Céleste']) assert.match(csv, new RegExp(`${first},Exportéà`));
   // The whole list is still a choice.
   await select.selectByAttribute('value', 'all');
