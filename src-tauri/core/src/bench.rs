@@ -265,7 +265,7 @@ pub fn run(store: &mut Store, only: &[&str], n: usize) -> crate::Result<Vec<Benc
             category: "Café".into(),
             apply: None,
         };
-        store.record_sale(&input, Some(&format!("bench-sale-{key:012}"))).expect("sale");
+        store.record_sale(&input, Some(&format!("bench-sale-{}-{key:012}", std::process::id()))).expect("sale");
     };
     let bare_sale = |id: i64| {
         bare.execute_batch("BEGIN IMMEDIATE").expect("begin");
@@ -391,7 +391,11 @@ fn referral_benches(
             };
             let link =
                 ReferrerLink { referrer: ReferrerRef::Code { code: code::format(*referrer) }, staff: String::new() };
-            if let Ok(o) = store.create_referred_customer(&new, &link, Some(&format!("bench-friend-{i:08}"))) {
+            if let Ok(o) = store.create_referred_customer(
+                &new,
+                &link,
+                Some(&format!("bench-friend-{}-{i:08}", std::process::id())),
+            ) {
                 friends.push(o.value);
             }
         }
@@ -406,7 +410,7 @@ fn referral_benches(
                 category: "Cadeaux".into(),
                 apply: None,
             };
-            store.record_sale(&input, Some(&format!("bench-qualify-{key:010}"))).expect("sale");
+            store.record_sale(&input, Some(&format!("bench-qualify-{}-{key:010}", std::process::id()))).expect("sale");
         });
         let qualified: i64 = store.conn().query_row(
             "SELECT count(*) FROM referrals r JOIN customers c ON c.id = r.friend_id WHERE c.last_name = 'Banc' AND r.status <> 'pending'",

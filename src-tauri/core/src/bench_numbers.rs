@@ -48,7 +48,7 @@ pub fn run(store: &mut Store, bare: &Connection, only: &[&str], n: usize) -> cra
                 category: String::new(),
                 apply: None,
             };
-            store.record_sale(&input, Some(&format!("bench-days-{key:012}"))).expect("sale");
+            store.record_sale(&input, Some(&format!("bench-days-{}-{key:012}", std::process::id()))).expect("sale");
             store.refresh_days().expect("days");
         });
         // Baseline: recomputing today's figures from the purchases in bare SQL.

@@ -3,6 +3,11 @@
 //! Prints one JSON object per bench on stdout and a readable table on stderr.
 //!
 //!   cargo run --release -p comptoir-core --bin comptoir-bench -- [--scale X] [--only a,b] [-n N]
+//!       [--shop FILE]
+//!
+//! `--shop FILE` keeps the shop: built there when the file does not exist, reused as it is
+//! when it does (a profile or a second run without the minute of building; the benches that
+//! write add their rows to it, so figures from a reused shop are not the reference ones).
 
 use comptoir_core::bench::{self, BenchResult};
 use std::process::ExitCode;
@@ -25,9 +30,16 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let path = dir.join("bench.db");
-    eprintln!("building the shop (scale {scale}) in {}", path.display());
-    let (mut store, took) = match bench::build_shop(&path, scale) {
+    let kept = get("--shop").map(std::path::PathBuf::from);
+    let path = kept.clone().unwrap_or_else(|| dir.join("bench.db"));
+    let built = if path.exists() {
+        eprintln!("reusing the shop in {}", path.display());
+        comptoir_core::Store::open(&path).map(|s| (s, std::time::Duration::ZERO))
+    } else {
+        eprintln!("building the shop (scale {scale}) in {}", path.display());
+        bench::build_shop(&path, scale)
+    };
+    let (mut store, took) = match built {
         Ok(x) => x,
         Err(e) => {
             eprintln!("cannot build the shop: {e}");
