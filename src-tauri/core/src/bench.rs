@@ -23,6 +23,7 @@ pub const ALL: &[&str] = &[
     "lookup_card_or_phone",
     "till_lookup_with_balance",
     "record_sale",
+    "record_sale_same_writes",
     "record_sale_rate",
     "record_sale_with_loyalty",
     "referral_code_lookup",
@@ -283,6 +284,9 @@ pub fn run(store: &mut Store, only: &[&str], n: usize) -> crate::Result<Vec<Benc
         let product = time_each(&customers, |id| sale(store, *id));
         let baseline = time_each(&customers, |id| bare_sale(*id));
         results.push(latency("record_sale", product, baseline));
+    }
+    if wanted("record_sale_same_writes") {
+        results.push(crate::bench_sales::same_writes(store, &bare, &customers)?);
     }
     if wanted("record_sale_rate") {
         let t = Instant::now();

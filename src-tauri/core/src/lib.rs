@@ -11,6 +11,7 @@ pub mod bench;
 mod bench_automations;
 mod bench_loyalty;
 mod bench_numbers;
+mod bench_sales;
 pub mod bindings;
 pub mod campaigns;
 pub mod cards;
