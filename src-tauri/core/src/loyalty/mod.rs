@@ -32,7 +32,7 @@ pub use reports::*;
 pub use rules::{EarnLine, Earning, Lot, NextGoal};
 pub use status::*;
 pub use tiers::*;
-pub(crate) use vouchers::issue_voucher_tx;
+pub(crate) use vouchers::{issue_gift_voucher_tx, issue_voucher_tx};
 pub use vouchers::*;
 
 #[cfg(test)]

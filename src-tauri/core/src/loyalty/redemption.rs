@@ -72,11 +72,14 @@ pub(crate) fn discount_for(tx: &Tx, customer: CustomerId, apply: &Apply, total: 
             if v.customer_id.is_some_and(|c| c != customer) {
                 return Err(Error::conflict("conflict.voucher_other_customer"));
             }
-            // A voucher is used once: worth more than the ticket, the rest would be lost.
-            if v.kind == VoucherKind::Amount && v.value > total {
-                return Err(Error::conflict("conflict.voucher_exceeds_sale"));
+            match v.kind {
+                // A voucher is used once: worth more than the ticket, the rest would be lost.
+                VoucherKind::Amount if v.value > total => return Err(Error::conflict("conflict.voucher_exceeds_sale")),
+                VoucherKind::Amount => rules::discount_cents(false, v.value, total),
+                VoucherKind::Percent => rules::discount_cents(true, v.value, total),
+                // A gift is handed over with the sale: nothing comes off the ticket.
+                VoucherKind::Gift => 0,
             }
-            rules::discount_cents(v.kind == VoucherKind::Percent, v.value, total)
         }
         Apply::Points { points } => rules::liability_cents(*points, programme(tx)?.value_of_100_points_cents),
         Apply::Milestone { .. } => 0,

@@ -1,5 +1,8 @@
 //! The reward catalogue and vouchers (bons d'achat). A voucher is issued once, never edited;
 //! its use is an append-only log, so "used" is derived and a refund can give it back.
+//! A gift voucher (`VoucherKind::Gift`) holds a catalogue gift (a free product, an experience,
+//! a partner's gift) under the name it had when issued: using it hands the gift over and takes
+//! no money off; it counts against the catalogue reward's stock until it is cancelled.
 
 use crate::customers::ensure_customer;
 use crate::error::{Error, FieldError, Problems, Result};
@@ -53,6 +56,12 @@ impl RewardKind {
         matches!(self, RewardKind::FixedDiscount | RewardKind::PercentDiscount)
     }
 
+    /// Rule: a product, an experience or a partner's gift is handed over, never money off;
+    /// given as a referral reward it is held as a gift voucher.
+    pub fn is_gift(self) -> bool {
+        matches!(self, RewardKind::FreeProduct | RewardKind::Experience | RewardKind::Partner)
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.code() == s)
     }
@@ -87,7 +96,8 @@ pub struct Reward {
     pub valid_to: Option<DateTime<Utc>>,
     pub voucher_days: i64,
     pub active: bool,
-    /// How many times it was redeemed (stock left = stock − redeemed).
+    /// How many times it was redeemed, gift vouchers held or handed over included (stock
+    /// left = stock − redeemed: a limited stock is limited for every way of giving it).
     pub redeemed: i64,
 }
 
@@ -134,6 +144,8 @@ pub(crate) fn reward(conn: &Connection, id: i64) -> Result<Reward> {
     conn.query_row(
         "SELECT id, name, kind, points_cost, value, stock, per_customer_limit, valid_from, valid_to, voucher_days, active,
                 (SELECT count(*) FROM redemptions WHERE reward_id = rewards.id)
+                + (SELECT count(*) FROM vouchers v WHERE v.reward_id = rewards.id
+                   AND NOT EXISTS (SELECT 1 FROM voucher_cancellations c WHERE c.voucher_id = v.id))
          FROM rewards WHERE id = ?1",
         [id],
         reward_from_row,
@@ -193,6 +205,9 @@ pub enum VoucherKind {
     Amount,
     /// `value` in whole percent.
     Percent,
+    /// A catalogue gift handed over (`label` names it, `reward_id` is the catalogue reward);
+    /// `value` is its cost to the shop in cents, never money off.
+    Gift,
 }
 
 impl VoucherKind {
@@ -200,6 +215,15 @@ impl VoucherKind {
         match self {
             VoucherKind::Amount => "amount",
             VoucherKind::Percent => "percent",
+            VoucherKind::Gift => "gift",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "percent" => VoucherKind::Percent,
+            "gift" => VoucherKind::Gift,
+            _ => VoucherKind::Amount,
         }
     }
 }
@@ -216,6 +240,10 @@ pub struct Voucher {
     pub source: String,
     pub reason: Option<String>,
     pub used_at: Option<DateTime<Utc>>,
+    /// A gift: its name when the voucher was issued (what the customer receives).
+    pub label: Option<String>,
+    /// A gift: the catalogue reward it gives.
+    pub reward_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -246,7 +274,8 @@ pub fn normalize_code(typed: &str) -> Option<String> {
 const VOUCHER_COLUMNS_SQL: &str =
     "v.id, v.code, v.customer_id, v.kind, v.value, v.expires_at, v.issued_at, v.source, v.reason,
      (SELECT u.at FROM voucher_uses u WHERE u.voucher_id = v.id ORDER BY u.id DESC LIMIT 1),
-     (SELECT u.kind FROM voucher_uses u WHERE u.voucher_id = v.id ORDER BY u.id DESC LIMIT 1)";
+     (SELECT u.kind FROM voucher_uses u WHERE u.voucher_id = v.id ORDER BY u.id DESC LIMIT 1),
+     v.label, v.reward_id";
 
 fn voucher_from_row(r: &rusqlite::Row) -> rusqlite::Result<Voucher> {
     let last_kind: Option<String> = r.get(10)?;
@@ -254,13 +283,15 @@ fn voucher_from_row(r: &rusqlite::Row) -> rusqlite::Result<Voucher> {
         id: r.get(0)?,
         code: r.get(1)?,
         customer_id: r.get(2)?,
-        kind: if r.get::<_, String>(3)? == "percent" { VoucherKind::Percent } else { VoucherKind::Amount },
+        kind: VoucherKind::parse(&r.get::<_, String>(3)?),
         value: r.get(4)?,
         expires_at: r.get(5)?,
         issued_at: r.get(6)?,
         source: r.get(7)?,
         reason: r.get(8)?,
         used_at: if last_kind.as_deref() == Some("use") { r.get(9)? } else { None },
+        label: r.get(11)?,
+        reward_id: r.get(12)?,
     })
 }
 
@@ -317,6 +348,8 @@ fn check_voucher_value(kind: VoucherKind, value: i64) -> Result<()> {
     let ok = match kind {
         VoucherKind::Amount => (1..=MAX_VOUCHER_CENTS).contains(&value),
         VoucherKind::Percent => (1..=100).contains(&value),
+        // A gift is issued by `issue_gift_voucher_tx` only, never typed as a value.
+        VoucherKind::Gift => false,
     };
     if ok {
         Ok(())
@@ -353,6 +386,38 @@ pub(crate) fn issue_voucher_tx(
     Err(Error::conflict("conflict.voucher_code"))
 }
 
+/// A gift voucher for `customer`: the catalogue reward `reward_id` under the name `label` (its
+/// name when the gift was promised), costing the shop `cost_cents` (> 0).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn issue_gift_voucher_tx(
+    tx: &Tx,
+    customer: CustomerId,
+    reward_id: i64,
+    label: &str,
+    cost_cents: Cents,
+    expires_at: DateTime<Utc>,
+    source: &str,
+    reason: Option<&str>,
+) -> Result<Voucher> {
+    if !(1..=MAX_VOUCHER_CENTS).contains(&cost_cents) {
+        return Err(Error::invalid("value", "field.reward_value_invalid"));
+    }
+    let label = crate::text::clean(label).ok_or_else(|| Error::invalid("label", "field.required"))?;
+    let mut rng = rand::rng();
+    for _ in 0..8 {
+        let code = new_code(&mut rng);
+        let inserted = tx.execute(
+            "INSERT OR IGNORE INTO vouchers (code, customer_id, kind, value, expires_at, issued_at, source, reason, reward_id, label)
+             VALUES (?1, ?2, 'gift', ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![code, customer, cost_cents, expires_at, tx.now, source, reason, reward_id, label],
+        )?;
+        if inserted == 1 {
+            return voucher_by_id(tx, tx.last_insert_rowid());
+        }
+    }
+    Err(Error::conflict("conflict.voucher_code"))
+}
+
 /// Give back the vouchers used on a sale that is fully refunded.
 pub(crate) fn undo_voucher_uses_of_sale(tx: &Tx, sale_id: PurchaseId) -> Result<()> {
     let ids: Vec<i64> = {
@@ -379,6 +444,17 @@ pub(crate) fn use_voucher_tx(
     customer: Option<CustomerId>,
     purchase: Option<PurchaseId>,
 ) -> Result<Voucher> {
+    use_voucher_by(tx, code, customer, purchase, None)
+}
+
+/// `use_voucher_tx`, naming the staff member who handed a gift over.
+fn use_voucher_by(
+    tx: &mut Tx,
+    code: &str,
+    customer: Option<CustomerId>,
+    purchase: Option<PurchaseId>,
+    staff: Option<&str>,
+) -> Result<Voucher> {
     let code = normalize_code(code).ok_or_else(|| Error::invalid("code", "field.voucher_code_invalid"))?;
     let id: i64 = tx
         .query_row("SELECT id FROM vouchers WHERE code = ?1", [&code], |r| r.get(0))
@@ -398,8 +474,8 @@ pub(crate) fn use_voucher_tx(
         return Err(Error::conflict("conflict.voucher_other_customer"));
     }
     tx.execute(
-        "INSERT INTO voucher_uses (voucher_id, kind, purchase_id, at) VALUES (?1, 'use', ?2, ?3)",
-        params![id, purchase, tx.now],
+        "INSERT INTO voucher_uses (voucher_id, kind, purchase_id, at, staff) VALUES (?1, 'use', ?2, ?3, ?4)",
+        params![id, purchase, tx.now, staff],
     )?;
     if let Some(c) = v.customer_id.or(customer) {
         tx.changes.customer(c);
@@ -456,6 +532,8 @@ impl Store {
         let mut st = self.conn().prepare_cached(
             "SELECT id, name, kind, points_cost, value, stock, per_customer_limit, valid_from, valid_to, voucher_days, active,
                     (SELECT count(*) FROM redemptions WHERE reward_id = rewards.id)
+                    + (SELECT count(*) FROM vouchers v WHERE v.reward_id = rewards.id
+                       AND NOT EXISTS (SELECT 1 FROM voucher_cancellations c WHERE c.voucher_id = v.id))
              FROM rewards WHERE active = 1 OR ?1 ORDER BY points_cost, name",
         )?;
         let rows = st.query_map([include_inactive], reward_from_row)?;
@@ -500,6 +578,27 @@ impl Store {
     ) -> Result<Outcome<Voucher>> {
         self.transact(("loyalty.voucher.use", &(code, customer, purchase)), key, |tx| {
             use_voucher_tx(tx, code, customer, purchase)
+        })
+    }
+
+    /// Hand a gift voucher over from the customer page, without a sale (like a catalogue gift
+    /// given for points): its single use is recorded with the staff member. A voucher that
+    /// takes money off needs a ticket and is refused here. Idempotent on `key`; two hand-overs
+    /// racing for the same gift: exactly one wins.
+    pub fn hand_over_gift(
+        &mut self,
+        customer: CustomerId,
+        code: &str,
+        staff: &str,
+        key: Option<&str>,
+    ) -> Result<Outcome<Voucher>> {
+        let staff = crate::text::check_text("staff", staff, super::ledgers::MAX_STAFF, false)?;
+        self.transact(("loyalty.voucher.hand_over", &(customer, code, &staff)), key, |tx| {
+            ensure_customer(tx, customer)?;
+            if voucher_by_code(tx, code)?.kind != VoucherKind::Gift {
+                return Err(Error::conflict("conflict.voucher_needs_sale"));
+            }
+            use_voucher_by(tx, code, Some(customer), None, staff.as_deref())
         })
     }
 }
