@@ -32,8 +32,8 @@ pub use reports::*;
 pub use rules::{EarnLine, Earning, Lot, NextGoal};
 pub use status::*;
 pub use tiers::*;
-pub(crate) use vouchers::{issue_gift_voucher_tx, issue_voucher_tx};
 pub use vouchers::*;
+pub(crate) use vouchers::{issue_gift_voucher_tx, issue_voucher_tx};
 
 #[cfg(test)]
 mod tests;

@@ -42,8 +42,14 @@ fn gifts_of(s: &Store, c: i64) -> Vec<Voucher> {
 }
 
 fn sale_with(s: &mut Store, c: i64, cents: i64, apply: Option<Apply>) -> crate::Result<i64> {
-    let input =
-        SaleInput { customer_id: c, amount_cents: cents, occurred_at: None, note: String::new(), category: String::new(), apply };
+    let input = SaleInput {
+        customer_id: c,
+        amount_cents: cents,
+        occurred_at: None,
+        note: String::new(),
+        category: String::new(),
+        apply,
+    };
     Ok(s.record_sale(&input, None)?.value.amount_cents)
 }
 
@@ -104,7 +110,10 @@ fn a_gift_without_its_cost_is_refused_on_its_field_and_the_worst_case_counts_and
 
 /// A shop whose friends get a pastry at their first purchase and whose referrers get a
 /// cleaning at two friends (highest only), with a zero-day hold.
-fn gift_shop(budget: Option<i64>, pastry_stock: Option<i64>) -> (Store, std::sync::Arc<crate::clock::FixedClock>, i64, i64) {
+fn gift_shop(
+    budget: Option<i64>,
+    pastry_stock: Option<i64>,
+) -> (Store, std::sync::Arc<crate::clock::FixedClock>, i64, i64) {
     gift_shop_with(budget, pastry_stock, true)
 }
 
@@ -121,7 +130,12 @@ fn gift_shop_with(
         hold_days: 0,
         referrer_reward: None,
         // The label and kind the interface sends are replaced by the catalogue's.
-        friend_reward: Some(RewardSpec::Catalogue { reward_id: pastry, label: "-".into(), cost_cents: 150, kind: None }),
+        friend_reward: Some(RewardSpec::Catalogue {
+            reward_id: pastry,
+            label: "-".into(),
+            cost_cents: 150,
+            kind: None,
+        }),
         milestones: if cleaning_milestone {
             vec![Milestone {
                 key: 1,
@@ -153,6 +167,15 @@ fn gifts_are_held_used_at_the_till_without_discount_and_a_later_refund_records_t
         }),
         "the saved version keeps the catalogue's name and kind"
     );
+    // The editor's live check, as the interface sends a gift chosen with no cost yet.
+    let typed = Offer {
+        friend_reward: Some(RewardSpec::Catalogue { reward_id: pastry, label: "-".into(), cost_cents: 0, kind: None }),
+        ..saved.clone()
+    };
+    let check = s.referral_offer_check(&typed).unwrap();
+    let fields: Vec<String> =
+        check.problems.map(|p| p.fields.into_iter().map(|f| f.field).collect()).unwrap_or_default();
+    assert_eq!(fields, vec!["friend_reward".to_string()], "the live check names the gift's missing cost");
     let lea = add(&mut s, CustomerInput { email: "lea@example.com".into(), ..input("Léa", "Martin") });
     let anne = friend(&mut s, "Anne", "anne@example.com", code_of(lea)).unwrap();
     let bruno = friend(&mut s, "Bruno", "bruno@example.com", code_of(lea)).unwrap();
@@ -199,7 +222,10 @@ fn gifts_are_held_used_at_the_till_without_discount_and_a_later_refund_records_t
     assert_eq!(c.committed_cents, 150 + 150, "Bruno's pastry and the loss still count against the budget");
     assert!(gifts_of(&s, lea).is_empty(), "one approved friend left: the cleaning is withdrawn");
     assert_eq!(
-        count(&s, "SELECT count(*) FROM voucher_cancellations c JOIN vouchers v ON v.id = c.voucher_id WHERE v.kind = 'gift'"),
+        count(
+            &s,
+            "SELECT count(*) FROM voucher_cancellations c JOIN vouchers v ON v.id = c.voucher_id WHERE v.kind = 'gift'"
+        ),
         1,
         "withdrawn through an append-only cancellation, the voucher itself untouched"
     );
@@ -350,7 +376,11 @@ fn an_inactive_reward_cannot_be_chosen_and_a_renamed_one_keeps_the_promised_name
     s.save_reward(Some(pastry), &edit(&r, "Croissant du jour", true), None).unwrap();
     buy(&mut s, anne, 2500);
     s.process_referrals().unwrap();
-    assert_eq!(gifts_of(&s, anne)[0].label.as_deref(), Some("Viennoiserie offerte"), "the gift promised is the one given");
+    assert_eq!(
+        gifts_of(&s, anne)[0].label.as_deref(),
+        Some("Viennoiserie offerte"),
+        "the gift promised is the one given"
+    );
     // Deactivated: the gift already given stays; a new version cannot choose it.
     r = s.rewards(true).unwrap().into_iter().find(|r| r.id == pastry).unwrap();
     s.save_reward(Some(pastry), &edit(&r, "Croissant du jour", false), None).unwrap();
