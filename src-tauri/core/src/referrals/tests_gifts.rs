@@ -404,3 +404,65 @@ fn the_printed_rules_and_the_notice_name_the_gift() {
     );
     assert!(text.contains("« Nettoyage offert »"), "and the milestone's gift");
 }
+
+#[test]
+fn only_the_highest_counts_a_gift_unused_is_replaced_and_a_gift_used_was_had() {
+    for used in [false, true] {
+        let (mut s, _clock, pastry, _) = gift_shop_with(None, None, false);
+        let base = s.referral_offer().unwrap().unwrap().offer;
+        // The pastry at 1 friend, a 10 € voucher at 2; only the highest counts.
+        let o = Offer {
+            friend_reward: None,
+            milestones: vec![
+                Milestone {
+                    key: 1,
+                    referrals: 1,
+                    reward: RewardSpec::Catalogue { reward_id: pastry, label: "-".into(), cost_cents: 150, kind: None },
+                    slots: Some(50),
+                },
+                Milestone {
+                    key: 2,
+                    referrals: 2,
+                    reward: RewardSpec::Voucher { cents: 1000, valid_days: 90 },
+                    slots: Some(50),
+                },
+            ],
+            stacking: Stacking::HighestOnly,
+            ..base
+        };
+        s.save_referral_offer(&o, None).unwrap();
+        let lea = add(&mut s, input("Léa", "Martin"));
+        let anne = friend(&mut s, "Anne", "anne@example.com", code_of(lea)).unwrap();
+        buy(&mut s, anne, 2500);
+        s.process_referrals().unwrap();
+        let held = gifts_of(&s, lea);
+        assert_eq!(held.len(), 1, "one friend: the pastry");
+        if used {
+            s.hand_over_gift(lea, &held[0].code, "Marie", None).unwrap();
+        }
+        let bruno = friend(&mut s, "Bruno", "bruno@example.com", code_of(lea)).unwrap();
+        buy(&mut s, bruno, 2500);
+        s.process_referrals().unwrap();
+        let vouchers: Vec<(VoucherKind, i64)> =
+            s.loyalty_status(lea).unwrap().vouchers.into_iter().map(|v| (v.kind, v.value)).collect();
+        assert_eq!(
+            vouchers,
+            vec![(VoucherKind::Amount, 1000)],
+            "two friends: the full 10 € voucher (a gift is not money: nothing is deducted), the pastry no longer held (used: {used})"
+        );
+        let c = s.referrals_overview().unwrap().counters;
+        if used {
+            assert_eq!(
+                (c.loss_cents, c.committed_cents),
+                (150, 1150),
+                "the pastry handed over was had: a loss at its cost"
+            );
+        } else {
+            assert_eq!((c.taken_back_cents, c.committed_cents), (150, 1000), "the unused pastry is withdrawn");
+            assert_eq!(
+                conflict_key(&s.hand_over_gift(lea, &held[0].code, "Marie", None).unwrap_err()),
+                "conflict.voucher_cancelled"
+            );
+        }
+    }
+}
