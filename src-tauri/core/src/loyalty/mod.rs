@@ -10,6 +10,7 @@
 //! incremental, in short transactions), `facts` (usable balance and tier held, as SQL over
 //! many customers).
 
+mod catalogue;
 mod earning;
 mod expiry;
 mod facts;
@@ -22,6 +23,7 @@ mod status;
 mod tiers;
 mod vouchers;
 
+pub use catalogue::*;
 pub(crate) use earning::{grant_points_tx, on_refund, on_sale, take_back_points_tx};
 pub use facts::LoyaltyFacts;
 pub(crate) use ledgers::usable_points;

@@ -6,12 +6,11 @@
 //! is an append-only `redemptions` row with its `redeem` ledger entry; an intermediate stamp
 //! milestone is claimed once per card, the last one takes the full card.
 
+use super::catalogue::{check_reward_available, reward, RewardKind};
 use super::ledgers::{claimed_milestones, expire_due, insert_points, stamps_balance, usable_points, PointsRefs};
 use super::programme::programme;
 use super::rules;
-use super::vouchers::{
-    check_reward_available, issue_voucher_tx, reward, use_voucher_tx, voucher_by_code, RewardKind, Voucher, VoucherKind,
-};
+use super::vouchers::{issue_voucher_tx, use_voucher_tx, voucher_by_code, Voucher, VoucherKind};
 use crate::customers::ensure_customer;
 use crate::error::{Error, Result};
 use crate::storage::{Store, Tx};
