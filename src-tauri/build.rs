@@ -41,6 +41,7 @@ const COMMANDS: &[&str] = &[
     "loyalty_expiring",
     "loyalty_suspicious",
     "loyalty_give_reward",
+    "voucher_hand_over",
     "cards_printable",
     "mail_settings_get",
     "mail_settings_save",

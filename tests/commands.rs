@@ -15,6 +15,65 @@ struct App {
     _dir: tempfile::TempDir,
 }
 
+#[test]
+fn a_catalogue_gift_through_the_commands_is_held_then_handed_over_once() {
+    let app = app();
+    let today = chrono::Local::now().date_naive().to_string();
+    let reward = json!({
+        "name": "Viennoiserie offerte", "kind": "free_product", "points_cost": 100, "value": 0, "stock": null,
+        "per_customer_limit": null, "valid_from": null, "valid_to": null, "voucher_days": 30, "active": true
+    });
+    let pastry = invoke(&app, "reward_save", json!({ "id": null, "input": reward, "key": "reward-pastry-1" })).unwrap();
+    let pastry = pastry["value"]["id"].as_i64().unwrap();
+    let gift = |cost: i64| json!({ "type": "catalogue", "reward_id": pastry, "label": "-", "cost_cents": cost });
+    let offer = |cost: i64| {
+        json!({
+            "active": true, "starts_on": today, "ends_on": null, "min_purchase_cents": 2000, "within_days": 30,
+            "second_purchase": false, "hold_days": 0, "referrer_reward": null, "friend_reward": gift(cost),
+            "friend_reward_at": "first_purchase", "milestones": [], "stacking": "highest_only",
+            "per_referrer_cap_cents": null, "budget_cents": null, "correction_days": 14,
+            "max_per_day": 10, "max_per_week": 20, "staff_burst_per_hour": 10, "exclusions": ""
+        })
+    };
+    let err = invoke(&app, "referral_offer_save", json!({ "offer": offer(0), "key": "offer-gift-000" })).unwrap_err();
+    assert_eq!(err["fields"][0]["field"], "friend_reward", "a gift with no cost is refused next to its reward");
+    let saved = invoke(&app, "referral_offer_save", json!({ "offer": offer(150), "key": "offer-gift-001" })).unwrap();
+    assert_eq!(saved["value"]["offer"]["friend_reward"]["label"], "Viennoiserie offerte", "named by the catalogue");
+    assert_eq!(saved["value"]["offer"]["friend_reward"]["kind"], "free_product");
+    let lea =
+        invoke(&app, "customer_create", json!({ "input": new_customer("Léa", "Martin", ""), "key": "create-lea-g1" }))
+            .unwrap()["value"]
+            .as_i64()
+            .unwrap();
+    let code =
+        invoke(&app, "referral_customer", json!({ "customer": lea })).unwrap()["code"].as_str().unwrap().to_string();
+    let link = json!({ "referrer": { "type": "code", "code": code }, "staff": "Marie" });
+    let hugo = invoke(
+        &app,
+        "referral_customer_create",
+        json!({ "input": new_customer("Hugo", "Ami", ""), "link": link, "key": "create-hugo-g1" }),
+    )
+    .unwrap()["value"]
+        .as_i64()
+        .unwrap();
+    let sale = json!({ "customer_id": hugo, "amount_cents": 2500, "occurred_at": null, "note": "", "category": "", "apply": null });
+    invoke(&app, "sale_record", json!({ "input": sale, "key": "sale-hugo-g001" })).unwrap();
+    let status = invoke(&app, "loyalty_status", json!({ "customer": hugo })).unwrap();
+    let v = &status["vouchers"][0];
+    assert_eq!((v["kind"].clone(), v["label"].clone()), (json!("gift"), json!("Viennoiserie offerte")), "{status}");
+    let code = v["code"].as_str().unwrap().to_string();
+    let args = json!({ "customer": hugo, "code": code, "staff": "Marie", "key": "hand-over-hugo-1" });
+    let first = invoke(&app, "voucher_hand_over", args.clone()).unwrap();
+    let replay = invoke(&app, "voucher_hand_over", args).unwrap();
+    assert_eq!(first["value"]["id"], replay["value"]["id"], "a retry hands it over once");
+    let again = json!({ "customer": hugo, "code": code, "staff": "Marie", "key": "hand-over-hugo-2" });
+    let err = invoke(&app, "voucher_hand_over", again).unwrap_err();
+    assert_eq!(err["code"], "conflict", "a gift is handed over once: {err}");
+    let bad = json!({ "customer": hugo, "code": "<script>", "staff": "", "key": "hand-over-hugo-3" });
+    assert_eq!(invoke(&app, "voucher_hand_over", bad).unwrap_err()["code"], "validation", "not a code");
+    assert_eq!(invoke(&app, "loyalty_status", json!({ "customer": hugo })).unwrap()["vouchers"], json!([]));
+}
+
 fn app() -> App {
     let dir = tempfile::tempdir().unwrap();
     let state = AppState::open(&dir.path().join("shop.db"));

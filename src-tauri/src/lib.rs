@@ -72,6 +72,7 @@ pub fn builder<R: Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
             loyalty::loyalty_expiring,
             loyalty::loyalty_suspicious,
             loyalty::loyalty_give_reward,
+            loyalty::voucher_hand_over,
             loyalty::cards_printable,
             campaigns::mail_settings_get,
             campaigns::mail_settings_save,

@@ -123,6 +123,18 @@ pub async fn loyalty_give_reward(
     state.with(|s| s.give_reward(customer, reward, &staff, Some(&key)))
 }
 
+/// Hand a gift voucher (a catalogue gift given as a referral reward) over without a sale.
+#[tauri::command]
+pub async fn voucher_hand_over(
+    state: State<'_, AppState>,
+    customer: CustomerId,
+    code: String,
+    staff: String,
+    key: String,
+) -> Res<Outcome<Voucher>> {
+    state.with(|s| s.hand_over_gift(customer, &code, &staff, Some(&key)))
+}
+
 #[tauri::command]
 pub async fn cards_printable(state: State<'_, AppState>, customers: Vec<CustomerId>) -> Res<Vec<PrintableCard>> {
     state.with(|s| s.printable_cards(&customers))

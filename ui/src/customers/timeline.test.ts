@@ -1,7 +1,7 @@
 // The customer timeline's loyalty and automation entries, in words (French, the default).
 import { describe, expect, it } from 'vitest';
 import { automationReason } from '$lib/automationReasons';
-import { automationLine, stampsLine, tierLine, voucherUsedLine } from './timeline';
+import { automationLine, stampsLine, tierLine, voucherIssuedLine, voucherUsedLine } from './timeline';
 
 const at = '2026-11-23T10:00:00Z';
 
@@ -20,8 +20,8 @@ describe('timeline words', () => {
   });
 
   it('says when a voucher was used and given back', () => {
-    expect(voucherUsedLine({ at, type: 'voucher_used', code: 'BON-7K2', purchase_id: 3, undone: false })).toBe("Bon d'achat BON-7K2 utilisé");
-    expect(voucherUsedLine({ at, type: 'voucher_used', code: 'BON-7K2', purchase_id: 3, undone: true })).toContain('rendu');
+    expect(voucherUsedLine({ at, type: 'voucher_used', code: 'BON-7K2', purchase_id: 3, undone: false, label: null, staff: null })).toBe("Bon d'achat BON-7K2 utilisé");
+    expect(voucherUsedLine({ at, type: 'voucher_used', code: 'BON-7K2', purchase_id: 3, undone: true, label: null, staff: null })).toContain('rendu');
   });
 
   it('says a tier was reached or lost, and what remains', () => {
@@ -45,5 +45,19 @@ describe('timeline words', () => {
   it('keeps hostile names as plain text', () => {
     const line = tierLine({ at, type: 'tier_changed', tier: '<img src=x onerror=alert(1)>', up: true, to: null });
     expect(line).toBe('Niveau atteint : <img src=x onerror=alert(1)>');
+  });
+});
+
+describe('gift vouchers in the timeline', () => {
+  const used = (purchase_id: number | null, undone: boolean, staff: string | null) =>
+    voucherUsedLine({ at, type: 'voucher_used', code: 'K7P2-X9MQ', purchase_id, undone, label: 'Viennoiserie offerte', staff });
+  it('names the gift, never an amount', () => {
+    expect(used(3, false, null), 'handed over with a sale').toBe('Cadeau K7P2-X9MQ remis : Viennoiserie offerte');
+    expect(used(null, false, 'Marie'), 'handed over from the customer page, by whom').toBe('Cadeau K7P2-X9MQ remis par Marie : Viennoiserie offerte');
+    expect(used(3, true, null), 'its sale refunded').toContain('de nouveau disponible');
+    const issued = (kind: string, value: number, label: string | null) =>
+      voucherIssuedLine({ at, type: 'voucher_issued', code: 'K7P2-X9MQ', kind, value, reason: null, label });
+    expect(issued('gift', 150, 'Viennoiserie offerte'), 'a gift issued reads as its name, not its cost').toBe('Cadeau K7P2-X9MQ : Viennoiserie offerte');
+    expect(issued('amount', 1000, null).replace(/[\u00a0\u202f]/g, ' ')).toBe("Bon d'achat K7P2-X9MQ de 10,00 €");
   });
 });

@@ -1,9 +1,9 @@
 // The words of the customer timeline's loyalty and automation entries: stamps, milestone
-// claims and their return on a full refund, vouchers used and given back, tiers reached and
+// claims and their return on a full refund, vouchers (and gifts) issued, used and given back, tiers reached and
 // lost, automatic messages (sent, skipped, expired, held out, with the reason). Pure, so the
 // wording is tested without a window; every string comes from the catalogues.
 import type { TimelineEntry } from '$lib/generated/TimelineEntry';
-import { formatCount } from '$lib/format';
+import { formatCount, formatVoucherValue } from '$lib/format';
 import { t } from '$lib/i18n';
 
 type Of<K extends TimelineEntry['type']> = Extract<TimelineEntry, { type: K }>;
@@ -38,7 +38,22 @@ export function stampsLine(e: Of<'stamps'>): string {
 }
 
 export function voucherUsedLine(e: Of<'voucher_used'>): string {
+  if (e.label !== null) {
+    const label = e.label;
+    if (e.undone) return t('ui.timeline.gift_undone', { code: e.code, label });
+    if (e.staff) return t('ui.timeline.gift_used_by', { code: e.code, label, staff: e.staff });
+    return t('ui.timeline.gift_used', { code: e.code, label });
+  }
   return t(e.undone ? 'ui.timeline.voucher_undone' : 'ui.timeline.voucher_used', { code: e.code });
+}
+
+/** A voucher issued: its value, or a gift's name. */
+export function voucherIssuedLine(e: Of<'voucher_issued'>): string {
+  if (e.kind === 'gift') return t('ui.timeline.gift_issued', { code: e.code, label: e.label ?? '' });
+  return t('ui.timeline.voucher_issued', {
+    code: e.code,
+    value: formatVoucherValue(e.kind === 'percent' ? 'percent' : 'amount', e.value),
+  });
 }
 
 export function tierLine(e: Of<'tier_changed'>): string {

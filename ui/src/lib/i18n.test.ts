@@ -109,7 +109,7 @@ const families: Record<string, string[]> = {
   'ui.referral_reason.': [
     'outside_offer', 'expired', 'refund_during_hold', 'refund_after_approval', 'link_removed', 'rejected_in_review',
     'merged_same_person', 'merged_duplicate', 'merged_existing_customer', 'replaced_by_higher', 'milestone_lost', 'no_slot_left', 'budget_spent',
-    'cap_reached', 'reward_unavailable',
+    'cap_reached', 'reward_unavailable', 'out_of_stock',
   ],
   'ui.timeline.referral.': [
     'referred', 'link_changed', 'link_removed', 'flagged', 'cleared', 'first_purchase', 'qualified', 'approved', 'voided',

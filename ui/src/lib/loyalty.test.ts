@@ -1,6 +1,6 @@
 // Loyalty sentences (lib/loyalty.ts) in French and English.
 import { beforeEach, describe, expect, it } from 'vitest';
-import { earnLine, earnedSummary, factor, ledgerKind } from './loyalty';
+import { earnLine, earnedSummary, factor, ledgerKind, voucherLine, voucherWhat } from './loyalty';
 import { prefs } from './prefs.svelte';
 
 const plain = (s: string) => s.replace(/[\u00a0\u202f]/g, ' ');
@@ -31,5 +31,23 @@ describe('loyalty sentences', () => {
   it('ledger kinds are translated and unknown ones shown as they are', () => {
     expect(ledgerKind('expire')).not.toBe('expire');
     expect(ledgerKind('something_new')).toBe('something_new');
+  });
+});
+
+describe('vouchers held', () => {
+  beforeEach(() => {
+    prefs.lang = 'fr';
+    prefs.locale = 'fr-FR';
+    prefs.currency = 'EUR';
+  });
+  const base = { code: 'K7P2-X9MQ', expires_at: '2026-12-31T12:00:00Z' };
+  it('a gift reads as its name, never as its cost', () => {
+    const gift = { ...base, kind: 'gift' as const, value: 150, label: 'Viennoiserie offerte' };
+    expect(voucherWhat(gift)).toBe('Viennoiserie offerte');
+    expect(plain(voucherLine(gift))).toBe("Cadeau : Viennoiserie offerte — code K7P2-X9MQ, valable jusqu'au 31 déc. 2026");
+  });
+  it('money off reads as its value', () => {
+    expect(plain(voucherWhat({ kind: 'amount', value: 1000, label: null }))).toBe('10,00 €');
+    expect(plain(voucherLine({ ...base, kind: 'amount', value: 1000, label: null }))).toContain('10,00 € — code K7P2-X9MQ');
   });
 });

@@ -2,7 +2,8 @@
 import type { EarnLine } from './generated/EarnLine';
 import type { Earning } from './generated/Earning';
 import type { NextGoal } from './generated/NextGoal';
-import { formatCount, formatMoney } from './format';
+import type { Voucher } from './generated/Voucher';
+import { formatCount, formatDate, formatMoney, formatVoucherValue } from './format';
 import { t } from './i18n';
 
 /** Ledger entry kinds the core writes. */
@@ -52,4 +53,23 @@ export function earnedSummary(e: Earning | null, next: NextGoal | null): string 
   const earned = parts.join(', ');
   const ahead = next ? goal(next) : '';
   return [earned, ahead].filter((s) => s !== '').join(' — ');
+}
+
+/** A gift voucher (a catalogue gift held until handed over; never money off). */
+export function isGift(v: Pick<Voucher, 'kind'>): boolean {
+  return v.kind === 'gift';
+}
+
+/** What a voucher gives, in words: "Viennoiserie offerte" for a gift, "10,00 €" or "10 %" otherwise. */
+export function voucherWhat(v: Pick<Voucher, 'kind' | 'value' | 'label'>): string {
+  if (v.kind === 'gift') return v.label ?? '';
+  return formatVoucherValue(v.kind, v.value);
+}
+
+/** One held voucher as the customer page and the till list it. */
+export function voucherLine(v: Pick<Voucher, 'kind' | 'value' | 'label' | 'code' | 'expires_at'>): string {
+  const date = formatDate(v.expires_at);
+  if (v.kind === 'gift') return t('ui.loyalty.voucher_gift', { label: v.label ?? '', code: v.code, date });
+  if (v.kind === 'amount') return t('ui.loyalty.voucher_amount', { value: formatMoney(v.value), code: v.code, date });
+  return t('ui.loyalty.voucher_percent', { value: formatCount(v.value), code: v.code, date });
 }

@@ -8,6 +8,8 @@ import type { FriendRewardAt } from '$lib/generated/FriendRewardAt';
 import type { ReferrerLookup } from '$lib/generated/ReferrerLookup';
 import type { ReferrerRef } from '$lib/generated/ReferrerRef';
 import type { ReferralStatus } from '$lib/generated/ReferralStatus';
+import type { Reward } from '$lib/generated/Reward';
+import type { RewardKind } from '$lib/generated/RewardKind';
 import { parseMoney } from '$lib/money';
 import { centsToInput, type Parsed, type Problem } from '$lib/forms';
 
@@ -20,7 +22,7 @@ export const STATUSES: readonly ReferralStatus[] = [
   'outside_offer',
 ];
 
-export type RewardType = 'none' | 'points' | 'voucher' | 'percent_voucher';
+export type RewardType = 'none' | 'points' | 'voucher' | 'percent_voucher' | 'catalogue';
 
 /** A reward as typed: the money parts as text. */
 export interface RewardForm {
@@ -30,6 +32,9 @@ export interface RewardForm {
   percent: number;
   validDays: number;
   cost: string;
+  /** A catalogue reward: its id (null: none chosen yet) and its name as last saved or chosen. */
+  rewardId: number | null;
+  label: string;
 }
 
 export interface MilestoneForm {
@@ -63,7 +68,7 @@ export interface OfferForm {
 }
 
 export function emptyReward(): RewardForm {
-  return { type: 'none', points: 100, amount: '', percent: 10, validDays: 90, cost: '' };
+  return { type: 'none', points: 100, amount: '', percent: 10, validDays: 90, cost: '', rewardId: null, label: '' };
 }
 
 export function rewardToForm(r: RewardSpec | null, decimal: ',' | '.' = ','): RewardForm {
@@ -83,8 +88,8 @@ export function rewardToForm(r: RewardSpec | null, decimal: ',' | '.' = ','): Re
         cost: centsToInput(r.cost_cents, decimal),
       };
     case 'catalogue':
-      // Kept as a voucher of its cost in the editor's terms.
-      return { ...f, type: 'voucher', amount: centsToInput(r.cost_cents, decimal) };
+      // Kept as the catalogue reward it names (a gift stays a gift), with its cost.
+      return { ...f, type: 'catalogue', rewardId: r.reward_id, label: r.label, cost: centsToInput(r.cost_cents, decimal) };
   }
 }
 
@@ -170,6 +175,13 @@ function readReward(f: RewardForm, field: string, bad: (p: Problem) => void): Re
     case 'percent_voucher':
       if (!whole(f.percent, 1, 100)) bad({ field, key: 'ui.referrals.percent_invalid' });
       return { type: 'percent_voucher', percent: f.percent, valid_days: days, cost_cents: money(f.cost) };
+    case 'catalogue': {
+      if (f.rewardId === null) bad({ field, key: 'field.referral_catalogue_reward' });
+      // Empty is 0: the core names and types the reward, and refuses a gift without its cost.
+      const cost = f.cost.trim() === '' ? 0 : parseMoney(f.cost);
+      if (cost === null || cost < 0) bad({ field, key: 'ui.money.invalid' });
+      return { type: 'catalogue', reward_id: f.rewardId ?? 0, label: f.label || '-', cost_cents: cost ?? 0 };
+    }
   }
 }
 
@@ -247,4 +259,20 @@ export function refFromLookup(text: string, l: ReferrerLookup): ReferrerRef | nu
   if (l.via === 'card') return { type: 'card', number: compact };
   if (l.via === 'code') return { type: 'code', code: text.trim() };
   return { type: 'customer', id: l.found.id };
+}
+
+/** A catalogue reward handed over as a gift (never money off); mirrors the core's `RewardKind::is_gift`. */
+export function isGiftKind(kind: RewardKind): boolean {
+  return kind === 'free_product' || kind === 'experience' || kind === 'partner';
+}
+
+/**
+ * The catalogue rewards the editor offers: the active ones, by name, and the one already chosen
+ * even when it was deactivated since (shown, not choosable again: the core refuses it for a new
+ * version).
+ */
+export function catalogueChoices(all: Reward[], chosen: number | null): Reward[] {
+  return all
+    .filter((r) => r.active || r.id === chosen)
+    .sort((a, b) => a.name.localeCompare(b.name));
 }

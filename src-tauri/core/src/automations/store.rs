@@ -60,6 +60,7 @@ pub fn validate_config(c: &AutomationConfig) -> Result<()> {
         let ok = match v.kind {
             VoucherKind::Amount => (1..=crate::loyalty::MAX_VOUCHER_CENTS).contains(&v.value),
             VoucherKind::Percent => (1..=100).contains(&v.value),
+            VoucherKind::Gift => false,
         };
         if !ok {
             p.add("birthday_voucher.value", "field.reward_value_invalid");

@@ -94,6 +94,8 @@ pub(crate) fn attach_voucher(
         VoucherKind::Amount => render::format_money(v.value, currency, locale),
         VoucherKind::Percent if locale == crate::settings::Locale::En => format!("{}%", v.value),
         VoucherKind::Percent => format!("{}\u{a0}%", v.value),
+        // Refused when the automation is saved (a birthday voucher is money off).
+        VoucherKind::Gift => String::new(),
     };
     let fields: Option<String> =
         tx.query_row("SELECT fields FROM campaign_recipients WHERE id = ?1", [row], |r| r.get(0))?;

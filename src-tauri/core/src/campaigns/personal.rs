@@ -141,6 +141,8 @@ pub fn personal(conn: &Connection, id: &Identity, customer: CustomerId, now: Dat
         Some(v) => {
             let value = match v.kind {
                 crate::loyalty::VoucherKind::Amount => format_money(v.value, id.currency, id.locale),
+                // A gift reads as its name ("Une viennoiserie offerte").
+                crate::loyalty::VoucherKind::Gift => v.label.clone().unwrap_or_default(),
                 crate::loyalty::VoucherKind::Percent => {
                     if id.locale == Locale::En {
                         format!("{}%", v.value)

@@ -68,6 +68,8 @@ pub enum TimelineKind {
         kind: String,
         value: i64,
         reason: Option<String>,
+        /// A gift voucher: the gift's name.
+        label: Option<String>,
     },
     /// A campaign message left for this customer.
     EmailSent {
@@ -99,11 +101,14 @@ pub enum TimelineKind {
         /// A milestone given back because its sale was fully refunded.
         returned: bool,
     },
-    /// A voucher used on a sale, or given back by a refund (`undone`).
+    /// A voucher used on a sale, or given back by a refund (`undone`); a gift (its `label`)
+    /// may be handed over without a sale, by `staff`.
     VoucherUsed {
         code: String,
         purchase_id: Option<PurchaseId>,
         undone: bool,
+        label: Option<String>,
+        staff: Option<String>,
     },
     /// A tier reached (`up`) or lost at the end of its kept period (then `to` is the tier held
     /// after, if any).
@@ -258,13 +263,19 @@ impl Store {
         }
 
         let mut st = conn.prepare_cached(
-            "SELECT id, issued_at, code, kind, value, reason FROM vouchers WHERE customer_id = ?1 ORDER BY id DESC LIMIT ?2",
+            "SELECT id, issued_at, code, kind, value, reason, label FROM vouchers WHERE customer_id = ?1 ORDER BY id DESC LIMIT ?2",
         )?;
         let rows = st.query_map(rusqlite::params![id, lim], |r| {
             Ok((
                 r.get(1)?,
                 r.get::<_, i64>(0)?,
-                TimelineKind::VoucherIssued { code: r.get(2)?, kind: r.get(3)?, value: r.get(4)?, reason: r.get(5)? },
+                TimelineKind::VoucherIssued {
+                    code: r.get(2)?,
+                    kind: r.get(3)?,
+                    value: r.get(4)?,
+                    reason: r.get(5)?,
+                    label: r.get(6)?,
+                },
             ))
         })?;
         for row in rows {
@@ -335,7 +346,7 @@ fn loyalty_and_automation_entries(
         out.push(row?);
     }
     let mut st = conn.prepare_cached(
-        "SELECT u.id, u.at, v.code, u.purchase_id, u.kind FROM voucher_uses u JOIN vouchers v ON v.id = u.voucher_id
+        "SELECT u.id, u.at, v.code, u.purchase_id, u.kind, v.label, u.staff FROM voucher_uses u JOIN vouchers v ON v.id = u.voucher_id
          WHERE v.customer_id = ?1 ORDER BY u.id DESC LIMIT ?2",
     )?;
     let rows = st.query_map(rusqlite::params![id, lim], |r| {
@@ -346,6 +357,8 @@ fn loyalty_and_automation_entries(
                 code: r.get(2)?,
                 purchase_id: r.get(3)?,
                 undone: r.get::<_, String>(4)? == "undo",
+                label: r.get(5)?,
+                staff: r.get(6)?,
             },
         ))
     })?;

@@ -10,6 +10,7 @@
 //! incremental, in short transactions), `facts` (usable balance and tier held, as SQL over
 //! many customers).
 
+mod catalogue;
 mod earning;
 mod expiry;
 mod facts;
@@ -22,6 +23,7 @@ mod status;
 mod tiers;
 mod vouchers;
 
+pub use catalogue::*;
 pub(crate) use earning::{grant_points_tx, on_refund, on_sale, take_back_points_tx};
 pub use facts::LoyaltyFacts;
 pub(crate) use ledgers::usable_points;
@@ -32,8 +34,8 @@ pub use reports::*;
 pub use rules::{EarnLine, Earning, Lot, NextGoal};
 pub use status::*;
 pub use tiers::*;
-pub(crate) use vouchers::issue_voucher_tx;
 pub use vouchers::*;
+pub(crate) use vouchers::{issue_gift_voucher_tx, issue_voucher_tx};
 
 #[cfg(test)]
 mod tests;

@@ -6,12 +6,11 @@
 //! is an append-only `redemptions` row with its `redeem` ledger entry; an intermediate stamp
 //! milestone is claimed once per card, the last one takes the full card.
 
+use super::catalogue::{check_reward_available, reward, RewardKind};
 use super::ledgers::{claimed_milestones, expire_due, insert_points, stamps_balance, usable_points, PointsRefs};
 use super::programme::programme;
 use super::rules;
-use super::vouchers::{
-    check_reward_available, issue_voucher_tx, reward, use_voucher_tx, voucher_by_code, RewardKind, Voucher, VoucherKind,
-};
+use super::vouchers::{issue_voucher_tx, use_voucher_tx, voucher_by_code, Voucher, VoucherKind};
 use crate::customers::ensure_customer;
 use crate::error::{Error, Result};
 use crate::storage::{Store, Tx};
@@ -72,11 +71,14 @@ pub(crate) fn discount_for(tx: &Tx, customer: CustomerId, apply: &Apply, total: 
             if v.customer_id.is_some_and(|c| c != customer) {
                 return Err(Error::conflict("conflict.voucher_other_customer"));
             }
-            // A voucher is used once: worth more than the ticket, the rest would be lost.
-            if v.kind == VoucherKind::Amount && v.value > total {
-                return Err(Error::conflict("conflict.voucher_exceeds_sale"));
+            match v.kind {
+                // A voucher is used once: worth more than the ticket, the rest would be lost.
+                VoucherKind::Amount if v.value > total => return Err(Error::conflict("conflict.voucher_exceeds_sale")),
+                VoucherKind::Amount => rules::discount_cents(false, v.value, total),
+                VoucherKind::Percent => rules::discount_cents(true, v.value, total),
+                // A gift is handed over with the sale: nothing comes off the ticket.
+                VoucherKind::Gift => 0,
             }
-            rules::discount_cents(v.kind == VoucherKind::Percent, v.value, total)
         }
         Apply::Points { points } => rules::liability_cents(*points, programme(tx)?.value_of_100_points_cents),
         Apply::Milestone { .. } => 0,

@@ -2,11 +2,12 @@
 //! progress, stamps and milestones, expiring points, vouchers, the rewards within reach.
 //! Read-only: everything here is derived from the ledgers at the time asked.
 
+use super::catalogue::{check_reward_available, Reward};
 use super::ledgers::{carry, claimed_milestones, stamps_balance, usable_points};
 use super::programme::programme;
 use super::rules::{self, EXPIRING_SOON_DAYS};
 use super::tiers::{tier_now, NextTier, TierStatus};
-use super::vouchers::{check_reward_available, usable_vouchers, Reward, Voucher};
+use super::vouchers::{usable_vouchers, Voucher};
 use crate::error::Result;
 use crate::storage::Store;
 use crate::types::{Cents, CustomerId};

@@ -72,6 +72,10 @@ fn reward_words(r: &RewardSpec, plural: bool, lang: Lang, currency: Currency, lo
             let value = if lang == Lang::En { format!("{percent}%") } else { format!("{percent}\u{a0}%") };
             i18n::tr(lang, voucher, &[("value", value)])
         }
+        // A gift reads as its name; counted, as "cadeaux « … »" (its name is the merchant's).
+        RewardSpec::Catalogue { label, .. } if plural && super::offer::is_gift(r) => {
+            i18n::tr(lang, "referral.reward.gifts", &[("label", label.clone())])
+        }
         RewardSpec::Catalogue { label, .. } => label.clone(),
     }
 }
@@ -287,11 +291,30 @@ fn issue(
         RewardSpec::PercentVoucher { percent, valid_days, .. } => {
             voucher(VoucherKind::Percent, *percent, i64::from(*valid_days))?
         }
-        RewardSpec::Catalogue { reward_id, .. } => {
+        RewardSpec::Catalogue { reward_id, label, cost_cents, kind } => {
             use crate::loyalty::RewardKind;
             let Ok(r) = crate::loyalty::reward(tx, *reward_id) else { return Ok(Err(Refusal::RewardUnavailable)) };
+            // What is given is what the offer's version promised: a gift when it was saved as
+            // one (under the name it had then), whatever the catalogue reward became since.
+            let gift = kind.map_or(r.kind.is_gift(), RewardKind::is_gift);
             match r.kind {
                 _ if !r.active => return Ok(Err(Refusal::RewardUnavailable)),
+                // A limited stock is limited for everyone: a gift promised takes one.
+                _ if gift && r.stock.is_some_and(|s| r.redeemed >= s) => return Ok(Err(Refusal::OutOfStock)),
+                _ if gift && *cost_cents > 0 => {
+                    let v = crate::loyalty::issue_gift_voucher_tx(
+                        tx,
+                        customer,
+                        r.id,
+                        label,
+                        *cost_cents,
+                        tx.now + Duration::days(r.voucher_days),
+                        "referral",
+                        Some(reason),
+                    )?;
+                    ("voucher", None, None, Some(v.id))
+                }
+                _ if gift => return Ok(Err(Refusal::RewardUnavailable)),
                 RewardKind::Voucher | RewardKind::FixedDiscount if r.value > 0 => {
                     voucher(VoucherKind::Amount, r.value, r.voucher_days)?
                 }

@@ -154,6 +154,8 @@ pub struct OfferVersion {
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_gifts;
+#[cfg(test)]
 mod tests_link;
 #[cfg(test)]
 mod tests_milestones;

@@ -8,6 +8,7 @@
 
 use crate::campaigns::render::format_money;
 use crate::error::{FieldError, Problems, Result};
+use crate::loyalty::RewardKind;
 use crate::settings::{Currency, Locale};
 use crate::types::Cents;
 use chrono::NaiveDate;
@@ -26,10 +27,21 @@ pub enum RewardSpec {
     /// A voucher of a percentage off; `cost_cents` is what the merchant expects one to cost,
     /// counted against the budget.
     PercentVoucher { percent: i64, valid_days: u32, cost_cents: Cents },
-    /// A reward of the loyalty catalogue that gives a voucher or a discount, given as a
-    /// voucher. `label` is its name when the offer was saved; `cost_cents` is its cost to the
-    /// shop (its value for an amount; the merchant's estimate for a percentage).
-    Catalogue { reward_id: i64, label: String, cost_cents: Cents },
+    /// A reward of the loyalty catalogue, given as a voucher the customer keeps until used: a
+    /// voucher or a discount as money off; a gift (free product, experience, partner's gift)
+    /// as a gift voucher handed over at the till or from the customer page. `label` is its
+    /// name when the offer was saved and `kind` its kind then (both set by the core from the
+    /// catalogue when the offer is checked or saved; absent in offers saved before gifts,
+    /// which were all money off); `cost_cents` is its cost to the shop (its value for an
+    /// amount; the merchant's estimate for a percentage or a gift, required for a gift).
+    Catalogue {
+        reward_id: i64,
+        label: String,
+        cost_cents: Cents,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        kind: Option<RewardKind>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -272,7 +284,12 @@ fn check_reward(p: &mut Problems, field: &'static str, r: &RewardSpec) {
         RewardSpec::PercentVoucher { percent, valid_days, cost_cents } => {
             (1..=100).contains(percent) && (1..=MAX_DAYS).contains(valid_days) && (1..=MAX_MONEY).contains(cost_cents)
         }
-        RewardSpec::Catalogue { reward_id, label, cost_cents } => {
+        RewardSpec::Catalogue { reward_id, label, cost_cents, kind } => {
+            if matches!(kind, Some(k) if k.is_gift()) && !(1..=crate::loyalty::MAX_VOUCHER_CENTS).contains(cost_cents) {
+                // What the gift costs the shop is what the budget counts: it must be said.
+                p.add(field, "field.referral_gift_cost");
+                return;
+            }
             *reward_id > 0
                 && crate::text::clean(label).is_some_and(|l| l.chars().count() <= MAX_LABEL)
                 && (0..=MAX_MONEY).contains(cost_cents)
@@ -297,12 +314,19 @@ pub fn cost_cents(r: &RewardSpec, point_value: Cents) -> Cents {
     }
 }
 
+/// Whether a reward is a catalogue gift (held as a gift voucher, handed over, never money off).
+pub fn is_gift(r: &RewardSpec) -> bool {
+    matches!(r, RewardSpec::Catalogue { kind: Some(k), .. } if k.is_gift())
+}
+
 /// One bounded part of the worst case: `slots` rewards of `cost_cents`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct CostPart {
     pub milestone_key: u32,
     pub slots: u32,
     pub cost_cents: Cents,
+    /// The catalogue reward's name, when the milestone gives one ("Une viennoiserie offerte").
+    pub label: Option<String>,
 }
 
 /// The most the offer can cost, as the editor shows it while typing.
@@ -330,9 +354,15 @@ pub fn worst_case(o: &Offer, point_value: Cents) -> WorstCase {
     let mut unbounded = o.referrer_reward.is_some() || o.friend_reward.is_some();
     for m in &o.milestones {
         match m.slots {
-            Some(slots) => {
-                parts.push(CostPart { milestone_key: m.key, slots, cost_cents: cost_cents(&m.reward, point_value) })
-            }
+            Some(slots) => parts.push(CostPart {
+                milestone_key: m.key,
+                slots,
+                cost_cents: cost_cents(&m.reward, point_value),
+                label: match &m.reward {
+                    RewardSpec::Catalogue { label, .. } => Some(label.clone()),
+                    _ => None,
+                },
+            }),
             None => unbounded = true,
         }
     }

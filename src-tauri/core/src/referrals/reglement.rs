@@ -57,6 +57,8 @@ impl Style {
             RewardSpec::Voucher { valid_days, .. } | RewardSpec::PercentVoucher { valid_days, .. } => {
                 tr(self.lang, "referral.rules.valid_for", &[("reward", label), ("days", valid_days.to_string())])
             }
+            // "« Viennoiserie offerte », un cadeau à retirer en boutique".
+            r if super::offer::is_gift(r) => tr(self.lang, "referral.rules.gift", &[("reward", label)]),
             _ => label,
         }
     }

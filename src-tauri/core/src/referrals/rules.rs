@@ -268,6 +268,8 @@ pub enum Refusal {
     CapReached,
     /// The catalogue reward is no longer offered, or gives no voucher.
     RewardUnavailable,
+    /// The catalogue gift's stock is used up (a limited stock is limited for everyone).
+    OutOfStock,
 }
 
 impl Refusal {
@@ -277,6 +279,7 @@ impl Refusal {
             Refusal::BudgetSpent => "budget_spent",
             Refusal::CapReached => "cap_reached",
             Refusal::RewardUnavailable => "reward_unavailable",
+            Refusal::OutOfStock => "out_of_stock",
         }
     }
 }

@@ -81,8 +81,34 @@ pub(crate) fn local_day(at: DateTime<Utc>) -> chrono::NaiveDate {
     at.with_timezone(&chrono::Local).date_naive()
 }
 
+/// The offer with each catalogue reward named and typed as the catalogue has it now: the
+/// version saved keeps that name and kind whatever the catalogue becomes (renamed,
+/// deactivated). A reward not in the catalogue is left as sent (refused by the check).
+fn resolve_catalogue(conn: &Connection, o: &Offer) -> Result<Offer> {
+    let mut o = o.clone();
+    let specs = o
+        .referrer_reward
+        .iter_mut()
+        .chain(o.friend_reward.iter_mut())
+        .chain(o.milestones.iter_mut().map(|m| &mut m.reward));
+    for spec in specs {
+        if let super::RewardSpec::Catalogue { reward_id, label, kind, .. } = spec {
+            match crate::loyalty::reward(conn, *reward_id) {
+                Ok(r) => {
+                    *label = r.name;
+                    *kind = Some(r.kind);
+                }
+                Err(Error::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(o)
+}
+
 /// Rule checks of an offer that need the database: points need a loyalty programme with
-/// points; a catalogue reward must exist and give a voucher.
+/// points; a catalogue reward must exist and be offered (an inactive one cannot be chosen
+/// for a new version). `o` is resolved (see `resolve_catalogue`).
 fn check_offer_against_shop(conn: &Connection, o: &Offer) -> Result<()> {
     let s = crate::settings::read(conn)?;
     o.validate(point_value(conn)?, s.currency, s.locale)?;
@@ -96,10 +122,7 @@ fn check_offer_against_shop(conn: &Connection, o: &Offer) -> Result<()> {
     }
     for (field, r) in o.rewards() {
         if let super::RewardSpec::Catalogue { reward_id, .. } = r {
-            use crate::loyalty::RewardKind::*;
-            let ok = crate::loyalty::reward(conn, *reward_id)
-                .map(|x| x.active && matches!(x.kind, Voucher | FixedDiscount | PercentDiscount))
-                .unwrap_or(false);
+            let ok = crate::loyalty::reward(conn, *reward_id).map(|x| x.active).unwrap_or(false);
             if !ok {
                 problems.push(FieldError::new(static_field(&field), "field.referral_catalogue_reward"));
             }
@@ -148,6 +171,7 @@ impl Store {
     /// Check an offer as it is typed: its worst case, and its problems field by field.
     pub fn referral_offer_check(&self, offer: &Offer) -> Result<OfferCheck> {
         let conn = self.conn();
+        let offer = &resolve_catalogue(conn, offer)?;
         let worst_case = super::offer::worst_case(offer, point_value(conn)?);
         let problems = match check_offer_against_shop(conn, offer) {
             Ok(()) => None,
@@ -159,8 +183,8 @@ impl Store {
 
     /// Save a new version of the offer; referrals keep the version they were made under.
     pub fn save_referral_offer(&mut self, offer: &Offer, key: Option<&str>) -> Result<Outcome<OfferVersion>> {
-        check_offer_against_shop(self.conn(), offer)?;
-        let mut offer = offer.clone();
+        let mut offer = resolve_catalogue(self.conn(), offer)?;
+        check_offer_against_shop(self.conn(), &offer)?;
         offer.exclusions = crate::text::clean_multiline(&offer.exclusions).unwrap_or_default();
         self.transact(("referral_offer_save", &offer), key, |tx| {
             let mut offer = offer.clone();

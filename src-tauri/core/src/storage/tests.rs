@@ -17,6 +17,8 @@ fn new_customer(first: &str, last: &str) -> NewCustomer {
 /// A database file built by the steps up to `version`, as that version of the app left it.
 fn file_at_version(path: &std::path::Path, version: u32) -> Connection {
     let c = Connection::open(path).unwrap();
+    // Steps call the app's own rules (step 14: emails in NFC), as the runner registers them.
+    migrations::register_rules(&c).unwrap();
     for (_, _, sql) in migrations::steps().iter().filter(|(v, _, _)| *v <= version) {
         c.execute_batch(sql).unwrap();
     }
@@ -467,4 +469,61 @@ fn an_upgrade_to_nfc_never_lifts_a_suppression_in_force() {
         crate::campaigns::suppression::is_suppressed(s.conn(), "zoë@example.com").unwrap().is_some(),
         "the last recorded event decides, not its date"
     );
+}
+
+/// Migration 15 rebuilds `vouchers` (a gift kind, its catalogue reward and name): every voucher
+/// of a version-14 file keeps its id, code, uses and cancellation, and the table is still
+/// append-only, with a gift always naming what it gives.
+#[test]
+fn migration_15_keeps_every_voucher_and_its_history_and_the_table_stays_append_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shop.db");
+    {
+        let c = file_at_version(&path, 14);
+        c.execute_batch(
+            "INSERT INTO customers (id, first_name, last_name, first_fold, last_fold, created_at, updated_at)
+               VALUES (1, 'Léa', 'Martin', 'lea', 'martin', '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00');
+             INSERT INTO vouchers (id, code, customer_id, kind, value, expires_at, issued_at, source, reason, staff) VALUES
+               (7, 'ABCD-EFGH', 1, 'amount', 1000, '2027-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00', 'referral', 'Palier', NULL),
+               (8, 'JKMN-PQRS', 1, 'percent', 10, '2027-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00', 'manual', 'Geste', 'Marie');
+             INSERT INTO voucher_uses (voucher_id, kind, purchase_id, at) VALUES (7, 'use', NULL, '2026-02-01 00:00:00+00:00');
+             INSERT INTO voucher_cancellations (voucher_id, at, reason) VALUES (8, '2026-02-02 00:00:00+00:00', 'Reprise');",
+        )
+        .unwrap();
+    }
+    let store = Store::open_with_clock(&path, clock()).unwrap();
+    let c = store.conn();
+    let rows: Vec<(i64, String, String, i64, Option<String>)> = c
+        .prepare("SELECT id, code, kind, value, label FROM vouchers ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            (7, "ABCD-EFGH".to_string(), "amount".to_string(), 1000, None),
+            (8, "JKMN-PQRS".to_string(), "percent".to_string(), 10, None)
+        ],
+        "same ids, codes, kinds and values"
+    );
+    let history: i64 = c
+        .query_row(
+            "SELECT (SELECT count(*) FROM voucher_uses WHERE voucher_id = 7) + (SELECT count(*) FROM voucher_cancellations WHERE voucher_id = 8)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(history, 2, "the use and the cancellation still point at their vouchers");
+    assert!(c.execute("UPDATE vouchers SET value = 1 WHERE id = 7", []).is_err(), "a voucher is never edited");
+    assert!(c.execute("UPDATE vouchers SET label = 'x' WHERE id = 7", []).is_err(), "nor given a gift's name");
+    assert!(c.execute("DELETE FROM vouchers WHERE id = 8", []).is_err(), "nor deleted");
+    let unnamed = c.execute(
+        "INSERT INTO vouchers (code, customer_id, kind, value, expires_at, issued_at, source) VALUES ('TUVW-XYZ2', 1, 'gift', 150, '2027-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00', 'referral')",
+        [],
+    );
+    assert!(unnamed.is_err(), "a gift names its catalogue reward and what it is");
+    let fk: i64 = c.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(fk, 0, "no broken reference after the rebuild");
 }

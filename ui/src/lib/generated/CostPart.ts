@@ -3,4 +3,8 @@
 /**
  * One bounded part of the worst case: `slots` rewards of `cost_cents`.
  */
-export type CostPart = { milestone_key: number, slots: number, cost_cents: number, };
+export type CostPart = { milestone_key: number, slots: number, cost_cents: number, 
+/**
+ * The catalogue reward's name, when the milestone gives one ("Une viennoiserie offerte").
+ */
+label: string | null, };

@@ -3,6 +3,7 @@ import type { RewardKind } from "./RewardKind";
 
 export type Reward = { id: number, name: string, kind: RewardKind, points_cost: number, value: number, stock: number | null, per_customer_limit: number | null, valid_from: string | null, valid_to: string | null, voucher_days: number, active: boolean, 
 /**
- * How many times it was redeemed (stock left = stock − redeemed).
+ * How many times it was redeemed, gift vouchers held or handed over included (stock
+ * left = stock − redeemed: a limited stock is limited for every way of giving it).
  */
 redeemed: number, };

@@ -2,7 +2,11 @@
 import type { ConsentChoice } from "./ConsentChoice";
 import type { ConsentSource } from "./ConsentSource";
 
-export type TimelineEntry = { at: string, } & ({ "type": "created" } | { "type": "edited", fields: Array<string>, } | { "type": "archived" } | { "type": "restored" } | { "type": "merged_from", other_id: number, other_name: string, } | { "type": "merged_into", other_id: number, other_name: string, } | { "type": "sale", purchase_id: number, amount_cents: number, category: string | null, note: string | null, refunded_cents: number, backdated: boolean, } | { "type": "refund", purchase_id: number, sale_id: number, amount_cents: number, note: string | null, } | { "type": "note", note_id: number, body: string, } | { "type": "consent", choice: ConsentChoice, source: ConsentSource, wording: string | null, } | { "type": "card_replaced", number: string, } | { "type": "card_blocked", number: string, } | { "type": "points", kind: string, points: number, reason: string | null, staff: string | null, } | { "type": "voucher_issued", code: string, kind: string, value: number, reason: string | null, } | { "type": "email_sent", campaign_id: number, campaign: string, variant: string | null, } | { "type": "referral", event: string, role: string, other_id: number | null, other_name: string | null, reason: string | null, note: string | null, staff: string | null, 
+export type TimelineEntry = { at: string, } & ({ "type": "created" } | { "type": "edited", fields: Array<string>, } | { "type": "archived" } | { "type": "restored" } | { "type": "merged_from", other_id: number, other_name: string, } | { "type": "merged_into", other_id: number, other_name: string, } | { "type": "sale", purchase_id: number, amount_cents: number, category: string | null, note: string | null, refunded_cents: number, backdated: boolean, } | { "type": "refund", purchase_id: number, sale_id: number, amount_cents: number, note: string | null, } | { "type": "note", note_id: number, body: string, } | { "type": "consent", choice: ConsentChoice, source: ConsentSource, wording: string | null, } | { "type": "card_replaced", number: string, } | { "type": "card_blocked", number: string, } | { "type": "points", kind: string, points: number, reason: string | null, staff: string | null, } | { "type": "voucher_issued", code: string, kind: string, value: number, reason: string | null, 
+/**
+ * A gift voucher: the gift's name.
+ */
+label: string | null, } | { "type": "email_sent", campaign_id: number, campaign: string, variant: string | null, } | { "type": "referral", event: string, role: string, other_id: number | null, other_name: string | null, reason: string | null, note: string | null, staff: string | null, 
 /**
  * The reward's words, for reward events.
  */
@@ -15,4 +19,4 @@ milestone: number | null, label: string | null,
 /**
  * A milestone given back because its sale was fully refunded.
  */
-returned: boolean, } | { "type": "voucher_used", code: string, purchase_id: number | null, undone: boolean, } | { "type": "tier_changed", tier: string, up: boolean, to: string | null, } | { "type": "automation", automation: string, occasion: string, state: string, reason: string | null, });
+returned: boolean, } | { "type": "voucher_used", code: string, purchase_id: number | null, undone: boolean, label: string | null, staff: string | null, } | { "type": "tier_changed", tier: string, up: boolean, to: string | null, } | { "type": "automation", automation: string, occasion: string, state: string, reason: string | null, });

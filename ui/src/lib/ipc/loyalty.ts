@@ -35,6 +35,8 @@ export const rewardsList = (all: boolean) => call<Reward[]>('rewards_list', { al
 export const rewardSave = (id: number | null, input: RewardInput, key: string) =>
   call<Outcome<Reward>>('reward_save', { id, input, key });
 export const voucherIssue = (input: VoucherInput, key: string) => call<Outcome<Voucher>>('voucher_issue', { input, key });
+export const voucherHandOver = (customer: number, code: string, staff: string, key: string) =>
+  call<Outcome<Voucher>>('voucher_hand_over', { customer, code, staff, key });
 
 export const loyaltyLiability = () => call<Liability>('loyalty_liability');
 export const loyaltyExpiring = () => call<ExpiringForCustomer[]>('loyalty_expiring');
