@@ -264,7 +264,7 @@ pub async fn backup_status(state: State<'_, AppState>) -> Res<BackupStatus> {
 
 #[tauri::command]
 pub async fn backup_now(state: State<'_, AppState>, data: State<'_, DataState>) -> Res<BackupInfo> {
-    take_backup(&state, &data, BackupReason::Manual).map_err(|e| payload(&state, e))
+    take_backup(&state, &data, BackupReason::Manual).map(BackupInfo::for_display).map_err(|e| payload(&state, e))
 }
 
 #[tauri::command]
@@ -281,6 +281,7 @@ pub async fn backup_settings_save(
 #[tauri::command]
 pub async fn backup_passphrase_set(
     state: State<'_, AppState>,
+    data: State<'_, DataState>,
     passphrase: Option<String>,
     key: String,
 ) -> Res<Outcome<()>> {
@@ -291,13 +292,18 @@ pub async fn backup_passphrase_set(
         .map(|p| comptoir_core::data::backup_key::make_key(p, chrono::Utc::now(), None))
         .transpose()
         .map_err(|e| payload(&state, e))?;
+    // Not while a backup is being written: it would finish under the old choice and be
+    // copied off the machine after the merchant was told the next ones are encrypted.
+    let _one = data.backing_up.lock().unwrap_or_else(|e| e.into_inner());
     state.with(|s| s.save_backup_key(made.as_ref(), Some(&key)))
 }
 
 /// Whether a passphrase opens the shop's backup key (the merchant checks they still know it).
 #[tauri::command]
 pub async fn backup_passphrase_check(state: State<'_, AppState>, passphrase: String) -> Res<bool> {
-    state.with(|s| s.check_backup_passphrase(&passphrase))
+    // The key is read under the store; the second of scrypt runs without it.
+    let k = state.with(|s| s.backup_key()?.ok_or_else(|| Error::conflict("conflict.backup_not_encrypted")))?;
+    comptoir_core::data::backup_key::check(&k, &passphrase).map_err(|e| payload(&state, e))
 }
 
 /// A backup the interface names: looked up among the listed backups only.

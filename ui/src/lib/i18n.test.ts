@@ -126,7 +126,7 @@ const families: Record<string, string[]> = {
   'ui.data.backup_reason.': unionOf('BackupReason'),
   'ui.data.retention.': unionOf('RetentionReason'),
   'ui.data.step.': ['file', 'mapping', 'options', 'preview', 'report'],
-  'ui.data.warning.': ['no_backup', 'local_old', 'no_offsite', 'offsite_missing', 'offsite_old', 'db_in_synced_folder'],
+  'ui.data.warning.': ['no_backup', 'local_old', 'no_offsite', 'offsite_missing', 'offsite_old', 'db_in_synced_folder', 'key_corrupt'],
   // The access pack's sections (data/access_pack.rs SECTIONS) and the export's columns
   // (data/export.rs HEADERS), whose titles the core builds as `access.section.<name>` and
   // `export.header.<name>`.

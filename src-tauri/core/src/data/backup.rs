@@ -84,6 +84,14 @@ pub struct BackupHeader {
     pub db_bytes: u64,
 }
 
+impl BackupHeader {
+    /// The header as shown to the interface: without the wrapped key (it is of no use there).
+    pub fn for_display(mut self) -> Self {
+        self.wrapped_key = None;
+        self
+    }
+}
+
 /// A backup on disk.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct BackupInfo {
@@ -91,6 +99,14 @@ pub struct BackupInfo {
     pub path: String,
     pub size: u64,
     pub header: BackupHeader,
+}
+
+impl BackupInfo {
+    /// See `BackupHeader::for_display`.
+    pub fn for_display(mut self) -> Self {
+        self.header = self.header.for_display();
+        self
+    }
 }
 
 /// Why a backup cannot be restored.

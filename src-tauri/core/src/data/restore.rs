@@ -61,7 +61,7 @@ pub fn inspect(path: &Path, passphrase: Option<&str>) -> Result<BackupHeader> {
     // never remove each other's file.
     let dir = tempfile::Builder::new().prefix("comptoir-inspect-").tempdir()?;
     let tmp = dir.path().join("backup.db");
-    backup::extract(path, passphrase, &tmp).map_err(backup::BackupProblem::error)
+    backup::extract(path, passphrase, &tmp).map(BackupHeader::for_display).map_err(backup::BackupProblem::error)
 }
 
 impl Store {
@@ -92,7 +92,11 @@ impl Store {
             let now = self.now();
             // The undo copy is encrypted like this computer's backups; where they are not but
             // the backup restored was, with the passphrase it was opened with.
-            let shop_key = self.backup_key()?;
+            // A key row that does not read does not stop a restore (the merchant may be
+            // recovering from exactly that): the undo copy then takes the passphrase typed, or
+            // stays in clear in the local folder beside the live file (it is not copied off
+            // the machine).
+            let shop_key = self.backup_key().ok().flatten();
             let encryption = match (&shop_key, passphrase) {
                 (Some(k), _) => Encryption::Key(k),
                 (None, Some(p)) => Encryption::Passphrase(p),
@@ -190,6 +194,10 @@ impl Store {
                                 "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                                 params![k, v],
                             )?,
+                            // No key on this computer (a new one, after a lost disk): the
+                            // backup's key stays, so encryption the merchant chose is not
+                            // silently dropped by the recovery itself.
+                            None if k == "backup_key" => 0,
                             None => tx.execute("DELETE FROM settings WHERE key = ?1", [k])?,
                         };
                     }
@@ -198,8 +206,8 @@ impl Store {
                 })?;
                 let (n, messages, paused) = reapplied.value;
                 let report = RestoreReport {
-                    restored: header,
-                    undo_backup,
+                    restored: header.for_display(),
+                    undo_backup: undo_backup.for_display(),
                     erasures_reapplied: erased,
                     unsubscribes_reapplied: n,
                     messages_carried: messages,
@@ -327,18 +335,27 @@ impl Store {
 
     pub fn backup_status(&self, dir: &Path) -> Result<BackupStatus> {
         let settings = self.backup_settings()?;
-        let backups = backup::list(dir);
+        let key = self.backup_key();
+        let backups: Vec<BackupInfo> = backup::list(dir).into_iter().map(BackupInfo::for_display).collect();
         let last_local = backups.first().map(|b| b.header.created_at);
         let offsite = settings.offsite_dir.as_deref().map(Path::new);
         let last_offsite = offsite.and_then(|o| backup::list(o).first().map(|b| b.header.created_at));
         let db = self.path().map(Path::to_path_buf).unwrap_or_default();
         Ok(BackupStatus {
             dir: dir.to_string_lossy().into_owned(),
-            warnings: warnings(last_local, offsite, last_offsite, &db, self.now()),
+            warnings: {
+                let mut w = warnings(last_local, offsite, last_offsite, &db, self.now());
+                if key.is_err() {
+                    w.push("key_corrupt".into());
+                }
+                w
+            },
             last_verified: last_local,
             last_local,
             last_offsite,
-            encrypted_since: self.backup_key()?.map(|k| k.set_at),
+            // An unreadable key is a warning here, not an error: this screen is where the
+            // merchant chooses a passphrase again.
+            encrypted_since: key.as_ref().ok().and_then(|k| k.as_ref().map(|k| k.set_at)),
             settings,
             backups,
         })

@@ -128,10 +128,9 @@ fn a_restore_keeps_this_computers_way_of_backing_up_and_its_undo_is_encrypted_to
         Some(usb.to_string_lossy().as_ref()),
         "nor forget the off-machine folder"
     );
-    assert!(
-        report.undo_backup.header.encrypted && report.undo_backup.header.wrapped_key.is_some(),
-        "the undo copy is encrypted to the shop's key"
-    );
+    let undo_header = backup::read_info(Path::new(&report.undo_backup.path)).unwrap().header;
+    assert!(undo_header.encrypted && undo_header.wrapped_key.is_some(), "the undo copy is encrypted to the shop's key");
+    assert!(report.undo_backup.header.wrapped_key.is_none(), "the wrapped key is not sent to the interface");
     assert_eq!(report.undo_backup.header.customers, 2);
     assert!(take(&s, &bdir.join("next")).header.encrypted, "the next backups are still encrypted");
     // Undo: the shop's passphrase opens the undo copy.
@@ -143,14 +142,63 @@ fn a_restore_keeps_this_computers_way_of_backing_up_and_its_undo_is_encrypted_to
 }
 
 #[test]
-fn a_damaged_key_stops_backups_rather_than_writing_them_in_clear() {
+fn a_damaged_key_stops_backups_but_not_the_backup_screen_nor_a_restore() {
     let dir = tempfile::tempdir().unwrap();
     let (mut s, _) = file_store(dir.path());
+    let bdir = dir.path().join("backups");
+    add(&mut s, "Anne", "Avant", "anne@example.com", "");
+    let plain = take(&s, &bdir);
     choose(&mut s, Some(PASS));
     s.conn().execute("UPDATE settings SET value = '{\"recipient\":' WHERE key = 'backup_key'", []).unwrap();
     assert_eq!(
         conflict(s.backup_key()),
         "conflict.backup_key_corrupt",
         "a key that does not read is an error, never 'not encrypted'"
+    );
+    let status =
+        s.backup_status(&bdir).expect("the backup screen still opens: it is where a passphrase is chosen again");
+    assert!(status.warnings.contains(&"key_corrupt".to_string()), "and it says the key is damaged");
+    assert_eq!(status.encrypted_since, None);
+    s.restore_backup(Path::new(&plain.path), None, &bdir, None).expect("a damaged key does not stop the recovery");
+    choose(&mut s, Some("une nouvelle phrase"));
+    assert!(take(&s, &bdir.join("after")).header.encrypted, "a passphrase chosen again repairs it");
+}
+
+#[test]
+fn a_restore_on_a_new_computer_keeps_the_encryption_the_backup_had() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, _) = file_store(dir.path());
+    add(&mut s, "Élodie", "Lefèvre", "elodie@example.com", "Lyon");
+    choose(&mut s, Some(PASS));
+    let b = take(&s, &dir.path().join("backups"));
+    let elsewhere = tempfile::tempdir().unwrap();
+    let (mut fresh, _) = file_store(elsewhere.path());
+    assert_eq!(fresh.backup_key().unwrap(), None, "a new computer has no key");
+    fresh.restore_backup(Path::new(&b.path), Some(PASS), &elsewhere.path().join("backups"), None).unwrap();
+    assert_eq!(
+        fresh.backup_key().unwrap(),
+        s.backup_key().unwrap(),
+        "the recovery does not silently turn encryption off"
+    );
+    assert!(
+        take(&fresh, &elsewhere.path().join("backups").join("next")).header.encrypted,
+        "the next backups are encrypted"
+    );
+    assert!(fresh.check_backup_passphrase(PASS).unwrap());
+}
+
+#[test]
+fn a_key_whose_halves_do_not_match_fails_the_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut s, _) = file_store(dir.path());
+    choose(&mut s, Some(PASS));
+    let mut k = s.backup_key().unwrap().unwrap();
+    let other = crate::data::backup_key::make_key(PASS, s.now(), Some(10)).unwrap();
+    k.recipient = other.recipient;
+    s.save_backup_key(Some(&k), None).unwrap();
+    assert_eq!(
+        conflict(s.check_backup_passphrase(PASS)),
+        "conflict.backup_key_corrupt",
+        "the passphrase opens the private half, but backups would be encrypted to another key: said so, not 'right passphrase'"
     );
 }
