@@ -187,7 +187,9 @@ pub(crate) fn give_friend_reward(tx: &mut Tx, id: i64) -> Result<()> {
     let Some(version) = r.version else { return Ok(()) };
     let offer = offer_version(tx, version)?;
     let Some(spec) = offer.friend_reward.clone() else { return Ok(()) };
-    if grants::rewarded(tx, id, Role::Friend)? {
+    // Decided once: given, or refused with its reason (a refusal at the friend's purchase is
+    // not tried and recorded again when the referral is approved).
+    if grants::rewarded(tx, id, Role::Friend)? || grants::refused(tx, id, Role::Friend)? {
         return Ok(());
     }
     let reason = reward_reason(tx, "referral.reason.friend", r.referrer)?;

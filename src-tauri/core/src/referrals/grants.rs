@@ -416,6 +416,15 @@ pub(crate) fn rewarded(conn: &Connection, referral: i64, role: Role) -> Result<b
     Ok(st.exists(params![referral, role.code()])?)
 }
 
+/// Whether the reward of `role` for this referral was refused (budget, stock, cap…).
+pub(crate) fn refused(conn: &Connection, referral: i64, role: Role) -> Result<bool> {
+    let mut st = conn.prepare_cached(
+        "SELECT 1 FROM referral_events WHERE referral_id = ?1 AND kind = 'reward_refused'
+         AND json_extract(data, '$.role') = ?2",
+    )?;
+    Ok(st.exists(params![referral, role.code()])?)
+}
+
 /// A milestone reward of a referrer in a period: held now (`active`), or taken back after it
 /// was spent (what it gave counts for a top-up).
 pub(crate) struct MilestoneGrant {

@@ -298,9 +298,9 @@ fn gifts_stop_at_the_budget_and_at_the_catalogue_stock_with_their_reason() {
     s.process_referrals().unwrap();
     assert_eq!(count(&s, "SELECT count(*) FROM vouchers WHERE kind = 'gift'"), 2, "the budget pays for two gifts");
     assert_eq!(
-        count(&s, "SELECT count(DISTINCT referral_id) FROM referral_events WHERE kind = 'reward_refused' AND reason = 'budget_spent'"),
+        count(&s, "SELECT count(*) FROM referral_events WHERE kind = 'reward_refused' AND reason = 'budget_spent'"),
         1,
-        "the third friend's is refused with its reason"
+        "the third friend's is refused with its reason, once (not again when the referral is approved)"
     );
 
     // A stock of one: the first friend takes it, the second is refused, and so is a customer
@@ -314,9 +314,9 @@ fn gifts_stop_at_the_budget_and_at_the_catalogue_stock_with_their_reason() {
     s.process_referrals().unwrap();
     assert_eq!(count(&s, "SELECT count(*) FROM vouchers WHERE kind = 'gift' AND label = 'Viennoiserie offerte'"), 1);
     assert_eq!(
-        count(&s, "SELECT count(DISTINCT referral_id) FROM referral_events WHERE kind = 'reward_refused' AND reason = 'out_of_stock'"),
+        count(&s, "SELECT count(*) FROM referral_events WHERE kind = 'reward_refused' AND reason = 'out_of_stock'"),
         1,
-        "a limited stock is limited for referrals too, and the refusal says why"
+        "a limited stock is limited for referrals too, and the refusal says why, once"
     );
     let r = s.rewards(true).unwrap().into_iter().find(|r| r.id == pastry2).unwrap();
     assert_eq!(r.redeemed, 1, "the gift promised counts in the stock the loyalty catalogue shows");
