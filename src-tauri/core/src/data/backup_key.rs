@@ -17,6 +17,7 @@ use crate::error::{Error, FieldError, Result};
 use crate::storage::Store;
 use age::secrecy::{ExposeSecret, SecretString};
 use chrono::{DateTime, Utc};
+use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 
@@ -121,24 +122,16 @@ impl Store {
         let v: Option<String> = self
             .conn()
             .query_row("SELECT value FROM settings WHERE key = ?1", [SETTINGS_KEY], |r| r.get(0))
-            .map(Some)
-            .or_else(|e| if matches!(e, rusqlite::Error::QueryReturnedNoRows) { Ok(None) } else { Err(e) })?;
+            .optional()?;
         // A row that does not read is an error, never "not encrypted": backups would go out
         // in clear without the merchant knowing.
         v.map(|v| serde_json::from_str(&v).map_err(|_| Error::conflict("conflict.backup_key_corrupt"))).transpose()
     }
 
     /// Encrypt the backups from now on with `passphrase` (a new key pair), or stop encrypting
-    /// them (`None`). Backups already taken are not touched.
-    pub fn set_backup_passphrase(
-        &mut self,
-        passphrase: Option<&str>,
-        key: Option<&str>,
-    ) -> Result<crate::types::Outcome<()>> {
-        self.set_backup_passphrase_with(passphrase, key, None)
-    }
-
-    /// `set_backup_passphrase` with scrypt's work factor chosen (tests).
+    /// them (`None`); backups already taken are not touched. `work_factor` overrides scrypt's
+    /// calibrated one (tests). The app makes the key itself, outside the store, and calls
+    /// `save_backup_key`.
     pub fn set_backup_passphrase_with(
         &mut self,
         passphrase: Option<&str>,

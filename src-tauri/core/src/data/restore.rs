@@ -24,7 +24,7 @@ use crate::campaigns::suppression::{is_suppressed, Suppression, SuppressionReaso
 use crate::error::{Error, Result};
 use crate::storage::Store;
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use ts_rs::TS;
@@ -111,10 +111,7 @@ impl Store {
                     let v = self
                         .conn()
                         .query_row("SELECT value FROM settings WHERE key = ?1", [k], |r| r.get(0))
-                        .map(Some)
-                        .or_else(
-                            |e| if matches!(e, rusqlite::Error::QueryReturnedNoRows) { Ok(None) } else { Err(e) },
-                        )?;
+                        .optional()?;
                     Ok((k.to_string(), v))
                 })
                 .collect::<Result<_>>()?;
@@ -309,11 +306,8 @@ pub fn warnings(
 
 impl Store {
     pub fn backup_settings(&self) -> Result<BackupSettings> {
-        let v: Option<String> = self
-            .conn()
-            .query_row("SELECT value FROM settings WHERE key = 'backup'", [], |r| r.get(0))
-            .map(Some)
-            .or_else(|e| if matches!(e, rusqlite::Error::QueryReturnedNoRows) { Ok(None) } else { Err(e) })?;
+        let v: Option<String> =
+            self.conn().query_row("SELECT value FROM settings WHERE key = 'backup'", [], |r| r.get(0)).optional()?;
         Ok(v.and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_default())
     }
 
