@@ -527,3 +527,34 @@ fn migration_15_keeps_every_voucher_and_its_history_and_the_table_stays_append_o
     let fk: i64 = c.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).unwrap();
     assert_eq!(fk, 0, "no broken reference after the rebuild");
 }
+
+/// The query planner stability guarantee is on: a cached statement whose plan SQLite could
+/// have tied to a bound value (here the import's look-up by email, whose bindings are cleared
+/// each time it goes back to the cache) is not parsed and planned again at every use.
+#[test]
+fn a_cached_look_up_is_planned_once_not_at_every_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path().join("plan.db")).unwrap();
+    let sql = "SELECT id FROM customers WHERE email_norm = ?1 AND merged_into IS NULL ORDER BY archived_at IS NOT NULL, id LIMIT 1";
+    store
+        .transact("test.plan", None, |tx| {
+            for i in 0..50 {
+                tx.execute(
+                    "INSERT INTO customers (first_name, last_name, email_norm, created_at, updated_at) VALUES ('A', 'B', ?1, ?2, ?2)",
+                    rusqlite::params![format!("a{i}@example.com"), tx.now],
+                )?;
+                let _: Option<i64> = tx
+                    .query_row(sql, [format!("a{i}@example.com")], |r| r.get(0))
+                    .optional()?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let st = store.conn().prepare_cached(sql).unwrap();
+    assert_eq!(st.get_status(rusqlite::StatementStatus::Run), 50, "the cached statement ran 50 times");
+    assert_eq!(
+        st.get_status(rusqlite::StatementStatus::RePrepare),
+        0,
+        "a cached statement must keep its plan: planning it again at each use was a quarter of an import"
+    );
+}

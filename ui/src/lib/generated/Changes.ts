@@ -5,6 +5,6 @@
  */
 export type Changes = { 
 /**
- * Customers whose record, figures or timeline changed.
+ * Customers whose record, figures or timeline changed, each once, in the order marked.
  */
 customers: Array<number>, purchases: boolean, settings: boolean, };

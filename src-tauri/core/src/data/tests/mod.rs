@@ -300,6 +300,20 @@ fn matching_fills_or_overwrites_and_a_blank_cell_never_erases() {
     opts.matching = MatchPolicy::Overwrite;
     import(&mut s, &f, &opts);
     assert_eq!(s.customer(id).unwrap().address.city.as_deref(), Some("Paris"), "overwrite replaces");
+    // The search index is written in bulk at the end of an import: the phone the import
+    // added to an existing customer is searchable, as is a new customer and the card issued to them.
+    let found = |s: &Store, q: &str| s.search_customers(q, 20).unwrap().iter().map(|c| c.id).collect::<Vec<_>>();
+    assert_eq!(found(&s, "345678"), vec![id], "the phone an import filled in is in the search index");
+    let new = csv_file("Prénom;Nom;E-mail\nZoé;Côté-Tremblay;zoe.cote@example.test\n");
+    let r = import_auto(&mut s, &new).report;
+    let zoe = r.rows[0].customer_id.expect("Zoé imported");
+    let card: String = s
+        .conn()
+        .query_row("SELECT number FROM cards WHERE customer_id = ?1 AND status = 'active'", [zoe], |r| r.get(0))
+        .unwrap();
+    for q in ["tremblay", "cote-trem", "zoe.cote@", card.as_str()] {
+        assert_eq!(found(&s, q), vec![zoe], "an imported customer is found by {q:?} (card {card})");
+    }
     let blank = csv_file("E-mail;Téléphone;Ville\nelodie@example.com;;\n");
     let mut o = options(&blank, &s);
     o.matching = MatchPolicy::Overwrite;
@@ -309,7 +323,7 @@ fn matching_fills_or_overwrites_and_a_blank_cell_never_erases() {
     let by_phone = csv_file("Nom;Téléphone\nLefèvre;+33 6 12 34 56 78\n");
     let r = import_auto(&mut s, &by_phone).report;
     assert_eq!(r.rows[0].customer_id, Some(id), "then by phone");
-    assert_eq!(count(&s, "SELECT count(*) FROM customers"), 1);
+    assert_eq!(count(&s, "SELECT count(*) FROM customers"), 2, "Élodie, matched each time, and Zoé");
 }
 
 #[test]

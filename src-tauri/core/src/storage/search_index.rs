@@ -1,0 +1,223 @@
+//! The customers' search index (`customers_fts`, FTS5 trigram) during a bulk write.
+//!
+//! The index is kept by triggers on `customers` and `cards`. Inside a long transaction each
+//! row written through them costs far more than the row itself: a statement that fires a
+//! trigger may have to be undone alone, so SQLite opens a statement journal for it and asks
+//! FTS5 for a savepoint, and FTS5 answers by writing its pending terms to disk as one more
+//! tiny segment, which it then merges again. An import of 100,000 customers spent most of
+//! its time there. [`Tx::with_search_index_paused`] lets a bulk write (an import) run with the
+//! insert and update triggers of the index dropped, then writes the index rows of every
+//! customer the write touched in one statement and puts the triggers back, all inside the
+//! same transaction.
+//!
+//! Invariants:
+//! - The triggers are recreated from their own SQL as read from the schema, so what the
+//!   schema says is what comes back; a failure anywhere rolls the whole transaction back,
+//!   triggers included (DDL is transactional in SQLite), so a file can never be left without
+//!   them.
+//! - After the closure, the index row of every customer in `tx.changes.customers` is
+//!   rewritten with the same expressions as the triggers (`INDEXED_ROW`, checked against the
+//!   triggers by a test), so the closure must mark every customer whose name, email, phone
+//!   or active cards it wrote (the import does, for the interface's refresh).
+//! - The delete trigger stays: a customer deleted during the pause leaves the index too.
+
+use super::Tx;
+use crate::error::{Error, Result};
+
+/// The triggers paused: every trigger that writes an index row on an insert or an update.
+const PAUSED: [&str; 4] = ["customers_fts_ai", "customers_fts_au", "cards_fts_ai", "cards_fts_au"];
+
+/// A customer's index row, as the triggers write it (`?1`: a JSON array of customer ids).
+const INDEXED_ROW: &str = "INSERT INTO customers_fts (rowid, name, email, phone, card)
+     SELECT c.id, c.first_name || ' ' || c.last_name, coalesce(c.email, ''), c.phone_digits,
+            coalesce((SELECT group_concat(number, ' ') FROM cards WHERE customer_id = c.id AND status = 'active'), '')
+     FROM customers c WHERE c.id IN (SELECT value FROM json_each(?1))";
+
+impl Tx<'_> {
+    /// Run `f` with the search index's insert and update triggers dropped, then index every
+    /// customer `f` marked in `self.changes` (and any marked before) and put the triggers back.
+    pub(crate) fn with_search_index_paused<T>(&mut self, f: impl FnOnce(&mut Tx) -> Result<T>) -> Result<T> {
+        let triggers = {
+            let mut st = self.prepare(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN (?1, ?2, ?3, ?4) ORDER BY name",
+            )?;
+            let rows = st.query_map(PAUSED, |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()?
+        };
+        if triggers.len() != PAUSED.len() {
+            return Err(Error::Io(std::io::Error::other("the search index's triggers are not all in the schema")));
+        }
+        for (name, _) in &triggers {
+            self.execute_batch(&format!("DROP TRIGGER \"{name}\""))?;
+        }
+        let value = f(self);
+        // Back in every case: a caller that goes on after an error still has its index kept.
+        for (_, sql) in &triggers {
+            self.execute_batch(sql)?;
+        }
+        let value = value?;
+        reindex(self, &self.changes.customers)?;
+        Ok(value)
+    }
+}
+
+/// Rewrite the index rows of `ids` from their customer and active cards.
+pub(crate) fn reindex(tx: &Tx, ids: &[crate::types::CustomerId]) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let list = serde_json::to_string(ids)?;
+    tx.execute("DELETE FROM customers_fts WHERE rowid IN (SELECT value FROM json_each(?1))", [&list])?;
+    tx.execute(INDEXED_ROW, [&list])?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::types::CustomerId;
+    use crate::Store;
+    use rusqlite::params;
+
+    type Row = (i64, String, String, String, String);
+
+    fn index_rows(store: &Store) -> Vec<Row> {
+        let mut st =
+            store.conn().prepare("SELECT rowid, name, email, phone, card FROM customers_fts ORDER BY rowid").unwrap();
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))).unwrap();
+        rows.map(|r| r.unwrap()).collect()
+    }
+
+    fn trigger_count(store: &Store) -> i64 {
+        store
+            .conn()
+            .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%fts%'", [], |r| {
+                r.get(0)
+            })
+            .unwrap()
+    }
+
+    /// Customers written the ordinary way (the triggers): accents, no email, two cards of
+    /// which one is blocked, a renamed customer, a card moved to another customer.
+    fn customers_through_triggers(store: &mut Store) -> Vec<CustomerId> {
+        store
+            .transact("test.seed", None, |tx| {
+                let mut ids = Vec::new();
+                for (first, last, email, phone) in [
+                    ("Élodie", "Lefèvre", Some("elodie@example.com"), "0612345678"),
+                    ("Zoé", "Côté", None, ""),
+                    ("Jean-Ève", "O'Brien <script>", Some("jean@example.test"), "+15145550123"),
+                ] {
+                    tx.execute(
+                        "INSERT INTO customers (first_name, last_name, first_fold, last_fold, email, email_norm, phone_digits, created_at, updated_at)
+                         VALUES (?1, ?2, ?1, ?2, ?3, ?3, ?4, ?5, ?5)",
+                        params![first, last, email, phone, tx.now],
+                    )?;
+                    ids.push(tx.last_insert_rowid());
+                }
+                for (cust, number, status) in [(ids[0], "C-1", "active"), (ids[0], "C-2", "blocked"), (ids[0], "C-3", "active"), (ids[2], "C-4", "active")] {
+                    tx.execute(
+                        "INSERT INTO cards (customer_id, number, status, issued_at) VALUES (?1, ?2, ?3, ?4)",
+                        params![cust, number, status, tx.now],
+                    )?;
+                }
+                tx.execute("UPDATE customers SET last_name = 'Lefèvre-Roux' WHERE id = ?1", [ids[0]])?;
+                tx.execute("UPDATE cards SET customer_id = ?1 WHERE number = 'C-4'", [ids[1]])?;
+                Ok(ids)
+            })
+            .unwrap()
+            .value
+    }
+
+    #[test]
+    fn reindexing_writes_exactly_the_rows_the_triggers_write() {
+        let mut store = Store::open_in_memory().unwrap();
+        let ids = customers_through_triggers(&mut store);
+        let by_triggers = index_rows(&store);
+        assert_eq!(by_triggers.len(), 3, "the triggers indexed the three customers");
+        store
+            .transact("test.reindex", None, |tx| {
+                tx.execute("DELETE FROM customers_fts", [])?;
+                super::reindex(tx, &ids)?;
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(index_rows(&store), by_triggers, "the bulk index row must be the one the triggers write");
+    }
+
+    #[test]
+    fn a_paused_write_leaves_the_index_and_the_triggers_as_the_triggers_would() {
+        let mut reference = Store::open_in_memory().unwrap();
+        customers_through_triggers(&mut reference);
+        let mut store = Store::open_in_memory().unwrap();
+        let triggers_before = trigger_count(&store);
+        store
+            .transact("test.paused", None, |tx| {
+                tx.with_search_index_paused(|tx| {
+                    let ids = {
+                        // The same writes, with nothing kept by triggers while they run.
+                        let mut inner = Vec::new();
+                        for (first, last, email, phone) in [
+                            ("Élodie", "Lefèvre", Some("elodie@example.com"), "0612345678"),
+                            ("Zoé", "Côté", None, ""),
+                            ("Jean-Ève", "O'Brien <script>", Some("jean@example.test"), "+15145550123"),
+                        ] {
+                            tx.execute(
+                                "INSERT INTO customers (first_name, last_name, first_fold, last_fold, email, email_norm, phone_digits, created_at, updated_at)
+                                 VALUES (?1, ?2, ?1, ?2, ?3, ?3, ?4, ?5, ?5)",
+                                params![first, last, email, phone, tx.now],
+                            )?;
+                            inner.push(tx.last_insert_rowid());
+                        }
+                        inner
+                    };
+                    let during: i64 = tx.query_row("SELECT count(*) FROM customers_fts", [], |r| r.get(0))?;
+                    assert_eq!(during, 0, "while paused, an insert writes no index row");
+                    for (cust, number, status) in [(ids[0], "C-1", "active"), (ids[0], "C-2", "blocked"), (ids[0], "C-3", "active"), (ids[2], "C-4", "active")] {
+                        tx.execute(
+                            "INSERT INTO cards (customer_id, number, status, issued_at) VALUES (?1, ?2, ?3, ?4)",
+                            params![cust, number, status, tx.now],
+                        )?;
+                    }
+                    tx.execute("UPDATE customers SET last_name = 'Lefèvre-Roux' WHERE id = ?1", [ids[0]])?;
+                    tx.execute("UPDATE cards SET customer_id = ?1 WHERE number = 'C-4'", [ids[1]])?;
+                    for id in ids {
+                        tx.changes.customer(id);
+                    }
+                    Ok(())
+                })
+            })
+            .unwrap();
+        assert_eq!(
+            index_rows(&store),
+            index_rows(&reference),
+            "after the pause, the index is what the triggers would have made"
+        );
+        assert_eq!(trigger_count(&store), triggers_before, "every trigger is back after the pause");
+        // And they work again: a rename is indexed by its trigger.
+        store
+            .transact("test.rename", None, |tx| {
+                Ok(tx.execute("UPDATE customers SET first_name = 'Léa' WHERE id = 2", [])?)
+            })
+            .unwrap();
+        assert!(index_rows(&store)[1].1.starts_with("Léa "), "the update trigger is back and keeps the index");
+    }
+
+    #[test]
+    fn a_failed_paused_write_rolls_back_with_its_triggers() {
+        let mut store = Store::open_in_memory().unwrap();
+        let triggers_before = trigger_count(&store);
+        let r: crate::Result<crate::types::Outcome<()>> = store.transact("test.fail", None, |tx| {
+            tx.with_search_index_paused(|tx| {
+                tx.execute(
+                    "INSERT INTO customers (first_name, last_name, created_at, updated_at) VALUES ('A', 'B', ?1, ?1)",
+                    [tx.now],
+                )?;
+                Err(crate::Error::conflict("conflict.import_cancelled"))
+            })
+        });
+        assert!(r.is_err());
+        assert_eq!(trigger_count(&store), triggers_before, "a failed bulk write leaves every trigger in place");
+        let n: i64 = store.conn().query_row("SELECT count(*) FROM customers", [], |r| r.get(0)).unwrap();
+        assert_eq!(n, 0, "and nothing of it");
+    }
+}
