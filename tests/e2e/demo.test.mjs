@@ -146,6 +146,47 @@ test('a scanned card shows the loyalty balance at the till and the sale says wha
   await shot('21-customer-loyalty');
 });
 
+test('a sale that takes a customer to a higher tier says so at the till', async () => {
+  // A new customer of the demo shop (tiers Bronze from 0, Argent from 300 €, Or from 800 €):
+  // a first sale of 850 € reaches Or, and the confirmation names the tier.
+  const created = await invoke('customer_create', {
+    input: {
+      customer: {
+        first_name: 'Inès', last_name: 'Palier', email: 'ines.palier@example.test', phone: '',
+        address: { line1: '', line2: '', postcode: '', city: '', country: null },
+        birthday: null, language: null, tags: [],
+      },
+      consent: null, note: '',
+    },
+    key: crypto.randomUUID(),
+  });
+  const ines = await invoke('customer_get', { id: created.value });
+  const before = await invoke('loyalty_status', { customer: ines.id });
+  assert.notEqual(before.tier?.name, 'Or', 'a new customer does not hold the top tier');
+  await go('#/till');
+  await typeInFocused('till-input', ESCAPE);
+  await typeInFocused('till-input', ines.card_number + ENTER);
+  await waitForText('#till-customer', 'Inès Palier');
+  await visible('#till-loyalty');
+  await typeInFocused('till-amount', '850' + ENTER);
+  await waitForText('#till-confirmation', 'Inès Palier');
+  await waitForText('#till-earned', 'Nouveau palier : Or');
+  const after = await invoke('loyalty_status', { customer: ines.id });
+  assert.equal(after.tier?.name, 'Or', 'the sale reached the top tier');
+  await shot('20b-till-tier-reached');
+
+  // The next sale, in the tier she now holds, announces nothing new.
+  await go('#/till');
+  await typeInFocused('till-input', ESCAPE);
+  await typeInFocused('till-input', ines.card_number + ENTER);
+  await waitForText('#till-customer', 'Inès Palier');
+  await visible('#till-loyalty');
+  await typeInFocused('till-amount', '5' + ENTER);
+  await waitForText('#till-earned', 'points');
+  const earned = (await texts('#till-earned')).join(' ');
+  assert.ok(!earned.includes('palier'), `no new tier on the next sale: ${earned}`);
+});
+
 test('a reward is used in the same sale at the till and the ticket shows the discount', async () => {
   const best = await invoke('customers_list', { req: { sort: 'total_spent', archived: false, after: null, limit: 1 } });
   const who = best.items[0];

@@ -1,6 +1,6 @@
 // Loyalty sentences (lib/loyalty.ts) in French and English.
 import { beforeEach, describe, expect, it } from 'vitest';
-import { earnLine, earnedSummary, factor, ledgerKind, voucherLine, voucherWhat } from './loyalty';
+import { earnLine, earnedSummary, factor, ledgerKind, tierReached, voucherLine, voucherWhat } from './loyalty';
 import { prefs } from './prefs.svelte';
 
 const plain = (s: string) => s.replace(/[\u00a0\u202f]/g, ' ');
@@ -49,5 +49,15 @@ describe('vouchers held', () => {
   it('money off reads as its value', () => {
     expect(plain(voucherWhat({ kind: 'amount', value: 1000, label: null }))).toBe('10,00 €');
     expect(plain(voucherLine({ ...base, kind: 'amount', value: 1000, label: null }))).toContain('10,00 € — code K7P2-X9MQ');
+  });
+});
+
+describe('tierReached', () => {
+  it('names the tier a sale took the customer to, and says nothing otherwise', () => {
+    expect(tierReached(null, { index: 0, name: 'Argent' }), 'a first tier is news').toBe('Nouveau palier : Argent');
+    expect(tierReached({ index: 0 }, { index: 1, name: 'Or' }), 'a higher tier is news').toBe('Nouveau palier : Or');
+    expect(tierReached({ index: 1 }, { index: 1, name: 'Or' }), 'the same tier is not').toBe('');
+    expect(tierReached({ index: 1 }, { index: 0, name: 'Argent' }), 'a lower tier (kept one ended) is not announced as new').toBe('');
+    expect(tierReached({ index: 1 }, null), 'no tier after is not').toBe('');
   });
 });

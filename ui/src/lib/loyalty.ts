@@ -2,6 +2,7 @@
 import type { EarnLine } from './generated/EarnLine';
 import type { Earning } from './generated/Earning';
 import type { NextGoal } from './generated/NextGoal';
+import type { TierStatus } from './generated/TierStatus';
 import type { Voucher } from './generated/Voucher';
 import { formatCount, formatDate, formatMoney, formatVoucherValue } from './format';
 import { t } from './i18n';
@@ -53,6 +54,15 @@ export function earnedSummary(e: Earning | null, next: NextGoal | null): string 
   const earned = parts.join(', ');
   const ahead = next ? goal(next) : '';
   return [earned, ahead].filter((s) => s !== '').join(' — ');
+}
+
+/**
+ * "Nouveau palier : Or" when a sale took the customer to a higher tier than they held before
+ * it (`before`: their status read before the sale), otherwise an empty string.
+ */
+export function tierReached(before: Pick<TierStatus, 'index'> | null, after: Pick<TierStatus, 'index' | 'name'> | null): string {
+  if (!after || (before && after.index <= before.index)) return '';
+  return t('ui.loyalty.tier_reached', { name: after.name });
 }
 
 /** A gift voucher (a catalogue gift held until handed over; never money off). */
