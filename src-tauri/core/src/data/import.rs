@@ -517,7 +517,7 @@ impl Store {
         opts: &ImportOptions,
         progress: ProgressFn,
     ) -> Result<ImportRun> {
-        let mut run = self.rehearse(|tx| tx.with_search_index_paused(|tx| run(tx, file, opts, progress)))?;
+        let mut run = self.rehearse(|tx| tx.with_search_index_paused(false, |tx| run(tx, file, opts, progress)))?;
         run.report.import_id = None;
         Ok(run)
     }
@@ -534,7 +534,7 @@ impl Store {
         let mut held: Option<ImportRun> = None;
         let result = self.transact("data.import", key, |tx| {
             // A bulk write: the search index is written once at the end (storage::search_index).
-            let r = tx.with_search_index_paused(|tx| run(tx, file, opts, progress))?;
+            let r = tx.with_search_index_paused(true, |tx| run(tx, file, opts, progress))?;
             let refused = opts.on_errors == OnErrors::RefuseAll && r.report.counts.errors > 0;
             let mut summary = r.report.clone();
             summary.rows = Vec::new();

@@ -59,7 +59,12 @@ fn card_number(s: &str) -> Option<String> {
 
 fn problem(ctx: &RowContext, col: usize, field: Field, reason: &str, value: &str) -> RowProblem {
     RowProblem {
-        column: ctx.headers.get(col).cloned().unwrap_or_else(|| format!("#{}", col + 1)),
+        // No column at all (a name required but not mapped): no column to name.
+        column: match ctx.headers.get(col) {
+            Some(h) => h.clone(),
+            None if col == usize::MAX => String::new(),
+            None => format!("#{}", col + 1),
+        },
         field,
         reason: reason.to_string(),
         value: value.chars().take(200).collect(),

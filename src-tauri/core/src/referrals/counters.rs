@@ -180,12 +180,15 @@ impl Store {
     pub fn referrals_overview(&self) -> Result<Overview> {
         let conn = self.conn();
         let (offer, state, counters) = state(conn, self.now())?;
-        let mut by_status = Vec::new();
-        for s in ReferralStatus::ALL {
-            let count: i64 =
-                conn.query_row("SELECT count(*) FROM referrals WHERE status = ?1", [s.code()], |r| r.get(0))?;
-            by_status.push(StatusCount { status: s, count });
-        }
+        let counted: std::collections::HashMap<String, i64> = {
+            let mut st = conn.prepare_cached("SELECT status, count(*) FROM referrals GROUP BY status")?;
+            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let by_status = ReferralStatus::ALL
+            .into_iter()
+            .map(|s| StatusCount { status: s, count: counted.get(s.code()).copied().unwrap_or(0) })
+            .collect();
         let to_review: i64 = conn.query_row(
             "SELECT count(*) FROM referrals WHERE review = 'flagged' AND status IN ('pending', 'qualified')",
             [],

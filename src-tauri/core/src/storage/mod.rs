@@ -58,7 +58,8 @@ fn apply_pragmas(conn: &Connection) -> Result<()> {
     // value, and a cached statement so marked is parsed and planned again at every use (its
     // bindings are cleared when it goes back to the cache): the import's customer look-up by
     // email and by phone was a quarter of an import's time. Our statements are written for
-    // their indexes; none relies on a bound value to choose a partial index or a LIKE prefix.
+    // their indexes; a count by a bound status that could use a partial index is written with
+    // literal statuses instead (`referrals_overview`).
     conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     // An in-memory database answers "memory"; a file must be in WAL.
@@ -210,7 +211,11 @@ impl Store {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut t = Tx { tx, changes: Changes::default(), now, unlock: self.unlock.clone() };
         let value = f(&mut t);
-        t.tx.rollback()?;
+        // After a full disk or an I/O error SQLite has already rolled back: the caller hears
+        // that error, not "no transaction is active".
+        if !t.tx.is_autocommit() {
+            t.tx.rollback()?;
+        }
         value
     }
 

@@ -34,9 +34,14 @@ const INDEXED_ROW: &str = "INSERT INTO customers_fts (rowid, name, email, phone,
      FROM customers c WHERE c.id IN (SELECT value FROM json_each(?1))";
 
 impl Tx<'_> {
-    /// Run `f` with the search index's insert and update triggers dropped, then index every
-    /// customer `f` marked in `self.changes` (and any marked before) and put the triggers back.
-    pub(crate) fn with_search_index_paused<T>(&mut self, f: impl FnOnce(&mut Tx) -> Result<T>) -> Result<T> {
+    /// Run `f` with the search index's insert and update triggers dropped, put them back, then
+    /// (with `reindex_after`) index every customer marked in `self.changes`. A preview, rolled
+    /// back and never reading the index, passes `false`.
+    pub(crate) fn with_search_index_paused<T>(
+        &mut self,
+        reindex_after: bool,
+        f: impl FnOnce(&mut Tx) -> Result<T>,
+    ) -> Result<T> {
         let triggers = {
             let mut st = self.prepare(
                 "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN (?1, ?2, ?3, ?4) ORDER BY name",
@@ -50,13 +55,27 @@ impl Tx<'_> {
         for (name, _) in &triggers {
             self.execute_batch(&format!("DROP TRIGGER \"{name}\""))?;
         }
-        let value = f(self);
-        // Back in every case: a caller that goes on after an error still has its index kept.
+        let value = match f(self) {
+            Ok(v) => v,
+            Err(e) => {
+                // Some failures (a full disk, an I/O error) make SQLite roll the whole
+                // transaction back itself, triggers included: nothing to put back then. Otherwise
+                // put them back for a caller that would go on; either way the caller hears the
+                // original error, never a failure of this clean-up.
+                if !self.is_autocommit() {
+                    for (_, sql) in &triggers {
+                        let _ = self.execute_batch(sql);
+                    }
+                }
+                return Err(e);
+            }
+        };
         for (_, sql) in &triggers {
             self.execute_batch(sql)?;
         }
-        let value = value?;
-        reindex(self, &self.changes.customers)?;
+        if reindex_after {
+            reindex(self, &self.changes.customers)?;
+        }
         Ok(value)
     }
 }
@@ -152,7 +171,7 @@ mod tests {
         let triggers_before = trigger_count(&store);
         store
             .transact("test.paused", None, |tx| {
-                tx.with_search_index_paused(|tx| {
+                tx.with_search_index_paused(true, |tx| {
                     let ids = {
                         // The same writes, with nothing kept by triggers while they run.
                         let mut inner = Vec::new();
@@ -207,7 +226,7 @@ mod tests {
         let mut store = Store::open_in_memory().unwrap();
         let triggers_before = trigger_count(&store);
         let r: crate::Result<crate::types::Outcome<()>> = store.transact("test.fail", None, |tx| {
-            tx.with_search_index_paused(|tx| {
+            tx.with_search_index_paused(true, |tx| {
                 tx.execute(
                     "INSERT INTO customers (first_name, last_name, created_at, updated_at) VALUES ('A', 'B', ?1, ?1)",
                     [tx.now],
