@@ -41,6 +41,7 @@ pub const ALL: &[&str] = &[
     "import_csv_100k",
     "export_csv_100k",
     "backup_snapshot",
+    "backup_while_selling",
     "automations_tick",
 ];
 

@@ -144,6 +144,80 @@ fn backup_bench(store: &Store, work: &Path) -> crate::Result<BenchResult> {
     Ok(latency("backup_snapshot", vec![product], vec![baseline]))
 }
 
+/// The backup taken while the till sells: a second connection to the same file records a sale
+/// every 50 ms (twenty a second, far busier than a shop) before and during the backup.
+/// `backup_while_selling`: the backup's time against a bare `VACUUM INTO` taken the same way;
+/// `sale_during_backup`: each sale's time during the backup against the sales just before it
+/// (the till must never freeze while a backup is written).
+fn backup_while_selling(store: &Store, work: &Path) -> crate::Result<Vec<BenchResult>> {
+    use std::sync::atomic::{AtomicU8, Ordering};
+    use std::sync::Arc;
+    let db = store.path().expect("a file").to_path_buf();
+    let ids: Vec<i64> = {
+        let mut st =
+            store.conn().prepare("SELECT id FROM customers WHERE merged_into IS NULL ORDER BY id LIMIT 500")?;
+        let rows = st.query_map([], |r| r.get(0))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    // 0: selling before the backup, 1: during it, 3: during the bare copy (not kept), 2: stop.
+    let phase = Arc::new(AtomicU8::new(0));
+    let seller = {
+        let phase = phase.clone();
+        let db = db.clone();
+        std::thread::spawn(move || -> crate::Result<(Vec<f64>, Vec<f64>)> {
+            let mut till = Store::open(&db)?;
+            let (mut before, mut during) = (Vec::new(), Vec::new());
+            let run = std::process::id();
+            for (n, id) in ids.iter().cycle().enumerate() {
+                let now = phase.load(Ordering::SeqCst);
+                if now == 2 {
+                    break;
+                }
+                let input = crate::purchases::SaleInput {
+                    customer_id: *id,
+                    amount_cents: 1250,
+                    occurred_at: None,
+                    note: String::new(),
+                    category: String::new(),
+                    apply: None,
+                };
+                let t = Instant::now();
+                till.record_sale(&input, Some(&format!("bench-backup-{run}-{n:012}")))?;
+                let ms = t.elapsed().as_secs_f64() * 1000.0;
+                match now {
+                    0 => before.push(ms),
+                    1 => during.push(ms),
+                    _ => {}
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Ok((before, during))
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    phase.store(1, Ordering::SeqCst);
+    let dir = work.join("bench-backups-selling");
+    let t = Instant::now();
+    let taken = backup::snapshot(&db, &dir, BackupReason::Manual, backup_key::Encryption::None, store.now());
+    let product = t.elapsed().as_secs_f64() * 1000.0;
+    let bare = work.join("bare-vacuum-selling.db");
+    phase.store(3, Ordering::SeqCst);
+    let t = Instant::now();
+    let bare_taken = Connection::open(&db).and_then(|c| c.execute("VACUUM INTO ?1", [bare.to_string_lossy()]));
+    let baseline = t.elapsed().as_secs_f64() * 1000.0;
+    phase.store(2, Ordering::SeqCst);
+    let sold = seller.join().expect("the till thread");
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_file(&bare);
+    taken?;
+    bare_taken?;
+    let (before, during) = sold?;
+    Ok(vec![
+        latency("backup_while_selling", vec![product], vec![baseline]),
+        latency("sale_during_backup", during, before),
+    ])
+}
+
 /// The data benches that `wanted` selects. `n` scales the import (50 rows per sample: 100,000
 /// rows in the standard run of 2,000 samples).
 pub(super) fn run(store: &mut Store, wanted: &dyn Fn(&str) -> bool, n: usize) -> crate::Result<Vec<BenchResult>> {
@@ -158,6 +232,9 @@ pub(super) fn run(store: &mut Store, wanted: &dyn Fn(&str) -> bool, n: usize) ->
     }
     if wanted("backup_snapshot") {
         out.push(backup_bench(store, &work)?);
+    }
+    if wanted("backup_while_selling") {
+        out.extend(backup_while_selling(store, &work)?);
     }
     let _ = std::fs::remove_dir_all(&work);
     Ok(out)
