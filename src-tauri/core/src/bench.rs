@@ -42,6 +42,7 @@ pub const ALL: &[&str] = &[
     "export_csv_100k",
     "backup_snapshot",
     "backup_while_selling",
+    "sale_during_backup",
     "automations_tick",
 ];
 
