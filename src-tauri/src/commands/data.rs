@@ -87,7 +87,13 @@ pub fn take_backup(state: &AppState, data: &DataState, reason: BackupReason) -> 
     let now = chrono::Utc::now();
     // Encrypted to the shop's key when the merchant chose a passphrase: no passphrase is
     // needed (nor kept) to write one.
-    let key = state.with(|s| s.backup_key()).map_err(|_| Error::conflict("conflict.backup_key_corrupt"))?;
+    // An unreadable key row is already "damaged key" (`backup_key`); any other failure to read
+    // it (the file busy, a disk error) is said as what it is.
+    let key = match state.with(|s| Ok(s.backup_key())) {
+        Ok(read) => read?,
+        // No store open (the file could not be opened): said as such, not as a damaged key.
+        Err(p) => return Err(Error::Io(std::io::Error::other(p.message))),
+    };
     let encryption = key.as_ref().map_or(Encryption::None, Encryption::Key);
     let b = backup::snapshot(&state.db_path, &dir, reason, encryption, now)?;
     backup::rotate(&dir, now);
