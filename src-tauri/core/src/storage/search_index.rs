@@ -18,7 +18,9 @@
 //! - After the closure, the index row of every customer in `tx.changes.customers` is
 //!   rewritten with the same expressions as the triggers (`INDEXED_ROW`, checked against the
 //!   triggers by a test), so the closure must mark every customer whose name, email, phone
-//!   or active cards it wrote (the import does, for the interface's refresh).
+//!   or active cards it wrote (the import does, for the interface's refresh); as a safety net,
+//!   every customer created or updated, or given a card, at the transaction's time is
+//!   reindexed too.
 //! - The delete trigger stays: a customer deleted during the pause leaves the index too.
 
 use super::Tx;
@@ -74,10 +76,25 @@ impl Tx<'_> {
             self.execute_batch(sql)?;
         }
         if reindex_after {
-            reindex(self, &self.changes.customers)?;
+            reindex(self, &touched(self)?)?;
         }
         Ok(value)
     }
+}
+
+/// The customers whose index row may have changed in this transaction: those marked in
+/// `tx.changes`, and — should a write forget to mark one — every customer created or updated,
+/// or given a card, at this transaction's time (a scan of each table, small beside a bulk write).
+fn touched(tx: &Tx) -> Result<Vec<crate::types::CustomerId>> {
+    let mut ids: std::collections::BTreeSet<crate::types::CustomerId> = tx.changes.customers.iter().copied().collect();
+    let mut st = tx.prepare(
+        "SELECT id FROM customers WHERE created_at = ?1 OR updated_at = ?1
+         UNION SELECT customer_id FROM cards WHERE issued_at = ?1",
+    )?;
+    for id in st.query_map([tx.now], |r| r.get(0))? {
+        ids.insert(id?);
+    }
+    Ok(ids.into_iter().collect())
 }
 
 /// Rewrite the index rows of `ids` from their customer and active cards.
@@ -219,6 +236,29 @@ mod tests {
             })
             .unwrap();
         assert!(index_rows(&store)[1].1.starts_with("Léa "), "the update trigger is back and keeps the index");
+    }
+
+    #[test]
+    fn a_customer_written_without_being_marked_is_reindexed_all_the_same() {
+        let mut store = Store::open_in_memory().unwrap();
+        customers_through_triggers(&mut store);
+        store
+            .transact("test.unmarked", None, |tx| {
+                tx.with_search_index_paused(true, |tx| {
+                    // A rename that forgets `tx.changes.customer`, but stamps the customer as
+                    // every write does, and a card given to another customer.
+                    tx.execute("UPDATE customers SET first_name = 'Noémie', updated_at = ?1 WHERE id = 2", [tx.now])?;
+                    tx.execute(
+                        "INSERT INTO cards (customer_id, number, status, issued_at) VALUES (3, 'C-9', 'active', ?1)",
+                        [tx.now],
+                    )?;
+                    Ok(())
+                })
+            })
+            .unwrap();
+        let rows = index_rows(&store);
+        assert!(rows[1].1.starts_with("Noémie "), "the renamed customer is reindexed though not marked: {rows:?}");
+        assert!(rows[2].4.contains("C-9"), "the customer given a card is reindexed though not marked: {rows:?}");
     }
 
     #[test]
