@@ -110,6 +110,7 @@ pub(crate) fn reindex(tx: &Tx, ids: &[crate::types::CustomerId]) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use crate::storage::Tx;
     use crate::types::CustomerId;
     use crate::Store;
     use rusqlite::params;
@@ -132,36 +133,41 @@ mod tests {
             .unwrap()
     }
 
-    /// Customers written the ordinary way (the triggers): accents, no email, two cards of
-    /// which one is blocked, a renamed customer, a card moved to another customer.
+    /// The writes of both tests: accents, no email, two cards of which one is blocked, a
+    /// renamed customer, a card moved to another customer, `<script>` in a name.
+    fn write_customers(tx: &Tx) -> crate::Result<Vec<CustomerId>> {
+        let mut ids = Vec::new();
+        for (first, last, email, phone) in [
+            ("Élodie", "Lefèvre", Some("elodie@example.com"), "0612345678"),
+            ("Zoé", "Côté", None, ""),
+            ("Jean-Ève", "O'Brien <script>", Some("jean@example.test"), "+15145550123"),
+        ] {
+            tx.execute(
+                "INSERT INTO customers (first_name, last_name, first_fold, last_fold, email, email_norm, phone_digits, created_at, updated_at)
+                 VALUES (?1, ?2, ?1, ?2, ?3, ?3, ?4, ?5, ?5)",
+                params![first, last, email, phone, tx.now],
+            )?;
+            ids.push(tx.last_insert_rowid());
+        }
+        for (cust, number, status) in [
+            (ids[0], "C-1", "active"),
+            (ids[0], "C-2", "blocked"),
+            (ids[0], "C-3", "active"),
+            (ids[2], "C-4", "active"),
+        ] {
+            tx.execute(
+                "INSERT INTO cards (customer_id, number, status, issued_at) VALUES (?1, ?2, ?3, ?4)",
+                params![cust, number, status, tx.now],
+            )?;
+        }
+        tx.execute("UPDATE customers SET last_name = 'Lefèvre-Roux' WHERE id = ?1", [ids[0]])?;
+        tx.execute("UPDATE cards SET customer_id = ?1 WHERE number = 'C-4'", [ids[1]])?;
+        Ok(ids)
+    }
+
+    /// The customers written the ordinary way: the triggers keep the index.
     fn customers_through_triggers(store: &mut Store) -> Vec<CustomerId> {
-        store
-            .transact("test.seed", None, |tx| {
-                let mut ids = Vec::new();
-                for (first, last, email, phone) in [
-                    ("Élodie", "Lefèvre", Some("elodie@example.com"), "0612345678"),
-                    ("Zoé", "Côté", None, ""),
-                    ("Jean-Ève", "O'Brien <script>", Some("jean@example.test"), "+15145550123"),
-                ] {
-                    tx.execute(
-                        "INSERT INTO customers (first_name, last_name, first_fold, last_fold, email, email_norm, phone_digits, created_at, updated_at)
-                         VALUES (?1, ?2, ?1, ?2, ?3, ?3, ?4, ?5, ?5)",
-                        params![first, last, email, phone, tx.now],
-                    )?;
-                    ids.push(tx.last_insert_rowid());
-                }
-                for (cust, number, status) in [(ids[0], "C-1", "active"), (ids[0], "C-2", "blocked"), (ids[0], "C-3", "active"), (ids[2], "C-4", "active")] {
-                    tx.execute(
-                        "INSERT INTO cards (customer_id, number, status, issued_at) VALUES (?1, ?2, ?3, ?4)",
-                        params![cust, number, status, tx.now],
-                    )?;
-                }
-                tx.execute("UPDATE customers SET last_name = 'Lefèvre-Roux' WHERE id = ?1", [ids[0]])?;
-                tx.execute("UPDATE cards SET customer_id = ?1 WHERE number = 'C-4'", [ids[1]])?;
-                Ok(ids)
-            })
-            .unwrap()
-            .value
+        store.transact("test.seed", None, |tx| write_customers(tx)).unwrap().value
     }
 
     #[test]
@@ -189,33 +195,10 @@ mod tests {
         store
             .transact("test.paused", None, |tx| {
                 tx.with_search_index_paused(true, |tx| {
-                    let ids = {
-                        // The same writes, with nothing kept by triggers while they run.
-                        let mut inner = Vec::new();
-                        for (first, last, email, phone) in [
-                            ("Élodie", "Lefèvre", Some("elodie@example.com"), "0612345678"),
-                            ("Zoé", "Côté", None, ""),
-                            ("Jean-Ève", "O'Brien <script>", Some("jean@example.test"), "+15145550123"),
-                        ] {
-                            tx.execute(
-                                "INSERT INTO customers (first_name, last_name, first_fold, last_fold, email, email_norm, phone_digits, created_at, updated_at)
-                                 VALUES (?1, ?2, ?1, ?2, ?3, ?3, ?4, ?5, ?5)",
-                                params![first, last, email, phone, tx.now],
-                            )?;
-                            inner.push(tx.last_insert_rowid());
-                        }
-                        inner
-                    };
+                    // The same writes, with nothing kept by triggers while they run.
+                    let ids = write_customers(tx)?;
                     let during: i64 = tx.query_row("SELECT count(*) FROM customers_fts", [], |r| r.get(0))?;
-                    assert_eq!(during, 0, "while paused, an insert writes no index row");
-                    for (cust, number, status) in [(ids[0], "C-1", "active"), (ids[0], "C-2", "blocked"), (ids[0], "C-3", "active"), (ids[2], "C-4", "active")] {
-                        tx.execute(
-                            "INSERT INTO cards (customer_id, number, status, issued_at) VALUES (?1, ?2, ?3, ?4)",
-                            params![cust, number, status, tx.now],
-                        )?;
-                    }
-                    tx.execute("UPDATE customers SET last_name = 'Lefèvre-Roux' WHERE id = ?1", [ids[0]])?;
-                    tx.execute("UPDATE cards SET customer_id = ?1 WHERE number = 'C-4'", [ids[1]])?;
+                    assert_eq!(during, 0, "while paused, no write adds an index row");
                     for id in ids {
                         tx.changes.customer(id);
                     }
