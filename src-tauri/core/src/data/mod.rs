@@ -5,7 +5,8 @@
 //!   presets), `normalise` (Excel's damage repaired, dates, amounts, consent words — pure),
 //!   `rows` (a row → a checked customer, pure), `matching` (the existing customer a row is,
 //!   similar names, the columns an import sets), `import` (preview and import: one
-//!   transaction, the preview rolled back), `undo` (an import undone within 30 days),
+//!   transaction, the preview rolled back), `bulk` (the indexes a large import builds after
+//!   its rows), `undo` (an import undone within 30 days),
 //!   `error_file` (the rows in error, in the file's own encoding and separator).
 //! - Out: `export` (CSV Excel France, CSV standard, XLSX; formulas neutralised),
 //!   `access_pack` (everything held about one person, as a zip).
@@ -22,6 +23,7 @@
 pub mod access_pack;
 pub mod backup;
 pub mod backup_key;
+mod bulk;
 pub mod csv_read;
 pub mod decode;
 pub mod erasure;

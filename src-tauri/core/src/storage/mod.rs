@@ -5,6 +5,7 @@ pub mod checkpoint;
 pub(crate) mod gate;
 mod migrations;
 mod search_index;
+mod set_aside;
 pub(crate) mod unlock;
 
 #[cfg(test)]

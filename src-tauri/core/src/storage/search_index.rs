@@ -11,10 +11,10 @@
 //! same transaction.
 //!
 //! Invariants:
-//! - The triggers are recreated from their own SQL as read from the schema, so what the
-//!   schema says is what comes back; a failure anywhere rolls the whole transaction back,
-//!   triggers included (DDL is transactional in SQLite), so a file can never be left without
-//!   them.
+//! - The triggers are set aside and put back by `storage::set_aside`: recreated from their
+//!   own SQL as read from the schema, so what the schema says is what comes back; a failure
+//!   anywhere rolls the whole transaction back, triggers included (DDL is transactional in
+//!   SQLite), so a file can never be left without them.
 //! - After the closure, the index row of every customer in `tx.changes.customers` is
 //!   rewritten with the same expressions as the triggers (`INDEXED_ROW`, checked against the
 //!   triggers by a test), so the closure must mark every customer whose name, email, phone
@@ -24,7 +24,7 @@
 //! - The delete trigger stays: a customer deleted during the pause leaves the index too.
 
 use super::Tx;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// The triggers paused: every trigger that writes an index row on an insert or an update.
 const PAUSED: [&str; 4] = ["customers_fts_ai", "customers_fts_au", "cards_fts_ai", "cards_fts_au"];
@@ -44,37 +44,7 @@ impl Tx<'_> {
         reindex_after: bool,
         f: impl FnOnce(&mut Tx) -> Result<T>,
     ) -> Result<T> {
-        let triggers = {
-            let mut st = self.prepare(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN (?1, ?2, ?3, ?4) ORDER BY name",
-            )?;
-            let rows = st.query_map(PAUSED, |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()?
-        };
-        if triggers.len() != PAUSED.len() {
-            return Err(Error::Io(std::io::Error::other("the search index's triggers are not all in the schema")));
-        }
-        for (name, _) in &triggers {
-            self.execute_batch(&format!("DROP TRIGGER \"{name}\""))?;
-        }
-        let value = match f(self) {
-            Ok(v) => v,
-            Err(e) => {
-                // Some failures (a full disk, an I/O error) make SQLite roll the whole
-                // transaction back itself, triggers included: nothing to put back then. Otherwise
-                // put them back for a caller that would go on; either way the caller hears the
-                // original error, never a failure of this clean-up.
-                if !self.is_autocommit() {
-                    for (_, sql) in &triggers {
-                        let _ = self.execute_batch(sql);
-                    }
-                }
-                return Err(e);
-            }
-        };
-        for (_, sql) in &triggers {
-            self.execute_batch(sql)?;
-        }
+        let value = super::set_aside::without(self, super::set_aside::Kind::Trigger, &PAUSED, f)?;
         if reindex_after {
             reindex(self, &touched(self)?)?;
         }

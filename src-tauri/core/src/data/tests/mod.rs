@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 mod backup_keys;
 mod backups;
+mod bulk_import;
 mod fixtures;
 
 pub(crate) fn fixture(name: &str) -> Vec<u8> {
@@ -44,7 +45,7 @@ fn customer_by_email(store: &Store, email: &str) -> crate::customers::Customer {
     store.customer(id).unwrap()
 }
 
-fn count(store: &Store, sql: &str) -> i64 {
+pub(super) fn count(store: &Store, sql: &str) -> i64 {
     store.conn().query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
@@ -275,7 +276,7 @@ fn add(s: &mut Store, first: &str, last: &str, email: &str, city: &str) -> i64 {
     s.create_customer(&NewCustomer { customer: c, ..Default::default() }, None).unwrap().value
 }
 
-fn csv_file(text: &str) -> ImportFile {
+pub(super) fn csv_file(text: &str) -> ImportFile {
     ImportFile::open("f.csv", text.as_bytes(), &ReadOptions::default()).unwrap()
 }
 
@@ -659,29 +660,4 @@ fn an_address_erased_in_a_mixed_accent_form_is_still_recognised_after_the_nfc_up
     let f = csv_file("Nom;E-mail\nMüller;élodie.müller@example.com\n");
     let r = import_auto(&mut s, &f).report;
     assert_eq!((r.counts.erased, r.counts.new), (1, 0), "{:?}", r.counts);
-}
-
-/// A full disk during an import (SQLite then rolls the whole transaction back itself) is
-/// reported as a full disk, not as a failure to put the search index's triggers back; the
-/// triggers and the file are as before, and the preview says the same.
-#[test]
-fn a_full_disk_during_an_import_gets_its_own_message_and_leaves_the_file_as_it_was() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut s = Store::open_with_clock(dir.path().join("shop.db"), testutil::clock()).unwrap();
-    let triggers = "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%fts%'";
-    let before = count(&s, triggers);
-    let pages: i64 = s.conn().query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
-    s.conn().pragma_update(None, "max_page_count", pages + 20).unwrap();
-    let mut text = String::from("Prénom;Nom;E-mail\n");
-    for i in 0..3000 {
-        text.push_str(&format!("Élodie{i};Lefèvre{i};elodie.{i}@example.com\n"));
-    }
-    let f = csv_file(&text);
-    let opts = options(&f, &s);
-    let e = s.import_run(&f, &opts, None, &mut |_| true).expect_err("the file fills up");
-    assert_eq!(e.code(), "disk_full", "a full disk during an import has its own code: {e:?}");
-    let e = s.import_preview(&f, &opts, &mut |_| true).expect_err("the preview fills it up too");
-    assert_eq!(e.code(), "disk_full", "and so does its preview: {e:?}");
-    assert_eq!(count(&s, triggers), before, "every search index trigger is still there");
-    assert_eq!(count(&s, "SELECT count(*) FROM customers"), 0, "nothing of the import was written");
 }
