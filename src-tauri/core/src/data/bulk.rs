@@ -41,7 +41,9 @@ pub(crate) fn restore_cache(store: &Store) {
 }
 
 /// Rule: building an index once costs a pass over every customer, so it pays only when the
-/// file brings at least `BULK_ROWS` rows and at least as many rows as the shop has customers.
+/// file brings at least `BULK_ROWS` rows and at least twice as many rows as the shop has
+/// customers (a shop that imports its own full file again, where most rows only match, keeps
+/// writing its indexes row by row).
 pub(crate) fn builds_indexes_after(rows: u32, customers: i64) -> bool {
-    rows >= BULK_ROWS && i64::from(rows) >= customers
+    rows >= BULK_ROWS && customers.saturating_mul(2) <= i64::from(rows)
 }

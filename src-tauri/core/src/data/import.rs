@@ -23,7 +23,7 @@ use crate::campaigns::suppression;
 use crate::customers::{self, ConsentChoice, ConsentInput, ConsentSource, Normalized};
 use crate::error::{Error, Result};
 use crate::i18n::tr;
-use crate::storage::{Store, Tx};
+use crate::storage::{PutBack, Store, Tx};
 use crate::types::{CustomerId, Lang, Outcome};
 use rusqlite::{params, OptionalExtension};
 use serde_json::{json, Map, Value};
@@ -289,7 +289,14 @@ fn name_as_written(cells: &[String], columns: &[Field]) -> String {
     name.chars().take(120).collect()
 }
 
-pub(crate) fn run(tx: &mut Tx, file: &ImportFile, opts: &ImportOptions, progress: ProgressFn) -> Result<ImportRun> {
+/// `put_back`: `No` for a preview, whose rollback restores the indexes a large import drops.
+pub(crate) fn run(
+    tx: &mut Tx,
+    file: &ImportFile,
+    opts: &ImportOptions,
+    progress: ProgressFn,
+    put_back: PutBack,
+) -> Result<ImportRun> {
     if opts.mapping.columns.iter().all(|f| *f == Field::Ignore) {
         return Err(Error::invalid("mapping", "field.import_mapping_empty"));
     }
@@ -345,7 +352,7 @@ pub(crate) fn run(tx: &mut Tx, file: &ImportFile, opts: &ImportOptions, progress
         // usual size back, whatever happens).
         tx.pragma_update(None, "cache_size", -BULK_CACHE_KIB)?;
     }
-    tx.with_indexes_deferred(deferred, |tx| {
+    tx.with_indexes_deferred(deferred, put_back, |tx| {
         std::thread::scope(|scope| -> Result<()> {
             let (sender, parsed) = std::sync::mpsc::sync_channel(PARSED_AHEAD);
             scope.spawn(move || {
@@ -516,10 +523,13 @@ pub(crate) fn run(tx: &mut Tx, file: &ImportFile, opts: &ImportOptions, progress
                 counts.suppressed += u32::from(out.suppressed);
                 outcomes.push(out);
             }
+            // The last tick, and the last chance to cancel, before the indexes are built.
+            if !progress(Progress { done: total, total }) {
+                return Err(Error::conflict("conflict.import_cancelled"));
+            }
             Ok(())
         })
     })?;
-    progress(Progress { done: total, total });
     // Rows with something to say first, in file order within each group.
     let noteworthy = |o: &RowOutcome| {
         o.kind == RowKind::Error
@@ -557,7 +567,8 @@ impl Store {
         opts: &ImportOptions,
         progress: ProgressFn,
     ) -> Result<ImportRun> {
-        let run = self.rehearse(|tx| tx.with_search_index_paused(false, |tx| run(tx, file, opts, progress)));
+        let run =
+            self.rehearse(|tx| tx.with_search_index_paused(false, |tx| run(tx, file, opts, progress, PutBack::No)));
         restore_cache(self);
         let mut run = run?;
         run.report.import_id = None;
@@ -576,7 +587,7 @@ impl Store {
         let mut held: Option<ImportRun> = None;
         let result = self.transact("data.import", key, |tx| {
             // A bulk write: the search index is written once at the end (storage::search_index).
-            let r = tx.with_search_index_paused(true, |tx| run(tx, file, opts, progress))?;
+            let r = tx.with_search_index_paused(true, |tx| run(tx, file, opts, progress, PutBack::Yes))?;
             let refused = opts.on_errors == OnErrors::RefuseAll && r.report.counts.errors > 0;
             let mut summary = r.report.clone();
             summary.rows = Vec::new();

@@ -6,6 +6,7 @@ pub(crate) mod gate;
 mod migrations;
 mod search_index;
 mod set_aside;
+pub(crate) use set_aside::PutBack;
 pub(crate) mod unlock;
 
 #[cfg(test)]

@@ -44,7 +44,13 @@ impl Tx<'_> {
         reindex_after: bool,
         f: impl FnOnce(&mut Tx) -> Result<T>,
     ) -> Result<T> {
-        let value = super::set_aside::without(self, super::set_aside::Kind::Trigger, &PAUSED, f)?;
+        let value = super::set_aside::without(
+            self,
+            super::set_aside::Kind::Trigger,
+            &PAUSED,
+            super::set_aside::PutBack::Yes,
+            f,
+        )?;
         if reindex_after {
             reindex(self, &touched(self)?)?;
         }

@@ -10,9 +10,12 @@
 //! - Everything happens inside the caller's transaction. DDL is transactional in SQLite: a
 //!   crash, an error or a rollback brings the objects back with the rows; a file can never be
 //!   left without them.
-//! - On an error in the bulk write the caller hears that error, never a failure of putting
-//!   the objects back; when SQLite has already rolled the transaction back itself (a full
-//!   disk, an I/O error), there is nothing to put back.
+//! - On an error in the bulk write nothing is put back and the caller hears that error: the
+//!   caller must roll back (`Store::transact` and `Store::rehearse` do), and the rollback
+//!   brings the objects back with everything else. Rebuilding nine indexes only to throw
+//!   them away would make a cancel wait for nothing.
+//! - A write that will be rolled back whatever happens (a preview) may ask for nothing to be
+//!   put back even on success (`PutBack::No`).
 //! - Every named object must exist; a missing one is an error before anything is dropped.
 
 use super::Tx;
@@ -34,9 +37,23 @@ impl Kind {
     }
 }
 
+/// Whether the objects are recreated after a successful bulk write.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PutBack {
+    Yes,
+    /// The transaction is rolled back whatever happens (a preview): its rollback restores them.
+    No,
+}
+
 /// Run `f` with the named objects dropped, then recreate them (an index is built once, over
-/// every row). With no names, `f` runs as is.
-pub(crate) fn without<T>(tx: &mut Tx, kind: Kind, names: &[&str], f: impl FnOnce(&mut Tx) -> Result<T>) -> Result<T> {
+/// every row). With no names, `f` runs as is. On an error the caller must roll back.
+pub(crate) fn without<T>(
+    tx: &mut Tx,
+    kind: Kind,
+    names: &[&str],
+    put_back: PutBack,
+    f: impl FnOnce(&mut Tx) -> Result<T>,
+) -> Result<T> {
     if names.is_empty() {
         return f(tx);
     }
@@ -63,44 +80,36 @@ pub(crate) fn without<T>(tx: &mut Tx, kind: Kind, names: &[&str], f: impl FnOnce
     for (name, _) in &saved {
         tx.execute_batch(&format!("DROP {} \"{}\"", kind.sql_word().to_uppercase(), name.replace('"', "\"\"")))?;
     }
-    match f(tx) {
-        Ok(value) => {
-            for (_, sql) in &saved {
-                tx.execute_batch(sql)?;
-            }
-            Ok(value)
-        }
-        Err(e) => {
-            if !tx.is_autocommit() {
-                for (_, sql) in &saved {
-                    let _ = tx.execute_batch(sql);
-                }
-            }
-            Err(e)
+    let value = f(tx)?;
+    if put_back == PutBack::Yes {
+        for (_, sql) in &saved {
+            tx.execute_batch(sql)?;
         }
     }
+    Ok(value)
 }
 
 impl Tx<'_> {
     /// Run `f` with the named indexes dropped, and build each of them once afterwards, inside
-    /// the same transaction. For a bulk write that does not read them.
+    /// the same transaction (unless `put_back` says the transaction is rolled back anyway).
+    /// For a bulk write that does not read them. On an error the caller must roll back.
     pub(crate) fn with_indexes_deferred<T>(
         &mut self,
         names: &[&str],
+        put_back: PutBack,
         f: impl FnOnce(&mut Tx) -> Result<T>,
     ) -> Result<T> {
-        without(self, Kind::Index, names, f)
+        without(self, Kind::Index, names, put_back, f)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Kind;
+    use super::{Kind, PutBack};
     use crate::Store;
 
-    fn indexes(store: &Store) -> Vec<(String, String)> {
-        let mut st = store
-            .conn()
+    fn indexes(conn: &rusqlite::Connection) -> Vec<(String, String)> {
+        let mut st = conn
             .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name")
             .unwrap();
         let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
@@ -110,49 +119,41 @@ mod tests {
     #[test]
     fn a_name_missing_from_the_schema_is_refused_before_anything_is_dropped() {
         let mut store = Store::open_in_memory().unwrap();
-        let before = indexes(&store);
-        let r = store.transact("test.missing", None, |tx| {
-            super::without(tx, Kind::Index, &["customers_by_email", "no_such_index"], |_| Ok(()))
-        });
-        assert!(r.is_err(), "an unknown index is an error");
-        assert_eq!(indexes(&store), before, "no index was dropped");
-    }
-
-    #[test]
-    fn a_caller_that_goes_on_after_a_failed_bulk_write_finds_its_indexes_back() {
-        let mut store = Store::open_in_memory().unwrap();
-        let before = indexes(&store);
-        let during = store
-            .transact("test.go_on", None, |tx| {
-                let r: crate::Result<()> = tx.with_indexes_deferred(&["customers_by_email", "customers_by_created"], |tx| {
-                    let n: i64 = tx.query_row(
-                        "SELECT count(*) FROM sqlite_master WHERE name IN ('customers_by_email', 'customers_by_created')",
-                        [],
-                        |r| r.get(0),
-                    )?;
-                    assert_eq!(n, 0, "the indexes are dropped while the closure runs");
-                    Err(crate::Error::conflict("conflict.import_cancelled"))
-                });
-                assert!(r.is_err(), "the closure's error comes back");
-                let n: i64 = tx.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'index'", [], |r| r.get(0))?;
-                Ok(n)
+        let before = indexes(store.conn());
+        let inside = store
+            .transact("test.missing", None, |tx| {
+                let r =
+                    super::without(tx, Kind::Index, &["customers_by_email", "no_such_index"], PutBack::Yes, |_| Ok(()));
+                assert!(r.is_err(), "an unknown index is an error");
+                // Looked at inside the transaction, before any rollback could hide a drop.
+                Ok(indexes(tx))
             })
             .unwrap()
             .value;
-        assert_eq!(
-            during as usize,
-            before.len() + auto_indexes(&store),
-            "the indexes were back inside the transaction"
-        );
-        assert_eq!(indexes(&store), before, "and are there after it, as the schema wrote them");
+        assert_eq!(inside, before, "no index was dropped");
     }
 
-    fn auto_indexes(store: &Store) -> usize {
-        store
-            .conn()
-            .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND sql IS NULL", [], |r| {
-                r.get::<_, i64>(0)
-            })
-            .unwrap() as usize
+    #[test]
+    fn indexes_are_dropped_while_the_write_runs_and_built_again_after_it_or_left_to_the_rollback() {
+        let mut store = Store::open_in_memory().unwrap();
+        let before = indexes(store.conn());
+        let names = ["customers_by_email", "customers_by_created"];
+        let write = |tx: &mut crate::storage::Tx, put_back| {
+            tx.with_indexes_deferred(&names, put_back, |tx| {
+                let left = indexes(tx);
+                assert!(
+                    names.iter().all(|n| !left.iter().any(|(x, _)| x == n)),
+                    "the indexes are dropped while the write runs"
+                );
+                Ok(())
+            })?;
+            Ok(indexes(tx))
+        };
+        let after = store.transact("test.deferred", None, |tx| write(tx, PutBack::Yes)).unwrap().value;
+        assert_eq!(after, before, "built again after the write, as the schema wrote them");
+        assert_eq!(indexes(store.conn()), before, "and committed so");
+        let after = store.rehearse(|tx| write(tx, PutBack::No)).unwrap();
+        assert_eq!(after.len(), before.len() - names.len(), "a preview leaves them out for its rollback");
+        assert_eq!(indexes(store.conn()), before, "which brings them back");
     }
 }

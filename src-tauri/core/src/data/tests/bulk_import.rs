@@ -4,7 +4,7 @@
 //! agrees with its table and serves the app's queries.
 
 use super::{count, csv_file, options};
-use crate::data::bulk::{builds_indexes_after, INDEXES_BUILT_AFTER, INDEXES_READ};
+use crate::data::bulk::{builds_indexes_after, BULK_ROWS, INDEXES_BUILT_AFTER, INDEXES_READ};
 use crate::data::*;
 use crate::storage::Store;
 use crate::testutil;
@@ -35,6 +35,17 @@ fn big_file(rows: usize) -> ImportFile {
     csv_file(&text)
 }
 
+/// Rows enough for the large-import path.
+fn bulk_rows() -> usize {
+    let rows = BULK_ROWS as usize + 1_000;
+    assert!(builds_indexes_after(rows as u32, 0), "{rows} rows into an empty shop take the large-import path");
+    rows
+}
+
+fn cache_kib(s: &Store) -> i64 {
+    -s.conn().query_row("PRAGMA cache_size", [], |r| r.get::<_, i64>(0)).unwrap()
+}
+
 fn plan(s: &Store, sql: &str) -> String {
     let mut st = s.conn().prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
     let rows = st.query_map([], |r| r.get::<_, String>(3)).unwrap();
@@ -63,7 +74,11 @@ fn every_customer_index_is_either_read_by_the_import_or_built_after_it() {
 fn indexes_are_built_after_only_when_the_file_outweighs_the_shop() {
     assert!(!builds_indexes_after(4_999, 0), "a small file writes its indexes row by row");
     assert!(builds_indexes_after(5_000, 0), "5,000 rows into an empty shop: built once at the end");
-    assert!(builds_indexes_after(100_000, 100_000), "as many rows as customers: built once at the end");
+    assert!(builds_indexes_after(100_000, 50_000), "twice as many rows as customers: built once at the end");
+    assert!(
+        !builds_indexes_after(100_000, 100_000),
+        "a shop importing its own full file again (rows that mostly match) writes row by row"
+    );
     assert!(!builds_indexes_after(50_000, 1_000_000), "a file small beside the shop does not rebuild its indexes");
 }
 
@@ -72,10 +87,16 @@ fn a_large_import_leaves_every_index_in_place_consistent_and_used() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = Store::open_with_clock(dir.path().join("shop.db"), testutil::clock()).unwrap();
     let before = schema(&s);
-    let f = big_file(6_000);
+    let rows = bulk_rows();
+    let f = big_file(rows);
     let opts = options(&f, &s);
+    let preview = s.import_preview(&f, &opts, &mut |_| true).unwrap();
+    assert_eq!(preview.report.counts.new as usize, rows, "the preview sees every row");
+    assert_eq!(schema(&s), before, "the preview's rollback brings back what it left out");
+    assert_eq!(cache_kib(&s), crate::storage::CACHE_KIB, "the preview puts the usual page cache back");
     let run = s.import_run(&f, &opts, None, &mut |_| true).unwrap().value;
-    assert_eq!(run.report.counts.new, 6_000, "every row imported");
+    assert_eq!(run.report.counts.new as usize, rows, "every row imported");
+    assert_eq!(cache_kib(&s), crate::storage::CACHE_KIB, "the import puts the usual page cache back");
     assert_eq!(schema(&s), before, "every index and trigger is back, as the schema wrote it");
     let check: String = s.conn().query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
     assert_eq!(check, "ok", "every index agrees with its table");
@@ -95,26 +116,47 @@ fn a_large_import_leaves_every_index_in_place_consistent_and_used() {
 
 #[test]
 fn a_cancel_or_a_full_disk_during_an_import_leaves_the_file_and_its_schema_as_they_were() {
-    // 3,000 rows: indexes written row by row; 6,000: built after (storage::set_aside).
-    for rows in [3_000usize, 6_000] {
+    // 3,000 rows: indexes written row by row; more than BULK_ROWS: built after (storage::set_aside).
+    for rows in [3_000usize, bulk_rows()] {
+        // How many pages the finished import takes, so a second file can fill up at the very
+        // end: while the indexes and the search index are built, or at the commit.
+        let scratch = tempfile::tempdir().unwrap();
+        let mut full = Store::open_with_clock(scratch.path().join("shop.db"), testutil::clock()).unwrap();
+        let f = big_file(rows);
+        let opts = options(&f, &full);
+        full.import_run(&f, &opts, None, &mut |_| true).unwrap();
+        let final_pages: i64 = full.conn().query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
+        drop(full);
+
         let dir = tempfile::tempdir().unwrap();
         let mut s = Store::open_with_clock(dir.path().join("shop.db"), testutil::clock()).unwrap();
         let before = schema(&s);
-        let f = big_file(rows);
-        let opts = options(&f, &s);
-        let e = s.import_run(&f, &opts, None, &mut |p| p.done < 2_500).expect_err("cancelled");
+        let e = s.import_run(&f, &opts, None, &mut |p| p.done < 2_500).map(|_| ()).expect_err("cancelled");
         assert_eq!(e.code(), "conflict", "{rows} rows: a cancel is a cancel: {e:?}");
+        let e = s
+            .import_run(&f, &opts, None, &mut |p| p.done < p.total)
+            .map(|_| ())
+            .expect_err("cancelled at the last tick");
+        assert_eq!(e.code(), "conflict", "{rows} rows: a cancel at the last tick, before the indexes are built: {e:?}");
         assert_eq!(schema(&s), before, "{rows} rows: the schema is whole after a cancel");
+        assert_eq!(cache_kib(&s), crate::storage::CACHE_KIB, "{rows} rows: the usual page cache after a cancel");
 
         let pages: i64 = s.conn().query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
-        s.conn().pragma_update(None, "max_page_count", pages + 20).unwrap();
-        let e = s.import_run(&f, &opts, None, &mut |_| true).expect_err("the file fills up");
-        assert_eq!(e.code(), "disk_full", "{rows} rows: a full disk during an import has its own code: {e:?}");
-        let e = s.import_preview(&f, &opts, &mut |_| true).expect_err("the preview fills it up too");
-        assert_eq!(e.code(), "disk_full", "{rows} rows: and so does its preview: {e:?}");
-        assert_eq!(schema(&s), before, "{rows} rows: every index and trigger is still there");
-        assert_eq!(count(&s, "SELECT count(*) FROM customers"), 0, "{rows} rows: nothing of the import was written");
-        let check: String = s.conn().query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
-        assert_eq!(check, "ok", "{rows} rows: the file is sound");
+        for (when, cap) in [("early", pages + 20), ("at the end", final_pages - 10)] {
+            s.conn().pragma_update(None, "max_page_count", cap).unwrap();
+            let e = s.import_run(&f, &opts, None, &mut |_| true).map(|_| ()).expect_err("the file fills up");
+            assert_eq!(e.code(), "disk_full", "{rows} rows, full {when}: a full disk has its own code: {e:?}");
+            // The preview writes less (no search index, no index built, no commit): at the end
+            // it may fit; early it cannot.
+            match s.import_preview(&f, &opts, &mut |_| true) {
+                Err(e) => assert_eq!(e.code(), "disk_full", "{rows} rows, full {when}: the preview's own code: {e:?}"),
+                Ok(_) => assert_eq!(when, "at the end", "{rows} rows: a preview cannot fit in a file full early"),
+            }
+            assert_eq!(schema(&s), before, "{rows} rows, full {when}: every index and trigger is still there");
+            assert_eq!(count(&s, "SELECT count(*) FROM customers"), 0, "{rows} rows, full {when}: nothing written");
+            assert_eq!(cache_kib(&s), crate::storage::CACHE_KIB, "{rows} rows, full {when}: the usual page cache");
+            let check: String = s.conn().query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+            assert_eq!(check, "ok", "{rows} rows, full {when}: the file is sound");
+        }
     }
 }
