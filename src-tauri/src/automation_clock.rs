@@ -46,6 +46,8 @@ pub fn spawn(db: PathBuf, nudge: Nudge) {
                 seen = now_seen;
                 last = Some(Instant::now());
             }
+            // Its pages go back between looks; the next one reads them again from the OS.
+            let _ = store.release_memory();
             std::thread::sleep(LOOK);
         }
     });

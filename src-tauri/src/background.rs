@@ -96,6 +96,8 @@ pub fn spawn(db: PathBuf) {
                     }
                 }
             }
+            // Its pages go back between rounds; the next one reads them again from the OS.
+            let _ = store.release_memory();
             std::thread::sleep(TICK);
         }
     });

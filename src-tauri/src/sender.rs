@@ -61,7 +61,11 @@ pub fn spawn(db: PathBuf, secrets: Arc<Secrets>, problem: Problem, automations: 
                     .to_std()
                     .unwrap_or_default()
                     .clamp(Duration::from_millis(50), Duration::from_secs(1)),
-                Ok(Step::Idle) => Duration::from_millis(500),
+                Ok(Step::Idle) => {
+                    // Nothing to send: its pages go back while it waits.
+                    let _ = store.release_memory();
+                    Duration::from_millis(500)
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "campaign sender");
                     Duration::from_secs(2)

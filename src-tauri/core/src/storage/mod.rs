@@ -117,6 +117,14 @@ impl Store {
         self.path.as_deref()
     }
 
+    /// Give back the memory this connection holds for pages it no longer needs (`PRAGMA
+    /// shrink_memory`). For the background connections between their rounds: after a pass
+    /// over the shop each would otherwise keep up to `CACHE_KIB` of pages while the app idles.
+    pub fn release_memory(&self) -> Result<()> {
+        self.conn().execute_batch("PRAGMA shrink_memory")?;
+        Ok(())
+    }
+
     /// Read-only access for queries.
     pub fn conn(&self) -> &Connection {
         &self.conn

@@ -558,3 +558,40 @@ fn a_cached_look_up_is_planned_once_not_at_every_use() {
         "a cached statement must keep its plan: planning it again at each use was a quarter of an import"
     );
 }
+
+/// The pages a connection holds in its cache, in bytes.
+fn cache_used(s: &Store) -> i64 {
+    let (mut cur, mut hi) = (0, 0);
+    // SAFETY: the handle is the store's open connection, read on this thread only.
+    let rc = unsafe {
+        rusqlite::ffi::sqlite3_db_status(
+            s.conn().handle(),
+            rusqlite::ffi::SQLITE_DBSTATUS_CACHE_USED,
+            &mut cur,
+            &mut hi,
+            0,
+        )
+    };
+    assert_eq!(rc, 0);
+    i64::from(cur)
+}
+
+/// A background connection gives its page cache back between rounds.
+#[test]
+fn a_connection_gives_back_its_pages_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shop.db");
+    let mut s = Store::open_with_clock(&path, clock()).unwrap();
+    for i in 0..400 {
+        s.create_customer(&new_customer(&format!("Élodie{i}"), &format!("Lefèvre{i}")), None).unwrap();
+    }
+    drop(s);
+    let s = Store::open(&path).unwrap();
+    let _: i64 =
+        s.conn().query_row("SELECT sum(length(first_name)) FROM customers NOT INDEXED", [], |r| r.get(0)).unwrap();
+    let full = cache_used(&s);
+    assert!(full > 50_000, "a pass over the customers fills the cache ({full} bytes)");
+    s.release_memory().unwrap();
+    let after = cache_used(&s);
+    assert!(after < full / 4, "the pages are given back ({full} → {after} bytes)");
+}
