@@ -35,6 +35,10 @@ pub fn compositing_off(comptoir_gpu: Option<&std::ffi::OsStr>, webkit_setting: O
     cfg!(target_os = "linux") && webkit_setting.is_none() && comptoir_gpu.is_none_or(|v| v != "1")
 }
 
+/// After this long without a command, the store's page cache goes back to the system.
+const IDLE_MEMORY_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
+const IDLE_MEMORY_CHECK: std::time::Duration = std::time::Duration::from_millis(2500);
+
 /// Register the commands on a builder (the real one, or tauri's mock builder in tests). The
 /// caller manages an [`AppState`].
 pub fn builder<R: Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
@@ -309,6 +313,15 @@ pub fn run(opts: Options) {
             app.manage(state);
             // Backups run in the background: the first screen never waits for them.
             backups::spawn(app.handle().clone());
+            // The store's page cache goes back to the system while the app sits idle.
+            let handle = app.handle().clone();
+            let idle = std::thread::Builder::new().name("idle-memory".into()).spawn(move || loop {
+                std::thread::sleep(IDLE_MEMORY_CHECK);
+                handle.state::<AppState>().release_memory_if_idle(IDLE_MEMORY_AFTER);
+            });
+            if let Err(e) = idle {
+                tracing::warn!(error = %e, "the page cache stays with the store while idle");
+            }
             Ok(())
         })
         .build(tauri::generate_context!())

@@ -6,6 +6,7 @@ use comptoir_core::{Error, ErrorPayload, Store};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 pub struct AppState {
     db: Result<Mutex<Store>, ErrorPayload>,
@@ -22,6 +23,8 @@ pub struct AppState {
     previews: Mutex<VecDeque<(String, String)>>,
     /// The background WAL checkpointer, kept for as long as the app runs.
     checkpointer: Mutex<Option<comptoir_core::storage::checkpoint::Checkpointer>>,
+    /// When a command last used the store, and whether its memory was given back since.
+    last_used: Mutex<(Instant, bool)>,
 }
 
 const KEPT_PREVIEWS: usize = 6;
@@ -66,6 +69,7 @@ impl AppState {
             automation_nudge: Default::default(),
             previews: Mutex::new(VecDeque::new()),
             checkpointer: Mutex::new(None),
+            last_used: Mutex::new((Instant::now(), false)),
         }
     }
 
@@ -102,6 +106,7 @@ impl AppState {
     pub fn with<T>(&self, f: impl FnOnce(&mut Store) -> comptoir_core::Result<T>) -> Result<T, ErrorPayload> {
         let mutex = self.db.as_ref().map_err(Clone::clone)?;
         let mut store = mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        *self.last_used.lock().unwrap_or_else(|p| p.into_inner()) = (Instant::now(), false);
         f(&mut store).map_err(|e| {
             let lang = store.settings().map(|s| s.language).unwrap_or_else(|_| fallback_lang());
             report(&e);
@@ -111,6 +116,21 @@ impl AppState {
 }
 
 impl AppState {
+    /// Give the store's page cache back to the system once no command has used it for `idle`
+    /// (once per idle spell; never waits for the store). The next command reads its pages
+    /// again from the system's file cache.
+    pub fn release_memory_if_idle(&self, idle: Duration) {
+        let Ok(mutex) = self.db.as_ref() else { return };
+        let mut last = self.last_used.lock().unwrap_or_else(|p| p.into_inner());
+        if last.1 || last.0.elapsed() < idle {
+            return;
+        }
+        if let Ok(store) = mutex.try_lock() {
+            let _ = store.release_memory();
+            last.1 = true;
+        }
+    }
+
     /// The sender's problem in the shop's language, if it has one.
     pub fn sender_problem(&self) -> Result<Option<ErrorPayload>, ErrorPayload> {
         let lang = self.with(|s| s.settings().map(|x| x.language))?;

@@ -122,6 +122,12 @@ impl Store {
     /// over the shop each would otherwise keep up to `CACHE_KIB` of pages while the app idles.
     pub fn release_memory(&self) -> Result<()> {
         self.conn().execute_batch("PRAGMA shrink_memory")?;
+        // glibc keeps what a thread frees in that thread's arena; hand it back to the system.
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: malloc_trim only walks the allocator's own free lists.
+        unsafe {
+            libc::malloc_trim(0);
+        }
         Ok(())
     }
 
