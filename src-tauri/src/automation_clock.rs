@@ -45,9 +45,13 @@ pub fn spawn(db: PathBuf, nudge: Nudge) {
                 }
                 seen = now_seen;
                 last = Some(Instant::now());
+                let _ = store.release_memory();
+                comptoir_core::storage::trim_heap();
+            } else {
+                // Its pages go back between looks (the next one reads them again from the
+                // system's file cache).
+                let _ = store.release_memory();
             }
-            // Its pages go back between looks; the next one reads them again from the OS.
-            let _ = store.release_memory();
             std::thread::sleep(LOOK);
         }
     });

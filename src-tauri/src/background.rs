@@ -36,10 +36,12 @@ pub fn spawn(db: PathBuf) {
             _ => None,
         };
         loop {
+            let mut worked = false;
             let today = store.now().date_naive();
             // The loyalty day follows the shop's local calendar (checked at every tick, cheap).
             let local_day = comptoir_core::analytics::calendar::local_date(store.now());
             if expiry_day != Some(local_day) {
+                worked = true;
                 let t = Instant::now();
                 match store.run_loyalty_day() {
                     Ok(r) => {
@@ -56,6 +58,7 @@ pub fn spawn(db: PathBuf) {
             }
             match store.days_behind() {
                 Ok(true) => {
+                    worked = true;
                     let t = Instant::now();
                     match store.refresh_days() {
                         Ok(r) => tracing::debug!(
@@ -77,6 +80,7 @@ pub fn spawn(db: PathBuf) {
                 };
                 let summary_missing = store.scores_summary().map(|s| s.is_none()).unwrap_or(true);
                 if due || summary_missing {
+                    worked = true;
                     let t = Instant::now();
                     let result = store.refresh_scores().and_then(|r| store.refresh_insights().map(|_| r));
                     match result {
@@ -96,8 +100,12 @@ pub fn spawn(db: PathBuf) {
                     }
                 }
             }
-            // Its pages go back between rounds; the next one reads them again from the OS.
+            // Its pages go back between rounds (the next one reads them again from the system's
+            // file cache), and after a round of real work the process's freed memory too.
             let _ = store.release_memory();
+            if worked {
+                comptoir_core::storage::trim_heap();
+            }
             std::thread::sleep(TICK);
         }
     });

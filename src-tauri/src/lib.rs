@@ -241,7 +241,8 @@ impl Options {
 
 pub fn run(opts: Options) {
     started();
-    // Before WebKit starts: its web process inherits the environment.
+    // Before WebKit starts: its web process inherits the environment. SAFETY of set_var: no
+    // other thread exists yet (main calls run first thing; tracing starts below).
     if compositing_off(
         std::env::var_os("COMPTOIR_GPU").as_deref(),
         std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").as_deref(),
@@ -333,13 +334,12 @@ pub fn run(opts: Options) {
         });
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_os = "linux"))]
 mod rendering_tests {
     use super::compositing_off;
     use std::ffi::OsStr;
 
     #[test]
-    #[cfg(target_os = "linux")]
     fn compositing_is_off_on_linux_unless_asked_for_or_set_by_webkits_own_setting() {
         assert!(compositing_off(None, None), "off by default: no GPU layers for forms and charts");
         assert!(!compositing_off(Some(OsStr::new("1")), None), "COMPTOIR_GPU=1 turns it back on");

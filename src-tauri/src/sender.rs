@@ -48,6 +48,7 @@ pub fn spawn(db: PathBuf, secrets: Arc<Secrets>, problem: Problem, automations: 
             ..EngineOptions::default()
         });
         let mut transport: Option<(String, Box<dyn Transport>)> = None;
+        let mut sent_since_idle = false;
         loop {
             let step = run_once(&mut store, &mut engine, &secrets, &db, &mut transport);
             if let Ok(Step::Sent { campaign, .. }) = &step {
@@ -55,6 +56,7 @@ pub fn spawn(db: PathBuf, secrets: Arc<Secrets>, problem: Problem, automations: 
                     automations.store(true, std::sync::atomic::Ordering::Release);
                 }
             }
+            sent_since_idle |= matches!(step, Ok(Step::Sent { .. }) | Ok(Step::Changed(_)));
             let pause = match step {
                 Ok(Step::Sent { .. }) | Ok(Step::Changed(_)) => Duration::ZERO,
                 Ok(Step::Wait(at)) => (at - store.now())
@@ -62,8 +64,12 @@ pub fn spawn(db: PathBuf, secrets: Arc<Secrets>, problem: Problem, automations: 
                     .unwrap_or_default()
                     .clamp(Duration::from_millis(50), Duration::from_secs(1)),
                 Ok(Step::Idle) => {
-                    // Nothing to send: its pages go back while it waits.
+                    // Nothing to send: its pages go back while it waits, and once after sending
+                    // the process's freed memory too.
                     let _ = store.release_memory();
+                    if std::mem::take(&mut sent_since_idle) {
+                        comptoir_core::storage::trim_heap();
+                    }
                     Duration::from_millis(500)
                 }
                 Err(e) => {

@@ -106,8 +106,11 @@ impl AppState {
     pub fn with<T>(&self, f: impl FnOnce(&mut Store) -> comptoir_core::Result<T>) -> Result<T, ErrorPayload> {
         let mutex = self.db.as_ref().map_err(Clone::clone)?;
         let mut store = mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        *self.last_used.lock().unwrap_or_else(|p| p.into_inner()) = (Instant::now(), false);
-        f(&mut store).map_err(|e| {
+        self.mark_used();
+        let result = f(&mut store);
+        // Idle is counted from the end of a command (an import can take seconds).
+        self.mark_used();
+        result.map_err(|e| {
             let lang = store.settings().map(|s| s.language).unwrap_or_else(|_| fallback_lang());
             report(&e);
             e.to_payload(lang)
@@ -116,19 +119,38 @@ impl AppState {
 }
 
 impl AppState {
-    /// Give the store's page cache back to the system once no command has used it for `idle`
-    /// (once per idle spell; never waits for the store). The next command reads its pages
-    /// again from the system's file cache.
+    fn mark_used(&self) {
+        *self.last_used.lock().unwrap_or_else(|p| p.into_inner()) = (Instant::now(), false);
+    }
+
+    /// Give the store's page cache back once no command has used it for `idle` (once per idle
+    /// spell), then the process's freed memory to the system. It never waits for the store,
+    /// and the store is held only for the cache's release, never for the trim. The next
+    /// command reads its pages again from the system's file cache.
     pub fn release_memory_if_idle(&self, idle: Duration) {
         let Ok(mutex) = self.db.as_ref() else { return };
-        let mut last = self.last_used.lock().unwrap_or_else(|p| p.into_inner());
-        if last.1 || last.0.elapsed() < idle {
+        {
+            let last = self.last_used.lock().unwrap_or_else(|p| p.into_inner());
+            if last.1 || last.0.elapsed() < idle {
+                return;
+            }
+        }
+        let released = match mutex.try_lock() {
+            Ok(store) => store.release_memory().is_ok(),
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner().release_memory().is_ok(),
+            Err(std::sync::TryLockError::WouldBlock) => return,
+        };
+        if !released {
             return;
         }
-        if let Ok(store) = mutex.try_lock() {
-            let _ = store.release_memory();
-            last.1 = true;
+        {
+            let mut last = self.last_used.lock().unwrap_or_else(|p| p.into_inner());
+            // A command may have come in between: then this spell is not over.
+            if last.0.elapsed() >= idle {
+                last.1 = true;
+            }
         }
+        comptoir_core::storage::trim_heap();
     }
 
     /// The sender's problem in the shop's language, if it has one.
@@ -143,5 +165,36 @@ fn report(e: &Error) {
     match e.code() {
         "internal" | "busy" => tracing::error!(error = %e, "command failed"),
         _ => tracing::debug!(error = %e, "command refused"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AppState;
+    use std::time::Duration;
+
+    fn released(state: &AppState) -> bool {
+        state.last_used.lock().unwrap().1
+    }
+
+    #[test]
+    fn the_page_cache_goes_back_once_per_idle_spell_and_never_makes_a_command_wait() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = AppState::open(&dir.path().join("shop.db"));
+        state.with(|s| s.stats().map(|_| ())).unwrap();
+        state.release_memory_if_idle(Duration::from_secs(3600));
+        assert!(!released(&state), "not before the store has been idle long enough");
+        // A command holding the store: the release does not wait for it, nor count the spell.
+        state
+            .with(|_| {
+                state.release_memory_if_idle(Duration::ZERO);
+                Ok(())
+            })
+            .unwrap();
+        assert!(!released(&state), "a store in use is left alone (a command came: a new spell)");
+        state.release_memory_if_idle(Duration::ZERO);
+        assert!(released(&state), "an idle store gives its cache back");
+        state.with(|s| s.stats().map(|_| ())).unwrap();
+        assert!(!released(&state), "a command starts a new spell");
     }
 }

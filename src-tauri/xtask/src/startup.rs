@@ -16,7 +16,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-const SETTLE: Duration = Duration::from_secs(10);
+/// From the first paint to the memory reading: the app gives its page cache back 5 s after
+/// the interface's last command, which may come a few seconds after the first paint.
+const SETTLE: Duration = Duration::from_secs(15);
 const PAINT_TIMEOUT: Duration = Duration::from_secs(60);
 
 struct Measure {

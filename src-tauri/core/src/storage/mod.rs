@@ -69,6 +69,17 @@ fn apply_pragmas(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
+/// Hand the memory the whole process has freed back to the system (glibc keeps what each
+/// thread frees in that thread's arena). It walks every arena under its lock, so it is called
+/// after a round of real work, never while the caller holds the store. Linux with glibc only.
+pub fn trim_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 impl Store {
     /// Open (or create) the database at `path`, migrating it if it is older than this app.
     /// A database written by a newer version of the app is refused.
@@ -118,16 +129,12 @@ impl Store {
     }
 
     /// Give back the memory this connection holds for pages it no longer needs (`PRAGMA
-    /// shrink_memory`). For the background connections between their rounds: after a pass
-    /// over the shop each would otherwise keep up to `CACHE_KIB` of pages while the app idles.
+    /// shrink_memory`; pages in use by an open statement or transaction stay). For the
+    /// background connections between their rounds, and the app's own connection once idle:
+    /// after a pass over the shop each would otherwise keep up to `CACHE_KIB` of pages. The
+    /// memory goes back to the allocator; [`trim_heap`] hands it to the system.
     pub fn release_memory(&self) -> Result<()> {
         self.conn().execute_batch("PRAGMA shrink_memory")?;
-        // glibc keeps what a thread frees in that thread's arena; hand it back to the system.
-        #[cfg(all(target_os = "linux", target_env = "gnu"))]
-        // SAFETY: malloc_trim only walks the allocator's own free lists.
-        unsafe {
-            libc::malloc_trim(0);
-        }
         Ok(())
     }
 
