@@ -45,9 +45,18 @@ export async function startApp({ env = {}, reopen = false } = {}) {
   // Its own process group: tauri-driver, WebKitWebDriver and the app they start are stopped
   // together, so no window outlives its test (an orphaned app would hold the test runner's
   // output open and keep the whole suite from ending).
+  // COMPTOIR_GPU=1: WebKit's compositing stays on under test. With it off (the app's default
+  // on Linux) WebKitWebDriver's screenshot command never answers under Xvfb (measured
+  // 2026-12-02: a 60 s timeout); everything else works the same.
   driver = spawn(DRIVER, [], {
     stdio: ['ignore', 'inherit', 'inherit'],
-    env: { ...process.env, ...env, COMPTOIR_DB: join(dataDir, 'shop.db'), COMPTOIR_DOWNLOADS: join(dataDir, 'downloads') },
+    env: {
+      ...process.env,
+      COMPTOIR_GPU: '1',
+      ...env,
+      COMPTOIR_DB: join(dataDir, 'shop.db'),
+      COMPTOIR_DOWNLOADS: join(dataDir, 'downloads'),
+    },
     detached: true,
   });
   await waitForPort(4444, 30_000);
