@@ -119,6 +119,9 @@ pub enum BackupProblem {
     Newer,
     PassphraseNeeded,
     WrongPassphrase,
+    /// Encrypted on a much faster computer: opening it here needs more than
+    /// [`backup_key::MAX_SCRYPT_WORK`].
+    TooMuchWork,
 }
 
 impl BackupProblem {
@@ -130,6 +133,7 @@ impl BackupProblem {
             BackupProblem::Newer => "conflict.backup_newer",
             BackupProblem::PassphraseNeeded => "conflict.backup_passphrase_needed",
             BackupProblem::WrongPassphrase => "conflict.backup_wrong_passphrase",
+            BackupProblem::TooMuchWork => "conflict.backup_too_much_work",
         })
     }
 }
@@ -206,24 +210,40 @@ fn read_payload(
     }
     let payload: Box<dyn Read> = if header.encrypted {
         let Some(p) = passphrase else { return Err(BackupProblem::PassphraseNeeded) };
-        let d = age::Decryptor::new_buffered(f).map_err(|_| BackupProblem::Corrupted)?;
-        let wrong = |e: age::DecryptError| match e {
-            age::DecryptError::NoMatchingKeys | age::DecryptError::DecryptionFailed => BackupProblem::WrongPassphrase,
-            _ => BackupProblem::Corrupted,
-        };
         match &header.wrapped_key {
             // Encrypted to the shop's key: the passphrase opens the key the header carries.
             Some(wrapped) => {
                 let id = backup_key::unwrap(wrapped, p).map_err(|e| match e {
                     KeyProblem::WrongPassphrase => BackupProblem::WrongPassphrase,
+                    KeyProblem::TooMuchWork => BackupProblem::TooMuchWork,
                     KeyProblem::Corrupted => BackupProblem::Corrupted,
                 })?;
+                let d = age::Decryptor::new_buffered(f).map_err(|_| BackupProblem::Corrupted)?;
                 // The key opened: a payload it does not open was damaged, not mistyped.
                 Box::new(d.decrypt(std::iter::once(&id as &dyn age::Identity)).map_err(|_| BackupProblem::Corrupted)?)
             }
             None => {
-                let id = age::scrypt::Identity::new(age::secrecy::SecretString::from(p.to_string()));
-                Box::new(d.decrypt(std::iter::once(&id as &dyn age::Identity)).map_err(wrong)?)
+                let mut first = Some(f);
+                backup_key::with_passphrase(p, None, |id| {
+                    // A second try (a file made on a much faster computer) reads the file again.
+                    let f = match first.take() {
+                        Some(f) => f,
+                        None => {
+                            let mut f = BufReader::new(File::open(path)?);
+                            read_header(&mut f).map_err(|_| age::DecryptError::InvalidHeader)?;
+                            f
+                        }
+                    };
+                    let d = age::Decryptor::new_buffered(f)?;
+                    Ok(Box::new(d.decrypt(std::iter::once(id as &dyn age::Identity))?) as Box<dyn Read>)
+                })
+                .map_err(|e| match e {
+                    age::DecryptError::NoMatchingKeys | age::DecryptError::DecryptionFailed => {
+                        BackupProblem::WrongPassphrase
+                    }
+                    age::DecryptError::ExcessiveWork { .. } => BackupProblem::TooMuchWork,
+                    _ => BackupProblem::Corrupted,
+                })?
             }
         }
     } else {

@@ -53,6 +53,38 @@ pub enum Encryption<'a> {
 pub enum KeyProblem {
     WrongPassphrase,
     Corrupted,
+    /// The passphrase was stretched for a computer so much faster than this one that opening
+    /// it here would take more memory or time than this app allows (see [`MAX_SCRYPT_WORK`]).
+    TooMuchWork,
+}
+
+/// The largest scrypt work factor (N = 2^k) a passphrase is opened with: 2^20 takes 1 GiB of
+/// memory and a few seconds on a slow laptop. age's own limit is about 16 s of this computer's
+/// time, so a backup made on a computer more than 16× faster (its passphrase calibrated to a
+/// second there) would be refused by age alone; up to this factor it is opened anyway, beyond
+/// it the merchant is told why (never "damaged").
+pub const MAX_SCRYPT_WORK: u8 = 20;
+
+/// Open something encrypted with a passphrase: `attempt` is tried with age's default limit on
+/// scrypt's work, and once more with the factor the file asks for when that is over the default
+/// but within [`MAX_SCRYPT_WORK`]. `first_limit` lowers the first try's limit (tests only: no
+/// computer here is slow enough to need the second).
+pub(crate) fn with_passphrase<T>(
+    passphrase: &str,
+    first_limit: Option<u8>,
+    mut attempt: impl FnMut(&age::scrypt::Identity) -> std::result::Result<T, age::DecryptError>,
+) -> std::result::Result<T, age::DecryptError> {
+    let mut id = age::scrypt::Identity::new(SecretString::from(passphrase.to_string()));
+    if let Some(k) = first_limit {
+        id.set_max_work_factor(k);
+    }
+    match attempt(&id) {
+        Err(age::DecryptError::ExcessiveWork { required, .. }) if required <= MAX_SCRYPT_WORK => {
+            id.set_max_work_factor(required);
+            attempt(&id)
+        }
+        other => other,
+    }
 }
 
 /// Rule: a passphrase is at least `MIN_PASSPHRASE_CHARS` characters and at most 200, and is
@@ -95,10 +127,18 @@ pub fn recipient(key: &BackupKey) -> Result<age::x25519::Recipient> {
 
 /// Open a wrapped private key with `passphrase`.
 pub fn unwrap(wrapped_hex: &str, passphrase: &str) -> std::result::Result<age::x25519::Identity, KeyProblem> {
+    unwrap_limited(wrapped_hex, passphrase, None)
+}
+
+fn unwrap_limited(
+    wrapped_hex: &str,
+    passphrase: &str,
+    first_limit: Option<u8>,
+) -> std::result::Result<age::x25519::Identity, KeyProblem> {
     let bytes = hex::decode(wrapped_hex).map_err(|_| KeyProblem::Corrupted)?;
-    let id = age::scrypt::Identity::new(SecretString::from(passphrase.to_string()));
-    let clear = age::decrypt(&id, &bytes).map_err(|e| match e {
+    let clear = with_passphrase(passphrase, first_limit, |id| age::decrypt(id, &bytes)).map_err(|e| match e {
         age::DecryptError::NoMatchingKeys | age::DecryptError::DecryptionFailed => KeyProblem::WrongPassphrase,
+        age::DecryptError::ExcessiveWork { .. } => KeyProblem::TooMuchWork,
         _ => KeyProblem::Corrupted,
     })?;
     let text = String::from_utf8(clear).map_err(|_| KeyProblem::Corrupted)?;
@@ -112,6 +152,7 @@ pub fn check(key: &BackupKey, passphrase: &str) -> Result<bool> {
     match unwrap(&key.wrapped, passphrase) {
         Ok(id) if id.to_public().to_string() == key.recipient => Ok(true),
         Ok(_) | Err(KeyProblem::Corrupted) => Err(Error::conflict("conflict.backup_key_corrupt")),
+        Err(KeyProblem::TooMuchWork) => Err(Error::conflict("conflict.backup_too_much_work")),
         Err(KeyProblem::WrongPassphrase) => Ok(false),
     }
 }
@@ -170,7 +211,7 @@ impl Store {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -188,6 +229,45 @@ mod tests {
             "characters are counted, not bytes"
         );
         assert_eq!(passphrase_problem(&"ab".repeat(101)), Some("field.backup_passphrase_long"), "over 200 is refused");
+    }
+
+    /// The key's age file with its scrypt work factor changed to `k` (the stanza is text:
+    /// `-> scrypt SALT LOG_N`); age checks the factor before anything else.
+    pub(crate) fn with_work_factor(age_file: &[u8], k: u8) -> Vec<u8> {
+        let at = age_file.windows(10).position(|w| w == b"-> scrypt ").expect("an scrypt stanza");
+        let end = at + age_file[at..].iter().position(|&b| b == b'\n').unwrap();
+        let space = at + age_file[at..end].iter().rposition(|&b| b == b' ').unwrap();
+        [&age_file[..=space], k.to_string().as_bytes(), &age_file[end..]].concat()
+    }
+
+    #[test]
+    fn a_passphrase_stretched_on_a_much_faster_computer_opens_up_to_the_limit_and_is_never_called_damaged() {
+        let k = make_key("la boutique de Zoé", Utc::now(), Some(10)).unwrap();
+        // As on a computer 32 times slower than the one that chose the factor: age alone
+        // refuses (its limit here is 5), the second try within MAX_SCRYPT_WORK opens it.
+        let id = unwrap_limited(&k.wrapped, "la boutique de Zoé", Some(5))
+            .expect("a factor within the limit opens on the second try");
+        assert_eq!(id.to_public().to_string(), k.recipient, "and it is the right key");
+        assert_eq!(
+            unwrap_limited(&k.wrapped, "autre phrase", Some(5)).err(),
+            Some(KeyProblem::WrongPassphrase),
+            "a wrong passphrase on the second try is still a wrong passphrase"
+        );
+        let wrapped = hex::decode(&k.wrapped).unwrap();
+        let beyond = hex::encode(with_work_factor(&wrapped, MAX_SCRYPT_WORK + 10));
+        assert_eq!(
+            unwrap(&beyond, "la boutique de Zoé").err(),
+            Some(KeyProblem::TooMuchWork),
+            "beyond the limit the key is refused for the work it asks, never as damaged"
+        );
+        let key = BackupKey { wrapped: beyond, ..k };
+        assert!(
+            matches!(
+                check(&key, "la boutique de Zoé"),
+                Err(Error::Conflict { key: "conflict.backup_too_much_work", .. })
+            ),
+            "the check says so too"
+        );
     }
 
     #[test]

@@ -269,6 +269,17 @@ fn an_encrypted_backup_needs_its_passphrase() {
         Err(crate::Error::Conflict { key: "conflict.backup_wrong_passphrase", .. })
     ));
     assert_eq!(restore::inspect(p, Some("phrase de passe")).unwrap().customers, 1);
+
+    // Made on a computer so much faster that its passphrase needs more work than allowed here.
+    let heavy = dir.path().join("heavy.comptoir-backup");
+    std::fs::write(&heavy, backup_key::tests::with_work_factor(&raw, backup_key::MAX_SCRYPT_WORK + 10)).unwrap();
+    assert!(
+        matches!(
+            restore::inspect(&heavy, Some("phrase de passe")),
+            Err(crate::Error::Conflict { key: "conflict.backup_too_much_work", .. })
+        ),
+        "a backup asking too much work is said so, never called damaged or a wrong passphrase"
+    );
 }
 
 #[test]
