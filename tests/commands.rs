@@ -227,9 +227,11 @@ fn loyalty_through_the_commands_a_sale_earns_and_the_status_follows() {
         .map(|e| e["points"].as_i64().unwrap())
         .sum();
     assert!(
-        ledger.as_array().unwrap().iter().any(|e| e["kind"] == "earn"
-            && e["purchase_id"] == out["value"]["id"]
-            && e["points"] == earned["points"]),
+        ledger
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "earn" && e["purchase_id"] == out["value"]["id"] && e["points"] == earned["points"]),
         "the ledger holds the sale's earning as recorded with the sale"
     );
     assert_eq!(
