@@ -3,4 +3,4 @@
 /**
  * Why a backup cannot be restored.
  */
-export type BackupProblem = "not_a_backup" | "truncated" | "corrupted" | "newer" | "passphrase_needed" | "wrong_passphrase";
+export type BackupProblem = "not_a_backup" | "truncated" | "corrupted" | "newer" | "passphrase_needed" | "wrong_passphrase" | "too_much_work";
