@@ -4,7 +4,7 @@
 //! `record_sale`'s own baseline (one row into a table without indexes) says what a durable
 //! commit costs; this one says what the core adds to the writes a sale needs.
 
-use crate::bench::{latency, time_each, BenchResult};
+use crate::bench::{latency, time_alternating, BenchResult};
 use crate::purchases::SaleInput;
 use crate::storage::Store;
 use rusqlite::{params, Connection};
@@ -12,7 +12,10 @@ use rusqlite::{params, Connection};
 pub(crate) fn same_writes(store: &mut Store, bare: &Connection, customers: &[i64]) -> crate::Result<BenchResult> {
     let run = std::process::id();
     let mut key = 0u64;
-    let product = time_each(customers, |id| {
+    // The outcome a sale records with its key is about 290 bytes of JSON.
+    let outcome = "x".repeat(290);
+    let mut bare_key = 0u64;
+    let product = |id: &i64| {
         key += 1;
         let input = SaleInput {
             customer_id: *id,
@@ -23,11 +26,8 @@ pub(crate) fn same_writes(store: &mut Store, bare: &Connection, customers: &[i64
             apply: None,
         };
         store.record_sale(&input, Some(&format!("bench-same-{run}-{key:012}"))).expect("sale");
-    });
-    // The outcome a sale records with its key is about 290 bytes of JSON.
-    let outcome = "x".repeat(290);
-    let mut bare_key = 0u64;
-    let baseline = time_each(customers, |id| {
+    };
+    let baseline = |id: &i64| {
         bare_key += 1;
         bare.execute_batch("BEGIN IMMEDIATE").expect("begin");
         bare.prepare_cached(
@@ -53,6 +53,7 @@ pub(crate) fn same_writes(store: &mut Store, bare: &Connection, customers: &[i64
         .and_then(|mut s| s.execute(params![format!("bench-bare-{run}-{bare_key:012}"), outcome]))
         .expect("key");
         bare.execute_batch("COMMIT").expect("commit");
-    });
+    };
+    let (product, baseline) = time_alternating(customers, product, baseline);
     Ok(latency("record_sale_same_writes", product, baseline))
 }
