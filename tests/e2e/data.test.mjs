@@ -318,3 +318,59 @@ test("a customer's access pack, then the customer erased: gone from search, reve
   assert.deepEqual(await invoke('customers_search', { query: 'jean.durand@', limit: 5 }), []);
   assert.equal((await stats()).revenue_cents, revenue, "the shop's revenue is unchanged");
 });
+
+test('a 30,000-line file with hostile text: a counted bar, a cancel that leaves nothing, then every row in', async () => {
+  // Accents, emojis, markup and a formula in names, as a file passed from hand to hand has.
+  const rows = 30_000;
+  const lines = ['Nom;Prénom;E-mail;Ville;Notes'];
+  for (let i = 0; i < rows; i++) {
+    const first =
+      i === 7 ? '<script>window.__pwned = 1</script>' : i === 8 ? '<img src=x onerror="window.__pwned = 1">' : i % 3 ? 'Gaël' : 'Zoé 🌸';
+    const last = i === 9 ? '=HYPERLINK("https://example.invalid")' : `Côté-Grand${i}`;
+    lines.push(`${last};${first};grand.${i}@example.com;Montréal;« note » ${i}`);
+  }
+  const path = join(work, 'grand-fichier.csv');
+  writeFileSync(path, lines.join('\r\n') + '\r\n', 'utf8');
+  await chooseFile(path);
+  await (await visible('[data-testid="import-next"]')).click();
+  await (await visible('[data-testid="import-preview"]')).click();
+  await visible('[data-testid="preview-counts"]', 180_000);
+  const before = (await stats()).customers_active;
+
+  // Cancel while the rows are being counted: nothing of the file is written.
+  await (await visible('[data-testid="import-run"]')).click();
+  await browser.waitUntil(
+    async () => /[1-9][\d\s\u00a0\u202f]*\/\s*30[\s\u00a0\u202f]?000/.test((await texts('[data-testid="import-progress"]'))[0] ?? ''),
+    { timeout: 60_000, interval: 100, timeoutMsg: 'the bar never counted rows' },
+  );
+  await shot('data-11-large-import-progress');
+  await (await visible('[data-testid="import-cancel"]')).click();
+  await visible('[data-testid="import-run"]', 60_000);
+  assert.match(await pageText(), /annul/i, 'the merchant is told the import was cancelled');
+  assert.equal((await stats()).customers_active, before, 'a cancelled import writes nothing');
+
+  // The whole file, this time: the bar says when every row is read and the rest has no count.
+  await (await visible('[data-testid="import-run"]')).click();
+  let finishing = false;
+  await browser.waitUntil(
+    async () => {
+      if (!finishing && (await (await browser.$('[data-testid="import-finishing"]')).isExisting())) {
+        finishing = true;
+        await shot('data-12-large-import-finishing');
+      }
+      return (await browser.$('[data-testid="import-done"]')).isExisting();
+    },
+    { timeout: 180_000, interval: 50, timeoutMsg: 'the import never finished' },
+  );
+  assert.ok(finishing, 'once every row is read the bar says the import is finishing, not 100 % and stuck');
+  assert.equal((await stats()).customers_active, before + rows, 'every row is a customer');
+
+  // The markup is a name, shown as text; nothing of it runs.
+  const [found] = await invoke('customers_search', { query: 'grand.7@example.com', limit: 1 });
+  await go(`#/customers/${found.id}`);
+  await waitForText('#customer-name', '<script>');
+  await shot('data-13-hostile-name');
+  const ran = await browser.execute(() => window.__pwned ?? null);
+  assert.equal(ran, null, 'no script from a name ever runs');
+  assert.equal(await browser.execute(() => document.querySelectorAll('img[src="x"]').length), 0, 'no element from a name');
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clashes, listedIds, mimeOf, namesSomeone, percent, safeFileName, today } from './files';
+import { clashes, finishing, listedIds, mimeOf, namesSomeone, percent, safeFileName, today } from './files';
 
 describe('data file helpers', () => {
   it('reads the ids of the list shown from the address, and nothing else', () => {
@@ -37,6 +37,12 @@ describe('data file helpers', () => {
     expect(percent(0, 0)).toBe(0);
     expect(percent(1, 3)).toBe(33);
     expect(percent(5, 4)).toBe(100);
+  });
+
+  it('says the import is finishing once every row is read, never on an empty file', () => {
+    expect(finishing({ done: 0, total: 0 }), 'an empty file has nothing to finish').toBe(false);
+    expect(finishing({ done: 99, total: 100 }), 'a row left: still counting, still cancellable').toBe(false);
+    expect(finishing({ done: 100, total: 100 }), 'every row read: finishing').toBe(true);
   });
 
   it('dates a file name in local time', () => {

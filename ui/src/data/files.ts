@@ -109,6 +109,15 @@ export function percent(done: number, total: number): number {
   return Math.min(100, Math.floor((done * 100) / total));
 }
 
+/**
+ * Rule: every row is read but the work is not over (the search index, the commit, the
+ * preview's rollback): the bar has no count left to show and cancelling is no longer heard.
+ * An empty file has nothing to finish.
+ */
+export function finishing(p: { done: number; total: number }): boolean {
+  return p.total > 0 && p.done >= p.total;
+}
+
 /** Today as yyyy-mm-dd in local time, for file names. */
 export function today(now: Date = new Date()): string {
   const p = (n: number) => String(n).padStart(2, '0');
