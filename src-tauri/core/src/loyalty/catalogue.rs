@@ -226,16 +226,35 @@ impl Store {
 
     /// The reward catalogue (inactive rewards too when asked).
     pub fn rewards(&self, include_inactive: bool) -> Result<Vec<Reward>> {
-        let mut st = self.conn().prepare_cached(
-            "SELECT id, name, kind, points_cost, value, stock, per_customer_limit, valid_from, valid_to, voucher_days, active,
-                    (SELECT count(*) FROM redemptions WHERE reward_id = rewards.id)
-                    + (SELECT count(*) FROM vouchers v WHERE v.reward_id = rewards.id
-                       AND NOT EXISTS (SELECT 1 FROM voucher_cancellations c WHERE c.voucher_id = v.id))
-             FROM rewards WHERE active = 1 OR ?1 ORDER BY points_cost, name",
-        )?;
-        let rows = st.query_map([include_inactive], reward_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        rewards_in(self.conn(), include_inactive, Counted::All)
     }
+}
+
+/// Which rewards have their redemptions counted (a count reads every redemption and voucher of
+/// the reward, all customers together: it grows with the shop).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Counted {
+    /// Every reward: the catalogue shows how often each was given.
+    All,
+    /// Only those with a limited stock, where the count decides whether one is left. A
+    /// customer's status at the till needs no more: `redeemed` is 0 for the others.
+    Stocked,
+}
+
+/// The catalogue's rewards (the active ones unless `include_inactive`), cheapest first.
+pub(crate) fn rewards_in(conn: &Connection, include_inactive: bool, counted: Counted) -> Result<Vec<Reward>> {
+    // CASE evaluates the count only for the rows that need it.
+    let mut st = conn.prepare_cached(
+        "SELECT id, name, kind, points_cost, value, stock, per_customer_limit, valid_from, valid_to, voucher_days, active,
+                CASE WHEN stock IS NULL AND ?2 THEN 0 ELSE
+                  (SELECT count(*) FROM redemptions WHERE reward_id = rewards.id)
+                  + (SELECT count(*) FROM vouchers v WHERE v.reward_id = rewards.id
+                     AND NOT EXISTS (SELECT 1 FROM voucher_cancellations c WHERE c.voucher_id = v.id))
+                END
+         FROM rewards WHERE active = 1 OR ?1 ORDER BY points_cost, name",
+    )?;
+    let rows = st.query_map(params![include_inactive, counted == Counted::Stocked], reward_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! progress, stamps and milestones, expiring points, vouchers, the rewards within reach.
 //! Read-only: everything here is derived from the ledgers at the time asked.
 
-use super::catalogue::{check_reward_available, Reward};
+use super::catalogue::{check_reward_available, rewards_in, Counted, Reward};
 use super::ledgers::{carry, claimed_milestones, stamps_balance, usable_points};
 use super::programme::programme;
 use super::rules::{self, EXPIRING_SOON_DAYS};
@@ -51,6 +51,8 @@ pub struct LoyaltyStatus {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct RewardOffer {
+    /// The reward; its `redeemed` is counted only when it has a limited stock (0 otherwise:
+    /// the catalogue, not the till, says how often an unlimited reward was given).
     pub reward: Reward,
     pub affordable: bool,
 }
@@ -82,7 +84,9 @@ impl Store {
             }
         };
         let mut rewards = Vec::new();
-        for r in self.rewards(false)? {
+        // Counting how often an unlimited reward was given reads the whole shop's redemptions:
+        // the till does not need it, and on a large shop it was most of the look-up.
+        for r in rewards_in(conn, false, Counted::Stocked)? {
             if check_reward_available(conn, &r, customer, now).is_ok() {
                 rewards.push(RewardOffer { affordable: r.points_cost <= points, reward: r });
             }

@@ -114,6 +114,10 @@ fn rewards_spend_points_never_more_than_the_balance() {
     sell(&mut s, other, 9000);
     let out_of_stock = s.redeem(&RedeemRequest { customer_id: other, ..req.clone() }, None).unwrap_err();
     assert_eq!(out_of_stock.code(), "conflict", "stock of 1 is used up");
+    assert!(
+        !s.loyalty_status(other).unwrap().rewards.iter().any(|o| o.reward.id == r.id),
+        "the till does not offer a reward whose stock is used up (its count is still taken)"
+    );
 
     let partial = s
         .redeem(&RedeemRequest { customer_id: other, reward_id: None, points: Some(40), purchase_id: None }, None)
@@ -124,6 +128,23 @@ fn rewards_spend_points_never_more_than_the_balance() {
         .redeem(&RedeemRequest { customer_id: other, reward_id: None, points: Some(51), purchase_id: None }, None)
         .unwrap_err();
     assert_eq!(too_much.code(), "conflict", "never more than they have");
+    sell(&mut s, other, 9000);
+    let unlimited = s
+        .save_reward(None, &RewardInput { stock: None, name: "Café offert".into(), ..reward.clone() }, None)
+        .unwrap()
+        .value;
+    s.redeem(
+        &RedeemRequest { customer_id: other, reward_id: Some(unlimited.id), points: None, purchase_id: None },
+        None,
+    )
+    .unwrap();
+    let offered = s.loyalty_status(other).unwrap();
+    let offer =
+        offered.rewards.iter().find(|o| o.reward.id == unlimited.id).expect("an unlimited reward stays on offer");
+    assert_eq!(offer.reward.redeemed, 0, "at the till an unlimited reward is not counted (it reads the whole shop)");
+    let listed = s.rewards(false).unwrap();
+    assert_eq!(listed.iter().find(|x| x.id == unlimited.id).unwrap().redeemed, 1, "the catalogue counts every reward");
+    assert_eq!(listed.iter().find(|x| x.id == r.id).unwrap().redeemed, 1);
 }
 
 #[test]
