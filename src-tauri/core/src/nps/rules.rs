@@ -2,10 +2,32 @@
 //! indicative, when a customer may be asked again, which answers call for a follow-up, the
 //! themes of the comments, and the email links that carry an answer back. Pure.
 
+use crate::analytics::calendar::{local_date, local_midnight};
 use crate::text::fold;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, Months, Utc};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
+
+/// Rule: the local months from the one holding `since` to the one holding `until`, each with
+/// its label (`"2026-03"`) and the UTC instants it covers, `[from, to)`: the first starts at
+/// `since`, the others at their first local midnight (this computer's time zone, as the
+/// dashboard's days).
+pub fn local_months(since: DateTime<Utc>, until: DateTime<Utc>) -> Vec<(String, DateTime<Utc>, DateTime<Utc>)> {
+    let mut out = Vec::new();
+    if until < since {
+        return out;
+    }
+    let first = local_date(since).with_day(1).expect("a first day");
+    let last = local_date(until).with_day(1).expect("a first day");
+    let mut m = first;
+    while m <= last {
+        let next = m.checked_add_months(Months::new(1)).expect("a next month");
+        let from = if m == first { since } else { local_midnight(m) };
+        out.push((m.format("%Y-%m").to_string(), from, local_midnight(next)));
+        m = next;
+    }
+    out
+}
 
 /// A customer is asked at most once in this many days.
 pub const ASK_EVERY_DAYS: i64 = 90;

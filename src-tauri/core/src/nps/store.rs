@@ -427,13 +427,7 @@ impl Store {
             return Err(Error::Validation(vec![FieldError::new("months", "field.numbers_period_invalid")]));
         }
         let since = since(self.now(), months);
-        let mut st = self.conn().prepare_cached(
-            "SELECT strftime('%Y-%m', answered_at, 'localtime') AS m, sum(score >= 9), sum(score BETWEEN 7 AND 8), sum(score <= 6)
-             FROM nps_answers WHERE answered_at >= ?1 GROUP BY m ORDER BY m",
-        )?;
-        let trend: Vec<(String, [i64; 3])> = st
-            .query_map([since], |r| Ok((r.get(0)?, [r.get(1)?, r.get(2)?, r.get(3)?])))?
-            .collect::<rusqlite::Result<_>>()?;
+        let trend = monthly_counts(self.conn(), since, self.now())?;
         let (p, pa, d) = trend.iter().fold((0, 0, 0), |acc, (_, c)| (acc.0 + c[0], acc.1 + c[1], acc.2 + c[2]));
         let answers = p + pa + d;
         Ok(NpsSummary {
@@ -481,6 +475,31 @@ impl Store {
 }
 
 /// The start of the last `months` months.
+/// Promoters, passives and detractors by local month (`"2026-03"`), months without an answer
+/// left out, from `since` on (the first month counted from `since`, the last one holding the
+/// latest answer or `now`). Each month is a range of the answers' date index: grouping on the
+/// local month of every answer (`strftime(…, 'localtime')`) cost a time-zone conversion per
+/// answer, most of the dashboard on a large shop.
+pub(crate) fn monthly_counts(
+    conn: &Connection,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Vec<(String, [i64; 3])>> {
+    let latest: Option<DateTime<Utc>> = conn.query_row("SELECT max(answered_at) FROM nps_answers", [], |r| r.get(0))?;
+    let mut st = conn.prepare_cached(
+        "SELECT coalesce(sum(score >= 9), 0), coalesce(sum(score BETWEEN 7 AND 8), 0), coalesce(sum(score <= 6), 0)
+         FROM nps_answers WHERE answered_at >= ?1 AND answered_at < ?2",
+    )?;
+    let mut out = Vec::new();
+    for (month, from, to) in rules::local_months(since, latest.map_or(now, |l| l.max(now))) {
+        let c: [i64; 3] = st.query_row(params![from, to], |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?]))?;
+        if c.iter().sum::<i64>() > 0 {
+            out.push((month, c));
+        }
+    }
+    Ok(out)
+}
+
 pub fn since(now: DateTime<Utc>, months: u32) -> DateTime<Utc> {
     now.checked_sub_months(Months::new(months)).unwrap_or(now)
 }

@@ -128,3 +128,43 @@ fn the_summary_gives_the_score_its_trend_and_the_comments_by_theme() {
     clock.advance(Duration::days(400));
     assert_eq!(s.nps_summary(12).unwrap().answers, 0, "a year later they are out of the window");
 }
+
+#[test]
+fn the_trend_by_month_matches_grouping_each_answer_by_its_local_month() {
+    let (s, _) = store();
+    let now = s.now();
+    let since = super::since(now, 12);
+    // Answers every 61 hours over 14 months, and some on the very edges of local months.
+    let mut at: Vec<chrono::DateTime<chrono::Utc>> =
+        (0..200).map(|i| now - Duration::hours(61 * i64::from(i)) + Duration::minutes(7)).collect();
+    for (_, from, to) in rules::local_months(since - Duration::days(40), now) {
+        at.extend([from, to - Duration::seconds(1), to]);
+    }
+    for (i, t) in at.iter().enumerate() {
+        s.conn()
+            .execute(
+                "INSERT INTO nps_answers (customer_id, score, channel, answered_at, recorded_at) VALUES (NULL, ?1, 'paper', ?2, ?2)",
+                rusqlite::params![(i % 11) as i64, t],
+            )
+            .unwrap();
+    }
+    let mut st = s
+        .conn()
+        .prepare(
+            "SELECT strftime('%Y-%m', answered_at, 'localtime') AS m, sum(score >= 9), sum(score BETWEEN 7 AND 8), sum(score <= 6)
+             FROM nps_answers WHERE answered_at >= ?1 GROUP BY m ORDER BY m",
+        )
+        .unwrap();
+    let by_sql: Vec<(String, [i64; 3])> = st
+        .query_map([since], |r| Ok((r.get(0)?, [r.get(1)?, r.get(2)?, r.get(3)?])))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    let by_ranges = monthly_counts(s.conn(), since, now).unwrap();
+    assert!(by_sql.len() >= 12, "the answers span the year ({} months)", by_sql.len());
+    assert_eq!(
+        by_ranges, by_sql,
+        "each month's counts are those of grouping every answer by its local month, edges included"
+    );
+    assert_eq!(s.nps_overview(12).unwrap().trend.len(), by_sql.len());
+}
