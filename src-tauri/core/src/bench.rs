@@ -94,28 +94,35 @@ pub(crate) fn time_each<T>(items: &[T], mut f: impl FnMut(&T)) -> Vec<f64> {
     out
 }
 
-/// Time `product` and `baseline` on each item in turn, alternating which goes first, so that a
-/// slow moment of the machine (another process, the disk flushing) lands on both series alike:
-/// for the benches whose tail is the disk's, two series taken one after the other compared
-/// two different minutes. Each series comes back sorted.
+/// Samples in a row of one series before the other takes over (see [`time_alternating`]).
+const ALTERNATE_EVERY: usize = 200;
+
+/// Time `product` and `baseline` on the items in turn, [`ALTERNATE_EVERY`] of one then as many
+/// of the other, so that a slow moment of the machine (another process, the disk flushing)
+/// lands on both series alike: for the benches whose tail is the disk's, two series taken one
+/// after the other compared two different minutes. Blocks rather than single samples: a commit
+/// on the other connection empties a connection's page cache, which would make every sample
+/// start cold (only the first of each block does: 0.5 % of them). Each series comes back sorted.
 pub(crate) fn time_alternating<T>(
     items: &[T],
     mut product: impl FnMut(&T),
     mut baseline: impl FnMut(&T),
 ) -> (Vec<f64>, Vec<f64>) {
     let (mut p, mut b) = (Vec::with_capacity(items.len()), Vec::with_capacity(items.len()));
-    for (i, it) in items.iter().enumerate() {
-        let one = |f: &mut dyn FnMut(&T), out: &mut Vec<f64>| {
+    let time = |f: &mut dyn FnMut(&T), block: &[T], out: &mut Vec<f64>| {
+        for it in block {
             let t = Instant::now();
             f(it);
             out.push(t.elapsed().as_secs_f64() * 1000.0);
-        };
+        }
+    };
+    for (i, block) in items.chunks(ALTERNATE_EVERY).enumerate() {
         if i % 2 == 0 {
-            one(&mut product, &mut p);
-            one(&mut baseline, &mut b);
+            time(&mut product, block, &mut p);
+            time(&mut baseline, block, &mut b);
         } else {
-            one(&mut baseline, &mut b);
-            one(&mut product, &mut p);
+            time(&mut baseline, block, &mut b);
+            time(&mut product, block, &mut p);
         }
     }
     for v in [&mut p, &mut b] {

@@ -9,15 +9,21 @@
 //! again while each passive checkpoint syncs the database file, so it never catches up and the
 //! log would grow without end — and a log that grows makes every commit's sync slower (the
 //! file's size changes with it: 30 % on this machine's disk). So when a passive checkpoint
-//! leaves a log over [`RESET_PAGES`], a `RESTART` checkpoint follows at once: it copies the
+//! copied a log over [`RESET_PAGES`], a `RESTART` checkpoint follows at once: it copies the
 //! little committed since and holds the writers back until the log can be reused — one short
-//! pause (a sync of the database file) every 64 MB written, never at a quiet till.
+//! pause (a sync of the database file) every 60 MB written.
 //!
-//! Invariants: commits stay durable (`synchronous = FULL` syncs the log at every commit; a
-//! checkpoint only moves committed pages into the database file); a passive checkpoint never
-//! waits for a writer or a reader; a restart waits for them at most [`RESTART_WAIT`] per lock and
-//! gives up when that is not enough (tried again at the next look); the log is reused from its
-//! start once everything in it was copied, and kept below `journal_size_limit` when reset.
+//! A restart copies under the writers' lock: it never follows a passive checkpoint that an
+//! older reader held back (the whole backlog would be copied while sales wait), it is not
+//! repeated while the log it made reusable waits for its next writer, and after one that had to
+//! give up (a reader in the way) the next looks leave it alone for a while.
+//!
+//! Invariants: commits stay durable (`synchronous = FULL` syncs the log at every commit, and
+//! this connection's checkpoints sync the database file before the log is reused; a checkpoint
+//! only moves committed pages into the database file); a passive checkpoint never waits for a
+//! writer or a reader; a restart waits for them [`RESTART_WAIT`] in all and gives up when that
+//! is not enough; the log is reused from its start once everything in it was copied, and stays
+//! below `journal_size_limit` (64 MB).
 
 use crate::error::Result;
 use crate::storage::Store;
@@ -31,19 +37,43 @@ use std::time::Duration;
 /// How often the checkpointer looks at the log.
 pub const DEFAULT_EVERY: Duration = Duration::from_millis(250);
 
-/// A log past this many pages (64 MB of 4 kB pages, the `journal_size_limit`) is made reusable
-/// at once (see the module). Each restart holds the writers back for a moment: about once per
-/// 1,500 sales back to back, beyond the 99th percentile of a till's sales.
-pub const RESET_PAGES: i64 = 16_384;
+/// A log past this many pages (60 MB of 4 kB pages with their headers, under the 64 MB
+/// `journal_size_limit`) is made reusable at once (see the module). Each restart holds the
+/// writers back for a moment: about once per 1,500 sales back to back, beyond the 99th
+/// percentile of a till's sales.
+pub const RESET_PAGES: i64 = 15_000;
 
-/// How long a restart waits for a writer or a reader before giving up until the next look.
-pub const RESTART_WAIT: Duration = Duration::from_millis(20);
+/// At most this many pages left uncopied by the passive checkpoint for a restart to follow
+/// (about 4 MB: a few milliseconds under the writers' lock). More means an older reader held
+/// the passive one back.
+pub const MAX_RESTART_COPY: i64 = 1_024;
+
+/// How long a restart waits, in all, for the writer and the readers before giving up.
+pub const RESTART_WAIT: Duration = Duration::from_millis(10);
+
+/// Looks without a restart after one that had to give up.
+pub const BACKOFF_LOOKS: u32 = 8;
+
+/// What the checkpointer remembers of its restarts between two looks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Restarts {
+    /// The log's size when a restart last made it reusable: until a writer starts it again
+    /// the log keeps that size, and needs no other restart.
+    pub done_at: Option<i64>,
+    /// Looks left before trying again after a restart that had to give up.
+    pub backoff: u32,
+}
 
 /// Rule: after a passive checkpoint, a restart follows when the log is over `reset_pages`
-/// ([`RESET_PAGES`] in the app: it could not catch up with writers that do not pause). A
-/// smaller log is left to be reused at the next quiet moment.
-pub fn restart_after(passive: &CheckpointResult, reset_pages: i64) -> bool {
+/// ([`RESET_PAGES`] in the app: the passive ones could not catch up with writers that do not
+/// pause), the passive one copied all but [`MAX_RESTART_COPY`] pages of it (else an older
+/// reader held it back and a restart would copy the backlog while sales wait), the log is not
+/// the one the last restart already made reusable, and no back-off is running.
+pub fn restart_after(passive: &CheckpointResult, reset_pages: i64, memory: &Restarts) -> bool {
     passive.log_pages >= reset_pages
+        && passive.log_pages - passive.copied_pages <= MAX_RESTART_COPY
+        && memory.done_at != Some(passive.log_pages)
+        && memory.backoff == 0
 }
 
 /// The background checkpointer of one database file; stops when dropped.
@@ -70,8 +100,9 @@ pub fn checkpoint_passive(conn: &Connection) -> Result<CheckpointResult> {
     })?)
 }
 
-/// A `RESTART` checkpoint on `conn`, waiting at most [`RESTART_WAIT`] per lock: when it
-/// returns without `busy`, the next commit writes the log from its start.
+/// A `RESTART` checkpoint on `conn`, waiting [`RESTART_WAIT`] in all (SQLite's busy handler
+/// counts from the statement's start): when it returns without `busy`, the next commit writes
+/// the log from its start.
 pub fn checkpoint_restart(conn: &Connection) -> Result<CheckpointResult> {
     conn.busy_timeout(RESTART_WAIT)?;
     let r = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| {
@@ -93,18 +124,25 @@ impl Checkpointer {
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
         conn.pragma_update(None, "busy_timeout", 0)?;
         conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        // Its checkpoints must sync the database file before the log is reused (OFF would not).
+        conn.pragma_update(None, "synchronous", "FULL")?;
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let name: PathBuf = path.to_path_buf();
         let handle = std::thread::Builder::new().name("wal-checkpointer".into()).spawn(move || {
+            let mut memory = Restarts::default();
             while !flag.load(Ordering::Relaxed) {
                 std::thread::sleep(every);
+                memory.backoff = memory.backoff.saturating_sub(1);
                 match checkpoint_passive(&conn) {
-                    Ok(r) if restart_after(&r, reset_pages) => {
-                        if let Err(e) = checkpoint_restart(&conn) {
+                    Ok(r) if restart_after(&r, reset_pages, &memory) => match checkpoint_restart(&conn) {
+                        Ok(done) if !done.busy => memory.done_at = Some(done.log_pages),
+                        Ok(_) => memory.backoff = BACKOFF_LOOKS,
+                        Err(e) => {
+                            memory.backoff = BACKOFF_LOOKS;
                             tracing::debug!(error = %e, file = %name.display(), "log reset put off");
                         }
-                    }
+                    },
                     Ok(_) => {}
                     Err(e) => tracing::debug!(error = %e, file = %name.display(), "checkpoint skipped"),
                 }
@@ -145,10 +183,28 @@ mod tests {
 
     #[test]
     fn a_large_log_is_made_reusable_at_once_a_small_one_waits() {
-        let r = |log_pages| CheckpointResult { busy: false, log_pages, copied_pages: log_pages };
-        assert!(!restart_after(&r(0), RESET_PAGES), "an empty log: nothing to do");
-        assert!(!restart_after(&r(RESET_PAGES - 1), RESET_PAGES), "a smaller log is reused at the next quiet moment");
-        assert!(restart_after(&r(RESET_PAGES), RESET_PAGES), "a log as large as the limit is made reusable at once");
+        let r = |log_pages, copied_pages| CheckpointResult { busy: false, log_pages, copied_pages };
+        let fresh = Restarts::default();
+        let at = RESET_PAGES;
+        assert!(!restart_after(&r(0, 0), at, &fresh), "an empty log: nothing to do");
+        assert!(!restart_after(&r(at - 1, at - 1), at, &fresh), "a smaller log is reused at the next quiet moment");
+        assert!(restart_after(&r(at, at), at, &fresh), "a log as large as the limit is made reusable at once");
+        assert!(
+            restart_after(&r(at + 10, at + 10 - MAX_RESTART_COPY), at, &fresh),
+            "a little left to copy: the restart copies it under the writers' lock"
+        );
+        assert!(
+            !restart_after(&r(at + 10, 2), at, &fresh),
+            "an older reader held the passive checkpoint back: no restart copies the backlog while sales wait"
+        );
+        let done = Restarts { done_at: Some(at + 10), backoff: 0 };
+        assert!(!restart_after(&r(at + 10, at + 10), at, &done), "the log already made reusable waits for its writer");
+        assert!(restart_after(&r(at + 500, at + 500), at, &done), "a log that grew again is restarted again");
+        let waiting = Restarts { done_at: None, backoff: 3 };
+        assert!(
+            !restart_after(&r(at, at), at, &waiting),
+            "after a restart that gave up, the next looks leave it alone"
+        );
     }
 
     /// `n` sales back to back, with or without a checkpointer looking every 5 ms: the size the
