@@ -119,8 +119,8 @@ pub enum BackupProblem {
     Newer,
     PassphraseNeeded,
     WrongPassphrase,
-    /// Encrypted on a much faster computer: opening it here needs more than
-    /// [`backup_key::MAX_SCRYPT_WORK`].
+    /// Its passphrase asks more work than [`backup_key::MAX_SCRYPT_WORK`]: not made by
+    /// Comptoir, or altered.
     TooMuchWork,
 }
 
@@ -223,27 +223,15 @@ fn read_payload(
                 Box::new(d.decrypt(std::iter::once(&id as &dyn age::Identity)).map_err(|_| BackupProblem::Corrupted)?)
             }
             None => {
-                let mut first = Some(f);
-                backup_key::with_passphrase(p, None, |id| {
-                    // A second try (a file made on a much faster computer) reads the file again.
-                    let f = match first.take() {
-                        Some(f) => f,
-                        None => {
-                            let mut f = BufReader::new(File::open(path)?);
-                            read_header(&mut f).map_err(|_| age::DecryptError::InvalidHeader)?;
-                            f
-                        }
-                    };
-                    let d = age::Decryptor::new_buffered(f)?;
-                    Ok(Box::new(d.decrypt(std::iter::once(id as &dyn age::Identity))?) as Box<dyn Read>)
-                })
-                .map_err(|e| match e {
+                let d = age::Decryptor::new_buffered(f).map_err(|_| BackupProblem::Corrupted)?;
+                let id = backup_key::passphrase_identity(p);
+                Box::new(d.decrypt(std::iter::once(&id as &dyn age::Identity)).map_err(|e| match e {
                     age::DecryptError::NoMatchingKeys | age::DecryptError::DecryptionFailed => {
                         BackupProblem::WrongPassphrase
                     }
                     age::DecryptError::ExcessiveWork { .. } => BackupProblem::TooMuchWork,
                     _ => BackupProblem::Corrupted,
-                })?
+                })?)
             }
         }
     } else {
@@ -386,11 +374,7 @@ fn write_partial(db: &Path, partial: &Path, header: &BackupHeader, encryption: E
     let mut out = Hashing { inner: &mut file, h: Sha256::new() };
     let mut input = File::open(db)?;
     match encryption {
-        Encryption::Passphrase(p) => encrypt_to(
-            &age::scrypt::Recipient::new(age::secrecy::SecretString::from(p.to_string())),
-            &mut input,
-            &mut out,
-        )?,
+        Encryption::Passphrase(p) => encrypt_to(&backup_key::passphrase_recipient(p), &mut input, &mut out)?,
         Encryption::Key(k) => encrypt_to(&backup_key::recipient(k)?, &mut input, &mut out)?,
         Encryption::None => compress(&mut input, &mut out)?,
     }
