@@ -156,8 +156,9 @@ pub async fn data_import_reopen(
     Ok(info)
 }
 
-fn progress<R: Runtime>(app: &AppHandle<R>, data: &DataState) -> impl FnMut(Progress) -> bool {
-    data.cancel.store(false, Ordering::SeqCst);
+/// Reports progress to the window. The cancel flag is cleared by the command at its start, so a
+/// cancel clicked during its first steps (the backup before an import) is heard.
+fn progress<R: Runtime>(app: &AppHandle<R>) -> impl FnMut(Progress) -> bool {
     let app = app.clone();
     move |p: Progress| {
         let _ = app.emit("data-progress", p);
@@ -173,8 +174,9 @@ pub async fn data_import_preview<R: Runtime>(
     token: String,
     options: ImportOptions,
 ) -> Res<ImportReport> {
+    data.cancel.store(false, Ordering::SeqCst);
     let file = data.with_file(&token, |h| h.file.clone()).map_err(|e| payload(&state, e))?;
-    let mut emit = progress(&app, &data);
+    let mut emit = progress(&app);
     let cancel = &data.cancel;
     let run = state.with(|s| s.import_preview(&file, &options, &mut |p| emit(p) && !cancel.load(Ordering::SeqCst)))?;
     data.with_file(&token, |h| h.errors = run.errors).map_err(|e| payload(&state, e))?;
@@ -190,9 +192,14 @@ pub async fn data_import_run<R: Runtime>(
     options: ImportOptions,
     key: String,
 ) -> Res<Outcome<ImportReport>> {
+    data.cancel.store(false, Ordering::SeqCst);
     let file = data.with_file(&token, |h| h.file.clone()).map_err(|e| payload(&state, e))?;
     take_backup(&state, &data, BackupReason::BeforeImport).map_err(|e| payload(&state, e))?;
-    let mut emit = progress(&app, &data);
+    if data.cancel.load(Ordering::SeqCst) {
+        // Cancelled while the backup was taken: nothing of the file was written.
+        return Err(payload(&state, comptoir_core::Error::conflict("conflict.import_cancelled")));
+    }
+    let mut emit = progress(&app);
     let cancel = &data.cancel;
     let out = state
         .with(|s| s.import_run(&file, &options, Some(&key), &mut |p| emit(p) && !cancel.load(Ordering::SeqCst)))?;
