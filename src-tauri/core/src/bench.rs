@@ -94,43 +94,6 @@ pub(crate) fn time_each<T>(items: &[T], mut f: impl FnMut(&T)) -> Vec<f64> {
     out
 }
 
-/// Samples in a row of one series before the other takes over (see [`time_alternating`]).
-const ALTERNATE_EVERY: usize = 200;
-
-/// Time `product` and `baseline` on the items in turn, [`ALTERNATE_EVERY`] of one then as many
-/// of the other, so that a slow moment of the machine (another process, the disk flushing)
-/// lands on both series alike: for the benches whose tail is the disk's, two series taken one
-/// after the other compared two different minutes. Blocks rather than single samples: a commit
-/// on the other connection empties a connection's page cache, which would make every sample
-/// start cold (only the first of each block does: 0.5 % of them). Each series comes back sorted.
-pub(crate) fn time_alternating<T>(
-    items: &[T],
-    mut product: impl FnMut(&T),
-    mut baseline: impl FnMut(&T),
-) -> (Vec<f64>, Vec<f64>) {
-    let (mut p, mut b) = (Vec::with_capacity(items.len()), Vec::with_capacity(items.len()));
-    let time = |f: &mut dyn FnMut(&T), block: &[T], out: &mut Vec<f64>| {
-        for it in block {
-            let t = Instant::now();
-            f(it);
-            out.push(t.elapsed().as_secs_f64() * 1000.0);
-        }
-    };
-    for (i, block) in items.chunks(ALTERNATE_EVERY).enumerate() {
-        if i % 2 == 0 {
-            time(&mut product, block, &mut p);
-            time(&mut baseline, block, &mut b);
-        } else {
-            time(&mut baseline, block, &mut b);
-            time(&mut product, block, &mut p);
-        }
-    }
-    for v in [&mut p, &mut b] {
-        v.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
-    }
-    (p, b)
-}
-
 pub(crate) fn latency(bench: &str, product: Vec<f64>, baseline: Vec<f64>) -> BenchResult {
     BenchResult::Latency(Latency {
         bench: bench.into(),
@@ -324,7 +287,8 @@ pub fn run(store: &mut Store, only: &[&str], n: usize) -> crate::Result<Vec<Benc
     let with_programme = store.loyalty_programme()?;
     store.save_loyalty_programme(&crate::loyalty::Programme::default(), None)?;
     if wanted("record_sale") {
-        let (product, baseline) = time_alternating(&customers, |id| sale(store, *id), |id| bare_sale(*id));
+        let (product, baseline) =
+            crate::bench_sales::time_alternating(&customers, |id| sale(store, *id), |id| bare_sale(*id));
         results.push(latency("record_sale", product, baseline));
     }
     if wanted("record_sale_same_writes") {
@@ -370,7 +334,8 @@ pub fn run(store: &mut Store, only: &[&str], n: usize) -> crate::Result<Vec<Benc
             .expect("stamps");
             bare.execute_batch("COMMIT").expect("commit");
         };
-        let (product, baseline) = time_alternating(&customers, |id| sale(store, *id), |id| bare_loyal_sale(*id));
+        let (product, baseline) =
+            crate::bench_sales::time_alternating(&customers, |id| sale(store, *id), |id| bare_loyal_sale(*id));
         results.push(latency("record_sale_with_loyalty", product, baseline));
     }
     if !wanted("record_sale_with_loyalty") {

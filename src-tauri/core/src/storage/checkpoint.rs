@@ -93,11 +93,16 @@ pub struct CheckpointResult {
     pub copied_pages: i64,
 }
 
+/// One checkpoint on `conn` (`pragma`: `wal_checkpoint(PASSIVE)` or `(RESTART)`).
+fn checkpoint(conn: &Connection, pragma: &str) -> rusqlite::Result<CheckpointResult> {
+    conn.query_row(&format!("PRAGMA {pragma}"), [], |r| {
+        Ok(CheckpointResult { busy: r.get::<_, i64>(0)? != 0, log_pages: r.get(1)?, copied_pages: r.get(2)? })
+    })
+}
+
 /// One passive checkpoint on `conn`.
 pub fn checkpoint_passive(conn: &Connection) -> Result<CheckpointResult> {
-    Ok(conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-        Ok(CheckpointResult { busy: r.get::<_, i64>(0)? != 0, log_pages: r.get(1)?, copied_pages: r.get(2)? })
-    })?)
+    Ok(checkpoint(conn, "wal_checkpoint(PASSIVE)")?)
 }
 
 /// A `RESTART` checkpoint on `conn`, waiting [`RESTART_WAIT`] in all (SQLite's busy handler
@@ -105,9 +110,7 @@ pub fn checkpoint_passive(conn: &Connection) -> Result<CheckpointResult> {
 /// the log from its start.
 pub fn checkpoint_restart(conn: &Connection) -> Result<CheckpointResult> {
     conn.busy_timeout(RESTART_WAIT)?;
-    let r = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| {
-        Ok(CheckpointResult { busy: r.get::<_, i64>(0)? != 0, log_pages: r.get(1)?, copied_pages: r.get(2)? })
-    });
+    let r = checkpoint(conn, "wal_checkpoint(RESTART)");
     conn.busy_timeout(Duration::ZERO)?;
     Ok(r?)
 }
