@@ -3,7 +3,7 @@
 //! and the UTC instants of local midnights. Pure, apart from `local_midnight`, which asks the
 //! computer's time zone (the one the shop's till runs in).
 
-use chrono::{DateTime, Datelike, Duration, Local, Months, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, Local, LocalResult, Months, NaiveDate, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -146,10 +146,13 @@ pub fn parse_day(s: &str) -> Option<NaiveDate> {
 pub fn local_midnight(d: NaiveDate) -> DateTime<Utc> {
     let mut t = d.and_hms_opt(0, 0, 0).expect("midnight exists");
     for _ in 0..180 {
-        if let Some(l) = Local.from_local_datetime(&t).earliest() {
-            return l.with_timezone(&Utc);
+        // Not `earliest()`: chrono's `Local` can give the two instants of a repeated local time
+        // in the wrong order (chrono#1625; a midnight repeated in Havana in November).
+        match Local.from_local_datetime(&t) {
+            LocalResult::Single(l) => return l.with_timezone(&Utc),
+            LocalResult::Ambiguous(a, b) => return a.min(b).with_timezone(&Utc),
+            LocalResult::None => t += Duration::minutes(1),
         }
-        t += Duration::minutes(1);
     }
     Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight exists"))
 }

@@ -1,6 +1,7 @@
 //! The satisfaction question's rules: who is a promoter, the score, when it is only
 //! indicative, when a customer may be asked again, which answers call for a follow-up, the
-//! themes of the comments, and the email links that carry an answer back. Pure.
+//! themes of the comments, and the email links that carry an answer back. Pure (the local
+//! months follow this computer's time zone; no rule reads the clock).
 
 use crate::analytics::calendar::{local_date, local_midnight};
 use crate::text::fold;

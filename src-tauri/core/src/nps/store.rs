@@ -474,32 +474,41 @@ impl Store {
     }
 }
 
-/// The start of the last `months` months.
 /// Promoters, passives and detractors by local month (`"2026-03"`), months without an answer
-/// left out, from `since` on (the first month counted from `since`, the last one holding the
-/// latest answer or `now`). Each month is a range of the answers' date index: grouping on the
-/// local month of every answer (`strftime(…, 'localtime')`) cost a time-zone conversion per
-/// answer, most of the dashboard on a large shop.
+/// left out, from `since` on (the first month counted from `since`). Each month up to the one
+/// holding `now` is a range of the answers' date index: grouping on the local month of every
+/// answer (`strftime(…, 'localtime')`) cost a time-zone conversion per answer, most of the
+/// dashboard on a large shop. Answers dated after this month (a computer's clock set wrong, an
+/// email's date header) are few: they keep that grouping, so one dated 2099 costs no query per
+/// month between.
 pub(crate) fn monthly_counts(
     conn: &Connection,
     since: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<Vec<(String, [i64; 3])>> {
-    let latest: Option<DateTime<Utc>> = conn.query_row("SELECT max(answered_at) FROM nps_answers", [], |r| r.get(0))?;
     let mut st = conn.prepare_cached(
         "SELECT coalesce(sum(score >= 9), 0), coalesce(sum(score BETWEEN 7 AND 8), 0), coalesce(sum(score <= 6), 0)
          FROM nps_answers WHERE answered_at >= ?1 AND answered_at < ?2",
     )?;
     let mut out = Vec::new();
-    for (month, from, to) in rules::local_months(since, latest.map_or(now, |l| l.max(now))) {
+    let months = rules::local_months(since, now);
+    for (month, from, to) in &months {
         let c: [i64; 3] = st.query_row(params![from, to], |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?]))?;
         if c.iter().sum::<i64>() > 0 {
-            out.push((month, c));
+            out.push((month.clone(), c));
         }
     }
+    let after = months.last().map_or(since, |(_, _, to)| *to);
+    let mut later = conn.prepare_cached(
+        "SELECT strftime('%Y-%m', answered_at, 'localtime') AS m, sum(score >= 9), sum(score BETWEEN 7 AND 8), sum(score <= 6)
+         FROM nps_answers WHERE answered_at >= ?1 GROUP BY m ORDER BY m",
+    )?;
+    let rows = later.query_map([after], |r| Ok((r.get(0)?, [r.get(1)?, r.get(2)?, r.get(3)?])))?;
+    out.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
     Ok(out)
 }
 
+/// The start of the last `months` months.
 pub fn since(now: DateTime<Utc>, months: u32) -> DateTime<Utc> {
     now.checked_sub_months(Months::new(months)).unwrap_or(now)
 }
