@@ -286,8 +286,8 @@ pub fn run(opts: Options) {
                 Err(e) => tracing::warn!(code = %e.code, "scheduled campaigns not checked"),
             }
             if state.is_open() {
-                // Commits no longer checkpoint the log: a thread of its own does (the till's
-                // sales never pay for it).
+                // A thread of its own checkpoints the log; the window's commits copy it only
+                // when writers that never pause keep the thread from catching up.
                 if let Err(e) = state.with(|s| s.leave_checkpoints_to_background()) {
                     tracing::warn!(code = %e.code, "checkpoints stay at commit time");
                 }

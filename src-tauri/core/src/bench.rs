@@ -189,9 +189,9 @@ pub fn run(store: &mut Store, only: &[&str], n: usize) -> crate::Result<Vec<Benc
     let path = store.path().expect("benches run on a file").to_path_buf();
     // The baseline uses its own connection with the same pragmas, on the same file.
     let bare = Connection::open(&path)?;
-    // Its commits checkpoint under the app's rule (only a log past `RESET_PAGES`): with
-    // product and baseline timed in turn, the bare commit that crossed SQLite's 1000 pages
-    // would copy the product's log too.
+    // Its commits checkpoint only a log past `RESET_PAGES` (SQLite's own rule at the app's
+    // limit): with product and baseline timed in turn, the bare commit that crossed SQLite's
+    // 1000 pages would copy the product's log too.
     bare.execute_batch(&format!(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA wal_autocheckpoint = {};",
         checkpoint::RESET_PAGES
