@@ -427,7 +427,9 @@ impl Store {
             return Err(Error::Validation(vec![FieldError::new("months", "field.numbers_period_invalid")]));
         }
         let since = since(self.now(), months);
-        let trend = monthly_counts(self.conn(), since, self.now())?;
+        // The months are counted one query each, on one snapshot: an answer saved meanwhile
+        // is in all of the trend or none of it.
+        let trend = self.on_one_snapshot(|conn| monthly_counts(conn, since, self.now()))?;
         let (p, pa, d) = trend.iter().fold((0, 0, 0), |acc, (_, c)| (acc.0 + c[0], acc.1 + c[1], acc.2 + c[2]));
         let answers = p + pa + d;
         Ok(NpsSummary {

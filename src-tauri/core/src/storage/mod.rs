@@ -222,6 +222,20 @@ impl Store {
         Ok(Some(out.value))
     }
 
+    /// Run the reads of `f` on one snapshot of the file (a read transaction): a commit from
+    /// another connection between two of them is seen by neither. Inside a transaction
+    /// already, `f` reads that one's.
+    pub fn on_one_snapshot<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        if !self.conn.is_autocommit() {
+            return f(&self.conn);
+        }
+        let snapshot = self.conn.unchecked_transaction()?;
+        let out = f(&snapshot);
+        // Nothing was written: ending the read cannot lose anything.
+        let _ = snapshot.rollback();
+        out
+    }
+
     /// Run `f` exactly as a write would run (one `BEGIN IMMEDIATE` transaction), then roll
     /// everything back: a preview that runs the same code as the write it previews.
     pub fn rehearse<T, F>(&mut self, f: F) -> Result<T>

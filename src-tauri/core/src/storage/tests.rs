@@ -595,3 +595,21 @@ fn a_connection_gives_back_its_pages_when_asked() {
     let after = cache_used(&s);
     assert!(after < full / 4, "the pages are given back ({full} → {after} bytes)");
 }
+
+#[test]
+fn reads_on_one_snapshot_see_no_commit_made_between_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shop.db");
+    let store = Store::open(&path).unwrap();
+    let other = Connection::open(&path).unwrap();
+    let count = |c: &Connection| -> Result<i64> { Ok(c.query_row("SELECT count(*) FROM settings", [], |r| r.get(0))?) };
+    let (first, second) = store
+        .on_one_snapshot(|c| {
+            let first = count(c)?;
+            other.execute("INSERT INTO settings (key, value) VALUES ('snapshot_test', '1')", []).unwrap();
+            Ok((first, count(c)?))
+        })
+        .unwrap();
+    assert_eq!(first, second, "a commit made between two reads of one snapshot is seen by neither");
+    assert_eq!(count(store.conn()).unwrap(), first + 1, "and the next read sees it");
+}
