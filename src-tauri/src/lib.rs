@@ -287,15 +287,18 @@ pub fn run(opts: Options) {
             }
             if state.is_open() {
                 // A thread of its own checkpoints the log; the window's commits copy it only
-                // when writers that never pause keep the thread from catching up.
-                if let Err(e) = state.with(|s| s.leave_checkpoints_to_background()) {
-                    tracing::warn!(code = %e.code, "checkpoints stay at commit time");
-                }
+                // when writers that never pause keep the thread from catching up. Without the
+                // thread they keep SQLite's own rule (a log that nobody copies would grow).
                 match comptoir_core::storage::checkpoint::Checkpointer::spawn(
                     &path,
                     comptoir_core::storage::checkpoint::DEFAULT_EVERY,
                 ) {
-                    Ok(c) => state.keep_checkpointer(c),
+                    Ok(c) => {
+                        state.keep_checkpointer(c);
+                        if let Err(e) = state.with(|s| s.leave_checkpoints_to_background()) {
+                            tracing::warn!(code = %e.code, "checkpoints stay at commit time");
+                        }
+                    }
                     Err(e) => tracing::warn!(error = %e, "no background checkpointer"),
                 }
                 // Expired points, the dashboard's figures and the scores, and referrals whose

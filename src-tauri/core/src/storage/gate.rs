@@ -7,9 +7,6 @@
 //! write the restore would silently drop) or into the new content before it is whole: they
 //! wait, then write into the restored file.
 //!
-//! The gate also carries what the file's checkpointer last saw of its log (see `checkpoint`),
-//! for the commits of every connection this process has on the file.
-//!
 //! Invariants: one gate per file (the path as the system resolves it), shared by every `Store`
 //! this process opens on it; an in-memory store has none; the restore's own work copy is
 //! another file, so it has its own gate (the restore writes to it while holding the live
@@ -19,55 +16,15 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 
 /// The gate of one database file.
 #[derive(Clone)]
-pub(crate) struct Gate(Arc<FileState>);
+pub(crate) struct Gate(Arc<RwLock<()>>);
 
-/// What the process shares about one file.
-#[derive(Default)]
-struct FileState {
-    writers: RwLock<()>,
-    log: Arc<LogWatch>,
-}
-
-/// What a file's checkpointer last saw of its log (its pages, and how many of them were
-/// copied into the database file), or nothing while no checkpointer runs on the file. Both
-/// numbers are stored in one word, so a reader never sees one look's log with another's copy.
-pub(crate) struct LogWatch(AtomicU64);
-
-impl Default for LogWatch {
-    fn default() -> Self {
-        LogWatch(AtomicU64::new(u64::MAX))
-    }
-}
-
-impl LogWatch {
-    /// A checkpointer's look: `log_pages` in the log, `copied_pages` of them copied.
-    pub(crate) fn publish(&self, log_pages: i64, copied_pages: i64) {
-        let clamp = |n: i64| n.clamp(0, i64::from(u32::MAX - 1)) as u64;
-        self.0.store(clamp(log_pages) << 32 | clamp(copied_pages), Ordering::Relaxed);
-    }
-
-    /// The checkpointer stopped.
-    pub(crate) fn forget(&self) {
-        self.0.store(u64::MAX, Ordering::Relaxed);
-    }
-
-    /// The last look, `(log_pages, copied_pages)`, while a checkpointer runs.
-    pub(crate) fn seen(&self) -> Option<(i64, i64)> {
-        match self.0.load(Ordering::Relaxed) {
-            u64::MAX => None,
-            v => Some(((v >> 32) as i64, (v & u64::from(u32::MAX)) as i64)),
-        }
-    }
-}
-
-/// Every file's gate, while a store or a checkpointer holds it.
-fn gates() -> &'static Mutex<HashMap<PathBuf, Weak<FileState>>> {
-    static GATES: OnceLock<Mutex<HashMap<PathBuf, Weak<FileState>>>> = OnceLock::new();
+/// Every file's gate, while a store holds it.
+fn gates() -> &'static Mutex<HashMap<PathBuf, Weak<RwLock<()>>>> {
+    static GATES: OnceLock<Mutex<HashMap<PathBuf, Weak<RwLock<()>>>>> = OnceLock::new();
     GATES.get_or_init(Default::default)
 }
 
@@ -80,24 +37,19 @@ impl Gate {
         if let Some(g) = map.get(&key).and_then(Weak::upgrade) {
             return Gate(g);
         }
-        let g = Arc::new(FileState::default());
+        let g = Arc::new(RwLock::new(()));
         map.insert(key, Arc::downgrade(&g));
         Gate(g)
     }
 
-    /// What the file's checkpointer last saw of its log.
-    pub(crate) fn log(&self) -> Arc<LogWatch> {
-        self.0.log.clone()
-    }
-
     /// Held by a write transaction for as long as it runs.
     pub(crate) fn shared(&self) -> RwLockReadGuard<'_, ()> {
-        self.0.writers.read().unwrap_or_else(|e| e.into_inner())
+        self.0.read().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Held by a restore: no write of this process runs on the file meanwhile.
     pub(crate) fn alone(&self) -> RwLockWriteGuard<'_, ()> {
-        self.0.writers.write().unwrap_or_else(|e| e.into_inner())
+        self.0.write().unwrap_or_else(|e| e.into_inner())
     }
 }
 
