@@ -194,20 +194,30 @@ pub async fn data_import_run<R: Runtime>(
 ) -> Res<Outcome<ImportReport>> {
     data.cancel.store(false, Ordering::SeqCst);
     let file = data.with_file(&token, |h| h.file.clone()).map_err(|e| payload(&state, e))?;
-    take_backup(&state, &data, BackupReason::BeforeImport).map_err(|e| payload(&state, e))?;
-    if data.cancel.load(Ordering::SeqCst) {
-        // Cancelled while the backup was taken: nothing of the file was written.
-        return Err(payload(&state, comptoir_core::Error::conflict("conflict.import_cancelled")));
-    }
     let mut emit = progress(&app);
-    let cancel = &data.cancel;
-    let out = state
-        .with(|s| s.import_run(&file, &options, Some(&key), &mut |p| emit(p) && !cancel.load(Ordering::SeqCst)))?;
+    let out = import_after_backup(&state, &data, |s, cancel| {
+        s.import_run(&file, &options, Some(&key), &mut |p| emit(p) && !cancel.load(Ordering::SeqCst))
+    })?;
     let Outcome { value, changes, replayed } = out;
     if !replayed {
         data.with_file(&token, |h| h.errors = value.errors).map_err(|e| payload(&state, e))?;
     }
     Ok(Outcome { value: value.report, changes, replayed })
+}
+
+/// The backup before an import, then the import (`run`, given the cancel flag): a cancel
+/// clicked while the backup is taken stops it before anything of the file is written.
+fn import_after_backup<T>(
+    state: &AppState,
+    data: &DataState,
+    run: impl FnOnce(&mut comptoir_core::Store, &AtomicBool) -> comptoir_core::Result<T>,
+) -> Res<T> {
+    take_backup(state, data, BackupReason::BeforeImport).map_err(|e| payload(state, e))?;
+    if data.cancel.load(Ordering::SeqCst) {
+        return Err(payload(state, comptoir_core::Error::conflict("conflict.import_cancelled")));
+    }
+    let cancel = &data.cancel;
+    state.with(|s| run(s, cancel))
 }
 
 #[tauri::command]
@@ -354,4 +364,49 @@ pub async fn backup_restore(
     let _one = data.backing_up.lock().unwrap_or_else(|e| e.into_inner());
     let dir = backup_dir(&state);
     state.with(|s| s.restore_backup(&path, passphrase.as_deref(), &dir, Some(&key)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cancel_clicked_during_the_backup_before_an_import_stops_it_before_anything_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = AppState::open(&dir.path().join("shop.db"));
+        let data = DataState::default();
+        let ran = AtomicBool::new(false);
+        // Another backup holds the lock: the import's own backup waits for it, and the cancel
+        // is clicked meanwhile.
+        let other_backup = data.backing_up.lock().unwrap();
+        let result = std::thread::scope(|scope| {
+            let import = scope.spawn(|| {
+                import_after_backup(&state, &data, |_, _| {
+                    ran.store(true, Ordering::SeqCst);
+                    Ok(())
+                })
+            });
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            data.cancel.store(true, Ordering::SeqCst);
+            drop(other_backup);
+            import.join().unwrap()
+        });
+        let err = result.expect_err("the import is cancelled");
+        let cancelled = payload(&state, Error::conflict("conflict.import_cancelled"));
+        assert_eq!(
+            (err.code, err.message),
+            (cancelled.code, cancelled.message),
+            "the cancel is heard once the backup is taken"
+        );
+        assert!(!ran.load(Ordering::SeqCst), "nothing of the file was written");
+        assert_eq!(backup::list(&backup_dir(&state)).len(), 1, "the backup before the import was taken all the same");
+
+        data.cancel.store(false, Ordering::SeqCst);
+        import_after_backup(&state, &data, |_, _| {
+            ran.store(true, Ordering::SeqCst);
+            Ok(())
+        })
+        .unwrap();
+        assert!(ran.load(Ordering::SeqCst), "without a cancel the import runs after its backup");
+    }
 }
