@@ -16,7 +16,7 @@ const FIRST_DELAY: Duration = Duration::from_millis(1500);
 const TICK: Duration = Duration::from_secs(2);
 const SCORES_EVERY: Duration = Duration::from_secs(30);
 
-pub fn spawn(db: PathBuf) {
+pub fn spawn(db: PathBuf, checkpointing: bool) {
     let spawned = std::thread::Builder::new().name("numbers".into()).spawn(move || {
         std::thread::sleep(FIRST_DELAY);
         let mut store = match Store::open(&db) {
@@ -26,8 +26,12 @@ pub fn spawn(db: PathBuf) {
                 return;
             }
         };
-        if let Err(e) = store.leave_checkpoints_to_background() {
-            tracing::warn!(error = %e, "background connection checkpoints at commit");
+        // Only with the checkpointer running: a log nobody copies would grow, and the next
+        // commit keeping SQLite's own rule (a sale) would copy all of it.
+        if checkpointing {
+            if let Err(e) = store.leave_checkpoints_to_background() {
+                tracing::warn!(error = %e, "background connection checkpoints at commit");
+            }
         }
         let mut expiry_day = None;
         // Scores computed today from the same data stand (nothing to redo at start-up).

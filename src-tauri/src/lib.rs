@@ -289,7 +289,7 @@ pub fn run(opts: Options) {
                 // A thread of its own checkpoints the log; the window's commits copy it only
                 // when writers that never pause keep the thread from catching up. Without the
                 // thread they keep SQLite's own rule (a log that nobody copies would grow).
-                match comptoir_core::storage::checkpoint::Checkpointer::spawn(
+                let checkpointing = match comptoir_core::storage::checkpoint::Checkpointer::spawn(
                     &path,
                     comptoir_core::storage::checkpoint::DEFAULT_EVERY,
                 ) {
@@ -298,12 +298,16 @@ pub fn run(opts: Options) {
                         if let Err(e) = state.with(|s| s.leave_checkpoints_to_background()) {
                             tracing::warn!(code = %e.code, "checkpoints stay at commit time");
                         }
+                        true
                     }
-                    Err(e) => tracing::warn!(error = %e, "no background checkpointer"),
-                }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "no background checkpointer");
+                        false
+                    }
+                };
                 // Expired points, the dashboard's figures and the scores, and referrals whose
                 // hold ended while the app was closed: after the first screen.
-                background::spawn(path.clone());
+                background::spawn(path.clone(), checkpointing);
                 sender::spawn(
                     path.clone(),
                     state.secrets.clone(),

@@ -18,13 +18,16 @@
 //! connection's next write then begins on a log fully copied and starts it again. One commit
 //! in about 750 back to back pays a short copy and a sync of the database file. Any larger
 //! backlog — written at once by an import or a restore, held back by an older reader — stays
-//! the thread's: a sale never copies it while the till waits.
+//! the thread's: a sale does not copy it while the till waits. (The look and the copy are two
+//! calls: a commit of another connection landing between them, within microseconds, is
+//! copied too.)
 //!
 //! Invariants: commits stay durable (`synchronous = FULL` syncs the log at every commit, and
 //! checkpoints sync the database file before the log is reused; a checkpoint only moves
 //! committed pages into the database file); no checkpoint here waits for a writer or a reader
 //! (a commit's copy that finds the thread copying gives up, and the next commit looks again);
-//! a commit copies at most [`MAX_COMMIT_COPY`] pages; the log is started again once the
+//! a commit copies at most [`MAX_COMMIT_COPY`] pages (and what another writer may commit
+//! between its look and its copy); the log is started again once the
 //! thread copied it and a writer begins (at once when writers pause, within about a second
 //! when one writes back to back). Writers that outrun the thread by more than
 //! [`MAX_COMMIT_COPY`] pages at every look (two at once on a slow disk) can keep the log
@@ -241,9 +244,8 @@ mod tests {
         let (never, _) = largest_log_in_pages(false, 2000);
         assert!(never > 10 * LIMIT, "the test writes a log many times the limit ({never} pages)");
         let (with, copies) = largest_log_in_pages(true, 2000);
-        let (commits, largest) = (copies.commits.load(Ordering::Relaxed), copies.largest.load(Ordering::Relaxed));
+        let commits = copies.commits.load(Ordering::Relaxed);
         assert!(commits > 0, "with sales back to back, the writer copies the last of the log the thread left");
-        assert!(largest <= RULE.max_copy, "never more than a commit may copy ({largest} pages)");
         assert!(
             with < 4 * LIMIT,
             "and the log is reused: it reached {with} pages for a limit of {LIMIT} ({never} without checkpoints)"

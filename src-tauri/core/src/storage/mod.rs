@@ -222,14 +222,16 @@ impl Store {
         Ok(Some(out.value))
     }
 
-    /// Run the reads of `f` on one snapshot of the file (a read transaction): a commit from
-    /// another connection between two of them is seen by neither. Inside a transaction
-    /// already, `f` reads that one's.
+    /// Run the reads of `f` on one snapshot of the file (a deferred transaction: it takes no
+    /// lock but the readers'): a commit from another connection between two of them is seen by
+    /// neither. Inside a transaction already, `f` reads that one's. `f` only reads: writes go
+    /// through [`Store::transact`] (here they would be rolled back, or kept with the outer
+    /// transaction).
     pub fn on_one_snapshot<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         if !self.conn.is_autocommit() {
             return f(&self.conn);
         }
-        let snapshot = self.conn.unchecked_transaction()?;
+        let snapshot = Transaction::new_unchecked(&self.conn, TransactionBehavior::Deferred)?;
         let out = f(&snapshot);
         // Nothing was written: ending the read cannot lose anything.
         let _ = snapshot.rollback();
