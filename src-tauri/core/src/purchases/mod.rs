@@ -132,14 +132,23 @@ pub fn refund_amount(sale_cents: Cents, already_refunded: Cents, requested: Opti
 
 /// Recompute a customer's figures from their purchases (visits are sales; spent is sales
 /// minus refunds). Called in the same transaction as every purchase write.
+///
+/// The first purchase is set apart, and only when it changes: a column named in an `UPDATE`
+/// rewrites its index entry even with the same value, and the first purchase stays the same
+/// at nearly every sale (one page less written per sale).
 pub(crate) fn refresh_figures(tx: &Tx, customer_id: CustomerId) -> Result<()> {
     tx.execute(
         "UPDATE customers SET
            visit_count = (SELECT count(*) FROM purchases WHERE customer_id = ?1 AND kind = 'sale'),
            total_spent_cents = (SELECT coalesce(sum(CASE kind WHEN 'sale' THEN amount_cents ELSE -amount_cents END), 0) FROM purchases WHERE customer_id = ?1),
-           first_purchase_at = (SELECT min(occurred_at) FROM purchases WHERE customer_id = ?1 AND kind = 'sale'),
            last_purchase_at = (SELECT max(occurred_at) FROM purchases WHERE customer_id = ?1 AND kind = 'sale')
          WHERE id = ?1",
+        [customer_id],
+    )?;
+    tx.execute(
+        "UPDATE customers SET first_purchase_at = f.at
+         FROM (SELECT min(occurred_at) AS at FROM purchases WHERE customer_id = ?1 AND kind = 'sale') AS f
+         WHERE id = ?1 AND first_purchase_at IS NOT f.at",
         [customer_id],
     )?;
     Ok(())

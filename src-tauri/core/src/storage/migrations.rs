@@ -24,6 +24,7 @@ const STEPS: &[(u32, &str, &str)] = &[
     (13, "automation_undo", include_str!("migrations/0013_automation_undo.sql")),
     (14, "email_nfc", include_str!("migrations/0014_email_nfc.sql")),
     (15, "gift_vouchers", include_str!("migrations/0015_gift_vouchers.sql")),
+    (16, "sale_pages", include_str!("migrations/0016_sale_pages.sql")),
 ];
 
 pub const LATEST_VERSION: u32 = STEPS[STEPS.len() - 1].0;
