@@ -79,12 +79,18 @@ pub(crate) fn same_writes(store: &mut Store, bare: &Connection, customers: &[i64
             "UPDATE customers SET
                visit_count = (SELECT count(*) FROM purchases WHERE customer_id = ?1 AND kind = 'sale'),
                total_spent_cents = (SELECT coalesce(sum(CASE kind WHEN 'sale' THEN amount_cents ELSE -amount_cents END), 0) FROM purchases WHERE customer_id = ?1),
-               first_purchase_at = (SELECT min(occurred_at) FROM purchases WHERE customer_id = ?1 AND kind = 'sale'),
                last_purchase_at = (SELECT max(occurred_at) FROM purchases WHERE customer_id = ?1 AND kind = 'sale')
              WHERE id = ?1",
         )
         .and_then(|mut s| s.execute([id]))
         .expect("figures");
+        bare.prepare_cached(
+            "UPDATE customers SET first_purchase_at = f.at
+             FROM (SELECT min(occurred_at) AS at FROM purchases WHERE customer_id = ?1 AND kind = 'sale') AS f
+             WHERE id = ?1 AND first_purchase_at IS NOT f.at",
+        )
+        .and_then(|mut s| s.execute([id]))
+        .expect("first purchase");
         bare.prepare_cached(
             "INSERT INTO idempotency (key, op, outcome, created_at, fingerprint)
              VALUES (?1, 'bench.same_writes', ?2, strftime('%Y-%m-%dT%H:%M:%fZ'), NULL)",

@@ -275,7 +275,7 @@ impl Store {
     }
 
     /// Forget idempotency keys older than `KEY_RETENTION_DAYS`: a retry comes within seconds or
-    /// minutes, and the table would otherwise grow with every write. Run at start and daily.
+    /// minutes, and the table would otherwise grow with every write. Run at each start.
     pub fn prune_idempotency_keys(&mut self) -> Result<usize> {
         let before = self.now() - chrono::Duration::days(KEY_RETENTION_DAYS);
         Ok(self
