@@ -6,7 +6,7 @@ mod rules;
 mod store;
 mod timeline;
 
-pub use duplicates::{similar_names, DuplicateMatch, DuplicateReason};
+pub use duplicates::{similar_names, DuplicateMatch, DuplicateReason, NameProbe};
 pub use rules::{
     birthday_is_valid, is_email, normalize_postcode, validate, Normalized, MAX_NAME, MAX_NOTE, MAX_TAG, MAX_TAGS,
 };

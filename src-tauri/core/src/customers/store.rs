@@ -1,11 +1,11 @@
 //! Customer storage: every write runs inside `Store::transact`.
 
-use super::duplicates::{similar_names, DuplicateMatch, DuplicateReason};
+use super::duplicates::{DuplicateMatch, DuplicateReason, NameProbe};
 use super::rules::{validate, validate_note, Normalized};
 use super::*;
 use crate::error::{Error, Result};
 use crate::phone;
-use crate::storage::{Store, Tx};
+use crate::storage::{text_at, Store, Tx};
 use crate::types::Outcome;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
@@ -440,13 +440,11 @@ impl Store {
             let mut st = conn.prepare_cached(
                 "SELECT id, first_fold, last_fold FROM customers WHERE postcode = ?1 AND merged_into IS NULL AND id != ?2 LIMIT 5000",
             )?;
-            let rows = st.query_map(params![pc, exclude], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
-            })?;
-            for row in rows {
-                let (id, f, l) = row?;
-                if similar_names(&first, &last, &f, &l) {
-                    found.push((id, DuplicateReason::SimilarNameSamePostcode));
+            let probe = NameProbe::new(&first, &last);
+            let mut rows = st.query(params![pc, exclude])?;
+            while let Some(r) = rows.next()? {
+                if probe.matches(text_at(r, 1)?, text_at(r, 2)?) {
+                    found.push((r.get(0)?, DuplicateReason::SimilarNameSamePostcode));
                 }
             }
         }

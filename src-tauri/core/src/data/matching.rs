@@ -7,7 +7,7 @@
 use super::types::SimilarCustomer;
 use crate::customers::{self, Normalized};
 use crate::error::{Error, Result};
-use crate::storage::Tx;
+use crate::storage::{text_at, Tx};
 use crate::types::CustomerId;
 use rusqlite::{params, OptionalExtension};
 use serde_json::{Map, Value};
@@ -169,23 +169,24 @@ pub(crate) fn similar(tx: &Tx, n: &Normalized, exclude: CustomerId) -> Result<Ve
         out.push(r?);
     }
     if let Some(pc) = &n.postcode {
+        // The folded names only (no row read, no allocation per customer); the display names
+        // of the few similar ones are read after.
+        let probe = customers::NameProbe::new(&n.first_fold, &n.last_fold);
+        let mut found = Vec::new();
         let mut st = tx.prepare_cached(
-            "SELECT id, first_name, last_name, first_fold, last_fold FROM customers WHERE postcode = ?1 AND merged_into IS NULL AND id != ?2 LIMIT 300",
+            "SELECT id, first_fold, last_fold FROM customers WHERE postcode = ?1 AND merged_into IS NULL AND id != ?2 LIMIT 300",
         )?;
-        let rows = st.query_map(params![pc, exclude], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-            ))
-        })?;
-        for r in rows {
-            let (id, f, l, ff, lf) = r?;
-            if !out.iter().any(|s| s.id == id) && customers::similar_names(&n.first_fold, &n.last_fold, &ff, &lf) {
-                out.push(SimilarCustomer { id, name: customers::display_name(&f, &l) });
+        let mut rows = st.query(params![pc, exclude])?;
+        while let Some(r) = rows.next()? {
+            let id: CustomerId = r.get(0)?;
+            if !out.iter().any(|s| s.id == id) && probe.matches(text_at(r, 1)?, text_at(r, 2)?) {
+                found.push(id);
             }
+        }
+        let mut name = tx.prepare_cached("SELECT first_name, last_name FROM customers WHERE id = ?1")?;
+        for id in found {
+            let (f, l): (String, String) = name.query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            out.push(SimilarCustomer { id, name: customers::display_name(&f, &l) });
         }
     }
     Ok(out)

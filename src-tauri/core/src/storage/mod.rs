@@ -320,6 +320,13 @@ impl<I: Serialize + ?Sized> Op for (&'static str, &I) {
     }
 }
 
+/// A text column of `r`, borrowed from the row (no copy): for loops over many rows.
+pub(crate) fn text_at<'r>(r: &'r rusqlite::Row, i: usize) -> rusqlite::Result<&'r str> {
+    r.get_ref(i)?
+        .as_str()
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e)))
+}
+
 /// FNV-1a, 64 bits: stable across Rust versions (unlike `DefaultHasher`), enough to tell a
 /// retry of the same input from a different one.
 pub(crate) fn fnv1a64(bytes: &[u8]) -> u64 {
