@@ -45,7 +45,7 @@ pub fn run(store: &mut Store, bare: &Connection, n: usize) -> crate::Result<Vec<
         "SELECT count(*) FROM customers WHERE birthday_month = ?1 AND birthday_day BETWEEN ?2 AND ?3 AND merged_into IS NULL",
     )?;
     let mut absent = bare.prepare(
-        "SELECT count(*) FROM customers WHERE last_purchase_at < ?1 AND last_purchase_at >= ?2 AND merged_into IS NULL",
+        "SELECT count(*) FROM customers WHERE last_purchase_at < ?1 AND last_purchase_at >= ?2 AND archived_at IS NULL AND merged_into IS NULL",
     )?;
     let mut expiring = bare.prepare(
         "SELECT customer_id, sum(points) FROM points_ledger WHERE expires_at > ?1 AND expires_at <= ?2 GROUP BY customer_id",

@@ -322,31 +322,60 @@ impl Store {
             }
             (SortBy::LastVisit, cursor) => {
                 // Customers who bought come first, most recent first; then those who never did.
+                // The customers by last visit are two partial indexes (in use; archived or
+                // merged), and SQLite uses a partial index only when the query's own text
+                // implies its condition: the state is written in the SQL, not bound.
+                macro_rules! by_visit {
+                    ($where:literal, $order:literal) => {
+                        if archived {
+                            concat!(
+                                "SELECT ",
+                                summary_columns!(),
+                                " FROM customers c WHERE ",
+                                $where,
+                                " AND c.archived_at IS NOT NULL AND c.merged_into IS NULL ",
+                                $order
+                            )
+                        } else {
+                            concat!(
+                                "SELECT ",
+                                summary_columns!(),
+                                " FROM customers c WHERE ",
+                                $where,
+                                " AND c.archived_at IS NULL AND c.merged_into IS NULL ",
+                                $order
+                            )
+                        }
+                    };
+                }
                 let mut rows: Vec<CustomerSummary> = Vec::new();
                 let never_after: Option<i64> = match &cursor {
                     None => None,
                     Some(Cursor::Visit(Some(at), id)) => {
-                        let mut st = conn.prepare_cached(concat!("SELECT ", summary_columns!(), " FROM customers c
-                            WHERE (c.last_purchase_at, c.id) < (?3, ?4) AND (c.archived_at IS NOT NULL) = ?1 AND c.merged_into IS NULL
-                            ORDER BY c.last_purchase_at DESC, c.id DESC LIMIT ?2"))?;
-                        rows = st.query_map(params![archived, fetch, at, id], map)?.collect::<rusqlite::Result<_>>()?;
+                        let mut st = conn.prepare_cached(by_visit!(
+                            "(c.last_purchase_at, c.id) < (?2, ?3)",
+                            "ORDER BY c.last_purchase_at DESC, c.id DESC LIMIT ?1"
+                        ))?;
+                        rows = st.query_map(params![fetch, at, id], map)?.collect::<rusqlite::Result<_>>()?;
                         None
                     }
                     Some(Cursor::Visit(None, id)) => Some(*id),
                     Some(_) => return Err(bad_cursor()),
                 };
                 if cursor.is_none() {
-                    let mut st = conn.prepare_cached(concat!("SELECT ", summary_columns!(), " FROM customers c
-                        WHERE c.last_purchase_at IS NOT NULL AND (c.archived_at IS NOT NULL) = ?1 AND c.merged_into IS NULL
-                        ORDER BY c.last_purchase_at DESC, c.id DESC LIMIT ?2"))?;
-                    rows = st.query_map(params![archived, fetch], map)?.collect::<rusqlite::Result<_>>()?;
+                    let mut st = conn.prepare_cached(by_visit!(
+                        "c.last_purchase_at IS NOT NULL",
+                        "ORDER BY c.last_purchase_at DESC, c.id DESC LIMIT ?1"
+                    ))?;
+                    rows = st.query_map(params![fetch], map)?.collect::<rusqlite::Result<_>>()?;
                 }
                 if (rows.len() as i64) < fetch {
-                    let mut st = conn.prepare_cached(concat!("SELECT ", summary_columns!(), " FROM customers c
-                        WHERE c.last_purchase_at IS NULL AND c.id < ?3 AND (c.archived_at IS NOT NULL) = ?1 AND c.merged_into IS NULL
-                        ORDER BY c.id DESC LIMIT ?2"))?;
+                    let mut st = conn.prepare_cached(by_visit!(
+                        "c.last_purchase_at IS NULL AND c.id < ?2",
+                        "ORDER BY c.id DESC LIMIT ?1"
+                    ))?;
                     let more: Vec<CustomerSummary> = st
-                        .query_map(params![archived, fetch - rows.len() as i64, never_after.unwrap_or(i64::MAX)], map)?
+                        .query_map(params![fetch - rows.len() as i64, never_after.unwrap_or(i64::MAX)], map)?
                         .collect::<rusqlite::Result<_>>()?;
                     rows.extend(more);
                 }

@@ -201,6 +201,53 @@ fn archived_customers_have_their_own_list() {
 }
 
 #[test]
+fn each_list_holds_its_customers_once_in_every_sort_order() {
+    // Customers by last visit are two partial indexes (in use; archived or merged): each list
+    // must read the right one, with and without purchases, and never show a merged customer.
+    let (mut s, clock) = store();
+    let mut active = Vec::new();
+    let mut archived = Vec::new();
+    for i in 0..6 {
+        let id = add(&mut s, input("C", &format!("Client{i}")));
+        if i % 2 == 0 {
+            clock.advance(chrono::Duration::hours(1));
+            sale(&mut s, id, 500 + i);
+        }
+        if i >= 3 {
+            s.archive_customer(id, None).unwrap();
+            archived.push(id);
+        } else {
+            active.push(id);
+        }
+    }
+    let kept = active[0];
+    let merged = add(&mut s, input("C", "Fusionné"));
+    sale(&mut s, merged, 700);
+    s.merge_customers(kept, merged, None).unwrap();
+    for sort in [SortBy::Name, SortBy::LastVisit, SortBy::TotalSpent] {
+        for (flag, want) in [(false, &active), (true, &archived)] {
+            let mut got = Vec::new();
+            let mut after = None;
+            loop {
+                let page =
+                    s.list_customers(&ListRequest { sort, archived: flag, after: after.clone(), limit: 2 }).unwrap();
+                got.extend(page.items.iter().map(|c| c.id));
+                match page.next {
+                    Some(n) => after = Some(n),
+                    None => break,
+                }
+            }
+            let mut sorted = got.clone();
+            sorted.sort();
+            let mut expected = want.clone();
+            expected.sort();
+            assert_eq!(sorted, expected, "{sort:?}, archived {flag}: each customer of the list once, no merged one");
+            assert_eq!(got.len(), want.len(), "{sort:?}, archived {flag}: no customer twice");
+        }
+    }
+}
+
+#[test]
 fn a_word_matches_only_the_customers_that_contain_it() {
     let (mut s, _) = store();
     add(&mut s, CustomerInput { phone: "06 12 34 56 78".into(), ..input("Élodie", "Lefèvre") });

@@ -34,7 +34,10 @@ fn main() -> ExitCode {
     let path = kept.clone().unwrap_or_else(|| dir.join("bench.db"));
     let built = if path.exists() {
         eprintln!("reusing the shop in {}", path.display());
-        comptoir_core::Store::open(&path).map(|s| (s, std::time::Duration::ZERO))
+        comptoir_core::Store::open(&path).and_then(|s| {
+            bench::analyse_migrated(&s)?;
+            Ok((s, std::time::Duration::ZERO))
+        })
     } else {
         eprintln!("building the shop (scale {scale}) in {}", path.display());
         bench::build_shop(&path, scale)

@@ -15,13 +15,13 @@ use crate::storage::Store;
 pub const INDEXES_BUILT_AFTER: [&str; 9] = [
     "customers_by_first_name",
     "customers_by_phone_digits",
-    "customers_by_last_visit",
+    "customers_active_by_last_visit",
     "customers_by_total_spent",
     "customers_by_first_purchase",
     "customers_by_birthday",
     "customers_by_created",
     "customers_by_updated",
-    "customers_absence",
+    "customers_inactive_by_last_visit",
 ];
 /// The customer indexes the import's look-ups use, kept while it writes (named for the test
 /// that classes every index).

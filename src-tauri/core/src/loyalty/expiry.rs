@@ -71,7 +71,7 @@ fn candidates(
             )?;
             ids(
                 conn,
-                "SELECT DISTINCT customer_id FROM points_ledger WHERE id > ?1 AND expires_at <= ?2",
+                "SELECT DISTINCT customer_id FROM points_ledger WHERE expires_at IS NOT NULL AND expires_at <= ?2 AND id > ?1",
                 params![w.ledger_id, now],
                 &mut out,
             )?;
@@ -87,22 +87,38 @@ fn candidates(
         let limit = |t: DateTime<Utc>| t.checked_sub_months(Months::new(*months)).unwrap_or(t);
         match since {
             Some(w) => {
+                // Customers by last visit are two partial indexes (in use; archived or
+                // merged): one branch each, so both are searched rather than the table read.
                 ids(
                     conn,
-                    "SELECT id FROM customers WHERE last_purchase_at > ?1 AND last_purchase_at <= ?2",
+                    "SELECT id FROM customers WHERE last_purchase_at > ?1 AND last_purchase_at <= ?2
+                       AND archived_at IS NULL AND merged_into IS NULL
+                     UNION ALL
+                     SELECT id FROM customers WHERE last_purchase_at > ?1 AND last_purchase_at <= ?2
+                       AND (archived_at IS NOT NULL OR merged_into IS NOT NULL)",
                     params![limit(w.at), limit(now)],
                     &mut out,
                 )?;
                 // Points given since to someone whose last visit is already too old.
                 ids(
                     conn,
-                    "SELECT DISTINCT l.customer_id FROM points_ledger l JOIN customers c ON c.id = l.customer_id
-                     WHERE l.id > ?1 AND c.last_purchase_at <= ?2",
+                    "SELECT l.customer_id FROM points_ledger l JOIN customers c ON c.id = l.customer_id
+                     WHERE l.id > ?1 AND c.last_purchase_at <= ?2 AND c.archived_at IS NULL AND c.merged_into IS NULL
+                     UNION
+                     SELECT l.customer_id FROM points_ledger l JOIN customers c ON c.id = l.customer_id
+                     WHERE l.id > ?1 AND c.last_purchase_at <= ?2 AND (c.archived_at IS NOT NULL OR c.merged_into IS NOT NULL)",
                     params![w.ledger_id, limit(now)],
                     &mut out,
                 )?;
             }
-            None => ids(conn, "SELECT id FROM customers WHERE last_purchase_at <= ?1", [limit(now)], &mut out)?,
+            None => ids(
+                conn,
+                "SELECT id FROM customers WHERE last_purchase_at <= ?1 AND archived_at IS NULL AND merged_into IS NULL
+                 UNION ALL
+                 SELECT id FROM customers WHERE last_purchase_at <= ?1 AND (archived_at IS NOT NULL OR merged_into IS NOT NULL)",
+                [limit(now)],
+                &mut out,
+            )?,
         }
     }
     Ok(out)

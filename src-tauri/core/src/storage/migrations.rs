@@ -25,6 +25,7 @@ const STEPS: &[(u32, &str, &str)] = &[
     (14, "email_nfc", include_str!("migrations/0014_email_nfc.sql")),
     (15, "gift_vouchers", include_str!("migrations/0015_gift_vouchers.sql")),
     (16, "sale_pages", include_str!("migrations/0016_sale_pages.sql")),
+    (17, "sale_pages_2", include_str!("migrations/0017_sale_pages_2.sql")),
 ];
 
 pub const LATEST_VERSION: u32 = STEPS[STEPS.len() - 1].0;

@@ -377,3 +377,5 @@ impl<'a> Deref for Tx<'a> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_migration_17;

@@ -3,7 +3,7 @@ use crate::clock::FixedClock;
 use crate::customers::{CustomerInput, NewCustomer};
 use chrono::TimeZone;
 
-fn clock() -> Arc<FixedClock> {
+pub(super) fn clock() -> Arc<FixedClock> {
     Arc::new(FixedClock::new(Utc.with_ymd_and_hms(2026, 11, 23, 10, 0, 0).unwrap()))
 }
 
@@ -15,7 +15,7 @@ fn new_customer(first: &str, last: &str) -> NewCustomer {
 }
 
 /// A database file built by the steps up to `version`, as that version of the app left it.
-fn file_at_version(path: &std::path::Path, version: u32) -> Connection {
+pub(super) fn file_at_version(path: &std::path::Path, version: u32) -> Connection {
     let c = Connection::open(path).unwrap();
     // Steps call the app's own rules (step 14: emails in NFC), as the runner registers them.
     migrations::register_rules(&c).unwrap();
