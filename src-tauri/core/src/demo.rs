@@ -324,8 +324,14 @@ pub fn demo_programme() -> crate::loyalty::Programme {
     }
 }
 
-/// The page cache while the demo shop is written, in KiB (1 GiB at most, for the 100k shop).
-const DEMO_CACHE_KIB: i64 = 1_048_576;
+/// The page cache while the demo shop is written, in KiB: 1 GiB, or 1 KiB per purchase when
+/// that is more (a shop takes about 0.75 KiB per purchase, so even the ten-times benchmark
+/// shop's pages stay in memory instead of spilling into the WAL, which made its generation
+/// grow faster than the shop). SQLite allocates only the pages used: the 1,200-customer demo
+/// stays a few megabytes.
+fn demo_cache_kib(spec: &DemoSpec) -> i64 {
+    (spec.purchases as i64).max(1_048_576)
+}
 
 impl Store {
     /// Fill the database with a demo shop. Refused when customers already exist, so a real
@@ -337,9 +343,8 @@ impl Store {
         // spill to the WAL, and from then on every page read looks the page up in a WAL index
         // that keeps growing: the referral replay, which comes last and reads at random, grew
         // faster than the shop (803 s for the 100k shop against 68 s without it). A larger
-        // cache for the time of the generation keeps the transaction's pages in memory (only
-        // what is used is allocated: the 1,200-customer demo stays a few megabytes).
-        self.conn().pragma_update(None, "cache_size", -DEMO_CACHE_KIB)?;
+        // cache for the time of the generation keeps the transaction's pages in memory.
+        self.conn().pragma_update(None, "cache_size", -demo_cache_kib(&spec))?;
         let generated = self.generate_demo_tx(spec, now, shop_country);
         self.conn().pragma_update(None, "cache_size", -crate::storage::CACHE_KIB)?;
         generated

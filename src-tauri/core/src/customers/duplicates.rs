@@ -58,12 +58,12 @@ pub struct NameProbe {
     last: String,
     /// Characters of `"first last"`, joined as `similar_names` joins them.
     len: usize,
-    counts: [u16; BUCKETS],
+    counts: [u32; BUCKETS],
 }
 
 impl NameProbe {
     pub fn new(first: &str, last: &str) -> Self {
-        let mut counts = [0u16; BUCKETS];
+        let mut counts = [0u32; BUCKETS];
         let mut len = 0;
         for c in first.chars().chain(std::iter::once(' ')).chain(last.chars()) {
             counts[bucket(c)] = counts[bucket(c)].saturating_add(1);
