@@ -219,6 +219,7 @@ pub(crate) fn where_clause(f: &SegmentFilter, facts: &crate::loyalty::LoyaltyFac
     const SCORES: &str = "EXISTS (SELECT 1 FROM customer_scores s WHERE s.customer_id = c.id AND";
     const LATEST_NPS: &str =
         "(SELECT n.score FROM nps_answers n WHERE n.customer_id = c.id ORDER BY n.answered_at DESC, n.id DESC LIMIT 1)";
+    const IN_USE: &str = "c.archived_at IS NULL AND c.merged_into IS NULL";
     const CONSENT: &str = "(SELECT k.basis FROM consents k WHERE k.customer_id = c.id ORDER BY k.id DESC LIMIT 1)";
     for cond in &f.conditions {
         let mut bind = |v: Box<dyn ToSql>| {
@@ -236,13 +237,17 @@ pub(crate) fn where_clause(f: &SegmentFilter, facts: &crate::loyalty::LoyaltyFac
             ),
             // The tier held now, as the till shows it: kept, or qualified for in this period.
             Condition::TierAtLeast { index } => facts.tier_at_least_sql("c.id", *index, &mut bind),
-            Condition::LastPurchaseOlderThan { days } => {
-                format!("(c.last_purchase_at IS NOT NULL AND c.last_purchase_at < {})", bind(Box::new(days_ago(*days))))
-            }
+            // The last visit's index holds only the customers in use (a partial index, the
+            // archived and merged ones apart), and in an "any of" filter SQLite looks at each
+            // branch alone: the branch names the state, or the count reads the whole index.
+            Condition::LastPurchaseOlderThan { days } => format!(
+                "(c.last_purchase_at IS NOT NULL AND c.last_purchase_at < {} AND {IN_USE})",
+                bind(Box::new(days_ago(*days)))
+            ),
             Condition::LastPurchaseWithin { days } => {
-                format!("c.last_purchase_at >= {}", bind(Box::new(days_ago(*days))))
+                format!("(c.last_purchase_at >= {} AND {IN_USE})", bind(Box::new(days_ago(*days))))
             }
-            Condition::NeverBought => "c.last_purchase_at IS NULL".to_string(),
+            Condition::NeverBought => format!("(c.last_purchase_at IS NULL AND {IN_USE})"),
             Condition::PurchasesAtLeast { count } => format!("c.visit_count >= {}", bind(Box::new(i64::from(*count)))),
             Condition::PurchasesAtMost { count } => format!("c.visit_count <= {}", bind(Box::new(i64::from(*count)))),
             Condition::SpentAtLeast { cents } => format!("c.total_spent_cents >= {}", bind(Box::new(*cents))),

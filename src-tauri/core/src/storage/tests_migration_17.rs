@@ -78,3 +78,32 @@ fn migration_17_keeps_every_row_and_each_read_keeps_an_index() {
         assert!(p.contains(index), "{sql}: must read {index}, planned as {p}");
     }
 }
+
+/// An "any of" filter with a last-visit condition still counts through indexes: SQLite plans
+/// each branch of an OR alone, so a branch must name the customers in use itself to use the
+/// partial last-visit index (before, the count read that whole index).
+#[test]
+fn an_any_of_filter_on_the_last_visit_counts_through_indexes() {
+    use crate::campaigns::segments::{where_clause, Combine, Condition, SegmentFilter};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_with_clock(dir.path().join("shop.db"), clock()).unwrap();
+    let p = crate::loyalty::programme::programme(store.conn()).unwrap();
+    let facts = crate::loyalty::LoyaltyFacts::new(&p, store.now());
+    for other in [Condition::BirthdayMonth { month: 3 }, Condition::NeverBought] {
+        let filter = SegmentFilter {
+            combine: Combine::Any,
+            conditions: vec![Condition::LastPurchaseWithin { days: 30 }, other.clone()],
+        };
+        let (clause, values) = where_clause(&filter, &facts);
+        let refs: Vec<&dyn rusqlite::ToSql> = values.iter().map(|b| b.as_ref()).collect();
+        let mut st = store
+            .conn()
+            .prepare(&format!("EXPLAIN QUERY PLAN SELECT count(*) FROM customers c WHERE {clause}"))
+            .unwrap();
+        let plan: Vec<String> =
+            st.query_map(refs.as_slice(), |r| r.get::<_, String>(3)).unwrap().collect::<rusqlite::Result<_>>().unwrap();
+        let plan = plan.join(" / ");
+        assert!(plan.contains("MULTI-INDEX OR"), "last visit or {other:?}: one index per branch, planned as {plan}");
+        assert!(!plan.contains("SCAN"), "last visit or {other:?}: no whole index or table read, planned as {plan}");
+    }
+}
