@@ -9,6 +9,7 @@ pub mod analytics;
 pub mod automations;
 pub mod bench;
 mod bench_automations;
+mod bench_campaigns;
 mod bench_loyalty;
 mod bench_numbers;
 mod bench_sales;
