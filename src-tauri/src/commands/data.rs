@@ -362,8 +362,16 @@ pub async fn backup_restore(
 ) -> Res<RestoreReport> {
     let path = find_backup(&state, &file_name).map_err(|e| payload(&state, e))?;
     let _one = data.backing_up.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(done) = state.with(|s| s.restore_done(&path, &key))? {
+        return Ok(done);
+    }
     let dir = backup_dir(&state);
-    state.with(|s| s.restore_backup(&path, passphrase.as_deref(), &dir, Some(&key)))
+    // The backup is checked and written out without the store (most of a restore's time:
+    // the full integrity check, the migration of an older backup): the till and the screens
+    // go on meanwhile. Only the second half, which reads and replaces the live file, holds it.
+    let extracted = comptoir_core::data::restore::extract_for_restore(&path, passphrase.as_deref(), &dir)
+        .map_err(|e| payload(&state, e))?;
+    state.with(|s| s.restore_extracted(extracted, passphrase.as_deref(), &dir, Some(&key)))
 }
 
 #[cfg(test)]

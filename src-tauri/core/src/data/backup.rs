@@ -529,7 +529,20 @@ pub fn list(dir: &Path) -> Vec<BackupInfo> {
     out
 }
 
-/// Remove what an interrupted backup left (temporary copies, partial files) older than an hour.
+/// Rule: the names a backup or a restore works under (a leading dot, never listed): partial
+/// backups, temporary copies, a restore's work copy with SQLite's files beside it and what a
+/// migration of that copy kept.
+fn is_leftover(name: &str) -> bool {
+    name.starts_with('.')
+        && (name.ends_with(".partial")
+            || name.ends_with(".db")
+            || name.ends_with(".db-wal")
+            || name.ends_with(".db-shm")
+            || (name.starts_with(".restore-") && name.ends_with(".bak")))
+}
+
+/// Remove what an interrupted backup or restore left (temporary copies, partial files) older
+/// than an hour.
 pub fn clean_leftovers(dir: &Path) {
     for e in fs::read_dir(dir).into_iter().flatten().filter_map(|e| e.ok()) {
         let name = e.file_name().to_string_lossy().into_owned();
@@ -538,7 +551,7 @@ pub fn clean_leftovers(dir: &Path) {
             .and_then(|m| m.modified())
             .map(|t| t.elapsed().unwrap_or_default().as_secs() > 3600)
             .unwrap_or(false);
-        if name.starts_with('.') && (name.ends_with(".partial") || name.ends_with(".db")) && old {
+        if name.starts_with('.') && is_leftover(&name) && old {
             let _ = fs::remove_file(e.path());
         }
     }

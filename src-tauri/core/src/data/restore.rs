@@ -1,4 +1,10 @@
-//! Restore: the chosen backup is verified and summarised before anything changes; a snapshot
+//! Restore, in two halves. The first (`extract_for_restore`) needs no store: the backup is
+//! decrypted, decompressed, checked (`integrity_check`, the checksums) and migrated into a work
+//! copy, the longest part, while the app goes on. The second (`Store::restore_extracted`)
+//! holds the store and the file's gate and reads everything of the live file it needs only
+//! then, so what the app wrote during the first half is in the undo copy and applied again.
+//!
+//! The chosen backup is verified and summarised before anything changes; a snapshot
 //! of the live file is taken first, so the restore can be undone; the erasures, unsubscribes
 //! and suppressions recorded after the backup's date are applied again to the restored copy;
 //! only then does the copy replace the live content (SQLite's backup API, into the open
@@ -64,8 +70,75 @@ pub fn inspect(path: &Path, passphrase: Option<&str>) -> Result<BackupHeader> {
     backup::extract(path, passphrase, &tmp).map(BackupHeader::for_display).map_err(backup::BackupProblem::error)
 }
 
+/// A backup checked from end to end and written out as a database of this app's schema, ready
+/// to replace the live content. Made without the store: the decryption, the decompression,
+/// the full `integrity_check` and the migration of an older backup are most of a restore's
+/// time, and the app goes on meanwhile (the till sells, the screens read). Nothing of the live
+/// file is read here; all of that is read later, under the gate. Its files are removed when it
+/// is dropped, whether the restore went through or not.
+pub struct Extracted {
+    // Declared first, so the copy is closed before its files are removed.
+    copy: Store,
+    header: BackupHeader,
+    file_name: String,
+    files: WorkFiles,
+}
+
+/// The work copy's files (with SQLite's `-wal` and `-shm`, and what a migration of the copy
+/// kept beside it), removed on drop. What a crash leaves is removed by `backup::clean_leftovers`.
+struct WorkFiles(PathBuf);
+
+impl Drop for WorkFiles {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
+        }
+        let (Some(dir), Some(name)) = (self.0.parent(), self.0.file_name()) else { return };
+        let kept = format!("{}.v", name.to_string_lossy());
+        for b in std::fs::read_dir(dir).into_iter().flatten().filter_map(|e| e.ok()) {
+            if b.file_name().to_string_lossy().starts_with(&kept) {
+                let _ = std::fs::remove_file(b.path());
+            }
+        }
+    }
+}
+
+impl Extracted {
+    /// What the backup says of itself (date, counts), for the confirmation.
+    pub fn header(&self) -> &BackupHeader {
+        &self.header
+    }
+}
+
+/// Check the backup at `path` and write it out in `backup_dir` (the same disk as the backups,
+/// not a small temporary folder), migrated to this app's schema: the first half of a restore,
+/// which needs no store. A truncated, corrupted, foreign or newer file is refused here.
+pub fn extract_for_restore(path: &Path, passphrase: Option<&str>, backup_dir: &Path) -> Result<Extracted> {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    std::fs::create_dir_all(backup_dir)?;
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let files = WorkFiles(backup_dir.join(format!(".restore-{}-{n}.db", std::process::id())));
+    // A file of that name left by a crashed process of the same number is not ours to trust.
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", files.0.display()));
+    }
+    let header = backup::extract(path, passphrase, &files.0).map_err(backup::BackupProblem::error)?;
+    // Opening it migrates an older backup to this app's schema.
+    let copy = Store::open(&files.0)?;
+    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    Ok(Extracted { copy, header, file_name, files })
+}
+
 impl Store {
-    /// Restore the backup at `path` into this (file) database.
+    /// The report of a restore already done under this idempotency key (a double click, a
+    /// retry), if there was one: looked up before the backup is extracted again.
+    pub fn restore_done(&mut self, path: &Path, key: &str) -> Result<Option<RestoreReport>> {
+        let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        self.replay::<RestoreReport>(("data.restore", &file_name), key)
+    }
+
+    /// Restore the backup at `path` into this (file) database: both halves, the store held
+    /// throughout (the command-line tool and tests; the app extracts first, without the store).
     pub fn restore_backup(
         &mut self,
         path: &Path,
@@ -73,9 +146,28 @@ impl Store {
         backup_dir: &Path,
         key: Option<&str>,
     ) -> Result<RestoreReport> {
+        self.path().ok_or_else(|| Error::conflict("conflict.backup_in_memory"))?;
+        if let Some(k) = key {
+            if let Some(done) = self.restore_done(path, k)? {
+                return Ok(done);
+            }
+        }
+        let extracted = extract_for_restore(path, passphrase, backup_dir)?;
+        self.restore_extracted(extracted, passphrase, backup_dir, key)
+    }
+
+    /// The second half of a restore: everything that reads or writes the live file, under its
+    /// gate. `passphrase` is the one the backup was opened with (for the undo copy).
+    pub fn restore_extracted(
+        &mut self,
+        mut extracted: Extracted,
+        passphrase: Option<&str>,
+        backup_dir: &Path,
+        key: Option<&str>,
+    ) -> Result<RestoreReport> {
         let live = self.path().ok_or_else(|| Error::conflict("conflict.backup_in_memory"))?.to_path_buf();
-        let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let op = ("data.restore", &file_name);
+        let file_name = extracted.file_name.clone();
+        let op = ("data.restore", file_name.as_str());
         if let Some(k) = key {
             // Done already (a double click, a retry): the first restore's report.
             if let Some(done) = self.replay::<RestoreReport>(op, k)? {
@@ -83,151 +175,134 @@ impl Store {
             }
         }
         std::fs::create_dir_all(backup_dir)?;
-        let work: PathBuf = backup_dir.join(format!(".restore-{}.db", std::process::id()));
-        let result = (|| {
-            let header = backup::extract(path, passphrase, &work).map_err(backup::BackupProblem::error)?;
-            // From here to the replacement, no other write of this app runs on the live file.
-            let file_gate = self.gate.clone();
-            let _alone = file_gate.as_ref().map(crate::storage::gate::Gate::alone);
-            let now = self.now();
-            // The undo copy is encrypted like this computer's backups; where they are not but
-            // the backup restored was, with the passphrase it was opened with.
-            // A key row that does not read does not stop a restore (the merchant may be
-            // recovering from exactly that): the undo copy then takes the passphrase typed, or
-            // stays in clear in the local folder beside the live file (it is not copied off
-            // the machine).
-            let shop_key = self.backup_key().ok().flatten();
-            let encryption = match (&shop_key, passphrase) {
-                (Some(k), _) => Encryption::Key(k),
-                (None, Some(p)) => Encryption::Passphrase(p),
-                (None, None) => Encryption::None,
-            };
-            let undo_backup = backup::snapshot(&live, backup_dir, BackupReason::BeforeRestore, encryption, now)?;
-            // How this computer's backups are made (the off-machine folder, the key) is not
-            // part of the data a backup brings back: carried over from the live file.
-            let machine_settings: Vec<(String, Option<String>)> = MACHINE_SETTINGS
-                .iter()
-                .map(|k| {
-                    let v = self
-                        .conn()
-                        .query_row("SELECT value FROM settings WHERE key = ?1", [k], |r| r.get(0))
-                        .optional()?;
-                    Ok((k.to_string(), v))
+        let header = extracted.header.clone();
+        // From here to the replacement, no other write of this app runs on the live file.
+        let file_gate = self.gate.clone();
+        let _alone = file_gate.as_ref().map(crate::storage::gate::Gate::alone);
+        let now = self.now();
+        // The undo copy is encrypted like this computer's backups; where they are not but
+        // the backup restored was, with the passphrase it was opened with.
+        // A key row that does not read does not stop a restore (the merchant may be
+        // recovering from exactly that): the undo copy then takes the passphrase typed, or
+        // stays in clear in the local folder beside the live file (it is not copied off
+        // the machine).
+        let shop_key = self.backup_key().ok().flatten();
+        let encryption = match (&shop_key, passphrase) {
+            (Some(k), _) => Encryption::Key(k),
+            (None, Some(p)) => Encryption::Passphrase(p),
+            (None, None) => Encryption::None,
+        };
+        let undo_backup = backup::snapshot(&live, backup_dir, BackupReason::BeforeRestore, encryption, now)?;
+        // How this computer's backups are made (the off-machine folder, the key) is not
+        // part of the data a backup brings back: carried over from the live file.
+        let machine_settings: Vec<(String, Option<String>)> = MACHINE_SETTINGS
+            .iter()
+            .map(|k| {
+                let v =
+                    self.conn().query_row("SELECT value FROM settings WHERE key = ?1", [k], |r| r.get(0)).optional()?;
+                Ok((k.to_string(), v))
+            })
+            .collect::<Result<_>>()?;
+        let since = header.created_at;
+        let erasures = erasure::erasures_since(self.conn(), since)?;
+        let sent = super::restore_outbox::sent_since(self.conn(), since)?;
+        let unsubs: Vec<Unsub> = {
+            let mut st = self
+                .conn()
+                .prepare("SELECT customer_id, at, campaign_id, source FROM unsubscribes WHERE at > ?1 ORDER BY id")?;
+            let rows = st.query_map([since], |r| {
+                Ok(Unsub { customer_id: r.get(0)?, at: r.get(1)?, campaign_id: r.get(2)?, source: r.get(3)? })
+            })?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        // Every address suppressed in the live file now, with the event that suppressed it:
+        // the backup may predate it (or may have had it lifted since; the live word wins).
+        let suppressed: Vec<Suppression> = {
+            let mut st = self.conn().prepare(
+                "SELECT email_norm, reason, source, detail, at FROM suppressions s
+                 WHERE s.action = 'suppress' AND s.id = (SELECT max(id) FROM suppressions x WHERE x.email_norm = s.email_norm)
+                 ORDER BY id",
+            )?;
+            let rows = st.query_map([], |r| {
+                Ok(Suppression {
+                    email: r.get(0)?,
+                    reason: SuppressionReason::parse(&r.get::<_, String>(1)?).unwrap_or(SuppressionReason::Merchant),
+                    source: r.get(2)?,
+                    detail: r.get(3)?,
+                    customer_id: None,
+                    campaign_id: None,
+                    at: r.get(4)?,
                 })
-                .collect::<Result<_>>()?;
-            let since = header.created_at;
-            let erasures = erasure::erasures_since(self.conn(), since)?;
-            let sent = super::restore_outbox::sent_since(self.conn(), since)?;
-            let unsubs: Vec<Unsub> = {
-                let mut st = self.conn().prepare(
-                    "SELECT customer_id, at, campaign_id, source FROM unsubscribes WHERE at > ?1 ORDER BY id",
-                )?;
-                let rows = st.query_map([since], |r| {
-                    Ok(Unsub { customer_id: r.get(0)?, at: r.get(1)?, campaign_id: r.get(2)?, source: r.get(3)? })
-                })?;
-                rows.collect::<rusqlite::Result<_>>()?
-            };
-            // Every address suppressed in the live file now, with the event that suppressed it:
-            // the backup may predate it (or may have had it lifted since; the live word wins).
-            let suppressed: Vec<Suppression> = {
-                let mut st = self.conn().prepare(
-                    "SELECT email_norm, reason, source, detail, at FROM suppressions s
-                     WHERE s.action = 'suppress' AND s.id = (SELECT max(id) FROM suppressions x WHERE x.email_norm = s.email_norm)
-                     ORDER BY id",
-                )?;
-                let rows = st.query_map([], |r| {
-                    Ok(Suppression {
-                        email: r.get(0)?,
-                        reason: SuppressionReason::parse(&r.get::<_, String>(1)?)
-                            .unwrap_or(SuppressionReason::Merchant),
-                        source: r.get(2)?,
-                        detail: r.get(3)?,
-                        customer_id: None,
-                        campaign_id: None,
-                        at: r.get(4)?,
-                    })
-                })?;
-                rows.collect::<rusqlite::Result<_>>()?
-            };
-            let report = {
-                // Opening it migrates an older backup to this app's schema.
-                let mut copy = Store::open(&work)?;
-                let erased = copy.reapply_erasures(&erasures)?;
-                let reapplied = copy.transact("data.restore_reapply", None, |tx| {
-                    let mut n = 0u32;
-                    for u in &unsubs {
-                        let exists: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM customers WHERE id = ?1)", [u.customer_id], |r| r.get(0))?;
-                        if !exists {
-                            continue;
-                        }
-                        let current = crate::customers::current_consent(tx, u.customer_id)?;
-                        if current.is_some_and(|c| c.choice == crate::customers::ConsentChoice::Refused) {
-                            continue;
-                        }
-                        let campaign = u.campaign_id.filter(|c| {
-                            tx.query_row("SELECT EXISTS (SELECT 1 FROM campaigns WHERE id = ?1)", [c], |r| r.get::<_, bool>(0)).unwrap_or(false)
-                        });
+            })?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let report = {
+            let copy = &mut extracted.copy;
+            let erased = copy.reapply_erasures(&erasures)?;
+            let reapplied = copy.transact("data.restore_reapply", None, |tx| {
+                let mut n = 0u32;
+                for u in &unsubs {
+                    let exists: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM customers WHERE id = ?1)", [u.customer_id], |r| r.get(0))?;
+                    if !exists {
+                        continue;
+                    }
+                    let current = crate::customers::current_consent(tx, u.customer_id)?;
+                    if current.is_some_and(|c| c.choice == crate::customers::ConsentChoice::Refused) {
+                        continue;
+                    }
+                    let campaign = u.campaign_id.filter(|c| {
+                        tx.query_row("SELECT EXISTS (SELECT 1 FROM campaigns WHERE id = ?1)", [c], |r| r.get::<_, bool>(0)).unwrap_or(false)
+                    });
+                    tx.execute(
+                        "INSERT INTO consents (customer_id, channel, granted, basis, source, wording, recorded_at) VALUES (?1, 'email', 0, 'refused', 'unsubscribe', NULL, ?2)",
+                        params![u.customer_id, u.at],
+                    )?;
+                    tx.execute(
+                        "INSERT INTO unsubscribes (customer_id, campaign_id, at, source) VALUES (?1, ?2, ?3, ?4)",
+                        params![u.customer_id, campaign, u.at, u.source],
+                    )?;
+                    n += 1;
+                }
+                for sup in &suppressed {
+                    if is_suppressed(tx, &sup.email)?.is_none() {
                         tx.execute(
-                            "INSERT INTO consents (customer_id, channel, granted, basis, source, wording, recorded_at) VALUES (?1, 'email', 0, 'refused', 'unsubscribe', NULL, ?2)",
-                            params![u.customer_id, u.at],
+                            "INSERT INTO suppressions (email_norm, action, reason, source, detail, at) VALUES (?1, 'suppress', ?2, ?3, ?4, ?5)",
+                            params![sup.email, sup.reason.code(), sup.source, sup.detail, sup.at],
                         )?;
-                        tx.execute(
-                            "INSERT INTO unsubscribes (customer_id, campaign_id, at, source) VALUES (?1, ?2, ?3, ?4)",
-                            params![u.customer_id, campaign, u.at, u.source],
-                        )?;
-                        n += 1;
                     }
-                    for sup in &suppressed {
-                        if is_suppressed(tx, &sup.email)?.is_none() {
-                            tx.execute(
-                                "INSERT INTO suppressions (email_norm, action, reason, source, detail, at) VALUES (?1, 'suppress', ?2, ?3, ?4, ?5)",
-                                params![sup.email, sup.reason.code(), sup.source, sup.detail, sup.at],
-                            )?;
-                        }
-                    }
-                    for (k, v) in &machine_settings {
-                        match v {
-                            Some(v) => tx.execute(
-                                "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                                params![k, v],
-                            )?,
-                            // No key on this computer (a new one, after a lost disk): the
-                            // backup's key stays, so encryption the merchant chose is not
-                            // silently dropped by the recovery itself.
-                            None if k == "backup_key" => 0,
-                            None => tx.execute("DELETE FROM settings WHERE key = ?1", [k])?,
-                        };
-                    }
-                    let carried = super::restore_outbox::carry(tx, &sent)?;
-                    Ok((n, carried.messages, carried.campaigns_paused))
-                })?;
-                let (n, messages, paused) = reapplied.value;
-                let report = RestoreReport {
-                    restored: header.for_display(),
-                    undo_backup: undo_backup.for_display(),
-                    erasures_reapplied: erased,
-                    unsubscribes_reapplied: n,
-                    messages_carried: messages,
-                    campaigns_paused: paused,
-                };
-                // The key goes into the content the app goes on with, with the report.
-                let report = copy.transact(op, key, |_| Ok(report))?.value;
-                copy.conn().query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-                report
+                }
+                for (k, v) in &machine_settings {
+                    match v {
+                        Some(v) => tx.execute(
+                            "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                            params![k, v],
+                        )?,
+                        // No key on this computer (a new one, after a lost disk): the
+                        // backup's key stays, so encryption the merchant chose is not
+                        // silently dropped by the recovery itself.
+                        None if k == "backup_key" => 0,
+                        None => tx.execute("DELETE FROM settings WHERE key = ?1", [k])?,
+                    };
+                }
+                let carried = super::restore_outbox::carry(tx, &sent)?;
+                Ok((n, carried.messages, carried.campaigns_paused))
+            })?;
+            let (n, messages, paused) = reapplied.value;
+            let report = RestoreReport {
+                restored: header.for_display(),
+                undo_backup: undo_backup.for_display(),
+                erasures_reapplied: erased,
+                unsubscribes_reapplied: n,
+                messages_carried: messages,
+                campaigns_paused: paused,
             };
-            self.replace_contents_from(&work)?;
-            Ok(report)
-        })();
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", work.display()));
-        }
-        for b in std::fs::read_dir(backup_dir).into_iter().flatten().filter_map(|e| e.ok()) {
-            let n = b.file_name().to_string_lossy().into_owned();
-            if n.starts_with(&format!(".restore-{}.db.v", std::process::id())) {
-                let _ = std::fs::remove_file(b.path());
-            }
-        }
-        result
+            // The key goes into the content the app goes on with, with the report.
+            let report = copy.transact(op, key, |_| Ok(report))?.value;
+            copy.conn().query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            report
+        };
+        self.replace_contents_from(&extracted.files.0)?;
+        Ok(report)
     }
 }
 

@@ -12,6 +12,7 @@ mod backup_keys;
 mod backups;
 mod bulk_import;
 mod fixtures;
+mod restore_halves;
 
 pub(crate) fn fixture(name: &str) -> Vec<u8> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/import").join(name);

@@ -1,0 +1,121 @@
+//! A restore in two halves: the backup is extracted without the store, and what the app did
+//! meanwhile is neither lost nor undone by the restore.
+
+use super::*;
+use crate::data::backup::{self, BackupReason};
+use crate::data::backup_key;
+use crate::data::restore;
+
+fn names(s: &Store) -> Vec<String> {
+    let mut st = s.conn().prepare("SELECT last_name FROM customers ORDER BY id").unwrap();
+    st.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+}
+
+fn dot_files(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect()
+}
+
+#[test]
+fn what_the_app_does_while_a_backup_is_extracted_is_kept_in_the_undo_copy_and_applied_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = testutil::clock();
+    let mut s = Store::open_with_clock(dir.path().join("shop.db"), clock.clone()).unwrap();
+    let bdir = dir.path().join("backups");
+    let a = add(&mut s, "Élodie", "Lefèvre", "elodie@example.com", "Lyon");
+    let b = add(&mut s, "Gaël", "Côté", "gael@example.com", "Paris");
+    let snap = backup::snapshot(s.path().unwrap(), &bdir, BackupReason::Manual, backup_key::Encryption::None, s.now())
+        .unwrap();
+    clock.advance(chrono::Duration::minutes(5));
+
+    let extracted = restore::extract_for_restore(std::path::Path::new(&snap.path), None, &bdir).unwrap();
+    assert_eq!(extracted.header().customers, 2);
+    // The store is free during the extraction: the merchant goes on working.
+    add(&mut s, "Pendant", "Extraction", "pendant@example.com", "");
+    s.erase_customer(a, None).unwrap();
+    s.apply_unsubscribes("gael@example.com", None).unwrap();
+    let during = names(&s);
+
+    let r = s.restore_extracted(extracted, None, &bdir, Some("restore-halves")).unwrap();
+    assert_eq!(r.erasures_reapplied, 1, "an erasure made during the extraction is applied to the restored file");
+    assert_eq!(r.unsubscribes_reapplied, 1, "an unsubscribe made during the extraction survives the restore");
+    assert!(!names(&s).contains(&"Lefèvre".to_string()), "an erased person never comes back with a backup");
+    assert_eq!(names(&s).len(), 2, "the restored content is the backup's");
+    assert_eq!(
+        s.customer(b).unwrap().consent.map(|c| c.choice),
+        Some(ConsentChoice::Refused),
+        "the unsubscribe holds in the restored file"
+    );
+    assert_eq!(
+        s.restore_done(std::path::Path::new(&snap.path), "restore-halves").unwrap(),
+        Some(r.clone()),
+        "the restore's key is recorded in the content the app goes on with"
+    );
+    assert!(dot_files(&bdir).is_empty(), "the work copy is removed: {:?}", dot_files(&bdir));
+
+    // The undo copy was taken under the gate, after the extraction: it holds what was done during it.
+    s.restore_backup(std::path::Path::new(&r.undo_backup.path), None, &bdir, None).unwrap();
+    assert_eq!(names(&s), during, "undoing the restore brings back what was written during the extraction");
+}
+
+#[test]
+fn an_extraction_refused_or_dropped_leaves_no_file_and_no_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Store::open_with_clock(dir.path().join("shop.db"), testutil::clock()).unwrap();
+    let bdir = dir.path().join("backups");
+    for i in 0..50 {
+        add(&mut s, "Client", &format!("Numéro {i}"), &format!("c{i}@example.com"), "Lyon");
+    }
+    let good = backup::snapshot(s.path().unwrap(), &bdir, BackupReason::Manual, backup_key::Encryption::None, s.now())
+        .unwrap();
+    let bytes = std::fs::read(&good.path).unwrap();
+    let truncated = dir.path().join("t.comptoir-backup");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    assert!(restore::extract_for_restore(&truncated, None, &bdir).is_err());
+    assert!(dot_files(&bdir).is_empty(), "a refused extraction leaves nothing: {:?}", dot_files(&bdir));
+
+    // Extracted, then given up (the window closed, an error before the second half).
+    let ex = restore::extract_for_restore(std::path::Path::new(&good.path), None, &bdir).unwrap();
+    assert!(!dot_files(&bdir).is_empty(), "the work copy exists while it is held");
+    drop(ex);
+    assert!(dot_files(&bdir).is_empty(), "a dropped extraction removes its files: {:?}", dot_files(&bdir));
+    assert_eq!(backup::list(&bdir).len(), 1, "no snapshot was taken: nothing of the live file was touched");
+    assert_eq!(names(&s).len(), 50);
+}
+
+#[test]
+fn what_a_crashed_restore_left_is_removed_after_an_hour_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    let make = |name: &str, old: bool| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, b"x").unwrap();
+        if old {
+            std::fs::File::options().write(true).open(&p).unwrap().set_modified(two_hours_ago).unwrap();
+        }
+    };
+    for n in [
+        ".restore-41-0.db",
+        ".restore-41-0.db-wal",
+        ".restore-41-0.db-shm",
+        ".restore-41-0.db.v16-20261201T100000Z.bak",
+    ] {
+        make(n, true);
+    }
+    make(".restore-42-0.db", false); // a restore running now
+    make("comptoir-20261201.comptoir-backup", true);
+    make("notes.db", true);
+    make(".hidden-of-the-merchant", true);
+    backup::clean_leftovers(dir.path());
+    let mut left: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    left.sort();
+    assert_eq!(
+        left,
+        vec![".hidden-of-the-merchant", ".restore-42-0.db", "comptoir-20261201.comptoir-backup", "notes.db"],
+        "an hour-old work copy and its SQLite files go; a running restore's copy, backups and others' files stay"
+    );
+}
