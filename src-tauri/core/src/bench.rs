@@ -39,6 +39,7 @@ pub const ALL: &[&str] = &[
     "customer_page_with_scores",
     "mailbox_record",
     "import_csv_100k",
+    "import_csv_100k_town",
     "export_csv_100k",
     "backup_snapshot",
     "backup_while_selling",

@@ -17,7 +17,7 @@ use ts_rs::TS;
 
 pub const DEFAULT_SEED: u64 = 20_241_231;
 
-const FIRST: &[&str] = &[
+pub(crate) const FIRST: &[&str] = &[
     "Élodie",
     "Zoé",
     "Chloé",
@@ -87,7 +87,7 @@ const FIRST: &[&str] = &[
     "Mei",
     "Thi Hoa",
 ];
-const LAST: &[&str] = &[
+pub(crate) const LAST: &[&str] = &[
     "Martin",
     "Bernard",
     "Lefèvre",

@@ -335,6 +335,8 @@ pub(crate) fn run(
     let mut any_suppression: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM suppressions)", [], |r| r.get(0))?;
     let mut counts = ImportCounts::default();
     let mut outcomes: Vec<RowOutcome> = Vec::new();
+    // The postcodes with more customers than a new name is compared with whole.
+    let mut crowded = std::collections::HashSet::new();
     let mut errors: Vec<(u32, String)> = Vec::new();
     let mut seen: HashMap<String, u32> = HashMap::new();
     let mut done = 0u32;
@@ -504,7 +506,7 @@ pub(crate) fn run(
                     None => {
                         let consent = consent_for(&ctx, &row, suppressed_already || out.suppressed, None);
                         let id = create(tx, &ctx, &row, n, consent.as_ref(), currency)?;
-                        out.similar_to = similar(tx, n, id)?;
+                        out.similar_to = similar(tx, n, id, &mut crowded)?;
                         out.customer_id = Some(id);
                         out.kind = RowKind::New;
                         counts.new += 1;

@@ -154,7 +154,25 @@ pub(crate) fn find_match(tx: &Tx, n: &Normalized, card: Option<&str>) -> Result<
     Ok(None)
 }
 
-pub(crate) fn similar(tx: &Tx, n: &Normalized, exclude: CustomerId) -> Result<Vec<SimilarCustomer>> {
+/// A postcode of up to this many customers is compared whole with a new name.
+const NEIGHBOURS: i64 = 300;
+/// In a more crowded postcode (a town's file), the new name is compared with this many
+/// customers on each side of it in name order, around its last name and around its first name
+/// (typed the other way round): the "sorted neighbourhood" of record linkage, where a typing
+/// slip past the first letters sorts.
+const WINDOW: i64 = 25;
+/// At most this many similar customers are reported for a row: a common name in a crowded
+/// postcode would otherwise list dozens, which tells the merchant nothing more.
+const MAX_SIMILAR: usize = 5;
+
+/// The customers whose name is very similar to the new customer `exclude`'s. `crowded` holds the
+/// postcodes found crowded so far in this import.
+pub(crate) fn similar(
+    tx: &Tx,
+    n: &Normalized,
+    exclude: CustomerId,
+    crowded: &mut std::collections::HashSet<String>,
+) -> Result<Vec<SimilarCustomer>> {
     let mut out = Vec::new();
     let mut st = tx.prepare_cached(
         "SELECT id, first_name, last_name FROM customers WHERE last_fold = ?1 AND first_fold = ?2 AND merged_into IS NULL AND id != ?3 LIMIT 3",
@@ -169,18 +187,54 @@ pub(crate) fn similar(tx: &Tx, n: &Normalized, exclude: CustomerId) -> Result<Ve
         out.push(r?);
     }
     if let Some(pc) = &n.postcode {
-        // The folded names only (no row read, no allocation per customer); the display names
-        // of the few similar ones are read after.
+        // The folded names come from the postcode's index alone (migration 18: no table row
+        // read, no allocation per customer); the display names of the few similar ones are
+        // read after. A postcode of up to `NEIGHBOURS` customers is compared whole; a more
+        // crowded one around the new name (`WINDOW`), not with whichever come first.
         let probe = customers::NameProbe::new(&n.first_fold, &n.last_fold);
-        let mut found = Vec::new();
-        let mut st = tx.prepare_cached(
-            "SELECT id, first_fold, last_fold FROM customers WHERE postcode = ?1 AND merged_into IS NULL AND id != ?2 LIMIT 300",
-        )?;
-        let mut rows = st.query(params![pc, exclude])?;
-        while let Some(r) = rows.next()? {
-            let id: CustomerId = r.get(0)?;
-            if !out.iter().any(|s| s.id == id) && probe.matches(text_at(r, 1)?, text_at(r, 2)?) {
-                found.push(id);
+        let mut found: Vec<CustomerId> = Vec::new();
+        // Returns how many customers it read.
+        let mut compare = |rows: &mut rusqlite::Rows| -> Result<usize> {
+            let mut seen = 0;
+            while let Some(r) = rows.next()? {
+                seen += 1;
+                if out.len() + found.len() >= MAX_SIMILAR {
+                    continue;
+                }
+                let id: CustomerId = r.get(0)?;
+                if !out.iter().any(|s| s.id == id)
+                    && !found.contains(&id)
+                    && probe.matches(text_at(r, 1)?, text_at(r, 2)?)
+                {
+                    found.push(id);
+                }
+            }
+            Ok(seen)
+        };
+        let mut is_crowded = crowded.contains(pc.as_str());
+        if !is_crowded {
+            // Compared whole, counted on the way: past `NEIGHBOURS`, the postcode is crowded
+            // for the rest of the import (its new customers only add to it).
+            let mut st = tx.prepare_cached(
+                "SELECT id, first_fold, last_fold FROM customers WHERE postcode = ?1 AND merged_into IS NULL AND id != ?2 LIMIT ?3",
+            )?;
+            is_crowded = compare(&mut st.query(params![pc, exclude, NEIGHBOURS + 1])?)? > NEIGHBOURS as usize;
+            if is_crowded {
+                crowded.insert(pc.clone());
+            }
+        }
+        if is_crowded {
+            let mut after = tx.prepare_cached(
+                "SELECT id, first_fold, last_fold FROM customers WHERE postcode = ?1 AND last_fold >= ?3 AND merged_into IS NULL AND id != ?2
+                 ORDER BY last_fold, first_fold LIMIT ?4",
+            )?;
+            let mut before = tx.prepare_cached(
+                "SELECT id, first_fold, last_fold FROM customers WHERE postcode = ?1 AND last_fold < ?3 AND merged_into IS NULL AND id != ?2
+                 ORDER BY last_fold DESC, first_fold DESC LIMIT ?4",
+            )?;
+            for around in [&n.last_fold, &n.first_fold] {
+                compare(&mut after.query(params![pc, exclude, around, WINDOW])?)?;
+                compare(&mut before.query(params![pc, exclude, around, WINDOW])?)?;
             }
         }
         let mut name = tx.prepare_cached("SELECT first_name, last_name FROM customers WHERE id = ?1")?;

@@ -26,6 +26,7 @@ const STEPS: &[(u32, &str, &str)] = &[
     (15, "gift_vouchers", include_str!("migrations/0015_gift_vouchers.sql")),
     (16, "sale_pages", include_str!("migrations/0016_sale_pages.sql")),
     (17, "sale_pages_2", include_str!("migrations/0017_sale_pages_2.sql")),
+    (18, "postcode_names", include_str!("migrations/0018_postcode_names.sql")),
 ];
 
 pub const LATEST_VERSION: u32 = STEPS[STEPS.len() - 1].0;

@@ -379,3 +379,5 @@ impl<'a> Deref for Tx<'a> {
 mod tests;
 #[cfg(test)]
 mod tests_migration_17;
+#[cfg(test)]
+mod tests_migration_18;

@@ -160,3 +160,49 @@ fn a_cancel_or_a_full_disk_during_an_import_leaves_the_file_and_its_schema_as_th
         }
     }
 }
+
+/// A file from one town: the postcode holds more customers than a name is compared with
+/// whole. A typing slip is still reported, in either word order, though the customer sorts
+/// (and was created) after all the others.
+#[test]
+fn in_a_crowded_postcode_a_similar_name_is_found_near_the_new_name() {
+    let (mut s, _) = testutil::store();
+    let mut town = String::from("Prénom;Nom;Code postal\n");
+    for i in 0..400 {
+        town.push_str(&format!("Client;Numéro {i};69001\n"));
+    }
+    town.push_str("Zacharie;Zimmermann;69001\nWolfgang;Yvernault;69001\n");
+    super::import_auto(&mut s, &csv_file(&town));
+    let id = |last: &str| count(&s, &format!("SELECT id FROM customers WHERE last_name = '{last}'"));
+    let (zimmermann, yvernault) = (id("Zimmermann"), id("Yvernault"));
+
+    let r = super::import_auto(
+        &mut s,
+        &csv_file("Prénom;Nom;Code postal\nZacharie;Zimerman;69001\nYvernaut;Wolfgang;69001\n"),
+    )
+    .report;
+    let similar: Vec<Vec<i64>> = r.rows.iter().map(|o| o.similar_to.iter().map(|c| c.id).collect()).collect();
+    assert_eq!(
+        similar[0],
+        vec![zimmermann],
+        "a slip in the last name, past the first 300 of the postcode, is reported"
+    );
+    assert_eq!(similar[1], vec![yvernault], "first and last name typed the other way round, with a slip, are reported");
+    assert_eq!(r.counts.new, 2, "reported, never merged");
+
+    // The postcode fills up during one import: its rows are still compared.
+    let mut one = String::from("Prénom;Nom;Code postal\n");
+    for i in 0..350 {
+        one.push_str(&format!("Client;Autre {i};69002\n"));
+    }
+    one.push_str("Zacharie;Zimmermann;69002\nZacharie;Zimerman;69002\n");
+    let r = super::import_auto(&mut s, &csv_file(&one)).report;
+    let last =
+        r.rows.iter().find(|o| o.name == "Zacharie Zimerman").expect("the row is reported (it has similar names)");
+    let zimmermann_here = count(&s, "SELECT id FROM customers WHERE last_name = 'Zimmermann' AND postcode = '69002'");
+    assert!(
+        last.similar_to.iter().any(|c| c.id == zimmermann_here),
+        "a row is compared with the customers the same import created before it: {:?}",
+        last.similar_to
+    );
+}
