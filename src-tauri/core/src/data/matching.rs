@@ -157,9 +157,9 @@ pub(crate) fn find_match(tx: &Tx, n: &Normalized, card: Option<&str>) -> Result<
 /// A postcode of up to this many customers is compared whole with a new name.
 const NEIGHBOURS: i64 = 300;
 /// In a more crowded postcode (a town's file), the new name is compared with this many
-/// customers on each side of it in name order, around its last name and around its first name
-/// (typed the other way round): the "sorted neighbourhood" of record linkage, where a typing
-/// slip past the first letters sorts.
+/// customers on each side of it in name order (last name, then first name), and as many
+/// around it with its words the other way round: the "sorted neighbourhood" of record
+/// linkage, where a slip in the first name or past the first letters of the last name sorts.
 const WINDOW: i64 = 25;
 /// At most this many similar customers are reported for a row: a common name in a crowded
 /// postcode would otherwise list dozens, which tells the merchant nothing more.
@@ -225,16 +225,17 @@ pub(crate) fn similar(
         }
         if is_crowded {
             let mut after = tx.prepare_cached(
-                "SELECT id, first_fold, last_fold FROM customers WHERE postcode = ?1 AND last_fold >= ?3 AND merged_into IS NULL AND id != ?2
-                 ORDER BY last_fold, first_fold LIMIT ?4",
+                "SELECT id, first_fold, last_fold FROM customers WHERE postcode = ?1 AND (last_fold, first_fold) >= (?3, ?4) AND merged_into IS NULL AND id != ?2
+                 ORDER BY last_fold, first_fold LIMIT ?5",
             )?;
             let mut before = tx.prepare_cached(
-                "SELECT id, first_fold, last_fold FROM customers WHERE postcode = ?1 AND last_fold < ?3 AND merged_into IS NULL AND id != ?2
-                 ORDER BY last_fold DESC, first_fold DESC LIMIT ?4",
+                "SELECT id, first_fold, last_fold FROM customers WHERE postcode = ?1 AND (last_fold, first_fold) < (?3, ?4) AND merged_into IS NULL AND id != ?2
+                 ORDER BY last_fold DESC, first_fold DESC LIMIT ?5",
             )?;
-            for around in [&n.last_fold, &n.first_fold] {
-                compare(&mut after.query(params![pc, exclude, around, WINDOW])?)?;
-                compare(&mut before.query(params![pc, exclude, around, WINDOW])?)?;
+            // Around the name as typed, then as if its words were the other way round.
+            for (last, first) in [(&n.last_fold, &n.first_fold), (&n.first_fold, &n.last_fold)] {
+                compare(&mut after.query(params![pc, exclude, last, first, WINDOW])?)?;
+                compare(&mut before.query(params![pc, exclude, last, first, WINDOW])?)?;
             }
         }
         let mut name = tx.prepare_cached("SELECT first_name, last_name FROM customers WHERE id = ?1")?;

@@ -42,15 +42,19 @@ fn migration_18_keeps_every_customer_and_the_postcode_look_ups_read_no_row() {
     assert_eq!(in_use, 2, "every customer is in the rebuilt index, the merged one set apart by it");
     for sql in [
         "SELECT id, first_fold, last_fold FROM customers WHERE postcode = '69001' AND merged_into IS NULL AND id != 1 LIMIT 301",
-        "SELECT id, first_fold, last_fold FROM customers WHERE postcode = '69001' AND last_fold >= 'mar' AND merged_into IS NULL AND id != 1
+        "SELECT id, first_fold, last_fold FROM customers WHERE postcode = '69001' AND (last_fold, first_fold) >= ('martin', 'lea') AND merged_into IS NULL AND id != 1
          ORDER BY last_fold, first_fold LIMIT 25",
-        "SELECT id, first_fold, last_fold FROM customers WHERE postcode = '69001' AND last_fold < 'mar' AND merged_into IS NULL AND id != 1
+        "SELECT id, first_fold, last_fold FROM customers WHERE postcode = '69001' AND (last_fold, first_fold) < ('martin', 'lea') AND merged_into IS NULL AND id != 1
          ORDER BY last_fold DESC, first_fold DESC LIMIT 25",
     ] {
         let p = plan(c, sql);
         assert!(
             p.contains("COVERING INDEX customers_by_postcode") && !p.contains("TEMP B-TREE"),
             "{sql}: the postcode's index alone, in its order; planned as {p}"
+        );
+        assert!(
+            !sql.contains("(last_fold, first_fold)") || p.contains("(last_fold,first_fold)"),
+            "{sql}: starts at the name, not at the postcode's first customer; planned as {p}"
         );
     }
 }

@@ -190,6 +190,21 @@ fn in_a_crowded_postcode_a_similar_name_is_found_near_the_new_name() {
     assert_eq!(similar[1], vec![yvernault], "first and last name typed the other way round, with a slip, are reported");
     assert_eq!(r.counts.new, 2, "reported, never merged");
 
+    // A common last name: a slip in the first name is looked for among the namesakes, around it.
+    let mut martins = String::from("Prénom;Nom;Code postal\n");
+    for i in 0..400 {
+        martins.push_str(&format!("Client{i};Martin;69003\n"));
+    }
+    martins.push_str("Jean;Martin;69003\n");
+    super::import_auto(&mut s, &csv_file(&martins));
+    let jean = count(&s, "SELECT id FROM customers WHERE first_name = 'Jean' AND last_name = 'Martin'");
+    let r = super::import_auto(&mut s, &csv_file("Prénom;Nom;Code postal\nJaen;Martin;69003\n")).report;
+    assert_eq!(
+        r.rows[0].similar_to.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![jean],
+        "a slip in the first name is found among 400 namesakes"
+    );
+
     // The postcode fills up during one import: its rows are still compared.
     let mut one = String::from("Prénom;Nom;Code postal\n");
     for i in 0..350 {
