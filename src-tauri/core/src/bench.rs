@@ -40,6 +40,7 @@ pub const ALL: &[&str] = &[
     "mailbox_record",
     "import_csv_100k",
     "import_csv_100k_town",
+    "import_csv_1m",
     "export_csv_100k",
     "backup_snapshot",
     "backup_while_selling",

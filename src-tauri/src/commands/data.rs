@@ -367,8 +367,11 @@ pub async fn backup_restore(
     }
     let dir = backup_dir(&state);
     // The backup is checked and written out without the store (most of a restore's time:
-    // the full integrity check, the migration of an older backup): the till and the screens
-    // go on meanwhile. Only the second half, which reads and replaces the live file, holds it.
+    // the full integrity check, the migration of an older backup): the screens go on reading
+    // meanwhile, and a write from the interface is refused with a message rather than landing
+    // in the content about to be replaced. Only the second half, which reads and replaces the
+    // live file, holds the store.
+    let _paused = state.with(|s| Ok(s.pause_writes()))?;
     let extracted = comptoir_core::data::restore::extract_for_restore(&path, passphrase.as_deref(), &dir)
         .map_err(|e| payload(&state, e))?;
     state.with(|s| s.restore_extracted(extracted, passphrase.as_deref(), &dir, Some(&key)))

@@ -6,6 +6,7 @@
 //! many pairs).
 
 use super::CustomerSummary;
+use crate::types::CustomerId;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -21,6 +22,40 @@ pub enum DuplicateReason {
 pub struct DuplicateMatch {
     pub customer: CustomerSummary,
     pub reasons: Vec<DuplicateReason>,
+}
+
+/// The customers of a crowded postcode nearest a folded name in name order (last name, then
+/// first name): `window` on each side of it, and as many on each side of its words the other
+/// way round. Each row (id, first_fold, last_fold) is given to `visit`, straight from the
+/// postcode's index (migration 18). This is the "sorted neighbourhood" of record linkage: a
+/// slip in the first name or late in the last name sorts near the name; a slip in a last
+/// name's first letters does not, and is not found this way.
+pub(crate) fn around_name(
+    conn: &rusqlite::Connection,
+    postcode: &str,
+    first: &str,
+    last: &str,
+    exclude: CustomerId,
+    window: i64,
+    visit: &mut dyn FnMut(&rusqlite::Row) -> crate::Result<()>,
+) -> crate::Result<()> {
+    let mut after = conn.prepare_cached(
+        "SELECT id, first_fold, last_fold FROM customers WHERE postcode = ?1 AND (last_fold, first_fold) >= (?3, ?4) AND merged_into IS NULL AND id != ?2
+         ORDER BY last_fold, first_fold LIMIT ?5",
+    )?;
+    let mut before = conn.prepare_cached(
+        "SELECT id, first_fold, last_fold FROM customers WHERE postcode = ?1 AND (last_fold, first_fold) < (?3, ?4) AND merged_into IS NULL AND id != ?2
+         ORDER BY last_fold DESC, first_fold DESC LIMIT ?5",
+    )?;
+    for (l, f) in [(last, first), (first, last)] {
+        for st in [&mut after, &mut before] {
+            let mut rows = st.query(rusqlite::params![postcode, exclude, l, f, window])?;
+            while let Some(r) = rows.next()? {
+                visit(r)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Rule: two folded full names are "very similar" when they are equal, equal with first and

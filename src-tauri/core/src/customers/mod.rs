@@ -6,6 +6,7 @@ mod rules;
 mod store;
 mod timeline;
 
+pub(crate) use duplicates::around_name;
 pub use duplicates::{similar_names, DuplicateMatch, DuplicateReason, NameProbe};
 pub use rules::{
     birthday_is_valid, is_email, normalize_postcode, validate, Normalized, MAX_NAME, MAX_NOTE, MAX_TAG, MAX_TAGS,

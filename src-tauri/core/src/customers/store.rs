@@ -441,11 +441,25 @@ impl Store {
                 "SELECT id, first_fold, last_fold FROM customers WHERE postcode = ?1 AND merged_into IS NULL AND id != ?2 LIMIT 5000",
             )?;
             let probe = NameProbe::new(&first, &last);
-            let mut rows = st.query(params![pc, exclude])?;
-            while let Some(r) = rows.next()? {
-                if probe.matches(text_at(r, 1)?, text_at(r, 2)?) {
-                    found.push((r.get(0)?, DuplicateReason::SimilarNameSamePostcode));
+            let mut compare = |r: &rusqlite::Row| -> Result<()> {
+                let id: CustomerId = r.get(0)?;
+                if probe.matches(text_at(r, 1)?, text_at(r, 2)?)
+                    && !found.contains(&(id, DuplicateReason::SimilarNameSamePostcode))
+                {
+                    found.push((id, DuplicateReason::SimilarNameSamePostcode));
                 }
+                Ok(())
+            };
+            let mut rows = st.query(params![pc, exclude])?;
+            let mut seen = 0;
+            while let Some(r) = rows.next()? {
+                seen += 1;
+                compare(r)?;
+            }
+            // A postcode of more: those read are in name order from its start; the customers
+            // nearest the name are compared too.
+            if seen == 5000 {
+                super::around_name(conn, pc, &first, &last, exclude, 25, &mut compare)?;
             }
         }
         let mut ids: Vec<CustomerId> = Vec::new();

@@ -530,15 +530,11 @@ pub fn list(dir: &Path) -> Vec<BackupInfo> {
 }
 
 /// Rule: the names a backup or a restore works under (a leading dot, never listed): partial
-/// backups, temporary copies, a restore's work copy with SQLite's files beside it and what a
-/// migration of that copy kept.
+/// backups, temporary copies, and everything a restore's work copy brings (SQLite's `-wal`
+/// and `-shm`, what a migration of the copy kept and its temporary file). SQLite's files of
+/// any other hidden database are not ours to remove.
 fn is_leftover(name: &str) -> bool {
-    name.starts_with('.')
-        && (name.ends_with(".partial")
-            || name.ends_with(".db")
-            || name.ends_with(".db-wal")
-            || name.ends_with(".db-shm")
-            || (name.starts_with(".restore-") && name.ends_with(".bak")))
+    name.starts_with(".restore-") || (name.starts_with('.') && (name.ends_with(".partial") || name.ends_with(".db")))
 }
 
 /// Remove what an interrupted backup or restore left (temporary copies, partial files) older
@@ -551,7 +547,7 @@ pub fn clean_leftovers(dir: &Path) {
             .and_then(|m| m.modified())
             .map(|t| t.elapsed().unwrap_or_default().as_secs() > 3600)
             .unwrap_or(false);
-        if name.starts_with('.') && is_leftover(&name) && old {
+        if is_leftover(&name) && old {
             let _ = fs::remove_file(e.path());
         }
     }

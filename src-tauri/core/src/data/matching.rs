@@ -157,9 +157,8 @@ pub(crate) fn find_match(tx: &Tx, n: &Normalized, card: Option<&str>) -> Result<
 /// A postcode of up to this many customers is compared whole with a new name.
 const NEIGHBOURS: i64 = 300;
 /// In a more crowded postcode (a town's file), the new name is compared with this many
-/// customers on each side of it in name order (last name, then first name), and as many
-/// around it with its words the other way round: the "sorted neighbourhood" of record
-/// linkage, where a slip in the first name or past the first letters of the last name sorts.
+/// customers on each side of it in name order, and of its words swapped
+/// (`customers::around_name`).
 const WINDOW: i64 = 25;
 /// At most this many similar customers are reported for a row: a common name in a crowded
 /// postcode would otherwise list dozens, which tells the merchant nothing more.
@@ -194,22 +193,16 @@ pub(crate) fn similar(
         let probe = customers::NameProbe::new(&n.first_fold, &n.last_fold);
         let mut found: Vec<CustomerId> = Vec::new();
         // Returns how many customers it read.
-        let mut compare = |rows: &mut rusqlite::Rows| -> Result<usize> {
-            let mut seen = 0;
-            while let Some(r) = rows.next()? {
-                seen += 1;
-                if out.len() + found.len() >= MAX_SIMILAR {
-                    continue;
-                }
-                let id: CustomerId = r.get(0)?;
-                if !out.iter().any(|s| s.id == id)
-                    && !found.contains(&id)
-                    && probe.matches(text_at(r, 1)?, text_at(r, 2)?)
-                {
-                    found.push(id);
-                }
+        let mut compare = |r: &rusqlite::Row| -> Result<()> {
+            if out.len() + found.len() >= MAX_SIMILAR {
+                return Ok(());
             }
-            Ok(seen)
+            let id: CustomerId = r.get(0)?;
+            if !out.iter().any(|s| s.id == id) && !found.contains(&id) && probe.matches(text_at(r, 1)?, text_at(r, 2)?)
+            {
+                found.push(id);
+            }
+            Ok(())
         };
         let mut is_crowded = crowded.contains(pc.as_str());
         if !is_crowded {
@@ -218,25 +211,19 @@ pub(crate) fn similar(
             let mut st = tx.prepare_cached(
                 "SELECT id, first_fold, last_fold FROM customers WHERE postcode = ?1 AND merged_into IS NULL AND id != ?2 LIMIT ?3",
             )?;
-            is_crowded = compare(&mut st.query(params![pc, exclude, NEIGHBOURS + 1])?)? > NEIGHBOURS as usize;
+            let mut rows = st.query(params![pc, exclude, NEIGHBOURS + 1])?;
+            let mut seen = 0;
+            while let Some(r) = rows.next()? {
+                seen += 1;
+                compare(r)?;
+            }
+            is_crowded = seen > NEIGHBOURS;
             if is_crowded {
                 crowded.insert(pc.clone());
             }
         }
         if is_crowded {
-            let mut after = tx.prepare_cached(
-                "SELECT id, first_fold, last_fold FROM customers WHERE postcode = ?1 AND (last_fold, first_fold) >= (?3, ?4) AND merged_into IS NULL AND id != ?2
-                 ORDER BY last_fold, first_fold LIMIT ?5",
-            )?;
-            let mut before = tx.prepare_cached(
-                "SELECT id, first_fold, last_fold FROM customers WHERE postcode = ?1 AND (last_fold, first_fold) < (?3, ?4) AND merged_into IS NULL AND id != ?2
-                 ORDER BY last_fold DESC, first_fold DESC LIMIT ?5",
-            )?;
-            // Around the name as typed, then as if its words were the other way round.
-            for (last, first) in [(&n.last_fold, &n.first_fold), (&n.first_fold, &n.last_fold)] {
-                compare(&mut after.query(params![pc, exclude, last, first, WINDOW])?)?;
-                compare(&mut before.query(params![pc, exclude, last, first, WINDOW])?)?;
-            }
+            customers::around_name(tx, pc, &n.first_fold, &n.last_fold, exclude, WINDOW, &mut compare)?;
         }
         let mut name = tx.prepare_cached("SELECT first_name, last_name FROM customers WHERE id = ?1")?;
         for id in found {

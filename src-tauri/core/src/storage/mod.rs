@@ -36,6 +36,19 @@ pub struct Store {
     unlock: unlock::UnlockCell,
     /// The file's writers and its restore (see `gate`); none in memory.
     pub(crate) gate: Option<gate::Gate>,
+    /// Set while a restore of this file checks its backup without holding this store: the
+    /// writes of this connection are refused meanwhile (they would land in content about to
+    /// be replaced), see `pause_writes`.
+    writes_paused: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// Writes through one store are refused while this lives (see `Store::pause_writes`).
+pub struct WritesPaused(Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for WritesPaused {
+    fn drop(&mut self) {
+        self.0.store(false, std::sync::atomic::Ordering::Release);
+    }
 }
 
 /// SQLite's page cache per connection, in KiB.
@@ -103,7 +116,15 @@ impl Store {
         unlock::register(&conn, &unlock)?;
         let backup = migrations::migrate(&mut conn, Some(&path), clock.now())?;
         let gate = Some(gate::Gate::for_file(&path));
-        Ok(Store { conn, clock, path: Some(path), migration_backup: backup, unlock, gate })
+        Ok(Store {
+            conn,
+            clock,
+            path: Some(path),
+            migration_backup: backup,
+            unlock,
+            gate,
+            writes_paused: Default::default(),
+        })
     }
 
     /// A fresh in-memory database, for tests and tools.
@@ -117,7 +138,15 @@ impl Store {
         let unlock = unlock::UnlockCell::default();
         unlock::register(&conn, &unlock)?;
         migrations::migrate(&mut conn, None, clock.now())?;
-        Ok(Store { conn, clock, path: None, migration_backup: None, unlock, gate: None })
+        Ok(Store {
+            conn,
+            clock,
+            path: None,
+            migration_backup: None,
+            unlock,
+            gate: None,
+            writes_paused: Default::default(),
+        })
     }
 
     pub fn now(&self) -> DateTime<Utc> {
@@ -158,6 +187,10 @@ impl Store {
     {
         if let Some(k) = key {
             validate_key(k)?;
+        }
+        if self.writes_paused.load(std::sync::atomic::Ordering::Acquire) {
+            // Refused at once, never queued: nothing is recorded, the same key works after.
+            return Err(Error::conflict("conflict.restore_in_progress"));
         }
         let (name, fingerprint) = (op.name(), op.fingerprint());
         // No restore of this file runs while the write does (see `gate`).
@@ -283,6 +316,17 @@ impl Store {
                 Ok(tx.execute("DELETE FROM idempotency WHERE created_at < ?1", [before])?)
             })?
             .value)
+    }
+
+    /// Refuse this store's writes until the guard is dropped: a restore checks its backup
+    /// (the longest part) without holding the store, so the screens keep reading, but a write
+    /// made meanwhile would land in the content the restore then replaces. Only this store:
+    /// the app's other connections (the sender, the clocks) go on, and what they record that a
+    /// restore must keep (messages sent, erasures, unsubscribes) is carried into the restored
+    /// file.
+    pub fn pause_writes(&self) -> WritesPaused {
+        self.writes_paused.store(true, std::sync::atomic::Ordering::Release);
+        WritesPaused(self.writes_paused.clone())
     }
 
     /// Check the file is sound (`PRAGMA integrity_check`).

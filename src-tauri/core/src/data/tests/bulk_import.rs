@@ -171,6 +171,11 @@ fn in_a_crowded_postcode_a_similar_name_is_found_near_the_new_name() {
     for i in 0..400 {
         town.push_str(&format!("Client;Numéro {i};69001\n"));
     }
+    // Names between "wolfgang" and "yvernault": the name as typed below ("Yvernaut Wolfgang")
+    // sorts far from the customer's, and only the swapped words find it.
+    for i in 0..30 {
+        town.push_str(&format!("Client;Xavier {i};69001\n"));
+    }
     town.push_str("Zacharie;Zimmermann;69001\nWolfgang;Yvernault;69001\n");
     super::import_auto(&mut s, &csv_file(&town));
     let id = |last: &str| count(&s, &format!("SELECT id FROM customers WHERE last_name = '{last}'"));
@@ -220,4 +225,26 @@ fn in_a_crowded_postcode_a_similar_name_is_found_near_the_new_name() {
         "a row is compared with the customers the same import created before it: {:?}",
         last.similar_to
     );
+}
+
+/// The customer form's check reads 5,000 customers of a postcode; in a larger one, the
+/// customers nearest the typed name are compared too.
+#[test]
+fn the_customer_form_finds_a_similar_name_in_a_postcode_of_more_than_5000() {
+    let (mut s, _) = testutil::store();
+    let mut town = String::from("Prénom;Nom;Code postal\n");
+    for i in 0..5_000 {
+        town.push_str(&format!("Client;Numéro {i};69001\n"));
+    }
+    town.push_str("Zacharie;Zimmermann;69001\n");
+    super::import_auto(&mut s, &csv_file(&town));
+    let mut typed = crate::customers::CustomerInput {
+        first_name: "Zacharie".into(),
+        last_name: "Zimerman".into(),
+        ..Default::default()
+    };
+    typed.address.postcode = "69001".into();
+    let found: Vec<String> =
+        s.possible_duplicates(&typed, None).unwrap().into_iter().map(|d| d.customer.display_name).collect();
+    assert_eq!(found, vec!["Zacharie Zimmermann"], "the namesake past the first 5,000 of the postcode is offered");
 }

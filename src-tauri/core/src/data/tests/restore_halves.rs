@@ -20,7 +20,7 @@ fn dot_files(dir: &std::path::Path) -> Vec<String> {
 }
 
 #[test]
-fn what_the_app_does_while_a_backup_is_extracted_is_kept_in_the_undo_copy_and_applied_again() {
+fn during_the_extraction_the_interface_cannot_write_and_the_other_connections_writes_are_kept() {
     let dir = tempfile::tempdir().unwrap();
     let clock = testutil::clock();
     let mut s = Store::open_with_clock(dir.path().join("shop.db"), clock.clone()).unwrap();
@@ -31,15 +31,36 @@ fn what_the_app_does_while_a_backup_is_extracted_is_kept_in_the_undo_copy_and_ap
         .unwrap();
     clock.advance(chrono::Duration::minutes(5));
 
+    // As the app does: the interface's store refuses writes while the backup is extracted.
+    let paused = s.pause_writes();
     let extracted = restore::extract_for_restore(std::path::Path::new(&snap.path), None, &bdir).unwrap();
     assert_eq!(extracted.header().customers, 2);
-    // The store is free during the extraction: the merchant goes on working.
-    add(&mut s, "Pendant", "Extraction", "pendant@example.com", "");
-    s.erase_customer(a, None).unwrap();
-    s.apply_unsubscribes("gael@example.com", None).unwrap();
+    let refused = s.create_customer(
+        &NewCustomer {
+            customer: CustomerInput {
+                first_name: "Pendant".into(),
+                last_name: "Extraction".into(),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        Some("key-during-restore"),
+    );
+    assert!(
+        matches!(&refused, Err(crate::Error::Conflict { key, .. }) if *key == "conflict.restore_in_progress"),
+        "a write from the interface is refused with a message, not accepted and then replaced: {refused:?}"
+    );
+    assert_eq!(names(&s).len(), 2, "the refused write left nothing");
+    // The app's other connections (the mailbox reader, the sender) go on writing.
+    let mut other = Store::open_with_clock(dir.path().join("shop.db"), clock.clone()).unwrap();
+    add(&mut other, "Pendant", "Autre connexion", "autre@example.com", "");
+    other.erase_customer(a, None).unwrap();
+    other.apply_unsubscribes("gael@example.com", None).unwrap();
+    drop(other);
     let during = names(&s);
 
     let r = s.restore_extracted(extracted, None, &bdir, Some("restore-halves")).unwrap();
+    drop(paused);
     assert_eq!(r.erasures_reapplied, 1, "an erasure made during the extraction is applied to the restored file");
     assert_eq!(r.unsubscribes_reapplied, 1, "an unsubscribe made during the extraction survives the restore");
     assert!(!names(&s).contains(&"Lefèvre".to_string()), "an erased person never comes back with a backup");
@@ -59,6 +80,18 @@ fn what_the_app_does_while_a_backup_is_extracted_is_kept_in_the_undo_copy_and_ap
     // The undo copy was taken under the gate, after the extraction: it holds what was done during it.
     s.restore_backup(std::path::Path::new(&r.undo_backup.path), None, &bdir, None).unwrap();
     assert_eq!(names(&s), during, "undoing the restore brings back what was written during the extraction");
+    let again = s.create_customer(
+        &NewCustomer {
+            customer: CustomerInput {
+                first_name: "Après".into(),
+                last_name: "Restauration".into(),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        Some("key-during-restore"),
+    );
+    assert!(again.is_ok_and(|o| !o.replayed), "once the restore is done, the refused write goes through with its key");
 }
 
 #[test]
@@ -102,9 +135,11 @@ fn what_a_crashed_restore_left_is_removed_after_an_hour_and_nothing_else() {
         ".restore-41-0.db-wal",
         ".restore-41-0.db-shm",
         ".restore-41-0.db.v16-20261201T100000Z.bak",
+        ".restore-41-0.db.v16-20261201T100000Z.bak.41-8f3a.tmp",
     ] {
         make(n, true);
     }
+    make(".other-app.db-wal", true); // another program's log: its data, not ours
     make(".restore-42-0.db", false); // a restore running now
     make("comptoir-20261201.comptoir-backup", true);
     make("notes.db", true);
@@ -115,7 +150,13 @@ fn what_a_crashed_restore_left_is_removed_after_an_hour_and_nothing_else() {
     left.sort();
     assert_eq!(
         left,
-        vec![".hidden-of-the-merchant", ".restore-42-0.db", "comptoir-20261201.comptoir-backup", "notes.db"],
+        vec![
+            ".hidden-of-the-merchant",
+            ".other-app.db-wal",
+            ".restore-42-0.db",
+            "comptoir-20261201.comptoir-backup",
+            "notes.db"
+        ],
         "an hour-old work copy and its SQLite files go; a running restore's copy, backups and others' files stay"
     );
 }
