@@ -334,11 +334,13 @@ pub(crate) fn run(
     let any_erasure: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM erasures)", [], |r| r.get(0))?;
     let mut any_suppression: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM suppressions)", [], |r| r.get(0))?;
     let mut counts = ImportCounts::default();
-    let mut outcomes: Vec<RowOutcome> = Vec::new();
+    let mut outcomes = super::report::Reported::default();
     // The postcodes with more customers than a new name is compared with whole.
     let mut crowded = std::collections::HashSet::new();
     let mut errors: Vec<(u32, String)> = Vec::new();
-    let mut seen: HashMap<String, u32> = HashMap::new();
+    // The email, phone and card of each row so far, as 128-bit hashes (a million rows hold
+    // three million keys: their text would take hundreds of megabytes), with the line.
+    let mut seen: HashMap<u128, u32> = HashMap::new();
     let mut done = 0u32;
     // Reading and checking the rows (the CSV, dates, phone numbers) runs on a second thread,
     // ahead of the writes; the bounded queue keeps memory flat. Should the writes stop (an
@@ -459,13 +461,14 @@ pub(crate) fn run(
                     });
                 }
                 out.suppressed |= suppressed_already;
-                let keys: Vec<String> = [
+                let keys: Vec<u128> = [
                     n.email_norm.clone().map(|e| format!("e:{e}")),
                     n.phone.as_ref().map(|p| format!("p:{}", p.e164)),
                     row.card.clone().map(|c| format!("c:{c}")),
                 ]
                 .into_iter()
                 .flatten()
+                .map(|k| super::report::key_hash(&k))
                 .collect();
                 out.duplicate_of_line = keys.iter().find_map(|k| seen.get(k).copied());
                 for k in keys {
@@ -532,18 +535,7 @@ pub(crate) fn run(
             Ok(())
         })
     })?;
-    // Rows with something to say first, in file order within each group.
-    let noteworthy = |o: &RowOutcome| {
-        o.kind == RowKind::Error
-            || !o.problems.is_empty()
-            || o.duplicate_of_line.is_some()
-            || !o.similar_to.is_empty()
-            || o.suppressed
-            || o.kind == RowKind::Erased
-    };
-    outcomes.sort_by_key(|o| (!noteworthy(o), o.line));
-    let truncated = outcomes.len() > MAX_REPORTED_ROWS;
-    outcomes.truncate(MAX_REPORTED_ROWS);
+    let (outcomes, truncated) = outcomes.finish();
     tx.execute(
         "UPDATE imports SET counts = ?2 WHERE id = ?1",
         params![ctx.import_id, serde_json::to_string(&counts)?],

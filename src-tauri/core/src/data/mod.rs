@@ -34,6 +34,7 @@ pub mod inspect;
 pub mod mapping;
 mod matching;
 pub mod normalise;
+mod report;
 pub mod restore;
 mod restore_outbox;
 pub mod retention;
