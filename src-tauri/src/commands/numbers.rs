@@ -15,7 +15,11 @@ type Res<T> = Result<T, ErrorPayload>;
 #[tauri::command]
 pub async fn numbers_dashboard(state: State<'_, AppState>, req: DashboardRequest) -> Res<Dashboard> {
     state.with(|s| {
-        s.refresh_days_if_quick()?;
+        // Not while a restore refuses this store's writes: the figures are then read as they
+        // are (the content is about to be replaced, and its days recomputed after).
+        if !s.writes_paused() {
+            s.refresh_days_if_quick()?;
+        }
         s.dashboard(&req)
     })
 }

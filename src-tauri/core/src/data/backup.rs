@@ -530,11 +530,14 @@ pub fn list(dir: &Path) -> Vec<BackupInfo> {
 }
 
 /// Rule: the names a backup or a restore works under (a leading dot, never listed): partial
-/// backups, temporary copies, and everything a restore's work copy brings (SQLite's `-wal`
-/// and `-shm`, what a migration of the copy kept and its temporary file). SQLite's files of
-/// any other hidden database are not ours to remove.
+/// backups, the snapshot's temporary copy (`.snapshot-<random>.db`), and everything a
+/// restore's work copy brings (SQLite's `-wal` and `-shm`, what a migration of the copy kept
+/// and its temporary file). Any other hidden file, another program's database included, is
+/// not ours to remove.
 fn is_leftover(name: &str) -> bool {
-    name.starts_with(".restore-") || (name.starts_with('.') && (name.ends_with(".partial") || name.ends_with(".db")))
+    name.starts_with(".restore-")
+        || (name.starts_with(".snapshot-") && name.ends_with(".db"))
+        || (name.starts_with('.') && name.ends_with(".partial"))
 }
 
 /// Remove what an interrupted backup or restore left (temporary copies, partial files) older

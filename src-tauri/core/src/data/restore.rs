@@ -2,7 +2,9 @@
 //! decrypted, decompressed, checked (`integrity_check`, the checksums) and migrated into a work
 //! copy, the longest part, while the app goes on. The second (`Store::restore_extracted`)
 //! holds the store and the file's gate and reads everything of the live file it needs only
-//! then, so what the app wrote during the first half is in the undo copy and applied again.
+//! then, so what the app's other connections wrote during the first half (messages sent,
+//! erasures, unsubscribes) is in the undo copy and applied again. The app refuses the
+//! interface's writes during the first half (`Store::pause_writes`): they would be replaced.
 //!
 //! The chosen backup is verified and summarised before anything changes; a snapshot
 //! of the live file is taken first, so the restore can be undone; the erasures, unsubscribes
@@ -73,7 +75,7 @@ pub fn inspect(path: &Path, passphrase: Option<&str>) -> Result<BackupHeader> {
 /// A backup checked from end to end and written out as a database of this app's schema, ready
 /// to replace the live content. Made without the store: the decryption, the decompression,
 /// the full `integrity_check` and the migration of an older backup are most of a restore's
-/// time, and the app goes on meanwhile (the till sells, the screens read). Nothing of the live
+/// time, and the app goes on meanwhile (the screens read). Nothing of the live
 /// file is read here; all of that is read later, under the gate. Its files are removed when it
 /// is dropped, whether the restore went through or not.
 pub struct Extracted {

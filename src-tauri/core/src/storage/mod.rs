@@ -43,6 +43,7 @@ pub struct Store {
 }
 
 /// Writes through one store are refused while this lives (see `Store::pause_writes`).
+#[must_use = "writes are refused only while the guard lives"]
 pub struct WritesPaused(Arc<std::sync::atomic::AtomicBool>);
 
 impl Drop for WritesPaused {
@@ -327,6 +328,11 @@ impl Store {
     pub fn pause_writes(&self) -> WritesPaused {
         self.writes_paused.store(true, std::sync::atomic::Ordering::Release);
         WritesPaused(self.writes_paused.clone())
+    }
+
+    /// Whether this store's writes are refused now (a restore under way).
+    pub fn writes_paused(&self) -> bool {
+        self.writes_paused.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Check the file is sound (`PRAGMA integrity_check`).

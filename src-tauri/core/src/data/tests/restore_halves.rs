@@ -139,7 +139,9 @@ fn what_a_crashed_restore_left_is_removed_after_an_hour_and_nothing_else() {
     ] {
         make(n, true);
     }
-    make(".other-app.db-wal", true); // another program's log: its data, not ours
+    make(".snapshot-00ff00ff00ff00ff.db", true); // a backup's copy, left by a crash
+    make(".other-app.db", true); // another program's database: not ours
+    make(".other-app.db-wal", true);
     make(".restore-42-0.db", false); // a restore running now
     make("comptoir-20261201.comptoir-backup", true);
     make("notes.db", true);
@@ -152,6 +154,7 @@ fn what_a_crashed_restore_left_is_removed_after_an_hour_and_nothing_else() {
         left,
         vec![
             ".hidden-of-the-merchant",
+            ".other-app.db",
             ".other-app.db-wal",
             ".restore-42-0.db",
             "comptoir-20261201.comptoir-backup",
