@@ -15,6 +15,13 @@ fn new_customer(first: &str, last: &str) -> NewCustomer {
 }
 
 /// A database file built by the steps up to `version`, as that version of the app left it.
+/// The plan SQLite picks for `sql`, its steps joined.
+pub(super) fn plan(c: &Connection, sql: &str) -> String {
+    let mut st = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+    let rows = st.query_map([], |r| r.get::<_, String>(3)).unwrap();
+    rows.collect::<rusqlite::Result<Vec<_>>>().unwrap().join(" / ")
+}
+
 pub(super) fn file_at_version(path: &std::path::Path, version: u32) -> Connection {
     let c = Connection::open(path).unwrap();
     // Steps call the app's own rules (step 14: emails in NFC), as the runner registers them.

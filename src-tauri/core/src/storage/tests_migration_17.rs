@@ -2,14 +2,8 @@
 //! idempotency records answer retries as before, each customer is in exactly one of the two
 //! last-visit indexes, and the reads that used the dropped indexes still use an index.
 
-use super::tests::{clock, file_at_version};
+use super::tests::{clock, file_at_version, plan};
 use super::*;
-
-fn plan(c: &Connection, sql: &str) -> String {
-    let mut st = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
-    let rows = st.query_map([], |r| r.get::<_, String>(3)).unwrap();
-    rows.collect::<rusqlite::Result<Vec<_>>>().unwrap().join(" / ")
-}
 
 #[test]
 fn migration_17_keeps_every_row_and_each_read_keeps_an_index() {

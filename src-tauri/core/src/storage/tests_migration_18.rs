@@ -2,14 +2,8 @@
 //! every customer, and the similar-name look-ups of the import and of the customer form read
 //! the postcode's index alone.
 
-use super::tests::{clock, file_at_version};
+use super::tests::{clock, file_at_version, plan};
 use super::*;
-
-fn plan(c: &Connection, sql: &str) -> String {
-    let mut st = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
-    let rows = st.query_map([], |r| r.get::<_, String>(3)).unwrap();
-    rows.collect::<rusqlite::Result<Vec<_>>>().unwrap().join(" / ")
-}
 
 #[test]
 fn migration_18_keeps_every_customer_and_the_postcode_look_ups_read_no_row() {

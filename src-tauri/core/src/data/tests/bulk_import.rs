@@ -178,7 +178,9 @@ fn in_a_crowded_postcode_a_similar_name_is_found_near_the_new_name() {
     }
     town.push_str("Zacharie;Zimmermann;69001\nWolfgang;Yvernault;69001\n");
     super::import_auto(&mut s, &csv_file(&town));
-    let id = |last: &str| count(&s, &format!("SELECT id FROM customers WHERE last_name = '{last}'"));
+    let id = |last: &str| -> i64 {
+        s.conn().query_row("SELECT id FROM customers WHERE last_name = ?1", [last], |r| r.get(0)).unwrap()
+    };
     let (zimmermann, yvernault) = (id("Zimmermann"), id("Yvernault"));
 
     let r = super::import_auto(

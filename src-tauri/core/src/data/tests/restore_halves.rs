@@ -11,6 +11,13 @@ fn names(s: &Store) -> Vec<String> {
     st.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
 }
 
+fn named(first: &str, last: &str) -> NewCustomer {
+    NewCustomer {
+        customer: CustomerInput { first_name: first.into(), last_name: last.into(), ..Default::default() },
+        ..Default::default()
+    }
+}
+
 fn dot_files(dir: &std::path::Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .unwrap()
@@ -35,17 +42,7 @@ fn during_the_extraction_the_interface_cannot_write_and_the_other_connections_wr
     let paused = s.pause_writes();
     let extracted = restore::extract_for_restore(std::path::Path::new(&snap.path), None, &bdir).unwrap();
     assert_eq!(extracted.header().customers, 2);
-    let refused = s.create_customer(
-        &NewCustomer {
-            customer: CustomerInput {
-                first_name: "Pendant".into(),
-                last_name: "Extraction".into(),
-                ..Default::default()
-            },
-            ..Default::default()
-        },
-        Some("key-during-restore"),
-    );
+    let refused = s.create_customer(&named("Pendant", "Extraction"), Some("key-during-restore"));
     assert!(
         matches!(&refused, Err(crate::Error::Conflict { key, .. }) if *key == "conflict.restore_in_progress"),
         "a write from the interface is refused with a message, not accepted and then replaced: {refused:?}"
@@ -80,17 +77,7 @@ fn during_the_extraction_the_interface_cannot_write_and_the_other_connections_wr
     // The undo copy was taken under the gate, after the extraction: it holds what was done during it.
     s.restore_backup(std::path::Path::new(&r.undo_backup.path), None, &bdir, None).unwrap();
     assert_eq!(names(&s), during, "undoing the restore brings back what was written during the extraction");
-    let again = s.create_customer(
-        &NewCustomer {
-            customer: CustomerInput {
-                first_name: "Après".into(),
-                last_name: "Restauration".into(),
-                ..Default::default()
-            },
-            ..Default::default()
-        },
-        Some("key-during-restore"),
-    );
+    let again = s.create_customer(&named("Après", "Restauration"), Some("key-during-restore"));
     assert!(again.is_ok_and(|o| !o.replayed), "once the restore is done, the refused write goes through with its key");
 }
 
