@@ -123,17 +123,14 @@ pub async fn data_import_open(
     };
     let name =
         request.headers().get("x-file-name").and_then(|v| v.to_str().ok()).map(percent_decode).unwrap_or_default();
-    let file = ImportFile::open(&name, &bytes, &ReadOptions::default()).map_err(|e| payload(&state, e))?;
+    // The file is held once: what reads it shares these bytes.
+    let bytes = Arc::new(bytes);
+    let file =
+        ImportFile::open_shared(&name, bytes.clone(), &ReadOptions::default()).map_err(|e| payload(&state, e))?;
     let info = file.info(lang(&state));
     let token = comptoir_core::campaigns::store::new_token();
     let mut files = data.files.lock().unwrap_or_else(|e| e.into_inner());
-    files.push_back(Held {
-        token: token.clone(),
-        name,
-        bytes: Arc::new(bytes),
-        file: Arc::new(file),
-        errors: Vec::new(),
-    });
+    files.push_back(Held { token: token.clone(), name, bytes, file: Arc::new(file), errors: Vec::new() });
     while files.len() > KEPT_FILES {
         files.pop_front();
     }
@@ -150,7 +147,7 @@ pub async fn data_import_reopen(
 ) -> Res<FileInfo> {
     let (name, bytes) =
         data.with_file(&token, |h| (h.name.clone(), h.bytes.clone())).map_err(|e| payload(&state, e))?;
-    let file = ImportFile::open(&name, &bytes, &options).map_err(|e| payload(&state, e))?;
+    let file = ImportFile::open_shared(&name, bytes, &options).map_err(|e| payload(&state, e))?;
     let info = file.info(lang(&state));
     data.with_file(&token, |h| h.file = Arc::new(file)).map_err(|e| payload(&state, e))?;
     Ok(info)

@@ -62,10 +62,24 @@ pub fn guess(bytes: &[u8]) -> TextEncoding {
     TextEncoding::Windows1252
 }
 
+/// The file's text without its UTF-8 byte-order mark, still in its encoding.
+pub fn body(bytes: &[u8], enc: TextEncoding) -> &[u8] {
+    if enc == TextEncoding::Utf8 {
+        bytes.strip_prefix(BOM).unwrap_or(bytes)
+    } else {
+        bytes
+    }
+}
+
 /// Decode the whole file (a UTF-8 byte-order mark is dropped; invalid bytes become U+FFFD).
 pub fn decode(bytes: &[u8], enc: TextEncoding) -> String {
-    let body = if enc == TextEncoding::Utf8 { bytes.strip_prefix(BOM).unwrap_or(bytes) } else { bytes };
-    enc.encoding().decode_without_bom_handling(body).0.into_owned()
+    decode_cell(body(bytes, enc), enc)
+}
+
+/// Decode one cell (or any piece of the body cut at an ASCII byte); invalid bytes become
+/// U+FFFD, as in [`decode`].
+pub fn decode_cell(bytes: &[u8], enc: TextEncoding) -> String {
+    enc.encoding().decode_without_bom_handling(bytes).0.into_owned()
 }
 
 /// Encode text back into the file's encoding (for the file of rows in error). Characters the
@@ -107,6 +121,21 @@ mod tests {
         assert_eq!(guess(&utf8), TextEncoding::Utf8);
         assert_eq!(decode(&utf8, TextEncoding::Utf8), text, "the byte-order mark is dropped");
         assert_eq!(guess(text.as_bytes()), TextEncoding::Utf8, "UTF-8 without a mark");
+    }
+
+    #[test]
+    fn cells_cut_at_ascii_bytes_decode_as_the_whole_text_does() {
+        let text = "Nom;Prénom\r\nLefèvre;Élodie €\r\n\"Côté;\nGaël\";Mâcon\r\n";
+        for enc in [TextEncoding::Utf8, TextEncoding::Windows1252, TextEncoding::Iso8859_15, TextEncoding::MacRoman] {
+            let bytes = encode(text, enc);
+            let pieces: Vec<String> = bytes.split(|b| b.is_ascii()).map(|p| decode_cell(p, enc)).collect();
+            let whole: Vec<String> = decode(&bytes, enc).split(|c: char| c.is_ascii()).map(str::to_string).collect();
+            assert_eq!(pieces, whole, "{}: decoding piece by piece changes nothing", enc.label());
+        }
+        // Bytes that are not UTF-8, read as UTF-8: each bad piece is replaced the same way.
+        let latin = encode("Zoé;Noël\n", TextEncoding::Windows1252);
+        let pieces: Vec<String> = latin.split(|b| *b == b';').map(|p| decode_cell(p, TextEncoding::Utf8)).collect();
+        assert_eq!(pieces.join(";"), decode(&latin, TextEncoding::Utf8), "invalid bytes become U+FFFD alike");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use calamine::{Data, Reader};
 use serde::{Deserialize, Serialize};
 use std::io::{Cursor, Read};
+use std::sync::Arc;
 use ts_rs::TS;
 
 /// Files larger than this are refused (a customer file of 1M rows is about 150 MB).
@@ -39,7 +40,12 @@ pub struct ReadOptions {
 }
 
 enum Grid {
-    Text(String),
+    /// A delimited text file's bytes as they came (shared with whoever holds the file), read
+    /// from `start` (after a UTF-8 byte-order mark); cells are decoded as they are read.
+    Csv {
+        bytes: Arc<Vec<u8>>,
+        start: usize,
+    },
     Rows(Vec<Record>),
 }
 
@@ -92,7 +98,7 @@ fn cell_text(d: &Data) -> String {
 
 fn read_sheet(bytes: &[u8], sheet: Option<u32>) -> Result<(Vec<String>, usize, Vec<Record>)> {
     let unreadable = |_| Error::invalid("file", "field.import_file_unreadable");
-    let mut wb = calamine::open_workbook_auto_from_rs(Cursor::new(bytes.to_vec())).map_err(unreadable)?;
+    let mut wb = calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(unreadable)?;
     let names = wb.sheet_names().to_vec();
     if names.is_empty() {
         return Err(Error::invalid("file", "field.import_file_empty"));
@@ -149,8 +155,9 @@ fn read_mailchimp(bytes: &[u8]) -> Result<Vec<Record>> {
         if total > MAX_FILE_BYTES {
             return Err(Error::invalid("file", "field.import_file_too_large"));
         }
-        let text = decode::decode(&raw, decode::guess(&raw));
-        let mut recs = csv_read::records(&text, csv_read::detect_delimiter(&text)).filter_map(|r| r.ok());
+        let enc = decode::guess(&raw);
+        let body = decode::body(&raw, enc);
+        let mut recs = csv_read::records(body, csv_read::detect_delimiter(body), enc).filter_map(|r| r.ok());
         let Some(h) = recs.next() else { continue };
         // Columns in the order of the first file; columns only later files have are added.
         let positions: Vec<usize> = h
@@ -204,14 +211,21 @@ fn parse_delimiter(s: &str) -> Result<u8> {
 }
 
 impl ImportFile {
+    /// Open a copy of `bytes` (see [`ImportFile::open_shared`]).
     pub fn open(name: &str, bytes: &[u8], opts: &ReadOptions) -> Result<ImportFile> {
+        Self::open_shared(name, Arc::new(bytes.to_vec()), opts)
+    }
+
+    /// Open the file whose bytes the caller already holds: a delimited text file is read from
+    /// those same bytes, never copied or decoded whole.
+    pub fn open_shared(name: &str, bytes: Arc<Vec<u8>>, opts: &ReadOptions) -> Result<ImportFile> {
         if bytes.len() > MAX_FILE_BYTES {
             return Err(Error::invalid("file", "field.import_file_too_large"));
         }
         if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             return Err(Error::invalid("file", "field.import_file_empty"));
         }
-        let format = sniff(bytes)?;
+        let format = sniff(&bytes)?;
         let name = crate::text::clean(name).unwrap_or_else(|| "import".into()).chars().take(200).collect();
         let mut f = ImportFile {
             name,
@@ -225,18 +239,19 @@ impl ImportFile {
         };
         match format {
             FileFormat::Csv => {
-                let enc = opts.encoding.unwrap_or_else(|| decode::guess(bytes));
-                let text = decode::decode(bytes, enc);
+                let enc = opts.encoding.unwrap_or_else(|| decode::guess(&bytes));
+                let body = decode::body(&bytes, enc);
                 let d = match &opts.delimiter {
                     Some(d) => parse_delimiter(d)?,
-                    None => csv_read::detect_delimiter(&text),
+                    None => csv_read::detect_delimiter(body),
                 };
                 f.encoding = Some(enc);
                 f.delimiter = Some(d);
-                f.grid = Grid::Text(text);
+                let start = bytes.len() - body.len();
+                f.grid = Grid::Csv { bytes, start };
             }
             FileFormat::Xlsx | FileFormat::Xls | FileFormat::Ods => {
-                let (names, idx, rows) = read_sheet(bytes, opts.sheet)?;
+                let (names, idx, rows) = read_sheet(&bytes, opts.sheet)?;
                 f.sheets = names;
                 f.sheet = idx;
                 f.grid = Grid::Rows(rows);
@@ -244,7 +259,7 @@ impl ImportFile {
             FileFormat::MailchimpZip => {
                 f.encoding = Some(TextEncoding::Utf8);
                 f.delimiter = Some(b',');
-                f.grid = Grid::Rows(read_mailchimp(bytes)?);
+                f.grid = Grid::Rows(read_mailchimp(&bytes)?);
             }
         }
         f.header_row = match opts.header_row {
@@ -260,7 +275,11 @@ impl ImportFile {
     /// Every record of the file, the header row included.
     pub fn records(&self) -> Box<dyn Iterator<Item = std::result::Result<Record, RecordError>> + '_> {
         match &self.grid {
-            Grid::Text(t) => Box::new(csv_read::records(t, self.delimiter.unwrap_or(b';'))),
+            Grid::Csv { bytes, start } => Box::new(csv_read::records(
+                &bytes[*start..],
+                self.delimiter.unwrap_or(b';'),
+                self.encoding.unwrap_or(TextEncoding::Utf8),
+            )),
             Grid::Rows(r) => Box::new(r.iter().cloned().map(Ok)),
         }
     }

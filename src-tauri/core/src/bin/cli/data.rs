@@ -63,7 +63,7 @@ pub fn run(store: &mut Store, db: &str, command: &str, arg: Arg, flag: &dyn Fn(&
                 header_row: arg("--header-row").and_then(|s| s.parse().ok()),
             };
             let name = Path::new(&file).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or(file.clone());
-            let f = ImportFile::open(&name, &bytes, &opts).map_err(msg)?;
+            let f = ImportFile::open_shared(&name, std::sync::Arc::new(bytes), &opts).map_err(msg)?;
             let info = f.info(store.settings().map_err(msg)?.language);
             eprintln!(
                 "{}: {:?}, {} rows, preset {:?}, columns {:?}, date orders {:?}",

@@ -282,6 +282,33 @@ pub(super) fn csv_file(text: &str) -> ImportFile {
 }
 
 #[test]
+fn a_row_naming_a_customer_an_earlier_row_named_is_a_duplicate_of_the_first_such_row() {
+    let (mut s, _) = testutil::store();
+    let existing = add(&mut s, "Élodie", "Lefèvre", "elodie@example.com", "Lyon");
+    let f = csv_file(
+        "Prénom;Nom;E-mail;Téléphone;Carte\n\
+         Gaël;Côté;gael@example.com;06 12 34 56 78;CF004217\n\
+         Gaël;Côté;;+33 6 12 34 56 78;\n\
+         G.;Côté;;;CF004217\n\
+         Élodie;Lefèvre;ELODIE@example.com;;\n\
+         Zoé;Brûlé;zoe@example.com;;\n\
+         Élodie;L.;elodie@example.com;;\n",
+    );
+    let opts = options(&f, &s);
+    let r = import(&mut s, &f, &opts).report;
+    let dup = |line: u32| r.rows.iter().find(|o| o.line == line).and_then(|o| o.duplicate_of_line);
+    assert_eq!(dup(2), None, "the first row names no one");
+    assert_eq!(dup(3), Some(2), "the same phone in another spelling names line 2's customer");
+    assert_eq!(dup(4), Some(2), "the same card names line 2's customer");
+    assert_eq!(dup(5), None, "the first row to match an existing customer is no duplicate");
+    assert_eq!(dup(6), None);
+    assert_eq!(dup(7), Some(5), "the existing customer was named by line 5 first");
+    assert_eq!(r.counts.duplicates_in_file, 3, "{r:#?}");
+    assert_eq!(r.counts.new, 2, "Gaël and Zoé: duplicates are never new customers");
+    assert_eq!(r.rows.iter().find(|o| o.line == 7).and_then(|o| o.customer_id), Some(existing));
+}
+
+#[test]
 fn matching_fills_or_overwrites_and_a_blank_cell_never_erases() {
     let (mut s, _) = testutil::store();
     let id = add(&mut s, "Élodie", "Lefèvre", "elodie@example.com", "Lyon");
