@@ -65,7 +65,8 @@ fn import_bench(work: &Path, name: &str, rows: usize, town: bool) -> crate::Resu
     let db = work.join("import-bench.db");
     let mut store = Store::open(&db)?;
     let t = Instant::now();
-    let file = ImportFile::open("clients.csv", &bytes, &ReadOptions::default())?;
+    let bytes = std::sync::Arc::new(bytes);
+    let file = ImportFile::open_shared("clients.csv", bytes.clone(), &ReadOptions::default())?;
     let info = file.info(crate::types::Lang::Fr);
     let opts = ImportOptions {
         mapping: info.mapping,

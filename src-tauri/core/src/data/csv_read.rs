@@ -16,10 +16,14 @@ pub const MAX_CELL: usize = 10_000;
 
 /// The separator named by an Excel `sep=` first line, if there is one.
 pub fn sep_line(bytes: &[u8]) -> Option<u8> {
-    let first = bytes.split(|b| *b == b'\n').next()?;
-    let first = first.trim_ascii();
-    let first = first.strip_prefix(b"\"").unwrap_or(first);
-    let first = first.strip_suffix(b"\"").unwrap_or(first);
+    let first = bytes.split(|b| *b == b'\n' || *b == b'\r').next()?;
+    let mut first = first.trim_ascii();
+    while let Some(inner) = first.strip_prefix(b"\"") {
+        first = inner;
+    }
+    while let Some(inner) = first.strip_suffix(b"\"") {
+        first = inner;
+    }
     let rest = first.strip_prefix(b"sep=").or_else(|| first.strip_prefix(b"SEP="))?;
     (rest.len() == 1 && DELIMITERS.contains(&rest[0])).then_some(rest[0])
 }
@@ -39,7 +43,7 @@ pub fn detect_delimiter(bytes: &[u8]) -> u8 {
     for d in DELIMITERS {
         let mut counts: Vec<usize> = Vec::new();
         let mut r = reader(bytes, d);
-        while counts.len() < 50 {
+        for _ in 0..50 {
             match r.read_byte_record(&mut rec) {
                 Ok(true) if rec.iter().any(|c| !c.trim_ascii().is_empty()) => counts.push(rec.len()),
                 Ok(true) => {}
@@ -85,7 +89,8 @@ pub fn records(
     let mut rec = csv::ByteRecord::new();
     let mut done = false;
     // Lines are counted from byte offsets: the csv reader's own count is off by one after a
-    // CRLF (the LF is read as the start of the next record).
+    // CRLF (the LF is read as the start of the next record). A line ends with LF, CRLF or a
+    // lone CR (old Mac files); `counted_to` is always a record's start, never inside a CRLF.
     let (mut counted_to, mut line_at) = (0usize, 1usize);
     let mut line_of = move |mut start: usize| {
         while start < bytes.len() && (bytes[start] == b'\n' || bytes[start] == b'\r') {
@@ -93,7 +98,12 @@ pub fn records(
         }
         let start = start.min(bytes.len());
         if start >= counted_to {
-            line_at += bytes[counted_to..start].iter().filter(|b| **b == b'\n').count();
+            let span = &bytes[counted_to..start];
+            line_at += span
+                .iter()
+                .enumerate()
+                .filter(|(i, b)| **b == b'\n' || (**b == b'\r' && span.get(i + 1) != Some(&b'\n')))
+                .count();
             counted_to = start;
         }
         line_at
@@ -113,12 +123,12 @@ pub fn records(
                 if line <= skip {
                     continue;
                 }
-                let cells: Vec<String> = rec.iter().map(|c| decode::decode_cell(c, enc)).collect();
-                // A character takes at least one byte: only a long cell needs counting.
-                if cells.iter().any(|c| c.len() > MAX_CELL && c.chars().count() > MAX_CELL) {
+                // A character takes at least one byte: only a long cell is decoded to be
+                // counted, before anything else of the record is decoded.
+                if rec.iter().any(|c| c.len() > MAX_CELL && decode::decode_cell(c, enc).chars().count() > MAX_CELL) {
                     return Some(Err(RecordError::CellTooLong { line }));
                 }
-                return Some(Ok(Record { line, cells }));
+                return Some(Ok(Record { line, cells: rec.iter().map(|c| decode::decode_cell(c, enc)).collect() }));
             }
             Err(_) => {
                 // The csv reader resynchronises at the next record.
@@ -180,6 +190,16 @@ mod tests {
         let crlf: Vec<usize> =
             records(b"a;b\r\nc;\"d\r\ne\"\r\n\r\nf;g\r\n", b';', TextEncoding::Utf8).map(|r| r.unwrap().line).collect();
         assert_eq!(crlf, vec![1, 2, 5], "CRLF, a quoted newline and an empty line counted alike");
+    }
+
+    #[test]
+    fn an_old_mac_file_ending_its_lines_with_cr_alone_is_numbered_line_by_line() {
+        let text = b"sep=;\rNom;Ville\rA;\"x\ry\"\r\rB;C\r";
+        assert_eq!(sep_line(text), Some(b';'), "the sep= line ends at its CR");
+        let recs: Vec<Record> = records(text, b';', TextEncoding::MacRoman).map(Result::unwrap).collect();
+        assert_eq!(recs[0].cells, vec!["Nom", "Ville"], "the sep= line is not a record");
+        assert_eq!(recs.iter().map(|r| r.line).collect::<Vec<_>>(), vec![2, 3, 6], "a lone CR ends a line");
+        assert_eq!(sep_line(b"\"\"sep=,\"\"\r\nA,B"), Some(b','), "quotes around the sep= line are left out");
     }
 
     #[test]

@@ -13,14 +13,15 @@
 //! transaction.
 //!
 //! Memory: the file's bytes once (read as they came), the rows in flight, the report's
-//! shown rows, and 12 bytes per customer created (`report::Named`); the page cache is fixed.
+//! shown rows, and a 16-byte hash per email, phone and card (`report::Seen`, freed before
+//! the indexes are built); the page cache is fixed.
 
 use super::bulk::{builds_indexes_after, restore_cache, BULK_CACHE_KIB, BULK_ROWS, INDEXES_BUILT_AFTER};
 use super::erasure;
 use super::mapping::Field;
 use super::matching::{current_values, find_match, set_column, similar, values_of};
 use super::normalise::ConsentWord;
-use super::report::Named;
+use super::report::{key_hash, Key, Seen};
 use super::rows::{self, ParsedRow, RowContext};
 use super::source::ImportFile;
 use super::types::*;
@@ -360,8 +361,8 @@ pub(crate) fn run(
         // are built (their sort is the other peak of a large import's memory).
         // The postcodes with more customers than a new name is compared with whole.
         let mut crowded = std::collections::HashSet::new();
-        // The customers the rows so far named, with the first row's line.
-        let mut named = Named::with_capacity(total as usize);
+        // The email, phone and card of each row so far, as hashes, with the first line.
+        let mut seen = Seen::default();
         std::thread::scope(|scope| -> Result<()> {
             let (sender, parsed) = std::sync::mpsc::sync_channel(PARSED_AHEAD);
             scope.spawn(move || {
@@ -466,13 +467,18 @@ pub(crate) fn run(
                     });
                 }
                 out.suppressed |= suppressed_already;
+                let keys: Vec<Key> = [
+                    n.email_norm.as_deref().map(|e| key_hash(b'e', e)),
+                    n.phone.as_ref().map(|p| key_hash(b'p', &p.e164)),
+                    row.card.as_deref().map(|c| key_hash(b'c', c)),
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
+                out.duplicate_of_line = seen.first_line(&keys, row.line);
                 let name_from_email = n.email.as_deref() == Some(n.last_name.as_str()) && n.first_name.is_empty();
                 match find_match(tx, n, row.card.as_deref())? {
                     Some(id) => {
-                        // A row naming a customer an earlier row of the file named (created or
-                        // matched) is a duplicate inside the file: same email (in any letter
-                        // case), phone or card.
-                        out.duplicate_of_line = named.matched(id, row.line);
                         out.customer_id = Some(id);
                         if row.points.is_some() || row.stamps.is_some() {
                             out.problems.push(RowProblem {
@@ -505,7 +511,6 @@ pub(crate) fn run(
                     None => {
                         let consent = consent_for(&ctx, &row, suppressed_already || out.suppressed, None);
                         let id = create(tx, &ctx, &row, n, consent.as_ref(), currency)?;
-                        named.created(id, row.line);
                         out.similar_to = similar(tx, n, id, &mut crowded)?;
                         out.customer_id = Some(id);
                         out.kind = RowKind::New;

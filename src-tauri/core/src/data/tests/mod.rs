@@ -309,6 +309,34 @@ fn a_row_naming_a_customer_an_earlier_row_named_is_a_duplicate_of_the_first_such
 }
 
 #[test]
+fn a_row_sharing_a_value_an_earlier_row_brought_is_a_duplicate_even_when_that_value_was_not_kept() {
+    let (mut s, _) = testutil::store();
+    add(&mut s, "Élodie", "Lefèvre", "elodie@example.com", "Lyon");
+    // An existing customer is not given a card by an import: the card of line 2 is kept nowhere.
+    let f = csv_file(
+        "Prénom;Nom;E-mail;Carte\n\
+         Élodie;Lefèvre;elodie@example.com;CF000123\n\
+         Élodie;Lefèvre;;CF000123\n",
+    );
+    let opts = options(&f, &s);
+    let r = import(&mut s, &f, &opts).report;
+    let line3 = r.rows.iter().find(|o| o.line == 3).unwrap_or_else(|| panic!("{r:#?}"));
+    assert_eq!(line3.duplicate_of_line, Some(2), "the same card as line 2, though line 2 did not keep it");
+    // Overwrite: line 3 replaces the address line 2 brought; line 4 brings that address again.
+    let f = csv_file(
+        "Prénom;Nom;E-mail;Téléphone\n\
+         Zoé;Brûlé;zoe@example.com;06 11 22 33 44\n\
+         Zoé;Brûlé;zoe.brule@example.com;06 11 22 33 44\n\
+         Zoé;Brûlé;zoe@example.com;\n",
+    );
+    let mut opts = options(&f, &s);
+    opts.matching = MatchPolicy::Overwrite;
+    let r = import(&mut s, &f, &opts).report;
+    let dup = |line: u32| r.rows.iter().find(|o| o.line == line).and_then(|o| o.duplicate_of_line);
+    assert_eq!((dup(3), dup(4)), (Some(2), Some(2)), "line 4 brings line 2's address, overwritten since: {r:#?}");
+}
+
+#[test]
 fn matching_fills_or_overwrites_and_a_blank_cell_never_erases() {
     let (mut s, _) = testutil::store();
     let id = add(&mut s, "Élodie", "Lefèvre", "elodie@example.com", "Lyon");
