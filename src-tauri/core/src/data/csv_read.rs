@@ -89,8 +89,11 @@ pub fn records(
     let mut rec = csv::ByteRecord::new();
     let mut done = false;
     // Lines are counted from byte offsets: the csv reader's own count is off by one after a
-    // CRLF (the LF is read as the start of the next record). A line ends with LF, CRLF or a
-    // lone CR (old Mac files); `counted_to` is always a record's start, never inside a CRLF.
+    // CRLF (the LF is read as the start of the next record). A line ends with LF or CRLF, or,
+    // in a file with no LF at all (old Mac files), with a CR: a CR elsewhere (in a quoted
+    // cell, or Windows' CR CR LF) is not a line of its own, as a spreadsheet counts.
+    // `counted_to` is always a record's start, never inside a CRLF.
+    let cr_ends = !bytes.contains(&b'\n');
     let (mut counted_to, mut line_at) = (0usize, 1usize);
     let mut line_of = move |mut start: usize| {
         while start < bytes.len() && (bytes[start] == b'\n' || bytes[start] == b'\r') {
@@ -102,7 +105,7 @@ pub fn records(
             line_at += span
                 .iter()
                 .enumerate()
-                .filter(|(i, b)| **b == b'\n' || (**b == b'\r' && span.get(i + 1) != Some(&b'\n')))
+                .filter(|(i, b)| **b == b'\n' || (cr_ends && **b == b'\r' && span.get(i + 1) != Some(&b'\n')))
                 .count();
             counted_to = start;
         }
@@ -200,6 +203,15 @@ mod tests {
         assert_eq!(recs[0].cells, vec!["Nom", "Ville"], "the sep= line is not a record");
         assert_eq!(recs.iter().map(|r| r.line).collect::<Vec<_>>(), vec![2, 3, 6], "a lone CR ends a line");
         assert_eq!(sep_line(b"\"\"sep=,\"\"\r\nA,B"), Some(b','), "quotes around the sep= line are left out");
+        // In a file with LF line ends, a CR is not a line: the numbers stay the spreadsheet's.
+        for (text, want) in [
+            (&b"Nom;Notes\nA;\"x\ry\"\nB;C\n"[..], [1, 2, 3]),
+            (&b"Nom;Notes\r\nA;\"x\ry\"\r\nB;C\r\n"[..], [1, 2, 3]),
+            (&b"Nom;Ville\r\r\nA;B\r\r\nC;D\r\r\n"[..], [1, 2, 3]),
+        ] {
+            let lines: Vec<usize> = records(text, b';', TextEncoding::Utf8).map(|r| r.unwrap().line).collect();
+            assert_eq!(lines, want, "{:?}", String::from_utf8_lossy(text));
+        }
     }
 
     #[test]

@@ -21,7 +21,7 @@ use super::erasure;
 use super::mapping::Field;
 use super::matching::{current_values, find_match, set_column, similar, values_of};
 use super::normalise::ConsentWord;
-use super::report::{key_hash, Key, Seen};
+use super::report::{Key, Seen};
 use super::rows::{self, ParsedRow, RowContext};
 use super::source::ImportFile;
 use super::types::*;
@@ -362,7 +362,7 @@ pub(crate) fn run(
         // The postcodes with more customers than a new name is compared with whole.
         let mut crowded = std::collections::HashSet::new();
         // The email, phone and card of each row so far, as hashes, with the first line.
-        let mut seen = Seen::default();
+        let mut seen = Seen::new();
         std::thread::scope(|scope| -> Result<()> {
             let (sender, parsed) = std::sync::mpsc::sync_channel(PARSED_AHEAD);
             scope.spawn(move || {
@@ -468,9 +468,9 @@ pub(crate) fn run(
                 }
                 out.suppressed |= suppressed_already;
                 let keys: Vec<Key> = [
-                    n.email_norm.as_deref().map(|e| key_hash(b'e', e)),
-                    n.phone.as_ref().map(|p| key_hash(b'p', &p.e164)),
-                    row.card.as_deref().map(|c| key_hash(b'c', c)),
+                    n.email_norm.as_deref().map(|e| seen.key(b'e', e)),
+                    n.phone.as_ref().map(|p| seen.key(b'p', &p.e164)),
+                    row.card.as_deref().map(|c| seen.key(b'c', c)),
                 ]
                 .into_iter()
                 .flatten()

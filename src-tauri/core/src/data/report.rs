@@ -9,14 +9,15 @@ use super::types::{RowKind, RowOutcome};
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
-/// A row's email, phone or card, with its kind (`b'e'`, `b'p'`, `b'c'`), as a 128-bit hash:
-/// two different keys share one with a chance of about 10^-26 in a file of a million rows.
-pub(super) fn key_hash(kind: u8, key: &str) -> Key {
+/// A row's email, phone or card, with its kind (`b'e'`, `b'p'`, `b'c'`), as a 128-bit hash
+/// under `keys`: two different values share one with a chance of about 10^-26 in a file of a
+/// million rows.
+fn key_hash(keys: (u64, u64), kind: u8, value: &str) -> Key {
     use siphasher::sip128::Hasher128;
     use std::hash::Hasher;
-    let mut h = siphasher::sip128::SipHasher13::new();
+    let mut h = siphasher::sip128::SipHasher13::new_with_keys(keys.0, keys.1);
     h.write_u8(kind);
-    h.write(key.as_bytes());
+    h.write(value.as_bytes());
     let v = h.finish128();
     Key(v.h1, v.h2)
 }
@@ -53,17 +54,31 @@ impl std::hash::Hasher for Prehashed {
 /// The email, phone and card of the rows so far (as hashes), each with the line of the first
 /// row that had it. Rule: a row sharing any of them with an earlier row is a duplicate inside
 /// the file, whatever the earlier row wrote (a card an existing customer was not given, an
-/// address an overwrite replaced), so the merchant sees it in the report.
-#[derive(Default)]
-pub(super) struct Seen(HashMap<Key, u32, BuildHasherDefault<Prehashed>>);
+/// address an overwrite replaced), so the merchant sees it in the report. The hash is keyed
+/// at random for each import, so no file can be made whose values all land in one bucket.
+/// The map grows by doubling: at its last growth (a million rows, three keys each) it holds
+/// its old and new tables, about 150 MB, for a moment.
+pub(super) struct Seen {
+    map: HashMap<Key, u32, BuildHasherDefault<Prehashed>>,
+    keys: (u64, u64),
+}
 
 impl Seen {
+    pub(super) fn new() -> Seen {
+        Seen { map: HashMap::default(), keys: (rand::random(), rand::random()) }
+    }
+
+    /// The key of a row's value of `kind`.
+    pub(super) fn key(&self, kind: u8, value: &str) -> Key {
+        key_hash(self.keys, kind, value)
+    }
+
     /// The line of the first earlier row sharing one of `keys` (in their order), if any; the
     /// keys are then remembered for `line` where they are new.
     pub(super) fn first_line(&mut self, keys: &[Key], line: u32) -> Option<u32> {
-        let first = keys.iter().find_map(|k| self.0.get(k).copied());
+        let first = keys.iter().find_map(|k| self.map.get(k).copied());
         for k in keys {
-            self.0.entry(*k).or_insert(line);
+            self.map.entry(*k).or_insert(line);
         }
         first
     }
@@ -148,21 +163,33 @@ mod tests {
 
     #[test]
     fn keys_hash_apart() {
-        assert_ne!(key_hash(b'e', "a@example.com"), key_hash(b'e', "b@example.com"));
-        assert_ne!(key_hash(b'p', "+33612345678"), key_hash(b'c', "+33612345678"), "the kind of key is part of it");
-        assert_eq!(key_hash(b'c', "0012345"), key_hash(b'c', "0012345"));
+        let k = (1, 2);
+        assert_ne!(key_hash(k, b'e', "a@example.com"), key_hash(k, b'e', "b@example.com"));
+        assert_ne!(
+            key_hash(k, b'p', "+33612345678"),
+            key_hash(k, b'c', "+33612345678"),
+            "the kind of key is part of it"
+        );
+        assert_eq!(key_hash(k, b'c', "0012345"), key_hash(k, b'c', "0012345"));
+        assert_ne!(key_hash(k, b'c', "0012345"), key_hash((3, 4), b'c', "0012345"), "each import has its own keys");
+        let (a, b) = (Key(7, 1), Key(7, 2));
+        let mut seen = Seen::new();
+        assert_eq!(seen.first_line(&[a], 2), None);
+        assert_eq!(seen.first_line(&[b], 3), None, "keys sharing their first word are still two keys");
     }
 
     #[test]
     fn a_row_sharing_any_key_with_an_earlier_row_names_the_first_such_row() {
+        let mut seen = Seen::new();
         let (email, phone, card) =
-            (key_hash(b'e', "a@example.com"), key_hash(b'p', "+33612345678"), key_hash(b'c', "7"));
-        let mut seen = Seen::default();
+            (seen.key(b'e', "a@example.com"), seen.key(b'p', "+33612345678"), seen.key(b'c', "7"));
         assert_eq!(seen.first_line(&[email], 2), None, "the first row with an address names no one");
         assert_eq!(seen.first_line(&[phone], 3), None);
         assert_eq!(seen.first_line(&[card, phone], 4), Some(3), "the phone was on line 3");
         assert_eq!(seen.first_line(&[email, phone], 5), Some(2), "the first key found names its line");
         assert_eq!(seen.first_line(&[card], 6), Some(4), "line 4 brought the card: it keeps it");
-        assert_eq!(seen.first_line(&[key_hash(b'e', "A@example.com")], 7), None, "keys are compared as given");
+        assert_eq!(seen.first_line(&[phone], 7), Some(3), "a later row never takes a key's place");
+        let other_case = seen.key(b'e', "A@example.com");
+        assert_eq!(seen.first_line(&[other_case], 8), None, "keys are compared as given");
     }
 }
