@@ -1,0 +1,121 @@
+//! The import against the customers already in the file and against its own earlier rows:
+//! matching by email, phone or card (skip, fill the empty, overwrite; a blank cell never
+//! erases), duplicates inside the file, similar names reported and never merged.
+
+use super::{add, count, csv_file, import, import_auto, options};
+use crate::data::*;
+use crate::storage::Store;
+use crate::testutil;
+
+#[test]
+fn a_row_sharing_an_email_phone_or_card_with_an_earlier_row_is_a_duplicate_of_the_first_such_row() {
+    let (mut s, _) = testutil::store();
+    let existing = add(&mut s, "Élodie", "Lefèvre", "elodie@example.com", "Lyon");
+    let f = csv_file(
+        "Prénom;Nom;E-mail;Téléphone;Carte\n\
+         Gaël;Côté;gael@example.com;06 12 34 56 78;CF004217\n\
+         Gaël;Côté;;+33 6 12 34 56 78;\n\
+         G.;Côté;;;CF004217\n\
+         Élodie;Lefèvre;ELODIE@example.com;;\n\
+         Zoé;Brûlé;zoe@example.com;;\n\
+         Élodie;L.;elodie@example.com;;\n",
+    );
+    let opts = options(&f, &s);
+    let r = import(&mut s, &f, &opts).report;
+    let dup = |line: u32| r.rows.iter().find(|o| o.line == line).and_then(|o| o.duplicate_of_line);
+    assert_eq!(dup(2), None, "the first row names no one");
+    assert_eq!(dup(3), Some(2), "the same phone in another spelling names line 2's customer");
+    assert_eq!(dup(4), Some(2), "the same card names line 2's customer");
+    assert_eq!(dup(5), None, "the first row to match an existing customer is no duplicate");
+    assert_eq!(dup(6), None);
+    assert_eq!(dup(7), Some(5), "the existing customer was named by line 5 first");
+    assert_eq!(r.counts.duplicates_in_file, 3, "{r:#?}");
+    assert_eq!(r.counts.new, 2, "Gaël and Zoé: duplicates are never new customers");
+    assert_eq!(r.rows.iter().find(|o| o.line == 7).and_then(|o| o.customer_id), Some(existing));
+}
+
+#[test]
+fn a_row_sharing_a_value_an_earlier_row_brought_is_a_duplicate_even_when_that_value_was_not_kept() {
+    let (mut s, _) = testutil::store();
+    add(&mut s, "Élodie", "Lefèvre", "elodie@example.com", "Lyon");
+    // An existing customer is not given a card by an import: the card of line 2 is kept nowhere.
+    let f = csv_file(
+        "Prénom;Nom;E-mail;Carte\n\
+         Élodie;Lefèvre;elodie@example.com;CF000123\n\
+         Élodie;Lefèvre;;CF000123\n",
+    );
+    let opts = options(&f, &s);
+    let r = import(&mut s, &f, &opts).report;
+    let line3 = r.rows.iter().find(|o| o.line == 3).unwrap_or_else(|| panic!("{r:#?}"));
+    assert_eq!(line3.duplicate_of_line, Some(2), "the same card as line 2, though line 2 did not keep it");
+    // Overwrite: line 3 replaces the address line 2 brought; line 4 brings that address again.
+    let f = csv_file(
+        "Prénom;Nom;E-mail;Téléphone\n\
+         Zoé;Brûlé;zoe@example.com;06 11 22 33 44\n\
+         Zoé;Brûlé;zoe.brule@example.com;06 11 22 33 44\n\
+         Zoé;Brûlé;zoe@example.com;\n",
+    );
+    let mut opts = options(&f, &s);
+    opts.matching = MatchPolicy::Overwrite;
+    let r = import(&mut s, &f, &opts).report;
+    let dup = |line: u32| r.rows.iter().find(|o| o.line == line).and_then(|o| o.duplicate_of_line);
+    assert_eq!((dup(3), dup(4)), (Some(2), Some(2)), "line 4 brings line 2's address, overwritten since: {r:#?}");
+}
+
+#[test]
+fn matching_fills_or_overwrites_and_a_blank_cell_never_erases() {
+    let (mut s, _) = testutil::store();
+    let id = add(&mut s, "Élodie", "Lefèvre", "elodie@example.com", "Lyon");
+    let f = csv_file("Prénom;Nom;E-mail;Téléphone;Ville\nÉlodie;Lefèvre;ELODIE@example.com;06 12 34 56 78;Paris\n");
+    let mut opts = options(&f, &s);
+    opts.matching = MatchPolicy::Skip;
+    assert_eq!(import(&mut s, &f, &opts).report.counts.skipped, 1);
+    assert_eq!(s.customer(id).unwrap().phone_e164, None, "skip leaves the customer alone");
+    opts.matching = MatchPolicy::FillEmpty;
+    let r = import(&mut s, &f, &opts).report;
+    assert_eq!(r.counts.updated, 1, "{r:#?}");
+    let c = s.customer(id).unwrap();
+    assert_eq!(
+        (c.phone_e164.as_deref(), c.address.city.as_deref()),
+        (Some("+33612345678"), Some("Lyon")),
+        "fill only the empty"
+    );
+    opts.matching = MatchPolicy::Overwrite;
+    import(&mut s, &f, &opts);
+    assert_eq!(s.customer(id).unwrap().address.city.as_deref(), Some("Paris"), "overwrite replaces");
+    // The search index is written in bulk at the end of an import: the phone the import
+    // added to an existing customer is searchable, as is a new customer and the card issued to them.
+    let found = |s: &Store, q: &str| s.search_customers(q, 20).unwrap().iter().map(|c| c.id).collect::<Vec<_>>();
+    assert_eq!(found(&s, "345678"), vec![id], "the phone an import filled in is in the search index");
+    let new = csv_file("Prénom;Nom;E-mail\nZoé;Côté-Tremblay;zoe.cote@example.test\n");
+    let r = import_auto(&mut s, &new).report;
+    let zoe = r.rows[0].customer_id.expect("Zoé imported");
+    let card: String = s
+        .conn()
+        .query_row("SELECT number FROM cards WHERE customer_id = ?1 AND status = 'active'", [zoe], |r| r.get(0))
+        .unwrap();
+    for q in ["tremblay", "cote-trem", "zoe.cote@", card.as_str()] {
+        assert_eq!(found(&s, q), vec![zoe], "an imported customer is found by {q:?} (card {card})");
+    }
+    let blank = csv_file("E-mail;Téléphone;Ville\nelodie@example.com;;\n");
+    let mut o = options(&blank, &s);
+    o.matching = MatchPolicy::Overwrite;
+    assert_eq!(import(&mut s, &blank, &o).report.counts.unchanged, 1);
+    let c = s.customer(id).unwrap();
+    assert!(c.phone_e164.is_some() && c.address.city.is_some(), "a blank cell never erases");
+    let by_phone = csv_file("Nom;Téléphone\nLefèvre;+33 6 12 34 56 78\n");
+    let r = import_auto(&mut s, &by_phone).report;
+    assert_eq!(r.rows[0].customer_id, Some(id), "then by phone");
+    assert_eq!(count(&s, "SELECT count(*) FROM customers"), 2, "Élodie, matched each time, and Zoé");
+}
+
+#[test]
+fn similar_names_are_reported_never_merged() {
+    let (mut s, _) = testutil::store();
+    add(&mut s, "Élodie", "Lefèvre", "", "");
+    let f = csv_file("Prénom;Nom;E-mail\nElodie;LEFEVRE;autre@example.com\n");
+    let r = import_auto(&mut s, &f).report;
+    assert_eq!(r.counts.new, 1, "a new customer");
+    assert_eq!(r.rows[0].similar_to.len(), 1, "reported as similar to the one already there");
+    assert_eq!(count(&s, "SELECT count(*) FROM customers WHERE merged_into IS NULL"), 2, "never merged");
+}
