@@ -102,6 +102,15 @@ impl AppState {
         p.iter().find(|(t, _)| t == token).map(|(_, h)| h.clone())
     }
 
+    /// Refuse, with the message named by `key`, work that the interface starts on a
+    /// connection of its own (a test send, "read the mailbox now") while a restore is
+    /// extracting its backup: the window's own store refuses its writes then
+    /// (`Store::pause_writes`), and what such work records would land in the content the
+    /// restore replaces.
+    pub fn refuse_while_restoring(&self, key: &'static str) -> Result<(), ErrorPayload> {
+        self.with(|s| if s.writes_paused() { Err(comptoir_core::Error::conflict(key)) } else { Ok(()) })
+    }
+
     /// Run `f` on the store; a core error becomes `{code, message}` in the shop's language.
     pub fn with<T>(&self, f: impl FnOnce(&mut Store) -> comptoir_core::Result<T>) -> Result<T, ErrorPayload> {
         let mutex = self.db.as_ref().map_err(Clone::clone)?;

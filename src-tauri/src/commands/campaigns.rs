@@ -151,6 +151,7 @@ pub async fn campaign_test_send(
     email: String,
     customer_id: Option<CustomerId>,
 ) -> Res<TestSend> {
+    state.refuse_while_restoring("conflict.restore_in_progress_test_send")?;
     let db = state.db_path.clone();
     let secrets = state.secrets.clone();
     let mail = state.with(|s| s.mail_settings())?;

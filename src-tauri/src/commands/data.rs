@@ -358,25 +358,101 @@ pub async fn backup_restore(
     key: String,
 ) -> Res<RestoreReport> {
     let path = find_backup(&state, &file_name).map_err(|e| payload(&state, e))?;
+    restore_paused(&state, &data, &path, passphrase.as_deref(), &key, comptoir_core::data::restore::extract_for_restore)
+}
+
+/// A restore from the interface. The backup is checked and written out by `extract` without
+/// the store (most of a restore's time: the full integrity check, the migration of an older
+/// backup): the screens go on reading meanwhile, and a write from the interface is refused
+/// with a message rather than landing in the content about to be replaced. Only the second
+/// half, which reads and replaces the live file, holds the store.
+fn restore_paused<F>(
+    state: &AppState,
+    data: &DataState,
+    path: &Path,
+    passphrase: Option<&str>,
+    key: &str,
+    extract: F,
+) -> Res<RestoreReport>
+where
+    F: FnOnce(&Path, Option<&str>, &Path) -> comptoir_core::Result<comptoir_core::data::restore::Extracted>,
+{
     let _one = data.backing_up.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(done) = state.with(|s| s.restore_done(&path, &key))? {
+    if let Some(done) = state.with(|s| s.restore_done(path, key))? {
         return Ok(done);
     }
-    let dir = backup_dir(&state);
-    // The backup is checked and written out without the store (most of a restore's time:
-    // the full integrity check, the migration of an older backup): the screens go on reading
-    // meanwhile, and a write from the interface is refused with a message rather than landing
-    // in the content about to be replaced. Only the second half, which reads and replaces the
-    // live file, holds the store.
+    let dir = backup_dir(state);
     let _paused = state.with(|s| Ok(s.pause_writes()))?;
-    let extracted = comptoir_core::data::restore::extract_for_restore(&path, passphrase.as_deref(), &dir)
-        .map_err(|e| payload(&state, e))?;
-    state.with(|s| s.restore_extracted(extracted, passphrase.as_deref(), &dir, Some(&key)))
+    let extracted = extract(path, passphrase, &dir).map_err(|e| payload(state, e))?;
+    state.with(|s| s.restore_extracted(extracted, passphrase, &dir, Some(key)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn while_a_restore_extracts_its_backup_the_interface_cannot_write_send_a_test_or_read_the_mailbox() {
+        use tauri::Manager;
+        let dir = tempfile::tempdir().unwrap();
+        let app = tauri::test::mock_builder()
+            .manage(AppState::open(&dir.path().join("shop.db")))
+            .build(tauri::test::mock_context(tauri::test::noop_assets()))
+            .unwrap();
+        let state = app.state::<AppState>();
+        let data = DataState::default();
+        let create = |name: &str, key: &str| {
+            let input = comptoir_core::customers::NewCustomer {
+                customer: comptoir_core::customers::CustomerInput {
+                    first_name: "Zoé".into(),
+                    last_name: name.into(),
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            state.with(|s| s.create_customer(&input, Some(key)))
+        };
+        create("Avant", "client-avant").unwrap();
+        let snap = take_backup(&state, &data, BackupReason::Manual).unwrap();
+        let refused = |key: &'static str| payload(&state, Error::conflict(key));
+        let same = |got: Result<(), ErrorPayload>, key: &'static str, what: &str| {
+            let got = got.expect_err(what);
+            assert_eq!((got.code, got.message), (refused(key).code, refused(key).message), "{what}");
+        };
+        let test_send = || {
+            tauri::async_runtime::block_on(crate::commands::campaigns::campaign_test_send(
+                app.state(),
+                1,
+                comptoir_core::campaigns::Variant::A,
+                "essai@example.com".into(),
+                None,
+            ))
+            .map(|_| ())
+        };
+        let read_now =
+            || tauri::async_runtime::block_on(crate::commands::mailbox::mailbox_read_now(app.state())).map(|_| ());
+
+        let report = restore_paused(&state, &data, Path::new(&snap.path), None, "restore-1", |p, pass, d| {
+            same(
+                create("Pendant", "client-pendant").map(|_| ()),
+                "conflict.restore_in_progress",
+                "a change typed during the extraction is refused, not saved and then replaced",
+            );
+            same(test_send(), "conflict.restore_in_progress_test_send", "no test email leaves during a restore");
+            same(read_now(), "conflict.restore_in_progress_read", "the mailbox is not read on demand during a restore");
+            comptoir_core::data::restore::extract_for_restore(p, pass, d)
+        })
+        .unwrap();
+        assert_eq!(report.restored.customers, 1);
+        create("Après", "client-apres").expect("once the restore is done, changes are saved again");
+        let after = test_send().expect_err("a test send after the restore goes as far as the campaign");
+        assert_ne!(
+            after.message,
+            refused("conflict.restore_in_progress_test_send").message,
+            "not refused for the restore"
+        );
+        assert!(state.with(|s| Ok(!s.writes_paused())).unwrap(), "writes are no longer paused");
+    }
 
     #[test]
     fn a_cancel_clicked_during_the_backup_before_an_import_stops_it_before_anything_is_written() {

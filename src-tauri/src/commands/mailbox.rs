@@ -73,6 +73,7 @@ pub async fn mailbox_test_connection(
 /// reader).
 #[tauri::command]
 pub async fn mailbox_read_now(state: State<'_, AppState>) -> Res<Vec<RunReport>> {
+    state.refuse_while_restoring("conflict.restore_in_progress_read")?;
     let db = state.db_path.clone();
     let secrets = state.secrets.clone();
     let reader = state.reader.clone();

@@ -86,21 +86,14 @@ pub struct Extracted {
     files: WorkFiles,
 }
 
-/// The work copy's files (with SQLite's `-wal` and `-shm`, and what a migration of the copy
-/// kept beside it), removed on drop. What a crash leaves is removed by `backup::clean_leftovers`.
+/// The work copy's files (with SQLite's `-wal` and `-shm`), removed on drop. What a crash
+/// leaves is removed by `backup::clean_leftovers`.
 struct WorkFiles(PathBuf);
 
 impl Drop for WorkFiles {
     fn drop(&mut self) {
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
-        }
-        let (Some(dir), Some(name)) = (self.0.parent(), self.0.file_name()) else { return };
-        let kept = format!("{}.v", name.to_string_lossy());
-        for b in std::fs::read_dir(dir).into_iter().flatten().filter_map(|e| e.ok()) {
-            if b.file_name().to_string_lossy().starts_with(&kept) {
-                let _ = std::fs::remove_file(b.path());
-            }
         }
     }
 }
@@ -125,8 +118,9 @@ pub fn extract_for_restore(path: &Path, passphrase: Option<&str>, backup_dir: &P
         let _ = std::fs::remove_file(format!("{}{suffix}", files.0.display()));
     }
     let header = backup::extract(path, passphrase, &files.0).map_err(backup::BackupProblem::error)?;
-    // Opening it migrates an older backup to this app's schema.
-    let copy = Store::open(&files.0)?;
+    // Opening it migrates an older backup to this app's schema (the backup itself stands for
+    // the copy a migration keeps of the older version: none is written).
+    let copy = Store::open_copy(&files.0)?;
     let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     Ok(Extracted { copy, header, file_name, files })
 }

@@ -102,7 +102,19 @@ impl Store {
     }
 
     pub fn open_with_clock(path: impl AsRef<Path>, clock: Arc<dyn Clock>) -> Result<Store> {
-        let path = path.as_ref().to_path_buf();
+        Self::open_file(path.as_ref(), clock, true)
+    }
+
+    /// Open a copy that is itself a copy of a file kept elsewhere (a restore's work copy of a
+    /// backup), migrating it without writing a copy of the older version beside it first: the
+    /// backup it came from is that copy already, and a second one of a large shop costs the
+    /// restore its time and its disk for nothing.
+    pub fn open_copy(path: impl AsRef<Path>) -> Result<Store> {
+        Self::open_file(path.as_ref(), Arc::new(SystemClock), false)
+    }
+
+    fn open_file(path: &Path, clock: Arc<dyn Clock>, copy_before_upgrade: bool) -> Result<Store> {
+        let path = path.to_path_buf();
         if let Some(parent) = path.parent() {
             if !parent.as_os_str().is_empty() {
                 std::fs::create_dir_all(parent)?;
@@ -115,7 +127,7 @@ impl Store {
         apply_pragmas(&conn)?;
         let unlock = unlock::UnlockCell::default();
         unlock::register(&conn, &unlock)?;
-        let backup = migrations::migrate(&mut conn, Some(&path), clock.now())?;
+        let backup = migrations::migrate(&mut conn, Some(path.as_path()).filter(|_| copy_before_upgrade), clock.now())?;
         let gate = Some(gate::Gate::for_file(&path));
         Ok(Store {
             conn,

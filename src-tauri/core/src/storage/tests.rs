@@ -34,6 +34,31 @@ pub(super) fn file_at_version(path: &std::path::Path, version: u32) -> Connectio
 }
 
 #[test]
+fn a_copy_of_a_backup_is_upgraded_without_a_second_copy_of_its_older_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(".restore-1-0.db");
+    let from = LATEST_VERSION - 1;
+    {
+        let c = file_at_version(&path, from);
+        c.execute(
+            "INSERT INTO customers (first_name, last_name, first_fold, last_fold, created_at, updated_at) VALUES ('Élodie', 'Lefèvre', 'elodie', 'lefevre', '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00')",
+            [],
+        )
+        .unwrap();
+    }
+    let store = Store::open_copy(&path).unwrap();
+    let v: u32 = store.conn().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(v, LATEST_VERSION, "the copy is upgraded to this app's schema");
+    let n: i64 = store.conn().query_row("SELECT count(*) FROM customers", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 1, "with its data");
+    assert!(store.migration_backup.is_none(), "no copy of the older version is taken: the backup is that copy");
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.retain(|n| !n.ends_with("-wal") && !n.ends_with("-shm"));
+    assert_eq!(names, [".restore-1-0.db"], "nothing is written beside the copy");
+}
+
+#[test]
 fn a_new_file_gets_the_pragmas_and_the_latest_schema() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("shop.db")).unwrap();
