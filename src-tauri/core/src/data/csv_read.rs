@@ -28,6 +28,15 @@ pub fn sep_line(bytes: &[u8]) -> Option<u8> {
     (rest.len() == 1 && DELIMITERS.contains(&rest[0])).then_some(rest[0])
 }
 
+/// Where the file's second line starts: after the first LF, CRLF or lone CR.
+fn first_line_end(bytes: &[u8]) -> usize {
+    match bytes.iter().position(|b| *b == b'\n' || *b == b'\r') {
+        Some(i) if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') => i + 2,
+        Some(i) => i + 1,
+        None => bytes.len(),
+    }
+}
+
 fn reader(bytes: &[u8], delimiter: u8) -> csv::Reader<&[u8]> {
     csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(bytes)
 }
@@ -84,8 +93,10 @@ pub fn records(
     delimiter: u8,
     enc: TextEncoding,
 ) -> impl Iterator<Item = Result<Record, RecordError>> + '_ {
-    let skip = usize::from(sep_line(bytes).is_some());
-    let mut r = reader(bytes, delimiter);
+    // The `sep=` line is cut off before the csv reader sees it: with a quote it does not close
+    // (`"sep=;`), the reader would take it as a cell running over the lines after it.
+    let body_start = if sep_line(bytes).is_some() { first_line_end(bytes) } else { 0 };
+    let mut r = reader(&bytes[body_start..], delimiter);
     let mut rec = csv::ByteRecord::new();
     let mut done = false;
     // Lines are counted from byte offsets: the csv reader's own count is off by one after a
@@ -111,32 +122,27 @@ pub fn records(
         }
         line_at
     };
-    std::iter::from_fn(move || loop {
+    std::iter::from_fn(move || {
         if done {
             return None;
         }
-        let before = r.position().byte() as usize;
+        let before = body_start + r.position().byte() as usize;
         match r.read_byte_record(&mut rec) {
             Ok(false) => {
                 done = true;
-                return None;
+                None
             }
             Ok(true) => {
-                let line = line_of(rec.position().map(|p| p.byte() as usize).unwrap_or(before));
-                if line <= skip {
-                    continue;
-                }
+                let line = line_of(rec.position().map(|p| body_start + p.byte() as usize).unwrap_or(before));
                 // A character takes at least one byte: only a long cell is decoded to be
                 // counted, before anything else of the record is decoded.
                 if rec.iter().any(|c| c.len() > MAX_CELL && decode::decode_cell(c, enc).chars().count() > MAX_CELL) {
                     return Some(Err(RecordError::CellTooLong { line }));
                 }
-                return Some(Ok(Record { line, cells: rec.iter().map(|c| decode::decode_cell(c, enc)).collect() }));
+                Some(Ok(Record { line, cells: rec.iter().map(|c| decode::decode_cell(c, enc)).collect() }))
             }
-            Err(_) => {
-                // The csv reader resynchronises at the next record.
-                return Some(Err(RecordError::Unreadable { line: line_of(before) }));
-            }
+            // The csv reader resynchronises at the next record.
+            Err(_) => Some(Err(RecordError::Unreadable { line: line_of(before) })),
         }
     })
 }
@@ -193,6 +199,19 @@ mod tests {
         let crlf: Vec<usize> =
             records(b"a;b\r\nc;\"d\r\ne\"\r\n\r\nf;g\r\n", b';', TextEncoding::Utf8).map(|r| r.unwrap().line).collect();
         assert_eq!(crlf, vec![1, 2, 5], "CRLF, a quoted newline and an empty line counted alike");
+    }
+
+    #[test]
+    fn a_sep_line_with_a_quote_it_never_closes_swallows_no_line_after_it() {
+        for text in ["\"sep=;\nNom;Ville\nA;Lyon\nB;Paris\n", "\"sep=;\r\nNom;Ville\r\nA;Lyon\r\nB;Paris\r\n"] {
+            assert_eq!(sep_line(text.as_bytes()), Some(b';'), "{text:?} names its separator");
+            let recs: Vec<Record> = records(text.as_bytes(), b';', TextEncoding::Utf8).map(Result::unwrap).collect();
+            assert_eq!(
+                recs.iter().map(|r| (r.line, r.cells.join("|"))).collect::<Vec<_>>(),
+                vec![(2, "Nom|Ville".to_string()), (3, "A|Lyon".into()), (4, "B|Paris".into())],
+                "every line after the sep= line is a record of its own: {text:?}"
+            );
+        }
     }
 
     #[test]

@@ -42,11 +42,10 @@ pub struct ReadOptions {
 enum Grid {
     /// A delimited text file's bytes as they came (shared with whoever holds the file), read
     /// from `start` (after a UTF-8 byte-order mark); cells are decoded as they are read.
-    Csv {
-        bytes: Arc<Vec<u8>>,
-        start: usize,
-    },
-    Rows(Vec<Record>),
+    Csv { bytes: Arc<Vec<u8>>, start: usize },
+    /// A workbook's sheet, or Mailchimp's files as one table; a record of theirs that could
+    /// not be read is kept as its error, to be reported at its line.
+    Rows(Vec<std::result::Result<Record, RecordError>>),
 }
 
 /// An opened file, ready to map and import.
@@ -121,11 +120,14 @@ fn read_sheet(bytes: &[u8], sheet: Option<u32>) -> Result<(Vec<String>, usize, V
 }
 
 /// Mailchimp's export: one CSV per status in a zip. One table, the status in its own column.
-fn read_mailchimp(bytes: &[u8]) -> Result<Vec<Record>> {
+/// Lines are numbered through the table, header first. A record that cannot be read (a cell
+/// too long) keeps its line as an error: the merchant sees it in the report, never a member
+/// silently left out.
+fn read_mailchimp(bytes: &[u8]) -> Result<Vec<std::result::Result<Record, RecordError>>> {
     let unreadable = |_| Error::invalid("file", "field.import_file_unreadable");
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(unreadable)?;
     let mut header: Vec<String> = Vec::new();
-    let mut out: Vec<Record> = Vec::new();
+    let mut out: Vec<std::result::Result<Record, RecordError>> = Vec::new();
     let mut names: Vec<String> = zip
         .file_names()
         .filter_map(|n| n.ok())
@@ -157,8 +159,9 @@ fn read_mailchimp(bytes: &[u8]) -> Result<Vec<Record>> {
         }
         let enc = decode::guess(&raw);
         let body = decode::body(&raw, enc);
-        let mut recs = csv_read::records(body, csv_read::detect_delimiter(body), enc).filter_map(|r| r.ok());
-        let Some(h) = recs.next() else { continue };
+        let mut recs = csv_read::records(body, csv_read::detect_delimiter(body), enc);
+        // The file's header is its first readable record (a file that has none adds nothing).
+        let Some(h) = recs.by_ref().find_map(|r| r.ok()) else { continue };
         // Columns in the order of the first file; columns only later files have are added.
         let positions: Vec<usize> = h
             .cells
@@ -173,6 +176,17 @@ fn read_mailchimp(bytes: &[u8]) -> Result<Vec<Record>> {
             .collect();
         for r in recs {
             line += 1;
+            let r = match r {
+                Ok(r) => r,
+                Err(RecordError::CellTooLong { .. }) => {
+                    out.push(Err(RecordError::CellTooLong { line }));
+                    continue;
+                }
+                Err(RecordError::Unreadable { .. }) => {
+                    out.push(Err(RecordError::Unreadable { line }));
+                    continue;
+                }
+            };
             let mut cells = vec![String::new(); header.len()];
             for (i, c) in r.cells.into_iter().enumerate() {
                 if let Some(&p) = positions.get(i) {
@@ -180,20 +194,20 @@ fn read_mailchimp(bytes: &[u8]) -> Result<Vec<Record>> {
                 }
             }
             cells.push(status.to_string());
-            out.push(Record { line, cells });
+            out.push(Ok(Record { line, cells }));
         }
     }
     if header.is_empty() {
         return Err(Error::invalid("file", "field.import_file_empty"));
     }
     let width = header.len();
-    for r in out.iter_mut() {
+    for r in out.iter_mut().filter_map(|r| r.as_mut().ok()) {
         let status = r.cells.pop().unwrap_or_default();
         r.cells.resize(width, String::new());
         r.cells.push(status);
     }
     header.push(MAILCHIMP_STATUS.to_string());
-    out.insert(0, Record { line: 1, cells: header });
+    out.insert(0, Ok(Record { line: 1, cells: header }));
     Ok(out)
 }
 
@@ -254,7 +268,7 @@ impl ImportFile {
                 let (names, idx, rows) = read_sheet(&bytes, opts.sheet)?;
                 f.sheets = names;
                 f.sheet = idx;
-                f.grid = Grid::Rows(rows);
+                f.grid = Grid::Rows(rows.into_iter().map(Ok).collect());
             }
             FileFormat::MailchimpZip => {
                 f.encoding = Some(TextEncoding::Utf8);
@@ -280,7 +294,7 @@ impl ImportFile {
                 self.delimiter.unwrap_or(b';'),
                 self.encoding.unwrap_or(TextEncoding::Utf8),
             )),
-            Grid::Rows(r) => Box::new(r.iter().cloned().map(Ok)),
+            Grid::Rows(r) => Box::new(r.iter().cloned()),
         }
     }
 

@@ -210,6 +210,35 @@ fn mailchimp_zip_of_subscribed_unsubscribed_and_cleaned() {
 }
 
 #[test]
+fn a_mailchimp_member_with_a_cell_too_long_is_reported_at_its_line_never_dropped() {
+    let (mut s, _) = testutil::store();
+    let long = "x".repeat(12_000);
+    let body = format!(
+        "Email Address,First Name,Last Name,NOTES\nana@example.com,Ana,Roux,\nlong@example.com,Léa,Long,{long}\nzoe@example.com,Zoé,Sud,\n"
+    );
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    z.start_file("subscribed_members_export_1.csv", zip::write::SimpleFileOptions::default()).unwrap();
+    z.write_all(body.as_bytes()).unwrap();
+    let bytes = z.finish().unwrap().into_inner();
+    let f = ImportFile::open("audience.zip", &bytes, &ReadOptions::default()).unwrap();
+    assert_eq!(f.format, FileFormat::MailchimpZip);
+    let opts = options(&f, &s);
+    let run = import(&mut s, &f, &opts);
+    let r = &run.report;
+    assert_eq!(
+        (r.counts.rows, r.counts.new, r.counts.errors),
+        (3, 2, 1),
+        "the member in the middle is counted, as an error"
+    );
+    let err = r.rows.iter().find(|o| o.kind == RowKind::Error).expect("the long member is in the report");
+    assert_eq!(err.line, 3, "at its line of the table (the header is line 1)");
+    assert_eq!(err.problems[0].reason, "cell_too_long");
+    let (errors, _) = super::super::error_file::error_file(&f, &run.errors, crate::types::Lang::Fr);
+    let text = String::from_utf8(errors).unwrap();
+    assert_eq!(text.lines().count(), 2, "the file of rows in error holds the header and that member's line: {text}");
+}
+
+#[test]
 fn brevo_and_google_sheets_exports() {
     let (mut s, _) = testutil::store();
     let f = open("brevo-contacts.csv");
