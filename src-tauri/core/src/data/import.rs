@@ -19,9 +19,9 @@
 use super::bulk::{builds_indexes_after, restore_cache, BULK_CACHE_KIB, BULK_ROWS, INDEXES_BUILT_AFTER};
 use super::erasure;
 use super::mapping::Field;
-use super::matching::{current_values, find_match, set_column, similar, values_of};
+use super::matching::{current_values, find_match, set_column, shared_phone, similar, values_of};
 use super::normalise::ConsentWord;
-use super::report::{Key, Seen};
+use super::report::Seen;
 use super::rows::{self, ParsedRow, RowContext};
 use super::source::ImportFile;
 use super::types::*;
@@ -467,17 +467,12 @@ pub(crate) fn run(
                     });
                 }
                 out.suppressed |= suppressed_already;
-                let keys: Vec<Key> = [
-                    n.email_norm.as_deref().map(|e| seen.key(b'e', e)),
-                    n.phone.as_ref().map(|p| seen.key(b'p', &p.e164)),
-                    row.card.as_deref().map(|c| seen.key(b'c', c)),
-                ]
-                .into_iter()
-                .flatten()
-                .collect();
-                out.duplicate_of_line = seen.first_line(&keys, row.line);
+                let (email, phone) = (n.email_norm.as_deref(), n.phone.as_ref().map(|p| p.e164.as_str()));
+                out.duplicate_of_line = seen.same_person(email, phone, row.card.as_deref());
                 let name_from_email = n.email.as_deref() == Some(n.last_name.as_str()) && n.first_name.is_empty();
-                match find_match(tx, n, row.card.as_deref())? {
+                let found = find_match(tx, n, row.card.as_deref())?;
+                seen.remember(email, phone, row.card.as_deref(), found.shared_phone.is_some(), row.line);
+                match found.id {
                     Some(id) => {
                         out.customer_id = Some(id);
                         if row.points.is_some() || row.stamps.is_some() {
@@ -512,6 +507,15 @@ pub(crate) fn run(
                         let consent = consent_for(&ctx, &row, suppressed_already || out.suppressed, None);
                         let id = create(tx, &ctx, &row, n, consent.as_ref(), currency)?;
                         out.similar_to = similar(tx, n, id, &mut crowded)?;
+                        if let Some(other) = found.shared_phone {
+                            // Kept apart from the customer who has this phone under another
+                            // email, and said so.
+                            match out.similar_to.iter_mut().find(|s| s.id == other) {
+                                Some(s) => s.same_phone = true,
+                                None => out.similar_to.insert(0, shared_phone(tx, other)?),
+                            }
+                            counts.shared_phones += 1;
+                        }
                         out.customer_id = Some(id);
                         out.kind = RowKind::New;
                         counts.new += 1;
@@ -526,7 +530,7 @@ pub(crate) fn run(
                         .any(|p| p.dropped && p.reason != "balance_not_for_existing" && p.reason != "suppressed"),
                 );
                 counts.duplicates_in_file += u32::from(out.duplicate_of_line.is_some());
-                counts.similar_names += u32::from(!out.similar_to.is_empty());
+                counts.similar_names += u32::from(out.similar_to.iter().any(|s| !s.same_phone));
                 counts.suppressed += u32::from(out.suppressed);
                 outcomes.push(out);
             }

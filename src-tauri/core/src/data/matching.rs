@@ -122,7 +122,21 @@ pub(crate) fn set_column(tx: &Tx, id: CustomerId, col: &str, v: Option<&str>) ->
     Ok(())
 }
 
-pub(crate) fn find_match(tx: &Tx, n: &Normalized, card: Option<&str>) -> Result<Option<CustomerId>> {
+/// What the matching found for a row.
+pub(crate) struct Found {
+    /// The existing customer the row is.
+    pub id: Option<CustomerId>,
+    /// A customer who has the row's phone under another email, if the row matched no one:
+    /// someone sharing the phone (a household, a shop's landline), kept apart and reported.
+    pub shared_phone: Option<CustomerId>,
+}
+
+/// The existing customer a row is. Rule: the same normalised email; else the same phone,
+/// unless that customer has another email than the row's (two emails on one phone are two
+/// people: merged, one's consent would be recorded on the other, and an overwrite would put
+/// one's address on the other's record); else the same active card, the holder's own whatever
+/// the email (an export whose email was corrected in the spreadsheet still finds its customer).
+pub(crate) fn find_match(tx: &Tx, n: &Normalized, card: Option<&str>) -> Result<Found> {
     let order = "AND merged_into IS NULL ORDER BY archived_at IS NOT NULL, id LIMIT 1";
     if let Some(e) = &n.email_norm {
         let id = tx
@@ -130,28 +144,47 @@ pub(crate) fn find_match(tx: &Tx, n: &Normalized, card: Option<&str>) -> Result<
             .query_row([e], |r| r.get(0))
             .optional()?;
         if id.is_some() {
-            return Ok(id);
+            return Ok(Found { id, shared_phone: None });
         }
     }
+    let mut shared_phone = None;
     if let Some(p) = &n.phone {
-        let id = tx
-            .prepare_cached(&format!("SELECT id FROM customers WHERE phone_e164 = ?1 {order}"))?
-            .query_row([&p.e164], |r| r.get(0))
+        // A holder with no email (or the row's) first; one with another email only reported.
+        let holder: Option<(CustomerId, bool)> = tx
+            .prepare_cached(
+                "SELECT id, ?2 IS NOT NULL AND email_norm IS NOT NULL AND email_norm <> ?2 AS other_email
+                 FROM customers WHERE phone_e164 = ?1 AND merged_into IS NULL
+                 ORDER BY other_email, archived_at IS NOT NULL, id LIMIT 1",
+            )?
+            .query_row(params![&p.e164, n.email_norm], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
-        if id.is_some() {
-            return Ok(id);
+        match holder {
+            Some((id, false)) => return Ok(Found { id: Some(id), shared_phone: None }),
+            Some((id, true)) => shared_phone = Some(id),
+            None => {}
         }
     }
     if let Some(c) = card {
-        return Ok(tx
+        let id = tx
             .prepare_cached(
                 "SELECT k.customer_id FROM cards k JOIN customers c ON c.id = k.customer_id
                  WHERE k.number = ?1 AND k.status = 'active' AND c.merged_into IS NULL",
             )?
             .query_row([c], |r| r.get(0))
-            .optional()?);
+            .optional()?;
+        if id.is_some() {
+            return Ok(Found { id, shared_phone: None });
+        }
     }
-    Ok(None)
+    Ok(Found { id: None, shared_phone })
+}
+
+/// The customer `id` as the report names one who has a row's phone under another email.
+pub(crate) fn shared_phone(tx: &Tx, id: CustomerId) -> Result<SimilarCustomer> {
+    let (f, l): (String, String) = tx
+        .prepare_cached("SELECT first_name, last_name FROM customers WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(SimilarCustomer { id, name: customers::display_name(&f, &l), same_phone: true })
 }
 
 /// A postcode of up to this many customers is compared whole with a new name.
@@ -180,6 +213,7 @@ pub(crate) fn similar(
         Ok(SimilarCustomer {
             id: r.get(0)?,
             name: customers::display_name(&r.get::<_, String>(1)?, &r.get::<_, String>(2)?),
+            same_phone: false,
         })
     })?;
     for r in rows {
@@ -228,7 +262,7 @@ pub(crate) fn similar(
         let mut name = tx.prepare_cached("SELECT first_name, last_name FROM customers WHERE id = ?1")?;
         for id in found {
             let (f, l): (String, String) = name.query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            out.push(SimilarCustomer { id, name: customers::display_name(&f, &l) });
+            out.push(SimilarCustomer { id, name: customers::display_name(&f, &l), same_phone: false });
         }
     }
     Ok(out)

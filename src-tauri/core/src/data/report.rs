@@ -52,8 +52,8 @@ impl std::hash::Hasher for Prehashed {
 }
 
 /// The email, phone and card of the rows so far (as hashes), each with the line of the first
-/// row that had it. Rule: a row sharing any of them with an earlier row is a duplicate inside
-/// the file, whatever the earlier row wrote (a card an existing customer was not given, an
+/// row that had it. Rule: a row naming the same person as an earlier row by these
+/// (`same_person`) is a duplicate inside the file, whatever the earlier row wrote (a card an existing customer was not given, an
 /// address an overwrite replaced), so the merchant sees it in the report. The hash is keyed
 /// at random for each import, so no file can be made whose values all land in one bucket.
 /// The map grows by doubling: at its last growth (a million rows, three keys each) it holds
@@ -75,12 +75,48 @@ impl Seen {
 
     /// The line of the first earlier row sharing one of `keys` (in their order), if any; the
     /// keys are then remembered for `line` where they are new.
-    pub(super) fn first_line(&mut self, keys: &[Key], line: u32) -> Option<u32> {
+    #[cfg(test)]
+    fn first_line(&mut self, keys: &[Key], line: u32) -> Option<u32> {
         let first = keys.iter().find_map(|k| self.map.get(k).copied());
         for k in keys {
             self.map.entry(*k).or_insert(line);
         }
         first
+    }
+
+    /// The line of the first earlier row naming the same person as this row, by the rules of
+    /// the matching (`matching::find_match`): the same email or the same card, or the same
+    /// phone where one of the two rows has no email. Two rows with one phone and two emails are
+    /// two people sharing it (a household, a shop's landline): not a duplicate. Nothing is
+    /// remembered here: see `remember`.
+    pub(super) fn same_person(&self, email: Option<&str>, phone: Option<&str>, card: Option<&str>) -> Option<u32> {
+        let look = match email {
+            Some(e) => [Some(self.key(b'e', e)), phone.map(|p| self.key(b'p', p)), None],
+            None => [phone.map(|p| self.key(b'p', p)), phone.map(|p| self.key(b'q', p)), None],
+        };
+        look.into_iter().chain([card.map(|c| self.key(b'c', c))]).flatten().find_map(|k| self.map.get(&k).copied())
+    }
+
+    /// Remember a row's values for the rows after it, where they are new. A phone is kept
+    /// under one of two kinds, from a row without email (`p`, which every later row looks
+    /// for) or with one (`q`, which only a row without email looks for); a phone the matching
+    /// found under another person's email (`shared_phone`) is not kept with this row's email:
+    /// a later row without email goes to that person, not to this row.
+    pub(super) fn remember(
+        &mut self,
+        email: Option<&str>,
+        phone: Option<&str>,
+        card: Option<&str>,
+        shared_phone: bool,
+        line: u32,
+    ) {
+        let keep = match email {
+            Some(e) => [Some(self.key(b'e', e)), phone.filter(|_| !shared_phone).map(|p| self.key(b'q', p))],
+            None => [phone.map(|p| self.key(b'p', p)), None],
+        };
+        for k in keep.into_iter().chain([card.map(|c| self.key(b'c', c))]).flatten() {
+            self.map.entry(k).or_insert(line);
+        }
     }
 }
 
@@ -191,5 +227,46 @@ mod tests {
         assert_eq!(seen.first_line(&[phone], 7), Some(3), "a later row never takes a key's place");
         let other_case = seen.key(b'e', "A@example.com");
         assert_eq!(seen.first_line(&[other_case], 8), None, "keys are compared as given");
+    }
+
+    #[test]
+    fn one_phone_with_two_emails_is_two_people_and_a_row_without_email_is_either() {
+        let mut seen = Seen::new();
+        let phone = Some("+33612345678");
+        let row = |seen: &mut Seen, email: Option<&str>, card: Option<&str>, shared: bool, line: u32| {
+            let first = seen.same_person(email, phone, card);
+            seen.remember(email, phone, card, shared, line);
+            first
+        };
+        assert_eq!(row(&mut seen, Some("ana@example.com"), None, false, 2), None);
+        assert_eq!(
+            row(&mut seen, Some("leo@example.com"), None, true, 3),
+            None,
+            "the same phone under another email is someone else sharing it"
+        );
+        assert_eq!(
+            row(&mut seen, None, None, false, 4),
+            Some(2),
+            "a row with the phone and no email is the first holder's"
+        );
+        assert_eq!(
+            row(&mut seen, Some("zoe@example.com"), None, false, 5),
+            Some(4),
+            "a row with an email and the phone of a row that had none is that row's"
+        );
+        assert_eq!(seen.same_person(Some("leo@example.com"), None, None), Some(3), "the same email is the same person");
+        assert_eq!(row(&mut seen, Some("max@example.com"), Some("29000001"), false, 7), Some(4));
+        assert_eq!(
+            seen.same_person(Some("other@example.com"), None, Some("29000001")),
+            Some(7),
+            "a card is its holder's whatever the email"
+        );
+        let mut apart = Seen::new();
+        assert_eq!(row(&mut apart, Some("leo@example.com"), None, true, 2), None);
+        assert_eq!(
+            row(&mut apart, None, None, false, 3),
+            None,
+            "a phone kept apart as someone else's names that person, not the row kept apart"
+        );
     }
 }

@@ -111,7 +111,8 @@ pub struct RowOutcome {
     pub problems: Vec<RowProblem>,
     /// An earlier row of the same file names the same person (same email, phone or card).
     pub duplicate_of_line: Option<u32>,
-    /// Customers with a very similar name (reported, never merged).
+    /// Customers with a very similar name, or with the row's phone under another email
+    /// (reported, never merged).
     pub similar_to: Vec<SimilarCustomer>,
     /// The address went (or already was) on the suppression list.
     pub suppressed: bool,
@@ -121,6 +122,9 @@ pub struct RowOutcome {
 pub struct SimilarCustomer {
     pub id: CustomerId,
     pub name: String,
+    /// Not a similar name: this customer has the row's phone under another email (a phone
+    /// shared by two people), so the row was kept apart from them.
+    pub same_phone: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -136,6 +140,8 @@ pub struct ImportCounts {
     pub with_dropped_values: u32,
     pub duplicates_in_file: u32,
     pub similar_names: u32,
+    /// New customers kept apart from an existing one who has their phone under another email.
+    pub shared_phones: u32,
     pub suppressed: u32,
     pub consents: u32,
     pub points: i64,

@@ -4,4 +4,8 @@ export type ImportCounts = { rows: number, new: number, updated: number, unchang
 /**
  * Rows imported with a value left out (kept in the notes).
  */
-with_dropped_values: number, duplicates_in_file: number, similar_names: number, suppressed: number, consents: number, points: number, stamps: number, };
+with_dropped_values: number, duplicates_in_file: number, similar_names: number, 
+/**
+ * New customers kept apart from an existing one who has their phone under another email.
+ */
+shared_phones: number, suppressed: number, consents: number, points: number, stamps: number, };

@@ -13,7 +13,8 @@ line: number, kind: RowKind, name: string, customer_id: number | null, problems:
  */
 duplicate_of_line: number | null, 
 /**
- * Customers with a very similar name (reported, never merged).
+ * Customers with a very similar name, or with the row's phone under another email
+ * (reported, never merged).
  */
 similar_to: Array<SimilarCustomer>, 
 /**

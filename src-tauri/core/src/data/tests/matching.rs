@@ -50,9 +50,9 @@ fn a_row_sharing_a_value_an_earlier_row_brought_is_a_duplicate_even_when_that_va
     assert_eq!(line3.duplicate_of_line, Some(2), "the same card as line 2, though line 2 did not keep it");
     // Overwrite: line 3 replaces the address line 2 brought; line 4 brings that address again.
     let f = csv_file(
-        "Prénom;Nom;E-mail;Téléphone\n\
-         Zoé;Brûlé;zoe@example.com;06 11 22 33 44\n\
-         Zoé;Brûlé;zoe.brule@example.com;06 11 22 33 44\n\
+        "Prénom;Nom;E-mail;Carte\n\
+         Zoé;Brûlé;zoe@example.com;CF000456\n\
+         Zoé;Brûlé;zoe.brule@example.com;CF000456\n\
          Zoé;Brûlé;zoe@example.com;\n",
     );
     let mut opts = options(&f, &s);
@@ -107,6 +107,63 @@ fn matching_fills_or_overwrites_and_a_blank_cell_never_erases() {
     let r = import_auto(&mut s, &by_phone).report;
     assert_eq!(r.rows[0].customer_id, Some(id), "then by phone");
     assert_eq!(count(&s, "SELECT count(*) FROM customers"), 2, "Élodie, matched each time, and Zoé");
+}
+
+#[test]
+fn a_phone_shared_by_two_people_with_their_own_emails_never_merges_them() {
+    let (mut s, _) = testutil::store();
+    let zoe = add(&mut s, "Zoé", "Brûlé", "zoe@example.com", "Lyon");
+    s.conn().execute("UPDATE customers SET phone_e164 = '+33612345678' WHERE id = ?1", [zoe]).unwrap();
+    let granted = crate::customers::ConsentInput {
+        choice: crate::customers::ConsentChoice::Express,
+        source: crate::customers::ConsentSource::Counter,
+        wording: "J'accepte les offres de la boutique.".into(),
+    };
+    s.set_consent(zoe, &granted, None).unwrap();
+    let consent_before = s.customer(zoe).unwrap().consent.map(|c| c.choice);
+    let f = csv_file(
+        "Prénom;Nom;E-mail;Téléphone;Ville;Accepte les offres\n\
+         Jean;Tremblay;jean@example.com;06 12 34 56 78;Montréal;désinscrit\n\
+         Zoé;Brûlé;;06 12 34 56 78;Villeurbanne;\n",
+    );
+    for policy in [MatchPolicy::FillEmpty, MatchPolicy::Overwrite] {
+        let mut opts = options(&f, &s);
+        opts.matching = policy;
+        let r = s.import_preview(&f, &opts, &mut |_| true).unwrap().report;
+        let jean = r.rows.iter().find(|o| o.line == 2).unwrap_or_else(|| panic!("{r:#?}"));
+        assert_eq!(jean.kind, RowKind::New, "{policy:?}: another email on the same phone is another person");
+        assert_eq!(
+            jean.similar_to.iter().map(|x| (x.id, x.same_phone)).collect::<Vec<_>>(),
+            vec![(zoe, true)],
+            "the customer with that phone is named in the report"
+        );
+        assert_eq!(r.counts.shared_phones, 1);
+        assert_eq!(r.counts.similar_names, 0, "a shared phone is not a similar name");
+        let line3 = r.rows.iter().find(|o| o.line == 3).unwrap();
+        assert_eq!(line3.customer_id, Some(zoe), "{policy:?}: a row with the phone and no email is the customer's");
+        assert_eq!(line3.duplicate_of_line, None, "line 2 was someone else");
+    }
+    let mut opts = options(&f, &s);
+    opts.matching = MatchPolicy::Overwrite;
+    import(&mut s, &f, &opts);
+    let after = s.customer(zoe).unwrap();
+    assert_eq!(after.email.as_deref(), Some("zoe@example.com"), "Zoé keeps her address");
+    assert_eq!(after.consent.map(|c| c.choice), consent_before, "Jean's unsubscribe is not recorded on Zoé");
+    assert_eq!(after.address.city.as_deref(), Some("Villeurbanne"), "her own row still updates her");
+    let jean = count(&s, "SELECT count(*) FROM customers WHERE email_norm = 'jean@example.com' AND id != 1");
+    assert_eq!(jean, 1, "Jean is a customer of his own");
+
+    // A card is its holder's: a row with the card and a corrected email updates that customer.
+    let card: String = s
+        .conn()
+        .query_row("SELECT number FROM cards WHERE customer_id = ?1 AND status = 'active'", [zoe], |r| r.get(0))
+        .expect("a customer has a card from the start");
+    let corrected = csv_file(&format!("E-mail;Téléphone;Carte\nzoe.brule@example.com;06 12 34 56 78;{card}\n"));
+    let mut opts = options(&corrected, &s);
+    opts.matching = MatchPolicy::Overwrite;
+    let r = import(&mut s, &corrected, &opts).report;
+    assert_eq!(r.rows[0].customer_id, Some(zoe), "{r:#?}");
+    assert_eq!(s.customer(zoe).unwrap().email.as_deref(), Some("zoe.brule@example.com"), "the corrected email is hers");
 }
 
 #[test]
