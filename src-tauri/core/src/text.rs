@@ -40,9 +40,22 @@ pub fn fold(s: &str) -> String {
     out
 }
 
-/// Trim and collapse inner white space; `None` for an empty value.
+/// Rule: characters no text a merchant or a file types keeps, because nobody can see them
+/// and they change what others see: control characters (C0 but tab and line ends, DEL, C1),
+/// the bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069: a name
+/// that reads backwards in a list or an email's subject), the zero-width space, word joiner and
+/// byte-order mark (two equal names that differ). The joiners that belong to writing (ZWJ in
+/// emoji, ZWNJ in Persian) and the left-to-right and right-to-left marks stay.
+pub fn is_hidden(c: char) -> bool {
+    (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200B}' | '\u{2060}' | '\u{FEFF}')
+}
+
+/// Trim and collapse inner white space, the hidden characters left out (`is_hidden`);
+/// `None` for an empty value.
 pub fn clean(s: &str) -> Option<String> {
-    let collapsed = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let visible: String = s.chars().filter(|c| !is_hidden(*c)).collect();
+    let collapsed = visible.split_whitespace().collect::<Vec<_>>().join(" ");
     if collapsed.is_empty() {
         None
     } else {
@@ -50,13 +63,15 @@ pub fn clean(s: &str) -> Option<String> {
     }
 }
 
-/// Trim a multi-line text (notes), keeping its lines; `None` for an empty value.
+/// Trim a multi-line text (notes), keeping its lines (CRLF and a lone CR become LF) and
+/// leaving out the hidden characters (`is_hidden`); `None` for an empty value.
 pub fn clean_multiline(s: &str) -> Option<String> {
-    let t = s.trim();
+    let visible: String = s.replace("\r\n", "\n").replace('\r', "\n").chars().filter(|c| !is_hidden(*c)).collect();
+    let t = visible.trim();
     if t.is_empty() {
         None
     } else {
-        Some(t.replace("\r\n", "\n"))
+        Some(t.to_string())
     }
 }
 
@@ -106,6 +121,28 @@ pub fn check_text(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hidden_characters_never_reach_a_name_or_a_note() {
+        assert_eq!(clean("\u{202E}gnp.exe Zoé"), Some("gnp.exe Zoé".into()), "a right-to-left override is left out");
+        assert_eq!(
+            clean("Zo\u{200B}é\u{0000} \u{0007}Brûlé\u{FEFF}"),
+            Some("Zoé Brûlé".into()),
+            "controls and zero-width"
+        );
+        assert_eq!(clean("\u{2067}\u{2069}"), None, "nothing visible is nothing");
+        assert_eq!(
+            clean("👨\u{200D}👩\u{200D}👧 Léa"),
+            Some("👨\u{200D}👩\u{200D}👧 Léa".into()),
+            "an emoji's joiner stays"
+        );
+        assert_eq!(clean("می\u{200C}خواهم"), Some("می\u{200C}خواهم".into()), "a Persian non-joiner stays");
+        assert_eq!(
+            clean_multiline("  ligne 1\r\nligne\u{202E} 2\rligne 3\u{0008}\n\tfin  "),
+            Some("ligne 1\nligne 2\nligne 3\n\tfin".into()),
+            "a note keeps its lines and tabs, not the rest"
+        );
+    }
 
     #[test]
     fn an_email_with_a_decomposed_accent_is_the_same_address() {
