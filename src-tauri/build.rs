@@ -127,6 +127,7 @@ const COMMANDS: &[&str] = &[
     "suppression_lift",
     "mail_domain_check",
     "campaign_content_check",
+    "data_import_upload",
     "data_import_open",
     "data_import_reopen",
     "data_import_preview",

@@ -250,13 +250,19 @@ fn loyalty_through_the_commands_a_sale_earns_and_the_status_follows() {
     assert!(kinds.contains(&json!("earn")), "the newest ledger line is the sale's earning (or its tier bonus)");
 }
 
-fn invoke_raw(app: &App, cmd: &str, body: Vec<u8>, file_name: &str) -> Result<Value, Value> {
+/// One piece of a file, sent as the window sends it (`data_import_upload`).
+fn upload_piece(app: &App, piece: &[u8], upload: &str, offset: usize, size: Option<usize>) -> Result<Value, Value> {
     let mut headers = tauri::http::HeaderMap::new();
-    headers.insert("x-file-name", file_name.parse().unwrap());
+    headers.insert("x-upload", upload.parse().unwrap());
+    headers.insert("x-offset", offset.to_string().parse().unwrap());
+    if let Some(size) = size {
+        headers.insert("x-size", size.to_string().parse().unwrap());
+    }
+    let body = piece.to_vec();
     get_ipc_response(
         &app.window,
         InvokeRequest {
-            cmd: cmd.into(),
+            cmd: "data_import_upload".into(),
             callback: CallbackFn(0),
             error: CallbackFn(1),
             url: "tauri://localhost".parse().unwrap(),
@@ -292,8 +298,18 @@ fn invoke_bytes(app: &App, cmd: &str, args: Value) -> Vec<u8> {
 fn data_through_the_commands_import_undo_export_backup_and_restore() {
     let app = app();
     let csv = "Nom;Prénom;E-mail;Téléphone\r\nLefèvre;Élodie;elodie@example.com;06 12 34 56 78\r\nDurand;Jean;jean@@example.com;\r\n";
-    let opened = invoke_raw(&app, "data_import_open", csv.as_bytes().to_vec(), "clients%20fran%C3%A7ais.csv").unwrap();
-    assert_eq!(opened["info"]["name"], "clients français.csv", "the name comes from the header, decoded");
+    // Sent in pieces cut inside a character (é is two bytes), as the window cuts a file.
+    let bytes = csv.as_bytes();
+    let cut = csv.find('è').unwrap() + 1;
+    let upload = upload_piece(&app, &bytes[..cut], "", 0, Some(bytes.len())).unwrap();
+    let upload = upload.as_str().unwrap();
+    assert!(upload_piece(&app, &bytes[cut..], upload, cut + 1, None).is_err(), "a piece at the wrong place is refused");
+    upload_piece(&app, &bytes[cut..], upload, cut, None).unwrap();
+    let opened = invoke(&app, "data_import_open", json!({ "upload": upload, "name": "clients français.csv" })).unwrap();
+    assert_eq!(opened["info"]["name"], "clients français.csv");
+    assert_eq!(opened["info"]["rows"], 2, "the pieces make the whole file");
+    let copies = app._dir.path().join("import-files");
+    assert_eq!(std::fs::read_dir(&copies).unwrap().count(), 1, "the file is copied beside the shop's file");
     assert_eq!(opened["info"]["delimiter"], ";");
     let token = opened["token"].as_str().unwrap().to_string();
     let options = json!({

@@ -172,6 +172,7 @@ pub fn builder<R: Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
             mailbox::suppression_lift,
             deliverability::mail_domain_check,
             deliverability::campaign_content_check,
+            data::data_import_upload,
             data::data_import_open,
             data::data_import_reopen,
             data::data_import_preview,

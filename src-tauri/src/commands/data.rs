@@ -1,4 +1,5 @@
-//! Data commands (issue 9): import (open a file sent as raw bytes, preview, import with
+//! Data commands (issue 9): import (a file sent in pieces of raw bytes, copied beside the
+//! shop's file and mapped — see `data::upload` — then opened, previewed, imported with
 //! progress events and cancel, the file of rows in error, history and undo), export, the
 //! access pack, erasure, retention, backups and restore. Thin: the core does the work; files
 //! go out as raw bytes the interface saves. A backup is taken before an import, an erasure and
@@ -11,6 +12,7 @@ use comptoir_core::data::backup_key::Encryption;
 use comptoir_core::data::export::{ExportFormat, ExportScope};
 use comptoir_core::data::restore::{BackupSettings, BackupStatus, RestoreReport};
 use comptoir_core::data::retention::RetentionCandidate;
+use comptoir_core::data::source::FileBytes;
 use comptoir_core::data::*;
 use comptoir_core::types::CustomerId;
 use comptoir_core::{Error, ErrorPayload, Outcome};
@@ -29,7 +31,7 @@ const KEPT_FILES: usize = 3;
 struct Held {
     token: String,
     name: String,
-    bytes: Arc<Vec<u8>>,
+    bytes: FileBytes,
     file: Arc<ImportFile>,
     errors: Vec<(u32, String)>,
 }
@@ -37,6 +39,7 @@ struct Held {
 /// The import files being worked on, the cancel flag, and one backup at a time.
 #[derive(Default)]
 pub struct DataState {
+    uploads: upload::Uploads,
     files: Mutex<VecDeque<Held>>,
     cancel: AtomicBool,
     backing_up: Mutex<()>,
@@ -47,24 +50,6 @@ impl DataState {
         let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
         files.iter_mut().find(|h| h.token == token).map(f).ok_or_else(|| Error::not_found("import_file", token))
     }
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Some(v) = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn lang(state: &AppState) -> comptoir_core::types::Lang {
@@ -111,20 +96,40 @@ pub fn take_backup(state: &AppState, data: &DataState, reason: BackupReason) -> 
     Ok(b)
 }
 
+fn header<'a>(request: &'a Request<'_>, name: &str) -> Option<&'a str> {
+    request.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// One piece of the file the merchant chose, as raw bytes: headers `x-upload` (the upload's
+/// token; empty for the first piece), `x-offset` (where the piece goes) and, on the first
+/// piece, `x-size` (the whole file's size, so a file too large is refused at once). Answers the
+/// upload's token.
+#[tauri::command]
+pub async fn data_import_upload(
+    state: State<'_, AppState>,
+    data: State<'_, DataState>,
+    request: Request<'_>,
+) -> Res<String> {
+    let InvokeBody::Raw(piece) = request.body() else {
+        return Err(payload(&state, Error::invalid("file", "field.import_file_unreadable")));
+    };
+    let token = header(&request, "x-upload").filter(|t| !t.is_empty());
+    let number = |name| header(&request, name).and_then(|v| v.parse::<u64>().ok());
+    let offset = number("x-offset").unwrap_or(0);
+    let dir = upload::upload_dir_for(&state.db_path);
+    data.uploads.piece(&dir, token, offset, number("x-size"), piece).map_err(|e| payload(&state, e))
+}
+
+/// Open the uploaded file for import (encoding, separator, sheets, mapping guessed).
 #[tauri::command]
 pub async fn data_import_open(
     state: State<'_, AppState>,
     data: State<'_, DataState>,
-    request: Request<'_>,
+    upload: String,
+    name: String,
 ) -> Res<OpenedFile> {
-    let bytes = match request.body() {
-        InvokeBody::Raw(b) => b.clone(),
-        InvokeBody::Json(_) => return Err(payload(&state, Error::invalid("file", "field.import_file_unreadable"))),
-    };
-    let name =
-        request.headers().get("x-file-name").and_then(|v| v.to_str().ok()).map(percent_decode).unwrap_or_default();
-    // The file is held once: what reads it shares these bytes.
-    let bytes = Arc::new(bytes);
+    // The file is held once, mapped: what reads it shares these bytes.
+    let bytes = data.uploads.finish(&upload).map_err(|e| payload(&state, e))?;
     let file =
         ImportFile::open_shared(&name, bytes.clone(), &ReadOptions::default()).map_err(|e| payload(&state, e))?;
     let info = file.info(lang(&state));

@@ -44,10 +44,6 @@ export function saveBytes(bytes: Uint8Array, name: string, previous?: Saved | nu
   return { url, name: safe };
 }
 
-export async function readFile(file: File): Promise<Uint8Array> {
-  return new Uint8Array(await file.arrayBuffer());
-}
-
 /** The text encodings a CSV may be read in, with their usual names (not translated). */
 export const ENCODINGS: [TextEncoding, string][] = [
   ['utf8', 'UTF-8'],

@@ -1,6 +1,6 @@
 //! The merchant's data in, out, and never lost (issue 9).
 //!
-//! - In: `decode` (text encodings), `csv_read` (separators, quoted newlines), `source` (CSV,
+//! - In: `upload` (the window's file, copied piece by piece and mapped), `decode` (text encodings), `csv_read` (separators, quoted newlines), `source` (CSV,
 //!   XLSX/XLS/ODS, Mailchimp's zip; sheet and header row), `mapping` (headers recognised,
 //!   presets), `normalise` (Excel's damage repaired, dates, amounts, consent words — pure),
 //!   `rows` (a row → a checked customer, pure), `matching` (the existing customer a row is,
@@ -43,6 +43,7 @@ pub mod rows;
 pub mod source;
 pub mod types;
 pub mod undo;
+pub mod upload;
 
 pub use decode::TextEncoding;
 pub use mapping::{Field, Mapping, Preset};

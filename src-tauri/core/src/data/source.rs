@@ -1,7 +1,8 @@
 //! The file a merchant brings, opened: CSV (encoding and separator found, or chosen), XLSX,
 //! XLS or ODS (a sheet chosen; date cells in either Excel date system), or Mailchimp's zip of
 //! subscribed / unsubscribed / cleaned members (one table with a status column). The header
-//! row is chosen (the first non-empty row by default). Pure: bytes in, rows out.
+//! row is chosen (the first non-empty row by default). Bytes in, rows out; the bytes are held
+//! once, in memory or mapped from a file (`map_file`), and shared by whoever reads them.
 
 use super::csv_read::{self, Record, RecordError};
 use super::decode::{self, TextEncoding};
@@ -9,6 +10,7 @@ use crate::error::{Error, Result};
 use calamine::{Data, Reader};
 use serde::{Deserialize, Serialize};
 use std::io::{Cursor, Read};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use ts_rs::TS;
 
@@ -16,6 +18,63 @@ use ts_rs::TS;
 pub const MAX_FILE_BYTES: usize = 200 * 1024 * 1024;
 /// The column added to Mailchimp's members, from the name of the file in its zip.
 pub const MAILCHIMP_STATUS: &str = "Statut Mailchimp";
+
+/// A file's bytes, shared by whoever reads them (the import screens, a preview, the import):
+/// a `Vec<u8>` in memory, or a file mapped by [`map_file`].
+pub type FileBytes = Arc<dyn AsRef<[u8]> + Send + Sync>;
+
+struct Mapped {
+    map: Option<memmap2::Mmap>,
+    /// Removed once unmapped (the app's own copy of an uploaded file).
+    remove: Option<PathBuf>,
+}
+
+impl AsRef<[u8]> for Mapped {
+    fn as_ref(&self) -> &[u8] {
+        self.map.as_deref().unwrap_or(&[])
+    }
+}
+
+impl Drop for Mapped {
+    fn drop(&mut self) {
+        // Unmapped first: Windows cannot remove a mapped file.
+        self.map.take();
+        if let Some(p) = &self.remove {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// The file at `path`, mapped rather than read: its pages are the system's file cache, read
+/// as the import reaches them and given back under memory pressure, so the import's own memory
+/// does not grow with the file. With `remove`, the file is removed when the last reader lets
+/// it go (and at once when it is refused).
+///
+/// Why the mapping is sound: the file must not be written while mapped. The app maps only its
+/// own copy of an uploaded file, finished and never written again (`upload`). `comptoir-cli`
+/// maps the merchant's file: one truncated underneath by another program stops the command
+/// (SIGBUS on Unix), and as an import is one transaction, nothing of it is written.
+pub fn map_file(path: &Path, remove: bool) -> Result<FileBytes> {
+    let refuse = |e: Error| {
+        if remove {
+            let _ = std::fs::remove_file(path);
+        }
+        e
+    };
+    let file = std::fs::File::open(path).map_err(|e| refuse(e.into()))?;
+    let len = file.metadata().map_err(|e| refuse(e.into()))?.len();
+    if len > MAX_FILE_BYTES as u64 {
+        return Err(refuse(Error::invalid("file", "field.import_file_too_large")));
+    }
+    // An empty file cannot be mapped on every platform: it is read as empty.
+    let map = if len == 0 {
+        None
+    } else {
+        // SAFETY: see above: the file is not written while it is mapped.
+        Some(unsafe { memmap2::Mmap::map(&file) }.map_err(|e| refuse(e.into()))?)
+    };
+    Ok(Arc::new(Mapped { map, remove: remove.then(|| path.to_path_buf()) }))
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
@@ -42,7 +101,7 @@ pub struct ReadOptions {
 enum Grid {
     /// A delimited text file's bytes as they came (shared with whoever holds the file), read
     /// from `start` (after a UTF-8 byte-order mark); cells are decoded as they are read.
-    Csv { bytes: Arc<Vec<u8>>, start: usize },
+    Csv { bytes: FileBytes, start: usize },
     /// A workbook's sheet, or Mailchimp's files as one table; a record of theirs that could
     /// not be read is kept as its error, to be reported at its line.
     Rows(Vec<std::result::Result<Record, RecordError>>),
@@ -232,14 +291,15 @@ impl ImportFile {
 
     /// Open the file whose bytes the caller already holds: a delimited text file is read from
     /// those same bytes, never copied or decoded whole.
-    pub fn open_shared(name: &str, bytes: Arc<Vec<u8>>, opts: &ReadOptions) -> Result<ImportFile> {
+    pub fn open_shared(name: &str, shared: FileBytes, opts: &ReadOptions) -> Result<ImportFile> {
+        let bytes: &[u8] = (*shared).as_ref();
         if bytes.len() > MAX_FILE_BYTES {
             return Err(Error::invalid("file", "field.import_file_too_large"));
         }
         if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             return Err(Error::invalid("file", "field.import_file_empty"));
         }
-        let format = sniff(&bytes)?;
+        let format = sniff(bytes)?;
         let name = crate::text::clean(name).unwrap_or_else(|| "import".into()).chars().take(200).collect();
         let mut f = ImportFile {
             name,
@@ -253,8 +313,8 @@ impl ImportFile {
         };
         match format {
             FileFormat::Csv => {
-                let enc = opts.encoding.unwrap_or_else(|| decode::guess(&bytes));
-                let body = decode::body(&bytes, enc);
+                let enc = opts.encoding.unwrap_or_else(|| decode::guess(bytes));
+                let body = decode::body(bytes, enc);
                 let d = match &opts.delimiter {
                     Some(d) => parse_delimiter(d)?,
                     None => csv_read::detect_delimiter(body),
@@ -262,10 +322,10 @@ impl ImportFile {
                 f.encoding = Some(enc);
                 f.delimiter = Some(d);
                 let start = bytes.len() - body.len();
-                f.grid = Grid::Csv { bytes, start };
+                f.grid = Grid::Csv { bytes: shared.clone(), start };
             }
             FileFormat::Xlsx | FileFormat::Xls | FileFormat::Ods => {
-                let (names, idx, rows) = read_sheet(&bytes, opts.sheet)?;
+                let (names, idx, rows) = read_sheet(bytes, opts.sheet)?;
                 f.sheets = names;
                 f.sheet = idx;
                 f.grid = Grid::Rows(rows.into_iter().map(Ok).collect());
@@ -273,7 +333,7 @@ impl ImportFile {
             FileFormat::MailchimpZip => {
                 f.encoding = Some(TextEncoding::Utf8);
                 f.delimiter = Some(b',');
-                f.grid = Grid::Rows(read_mailchimp(&bytes)?);
+                f.grid = Grid::Rows(read_mailchimp(bytes)?);
             }
         }
         f.header_row = match opts.header_row {
@@ -290,7 +350,7 @@ impl ImportFile {
     pub fn records(&self) -> Box<dyn Iterator<Item = std::result::Result<Record, RecordError>> + '_> {
         match &self.grid {
             Grid::Csv { bytes, start } => Box::new(csv_read::records(
-                &bytes[*start..],
+                &(**bytes).as_ref()[*start..],
                 self.delimiter.unwrap_or(b';'),
                 self.encoding.unwrap_or(TextEncoding::Utf8),
             )),

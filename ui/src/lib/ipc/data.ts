@@ -1,4 +1,4 @@
-// The merchant's data in and out: import (a file sent as raw bytes, preview, import, the rows in
+// The merchant's data in and out: import (a file sent in pieces of raw bytes, preview, import, the rows in
 // error, history and undo), export, a customer's access pack and erasure, retention, backups.
 // Files come back as bytes (ArrayBuffer) that the screen offers as a download.
 import { invoke } from '@tauri-apps/api/core';
@@ -31,10 +31,27 @@ async function bytes(cmd: string, args: Record<string, unknown>): Promise<Uint8A
   }
 }
 
-/** Send a file's bytes to be opened for import (encoding, separator, sheets, mapping guessed). */
-export async function importOpen(name: string, data: Uint8Array): Promise<OpenedFile> {
+/** The size of each piece of a file sent for import: the window never reads the whole file. */
+export const UPLOAD_PIECE = 4 * 1024 * 1024;
+
+/**
+ * Send a file for import, piece by piece (each read from the file only when sent), then open it
+ * (encoding, separator, sheets, mapping guessed).
+ */
+export async function importOpen(file: Blob, name: string): Promise<OpenedFile> {
   try {
-    return await invoke<OpenedFile>('data_import_open', data, { headers: { 'x-file-name': encodeURIComponent(name) } });
+    let upload = '';
+    let offset = 0;
+    let piece: Uint8Array;
+    do {
+      piece = new Uint8Array(await file.slice(offset, offset + UPLOAD_PIECE).arrayBuffer());
+      const headers: Record<string, string> = { 'x-upload': upload, 'x-offset': String(offset) };
+      if (offset === 0) headers['x-size'] = String(file.size);
+      upload = await invoke<string>('data_import_upload', piece, { headers });
+      offset += piece.length;
+      // A file that became shorter while it was read ends the loop (the core reads what came).
+    } while (offset < file.size && piece.length > 0);
+    return await invoke<OpenedFile>('data_import_open', { upload, name });
   } catch (e) {
     throw normaliseError(e);
   }

@@ -48,7 +48,12 @@ pub fn run(store: &mut Store, db: &str, command: &str, arg: Arg, flag: &dyn Fn(&
     match command {
         "import" => {
             let file = arg("--file").ok_or("--file is required")?;
-            let bytes = std::fs::read(&file).map_err(|e| format!("{file}: {e}"))?;
+            // Mapped, not read: the file is not held in memory (see `map_file`: do not edit it
+            // while it is imported).
+            let bytes = comptoir_core::data::source::map_file(Path::new(&file), false).map_err(|e| match e {
+                comptoir_core::Error::Io(e) => format!("{file}: {e}"),
+                e => msg(e),
+            })?;
             let enc = match arg("--encoding").as_deref() {
                 None => None,
                 Some(e) => Some(
@@ -63,7 +68,7 @@ pub fn run(store: &mut Store, db: &str, command: &str, arg: Arg, flag: &dyn Fn(&
                 header_row: arg("--header-row").and_then(|s| s.parse().ok()),
             };
             let name = Path::new(&file).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or(file.clone());
-            let f = ImportFile::open_shared(&name, std::sync::Arc::new(bytes), &opts).map_err(msg)?;
+            let f = ImportFile::open_shared(&name, bytes, &opts).map_err(msg)?;
             let info = f.info(store.settings().map_err(msg)?.language);
             eprintln!(
                 "{}: {:?}, {} rows, preset {:?}, columns {:?}, date orders {:?}",
