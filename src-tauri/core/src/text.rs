@@ -41,20 +41,43 @@ pub fn fold(s: &str) -> String {
 }
 
 /// Rule: characters no text a merchant or a file types keeps, because nobody can see them
-/// and they change what others see: control characters (C0 but tab and line ends, DEL, C1),
-/// the bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069: a name
-/// that reads backwards in a list or an email's subject), the zero-width space, word joiner and
-/// byte-order mark (two equal names that differ). The joiners that belong to writing (ZWJ in
-/// emoji, ZWNJ in Persian) and the left-to-right and right-to-left marks stay.
+/// and they change what others see: control characters (C0 and C1 but the white space ones,
+/// and DEL), the bidirectional embeddings, overrides and isolates (U+202A–U+202E,
+/// U+2066–U+2069: a name that reads backwards in a list or an email's subject), the zero-width
+/// space, word joiner, invisible operators, soft hyphen, Mongolian vowel separator,
+/// interlinear annotations and byte-order mark (two equal names that differ). The joiners that
+/// belong to writing (ZWJ in emoji, ZWNJ in Persian) and the directional marks stay. White
+/// space controls (vertical tab, form feed, next line: FileMaker's line break in a field) are
+/// not hidden: they separate words (`clean`) or lines (`clean_multiline`).
 pub fn is_hidden(c: char) -> bool {
-    (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
-        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200B}' | '\u{2060}' | '\u{FEFF}')
+    (c.is_control() && !c.is_whitespace())
+        || matches!(
+            c,
+            '\u{202A}'..='\u{202E}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{200B}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{00AD}'
+                | '\u{180E}'
+                | '\u{FFF9}'..='\u{FFFB}'
+                | '\u{FEFF}'
+        )
+}
+
+/// `s` without its hidden characters (`is_hidden`), otherwise as it is (not copied when it
+/// has none, as nearly every cell of a file).
+pub fn visible(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.chars().any(is_hidden) {
+        std::borrow::Cow::Owned(s.chars().filter(|c| !is_hidden(*c)).collect())
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
 }
 
 /// Trim and collapse inner white space, the hidden characters left out (`is_hidden`);
 /// `None` for an empty value.
 pub fn clean(s: &str) -> Option<String> {
-    let visible: String = s.chars().filter(|c| !is_hidden(*c)).collect();
+    let visible = visible(s);
     let collapsed = visible.split_whitespace().collect::<Vec<_>>().join(" ");
     if collapsed.is_empty() {
         None
@@ -63,10 +86,12 @@ pub fn clean(s: &str) -> Option<String> {
     }
 }
 
-/// Trim a multi-line text (notes), keeping its lines (CRLF and a lone CR become LF) and
-/// leaving out the hidden characters (`is_hidden`); `None` for an empty value.
+/// Trim a multi-line text (notes), keeping its lines (CRLF, a lone CR, a vertical tab, a
+/// form feed, NEL and the Unicode line and paragraph separators become LF) and leaving out the
+/// hidden characters (`is_hidden`); `None` for an empty value.
 pub fn clean_multiline(s: &str) -> Option<String> {
-    let visible: String = s.replace("\r\n", "\n").replace('\r', "\n").chars().filter(|c| !is_hidden(*c)).collect();
+    let lines = s.replace("\r\n", "\n").replace(['\r', '\u{0B}', '\u{0C}', '\u{85}', '\u{2028}', '\u{2029}'], "\n");
+    let visible = visible(&lines);
     let t = visible.trim();
     if t.is_empty() {
         None
@@ -76,9 +101,10 @@ pub fn clean_multiline(s: &str) -> Option<String> {
 }
 
 /// Emails compare without case and surrounding spaces, in Unicode NFC: an accent typed
-/// decomposed (NFD, as macOS sends it) or precomposed is the same address.
+/// decomposed (NFD, as macOS sends it) or precomposed is the same address, and so is one with
+/// a hidden character (`is_hidden`: a zero-width space pasted from a web page).
 pub fn normalize_email(s: &str) -> String {
-    s.trim().to_lowercase().nfc().collect()
+    visible(s).trim().to_lowercase().nfc().collect()
 }
 
 /// Text in Unicode NFC (the form emails are stored and compared in).
@@ -142,6 +168,32 @@ mod tests {
             Some("ligne 1\nligne 2\nligne 3\n\tfin".into()),
             "a note keeps its lines and tabs, not the rest"
         );
+        assert_eq!(
+            clean("Jean\u{0B}Paul\u{0C}Marie\u{85}Léa"),
+            Some("Jean Paul Marie Léa".into()),
+            "white space controls separate words"
+        );
+        assert_eq!(
+            clean_multiline("1 rue des Lilas\u{0B}Bât. B\u{2028}3e étage"),
+            Some("1 rue des Lilas\nBât. B\n3e étage".into()),
+            "FileMaker's vertical tab and the line separator end a line of a note"
+        );
+        assert_eq!(
+            clean("Jean\u{AD}-Paul\u{2062}\u{180E}"),
+            Some("Jean-Paul".into()),
+            "soft hyphen and invisible operators"
+        );
+    }
+
+    #[test]
+    fn an_email_with_a_hidden_character_is_the_same_address() {
+        for hidden in ["\u{200B}", "\u{FEFF}", "\u{202E}", "\u{0007}", "\u{AD}"] {
+            assert_eq!(
+                normalize_email(&format!("jean{hidden}@example.com{hidden}")),
+                "jean@example.com",
+                "a hidden character ({hidden:?}) makes no other address: the suppression list holds the real one"
+            );
+        }
     }
 
     #[test]

@@ -104,13 +104,17 @@ pub fn parse(rec: &Record, ctx: &RowContext) -> ParsedRow {
         given: Vec::new(),
         raw_email: None,
     };
-    // Cells by field; the export's apostrophe before a formula-like value is taken off.
+    // Cells by field, without hidden characters; the export's apostrophe before a formula-like
+    // value is taken off.
     let mut values: Vec<(usize, Field, String)> = Vec::new();
     for (i, f) in ctx.mapping.columns.iter().enumerate() {
         if *f == Field::Ignore {
             continue;
         }
         let Some(raw) = rec.cells.get(i) else { continue };
+        // Hidden characters (`text::is_hidden`) are left out of every cell first: a zero-width
+        // space in an email or a consent word would make another address or an unknown word.
+        let raw = crate::text::visible(raw);
         let v = normalise::undo_neutralise(raw.trim()).to_string();
         if v.is_empty() {
             continue;
