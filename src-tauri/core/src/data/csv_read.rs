@@ -105,7 +105,8 @@ pub fn records(
     // cell, or Windows' CR CR LF) is not a line of its own, as a spreadsheet counts.
     // `counted_to` is always a record's start, never inside a CRLF.
     let cr_ends = !bytes.contains(&b'\n');
-    let (mut counted_to, mut line_at) = (0usize, 1usize);
+    // The `sep=` line is line 1 whatever ends it (a lone CR in a file of LFs too).
+    let (mut counted_to, mut line_at) = if body_start > 0 { (body_start, 2usize) } else { (0usize, 1usize) };
     let mut line_of = move |mut start: usize| {
         while start < bytes.len() && (bytes[start] == b'\n' || bytes[start] == b'\r') {
             start += 1;
@@ -199,6 +200,14 @@ mod tests {
         let crlf: Vec<usize> =
             records(b"a;b\r\nc;\"d\r\ne\"\r\n\r\nf;g\r\n", b';', TextEncoding::Utf8).map(|r| r.unwrap().line).collect();
         assert_eq!(crlf, vec![1, 2, 5], "CRLF, a quoted newline and an empty line counted alike");
+    }
+
+    #[test]
+    fn a_sep_line_ended_by_a_lone_cr_in_a_file_of_lf_is_still_line_1() {
+        let lines: Vec<usize> = records(b"sep=;\rNom;Ville\nZo\xc3\xa9;Lyon\n", b';', TextEncoding::Utf8)
+            .map(|r| r.unwrap().line)
+            .collect();
+        assert_eq!(lines, vec![2, 3], "the header is line 2, the first customer line 3");
     }
 
     #[test]

@@ -22,6 +22,7 @@ use super::mapping::Field;
 use super::matching::{current_values, find_match, set_column, shared_phone, similar, values_of};
 use super::normalise::ConsentWord;
 use super::report::Seen;
+pub use super::report::MAX_REPORTED_ROWS;
 use super::rows::{self, ParsedRow, RowContext};
 use super::source::ImportFile;
 use super::types::*;
@@ -34,7 +35,6 @@ use crate::types::{CustomerId, Lang, Outcome};
 use rusqlite::{params, OptionalExtension};
 use serde_json::{json, Map, Value};
 
-pub const MAX_REPORTED_ROWS: usize = 5000;
 /// Progress is reported (and cancel checked) every this many rows.
 const PROGRESS_EVERY: u32 = 500;
 /// How many rows the reader may check ahead of the writes.
@@ -101,7 +101,7 @@ fn consent_value(row: &ParsedRow, opts: &ImportOptions) -> String {
         .iter()
         .enumerate()
         .filter(|(_, f)| matches!(f, Field::Consent | Field::Unsubscribed))
-        .filter_map(|(i, _)| row.cells.get(i).map(|c| c.trim().to_string()))
+        .filter_map(|(i, _)| row.cells.get(i).map(|c| crate::text::visible(c).trim().to_string()))
         .find(|c| !c.is_empty())
         .unwrap_or_default()
 }
@@ -285,10 +285,9 @@ fn reason_text(lang: Lang, p: &RowProblem) -> String {
 /// Rule: the name of a row in error as the file wrote it (full name, else first and last
 /// name), so the report says whose row it is. Shown as text only; capped.
 fn name_as_written(cells: &[String], columns: &[Field]) -> String {
-    let pick =
-        |f: Field| columns.iter().zip(cells).filter(|(c, _)| **c == f).map(|(_, v)| v.trim()).find(|v| !v.is_empty());
+    let pick = |f: Field| columns.iter().zip(cells).filter(|(c, _)| **c == f).find_map(|(_, v)| crate::text::clean(v));
     let name = match pick(Field::FullName) {
-        Some(full) => full.to_string(),
+        Some(full) => full,
         None => [pick(Field::FirstName), pick(Field::LastName)].into_iter().flatten().collect::<Vec<_>>().join(" "),
     };
     name.chars().take(120).collect()
@@ -468,10 +467,20 @@ pub(crate) fn run(
                 }
                 out.suppressed |= suppressed_already;
                 let (email, phone) = (n.email_norm.as_deref(), n.phone.as_ref().map(|p| p.e164.as_str()));
-                out.duplicate_of_line = seen.same_person(email, phone, row.card.as_deref());
                 let name_from_email = n.email.as_deref() == Some(n.last_name.as_str()) && n.first_name.is_empty();
                 let found = find_match(tx, n, row.card.as_deref())?;
+                // The in-file report follows the matching: a row with an email whose phone the
+                // matching found under another person's email is not the same person as an
+                // earlier row by that phone; a row the matching took for the same customer as
+                // an earlier row is (two emails on one customer without email, under "skip").
+                let by_phone = phone.filter(|_| email.is_none() || found.shared_phone.is_none());
+                out.duplicate_of_line = seen
+                    .same_person(email, by_phone, row.card.as_deref())
+                    .or_else(|| found.id.and_then(|id| seen.same_customer(id)));
                 seen.remember(email, phone, row.card.as_deref(), found.shared_phone.is_some(), row.line);
+                if let Some(id) = found.id {
+                    seen.remember_customer(id, row.line);
+                }
                 match found.id {
                     Some(id) => {
                         out.customer_id = Some(id);

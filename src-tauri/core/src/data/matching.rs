@@ -122,6 +122,15 @@ pub(crate) fn set_column(tx: &Tx, id: CustomerId, col: &str, v: Option<&str>) ->
     Ok(())
 }
 
+/// A customer holding a row's phone.
+struct Holder {
+    id: CustomerId,
+    /// They have an email, and not the row's.
+    other_email: bool,
+    email: Option<String>,
+    name: String,
+}
+
 /// What the matching found for a row.
 pub(crate) struct Found {
     /// The existing customer the row is.
@@ -134,8 +143,11 @@ pub(crate) struct Found {
 /// The existing customer a row is. Rule: the same normalised email; else the same phone,
 /// unless that customer has another email than the row's (two emails on one phone are two
 /// people: merged, one's consent would be recorded on the other, and an overwrite would put
-/// one's address on the other's record); else the same active card, the holder's own whatever
-/// the email (an export whose email was corrected in the spreadsheet still finds its customer).
+/// one's address on the other's record), and for a row without email, unless the phone's
+/// holders have two emails between them and not exactly one of them the row's name (which of
+/// the two it is cannot be told); else the
+/// same active card, the holder's own whatever the email (an export whose email was corrected
+/// in the spreadsheet still finds its customer).
 pub(crate) fn find_match(tx: &Tx, n: &Normalized, card: Option<&str>) -> Result<Found> {
     let order = "AND merged_into IS NULL ORDER BY archived_at IS NOT NULL, id LIMIT 1";
     if let Some(e) = &n.email_norm {
@@ -150,18 +162,45 @@ pub(crate) fn find_match(tx: &Tx, n: &Normalized, card: Option<&str>) -> Result<
     let mut shared_phone = None;
     if let Some(p) = &n.phone {
         // A holder with no email (or the row's) first; one with another email only reported.
-        let holder: Option<(CustomerId, bool)> = tx
+        // A phone is rarely held by more than a household: the first few holders tell.
+        let holders: Vec<Holder> = tx
             .prepare_cached(
-                "SELECT id, ?2 IS NOT NULL AND email_norm IS NOT NULL AND email_norm <> ?2 AS other_email
+                "SELECT id, ?2 IS NOT NULL AND email_norm IS NOT NULL AND email_norm <> ?2 AS other_email, email_norm,
+                        first_name, last_name
                  FROM customers WHERE phone_e164 = ?1 AND merged_into IS NULL
-                 ORDER BY other_email, archived_at IS NOT NULL, id LIMIT 1",
+                 ORDER BY other_email, archived_at IS NOT NULL, id LIMIT 20",
             )?
-            .query_row(params![&p.e164, n.email_norm], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        match holder {
-            Some((id, false)) => return Ok(Found { id: Some(id), shared_phone: None }),
-            Some((id, true)) => shared_phone = Some(id),
-            None => {}
+            .query_map(params![&p.e164, n.email_norm], |r| {
+                Ok(Holder {
+                    id: r.get(0)?,
+                    other_email: r.get(1)?,
+                    email: r.get(2)?,
+                    name: customers::display_name(&r.get::<_, String>(3)?, &r.get::<_, String>(4)?),
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let candidates: Vec<&Holder> = holders.iter().filter(|h| !h.other_email).collect();
+        // A row without email whose phone two people hold under their own emails is the one
+        // of them with its name, or neither: taken as the older, one's unsubscribe would land
+        // on the other.
+        let mut emails: Vec<&str> = candidates.iter().filter_map(|h| h.email.as_deref()).collect();
+        emails.sort_unstable();
+        emails.dedup();
+        let named = || {
+            let name = crate::text::fold(&customers::display_name(&n.first_name, &n.last_name));
+            let mut same = candidates.iter().filter(|h| crate::text::fold(&h.name) == name);
+            match (same.next(), same.next()) {
+                (Some(h), None) => Some(h.id),
+                _ => None,
+            }
+        };
+        match candidates.first() {
+            Some(h) if emails.len() <= 1 => return Ok(Found { id: Some(h.id), shared_phone: None }),
+            Some(h) => match named() {
+                Some(id) => return Ok(Found { id: Some(id), shared_phone: None }),
+                None => shared_phone = Some(h.id),
+            },
+            None => shared_phone = holders.first().map(|h| h.id),
         }
     }
     if let Some(c) = card {

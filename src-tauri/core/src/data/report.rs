@@ -4,10 +4,13 @@
 //! outcomes, not a million, and a 16-byte hash per email, phone or card rather than its text
 //! (about 100 MB for a million rows with all three).
 
-use super::import::MAX_REPORTED_ROWS;
 use super::types::{RowKind, RowOutcome};
+use crate::types::CustomerId;
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
+
+/// The rows an import's report shows at most.
+pub const MAX_REPORTED_ROWS: usize = 5000;
 
 /// A row's email, phone or card, with its kind (`b'e'`, `b'p'`, `b'c'`), as a 128-bit hash
 /// under `keys`: two different values share one with a chance of about 10^-26 in a file of a
@@ -95,6 +98,17 @@ impl Seen {
             None => [phone.map(|p| self.key(b'p', p)), phone.map(|p| self.key(b'q', p)), None],
         };
         look.into_iter().chain([card.map(|c| self.key(b'c', c))]).flatten().find_map(|k| self.map.get(&k).copied())
+    }
+
+    /// The line of the first earlier row the matching took for the existing customer `id`.
+    pub(super) fn same_customer(&self, id: CustomerId) -> Option<u32> {
+        self.map.get(&self.key(b'i', &id.to_string())).copied()
+    }
+
+    /// Remember that the matching took this row for the existing customer `id`.
+    pub(super) fn remember_customer(&mut self, id: CustomerId, line: u32) {
+        let k = self.key(b'i', &id.to_string());
+        self.map.entry(k).or_insert(line);
     }
 
     /// Remember a row's values for the rows after it, where they are new. A phone is kept

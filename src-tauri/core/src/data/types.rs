@@ -123,7 +123,9 @@ pub struct SimilarCustomer {
     pub id: CustomerId,
     pub name: String,
     /// Not a similar name: this customer has the row's phone under another email (a phone
-    /// shared by two people), so the row was kept apart from them.
+    /// shared by two people), so the row was kept apart from them. (False in the reports
+    /// recorded before it existed.)
+    #[serde(default)]
     pub same_phone: bool,
 }
 
@@ -141,6 +143,8 @@ pub struct ImportCounts {
     pub duplicates_in_file: u32,
     pub similar_names: u32,
     /// New customers kept apart from an existing one who has their phone under another email.
+    /// (0 for the imports recorded before it existed.)
+    #[serde(default)]
     pub shared_phones: u32,
     pub suppressed: u32,
     pub consents: u32,
@@ -203,4 +207,22 @@ pub struct Progress {
 pub struct OpenedFile {
     pub token: String,
     pub info: FileInfo,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_counts_and_similar_customers_of_imports_recorded_before_shared_phones_still_read() {
+        let counts: ImportCounts = serde_json::from_str(
+            r#"{"rows":3,"new":2,"updated":1,"unchanged":0,"skipped":0,"erased":0,"errors":0,
+                "with_dropped_values":0,"duplicates_in_file":0,"similar_names":1,"suppressed":0,
+                "consents":2,"points":0,"stamps":0}"#,
+        )
+        .expect("an older import's counts read (its history and undo show them)");
+        assert_eq!((counts.new, counts.updated, counts.shared_phones), (2, 1, 0));
+        let similar: SimilarCustomer = serde_json::from_str(r#"{"id":7,"name":"Zoé Vidal"}"#).unwrap();
+        assert!(!similar.same_phone, "an older report's similar customer is a similar name");
+    }
 }

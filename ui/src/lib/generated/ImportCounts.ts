@@ -7,5 +7,6 @@ export type ImportCounts = { rows: number, new: number, updated: number, unchang
 with_dropped_values: number, duplicates_in_file: number, similar_names: number, 
 /**
  * New customers kept apart from an existing one who has their phone under another email.
+ * (0 for the imports recorded before it existed.)
  */
 shared_phones: number, suppressed: number, consents: number, points: number, stamps: number, };

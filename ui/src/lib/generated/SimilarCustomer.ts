@@ -3,6 +3,7 @@
 export type SimilarCustomer = { id: number, name: string, 
 /**
  * Not a similar name: this customer has the row's phone under another email (a phone
- * shared by two people), so the row was kept apart from them.
+ * shared by two people), so the row was kept apart from them. (False in the reports
+ * recorded before it existed.)
  */
 same_phone: boolean, };

@@ -176,3 +176,75 @@ fn similar_names_are_reported_never_merged() {
     assert_eq!(r.rows[0].similar_to.len(), 1, "reported as similar to the one already there");
     assert_eq!(count(&s, "SELECT count(*) FROM customers WHERE merged_into IS NULL"), 2, "never merged");
 }
+
+#[test]
+fn a_row_without_email_on_a_phone_two_people_hold_is_neither_of_them() {
+    let (mut s, _) = testutil::store();
+    let zoe = add(&mut s, "Zoé", "Brûlé", "zoe@example.com", "Lyon");
+    let jean = add(&mut s, "Jean", "Tremblay", "jean@example.com", "Lyon");
+    for id in [zoe, jean] {
+        s.conn().execute("UPDATE customers SET phone_e164 = '+33612345678' WHERE id = ?1", [id]).unwrap();
+    }
+    let f = csv_file("Prénom;Nom;E-mail;Téléphone;Accepte les offres\nJ.;T.;;06 12 34 56 78;désinscrit\n");
+    let opts = options(&f, &s);
+    let r = import(&mut s, &f, &opts).report;
+    let row = &r.rows[0];
+    assert_eq!(row.kind, RowKind::New, "which of the two it is cannot be told: {r:#?}");
+    assert!(row.similar_to.iter().any(|x| x.same_phone), "the phone's holder is named in the report");
+    for id in [zoe, jean] {
+        assert_eq!(s.customer(id).unwrap().consent.map(|c| c.choice), None, "the unsubscribe lands on neither holder");
+    }
+}
+
+#[test]
+fn the_in_file_duplicate_report_follows_the_matching_of_a_shared_phone() {
+    let (mut s, _) = testutil::store();
+    let zoe = add(&mut s, "Zoé", "Brûlé", "zoe@example.com", "Lyon");
+    s.conn().execute("UPDATE customers SET phone_e164 = '+33612345678' WHERE id = ?1", [zoe]).unwrap();
+    // Line 2 has no email: the phone makes it Zoé. Line 3 has its own email on her phone: a
+    // person of their own, so no duplicate of line 2 either.
+    let f = csv_file(
+        "Prénom;Nom;E-mail;Téléphone\nZ.;Brûlé;;06 12 34 56 78\nJean;Tremblay;jean@example.com;06 12 34 56 78\n",
+    );
+    let opts = options(&f, &s);
+    let r = import(&mut s, &f, &opts).report;
+    let line = |n: u32| r.rows.iter().find(|o| o.line == n).unwrap();
+    assert_eq!(line(2).customer_id, Some(zoe));
+    assert_eq!(line(3).kind, RowKind::New);
+    assert_eq!(line(3).duplicate_of_line, None, "a row kept apart by the matching is no duplicate: {r:#?}");
+
+    // Under "skip", two rows with their own emails taken for one customer without email are
+    // said to be the same customer as the first.
+    let (mut s, _) = testutil::store();
+    let nobody = add(&mut s, "Gaël", "Côté", "", "Lyon");
+    s.conn().execute("UPDATE customers SET phone_e164 = '+33612345678' WHERE id = ?1", [nobody]).unwrap();
+    let f = csv_file("Prénom;Nom;E-mail;Téléphone\nAna;Côté;ana@example.com;06 12 34 56 78\nLéo;Côté;leo@example.com;06 12 34 56 78\n");
+    let mut opts = options(&f, &s);
+    opts.matching = MatchPolicy::Skip;
+    let r = import(&mut s, &f, &opts).report;
+    let line = |n: u32| r.rows.iter().find(|o| o.line == n).unwrap();
+    assert_eq!((line(2).customer_id, line(3).customer_id), (Some(nobody), Some(nobody)));
+    assert_eq!(line(3).duplicate_of_line, Some(2), "the second row taken for the same customer is reported: {r:#?}");
+}
+
+#[test]
+fn a_hidden_character_in_an_email_or_a_consent_word_never_loses_an_unsubscribe() {
+    let (mut s, _) = testutil::store();
+    let jean = add(&mut s, "Jean", "Tremblay", "jean@example.com", "Lyon");
+    let f = csv_file(
+        "Prénom;Nom;E-mail;Accepte les offres\n\
+         Jean;Tremblay;jean\u{200B}@example.com;désinscrit\n\
+         Zoé;Brûlé;zoe@example.com\u{FEFF};désinscrit\u{200B}\n",
+    );
+    let opts = options(&f, &s);
+    let r = import(&mut s, &f, &opts).report;
+    assert_eq!(r.rows.iter().find(|o| o.line == 2).unwrap().customer_id, Some(jean), "the same address: {r:#?}");
+    for email in ["jean@example.com", "zoe@example.com"] {
+        assert!(
+            crate::campaigns::suppression::is_suppressed(s.conn(), email).unwrap().is_some(),
+            "{email} is on the suppression list under the address itself"
+        );
+    }
+    let zoe = count(&s, "SELECT count(*) FROM customers WHERE email_norm = 'zoe@example.com'");
+    assert_eq!(zoe, 1, "the address is stored without the hidden character");
+}
