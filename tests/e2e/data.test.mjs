@@ -261,7 +261,8 @@ test('backups encrypted with a passphrase: the automatic one needs nothing typed
   });
   await go('#/settings');
   await go('#/settings/backups');
-  await (await (await browser.$$('[data-testid="backup-list"] li'))[0].$('button')).click();
+  // The list is read when the screen opens: wait for it rather than take what is there yet.
+  await (await visible('[data-testid="backup-list"] li button')).click();
   await fill('#restore-pass', 'les roses de Zoé, rue Pasteur');
   await (await visible('[data-testid="restore-summary"] button[type="submit"]')).click();
   await waitForText('[data-testid="restore-summary"]', 'contient', 30_000);
