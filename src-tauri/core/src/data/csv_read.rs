@@ -82,8 +82,15 @@ pub struct Record {
 /// Why a record could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RecordError {
-    CellTooLong { line: usize },
-    Unreadable { line: usize },
+    /// `short`: the record's cells with the long ones left empty, to read what the row says
+    /// about its address (an unsubscribe is applied whatever happens to the row).
+    CellTooLong {
+        line: usize,
+        short: Vec<String>,
+    },
+    Unreadable {
+        line: usize,
+    },
 }
 
 /// Every record of `bytes` (a file's text in `enc`, any UTF-8 byte-order mark already left
@@ -137,8 +144,13 @@ pub fn records(
                 let line = line_of(rec.position().map(|p| body_start + p.byte() as usize).unwrap_or(before));
                 // A character takes at least one byte: only a long cell is decoded to be
                 // counted, before anything else of the record is decoded.
-                if rec.iter().any(|c| c.len() > MAX_CELL && decode::decode_cell(c, enc).chars().count() > MAX_CELL) {
-                    return Some(Err(RecordError::CellTooLong { line }));
+                let too_long = |c: &[u8]| c.len() > MAX_CELL && decode::decode_cell(c, enc).chars().count() > MAX_CELL;
+                if rec.iter().any(too_long) {
+                    let short = rec
+                        .iter()
+                        .map(|c| if too_long(c) { String::new() } else { decode::decode_cell(c, enc) })
+                        .collect();
+                    return Some(Err(RecordError::CellTooLong { line, short }));
                 }
                 Some(Ok(Record { line, cells: rec.iter().map(|c| decode::decode_cell(c, enc)).collect() }))
             }
@@ -249,7 +261,10 @@ mod tests {
             text.push_str(&format!("Client{i};rien\n"));
         }
         let recs: Vec<_> = records(text.as_bytes(), b';', TextEncoding::Utf8).collect();
-        assert!(recs.iter().any(|r| matches!(r, Err(RecordError::CellTooLong { line: 2 }))), "reported at its line");
+        assert!(
+            recs.iter().any(|r| matches!(r, Err(RecordError::CellTooLong { line: 2, .. }))),
+            "reported at its line"
+        );
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub fn error_file(file: &ImportFile, errors: &[(u32, String)], lang: Lang) -> (V
     for rec in file.data() {
         let (line, mut cells) = match rec {
             Ok(r) => (r.line as u32, r.cells),
-            Err(csv_read::RecordError::CellTooLong { line } | csv_read::RecordError::Unreadable { line }) => {
+            Err(csv_read::RecordError::CellTooLong { line, .. } | csv_read::RecordError::Unreadable { line }) => {
                 (line as u32, Vec::new())
             }
         };

@@ -17,6 +17,7 @@
 //! the indexes are built); the page cache is fixed.
 
 use super::bulk::{builds_indexes_after, restore_cache, BULK_CACHE_KIB, BULK_ROWS, INDEXES_BUILT_AFTER};
+use super::csv_read::{Record, RecordError};
 use super::erasure;
 use super::mapping::Field;
 use super::matching::{current_values, find_match, set_column, shared_phone, similar, values_of};
@@ -366,7 +367,16 @@ pub(crate) fn run(
             let (sender, parsed) = std::sync::mpsc::sync_channel(PARSED_AHEAD);
             scope.spawn(move || {
                 for rec in file.data() {
-                    if sender.send(rec.map(|r| rows::parse(&r, row_ctx))).is_err() {
+                    // A record with a cell too long is still read without it, for what it
+                    // says about its address (an unsubscribe is applied all the same).
+                    let item = match rec {
+                        Ok(r) => Ok(rows::parse(&r, row_ctx)),
+                        Err(RecordError::CellTooLong { line, short }) => {
+                            Err((line, "cell_too_long", Some(rows::parse(&Record { line, cells: short }, row_ctx))))
+                        }
+                        Err(RecordError::Unreadable { line }) => Err((line, "unreadable", None)),
+                    };
+                    if sender.send(item).is_err() {
                         break;
                     }
                 }
@@ -379,11 +389,18 @@ pub(crate) fn run(
                 counts.rows += 1;
                 let row = match rec {
                     Ok(r) => r,
-                    Err(e) => {
-                        let (line, reason) = match e {
-                            super::csv_read::RecordError::CellTooLong { line } => (line, "cell_too_long"),
-                            super::csv_read::RecordError::Unreadable { line } => (line, "unreadable"),
-                        };
+                    Err((line, reason, short)) => {
+                        let (mut name, mut suppressed) = (String::new(), false);
+                        if let Some(row) = short {
+                            name = name_as_written(&row.cells, &opts.mapping.columns);
+                            if let (Some(why), Some(email)) = (row.suppress, row.raw_email.as_ref()) {
+                                if customers::is_email(email) {
+                                    suppression::suppress(tx, email, why, "import", Some(&file.name), None, None)?;
+                                    (suppressed, any_suppression) = (true, true);
+                                    counts.suppressed += 1;
+                                }
+                            }
+                        }
                         let p = RowProblem {
                             column: String::new(),
                             field: Field::Ignore,
@@ -396,12 +413,12 @@ pub(crate) fn run(
                         outcomes.push(RowOutcome {
                             line: line as u32,
                             kind: RowKind::Error,
-                            name: String::new(),
+                            name,
                             customer_id: None,
                             problems: vec![p],
                             duplicate_of_line: None,
                             similar_to: vec![],
-                            suppressed: false,
+                            suppressed,
                         });
                         continue;
                     }
@@ -431,6 +448,7 @@ pub(crate) fn run(
                 let Some(n) = row.customer.as_ref() else {
                     out.name = name_as_written(&row.cells, &opts.mapping.columns);
                     counts.errors += 1;
+                    counts.suppressed += u32::from(out.suppressed);
                     errors.push((
                         row.line,
                         row.problems.iter().map(|p| reason_text(ctx.lang, p)).collect::<Vec<_>>().join(" ; "),

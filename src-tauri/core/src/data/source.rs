@@ -235,35 +235,42 @@ fn read_mailchimp(bytes: &[u8]) -> Result<Vec<std::result::Result<Record, Record
             .collect();
         for r in recs {
             line += 1;
-            let r = match r {
-                Ok(r) => r,
-                Err(RecordError::CellTooLong { .. }) => {
-                    out.push(Err(RecordError::CellTooLong { line }));
-                    continue;
-                }
+            // A member with a cell too long keeps its other cells (their address and status),
+            // as the error the report shows at their line.
+            let (cells, too_long) = match r {
+                Ok(r) => (r.cells, false),
+                Err(RecordError::CellTooLong { short, .. }) => (short, true),
                 Err(RecordError::Unreadable { .. }) => {
                     out.push(Err(RecordError::Unreadable { line }));
                     continue;
                 }
             };
-            let mut cells = vec![String::new(); header.len()];
-            for (i, c) in r.cells.into_iter().enumerate() {
+            let mut mapped = vec![String::new(); header.len()];
+            for (i, c) in cells.into_iter().enumerate() {
                 if let Some(&p) = positions.get(i) {
-                    cells[p] = c;
+                    mapped[p] = c;
                 }
             }
-            cells.push(status.to_string());
-            out.push(Ok(Record { line, cells }));
+            mapped.push(status.to_string());
+            out.push(if too_long {
+                Err(RecordError::CellTooLong { line, short: mapped })
+            } else {
+                Ok(Record { line, cells: mapped })
+            });
         }
     }
     if header.is_empty() {
         return Err(Error::invalid("file", "field.import_file_empty"));
     }
     let width = header.len();
-    for r in out.iter_mut().filter_map(|r| r.as_mut().ok()) {
-        let status = r.cells.pop().unwrap_or_default();
-        r.cells.resize(width, String::new());
-        r.cells.push(status);
+    for cells in out.iter_mut().filter_map(|r| match r {
+        Ok(r) => Some(&mut r.cells),
+        Err(RecordError::CellTooLong { short, .. }) => Some(short),
+        Err(RecordError::Unreadable { .. }) => None,
+    }) {
+        let status = cells.pop().unwrap_or_default();
+        cells.resize(width, String::new());
+        cells.push(status);
     }
     header.push(MAILCHIMP_STATUS.to_string());
     out.insert(0, Ok(Record { line: 1, cells: header }));

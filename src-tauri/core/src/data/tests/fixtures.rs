@@ -239,6 +239,29 @@ fn a_mailchimp_member_with_a_cell_too_long_is_reported_at_its_line_never_dropped
 }
 
 #[test]
+fn an_unsubscribed_member_with_a_cell_too_long_is_still_suppressed_and_named() {
+    let (mut s, _) = testutil::store();
+    // Already a customer, who unsubscribed on Mailchimp with a long note.
+    let lea = super::add(&mut s, "Léa", "Long", "long@example.com", "Lyon");
+    let body = format!("Email Address,First Name,Last Name,NOTES\nlong@example.com,Léa,Long,{}\n", "x".repeat(12_000));
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    z.start_file("unsubscribed_members_export_1.csv", zip::write::SimpleFileOptions::default()).unwrap();
+    z.write_all(body.as_bytes()).unwrap();
+    let bytes = z.finish().unwrap().into_inner();
+    let f = ImportFile::open("audience.zip", &bytes, &ReadOptions::default()).unwrap();
+    let opts = options(&f, &s);
+    let r = import(&mut s, &f, &opts).report;
+    let err = r.rows.iter().find(|o| o.kind == RowKind::Error).expect("the member is an error");
+    assert_eq!(err.name, "Léa Long", "the report names the member");
+    assert!(err.suppressed && r.counts.suppressed == 1, "{r:#?}");
+    assert!(
+        crate::campaigns::suppression::is_suppressed(s.conn(), "long@example.com").unwrap().is_some(),
+        "their unsubscribe holds, whatever happens to the row: no campaign reaches the customer"
+    );
+    assert_eq!(s.customer(lea).unwrap().email.as_deref(), Some("long@example.com"));
+}
+
+#[test]
 fn brevo_and_google_sheets_exports() {
     let (mut s, _) = testutil::store();
     let f = open("brevo-contacts.csv");
