@@ -7,7 +7,7 @@
 // with a path) and come out through the download links, read back here byte for byte.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -323,15 +323,19 @@ test("a customer's access pack, then the customer erased: gone from search, reve
 test('a 30,000-line file with hostile text: a counted bar, a cancel that leaves nothing, then every row in', async () => {
   // Accents, emojis, markup and a formula in names, as a file passed from hand to hand has.
   const rows = 30_000;
+  const habit = 'Préfère le pain de campagne, vient le samedi matin avec son chien. '.repeat(2);
   const lines = ['Nom;Prénom;E-mail;Ville;Notes'];
   for (let i = 0; i < rows; i++) {
     const first =
       i === 7 ? '<script>window.__pwned = 1</script>' : i === 8 ? '<img src=x onerror="window.__pwned = 1">' : i % 3 ? 'Gaël' : 'Zoé 🌸';
     const last = i === 9 ? '=HYPERLINK("https://example.invalid")' : `Côté-Grand${i}`;
-    lines.push(`${last};${first};grand.${i}@example.com;Montréal;« note » ${i}`);
+    lines.push(`${last};${first};grand.${i}@example.com;Montréal;« note » ${i} ${habit}`);
   }
   const path = join(work, 'grand-fichier.csv');
   writeFileSync(path, lines.join('\r\n') + '\r\n', 'utf8');
+  // Larger than one piece of the upload (4 MiB), cut wherever it falls (inside a line, inside
+  // an é): every row must still come in whole.
+  assert.ok(statSync(path).size > 4 * 1024 * 1024, 'the file is sent in more than one piece');
   await chooseFile(path);
   await (await visible('[data-testid="import-next"]')).click();
   await (await visible('[data-testid="import-preview"]')).click();
@@ -375,6 +379,12 @@ test('a 30,000-line file with hostile text: a counted bar, a cancel that leaves 
   });
   assert.ok(finishing, 'once every row is read the bar says the import is finishing, not 100 % and stuck');
   assert.equal((await stats()).customers_active, before + rows, 'every row is a customer');
+  // The line the first piece ends in came in whole, accents and emoji included.
+  let at = 0;
+  const cut = lines.findIndex((l) => (at += Buffer.byteLength(l + '\r\n')) > 4 * 1024 * 1024);
+  const [across] = await invoke('customers_search', { query: `grand.${cut - 1}@example.com`, limit: 1 });
+  const [last, first] = lines[cut].split(';');
+  assert.equal(across?.display_name, `${first} ${last}`, `line ${cut + 1}, cut between two pieces, is read whole`);
 
   // The markup is a name, shown as text; nothing of it runs.
   const [found] = await invoke('customers_search', { query: 'grand.7@example.com', limit: 1 });
