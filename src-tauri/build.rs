@@ -129,6 +129,7 @@ const COMMANDS: &[&str] = &[
     "campaign_content_check",
     "data_import_upload",
     "data_import_open",
+    "data_import_close",
     "data_import_reopen",
     "data_import_preview",
     "data_import_run",

@@ -302,8 +302,11 @@ fn data_through_the_commands_import_undo_export_backup_and_restore() {
     let bytes = csv.as_bytes();
     let cut = csv.find('è').unwrap() + 1;
     let upload = upload_piece(&app, &bytes[..cut], "", 0, Some(bytes.len())).unwrap();
+    let refused = upload_piece(&app, &bytes[cut..], upload.as_str().unwrap(), cut + 1, None);
+    assert!(refused.is_err(), "a piece at the wrong place is refused, and the upload ends");
+    assert!(upload_piece(&app, &bytes[cut..], upload.as_str().unwrap(), cut, None).is_err(), "the window starts over");
+    let upload = upload_piece(&app, &bytes[..cut], "", 0, Some(bytes.len())).unwrap();
     let upload = upload.as_str().unwrap();
-    assert!(upload_piece(&app, &bytes[cut..], upload, cut + 1, None).is_err(), "a piece at the wrong place is refused");
     upload_piece(&app, &bytes[cut..], upload, cut, None).unwrap();
     let opened = invoke(&app, "data_import_open", json!({ "upload": upload, "name": "clients français.csv" })).unwrap();
     assert_eq!(opened["info"]["name"], "clients français.csv");
@@ -330,6 +333,9 @@ fn data_through_the_commands_import_undo_export_backup_and_restore() {
 
     let history = invoke(&app, "data_imports", json!({})).unwrap();
     assert_eq!(history[0]["can_undo"], true);
+    invoke(&app, "data_import_close", json!({ "token": token })).unwrap();
+    assert_eq!(std::fs::read_dir(&copies).unwrap().count(), 0, "the copy goes once the import screens let it go");
+    assert!(invoke(&app, "data_import_preview", json!({ "token": token, "options": options })).is_err());
     let undo = invoke(&app, "data_import_undo", json!({ "id": import_id, "key": "undo-00000001" })).unwrap();
     assert_eq!(undo["value"]["removed"], 1);
     assert!(invoke(&app, "customers_search", json!({ "query": "lefèvre", "limit": 20 }))

@@ -174,6 +174,7 @@ pub fn builder<R: Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
             deliverability::campaign_content_check,
             data::data_import_upload,
             data::data_import_open,
+            data::data_import_close,
             data::data_import_reopen,
             data::data_import_preview,
             data::data_import_run,

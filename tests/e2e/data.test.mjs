@@ -389,6 +389,12 @@ test('a 30,000-line file with hostile text: a counted bar, a cancel that leaves 
   // The markup is a name, shown as text; nothing of it runs.
   const [found] = await invoke('customers_search', { query: 'grand.7@example.com', limit: 1 });
   await go(`#/customers/${found.id}`);
+  // Leaving the import screens lets the file go: its copy beside the shop's file is removed.
+  const copies = join(dirname(downloadsDir()), 'import-files');
+  await browser.waitUntil(async () => !existsSync(copies) || readdirSync(copies).length === 0, {
+    timeout: 10_000,
+    timeoutMsg: `copies of imported files left in ${copies}`,
+  });
   await waitForText('#customer-name', '<script>');
   await shot('data-13-hostile-name');
   const ran = await browser.execute(() => window.__pwned ?? null);

@@ -46,6 +46,12 @@ pub struct DataState {
 }
 
 impl DataState {
+    /// Let every import file go (their copies removed), and any upload in progress: on quitting.
+    pub fn close_all(&self) {
+        self.files.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.uploads.clear();
+    }
+
     fn with_file<T>(&self, token: &str, f: impl FnOnce(&mut Held) -> T) -> Result<T, Error> {
         let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
         files.iter_mut().find(|h| h.token == token).map(f).ok_or_else(|| Error::not_found("import_file", token))
@@ -140,6 +146,14 @@ pub async fn data_import_open(
         files.pop_front();
     }
     Ok(OpenedFile { token, info })
+}
+
+/// The import screens are done with a file (the merchant left them, or chose another file):
+/// it is let go, and its copy removed once nothing reads it.
+#[tauri::command]
+pub async fn data_import_close(data: State<'_, DataState>, token: String) -> Res<()> {
+    data.files.lock().unwrap_or_else(|e| e.into_inner()).retain(|h| h.token != token);
+    Ok(())
 }
 
 /// Read the file again with the merchant's choice of encoding, separator, sheet or header row.

@@ -50,10 +50,9 @@ impl Drop for Mapped {
 /// does not grow with the file. With `remove`, the file is removed when the last reader lets
 /// it go (and at once when it is refused).
 ///
-/// Why the mapping is sound: the file must not be written while mapped. The app maps only its
-/// own copy of an uploaded file, finished and never written again (`upload`). `comptoir-cli`
-/// maps the merchant's file: one truncated underneath by another program stops the command
-/// (SIGBUS on Unix), and as an import is one transaction, nothing of it is written.
+/// Why the mapping is sound: the file must not be written while mapped. Only Comptoir's own
+/// copies are mapped (`upload`: of a file the window sent, or `comptoir-cli` was given),
+/// finished and never written again, in a folder of its own.
 pub fn map_file(path: &Path, remove: bool) -> Result<FileBytes> {
     let refuse = |e: Error| {
         if remove {

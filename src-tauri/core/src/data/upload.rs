@@ -19,6 +19,7 @@ use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
 
 /// The folder of the copies being imported, beside the shop's file.
 pub fn upload_dir_for(db: &Path) -> PathBuf {
@@ -31,6 +32,8 @@ struct Pending {
     path: Option<PathBuf>,
     file: File,
     len: u64,
+    /// The whole file's size, as the window said it at the first piece.
+    size: Option<u64>,
 }
 
 impl Drop for Pending {
@@ -48,6 +51,10 @@ pub struct Uploads {
 }
 
 const EXTENSION: &str = "upload";
+
+fn unreadable() -> Error {
+    Error::invalid("file", "field.import_file_unreadable")
+}
 
 fn too_large() -> Error {
     Error::invalid("file", "field.import_file_too_large")
@@ -69,17 +76,17 @@ impl Uploads {
             // A new upload replaces (and removes) the one before.
             *pending = None;
             if offset != 0 {
-                return Err(Error::invalid("file", "field.import_file_unreadable"));
+                return Err(unreadable());
             }
             if size.is_some_and(|s| s > MAX_FILE_BYTES as u64) {
                 return Err(too_large());
             }
             fs::create_dir_all(dir)?;
-            clean_leftovers(dir);
+            clean_leftovers(dir, SystemTime::now() - Duration::from_secs(3600));
             let token = crate::campaigns::store::new_token();
             let path = dir.join(format!("{token}.{EXTENSION}"));
             let file = File::options().write(true).create_new(true).open(&path)?;
-            let mut p = Pending { token: token.clone(), path: Some(path), file, len: 0 };
+            let mut p = Pending { token: token.clone(), path: Some(path), file, len: 0, size };
             append(&mut p, bytes)?;
             *pending = Some(p);
             return Ok(token);
@@ -88,14 +95,18 @@ impl Uploads {
             Some(p) if p.token == token => p,
             _ => return Err(Error::not_found("import_file", token)),
         };
-        if offset != p.len {
-            return Err(Error::invalid("file", "field.import_file_unreadable"));
-        }
-        if let Err(e) = append(p, bytes) {
+        // A piece out of place ends the upload (and removes its copy): the window starts over.
+        let appended = if offset == p.len { append(p, bytes) } else { Err(unreadable()) };
+        if let Err(e) = appended {
             *pending = None;
             return Err(e);
         }
         Ok(token.to_string())
+    }
+
+    /// End the upload in progress, if any (its copy removed).
+    pub fn clear(&self) {
+        *self.pending.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
     /// The whole file, once every piece is in: mapped for reading, its copy removed when the
@@ -107,11 +118,31 @@ impl Uploads {
             _ => return Err(Error::not_found("import_file", token)),
         }
         let mut p = pending.take().expect("checked above");
+        // A file that came shorter (or longer) than the window said is not read as it was.
+        if p.size.is_some_and(|size| size != p.len) {
+            return Err(unreadable());
+        }
         // From here the mapping owns the copy (and removes it), not the upload.
         let path = p.path.take().expect("an upload has its copy until finished");
         drop(p);
         map_file(&path, true)
     }
+}
+
+/// A file on this computer (`comptoir-cli import`), copied into `dir` and mapped like an
+/// upload: the merchant's own file is never mapped, so another program saving it meanwhile
+/// changes nothing under the import.
+pub fn copy_in(dir: &Path, src: &Path) -> Result<FileBytes> {
+    if fs::metadata(src)?.len() > MAX_FILE_BYTES as u64 {
+        return Err(too_large());
+    }
+    fs::create_dir_all(dir)?;
+    let path = dir.join(format!("{}.{EXTENSION}", crate::campaigns::store::new_token()));
+    if let Err(e) = fs::copy(src, &path) {
+        let _ = fs::remove_file(&path);
+        return Err(e.into());
+    }
+    map_file(&path, true)
 }
 
 fn append(p: &mut Pending, bytes: &[u8]) -> Result<()> {
@@ -123,15 +154,13 @@ fn append(p: &mut Pending, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Remove the copies an interrupted session left (over an hour old).
-fn clean_leftovers(dir: &Path) {
+/// Remove the copies in `dir` last written before `before`: at start, those an interrupted
+/// session left; on quitting, every one; at each new upload, those over an hour old (another
+/// window's upload in progress is younger).
+pub fn clean_leftovers(dir: &Path, before: SystemTime) {
     for e in fs::read_dir(dir).into_iter().flatten().filter_map(|e| e.ok()) {
         let ours = e.path().extension().is_some_and(|x| x == EXTENSION);
-        let old = e
-            .metadata()
-            .and_then(|m| m.modified())
-            .map(|t| t.elapsed().unwrap_or_default().as_secs() > 3600)
-            .unwrap_or(false);
+        let old = e.metadata().and_then(|m| m.modified()).map(|t| t < before).unwrap_or(false);
         if ours && old {
             let _ = fs::remove_file(e.path());
         }
@@ -151,7 +180,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let up = Uploads::default();
         let d = dir.path().join("import-files");
-        let t = up.piece(&d, None, 0, Some(10), b"Nom;Pr").unwrap();
+        let t = up.piece(&d, None, 0, Some(11), b"Nom;Pr").unwrap();
         assert_eq!(up.piece(&d, Some(&t), 6, None, "énom".as_bytes()).unwrap(), t);
         let bytes = up.finish(&t).unwrap();
         assert_eq!((*bytes).as_ref(), "Nom;Prénom".as_bytes(), "the pieces are the file, in order");
@@ -167,9 +196,11 @@ mod tests {
         let up = Uploads::default();
         let d = dir.path().to_path_buf();
         let t = up.piece(&d, None, 0, None, b"abc").unwrap();
-        assert!(up.piece(&d, Some(&t), 0, None, b"abc").is_err(), "a piece sent twice is refused");
-        assert!(up.piece(&d, Some(&t), 5, None, b"x").is_err(), "a piece after a gap is refused");
         assert!(up.piece(&d, Some("someone-else"), 3, None, b"x").is_err(), "an unknown upload is refused");
+        assert!(up.piece(&d, Some(&t), 0, None, b"abc").is_err(), "a piece sent twice is refused");
+        assert_eq!(files_in(&d), 0, "and the upload ends, its copy removed");
+        let t = up.piece(&d, None, 0, None, b"abc").unwrap();
+        assert!(up.piece(&d, Some(&t), 5, None, b"x").is_err(), "a piece after a gap is refused");
         assert!(up.piece(&d, None, 3, None, b"x").is_err(), "a new upload starts at the file's first byte");
         let t = up.piece(&d, None, 0, None, b"abc").unwrap();
         up.piece(&d, Some(&t), 3, None, b"def").unwrap();
@@ -201,6 +232,45 @@ mod tests {
         assert!(up.piece(&d, Some(&t), 1, None, &big).is_err(), "the piece crossing the limit is refused");
         assert_eq!(files_in(dir.path()), 0, "and the copy is removed");
         assert!(up.finish(&t).is_err());
+    }
+
+    #[test]
+    fn a_file_that_came_shorter_than_the_window_said_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let up = Uploads::default();
+        let d = dir.path().to_path_buf();
+        let t = up.piece(&d, None, 0, Some(10), b"Nom;Ville\n").unwrap();
+        assert!(up.finish(&t).is_ok(), "as long as it said");
+        let t = up.piece(&d, None, 0, Some(100), b"Nom;Ville\n").unwrap();
+        assert!(up.finish(&t).is_err(), "a file cut short (changed while read) is not read as if whole");
+        assert_eq!(files_in(&d), 0, "and its copy is removed");
+    }
+
+    #[test]
+    fn copies_left_before_a_time_are_removed_and_only_ours() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_path_buf();
+        fs::write(d.join("left.upload"), "Nom\n").unwrap();
+        fs::write(d.join("notes.txt"), "not ours").unwrap();
+        clean_leftovers(&d, SystemTime::now() - Duration::from_secs(3600));
+        assert!(d.join("left.upload").exists(), "a copy younger than the time stays (another upload in progress)");
+        clean_leftovers(&d, SystemTime::now() + Duration::from_secs(1));
+        assert!(!d.join("left.upload").exists(), "a copy left from before is removed");
+        assert!(d.join("notes.txt").exists(), "a file that is not an upload copy is never touched");
+    }
+
+    #[test]
+    fn a_file_of_this_computer_is_read_from_a_copy_the_merchants_file_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let own = dir.path().join("clients.csv");
+        fs::write(&own, "Nom;Ville\nZoé;Lyon\n").unwrap();
+        let copies = dir.path().join("import-files");
+        let bytes = copy_in(&copies, &own).unwrap();
+        fs::write(&own, "changed while imported").unwrap();
+        assert_eq!((*bytes).as_ref(), "Nom;Ville\nZoé;Lyon\n".as_bytes(), "the copy is what was read");
+        drop(bytes);
+        assert_eq!(files_in(&copies), 0, "the copy goes when read");
+        assert!(own.exists());
     }
 
     #[test]

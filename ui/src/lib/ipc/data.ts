@@ -56,6 +56,8 @@ export async function importOpen(file: Blob, name: string): Promise<OpenedFile> 
     throw normaliseError(e);
   }
 }
+/** The import screens are done with a file: the core lets it go (and removes its copy). */
+export const importClose = (token: string) => call<null>('data_import_close', { token });
 export const importReopen = (token: string, options: ReadOptions) =>
   call<FileInfo>('data_import_reopen', { token, options });
 export const importPreview = (token: string, options: ImportOptions) =>

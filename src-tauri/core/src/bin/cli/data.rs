@@ -48,9 +48,10 @@ pub fn run(store: &mut Store, db: &str, command: &str, arg: Arg, flag: &dyn Fn(&
     match command {
         "import" => {
             let file = arg("--file").ok_or("--file is required")?;
-            // Mapped, not read: the file is not held in memory (see `map_file`: do not edit it
-            // while it is imported).
-            let bytes = comptoir_core::data::source::map_file(Path::new(&file), false).map_err(|e| match e {
+            // Copied beside the shop's file and mapped, as the app does: not held in memory, and
+            // the merchant's file free to change meanwhile.
+            let copies = comptoir_core::data::upload::upload_dir_for(Path::new(db));
+            let bytes = comptoir_core::data::upload::copy_in(&copies, Path::new(&file)).map_err(|e| match e {
                 comptoir_core::Error::Io(e) => format!("{file}: {e}"),
                 e => msg(e),
             })?;
