@@ -28,12 +28,15 @@ pub fn sep_line(bytes: &[u8]) -> Option<u8> {
     (rest.len() == 1 && DELIMITERS.contains(&rest[0])).then_some(rest[0])
 }
 
-/// Where the file's second line starts: after the first LF, CRLF or lone CR.
+/// Where the file's second line starts: after the first LF, CRLF, CR CR LF (as Windows
+/// sometimes writes) or lone CR.
 fn first_line_end(bytes: &[u8]) -> usize {
-    match bytes.iter().position(|b| *b == b'\n' || *b == b'\r') {
-        Some(i) if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') => i + 2,
-        Some(i) => i + 1,
-        None => bytes.len(),
+    let Some(i) = bytes.iter().position(|b| *b == b'\n' || *b == b'\r') else { return bytes.len() };
+    let crs = bytes[i..].iter().take_while(|b| **b == b'\r').count();
+    if crs > 0 && bytes.get(i + crs) == Some(&b'\n') {
+        i + crs + 1
+    } else {
+        i + 1
     }
 }
 
@@ -216,10 +219,10 @@ mod tests {
 
     #[test]
     fn a_sep_line_ended_by_a_lone_cr_in_a_file_of_lf_is_still_line_1() {
-        let lines: Vec<usize> = records(b"sep=;\rNom;Ville\nZo\xc3\xa9;Lyon\n", b';', TextEncoding::Utf8)
-            .map(|r| r.unwrap().line)
-            .collect();
-        assert_eq!(lines, vec![2, 3], "the header is line 2, the first customer line 3");
+        for text in [&b"sep=;\rNom;Ville\nZo\xc3\xa9;Lyon\n"[..], b"sep=;\r\r\nNom;Ville\r\r\nZo\xc3\xa9;Lyon\r\r\n"] {
+            let lines: Vec<usize> = records(text, b';', TextEncoding::Utf8).map(|r| r.unwrap().line).collect();
+            assert_eq!(lines, vec![2, 3], "the header is line 2, the first customer line 3: {text:?}");
+        }
     }
 
     #[test]

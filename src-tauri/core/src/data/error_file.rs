@@ -20,9 +20,10 @@ pub fn error_file(file: &ImportFile, errors: &[(u32, String)], lang: Lang) -> (V
     for rec in file.data() {
         let (line, mut cells) = match rec {
             Ok(r) => (r.line as u32, r.cells),
-            Err(csv_read::RecordError::CellTooLong { line, .. } | csv_read::RecordError::Unreadable { line }) => {
-                (line as u32, Vec::new())
-            }
+            // A record with a cell too long comes back with its other cells (the long one
+            // empty), so the merchant finds the row; one that could not be read at all, empty.
+            Err(csv_read::RecordError::CellTooLong { line, short }) => (line as u32, short),
+            Err(csv_read::RecordError::Unreadable { line }) => (line as u32, Vec::new()),
         };
         if let Some(reason) = by_line.get(&line) {
             cells.resize(width.max(cells.len()), String::new());

@@ -487,11 +487,12 @@ pub(crate) fn run(
                 let (email, phone) = (n.email_norm.as_deref(), n.phone.as_ref().map(|p| p.e164.as_str()));
                 let name_from_email = n.email.as_deref() == Some(n.last_name.as_str()) && n.first_name.is_empty();
                 let found = find_match(tx, n, row.card.as_deref())?;
-                // The in-file report follows the matching: a row with an email whose phone the
-                // matching found under another person's email is not the same person as an
-                // earlier row by that phone; a row the matching took for the same customer as
-                // an earlier row is (two emails on one customer without email, under "skip").
-                let by_phone = phone.filter(|_| email.is_none() || found.shared_phone.is_none());
+                // The in-file report follows the matching: a row whose phone the matching found
+                // under another person's email, or under two people's, is not the same person
+                // as an earlier row by that phone; a row the matching took for the same
+                // customer as an earlier row is (two emails on one customer without email,
+                // under "skip").
+                let by_phone = phone.filter(|_| found.shared_phone.is_none());
                 out.duplicate_of_line = seen
                     .same_person(email, by_phone, row.card.as_deref())
                     .or_else(|| found.id.and_then(|id| seen.same_customer(id)));

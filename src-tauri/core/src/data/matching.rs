@@ -122,15 +122,6 @@ pub(crate) fn set_column(tx: &Tx, id: CustomerId, col: &str, v: Option<&str>) ->
     Ok(())
 }
 
-/// A customer holding a row's phone.
-struct Holder {
-    id: CustomerId,
-    /// They have an email, and not the row's.
-    other_email: bool,
-    email: Option<String>,
-    name: String,
-}
-
 /// What the matching found for a row.
 pub(crate) struct Found {
     /// The existing customer the row is.
@@ -162,45 +153,27 @@ pub(crate) fn find_match(tx: &Tx, n: &Normalized, card: Option<&str>) -> Result<
     let mut shared_phone = None;
     if let Some(p) = &n.phone {
         // A holder with no email (or the row's) first; one with another email only reported.
-        // A phone is rarely held by more than a household: the first few holders tell.
-        let holders: Vec<Holder> = tx
+        let holder: Option<(CustomerId, bool)> = tx
             .prepare_cached(
-                "SELECT id, ?2 IS NOT NULL AND email_norm IS NOT NULL AND email_norm <> ?2 AS other_email, email_norm,
-                        first_name, last_name
+                "SELECT id, ?2 IS NOT NULL AND email_norm IS NOT NULL AND email_norm <> ?2 AS other_email
                  FROM customers WHERE phone_e164 = ?1 AND merged_into IS NULL
-                 ORDER BY other_email, archived_at IS NOT NULL, id LIMIT 20",
+                 ORDER BY other_email, archived_at IS NOT NULL, id LIMIT 1",
             )?
-            .query_map(params![&p.e164, n.email_norm], |r| {
-                Ok(Holder {
-                    id: r.get(0)?,
-                    other_email: r.get(1)?,
-                    email: r.get(2)?,
-                    name: customers::display_name(&r.get::<_, String>(3)?, &r.get::<_, String>(4)?),
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        let candidates: Vec<&Holder> = holders.iter().filter(|h| !h.other_email).collect();
-        // A row without email whose phone two people hold under their own emails is the one
-        // of them with its name, or neither: taken as the older, one's unsubscribe would land
-        // on the other.
-        let mut emails: Vec<&str> = candidates.iter().filter_map(|h| h.email.as_deref()).collect();
-        emails.sort_unstable();
-        emails.dedup();
-        let named = || {
-            let name = crate::text::fold(&customers::display_name(&n.first_name, &n.last_name));
-            let mut same = candidates.iter().filter(|h| crate::text::fold(&h.name) == name);
-            match (same.next(), same.next()) {
-                (Some(h), None) => Some(h.id),
-                _ => None,
+            .query_row(params![&p.e164, n.email_norm], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        match holder {
+            Some((id, false)) if n.email_norm.is_some() || !two_emails_on(tx, &p.e164)? => {
+                return Ok(Found { id: Some(id), shared_phone: None })
             }
-        };
-        match candidates.first() {
-            Some(h) if emails.len() <= 1 => return Ok(Found { id: Some(h.id), shared_phone: None }),
-            Some(h) => match named() {
-                Some(id) => return Ok(Found { id: Some(id), shared_phone: None }),
-                None => shared_phone = Some(h.id),
+            // A row without email whose phone two people hold under their own emails is the
+            // one of them with its name, or neither: taken as the older, one's unsubscribe
+            // would land on the other.
+            Some((id, false)) => match named_holder(tx, &p.e164, n)? {
+                Some(named) => return Ok(Found { id: Some(named), shared_phone: None }),
+                None => shared_phone = Some(id),
             },
-            None => shared_phone = holders.first().map(|h| h.id),
+            Some((id, true)) => shared_phone = Some(id),
+            None => {}
         }
     }
     if let Some(c) = card {
@@ -216,6 +189,35 @@ pub(crate) fn find_match(tx: &Tx, n: &Normalized, card: Option<&str>) -> Result<
         }
     }
     Ok(Found { id: None, shared_phone })
+}
+
+/// Whether the customers holding `phone` have two emails or more between them (they stop
+/// being counted at the second: a shop's number typed for every customer costs no more).
+fn two_emails_on(tx: &Tx, phone: &str) -> Result<bool> {
+    let n: i64 = tx
+        .prepare_cached(
+            "SELECT count(*) FROM (SELECT DISTINCT email_norm FROM customers
+             WHERE phone_e164 = ?1 AND merged_into IS NULL AND email_norm IS NOT NULL LIMIT 2)",
+        )?
+        .query_row([phone], |r| r.get(0))?;
+    Ok(n >= 2)
+}
+
+/// The one customer holding `phone` under the row's name (first and last name either way
+/// round: a full name split in the file's order), if exactly one does.
+fn named_holder(tx: &Tx, phone: &str, n: &Normalized) -> Result<Option<CustomerId>> {
+    let (first, last) = (&n.first_fold, &n.last_fold);
+    let ids: Vec<CustomerId> = tx
+        .prepare_cached(
+            "SELECT id FROM customers WHERE phone_e164 = ?1 AND merged_into IS NULL
+             AND ((first_fold = ?2 AND last_fold = ?3) OR (first_fold = ?3 AND last_fold = ?2)) LIMIT 2",
+        )?
+        .query_map(params![phone, first, last], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(match ids[..] {
+        [id] => Some(id),
+        _ => None,
+    })
 }
 
 /// The customer `id` as the report names one who has a row's phone under another email.

@@ -236,6 +236,7 @@ fn a_mailchimp_member_with_a_cell_too_long_is_reported_at_its_line_never_dropped
     let (errors, _) = super::super::error_file::error_file(&f, &run.errors, crate::types::Lang::Fr);
     let text = String::from_utf8(errors).unwrap();
     assert_eq!(text.lines().count(), 2, "the file of rows in error holds the header and that member's line: {text}");
+    assert!(text.contains("long@example.com;Léa;Long;;"), "with its other cells, the long one empty: {text}");
 }
 
 #[test]

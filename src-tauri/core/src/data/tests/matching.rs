@@ -248,3 +248,20 @@ fn a_hidden_character_in_an_email_or_a_consent_word_never_loses_an_unsubscribe()
     let zoe = count(&s, "SELECT count(*) FROM customers WHERE email_norm = 'zoe@example.com'");
     assert_eq!(zoe, 1, "the address is stored without the hidden character");
 }
+
+#[test]
+fn a_row_without_email_on_a_shared_phone_is_the_holder_with_its_name_either_way_round() {
+    let (mut s, _) = testutil::store();
+    let zoe = add(&mut s, "Zoé", "Brûlé", "zoe@example.com", "Lyon");
+    let jean = add(&mut s, "Jean", "Dupont", "jean@example.com", "Lyon");
+    for id in [zoe, jean] {
+        s.conn().execute("UPDATE customers SET phone_e164 = '+33612345678' WHERE id = ?1", [id]).unwrap();
+    }
+    // A full name in the file's order, last name first, with another case and no accent.
+    let f = csv_file("Nom complet;Téléphone;Ville\nDUPONT Jean;06 12 34 56 78;Villeurbanne\n");
+    let mut opts = options(&f, &s);
+    opts.matching = MatchPolicy::Overwrite;
+    let r = import(&mut s, &f, &opts).report;
+    assert_eq!(r.rows[0].customer_id, Some(jean), "the holder with the row's name is the one: {r:#?}");
+    assert_eq!(s.customer(zoe).unwrap().address.city.as_deref(), Some("Lyon"), "the other holder is untouched");
+}
