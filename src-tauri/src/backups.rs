@@ -3,8 +3,8 @@
 //! changed (SQLite's `data_version` seen from this thread's own connection), and on close
 //! (`on_exit`). Before an import, an erasure and a restore the commands take one themselves;
 //! before a migration, the storage layer keeps its own copy. The copies of files being
-//! imported (`data::upload`) that an earlier session left are removed at start, and this
-//! session's on close.
+//! imported (`data::upload`) that a session left behind are removed at start once an hour old,
+//! and this session's own on close.
 
 use crate::commands::data::{take_backup, DataState};
 use crate::state::AppState;
@@ -21,7 +21,6 @@ fn data_version(watch: &comptoir_core::Store) -> Option<i64> {
 }
 
 pub fn spawn<R: Runtime>(app: AppHandle<R>) {
-    let started = std::time::SystemTime::now();
     let spawned = std::thread::Builder::new().name("backups".into()).spawn(move || {
         let state = app.state::<AppState>();
         let data = app.state::<DataState>();
@@ -30,10 +29,11 @@ pub fn spawn<R: Runtime>(app: AppHandle<R>) {
         }
         let dir = backup::backup_dir_for(&state.db_path);
         backup::clean_leftovers(&dir);
-        // Copies of files a session was importing when it ended (never those of this one).
+        // Copies of files a session was importing when it stopped short (over an hour old: a
+        // second window on the same shop may be uploading one now).
         comptoir_core::data::upload::clean_leftovers(
             &comptoir_core::data::upload::upload_dir_for(&state.db_path),
-            started,
+            std::time::SystemTime::now() - Duration::from_secs(3600),
         );
         let last = backup::list(&dir).first().map(|b| b.header.created_at);
         if last.is_none_or(|t| chrono::Utc::now() - t > chrono::Duration::hours(24)) {
@@ -69,11 +69,8 @@ pub fn spawn<R: Runtime>(app: AppHandle<R>) {
 /// The backup taken when the app closes; the copies of files being imported removed.
 pub fn on_exit<R: Runtime>(app: &AppHandle<R>) {
     let (Some(state), Some(data)) = (app.try_state::<AppState>(), app.try_state::<DataState>()) else { return };
+    // This session's copies only (another window's upload may be in progress).
     data.close_all();
-    comptoir_core::data::upload::clean_leftovers(
-        &comptoir_core::data::upload::upload_dir_for(&state.db_path),
-        std::time::SystemTime::now() + std::time::Duration::from_secs(1),
-    );
     if state.is_open() {
         if let Err(e) = take_backup(&state, &data, BackupReason::Close) {
             tracing::warn!(error = %e, "backup on close failed");

@@ -24,7 +24,10 @@ impl Store {
         if text.len() > 2_000_000 {
             return Err(Error::invalid("text", "field.too_long_text"));
         }
-        let lines: Vec<String> = text.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect();
+        // Hidden characters (a zero-width space copied from a web page) are left out, as
+        // where every address comes in: they would make another address.
+        let lines: Vec<String> =
+            text.lines().map(|l| crate::text::visible(l).trim().to_string()).filter(|l| !l.is_empty()).collect();
         self.transact(("unsubscribes_apply", text), key, |tx| unsubscribe_lines(tx, &lines))
     }
 }

@@ -203,16 +203,17 @@ fn two_emails_on(tx: &Tx, phone: &str) -> Result<bool> {
     Ok(n >= 2)
 }
 
-/// The one customer holding `phone` under the row's name (first and last name either way
-/// round: a full name split in the file's order), if exactly one does.
+/// The one customer holding `phone` under the row's name, if exactly one does: the whole
+/// name compared, first and last either way round (a full name split in the file's order,
+/// "Jean Pierre / Côté" for "Jean / Pierre Côté").
 fn named_holder(tx: &Tx, phone: &str, n: &Normalized) -> Result<Option<CustomerId>> {
-    let (first, last) = (&n.first_fold, &n.last_fold);
+    let name = format!("{} {}", n.first_fold, n.last_fold).trim().to_string();
     let ids: Vec<CustomerId> = tx
         .prepare_cached(
             "SELECT id FROM customers WHERE phone_e164 = ?1 AND merged_into IS NULL
-             AND ((first_fold = ?2 AND last_fold = ?3) OR (first_fold = ?3 AND last_fold = ?2)) LIMIT 2",
+             AND (trim(first_fold || ' ' || last_fold) = ?2 OR trim(last_fold || ' ' || first_fold) = ?2) LIMIT 2",
         )?
-        .query_map(params![phone, first, last], |r| r.get(0))?
+        .query_map(params![phone, name], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     Ok(match ids[..] {
         [id] => Some(id),

@@ -126,7 +126,8 @@ impl Seen {
     ) {
         let keep = match email {
             Some(e) => [Some(self.key(b'e', e)), phone.filter(|_| !shared_phone).map(|p| self.key(b'q', p))],
-            None => [phone.map(|p| self.key(b'p', p)), None],
+            // A phone the matching kept apart (two people's) names no one for the rows after.
+            None => [phone.filter(|_| !shared_phone).map(|p| self.key(b'p', p)), None],
         };
         for k in keep.into_iter().chain([card.map(|c| self.key(b'c', c))]).flatten() {
             self.map.entry(k).or_insert(line);

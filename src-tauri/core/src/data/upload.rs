@@ -9,8 +9,9 @@
 //!   or at the piece that crosses the limit, and its copy removed;
 //! - one upload is pending at a time: a new one removes the one before;
 //! - a finished copy is removed when its last reader lets it go (`map_file`), an unfinished one
-//!   when it is replaced; copies left by a crash or by quitting are removed at the next upload
-//!   once an hour old;
+//!   when it is replaced or ends; the app lets go of its own on quitting; copies a crash left
+//!   are removed at the next start or upload once an hour old (younger ones may be another
+//!   window's upload in progress);
 //! - the copy's path is made here from a token of our own, never from the window.
 
 use super::source::{map_file, FileBytes, MAX_FILE_BYTES};
@@ -154,9 +155,8 @@ fn append(p: &mut Pending, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Remove the copies in `dir` last written before `before`: at start, those an interrupted
-/// session left; on quitting, every one; at each new upload, those over an hour old (another
-/// window's upload in progress is younger).
+/// Remove the copies in `dir` last written before `before` (an hour ago, at start and at each
+/// new upload: what a crashed session left; another window's upload in progress is younger).
 pub fn clean_leftovers(dir: &Path, before: SystemTime) {
     for e in fs::read_dir(dir).into_iter().flatten().filter_map(|e| e.ok()) {
         let ours = e.path().extension().is_some_and(|x| x == EXTENSION);

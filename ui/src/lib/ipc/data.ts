@@ -49,7 +49,8 @@ export async function importOpen(file: Blob, name: string): Promise<OpenedFile> 
       if (offset === 0) headers['x-size'] = String(file.size);
       upload = await invoke<string>('data_import_upload', piece, { headers });
       offset += piece.length;
-      // A file that became shorter while it was read ends the loop (the core reads what came).
+      // A file that became shorter while it was read ends the loop (the core then refuses it:
+      // its length is not the size said at the first piece).
     } while (offset < file.size && piece.length > 0);
     return await invoke<OpenedFile>('data_import_open', { upload, name });
   } catch (e) {

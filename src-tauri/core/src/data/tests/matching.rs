@@ -194,6 +194,14 @@ fn a_row_without_email_on_a_phone_two_people_hold_is_neither_of_them() {
     for id in [zoe, jean] {
         assert_eq!(s.customer(id).unwrap().consent.map(|c| c.choice), None, "the unsubscribe lands on neither holder");
     }
+    // A row kept apart names no one by its phone: the next row without email, Jean's by his
+    // name, is not its duplicate.
+    let f = csv_file("Prénom;Nom;E-mail;Téléphone\nX.;Inconnu;;06 12 34 56 78\nJean;Tremblay;;06 12 34 56 78\n");
+    let opts = options(&f, &s);
+    let r = s.import_preview(&f, &opts, &mut |_| true).unwrap().report;
+    let jean_row = r.rows.iter().find(|o| o.line == 3).unwrap();
+    assert_eq!(jean_row.customer_id, Some(jean), "{r:#?}");
+    assert_eq!(jean_row.duplicate_of_line, None, "line 2 was neither of them");
 }
 
 #[test]
@@ -264,4 +272,11 @@ fn a_row_without_email_on_a_shared_phone_is_the_holder_with_its_name_either_way_
     let r = import(&mut s, &f, &opts).report;
     assert_eq!(r.rows[0].customer_id, Some(jean), "the holder with the row's name is the one: {r:#?}");
     assert_eq!(s.customer(zoe).unwrap().address.city.as_deref(), Some("Lyon"), "the other holder is untouched");
+    // Words split otherwise between first and last name: the whole name is compared.
+    let pierre = add(&mut s, "Jean", "Pierre Côté", "jp@example.com", "Lyon");
+    s.conn().execute("UPDATE customers SET phone_e164 = '+33612345678' WHERE id = ?1", [pierre]).unwrap();
+    let f = csv_file("Prénom;Nom;Téléphone\nJean Pierre;Côté;06 12 34 56 78\n");
+    let opts = options(&f, &s);
+    let r = s.import_preview(&f, &opts, &mut |_| true).unwrap().report;
+    assert_eq!(r.rows[0].customer_id, Some(pierre), "{r:#?}");
 }
