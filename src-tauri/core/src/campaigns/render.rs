@@ -164,7 +164,10 @@ impl Compiled {
         let mut owned: Vec<String> = PERSONAL_FIELDS.iter().map(|f| p.value(f)).collect();
         owned.push(unsubscribe_url.to_string());
         let values: Vec<&str> = owned.iter().map(String::as_str).collect();
-        let subject = self.subject.fill(&values).replace(['\r', '\n'], " ").trim().to_string();
+        // One line, and none of the characters nobody sees (a bidirectional override or a
+        // zero-width space pasted with the subject reads as obfuscation to mail filters).
+        let filled = self.subject.fill(&values);
+        let subject = crate::text::visible(&filled).replace(['\r', '\n'], " ").trim().to_string();
         Ok(Rendered { subject, html: self.html.fill(&values), text: self.text.fill(&values) })
     }
 
@@ -253,6 +256,20 @@ mod tests {
         assert!(r.html.contains("&lt;script&gt;"), "the name is shown as text");
         assert!(r.text.contains("<script>alert(1)</script>"), "the text part carries the name as typed");
         assert_eq!(r.subject, "Bonjour <script>alert(1)</script>", "the subject is plain text, not HTML");
+    }
+
+    #[test]
+    fn a_subject_goes_out_without_the_characters_nobody_sees() {
+        let mut m = msg(vec![Block::Text { markdown: "Bonjour".into() }]);
+        m.subject = "Soldes\u{202E} d'été\u{200B} pour {{ first_name }}\u{FEFF}".into();
+        let r =
+            compile(&m, &identity(), vec![]).unwrap().render(&sample_personal(Lang::Fr, "x"), "mailto:a@b.c").unwrap();
+        assert!(
+            !r.subject.contains(['\u{202E}', '\u{200B}', '\u{FEFF}']),
+            "hidden characters left out: {:?}",
+            r.subject
+        );
+        assert!(r.subject.starts_with("Soldes d'été pour "), "{:?}", r.subject);
     }
 
     #[test]
