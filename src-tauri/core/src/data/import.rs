@@ -283,6 +283,18 @@ fn reason_text(lang: Lang, p: &RowProblem) -> String {
 }
 
 /// One pass over the file inside `tx`: the import (or its preview, when the caller rolls back).
+/// Rule: the suppression list is by address, whatever happens to the row (in error, skipped,
+/// erased): an unsubscribed, cleaned or blocklisted row's valid address goes on it. Whether it did.
+fn suppress_address(tx: &Tx, row: &ParsedRow, file_name: &str) -> Result<bool> {
+    match (row.suppress, row.raw_email.as_ref()) {
+        (Some(reason), Some(email)) if customers::is_email(email) => {
+            suppression::suppress(tx, email, reason, "import", Some(file_name), None, None)?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
 /// Rule: the name of a row in error as the file wrote it (full name, else first and last
 /// name), so the report says whose row it is. Shown as text only; capped.
 fn name_as_written(cells: &[String], columns: &[Field]) -> String {
@@ -393,13 +405,9 @@ pub(crate) fn run(
                         let (mut name, mut suppressed) = (String::new(), false);
                         if let Some(row) = short {
                             name = name_as_written(&row.cells, &opts.mapping.columns);
-                            if let (Some(why), Some(email)) = (row.suppress, row.raw_email.as_ref()) {
-                                if customers::is_email(email) {
-                                    suppression::suppress(tx, email, why, "import", Some(&file.name), None, None)?;
-                                    (suppressed, any_suppression) = (true, true);
-                                    counts.suppressed += 1;
-                                }
-                            }
+                            suppressed = suppress_address(tx, &row, &file.name)?;
+                            any_suppression |= suppressed;
+                            counts.suppressed += u32::from(suppressed);
                         }
                         let p = RowProblem {
                             column: String::new(),
@@ -437,14 +445,8 @@ pub(crate) fn run(
                     similar_to: Vec::new(),
                     suppressed: false,
                 };
-                // The suppression list is by address, whatever happens to the row.
-                if let (Some(reason), Some(email)) = (row.suppress, row.raw_email.as_ref()) {
-                    if customers::is_email(email) {
-                        suppression::suppress(tx, email, reason, "import", Some(&file.name), None, None)?;
-                        out.suppressed = true;
-                        any_suppression = true;
-                    }
-                }
+                out.suppressed = suppress_address(tx, &row, &file.name)?;
+                any_suppression |= out.suppressed;
                 let Some(n) = row.customer.as_ref() else {
                     out.name = name_as_written(&row.cells, &opts.mapping.columns);
                     counts.errors += 1;

@@ -7,6 +7,11 @@ use crate::data::*;
 use crate::storage::Store;
 use crate::testutil;
 
+/// The customer `id` gets 06 12 34 56 78, the phone the tests' rows share.
+fn give_phone(s: &Store, id: i64) {
+    s.conn().execute("UPDATE customers SET phone_e164 = '+33612345678' WHERE id = ?1", [id]).unwrap();
+}
+
 #[test]
 fn a_row_sharing_an_email_phone_or_card_with_an_earlier_row_is_a_duplicate_of_the_first_such_row() {
     let (mut s, _) = testutil::store();
@@ -113,7 +118,7 @@ fn matching_fills_or_overwrites_and_a_blank_cell_never_erases() {
 fn a_phone_shared_by_two_people_with_their_own_emails_never_merges_them() {
     let (mut s, _) = testutil::store();
     let zoe = add(&mut s, "Zoé", "Brûlé", "zoe@example.com", "Lyon");
-    s.conn().execute("UPDATE customers SET phone_e164 = '+33612345678' WHERE id = ?1", [zoe]).unwrap();
+    give_phone(&s, zoe);
     let granted = crate::customers::ConsentInput {
         choice: crate::customers::ConsentChoice::Express,
         source: crate::customers::ConsentSource::Counter,
@@ -183,7 +188,7 @@ fn a_row_without_email_on_a_phone_two_people_hold_is_neither_of_them() {
     let zoe = add(&mut s, "Zoé", "Brûlé", "zoe@example.com", "Lyon");
     let jean = add(&mut s, "Jean", "Tremblay", "jean@example.com", "Lyon");
     for id in [zoe, jean] {
-        s.conn().execute("UPDATE customers SET phone_e164 = '+33612345678' WHERE id = ?1", [id]).unwrap();
+        give_phone(&s, id);
     }
     let f = csv_file("Prénom;Nom;E-mail;Téléphone;Accepte les offres\nJ.;T.;;06 12 34 56 78;désinscrit\n");
     let opts = options(&f, &s);
@@ -208,7 +213,7 @@ fn a_row_without_email_on_a_phone_two_people_hold_is_neither_of_them() {
 fn the_in_file_duplicate_report_follows_the_matching_of_a_shared_phone() {
     let (mut s, _) = testutil::store();
     let zoe = add(&mut s, "Zoé", "Brûlé", "zoe@example.com", "Lyon");
-    s.conn().execute("UPDATE customers SET phone_e164 = '+33612345678' WHERE id = ?1", [zoe]).unwrap();
+    give_phone(&s, zoe);
     // Line 2 has no email: the phone makes it Zoé. Line 3 has its own email on her phone: a
     // person of their own, so no duplicate of line 2 either.
     let f = csv_file(
@@ -225,7 +230,7 @@ fn the_in_file_duplicate_report_follows_the_matching_of_a_shared_phone() {
     // said to be the same customer as the first.
     let (mut s, _) = testutil::store();
     let nobody = add(&mut s, "Gaël", "Côté", "", "Lyon");
-    s.conn().execute("UPDATE customers SET phone_e164 = '+33612345678' WHERE id = ?1", [nobody]).unwrap();
+    give_phone(&s, nobody);
     let f = csv_file("Prénom;Nom;E-mail;Téléphone\nAna;Côté;ana@example.com;06 12 34 56 78\nLéo;Côté;leo@example.com;06 12 34 56 78\n");
     let mut opts = options(&f, &s);
     opts.matching = MatchPolicy::Skip;
@@ -263,7 +268,7 @@ fn a_row_without_email_on_a_shared_phone_is_the_holder_with_its_name_either_way_
     let zoe = add(&mut s, "Zoé", "Brûlé", "zoe@example.com", "Lyon");
     let jean = add(&mut s, "Jean", "Dupont", "jean@example.com", "Lyon");
     for id in [zoe, jean] {
-        s.conn().execute("UPDATE customers SET phone_e164 = '+33612345678' WHERE id = ?1", [id]).unwrap();
+        give_phone(&s, id);
     }
     // A full name in the file's order, last name first, with another case and no accent.
     let f = csv_file("Nom complet;Téléphone;Ville\nDUPONT Jean;06 12 34 56 78;Villeurbanne\n");
@@ -274,7 +279,7 @@ fn a_row_without_email_on_a_shared_phone_is_the_holder_with_its_name_either_way_
     assert_eq!(s.customer(zoe).unwrap().address.city.as_deref(), Some("Lyon"), "the other holder is untouched");
     // Words split otherwise between first and last name: the whole name is compared.
     let pierre = add(&mut s, "Jean", "Pierre Côté", "jp@example.com", "Lyon");
-    s.conn().execute("UPDATE customers SET phone_e164 = '+33612345678' WHERE id = ?1", [pierre]).unwrap();
+    give_phone(&s, pierre);
     let f = csv_file("Prénom;Nom;Téléphone\nJean Pierre;Côté;06 12 34 56 78\n");
     let opts = options(&f, &s);
     let r = s.import_preview(&f, &opts, &mut |_| true).unwrap().report;
