@@ -63,6 +63,10 @@ fn sample_csv(rows: usize, town: bool) -> Vec<u8> {
 fn import_bench(work: &Path, name: &str, rows: usize, town: bool) -> crate::Result<BenchResult> {
     let bytes = sample_csv(rows, town);
     let db = work.join("import-bench.db");
+    // A file left by a run that was stopped would hold these customers already.
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
     let mut store = Store::open(&db)?;
     let t = Instant::now();
     let bytes = std::sync::Arc::new(bytes);

@@ -163,6 +163,45 @@ pub fn records(
     })
 }
 
+/// How many records `records` would give after the first `skip`, leaving out those whose cells
+/// are all blank (as `ImportFile::data` does), without decoding a cell that cannot be blank: a
+/// count for the progress bar that costs a fraction of the reading it announces.
+pub fn count_records(bytes: &[u8], delimiter: u8, enc: TextEncoding, skip: usize) -> usize {
+    let body_start = if sep_line(bytes).is_some() { first_line_end(bytes) } else { 0 };
+    let mut r = reader(&bytes[body_start..], delimiter);
+    let mut rec = csv::ByteRecord::new();
+    let (mut n, mut kept) = (0usize, 0usize);
+    loop {
+        let read = r.read_byte_record(&mut rec);
+        let keep = match read {
+            Ok(false) => break,
+            // An unreadable record, or one with a cell too long, is one of the rows reported.
+            Err(_) => true,
+            Ok(true) => rec.iter().any(|c| !blank_cell(c, enc)),
+        };
+        if n >= skip && keep {
+            kept += 1;
+        }
+        n += 1;
+    }
+    kept
+}
+
+/// Whether a cell is empty once decoded and trimmed (`str::trim`), or so long it is refused
+/// (`records` reports it). An ASCII byte other than whitespace settles it at once: in the four
+/// encodings read here, ASCII bytes are the ASCII characters.
+fn blank_cell(c: &[u8], enc: TextEncoding) -> bool {
+    let ascii_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r');
+    if c.iter().any(|b| b.is_ascii() && !ascii_space(b)) {
+        return false;
+    }
+    if c.iter().all(ascii_space) {
+        return c.len() <= MAX_CELL;
+    }
+    let text = decode::decode_cell(c, enc);
+    text.trim().is_empty() && text.chars().count() <= MAX_CELL
+}
+
 /// Write rows as delimited text with CRLF line ends, quoting only where needed.
 pub fn write_rows(rows: &[Vec<String>], delimiter: u8) -> String {
     let mut w =

@@ -346,7 +346,7 @@ pub(crate) fn run(
     let currency = settings.currency.code();
     erasure::ensure_salt(tx)?;
     let salt = erasure::salt(tx)?;
-    let total = file.data().count() as u32;
+    let total = file.data_len() as u32;
     // Most shops have no erasure and no suppression yet: no look-up per row then.
     let any_erasure: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM erasures)", [], |r| r.get(0))?;
     let mut any_suppression: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM suppressions)", [], |r| r.get(0))?;

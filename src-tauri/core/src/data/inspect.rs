@@ -50,7 +50,7 @@ impl ImportFile {
             sheets: self.sheets.clone(),
             sheet: self.sheet as u32,
             header_row: self.header_row as u32,
-            rows: self.data().count() as u32,
+            rows: self.data_len() as u32,
             headers,
             sample,
             preset,

@@ -382,6 +382,24 @@ impl ImportFile {
             keep && !matches!(r, Ok(rec) if rec.cells.iter().all(|c| c.trim().is_empty()))
         })
     }
+
+    /// `data().count()`, without decoding (or copying) the cells that cannot be blank: the
+    /// import's progress bar needs the count before the rows are read.
+    pub fn data_len(&self) -> usize {
+        match &self.grid {
+            Grid::Csv { bytes, start } => csv_read::count_records(
+                &(**bytes).as_ref()[*start..],
+                self.delimiter.unwrap_or(b';'),
+                self.encoding.unwrap_or(TextEncoding::Utf8),
+                self.header_row + 1,
+            ),
+            Grid::Rows(r) => r
+                .iter()
+                .skip(self.header_row + 1)
+                .filter(|r| !matches!(r, Ok(rec) if rec.cells.iter().all(|c| c.trim().is_empty())))
+                .count(),
+        }
+    }
 }
 
 fn self_first_non_empty(f: &ImportFile) -> usize {

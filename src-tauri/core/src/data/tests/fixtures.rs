@@ -307,3 +307,29 @@ fn a_fifty_thousand_line_file_with_hostile_text_imports() {
     assert!(r.rows.len() <= import::MAX_REPORTED_ROWS, "the report stays bounded");
     assert_eq!(count(&s, "SELECT count(*) FROM customers"), 50_000);
 }
+
+#[test]
+fn the_row_count_announced_for_progress_is_the_number_of_rows_read() {
+    // Blank rows (spaces, a vertical tab, a no-break space), a `sep=` line, a quoted newline,
+    // a cell too long and a header chosen further down: the cheap count must agree.
+    let long = "x".repeat(crate::data::csv_read::MAX_CELL + 1);
+    let csv = format!(
+        "sep=;\r\nFichier\r\nNom;Courriel\r\nA;a@example.com\r\n ; \r\n\u{b};\u{a0}\r\n\"B\nbis\";b@example.com\r\n;;\r\n{long};c@example.com\r\nD;\r\n"
+    );
+    for header_row in [None, Some(0), Some(1), Some(2)] {
+        let opts = ReadOptions { header_row, ..ReadOptions::default() };
+        let f = ImportFile::open("mixte.csv", csv.as_bytes(), &opts).unwrap();
+        assert_eq!(f.data_len(), f.data().count(), "the count agrees with the rows read (header row {header_row:?})");
+    }
+    let latin = encoding_rs::WINDOWS_1252.encode("Nom;Ville\r\nA;Sète\r\n\u{a0};\u{a0}\r\n").0.into_owned();
+    let f = ImportFile::open("latin.csv", &latin, &ReadOptions::default()).unwrap();
+    assert_eq!(f.data_len(), 1, "a row of no-break spaces in Windows-1252 is blank");
+    for entry in std::fs::read_dir(fixtures_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let f = ImportFile::open(&name, &bytes, &ReadOptions::default()).unwrap();
+        assert_eq!(f.data_len(), f.data().count(), "{name}: the count agrees with the rows read");
+        assert!(f.data_len() > 0, "{name} has rows");
+    }
+}
