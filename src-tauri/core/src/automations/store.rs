@@ -234,6 +234,12 @@ impl Store {
         input: &AutomationInput,
         key: Option<&str>,
     ) -> Result<Outcome<Automation>> {
+        let cleaned = AutomationInput {
+            message_fr: render::cleaned_message(&input.message_fr),
+            message_en: input.message_en.as_ref().map(render::cleaned_message),
+            ..input.clone()
+        };
+        let input = &cleaned;
         validate_config(&input.config)?;
         render::validate_message(&input.message_fr)?;
         if let Some(en) = &input.message_en {

@@ -57,6 +57,15 @@ pub(super) fn merchant_texts(msg: &MessageContent) -> Vec<(&'static str, &str)> 
     out
 }
 
+/// The message as it is stored: the subject without the characters nobody sees
+/// (`text::visible`: a bidirectional override or a zero-width space pasted with it reads as
+/// obfuscation to mail filters, and reverses or splits it in the campaign list) and trimmed.
+/// The preheader and the blocks keep their text as typed: a preheader's zero-width padding is
+/// deliberate, and the blocks are escaped where they are rendered.
+pub fn cleaned_message(msg: &MessageContent) -> MessageContent {
+    MessageContent { subject: crate::text::visible(&msg.subject).trim().to_string(), ..msg.clone() }
+}
+
 /// Check a message the merchant saves: a subject, at least one block, safe links, and
 /// templates that render.
 pub fn validate_message(msg: &MessageContent) -> Result<()> {

@@ -26,7 +26,7 @@ use rusqlite::Connection;
 
 pub use super::blocks::safe_url;
 pub use super::identity::{format_money, Identity};
-pub use super::merchant_text::{check_merchant_text, validate_message};
+pub use super::merchant_text::{check_merchant_text, cleaned_message, validate_message};
 pub use super::personal::{personal, sample_personal, Personal, PERSONAL_FIELDS};
 pub use super::plain::markdown_text;
 

@@ -26,6 +26,16 @@ pub(crate) use super::unsubscribes::unsubscribe_lines;
 
 const MAX_NAME: usize = 120;
 
+/// The campaign as it is stored: its name cleaned like every name (`text::clean`: no hidden
+/// character, white space collapsed) and each message's subject (`cleaned_message`).
+pub fn cleaned_input(input: &CampaignInput) -> CampaignInput {
+    let content = CampaignContent {
+        a: render::cleaned_message(&input.content.a),
+        b: input.content.b.as_ref().map(render::cleaned_message),
+    };
+    CampaignInput { name: crate::text::clean(&input.name).unwrap_or_default(), content, ..input.clone() }
+}
+
 pub fn validate_input(input: &CampaignInput) -> Result<()> {
     let mut p = Problems::default();
     let name = input.name.trim();
@@ -215,6 +225,7 @@ impl Store {
     }
 
     pub fn create_campaign(&mut self, input: &CampaignInput, key: Option<&str>) -> Result<Outcome<Campaign>> {
+        let input = &cleaned_input(input);
         validate_input(input)?;
         self.check_renders(&input.content)?;
         let out = self.transact(("campaign_create", input), key, |tx| {
@@ -238,6 +249,7 @@ impl Store {
         input: &CampaignInput,
         key: Option<&str>,
     ) -> Result<Outcome<Campaign>> {
+        let input = &cleaned_input(input);
         validate_input(input)?;
         self.check_renders(&input.content)?;
         let out = self.transact(("campaign_update", &(id, input)), key, |tx| {

@@ -557,3 +557,24 @@ fn the_test_smtp_server_is_not_part_of_the_app() {
     assert!(line.contains("optional = true"), "the test SMTP server is an optional dependency: {line}");
     assert!(!manifest.contains("default = [\"sink\""), "and not a default feature");
 }
+
+#[test]
+fn a_campaign_name_and_subject_are_saved_without_the_characters_nobody_sees() {
+    let (mut s, _) = testutil::store();
+    let mut i = input(SegmentFilter::default(), 0);
+    // A right-to-left override and a zero-width space pasted from a web page.
+    i.name = "  Soldes\u{202E} d'hiver\u{200B}  ".into();
+    i.content.a.subject = "\u{FEFF}Bonjour\u{200B} {{ first_name }}\u{202E} ".into();
+    i.content.a.preheader = "Nouveautés\u{200C}\u{a0}\u{200C}\u{a0}".into();
+    let c = s.create_campaign(&i, None).unwrap().value;
+    assert_eq!(c.name, "Soldes d'hiver", "the name shows in the lists as it reads: no override, no zero-width space");
+    let saved = s.campaign(c.id).unwrap();
+    assert_eq!(saved.content.a.subject, "Bonjour {{ first_name }}", "the subject is stored as it is sent");
+    assert_eq!(
+        saved.content.a.preheader, "Nouveautés\u{200C}\u{a0}\u{200C}\u{a0}",
+        "a preheader's padding (zero-width non-joiners, no-break spaces) is kept as typed"
+    );
+    i.name = "\u{200B}\u{202E}".into();
+    let err = s.update_campaign(c.id, &i, None).unwrap_err();
+    assert!(format!("{err:?}").contains("field.required"), "a name of hidden characters only is no name: {err:?}");
+}
