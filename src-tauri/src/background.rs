@@ -5,6 +5,7 @@
 //! and recomputes the customers' scores and the programme's return when the data changed
 //! (at most every `SCORES_EVERY`, and at each new day). Each step runs in short transactions,
 //! so a sale at the till never waits long behind it; the window never waits for any of it.
+//! A second, short-lived thread reads the till's pages once after start (`spawn_till_warm`).
 
 use comptoir_core::analytics::scores::inputs_fingerprint;
 use comptoir_core::Store;
@@ -115,5 +116,28 @@ pub fn spawn(db: PathBuf, checkpointing: bool) {
     });
     if let Err(e) = spawned {
         tracing::error!(error = %e, "the background work could not start");
+    }
+}
+
+/// After the first screen, read the till's b-trees once on a connection of its own, so the
+/// first look-ups at the till find their pages in the system's cache rather than on the disk
+/// (`Store::warm_till_pages`). Reads only; ends when done.
+pub fn spawn_till_warm(db: PathBuf) {
+    let spawned = std::thread::Builder::new().name("till-pages".into()).spawn(move || {
+        std::thread::sleep(FIRST_DELAY);
+        let t = Instant::now();
+        match Store::open(&db).and_then(|s| s.warm_till_pages()) {
+            Ok(w) => tracing::info!(
+                whole_file = w.whole_file,
+                btrees = w.btrees,
+                mib = w.bytes / (1024 * 1024),
+                ms = t.elapsed().as_millis() as u64,
+                "till pages read"
+            ),
+            Err(e) => tracing::warn!(error = %e, "till pages not read ahead"),
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "the till's read-ahead could not start");
     }
 }

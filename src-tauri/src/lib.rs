@@ -310,6 +310,8 @@ pub fn run(opts: Options) {
                 // Expired points, the dashboard's figures and the scores, and referrals whose
                 // hold ended while the app was closed: after the first screen.
                 background::spawn(path.clone(), checkpointing);
+                // The till's pages, read once so its first look-ups do not wait for the disk.
+                background::spawn_till_warm(path.clone());
                 sender::spawn(
                     path.clone(),
                     state.secrets.clone(),

@@ -13,6 +13,7 @@ mod bench_campaigns;
 mod bench_loyalty;
 mod bench_numbers;
 mod bench_sales;
+mod bench_till;
 pub mod bindings;
 pub mod campaigns;
 pub mod cards;

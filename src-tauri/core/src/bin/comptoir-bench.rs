@@ -19,8 +19,12 @@ fn main() -> ExitCode {
     let n: usize = get("-n").and_then(|s| s.parse().ok()).unwrap_or(2000);
     let only_raw = get("--only").unwrap_or_default();
     let only: Vec<&str> = only_raw.split(',').filter(|s| !s.is_empty()).collect();
-    if let Some(bad) = only.iter().find(|o| !bench::ALL.contains(o)) {
-        eprintln!("unknown bench {bad:?}; known: {}", bench::ALL.join(", "));
+    if let Some(bad) = only.iter().find(|o| !bench::ALL.contains(o) && !bench::ON_DEMAND.contains(o)) {
+        eprintln!(
+            "unknown bench {bad:?}; known: {}, and on demand {}",
+            bench::ALL.join(", "),
+            bench::ON_DEMAND.join(", ")
+        );
         return ExitCode::FAILURE;
     }
     let dir = match tempfile_dir() {

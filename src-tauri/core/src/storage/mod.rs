@@ -8,6 +8,7 @@ mod search_index;
 mod set_aside;
 pub(crate) use set_aside::PutBack;
 pub(crate) mod unlock;
+pub mod warm;
 
 #[cfg(test)]
 pub(crate) use migrations::steps as migration_steps;
