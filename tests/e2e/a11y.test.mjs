@@ -1,0 +1,150 @@
+// End-to-end: every screen of the real window, on the demo shop, checked against the WCAG 2.1
+// A and AA rules that can be checked by a program (axe-core, run inside the page): names of
+// buttons, fields and links, contrast, headings, landmarks, ARIA used as specified, the
+// document's language. A screen's violations fail the test with the rule, the element and
+// what axe says to fix. (What a program cannot judge, a merchant with a screen reader still
+// has to try: reading order, focus after an action, the till with the keyboard only — those
+// are in the other tests.)
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startApp, stopApp, browser, go, visible, invoke, shot, pageText } from './harness.mjs';
+
+const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), '../../src-tauri/core/tests/fixtures/import');
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+
+before(startApp);
+after(stopApp);
+
+/** Wait until the screen has settled (nothing marked busy, no "loading" text), then run axe. */
+async function audit(name) {
+  await browser.waitUntil(
+    async () => browser.execute(() => !document.querySelector('[aria-busy="true"]') && !/Chargement…/.test(document.body.innerText)),
+    { timeout: 20_000, timeoutMsg: `${name} never finished loading` },
+  );
+  // Charts and lists that arrive after the first paint.
+  await browser.pause(600);
+  // axe-core's own source, sent as the driver's script: the app's content security policy
+  // (no eval) governs the page's scripts, not what the test driver runs.
+  const loaded = await browser.execute(`if (!window.axe) { ${AXE}\n } return typeof window.axe;`);
+  assert.equal(loaded, 'object', 'axe-core loaded into the page');
+  const json = await browser.executeAsync(
+    (tags, done) => {
+      window.axe
+        .run(document, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] })
+        .then((r) => done(JSON.stringify(r.violations.map((v) => ({
+          rule: v.id,
+          impact: v.impact,
+          help: v.help,
+          nodes: v.nodes.slice(0, 5).map((n) => ({ target: n.target.join(' '), fix: n.failureSummary, html: n.html.slice(0, 160) })),
+        })))))
+        .catch((e) => done(JSON.stringify([{ rule: 'axe-error', help: String(e), nodes: [] }])));
+    },
+    TAGS,
+  );
+  const violations = JSON.parse(json);
+  // A run that checked nothing (an empty page, axe failing to start) would pass silently.
+  const checked = await browser.execute(() => document.querySelectorAll('main *').length);
+  assert.ok(checked > 5, `${name}: the screen has content to check (${checked} elements)`);
+  if (violations.length) await shot(`a11y-${name}`);
+  assert.deepEqual(violations, [], `${name}: ${JSON.stringify(violations, null, 1)}`);
+}
+
+test('the first-run screen', async () => {
+  await visible('#start-demo', 20_000);
+  await audit('first-run');
+});
+
+test('every screen of the demo shop, in French', async () => {
+  await (await browser.$('#start-demo')).click();
+  await visible('#kpis', 60_000);
+  const customers = await invoke('customers_list', { req: { sort: 'total_spent', archived: false, after: null, limit: 1 } });
+  const id = customers.items[0].id;
+  const campaigns = await invoke('campaigns_list', {});
+  const automations = await invoke('automations_list', {});
+  const screens = [
+    ['dashboard', '#/'],
+    ['numbers-nps', '#/numbers/nps'],
+    ['numbers-settings', '#/numbers/settings'],
+    ['numbers-report', '#/numbers/report'],
+    ['customers', '#/customers'],
+    ['customer', `#/customers/${id}`],
+    ['customer-edit', `#/customers/${id}/edit`],
+    ['customer-new', '#/customers/new'],
+    ['import', '#/customers/import'],
+    ['export', '#/customers/export'],
+    ['till', '#/till'],
+    ['till-customer', `#/till?customer=${id}`],
+    ['loyalty', '#/loyalty'],
+    ['loyalty-rules', '#/loyalty/rules'],
+    ['cards-print', `#/cards/print?ids=${id}`],
+    ['referrals', '#/referrals'],
+    ['referrals-rules', '#/referrals/rules'],
+    ['referrals-notice', '#/referrals/notice'],
+    ['campaigns', '#/campaigns'],
+    ['campaign-new', '#/campaigns/new'],
+    ...(campaigns.length ? [['campaign', `#/campaigns/${campaigns[0].id}`]] : []),
+    ['campaigns-settings', '#/campaigns/settings'],
+    ['campaigns-unsubscribes', '#/campaigns/unsubscribes'],
+    ['campaigns-returns', '#/campaigns/returns'],
+    ['automations', '#/campaigns/automations'],
+    ...(automations.length ? [['automation', `#/campaigns/automations/${automations[0].id}`]] : []),
+    ['settings', '#/settings'],
+    ['backups', '#/settings/backups'],
+  ];
+  const failures = [];
+  for (const [name, hash] of screens) {
+    await go(hash);
+    try {
+      await audit(name);
+    } catch (e) {
+      failures.push(e.message);
+    }
+  }
+  assert.deepEqual(failures, [], failures.join('\n\n'));
+});
+
+test('the import wizard at each step: mapping, preview, report', async () => {
+  await go('#/customers/import');
+  const input = await browser.$('[data-testid="import-file"]');
+  await input.waitForExist({ timeout: 10_000 });
+  await input.addValue(join(FIXTURES, 'excel-fr-windows1252.csv'));
+  await visible('[data-testid="import-mapping"]', 20_000);
+  await audit('import-mapping');
+  await (await visible('[data-testid="import-next"]')).click();
+  await audit('import-options');
+  await (await visible('[data-testid="bad-skip"]')).click();
+  await (await visible('[data-testid="import-preview"]')).click();
+  await visible('[data-testid="preview-counts"]', 30_000);
+  await audit('import-preview');
+  await (await visible('[data-testid="import-run"]')).click();
+  await visible('[data-testid="import-done"]', 60_000);
+  await audit('import-report');
+});
+
+test('the main screens in English', async () => {
+  await go('#/settings');
+  await (await visible('#locale')).selectByAttribute('value', 'en');
+  await (await browser.$('#save-settings')).click();
+  await browser.waitUntil(async () => (await pageText()).includes('Customers'), {
+    timeout: 10_000,
+    timeoutMsg: 'the interface never switched to English',
+  });
+  const lang = await browser.execute(() => document.documentElement.lang);
+  assert.equal(lang, 'en', 'the document says its language, for screen readers');
+  const failures = [];
+  for (const [name, hash] of [['en-dashboard', '#/'], ['en-customers', '#/customers'], ['en-till', '#/till'], ['en-backups', '#/settings/backups']]) {
+    await go(hash);
+    try {
+      await audit(name);
+    } catch (e) {
+      failures.push(e.message);
+    }
+  }
+  assert.deepEqual(failures, [], failures.join('\n\n'));
+});
