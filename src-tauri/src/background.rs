@@ -121,12 +121,12 @@ pub fn spawn(db: PathBuf, checkpointing: bool) {
 
 /// After the first screen, read the till's b-trees once on a connection of its own, so the
 /// first look-ups at the till find their pages in the system's cache rather than on the disk
-/// (`Store::warm_till_pages`). Reads only; ends when done.
+/// (`storage::warm`). Reads only, without opening the shop as a store; ends when done.
 pub fn spawn_till_warm(db: PathBuf) {
     let spawned = std::thread::Builder::new().name("till-pages".into()).spawn(move || {
         std::thread::sleep(FIRST_DELAY);
         let t = Instant::now();
-        match Store::open(&db).and_then(|s| s.warm_till_pages()) {
+        match comptoir_core::storage::warm::warm_till_pages(&db) {
             Ok(w) => tracing::info!(
                 whole_file = w.whole_file,
                 btrees = w.btrees,

@@ -1,5 +1,5 @@
 //! The till's first look-ups after the computer starts, when none of the shop's file is in the
-//! system's cache: with the app's read-ahead of the till's pages (`Store::warm_till_pages`, run
+//! system's cache: with the app's read-ahead of the till's pages (`storage::warm`, run
 //! once after the first screen) beside the same look-ups without it, each after the system's
 //! cache is emptied. Run only when named (`--only till_after_start`): emptying the system's
 //! cache needs root on Linux and slows everything else on the machine for a while.
@@ -33,7 +33,7 @@ pub fn run(path: &Path, cards: &[String], only: &[&str]) -> crate::Result<Vec<Be
     drop(store);
     drop_system_cache()?;
     let t = Instant::now();
-    let warmed = Store::open(path)?.warm_till_pages()?;
+    let warmed = crate::storage::warm::warm_till_pages(path)?;
     eprintln!(
         "till_after_start: read-ahead of {}, {} MiB, in {} ms",
         if warmed.whole_file { "the whole file".to_string() } else { format!("{} b-trees", warmed.btrees) },

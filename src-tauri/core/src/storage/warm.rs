@@ -15,8 +15,9 @@
 //! look-ups after the walk (none); a b-tree the file does not have (an older schema) is passed
 //! over.
 
-use super::Store;
 use crate::error::Result;
+use rusqlite::{Connection, OpenFlags};
+use std::path::Path;
 
 /// The b-trees (tables and indexes) a look-up at the till and the customer's loyalty status
 /// read, the small ones first and the big tables last, in the order a partial read-ahead
@@ -67,58 +68,85 @@ pub struct Warmed {
     pub bytes: u64,
 }
 
-impl Store {
-    /// Bring the till's pages into the system's cache: the whole file when it is small enough
-    /// (`WHOLE_FILE_MAX`), else the till's b-trees (`warm_till_btrees`). Nothing for a store
-    /// in memory.
-    pub fn warm_till_pages(&self) -> Result<Warmed> {
-        let Some(path) = self.path() else { return Ok(Warmed::default()) };
-        let len = std::fs::metadata(path)?.len();
-        if len > WHOLE_FILE_MAX {
-            return self.warm_till_btrees();
-        }
-        let mut file = std::fs::File::open(path)?;
-        let mut buf = vec![0u8; 1 << 20];
-        let mut bytes = 0u64;
-        loop {
-            match std::io::Read::read(&mut file, &mut buf) {
-                Ok(0) => break,
-                Ok(n) => bytes += n as u64,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Ok(Warmed { whole_file: true, btrees: 0, bytes })
+/// Bring the till's pages of the shop's file at `path` into the system's cache: the whole file
+/// when it is small enough (`WHOLE_FILE_MAX`), else the till's b-trees (`warm_till_btrees`, on
+/// a read-only connection of its own). Nothing is created, migrated or written: a file that is
+/// not there is left so.
+pub fn warm_till_pages(path: &Path) -> Result<Warmed> {
+    let len = match std::fs::metadata(path) {
+        Ok(m) => m.len(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Warmed::default()),
+        Err(e) => return Err(e.into()),
+    };
+    if len > WHOLE_FILE_MAX {
+        let conn =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        return warm_till_btrees(&conn);
     }
+    let mut file = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut bytes = 0u64;
+    let read = loop {
+        match std::io::Read::read(&mut file, &mut buf) {
+            Ok(0) => break Ok(()),
+            Ok(n) => bytes += n as u64,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => break Err(e),
+        }
+    };
+    keep_open(file);
+    read?;
+    Ok(Warmed { whole_file: true, btrees: 0, bytes })
+}
 
-    /// Read every page of the till's b-trees (`TILL_BTREES`), each whole, in turn, through
-    /// this connection, until `MAX_BYTES`.
-    pub fn warm_till_btrees(&self) -> Result<Warmed> {
-        let conn = self.conn();
-        let page_size: u64 = conn.query_row("PRAGMA page_size", [], |r| r.get::<_, i64>(0))? as u64;
-        let mut w = Warmed::default();
-        // `dbstat` walks one b-tree, every page of it, when its name is given (aggregated: one
-        // row, `pageno` its number of pages); each page goes through the pager like any read.
-        let mut st = conn.prepare("SELECT pageno FROM dbstat('main', 1) WHERE name = ?1")?;
-        let mut exists = conn.prepare("SELECT 1 FROM sqlite_schema WHERE name = ?1")?;
-        for name in TILL_BTREES {
-            if w.bytes >= MAX_BYTES {
-                break;
-            }
-            if !exists.exists([name])? {
-                continue;
-            }
-            let pages: i64 = st.query_row([name], |r| r.get(0))?;
-            w.btrees += 1;
-            w.bytes += pages.max(0) as u64 * page_size;
-        }
-        Ok(w)
+/// Never close a handle on a database file SQLite has open in this process: on Linux and
+/// macOS, closing any descriptor of a file releases every lock the process holds on it
+/// (POSIX advisory locks belong to the process), SQLite's included. Another process (a second
+/// window, `comptoir-cli`) could then take the file for its own alone and remove the log under
+/// the app. The handle is kept for the life of the process instead, as SQLite keeps its own;
+/// one per read-ahead. Windows' locks belong to the handle: closing it there is safe.
+fn keep_open(file: std::fs::File) {
+    #[cfg(unix)]
+    {
+        static KEPT: std::sync::Mutex<Vec<std::fs::File>> = std::sync::Mutex::new(Vec::new());
+        KEPT.lock().unwrap_or_else(|e| e.into_inner()).push(file);
     }
+    #[cfg(not(unix))]
+    drop(file);
+}
+
+/// Read every page of the till's b-trees (`TILL_BTREES`), each whole, in turn, through `conn`,
+/// until `MAX_BYTES` in all (the b-tree that reaches it is read only that far, so a read
+/// transaction never outlasts the budget).
+pub fn warm_till_btrees(conn: &Connection) -> Result<Warmed> {
+    let page_size: u64 = conn.query_row("PRAGMA page_size", [], |r| r.get::<_, i64>(0))? as u64;
+    let budget_pages = (MAX_BYTES / page_size.max(1)) as i64;
+    let mut pages_read = 0i64;
+    let mut w = Warmed::default();
+    // `dbstat` walks one b-tree page by page when its name is given, each page through the
+    // pager like any read, one row each: the LIMIT stops the walk itself.
+    let mut st = conn.prepare("SELECT count(*) FROM (SELECT 1 FROM dbstat('main') WHERE name = ?1 LIMIT ?2)")?;
+    let mut exists = conn.prepare("SELECT 1 FROM sqlite_schema WHERE name = ?1")?;
+    for name in TILL_BTREES {
+        let left = budget_pages - pages_read;
+        if left <= 0 {
+            break;
+        }
+        if !exists.exists([name])? {
+            continue;
+        }
+        let pages: i64 = st.query_row(rusqlite::params![name, left], |r| r.get(0))?;
+        w.btrees += 1;
+        pages_read += pages;
+    }
+    w.bytes = pages_read.max(0) as u64 * page_size;
+    Ok(w)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::Store;
     use crate::testutil;
 
     /// Pages this connection had to read from the file (not from its own cache) since the
@@ -182,7 +210,7 @@ mod tests {
         drop(cold);
 
         let s = Store::open_with_clock(&path, clock.clone()).unwrap();
-        let w = s.warm_till_btrees().unwrap();
+        let w = warm_till_btrees(s.conn()).unwrap();
         assert_eq!(w.btrees as usize, TILL_BTREES.len(), "every b-tree of the list exists in this schema");
         assert!(w.bytes > 0 && w.bytes.is_multiple_of(4096) && !w.whole_file);
         misses(&s);
@@ -201,7 +229,7 @@ mod tests {
             let mut needed = Vec::new();
             for name in all.iter().filter(|n| !TILL_BTREES.contains(&n.as_str())) {
                 let t = Store::open_with_clock(&path, clock.clone()).unwrap();
-                t.warm_till_btrees().unwrap();
+                warm_till_btrees(t.conn()).unwrap();
                 let _: i64 = t
                     .conn()
                     .query_row("SELECT pageno FROM dbstat('main', 1) WHERE name = ?1", [name], |r| r.get(0))
@@ -220,18 +248,53 @@ mod tests {
     fn the_walk_passes_over_what_an_older_file_lacks() {
         let (s, _) = testutil::store();
         s.conn().execute_batch("DROP INDEX loyalty_sales_by_customer").unwrap();
-        let w = s.warm_till_btrees().unwrap();
+        let w = warm_till_btrees(s.conn()).unwrap();
         assert_eq!(w.btrees as usize, TILL_BTREES.len() - 1, "a b-tree the file lacks is passed over, the rest read");
-        assert_eq!(s.warm_till_pages().unwrap(), Warmed::default(), "a store in memory has nothing to read ahead");
     }
 
     #[test]
-    fn a_shop_file_of_ordinary_size_is_read_whole() {
+    fn a_shop_file_of_ordinary_size_is_read_whole_and_a_missing_one_is_not_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shop.db");
+        assert_eq!(warm_till_pages(&path).unwrap(), Warmed::default(), "no file, nothing read");
+        assert!(!path.exists(), "the read-ahead never creates the shop's file");
+        let s = Store::open_with_clock(&path, testutil::clock()).unwrap();
+        let w = warm_till_pages(&path).unwrap();
+        assert!(w.whole_file, "a small file is read from start to end, the disk's fastest read");
+        assert_eq!(w.bytes, std::fs::metadata(&path).unwrap().len(), "every byte of it");
+        drop(s);
+    }
+
+    /// A second process opening the same file and closing it must not be able to take it for
+    /// its own while this one has it open: the read-ahead's handle closed would have released
+    /// this process's SQLite locks (POSIX locks belong to the process).
+    #[cfg(unix)]
+    #[test]
+    fn the_read_ahead_leaves_sqlites_locks_in_place() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("shop.db");
         let s = Store::open_with_clock(&path, testutil::clock()).unwrap();
-        let w = s.warm_till_pages().unwrap();
-        assert!(w.whole_file, "a small file is read from start to end, the disk's fastest read");
-        assert_eq!(w.bytes, std::fs::metadata(&path).unwrap().len(), "every byte of it");
+        // A read transaction on this connection holds its shared lock on the file.
+        s.conn().execute_batch("BEGIN; SELECT count(*) FROM customers;").unwrap();
+        warm_till_pages(&path).unwrap();
+        // Another process (a child, so the locks are truly another owner's) asks for an
+        // exclusive lock, as SQLite does at its last close before removing the log.
+        let out = std::process::Command::new("python3")
+            .arg("-c")
+            .arg(
+                "import fcntl,sys,os\nfd=os.open(sys.argv[1],os.O_RDWR)\n\
+                 try:\n fcntl.lockf(fd,fcntl.LOCK_EX|fcntl.LOCK_NB,510,1073741826,0)\n print('taken')\n\
+                 except OSError:\n print('refused')",
+            )
+            .arg(&path)
+            .output();
+        let Ok(out) = out else { return };
+        let said = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if said.is_empty() {
+            // No Python here to play the other process: nothing to conclude.
+            return;
+        }
+        assert_eq!(said, "refused", "this process's shared lock is still held after the read-ahead");
+        s.conn().execute_batch("COMMIT").unwrap();
     }
 }
