@@ -234,10 +234,11 @@ impl Store {
         input: &AutomationInput,
         key: Option<&str>,
     ) -> Result<Outcome<Automation>> {
+        let raw = input;
         let cleaned = AutomationInput {
-            message_fr: render::cleaned_message(&input.message_fr),
-            message_en: input.message_en.as_ref().map(render::cleaned_message),
-            ..input.clone()
+            message_fr: render::cleaned_message(&raw.message_fr),
+            message_en: raw.message_en.as_ref().map(render::cleaned_message),
+            ..raw.clone()
         };
         let input = &cleaned;
         validate_config(&input.config)?;
@@ -251,7 +252,8 @@ impl Store {
         }
         let a = active(self.conn(), id)?;
         let content = CampaignContent { a: input.message_fr.clone(), b: input.message_en.clone() };
-        let out = self.transact(("automation.save", &(id, input)), key, |tx| {
+        // The key's fingerprint is of what the window sent; what is written is cleaned.
+        let out = self.transact(("automation.save", &(id, raw)), key, |tx| {
             tx.execute(
                 "UPDATE automations SET config = ?1, updated_at = ?2 WHERE id = ?3",
                 params![serde_json::to_string(&input.config)?, tx.now, id],

@@ -57,13 +57,18 @@ pub(super) fn merchant_texts(msg: &MessageContent) -> Vec<(&'static str, &str)> 
     out
 }
 
-/// The message as it is stored: the subject without the characters nobody sees
-/// (`text::visible`: a bidirectional override or a zero-width space pasted with it reads as
-/// obfuscation to mail filters, and reverses or splits it in the campaign list) and trimmed.
-/// The preheader and the blocks keep their text as typed: a preheader's zero-width padding is
-/// deliberate, and the blocks are escaped where they are rendered.
+/// The message as it is stored: the subject on one line, without the characters nobody sees
+/// (`text::clean`: a bidirectional override or a zero-width space pasted with it reads as
+/// obfuscation to mail filters, and reverses or splits it in the campaign list); the preheader
+/// without them either, but for the soft hyphen, which with the zero-width non-joiner and
+/// no-break space (not hidden) makes the padding merchants put after a preheader on purpose.
+/// The blocks keep their text as typed: they are escaped where they are rendered.
 pub fn cleaned_message(msg: &MessageContent) -> MessageContent {
-    MessageContent { subject: crate::text::visible(&msg.subject).trim().to_string(), ..msg.clone() }
+    MessageContent {
+        subject: crate::text::clean(&msg.subject).unwrap_or_default(),
+        preheader: msg.preheader.chars().filter(|c| *c == '\u{AD}' || !crate::text::is_hidden(*c)).collect(),
+        ..msg.clone()
+    }
 }
 
 /// Check a message the merchant saves: a subject, at least one block, safe links, and

@@ -224,11 +224,12 @@ impl Store {
         Ok(())
     }
 
-    pub fn create_campaign(&mut self, input: &CampaignInput, key: Option<&str>) -> Result<Outcome<Campaign>> {
-        let input = &cleaned_input(input);
+    pub fn create_campaign(&mut self, raw: &CampaignInput, key: Option<&str>) -> Result<Outcome<Campaign>> {
+        // The key's fingerprint is of what the window sent; what is written is cleaned.
+        let input = &cleaned_input(raw);
         validate_input(input)?;
         self.check_renders(&input.content)?;
-        let out = self.transact(("campaign_create", input), key, |tx| {
+        let out = self.transact(("campaign_create", raw), key, |tx| {
             tx.execute(
                 "INSERT INTO campaigns (name, content, audience, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
                 params![
@@ -246,13 +247,13 @@ impl Store {
     pub fn update_campaign(
         &mut self,
         id: CampaignId,
-        input: &CampaignInput,
+        raw: &CampaignInput,
         key: Option<&str>,
     ) -> Result<Outcome<Campaign>> {
-        let input = &cleaned_input(input);
+        let input = &cleaned_input(raw);
         validate_input(input)?;
         self.check_renders(&input.content)?;
-        let out = self.transact(("campaign_update", &(id, input)), key, |tx| {
+        let out = self.transact(("campaign_update", &(id, raw)), key, |tx| {
             let state = state_of(tx, id)?;
             if !state.editable() {
                 return Err(not_now(state));

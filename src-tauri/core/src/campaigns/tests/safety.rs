@@ -564,15 +564,15 @@ fn a_campaign_name_and_subject_are_saved_without_the_characters_nobody_sees() {
     let mut i = input(SegmentFilter::default(), 0);
     // A right-to-left override and a zero-width space pasted from a web page.
     i.name = "  Soldes\u{202E} d'hiver\u{200B}  ".into();
-    i.content.a.subject = "\u{FEFF}Bonjour\u{200B} {{ first_name }}\u{202E} ".into();
-    i.content.a.preheader = "Nouveautés\u{200C}\u{a0}\u{200C}\u{a0}".into();
+    i.content.a.subject = "\u{FEFF}Bonjour\u{200B}\r\n {{ first_name }}\u{202E} ".into();
+    i.content.a.preheader = "\u{202E}Nouveautés\u{200C}\u{a0}\u{AD}\u{200C}\u{a0}".into();
     let c = s.create_campaign(&i, None).unwrap().value;
     assert_eq!(c.name, "Soldes d'hiver", "the name shows in the lists as it reads: no override, no zero-width space");
     let saved = s.campaign(c.id).unwrap();
-    assert_eq!(saved.content.a.subject, "Bonjour {{ first_name }}", "the subject is stored as it is sent");
+    assert_eq!(saved.content.a.subject, "Bonjour {{ first_name }}", "the subject is stored as it is sent: one line");
     assert_eq!(
-        saved.content.a.preheader, "Nouveautés\u{200C}\u{a0}\u{200C}\u{a0}",
-        "a preheader's padding (zero-width non-joiners, no-break spaces) is kept as typed"
+        saved.content.a.preheader, "Nouveautés\u{200C}\u{a0}\u{AD}\u{200C}\u{a0}",
+        "a preheader loses its override but keeps its padding (zero-width non-joiners, no-break spaces, soft hyphens)"
     );
     i.name = "\u{200B}\u{202E}".into();
     let err = s.update_campaign(c.id, &i, None).unwrap_err();
