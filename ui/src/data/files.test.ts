@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { clashes, finishing, listedIds, mimeOf, namesSomeone, percent, safeFileName, today } from './files';
+import { clashes, exampleRow, finishing, listedIds, mimeOf, namesSomeone, percent, safeFileName, today } from './files';
 
 describe('data file helpers', () => {
+  it('shows as example the first row after the header row that is not blank', () => {
+    const sample = [['Export du 01/12'], ['Nom', 'Courriel'], [' ', ''], ['Anne', 'anne@example.com']];
+    expect(exampleRow(sample, 1), 'the row after the headers, blank rows passed').toEqual(['Anne', 'anne@example.com']);
+    expect(exampleRow(sample, 0), 'a header row chosen higher up shows the row after it').toEqual(['Nom', 'Courriel']);
+    expect(exampleRow(sample, 3), 'no row after the headers: no example').toEqual([]);
+  });
   it('reads the ids of the list shown from the address, and nothing else', () => {
     expect(listedIds('12,7,3'), 'in the order shown').toEqual([12, 7, 3]);
     expect(listedIds('4,4,x,-1,0,1.5,,9e99, 8 '), 'positive integers only, each once').toEqual([4, 8]);

@@ -91,6 +91,11 @@ export function clashes(columns: Field[]): number[] {
   return out;
 }
 
+/** Rule: the example shown beside each header is the first row after the header row that is not blank. */
+export function exampleRow(sample: string[][], headerRow: number): string[] {
+  return sample.slice(headerRow + 1).find((row) => row.some((c) => c.trim() !== '')) ?? [];
+}
+
 /** Rule: a mapping can be imported when some column names the person. */
 export function namesSomeone(columns: Field[]): boolean {
   return columns.some((f) => f === 'first_name' || f === 'last_name' || f === 'full_name' || f === 'email');

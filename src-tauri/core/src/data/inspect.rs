@@ -41,7 +41,7 @@ impl ImportFile {
         let headers = self.headers();
         let (preset, columns) = mapping::suggest(&headers);
         let (date_orders, ambiguous_dates) = date_orders(self, &columns, lang);
-        let sample = self.records().filter_map(|r| r.ok()).take(self.header_row + 11).map(|r| r.cells).collect();
+        let sample = self.sample(self.header_row + 11);
         FileInfo {
             name: self.name.clone(),
             format: self.format,

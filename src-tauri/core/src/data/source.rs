@@ -364,12 +364,20 @@ impl ImportFile {
         }
     }
 
+    /// The cells of the header row. `header_row` counts every record, those that could not be
+    /// read included, as `data()` and the mapping screen's sample do: a file opening with a
+    /// note too long to read still has its headers found on the right row.
     pub fn headers(&self) -> Vec<String> {
         self.records()
-            .filter_map(|r| r.ok())
             .nth(self.header_row)
-            .map(|r| r.cells.iter().map(|c| c.trim().trim_start_matches('\u{feff}').to_string()).collect())
+            .map(shown_cells)
+            .map(|cells| cells.iter().map(|c| c.trim().trim_start_matches('\u{feff}').to_string()).collect())
             .unwrap_or_default()
+    }
+
+    /// The first `n` records as the mapping screen shows them, indexed as `header_row` is.
+    pub fn sample(&self, n: usize) -> Vec<Vec<String>> {
+        self.records().take(n).map(shown_cells).collect()
     }
 
     /// The records after the header row; blank records are left out.
@@ -399,6 +407,16 @@ impl ImportFile {
                 .filter(|r| !matches!(r, Ok(rec) if rec.cells.iter().all(|c| c.trim().is_empty())))
                 .count(),
         }
+    }
+}
+
+/// A record's cells as shown: one with a cell too long shows its other cells (the long one
+/// blank); one that could not be read shows none. Either keeps its place in the count.
+fn shown_cells(r: std::result::Result<Record, RecordError>) -> Vec<String> {
+    match r {
+        Ok(r) => r.cells,
+        Err(RecordError::CellTooLong { short, .. }) => short,
+        Err(RecordError::Unreadable { .. }) => Vec::new(),
     }
 }
 

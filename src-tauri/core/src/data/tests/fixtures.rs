@@ -333,3 +333,24 @@ fn the_row_count_announced_for_progress_is_the_number_of_rows_read() {
         assert!(f.data_len() > 0, "{name} has rows");
     }
 }
+
+#[test]
+fn a_file_opening_with_a_note_too_long_still_finds_its_headers_on_their_row() {
+    // Some tills write a legal notice above the table; one longer than a cell may be is not
+    // readable, yet it keeps its place: the header row, the headers, the sample and the rows
+    // must all count it, or the headers shown would be the first customer's values.
+    let long = "Mention légale ".repeat(1_000);
+    let csv = format!("{long};\r\nNom;Courriel\r\nAnne;anne@example.com\r\nBruno;bruno@example.com\r\n");
+    for header_row in [None, Some(1)] {
+        let opts = ReadOptions { header_row, ..ReadOptions::default() };
+        let f = ImportFile::open("notice.csv", csv.as_bytes(), &opts).unwrap();
+        assert_eq!(f.header_row, 1, "the header row is the second record, after the notice");
+        assert_eq!(f.headers(), vec!["Nom", "Courriel"], "the headers are read on the header row ({header_row:?})");
+        let info = f.info(crate::types::Lang::Fr);
+        assert_eq!(info.sample[1], vec!["Nom", "Courriel"], "the sample is indexed as the header row is");
+        assert_eq!(info.sample[0], vec!["", ""], "the unreadable notice shows as a blank row, in its place");
+        let first: Vec<String> = f.data().next().unwrap().unwrap().cells;
+        assert_eq!(first, vec!["Anne", "anne@example.com"], "the first customer is the row after the headers");
+        assert_eq!(f.data().count(), 2, "both customers are rows");
+    }
+}
