@@ -33,10 +33,22 @@ pub fn number_for_serial(serial: u64) -> String {
     format!("{body}{d}")
 }
 
-/// Issue a new active card to a customer and return its number.
+/// Issue a new active card to a customer and return its number: the next serial's, or the
+/// first after it that no card carries (an import may have brought numbers of Comptoir's
+/// sequence, from another shop's export, under other serials).
 pub(crate) fn issue(tx: &Tx, customer_id: CustomerId) -> Result<String> {
-    let serial: i64 = tx.prepare_cached("SELECT coalesce(max(id), 0) + 1 FROM cards")?.query_row([], |r| r.get(0))?;
-    let number = number_for_serial(serial as u64);
+    let mut serial: i64 =
+        tx.prepare_cached("SELECT coalesce(max(id), 0) + 1 FROM cards")?.query_row([], |r| r.get(0))?;
+    let mut number = number_for_serial(serial as u64);
+    while tx
+        .prepare_cached("SELECT 1 FROM cards WHERE number = ?1")?
+        .query_row([&number], |_| Ok(()))
+        .optional()?
+        .is_some()
+    {
+        serial += 1;
+        number = number_for_serial(serial as u64);
+    }
     tx.prepare_cached(
         "INSERT INTO cards (id, customer_id, number, status, issued_at) VALUES (?1, ?2, ?3, 'active', ?4)",
     )?

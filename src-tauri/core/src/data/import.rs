@@ -159,22 +159,11 @@ fn create(
     if !n.tags.is_empty() {
         customers::write_tags(tx, id, &n.tags)?;
     }
-    let free_card = match &row.card {
-        Some(c) => {
-            tx.prepare_cached("SELECT 1 FROM cards WHERE number = ?1")?.query_row([c], |_| Ok(())).optional()?.is_none()
-        }
-        None => false,
-    };
-    match (&row.card, free_card) {
-        (Some(c), true) => {
-            tx.prepare_cached(
-                "INSERT INTO cards (customer_id, number, status, issued_at) VALUES (?1, ?2, 'active', ?3)",
-            )?
+    // The file's card number (checked free by the caller). A customer without one gets a card
+    // of Comptoir's numbering after every row is written (`issue_deferred_cards`).
+    if let Some(c) = &row.card {
+        tx.prepare_cached("INSERT INTO cards (customer_id, number, status, issued_at) VALUES (?1, ?2, 'active', ?3)")?
             .execute(params![id, c, tx.now])?;
-        }
-        _ => {
-            crate::cards::issue(tx, id)?;
-        }
     }
     if let Some(c) = consent {
         customers::insert_consent(tx, id, c)?;
@@ -306,6 +295,32 @@ fn name_as_written(cells: &[String], columns: &[Field]) -> String {
     name.chars().take(120).collect()
 }
 
+/// Whether a card (of any status) already carries this number.
+fn card_taken(tx: &Tx, number: &str) -> Result<bool> {
+    Ok(tx
+        .prepare_cached("SELECT 1 FROM cards WHERE number = ?1")?
+        .query_row([number], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// Rule: the customers this import created without a card of the file's get one now, in the
+/// order they were created, once every number the file carries is written. Issued row by
+/// row, a number of Comptoir's sequence could be one that a later row of the same file
+/// brings (an export of another Comptoir shop): that row's printed card would then scan as
+/// someone else.
+fn issue_deferred_cards(tx: &Tx, import_id: i64) -> Result<()> {
+    let mut st = tx.prepare(
+        "SELECT customer_id FROM import_changes i WHERE import_id = ?1 AND action = 'created'
+         AND NOT EXISTS (SELECT 1 FROM cards c WHERE c.customer_id = i.customer_id) ORDER BY customer_id",
+    )?;
+    let mut rows = st.query([import_id])?;
+    while let Some(r) = rows.next()? {
+        crate::cards::issue(tx, r.get(0)?)?;
+    }
+    Ok(())
+}
+
 /// `put_back`: `No` for a preview, whose rollback restores the indexes a large import drops.
 pub(crate) fn run(
     tx: &mut Tx,
@@ -322,6 +337,13 @@ pub(crate) fn run(
     }
     let settings = crate::settings::read(tx)?;
     let headers = file.headers();
+    let card_column = opts
+        .mapping
+        .columns
+        .iter()
+        .position(|f| *f == Field::CardNumber)
+        .and_then(|i| headers.get(i).cloned())
+        .unwrap_or_default();
     let row_ctx = RowContext {
         headers: &headers,
         mapping: &opts.mapping,
@@ -399,7 +421,7 @@ pub(crate) fn run(
                     return Err(Error::conflict("conflict.import_cancelled"));
                 }
                 counts.rows += 1;
-                let row = match rec {
+                let mut row = match rec {
                     Ok(r) => r,
                     Err((line, reason, short)) => {
                         let (mut name, mut suppressed) = (String::new(), false);
@@ -535,6 +557,24 @@ pub(crate) fn run(
                     }
                     None => {
                         let consent = consent_for(&ctx, &row, suppressed_already || out.suppressed, None);
+                        // A number already on a card (another customer's, or an earlier row's)
+                        // is not given twice: the customer gets a card of their own, and the
+                        // number goes to their notes and the report.
+                        let taken = match &row.card {
+                            Some(c) => card_taken(tx, c)?,
+                            None => false,
+                        };
+                        if let Some(c) = if taken { row.card.take() } else { None } {
+                            let p = RowProblem {
+                                column: card_column.clone(),
+                                field: Field::CardNumber,
+                                reason: "card_taken".into(),
+                                value: c,
+                                dropped: true,
+                            };
+                            row.problems.push(p.clone());
+                            out.problems.push(p);
+                        }
                         let id = create(tx, &ctx, &row, n, consent.as_ref(), currency)?;
                         out.similar_to = similar(tx, n, id, &mut crowded)?;
                         if let Some(other) = found.shared_phone {
@@ -564,6 +604,7 @@ pub(crate) fn run(
                 counts.suppressed += u32::from(out.suppressed);
                 outcomes.push(out);
             }
+            issue_deferred_cards(tx, ctx.import_id)?;
             // The last tick, and the last chance to cancel, before the indexes are built.
             if !progress(Progress { done: total, total }) {
                 return Err(Error::conflict("conflict.import_cancelled"));

@@ -40,8 +40,12 @@ fn dir(db: &str, arg: Arg) -> PathBuf {
     arg("--dir").map(PathBuf::from).unwrap_or_else(|| backup::backup_dir_for(Path::new(db)))
 }
 
+/// The merchant's message; an internal error adds its details (no log behind the command line).
 fn msg(e: comptoir_core::Error) -> String {
-    e.message(Lang::En)
+    match e.code() {
+        "internal" => format!("{} ({e})", e.message(Lang::En)),
+        _ => e.message(Lang::En),
+    }
 }
 
 pub fn run(store: &mut Store, db: &str, command: &str, arg: Arg, flag: &dyn Fn(&str) -> bool) -> Result<bool, String> {

@@ -285,3 +285,70 @@ fn a_row_without_email_on_a_shared_phone_is_the_holder_with_its_name_either_way_
     let r = s.import_preview(&f, &opts, &mut |_| true).unwrap().report;
     assert_eq!(r.rows[0].customer_id, Some(pierre), "{r:#?}");
 }
+
+/// The active card number of the customer with this email.
+fn card_of(s: &Store, email: &str) -> String {
+    s.conn()
+        .query_row(
+            "SELECT k.number FROM cards k JOIN customers c ON c.id = k.customer_id
+             WHERE c.email_norm = ?1 AND k.status = 'active'",
+            [email],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+#[test]
+fn card_numbers_of_another_comptoir_shop_stay_with_their_customers_and_no_new_card_takes_one() {
+    // Another Comptoir shop's export carries numbers of the same sequence, in its own order.
+    // A customer without a card comes first: the card issued to her used to be serial 1's,
+    // which belongs to a later row (whose printed card would then scan as her), and past a
+    // few thousand rows the import failed on a number issued twice.
+    let n = crate::cards::number_for_serial;
+    let (mut s, _) = testutil::store();
+    let f = csv_file(&format!(
+        "Prénom;Nom;E-mail;Carte\n\
+         Anne;Sans;anne@example.com;\n\
+         Bruno;Deux;bruno@example.com;{}\n\
+         Chloé;Un;chloe@example.com;{}\n\
+         Denis;Trois;denis@example.com;{}\n",
+        n(2),
+        n(1),
+        n(3)
+    ));
+    let r = import_auto(&mut s, &f).report;
+    assert_eq!((r.counts.new, r.counts.errors), (4, 0), "{:#?}", r.rows);
+    assert_eq!(card_of(&s, "bruno@example.com"), n(2), "each keeps the number printed on their card");
+    assert_eq!(card_of(&s, "chloe@example.com"), n(1));
+    assert_eq!(card_of(&s, "denis@example.com"), n(3));
+    let anne = card_of(&s, "anne@example.com");
+    assert!(![n(1), n(2), n(3)].contains(&anne), "the card issued is none of the file's numbers: {anne}");
+
+    // The till's next card skips the numbers the import brought.
+    let e = add(&mut s, "Émile", "Nouveau", "emile@example.com", "Lyon");
+    assert!(e > 0, "a customer created after the import gets a card of their own");
+    let emile = card_of(&s, "emile@example.com");
+    assert!(![n(1), n(2), n(3), anne.clone()].contains(&emile), "{emile} is a number no card had");
+
+    // A number a card already carries (a replaced card) is not given twice: the new customer
+    // gets a card of their own and the number is kept in their notes, and said in the report.
+    s.conn().execute("UPDATE cards SET status = 'replaced' WHERE number = ?1", [n(1)]).unwrap();
+    let later = csv_file(&format!("Prénom;Nom;E-mail;Carte\nFanny;Double;fanny@example.com;{}\n", n(1)));
+    let r = import_auto(&mut s, &later).report;
+    assert_eq!(r.counts.new, 1, "{:#?}", r.rows);
+    let row = &r.rows[0];
+    assert!(
+        row.problems.iter().any(|p| p.reason == "card_taken" && p.value == n(1) && p.column == "Carte"),
+        "the report says the number was not kept: {row:#?}"
+    );
+    assert_ne!(card_of(&s, "fanny@example.com"), n(1), "the number stays on the replaced card only");
+    let note: String = s
+        .conn()
+        .query_row(
+            "SELECT n.body FROM notes n JOIN customers c ON c.id = n.customer_id WHERE c.email_norm = 'fanny@example.com'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(note.contains(&n(1)), "the number is kept in her notes: {note}");
+}
