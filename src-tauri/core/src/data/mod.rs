@@ -44,6 +44,7 @@ pub mod source;
 pub mod types;
 pub mod undo;
 pub mod upload;
+pub mod workbook;
 
 pub use decode::TextEncoding;
 pub use mapping::{Field, Mapping, Preset};

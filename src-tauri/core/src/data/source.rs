@@ -6,8 +6,8 @@
 
 use super::csv_read::{self, Record, RecordError};
 use super::decode::{self, TextEncoding};
+use super::workbook;
 use crate::error::{Error, Result};
-use calamine::{Data, Reader};
 use serde::{Deserialize, Serialize};
 use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
@@ -101,7 +101,10 @@ enum Grid {
     /// A delimited text file's bytes as they came (shared with whoever holds the file), read
     /// from `start` (after a UTF-8 byte-order mark); cells are decoded as they are read.
     Csv { bytes: FileBytes, start: usize },
-    /// A workbook's sheet, or Mailchimp's files as one table; a record of theirs that could
+    /// An XLSX workbook's bytes (shared) and the name of the sheet read: its cells are
+    /// streamed on each reading (`workbook::xlsx_records`).
+    Xlsx { bytes: FileBytes, sheet: String },
+    /// An XLS or ODS sheet, or Mailchimp's files as one table; a record of theirs that could
     /// not be read is kept as its error, to be reported at its line.
     Rows(Vec<std::result::Result<Record, RecordError>>),
 }
@@ -116,6 +119,8 @@ pub struct ImportFile {
     pub sheet: usize,
     pub header_row: usize,
     grid: Grid,
+    /// `data_len`, once counted (the file never changes once opened).
+    rows: std::sync::OnceLock<usize>,
 }
 
 fn sniff(bytes: &[u8]) -> Result<FileFormat> {
@@ -137,44 +142,6 @@ fn sniff(bytes: &[u8]) -> Result<FileFormat> {
     } else {
         Err(Error::invalid("file", "field.import_file_unreadable"))
     }
-}
-
-fn cell_text(d: &Data) -> String {
-    match d {
-        Data::Empty | Data::Error(_) => String::new(),
-        Data::String(s) => s.clone(),
-        Data::Int(i) => i.to_string(),
-        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
-        Data::Float(f) => f.to_string(),
-        Data::Bool(b) => if *b { "oui" } else { "non" }.to_string(),
-        // Date cells (in the workbook's 1900 or 1904 system) become ISO dates.
-        Data::DateTime(dt) => dt.as_datetime().map(|d| d.date().format("%Y-%m-%d").to_string()).unwrap_or_default(),
-        Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
-    }
-}
-
-fn read_sheet(bytes: &[u8], sheet: Option<u32>) -> Result<(Vec<String>, usize, Vec<Record>)> {
-    let unreadable = |_| Error::invalid("file", "field.import_file_unreadable");
-    let mut wb = calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(unreadable)?;
-    let names = wb.sheet_names().to_vec();
-    if names.is_empty() {
-        return Err(Error::invalid("file", "field.import_file_empty"));
-    }
-    let idx = sheet.map(|s| s as usize).unwrap_or(0);
-    let name = names.get(idx).ok_or_else(|| Error::invalid("sheet", "field.import_sheet_unknown"))?.clone();
-    let range = wb.worksheet_range(&name).map_err(unreadable)?;
-    let start_row = range.start().map(|(r, _)| r as usize).unwrap_or(0);
-    let start_col = range.start().map(|(_, c)| c as usize).unwrap_or(0);
-    let rows = range
-        .rows()
-        .enumerate()
-        .map(|(i, r)| {
-            let mut cells: Vec<String> = vec![String::new(); start_col];
-            cells.extend(r.iter().map(cell_text));
-            Record { line: start_row + i + 1, cells }
-        })
-        .collect();
-    Ok((names, idx, rows))
 }
 
 /// Mailchimp's export: one CSV per status in a zip. One table, the status in its own column.
@@ -316,6 +283,7 @@ impl ImportFile {
             sheet: 0,
             header_row: 0,
             grid: Grid::Rows(Vec::new()),
+            rows: std::sync::OnceLock::new(),
         };
         match format {
             FileFormat::Csv => {
@@ -330,11 +298,23 @@ impl ImportFile {
                 let start = bytes.len() - body.len();
                 f.grid = Grid::Csv { bytes: shared.clone(), start };
             }
-            FileFormat::Xlsx | FileFormat::Xls | FileFormat::Ods => {
-                let (names, idx, rows) = read_sheet(bytes, opts.sheet)?;
+            FileFormat::Xlsx => {
+                let names = workbook::xlsx_sheet_names(&shared)?;
+                if names.is_empty() {
+                    return Err(Error::invalid("file", "field.import_file_empty"));
+                }
+                let idx = opts.sheet.map(|s| s as usize).unwrap_or(0);
+                let sheet =
+                    names.get(idx).ok_or_else(|| Error::invalid("sheet", "field.import_sheet_unknown"))?.clone();
                 f.sheets = names;
                 f.sheet = idx;
-                f.grid = Grid::Rows(rows.into_iter().map(Ok).collect());
+                f.grid = Grid::Xlsx { bytes: shared.clone(), sheet };
+            }
+            FileFormat::Xls | FileFormat::Ods => {
+                let (names, idx, rows) = workbook::read_range(bytes, opts.sheet)?;
+                f.sheets = names;
+                f.sheet = idx;
+                f.grid = Grid::Rows(rows);
             }
             FileFormat::MailchimpZip => {
                 f.encoding = Some(TextEncoding::Utf8);
@@ -346,6 +326,12 @@ impl ImportFile {
             Some(h) => h as usize,
             None => self_first_non_empty(&f),
         };
+        if let Grid::Xlsx { bytes, sheet } = &f.grid {
+            // Read through once: a sheet whose XML breaks halfway is refused now, not found
+            // out in the middle of an import; the count is kept for the progress bar.
+            let n = workbook::check_xlsx(bytes, sheet, f.header_row + 1)?;
+            let _ = f.rows.set(n);
+        }
         if f.headers().iter().all(|h| h.trim().is_empty()) {
             return Err(Error::invalid("header_row", "field.import_no_header"));
         }
@@ -360,6 +346,11 @@ impl ImportFile {
                 self.delimiter.unwrap_or(b';'),
                 self.encoding.unwrap_or(TextEncoding::Utf8),
             )),
+            Grid::Xlsx { bytes, sheet } => match workbook::xlsx_records(bytes.clone(), sheet) {
+                Ok(rows) => Box::new(rows),
+                // It opened when the file was opened, from the same bytes.
+                Err(_) => Box::new(std::iter::once(Err(RecordError::Unreadable { line: 1 }))),
+            },
             Grid::Rows(r) => Box::new(r.iter().cloned()),
         }
     }
@@ -394,6 +385,10 @@ impl ImportFile {
     /// `data().count()`, without decoding (or copying) the cells that cannot be blank: the
     /// import's progress bar needs the count before the rows are read.
     pub fn data_len(&self) -> usize {
+        *self.rows.get_or_init(|| self.count_data())
+    }
+
+    fn count_data(&self) -> usize {
         match &self.grid {
             Grid::Csv { bytes, start } => csv_read::count_records(
                 &(**bytes).as_ref()[*start..],
@@ -401,6 +396,7 @@ impl ImportFile {
                 self.encoding.unwrap_or(TextEncoding::Utf8),
                 self.header_row + 1,
             ),
+            Grid::Xlsx { .. } => self.data().count(),
             Grid::Rows(r) => r
                 .iter()
                 .skip(self.header_row + 1)

@@ -15,6 +15,7 @@ mod bulk_import;
 mod fixtures;
 mod matching;
 mod restore_halves;
+mod workbooks;
 
 pub(crate) fn fixture(name: &str) -> Vec<u8> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/import").join(name);

@@ -1,0 +1,148 @@
+//! Workbooks read as the import reads them: XLSX streamed cell by cell, and what a streamed
+//! reading must still refuse or bound (a stray cell far away, a broken sheet, a long cell).
+
+use super::fixtures::fixtures_dir;
+use super::*;
+use crate::data::csv_read::{RecordError, MAX_CELL};
+use crate::data::workbook;
+use rust_xlsxwriter::Workbook;
+use std::io::{Read, Write};
+use std::sync::Arc;
+
+fn xlsx(fill: impl FnOnce(&mut rust_xlsxwriter::Worksheet)) -> Vec<u8> {
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("Clients").unwrap();
+    fill(ws);
+    wb.save_to_buffer().unwrap()
+}
+
+fn cells(f: &ImportFile) -> Vec<(usize, Vec<String>)> {
+    f.records()
+        .map(|r| match r {
+            Ok(r) => (r.line, r.cells),
+            Err(e) => panic!("every record is readable: {e:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn a_stray_value_far_away_neither_exhausts_the_memory_nor_widens_every_row() {
+    // A 5 KB file with a value in A1 and one in XFD1048576 asked calamine's whole-sheet range
+    // for 512 GiB and aborted the app. Streamed, the far value is past the widest row read.
+    let bytes = xlsx(|ws| {
+        ws.write_string(0, 0, "Nom").unwrap();
+        ws.write_string(0, 1, "Courriel").unwrap();
+        ws.write_string(1, 0, "Anne").unwrap();
+        ws.write_string(1, 1, "anne@example.com").unwrap();
+        ws.write_string(1_048_575, 16_383, "x").unwrap();
+    });
+    assert!(bytes.len() < 10_000, "the hostile file is small");
+    let f = ImportFile::open("loin.xlsx", &bytes, &ReadOptions::default()).unwrap();
+    assert_eq!(f.headers(), vec!["Nom", "Courriel"]);
+    assert_eq!(f.data_len(), 1, "the far value is past the widest row read: the last row is blank");
+    assert!(f.records().all(|r| r.unwrap().cells.len() <= 2), "no row is widened by the stray value");
+    let (mut s, _) = testutil::store();
+    let r = import_auto(&mut s, &f).report;
+    assert_eq!((r.counts.new, r.counts.errors), (1, 0), "{:#?}", r.rows);
+}
+
+#[test]
+fn rows_keep_their_sheet_numbers_and_a_gap_reads_as_blank_rows() {
+    let bytes = xlsx(|ws| {
+        ws.write_string(1, 1, "Nom").unwrap();
+        ws.write_string(1, 2, "Courriel").unwrap();
+        ws.write_string(2, 1, "Anne").unwrap();
+        ws.write_string(5, 1, "Bruno").unwrap();
+        ws.write_string(5, 2, "bruno@example.com").unwrap();
+        ws.write_string(6, 1, "").unwrap();
+    });
+    let f = ImportFile::open("trous.xlsx", &bytes, &ReadOptions::default()).unwrap();
+    let rows = cells(&f);
+    let lines: Vec<usize> = rows.iter().map(|r| r.0).collect();
+    assert_eq!(lines, vec![2, 3, 4, 5, 6], "one record per row from the first with a value, gaps included");
+    assert_eq!(rows[0].1, vec!["", "Nom", "Courriel"], "cells keep their column (a blank column A)");
+    assert!(rows[2].1.is_empty() && rows[3].1.is_empty(), "rows 4 and 5 are blank records");
+    assert_eq!(f.header_row, 0);
+    let data: Vec<usize> = f.data().map(|r| r.unwrap().line).collect();
+    assert_eq!(data, vec![3, 6], "blank rows are left out of the data, lines are the sheet's");
+    assert_eq!(f.data_len(), 2);
+}
+
+#[test]
+fn the_streamed_sheet_reads_as_the_whole_sheet_did() {
+    // The committed workbooks, read by calamine's range (the reading before streaming) and
+    // streamed: the same records, line for line.
+    for name in ["excel-serial-dates.xlsx", "excel-1904-dates.xlsx"] {
+        let bytes = std::fs::read(fixtures_dir().join(name)).unwrap();
+        let (_, _, whole) = workbook::read_range(&bytes, None).unwrap();
+        let streamed: Vec<_> = workbook::xlsx_records(Arc::new(bytes), "Clients").unwrap().collect();
+        assert_eq!(streamed, whole, "{name}: the streamed records are the range's");
+    }
+}
+
+#[test]
+fn a_cell_too_long_in_a_workbook_is_reported_at_its_row_as_in_a_text_file() {
+    let long = "é".repeat(MAX_CELL + 1);
+    let bytes = xlsx(|ws| {
+        ws.write_string(0, 0, "Nom").unwrap();
+        ws.write_string(0, 1, "Courriel").unwrap();
+        ws.write_string(0, 2, "Notes").unwrap();
+        ws.write_string(1, 0, "Anne").unwrap();
+        ws.write_string(1, 1, "anne@example.com").unwrap();
+        ws.write_string(1, 2, &long).unwrap();
+    });
+    let f = ImportFile::open("long.xlsx", &bytes, &ReadOptions::default()).unwrap();
+    let rows: Vec<_> = f.data().collect();
+    assert_eq!(
+        rows,
+        vec![Err(RecordError::CellTooLong {
+            line: 2,
+            short: vec!["Anne".into(), "anne@example.com".into(), String::new()]
+        })],
+        "the long cell is left out, the row reported at its line"
+    );
+}
+
+/// `bytes` with the sheet's XML cut after `keep` bytes (a file damaged in a copy).
+fn with_broken_sheet(bytes: &[u8], keep: usize) -> Vec<u8> {
+    let mut zin = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut zout = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..zin.len() {
+        let mut f = zin.by_index(i).unwrap();
+        let name = f.name().unwrap().to_string();
+        let mut body = Vec::new();
+        f.read_to_end(&mut body).unwrap();
+        if name == "xl/worksheets/sheet1.xml" {
+            body.truncate(keep.min(body.len()));
+            body.extend_from_slice(b"<row r=\"9\"><c r=\"A9\" t=\"s\"><v>");
+        }
+        zout.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+        zout.write_all(&body).unwrap();
+    }
+    zout.finish().unwrap().into_inner()
+}
+
+#[test]
+fn a_sheet_broken_halfway_is_refused_when_opened_not_halfway_through_an_import() {
+    let bytes = xlsx(|ws| {
+        ws.write_string(0, 0, "Nom").unwrap();
+        ws.write_string(0, 1, "Courriel").unwrap();
+        for r in 1..200u32 {
+            ws.write_string(r, 0, format!("Client {r}")).unwrap();
+            ws.write_string(r, 1, format!("client{r}@example.com")).unwrap();
+        }
+    });
+    let sheet_len = {
+        let mut z = zip::ZipArchive::new(std::io::Cursor::new(&bytes)).unwrap();
+        let n = z.by_name("xl/worksheets/sheet1.xml").unwrap().size();
+        n as usize
+    };
+    let broken = with_broken_sheet(&bytes, sheet_len / 2);
+    let e = ImportFile::open("abime.xlsx", &broken, &ReadOptions::default()).err().expect("a broken sheet is refused");
+    assert!(format!("{e:?}").contains("import_file_unreadable"), "said unreadable: {e:?}");
+    assert!(
+        ImportFile::open("entier.xlsx", &bytes, &ReadOptions::default()).is_ok(),
+        "the file before the damage opens"
+    );
+}
