@@ -104,10 +104,17 @@ fn binary_fixtures_are_the_helpers_output() {
 
 #[test]
 fn a_workbook_with_serial_dates_and_lost_zeros_in_both_date_systems() {
-    for name in ["excel-serial-dates.xlsx", "excel-1904-dates.xlsx"] {
+    // The XLS and ODS are the first XLSX saved again by LibreOffice Calc 7.4 (Excel 97-2003,
+    // and its own format, where a date cell is an ISO date): the same customers must come in.
+    for (name, format) in [
+        ("excel-serial-dates.xlsx", FileFormat::Xlsx),
+        ("excel-1904-dates.xlsx", FileFormat::Xlsx),
+        ("excel-97.xls", FileFormat::Xls),
+        ("libreoffice-calc.ods", FileFormat::Ods),
+    ] {
         let (mut s, _) = testutil::store();
         let f = open(name);
-        assert_eq!(f.format, FileFormat::Xlsx);
+        assert_eq!(f.format, format, "{name} is recognised from its bytes");
         assert_eq!(f.sheets, vec!["Clients".to_string(), "Fournisseurs".to_string()], "the sheets to choose from");
         let info = f.info(crate::types::Lang::Fr);
         assert_eq!(info.header_row, 2, "the title line above the headers is skipped");
@@ -127,13 +134,10 @@ fn a_workbook_with_serial_dates_and_lost_zeros_in_both_date_systems() {
         assert_eq!(c.address.postcode.as_deref(), Some("06000"));
         assert_eq!(c.phone_e164.as_deref(), Some("+33145678901"), "a landline too");
     }
-    let other = ImportFile::open(
-        "x.xlsx",
-        &fixture("excel-serial-dates.xlsx"),
-        &ReadOptions { sheet: Some(1), ..Default::default() },
-    )
-    .unwrap();
-    assert_eq!(other.headers(), vec!["Nom".to_string()], "another sheet can be chosen");
+    for name in ["excel-serial-dates.xlsx", "excel-97.xls", "libreoffice-calc.ods"] {
+        let other = ImportFile::open(name, &fixture(name), &ReadOptions { sheet: Some(1), ..Default::default() }).unwrap();
+        assert_eq!(other.headers(), vec!["Nom".to_string()], "{name}: another sheet can be chosen");
+    }
 }
 
 #[test]
