@@ -140,6 +140,39 @@ test('export, then import the export again: nothing changes', async () => {
   await shot('data-05-reimport-preview');
 });
 
+test('a workbook: its title line passed, its sheets offered, its dates and lost zeros read', async () => {
+  await go('#/customers'); // the last test left the wizard on its preview
+  await chooseFile(join(FIXTURES, 'excel-serial-dates.xlsx'));
+  assert.equal(await (await visible('#import-header')).getValue(), '2', 'the header row is found under the title line');
+  const sheets = await texts('#import-sheet option');
+  assert.deepEqual(sheets, ['Clients', 'Fournisseurs'], 'the sheets to choose from');
+  const headers = await texts('[data-testid="import-mapping"] tbody th');
+  assert.deepEqual(headers.slice(0, 3), ['Nom', 'Prénom', 'Téléphone']);
+  await shot('data-05w-workbook-mapping');
+  await previewAndImport();
+  assert.equal(await count('report-new'), 3, 'the three customers come in');
+  const [elodie] = await invoke('customers_search', { query: 'elodie@example.com', limit: 5 });
+  assert.ok(elodie, 'found by email');
+  const full = await invoke('customer_get', { id: elodie.id });
+  assert.equal(full.phone_e164, '+33612345678', 'the phone got its leading zero back');
+  assert.equal(full.address.postcode, '01000', 'the postcode too');
+});
+
+test("a CSV whose lines run to Excel's last column: only the columns holding something are listed", async () => {
+  // Excel writes each line of a CSV to the widest column ever used in the sheet.
+  const pad = ';'.repeat(16_380);
+  const lines = [`Nom;Prénom;E-mail;Ville${pad}`, `Large;Anne;anne.large@example.com;Lyon${pad}`, `Large;Bruno;bruno.large@example.com;Nantes${pad}`];
+  const path = join(work, 'colonnes-excel.csv');
+  writeFileSync(path, lines.join('\r\n') + '\r\n', 'utf8');
+  await chooseFile(path);
+  assert.equal((await browser.$$('[data-testid="import-mapping"] tbody tr')).length, 4, 'four columns to map, not 16,384');
+  const [note] = await texts('[data-testid="import-hidden-columns"]');
+  assert.match(note ?? '', /16[\s\u00a0\u202f]?380/, `the screen says how many are not shown: ${note}`);
+  await shot('data-05x-wide-csv');
+  await previewAndImport();
+  assert.equal(await count('report-new'), 2, 'both customers come in');
+});
+
 test('a search is exported whole with its count, not only the 20 rows the list shows', async () => {
   const more = Array.from({ length: 20 }, (_, i) => `Zélie${String(i + 1).padStart(2, '0')}`);
   for (const first of ['Anouk', 'Basile', 'Céleste', ...more]) {

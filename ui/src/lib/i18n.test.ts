@@ -133,7 +133,7 @@ const families: Record<string, string[]> = {
   'access.section.': ['cards', 'consents', 'events', 'imports', 'mail_received', 'messages', 'notes', 'points', 'purchases', 'referrals', 'satisfaction', 'stamps', 'tags', 'unsubscribes', 'voucher_uses', 'vouchers'],
   'export.header.': ['address', 'address2', 'birthday', 'card', 'city', 'consent', 'country', 'email', 'first_name', 'id', 'language', 'last_name', 'last_purchase', 'phone', 'points', 'postcode', 'since', 'spent', 'tags', 'visits'],
   'import.reason.': [
-    'balance_not_for_existing', 'card_invalid', 'cell_too_long', 'date_impossible', 'date_unreadable', 'email_invalid',
+    'balance_not_for_existing', 'card_invalid', 'card_taken', 'cell_too_long', 'date_impossible', 'date_unreadable', 'email_invalid',
     'formula', 'invalid', 'name_required', 'number_invalid', 'phone_invalid', 'postcode_invalid', 'suppressed', 'too_long',
     'too_many_tags', 'unreadable',
   ],

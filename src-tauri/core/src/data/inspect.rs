@@ -36,12 +36,32 @@ pub fn date_orders(file: &ImportFile, columns: &[Field], lang: Lang) -> (Vec<Opt
     (orders, ambiguous)
 }
 
+/// Rule: the mapping screen shows the columns up to the last one with a header or a value in
+/// the rows after the header row that it samples, [`MAX_SHOWN_COLUMNS`] at most. A sheet Excel
+/// once saw a value far to the right of gives a CSV whose every line runs to that column (16,384
+/// cells, all empty): a list that long would freeze the screen, and its empty columns hold
+/// nothing to map. The columns not shown are ignored by the import (the mapping is shorter than
+/// the rows, and a cell past the mapping is not read), and the screen says how many there are.
+pub fn shown_width(headers: &[String], rows: &[Vec<String>]) -> usize {
+    let last = |cells: &[String]| cells.iter().rposition(|c| !c.trim().is_empty()).map_or(0, |i| i + 1);
+    rows.iter().map(|r| last(r)).chain([last(headers)]).max().unwrap_or(0).min(MAX_SHOWN_COLUMNS)
+}
+
+/// The widest mapping the screen shows (customer files use a few dozen columns).
+pub const MAX_SHOWN_COLUMNS: usize = super::workbook::MAX_COLUMNS;
+
 impl ImportFile {
     pub fn info(&self, lang: Lang) -> FileInfo {
-        let headers = self.headers();
+        let mut headers = self.headers();
+        let mut sample = self.sample(self.header_row + 11);
+        let width = shown_width(&headers, sample.get(self.header_row + 1..).unwrap_or_default());
+        let hidden_columns = headers.len().saturating_sub(width) as u32;
+        headers.truncate(width);
+        for row in &mut sample {
+            row.truncate(width);
+        }
         let (preset, columns) = mapping::suggest(&headers);
         let (date_orders, ambiguous_dates) = date_orders(self, &columns, lang);
-        let sample = self.sample(self.header_row + 11);
         FileInfo {
             name: self.name.clone(),
             format: self.format,
@@ -52,6 +72,7 @@ impl ImportFile {
             header_row: self.header_row as u32,
             rows: self.data_len() as u32,
             headers,
+            hidden_columns,
             sample,
             preset,
             mapping: Mapping { columns, date_orders },

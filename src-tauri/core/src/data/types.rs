@@ -21,6 +21,9 @@ pub struct FileInfo {
     pub sheet: u32,
     pub header_row: u32,
     pub headers: Vec<String>,
+    /// Columns past the last one shown (no header and no value in the sampled rows, or past the
+    /// widest mapping shown): ignored by the import.
+    pub hidden_columns: u32,
     /// The first rows (the header row and up to 10 after it), to choose the header row.
     pub sample: Vec<Vec<String>>,
     pub rows: u32,

@@ -13,6 +13,11 @@ export type FileInfo = { name: string, format: FileFormat, encoding: TextEncodin
  */
 delimiter: string | null, sheets: Array<string>, sheet: number, header_row: number, headers: Array<string>, 
 /**
+ * Columns past the last one shown (no header and no value in the sampled rows, or past the
+ * widest mapping shown): ignored by the import.
+ */
+hidden_columns: number, 
+/**
  * The first rows (the header row and up to 10 after it), to choose the header row.
  */
 sample: Array<Array<string>>, rows: number, preset: Preset, 

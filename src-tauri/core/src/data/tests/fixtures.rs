@@ -358,3 +358,29 @@ fn a_file_opening_with_a_note_too_long_still_finds_its_headers_on_their_row() {
         assert_eq!(f.data().count(), 2, "both customers are rows");
     }
 }
+
+#[test]
+fn a_csv_whose_lines_run_to_excels_last_column_shows_only_the_columns_that_hold_something() {
+    // Excel writes every line of a CSV to the widest column it ever saw used: 16,384 cells,
+    // nearly all empty. The mapping screen must not list them all (it froze), and the import
+    // reads the rows as before.
+    let pad = ";".repeat(16_380);
+    let mut csv = format!("Nom;Prénom;E-mail;Accepte les offres{pad}\r\n");
+    csv.push_str(&format!("Lefèvre;Élodie;elodie@example.com;{pad}\r\n"));
+    csv.push_str(&format!("Côté;Gaël;;oui{pad}\r\n"));
+    let f = ImportFile::open("large.csv", csv.as_bytes(), &ReadOptions::default()).unwrap();
+    let info = f.info(crate::types::Lang::Fr);
+    assert_eq!(info.headers, vec!["Nom", "Prénom", "E-mail", "Accepte les offres"], "the columns holding something");
+    assert_eq!(info.mapping.columns.len(), 4, "the mapping is as wide as what is shown");
+    assert_eq!(info.hidden_columns, 16_380, "the screen says how many columns are not shown");
+    assert!(info.sample.iter().all(|r| r.len() <= 4), "the sample is as wide as the headers shown");
+    let (mut s, _) = testutil::store();
+    let r = import_auto(&mut s, &f).report;
+    assert_eq!((r.counts.new, r.counts.errors), (2, 0), "{:#?}", r.rows);
+
+    // A value in the sampled rows keeps its column on the screen, whatever its header.
+    let rows = vec![vec!["A".to_string(), String::new(), "x".to_string()], vec![]];
+    assert_eq!(crate::data::inspect::shown_width(&["Nom".into(), String::new()], &rows), 3, "a value past the headers is shown");
+    let wide: Vec<String> = (0..5_000).map(|i| format!("Colonne {i}")).collect();
+    assert_eq!(crate::data::inspect::shown_width(&wide, &[]), crate::data::inspect::MAX_SHOWN_COLUMNS, "never more than the widest shown");
+}
