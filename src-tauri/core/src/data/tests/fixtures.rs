@@ -135,7 +135,8 @@ fn a_workbook_with_serial_dates_and_lost_zeros_in_both_date_systems() {
         assert_eq!(c.phone_e164.as_deref(), Some("+33145678901"), "a landline too");
     }
     for name in ["excel-serial-dates.xlsx", "excel-97.xls", "libreoffice-calc.ods"] {
-        let other = ImportFile::open(name, &fixture(name), &ReadOptions { sheet: Some(1), ..Default::default() }).unwrap();
+        let other =
+            ImportFile::open(name, &fixture(name), &ReadOptions { sheet: Some(1), ..Default::default() }).unwrap();
         assert_eq!(other.headers(), vec!["Nom".to_string()], "{name}: another sheet can be chosen");
     }
 }
@@ -380,7 +381,15 @@ fn a_csv_whose_lines_run_to_excels_last_column_shows_only_the_columns_that_hold_
 
     // A value in the sampled rows keeps its column on the screen, whatever its header.
     let rows = vec![vec!["A".to_string(), String::new(), "x".to_string()], vec![]];
-    assert_eq!(crate::data::inspect::shown_width(&["Nom".into(), String::new()], &rows), 3, "a value past the headers is shown");
+    assert_eq!(
+        crate::data::inspect::shown_width(&["Nom".into(), String::new()], &rows),
+        3,
+        "a value past the headers is shown"
+    );
     let wide: Vec<String> = (0..5_000).map(|i| format!("Colonne {i}")).collect();
-    assert_eq!(crate::data::inspect::shown_width(&wide, &[]), crate::data::inspect::MAX_SHOWN_COLUMNS, "never more than the widest shown");
+    assert_eq!(
+        crate::data::inspect::shown_width(&wide, &[]),
+        crate::data::inspect::MAX_SHOWN_COLUMNS,
+        "never more than the widest shown"
+    );
 }
