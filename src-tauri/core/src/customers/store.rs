@@ -521,11 +521,19 @@ impl Store {
                    email = coalesce(k.email, o.email), email_norm = coalesce(k.email_norm, o.email_norm),
                    phone_e164 = coalesce(k.phone_e164, o.phone_e164),
                    phone_digits = CASE WHEN k.phone_digits = '' THEN o.phone_digits ELSE k.phone_digits END,
-                   address_line1 = coalesce(k.address_line1, o.address_line1), address_line2 = coalesce(k.address_line2, o.address_line2),
-                   postcode = coalesce(k.postcode, o.postcode), city = coalesce(k.city, o.city),
+                   address_line1 = CASE WHEN k_has.a THEN k.address_line1 ELSE o.address_line1 END,
+                   address_line2 = CASE WHEN k_has.a THEN k.address_line2 ELSE o.address_line2 END,
+                   postcode = CASE WHEN k_has.a THEN k.postcode ELSE o.postcode END,
+                   city = CASE WHEN k_has.a THEN k.city ELSE o.city END,
+                   country = CASE WHEN k_has.a THEN k.country ELSE o.country END,
                    birthday_day = coalesce(k.birthday_day, o.birthday_day), birthday_month = coalesce(k.birthday_month, o.birthday_month),
                    birthday_year = coalesce(k.birthday_year, o.birthday_year), updated_at = ?3
-                 FROM customers AS o WHERE k.id = ?1 AND o.id = ?2",
+                 FROM customers AS o,
+                   -- The address is one block: a postcode taken alone from the other record
+                   -- would sit under the kept record's country (a Québec postcode in France).
+                   (SELECT (address_line1 IS NOT NULL OR address_line2 IS NOT NULL OR postcode IS NOT NULL OR city IS NOT NULL) AS a
+                    FROM customers WHERE id = ?1) AS k_has
+                 WHERE k.id = ?1 AND o.id = ?2",
                 params![keep, other, tx.now],
             )?;
             tx.execute(

@@ -331,3 +331,49 @@ fn notes_are_validated() {
     );
     assert!(s.add_note(id, "Rappeler pour la mise à niveau 😀", None).is_ok());
 }
+
+#[test]
+fn a_merge_takes_the_address_as_one_block_never_a_postcode_under_another_country() {
+    let (mut s, _) = store();
+    let mut fr = input("Jeanne", "Roy");
+    fr.address.country = Some(Country::FR);
+    let keep = add(&mut s, fr);
+    let mut qc = input("Jeanne", "Roy");
+    qc.address = AddressInput {
+        line1: "12 rue Sainte-Catherine".into(),
+        line2: String::new(),
+        postcode: "H2X 1Y4".into(),
+        city: "Montréal".into(),
+        country: Some(Country::CA),
+    };
+    let other = add(&mut s, qc);
+    s.merge_customers(keep, other, None).unwrap();
+    let k = s.customer(keep).unwrap();
+    assert_eq!(
+        (k.address.postcode.as_deref(), k.address.city.as_deref(), k.address.country),
+        (Some("H2X 1Y4"), Some("Montréal"), Country::CA),
+        "the kept record had no address: the other's comes whole, its country with it"
+    );
+
+    // The kept record's own address wins whole: no line or city of the other's slips in.
+    let mut a = input("Paul", "Roy");
+    a.address.city = "Lyon".into();
+    a.address.country = Some(Country::FR);
+    let keep = add(&mut s, a);
+    let mut b = input("Paul", "Roy");
+    b.address = AddressInput {
+        line1: "12 rue Sainte-Catherine".into(),
+        line2: String::new(),
+        postcode: "H2X 1Y4".into(),
+        city: "Montréal".into(),
+        country: Some(Country::CA),
+    };
+    let other = add(&mut s, b);
+    s.merge_customers(keep, other, None).unwrap();
+    let k = s.customer(keep).unwrap();
+    assert_eq!(
+        (k.address.line1.as_deref(), k.address.postcode.as_deref(), k.address.city.as_deref(), k.address.country),
+        (None, None, Some("Lyon"), Country::FR),
+        "an address of the kept record's own stays as it was"
+    );
+}

@@ -134,7 +134,7 @@ pub(crate) fn generate(tx: &mut Tx, customers: u32) -> Result<()> {
                 if i % 29 == 3 {
                     // Lives with their referrer: flagged for review.
                     tx.execute(
-                        "UPDATE customers SET address_line1 = r.address_line1, postcode = r.postcode, city = r.city
+                        "UPDATE customers SET address_line1 = r.address_line1, postcode = r.postcode, city = r.city, country = r.country
                          FROM customers r WHERE customers.id = ?1 AND r.id = ?2",
                         params![friend, referrer],
                     )?;
