@@ -173,6 +173,27 @@ test("a CSV whose lines run to Excel's last column: only the columns holding som
   assert.equal(await count('report-new'), 2, 'both customers come in');
 });
 
+test("Excel's Unicode text (UTF-16, tabs): read as typed, its rows in error come back in UTF-16", async () => {
+  await go('#/customers');
+  await chooseFile(join(FIXTURES, 'excel-texte-unicode.txt'));
+  assert.equal(await (await visible('[data-testid="import-encoding"]')).getValue(), 'utf16le', 'UTF-16 is recognised');
+  const [tab] = await browser.execute(() => {
+    const s = document.querySelector('#import-delimiter');
+    return [s.selectedIndex >= 0 ? s.options[s.selectedIndex].text : ''];
+  });
+  assert.match(tab, /tab/i, `the separator shown is the tab: "${tab}"`);
+  const headers = await texts('[data-testid="import-mapping"] tbody th');
+  assert.deepEqual(headers.slice(0, 4), ['Nom', 'Prénom', 'E-mail', 'Téléphone'], 'its headers read as typed');
+  await shot('data-05u-utf16-mapping');
+  await previewAndImport({ skipBadRows: true });
+  assert.equal(await count('report-errors'), 3, 'the same bad rows as the French CSV');
+  await (await visible('[data-testid="error-file"]')).click();
+  const errorFile = await downloaded('[data-testid="saved-link"]');
+  assert.deepEqual([...errorFile.subarray(0, 2)], [0xff, 0xfe], 'written back in UTF-16 with its mark');
+  const text = new TextDecoder('utf-16le').decode(errorFile.subarray(2));
+  assert.match(text.split('\r\n')[0], /^Nom\tPrénom\t.*\tErreur$/, 'its tabs and an "Erreur" column');
+});
+
 test('a search is exported whole with its count, not only the 20 rows the list shows', async () => {
   const more = Array.from({ length: 20 }, (_, i) => `Zélie${String(i + 1).padStart(2, '0')}`);
   for (const first of ['Anouk', 'Basile', 'Céleste', ...more]) {

@@ -50,6 +50,8 @@ export const ENCODINGS: [TextEncoding, string][] = [
   ['windows1252', 'Windows-1252 (Excel)'],
   ['iso8859-15', 'ISO-8859-15'],
   ['mac-roman', 'Mac Roman'],
+  ['utf16le', 'UTF-16 LE'],
+  ['utf16be', 'UTF-16 BE'],
 ];
 
 /** The fields offered for a column, in the order of a customer card. */

@@ -1,7 +1,12 @@
 //! Text encodings of the files merchants bring: UTF-8 (with or without a byte-order mark),
-//! Windows-1252 (French Excel's "CSV (séparateur : point-virgule)"), ISO-8859-15 and Mac Roman.
-//! The guess is automatic (`chardetng` with a French hint, then two rules for what it does not
-//! tell apart) and the merchant can override it. Pure functions.
+//! Windows-1252 (French Excel's "CSV (séparateur : point-virgule)"), ISO-8859-15, Mac Roman, and
+//! UTF-16 (Excel's "Texte Unicode", tab-separated, and some tills' exports). The guess is
+//! automatic (byte-order marks, `chardetng` with a French hint, then two rules for what it does
+//! not tell apart) and the merchant can override it. Pure functions.
+//!
+//! Invariant: every encoding but UTF-16 keeps ASCII bytes as themselves, so a file in one of
+//! them is cut into cells at its ASCII separators before any decoding; a UTF-16 file is turned
+//! into UTF-8 whole first (`to_utf8`).
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -13,6 +18,8 @@ pub enum TextEncoding {
     Windows1252,
     Iso8859_15,
     MacRoman,
+    Utf16le,
+    Utf16be,
 }
 
 impl TextEncoding {
@@ -22,6 +29,8 @@ impl TextEncoding {
             TextEncoding::Windows1252 => "Windows-1252",
             TextEncoding::Iso8859_15 => "ISO-8859-15",
             TextEncoding::MacRoman => "Mac Roman",
+            TextEncoding::Utf16le => "UTF-16 LE",
+            TextEncoding::Utf16be => "UTF-16 BE",
         }
     }
     fn encoding(self) -> &'static encoding_rs::Encoding {
@@ -30,18 +39,64 @@ impl TextEncoding {
             TextEncoding::Windows1252 => encoding_rs::WINDOWS_1252,
             TextEncoding::Iso8859_15 => encoding_rs::ISO_8859_15,
             TextEncoding::MacRoman => encoding_rs::MACINTOSH,
+            TextEncoding::Utf16le => encoding_rs::UTF_16LE,
+            TextEncoding::Utf16be => encoding_rs::UTF_16BE,
+        }
+    }
+    /// UTF-16: two bytes a character, so ASCII separators are not bytes of their own.
+    pub fn is_utf16(self) -> bool {
+        matches!(self, TextEncoding::Utf16le | TextEncoding::Utf16be)
+    }
+    /// The byte-order mark a file in this encoding is written with (for Excel to read it as
+    /// such): UTF-8's and UTF-16's; none for the one-byte encodings.
+    pub fn bom(self) -> &'static [u8] {
+        match self {
+            TextEncoding::Utf8 => BOM,
+            TextEncoding::Utf16le => b"\xFF\xFE",
+            TextEncoding::Utf16be => b"\xFE\xFF",
+            _ => b"",
         }
     }
 }
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// Rule: a file that is valid UTF-8 (or starts with its byte-order mark) is UTF-8. Otherwise
+/// UTF-16 without a byte-order mark, told by its zero bytes: text in Latin script has a high
+/// byte of zero in (almost) every character, and the other byte almost never zero (an emoji's
+/// second half can be). Counted over the first 4,096 bytes.
+fn utf16_without_bom(bytes: &[u8]) -> Option<TextEncoding> {
+    let head = &bytes[..bytes.len().min(4096) & !1];
+    if head.len() < 4 {
+        return None;
+    }
+    let pairs = head.len() / 2;
+    let zero_at = |k: usize| head.iter().skip(k).step_by(2).filter(|b| **b == 0).count();
+    let (even, odd) = (zero_at(0), zero_at(1));
+    if odd * 10 >= pairs * 8 && even * 20 <= pairs {
+        Some(TextEncoding::Utf16le)
+    } else if even * 10 >= pairs * 8 && odd * 20 <= pairs {
+        Some(TextEncoding::Utf16be)
+    } else {
+        None
+    }
+}
+
+/// Rule: a file starting with a UTF-16 byte-order mark, or whose every other byte is zero, is
+/// UTF-16. A file that is valid UTF-8 (or starts with its byte-order mark) is UTF-8. Otherwise
 /// `chardetng` guesses with a French hint; a Latin guess is Mac Roman when the accented bytes
 /// only make sense there (é è à ç live at 0x8E 0x8F 0x88 0x8D in Mac Roman, where Windows-1252
 /// has rare symbols, and nothing sits where Windows-1252 keeps its lower-case accents), and
 /// ISO-8859-15 when the euro sign is at 0xA4 with no byte in 0x80–0x9F.
 pub fn guess(bytes: &[u8]) -> TextEncoding {
+    if bytes.starts_with(b"\xFF\xFE") {
+        return TextEncoding::Utf16le;
+    }
+    if bytes.starts_with(b"\xFE\xFF") {
+        return TextEncoding::Utf16be;
+    }
+    if let Some(enc) = utf16_without_bom(bytes) {
+        return enc;
+    }
     if bytes.starts_with(BOM) || std::str::from_utf8(bytes).is_ok() {
         return TextEncoding::Utf8;
     }
@@ -62,13 +117,20 @@ pub fn guess(bytes: &[u8]) -> TextEncoding {
     TextEncoding::Windows1252
 }
 
-/// The file's text without its UTF-8 byte-order mark, still in its encoding.
+/// The file's text without its byte-order mark (UTF-8's or UTF-16's), still in its encoding.
 pub fn body(bytes: &[u8], enc: TextEncoding) -> &[u8] {
-    if enc == TextEncoding::Utf8 {
-        bytes.strip_prefix(BOM).unwrap_or(bytes)
-    } else {
-        bytes
+    match enc {
+        TextEncoding::Utf8 | TextEncoding::Utf16le | TextEncoding::Utf16be => {
+            bytes.strip_prefix(enc.bom()).unwrap_or(bytes)
+        }
+        _ => bytes,
     }
+}
+
+/// A UTF-16 body as UTF-8 (invalid pairs become U+FFFD), to be cut into cells as a UTF-8 file
+/// is; `None` for the other encodings, read as they are.
+pub fn to_utf8(body: &[u8], enc: TextEncoding) -> Option<Vec<u8>> {
+    enc.is_utf16().then(|| enc.encoding().decode_without_bom_handling(body).0.into_owned().into_bytes())
 }
 
 /// Decode the whole file (a UTF-8 byte-order mark is dropped; invalid bytes become U+FFFD).
@@ -85,8 +147,12 @@ pub fn decode_cell(bytes: &[u8], enc: TextEncoding) -> String {
 /// Encode text back into the file's encoding (for the file of rows in error). Characters the
 /// encoding cannot hold become `?`, never an HTML entity.
 pub fn encode(text: &str, enc: TextEncoding) -> Vec<u8> {
-    if enc == TextEncoding::Utf8 {
-        return text.as_bytes().to_vec();
+    match enc {
+        TextEncoding::Utf8 => return text.as_bytes().to_vec(),
+        // encoding_rs writes UTF-8 for UTF-16 (as the web does): the code units are written here.
+        TextEncoding::Utf16le => return text.encode_utf16().flat_map(u16::to_le_bytes).collect(),
+        TextEncoding::Utf16be => return text.encode_utf16().flat_map(u16::to_be_bytes).collect(),
+        _ => {}
     }
     let cleaned: String = text
         .chars()
@@ -136,6 +202,27 @@ mod tests {
         let latin = encode("Zoé;Noël\n", TextEncoding::Windows1252);
         let pieces: Vec<String> = latin.split(|b| *b == b';').map(|p| decode_cell(p, TextEncoding::Utf8)).collect();
         assert_eq!(pieces.join(";"), decode(&latin, TextEncoding::Utf8), "invalid bytes become U+FFFD alike");
+    }
+
+    #[test]
+    fn a_utf16_file_is_recognised_with_or_without_its_mark_and_read_whole_as_utf8() {
+        let text = "Nom\tPrénom\tVille\r\nLefèvre\tÉlodie 😀\tBesançon\r\n";
+        for enc in [TextEncoding::Utf16le, TextEncoding::Utf16be] {
+            let bare = encode(text, enc);
+            let marked = [enc.bom(), &bare].concat();
+            assert_eq!(guess(&marked), enc, "{}: its byte-order mark tells it", enc.label());
+            assert_eq!(guess(&bare), enc, "{}: every other byte zero tells it without a mark", enc.label());
+            assert_eq!(body(&marked, enc), &bare[..], "{}: the mark is not text", enc.label());
+            let utf8 = to_utf8(body(&marked, enc), enc).expect("UTF-16 is turned into UTF-8");
+            assert_eq!(String::from_utf8(utf8).unwrap(), text, "{}: read back whole, emoji included", enc.label());
+        }
+        assert_eq!(to_utf8(b"Nom", TextEncoding::Utf8), None, "a one-byte encoding is read as it is");
+        assert_eq!(guess("Nom;Prénom\n".as_bytes()), TextEncoding::Utf8, "plain text has no zero bytes");
+        assert_ne!(
+            guess(b"\x00\x01\x02\x03PNG\x00\x00\x89\x10"),
+            TextEncoding::Utf16le,
+            "zeros at random are not UTF-16"
+        );
     }
 
     #[test]

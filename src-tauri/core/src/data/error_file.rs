@@ -1,6 +1,7 @@
 //! The rows in error, as a file the merchant fixes in Excel and imports again: the same
 //! encoding and separator as the file they brought (a workbook's errors come as a French Excel
 //! CSV), the header row, then each row in error as it was typed, with an added "Erreur" column.
+//! A UTF-8 or UTF-16 file starts with its byte-order mark, for Excel to read its accents.
 
 use super::csv_read;
 use super::decode::{self, TextEncoding};
@@ -31,12 +32,15 @@ pub fn error_file(file: &ImportFile, errors: &[(u32, String)], lang: Lang) -> (V
             rows.push(cells);
         }
     }
-    let (delimiter, encoding, bom) = match file.format {
-        FileFormat::Csv => (file.delimiter.unwrap_or(b';'), file.encoding.unwrap_or(TextEncoding::Utf8), false),
-        _ => (b';', TextEncoding::Utf8, true),
+    let (delimiter, encoding) = match file.format {
+        FileFormat::Csv => (file.delimiter.unwrap_or(b';'), file.encoding.unwrap_or(TextEncoding::Utf8)),
+        _ => (b';', TextEncoding::Utf8),
     };
     let text = csv_read::write_rows(&rows, delimiter);
-    let mut bytes = if bom { b"\xEF\xBB\xBF".to_vec() } else { Vec::new() };
+    // A Unicode file always starts with its byte-order mark, even when the merchant's had none
+    // (a web shop's UTF-8 export): without it Excel reads UTF-8 as Windows-1252 and the accents
+    // the merchant is asked to fix come out garbled. The importer leaves the mark out.
+    let mut bytes = encoding.bom().to_vec();
     bytes.extend(decode::encode(&text, encoding));
     let stem = file.name.rsplit_once('.').map(|(s, _)| s).unwrap_or(&file.name);
     (bytes, format!("{stem} - {}.csv", tr(lang, "import.error_file_suffix", &[])))

@@ -99,8 +99,10 @@ pub struct ReadOptions {
 
 enum Grid {
     /// A delimited text file's bytes as they came (shared with whoever holds the file), read
-    /// from `start` (after a UTF-8 byte-order mark); cells are decoded as they are read.
-    Csv { bytes: FileBytes, start: usize },
+    /// from `start` (after a byte-order mark); cells are decoded from `cells` as they are read.
+    /// A UTF-16 file's bytes are its text turned into UTF-8 once (`decode::to_utf8`), since its
+    /// separators are not bytes of their own.
+    Csv { bytes: FileBytes, start: usize, cells: TextEncoding },
     /// An XLSX workbook's bytes (shared) and the name of the sheet read: its cells are
     /// streamed on each reading (`workbook::xlsx_records`).
     Xlsx { bytes: FileBytes, sheet: String },
@@ -184,6 +186,11 @@ fn read_mailchimp(bytes: &[u8]) -> Result<Vec<std::result::Result<Record, Record
         }
         let enc = decode::guess(&raw);
         let body = decode::body(&raw, enc);
+        let utf8 = decode::to_utf8(body, enc);
+        let (body, enc) = match &utf8 {
+            Some(text) => (&text[..], TextEncoding::Utf8),
+            None => (body, enc),
+        };
         let mut recs = csv_read::records(body, csv_read::detect_delimiter(body), enc);
         // The file's header is its first readable record (a file that has none adds nothing).
         let Some(h) = recs.by_ref().find_map(|r| r.ok()) else { continue };
@@ -243,6 +250,12 @@ fn read_mailchimp(bytes: &[u8]) -> Result<Vec<std::result::Result<Record, Record
     Ok(out)
 }
 
+/// Git's rule for a file that is not text: a zero byte among its first 8,000 (UTF-16 aside,
+/// told before), or a PDF's opening.
+fn looks_binary(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"%PDF-") || bytes[..bytes.len().min(8000)].contains(&0)
+}
+
 fn parse_delimiter(s: &str) -> Result<u8> {
     let d = match s {
         "\\t" | "tab" => b'\t',
@@ -287,16 +300,25 @@ impl ImportFile {
         };
         match format {
             FileFormat::Csv => {
-                let enc = opts.encoding.unwrap_or_else(|| decode::guess(bytes));
+                let guessed = decode::guess(bytes);
+                if !guessed.is_utf16() && looks_binary(bytes) {
+                    // A picture, a PDF or a program chosen by mistake: said at once, not shown
+                    // as a table of strange characters.
+                    return Err(Error::invalid("file", "field.import_file_unreadable"));
+                }
+                let enc = opts.encoding.unwrap_or(guessed);
                 let body = decode::body(bytes, enc);
+                let (text, start, cells): (FileBytes, usize, TextEncoding) = match decode::to_utf8(body, enc) {
+                    Some(utf8) => (Arc::new(utf8), 0, TextEncoding::Utf8),
+                    None => (shared.clone(), bytes.len() - body.len(), enc),
+                };
                 let d = match &opts.delimiter {
                     Some(d) => parse_delimiter(d)?,
-                    None => csv_read::detect_delimiter(body),
+                    None => csv_read::detect_delimiter(&(*text).as_ref()[start..]),
                 };
                 f.encoding = Some(enc);
                 f.delimiter = Some(d);
-                let start = bytes.len() - body.len();
-                f.grid = Grid::Csv { bytes: shared.clone(), start };
+                f.grid = Grid::Csv { bytes: text, start, cells };
             }
             FileFormat::Xlsx => {
                 let names = workbook::xlsx_sheet_names(&shared)?;
@@ -341,11 +363,9 @@ impl ImportFile {
     /// Every record of the file, the header row included.
     pub fn records(&self) -> Box<dyn Iterator<Item = std::result::Result<Record, RecordError>> + '_> {
         match &self.grid {
-            Grid::Csv { bytes, start } => Box::new(csv_read::records(
-                &(**bytes).as_ref()[*start..],
-                self.delimiter.unwrap_or(b';'),
-                self.encoding.unwrap_or(TextEncoding::Utf8),
-            )),
+            Grid::Csv { bytes, start, cells } => {
+                Box::new(csv_read::records(&(**bytes).as_ref()[*start..], self.delimiter.unwrap_or(b';'), *cells))
+            }
             Grid::Xlsx { bytes, sheet } => match workbook::xlsx_records(bytes.clone(), sheet) {
                 Ok(rows) => Box::new(rows),
                 // It opened when the file was opened, from the same bytes.
@@ -390,10 +410,10 @@ impl ImportFile {
 
     fn count_data(&self) -> usize {
         match &self.grid {
-            Grid::Csv { bytes, start } => csv_read::count_records(
+            Grid::Csv { bytes, start, cells } => csv_read::count_records(
                 &(**bytes).as_ref()[*start..],
                 self.delimiter.unwrap_or(b';'),
-                self.encoding.unwrap_or(TextEncoding::Utf8),
+                *cells,
                 self.header_row + 1,
             ),
             Grid::Xlsx { .. } => self.data().count(),

@@ -393,3 +393,55 @@ fn a_csv_whose_lines_run_to_excels_last_column_shows_only_the_columns_that_hold_
         "never more than the widest shown"
     );
 }
+
+#[test]
+fn excels_unicode_text_in_utf16_reads_as_its_french_csv_does_and_its_errors_come_back_in_utf16() {
+    // Excel's "Texte Unicode (*.txt)": UTF-16 LE with its mark, tabs, CRLF; the same sheet as
+    // the French Excel CSV.
+    let utf16 = super::open("excel-texte-unicode.txt");
+    let latin = super::open("excel-fr-windows1252.csv");
+    let (a, b) = (utf16.info(crate::types::Lang::Fr), latin.info(crate::types::Lang::Fr));
+    assert_eq!(a.encoding, Some(TextEncoding::Utf16le), "UTF-16 is recognised from its mark");
+    assert_eq!(a.delimiter.as_deref(), Some("\\t"), "Excel's Unicode text is tab-separated");
+    assert_eq!((&a.headers, &a.mapping.columns, a.rows), (&b.headers, &b.mapping.columns, b.rows), "same table");
+    assert_eq!(utf16.sample(12), latin.sample(12), "same cells, accents and quoted line breaks included");
+
+    let (mut s, _) = testutil::store();
+    let mut opts = super::options(&utf16, &s);
+    opts.bad_values = BadValues::SkipRow;
+    let run = super::import(&mut s, &utf16, &opts);
+    assert_eq!(run.report.counts.errors, 3, "the same bad rows: {:#?}", run.errors);
+    assert_eq!(super::customer_by_email(&s, "marie-eve.tremblay@example.test").first_name, "Marie-Ève");
+
+    let (bytes, _) = super::super::error_file::error_file(&utf16, &run.errors, crate::types::Lang::Fr);
+    assert!(bytes.starts_with(b"\xFF\xFE"), "written back in UTF-16 with its mark, for Excel to open");
+    let back = ImportFile::open("erreurs.txt", &bytes, &ReadOptions::default()).unwrap();
+    let info = back.info(crate::types::Lang::Fr);
+    assert_eq!(
+        (info.encoding, info.delimiter.as_deref(), info.rows),
+        (Some(TextEncoding::Utf16le), Some("\\t"), 3),
+        "the error file is read back as it was written"
+    );
+    assert_eq!(info.headers.last().map(String::as_str), Some("Erreur"));
+    assert_eq!(&info.headers[..info.headers.len() - 1], &a.headers[..], "the file's own columns first");
+}
+
+#[test]
+fn a_picture_or_a_pdf_chosen_by_mistake_is_refused_not_shown_as_a_table() {
+    let png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\x06\x00\x00\x00";
+    let pdf = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n";
+    for (name, bytes) in [("photo.png", &png[..]), ("facture.pdf", &pdf[..])] {
+        let e = ImportFile::open(name, bytes, &ReadOptions::default()).err().expect("refused");
+        assert!(format!("{e:?}").contains("import_file_unreadable"), "{name}: {e:?}");
+    }
+    // A UTF-8 file's errors start with the mark too: Excel reads UTF-8 without it as
+    // Windows-1252 and the accents to fix come out garbled.
+    let f =
+        ImportFile::open("shop.csv", "Nom,E-mail\nZoé,zoe@@example.com\n".as_bytes(), &ReadOptions::default()).unwrap();
+    let (mut s, _) = testutil::store();
+    let mut opts = super::options(&f, &s);
+    opts.bad_values = BadValues::SkipRow;
+    let run = super::import(&mut s, &f, &opts);
+    let (bytes, _) = super::super::error_file::error_file(&f, &run.errors, crate::types::Lang::Fr);
+    assert!(bytes.starts_with(b"\xEF\xBB\xBFNom,E-mail,Erreur"), "{:?}", String::from_utf8_lossy(&bytes));
+}
