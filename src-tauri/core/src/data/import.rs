@@ -557,9 +557,10 @@ pub(crate) fn run(
                     }
                     None => {
                         let consent = consent_for(&ctx, &row, suppressed_already || out.suppressed, None);
-                        // A number already on a card (another customer's, or an earlier row's)
-                        // is not given twice: the customer gets a card of their own, and the
-                        // number goes to their notes and the report.
+                        // A number already on a card (replaced, blocked, a merged customer's,
+                        // or someone else's by name: see `find_match`) is not given twice:
+                        // the customer gets a card of their own, and the number goes to their
+                        // notes and the report.
                         let taken = match &row.card {
                             Some(c) => card_taken(tx, c)?,
                             None => false,

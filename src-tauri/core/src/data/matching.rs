@@ -138,7 +138,8 @@ pub(crate) struct Found {
 /// holders have two emails between them and not exactly one of them the row's name (which of
 /// the two it is cannot be told); else the
 /// same active card, the holder's own whatever the email (an export whose email was corrected
-/// in the spreadsheet still finds its customer).
+/// in the spreadsheet still finds its customer) unless the names say it is someone else
+/// (`same_person_by_name`).
 pub(crate) fn find_match(tx: &Tx, n: &Normalized, card: Option<&str>) -> Result<Found> {
     let order = "AND merged_into IS NULL ORDER BY archived_at IS NOT NULL, id LIMIT 1";
     if let Some(e) = &n.email_norm {
@@ -177,18 +178,44 @@ pub(crate) fn find_match(tx: &Tx, n: &Normalized, card: Option<&str>) -> Result<
         }
     }
     if let Some(c) = card {
-        let id = tx
+        let holder: Option<(CustomerId, String, String)> = tx
             .prepare_cached(
-                "SELECT k.customer_id FROM cards k JOIN customers c ON c.id = k.customer_id
+                "SELECT k.customer_id, c.first_fold, c.last_fold FROM cards k JOIN customers c ON c.id = k.customer_id
                  WHERE k.number = ?1 AND k.status = 'active' AND c.merged_into IS NULL",
             )?
-            .query_row([c], |r| r.get(0))
+            .query_row([c], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()?;
-        if id.is_some() {
-            return Ok(Found { id, shared_phone: None });
+        if let Some((id, first, last)) = holder {
+            if same_person_by_name(n, &first, &last) {
+                return Ok(Found { id: Some(id), shared_phone: None });
+            }
         }
     }
     Ok(Found { id: None, shared_phone })
+}
+
+/// Rule: a card number alone names the holder only when the names do not say otherwise: the
+/// same last name, or the same whole name either way round, or a name missing on one side (an
+/// address in place of a name counts as missing).
+/// Another Comptoir shop's export brings numbers of the same sequence as this shop's cards;
+/// its Alice must not become this shop's Bob (under "overwrite", Bob's email and name would
+/// be replaced by hers). A row whose card is someone else's is a new customer, and the number
+/// is reported as taken.
+pub(crate) fn same_person_by_name(n: &Normalized, holder_first: &str, holder_last: &str) -> bool {
+    // A person known by their address only has the address as their name: no name to compare.
+    let nameless = |first: &str, last: &str| first.is_empty() && (last.is_empty() || last.contains('@'));
+    if nameless(&n.first_fold, &n.last_fold) || nameless(holder_first, holder_last) {
+        return true;
+    }
+    let squash = |s: &str| s.chars().filter(|c| c.is_alphanumeric()).collect::<String>();
+    let (rf, rl, hf, hl) = (squash(&n.first_fold), squash(&n.last_fold), squash(holder_first), squash(holder_last));
+    let row_whole = format!("{rf}{rl}");
+    if row_whole.is_empty() || format!("{hf}{hl}").is_empty() {
+        return true;
+    }
+    (!rl.is_empty() && (rl == hl || rl == hf && rf == hl))
+        || row_whole == format!("{hf}{hl}")
+        || row_whole == format!("{hl}{hf}")
 }
 
 /// Whether the customers holding `phone` have two emails or more between them (they stop

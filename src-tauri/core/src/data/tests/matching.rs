@@ -352,3 +352,33 @@ fn card_numbers_of_another_comptoir_shop_stay_with_their_customers_and_no_new_ca
         .unwrap();
     assert!(note.contains(&n(1)), "the number is kept in her notes: {note}");
 }
+
+#[test]
+fn a_card_number_held_here_by_someone_of_another_name_does_not_make_the_row_that_customer() {
+    let (mut s, _) = testutil::store();
+    let bob = add(&mut s, "Bob", "Martin", "bob@example.com", "Lyon");
+    let bobs_card = card_of(&s, "bob@example.com");
+    // Another Comptoir shop's export: its Alice carries the number of this shop's Bob's card.
+    let f = csv_file(&format!("Prénom;Nom;E-mail;Carte\nAlice;Durand;alice@example.com;{bobs_card}\n"));
+    let mut opts = options(&f, &s);
+    opts.matching = MatchPolicy::Overwrite;
+    let r = import(&mut s, &f, &opts).report;
+    assert_eq!(r.counts.new, 1, "Alice is a new customer, not Bob overwritten: {:#?}", r.rows);
+    assert!(
+        r.rows[0].problems.iter().any(|p| p.reason == "card_taken" && p.value == bobs_card),
+        "the report says the number is already someone's: {:#?}",
+        r.rows[0]
+    );
+    let b = s.customer(bob).unwrap();
+    assert_eq!((b.first_name.as_str(), b.email.as_deref()), ("Bob", Some("bob@example.com")), "Bob is untouched");
+    assert_eq!(card_of(&s, "bob@example.com"), bobs_card, "Bob keeps his card");
+    assert_ne!(card_of(&s, "alice@example.com"), bobs_card, "Alice gets a card of her own");
+
+    // The same person with an email corrected in the spreadsheet and the name typed otherwise
+    // (case, accents, a hyphen, first and last swapped) is still found by the card.
+    for (first, last) in [("BOB", "MARTIN"), ("Bób", "Mar-tin"), ("Martin", "Bob"), ("B.", "Martin")] {
+        let f = csv_file(&format!("Prénom;Nom;E-mail;Carte\n{first};{last};bob.martin@example.com;{bobs_card}\n"));
+        let r = s.import_preview(&f, &options(&f, &s), &mut |_| true).unwrap().report;
+        assert_eq!(r.rows[0].customer_id, Some(bob), "{first} {last} with Bob's card is Bob: {:#?}", r.rows[0]);
+    }
+}
