@@ -2,6 +2,7 @@
 //! archive and restore, duplicates and merge, and the timeline.
 
 mod duplicates;
+mod merge;
 mod rules;
 mod store;
 mod timeline;
@@ -9,7 +10,8 @@ mod timeline;
 pub(crate) use duplicates::around_name;
 pub use duplicates::{similar_names, DuplicateMatch, DuplicateReason, NameProbe};
 pub use rules::{
-    birthday_is_valid, is_email, normalize_postcode, validate, Normalized, MAX_NAME, MAX_NOTE, MAX_TAG, MAX_TAGS,
+    birthday_is_valid, is_email, merged_address, normalize_postcode, validate, Normalized, MAX_NAME, MAX_NOTE, MAX_TAG,
+    MAX_TAGS,
 };
 pub(crate) use store::{
     current_consent, ensure_customer, ensure_exists, insert_consent, insert_note, summaries, summary_columns,

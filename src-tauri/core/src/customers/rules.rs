@@ -220,3 +220,44 @@ fn is_mail_domain(domain: &str) -> bool {
         && labels.iter().all(label_ok)
         && labels.last().is_some_and(|tld| tld.chars().count() >= 2 && !tld.chars().all(|c| c.is_ascii_digit()))
 }
+
+/// Rule: the address a merge leaves on the kept record. The address is one block, never a
+/// postcode under another record's country: the kept record's when the other has none; the
+/// other's whole, country included, when the kept record has none; and when both have one, the
+/// kept record's with its missing parts filled from the other's only if they can be the same
+/// place (same country, and postcode and city equal or missing on one side: "Lyon" alone and
+/// "12 rue Mercière, 69002 Lyon" become the whole of the second).
+pub fn merged_address(keep: &super::Address, other: &super::Address) -> super::Address {
+    let has = |a: &super::Address| a.line1.is_some() || a.line2.is_some() || a.postcode.is_some() || a.city.is_some();
+    if !has(other) {
+        return keep.clone();
+    }
+    if !has(keep) {
+        return other.clone();
+    }
+    let agree = |k: &Option<String>, o: &Option<String>, f: fn(&str) -> String| match (k, o) {
+        (Some(k), Some(o)) => f(k) == f(o),
+        _ => true,
+    };
+    let squash = |s: &str| fold(s).chars().filter(|c| c.is_alphanumeric()).collect::<String>();
+    let same_place = keep.country == other.country
+        && agree(&keep.postcode, &other.postcode, squash)
+        && agree(&keep.city, &other.city, squash);
+    if !same_place {
+        return keep.clone();
+    }
+    // The street comes with its second line: a line 2 of one under a line 1 of the other
+    // would be another door.
+    let (line1, line2) = if keep.line1.is_some() || keep.line2.is_some() {
+        (keep.line1.clone(), keep.line2.clone())
+    } else {
+        (other.line1.clone(), other.line2.clone())
+    };
+    super::Address {
+        line1,
+        line2,
+        postcode: keep.postcode.clone().or_else(|| other.postcode.clone()),
+        city: keep.city.clone().or_else(|| other.city.clone()),
+        country: keep.country,
+    }
+}

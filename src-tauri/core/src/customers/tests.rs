@@ -377,3 +377,42 @@ fn a_merge_takes_the_address_as_one_block_never_a_postcode_under_another_country
         "an address of the kept record's own stays as it was"
     );
 }
+
+#[test]
+fn merged_address_is_one_block_filled_only_from_the_same_place() {
+    let a = |l1: &str, pc: &str, city: &str, c: Country| Address {
+        line1: (!l1.is_empty()).then(|| l1.to_string()),
+        line2: None,
+        postcode: (!pc.is_empty()).then(|| pc.to_string()),
+        city: (!city.is_empty()).then(|| city.to_string()),
+        country: c,
+    };
+    use Country::{CA, FR};
+    let mercière = a("12 rue Mercière", "69002", "Lyon", FR);
+    let montréal = a("12 rue Sainte-Catherine", "H2X 1Y4", "Montréal", CA);
+    let cases = [
+        (a("", "", "", CA), a("", "", "", FR), a("", "", "", CA), "no address on the other: the kept country stays"),
+        (a("", "", "", FR), montréal.clone(), montréal.clone(), "no address kept: the other's whole, with its country"),
+        (a("", "", "Lyon", FR), mercière.clone(), mercière.clone(), "the same town: its street and postcode fill in"),
+        (a("", "", "LYON", FR), mercière.clone(), a("12 rue Mercière", "69002", "LYON", FR), "the kept spelling stays"),
+        (a("", "", "Lyon", FR), montréal.clone(), a("", "", "Lyon", FR), "another country: nothing slips in"),
+        (a("", "75011", "Paris", FR), mercière.clone(), a("", "75011", "Paris", FR), "another town: nothing slips in"),
+        (
+            a("3 place Bellecour", "", "", FR),
+            mercière.clone(),
+            a("3 place Bellecour", "69002", "Lyon", FR),
+            "the kept street stays",
+        ),
+    ];
+    for (keep, other, want, rule) in cases {
+        assert_eq!(merged_address(&keep, &other), want, "{rule}");
+    }
+    let mut with_line2 = mercière.clone();
+    with_line2.line2 = Some("Bâtiment B".into());
+    let kept = a("", "69002", "", FR);
+    assert_eq!(merged_address(&kept, &with_line2).line2.as_deref(), Some("Bâtiment B"), "line 2 comes with its street");
+    let mut kept_line2 = a("", "69002", "", FR);
+    kept_line2.line2 = Some("Appartement 4".into());
+    let m = merged_address(&kept_line2, &with_line2);
+    assert_eq!((m.line1, m.line2.as_deref()), (None, Some("Appartement 4")), "a kept line 2 keeps its own street");
+}
