@@ -1,6 +1,7 @@
 //! The rows in error, as a file the merchant fixes in Excel and imports again: the same
 //! encoding and separator as the file they brought (a workbook's errors come as a French Excel
-//! CSV), the header row, then each row in error as it was typed, with an added "Erreur" column.
+//! CSV), the header row, then each row in error as it was typed, with an added "Erreur" column
+//! (one column for all lines, after the widest of them).
 //! A UTF-8 or UTF-16 file starts with its byte-order mark, for Excel to read its accents.
 
 use super::csv_read;
@@ -13,13 +14,10 @@ use std::collections::HashMap;
 /// The file's bytes and its suggested name.
 pub fn error_file(file: &ImportFile, errors: &[(u32, String)], lang: Lang) -> (Vec<u8>, String) {
     let by_line: HashMap<u32, &str> = errors.iter().map(|(l, r)| (*l, r.as_str())).collect();
-    let mut rows: Vec<Vec<String>> = Vec::new();
-    let mut header = file.headers();
-    header.push(tr(lang, "import.error_column", &[]));
-    rows.push(header);
-    let width = rows[0].len() - 1;
+    let mut rows: Vec<Vec<String>> = vec![file.headers()];
+    let mut reasons: Vec<&str> = Vec::new();
     for rec in file.data() {
-        let (line, mut cells) = match rec {
+        let (line, cells) = match rec {
             Ok(r) => (r.line as u32, r.cells),
             // A record with a cell too long comes back with its other cells (the long one
             // empty), so the merchant finds the row; one that could not be read at all, empty.
@@ -27,13 +25,24 @@ pub fn error_file(file: &ImportFile, errors: &[(u32, String)], lang: Lang) -> (V
             Err(csv_read::RecordError::Unreadable { line }) => (line as u32, Vec::new()),
         };
         if let Some(reason) = by_line.get(&line) {
-            cells.resize(width.max(cells.len()), String::new());
-            cells.push(reason.to_string());
             rows.push(cells);
+            reasons.push(reason);
         }
     }
+    // "Erreur" is one column for every line: after the widest row (a row wider than its
+    // header — a stray cell past the last named column — would otherwise push its reason
+    // one column further than the header's "Erreur", or land it under another header).
+    let width = rows.iter().map(Vec::len).max().unwrap_or(0);
+    for (i, row) in rows.iter_mut().enumerate() {
+        row.resize(width, String::new());
+        row.push(if i == 0 { tr(lang, "import.error_column", &[]) } else { reasons[i - 1].to_string() });
+    }
     let (delimiter, encoding) = match file.format {
-        FileFormat::Csv => (file.delimiter.unwrap_or(b';'), file.encoding.unwrap_or(TextEncoding::Utf8)),
+        // UTF-16 comes back little-endian, Excel's own (it reads a big-endian file badly).
+        FileFormat::Csv => match file.encoding.unwrap_or(TextEncoding::Utf8) {
+            TextEncoding::Utf16be => (file.delimiter.unwrap_or(b';'), TextEncoding::Utf16le),
+            e => (file.delimiter.unwrap_or(b';'), e),
+        },
         _ => (b';', TextEncoding::Utf8),
     };
     let text = csv_read::write_rows(&rows, delimiter);

@@ -42,9 +42,16 @@ pub fn date_orders(file: &ImportFile, columns: &[Field], lang: Lang) -> (Vec<Opt
 /// cells, all empty): a list that long would freeze the screen, and its empty columns hold
 /// nothing to map. The columns not shown are ignored by the import (the mapping is shorter than
 /// the rows, and a cell past the mapping is not read), and the screen says how many there are.
+/// A column with values but no header (a phone typed to the right of the named columns) is
+/// shown too, under "column N", so that it can be mapped.
 pub fn shown_width(headers: &[String], rows: &[Vec<String>]) -> usize {
+    used_width(headers, rows).min(MAX_SHOWN_COLUMNS)
+}
+
+/// The columns up to the last one with a header or a sampled value.
+fn used_width(headers: &[String], rows: &[Vec<String>]) -> usize {
     let last = |cells: &[String]| cells.iter().rposition(|c| !c.trim().is_empty()).map_or(0, |i| i + 1);
-    rows.iter().map(|r| last(r)).chain([last(headers)]).max().unwrap_or(0).min(MAX_SHOWN_COLUMNS)
+    rows.iter().map(|r| last(r)).chain([last(headers)]).max().unwrap_or(0)
 }
 
 /// The widest mapping the screen shows (customer files use a few dozen columns).
@@ -54,9 +61,11 @@ impl ImportFile {
     pub fn info(&self, lang: Lang) -> FileInfo {
         let mut headers = self.headers();
         let mut sample = self.sample(self.header_row + 11);
-        let width = shown_width(&headers, sample.get(self.header_row + 1..).unwrap_or_default());
-        let hidden_columns = headers.len().saturating_sub(width) as u32;
-        headers.truncate(width);
+        let rows = sample.get(self.header_row + 1..).unwrap_or_default();
+        let used = used_width(&headers, rows).max(headers.len());
+        let width = shown_width(&headers, rows);
+        let hidden_columns = used.saturating_sub(width) as u32;
+        headers.resize(width, String::new());
         for row in &mut sample {
             row.truncate(width);
         }

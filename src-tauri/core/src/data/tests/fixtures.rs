@@ -424,6 +424,18 @@ fn excels_unicode_text_in_utf16_reads_as_its_french_csv_does_and_its_errors_come
     );
     assert_eq!(info.headers.last().map(String::as_str), Some("Erreur"));
     assert_eq!(&info.headers[..info.headers.len() - 1], &a.headers[..], "the file's own columns first");
+
+    // The same text big-endian (rarer: some Mac tools): read the same, its errors in Excel's
+    // own little-endian.
+    let text = crate::data::decode::decode(&super::fixture("excel-texte-unicode.txt"), TextEncoding::Utf16le);
+    let be: Vec<u8> = [0xFE, 0xFF].into_iter().chain(text.encode_utf16().flat_map(u16::to_be_bytes)).collect();
+    let be = ImportFile::open("unicode-be.txt", &be, &ReadOptions::default()).unwrap();
+    assert_eq!(be.info(crate::types::Lang::Fr).encoding, Some(TextEncoding::Utf16be));
+    let (mut s, _) = testutil::store();
+    let run = super::import(&mut s, &be, &opts);
+    assert_eq!(run.report.counts.errors, 3);
+    let (bytes, _) = super::super::error_file::error_file(&be, &run.errors, crate::types::Lang::Fr);
+    assert!(bytes.starts_with(b"\xFF\xFE"), "a big-endian file's errors come back little-endian");
 }
 
 #[test]
@@ -444,4 +456,64 @@ fn a_picture_or_a_pdf_chosen_by_mistake_is_refused_not_shown_as_a_table() {
     let run = super::import(&mut s, &f, &opts);
     let (bytes, _) = super::super::error_file::error_file(&f, &run.errors, crate::types::Lang::Fr);
     assert!(bytes.starts_with(b"\xEF\xBB\xBFNom,E-mail,Erreur"), "{:?}", String::from_utf8_lossy(&bytes));
+}
+
+#[test]
+fn the_error_column_is_the_same_column_on_every_line_even_after_a_row_wider_than_its_header() {
+    // A stray cell past the last named column (a remark typed to the right of the table).
+    let text = "Nom;E-mail\nZoé;zoe@@example.com;à rappeler;le 3\nLuc;luc@@example.com\n";
+    let f = ImportFile::open("caisse.csv", text.as_bytes(), &ReadOptions::default()).unwrap();
+    let (mut s, _) = testutil::store();
+    let mut opts = super::options(&f, &s);
+    opts.bad_values = BadValues::SkipRow;
+    let run = super::import(&mut s, &f, &opts);
+    assert_eq!(run.errors.len(), 2, "{:?}", run.errors);
+    let (bytes, _) = super::super::error_file::error_file(&f, &run.errors, crate::types::Lang::Fr);
+    let back = ImportFile::open("caisse - erreurs.csv", &bytes, &ReadOptions::default()).unwrap();
+    let header = back.headers();
+    let at = header.iter().position(|h| h == "Erreur").expect("an Erreur column");
+    assert_eq!(at, header.len() - 1, "Erreur is the last column: {header:?}");
+    let rows: Vec<Vec<String>> = back.data().map(|r| r.unwrap().cells).collect();
+    assert_eq!(rows[0][..4], ["Zoé", "zoe@@example.com", "à rappeler", "le 3"], "the stray cells are kept");
+    for row in &rows {
+        assert_eq!(row.len(), header.len(), "every line as wide as the header: {row:?}");
+        assert!(row[at].contains("E-mail"), "each reason sits under Erreur, not beside it: {row:?}");
+    }
+}
+
+#[test]
+fn a_column_of_values_without_a_header_can_be_mapped_and_a_header_below_blank_lines_can_be_chosen() {
+    // The phones typed to the right of the named columns, without a header of their own.
+    let f = ImportFile::open(
+        "carnet.csv",
+        "Nom;E-mail\nAnne;anne@example.com;06 12 34 56 78\n".as_bytes(),
+        &ReadOptions::default(),
+    )
+    .unwrap();
+    let info = f.info(crate::types::Lang::Fr);
+    assert_eq!(info.headers, vec!["Nom", "E-mail", ""], "the unnamed column is on the screen, to be mapped");
+    assert_eq!(info.mapping.columns.len(), 3);
+    assert_eq!(info.hidden_columns, 0);
+    let (mut s, _) = testutil::store();
+    let mut opts = super::options(&f, &s);
+    opts.mapping.columns[2] = Field::Phone;
+    let r = super::import(&mut s, &f, &opts).report;
+    assert_eq!(r.counts.new, 1, "{:#?}", r.rows);
+    assert_eq!(
+        super::customer_by_email(&s, "anne@example.com").phone_e164.as_deref(),
+        Some("+33612345678"),
+        "the unnamed column mapped by the merchant is imported"
+    );
+
+    // A title, blank lines, then the headers on line 5: the sample reaches line 5, from which
+    // the screen offers its choice of header row.
+    let f = ImportFile::open(
+        "export.csv",
+        "Export du 01/12/2026;;\n;;\n;;\n;;\nNom;Prénom;E-mail\nRoy;Jeanne;jeanne@example.com\n".as_bytes(),
+        &ReadOptions::default(),
+    )
+    .unwrap();
+    let info = f.info(crate::types::Lang::Fr);
+    assert!(info.sample.len() >= 5, "the blank lines are counted in the sample: {:?}", info.sample);
+    assert_eq!(info.sample[4][0], "Nom", "line 5 of the file is record 5 of the sample");
 }
