@@ -6,7 +6,7 @@
 
 use super::csv_read::{self, Record, RecordError};
 use super::decode::{self, TextEncoding};
-use super::workbook;
+use super::{workbook, workbook_guard};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::io::{Cursor, Read};
@@ -321,6 +321,7 @@ impl ImportFile {
                 f.grid = Grid::Csv { bytes: text, start, cells };
             }
             FileFormat::Xlsx => {
+                workbook_guard::check_parts(bytes)?;
                 let names = workbook::xlsx_sheet_names(&shared)?;
                 if names.is_empty() {
                     return Err(Error::invalid("file", "field.import_file_empty"));
@@ -333,6 +334,9 @@ impl ImportFile {
                 f.grid = Grid::Xlsx { bytes: shared.clone(), sheet };
             }
             FileFormat::Xls | FileFormat::Ods => {
+                if f.format == FileFormat::Ods {
+                    workbook_guard::check_ods(bytes, opts.sheet.unwrap_or(0) as usize)?;
+                }
                 let (names, idx, rows) = workbook::read_range(bytes, opts.sheet)?;
                 f.sheets = names;
                 f.sheet = idx;

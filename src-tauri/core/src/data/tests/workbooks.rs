@@ -146,3 +146,77 @@ fn a_sheet_broken_halfway_is_refused_when_opened_not_halfway_through_an_import()
         "the file before the damage opens"
     );
 }
+
+/// The LibreOffice fixture with its `content.xml` replaced by `content`.
+fn ods_with_content(content: &str) -> Vec<u8> {
+    let bytes = std::fs::read(fixtures_dir().join("libreoffice-calc.ods")).unwrap();
+    let mut zin = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut zout = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..zin.len() {
+        let mut f = zin.by_index(i).unwrap();
+        let name = f.name().unwrap().to_string();
+        let mut body = Vec::new();
+        f.read_to_end(&mut body).unwrap();
+        if name == "content.xml" {
+            body = content.as_bytes().to_vec();
+        }
+        zout.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+        zout.write_all(&body).unwrap();
+    }
+    zout.finish().unwrap().into_inner()
+}
+
+fn ods_sheet(rows: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><office:document-content \
+         xmlns:office=\"urn:oasis:names:tc:opendocument:xmlns:office:1.0\" \
+         xmlns:table=\"urn:oasis:names:tc:opendocument:xmlns:table:1.0\" \
+         xmlns:text=\"urn:oasis:names:tc:opendocument:xmlns:text:1.0\"><office:body><office:spreadsheet>\
+         <table:table table:name=\"Clients\">{rows}</table:table></office:spreadsheet></office:body></office:document-content>"
+    )
+}
+
+const ODS_HEADER: &str = "<table:table-row><table:table-cell office:value-type=\"string\"><text:p>Nom</text:p></table:table-cell>\
+    <table:table-cell office:value-type=\"string\"><text:p>Courriel</text:p></table:table-cell></table:table-row>\
+    <table:table-row><table:table-cell office:value-type=\"string\"><text:p>Anne</text:p></table:table-cell>\
+    <table:table-cell office:value-type=\"string\"><text:p>anne@example.com</text:p></table:table-cell></table:table-row>";
+
+#[test]
+fn an_ods_whose_repeated_cells_would_fill_the_memory_is_refused_before_it_is_expanded() {
+    // LibreOffice ends every sheet with its empty rows and columns as repeats: not counted.
+    let trailing = "<table:table-row table:number-rows-repeated=\"1048574\"><table:table-cell table:number-columns-repeated=\"1024\"/></table:table-row>";
+    let fine = ods_with_content(&ods_sheet(&format!("{ODS_HEADER}{trailing}")));
+    let f =
+        ImportFile::open("clients.ods", &fine, &ReadOptions::default()).expect("a sheet with its empty repeats opens");
+    assert_eq!(cells(&f)[1].1, vec!["Anne", "anne@example.com"]);
+    assert!(
+        crate::data::workbook_guard::check_ods(&std::fs::read(fixtures_dir().join("libreoffice-calc.ods")).unwrap(), 0)
+            .is_ok(),
+        "the real LibreOffice file passes"
+    );
+
+    // One value repeated across a row a million times over: 99 million cells from a few bytes.
+    let rows = "<table:table-row table:number-rows-repeated=\"1000000\"><table:table-cell office:value-type=\"string\" table:number-columns-repeated=\"99\"><text:p>x</text:p></table:table-cell></table:table-row>";
+    // And a value repeated to column XFD on 1,000 rows: 16 million cells, no row repeat.
+    let wide = "<table:table-row><table:table-cell office:value-type=\"string\" table:number-columns-repeated=\"16384\"><text:p>x</text:p></table:table-cell></table:table-row>".repeat(1_000);
+    for (what, body) in [("rows repeated", rows.to_string()), ("columns repeated", wide)] {
+        let bomb = ods_with_content(&ods_sheet(&format!("{ODS_HEADER}{body}")));
+        assert!(bomb.len() < 200_000, "{what}: the hostile file is small ({} bytes)", bomb.len());
+        let e = ImportFile::open("bombe.ods", &bomb, &ReadOptions::default()).err().expect("refused");
+        assert!(format!("{e:?}").contains("import_sheet_too_large"), "{what}: said too large: {e:?}");
+    }
+}
+
+#[test]
+fn a_workbook_part_read_whole_is_refused_past_its_limit() {
+    let bytes = xlsx(|ws| {
+        ws.write_string(0, 0, "Nom").unwrap();
+        ws.write_string(1, 0, "Anne").unwrap();
+    });
+    let guard = crate::data::workbook_guard::check_parts_within;
+    assert!(guard(&bytes, crate::data::workbook_guard::MAX_PART).is_ok());
+    // The shared strings of this file are a few hundred bytes: under a limit of 100, refused;
+    // its sheet is streamed and never counted.
+    let e = guard(&bytes, 100).expect_err("a part past the limit is refused");
+    assert!(format!("{e:?}").contains("import_sheet_too_large"), "{e:?}");
+}
