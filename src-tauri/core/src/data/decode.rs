@@ -63,7 +63,10 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// UTF-16 without a byte-order mark, told by its zero bytes: text in Latin script has a high
 /// byte of zero in (almost) every character, and the other byte almost never zero (an emoji's
-/// second half can be). Counted over the first 4,096 bytes.
+/// second half can be). Text in another script (Cyrillic, Arabic names) has a high byte of
+/// zero only in its separators, digits and line ends: it is UTF-16 too when a tenth of the
+/// high bytes are zero, no low byte is, and a line end sits on a character's boundary.
+/// Counted over the first 4,096 bytes.
 fn utf16_without_bom(bytes: &[u8]) -> Option<TextEncoding> {
     let head = &bytes[..bytes.len().min(4096) & !1];
     if head.len() < 4 {
@@ -72,9 +75,12 @@ fn utf16_without_bom(bytes: &[u8]) -> Option<TextEncoding> {
     let pairs = head.len() / 2;
     let zero_at = |k: usize| head.iter().skip(k).step_by(2).filter(|b| **b == 0).count();
     let (even, odd) = (zero_at(0), zero_at(1));
-    if odd * 10 >= pairs * 8 && even * 20 <= pairs {
+    let line_end = |le: bool| head.chunks_exact(2).any(|c| if le { c == b"\n\0" } else { c == b"\0\n" });
+    let other_script =
+        |zeros: usize, others: usize, le: bool| zeros * 10 >= pairs && others * 100 <= pairs && line_end(le);
+    if (odd * 10 >= pairs * 8 && even * 20 <= pairs) || other_script(odd, even, true) {
         Some(TextEncoding::Utf16le)
-    } else if even * 10 >= pairs * 8 && odd * 20 <= pairs {
+    } else if (even * 10 >= pairs * 8 && odd * 20 <= pairs) || other_script(even, odd, false) {
         Some(TextEncoding::Utf16be)
     } else {
         None

@@ -251,9 +251,11 @@ fn read_mailchimp(bytes: &[u8]) -> Result<Vec<std::result::Result<Record, Record
 }
 
 /// Git's rule for a file that is not text: a zero byte among its first 8,000 (UTF-16 aside,
-/// told before), or a PDF's opening.
+/// told before), or a PDF's opening. Zero bytes that only pad the end of a file (an old till's
+/// export written in fixed blocks) do not count.
 fn looks_binary(bytes: &[u8]) -> bool {
-    bytes.starts_with(b"%PDF-") || bytes[..bytes.len().min(8000)].contains(&0)
+    let text = &bytes[..bytes.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1)];
+    bytes.starts_with(b"%PDF-") || text[..text.len().min(8000)].contains(&0)
 }
 
 fn parse_delimiter(s: &str) -> Result<u8> {
@@ -308,10 +310,18 @@ impl ImportFile {
                 }
                 let enc = opts.encoding.unwrap_or(guessed);
                 let body = decode::body(bytes, enc);
-                let (text, start, cells): (FileBytes, usize, TextEncoding) = match decode::to_utf8(body, enc) {
+                let (mut text, mut start, cells): (FileBytes, usize, TextEncoding) = match decode::to_utf8(body, enc) {
                     Some(utf8) => (Arc::new(utf8), 0, TextEncoding::Utf8),
                     None => (shared.clone(), bytes.len() - body.len(), enc),
                 };
+                // Zero bytes padding the end (an old till's fixed blocks) are no row: the
+                // text is kept without them (a copy, for such a file only).
+                let all: &[u8] = (*text).as_ref();
+                if all.last() == Some(&0) {
+                    let end = all.iter().rposition(|b| *b != 0).map_or(start, |i| (i + 1).max(start));
+                    text = Arc::new(all[start..end].to_vec());
+                    start = 0;
+                }
                 let d = match &opts.delimiter {
                     Some(d) => parse_delimiter(d)?,
                     None => csv_read::detect_delimiter(&(*text).as_ref()[start..]),

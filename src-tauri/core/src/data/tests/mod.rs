@@ -14,6 +14,7 @@ mod backups;
 mod bulk_import;
 mod fixtures;
 mod matching;
+mod odd_text;
 mod restore_halves;
 mod workbooks;
 

@@ -1,0 +1,34 @@
+//! Text files that look odd at the byte level and are still the merchant's customers: UTF-16
+//! without its mark in another script than Latin, a file padded with zero bytes.
+
+use super::*;
+
+#[test]
+fn utf16_without_its_mark_in_cyrillic_is_read_as_utf16() {
+    let text = "Фамилия;Имя;E-mail\r\nИванова;Анна;anna@example.com\r\nПетров;Иван;ivan@example.com\r\n";
+    let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+    for (bytes, enc) in [(le, TextEncoding::Utf16le), (be, TextEncoding::Utf16be)] {
+        assert_eq!(decode::guess(&bytes), enc, "few zero bytes, all on the high side, and a line end: UTF-16");
+        let f = ImportFile::open("clients.txt", &bytes, &ReadOptions::default()).expect("not refused as binary");
+        let info = f.info(crate::types::Lang::Fr);
+        assert_eq!(info.headers, vec!["Фамилия", "Имя", "E-mail"], "{enc:?}");
+        assert_eq!(info.rows, 2);
+    }
+    // Text without a zero byte is never taken for UTF-16.
+    assert_eq!(decode::guess("Nom;E-mail\r\nAnne;anne@example.com\r\n".as_bytes()), TextEncoding::Utf8);
+}
+
+#[test]
+fn a_file_padded_with_zero_bytes_at_its_end_is_text() {
+    let mut bytes = b"Nom;E-mail\r\nAnne;anne@example.com\r\n".to_vec();
+    bytes.extend(std::iter::repeat_n(0u8, 478));
+    let f = ImportFile::open("caisse.csv", &bytes, &ReadOptions::default()).expect("padding is not a picture");
+    let (mut s, _) = testutil::store();
+    let r = import_auto(&mut s, &f).report;
+    assert_eq!((r.counts.new, r.counts.errors), (1, 0), "the padding is no customer: {:#?}", r.rows);
+    // A zero byte inside the text still says it is not text.
+    let mut inside = b"Nom;E-mail\r\nAnne;an\0ne@example.com\r\n".to_vec();
+    inside.extend(b"Luc;luc@example.com\r\n");
+    assert!(ImportFile::open("image.csv", &inside, &ReadOptions::default()).is_err());
+}
