@@ -337,13 +337,6 @@ pub(crate) fn run(
     }
     let settings = crate::settings::read(tx)?;
     let headers = file.headers();
-    let card_column = opts
-        .mapping
-        .columns
-        .iter()
-        .position(|f| *f == Field::CardNumber)
-        .and_then(|i| headers.get(i).cloned())
-        .unwrap_or_default();
     let row_ctx = RowContext {
         headers: &headers,
         mapping: &opts.mapping,
@@ -567,7 +560,7 @@ pub(crate) fn run(
                         };
                         if let Some(c) = if taken { row.card.take() } else { None } {
                             let p = RowProblem {
-                                column: card_column.clone(),
+                                column: row.card_column.clone(),
                                 field: Field::CardNumber,
                                 reason: "card_taken".into(),
                                 value: c,

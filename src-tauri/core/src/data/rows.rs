@@ -25,6 +25,8 @@ pub struct ParsedRow {
     pub points: Option<i64>,
     pub stamps: Option<i64>,
     pub card: Option<String>,
+    /// The column the card number came from (the report names it).
+    pub card_column: String,
     pub problems: Vec<RowProblem>,
     /// What was typed in the row's cells, for the file of rows in error.
     pub cells: Vec<String>,
@@ -57,14 +59,19 @@ fn card_number(s: &str) -> Option<String> {
     ((4..=32).contains(&c.len()) && c.chars().all(|c| c.is_ascii_alphanumeric())).then_some(c)
 }
 
+/// The name the report gives the column `col`: its header, or "#N" without one.
+fn column_name(ctx: &RowContext, col: usize) -> String {
+    match ctx.headers.get(col) {
+        Some(h) if !h.trim().is_empty() => h.clone(),
+        // No column at all (a name required but not mapped): no column to name.
+        _ if col == usize::MAX => String::new(),
+        _ => format!("#{}", col + 1),
+    }
+}
+
 fn problem(ctx: &RowContext, col: usize, field: Field, reason: &str, value: &str) -> RowProblem {
     RowProblem {
-        // No column at all (a name required but not mapped): no column to name.
-        column: match ctx.headers.get(col) {
-            Some(h) => h.clone(),
-            None if col == usize::MAX => String::new(),
-            None => format!("#{}", col + 1),
-        },
+        column: column_name(ctx, col),
         field,
         reason: reason.to_string(),
         value: value.chars().take(200).collect(),
@@ -99,6 +106,7 @@ pub fn parse(rec: &Record, ctx: &RowContext) -> ParsedRow {
         points: None,
         stamps: None,
         card: None,
+        card_column: String::new(),
         problems: Vec::new(),
         cells: rec.cells.clone(),
         given: Vec::new(),
@@ -203,7 +211,10 @@ pub fn parse(rec: &Record, ctx: &RowContext) -> ParsedRow {
     }
     if let Some((i, v)) = get(Field::CardNumber) {
         match card_number(&v) {
-            Some(c) => out.card = Some(c),
+            Some(c) => {
+                out.card = Some(c);
+                out.card_column = column_name(ctx, i);
+            }
             None => out.problems.push(problem(ctx, i, Field::CardNumber, "card_invalid", &v)),
         }
     }

@@ -374,6 +374,13 @@ fn a_card_number_held_here_by_someone_of_another_name_does_not_make_the_row_that
     assert_eq!(card_of(&s, "bob@example.com"), bobs_card, "Bob keeps his card");
     assert_ne!(card_of(&s, "alice@example.com"), bobs_card, "Alice gets a card of her own");
 
+    // A card column without a header is named by its place, as every other problem's.
+    let f = csv_file(&format!("Prénom;Nom;E-mail;\nAlicia;Durand;alicia@example.com;{bobs_card}\n"));
+    let mut opts = options(&f, &s);
+    opts.mapping.columns[3] = Field::CardNumber;
+    let r = s.import_preview(&f, &opts, &mut |_| true).unwrap().report;
+    assert!(r.rows[0].problems.iter().any(|p| p.reason == "card_taken" && p.column == "#4"), "{:#?}", r.rows[0]);
+
     // The same person with an email corrected in the spreadsheet and the name typed otherwise
     // (case, accents, a hyphen, first and last swapped) is still found by the card.
     for (first, last) in [("BOB", "MARTIN"), ("Bób", "Mar-tin"), ("Martin", "Bob"), ("B.", "Martin")] {
