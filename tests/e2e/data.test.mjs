@@ -173,6 +173,33 @@ test("a CSV whose lines run to Excel's last column: only the columns holding som
   assert.equal(await count('report-new'), 2, 'both customers come in');
 });
 
+test('a title, blank lines, the headers on line 5 and a phone without a header: chosen and mapped on the screen', async () => {
+  await go('#/customers');
+  const lines = ['Export de la caisse du 01/12/2026;;', ';;', ';;', ';;', 'Nom;Prénom;E-mail', 'Titre;Léa;lea.titre@example.com;06 11 22 33 44'];
+  const path = join(work, 'caisse-titre.csv');
+  writeFileSync(path, lines.join('\r\n') + '\r\n', 'utf8');
+  await chooseFile(path);
+  const choices = await browser.execute(() => Array.from(document.querySelectorAll('#import-header option')).map((o) => o.value));
+  assert.ok(choices.includes('4'), `line 5 can be chosen as the header row: ${choices}`);
+  if ((await (await visible('#import-header')).getValue()) !== '4') {
+    await (await visible('#import-header')).selectByAttribute('value', '4');
+    await browser.waitUntil(async () => (await (await browser.$('#import-header')).getValue()) === '4', { timeout: 10_000 });
+  }
+  await browser.waitUntil(async () => (await texts('[data-testid="import-mapping"] tbody th')).length === 4, {
+    timeout: 10_000,
+    timeoutMsg: 'the column of phones without a header is listed',
+  });
+  const headers = await texts('[data-testid="import-mapping"] tbody th');
+  assert.deepEqual(headers.slice(0, 3), ['Nom', 'Prénom', 'E-mail']);
+  await (await visible('[data-testid="map-3"]')).selectByAttribute('value', 'phone');
+  await shot('data-05t-title-and-unnamed-column');
+  await previewAndImport();
+  assert.equal(await count('report-new'), 1);
+  const [lea] = await invoke('customers_search', { query: 'lea.titre@example.com', limit: 5 });
+  assert.ok(lea, 'found by email');
+  assert.equal((await invoke('customer_get', { id: lea.id })).phone_e164, '+33611223344', 'the unnamed column mapped to the phone came in');
+});
+
 test("Excel's Unicode text (UTF-16, tabs): read as typed, its rows in error come back in UTF-16", async () => {
   await go('#/customers');
   await chooseFile(join(FIXTURES, 'excel-texte-unicode.txt'));
