@@ -345,7 +345,7 @@ impl ImportFile {
             }
             FileFormat::Xls | FileFormat::Ods => {
                 if f.format == FileFormat::Ods {
-                    workbook_guard::check_ods(bytes, opts.sheet.unwrap_or(0) as usize)?;
+                    workbook_guard::check_ods(bytes)?;
                 }
                 let (names, idx, rows) = workbook::read_range(bytes, opts.sheet)?;
                 f.sheets = names;

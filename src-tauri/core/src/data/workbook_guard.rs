@@ -6,22 +6,24 @@
 //!   declares at most [`MAX_PART`] bytes unpacked: calamine reads those parts whole into
 //!   memory. The zip reader stops a part at the size it declares, so the check holds for the
 //!   bytes actually unpacked. XLSX worksheets are streamed (see `workbook`) and may be larger.
-//! - An ODS sheet expands to at most [`MAX_ODS_CELLS`] cells: calamine reads an ODS sheet
-//!   whole, repeating a cell as often as `number-columns-repeated` says (up to 16,384 times a
-//!   row) and a row as often as `number-rows-repeated` says. A few kilobytes of such XML ask for
-//!   tens of gigabytes. The count here over-estimates calamine's (a cell with content counts
-//!   even when calamine would find it empty), never under-estimates it.
+//! - An ODS workbook's sheets expand to at most [`MAX_ODS_BYTES`]: calamine reads every sheet
+//!   whole when it opens the file, repeating a cell (its text included) as often as
+//!   `number-columns-repeated` says (up to 16,384 times a row) and a row as often as
+//!   `number-rows-repeated` says. A few kilobytes of such XML ask for terabytes. The estimate
+//!   here is an upper bound of calamine's (a cell with any attribute but its style, or any
+//!   text, counts as a value; a row's cells are counted once more than it repeats), never
+//!   below it.
 
 use crate::error::{Error, Result};
 use quick_xml::events::{BytesStart, Event};
-use std::io::{BufReader, Cursor, Read};
+use std::io::{BufReader, Cursor};
 
 /// The largest part of a workbook read whole (a million customers' shared strings take
 /// about 200 MB).
 pub const MAX_PART: u64 = 512 * 1024 * 1024;
-/// The most cells an ODS sheet may expand to (a 100,000-customer file of 30 columns has
-/// 3 million; calamine holds about 56 bytes a cell).
-pub const MAX_ODS_CELLS: u64 = 10_000_000;
+/// The most bytes an ODS workbook's sheets may take once calamine has expanded them (a
+/// 100,000-customer file of 30 columns takes about 250 MB).
+pub const MAX_ODS_BYTES: u64 = 1 << 30;
 /// Calamine's own limits for an ODS sheet.
 const ODS_MAX_COLUMNS: u64 = 16_384;
 const ODS_MAX_ROWS: u64 = 1_048_576;
@@ -52,14 +54,14 @@ pub(crate) fn check_parts_within(bytes: &[u8], max_part: u64) -> Result<()> {
     Ok(())
 }
 
-/// Refuses an ODS workbook whose sheet `sheet` (0-based) would expand past
-/// [`MAX_ODS_CELLS`] cells, or whose parts read whole are too large.
-pub fn check_ods(bytes: &[u8], sheet: usize) -> Result<()> {
+/// Refuses an ODS workbook whose sheets would take more than [`MAX_ODS_BYTES`] once
+/// calamine has expanded them (it reads every sheet when it opens the file), or whose parts
+/// read whole are too large.
+pub fn check_ods(bytes: &[u8]) -> Result<()> {
     check_parts(bytes)?;
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(unreadable)?;
     let content = zip.by_name("content.xml").map_err(unreadable)?;
-    let cells = ods_sheet_cells(BufReader::new(content), sheet)?;
-    if cells > MAX_ODS_CELLS {
+    if ods_expanded_bytes(BufReader::new(content))? > MAX_ODS_BYTES {
         return Err(too_large());
     }
     Ok(())
@@ -72,63 +74,159 @@ fn repeats(e: &BytesStart, name: &str) -> Result<u64> {
     }
 }
 
-/// What the sheet `sheet` of an ODS `content.xml` expands to in calamine, at most: the cells
-/// of each row up to its last value, plus the rectangle from the first row with a value to
-/// the last (repeated rows counted as often as they repeat) as wide as the widest row.
-pub fn ods_sheet_cells<R: Read>(content: R, sheet: usize) -> Result<u64> {
-    let mut xml = quick_xml::Reader::from_reader(std::io::BufReader::new(content));
+/// What calamine holds per cell besides its text: the value and the formula beside it.
+const CELL: u64 = 56;
+
+/// A cell's attributes that hold no value (any other, `office:value`, `table:formula`…, may).
+fn holds_value(e: &BytesStart) -> bool {
+    e.attributes().flatten().any(|a| {
+        !matches!(
+            a.key.as_ref(),
+            "table:style-name"
+                | "table:number-columns-repeated"
+                | "table:number-columns-spanned"
+                | "table:number-rows-spanned"
+                | "table:content-validation-name"
+        )
+    })
+}
+
+/// A row being read: how often it repeats, the column reached, the end of its last value,
+/// the bytes of its cells up to that value, and the empty cells waiting for a value.
+#[derive(Default)]
+struct Row {
+    repeats: u64,
+    col: u64,
+    last: u64,
+    bytes: u64,
+    pending_empty: u64,
+}
+
+/// A cell being read: how often it repeats and its bytes so far (attributes and text).
+struct Cell {
+    repeats: u64,
+    bytes: u64,
+    value: bool,
+}
+
+/// An upper bound of the bytes calamine allocates for the sheets of an ODS `content.xml`:
+/// for each row with a value, its cells (text, attributes and `CELL` each; a run of spaces
+/// `text:s` counted at its length) once as read and once per repeat; for each sheet, the
+/// rectangle from its first row with a value to its last (repeats counted) as wide as its
+/// widest row, at `CELL` a cell. Rows and cells are counted wherever they sit (a table
+/// nested in a cell, which calamine skips, is counted too).
+pub fn ods_expanded_bytes<R: std::io::BufRead>(content: R) -> Result<u64> {
+    let mut xml = quick_xml::Reader::from_reader(content);
     let mut buf = Vec::new();
-    let mut table: Option<usize> = None; // the index of the table being read
-    let mut tables = 0usize;
-    let (mut pushed, mut width, mut rows) = (0u64, 0u64, 0u64);
-    let (mut first_row, mut last_row): (Option<u64>, u64) = (None, 0);
-    // The row being read: its repeats, the column reached and the end of its last value.
-    let (mut row_repeats, mut col, mut last) = (1u64, 0u64, 0u64);
+    let mut total = 0u64;
+    let mut depth = 0usize; // of tables
+    let (mut rows, mut width, mut first, mut last_row) = (0u64, 0u64, None::<u64>, 0u64);
+    let mut row_stack: Vec<Row> = Vec::new();
+    let mut cell_stack: Vec<Cell> = Vec::new();
+    let finish_cell = |cell: Cell, row: &mut Row| {
+        let n = cell.repeats;
+        if cell.value {
+            row.bytes = row
+                .bytes
+                .saturating_add(row.pending_empty.saturating_mul(CELL))
+                .saturating_add(cell.bytes.saturating_add(CELL).saturating_mul(n.min(ODS_MAX_COLUMNS)));
+            row.pending_empty = 0;
+            row.col = row.col.saturating_add(n).min(ODS_MAX_COLUMNS);
+            row.last = row.col;
+        } else {
+            row.pending_empty = row.pending_empty.saturating_add(n).min(ODS_MAX_COLUMNS);
+            row.col = row.col.saturating_add(n).min(ODS_MAX_COLUMNS);
+        }
+    };
     loop {
         let event = xml.read_event_into(&mut buf).map_err(unreadable)?;
-        let (e, has_content) = match &event {
-            Event::Start(e) => (Some(e), true),
-            Event::Empty(e) => (Some(e), false),
-            Event::End(e) if e.name().as_ref() == "table:table" => {
-                if table == Some(sheet) {
-                    break;
+        let (start, empty) = match &event {
+            Event::Start(e) => (Some(e), false),
+            Event::Empty(e) => (Some(e), true),
+            Event::Text(t) => {
+                if let Some(c) = cell_stack.last_mut() {
+                    let t: &str = t.as_ref();
+                    c.bytes = c.bytes.saturating_add(t.len() as u64);
+                    c.value |= !t.trim().is_empty();
                 }
-                table = None;
-                buf.clear();
-                continue;
+                (None, false)
             }
-            Event::End(e) if table == Some(sheet) && e.name().as_ref() == "table:table-row" => {
-                if last > 0 {
-                    pushed = pushed.saturating_add(last);
-                    width = width.max(last);
-                    first_row.get_or_insert(rows);
-                    last_row = rows.saturating_add(row_repeats);
+            Event::GeneralRef(r) => {
+                if let Some(c) = cell_stack.last_mut() {
+                    let r: &str = r.as_ref();
+                    c.bytes = c.bytes.saturating_add(r.len() as u64 + 2);
+                    c.value = true;
                 }
-                rows = rows.saturating_add(row_repeats).min(ODS_MAX_ROWS);
-                buf.clear();
-                continue;
+                (None, false)
+            }
+            Event::End(e) => {
+                match e.name().as_ref() {
+                    "table:table-cell" | "table:covered-table-cell" => {
+                        if let (Some(cell), Some(row)) = (cell_stack.pop(), row_stack.last_mut()) {
+                            finish_cell(cell, row);
+                        }
+                    }
+                    "table:table-row" => {
+                        if let Some(row) = row_stack.pop() {
+                            if row.last > 0 {
+                                total = total.saturating_add(row.bytes.saturating_mul(row.repeats.saturating_add(1)));
+                                if row_stack.is_empty() {
+                                    width = width.max(row.last);
+                                    first.get_or_insert(rows);
+                                    last_row = rows.saturating_add(row.repeats);
+                                }
+                            }
+                            if row_stack.is_empty() {
+                                rows = rows.saturating_add(row.repeats).min(ODS_MAX_ROWS);
+                            }
+                        }
+                    }
+                    "table:table" => {
+                        depth = depth.saturating_sub(1);
+                        if depth == 0 {
+                            let span = first.map_or(0, |f| last_row.min(ODS_MAX_ROWS).saturating_sub(f));
+                            total = total.saturating_add(span.saturating_mul(width).saturating_mul(CELL));
+                            (rows, width, first, last_row) = (0, 0, None, 0);
+                        }
+                    }
+                    _ => {}
+                }
+                (None, false)
             }
             Event::Eof => break,
             _ => (None, false),
         };
-        if let Some(e) = e {
+        if let Some(e) = start {
             match e.name().as_ref() {
-                "table:table" => {
-                    table = Some(tables);
-                    tables += 1;
-                }
-                "table:table-row" if table == Some(sheet) => {
-                    row_repeats = repeats(e, "table:number-rows-repeated")?;
-                    (col, last) = (0, 0);
-                    if !has_content {
-                        rows = rows.saturating_add(row_repeats).min(ODS_MAX_ROWS);
+                "table:table" if !empty => depth += 1,
+                "table:table-row" => {
+                    let row = Row { repeats: repeats(e, "table:number-rows-repeated")?, ..Row::default() };
+                    if empty {
+                        if row_stack.is_empty() {
+                            rows = rows.saturating_add(row.repeats).min(ODS_MAX_ROWS);
+                        }
+                    } else {
+                        row_stack.push(row);
                     }
                 }
-                "table:table-cell" | "table:covered-table-cell" if table == Some(sheet) => {
-                    let n = repeats(e, "table:number-columns-repeated")?;
-                    col = col.saturating_add(n).min(ODS_MAX_COLUMNS);
-                    if has_content || e.try_get_attribute("office:value-type").map_err(unreadable)?.is_some() {
-                        last = col;
+                "table:table-cell" | "table:covered-table-cell" => {
+                    let cell = Cell {
+                        repeats: repeats(e, "table:number-columns-repeated")?,
+                        bytes: e.attributes_raw().len() as u64,
+                        value: holds_value(e),
+                    };
+                    if empty {
+                        if let Some(row) = row_stack.last_mut() {
+                            finish_cell(cell, row);
+                        }
+                    } else {
+                        cell_stack.push(cell);
+                    }
+                }
+                // A run of spaces, `c` of them.
+                "text:s" => {
+                    if let Some(c) = cell_stack.last_mut() {
+                        c.bytes = c.bytes.saturating_add(repeats(e, "text:c")?);
                     }
                 }
                 _ => {}
@@ -136,6 +234,5 @@ pub fn ods_sheet_cells<R: Read>(content: R, sheet: usize) -> Result<u64> {
         }
         buf.clear();
     }
-    let span = first_row.map_or(0, |f| last_row.min(ODS_MAX_ROWS).saturating_sub(f));
-    Ok(pushed.saturating_add(span.saturating_mul(width)))
+    Ok(total)
 }

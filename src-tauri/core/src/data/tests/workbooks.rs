@@ -190,7 +190,7 @@ fn an_ods_whose_repeated_cells_would_fill_the_memory_is_refused_before_it_is_exp
         ImportFile::open("clients.ods", &fine, &ReadOptions::default()).expect("a sheet with its empty repeats opens");
     assert_eq!(cells(&f)[1].1, vec!["Anne", "anne@example.com"]);
     assert!(
-        crate::data::workbook_guard::check_ods(&std::fs::read(fixtures_dir().join("libreoffice-calc.ods")).unwrap(), 0)
+        crate::data::workbook_guard::check_ods(&std::fs::read(fixtures_dir().join("libreoffice-calc.ods")).unwrap())
             .is_ok(),
         "the real LibreOffice file passes"
     );
@@ -199,8 +199,23 @@ fn an_ods_whose_repeated_cells_would_fill_the_memory_is_refused_before_it_is_exp
     let rows = "<table:table-row table:number-rows-repeated=\"1000000\"><table:table-cell office:value-type=\"string\" table:number-columns-repeated=\"99\"><text:p>x</text:p></table:table-cell></table:table-row>";
     // And a value repeated to column XFD on 1,000 rows: 16 million cells, no row repeat.
     let wide = "<table:table-row><table:table-cell office:value-type=\"string\" table:number-columns-repeated=\"16384\"><text:p>x</text:p></table:table-cell></table:table-row>".repeat(1_000);
-    for (what, body) in [("rows repeated", rows.to_string()), ("columns repeated", wide)] {
-        let bomb = ods_with_content(&ods_sheet(&format!("{ODS_HEADER}{body}")));
+    // A value without a value type (`office:value`), repeated: calamine keeps it all the same.
+    let untyped = "<table:table-row table:number-rows-repeated=\"6000\"><table:table-cell office:value=\"1\" table:number-columns-repeated=\"16384\"/></table:table-row>";
+    // Few cells, each a long text repeated: a megabyte of spaces written as one `text:s`.
+    let spaces = "<table:table-row table:number-rows-repeated=\"2000\"><table:table-cell office:value-type=\"string\"><text:p><text:s text:c=\"1000000\"/></text:p></table:table-cell></table:table-row>";
+    let sheets = [
+        ("rows repeated", ods_sheet(&format!("{ODS_HEADER}{rows}"))),
+        ("columns repeated", ods_sheet(&format!("{ODS_HEADER}{wide}"))),
+        ("a value without a type", ods_sheet(&format!("{ODS_HEADER}{untyped}"))),
+        ("a long text repeated", ods_sheet(&format!("{ODS_HEADER}{spaces}"))),
+        // calamine reads every sheet when it opens the file: a small first sheet does not hide
+        // the second.
+        ("in the second sheet", ods_sheet(ODS_HEADER).replace("</table:table>", &format!("</table:table><table:table table:name=\"Autre\">{rows}</table:table>"))),
+        // A table inside a cell does not end the count of the sheet around it.
+        ("after a nested table", ods_sheet(&format!("{ODS_HEADER}<table:table-row><table:table-cell><table:table table:name=\"n\"></table:table></table:table-cell></table:table-row>{rows}"))),
+    ];
+    for (what, content) in sheets {
+        let bomb = ods_with_content(&content);
         assert!(bomb.len() < 200_000, "{what}: the hostile file is small ({} bytes)", bomb.len());
         let e = ImportFile::open("bombe.ods", &bomb, &ReadOptions::default()).err().expect("refused");
         assert!(format!("{e:?}").contains("import_sheet_too_large"), "{what}: said too large: {e:?}");
