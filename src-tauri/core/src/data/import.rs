@@ -510,8 +510,11 @@ pub(crate) fn run(
                 // customer as an earlier row is (two emails on one customer without email,
                 // under "skip").
                 let by_phone = phone.filter(|_| found.shared_phone.is_none());
+                // A card the matching found on someone the row is not does not make the row
+                // an earlier row's person either.
+                let by_card = row.card.as_deref().filter(|_| !found.card_of_another);
                 out.duplicate_of_line = seen
-                    .same_person(email, by_phone, row.card.as_deref())
+                    .same_person(email, by_phone, by_card)
                     .or_else(|| found.id.and_then(|id| seen.same_customer(id)));
                 seen.remember(email, phone, row.card.as_deref(), found.shared_phone.is_some(), row.line);
                 if let Some(id) = found.id {

@@ -129,6 +129,9 @@ pub(crate) struct Found {
     /// A customer who has the row's phone under another email, if the row matched no one:
     /// someone sharing the phone (a household, a shop's landline), kept apart and reported.
     pub shared_phone: Option<CustomerId>,
+    /// The row's card is the active card of someone the row is not (`card_names_holder`):
+    /// an earlier row of the file with that card is not this row's person either.
+    pub card_of_another: bool,
 }
 
 /// The existing customer a row is. Rule: the same normalised email; else the same phone,
@@ -139,7 +142,7 @@ pub(crate) struct Found {
 /// the two it is cannot be told); else the
 /// same active card, the holder's own whatever the email (an export whose email was corrected
 /// in the spreadsheet still finds its customer) unless the names say it is someone else
-/// (`same_person_by_name`).
+/// (`card_names_holder`).
 pub(crate) fn find_match(tx: &Tx, n: &Normalized, card: Option<&str>) -> Result<Found> {
     let order = "AND merged_into IS NULL ORDER BY archived_at IS NOT NULL, id LIMIT 1";
     if let Some(e) = &n.email_norm {
@@ -148,7 +151,7 @@ pub(crate) fn find_match(tx: &Tx, n: &Normalized, card: Option<&str>) -> Result<
             .query_row([e], |r| r.get(0))
             .optional()?;
         if id.is_some() {
-            return Ok(Found { id, shared_phone: None });
+            return Ok(Found { id, shared_phone: None, card_of_another: false });
         }
     }
     let mut shared_phone = None;
@@ -164,56 +167,75 @@ pub(crate) fn find_match(tx: &Tx, n: &Normalized, card: Option<&str>) -> Result<
             .optional()?;
         match holder {
             Some((id, false)) if n.email_norm.is_some() || !two_emails_on(tx, &p.e164)? => {
-                return Ok(Found { id: Some(id), shared_phone: None })
+                return Ok(Found { id: Some(id), shared_phone: None, card_of_another: false })
             }
             // A row without email whose phone two people hold under their own emails is the
             // one of them with its name, or neither: taken as the older, one's unsubscribe
             // would land on the other.
             Some((id, false)) => match named_holder(tx, &p.e164, n)? {
-                Some(named) => return Ok(Found { id: Some(named), shared_phone: None }),
+                Some(named) => return Ok(Found { id: Some(named), shared_phone: None, card_of_another: false }),
                 None => shared_phone = Some(id),
             },
             Some((id, true)) => shared_phone = Some(id),
             None => {}
         }
     }
+    let mut card_of_another = false;
     if let Some(c) = card {
-        let holder: Option<(CustomerId, String, String)> = tx
+        let holder: Option<Holder> = tx
             .prepare_cached(
-                "SELECT k.customer_id, c.first_fold, c.last_fold FROM cards k JOIN customers c ON c.id = k.customer_id
+                "SELECT k.customer_id, c.first_fold, c.last_fold, c.email_norm, c.phone_e164
+                 FROM cards k JOIN customers c ON c.id = k.customer_id
                  WHERE k.number = ?1 AND k.status = 'active' AND c.merged_into IS NULL",
             )?
-            .query_row([c], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .query_row([c], |r| {
+                Ok(Holder { id: r.get(0)?, first: r.get(1)?, last: r.get(2)?, email: r.get(3)?, phone: r.get(4)? })
+            })
             .optional()?;
-        if let Some((id, first, last)) = holder {
-            if same_person_by_name(n, &first, &last) {
-                return Ok(Found { id: Some(id), shared_phone: None });
+        if let Some(h) = holder {
+            if card_names_holder(n, &h) {
+                return Ok(Found { id: Some(h.id), shared_phone: None, card_of_another: false });
             }
+            card_of_another = true;
         }
     }
-    Ok(Found { id: None, shared_phone })
+    Ok(Found { id: None, shared_phone, card_of_another })
 }
 
-/// Rule: a card number alone names the holder only when the names do not say otherwise: the
-/// same last name, or the same whole name either way round, or a name missing on one side (an
-/// address in place of a name counts as missing).
+/// The holder of an active card, as `card_names_holder` compares them with a row.
+pub(crate) struct Holder {
+    pub id: CustomerId,
+    /// Folded names.
+    pub first: String,
+    pub last: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// Rule: a card number alone names the holder only when nothing says it is someone else.
 /// Another Comptoir shop's export brings numbers of the same sequence as this shop's cards;
 /// its Alice must not become this shop's Bob (under "overwrite", Bob's email and name would
-/// be replaced by hers). A row whose card is someone else's is a new customer, and the number
-/// is reported as taken.
-pub(crate) fn same_person_by_name(n: &Normalized, holder_first: &str, holder_last: &str) -> bool {
-    // A person known by their address only has the address as their name: no name to compare.
+/// be replaced by hers). With a name on both sides: the same last name (or one the start of
+/// the other, a name married into a double one) with a first name that fits (the same, an
+/// initial, or missing), or the whole name either way round. Without a name on one side (an
+/// address in place of a name counts as none): the holder's, unless the row brings another
+/// address than the holder's without a phone in common (an export whose email was corrected
+/// in the spreadsheet still finds its customer by the card and the phone). A row whose card
+/// is someone else's is a new customer, and the number is reported as taken.
+pub(crate) fn card_names_holder(n: &Normalized, h: &Holder) -> bool {
     let nameless = |first: &str, last: &str| first.is_empty() && (last.is_empty() || last.contains('@'));
-    if nameless(&n.first_fold, &n.last_fold) || nameless(holder_first, holder_last) {
-        return true;
+    if nameless(&n.first_fold, &n.last_fold) || nameless(&h.first, &h.last) {
+        let other_email = matches!((&n.email_norm, &h.email), (Some(a), Some(b)) if a != b);
+        let same_phone = matches!((&n.phone, &h.phone), (Some(a), Some(b)) if &a.e164 == b);
+        return !other_email || same_phone;
     }
     let squash = |s: &str| s.chars().filter(|c| c.is_alphanumeric()).collect::<String>();
-    let (rf, rl, hf, hl) = (squash(&n.first_fold), squash(&n.last_fold), squash(holder_first), squash(holder_last));
+    let (rf, rl, hf, hl) = (squash(&n.first_fold), squash(&n.last_fold), squash(&h.first), squash(&h.last));
+    let fits = |a: &str, b: &str| a.is_empty() || b.is_empty() || a.starts_with(b) || b.starts_with(a);
+    let same_last = |a: &str, b: &str| a == b || (a.len() >= 3 && b.len() >= 3 && fits(a, b));
     let row_whole = format!("{rf}{rl}");
-    if row_whole.is_empty() || format!("{hf}{hl}").is_empty() {
-        return true;
-    }
-    (!rl.is_empty() && (rl == hl || rl == hf && rf == hl))
+    (!rl.is_empty() && same_last(&rl, &hl) && fits(&rf, &hf))
+        || (!rl.is_empty() && rl == hf && rf == hl)
         || row_whole == format!("{hf}{hl}")
         || row_whole == format!("{hl}{hf}")
 }

@@ -383,9 +383,32 @@ fn a_card_number_held_here_by_someone_of_another_name_does_not_make_the_row_that
 
     // The same person with an email corrected in the spreadsheet and the name typed otherwise
     // (case, accents, a hyphen, first and last swapped) is still found by the card.
-    for (first, last) in [("BOB", "MARTIN"), ("Bób", "Mar-tin"), ("Martin", "Bob"), ("B.", "Martin")] {
+    for (first, last) in
+        [("BOB", "MARTIN"), ("Bób", "Mar-tin"), ("Martin", "Bob"), ("B.", "Martin"), ("Bob", "Martin-Roy")]
+    {
         let f = csv_file(&format!("Prénom;Nom;E-mail;Carte\n{first};{last};bob.martin@example.com;{bobs_card}\n"));
         let r = s.import_preview(&f, &options(&f, &s), &mut |_| true).unwrap().report;
         assert_eq!(r.rows[0].customer_id, Some(bob), "{first} {last} with Bob's card is Bob: {:#?}", r.rows[0]);
     }
+    // Someone else of the same family name, or an address without a name and nothing in
+    // common with Bob, is not Bob; the same address-only row with Bob's phone is.
+    s.conn().execute("UPDATE customers SET phone_e164 = '+33698765432' WHERE id = ?1", [bob]).unwrap();
+    for (row, is_bob) in [
+        (format!("Alice;Martin;alice.martin@example.com;;{bobs_card}"), false),
+        (format!(";;alice@example.org;;{bobs_card}"), false),
+        (format!(";;bob.nouveau@example.com;06 98 76 54 32;{bobs_card}"), true),
+    ] {
+        let f = csv_file(&format!("Prénom;Nom;E-mail;Téléphone;Carte\n{row}\n"));
+        let r = s.import_preview(&f, &options(&f, &s), &mut |_| true).unwrap().report;
+        assert_eq!(r.rows[0].customer_id == Some(bob), is_bob, "{row}: {:#?}", r.rows[0]);
+    }
+
+    // Inside one file: a later row with an earlier row's card and another name is neither
+    // that customer nor reported as that row's duplicate.
+    let f = csv_file(
+        "Prénom;Nom;E-mail;Carte\nAnna;Durand;anna@example.com;CF777001\nLéo;Petit;leo@example.com;CF777001\n",
+    );
+    let r = s.import_preview(&f, &options(&f, &s), &mut |_| true).unwrap().report;
+    assert_eq!(r.counts.new, 2, "{:#?}", r.rows);
+    assert_eq!(r.rows[1].duplicate_of_line, None, "Léo is not line 2's Anna: {:#?}", r.rows[1]);
 }
