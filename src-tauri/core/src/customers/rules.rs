@@ -223,10 +223,12 @@ fn is_mail_domain(domain: &str) -> bool {
 
 /// Rule: the address a merge leaves on the kept record. The address is one block, never a
 /// postcode under another record's country: the kept record's when the other has none; the
-/// other's whole, country included, when the kept record has none; and when both have one, the
-/// kept record's with its missing parts filled from the other's only if they can be the same
-/// place (same country, and postcode and city equal or missing on one side: "Lyon" alone and
-/// "12 rue Mercière, 69002 Lyon" become the whole of the second).
+/// other's whole, country included, when the kept record has none. When both have one, the
+/// kept record's, its missing parts filled from the other's only when both are surely the
+/// same place: the same country, a postcode or a town on both sides and equal, none that
+/// differs, and the same street or no street kept ("Lyon" alone and "12 rue Mercière, 69002
+/// Lyon" become the second; "3 avenue Foch, Lyon" does not take the other street's postcode,
+/// a town having several).
 pub fn merged_address(keep: &super::Address, other: &super::Address) -> super::Address {
     let has = |a: &super::Address| a.line1.is_some() || a.line2.is_some() || a.postcode.is_some() || a.city.is_some();
     if !has(other) {
@@ -235,23 +237,29 @@ pub fn merged_address(keep: &super::Address, other: &super::Address) -> super::A
     if !has(keep) {
         return other.clone();
     }
-    let agree = |k: &Option<String>, o: &Option<String>, f: fn(&str) -> String| match (k, o) {
-        (Some(k), Some(o)) => f(k) == f(o),
-        _ => true,
-    };
     let squash = |s: &str| fold(s).chars().filter(|c| c.is_alphanumeric()).collect::<String>();
+    // Both present: equal or not; one missing: nothing said.
+    let compare = |k: &Option<String>, o: &Option<String>| match (k, o) {
+        (Some(k), Some(o)) => Some(squash(k) == squash(o)),
+        _ => None,
+    };
+    let (postcode, city) = (compare(&keep.postcode, &other.postcode), compare(&keep.city, &other.city));
+    let street = compare(&keep.line1, &other.line1);
     let same_place = keep.country == other.country
-        && agree(&keep.postcode, &other.postcode, squash)
-        && agree(&keep.city, &other.city, squash);
+        && (postcode == Some(true) || city == Some(true))
+        && postcode != Some(false)
+        && city != Some(false)
+        && street != Some(false);
     if !same_place {
         return keep.clone();
     }
-    // The street comes with its second line: a line 2 of one under a line 1 of the other
-    // would be another door.
-    let (line1, line2) = if keep.line1.is_some() || keep.line2.is_some() {
-        (keep.line1.clone(), keep.line2.clone())
-    } else {
-        (other.line1.clone(), other.line2.clone())
+    // The kept street stays with its second line; without one, the other's street comes, under
+    // the kept second line if there is one.
+    let (line1, line2) = match &keep.line1 {
+        Some(_) => {
+            (keep.line1.clone(), keep.line2.clone().or_else(|| other.line2.clone().filter(|_| street == Some(true))))
+        }
+        None => (other.line1.clone(), keep.line2.clone().or_else(|| other.line2.clone())),
     };
     super::Address {
         line1,

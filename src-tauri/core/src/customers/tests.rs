@@ -400,8 +400,26 @@ fn merged_address_is_one_block_filled_only_from_the_same_place() {
         (
             a("3 place Bellecour", "", "", FR),
             mercière.clone(),
-            a("3 place Bellecour", "69002", "Lyon", FR),
-            "the kept street stays",
+            a("3 place Bellecour", "", "", FR),
+            "no town to compare: nothing slips in",
+        ),
+        (
+            a("", "75001", "", FR),
+            a("12 rue Mercière", "", "Lyon", FR),
+            a("", "75001", "", FR),
+            "nothing in common: nothing slips in",
+        ),
+        (
+            a("3 avenue Foch", "", "Lyon", FR),
+            mercière.clone(),
+            a("3 avenue Foch", "", "Lyon", FR),
+            "another street: not its postcode",
+        ),
+        (
+            a("12 rue Mercière", "", "Lyon", FR),
+            mercière.clone(),
+            mercière.clone(),
+            "the same street: its postcode fills in",
         ),
     ];
     for (keep, other, want, rule) in cases {
@@ -414,5 +432,9 @@ fn merged_address_is_one_block_filled_only_from_the_same_place() {
     let mut kept_line2 = a("", "69002", "", FR);
     kept_line2.line2 = Some("Appartement 4".into());
     let m = merged_address(&kept_line2, &with_line2);
-    assert_eq!((m.line1, m.line2.as_deref()), (None, Some("Appartement 4")), "a kept line 2 keeps its own street");
+    assert_eq!(
+        (m.line1.as_deref(), m.line2.as_deref()),
+        (Some("12 rue Mercière"), Some("Appartement 4")),
+        "the street comes under the kept second line"
+    );
 }
