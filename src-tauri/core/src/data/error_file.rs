@@ -32,6 +32,13 @@ pub fn error_file(file: &ImportFile, errors: &[(u32, String)], lang: Lang) -> (V
     // "Erreur" is one column for every line: after the widest row (a row wider than its
     // header — a stray cell past the last named column — would otherwise push its reason
     // one column further than the header's "Erreur", or land it under another header).
+    // Trailing empty cells are not counted (Excel's CSV of a sheet once used far to the right
+    // runs every line to its 16,384th column, where an "Erreur" would be past its last).
+    for row in rows.iter_mut() {
+        while row.last().is_some_and(|c| c.trim().is_empty()) {
+            row.pop();
+        }
+    }
     let width = rows.iter().map(Vec::len).max().unwrap_or(0);
     for (i, row) in rows.iter_mut().enumerate() {
         row.resize(width, String::new());

@@ -250,3 +250,44 @@ fn the_customer_form_finds_a_similar_name_in_a_postcode_of_more_than_5000() {
         s.possible_duplicates(&typed, None).unwrap().into_iter().map(|d| d.customer.display_name).collect();
     assert_eq!(found, vec!["Zacharie Zimmermann"], "the namesake past the first 5,000 of the postcode is offered");
 }
+
+#[test]
+fn a_large_import_still_finds_the_shops_customers_and_its_own_earlier_rows_by_email_and_phone() {
+    // The large path looks up only the emails and phones the shop may hold (`matching::Known`):
+    // a customer already here, and a row repeating an earlier row's address or phone, must
+    // still be found.
+    let (mut s, _) = testutil::store();
+    super::add(&mut s, "Anne", "Déjà", "anne.deja@example.com", "Lyon");
+    let paul = super::add(&mut s, "Paul", "Déjà", "", "Lyon");
+    s.conn().execute("UPDATE customers SET phone_e164 = '+33698765432' WHERE id = ?1", [paul]).unwrap();
+    let rows = bulk_rows();
+    let mut text = String::from("Prénom;Nom;E-mail;Téléphone;Ville\n");
+    for i in 0..rows {
+        text.push_str(&format!(
+            "Client{i};Nom{i};client.{i}@example.com;06 12 {:02} {:02} {:02};Nantes\n",
+            i / 10_000 % 100,
+            i / 100 % 100,
+            i % 100
+        ));
+    }
+    text.push_str("Anne;Déjà;ANNE.DEJA@example.com;;Paris\n"); // the shop's Anne, by email
+    text.push_str("Paul;Déjà;;06 98 76 54 32;Paris\n"); // the shop's Paul, by phone
+    text.push_str("Client7;Nom7;client.7@example.com;;Nantes\n"); // an earlier row, by email
+    text.push_str("Client9;Nom9;;06 12 00 00 09;Nantes\n"); // an earlier row, by phone
+    let f = csv_file(&text);
+    assert!(builds_indexes_after(f.data_len() as u32, 2), "the large path");
+    let mut opts = options(&f, &s);
+    opts.matching = MatchPolicy::FillEmpty;
+    let r = s.import_run(&f, &opts, None, &mut |_| true).unwrap().value.report;
+    assert_eq!(r.counts.new as usize, rows, "only the generated rows are new: {:?}", r.counts);
+    assert_eq!(r.counts.duplicates_in_file, 2, "rows 7 and 9 found again, by email and by phone: {:?}", r.counts);
+    for (sql, what) in [
+        ("SELECT count(*) FROM customers WHERE email_norm = 'anne.deja@example.com'", "Anne found by her email"),
+        ("SELECT count(*) FROM customers WHERE phone_e164 = '+33698765432'", "Paul found by his phone"),
+        ("SELECT count(*) FROM customers WHERE email_norm = 'client.7@example.com'", "row 7 found again by its email"),
+        ("SELECT count(*) FROM customers WHERE phone_e164 = '+33612000009'", "row 9 found again by its phone"),
+    ] {
+        assert_eq!(count(&s, sql), 1, "{what}");
+    }
+    assert_eq!(count(&s, "SELECT count(*) FROM customers"), rows as i64 + 2, "no customer twice");
+}

@@ -378,6 +378,19 @@ fn a_csv_whose_lines_run_to_excels_last_column_shows_only_the_columns_that_hold_
     let (mut s, _) = testutil::store();
     let r = import_auto(&mut s, &f).report;
     assert_eq!((r.counts.new, r.counts.errors), (2, 0), "{:#?}", r.rows);
+    // Its rows in error: "Erreur" after the last column holding something, not past Excel's last.
+    let bad = ImportFile::open(
+        "large.csv",
+        format!("Nom;E-mail{pad}\r\nRoy;roy@@example.com{pad}\r\n").as_bytes(),
+        &ReadOptions::default(),
+    )
+    .unwrap();
+    let mut opts = super::options(&bad, &s);
+    opts.bad_values = BadValues::SkipRow;
+    let run = super::import(&mut s, &bad, &opts);
+    let (bytes, _) = super::super::error_file::error_file(&bad, &run.errors, crate::types::Lang::Fr);
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.starts_with("\u{feff}Nom;E-mail;Erreur\r\nRoy;roy@@example.com;"), "{}", &text[..text.len().min(200)]);
 
     // A value in the sampled rows keeps its column on the screen, whatever its header.
     let rows = vec![vec!["A".to_string(), String::new(), "x".to_string()], vec![]];
