@@ -43,15 +43,45 @@ pub fn check_parts(bytes: &[u8]) -> Result<()> {
 
 pub(crate) fn check_parts_within(bytes: &[u8], max_part: u64) -> Result<()> {
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(unreadable)?;
+    // The sheets, streamed, may be larger, but only where a workbook keeps them: calamine looks
+    // for the shared strings and styles beside the workbook the package names, so a package
+    // naming a workbook in `xl/worksheets/` would have them read whole from there.
+    let sheets_streamed = office_document_dir(&mut zip).as_deref() == Some("xl/");
     for i in 0..zip.len() {
         let part = zip.by_index_raw(i).map_err(unreadable)?;
-        let name = part.name().map_err(unreadable)?;
-        let sheet = name.starts_with("xl/worksheets/") || name == "content.xml";
+        let name = part.name().map_err(unreadable)?.to_ascii_lowercase();
+        let sheet = (sheets_streamed && name.starts_with("xl/worksheets/") && name.ends_with(".xml"))
+            || name == "content.xml";
         if !sheet && part.size() > max_part {
             return Err(too_large());
         }
     }
     Ok(())
+}
+
+/// The folder of the workbook the package's `_rels/.rels` names (lower case), as calamine
+/// finds it; `None` for a package without one (an ODS file) or one that cannot be read.
+fn office_document_dir<R: std::io::Read + std::io::Seek>(zip: &mut zip::ZipArchive<R>) -> Option<String> {
+    let name = zip.file_names().flatten().find(|n| n.eq_ignore_ascii_case("_rels/.rels"))?.to_string();
+    // The package's relationships are a few hundred bytes: a larger part is not read.
+    let rels = zip.by_name(&name).ok().filter(|f| f.size() <= 1 << 20)?;
+    let mut xml = quick_xml::Reader::from_reader(BufReader::new(rels));
+    let mut buf = Vec::new();
+    loop {
+        match xml.read_event_into(&mut buf).ok()? {
+            Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == "Relationship" => {
+                let attr = |k: &str| e.try_get_attribute(k).ok().flatten().map(|a| a.value.to_string());
+                if attr("Type").is_some_and(|t| t.ends_with("/relationships/officeDocument")) {
+                    let target = attr("Target")?.to_ascii_lowercase();
+                    let target = target.strip_prefix('/').unwrap_or(&target);
+                    return Some(target.rfind('/').map_or(String::new(), |i| target[..=i].to_string()));
+                }
+            }
+            Event::Eof => return None,
+            _ => {}
+        }
+        buf.clear();
+    }
 }
 
 /// Refuses an ODS workbook whose sheets would take more than [`MAX_ODS_BYTES`] once

@@ -235,3 +235,36 @@ fn a_workbook_part_read_whole_is_refused_past_its_limit() {
     let e = guard(&bytes, 100).expect_err("a part past the limit is refused");
     assert!(format!("{e:?}").contains("import_sheet_too_large"), "{e:?}");
 }
+
+/// A zip of `parts` (name, text).
+fn zipped(parts: &[(&str, String)]) -> Vec<u8> {
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, body) in parts {
+        z.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+        z.write_all(body.as_bytes()).unwrap();
+    }
+    z.finish().unwrap().into_inner()
+}
+
+#[test]
+fn only_sheets_where_a_workbook_keeps_them_escape_the_limit_of_parts_read_whole() {
+    let guard = crate::data::workbook_guard::check_parts_within;
+    let rels = |target: &str| {
+        format!(
+            "<?xml version=\"1.0\"?><Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">\
+             <Relationship Id=\"rId1\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument\" Target=\"{target}\"/></Relationships>"
+        )
+    };
+    let big = "x".repeat(5_000);
+    // A sheet written in capitals by some tool is still a sheet.
+    let upper = zipped(&[("_rels/.rels", rels("xl/workbook.xml")), ("XL/Worksheets/Sheet1.xml", big.clone())]);
+    assert!(guard(&upper, 1_000).is_ok(), "a large sheet is streamed, whatever its case");
+    // A package naming its workbook inside xl/worksheets/ has its shared strings read whole from
+    // there: they are not a sheet.
+    let moved = zipped(&[
+        ("_rels/.rels", rels("/xl/worksheets/workbook.xml")),
+        ("xl/worksheets/sharedStrings.xml", big),
+    ]);
+    let e = guard(&moved, 1_000).expect_err("the shared strings moved beside the sheets are refused");
+    assert!(format!("{e:?}").contains("import_sheet_too_large"), "{e:?}");
+}
