@@ -302,14 +302,24 @@ impl ImportFile {
         };
         match format {
             FileFormat::Csv => {
-                let guessed = decode::guess(bytes);
+                // Zero bytes padding the end (an old till's fixed blocks) are no part of the
+                // text, in any encoding (a UTF-16 character's zero half is put back below).
+                let unpadded = &bytes[..bytes.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1)];
+                let guessed = decode::guess(unpadded);
                 if !guessed.is_utf16() && looks_binary(bytes) {
                     // A picture, a PDF or a program chosen by mistake: said at once, not shown
                     // as a table of strange characters.
                     return Err(Error::invalid("file", "field.import_file_unreadable"));
                 }
                 let enc = opts.encoding.unwrap_or(guessed);
-                let body = decode::body(bytes, enc);
+                let body = if enc.is_utf16() {
+                    // Whole characters: the zero half of the last one, taken as padding, is put back.
+                    let b = decode::body(unpadded, enc);
+                    let start = unpadded.len() - b.len();
+                    &bytes[start..(unpadded.len() + b.len() % 2).min(bytes.len())]
+                } else {
+                    decode::body(bytes, enc)
+                };
                 let (mut text, mut start, cells): (FileBytes, usize, TextEncoding) = match decode::to_utf8(body, enc) {
                     Some(utf8) => (Arc::new(utf8), 0, TextEncoding::Utf8),
                     None => (shared.clone(), bytes.len() - body.len(), enc),

@@ -32,3 +32,19 @@ fn a_file_padded_with_zero_bytes_at_its_end_is_text() {
     inside.extend(b"Luc;luc@example.com\r\n");
     assert!(ImportFile::open("image.csv", &inside, &ReadOptions::default()).is_err());
 }
+
+#[test]
+fn a_utf16_file_padded_with_zero_bytes_is_read_with_or_without_its_mark() {
+    let text = "Nom\tE-mail\r\nZoé\tzoe@example.com\r\n";
+    let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    for (with_mark, padding) in [(false, 64), (true, 63), (true, 64), (false, 7)] {
+        let mut bytes = if with_mark { vec![0xFF, 0xFE] } else { Vec::new() };
+        bytes.extend(&le);
+        bytes.extend(std::iter::repeat_n(0u8, padding));
+        let f = ImportFile::open("unicode.txt", &bytes, &ReadOptions::default())
+            .unwrap_or_else(|e| panic!("mark {with_mark}, {padding} zero bytes: {e:?}"));
+        let (mut s, _) = testutil::store();
+        let r = import_auto(&mut s, &f).report;
+        assert_eq!((r.counts.new, r.counts.errors), (1, 0), "mark {with_mark}, {padding} zero bytes: {:#?}", r.rows);
+    }
+}
