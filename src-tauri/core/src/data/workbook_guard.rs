@@ -5,7 +5,9 @@
 //! - A part of the zip other than a worksheet (shared strings, styles, the workbook itself)
 //!   declares at most [`MAX_PART`] bytes unpacked: calamine reads those parts whole into
 //!   memory. The zip reader stops a part at the size it declares, so the check holds for the
-//!   bytes actually unpacked. XLSX worksheets are streamed (see `workbook`) and may be larger.
+//!   bytes actually unpacked. XLSX worksheets are streamed (see `workbook`) and may be larger,
+//!   but only under `xl/worksheets/` of a package whose workbook is `xl/` (calamine reads the
+//!   shared strings and styles beside the workbook the package names).
 //! - An ODS workbook's sheets expand to at most [`MAX_ODS_BYTES`]: calamine reads every sheet
 //!   whole when it opens the file, repeating a cell (its text included) as often as
 //!   `number-columns-repeated` says (up to 16,384 times a row) and a row as often as
@@ -50,8 +52,8 @@ pub(crate) fn check_parts_within(bytes: &[u8], max_part: u64) -> Result<()> {
     for i in 0..zip.len() {
         let part = zip.by_index_raw(i).map_err(unreadable)?;
         let name = part.name().map_err(unreadable)?.to_ascii_lowercase();
-        let sheet = (sheets_streamed && name.starts_with("xl/worksheets/") && name.ends_with(".xml"))
-            || name == "content.xml";
+        let sheet =
+            (sheets_streamed && name.starts_with("xl/worksheets/") && name.ends_with(".xml")) || name == "content.xml";
         if !sheet && part.size() > max_part {
             return Err(too_large());
         }

@@ -261,10 +261,8 @@ fn only_sheets_where_a_workbook_keeps_them_escape_the_limit_of_parts_read_whole(
     assert!(guard(&upper, 1_000).is_ok(), "a large sheet is streamed, whatever its case");
     // A package naming its workbook inside xl/worksheets/ has its shared strings read whole from
     // there: they are not a sheet.
-    let moved = zipped(&[
-        ("_rels/.rels", rels("/xl/worksheets/workbook.xml")),
-        ("xl/worksheets/sharedStrings.xml", big),
-    ]);
+    let moved =
+        zipped(&[("_rels/.rels", rels("/xl/worksheets/workbook.xml")), ("xl/worksheets/sharedStrings.xml", big)]);
     let e = guard(&moved, 1_000).expect_err("the shared strings moved beside the sheets are refused");
     assert!(format!("{e:?}").contains("import_sheet_too_large"), "{e:?}");
 }
