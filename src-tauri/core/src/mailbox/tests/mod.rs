@@ -109,11 +109,47 @@ impl Dovecot {
         let dovecot = Dovecot { dir, child, port };
         for _ in 0..100 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return dovecot;
+                // Its authentication process starts at the first login: waited for here, so
+                // that a test's first login (a wrong password, say) gets the server's answer
+                // and not its "internal error" while it starts on a loaded machine.
+                for _ in 0..40 {
+                    if dovecot.logs_in() {
+                        return dovecot;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(250));
+                }
+                panic!("Dovecot's login never succeeded on port {port}: {}", dovecot.log());
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
         panic!("Dovecot did not start on port {port}: {}", dovecot.log());
+    }
+
+    /// One login with the right password, answered OK.
+    fn logs_in(&self) -> bool {
+        use std::io::{BufRead, BufReader, Write};
+        let Ok(mut tcp) = std::net::TcpStream::connect(("127.0.0.1", self.port)) else { return false };
+        let _ = tcp.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+        let mut reader = BufReader::new(tcp.try_clone().expect("clone"));
+        let mut line = String::new();
+        if reader.read_line(&mut line).is_err() || !line.starts_with("* OK") {
+            return false;
+        }
+        if tcp.write_all(format!("a LOGIN \"{USER}\" \"{PASSWORD}\"\r\n").as_bytes()).is_err() {
+            return false;
+        }
+        loop {
+            line.clear();
+            match reader.read_line(&mut line) {
+                Ok(0) | Err(_) => return false,
+                Ok(_) if line.starts_with("a ") => {
+                    let ok = line.starts_with("a OK");
+                    let _ = tcp.write_all(b"b LOGOUT\r\n");
+                    return ok;
+                }
+                Ok(_) => {}
+            }
+        }
     }
 
     pub fn settings(&self) -> MailboxSettings {

@@ -393,7 +393,7 @@ fn a_wrong_password_is_a_failed_reading_that_says_why() {
     w.secrets.set(&imap_account(&m.imap.username, &m.imap.host), "wrong");
     let r = read_now(&mut w.store, &w.secrets).unwrap().remove(0);
     assert!(!r.ok);
-    assert_eq!(r.problem.as_deref(), Some("wrong_password"));
+    assert_eq!(r.problem.as_deref(), Some("wrong_password"), "the server said: {}", r.detail);
     let status = w.store.mailbox_status().unwrap();
     assert_eq!(status.last_success, None, "a failed reading is not a reading");
     assert_eq!(status.last_run.map(|r| r.ok), Some(false));
