@@ -357,7 +357,11 @@ impl ImportFile {
                 if f.format == FileFormat::Ods {
                     workbook_guard::check_ods(bytes)?;
                 }
-                let (names, idx, rows) = workbook::read_range(bytes, opts.sheet)?;
+                let (names, idx, rows) = workbook::read_range(
+                    bytes,
+                    if f.format == FileFormat::Ods { workbook::Whole::Ods } else { workbook::Whole::Xls },
+                    opts.sheet,
+                )?;
                 f.sheets = names;
                 f.sheet = idx;
                 f.grid = Grid::Rows(rows);

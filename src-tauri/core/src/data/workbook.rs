@@ -237,10 +237,26 @@ impl Iterator for XlsxRows {
     }
 }
 
+/// The formats a sheet is read whole from (an XLSX only by the tests, which compare it with
+/// the streamed reading).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Whole {
+    Xls,
+    Ods,
+    Xlsx,
+}
+
 /// An XLS or ODS sheet (by index; the first by default), read whole: the sheets' names, the
 /// index read and its records.
-pub fn read_range(bytes: &[u8], sheet: Option<u32>) -> Result<(Vec<String>, usize, Vec<ReadRecord>)> {
-    let mut wb = calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(unreadable)?;
+pub fn read_range(bytes: &[u8], format: Whole, sheet: Option<u32>) -> Result<(Vec<String>, usize, Vec<ReadRecord>)> {
+    // The reader of the format the file was taken for, never calamine's guess (which tries
+    // XLSX first: an "ODS" carrying an XLSX's parts would skip the checks made for an ODS).
+    let c = Cursor::new(bytes);
+    let mut wb: calamine::Sheets<Cursor<&[u8]>> = match format {
+        Whole::Ods => calamine::Sheets::Ods(calamine::Ods::new(c).map_err(unreadable)?),
+        Whole::Xls => calamine::Sheets::Xls(calamine::Xls::new(c).map_err(unreadable)?),
+        Whole::Xlsx => calamine::Sheets::Xlsx(Xlsx::new(c).map_err(unreadable)?),
+    };
     let names = wb.sheet_names().to_vec();
     if names.is_empty() {
         return Err(Error::invalid("file", "field.import_file_empty"));

@@ -49,40 +49,96 @@ pub(crate) fn check_parts_within(bytes: &[u8], max_part: u64) -> Result<()> {
     // for the shared strings and styles beside the workbook the package names, so a package
     // naming a workbook in `xl/worksheets/` would have them read whole from there.
     let sheets_streamed = office_document_dir(&mut zip).as_deref() == Some("xl/");
+    let mut shared_strings = Vec::new();
     for i in 0..zip.len() {
         let part = zip.by_index_raw(i).map_err(unreadable)?;
-        let name = part.name().map_err(unreadable)?.to_ascii_lowercase();
+        let name = part.name().map_err(unreadable)?.replace('\\', "/").to_ascii_lowercase();
         let sheet =
             (sheets_streamed && name.starts_with("xl/worksheets/") && name.ends_with(".xml")) || name == "content.xml";
-        if !sheet && part.size() > max_part {
+        let limit = if name.ends_with("sharedstrings.xml") { max_part.min(MAX_SHARED_STRINGS) } else { max_part };
+        if !sheet && part.size() > limit {
             return Err(too_large());
         }
+        if name.ends_with("sharedstrings.xml") {
+            shared_strings.push((i, part.size()));
+        }
+    }
+    for (i, size) in shared_strings {
+        check_string_count(zip.by_index(i).map_err(unreadable)?, size)?;
     }
     Ok(())
 }
 
-/// The folder of the workbook the package's `_rels/.rels` names (lower case), as calamine
-/// finds it; `None` for a package without one (an ODS file) or one that cannot be read.
-fn office_document_dir<R: std::io::Read + std::io::Seek>(zip: &mut zip::ZipArchive<R>) -> Option<String> {
-    let name = zip.file_names().flatten().find(|n| n.eq_ignore_ascii_case("_rels/.rels"))?.to_string();
-    // The package's relationships are a few hundred bytes: a larger part is not read.
-    let rels = zip.by_name(&name).ok().filter(|f| f.size() <= 1 << 20)?;
-    let mut xml = quick_xml::Reader::from_reader(BufReader::new(rels));
+/// The most bytes of shared strings read whole (a million customers' take about 200 MB; each
+/// string costs calamine 24 bytes beside its text, however short its XML).
+pub const MAX_SHARED_STRINGS: u64 = 256 * 1024 * 1024;
+
+/// Rule: the count of strings a shared-strings part announces is no more than its XML can
+/// hold (`<si/>` is 5 bytes): calamine reserves room for that many before reading any, and a
+/// 60-byte part announcing ten billion asks for 240 GB.
+fn check_string_count(part: impl std::io::Read, size: u64) -> Result<()> {
+    let mut xml = quick_xml::Reader::from_reader(BufReader::new(part.take(1 << 16)));
     let mut buf = Vec::new();
     loop {
-        match xml.read_event_into(&mut buf).ok()? {
-            Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == "Relationship" => {
-                let attr = |k: &str| e.try_get_attribute(k).ok().flatten().map(|a| a.value.to_string());
-                if attr("Type").is_some_and(|t| t.ends_with("/relationships/officeDocument")) {
-                    let target = attr("Target")?.to_ascii_lowercase();
-                    let target = target.strip_prefix('/').unwrap_or(&target);
-                    return Some(target.rfind('/').map_or(String::new(), |i| target[..=i].to_string()));
+        match xml.read_event_into(&mut buf) {
+            Ok(Event::Start(e) | Event::Empty(e)) => {
+                for key in ["uniqueCount", "count"] {
+                    if let Some(a) = e.try_get_attribute(key).map_err(unreadable)? {
+                        let n: u64 = a.value.trim().parse().map_err(unreadable)?;
+                        if n > size / 5 + 1 {
+                            return Err(unreadable(()));
+                        }
+                    }
                 }
+                return Ok(());
             }
-            Event::Eof => return None,
+            Ok(Event::Eof) | Err(_) => return Ok(()),
             _ => {}
         }
         buf.clear();
+    }
+}
+
+/// The folder of the workbook the package's `_rels/.rels` names (lower case), as calamine
+/// finds it; `None` for a package without one (an ODS file), one that cannot be read, or one
+/// whose relationships (in any of its copies, whatever their case) name more than one folder:
+/// then no part is taken for a streamed sheet.
+fn office_document_dir<R: std::io::Read + std::io::Seek>(zip: &mut zip::ZipArchive<R>) -> Option<String> {
+    let names: Vec<String> = zip
+        .file_names()
+        .flatten()
+        .filter(|n| n.replace('\\', "/").eq_ignore_ascii_case("_rels/.rels"))
+        .map(|n| n.to_string())
+        .collect();
+    let mut dirs = std::collections::BTreeSet::new();
+    for name in names {
+        // The package's relationships are a few hundred bytes: a larger part is not read.
+        let rels = zip.by_name(&name).ok().filter(|f| f.size() <= 1 << 20)?;
+        let mut xml = quick_xml::Reader::from_reader(BufReader::new(rels));
+        let mut buf = Vec::new();
+        loop {
+            match xml.read_event_into(&mut buf).ok()? {
+                Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == "Relationship" => {
+                    let attr = |k: &str| {
+                        e.try_get_attribute(k).ok().flatten().and_then(|a| {
+                            a.normalized_value(quick_xml::XmlVersion::default()).ok().map(|v| v.to_string())
+                        })
+                    };
+                    if attr("Type").is_some_and(|t| t.ends_with("/relationships/officeDocument")) {
+                        let target = attr("Target")?.replace('\\', "/").to_ascii_lowercase();
+                        let target = target.strip_prefix('/').unwrap_or(&target);
+                        dirs.insert(target.rfind('/').map_or(String::new(), |i| target[..=i].to_string()));
+                    }
+                }
+                Event::Eof => break,
+                _ => {}
+            }
+            buf.clear();
+        }
+    }
+    match dirs.len() {
+        1 => dirs.pop_first(),
+        _ => None,
     }
 }
 
@@ -93,6 +149,9 @@ pub fn check_ods(bytes: &[u8]) -> Result<()> {
     check_parts(bytes)?;
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(unreadable)?;
     let content = zip.by_name("content.xml").map_err(unreadable)?;
+    if content.size() > MAX_CONTENT {
+        return Err(too_large());
+    }
     if ods_expanded_bytes(BufReader::new(content))? > MAX_ODS_BYTES {
         return Err(too_large());
     }
@@ -105,6 +164,10 @@ fn repeats(e: &BytesStart, name: &str) -> Result<u64> {
         None => Ok(1),
     }
 }
+
+/// The largest `content.xml` read (a 100,000-customer sheet of 30 columns is about 150 MB):
+/// it bounds too what one text or tag, held whole by the XML reader here, can take.
+const MAX_CONTENT: u64 = 512 * 1024 * 1024;
 
 /// What calamine holds per cell besides its text: the value and the formula beside it.
 const CELL: u64 = 56;
@@ -229,7 +292,18 @@ pub fn ods_expanded_bytes<R: std::io::BufRead>(content: R) -> Result<u64> {
             _ => (None, false),
         };
         if let Some(e) = start {
-            match e.name().as_ref() {
+            let name = e.name();
+            let name = name.as_ref();
+            if let Some(c) = cell_stack.last_mut() {
+                // A row or a cell inside a cell: calamine ends the cell at the first inner end
+                // and reads the rest as rows of the sheet. No spreadsheet writes it: refused.
+                if matches!(name, "table:table-row" | "table:table-cell" | "table:covered-table-cell") {
+                    return Err(unreadable(()));
+                }
+                // A tab, a line break, a paragraph: a character each.
+                c.bytes = c.bytes.saturating_add(1);
+            }
+            match name {
                 "table:table" if !empty => depth += 1,
                 "table:table-row" => {
                     let row = Row { repeats: repeats(e, "table:number-rows-repeated")?, ..Row::default() };

@@ -75,7 +75,7 @@ fn the_streamed_sheet_reads_as_the_whole_sheet_did() {
     // streamed: the same records, line for line.
     for name in ["excel-serial-dates.xlsx", "excel-1904-dates.xlsx"] {
         let bytes = std::fs::read(fixtures_dir().join(name)).unwrap();
-        let (_, _, whole) = workbook::read_range(&bytes, None).unwrap();
+        let (_, _, whole) = workbook::read_range(&bytes, workbook::Whole::Xlsx, None).unwrap();
         let streamed: Vec<_> = workbook::xlsx_records(Arc::new(bytes), "Clients").unwrap().collect();
         assert_eq!(streamed, whole, "{name}: the streamed records are the range's");
     }
@@ -265,4 +265,63 @@ fn only_sheets_where_a_workbook_keeps_them_escape_the_limit_of_parts_read_whole(
         zipped(&[("_rels/.rels", rels("/xl/worksheets/workbook.xml")), ("xl/worksheets/sharedStrings.xml", big)]);
     let e = guard(&moved, 1_000).expect_err("the shared strings moved beside the sheets are refused");
     assert!(format!("{e:?}").contains("import_sheet_too_large"), "{e:?}");
+}
+
+#[test]
+fn hostile_workbooks_found_by_review_are_refused_without_exhausting_the_memory() {
+    // Tabs inside a text repeated over columns and rows: each is a character of every copy.
+    let tabs = format!(
+        "<table:table-row table:number-rows-repeated=\"200\"><table:table-cell table:number-columns-repeated=\"16384\" office:value-type=\"string\"><text:p>{}</text:p></table:table-cell></table:table-row>",
+        "<text:tab/>".repeat(10_000)
+    );
+    // Rows inside a cell, which calamine would read as rows of the sheet.
+    let nested = "<table:table-row><table:table-cell office:value-type=\"string\"><text:p>x</text:p><table:table><table:table-row><table:table-cell/></table:table-row></table:table></table:table-cell></table:table-row>";
+    for (what, rows) in [("tabs", tabs.as_str()), ("rows in a cell", nested)] {
+        let e = ImportFile::open(
+            "bombe.ods",
+            &ods_with_content(&ods_sheet(&format!("{ODS_HEADER}{rows}"))),
+            &ReadOptions::default(),
+        )
+        .err()
+        .unwrap_or_else(|| panic!("{what}: refused"));
+        assert!(format!("{e:?}").contains("import_"), "{what}: {e:?}");
+    }
+
+    // A zip taken for an ODS (a content.xml) that carries an XLSX's parts: read as an ODS,
+    // never as the XLSX whose far cell would ask for 512 GiB.
+    let rels = "<?xml version=\"1.0\"?><Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\"><Relationship Id=\"rId1\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument\" Target=\"xl/workbook.xml\"/></Relationships>";
+    let book_rels = "<?xml version=\"1.0\"?><Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\"><Relationship Id=\"rId1\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet\" Target=\"worksheets/sheet1.xml\"/></Relationships>";
+    let book = "<?xml version=\"1.0\"?><workbook xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\"><sheets><sheet name=\"A\" sheetId=\"1\" r:id=\"rId1\"/></sheets></workbook>";
+    let sheet = "<?xml version=\"1.0\"?><worksheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\"><sheetData><row r=\"1\"><c r=\"A1\"><v>1</v></c></row><row r=\"1048576\"><c r=\"XFD1048576\"><v>1</v></c></row></sheetData></worksheet>";
+    let disguised = zipped(&[
+        ("content.xml", "<x/>".into()),
+        ("_rels/.rels", rels.into()),
+        ("xl/_rels/workbook.xml.rels", book_rels.into()),
+        ("xl/workbook.xml", book.into()),
+        ("xl/worksheets/sheet1.xml", sheet.into()),
+    ]);
+    if let Ok(f) = ImportFile::open("deguise.ods", &disguised, &ReadOptions::default()) {
+        assert!(f.records().count() < 10, "read as the ODS it claims to be");
+    }
+
+    // Shared strings announcing ten billion strings in 60 bytes: calamine would reserve room
+    // for all of them first.
+    let bytes = xlsx(|ws| {
+        ws.write_string(0, 0, "Nom").unwrap();
+    });
+    let mut zin = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut parts: Vec<(String, String)> = Vec::new();
+    for i in 0..zin.len() {
+        let mut f = zin.by_index(i).unwrap();
+        let name = f.name().unwrap().to_string();
+        let mut body = String::new();
+        f.read_to_string(&mut body).unwrap();
+        if name == "xl/sharedStrings.xml" {
+            body = "<?xml version=\"1.0\"?><sst xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" count=\"1\" uniqueCount=\"10000000000\"><si><t>Nom</t></si></sst>".into();
+        }
+        parts.push((name, body));
+    }
+    let parts: Vec<(&str, String)> = parts.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
+    let e = ImportFile::open("annonce.xlsx", &zipped(&parts), &ReadOptions::default()).err().expect("refused");
+    assert!(format!("{e:?}").contains("import_file_unreadable"), "{e:?}");
 }
