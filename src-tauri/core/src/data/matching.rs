@@ -215,9 +215,9 @@ pub(crate) struct Holder {
 /// Rule: a card number alone names the holder only when nothing says it is someone else.
 /// Another Comptoir shop's export brings numbers of the same sequence as this shop's cards;
 /// its Alice must not become this shop's Bob (under "overwrite", Bob's email and name would
-/// be replaced by hers). With a name on both sides: the same last name (or one the start of
-/// the other, a name married into a double one) with a first name that fits (the same, an
-/// initial, or missing), or the whole name either way round. Without a name on one side (an
+/// be replaced by hers). With a name on both sides: the same last name (or one whole part of
+/// the other's double name) with a first name that fits (the same, an initial, or missing),
+/// or the whole name either way round. Without a name on one side (an
 /// address in place of a name counts as none): the holder's, unless the row brings another
 /// address than the holder's without a phone in common (an export whose email was corrected
 /// in the spreadsheet still finds its customer by the card and the phone). A row whose card
@@ -231,10 +231,24 @@ pub(crate) fn card_names_holder(n: &Normalized, h: &Holder) -> bool {
     }
     let squash = |s: &str| s.chars().filter(|c| c.is_alphanumeric()).collect::<String>();
     let (rf, rl, hf, hl) = (squash(&n.first_fold), squash(&n.last_fold), squash(&h.first), squash(&h.last));
-    let fits = |a: &str, b: &str| a.is_empty() || b.is_empty() || a.starts_with(b) || b.starts_with(a);
-    let same_last = |a: &str, b: &str| a == b || (a.len() >= 3 && b.len() >= 3 && fits(a, b));
+    // A first name fits the same one, its initial, or none (Jean is not Jeanne).
+    let fits = |a: &str, b: &str| {
+        a == b
+            || a.is_empty()
+            || b.is_empty()
+            || (a.len() == 1 && b.starts_with(a))
+            || (b.len() == 1 && a.starts_with(b))
+    };
+    // A last name is the same, or one whole part of the other's double name (Dupont in
+    // Dupont-Martin or Martin-Dupont; Martin is not Martinez).
+    let parts = |s: &str| {
+        s.split(|c: char| !c.is_alphanumeric()).filter(|p| !p.is_empty()).map(str::to_string).collect::<Vec<_>>()
+    };
+    let (rparts, hparts) = (parts(&n.last_fold), parts(&h.last));
+    let same_last =
+        rl == hl || (rparts.len() == 1 && hparts.contains(&rl)) || (hparts.len() == 1 && rparts.contains(&hl));
     let row_whole = format!("{rf}{rl}");
-    (!rl.is_empty() && same_last(&rl, &hl) && fits(&rf, &hf))
+    (!rl.is_empty() && same_last && fits(&rf, &hf))
         || (!rl.is_empty() && rl == hf && rf == hl)
         || row_whole == format!("{hf}{hl}")
         || row_whole == format!("{hl}{hf}")

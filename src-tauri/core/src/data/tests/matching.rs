@@ -395,6 +395,10 @@ fn a_card_number_held_here_by_someone_of_another_name_does_not_make_the_row_that
     s.conn().execute("UPDATE customers SET phone_e164 = '+33698765432' WHERE id = ?1", [bob]).unwrap();
     for (row, is_bob) in [
         (format!("Alice;Martin;alice.martin@example.com;;{bobs_card}"), false),
+        (format!("Bobby;Martin;bobby@example.com;;{bobs_card}"), false),
+        (format!("Bob;Martinez;bob.martinez@example.com;;{bobs_card}"), false),
+        (format!(";Martinez;martinez@example.com;;{bobs_card}"), false),
+        (format!("Bob;Roy-Martin;bob.roy@example.com;;{bobs_card}"), true),
         (format!(";;alice@example.org;;{bobs_card}"), false),
         (format!(";;bob.nouveau@example.com;06 98 76 54 32;{bobs_card}"), true),
     ] {
