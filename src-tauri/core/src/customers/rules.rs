@@ -222,13 +222,14 @@ fn is_mail_domain(domain: &str) -> bool {
 }
 
 /// Rule: the address a merge leaves on the kept record. The address is one block, never a
-/// postcode under another record's country: the kept record's when the other has none; the
-/// other's whole, country included, when the kept record has none. When both have one, the
-/// kept record's, its missing parts filled from the other's only when both are surely the
-/// same place: the same country, a postcode or a town on both sides and equal, none that
-/// differs, and the same street or no street kept ("Lyon" alone and "12 rue Mercière, 69002
-/// Lyon" become the second; "3 avenue Foch, Lyon" does not take the other street's postcode,
-/// a town having several).
+/// postcode under another record's country nor two doors mixed: the kept record's when the
+/// other has none; the other's whole, country included, when the kept record has none. When
+/// both have one, in the same country, with no postcode or town differing: a kept record
+/// without a street takes the other's street when a postcode or town is the same on both
+/// sides ("Lyon" alone and "12 rue Mercière, 69002 Lyon" become the second); a kept street
+/// takes a postcode or town only from the same street (a town has several postcodes: "3
+/// avenue Foch, Lyon" does not take another street's 69002). Otherwise the kept record's, as
+/// it was (the other record, archived, keeps its own).
 pub fn merged_address(keep: &super::Address, other: &super::Address) -> super::Address {
     let has = |a: &super::Address| a.line1.is_some() || a.line2.is_some() || a.postcode.is_some() || a.city.is_some();
     if !has(other) {
@@ -244,28 +245,22 @@ pub fn merged_address(keep: &super::Address, other: &super::Address) -> super::A
         _ => None,
     };
     let (postcode, city) = (compare(&keep.postcode, &other.postcode), compare(&keep.city, &other.city));
-    let street = compare(&keep.line1, &other.line1);
-    let same_place = keep.country == other.country
-        && (postcode == Some(true) || city == Some(true))
-        && postcode != Some(false)
-        && city != Some(false)
-        && street != Some(false);
-    if !same_place {
+    if keep.country != other.country || postcode == Some(false) || city == Some(false) {
         return keep.clone();
     }
-    // The kept street stays with its second line; without one, the other's street comes, under
-    // the kept second line if there is one.
-    let (line1, line2) = match &keep.line1 {
-        Some(_) => {
-            (keep.line1.clone(), keep.line2.clone().or_else(|| other.line2.clone().filter(|_| street == Some(true))))
-        }
-        None => (other.line1.clone(), keep.line2.clone().or_else(|| other.line2.clone())),
-    };
-    super::Address {
+    let filled = |line1: Option<String>, line2: Option<String>| super::Address {
         line1,
         line2,
         postcode: keep.postcode.clone().or_else(|| other.postcode.clone()),
         city: keep.city.clone().or_else(|| other.city.clone()),
         country: keep.country,
+    };
+    let kept_street = keep.line1.is_some() || keep.line2.is_some();
+    if !kept_street && (postcode == Some(true) || city == Some(true)) {
+        return filled(other.line1.clone(), other.line2.clone());
     }
+    if kept_street && compare(&keep.line1, &other.line1) == Some(true) {
+        return filled(keep.line1.clone(), keep.line2.clone().or_else(|| other.line2.clone()));
+    }
+    keep.clone()
 }

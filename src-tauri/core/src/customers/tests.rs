@@ -430,11 +430,10 @@ fn merged_address_is_one_block_filled_only_from_the_same_place() {
     let kept = a("", "69002", "", FR);
     assert_eq!(merged_address(&kept, &with_line2).line2.as_deref(), Some("Bâtiment B"), "line 2 comes with its street");
     let mut kept_line2 = a("", "69002", "", FR);
-    kept_line2.line2 = Some("Appartement 4".into());
+    kept_line2.line2 = Some("Résidence Les Pins, bât B".into());
     let m = merged_address(&kept_line2, &with_line2);
-    assert_eq!(
-        (m.line1.as_deref(), m.line2.as_deref()),
-        (Some("12 rue Mercière"), Some("Appartement 4")),
-        "the street comes under the kept second line"
-    );
+    assert_eq!(m, kept_line2, "a kept second line is a door of its own: no other street joins it");
+    // A street without its town: not another record's postcode of the same town.
+    let foch = a("3 avenue Foch", "", "Lyon", FR);
+    assert_eq!(merged_address(&foch, &a("", "69003", "Lyon", FR)), foch, "Foch is not in 69003");
 }
