@@ -173,9 +173,21 @@ impl XlsxRows {
                 let row = self.row.take()?;
                 return Some(self.take_row(row));
             };
-            // The cell's text is made inside: a shared string is borrowed from the workbook.
+            // The cell's text is made inside: a shared string is borrowed from the workbook, and
+            // one too long is not copied (`None`: a shared string of 200 MB in a thousand cells
+            // would be copied a thousand times).
             let next = cells.with_dependent_mut(|_, r| {
-                r.next_cell().map(|c| c.map(|c| (c.get_position(), cell_ref_text(c.get_value().clone()))))
+                r.next_cell().map(|c| {
+                    c.map(|c| {
+                        let v = c.get_value();
+                        let long = match v {
+                            DataRef::SharedString(s) => too_long(s),
+                            DataRef::String(s) => too_long(s),
+                            _ => false,
+                        };
+                        (c.get_position(), (!long).then(|| cell_ref_text(v.clone())))
+                    })
+                })
             });
             match next {
                 Ok(None) => self.cells = None,
@@ -187,8 +199,12 @@ impl XlsxRows {
                     return Some(Err(RecordError::Unreadable { line }));
                 }
                 Ok(Some(((r, c), text))) => {
+                    let (text, long) = match text {
+                        Some(t) => (t, false),
+                        None => (String::new(), true),
+                    };
                     // Empty cells (a format without a value) are not the sheet's content.
-                    if text.is_empty() {
+                    if text.is_empty() && !long {
                         continue;
                     }
                     let mut given = None;
@@ -212,7 +228,7 @@ impl XlsxRows {
                         if self.cells_of_row.len() <= c {
                             self.cells_of_row.resize(c + 1, String::new());
                         }
-                        self.too_long |= too_long(&text);
+                        self.too_long |= long || too_long(&text);
                         self.cells_of_row[c] = text;
                     }
                     if given.is_some() {

@@ -45,6 +45,10 @@ pub fn check_parts(bytes: &[u8]) -> Result<()> {
 
 pub(crate) fn check_parts_within(bytes: &[u8], max_part: u64) -> Result<()> {
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(unreadable)?;
+    // A workbook has a few dozen parts; millions of tiny ones cost memory in every reader.
+    if zip.len() > MAX_PARTS {
+        return Err(too_large());
+    }
     // The sheets, streamed, may be larger, but only where a workbook keeps them: calamine looks
     // for the shared strings and styles beside the workbook the package names, so a package
     // naming a workbook in `xl/worksheets/` would have them read whole from there.
@@ -55,7 +59,17 @@ pub(crate) fn check_parts_within(bytes: &[u8], max_part: u64) -> Result<()> {
         let name = part.name().map_err(unreadable)?.replace('\\', "/").to_ascii_lowercase();
         let sheet =
             (sheets_streamed && name.starts_with("xl/worksheets/") && name.ends_with(".xml")) || name == "content.xml";
-        let limit = if name.ends_with("sharedstrings.xml") { max_part.min(MAX_SHARED_STRINGS) } else { max_part };
+        let limit = if name.ends_with("sharedstrings.xml") {
+            max_part.min(MAX_SHARED_STRINGS)
+        } else if name.ends_with("styles.xml") {
+            // Excel's own limit is 64,000 formats: a few MB. calamine keeps ~160 bytes a format.
+            max_part.min(MAX_STYLES)
+        } else if name.ends_with(".rels") || name.ends_with("workbook.xml") || name.ends_with("manifest.xml") {
+            // Relationships, the list of sheets, the manifest: kilobytes in a real file.
+            max_part.min(MAX_SMALL_PART)
+        } else {
+            max_part
+        };
         if !sheet && part.size() > limit {
             return Err(too_large());
         }
@@ -69,6 +83,14 @@ pub(crate) fn check_parts_within(bytes: &[u8], max_part: u64) -> Result<()> {
     Ok(())
 }
 
+/// The most bytes of styles read whole (a workbook bloated to Excel's 64,000 formats takes a
+/// few MB).
+pub const MAX_STYLES: u64 = 32 * 1024 * 1024;
+/// The most bytes of the relationships, the workbook's list of sheets or an ODS manifest.
+pub const MAX_SMALL_PART: u64 = 16 * 1024 * 1024;
+/// The most parts (entries) of a zipped workbook.
+pub const MAX_PARTS: usize = 10_000;
+
 /// The most bytes of shared strings read whole (a million customers' take about 200 MB; each
 /// string costs calamine 24 bytes beside its text, however short its XML).
 pub const MAX_SHARED_STRINGS: u64 = 256 * 1024 * 1024;
@@ -77,22 +99,22 @@ pub const MAX_SHARED_STRINGS: u64 = 256 * 1024 * 1024;
 /// hold (`<si/>` is 5 bytes): calamine reserves room for that many before reading any, and a
 /// 60-byte part announcing ten billion asks for 240 GB.
 fn check_string_count(part: impl std::io::Read, size: u64) -> Result<()> {
+    // `count` is the cells using shared strings (often more than the strings): not checked.
     let mut xml = quick_xml::Reader::from_reader(BufReader::new(part.take(1 << 16)));
     let mut buf = Vec::new();
     loop {
         match xml.read_event_into(&mut buf) {
-            Ok(Event::Start(e) | Event::Empty(e)) => {
-                for key in ["uniqueCount", "count"] {
-                    if let Some(a) = e.try_get_attribute(key).map_err(unreadable)? {
-                        let n: u64 = a.value.trim().parse().map_err(unreadable)?;
-                        if n > size / 5 + 1 {
-                            return Err(unreadable(()));
-                        }
+            Ok(Event::Start(e) | Event::Empty(e)) if e.local_name().as_ref() == "sst" => {
+                if let Some(a) = e.try_get_attribute("uniqueCount").map_err(unreadable)? {
+                    let n: u64 = a.value.trim().parse().map_err(unreadable)?;
+                    if n > size / 5 + 1 {
+                        return Err(unreadable(()));
                     }
                 }
                 return Ok(());
             }
-            Ok(Event::Eof) | Err(_) => return Ok(()),
+            // No `sst` in its first 64 KiB (calamine would look further): refused.
+            Ok(Event::Eof) | Err(_) => return Err(unreadable(())),
             _ => {}
         }
         buf.clear();
@@ -205,11 +227,11 @@ struct Cell {
 }
 
 /// An upper bound of the bytes calamine allocates for the sheets of an ODS `content.xml`:
-/// for each row with a value, its cells (text, attributes and `CELL` each; a run of spaces
-/// `text:s` counted at its length) once as read and once per repeat; for each sheet, the
-/// rectangle from its first row with a value to its last (repeats counted) as wide as its
-/// widest row, at `CELL` a cell. Rows and cells are counted wherever they sit (a table
-/// nested in a cell, which calamine skips, is counted too).
+/// for each row with a value, its cells (text three times — calamine's sheet, the copy of
+/// its range, our records — attributes, and `CELL` each; a run of spaces `text:s` counted at
+/// its length, a tab or a line break as one) once as read and once per repeat; for each
+/// sheet, the rectangle from its first row with a value to its last (repeats counted) as wide
+/// as its widest row, at `CELL` a cell. Rows inside a cell are refused.
 pub fn ods_expanded_bytes<R: std::io::BufRead>(content: R) -> Result<u64> {
     let mut xml = quick_xml::Reader::from_reader(content);
     let mut buf = Vec::new();
@@ -221,10 +243,9 @@ pub fn ods_expanded_bytes<R: std::io::BufRead>(content: R) -> Result<u64> {
     let finish_cell = |cell: Cell, row: &mut Row| {
         let n = cell.repeats;
         if cell.value {
-            row.bytes = row
-                .bytes
-                .saturating_add(row.pending_empty.saturating_mul(CELL))
-                .saturating_add(cell.bytes.saturating_add(CELL).saturating_mul(n.min(ODS_MAX_COLUMNS)));
+            row.bytes = row.bytes.saturating_add(row.pending_empty.saturating_mul(CELL)).saturating_add(
+                cell.bytes.saturating_mul(3).saturating_add(CELL).saturating_mul(n.min(ODS_MAX_COLUMNS)),
+            );
             row.pending_empty = 0;
             row.col = row.col.saturating_add(n).min(ODS_MAX_COLUMNS);
             row.last = row.col;

@@ -325,3 +325,39 @@ fn hostile_workbooks_found_by_review_are_refused_without_exhausting_the_memory()
     let e = ImportFile::open("annonce.xlsx", &zipped(&parts), &ReadOptions::default()).err().expect("refused");
     assert!(format!("{e:?}").contains("import_file_unreadable"), "{e:?}");
 }
+
+#[test]
+fn a_workbook_of_repeated_words_is_not_taken_for_a_shared_strings_bomb() {
+    // A civility, a town and a yes/no on every row: 15,000 cells use three shared strings.
+    // `count` (the cells) is far more than the strings' XML could hold; only `uniqueCount`
+    // says what calamine reserves.
+    let bytes = xlsx(|ws| {
+        for (c, h) in ["Civilité", "Ville", "Accepte les offres"].iter().enumerate() {
+            ws.write_string(0, c as u16, *h).unwrap();
+        }
+        for r in 1..=5_000u32 {
+            ws.write_string(r, 0, "Mme").unwrap();
+            ws.write_string(r, 1, "Lyon").unwrap();
+            ws.write_string(r, 2, "oui").unwrap();
+        }
+    });
+    let f = ImportFile::open("clients.xlsx", &bytes, &ReadOptions::default()).expect("an ordinary workbook opens");
+    assert_eq!(f.data_len(), 5_000);
+
+    // An `sst` announcing two billion strings after another element is still seen.
+    let check = |xml: &str| {
+        let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes.clone())).unwrap();
+        let mut parts: Vec<(String, String)> = Vec::new();
+        for i in 0..z.len() {
+            let mut p = z.by_index(i).unwrap();
+            let name = p.name().unwrap().to_string();
+            let mut body = String::new();
+            p.read_to_string(&mut body).unwrap();
+            parts.push((name.clone(), if name == "xl/sharedStrings.xml" { xml.to_string() } else { body }));
+        }
+        let parts: Vec<(&str, String)> = parts.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
+        ImportFile::open("x.xlsx", &zipped(&parts), &ReadOptions::default()).err()
+    };
+    let hidden = "<?xml version=\"1.0\"?><x/><sst xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" uniqueCount=\"2000000000\"><si><t>Mme</t></si></sst>";
+    assert!(check(hidden).is_some(), "the announced count is found wherever sst starts");
+}
