@@ -104,23 +104,33 @@ fn a_cell_too_long_in_a_workbook_is_reported_at_its_row_as_in_a_text_file() {
     );
 }
 
-/// `bytes` with the sheet's XML cut after `keep` bytes (a file damaged in a copy).
-fn with_broken_sheet(bytes: &[u8], keep: usize) -> Vec<u8> {
+/// `bytes` (a zip) with the part `name` changed by `change`, every other part as it was.
+fn with_part(bytes: &[u8], name: &str, change: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
     let mut zin = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
     let mut zout = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let mut change = Some(change);
     for i in 0..zin.len() {
         let mut f = zin.by_index(i).unwrap();
-        let name = f.name().unwrap().to_string();
+        let part = f.name().unwrap().to_string();
         let mut body = Vec::new();
         f.read_to_end(&mut body).unwrap();
-        if name == "xl/worksheets/sheet1.xml" {
-            body.truncate(keep.min(body.len()));
-            body.extend_from_slice(b"<row r=\"9\"><c r=\"A9\" t=\"s\"><v>");
+        if part == name {
+            if let Some(c) = change.take() {
+                c(&mut body);
+            }
         }
-        zout.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+        zout.start_file(part, zip::write::SimpleFileOptions::default()).unwrap();
         zout.write_all(&body).unwrap();
     }
     zout.finish().unwrap().into_inner()
+}
+
+/// `bytes` with the sheet's XML cut after `keep` bytes (a file damaged in a copy).
+fn with_broken_sheet(bytes: &[u8], keep: usize) -> Vec<u8> {
+    with_part(bytes, "xl/worksheets/sheet1.xml", |body| {
+        body.truncate(keep.min(body.len()));
+        body.extend_from_slice(b"<row r=\"9\"><c r=\"A9\" t=\"s\"><v>");
+    })
 }
 
 #[test]
@@ -150,20 +160,7 @@ fn a_sheet_broken_halfway_is_refused_when_opened_not_halfway_through_an_import()
 /// The LibreOffice fixture with its `content.xml` replaced by `content`.
 fn ods_with_content(content: &str) -> Vec<u8> {
     let bytes = std::fs::read(fixtures_dir().join("libreoffice-calc.ods")).unwrap();
-    let mut zin = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
-    let mut zout = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    for i in 0..zin.len() {
-        let mut f = zin.by_index(i).unwrap();
-        let name = f.name().unwrap().to_string();
-        let mut body = Vec::new();
-        f.read_to_end(&mut body).unwrap();
-        if name == "content.xml" {
-            body = content.as_bytes().to_vec();
-        }
-        zout.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
-        zout.write_all(&body).unwrap();
-    }
-    zout.finish().unwrap().into_inner()
+    with_part(&bytes, "content.xml", |body| *body = content.as_bytes().to_vec())
 }
 
 fn ods_sheet(rows: &str) -> String {
@@ -309,20 +306,9 @@ fn hostile_workbooks_found_by_review_are_refused_without_exhausting_the_memory()
     let bytes = xlsx(|ws| {
         ws.write_string(0, 0, "Nom").unwrap();
     });
-    let mut zin = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
-    let mut parts: Vec<(String, String)> = Vec::new();
-    for i in 0..zin.len() {
-        let mut f = zin.by_index(i).unwrap();
-        let name = f.name().unwrap().to_string();
-        let mut body = String::new();
-        f.read_to_string(&mut body).unwrap();
-        if name == "xl/sharedStrings.xml" {
-            body = "<?xml version=\"1.0\"?><sst xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" count=\"1\" uniqueCount=\"10000000000\"><si><t>Nom</t></si></sst>".into();
-        }
-        parts.push((name, body));
-    }
-    let parts: Vec<(&str, String)> = parts.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
-    let e = ImportFile::open("annonce.xlsx", &zipped(&parts), &ReadOptions::default()).err().expect("refused");
+    let sst = "<?xml version=\"1.0\"?><sst xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" count=\"1\" uniqueCount=\"10000000000\"><si><t>Nom</t></si></sst>";
+    let announced = with_part(&bytes, "xl/sharedStrings.xml", |body| *body = sst.as_bytes().to_vec());
+    let e = ImportFile::open("annonce.xlsx", &announced, &ReadOptions::default()).err().expect("refused");
     assert!(format!("{e:?}").contains("import_file_unreadable"), "{e:?}");
 }
 
@@ -346,17 +332,8 @@ fn a_workbook_of_repeated_words_is_not_taken_for_a_shared_strings_bomb() {
 
     // An `sst` announcing two billion strings after another element is still seen.
     let check = |xml: &str| {
-        let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes.clone())).unwrap();
-        let mut parts: Vec<(String, String)> = Vec::new();
-        for i in 0..z.len() {
-            let mut p = z.by_index(i).unwrap();
-            let name = p.name().unwrap().to_string();
-            let mut body = String::new();
-            p.read_to_string(&mut body).unwrap();
-            parts.push((name.clone(), if name == "xl/sharedStrings.xml" { xml.to_string() } else { body }));
-        }
-        let parts: Vec<(&str, String)> = parts.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
-        ImportFile::open("x.xlsx", &zipped(&parts), &ReadOptions::default()).err()
+        let changed = with_part(&bytes, "xl/sharedStrings.xml", |body| *body = xml.as_bytes().to_vec());
+        ImportFile::open("x.xlsx", &changed, &ReadOptions::default()).err()
     };
     let hidden = "<?xml version=\"1.0\"?><x/><sst xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" uniqueCount=\"2000000000\"><si><t>Mme</t></si></sst>";
     assert!(check(hidden).is_some(), "the announced count is found wherever sst starts");
