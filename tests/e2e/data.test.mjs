@@ -158,6 +158,37 @@ test('a workbook: its title line passed, its sheets offered, its dates and lost 
   assert.equal(full.address.postcode, '01000', 'the postcode too');
 });
 
+test('a broken workbook that makes its reader crash: a message, and the app goes on', async () => {
+  // An XLS (OLE compound file) whose directory's next sector is looked up in an empty table:
+  // the workbook library panics on it. It is read in a child process: the child dies, not the app.
+  const file = Buffer.alloc(1024, 0);
+  Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]).copy(file, 0);
+  file.writeUInt16LE(0x3e, 24);
+  file.writeUInt16LE(3, 26);
+  file.writeUInt16LE(0xfffe, 28);
+  file.writeUInt16LE(9, 30);
+  file.writeUInt16LE(6, 32);
+  file.writeUInt32LE(0xfffffffe, 60);
+  file.writeUInt32LE(0xfffffffe, 68);
+  file.fill(0xff, 76, 512);
+  const path = join(work, 'classeur-abime.xls');
+  writeFileSync(path, file);
+  await go('#/customers/import');
+  if (await (await browser.$('[data-testid="import-again"]')).isExisting()) {
+    await (await browser.$('[data-testid="import-again"]')).click();
+  }
+  const input = await browser.$('[data-testid="import-file"]');
+  await input.waitForExist({ timeout: 10_000 });
+  await input.addValue(path);
+  const alert = await visible('[data-testid="import-error"]', 20_000);
+  assert.match(await alert.getText(), /ne peut pas être lu/, 'the merchant is told the file cannot be read');
+  await shot('data-05b-broken-workbook');
+  // The app is still there: the next workbook opens.
+  await chooseFile(join(FIXTURES, 'excel-97.xls'));
+  assert.ok((await texts('[data-testid="import-mapping"] tbody th')).length > 0, 'the next file is mapped');
+  await go('#/customers'); // the wizard is left on its mapping: the next test starts a new import
+});
+
 test("a CSV whose lines run to Excel's last column: only the columns holding something are listed", async () => {
   // Excel writes each line of a CSV to the widest column ever used in the sheet.
   const pad = ';'.repeat(16_380);

@@ -13,6 +13,8 @@ use comptoir_core::bench::{self, BenchResult};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Started again to read one workbook (`workbook_child`): does that and exits.
+    comptoir_core::data::workbook_child::serve_if_asked();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let get = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
     let scale: f64 = get("--scale").and_then(|s| s.parse().ok()).unwrap_or(1.0);

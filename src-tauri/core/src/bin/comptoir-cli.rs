@@ -235,6 +235,8 @@ fn run(args: Vec<String>) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
+    // Started again to read one workbook (`workbook_child`): does that and exits.
+    comptoir_core::data::workbook_child::serve_if_asked();
     let args: Vec<String> = std::env::args().skip(1).collect();
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,

@@ -45,6 +45,7 @@ pub mod types;
 pub mod undo;
 pub mod upload;
 pub mod workbook;
+pub mod workbook_child;
 pub(crate) mod workbook_guard;
 
 pub use decode::TextEncoding;

@@ -6,7 +6,8 @@
 
 use super::csv_read::{self, Record, RecordError};
 use super::decode::{self, TextEncoding};
-use super::{workbook, workbook_guard};
+use super::workbook::{self, ReadRecord};
+use super::workbook_child::{self, Records};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::io::{Cursor, Read};
@@ -103,11 +104,12 @@ enum Grid {
     /// A UTF-16 file's bytes are its text turned into UTF-8 once (`decode::to_utf8`), since its
     /// separators are not bytes of their own.
     Csv { bytes: FileBytes, start: usize, cells: TextEncoding },
-    /// An XLSX workbook's bytes (shared) and the name of the sheet read: its cells are
-    /// streamed on each reading (`workbook::xlsx_records`).
-    Xlsx { bytes: FileBytes, sheet: String },
-    /// An XLS or ODS sheet, or Mailchimp's files as one table; a record of theirs that could
-    /// not be read is kept as its error, to be reported at its line.
+    /// An XLSX sheet too large to keep: the workbook's bytes (shared), the index of the sheet
+    /// and its first records; every other reading streams the sheet again (`workbook_child`).
+    Xlsx { bytes: FileBytes, sheet: u32, head: Vec<std::result::Result<Record, RecordError>> },
+    /// A workbook's sheet (XLS and ODS always, XLSX when small), or Mailchimp's files as one
+    /// table; a record of theirs that could not be read is kept as its error, to be reported
+    /// at its line.
     Rows(Vec<std::result::Result<Record, RecordError>>),
 }
 
@@ -340,31 +342,23 @@ impl ImportFile {
                 f.delimiter = Some(d);
                 f.grid = Grid::Csv { bytes: text, start, cells };
             }
-            FileFormat::Xlsx => {
-                workbook_guard::check_parts(bytes)?;
-                let names = workbook::xlsx_sheet_names(&shared)?;
-                if names.is_empty() {
-                    return Err(Error::invalid("file", "field.import_file_empty"));
-                }
-                let idx = opts.sheet.map(|s| s as usize).unwrap_or(0);
-                let sheet =
-                    names.get(idx).ok_or_else(|| Error::invalid("sheet", "field.import_sheet_unknown"))?.clone();
-                f.sheets = names;
-                f.sheet = idx;
-                f.grid = Grid::Xlsx { bytes: shared.clone(), sheet };
-            }
-            FileFormat::Xls | FileFormat::Ods => {
-                if f.format == FileFormat::Ods {
-                    workbook_guard::check_ods(bytes)?;
-                }
-                let (names, idx, rows) = workbook::read_range(
-                    bytes,
-                    if f.format == FileFormat::Ods { workbook::Whole::Ods } else { workbook::Whole::Xls },
-                    opts.sheet,
-                )?;
-                f.sheets = names;
-                f.sheet = idx;
-                f.grid = Grid::Rows(rows);
+            FileFormat::Xlsx | FileFormat::Xls | FileFormat::Ods => {
+                let whole = match format {
+                    FileFormat::Xlsx => workbook::Whole::Xlsx,
+                    FileFormat::Ods => workbook::Whole::Ods,
+                    _ => workbook::Whole::Xls,
+                };
+                let mut opened = workbook_child::open(shared.clone(), whole, opts.sheet)?;
+                let pass = read_through(&mut opened.records, opts.header_row.map(|h| h as usize), whole)?;
+                f.sheets = opened.names;
+                f.sheet = opened.index;
+                f.header_row = pass.header_row;
+                let _ = f.rows.set(pass.data_len);
+                f.grid = if pass.whole {
+                    Grid::Rows(pass.kept)
+                } else {
+                    Grid::Xlsx { bytes: shared.clone(), sheet: opened.index as u32, head: pass.kept }
+                };
             }
             FileFormat::MailchimpZip => {
                 f.encoding = Some(TextEncoding::Utf8);
@@ -372,15 +366,11 @@ impl ImportFile {
                 f.grid = Grid::Rows(read_mailchimp(bytes)?);
             }
         }
-        f.header_row = match opts.header_row {
-            Some(h) => h as usize,
-            None => self_first_non_empty(&f),
-        };
-        if let Grid::Xlsx { bytes, sheet } = &f.grid {
-            // Read through once: a sheet whose XML breaks halfway is refused now, not found
-            // out in the middle of an import; the count is kept for the progress bar.
-            let n = workbook::check_xlsx(bytes, sheet, f.header_row + 1)?;
-            let _ = f.rows.set(n);
+        if matches!(format, FileFormat::Csv | FileFormat::MailchimpZip) {
+            f.header_row = match opts.header_row {
+                Some(h) => h as usize,
+                None => self_first_non_empty(&f),
+            };
         }
         if f.headers().iter().all(|h| h.trim().is_empty()) {
             return Err(Error::invalid("header_row", "field.import_no_header"));
@@ -394,11 +384,13 @@ impl ImportFile {
             Grid::Csv { bytes, start, cells } => {
                 Box::new(csv_read::records(&(**bytes).as_ref()[*start..], self.delimiter.unwrap_or(b';'), *cells))
             }
-            Grid::Xlsx { bytes, sheet } => match workbook::xlsx_records(bytes.clone(), sheet) {
-                Ok(rows) => Box::new(rows),
-                // It opened when the file was opened, from the same bytes.
-                Err(_) => Box::new(std::iter::once(Err(RecordError::Unreadable { line: 1 }))),
-            },
+            Grid::Xlsx { bytes, sheet, .. } => {
+                match workbook_child::open(bytes.clone(), workbook::Whole::Xlsx, Some(*sheet)) {
+                    Ok(opened) => Box::new(opened.records),
+                    // It opened when the file was opened, from the same bytes.
+                    Err(_) => Box::new(std::iter::once(Err(RecordError::Unreadable { line: 1 }))),
+                }
+            }
             Grid::Rows(r) => Box::new(r.iter().cloned()),
         }
     }
@@ -407,7 +399,7 @@ impl ImportFile {
     /// read included, as `data()` and the mapping screen's sample do: a file opening with a
     /// note too long to read still has its headers found on the right row.
     pub fn headers(&self) -> Vec<String> {
-        self.records()
+        self.first_records(self.header_row + 1)
             .nth(self.header_row)
             .map(shown_cells)
             .map(|cells| cells.iter().map(|c| c.trim().trim_start_matches('\u{feff}').to_string()).collect())
@@ -416,7 +408,16 @@ impl ImportFile {
 
     /// The first `n` records as the mapping screen shows them, indexed as `header_row` is.
     pub fn sample(&self, n: usize) -> Vec<Vec<String>> {
-        self.records().take(n).map(shown_cells).collect()
+        self.first_records(n).take(n).map(shown_cells).collect()
+    }
+
+    /// Records from the first, at least `n` of them (the kept first records of a streamed
+    /// sheet when they are enough, without reading the workbook again).
+    fn first_records(&self, n: usize) -> Box<dyn Iterator<Item = std::result::Result<Record, RecordError>> + '_> {
+        match &self.grid {
+            Grid::Xlsx { head, .. } if head.len() >= n => Box::new(head.iter().cloned()),
+            _ => self.records(),
+        }
     }
 
     /// The records after the header row; blank records are left out.
@@ -468,4 +469,82 @@ fn self_first_non_empty(f: &ImportFile) -> usize {
     f.records()
         .position(|r| matches!(r, Ok(rec) if rec.cells.iter().filter(|c| !c.trim().is_empty()).count() >= 2))
         .unwrap_or(0)
+}
+
+/// The records of a streamed sheet kept with it (the mapping screen shows about a dozen).
+const HEAD: usize = 64;
+/// An XLSX sheet whose records take less than this is kept whole (no reading again).
+const KEEP_XLSX_BYTES: usize = 16 << 20;
+/// The most an XLS or ODS sheet's records may take once read.
+const MAX_KEPT_BYTES: usize = 1 << 30;
+
+fn record_bytes(r: &ReadRecord) -> usize {
+    let cells = match r {
+        Ok(r) => &r.cells[..],
+        Err(RecordError::CellTooLong { short, .. }) => &short[..],
+        Err(RecordError::Unreadable { .. }) => &[][..],
+    };
+    48 + cells.iter().map(|c| 24 + c.len()).sum::<usize>()
+}
+
+/// A workbook's sheet read through once, when it is opened.
+struct Pass {
+    /// Every record (`whole`), or the first [`HEAD`].
+    kept: Vec<ReadRecord>,
+    whole: bool,
+    header_row: usize,
+    /// What `ImportFile::data_len` counts.
+    data_len: usize,
+}
+
+/// Reads a workbook's sheet through: a sheet that cannot be read to its end (XML broken
+/// halfway, a reader that gave up) is refused now, not found out in the middle of an import;
+/// the header row is found (the first with two values, unless chosen) and the data rows are
+/// counted for the progress bar.
+fn read_through(records: &mut Records, header_row: Option<usize>, format: workbook::Whole) -> Result<Pass> {
+    let keep_all = format != workbook::Whole::Xlsx;
+    let mut pass = Pass { kept: Vec::new(), whole: true, header_row: 0, data_len: 0 };
+    let (mut kept_bytes, mut not_blank, mut at_first) = (0usize, 0usize, 0usize);
+    let (mut guess, mut upto_header) = (None, None);
+    for (i, r) in records.by_ref().enumerate() {
+        if let Err(RecordError::Unreadable { .. }) = r {
+            return Err(records
+                .failure()
+                .map(|f| f.error())
+                .unwrap_or_else(|| Error::invalid("file", "field.import_file_unreadable")));
+        }
+        if !matches!(&r, Ok(rec) if rec.cells.iter().all(|c| c.trim().is_empty())) {
+            not_blank += 1;
+        }
+        if guess.is_none() && matches!(&r, Ok(rec) if rec.cells.iter().filter(|c| !c.trim().is_empty()).count() >= 2) {
+            guess = Some(i);
+        }
+        if i == 0 {
+            at_first = not_blank;
+        }
+        if upto_header.is_none() && header_row.or(guess) == Some(i) {
+            upto_header = Some(not_blank);
+        }
+        if pass.whole {
+            kept_bytes += record_bytes(&r);
+            if keep_all && kept_bytes > MAX_KEPT_BYTES {
+                return Err(Error::invalid("file", "field.import_sheet_too_large"));
+            }
+            if !keep_all && kept_bytes > KEEP_XLSX_BYTES {
+                pass.whole = false;
+                pass.kept.truncate(HEAD);
+                pass.kept.shrink_to_fit();
+            }
+        }
+        if pass.whole || pass.kept.len() < HEAD {
+            pass.kept.push(r);
+        }
+    }
+    pass.header_row = header_row.or(guess).unwrap_or(0);
+    let upto = match (header_row, guess) {
+        (None, None) => at_first,
+        _ => upto_header.unwrap_or(not_blank),
+    };
+    pass.data_len = not_blank - upto;
+    Ok(pass)
 }

@@ -15,8 +15,10 @@
 //! - A reading stops after [`MAX_ROWS`] records, a spreadsheet's own limit.
 //! - A cell longer than `csv_read::MAX_CELL` characters makes its record `CellTooLong`, as in
 //!   a text file.
-//! - XML that cannot be read ends the reading with an `Unreadable` record; `check_xlsx` reads
-//!   the sheet once when the file is opened, so such a file is refused before anything is shown.
+//! - XML that cannot be read ends the reading with an `Unreadable` record; the sheet is read
+//!   once through when the file is opened (`source`), so such a file is refused before
+//!   anything is shown.
+//! - These readers run in a child process (`workbook_child`), never in the app's.
 
 use super::csv_read::{Record, RecordError, MAX_CELL};
 use super::source::FileBytes;
@@ -102,22 +104,6 @@ fn bool_text(b: bool) -> String {
 pub fn xlsx_sheet_names(bytes: &FileBytes) -> Result<Vec<String>> {
     let book: Book = Xlsx::new(Cursor::new(Bytes(bytes.clone()))).map_err(unreadable)?;
     Ok(book.sheet_names())
-}
-
-/// The sheet `name` of an XLSX workbook, read once through: refused as unreadable when its
-/// XML is broken. Answers the number of records that are not blank after the first
-/// `skip` (what `ImportFile::data_len` counts).
-pub fn check_xlsx(bytes: &FileBytes, name: &str, skip: usize) -> Result<usize> {
-    let mut n = 0usize;
-    for (i, r) in xlsx_records(bytes.clone(), name)?.enumerate() {
-        match r {
-            Err(RecordError::Unreadable { .. }) => return Err(unreadable(())),
-            Ok(r) if r.cells.iter().all(|c| c.trim().is_empty()) => {}
-            _ if i < skip => {}
-            _ => n += 1,
-        }
-    }
-    Ok(n)
 }
 
 /// The records of the sheet `name` of an XLSX workbook, streamed (see the module's header).
@@ -253,8 +239,8 @@ impl Iterator for XlsxRows {
     }
 }
 
-/// The formats a sheet is read whole from (an XLSX only by the tests, which compare it with
-/// the streamed reading).
+/// A workbook's format. XLS and ODS sheets are read whole ([`read_range`]; an XLSX only by the
+/// tests, which compare it with the streamed reading).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Whole {
     Xls,
