@@ -218,19 +218,26 @@ pub(crate) struct Holder {
 /// be replaced by hers). With a name on both sides: the same last name (or one whole part of
 /// the other's double name) with a first name that fits (the same, an initial, or missing),
 /// or the whole name either way round. Without a name on one side (an
-/// address in place of a name counts as none): the holder's, unless the row brings another
+/// address in place of a name counts as none), or with the same first name and no last name
+/// on one side: the holder's, unless the row brings another
 /// address than the holder's without a phone in common (an export whose email was corrected
 /// in the spreadsheet still finds its customer by the card and the phone). A row whose card
 /// is someone else's is a new customer, and the number is reported as taken.
 pub(crate) fn card_names_holder(n: &Normalized, h: &Holder) -> bool {
+    let other_email = matches!((&n.email_norm, &h.email), (Some(a), Some(b)) if a != b);
+    let same_phone = matches!((&n.phone, &h.phone), (Some(a), Some(b)) if &a.e164 == b);
+    let no_other_address = !other_email || same_phone;
     let nameless = |first: &str, last: &str| first.is_empty() && (last.is_empty() || last.contains('@'));
     if nameless(&n.first_fold, &n.last_fold) || nameless(&h.first, &h.last) {
-        let other_email = matches!((&n.email_norm, &h.email), (Some(a), Some(b)) if a != b);
-        let same_phone = matches!((&n.phone, &h.phone), (Some(a), Some(b)) if &a.e164 == b);
-        return !other_email || same_phone;
+        return no_other_address;
     }
     let squash = |s: &str| s.chars().filter(|c| c.is_alphanumeric()).collect::<String>();
     let (rf, rl, hf, hl) = (squash(&n.first_fold), squash(&n.last_fold), squash(&h.first), squash(&h.last));
+    // A first name alone on one side (a file whose one name column holds first names) that is
+    // the other's first name says no more than no name: the addresses decide, as above.
+    if rf == hf && !rf.is_empty() && (rl.is_empty() || hl.is_empty()) {
+        return no_other_address;
+    }
     // A first name fits the same one, its initial, or none (Jean is not Jeanne).
     let fits = |a: &str, b: &str| {
         a == b

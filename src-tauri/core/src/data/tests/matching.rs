@@ -401,6 +401,14 @@ fn a_card_number_held_here_by_someone_of_another_name_does_not_make_the_row_that
         (format!("Bob;Roy-Martin;bob.roy@example.com;;{bobs_card}"), true),
         (format!(";;alice@example.org;;{bobs_card}"), false),
         (format!(";;bob.nouveau@example.com;06 98 76 54 32;{bobs_card}"), true),
+        // A first name alone: Bob's is Bob, unless it comes with another address and no phone
+        // of his; another first name, or an initial, is not.
+        (format!("Bob;;;;{bobs_card}"), true),
+        (format!("bob;;;06 98 76 54 32;{bobs_card}"), true),
+        (format!("Bob;;bob.nouveau@example.com;06 98 76 54 32;{bobs_card}"), true),
+        (format!("Bob;;robert@example.org;;{bobs_card}"), false),
+        (format!("Alice;;;;{bobs_card}"), false),
+        (format!("B.;;;;{bobs_card}"), false),
     ] {
         let f = csv_file(&format!("Prénom;Nom;E-mail;Téléphone;Carte\n{row}\n"));
         let r = s.import_preview(&f, &options(&f, &s), &mut |_| true).unwrap().report;
