@@ -202,3 +202,75 @@ fn a_record_from_the_child_keeps_its_kind() {
     let rows: Vec<_> = f.data().collect();
     assert_eq!(rows, vec![Err(RecordError::CellTooLong { line: 2, short: vec!["Anne".into(), String::new()] })]);
 }
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn the_child_limits_itself_before_reading_a_byte() {
+    // A child started and given nothing yet: its limits are already set. The processor time's
+    // soft limit is below the hard one, so a loop gets SIGXCPU (told apart from a crash: "too
+    // large") before the hard limit's SIGKILL.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_comptoir-cli"))
+        .arg(workbook_child::ARG)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let limits_path = format!("/proc/{}/limits", child.id());
+    let wanted = |l: &str| l.starts_with("Max cpu time") && l.split_whitespace().any(|w| w == "180");
+    let mut limits = String::new();
+    for _ in 0..100 {
+        limits = std::fs::read_to_string(&limits_path).unwrap_or_default();
+        if limits.lines().any(wanted) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let line = |name: &str| {
+        limits.lines().find(|l| l.starts_with(name)).unwrap_or("").split_whitespace().collect::<Vec<_>>().join(" ")
+    };
+    assert_eq!(line("Max cpu time"), "Max cpu time 180 190 seconds", "{limits}");
+    assert_eq!(line("Max file size"), "Max file size 0 0 bytes", "{limits}");
+    let address: Vec<&str> =
+        limits.lines().find(|l| l.starts_with("Max address space")).unwrap().split_whitespace().collect();
+    let soft: u64 = address[3].parse().unwrap();
+    assert!(soft > workbook_child::CHILD_MEMORY && soft < workbook_child::CHILD_MEMORY + (2 << 30), "{limits}");
+}
+
+#[test]
+fn a_sheet_number_past_any_workbook_is_unknown() {
+    in_child();
+    let bytes = fixture("excel-serial-dates.xlsx");
+    let opts = ReadOptions { sheet: Some(u32::MAX), ..Default::default() };
+    let e = ImportFile::open("x.xlsx", &bytes, &opts).err().expect("refused");
+    assert_eq!(key_of(e), "field.import_sheet_unknown", "u32::MAX is no sheet, not 'the first'");
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn a_child_does_not_outlive_the_program_that_started_it() {
+    // A shell starts a reader (its input kept open, so it waits) and exits half a second later
+    // (the reader started and waiting), as an app
+    // that quits in the middle of a reading: the reader is killed with it.
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "sleep 30 2>/dev/null | '{}' {} >/dev/null 2>&1 & echo $!; sleep 0.5",
+            env!("CARGO_BIN_EXE_comptoir-cli"),
+            workbook_child::ARG
+        ))
+        .output()
+        .unwrap();
+    let pid: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    let alive = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| s.split_whitespace().nth(2).is_none_or(|state| state != "Z"))
+            .unwrap_or(false)
+    };
+    let t0 = std::time::Instant::now();
+    while alive() && t0.elapsed() < std::time::Duration::from_secs(10) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(!alive(), "the reader {pid} still runs after the program that started it quit");
+}

@@ -3,16 +3,18 @@
 //! CSV), the header row, then each row in error as it was typed, with an added "Erreur" column
 //! (one column for all lines, after the widest of them).
 //! A UTF-8 or UTF-16 file starts with its byte-order mark, for Excel to read its accents.
+//! A file whose reading stopped halfway (a workbook's reader that failed) gives no error file.
 
 use super::csv_read;
 use super::decode::{self, TextEncoding};
 use super::source::{FileFormat, ImportFile};
+use crate::error::Result;
 use crate::i18n::tr;
 use crate::types::Lang;
 use std::collections::HashMap;
 
 /// The file's bytes and its suggested name.
-pub fn error_file(file: &ImportFile, errors: &[(u32, String)], lang: Lang) -> (Vec<u8>, String) {
+pub fn error_file(file: &ImportFile, errors: &[(u32, String)], lang: Lang) -> Result<(Vec<u8>, String)> {
     let by_line: HashMap<u32, &str> = errors.iter().map(|(l, r)| (*l, r.as_str())).collect();
     let mut rows: Vec<Vec<String>> = vec![file.headers()];
     let mut reasons: Vec<&str> = Vec::new();
@@ -28,6 +30,10 @@ pub fn error_file(file: &ImportFile, errors: &[(u32, String)], lang: Lang) -> (V
             rows.push(cells);
             reasons.push(reason);
         }
+    }
+    // A workbook whose reader stopped halfway: a file missing rows in error is not given.
+    if let Some(e) = file.reading_failed() {
+        return Err(e);
     }
     // "Erreur" is one column for every line: after the widest row (a row wider than its
     // header — a stray cell past the last named column — would otherwise push its reason
@@ -59,5 +65,5 @@ pub fn error_file(file: &ImportFile, errors: &[(u32, String)], lang: Lang) -> (V
     let mut bytes = encoding.bom().to_vec();
     bytes.extend(decode::encode(&text, encoding));
     let stem = file.name.rsplit_once('.').map(|(s, _)| s).unwrap_or(&file.name);
-    (bytes, format!("{stem} - {}.csv", tr(lang, "import.error_file_suffix", &[])))
+    Ok((bytes, format!("{stem} - {}.csv", tr(lang, "import.error_file_suffix", &[]))))
 }

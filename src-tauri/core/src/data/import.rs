@@ -601,6 +601,11 @@ pub(crate) fn run(
                 counts.suppressed += u32::from(out.suppressed);
                 outcomes.push(out);
             }
+            // A workbook whose reader stopped halfway gave only part of its rows: nothing is
+            // kept (the rows read so far are rolled back with the transaction).
+            if let Some(e) = file.reading_failed() {
+                return Err(e);
+            }
             issue_deferred_cards(tx, ctx.import_id)?;
             // The last tick, and the last chance to cancel, before the indexes are built.
             if !progress(Progress { done: total, total }) {

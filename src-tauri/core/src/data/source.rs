@@ -125,6 +125,9 @@ pub struct ImportFile {
     grid: Grid,
     /// `data_len`, once counted (the file never changes once opened).
     rows: std::sync::OnceLock<usize>,
+    /// Set when a reading of a streamed sheet stopped before its end (its child failed):
+    /// the records read are then not the whole sheet (`reading_failed`).
+    failed: std::sync::OnceLock<workbook_child::Failure>,
 }
 
 fn sniff(bytes: &[u8]) -> Result<FileFormat> {
@@ -301,6 +304,7 @@ impl ImportFile {
             header_row: 0,
             grid: Grid::Rows(Vec::new()),
             rows: std::sync::OnceLock::new(),
+            failed: std::sync::OnceLock::new(),
         };
         match format {
             FileFormat::Csv => {
@@ -386,13 +390,24 @@ impl ImportFile {
             }
             Grid::Xlsx { bytes, sheet, .. } => {
                 match workbook_child::open(bytes.clone(), workbook::Whole::Xlsx, Some(*sheet)) {
-                    Ok(opened) => Box::new(opened.records),
-                    // It opened when the file was opened, from the same bytes.
-                    Err(_) => Box::new(std::iter::once(Err(RecordError::Unreadable { line: 1 }))),
+                    Ok(opened) => Box::new(Noted { records: opened.records, failed: &self.failed }),
+                    // It opened when the file was opened, from the same bytes: its reader
+                    // could not start again.
+                    Err(e) => {
+                        let _ = self.failed.set(workbook_child::Failure::of(&e));
+                        Box::new(std::iter::once(Err(RecordError::Unreadable { line: 1 })))
+                    }
                 }
             }
             Grid::Rows(r) => Box::new(r.iter().cloned()),
         }
+    }
+
+    /// Whether a reading of this file stopped before the end of its sheet (a workbook's
+    /// reader that failed, or could not start again): what was read is then not the whole
+    /// file, and an import or an error file made from it must not be kept.
+    pub fn reading_failed(&self) -> Option<Error> {
+        self.failed.get().map(|f| f.error())
     }
 
     /// The cells of the header row. `header_row` counts every record, those that could not be
@@ -469,6 +484,24 @@ fn self_first_non_empty(f: &ImportFile) -> usize {
     f.records()
         .position(|r| matches!(r, Ok(rec) if rec.cells.iter().filter(|c| !c.trim().is_empty()).count() >= 2))
         .unwrap_or(0)
+}
+
+/// A streamed sheet's records, its reading's failure noted on the file.
+struct Noted<'a> {
+    records: Records,
+    failed: &'a std::sync::OnceLock<workbook_child::Failure>,
+}
+
+impl Iterator for Noted<'_> {
+    type Item = ReadRecord;
+
+    fn next(&mut self) -> Option<ReadRecord> {
+        let r = self.records.next();
+        if let Some(f) = self.records.failure() {
+            let _ = self.failed.set(f);
+        }
+        r
+    }
 }
 
 /// The records of a streamed sheet kept with it (the mapping screen shows about a dozen).

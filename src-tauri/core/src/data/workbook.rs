@@ -100,15 +100,27 @@ fn bool_text(b: bool) -> String {
     if b { "oui" } else { "non" }.to_string()
 }
 
-/// The sheets of an XLSX workbook, in order.
-pub fn xlsx_sheet_names(bytes: &FileBytes) -> Result<Vec<String>> {
-    let book: Book = Xlsx::new(Cursor::new(Bytes(bytes.clone()))).map_err(unreadable)?;
-    Ok(book.sheet_names())
+/// The sheets of an XLSX workbook, in order, the index of the sheet `sheet` (the first by
+/// default) and its records, streamed: the workbook (its shared strings, its styles) is read
+/// once for both.
+pub fn xlsx_open(bytes: FileBytes, sheet: Option<u32>) -> Result<(Vec<String>, usize, XlsxRows)> {
+    let book: Book = Xlsx::new(Cursor::new(Bytes(bytes))).map_err(unreadable)?;
+    let names = book.sheet_names();
+    if names.is_empty() {
+        return Err(Error::invalid("file", "field.import_file_empty"));
+    }
+    let index = sheet.map(|s| s as usize).unwrap_or(0);
+    let name = names.get(index).ok_or_else(|| Error::invalid("sheet", "field.import_sheet_unknown"))?.clone();
+    Ok((names, index, rows_of(book, &name)?))
 }
 
 /// The records of the sheet `name` of an XLSX workbook, streamed (see the module's header).
 pub fn xlsx_records(bytes: FileBytes, name: &str) -> Result<XlsxRows> {
     let book: Book = Xlsx::new(Cursor::new(Bytes(bytes))).map_err(unreadable)?;
+    rows_of(book, name)
+}
+
+fn rows_of(book: Book, name: &str) -> Result<XlsxRows> {
     let cells = SheetCells::try_new(MutBorrow::new(book), |b| b.borrow_mut().worksheet_cells_reader(name));
     let cells = match cells {
         Ok(c) => Some(c),

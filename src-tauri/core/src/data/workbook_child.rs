@@ -21,7 +21,12 @@
 //!   plus [`CHILD_MEMORY`], its processor time to [`CHILD_CPU_SECONDS`] (a loop ends), and it
 //!   may create no file. Elsewhere only the crash is contained (Windows commits memory when
 //!   asked: an impossible allocation fails at once, in the child).
-//! - A reading dropped before its end kills its child; a child never outlives its reading.
+//! - A reading dropped before its end kills its child; a reader that waits [`STALL_SECONDS`]
+//!   for bytes that do not come kills it; on Linux a child dies with the thread that started
+//!   it (the app quitting). The child is the program as it was started (`/proc/self/exe` on
+//!   Linux: a package update that replaced the file meanwhile changes nothing).
+//! - A workbook is never read in the caller's process instead of a child that cannot start:
+//!   it is refused with a message that says so (`field.import_reader_unavailable`).
 
 use super::csv_read::{Record, RecordError, MAX_CELL};
 use super::source::FileBytes;
@@ -31,8 +36,10 @@ use crate::error::{Error, Result};
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Command, Stdio};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 /// The argument that makes the program a workbook reader (see [`serve_if_asked`]).
 pub const ARG: &str = "--comptoir-read-workbook";
@@ -42,9 +49,14 @@ pub const ARG: &str = "--comptoir-read-workbook";
 pub const CHILD_MEMORY: u64 = 2560 << 20;
 /// The processor time a child may use (a 200 MB workbook reads in well under a minute).
 pub const CHILD_CPU_SECONDS: u64 = 180;
-/// The most sheets a workbook may name, and the longest name (Excel's are 31 characters).
+/// The most sheets a workbook may name, the longest name (Excel's are 31 characters) and the
+/// most their names may take together.
 const MAX_SHEETS: u32 = 65_536;
 const MAX_NAME_BYTES: u32 = 64 * 1024;
+const MAX_NAMES_BYTES: usize = 16 << 20;
+/// How long a reading waits for the next bytes before its child is taken for stuck (a child
+/// that loops, where the system does not limit its processor time).
+const STALL_SECONDS: u64 = 300;
 const MAGIC: &[u8; 4] = b"CWB1";
 
 /// How workbooks are read.
@@ -69,11 +81,17 @@ fn reader() -> &'static Reader {
         if cfg!(test) {
             return Reader::InProcess;
         }
+        // Linux: the program as it was started, even once a package update has replaced its
+        // file (the same version as the app, by a path that still opens).
+        if cfg!(target_os = "linux") && std::path::Path::new("/proc/self/exe").exists() {
+            return Reader::Child(PathBuf::from("/proc/self/exe"));
+        }
         match std::env::current_exe() {
             Ok(p) => Reader::Child(p),
+            // Never read here instead: each workbook is refused with a message that says why.
             Err(e) => {
-                tracing::warn!("workbooks read in the app's process: its executable is unknown ({e})");
-                Reader::InProcess
+                tracing::warn!("workbooks cannot be read: the app's executable is unknown ({e})");
+                Reader::Child(PathBuf::new())
             }
         }
     })
@@ -91,8 +109,18 @@ pub fn serve_if_asked() {
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn limit_self() {
-    fn set(resource: libc::__rlimit_resource_t, value: u64) {
-        let lim = libc::rlimit { rlim_cur: value as libc::rlim_t, rlim_max: value as libc::rlim_t };
+    // Killed with the app (the thread that started it, which waits for its records).
+    // SAFETY: prctl(PR_SET_PDEATHSIG) takes a signal number, no pointer.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+    }
+    // The app may have gone before that: no one would read the records.
+    // SAFETY: getppid has no preconditions.
+    if unsafe { libc::getppid() } == 1 {
+        std::process::exit(3);
+    }
+    fn set(resource: libc::__rlimit_resource_t, soft: u64, hard: u64) {
+        let lim = libc::rlimit { rlim_cur: soft as libc::rlim_t, rlim_max: hard as libc::rlim_t };
         // SAFETY: setrlimit reads the struct it is given and changes only this process's limits.
         unsafe {
             libc::setrlimit(resource, &lim);
@@ -105,9 +133,12 @@ fn limit_self() {
         .unwrap_or(0);
     // SAFETY: sysconf has no preconditions.
     let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(4096) as u64;
-    set(libc::RLIMIT_AS, pages * page + CHILD_MEMORY);
-    set(libc::RLIMIT_CPU, CHILD_CPU_SECONDS);
-    set(libc::RLIMIT_FSIZE, 0);
+    let memory = pages * page + CHILD_MEMORY;
+    set(libc::RLIMIT_AS, memory, memory);
+    // The soft limit sends SIGXCPU (told apart from a crash); the hard one, a little later,
+    // SIGKILL (the kernel checks the hard one first when both are reached).
+    set(libc::RLIMIT_CPU, CHILD_CPU_SECONDS, CHILD_CPU_SECONDS + 10);
+    set(libc::RLIMIT_FSIZE, 0, 0);
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
@@ -123,6 +154,9 @@ pub struct Opened {
 /// Opens the sheet `sheet` (the first by default) of a workbook, in the way [`set_reader`]
 /// chose. An error is the file refused (unreadable, empty, too large, no such sheet).
 pub fn open(bytes: FileBytes, format: Whole, sheet: Option<u32>) -> Result<Opened> {
+    if sheet.is_some_and(|s| s >= MAX_SHEETS) {
+        return Err(Error::invalid("sheet", "field.import_sheet_unknown"));
+    }
     match reader() {
         Reader::InProcess => {
             let (names, index, records) = open_here(bytes, format, sheet)?;
@@ -139,13 +173,7 @@ type Here = Box<dyn Iterator<Item = ReadRecord>>;
 fn open_here(bytes: FileBytes, format: Whole, sheet: Option<u32>) -> Result<(Vec<String>, usize, Here)> {
     if format == Whole::Xlsx {
         workbook_guard::check_parts((*bytes).as_ref())?;
-        let names = workbook::xlsx_sheet_names(&bytes)?;
-        if names.is_empty() {
-            return Err(Error::invalid("file", "field.import_file_empty"));
-        }
-        let index = sheet.map(|s| s as usize).unwrap_or(0);
-        let name = names.get(index).ok_or_else(|| Error::invalid("sheet", "field.import_sheet_unknown"))?.clone();
-        let records = workbook::xlsx_records(bytes, &name)?;
+        let (names, index, records) = workbook::xlsx_open(bytes, sheet)?;
         return Ok((names, index, Box::new(records)));
     }
     if format == Whole::Ods {
@@ -250,13 +278,29 @@ pub enum Failure {
     TooLarge,
     /// Anything else: it crashed, or wrote what a reader never writes.
     Unreadable,
+    /// No child could be started (the file is not to blame).
+    NotStarted,
 }
 
 impl Failure {
+    /// The failure an opening's error stands for.
+    pub fn of(e: &Error) -> Failure {
+        match e {
+            Error::Validation(v) if v.first().is_some_and(|f| f.key == "field.import_reader_unavailable") => {
+                Failure::NotStarted
+            }
+            Error::Validation(v) if v.first().is_some_and(|f| f.key == "field.import_sheet_too_large") => {
+                Failure::TooLarge
+            }
+            _ => Failure::Unreadable,
+        }
+    }
+
     pub fn error(self) -> Error {
         match self {
             Failure::TooLarge => error_of(3),
             Failure::Unreadable => unreadable(),
+            Failure::NotStarted => Error::invalid("file", "field.import_reader_unavailable"),
         }
     }
 }
@@ -291,12 +335,34 @@ impl Iterator for Records {
 
 /// The records a child writes, read as they come.
 pub struct ChildRecords {
-    child: Child,
-    out: BufReader<ChildStdout>,
+    child: Arc<Mutex<Child>>,
+    out: BufReader<Watched>,
     stderr: Option<JoinHandle<Vec<u8>>>,
+    /// Dropped with the reading: its watchdog stops.
+    _watchdog: mpsc::Sender<()>,
+    /// Set by the watchdog when it stopped a child that wrote nothing for [`STALL_SECONDS`].
+    stalled: Arc<AtomicBool>,
     last_line: usize,
     done: bool,
     failed: Option<Failure>,
+}
+
+/// The child's output, with the time its reader started waiting (0: not waiting), for the
+/// watchdog. A child blocked because the records are consumed slowly (an import writing) is
+/// not waited for: only a reader waiting for bytes that do not come is.
+struct Watched {
+    inner: ChildStdout,
+    waiting_since: Arc<AtomicU64>,
+    start: Instant,
+}
+
+impl Read for Watched {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.waiting_since.store(self.start.elapsed().as_millis() as u64 + 1, Ordering::Relaxed);
+        let n = self.inner.read(buf);
+        self.waiting_since.store(0, Ordering::Relaxed);
+        n
+    }
 }
 
 fn spawn(exe: &PathBuf, bytes: FileBytes, format: Whole, sheet: Option<u32>) -> io::Result<ChildRecords> {
@@ -339,10 +405,33 @@ fn spawn(exe: &PathBuf, bytes: FileBytes, format: Whole, sheet: Option<u32>) -> 
         let _ = io::copy(&mut stderr, &mut io::sink());
         said
     });
+    let child = Arc::new(Mutex::new(child));
+    let (watchdog, stop) = mpsc::channel::<()>();
+    let stalled = Arc::new(AtomicBool::new(false));
+    let waiting_since = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    {
+        let (child, stalled, waiting_since) = (child.clone(), stalled.clone(), waiting_since.clone());
+        std::thread::spawn(move || {
+            while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(Duration::from_secs(1)) {
+                let since = waiting_since.load(Ordering::Relaxed);
+                let now = start.elapsed().as_millis() as u64 + 1;
+                if since != 0 && now.saturating_sub(since) > STALL_SECONDS * 1000 {
+                    stalled.store(true, Ordering::Relaxed);
+                    if let Ok(mut c) = child.lock() {
+                        let _ = c.kill();
+                    }
+                    return;
+                }
+            }
+        });
+    }
     Ok(ChildRecords {
         child,
-        out: BufReader::with_capacity(64 * 1024, stdout),
+        out: BufReader::with_capacity(64 * 1024, Watched { inner: stdout, waiting_since, start }),
         stderr: Some(stderr_reader),
+        _watchdog: watchdog,
+        stalled,
         last_line: 0,
         done: false,
         failed: None,
@@ -351,8 +440,8 @@ fn spawn(exe: &PathBuf, bytes: FileBytes, format: Whole, sheet: Option<u32>) -> 
 
 fn open_in_child(exe: &PathBuf, bytes: FileBytes, format: Whole, sheet: Option<u32>) -> Result<Opened> {
     let mut c = spawn(exe, bytes, format, sheet).map_err(|e| {
-        tracing::warn!("the workbook reader could not start: {e}");
-        unreadable()
+        tracing::warn!("the workbook reader {} could not start: {e}", exe.display());
+        Failure::NotStarted.error()
     })?;
     match c.header() {
         Ok(Ok((names, index))) => Ok(Opened { names, index, records: Records::Child(c) }),
@@ -409,7 +498,16 @@ impl ChildRecords {
                 if n > MAX_SHEETS || index >= n as usize {
                     return Err(io::Error::new(io::ErrorKind::InvalidData, "bad sheet list"));
                 }
-                let names = (0..n).map(|_| self.text(MAX_NAME_BYTES)).collect::<io::Result<Vec<_>>>()?;
+                let mut names = Vec::with_capacity(n as usize);
+                let mut total = 0usize;
+                for _ in 0..n {
+                    let name = self.text(MAX_NAME_BYTES)?;
+                    total += name.len();
+                    if total > MAX_NAMES_BYTES {
+                        return Err(io::Error::new(io::ErrorKind::InvalidData, "sheet names too long"));
+                    }
+                    names.push(name);
+                }
                 Ok(Ok((names, index)))
             }
             _ => Err(io::Error::new(io::ErrorKind::InvalidData, "bad header")),
@@ -446,23 +544,28 @@ impl ChildRecords {
     /// Ends a reading that stopped early: the child is stopped and what it said is weighed.
     fn fail(&mut self) -> Failure {
         self.done = true;
-        let _ = self.child.kill();
-        let status = self.child.wait().ok();
+        let status = self.child.lock().ok().and_then(|mut c| {
+            let _ = c.kill();
+            c.wait().ok()
+        });
         let said = self.stderr.take().and_then(|h| h.join().ok()).unwrap_or_default();
         let said = String::from_utf8_lossy(&said);
-        let out_of_bounds = said.contains("memory allocation of") || said.contains("capacity overflow") || {
-            #[cfg(unix)]
-            {
-                use std::os::unix::process::ExitStatusExt;
-                // SIGXCPU: the processor time is used up.
-                status.and_then(|s| s.signal()) == Some(24)
-            }
-            #[cfg(not(unix))]
-            {
-                let _ = status;
-                false
-            }
-        };
+        let out_of_bounds = self.stalled.load(Ordering::Relaxed)
+            || said.contains("memory allocation of")
+            || said.contains("capacity overflow")
+            || {
+                #[cfg(unix)]
+                {
+                    use std::os::unix::process::ExitStatusExt;
+                    // SIGXCPU: the processor time is used up.
+                    status.and_then(|s| s.signal()) == Some(24)
+                }
+                #[cfg(not(unix))]
+                {
+                    let _ = status;
+                    false
+                }
+            };
         tracing::warn!("the workbook reader stopped early ({status:?}): {}", said.trim());
         let f = if out_of_bounds { Failure::TooLarge } else { Failure::Unreadable };
         self.failed = Some(f);
@@ -487,7 +590,9 @@ impl Iterator for ChildRecords {
             }
             Ok(None) => {
                 self.done = true;
-                let _ = self.child.wait();
+                if let Ok(mut c) = self.child.lock() {
+                    let _ = c.wait();
+                }
                 None
             }
             Err(_) => {
@@ -501,8 +606,10 @@ impl Iterator for ChildRecords {
 impl Drop for ChildRecords {
     fn drop(&mut self) {
         // A reading left before its end (a preview of a few rows): the child is not needed.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Ok(mut c) = self.child.lock() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 }
 

@@ -119,7 +119,7 @@ pub fn run(store: &mut Store, db: &str, command: &str, arg: Arg, flag: &dyn Fn(&
                 println!("import {id}");
             }
             if let (Some(out), false) = (arg("--errors"), run.errors.is_empty()) {
-                let (bytes, _) = error_file::error_file(&f, &run.errors, Lang::Fr);
+                let (bytes, _) = error_file::error_file(&f, &run.errors, Lang::Fr).map_err(|e| e.to_string())?;
                 std::fs::write(&out, bytes).map_err(|e| format!("{out}: {e}"))?;
                 eprintln!("rows in error written to {out}");
             }

@@ -238,7 +238,7 @@ fn a_mailchimp_member_with_a_cell_too_long_is_reported_at_its_line_never_dropped
     let err = r.rows.iter().find(|o| o.kind == RowKind::Error).expect("the long member is in the report");
     assert_eq!(err.line, 3, "at its line of the table (the header is line 1)");
     assert_eq!(err.problems[0].reason, "cell_too_long");
-    let (errors, _) = super::super::error_file::error_file(&f, &run.errors, crate::types::Lang::Fr);
+    let (errors, _) = super::super::error_file::error_file(&f, &run.errors, crate::types::Lang::Fr).unwrap();
     let text = String::from_utf8(errors).unwrap();
     assert_eq!(text.lines().count(), 2, "the file of rows in error holds the header and that member's line: {text}");
     assert!(text.contains("long@example.com;Léa;Long;;"), "with its other cells, the long one empty: {text}");
@@ -388,7 +388,7 @@ fn a_csv_whose_lines_run_to_excels_last_column_shows_only_the_columns_that_hold_
     let mut opts = super::options(&bad, &s);
     opts.bad_values = BadValues::SkipRow;
     let run = super::import(&mut s, &bad, &opts);
-    let (bytes, _) = super::super::error_file::error_file(&bad, &run.errors, crate::types::Lang::Fr);
+    let (bytes, _) = super::super::error_file::error_file(&bad, &run.errors, crate::types::Lang::Fr).unwrap();
     let text = String::from_utf8_lossy(&bytes);
     assert!(text.starts_with("\u{feff}Nom;E-mail;Erreur\r\nRoy;roy@@example.com;"), "{}", &text[..text.len().min(200)]);
 
@@ -426,7 +426,7 @@ fn excels_unicode_text_in_utf16_reads_as_its_french_csv_does_and_its_errors_come
     assert_eq!(run.report.counts.errors, 3, "the same bad rows: {:#?}", run.errors);
     assert_eq!(super::customer_by_email(&s, "marie-eve.tremblay@example.test").first_name, "Marie-Ève");
 
-    let (bytes, _) = super::super::error_file::error_file(&utf16, &run.errors, crate::types::Lang::Fr);
+    let (bytes, _) = super::super::error_file::error_file(&utf16, &run.errors, crate::types::Lang::Fr).unwrap();
     assert!(bytes.starts_with(b"\xFF\xFE"), "written back in UTF-16 with its mark, for Excel to open");
     let back = ImportFile::open("erreurs.txt", &bytes, &ReadOptions::default()).unwrap();
     let info = back.info(crate::types::Lang::Fr);
@@ -447,7 +447,7 @@ fn excels_unicode_text_in_utf16_reads_as_its_french_csv_does_and_its_errors_come
     let (mut s, _) = testutil::store();
     let run = super::import(&mut s, &be, &opts);
     assert_eq!(run.report.counts.errors, 3);
-    let (bytes, _) = super::super::error_file::error_file(&be, &run.errors, crate::types::Lang::Fr);
+    let (bytes, _) = super::super::error_file::error_file(&be, &run.errors, crate::types::Lang::Fr).unwrap();
     assert!(bytes.starts_with(b"\xFF\xFE"), "a big-endian file's errors come back little-endian");
 }
 
@@ -467,7 +467,7 @@ fn a_picture_or_a_pdf_chosen_by_mistake_is_refused_not_shown_as_a_table() {
     let mut opts = super::options(&f, &s);
     opts.bad_values = BadValues::SkipRow;
     let run = super::import(&mut s, &f, &opts);
-    let (bytes, _) = super::super::error_file::error_file(&f, &run.errors, crate::types::Lang::Fr);
+    let (bytes, _) = super::super::error_file::error_file(&f, &run.errors, crate::types::Lang::Fr).unwrap();
     assert!(bytes.starts_with(b"\xEF\xBB\xBFNom,E-mail,Erreur"), "{:?}", String::from_utf8_lossy(&bytes));
 }
 
@@ -481,7 +481,7 @@ fn the_error_column_is_the_same_column_on_every_line_even_after_a_row_wider_than
     opts.bad_values = BadValues::SkipRow;
     let run = super::import(&mut s, &f, &opts);
     assert_eq!(run.errors.len(), 2, "{:?}", run.errors);
-    let (bytes, _) = super::super::error_file::error_file(&f, &run.errors, crate::types::Lang::Fr);
+    let (bytes, _) = super::super::error_file::error_file(&f, &run.errors, crate::types::Lang::Fr).unwrap();
     let back = ImportFile::open("caisse - erreurs.csv", &bytes, &ReadOptions::default()).unwrap();
     let header = back.headers();
     let at = header.iter().position(|h| h == "Erreur").expect("an Erreur column");

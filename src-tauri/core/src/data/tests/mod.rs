@@ -214,7 +214,7 @@ fn skip_row_reports_errors_and_the_error_file_keeps_the_encoding_and_separator()
         named.contains(&"Jean Durand") && named.contains(&"Sophie Martin"),
         "a row in error says whose it is, as the file wrote it: {named:?}"
     );
-    let (bytes, name) = error_file::error_file(&f, &run.errors, crate::types::Lang::Fr);
+    let (bytes, name) = error_file::error_file(&f, &run.errors, crate::types::Lang::Fr).unwrap();
     assert!(name.ends_with(".csv") && name.contains("lignes en erreur"));
     assert_eq!(decode::guess(&bytes), TextEncoding::Windows1252, "written back in Windows-1252");
     let text = decode::decode(&bytes, TextEncoding::Windows1252);
