@@ -42,6 +42,7 @@ fn the_project_workbooks_read_in_a_child_as_in_the_process() {
     {
         let bytes = fixture(name);
         let (names, _, here) = workbook::read_range(&bytes, format, None).unwrap();
+        let here: Vec<_> = here.collect();
         let f = ImportFile::open(name, &bytes, &ReadOptions::default()).unwrap();
         assert_eq!(f.sheets, names, "{name}: the child names the same sheets");
         let there: Vec<_> = f.records().collect();

@@ -261,8 +261,10 @@ pub enum Whole {
 }
 
 /// An XLS or ODS sheet (by index; the first by default), read whole: the sheets' names, the
-/// index read and its records.
-pub fn read_range(bytes: &[u8], format: Whole, sheet: Option<u32>) -> Result<(Vec<String>, usize, Vec<ReadRecord>)> {
+/// index read and its records. The workbook is let go once the sheet is taken from it, and
+/// the records are made one at a time from the sheet (the reader's peak is the sheet twice,
+/// briefly, while calamine copies it out; never the sheet and all its records besides).
+pub fn read_range(bytes: &[u8], format: Whole, sheet: Option<u32>) -> Result<(Vec<String>, usize, WholeRows)> {
     // The reader of the format the file was taken for, never calamine's guess (which tries
     // XLSX first: an "ODS" carrying an XLSX's parts would skip the checks made for an ODS).
     let c = Cursor::new(bytes);
@@ -278,26 +280,52 @@ pub fn read_range(bytes: &[u8], format: Whole, sheet: Option<u32>) -> Result<(Ve
     let idx = sheet.map(|s| s as usize).unwrap_or(0);
     let name = names.get(idx).ok_or_else(|| Error::invalid("sheet", "field.import_sheet_unknown"))?.clone();
     let range = wb.worksheet_range(&name).map_err(unreadable)?;
+    drop(wb);
     let start_row = range.start().map(|(r, _)| r as usize).unwrap_or(0);
     let start_col = range.start().map(|(_, c)| c as usize).unwrap_or(0).min(MAX_COLUMNS);
-    let rows = range
-        .rows()
-        .take(MAX_ROWS)
-        .enumerate()
-        .map(|(i, r)| {
-            let mut cells: Vec<String> = vec![String::new(); start_col];
-            cells.extend(r.iter().take(MAX_COLUMNS - start_col).map(cell_text));
-            while cells.last().is_some_and(|c| c.is_empty()) {
-                cells.pop();
+    Ok((names, idx, WholeRows { range, row: 0, start_row, start_col }))
+}
+
+/// The records of a sheet read whole ([`read_range`]), made as they are asked for.
+pub struct WholeRows {
+    range: calamine::Range<Data>,
+    /// The next row, counted from the range's first.
+    row: usize,
+    start_row: usize,
+    start_col: usize,
+}
+
+impl Iterator for WholeRows {
+    type Item = ReadRecord;
+
+    fn next(&mut self) -> Option<ReadRecord> {
+        if self.row >= self.range.height() || self.row >= MAX_ROWS {
+            return None;
+        }
+        let width = self.range.width().min(MAX_COLUMNS - self.start_col);
+        let mut cells: Vec<String> = vec![String::new(); self.start_col];
+        let mut long = Vec::new();
+        for c in 0..width {
+            // A text too long is never copied (a string of 30,000 characters in every cell).
+            let text = match self.range.get((self.row, c)) {
+                Some(Data::String(t)) if too_long(t) => None,
+                Some(d) => Some(cell_text(d)).filter(|t| !too_long(t)),
+                None => Some(String::new()),
+            };
+            if text.is_none() {
+                long.push(cells.len());
             }
-            let line = start_row + i + 1;
-            if cells.iter().any(|c| too_long(c)) {
-                let short = cells.into_iter().map(|c| if too_long(&c) { String::new() } else { c }).collect();
-                Err(RecordError::CellTooLong { line, short })
-            } else {
-                Ok(Record { line, cells })
-            }
+            cells.push(text.unwrap_or_default());
+        }
+        while cells.last().is_some_and(|c| c.is_empty()) && !long.contains(&(cells.len() - 1)) {
+            cells.pop();
+        }
+        let line = self.start_row + self.row + 1;
+        self.row += 1;
+        Some(if long.is_empty() {
+            Ok(Record { line, cells })
+        } else {
+            Err(RecordError::CellTooLong { line, short: cells })
         })
-        .collect();
-    Ok((names, idx, rows))
+    }
 }

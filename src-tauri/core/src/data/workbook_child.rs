@@ -180,7 +180,7 @@ fn open_here(bytes: FileBytes, format: Whole, sheet: Option<u32>) -> Result<(Vec
         workbook_guard::check_ods((*bytes).as_ref())?;
     }
     let (names, index, records) = workbook::read_range((*bytes).as_ref(), format, sheet)?;
-    Ok((names, index, Box::new(records.into_iter())))
+    Ok((names, index, Box::new(records)))
 }
 
 /// The errors a child can answer, by their code on the wire.
