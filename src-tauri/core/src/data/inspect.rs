@@ -9,6 +9,9 @@ use crate::types::Lang;
 
 /// Rows read to decide a date column's order.
 const DATE_SAMPLE: usize = 20_000;
+/// Rows after the header row looked through for columns holding a value (a column without a
+/// header whose first value comes after the rows the screen shows).
+const WIDTH_SAMPLE: usize = 2_000;
 
 /// The date order of each date column of `mapping` (`None` for other columns), and the
 /// columns whose values contradict each other.
@@ -37,7 +40,8 @@ pub fn date_orders(file: &ImportFile, columns: &[Field], lang: Lang) -> (Vec<Opt
 }
 
 /// Rule: the mapping screen shows the columns up to the last one with a header or a value in
-/// the rows after the header row that it samples, [`MAX_SHOWN_COLUMNS`] at most. A sheet Excel
+/// the rows after the header row that it looks through ([`WIDTH_SAMPLE`]), [`MAX_SHOWN_COLUMNS`]
+/// at most. A sheet Excel
 /// once saw a value far to the right of gives a CSV whose every line runs to that column (16,384
 /// cells, all empty): a list that long would freeze the screen, and its empty columns hold
 /// nothing to map. The columns not shown are ignored by the import (the mapping is shorter than
@@ -50,8 +54,26 @@ pub fn shown_width(headers: &[String], rows: &[Vec<String>]) -> usize {
 
 /// The columns up to the last one with a header or a sampled value.
 fn used_width(headers: &[String], rows: &[Vec<String>]) -> usize {
-    let last = |cells: &[String]| cells.iter().rposition(|c| !c.trim().is_empty()).map_or(0, |i| i + 1);
-    rows.iter().map(|r| last(r)).chain([last(headers)]).max().unwrap_or(0)
+    rows.iter().map(|r| last_used(r)).chain([last_used(headers)]).max().unwrap_or(0)
+}
+
+/// The cells up to the last holding something.
+fn last_used(cells: &[String]) -> usize {
+    cells.iter().rposition(|c| !c.trim().is_empty()).map_or(0, |i| i + 1)
+}
+
+/// The columns up to the last holding a value in the first [`WIDTH_SAMPLE`] data rows.
+fn data_width(file: &ImportFile) -> usize {
+    use super::csv_read::RecordError;
+    file.data()
+        .take(WIDTH_SAMPLE)
+        .map(|r| match r {
+            Ok(r) => last_used(&r.cells),
+            Err(RecordError::CellTooLong { short, .. }) => last_used(&short),
+            Err(RecordError::Unreadable { .. }) => 0,
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 /// The widest mapping the screen shows (customer files use a few dozen columns).
@@ -62,8 +84,9 @@ impl ImportFile {
         let mut headers = self.headers();
         let mut sample = self.sample(self.header_row + 11);
         let rows = sample.get(self.header_row + 1..).unwrap_or_default();
-        let used = used_width(&headers, rows).max(headers.len());
-        let width = shown_width(&headers, rows);
+        let used = used_width(&headers, rows).max(data_width(self));
+        let width = used.min(MAX_SHOWN_COLUMNS);
+        let used = used.max(headers.len());
         let hidden_columns = used.saturating_sub(width) as u32;
         headers.resize(width, String::new());
         for row in &mut sample {

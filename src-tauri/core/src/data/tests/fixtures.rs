@@ -518,6 +518,18 @@ fn a_column_of_values_without_a_header_can_be_mapped_and_a_header_below_blank_li
         "the unnamed column mapped by the merchant is imported"
     );
 
+    // The first phone typed in that column comes after the dozen rows the screen shows: the
+    // column is listed all the same.
+    let mut text = String::from("Nom;E-mail\n");
+    for i in 0..40 {
+        text.push_str(&format!("Client{i};client{i}@example.com\n"));
+    }
+    text.push_str("Tardif;tardif@example.com;06 12 34 56 79\n");
+    let f = ImportFile::open("carnet.csv", text.as_bytes(), &ReadOptions::default()).unwrap();
+    let info = f.info(crate::types::Lang::Fr);
+    assert_eq!(info.headers, vec!["Nom", "E-mail", ""], "a column whose first value comes late is listed");
+    assert_eq!(info.hidden_columns, 0);
+
     // A title, blank lines, then the headers on line 5: the sample reaches line 5, from which
     // the screen offers its choice of header row.
     let f = ImportFile::open(
