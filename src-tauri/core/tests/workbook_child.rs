@@ -233,6 +233,7 @@ fn the_child_limits_itself_before_reading_a_byte() {
     };
     assert_eq!(line("Max cpu time"), "Max cpu time 180 190 seconds", "{limits}");
     assert_eq!(line("Max file size"), "Max file size 0 0 bytes", "{limits}");
+    assert_eq!(line("Max core file size"), "Max core file size 0 0 bytes", "no core dump of a reader: {limits}");
     let address: Vec<&str> =
         limits.lines().find(|l| l.starts_with("Max address space")).unwrap().split_whitespace().collect();
     let soft: u64 = address[3].parse().unwrap();
@@ -274,4 +275,38 @@ fn a_child_does_not_outlive_the_program_that_started_it() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     assert!(!alive(), "the reader {pid} still runs after the program that started it quit");
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn a_child_whose_parent_is_gone_before_it_starts_stops_at_once() {
+    // The parent's id comes as an argument: a child whose parent is not that one (it quit, the
+    // child went to another) stops; one whose parent it is waits for its workbook, whatever
+    // the parent's id (a program run as process 1 in a container is a parent too).
+    let start = |parent: u32| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_comptoir-cli"))
+            .args([workbook_child::ARG, &parent.to_string()])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut orphan = start(u32::MAX / 2);
+    let t0 = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = orphan.try_wait().unwrap() {
+            break Some(s);
+        }
+        if t0.elapsed() > std::time::Duration::from_secs(10) {
+            let _ = orphan.kill();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(status.and_then(|s| s.code()), Some(3), "a reader with another parent stops");
+    let mut child = start(std::process::id());
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(child.try_wait().unwrap().is_none(), "a reader whose parent it is waits for its workbook");
+    let _ = child.kill();
+    let _ = child.wait();
 }

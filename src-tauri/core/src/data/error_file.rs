@@ -15,6 +15,7 @@ use std::collections::HashMap;
 
 /// The file's bytes and its suggested name.
 pub fn error_file(file: &ImportFile, errors: &[(u32, String)], lang: Lang) -> Result<(Vec<u8>, String)> {
+    let failed_before = file.failed_readings();
     let by_line: HashMap<u32, &str> = errors.iter().map(|(l, r)| (*l, r.as_str())).collect();
     let mut rows: Vec<Vec<String>> = vec![file.headers()];
     let mut reasons: Vec<&str> = Vec::new();
@@ -32,7 +33,7 @@ pub fn error_file(file: &ImportFile, errors: &[(u32, String)], lang: Lang) -> Re
         }
     }
     // A workbook whose reader stopped halfway: a file missing rows in error is not given.
-    if let Some(e) = file.reading_failed() {
+    if let Some(e) = file.failure_since(failed_before) {
         return Err(e);
     }
     // "Erreur" is one column for every line: after the widest row (a row wider than its

@@ -335,6 +335,8 @@ pub(crate) fn run(
     if opts.soft_opt_in.as_ref().is_some_and(|a| a.trim().is_empty() || a.chars().count() > 1000) {
         return Err(Error::invalid("soft_opt_in", "field.import_attestation_invalid"));
     }
+    // The readings of the file that failed before this one (a preview's, say) are not its.
+    let failed_before = file.failed_readings();
     let settings = crate::settings::read(tx)?;
     let headers = file.headers();
     let row_ctx = RowContext {
@@ -603,7 +605,7 @@ pub(crate) fn run(
             }
             // A workbook whose reader stopped halfway gave only part of its rows: nothing is
             // kept (the rows read so far are rolled back with the transaction).
-            if let Some(e) = file.reading_failed() {
+            if let Some(e) = file.failure_since(failed_before) {
                 return Err(e);
             }
             issue_deferred_cards(tx, ctx.import_id)?;

@@ -125,9 +125,10 @@ pub struct ImportFile {
     grid: Grid,
     /// `data_len`, once counted (the file never changes once opened).
     rows: std::sync::OnceLock<usize>,
-    /// Set when a reading of a streamed sheet stopped before its end (its child failed):
-    /// the records read are then not the whole sheet (`reading_failed`).
-    failed: std::sync::OnceLock<workbook_child::Failure>,
+    /// The readings of a streamed sheet that stopped before its end (their child failed), and
+    /// why the last did: the records such a reading gave are not the whole sheet
+    /// (`failure_since`).
+    failures: std::sync::Mutex<(u32, Option<workbook_child::Failure>)>,
 }
 
 fn sniff(bytes: &[u8]) -> Result<FileFormat> {
@@ -304,7 +305,7 @@ impl ImportFile {
             header_row: 0,
             grid: Grid::Rows(Vec::new()),
             rows: std::sync::OnceLock::new(),
-            failed: std::sync::OnceLock::new(),
+            failures: std::sync::Mutex::new((0, None)),
         };
         match format {
             FileFormat::Csv => {
@@ -390,11 +391,11 @@ impl ImportFile {
             }
             Grid::Xlsx { bytes, sheet, .. } => {
                 match workbook_child::open(bytes.clone(), workbook::Whole::Xlsx, Some(*sheet)) {
-                    Ok(opened) => Box::new(Noted { records: opened.records, failed: &self.failed }),
+                    Ok(opened) => Box::new(Noted { records: opened.records, failures: &self.failures, noted: false }),
                     // It opened when the file was opened, from the same bytes: its reader
                     // could not start again.
                     Err(e) => {
-                        let _ = self.failed.set(workbook_child::Failure::of(&e));
+                        note_failure(&self.failures, workbook_child::Failure::of(&e));
                         Box::new(std::iter::once(Err(RecordError::Unreadable { line: 1 })))
                     }
                 }
@@ -403,11 +404,18 @@ impl ImportFile {
         }
     }
 
-    /// Whether a reading of this file stopped before the end of its sheet (a workbook's
-    /// reader that failed, or could not start again): what was read is then not the whole
+    /// How many readings of this file stopped before the end of its sheet so far (a
+    /// workbook's reader that failed, or could not start again).
+    pub fn failed_readings(&self) -> u32 {
+        self.failures.lock().unwrap_or_else(|e| e.into_inner()).0
+    }
+
+    /// Why a reading stopped before the end of its sheet, if one did after `before` readings
+    /// had (`failed_readings` taken when a reading began): what it read is then not the whole
     /// file, and an import or an error file made from it must not be kept.
-    pub fn reading_failed(&self) -> Option<Error> {
-        self.failed.get().map(|f| f.error())
+    pub fn failure_since(&self, before: u32) -> Option<Error> {
+        let f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        f.1.filter(|_| f.0 > before).map(|f| f.error())
     }
 
     /// The cells of the header row. `header_row` counts every record, those that could not be
@@ -486,10 +494,18 @@ fn self_first_non_empty(f: &ImportFile) -> usize {
         .unwrap_or(0)
 }
 
-/// A streamed sheet's records, its reading's failure noted on the file.
+type Failures = std::sync::Mutex<(u32, Option<workbook_child::Failure>)>;
+
+fn note_failure(failures: &Failures, f: workbook_child::Failure) {
+    let mut n = failures.lock().unwrap_or_else(|e| e.into_inner());
+    *n = (n.0 + 1, Some(f));
+}
+
+/// A streamed sheet's records, its reading's failure noted on the file (once).
 struct Noted<'a> {
     records: Records,
-    failed: &'a std::sync::OnceLock<workbook_child::Failure>,
+    failures: &'a Failures,
+    noted: bool,
 }
 
 impl Iterator for Noted<'_> {
@@ -497,8 +513,9 @@ impl Iterator for Noted<'_> {
 
     fn next(&mut self) -> Option<ReadRecord> {
         let r = self.records.next();
-        if let Some(f) = self.records.failure() {
-            let _ = self.failed.set(f);
+        if let (Some(f), false) = (self.records.failure(), self.noted) {
+            self.noted = true;
+            note_failure(self.failures, f);
         }
         r
     }

@@ -39,7 +39,7 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The argument that makes the program a workbook reader (see [`serve_if_asked`]).
 pub const ARG: &str = "--comptoir-read-workbook";
@@ -114,9 +114,11 @@ fn limit_self() {
     unsafe {
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
     }
-    // The app may have gone before that: no one would read the records.
+    // The app may have gone before that: no one would read the records. (Its id comes as an
+    // argument: a program run as process 1, in a container, is a parent all the same.)
+    let parent: Option<i32> = std::env::args().nth(2).and_then(|p| p.parse().ok());
     // SAFETY: getppid has no preconditions.
-    if unsafe { libc::getppid() } == 1 {
+    if parent.is_some_and(|p| p != unsafe { libc::getppid() }) {
         std::process::exit(3);
     }
     fn set(resource: libc::__rlimit_resource_t, soft: u64, hard: u64) {
@@ -139,6 +141,9 @@ fn limit_self() {
     // SIGKILL (the kernel checks the hard one first when both are reached).
     set(libc::RLIMIT_CPU, CHILD_CPU_SECONDS, CHILD_CPU_SECONDS + 10);
     set(libc::RLIMIT_FSIZE, 0, 0);
+    // No core dump of a reader that fails (it would hold the merchant's customers, and a
+    // system's crash handler takes time to write it).
+    set(libc::RLIMIT_CORE, 0, 0);
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
@@ -347,27 +352,35 @@ pub struct ChildRecords {
     failed: Option<Failure>,
 }
 
-/// The child's output, with the time its reader started waiting (0: not waiting), for the
+/// The child's output, with whether its reader is waiting and how many reads ended, for the
 /// watchdog. A child blocked because the records are consumed slowly (an import writing) is
 /// not waited for: only a reader waiting for bytes that do not come is.
 struct Watched {
     inner: ChildStdout,
-    waiting_since: Arc<AtomicU64>,
-    start: Instant,
+    progress: Arc<Progress>,
+}
+
+#[derive(Default)]
+struct Progress {
+    waiting: AtomicBool,
+    reads: AtomicU64,
 }
 
 impl Read for Watched {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.waiting_since.store(self.start.elapsed().as_millis() as u64 + 1, Ordering::Relaxed);
+        self.progress.waiting.store(true, Ordering::Relaxed);
         let n = self.inner.read(buf);
-        self.waiting_since.store(0, Ordering::Relaxed);
+        self.progress.reads.fetch_add(1, Ordering::Relaxed);
+        self.progress.waiting.store(false, Ordering::Relaxed);
         n
     }
 }
 
 fn spawn(exe: &PathBuf, bytes: FileBytes, format: Whole, sheet: Option<u32>) -> io::Result<ChildRecords> {
     let mut command = Command::new(exe);
-    command.arg(ARG).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    // The parent's id: the child checks it is still its parent once it can die with it.
+    command.arg(ARG).arg(std::process::id().to_string());
+    command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     #[cfg(windows)]
     {
         // No console window flashes up for the reader (CREATE_NO_WINDOW).
@@ -408,15 +421,18 @@ fn spawn(exe: &PathBuf, bytes: FileBytes, format: Whole, sheet: Option<u32>) -> 
     let child = Arc::new(Mutex::new(child));
     let (watchdog, stop) = mpsc::channel::<()>();
     let stalled = Arc::new(AtomicBool::new(false));
-    let waiting_since = Arc::new(AtomicU64::new(0));
-    let start = Instant::now();
+    let progress = Arc::new(Progress::default());
     {
-        let (child, stalled, waiting_since) = (child.clone(), stalled.clone(), waiting_since.clone());
+        let (child, stalled, progress) = (child.clone(), stalled.clone(), progress.clone());
         std::thread::spawn(move || {
+            // Seconds counted as ticks, not as time elapsed: a computer asleep meanwhile (a lid
+            // closed) is not a child stuck (Windows' clock runs on through sleep).
+            let (mut still, mut reads) = (0u64, u64::MAX);
             while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(Duration::from_secs(1)) {
-                let since = waiting_since.load(Ordering::Relaxed);
-                let now = start.elapsed().as_millis() as u64 + 1;
-                if since != 0 && now.saturating_sub(since) > STALL_SECONDS * 1000 {
+                let now = progress.reads.load(Ordering::Relaxed);
+                still = if progress.waiting.load(Ordering::Relaxed) && now == reads { still + 1 } else { 0 };
+                reads = now;
+                if still > STALL_SECONDS {
                     stalled.store(true, Ordering::Relaxed);
                     if let Ok(mut c) = child.lock() {
                         let _ = c.kill();
@@ -428,7 +444,7 @@ fn spawn(exe: &PathBuf, bytes: FileBytes, format: Whole, sheet: Option<u32>) -> 
     }
     Ok(ChildRecords {
         child,
-        out: BufReader::with_capacity(64 * 1024, Watched { inner: stdout, waiting_since, start }),
+        out: BufReader::with_capacity(64 * 1024, Watched { inner: stdout, progress }),
         stderr: Some(stderr_reader),
         _watchdog: watchdog,
         stalled,
