@@ -250,10 +250,10 @@ pub async fn data_import_error_file(
     token: String,
 ) -> Res<Response> {
     let l = lang(&state);
-    let (bytes, _) = data
-        .with_file(&token, |h| error_file::error_file(&h.file, &h.errors, l))
-        .map_err(|e| payload(&state, e))?
-        .map_err(|e| payload(&state, e))?;
+    // Made outside the lock of the files held: a large workbook's rows are read again.
+    let (file, errors) =
+        data.with_file(&token, |h| (h.file.clone(), h.errors.clone())).map_err(|e| payload(&state, e))?;
+    let (bytes, _) = error_file::error_file(&file, &errors, l).map_err(|e| payload(&state, e))?;
     Ok(Response::new(bytes))
 }
 
