@@ -583,7 +583,12 @@ impl ChildRecords {
                 }
             };
         tracing::warn!("the workbook reader stopped early ({status:?}): {}", said.trim());
-        let f = if out_of_bounds { Failure::TooLarge } else { Failure::Unreadable };
+        // Code 3: the child found it was not its parent's (see `limit_self`): not the file's fault.
+        let f = match status.and_then(|s| s.code()) {
+            Some(3) => Failure::NotStarted,
+            _ if out_of_bounds => Failure::TooLarge,
+            _ => Failure::Unreadable,
+        };
         self.failed = Some(f);
         f
     }
