@@ -3,7 +3,7 @@
 
 use super::mapping::{self, Field, Mapping};
 use super::normalise::{infer_date_order, DateOrder};
-use super::source::ImportFile;
+use super::source::{last_used, ImportFile};
 use super::types::FileInfo;
 use crate::types::Lang;
 
@@ -57,14 +57,13 @@ fn used_width(headers: &[String], rows: &[Vec<String>]) -> usize {
     rows.iter().map(|r| last_used(r)).chain([last_used(headers)]).max().unwrap_or(0)
 }
 
-/// The cells up to the last holding something.
-fn last_used(cells: &[String]) -> usize {
-    cells.iter().rposition(|c| !c.trim().is_empty()).map_or(0, |i| i + 1)
-}
-
-/// The columns up to the last holding a value in the first [`WIDTH_SAMPLE`] data rows.
+/// The columns up to the last holding a value in the first [`WIDTH_SAMPLE`] data rows (as
+/// noted when a workbook was opened, without reading it again).
 fn data_width(file: &ImportFile) -> usize {
     use super::csv_read::RecordError;
+    if let Some(w) = file.noted_data_width(WIDTH_SAMPLE) {
+        return w;
+    }
     file.data()
         .take(WIDTH_SAMPLE)
         .map(|r| match r {

@@ -125,6 +125,10 @@ pub struct ImportFile {
     grid: Grid,
     /// `data_len`, once counted (the file never changes once opened).
     rows: std::sync::OnceLock<usize>,
+    /// A workbook's first records' widths, noted when it was read through at opening (see
+    /// `noted_data_width`), and whether they are all its records.
+    widths: Vec<u32>,
+    widths_all: bool,
     /// The readings of a streamed sheet that stopped before its end (their child failed), and
     /// why the last did: the records such a reading gave are not the whole sheet
     /// (`failure_since`).
@@ -305,6 +309,8 @@ impl ImportFile {
             header_row: 0,
             grid: Grid::Rows(Vec::new()),
             rows: std::sync::OnceLock::new(),
+            widths: Vec::new(),
+            widths_all: false,
             failures: std::sync::Mutex::new((0, None)),
         };
         match format {
@@ -359,6 +365,8 @@ impl ImportFile {
                 f.sheet = opened.index;
                 f.header_row = pass.header_row;
                 let _ = f.rows.set(pass.data_len);
+                f.widths = pass.widths;
+                f.widths_all = pass.widths_all;
                 f.grid = if pass.whole {
                     Grid::Rows(pass.kept)
                 } else {
@@ -416,6 +424,18 @@ impl ImportFile {
     pub fn failure_since(&self, before: u32) -> Option<Error> {
         let f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         f.1.filter(|_| f.0 > before).map(|f| f.error())
+    }
+
+    /// The widest of the `n` records after the header row (blank ones included), as the
+    /// reading at opening noted it: `None` when it did not note that far (a text file; a
+    /// workbook's header row far down). A streamed sheet is not read again for it.
+    pub(crate) fn noted_data_width(&self, n: usize) -> Option<usize> {
+        let from = (self.header_row + 1).min(self.widths.len());
+        let to = self.header_row + 1 + n;
+        if self.widths.is_empty() || (to > self.widths.len() && !self.widths_all) {
+            return None;
+        }
+        Some(self.widths[from..to.min(self.widths.len())].iter().max().copied().unwrap_or(0) as usize)
     }
 
     /// The cells of the header row. `header_row` counts every record, those that could not be
@@ -537,8 +557,19 @@ fn record_bytes(r: &ReadRecord) -> usize {
     48 + cells.iter().map(|c| 24 + c.len()).sum::<usize>()
 }
 
+/// The records whose width the reading at opening notes.
+const NOTED_WIDTHS: usize = 4_096;
+
+/// The cells up to the last holding something.
+pub(crate) fn last_used(cells: &[String]) -> usize {
+    cells.iter().rposition(|c| !c.trim().is_empty()).map_or(0, |i| i + 1)
+}
+
 /// A workbook's sheet read through once, when it is opened.
 struct Pass {
+    /// The widths of the first [`NOTED_WIDTHS`] records, and whether that is all of them.
+    widths: Vec<u32>,
+    widths_all: bool,
     /// Every record (`whole`), or the first [`HEAD`].
     kept: Vec<ReadRecord>,
     whole: bool,
@@ -553,7 +584,8 @@ struct Pass {
 /// counted for the progress bar.
 fn read_through(records: &mut Records, header_row: Option<usize>, format: workbook::Whole) -> Result<Pass> {
     let keep_all = format != workbook::Whole::Xlsx;
-    let mut pass = Pass { kept: Vec::new(), whole: true, header_row: 0, data_len: 0 };
+    let mut pass =
+        Pass { widths: Vec::new(), widths_all: true, kept: Vec::new(), whole: true, header_row: 0, data_len: 0 };
     let (mut kept_bytes, mut not_blank, mut at_first) = (0usize, 0usize, 0usize);
     let (mut guess, mut upto_header) = (None, None);
     for (i, r) in records.by_ref().enumerate() {
@@ -565,6 +597,15 @@ fn read_through(records: &mut Records, header_row: Option<usize>, format: workbo
         }
         if !matches!(&r, Ok(rec) if rec.cells.iter().all(|c| c.trim().is_empty())) {
             not_blank += 1;
+        }
+        if i < NOTED_WIDTHS {
+            pass.widths.push(match &r {
+                Ok(rec) => last_used(&rec.cells) as u32,
+                Err(RecordError::CellTooLong { short, .. }) => last_used(short) as u32,
+                Err(RecordError::Unreadable { .. }) => 0,
+            });
+        } else {
+            pass.widths_all = false;
         }
         if guess.is_none() && matches!(&r, Ok(rec) if rec.cells.iter().filter(|c| !c.trim().is_empty()).count() >= 2) {
             guess = Some(i);

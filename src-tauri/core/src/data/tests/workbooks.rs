@@ -339,3 +339,30 @@ fn a_workbook_of_repeated_words_is_not_taken_for_a_shared_strings_bomb() {
     let hidden = "<?xml version=\"1.0\"?><x/><sst xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" uniqueCount=\"2000000000\"><si><t>Mme</t></si></sst>";
     assert!(check(hidden).is_some(), "the announced count is found wherever sst starts");
 }
+
+#[test]
+fn a_workbook_column_whose_first_value_comes_late_is_listed_from_the_reading_at_opening() {
+    // Phones typed without a header from row 42 on; and a header row far down (past the widths
+    // noted at opening): the column is listed either way.
+    for title_rows in [0u32, 5_000] {
+        let bytes = xlsx(|ws| {
+            for r in 0..title_rows {
+                ws.write_string(r, 0, format!("note {r}")).unwrap();
+            }
+            ws.write_string(title_rows, 0, "Nom").unwrap();
+            ws.write_string(title_rows, 1, "E-mail").unwrap();
+            for i in 1..=40u32 {
+                ws.write_string(title_rows + i, 0, format!("Client{i}")).unwrap();
+                ws.write_string(title_rows + i, 1, format!("client{i}@example.com")).unwrap();
+            }
+            ws.write_string(title_rows + 41, 0, "Tardif").unwrap();
+            ws.write_string(title_rows + 41, 1, "tardif@example.com").unwrap();
+            ws.write_string(title_rows + 41, 2, "06 12 34 56 79").unwrap();
+        });
+        let opts = ReadOptions { header_row: Some(title_rows), ..Default::default() };
+        let f = ImportFile::open("carnet.xlsx", &bytes, &opts).unwrap();
+        let info = f.info(crate::types::Lang::Fr);
+        assert_eq!(info.headers, vec!["Nom", "E-mail", ""], "{title_rows} rows before the header");
+        assert_eq!(f.noted_data_width(2_000).is_some(), title_rows == 0, "noted at opening only within its rows");
+    }
+}
