@@ -71,7 +71,10 @@ pub enum Reader {
 static READER: OnceLock<Reader> = OnceLock::new();
 
 /// Chooses how workbooks are read, once, before the first is opened. Answers whether it was
-/// taken (the first choice stays).
+/// taken (the first choice stays). Without a choice, the program reads them in a child of
+/// itself, except in this crate's unit tests (in the process): another test program that
+/// opens a workbook must choose (`comptoir-cli` as the child, as `tests/workbook_child.rs`
+/// does), or its own test binary would be started as the reader and refuse every workbook.
 pub fn set_reader(r: Reader) -> bool {
     READER.set(r).is_ok()
 }
