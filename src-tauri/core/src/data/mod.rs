@@ -1,13 +1,16 @@
 //! The merchant's data in, out, and never lost (issue 9).
 //!
-//! - In: `upload` (the window's file, copied piece by piece and mapped), `decode` (text encodings), `csv_read` (separators, quoted newlines), `source` (CSV,
-//!   XLSX/XLS/ODS, Mailchimp's zip; sheet and header row), `mapping` (headers recognised,
-//!   presets), `normalise` (Excel's damage repaired, dates, amounts, consent words — pure),
-//!   `rows` (a row → a checked customer, pure), `matching` (the existing customer a row is,
-//!   similar names, the columns an import sets), `import` (preview and import: one
-//!   transaction, the preview rolled back), `bulk` (the indexes a large import builds after
-//!   its rows), `undo` (an import undone within 30 days),
-//!   `error_file` (the rows in error, in the file's own encoding and separator).
+//! - In: `upload` (the window's file, copied piece by piece and mapped), `decode` (text
+//!   encodings), `csv_read` (separators, quoted newlines), `source` (CSV, XLSX/XLS/ODS,
+//!   Mailchimp's zip; sheet and header row), `workbook` / `workbook_guard` / `workbook_child`
+//!   (a workbook's sheet, its parts bounded, read in a child process), `mapping` (headers
+//!   recognised, presets), `normalise` (Excel's damage repaired, dates, amounts, consent
+//!   words — pure), `rows` (a row → a checked customer, pure), `matching` (the existing
+//!   customer a row is, similar names, the columns an import sets), `import` (preview and
+//!   import: one transaction, the preview rolled back), `import_row` (what one row writes),
+//!   `bulk` (the indexes a large import builds after its rows), `undo` (an import undone
+//!   within 30 days), `error_file` (the rows in error, in the file's own encoding and
+//!   separator).
 //! - Out: `export` (CSV Excel France, CSV standard, XLSX; formulas neutralised),
 //!   `access_pack` (everything held about one person, as a zip).
 //! - GDPR / Law 25: `erasure` (anonymise, keep salted hashes, applied again after a restore),
@@ -30,6 +33,7 @@ pub mod erasure;
 pub mod error_file;
 pub mod export;
 pub mod import;
+mod import_row;
 pub mod inspect;
 pub mod mapping;
 mod matching;
