@@ -10,6 +10,7 @@ use super::{latency, BenchResult};
 use crate::data::backup::{self, BackupReason};
 use crate::data::export::{ExportFormat, ExportScope};
 use crate::data::*;
+use crate::storage::checkpoint::{self, Checkpointer};
 use crate::storage::Store;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -68,6 +69,10 @@ fn import_bench(work: &Path, name: &str, rows: usize, town: bool) -> crate::Resu
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
     let mut store = Store::open(&db)?;
+    // As in the app: the log is copied into the file by a thread of its own, not by the
+    // import's commit.
+    store.leave_checkpoints_to_background()?;
+    let checkpointer = Checkpointer::spawn(&db, checkpoint::DEFAULT_EVERY)?;
     let t = Instant::now();
     let bytes = std::sync::Arc::new(bytes);
     let file = ImportFile::open_shared("clients.csv", bytes.clone(), &ReadOptions::default())?;
@@ -83,6 +88,7 @@ fn import_bench(work: &Path, name: &str, rows: usize, town: bool) -> crate::Resu
     let product = t.elapsed().as_secs_f64() * 1000.0;
     assert_eq!(run.report.counts.new as usize, rows, "every row imported");
     drop(store);
+    drop(checkpointer);
 
     // Baseline: the same rows, already split, bound to one prepared INSERT into the same table.
     let base_db = work.join("import-baseline.db");

@@ -21,7 +21,7 @@ use super::csv_read::{Record, RecordError};
 use super::erasure;
 use super::import_row::{consent_for, create, update, Ctx};
 use super::mapping::Field;
-use super::matching::{find_match, shared_phone, similar};
+use super::matching::{find_match, shared_phone, similar, Found};
 use super::normalise::ConsentWord;
 use super::report::Seen;
 pub use super::report::MAX_REPORTED_ROWS;
@@ -33,7 +33,7 @@ use crate::customers::{self, ConsentChoice};
 use crate::error::{Error, Result};
 use crate::i18n::tr;
 use crate::storage::{PutBack, Store, Tx};
-use crate::types::{Lang, Outcome};
+use crate::types::{CustomerId, Lang, Outcome};
 use rusqlite::{params, OptionalExtension};
 
 /// Progress is reported (and cancel checked) every this many rows.
@@ -107,11 +107,8 @@ fn issue_deferred_cards(tx: &Tx, import_id: i64) -> Result<()> {
         "SELECT customer_id FROM import_changes i WHERE import_id = ?1 AND action = 'created'
          AND NOT EXISTS (SELECT 1 FROM cards c WHERE c.customer_id = i.customer_id) ORDER BY customer_id",
     )?;
-    let mut rows = st.query([import_id])?;
-    while let Some(r) = rows.next()? {
-        crate::cards::issue(tx, r.get(0)?)?;
-    }
-    Ok(())
+    let ids: Vec<CustomerId> = st.query_map([import_id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    crate::cards::issue_each(tx, &ids)
 }
 
 /// `put_back`: `No` for a preview, whose rollback restores the indexes a large import drops.
@@ -160,6 +157,8 @@ pub(crate) fn run(
     // Most shops have no erasure and no suppression yet: no look-up per row then.
     let any_erasure: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM erasures)", [], |r| r.get(0))?;
     let mut any_suppression: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM suppressions)", [], |r| r.get(0))?;
+    // A shop's first import: no customer to find but those of the file's own rows.
+    let shop_was_empty: bool = tx.query_row("SELECT NOT EXISTS (SELECT 1 FROM customers)", [], |r| r.get(0))?;
     let mut counts = ImportCounts::default();
     let mut outcomes = super::report::Reported::default();
     let mut errors: Vec<(u32, String)> = Vec::new();
@@ -305,7 +304,13 @@ pub(crate) fn run(
                 out.suppressed |= suppressed_already;
                 let (email, phone) = (n.email_norm.as_deref(), n.phone.as_ref().map(|p| p.e164.as_str()));
                 let name_from_email = n.email.as_deref() == Some(n.last_name.as_str()) && n.first_name.is_empty();
-                let found = find_match(tx, n, row.card.as_deref())?;
+                // In a shop that had no customer, a row bringing no email, phone or card an
+                // earlier row brought finds no one: the look-ups are skipped (`Seen::may_know`).
+                let found = if shop_was_empty && !seen.may_know(email, phone, row.card.as_deref()) {
+                    Found::default()
+                } else {
+                    find_match(tx, n, row.card.as_deref())?
+                };
                 // The in-file report follows the matching: a row whose phone the matching found
                 // under another person's email, or under two people's, is not the same person
                 // as an earlier row by that phone; a row the matching took for the same

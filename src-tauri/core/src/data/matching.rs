@@ -123,6 +123,7 @@ pub(crate) fn set_column(tx: &Tx, id: CustomerId, col: &str, v: Option<&str>) ->
 }
 
 /// What the matching found for a row.
+#[derive(Default)]
 pub(crate) struct Found {
     /// The existing customer the row is.
     pub id: Option<CustomerId>,
@@ -144,10 +145,12 @@ pub(crate) struct Found {
 /// in the spreadsheet still finds its customer) unless the names say it is someone else
 /// (`card_names_holder`).
 pub(crate) fn find_match(tx: &Tx, n: &Normalized, card: Option<&str>) -> Result<Found> {
-    let order = "AND merged_into IS NULL ORDER BY archived_at IS NOT NULL, id LIMIT 1";
     if let Some(e) = &n.email_norm {
         let id = tx
-            .prepare_cached(&format!("SELECT id FROM customers WHERE email_norm = ?1 {order}"))?
+            .prepare_cached(
+                "SELECT id FROM customers WHERE email_norm = ?1 AND merged_into IS NULL
+                 ORDER BY archived_at IS NOT NULL, id LIMIT 1",
+            )?
             .query_row([e], |r| r.get(0))
             .optional()?;
         if id.is_some() {

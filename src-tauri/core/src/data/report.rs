@@ -100,6 +100,23 @@ impl Seen {
         look.into_iter().chain([card.map(|c| self.key(b'c', c))]).flatten().find_map(|k| self.map.get(&k).copied())
     }
 
+    /// Whether an earlier row brought this email, phone or card, in any role (with or without
+    /// an email beside the phone). Rule: every value a row can write on a customer (its email,
+    /// its phone, its card) is remembered by `remember` from the first row that writes it — a
+    /// phone is left out only when the matching found it on a customer already, who got it from
+    /// an earlier row — so in a shop that had no customer before the import, a row none of
+    /// whose values is known here can match no one. A "maybe" (two values of one hash) only
+    /// costs the look-up.
+    pub(super) fn may_know(&self, email: Option<&str>, phone: Option<&str>, card: Option<&str>) -> bool {
+        let keys = [
+            email.map(|e| self.key(b'e', e)),
+            phone.map(|p| self.key(b'p', p)),
+            phone.map(|p| self.key(b'q', p)),
+            card.map(|c| self.key(b'c', c)),
+        ];
+        keys.into_iter().flatten().any(|k| self.map.contains_key(&k))
+    }
+
     /// The line of the first earlier row the matching took for the existing customer `id`.
     pub(super) fn same_customer(&self, id: CustomerId) -> Option<u32> {
         self.map.get(&self.key(b'i', &id.to_string())).copied()

@@ -424,3 +424,114 @@ fn a_card_number_held_here_by_someone_of_another_name_does_not_make_the_row_that
     assert_eq!(r.counts.new, 2, "{:#?}", r.rows);
     assert_eq!(r.rows[1].duplicate_of_line, None, "Léo is not line 2's Anna: {:#?}", r.rows[1]);
 }
+
+/// What an import did, with every customer named by the line of the row that created it
+/// (`ext` for a customer who was there before), so two shops' reports compare.
+fn outcomes_by_line(r: &ImportReport) -> Vec<String> {
+    let creator = |id: Option<i64>| match id {
+        None => "-".to_string(),
+        Some(id) => r
+            .rows
+            .iter()
+            .find(|o| o.kind == RowKind::New && o.customer_id == Some(id))
+            .map_or("ext".into(), |o| o.line.to_string()),
+    };
+    let mut rows: Vec<_> = r.rows.iter().collect();
+    rows.sort_by_key(|o| o.line);
+    rows.iter()
+        .map(|o| {
+            let similar: Vec<String> = o
+                .similar_to
+                .iter()
+                .map(|s| format!("{}{}", creator(Some(s.id)), if s.same_phone { "=" } else { "" }))
+                .collect();
+            let problems: Vec<&str> = o.problems.iter().map(|p| p.reason.as_str()).collect();
+            format!(
+                "line {} {:?} customer {} dup {:?} similar {similar:?} problems {problems:?} suppressed {}",
+                o.line,
+                o.kind,
+                creator(o.customer_id),
+                o.duplicate_of_line,
+                o.suppressed
+            )
+        })
+        .collect()
+}
+
+/// Every customer's name, email, phone and cards, in the order created (without the one
+/// customer `skip`).
+fn customers_written(s: &Store, skip: Option<i64>) -> Vec<String> {
+    let mut st = s
+        .conn()
+        .prepare(
+            "SELECT c.id, c.first_name, c.last_name, c.email, c.phone_e164,
+                    (SELECT group_concat(number || ':' || status, ' ') FROM cards WHERE customer_id = c.id)
+             FROM customers c ORDER BY c.id",
+        )
+        .unwrap();
+    let rows = st
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                format!(
+                    "{} {} {:?} {:?} {:?}",
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<String>>(5)?.map(|c| c.split(' ').filter(|n| n.starts_with("CF9")).count())
+                ),
+            ))
+        })
+        .unwrap();
+    rows.map(Result::unwrap).filter(|(id, _)| Some(*id) != skip).map(|(_, c)| c).collect()
+}
+
+#[test]
+fn a_first_import_into_an_empty_shop_matches_its_own_rows_as_any_other_import_would() {
+    // An empty shop skips the look-ups for rows whose values no earlier row brought
+    // (`Seen::may_know`): the rows that do bring one must find the same customers as in a
+    // shop with someone unrelated in it (where every row is looked up).
+    let text = "Prénom;Nom;E-mail;Téléphone;Carte;Code postal\n\
+        Gaël;Côté;gael@example.com;06 12 34 56 78;CF900001;69001\n\
+        Gaël;Côté;;+33 6 12 34 56 78;;69001\n\
+        Inès;Côté;ines@example.com;06 12 34 56 78;;69001\n\
+        ;Côté;;06 12 34 56 78;;69001\n\
+        Inès;Côté;;0612345678;;\n\
+        Zoé;Brûlé;;;CF900002;75011\n\
+        Zoé;;zoe@example.com;;CF900002;\n\
+        Bob;Martin;bob@example.com;;CF900002;\n\
+        Luc;Roux;;07 81 22 33 44;;13001\n\
+        Luc;Roux;luc@example.com;07 81 22 33 44;;\n\
+        Luc;Roux;luc.roux@example.com;;;\n\
+        ;;luc@example.com;;;\n\
+        Léa;Petit;lea@example.com;;;33000\n\
+        Léa;Petit;lea@example.com;06 99 88 77 66;CF900003;\n\
+        Noémie;Girard;;06 99 88 77 66;;\n\
+        Noémie;Girard;noemie@example.com;;CF900003;\n\
+        Hugo;Durand;;;;69001\n\
+        Hugo;Durand;;;;69001\n\
+        Jean;Roux;jean@example.com;;;\n\
+        Jean;Roux;JEAN@example.com;;CF900004;\n";
+    for policy in [MatchPolicy::Skip, MatchPolicy::FillEmpty, MatchPolicy::Overwrite] {
+        let f = csv_file(text);
+        let (mut empty, _) = testutil::store();
+        let mut opts = options(&f, &empty);
+        opts.matching = policy;
+        let fast = import(&mut empty, &f, &opts).report;
+        let (mut other, _) = testutil::store();
+        let unrelated = add(&mut other, "Quentin", "Xavier", "quentin@example.test", "Brest");
+        let looked_up = import(&mut other, &f, &opts).report;
+        assert_eq!(
+            outcomes_by_line(&fast),
+            outcomes_by_line(&looked_up),
+            "under {policy:?}, the empty shop's import must match, report and keep apart as in a shop with customers"
+        );
+        assert_eq!(
+            customers_written(&empty, None),
+            customers_written(&other, Some(unrelated)),
+            "under {policy:?}, the customers written must be the same"
+        );
+        assert!(fast.counts.duplicates_in_file >= 8, "the file's duplicates were found: {fast:#?}");
+    }
+}
