@@ -37,22 +37,42 @@ pub fn number_for_serial(serial: u64) -> String {
 /// first after it that no card carries (an import may have brought numbers of Comptoir's
 /// sequence, from another shop's export, under other serials).
 pub(crate) fn issue(tx: &Tx, customer_id: CustomerId) -> Result<String> {
-    let mut serial: i64 =
-        tx.prepare_cached("SELECT coalesce(max(id), 0) + 1 FROM cards")?.query_row([], |r| r.get(0))?;
-    let mut number = number_for_serial(serial as u64);
+    let mut serial = next_serial(tx)?;
+    issue_from(tx, &mut serial, customer_id)
+}
+
+/// Issue a new active card to each of `customers`, in their order: the numbers `issue` would
+/// give them one after the other, the next serial read once (a large import's new customers).
+pub(crate) fn issue_each(tx: &Tx, customers: &[CustomerId]) -> Result<()> {
+    let mut serial = next_serial(tx)?;
+    for id in customers {
+        issue_from(tx, &mut serial, *id)?;
+    }
+    Ok(())
+}
+
+fn next_serial(tx: &Tx) -> Result<i64> {
+    Ok(tx.prepare_cached("SELECT coalesce(max(id), 0) + 1 FROM cards")?.query_row([], |r| r.get(0))?)
+}
+
+/// The card of serial `serial`, or of the first serial after it whose number no card carries;
+/// `serial` is left on the one after.
+fn issue_from(tx: &Tx, serial: &mut i64, customer_id: CustomerId) -> Result<String> {
+    let mut number = number_for_serial(*serial as u64);
     while tx
         .prepare_cached("SELECT 1 FROM cards WHERE number = ?1")?
         .query_row([&number], |_| Ok(()))
         .optional()?
         .is_some()
     {
-        serial += 1;
-        number = number_for_serial(serial as u64);
+        *serial += 1;
+        number = number_for_serial(*serial as u64);
     }
     tx.prepare_cached(
         "INSERT INTO cards (id, customer_id, number, status, issued_at) VALUES (?1, ?2, ?3, 'active', ?4)",
     )?
-    .execute(params![serial, customer_id, number, tx.now])?;
+    .execute(params![*serial, customer_id, number, tx.now])?;
+    *serial += 1;
     Ok(number)
 }
 
