@@ -87,6 +87,31 @@ fn utf16_without_bom(bytes: &[u8]) -> Option<TextEncoding> {
     }
 }
 
+/// How much of a file `chardetng` reads to guess its encoding: its lines with a byte outside
+/// ASCII, up to this many bytes. Lines all in ASCII read the same in every encoding guessed
+/// here and tell nothing; reading a whole 8 MB file took 0.45 s, a tenth of its import.
+const GUESS_SAMPLE_BYTES: usize = 1 << 20;
+
+/// The lines of `bytes` (cut at CR or LF, so an old Mac's file too) holding a byte outside
+/// ASCII, in their order, with their line ends, until `max` bytes or the end. A file without
+/// line ends is its first `max` bytes.
+fn non_ascii_lines(bytes: &[u8], max: usize) -> std::borrow::Cow<'_, [u8]> {
+    if bytes.len() <= max {
+        return std::borrow::Cow::Borrowed(bytes);
+    }
+    let mut sample = Vec::with_capacity(max);
+    let mut rest = bytes;
+    while !rest.is_empty() && sample.len() < max {
+        let end = rest.iter().position(|b| *b == b'\n' || *b == b'\r').map_or(rest.len(), |i| i + 1);
+        let (line, after) = rest.split_at(end);
+        if !line.is_ascii() {
+            sample.extend_from_slice(&line[..line.len().min(max - sample.len())]);
+        }
+        rest = after;
+    }
+    std::borrow::Cow::Owned(sample)
+}
+
 /// Rule: a file starting with a UTF-16 byte-order mark, or whose every other byte is zero, is
 /// UTF-16. A file that is valid UTF-8 (or starts with its byte-order mark) is UTF-8. Otherwise
 /// `chardetng` guesses with a French hint; a Latin guess is Mac Roman when the accented bytes
@@ -107,7 +132,7 @@ pub fn guess(bytes: &[u8]) -> TextEncoding {
         return TextEncoding::Utf8;
     }
     let mut det = chardetng::EncodingDetector::new();
-    det.feed(bytes, true);
+    det.feed(&non_ascii_lines(bytes, GUESS_SAMPLE_BYTES), true);
     let guessed = det.guess(Some(b"fr"), true);
     if guessed == encoding_rs::UTF_8 {
         return TextEncoding::Utf8;
@@ -193,6 +218,45 @@ mod tests {
         assert_eq!(guess(&utf8), TextEncoding::Utf8);
         assert_eq!(decode(&utf8, TextEncoding::Utf8), text, "the byte-order mark is dropped");
         assert_eq!(guess(text.as_bytes()), TextEncoding::Utf8, "UTF-8 without a mark");
+    }
+
+    #[test]
+    fn a_large_file_is_recognised_from_its_lines_outside_ascii() {
+        // 3.5 MB: a thousand plain lines, then accented names (one line in two), with the
+        // telling bytes of ISO-8859-15 (the euro) only at the very end.
+        let mut text = "Nom;Prénom;Ville\n".to_string();
+        for i in 0..120_000 {
+            if i > 1_000 && i % 2 == 0 {
+                text.push_str(&format!("Lefèvre{i};Élodie;Besançon à côté\n"));
+            } else {
+                text.push_str(&format!("Martin{i};Jean;Lyon 0{i}\n"));
+            }
+        }
+        assert!(text.len() > 2 * GUESS_SAMPLE_BYTES, "the file is larger than the sample");
+        for enc in [TextEncoding::Windows1252, TextEncoding::MacRoman] {
+            assert_eq!(guess(&encode(&text, enc)), enc, "a large {} file is recognised", enc.label());
+            let old_mac = encode(&text.replace('\n', "\r"), enc);
+            assert_eq!(guess(&old_mac), enc, "with CR line ends too ({})", enc.label());
+        }
+        let euro = encode(&format!("{text}Prix;12 €\n"), TextEncoding::Iso8859_15);
+        assert_eq!(
+            guess(&euro),
+            TextEncoding::Iso8859_15,
+            "the euro at the end of a large file still tells ISO-8859-15"
+        );
+        let cp1252 = encode(&text, TextEncoding::Windows1252);
+        let sample = non_ascii_lines(&cp1252, GUESS_SAMPLE_BYTES);
+        assert!(
+            sample.len() == GUESS_SAMPLE_BYTES && !sample.is_ascii(),
+            "the sample is the lines outside ASCII, capped"
+        );
+        assert!(sample.starts_with(b"Nom;Pr") && sample[17..].starts_with(b"Lef"), "plain lines are left out");
+        let one_line = vec![0xE9u8; 3 * GUESS_SAMPLE_BYTES];
+        assert_eq!(
+            non_ascii_lines(&one_line, GUESS_SAMPLE_BYTES).len(),
+            GUESS_SAMPLE_BYTES,
+            "a file without line ends is cut"
+        );
     }
 
     #[test]
