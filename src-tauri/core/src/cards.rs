@@ -38,7 +38,9 @@ pub fn number_for_serial(serial: u64) -> String {
 /// sequence, from another shop's export, under other serials).
 pub(crate) fn issue(tx: &Tx, customer_id: CustomerId) -> Result<String> {
     let mut serial = next_serial(tx)?;
-    issue_from(tx, &mut serial, customer_id)
+    let number = issue_from(tx, &mut serial, customer_id)?;
+    note_last_serial(tx, serial - 1)?;
+    Ok(number)
 }
 
 /// Issue a new active card to each of `customers`, in their order: the numbers `issue` would
@@ -48,11 +50,32 @@ pub(crate) fn issue_each(tx: &Tx, customers: &[CustomerId]) -> Result<()> {
     for id in customers {
         issue_from(tx, &mut serial, *id)?;
     }
-    Ok(())
+    note_last_serial(tx, serial - 1)
 }
 
+/// The settings key of the highest serial ever issued. Rule: a number of Comptoir's sequence
+/// is never issued twice, even once its card is gone: an undone import deletes the cards it
+/// issued, which may have been printed and handed out, and a later customer given the same
+/// number would be found when that old card is scanned.
+const LAST_SERIAL_KEY: &str = "cards_last_serial";
+
 fn next_serial(tx: &Tx) -> Result<i64> {
-    Ok(tx.prepare_cached("SELECT coalesce(max(id), 0) + 1 FROM cards")?.query_row([], |r| r.get(0))?)
+    let in_table: i64 = tx.prepare_cached("SELECT coalesce(max(id), 0) FROM cards")?.query_row([], |r| r.get(0))?;
+    let noted: i64 = tx
+        .prepare_cached("SELECT CAST(value AS INTEGER) FROM settings WHERE key = ?1")?
+        .query_row([LAST_SERIAL_KEY], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0);
+    Ok(in_table.max(noted) + 1)
+}
+
+fn note_last_serial(tx: &Tx, serial: i64) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO settings (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = CAST(max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER)) AS TEXT)",
+    )?
+    .execute(params![LAST_SERIAL_KEY, serial.to_string()])?;
+    Ok(())
 }
 
 /// The card of serial `serial`, or of the first serial after it whose number no card carries;

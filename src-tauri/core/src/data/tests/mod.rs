@@ -608,3 +608,36 @@ fn an_address_erased_in_a_mixed_accent_form_is_still_recognised_after_the_nfc_up
     let r = import_auto(&mut s, &f).report;
     assert_eq!((r.counts.erased, r.counts.new), (1, 0), "{:?}", r.counts);
 }
+
+#[test]
+fn a_card_number_an_undone_import_issued_is_never_issued_again() {
+    let (mut s, _) = testutil::store();
+    let numbers = |s: &Store| -> Vec<String> {
+        s.conn()
+            .prepare("SELECT number FROM cards ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    let f = csv_file("Prénom;Nom;E-mail\nA;Un;a@example.com\nB;Deux;b@example.com\n");
+    let opts = options(&f, &s);
+    let import_id = import(&mut s, &f, &opts).report.import_id.unwrap();
+    let printed = numbers(&s);
+    assert_eq!(printed.len(), 2, "the import gave each customer a card");
+    let u = s.undo_import(import_id, None).unwrap().value;
+    assert_eq!(u.removed, 2, "both customers go with the undo: {u:?}");
+    assert!(numbers(&s).is_empty(), "and their cards");
+    // The cards may have been printed and handed out: the next customers get other numbers,
+    // whether they are created one by one or by another import.
+    add(&mut s, "Zoé", "Brûlé", "zoe@example.com", "Lyon");
+    let f = csv_file("Prénom;Nom;E-mail\nC;Trois;c@example.com\n");
+    let opts = options(&f, &s);
+    import(&mut s, &f, &opts);
+    let now = numbers(&s);
+    assert_eq!(now.len(), 2, "{now:?}");
+    for n in &now {
+        assert!(!printed.contains(n), "{n} was on a card of the undone import: never issued again");
+    }
+}
