@@ -83,8 +83,11 @@ const REINDEX_BATCH: usize = 25_000;
 /// 1 MiB by default): FTS5 writes the buffer out as a new segment whenever it is full and
 /// merges segments as they pile up, so a larger buffer writes fewer, larger segments and
 /// merges less. With 25,000 customers a statement: 100,000 customers reindexed in 0.6 s
-/// instead of 0.9 s, in a quarter fewer index pages (measured 2026-12-04). Set for the
-/// reindex only, and set back to what it was, inside the transaction.
+/// instead of 0.9 s in the import bench, whose FTS5 data table ended with 4,852 rows instead of
+/// 6,586 (measured 2026-12-04). Set for the reindex only, and set back to what it was (a value
+/// FTS5 could not read counts as none), inside the transaction, so a failure leaves it as it was. The two go together: 25,000
+/// customers a statement with the default buffer peaked at 212 MB on a million (review,
+/// 2026-12-04), and 18.6 s became 12.5 s for that million with both.
 const BULK_HASH_BYTES: i64 = 16 << 20;
 /// FTS5's own `hashsize` when none is set.
 const FTS5_DEFAULT_HASH_BYTES: i64 = 1 << 20;
@@ -103,7 +106,11 @@ fn set_hash_bytes(tx: &Tx, bytes: i64) -> Result<()> {
 fn reindex_by(tx: &Tx, ids: &[crate::types::CustomerId], batch: usize) -> Result<()> {
     let bulk = ids.len() > REINDEX_BATCH / 5;
     let before: Option<i64> = if bulk {
-        let v = tx.query_row("SELECT v FROM customers_fts_config WHERE k = 'hashsize'", [], |r| r.get(0)).optional()?;
+        let v = tx
+            .query_row("SELECT v FROM customers_fts_config WHERE k = 'hashsize' AND typeof(v) = 'integer'", [], |r| {
+                r.get(0)
+            })
+            .optional()?;
         set_hash_bytes(tx, BULK_HASH_BYTES)?;
         v
     } else {
