@@ -507,7 +507,19 @@ pub fn snapshot(
 fn compress(input: &mut impl Read, out: &mut impl Write) -> Result<()> {
     let mut enc = zstd::stream::write::Encoder::new(out, 1)?;
     enc.include_checksum(true)?;
-    io::copy(input, &mut enc)?;
+    // Fed a MiB at a time: with `io::copy`'s 8 KiB, zstd compressed the 100k shop's 643 MB
+    // file 14 % slower (its slower path for input that arrives in small pieces). Two zstd
+    // worker threads were tried too: no faster on two cores, where the copy's check runs beside.
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
+        };
+        enc.write_all(&buf[..n])?;
+    }
     enc.finish()?;
     Ok(())
 }
