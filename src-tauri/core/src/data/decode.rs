@@ -4,9 +4,14 @@
 //! automatic (byte-order marks, UTF-8's validity, then where a single-byte French file keeps
 //! its accents) and the merchant can override it. Pure functions.
 //!
+//! A file that is UTF-8 but for a few pieces (a line pasted from an old Windows program, a
+//! second file appended to the first) is read as UTF-8, and each byte that is no part of a
+//! UTF-8 character is read as Windows-1252: both parts keep their accents.
+//!
 //! Invariant: every encoding but UTF-16 keeps ASCII bytes as themselves, so a file in one of
 //! them is cut into cells at its ASCII separators before any decoding; a UTF-16 file is turned
-//! into UTF-8 whole first (`to_utf8`).
+//! into UTF-8 whole first (`to_utf8`). Decoding a file cell by cell gives the text decoding it
+//! whole gives (a UTF-8 character never holds an ASCII byte).
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -108,7 +113,7 @@ pub fn guess(bytes: &[u8]) -> TextEncoding {
     if let Some(enc) = utf16_without_bom(bytes) {
         return enc;
     }
-    if bytes.starts_with(BOM) || std::str::from_utf8(bytes).is_ok() {
+    if bytes.starts_with(BOM) || mostly_utf8(bytes) {
         return TextEncoding::Utf8;
     }
     let c1 = bytes.iter().filter(|b| (0x80..=0x9F).contains(*b)).count();
@@ -120,6 +125,52 @@ pub fn guess(bytes: &[u8]) -> TextEncoding {
         return TextEncoding::Iso8859_15;
     }
     TextEncoding::Windows1252
+}
+
+/// UTF-8, or UTF-8 with a few pieces in another encoding: at least as many UTF-8 characters
+/// beyond ASCII as bytes that are no part of one. A file in one of the single-byte encodings
+/// has an accent on almost every such byte alone (é then a letter) and makes a UTF-8 character
+/// only by chance (an upper-case accent followed by a symbol).
+fn mostly_utf8(bytes: &[u8]) -> bool {
+    let (mut wide, mut stray) = (0usize, 0usize);
+    let mut rest = bytes;
+    loop {
+        let (valid, bad) = match std::str::from_utf8(rest) {
+            Ok(_) => (rest, None),
+            Err(e) => (&rest[..e.valid_up_to()], Some(e.error_len().unwrap_or(rest.len() - e.valid_up_to()))),
+        };
+        // The lead bytes of the characters beyond ASCII (continuation bytes are 0x80–0xBF).
+        wide += valid.iter().filter(|b| **b >= 0xC0).count();
+        match bad {
+            None => return wide >= stray,
+            Some(n) => {
+                stray += 1;
+                rest = &rest[valid.len() + n..];
+            }
+        }
+    }
+}
+
+/// UTF-8 whose stray bytes (no part of a UTF-8 character) are read as Windows-1252, the
+/// encoding such pieces come from in a French shop, instead of becoming U+FFFD.
+fn utf8_lenient(bytes: &[u8]) -> String {
+    let mut rest = bytes;
+    let mut out = String::with_capacity(bytes.len());
+    loop {
+        match std::str::from_utf8(rest) {
+            Ok(s) => {
+                out.push_str(s);
+                return out;
+            }
+            Err(e) => {
+                let (valid, bad) = rest.split_at(e.valid_up_to());
+                out.push_str(std::str::from_utf8(valid).unwrap_or_default());
+                let n = e.error_len().unwrap_or(bad.len());
+                out.push_str(&encoding_rs::WINDOWS_1252.decode_without_bom_handling(&bad[..n]).0);
+                rest = &bad[n..];
+            }
+        }
+    }
 }
 
 /// The file's text without its byte-order mark (UTF-8's or UTF-16's), still in its encoding.
@@ -138,15 +189,18 @@ pub fn to_utf8(body: &[u8], enc: TextEncoding) -> Option<Vec<u8>> {
     enc.is_utf16().then(|| enc.encoding().decode_without_bom_handling(body).0.into_owned().into_bytes())
 }
 
-/// Decode the whole file (a UTF-8 byte-order mark is dropped; invalid bytes become U+FFFD).
+/// Decode the whole file (a UTF-8 byte-order mark is dropped; in UTF-8, a byte that is no part
+/// of a character is read as Windows-1252; elsewhere invalid bytes become U+FFFD).
 pub fn decode(bytes: &[u8], enc: TextEncoding) -> String {
     decode_cell(body(bytes, enc), enc)
 }
 
-/// Decode one cell (or any piece of the body cut at an ASCII byte); invalid bytes become
-/// U+FFFD, as in [`decode`].
+/// Decode one cell (or any piece of the body cut at an ASCII byte), as [`decode`] does.
 pub fn decode_cell(bytes: &[u8], enc: TextEncoding) -> String {
-    enc.encoding().decode_without_bom_handling(bytes).0.into_owned()
+    match enc {
+        TextEncoding::Utf8 => utf8_lenient(bytes),
+        _ => enc.encoding().decode_without_bom_handling(bytes).0.into_owned(),
+    }
 }
 
 /// Encode text back into the file's encoding (for the file of rows in error). Characters the
@@ -228,10 +282,43 @@ mod tests {
             let whole: Vec<String> = decode(&bytes, enc).split(|c: char| c.is_ascii()).map(str::to_string).collect();
             assert_eq!(pieces, whole, "{}: decoding piece by piece changes nothing", enc.label());
         }
-        // Bytes that are not UTF-8, read as UTF-8: each bad piece is replaced the same way.
-        let latin = encode("Zoé;Noël\n", TextEncoding::Windows1252);
-        let pieces: Vec<String> = latin.split(|b| *b == b';').map(|p| decode_cell(p, TextEncoding::Utf8)).collect();
-        assert_eq!(pieces.join(";"), decode(&latin, TextEncoding::Utf8), "invalid bytes become U+FFFD alike");
+        // Bytes that are not UTF-8, read as UTF-8: each stray piece is read the same way.
+        let mixed = [encode("Zoé;Noël\n", TextEncoding::Windows1252), "Zoé;Noël\n".as_bytes().to_vec()].concat();
+        let pieces: Vec<String> = mixed.split(|b| *b == b';').map(|p| decode_cell(p, TextEncoding::Utf8)).collect();
+        assert_eq!(pieces.join(";"), decode(&mixed, TextEncoding::Utf8), "stray bytes are read alike piece by piece");
+        assert_eq!(decode(&mixed, TextEncoding::Utf8), "Zoé;Noël\nZoé;Noël\n");
+    }
+
+    #[test]
+    fn a_utf8_file_with_a_few_windows_1252_lines_keeps_the_accents_of_both() {
+        let mut text = "Nom;Prénom;Ville\n".to_string();
+        for i in 0..200 {
+            text.push_str(&format!("Lefèvre{i};Élodie;Besançon\n"));
+        }
+        // A line pasted from an old Windows program, then one whose accent ends the file.
+        let pasted = "Côté;Gaël;Mâcon à côté – « chez Zoé »\n";
+        let bytes =
+            [text.as_bytes(), &encode(pasted, TextEncoding::Windows1252), &encode("Noé", TextEncoding::Windows1252)]
+                .concat();
+        assert!(std::str::from_utf8(&bytes).is_err(), "the file is not valid UTF-8");
+        assert_eq!(guess(&bytes), TextEncoding::Utf8, "mostly UTF-8: read as UTF-8");
+        assert_eq!(
+            decode(&bytes, TextEncoding::Utf8),
+            format!("{text}{pasted}Noé"),
+            "the UTF-8 lines and the Windows-1252 line and end all keep their accents"
+        );
+        // The other way round: a Windows-1252 file where an upper-case accent followed by a
+        // symbol happens to make a UTF-8 character (É then « is C9 AB) stays Windows-1252.
+        let latin = format!("{}CAFÉ«;Zoé\n", text.replace("Élodie", "Elodie"));
+        assert_eq!(
+            guess(&encode(&latin, TextEncoding::Windows1252)),
+            TextEncoding::Windows1252,
+            "accidents are outnumbered"
+        );
+        // Half and half (a second file appended): both halves read right.
+        let half = [text.as_bytes(), &encode(&text, TextEncoding::Windows1252)].concat();
+        assert_eq!(guess(&half), TextEncoding::Utf8, "as many UTF-8 characters as stray bytes");
+        assert_eq!(decode(&half, TextEncoding::Utf8), format!("{text}{text}"));
     }
 
     #[test]

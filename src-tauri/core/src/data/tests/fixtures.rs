@@ -542,3 +542,31 @@ fn a_column_of_values_without_a_header_can_be_mapped_and_a_header_below_blank_li
     assert!(info.sample.len() >= 5, "the blank lines are counted in the sample: {:?}", info.sample);
     assert_eq!(info.sample[4][0], "Nom", "line 5 of the file is record 5 of the sample");
 }
+
+#[test]
+fn a_utf8_file_with_one_line_pasted_from_windows_keeps_every_accent() {
+    // LibreOffice's UTF-8 export where one line came from an old Windows program in
+    // Windows-1252: the file is not valid UTF-8, but it is UTF-8 but for that line.
+    let (mut s, _) = testutil::store();
+    let f = open("utf8-une-ligne-windows1252.csv");
+    let info = f.info(crate::types::Lang::Fr);
+    assert_eq!(info.encoding, Some(TextEncoding::Utf8), "mostly UTF-8 is read as UTF-8");
+    assert_eq!(info.headers[1], "Prénom");
+    let r = import_auto(&mut s, &f).report;
+    assert_eq!(r.counts.new, 5, "{:#?}", r.rows);
+    let pasted = customer_by_email(&s, "gael.cote@example.com");
+    assert_eq!(
+        (pasted.last_name.as_str(), pasted.first_name.as_str(), pasted.address.city.as_deref()),
+        ("Côté", "Gaël", Some("Nîmes")),
+        "the Windows-1252 line keeps its accents"
+    );
+    assert!(notes(&s, pasted.id).contains("Ajouté à la main – « client fidèle »"), "and its notes");
+    let after = customer_by_email(&s, "anais.nguyen@example.com");
+    assert_eq!(
+        (after.last_name.as_str(), after.first_name.as_str()),
+        ("Nguyễn", "Anaïs"),
+        "the UTF-8 lines keep theirs"
+    );
+    assert!(notes(&s, after.id).contains("arachides 🥜"));
+    assert_eq!(customer_by_email(&s, "chloe.duboeuf@example.com").last_name, "Dubœuf");
+}
