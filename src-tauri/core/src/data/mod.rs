@@ -26,6 +26,7 @@
 pub mod access_pack;
 pub mod backup;
 pub mod backup_key;
+mod backup_stream;
 mod bulk;
 pub mod csv_read;
 pub mod decode;
