@@ -93,7 +93,8 @@ fn utf16_without_bom(bytes: &[u8]) -> Option<TextEncoding> {
 }
 
 /// Rule: a file starting with a UTF-16 byte-order mark, or whose every other byte is zero, is
-/// UTF-16. A file that is valid UTF-8 (or starts with its byte-order mark) is UTF-8. Otherwise
+/// UTF-16. A file that is UTF-8 but for a few pieces (`mostly_utf8`), or starts with its
+/// byte-order mark, is UTF-8. Otherwise
 /// it is one of the single-byte encodings of French files, told apart by where their accents
 /// live: Mac Roman when the accented bytes only make sense there (é è à ç live at 0x8E 0x8F 0x88
 /// 0x8D in Mac Roman, where Windows-1252 has rare symbols, and nothing sits where Windows-1252
@@ -128,19 +129,24 @@ pub fn guess(bytes: &[u8]) -> TextEncoding {
 }
 
 /// UTF-8, or UTF-8 with a few pieces in another encoding: at least as many UTF-8 characters
-/// beyond ASCII as bytes that are no part of one. A file in one of the single-byte encodings
-/// has an accent on almost every such byte alone (é then a letter) and makes a UTF-8 character
-/// only by chance (an upper-case accent followed by a symbol).
+/// a French shop's file holds beyond ASCII (`plausible`) as bytes that are no part of a UTF-8
+/// character. A file in one of the single-byte encodings has an accent on almost every such
+/// byte alone (é then a letter) and makes a UTF-8 character only by chance — an accent after a
+/// Mac Roman apostrophe (l’Église: D5 83, Armenian), an upper-case accent before a no-break
+/// space (É: C9 A0, a phonetic sign) — and those characters are not counted.
 fn mostly_utf8(bytes: &[u8]) -> bool {
     let (mut wide, mut stray) = (0usize, 0usize);
     let mut rest = bytes;
     loop {
         let (valid, bad) = match std::str::from_utf8(rest) {
-            Ok(_) => (rest, None),
-            Err(e) => (&rest[..e.valid_up_to()], Some(e.error_len().unwrap_or(rest.len() - e.valid_up_to()))),
+            Ok(_) if stray == 0 => return true,
+            Ok(s) => (s, None),
+            Err(e) => {
+                let (valid, bad) = rest.split_at(e.valid_up_to());
+                (std::str::from_utf8(valid).unwrap_or_default(), Some(e.error_len().unwrap_or(bad.len())))
+            }
         };
-        // The lead bytes of the characters beyond ASCII (continuation bytes are 0x80–0xBF).
-        wide += valid.iter().filter(|b| **b >= 0xC0).count();
+        wide += valid.chars().filter(|c| plausible(*c)).count();
         match bad {
             None => return wide >= stray,
             Some(n) => {
@@ -148,6 +154,29 @@ fn mostly_utf8(bytes: &[u8]) -> bool {
                 rest = &rest[valid.len() + n..];
             }
         }
+    }
+}
+
+/// A character beyond ASCII that a French (or Québec, or Vietnamese-named) customer file in
+/// UTF-8 holds: Latin-1's letters and signs and Latin Extended-A (œ, Ÿ), Vietnamese letters,
+/// punctuation (’ « » – …) and currency signs (€), letter-like symbols (™), emoji.
+fn plausible(c: char) -> bool {
+    matches!(c as u32, 0xA0..=0x17F | 0x1E00..=0x1EFF | 0x2010..=0x20BF | 0x2100..=0x214F | 0x1F000..=0x1FAFF)
+}
+
+/// Windows-1252's characters for the bytes 0x80–0x9F (its five unassigned bytes, U+FFFD: read
+/// as control characters they would be removed from the cell, a letter gone without a trace).
+const W1252_80: [char; 32] = [
+    '€', '\u{FFFD}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{FFFD}', 'Ž', '\u{FFFD}', '\u{FFFD}',
+    '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{FFFD}', 'ž', 'Ÿ',
+];
+
+/// A byte that is no part of a UTF-8 character, read as Windows-1252.
+fn stray_char(b: u8) -> char {
+    match b {
+        0x80..=0x9F => W1252_80[usize::from(b - 0x80)],
+        // Windows-1252 is Latin-1 from 0xA0 on (and ASCII below 0x80).
+        _ => char::from(b),
     }
 }
 
@@ -166,7 +195,7 @@ fn utf8_lenient(bytes: &[u8]) -> String {
                 let (valid, bad) = rest.split_at(e.valid_up_to());
                 out.push_str(std::str::from_utf8(valid).unwrap_or_default());
                 let n = e.error_len().unwrap_or(bad.len());
-                out.push_str(&encoding_rs::WINDOWS_1252.decode_without_bom_handling(&bad[..n]).0);
+                out.extend(bad[..n].iter().map(|b| stray_char(*b)));
                 rest = &bad[n..];
             }
         }
@@ -315,6 +344,19 @@ mod tests {
             TextEncoding::Windows1252,
             "accidents are outnumbered"
         );
+        // Mac Roman's apostrophe before an accent makes a UTF-8 character (l’É: D5 83), and so
+        // does Windows-1252's upper-case accent before a no-break space (É: C9 A0): such files
+        // keep their encoding, however few their other accents.
+        let mac = "Nom;Prénom;Adresse\nMartin;Sophie;3 place de l’Église\nBernard;Luc;5 chemin de l’Étang\nLefèvre;Paul;8 rue de l’École\n";
+        assert_eq!(guess(&encode(mac, TextEncoding::MacRoman)), TextEncoding::MacRoman, "l’Église in Mac Roman");
+        let notes = "Nom;Prénom;Notes\nA;B;vient pour l’épicerie fine\nC;D;Livraison jusqu’à Noël\n";
+        assert_eq!(guess(&encode(notes, TextEncoding::MacRoman)), TextEncoding::MacRoman, "jusqu’à in Mac Roman");
+        let rene = "NOM;PRENOM\nDURAND;RENÉ\u{A0}\nZOLA;NOÉ\n";
+        assert_eq!(
+            guess(&encode(rene, TextEncoding::Windows1252)),
+            TextEncoding::Windows1252,
+            "RENÉ and a no-break space"
+        );
         // Half and half (a second file appended): both halves read right.
         let half = [text.as_bytes(), &encode(&text, TextEncoding::Windows1252)].concat();
         assert_eq!(guess(&half), TextEncoding::Utf8, "as many UTF-8 characters as stray bytes");
@@ -340,6 +382,23 @@ mod tests {
             TextEncoding::Utf16le,
             "zeros at random are not UTF-16"
         );
+    }
+
+    #[test]
+    fn a_stray_byte_reads_as_windows_1252_and_its_unassigned_bytes_stay_visible() {
+        for b in 0x80..=0xFFu8 {
+            let byte = [b];
+            let (expected, _, bad) = encoding_rs::WINDOWS_1252.decode(&byte);
+            let expected = if bad || expected.chars().all(char::is_control) { "\u{FFFD}".into() } else { expected };
+            assert_eq!(
+                decode_cell(&[b'a', b, b'z'], TextEncoding::Utf8),
+                format!("a{expected}z"),
+                "stray byte {b:#04X}"
+            );
+        }
+        // Mac Roman's è (0x8F) in a UTF-8 file: a visible mark, not a control character that
+        // the import would remove ("Lefvre").
+        assert_eq!(decode_cell(b"Lef\x8Fvre", TextEncoding::Utf8), "Lef\u{FFFD}vre");
     }
 
     #[test]
