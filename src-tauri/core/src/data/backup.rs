@@ -401,7 +401,11 @@ fn payload_sha256(path: &Path) -> std::result::Result<String, BackupProblem> {
     read_header(&mut f)?;
     let mut h = Sha256::new();
     loop {
-        let buf = f.fill_buf().map_err(|_| BackupProblem::Truncated)?;
+        let buf = match f.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => return Err(BackupProblem::Truncated),
+        };
         if buf.is_empty() {
             break;
         }

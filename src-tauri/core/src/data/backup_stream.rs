@@ -91,10 +91,12 @@ impl<W: Write> Tee<W> {
 impl<W: Write> Write for Tee<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;
-        self.pending.extend_from_slice(&buf[..n]);
-        if self.pending.len() >= TEE_CHUNK {
+        // Sent before it would outgrow its MiB (zstd writes pieces of irregular size: a chunk
+        // that crossed it would be reallocated at twice the size).
+        if self.pending.len() + n > TEE_CHUNK && !self.pending.is_empty() {
             self.send()?;
         }
+        self.pending.extend_from_slice(&buf[..n]);
         Ok(n)
     }
     fn flush(&mut self) -> io::Result<()> {
