@@ -20,7 +20,7 @@
 //! (`BackupHeader`), then the zstd stream (inside an age stream when encrypted).
 
 use super::backup_key::{self, Encryption, KeyProblem};
-use super::backup_stream::{compress, compress_checked, Hashing};
+use super::backup_stream::{background_priority, compress, compress_checked, Hashing};
 use super::rotation;
 use crate::error::{Error, Result};
 use crate::storage::LATEST_VERSION;
@@ -429,6 +429,27 @@ fn fill_sha(partial: &Path, at: u64, sha: &str) -> Result<()> {
 /// Take a backup of the database at `db` into `dir`. Safe while the app uses the file: the
 /// copy is a read transaction on its own connection.
 pub fn snapshot(
+    db: &Path,
+    dir: &Path,
+    reason: BackupReason,
+    encryption: Encryption,
+    now: DateTime<Utc>,
+) -> Result<BackupInfo> {
+    // On a thread of its own at a lower priority, which its helpers (the check, the stream's
+    // decoder) inherit: when the till and the backup both want the processor, the till goes
+    // first. The caller's thread (a command's, reused) keeps its own priority.
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                background_priority();
+                snapshot_here(db, dir, reason, encryption, now)
+            })
+            .join()
+            .unwrap_or_else(|_| Err(Error::Io(io::Error::other("the backup stopped"))))
+    })
+}
+
+fn snapshot_here(
     db: &Path,
     dir: &Path,
     reason: BackupReason,

@@ -43,6 +43,19 @@ pub(super) fn compress_checked(input: &mut impl Read, out: &mut impl Write, size
     })
 }
 
+/// Lower the calling thread's scheduling priority (nice 10), for work that must never slow the
+/// till: on Linux each thread has its own, and the threads it starts inherit it. Elsewhere
+/// (macOS, Windows) nothing changes: their priorities belong to the process or need other calls.
+pub(super) fn background_priority() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: two system calls on this thread's own id, with no pointer; a failure (a
+    // container forbidding it) leaves the priority as it was.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
+    }
+}
+
 /// Read a zstd stream to its end, counting what it decodes to (never more than `limit`).
 fn decoded_size(r: impl Read, limit: u64) -> std::result::Result<u64, StreamFault> {
     let mut dec = zstd::stream::read::Decoder::new(r).map_err(|_| StreamFault::Corrupted)?;
@@ -233,6 +246,26 @@ mod tests {
         let data = sample();
         let e = compress_checked(&mut &data[..], &mut Full { room: 1_500_000 }, data.len() as u64).unwrap_err();
         assert!(e.to_string().contains("disk full"), "the disk's error, not a corrupted stream: {e}");
+    }
+
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[test]
+    fn a_backup_thread_yields_to_the_till_and_so_do_the_threads_it_starts() {
+        // SAFETY: system calls on the calling thread's own id, with no pointer.
+        let nice = || unsafe {
+            let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+            libc::getpriority(libc::PRIO_PROCESS, tid)
+        };
+        let before = nice();
+        let (own, child) = std::thread::spawn(move || {
+            background_priority();
+            (nice(), std::thread::spawn(nice).join().unwrap())
+        })
+        .join()
+        .unwrap();
+        assert!(own >= 10, "the backup's thread runs at nice 10 (or lower, if the process was already): {own}");
+        assert_eq!(child, own, "a thread it starts inherits it");
+        assert_eq!(nice(), before, "the caller's thread keeps its priority");
     }
 
     #[test]
