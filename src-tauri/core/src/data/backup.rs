@@ -445,7 +445,7 @@ pub fn snapshot(
                 snapshot_here(db, dir, reason, encryption, now)
             })
             .join()
-            .unwrap_or_else(|_| Err(Error::Io(io::Error::other("the backup stopped"))))
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })
 }
 

@@ -1,8 +1,8 @@
 //! Text encodings of the files merchants bring: UTF-8 (with or without a byte-order mark),
 //! Windows-1252 (French Excel's "CSV (séparateur : point-virgule)"), ISO-8859-15, Mac Roman, and
 //! UTF-16 (Excel's "Texte Unicode", tab-separated, and some tills' exports). The guess is
-//! automatic (byte-order marks, UTF-8's validity, then where a single-byte French file keeps
-//! its accents) and the merchant can override it. Pure functions.
+//! automatic (byte-order marks, UTF-8 or mostly UTF-8, then where a single-byte French file
+//! keeps its accents) and the merchant can override it. Pure functions.
 //!
 //! A file that is UTF-8 but for a few pieces (a line pasted from an old Windows program, a
 //! second file appended to the first) is read as UTF-8, and each byte that is no part of a
@@ -135,26 +135,36 @@ pub fn guess(bytes: &[u8]) -> TextEncoding {
 /// Mac Roman apostrophe (l’Église: D5 83, Armenian), an upper-case accent before a no-break
 /// space (É: C9 A0, a phonetic sign) — and those characters are not counted.
 fn mostly_utf8(bytes: &[u8]) -> bool {
+    if std::str::from_utf8(bytes).is_ok() {
+        return true;
+    }
     let (mut wide, mut stray) = (0usize, 0usize);
-    let mut rest = bytes;
-    loop {
-        let (valid, bad) = match std::str::from_utf8(rest) {
-            Ok(_) if stray == 0 => return true,
-            Ok(s) => (s, None),
-            Err(e) => {
-                let (valid, bad) = rest.split_at(e.valid_up_to());
-                (std::str::from_utf8(valid).unwrap_or_default(), Some(e.error_len().unwrap_or(bad.len())))
-            }
-        };
+    for (valid, bad) in utf8_runs(bytes) {
         wide += valid.chars().filter(|c| plausible(*c)).count();
-        match bad {
-            None => return wide >= stray,
-            Some(n) => {
-                stray += 1;
-                rest = &rest[valid.len() + n..];
+        stray += usize::from(!bad.is_empty());
+    }
+    wide >= stray
+}
+
+/// The bytes cut into runs of UTF-8, each with the stray bytes that follow it (one invalid
+/// sequence, 1 to 3 bytes; empty after the last run).
+fn utf8_runs(bytes: &[u8]) -> impl Iterator<Item = (&str, &[u8])> {
+    let mut rest = Some(bytes);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match std::str::from_utf8(r) {
+            Ok(s) => {
+                rest = None;
+                Some((s, &r[r.len()..]))
+            }
+            Err(e) => {
+                let (valid, bad) = r.split_at(e.valid_up_to());
+                let n = e.error_len().unwrap_or(bad.len());
+                rest = Some(&bad[n..]);
+                Some((std::str::from_utf8(valid).unwrap_or_default(), &bad[..n]))
             }
         }
-    }
+    })
 }
 
 /// A character beyond ASCII that a French (or Québec, or Vietnamese-named) customer file in
@@ -183,23 +193,12 @@ fn stray_char(b: u8) -> char {
 /// UTF-8 whose stray bytes (no part of a UTF-8 character) are read as Windows-1252, the
 /// encoding such pieces come from in a French shop, instead of becoming U+FFFD.
 fn utf8_lenient(bytes: &[u8]) -> String {
-    let mut rest = bytes;
     let mut out = String::with_capacity(bytes.len());
-    loop {
-        match std::str::from_utf8(rest) {
-            Ok(s) => {
-                out.push_str(s);
-                return out;
-            }
-            Err(e) => {
-                let (valid, bad) = rest.split_at(e.valid_up_to());
-                out.push_str(std::str::from_utf8(valid).unwrap_or_default());
-                let n = e.error_len().unwrap_or(bad.len());
-                out.extend(bad[..n].iter().map(|b| stray_char(*b)));
-                rest = &bad[n..];
-            }
-        }
+    for (valid, bad) in utf8_runs(bytes) {
+        out.push_str(valid);
+        out.extend(bad.iter().map(|b| stray_char(*b)));
     }
+    out
 }
 
 /// The file's text without its byte-order mark (UTF-8's or UTF-16's), still in its encoding.
