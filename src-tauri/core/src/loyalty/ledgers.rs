@@ -21,11 +21,13 @@ use ts_rs::TS;
 pub const MAX_REASON: usize = 300;
 pub const MAX_STAFF: usize = 60;
 
+/// A customer's points movements in the ledger's order, read from `points_ledger_by_customer`
+/// alone (it holds both columns): on a shop whose ledger no longer fits in memory, a line's
+/// row would cost a read from the disk each.
 pub(super) fn movements(conn: &Connection, customer: CustomerId) -> Result<Vec<Movement>> {
     let mut st =
-        conn.prepare_cached("SELECT at, points, expires_at FROM points_ledger WHERE customer_id = ?1 ORDER BY id")?;
-    let rows =
-        st.query_map([customer], |r| Ok(Movement { at: r.get(0)?, points: r.get(1)?, expires_at: r.get(2)? }))?;
+        conn.prepare_cached("SELECT points, expires_at FROM points_ledger WHERE customer_id = ?1 ORDER BY id")?;
+    let rows = st.query_map([customer], |r| Ok(Movement { points: r.get(0)?, expires_at: r.get(1)? }))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -147,12 +149,14 @@ pub(super) fn carry(conn: &Connection, customer: CustomerId) -> Result<Cents> {
 }
 
 /// Milestones claimed on the current card (since the last full card was used). A claim
-/// given back by the full refund of its sale does not count.
+/// given back by the full refund of its sale does not count. Read from the redeem lines' own
+/// index (`stamps_redeemed_by_customer`, a few lines per card), never the ledger's rows: the
+/// `+` before `id` keeps SQLite from walking all the customer's lines by id instead.
 pub(super) fn claimed_milestones(conn: &Connection, customer: CustomerId, last: usize) -> Result<Vec<usize>> {
     let mut st = conn.prepare_cached(
         "SELECT milestone FROM stamps_ledger s WHERE customer_id = ?1 AND kind = 'redeem'
            AND NOT EXISTS (SELECT 1 FROM stamp_claim_returns x WHERE x.claim_id = s.id)
-           AND id > coalesce(
+           AND +id > coalesce(
            (SELECT max(id) FROM stamps_ledger f WHERE customer_id = ?1 AND kind = 'redeem' AND milestone = ?2
               AND NOT EXISTS (SELECT 1 FROM stamp_claim_returns x WHERE x.claim_id = f.id)), 0)",
     )?;

@@ -161,16 +161,16 @@ pub fn points_to_reverse(
 /// A credit of points and what is left of it after the debits applied to it so far.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Lot {
-    pub earned_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
     pub points: i64,
     pub remaining: i64,
 }
 
-/// One ledger movement as the replay sees it.
+/// One ledger movement as the replay sees it, in the ledger's order. Its date is not part of
+/// it: the order is the ledger's, and an expiry date is the credit's own (the till's look-up
+/// reads these two values from an index that holds them, never the ledger's rows).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Movement {
-    pub at: DateTime<Utc>,
     /// Positive: a credit (a lot); negative: a debit.
     pub points: i64,
     pub expires_at: Option<DateTime<Utc>>,
@@ -183,7 +183,7 @@ pub fn replay(movements: &[Movement]) -> Vec<Lot> {
     let mut lots: Vec<Lot> = Vec::new();
     for m in movements {
         if m.points > 0 {
-            lots.push(Lot { earned_at: m.at, expires_at: m.expires_at, points: m.points, remaining: m.points });
+            lots.push(Lot { expires_at: m.expires_at, points: m.points, remaining: m.points });
         } else {
             let mut owed = -m.points;
             for lot in lots.iter_mut().filter(|l| l.remaining > 0) {

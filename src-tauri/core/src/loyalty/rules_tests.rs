@@ -146,13 +146,13 @@ fn refunds_take_back_exactly_what_the_sale_earned() {
     assert_eq!(points_to_reverse(0, 1000, 0, 1000, 0), 0, "nothing earned, nothing taken");
 }
 
-fn credit(d: u32, points: i64, expires: Option<DateTime<Utc>>) -> Movement {
-    Movement { at: utc(2026, 1, d), points, expires_at: expires }
+fn credit(points: i64, expires: Option<DateTime<Utc>>) -> Movement {
+    Movement { points, expires_at: expires }
 }
 
 #[test]
 fn oldest_points_are_used_first() {
-    let lots = replay(&[credit(1, 10, None), credit(2, 20, None), credit(3, -15, None), credit(4, 5, None)]);
+    let lots = replay(&[credit(10, None), credit(20, None), credit(-15, None), credit(5, None)]);
     let remaining: Vec<i64> = lots.iter().map(|l| l.remaining).collect();
     assert_eq!(remaining, vec![0, 15, 5], "15 points spent: the 10 oldest, then 5 of the next lot");
     assert_eq!(balance(&lots), 20);
@@ -160,8 +160,7 @@ fn oldest_points_are_used_first() {
 
 #[test]
 fn expiry_counts_only_unused_points_of_expired_lots() {
-    let lots =
-        replay(&[credit(1, 10, Some(utc(2026, 6, 1))), credit(2, 20, Some(utc(2026, 7, 1))), credit(3, -4, None)]);
+    let lots = replay(&[credit(10, Some(utc(2026, 6, 1))), credit(20, Some(utc(2026, 7, 1))), credit(-4, None)]);
     assert_eq!(due_to_expire(&lots, utc(2026, 6, 2)), 6, "the first lot had 4 used: 6 expire");
     assert_eq!(due_to_expire(&lots, utc(2026, 5, 31)), 0, "nothing before its date");
     assert_eq!(expiring_within(&lots, utc(2026, 5, 15), 30), vec![(utc(2026, 6, 1), 6)], "listed 30 days ahead");

@@ -36,7 +36,9 @@ pub struct NextTier {
 }
 
 /// Spend (sales minus refunds) or points earned since the start of the tier period, leaving
-/// out the sale being recorded (`except`) so that it earns at the tier held before it.
+/// out the sale being recorded (`except`) so that it earns at the tier held before it. Only the
+/// sum the programme's basis counts is read: the spend from `purchases_by_customer` alone (it
+/// holds the kind and amount), the points from the ledger's rows (its date and kind).
 fn qualifying(
     conn: &Connection,
     t: &TierRules,
@@ -45,17 +47,26 @@ fn qualifying(
     except: Option<PurchaseId>,
 ) -> Result<i64> {
     let since = rules::period_start(t.period, now);
-    let spend: Cents = conn.query_row(
-        "SELECT coalesce(sum(CASE kind WHEN 'sale' THEN amount_cents ELSE -amount_cents END), 0)
-         FROM purchases WHERE customer_id = ?1 AND occurred_at >= ?2 AND occurred_at <= ?3 AND id IS NOT ?4",
-        params![customer, since, now, except],
-        |r| r.get(0),
-    )?;
-    let points: i64 = conn.query_row(
-        "SELECT coalesce(sum(points), 0) FROM points_ledger WHERE customer_id = ?1 AND kind IN ('earn', 'reverse', 'action') AND at >= ?2 AND at <= ?3",
-        params![customer, since, now],
-        |r| r.get(0),
-    )?;
+    let (spend, points) = match t.basis {
+        TierBasis::Spend => {
+            let spend: Cents = conn
+                .prepare_cached(
+                    "SELECT coalesce(sum(CASE kind WHEN 'sale' THEN amount_cents ELSE -amount_cents END), 0)
+                     FROM purchases WHERE customer_id = ?1 AND occurred_at >= ?2 AND occurred_at <= ?3 AND id IS NOT ?4",
+                )?
+                .query_row(params![customer, since, now, except], |r| r.get(0))?;
+            (spend, 0)
+        }
+        TierBasis::Points => {
+            let points: i64 = conn
+                .prepare_cached(
+                    "SELECT coalesce(sum(points), 0) FROM points_ledger WHERE customer_id = ?1
+                     AND kind IN ('earn', 'reverse', 'action') AND at >= ?2 AND at <= ?3",
+                )?
+                .query_row(params![customer, since, now], |r| r.get(0))?;
+            (0, points)
+        }
+    };
     Ok(rules::qualifying_value(t.basis, spend, points))
 }
 

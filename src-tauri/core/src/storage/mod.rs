@@ -444,3 +444,5 @@ mod tests;
 mod tests_migration_17;
 #[cfg(test)]
 mod tests_migration_18;
+#[cfg(test)]
+mod tests_migration_19;

@@ -44,13 +44,10 @@ pub const TILL_BTREES: &[&str] = &[
     "redemptions_by_customer",
     "loyalty_sales_by_customer",
     "stamps_ledger_by_customer",
+    "stamps_redeemed_by_customer",
     "points_ledger_by_customer",
     "purchases_by_customer",
     "customers",
-    "points_ledger",
-    "stamps_ledger",
-    "loyalty_sales",
-    "purchases",
 ];
 
 /// A file up to this size is read whole; past it, the till's b-trees only, up to `MAX_BYTES`.
