@@ -78,6 +78,10 @@ fn data_width(file: &ImportFile) -> usize {
 /// The widest mapping the screen shows (customer files use a few dozen columns).
 pub const MAX_SHOWN_COLUMNS: usize = super::workbook::MAX_COLUMNS;
 
+/// The lines read as Windows-1252 in a UTF-8 file that the mapping screen names (the rest are
+/// counted).
+pub const MAX_STRAY_LINES_SHOWN: usize = 10;
+
 impl ImportFile {
     pub fn info(&self, lang: Lang) -> FileInfo {
         let mut headers = self.headers();
@@ -93,6 +97,7 @@ impl ImportFile {
         }
         let (preset, columns) = mapping::suggest(&headers);
         let (date_orders, ambiguous_dates) = date_orders(self, &columns, lang);
+        let (stray_line_count, stray_lines) = self.stray_lines(MAX_STRAY_LINES_SHOWN);
         FileInfo {
             name: self.name.clone(),
             format: self.format,
@@ -108,6 +113,8 @@ impl ImportFile {
             preset,
             mapping: Mapping { columns, date_orders },
             ambiguous_dates,
+            stray_line_count: u32::try_from(stray_line_count).unwrap_or(u32::MAX),
+            stray_lines,
         }
     }
 }

@@ -480,6 +480,14 @@ impl ImportFile {
         *self.rows.get_or_init(|| self.count_data())
     }
 
+    /// The lines of a file read as UTF-8 that hold bytes read as Windows-1252 (`decode::stray_lines`).
+    pub fn stray_lines(&self, max: usize) -> (usize, Vec<u32>) {
+        match &self.grid {
+            Grid::Csv { bytes, cells: TextEncoding::Utf8, .. } => decode::stray_lines((**bytes).as_ref(), max),
+            _ => (0, Vec::new()),
+        }
+    }
+
     fn count_data(&self) -> usize {
         match &self.grid {
             Grid::Csv { bytes, start, cells } => csv_read::count_records(

@@ -32,6 +32,10 @@ pub struct FileInfo {
     pub mapping: Mapping,
     /// Date columns whose values contradict each other (some day-first, some month-first).
     pub ambiguous_dates: Vec<u32>,
+    /// A file read as UTF-8 but for some lines (pasted from an old Windows program): how many
+    /// lines hold bytes read as Windows-1252, and the first of them, for the merchant to check.
+    pub stray_line_count: u32,
+    pub stray_lines: Vec<u32>,
 }
 
 /// When a row matches a customer already in the file.

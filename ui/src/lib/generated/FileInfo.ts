@@ -28,4 +28,9 @@ mapping: Mapping,
 /**
  * Date columns whose values contradict each other (some day-first, some month-first).
  */
-ambiguous_dates: Array<number>, };
+ambiguous_dates: Array<number>, 
+/**
+ * A file read as UTF-8 but for some lines (pasted from an old Windows program): how many
+ * lines hold bytes read as Windows-1252, and the first of them, for the merchant to check.
+ */
+stray_line_count: number, stray_lines: Array<number>, };

@@ -552,6 +552,7 @@ fn a_utf8_file_with_one_line_pasted_from_windows_keeps_every_accent() {
     let info = f.info(crate::types::Lang::Fr);
     assert_eq!(info.encoding, Some(TextEncoding::Utf8), "mostly UTF-8 is read as UTF-8");
     assert_eq!(info.headers[1], "Prénom");
+    assert_eq!((info.stray_line_count, info.stray_lines.clone()), (1, vec![5]), "line 5 is named, to be checked");
     let r = import_auto(&mut s, &f).report;
     assert_eq!(r.counts.new, 5, "{:#?}", r.rows);
     let pasted = customer_by_email(&s, "gael.cote@example.com");
