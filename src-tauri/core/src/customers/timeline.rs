@@ -194,7 +194,7 @@ impl Store {
         let mut st = conn.prepare_cached(
             "SELECT p.id, p.kind, p.amount_cents, p.occurred_at, p.recorded_at, p.note, p.category, p.refund_of,
                     (SELECT coalesce(sum(r.amount_cents), 0) FROM purchases r WHERE r.refund_of = p.id)
-             FROM purchases p WHERE p.customer_id = ?1 ORDER BY p.occurred_at DESC LIMIT ?2",
+             FROM purchases p WHERE p.customer_id = ?1 ORDER BY p.occurred_at DESC, p.id DESC LIMIT ?2",
         )?;
         let rows = st.query_map(rusqlite::params![id, lim], |r| {
             let pid: i64 = r.get(0)?;

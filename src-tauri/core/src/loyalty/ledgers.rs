@@ -148,18 +148,21 @@ pub(super) fn carry(conn: &Connection, customer: CustomerId) -> Result<Cents> {
         .unwrap_or(0))
 }
 
+/// The milestones claimed on a customer's current card (`?1` the customer, `?2` the last
+/// milestone, whose claim takes the full card). Read from the redeem lines' own index
+/// (`stamps_redeemed_by_customer`, a few lines per card), never the ledger's rows: the `+`
+/// before `id` keeps SQLite from walking all the customer's lines by id instead.
+pub(crate) const CLAIMED_MILESTONES_SQL: &str =
+    "SELECT milestone FROM stamps_ledger s WHERE customer_id = ?1 AND kind = 'redeem'
+   AND NOT EXISTS (SELECT 1 FROM stamp_claim_returns x WHERE x.claim_id = s.id)
+   AND +id > coalesce(
+   (SELECT max(id) FROM stamps_ledger f WHERE customer_id = ?1 AND kind = 'redeem' AND milestone = ?2
+      AND NOT EXISTS (SELECT 1 FROM stamp_claim_returns x WHERE x.claim_id = f.id)), 0)";
+
 /// Milestones claimed on the current card (since the last full card was used). A claim
-/// given back by the full refund of its sale does not count. Read from the redeem lines' own
-/// index (`stamps_redeemed_by_customer`, a few lines per card), never the ledger's rows: the
-/// `+` before `id` keeps SQLite from walking all the customer's lines by id instead.
+/// given back by the full refund of its sale does not count.
 pub(super) fn claimed_milestones(conn: &Connection, customer: CustomerId, last: usize) -> Result<Vec<usize>> {
-    let mut st = conn.prepare_cached(
-        "SELECT milestone FROM stamps_ledger s WHERE customer_id = ?1 AND kind = 'redeem'
-           AND NOT EXISTS (SELECT 1 FROM stamp_claim_returns x WHERE x.claim_id = s.id)
-           AND +id > coalesce(
-           (SELECT max(id) FROM stamps_ledger f WHERE customer_id = ?1 AND kind = 'redeem' AND milestone = ?2
-              AND NOT EXISTS (SELECT 1 FROM stamp_claim_returns x WHERE x.claim_id = f.id)), 0)",
-    )?;
+    let mut st = conn.prepare_cached(CLAIMED_MILESTONES_SQL)?;
     let rows = st.query_map(params![customer, last as i64], |r| r.get::<_, i64>(0))?;
     Ok(rows.filter_map(|r| r.ok()).map(|m| m as usize).collect())
 }

@@ -15,6 +15,8 @@ mod earning;
 mod expiry;
 mod facts;
 mod ledgers;
+#[cfg(test)]
+pub(crate) use ledgers::CLAIMED_MILESTONES_SQL;
 pub mod programme;
 mod redemption;
 mod reports;

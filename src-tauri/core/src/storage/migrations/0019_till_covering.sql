@@ -12,6 +12,7 @@
 -- Rebuilding or adding an index loses no data.
 DROP INDEX IF EXISTS stamps_ledger_by_customer;
 CREATE INDEX stamps_ledger_by_customer ON stamps_ledger (customer_id, id, stamps);
+DROP INDEX IF EXISTS stamps_redeemed_by_customer;
 CREATE INDEX stamps_redeemed_by_customer ON stamps_ledger (customer_id, milestone, kind) WHERE kind = 'redeem';
 DROP INDEX IF EXISTS purchases_by_customer;
 CREATE INDEX purchases_by_customer ON purchases (customer_id, occurred_at, kind, amount_cents);
