@@ -109,30 +109,7 @@ pub fn records(
     let mut r = reader(&bytes[body_start..], delimiter);
     let mut rec = csv::ByteRecord::new();
     let mut done = false;
-    // Lines are counted from byte offsets: the csv reader's own count is off by one after a
-    // CRLF (the LF is read as the start of the next record). A line ends with LF or CRLF, or,
-    // in a file with no LF at all (old Mac files), with a CR: a CR elsewhere (in a quoted
-    // cell, or Windows' CR CR LF) is not a line of its own, as a spreadsheet counts.
-    // `counted_to` is always a record's start, never inside a CRLF.
-    let cr_ends = !bytes.contains(&b'\n');
-    // The `sep=` line is line 1 whatever ends it (a lone CR in a file of LFs too).
-    let (mut counted_to, mut line_at) = if body_start > 0 { (body_start, 2usize) } else { (0usize, 1usize) };
-    let mut line_of = move |mut start: usize| {
-        while start < bytes.len() && (bytes[start] == b'\n' || bytes[start] == b'\r') {
-            start += 1;
-        }
-        let start = start.min(bytes.len());
-        if start >= counted_to {
-            let span = &bytes[counted_to..start];
-            line_at += span
-                .iter()
-                .enumerate()
-                .filter(|(i, b)| **b == b'\n' || (cr_ends && **b == b'\r' && span.get(i + 1) != Some(&b'\n')))
-                .count();
-            counted_to = start;
-        }
-        line_at
-    };
+    let mut line_of = line_counter(bytes, body_start);
     std::iter::from_fn(move || {
         if done {
             return None;
@@ -159,6 +136,61 @@ pub fn records(
             }
             // The csv reader resynchronises at the next record.
             Err(_) => Some(Err(RecordError::Unreadable { line: line_of(before) })),
+        }
+    })
+}
+
+/// The line a record starts on, from the byte where the reader was before it (`line_of(at)`,
+/// called with ever larger offsets). Lines are counted from byte offsets: the csv reader's own
+/// count is off by one after a CRLF (the LF is read as the start of the next record). A line
+/// ends with LF or CRLF, or, in a file with no LF at all (old Mac files), with a CR: a CR
+/// elsewhere (in a quoted cell, or Windows' CR CR LF) is not a line of its own, as a
+/// spreadsheet counts. The `sep=` line (`body_start` > 0) is line 1 whatever ends it (a lone CR
+/// in a file of LFs too).
+fn line_counter(bytes: &[u8], body_start: usize) -> impl FnMut(usize) -> usize + '_ {
+    let cr_ends = !bytes.contains(&b'\n');
+    // `counted_to` is always a record's start, never inside a CRLF.
+    let (mut counted_to, mut line_at) = if body_start > 0 { (body_start, 2usize) } else { (0usize, 1usize) };
+    move |mut start: usize| {
+        while start < bytes.len() && (bytes[start] == b'\n' || bytes[start] == b'\r') {
+            start += 1;
+        }
+        let start = start.min(bytes.len());
+        if start >= counted_to {
+            let span = &bytes[counted_to..start];
+            line_at += span
+                .iter()
+                .enumerate()
+                .filter(|(i, b)| **b == b'\n' || (cr_ends && **b == b'\r' && span.get(i + 1) != Some(&b'\n')))
+                .count();
+            counted_to = start;
+        }
+        line_at
+    }
+}
+
+/// Each record's first byte (where the reader was before it) and its line, as `records`
+/// numbers them, without decoding a cell: record `n` runs from its byte to the next one's.
+pub fn record_starts(bytes: &[u8], delimiter: u8) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let body_start = if sep_line(bytes).is_some() { first_line_end(bytes) } else { 0 };
+    let mut r = reader(&bytes[body_start..], delimiter);
+    let mut rec = csv::ByteRecord::new();
+    let mut line_of = line_counter(bytes, body_start);
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let before = body_start + r.position().byte() as usize;
+        match r.read_byte_record(&mut rec) {
+            Ok(false) => {
+                done = true;
+                None
+            }
+            Ok(true) => {
+                Some((before, line_of(rec.position().map(|p| body_start + p.byte() as usize).unwrap_or(before))))
+            }
+            Err(_) => Some((before, line_of(before))),
         }
     })
 }

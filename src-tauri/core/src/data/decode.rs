@@ -201,33 +201,15 @@ fn utf8_lenient(bytes: &[u8]) -> String {
     out
 }
 
-/// The lines of a file read as UTF-8 that hold bytes no part of a UTF-8 character (read as
-/// Windows-1252, `utf8_lenient`): how many, and the first `max` of them (1-based, counted as
-/// the import counts its lines: at each LF, or at each CR in a file with no LF), so the
-/// mapping screen can say which lines to check. None in a valid UTF-8 file.
-pub fn stray_lines(bytes: &[u8], max: usize) -> (usize, Vec<u32>) {
-    if std::str::from_utf8(bytes).is_ok() {
-        return (0, Vec::new());
-    }
-    let end = if bytes.contains(&b'\n') { b'\n' } else { b'\r' };
-    let (mut count, mut first) = (0usize, Vec::new());
-    let (mut at, mut line, mut last) = (0usize, 1usize, 0usize);
-    for (valid, bad) in utf8_runs(bytes) {
-        if bad.is_empty() {
-            break;
-        }
-        let stray_at = at + valid.len();
-        line += bytes[at..stray_at].iter().filter(|b| **b == end).count();
-        at = stray_at + bad.len();
-        if line != last {
-            last = line;
-            count += 1;
-            if first.len() < max {
-                first.push(u32::try_from(line).unwrap_or(u32::MAX));
-            }
-        }
-    }
-    (count, first)
+/// Where each piece of bytes that are no part of a UTF-8 character starts (read as
+/// Windows-1252 by `decode` in UTF-8), in order: none in a valid UTF-8 file.
+pub fn stray_offsets(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    let mut at = 0;
+    utf8_runs(bytes).filter_map(move |(valid, bad)| {
+        let stray = at + valid.len();
+        at = stray + bad.len();
+        (!bad.is_empty()).then_some(stray)
+    })
 }
 
 /// The file's text without its byte-order mark (UTF-8's or UTF-16's), still in its encoding.
@@ -347,27 +329,15 @@ mod tests {
     }
 
     #[test]
-    fn the_lines_read_as_windows_1252_in_a_utf8_file_are_named() {
+    fn each_piece_of_stray_bytes_is_found_where_it_starts() {
         let w = |t: &str| encode(t, TextEncoding::Windows1252);
-        let bytes = [
-            "Nom;Prénom\r\nLefèvre;Élodie\r\n".as_bytes(),
-            &w("Côté;Gaël\r\n"),
-            "Roy;Zoé\r\n".as_bytes(),
-            &w("Noël;Loïc – « é »\r\n"),
-            &w("Noé"),
-        ]
-        .concat();
+        let bytes = ["é;".as_bytes(), &w("Gaël«"), b";", &w("é")].concat();
         assert_eq!(
-            stray_lines(&bytes, 10),
-            (3, vec![3, 5, 6]),
-            "lines 3, 5 and 6 each counted once, however many bytes"
+            stray_offsets(&bytes).collect::<Vec<_>>(),
+            vec![5, 7, 9],
+            "ë, « and the last é (after a UTF-8 é of 2 bytes)"
         );
-        assert_eq!(stray_lines(&bytes, 2), (3, vec![3, 5]), "all counted, the first ones named");
-        assert_eq!(stray_lines("Zoé;Noël\n".as_bytes(), 10), (0, vec![]), "valid UTF-8: none");
-        let old_mac = [b"Nom\r".as_slice(), &w("Gaël\r"), b"Roy\r"].concat();
-        assert_eq!(stray_lines(&old_mac, 10), (1, vec![2]), "an old Mac file's lines end with CR");
-        let quoted = [b"Nom;Notes\n\"a\rb\";".as_slice(), &w("é\n")].concat();
-        assert_eq!(stray_lines(&quoted, 10), (1, vec![2]), "a CR in a file of LFs ends no line");
+        assert_eq!(stray_offsets("Zoé;Noël\n".as_bytes()).count(), 0, "valid UTF-8: none");
     }
 
     #[test]

@@ -480,12 +480,35 @@ impl ImportFile {
         *self.rows.get_or_init(|| self.count_data())
     }
 
-    /// The lines of a file read as UTF-8 that hold bytes read as Windows-1252 (`decode::stray_lines`).
+    /// The rows (from the header row on) of a file read as UTF-8 that hold bytes that are no
+    /// part of a UTF-8 character, read as Windows-1252: how many, and the lines of the first
+    /// `max` of them, numbered as the import's report numbers rows (the line a row starts on).
     pub fn stray_lines(&self, max: usize) -> (usize, Vec<u32>) {
-        match &self.grid {
-            Grid::Csv { bytes, cells: TextEncoding::Utf8, .. } => decode::stray_lines((**bytes).as_ref(), max),
-            _ => (0, Vec::new()),
+        let Grid::Csv { bytes, start, cells: TextEncoding::Utf8 } = &self.grid else { return (0, Vec::new()) };
+        let body = &(**bytes).as_ref()[*start..];
+        let mut stray = decode::stray_offsets(body).peekable();
+        if stray.peek().is_none() {
+            return (0, Vec::new());
         }
+        let (mut count, mut first) = (0usize, Vec::new());
+        let mut rows = csv_read::record_starts(body, self.delimiter.unwrap_or(b';')).enumerate().peekable();
+        while let Some((n, (from, line))) = rows.next() {
+            let to = rows.peek().map_or(body.len(), |(_, (next, _))| *next);
+            let mut held = false;
+            while let Some(at) = stray.next_if(|at| *at < to) {
+                held |= at >= from;
+            }
+            if held && n >= self.header_row {
+                count += 1;
+                if first.len() < max {
+                    first.push(u32::try_from(line).unwrap_or(u32::MAX));
+                }
+            }
+            if stray.peek().is_none() {
+                break;
+            }
+        }
+        (count, first)
     }
 
     fn count_data(&self) -> usize {

@@ -1,5 +1,6 @@
 //! Text files that look odd at the byte level and are still the merchant's customers: UTF-16
-//! without its mark in another script than Latin, a file padded with zero bytes.
+//! without its mark in another script than Latin, a file padded with zero bytes, a UTF-8 file
+//! with rows in Windows-1252.
 
 use super::*;
 
@@ -47,4 +48,39 @@ fn a_utf16_file_padded_with_zero_bytes_is_read_with_or_without_its_mark() {
         let r = import_auto(&mut s, &f).report;
         assert_eq!((r.counts.new, r.counts.errors), (1, 0), "mark {with_mark}, {padding} zero bytes: {:#?}", r.rows);
     }
+}
+
+/// The lines the mapping screen names as read in Windows-1252 are the lines the import's report
+/// gives those rows: a `sep=` line ended by a lone CR in a file of LFs, a quoted cell running
+/// over two lines, a UTF-8 byte-order mark, and rows above the header row left out.
+#[test]
+fn the_lines_named_as_windows_1252_are_the_rows_report_lines() {
+    let w = |t: &str| decode::encode(t, TextEncoding::Windows1252);
+    let bytes = [
+        "\u{FEFF}sep=;\r".as_bytes(),
+        &w("Liste exportée\n"),
+        "Nom;Prénom;Notes\n".as_bytes(),
+        "Lefèvre;Élodie;\"deux\nlignes ".as_bytes(),
+        &w("Gaël\""),
+        ";\n".as_bytes(),
+        "Roy;Zoé;\n".as_bytes(),
+        &w("Côté;Gaël;\n"),
+        "Noé;Anaïs;\"a\r\nb\"\n".as_bytes(),
+        &w("Noël;Gaëlle;x\n"),
+    ]
+    .concat();
+    let opts = ReadOptions { header_row: Some(1), ..ReadOptions::default() };
+    let f = ImportFile::open("mixte.csv", &bytes, &opts).unwrap();
+    assert_eq!(f.encoding, Some(TextEncoding::Utf8), "mostly UTF-8");
+    let expected: Vec<u32> = f
+        .data()
+        .map(|r| r.unwrap())
+        .filter(|r| r.cells.iter().any(|c| c.contains('ë')))
+        .map(|r| r.line as u32)
+        .collect();
+    assert_eq!(expected.len(), 3, "three rows hold a Windows-1252 ë: {expected:?}");
+    assert_eq!(f.stray_lines(10), (3, expected.clone()), "named by the line the report gives them");
+    assert_eq!(f.stray_lines(1), (3, expected[..1].to_vec()), "all counted, the first named");
+    let info = f.info(crate::types::Lang::Fr);
+    assert_eq!((info.stray_line_count, info.stray_lines), (3, expected), "shown on the mapping screen");
 }
