@@ -1,6 +1,7 @@
 //! Storage: opening the database with the product's pragmas, migrating it, and the single
 //! write path (`Store::transact`) with idempotency keys.
 
+mod btree_walk;
 pub mod checkpoint;
 pub(crate) mod gate;
 mod migrations;
