@@ -28,6 +28,12 @@ const MAX_DEPTH: usize = 40;
 const GAP_PAGES: u32 = 2;
 /// The longest single read.
 const MAX_RUN_PAGES: u32 = 256;
+/// The largest piece of read-ahead asked of the system at once (see `advise`).
+#[cfg(all(target_os = "linux", target_env = "gnu", target_pointer_width = "64"))]
+const ADVICE_BYTES: i64 = 128 * 1024;
+/// SQLite's lock bytes start at this offset of the file (its "pending byte"): the page holding
+/// them is never read, on Windows a lock there makes a read of it fail.
+const LOCK_BYTE: u64 = 0x4000_0000;
 
 /// What a walk read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -61,51 +67,60 @@ pub fn child_pages(page: &[u8], header_at: usize) -> Vec<u32> {
 }
 
 /// Read the b-trees whose root pages are `roots`, one after the other in that order, each a
-/// level at a time in file order, until `budget` of their pages in all (the b-tree that reaches
-/// it is read only that far; the few pages read between two of its pages are not counted).
-/// A level of leaves, known from its first page, is handed to the system to read ahead
-/// (`advise`, Linux) rather than read here one run after the other: the disk then has many
-/// reads in flight, not one.
+/// level at a time in file order, until `budget` pages read in all (the pages between two of a
+/// run's pages included; the b-tree that reaches it is read only that far). A level of leaves,
+/// known from its first page, is handed to the system to read ahead (`advise`, Linux) rather
+/// than read here one run after the other: the disk then has many reads in flight, not one.
+/// A run that cannot be read is passed over (on Windows, the page SQLite locks is never read:
+/// no run crosses it).
 pub fn read_btrees(file: &File, page_size: u32, roots: &[u32], budget: u64) -> io::Result<Walked> {
-    let page_count = u32::try_from(file.metadata()?.len() / u64::from(page_size.max(512))).unwrap_or(u32::MAX);
+    let page_size = page_size.max(512);
+    let page_count = u32::try_from(file.metadata()?.len() / u64::from(page_size)).unwrap_or(u32::MAX);
+    // The page holding SQLite's lock bytes (offset 1 GiB), which no run reads across.
+    let lock_page = u32::try_from(LOCK_BYTE / u64::from(page_size) + 1).unwrap_or(u32::MAX);
+    let in_file = |p: &u32| (1..=page_count).contains(p) && *p != lock_page;
+    // This handle's own reads are not to be read ahead by the system (its pages are chosen).
+    no_read_ahead(file);
     let mut w = Walked::default();
     let mut buf = Vec::new();
     for &root in roots {
         if w.pages >= budget {
             break;
         }
+        if !in_file(&root) {
+            continue;
+        }
         w.btrees += 1;
         let mut level = vec![root];
         for _ in 0..MAX_DEPTH {
-            level.retain(|p| (1..=page_count).contains(p));
             level.sort_unstable();
             level.dedup();
             if level.is_empty() || w.pages >= budget {
                 break;
             }
-            let mut next = Vec::new();
+            let mut next: Vec<u32> = Vec::new();
             let mut leaves = false;
             let mut advised = None;
             let mut i = 0;
             while i < level.len() && w.pages < budget {
-                // A run: the next pages while they are near and the read stays short, and no
-                // more of them than the budget has left.
+                // A run: the next pages while they are near, the read stays short, it does not
+                // cross the lock page, and the budget holds all it reads.
                 let left = budget - w.pages;
                 let first = level[i];
                 let mut j = i + 1;
                 while j < level.len()
-                    && ((j - i) as u64) < left
                     && level[j] - level[j - 1] <= GAP_PAGES
                     && level[j] - first < MAX_RUN_PAGES
+                    && u64::from(level[j] - first) < left
+                    && !(first..=level[j]).contains(&lock_page)
                 {
                     j += 1;
                 }
                 let len = level[j - 1] - first + 1;
-                w.pages += (j - i) as u64;
+                w.pages += u64::from(len);
                 if leaves && advise(file, page_size, first, len) {
                     advised = Some((first, len));
-                } else {
-                    read_pages(file, page_size, first, len, &mut buf)?;
+                } else if read_pages(file, page_size, first, len, &mut buf).is_ok() {
                     for &p in &level[i..j] {
                         let at = (p - first) as usize * page_size as usize;
                         let Some(page) = buf.get(at..at + page_size as usize) else { continue };
@@ -114,15 +129,21 @@ pub fn read_btrees(file: &File, page_size: u32, roots: &[u32], budget: u64) -> i
                             // Every page of a level is at the same depth: its first says which.
                             leaves = matches!(page.get(header_at), Some(10 | 13));
                         }
-                        next.extend(child_pages(page, header_at));
+                        next.extend(child_pages(page, header_at).into_iter().filter(in_file));
+                    }
+                    // Garbage pages can name thousands of children each: the next level is
+                    // kept to distinct pages of the file.
+                    if next.len() > 2 * page_count as usize {
+                        next.sort_unstable();
+                        next.dedup();
                     }
                 }
                 i = j;
             }
             if let Some((first, len)) = advised {
-                // The last run asked for, read here: it comes after the others, so the walk
-                // ends about when the system has read them, not while they are still coming.
-                read_pages(file, page_size, first, len, &mut buf)?;
+                // The last run asked for, read here, so the walk does not end long before the
+                // system has read what it was asked (reads may finish in another order).
+                let _ = read_pages(file, page_size, first, len, &mut buf);
             }
             level = next;
         }
@@ -131,17 +152,37 @@ pub fn read_btrees(file: &File, page_size: u32, roots: &[u32], budget: u64) -> i
 }
 
 /// Ask the system to read `len` pages from page `first` into its cache, without waiting for
-/// them; false where it cannot be asked (the caller reads them itself).
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
+/// them; false where it cannot be asked (the caller reads them itself). Asked in pieces of
+/// `ADVICE_BYTES`: Linux reads no more than the disk's own read-ahead size (often 128 KiB) of
+/// each request and still says yes.
+#[cfg(all(target_os = "linux", target_env = "gnu", target_pointer_width = "64"))]
 fn advise(file: &File, page_size: u32, first: u32, len: u32) -> bool {
     use std::os::fd::AsRawFd;
-    let offset = i64::from(first - 1) * i64::from(page_size);
-    let bytes = i64::from(len) * i64::from(page_size);
-    // SAFETY: a plain system call on a descriptor this function borrows for its duration.
-    unsafe { libc::posix_fadvise(file.as_raw_fd(), offset, bytes, libc::POSIX_FADV_WILLNEED) == 0 }
+    let start = i64::from(first - 1) * i64::from(page_size);
+    let end = start + i64::from(len) * i64::from(page_size);
+    let mut at = start;
+    while at < end {
+        let piece = (end - at).min(ADVICE_BYTES);
+        // SAFETY: a plain system call on a descriptor this function borrows for its duration.
+        if unsafe { libc::posix_fadvise(file.as_raw_fd(), at, piece, libc::POSIX_FADV_WILLNEED) } != 0 {
+            return false;
+        }
+        at += piece;
+    }
+    true
 }
 
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+#[cfg(all(target_os = "linux", target_env = "gnu", target_pointer_width = "64"))]
+fn no_read_ahead(file: &File) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: as in `advise`; the advice is this open file's own, not SQLite's handles'.
+    unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_RANDOM) };
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu", target_pointer_width = "64")))]
+fn no_read_ahead(_file: &File) {}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu", target_pointer_width = "64")))]
 fn advise(_file: &File, _page_size: u32, _first: u32, _len: u32) -> bool {
     false
 }
@@ -226,6 +267,8 @@ mod tests {
 
     #[test]
     fn the_walk_reads_each_btree_whole_in_turn_and_stops_at_its_budget() {
+        // (What a walk reads is counted as the pages read, the few between two of a b-tree's
+        // pages included, so the budget bounds what lands in the cache.)
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("shop.db");
         let mut s = Store::open_with_clock(&path, testutil::clock()).unwrap();
@@ -239,8 +282,16 @@ mod tests {
         let w = read_btrees(&file, page_size, &roots, u64::MAX).unwrap();
         assert_eq!(w.btrees, 2);
         assert!(w.pages >= sizes[0] + sizes[1], "every page of both, and the gaps read with them: {w:?} {sizes:?}");
-        let w = read_btrees(&file, page_size, &roots, 3).unwrap();
-        assert_eq!(w, Walked { btrees: 1, pages: 3 }, "the budget stops the walk inside the first b-tree");
+        assert!(w.pages <= 3 * (sizes[0] + sizes[1]), "at most two pages between two of theirs: {w:?} {sizes:?}");
+        for budget in [1, 3, sizes[0] + 1] {
+            let w = read_btrees(&file, page_size, &roots, budget).unwrap();
+            assert_eq!(w.pages, budget, "the budget is what is read, never more");
+        }
+        assert_eq!(
+            read_btrees(&file, page_size, &roots, 3).unwrap().btrees,
+            1,
+            "it stops the walk inside the first b-tree"
+        );
     }
 
     #[test]
@@ -265,5 +316,49 @@ mod tests {
         let file = File::open(&path).unwrap();
         let w = read_btrees(&file, 4096, &[1, 2, 99], 1000).unwrap();
         assert!(w.pages <= 1000, "a file of garbage is read within the budget: {w:?}");
+    }
+
+    /// The read-ahead asked of the system brings in every page of the run, from its first to
+    /// its last (checked with `mincore` on a file whose pages were first given back).
+    #[cfg(all(target_os = "linux", target_env = "gnu", target_pointer_width = "64"))]
+    #[test]
+    fn the_system_is_asked_for_exactly_the_run() {
+        use std::os::fd::AsRawFd;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pages");
+        std::fs::write(&path, vec![7u8; 4096 * 600]).unwrap();
+        let file = File::open(&path).unwrap();
+        file.sync_all().unwrap();
+        let fd = file.as_raw_fd();
+        let resident = || -> Vec<bool> {
+            let mut v = vec![0u8; 600];
+            // SAFETY: a read-only shared mapping of the whole file, unmapped before returning;
+            // `mincore` writes one byte per page into a vector of that many bytes.
+            unsafe {
+                let m = libc::mmap(std::ptr::null_mut(), 4096 * 600, libc::PROT_READ, libc::MAP_SHARED, fd, 0);
+                assert_ne!(m, libc::MAP_FAILED);
+                assert_eq!(libc::mincore(m, 4096 * 600, v.as_mut_ptr()), 0);
+                libc::munmap(m, 4096 * 600);
+            }
+            v.into_iter().map(|b| b & 1 == 1).collect()
+        };
+        // SAFETY: a plain system call on this test's own descriptor.
+        unsafe { libc::posix_fadvise(fd, 0, 0, libc::POSIX_FADV_DONTNEED) };
+        if resident().iter().any(|r| *r) {
+            // The system kept the pages (another reader of the file): nothing to conclude.
+            return;
+        }
+        // Pages 101..=400 (1-based): 300 pages, more than one piece of advice.
+        assert!(advise(&file, 4096, 101, 300));
+        let mut r = resident();
+        for _ in 0..200 {
+            if r[100..400].iter().all(|x| *x) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            r = resident();
+        }
+        assert!(r[100..400].iter().all(|x| *x), "every page of the run is read");
+        assert!(!r[..100].iter().any(|x| *x), "nothing before its first page");
     }
 }

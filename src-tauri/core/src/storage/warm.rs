@@ -12,10 +12,12 @@
 //! 10x shop in 15–20 s of random reads). Either way the pages land in the system's cache,
 //! shared by every connection of the app.
 //!
-//! Invariants: only reads, on a connection of its own; `TILL_BTREES` names every b-tree a
-//! till look-up with its balance reads, checked by a test that counts the page-cache misses of
-//! look-ups after the walk (none); a b-tree the file does not have (an older schema) is passed
-//! over.
+//! Invariants: only reads, on a handle of its own that is never closed (`keep_open`) and, for
+//! the root pages, a read-only connection of its own; `TILL_BTREES` names every b-tree a till
+//! look-up with its balance reads, checked by a test that counts the page-cache misses of
+//! look-ups after SQLite's own walk of the list (none), while the walk in file order is
+//! checked to reach the same pages (`btree_walk`'s tests); a b-tree the file does not have (an
+//! older schema) is passed over.
 
 use super::btree_walk;
 use crate::error::Result;
@@ -71,8 +73,8 @@ pub struct Warmed {
 }
 
 /// Bring the till's pages of the shop's file at `path` into the system's cache: the whole file
-/// when it is small enough (`WHOLE_FILE_MAX`), else the till's b-trees (`warm_till_btrees`, on
-/// a read-only connection of its own). Nothing is created, migrated or written: a file that is
+/// when it is small enough (`WHOLE_FILE_MAX`), else the till's b-trees
+/// (`warm_till_btrees_in_file_order`). Nothing is created, migrated or written: a file that is
 /// not there is left so.
 pub fn warm_till_pages(path: &Path) -> Result<Warmed> {
     let len = match std::fs::metadata(path) {
@@ -131,10 +133,18 @@ fn warm_till_btrees_in_file_order(path: &Path) -> Result<Warmed> {
     }
     drop(root);
     drop(conn);
-    let file = std::fs::File::open(path)?;
-    let walked = btree_walk::read_btrees(&file, page_size, &roots, MAX_BYTES / u64::from(page_size.max(512)));
-    keep_open(file);
-    let walked = walked?;
+    // Kept open even if the walk panicked: closing it would release SQLite's locks (`keep_open`).
+    struct Kept(Option<std::fs::File>);
+    impl Drop for Kept {
+        fn drop(&mut self) {
+            if let Some(f) = self.0.take() {
+                keep_open(f);
+            }
+        }
+    }
+    let file = Kept(Some(std::fs::File::open(path)?));
+    let Some(f) = &file.0 else { return Ok(Warmed::default()) };
+    let walked = btree_walk::read_btrees(f, page_size, &roots, MAX_BYTES / u64::from(page_size.max(512)))?;
     Ok(Warmed { whole_file: false, btrees: walked.btrees, bytes: walked.pages * u64::from(page_size) })
 }
 
@@ -343,6 +353,9 @@ mod tests {
         // A read transaction on this connection holds its shared lock on the file.
         s.conn().execute_batch("BEGIN; SELECT count(*) FROM customers;").unwrap();
         warm_till_pages(&path).unwrap();
+        // The path of a file too large to read whole too: a connection opened and dropped for
+        // the root pages, and a handle of its own on the file.
+        warm_till_btrees_in_file_order(&path).unwrap();
         // Another process (a child, so the locks are truly another owner's) asks for an
         // exclusive lock, as SQLite does at its last close before removing the log.
         let out = std::process::Command::new("python3")
