@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startApp, stopApp, browser, shot, go, visible, waitForText, texts, invoke, fill, pageText, downloadsDir } from './harness.mjs';
+import { startApp, stopApp, browser, shot, go, visible, waitForText, textOf, texts, invoke, fill, pageText, downloadsDir } from './harness.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const FIXTURES = resolve(HERE, '../../src-tauri/core/tests/fixtures/import');
@@ -249,6 +249,29 @@ test("Excel's Unicode text (UTF-16, tabs): read as typed, its rows in error come
   assert.deepEqual([...errorFile.subarray(0, 2)], [0xff, 0xfe], 'written back in UTF-16 with its mark');
   const text = new TextDecoder('utf-16le').decode(errorFile.subarray(2));
   assert.match(text.split('\r\n')[0], /^Nom\tPrénom\t.*\tErreur$/, 'its tabs and an "Erreur" column');
+});
+
+test('a UTF-8 file with one line from an old Windows program: that line named, every accent kept', async () => {
+  await go('#/customers');
+  await chooseFile(join(FIXTURES, 'utf8-une-ligne-windows1252.csv'));
+  assert.equal(await (await visible('[data-testid="import-encoding"]')).getValue(), 'utf8', 'read as UTF-8');
+  await waitForText('[data-testid="import-stray-lines"]', 'Windows-1252');
+  const notice = await textOf('[data-testid="import-stray-lines"]');
+  assert.match(notice, /\b5\b/, `line 5 is named: "${notice}"`);
+  await shot('data-05w-stray-lines');
+  // Read whole as Windows-1252, the file has no line apart: the notice goes.
+  await (await visible('[data-testid="import-encoding"]')).selectByAttribute('value', 'windows1252');
+  await browser.waitUntil(async () => !(await (await browser.$('[data-testid="import-stray-lines"]')).isExisting()), {
+    timeout: 10_000,
+    timeoutMsg: 'no notice once the file is read as Windows-1252',
+  });
+  await (await visible('[data-testid="import-encoding"]')).selectByAttribute('value', 'utf8');
+  await visible('[data-testid="import-stray-lines"]');
+  await previewAndImport();
+  const hits = await invoke('customers_search', { query: 'gael.cote', limit: 5 });
+  assert.equal(hits.length, 1, 'one customer for the pasted line');
+  assert.match(hits[0].display_name, /Gaël/, `the Windows-1252 line keeps its accents: "${hits[0].display_name}"`);
+  assert.match(hits[0].display_name, /Côté/, `and its family name's: "${hits[0].display_name}"`);
 });
 
 test('a search is exported whole with its count, not only the 20 rows the list shows', async () => {
