@@ -103,6 +103,29 @@ pub fn records(
     delimiter: u8,
     enc: TextEncoding,
 ) -> impl Iterator<Item = Result<Record, RecordError>> + '_ {
+    each_record(bytes, delimiter, move |_, line, rec| {
+        // The csv reader resynchronises at the next record.
+        let Some(rec) = rec else { return Err(RecordError::Unreadable { line }) };
+        // A character takes at least one byte: only a long cell is decoded to be counted,
+        // before anything else of the record is decoded.
+        let too_long = |c: &[u8]| c.len() > MAX_CELL && decode::decode_cell(c, enc).chars().count() > MAX_CELL;
+        if rec.iter().any(too_long) {
+            let short =
+                rec.iter().map(|c| if too_long(c) { String::new() } else { decode::decode_cell(c, enc) }).collect();
+            return Err(RecordError::CellTooLong { line, short });
+        }
+        Ok(Record { line, cells: rec.iter().map(|c| decode::decode_cell(c, enc)).collect() })
+    })
+}
+
+/// The file's records (the `sep=` line left out), each given to `f` with the byte where the
+/// reader was before it, the line it starts on (`line_counter`) and its cells (`None` for a
+/// record the reader could not read): what `records` and `record_starts` share.
+fn each_record<'a, T>(
+    bytes: &'a [u8],
+    delimiter: u8,
+    mut f: impl FnMut(usize, usize, Option<&csv::ByteRecord>) -> T + 'a,
+) -> impl Iterator<Item = T> + 'a {
     // The `sep=` line is cut off before the csv reader sees it: with a quote it does not close
     // (`"sep=;`), the reader would take it as a cell running over the lines after it.
     let body_start = if sep_line(bytes).is_some() { first_line_end(bytes) } else { 0 };
@@ -122,20 +145,9 @@ pub fn records(
             }
             Ok(true) => {
                 let line = line_of(rec.position().map(|p| body_start + p.byte() as usize).unwrap_or(before));
-                // A character takes at least one byte: only a long cell is decoded to be
-                // counted, before anything else of the record is decoded.
-                let too_long = |c: &[u8]| c.len() > MAX_CELL && decode::decode_cell(c, enc).chars().count() > MAX_CELL;
-                if rec.iter().any(too_long) {
-                    let short = rec
-                        .iter()
-                        .map(|c| if too_long(c) { String::new() } else { decode::decode_cell(c, enc) })
-                        .collect();
-                    return Some(Err(RecordError::CellTooLong { line, short }));
-                }
-                Some(Ok(Record { line, cells: rec.iter().map(|c| decode::decode_cell(c, enc)).collect() }))
+                Some(f(before, line, Some(&rec)))
             }
-            // The csv reader resynchronises at the next record.
-            Err(_) => Some(Err(RecordError::Unreadable { line: line_of(before) })),
+            Err(_) => Some(f(before, line_of(before), None)),
         }
     })
 }
@@ -172,27 +184,7 @@ fn line_counter(bytes: &[u8], body_start: usize) -> impl FnMut(usize) -> usize +
 /// Each record's first byte (where the reader was before it) and its line, as `records`
 /// numbers them, without decoding a cell: record `n` runs from its byte to the next one's.
 pub fn record_starts(bytes: &[u8], delimiter: u8) -> impl Iterator<Item = (usize, usize)> + '_ {
-    let body_start = if sep_line(bytes).is_some() { first_line_end(bytes) } else { 0 };
-    let mut r = reader(&bytes[body_start..], delimiter);
-    let mut rec = csv::ByteRecord::new();
-    let mut line_of = line_counter(bytes, body_start);
-    let mut done = false;
-    std::iter::from_fn(move || {
-        if done {
-            return None;
-        }
-        let before = body_start + r.position().byte() as usize;
-        match r.read_byte_record(&mut rec) {
-            Ok(false) => {
-                done = true;
-                None
-            }
-            Ok(true) => {
-                Some((before, line_of(rec.position().map(|p| body_start + p.byte() as usize).unwrap_or(before))))
-            }
-            Err(_) => Some((before, line_of(before))),
-        }
-    })
+    each_record(bytes, delimiter, |before, line, _| (before, line))
 }
 
 /// How many records `records` would give after the first `skip`, leaving out those whose cells

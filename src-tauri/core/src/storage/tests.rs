@@ -22,6 +22,14 @@ pub(super) fn plan(c: &Connection, sql: &str) -> String {
     rows.collect::<rusqlite::Result<Vec<_>>>().unwrap().join(" / ")
 }
 
+/// The file opened by the app is at the latest version and sound (`integrity_check`).
+pub(super) fn assert_upgraded_and_sound(c: &Connection) {
+    let version: u32 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, LATEST_VERSION, "upgraded to the latest version");
+    let ok: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(ok, "ok", "the upgraded file is sound");
+}
+
 pub(super) fn file_at_version(path: &std::path::Path, version: u32) -> Connection {
     let c = Connection::open(path).unwrap();
     // Steps call the app's own rules (step 14: emails in NFC), as the runner registers them.

@@ -2,7 +2,7 @@
 //! idempotency records answer retries as before, each customer is in exactly one of the two
 //! last-visit indexes, and the reads that used the dropped indexes still use an index.
 
-use super::tests::{clock, file_at_version, plan};
+use super::tests::{assert_upgraded_and_sound, clock, file_at_version, plan};
 use super::*;
 
 #[test]
@@ -25,8 +25,7 @@ fn migration_17_keeps_every_row_and_each_read_keeps_an_index() {
     }
     let store = Store::open_with_clock(&path, clock()).unwrap();
     let c = store.conn();
-    let version: u32 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, migrations::LATEST_VERSION);
+    assert_upgraded_and_sound(c);
     let keys: Vec<(String, String, String, Option<String>)> = c
         .prepare("SELECT key, op, outcome, fingerprint FROM idempotency ORDER BY key")
         .unwrap()
@@ -57,8 +56,6 @@ fn migration_17_keeps_every_row_and_each_read_keeps_an_index() {
         count("SELECT count(*) FROM customers"),
         "each customer is in exactly one of the two last-visit indexes"
     );
-    let ok: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
-    assert_eq!(ok, "ok");
     for (sql, index) in [
         ("SELECT sum(points) FROM points_ledger WHERE customer_id = 1 AND (expires_at IS NULL OR expires_at > '2026')", "points_ledger_by_customer"),
         ("SELECT coalesce(sum(points), 0) FROM points_ledger WHERE customer_id = 1 AND purchase_id = 5 AND kind = 'reverse'", "points_ledger_by_customer"),

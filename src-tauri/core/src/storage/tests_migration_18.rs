@@ -2,7 +2,7 @@
 //! every customer, and the similar-name look-ups of the import and of the customer form read
 //! the postcode's index alone.
 
-use super::tests::{clock, file_at_version, plan};
+use super::tests::{assert_upgraded_and_sound, clock, file_at_version, plan};
 use super::*;
 
 #[test]
@@ -22,10 +22,7 @@ fn migration_18_keeps_every_customer_and_the_postcode_look_ups_read_no_row() {
     }
     let store = Store::open_with_clock(&path, clock()).unwrap();
     let c = store.conn();
-    let version: u32 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, migrations::LATEST_VERSION);
-    let ok: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
-    assert_eq!(ok, "ok");
+    assert_upgraded_and_sound(c);
     let in_use: i64 = c
         .query_row(
             "SELECT count(*) FROM customers INDEXED BY customers_by_postcode WHERE postcode = '69001' AND merged_into IS NULL",

@@ -2,7 +2,7 @@
 //! sale and ledger line, the rebuilt indexes hold every row, and the till's sums over a
 //! customer read no table row.
 
-use super::tests::{clock, file_at_version, plan};
+use super::tests::{assert_upgraded_and_sound, clock, file_at_version, plan};
 use super::*;
 
 #[test]
@@ -32,10 +32,7 @@ fn migration_19_keeps_every_line_and_the_tills_sums_read_indexes_only() {
     }
     let store = Store::open_with_clock(&path, clock()).unwrap();
     let c = store.conn();
-    let version: u32 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, migrations::LATEST_VERSION);
-    let ok: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
-    assert_eq!(ok, "ok");
+    assert_upgraded_and_sound(c);
     let count = |sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).unwrap() };
     for (table, index) in [
         ("purchases", "purchases_by_customer"),
