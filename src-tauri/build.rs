@@ -4,6 +4,7 @@
 /// Every command of `src-tauri/src/commands`, as registered in `lib.rs`.
 const COMMANDS: &[&str] = &[
     "app_info",
+    "app_upgrade_status",
     "settings_get",
     "settings_update",
     "settings_logo",

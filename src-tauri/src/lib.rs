@@ -49,6 +49,7 @@ pub fn builder<R: Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
         })
         .invoke_handler(tauri::generate_handler![
             app::app_info,
+            app::app_upgrade_status,
             app::settings_get,
             app::settings_update,
             app::settings_logo,
@@ -264,67 +265,33 @@ pub fn run(opts: Options) {
                 None => app.path().app_data_dir()?.join("comptoir.db"),
             };
             tracing::info!(path = %path.display(), "opening the customer file");
-            let state = AppState::open(&path);
-            if opts.demo {
-                let loaded = state.with(|s| {
-                    if s.stats()?.customers_active == 0 {
-                        s.generate_demo(DemoSpec::explore()).map(Some)
-                    } else {
-                        Ok(None)
-                    }
-                });
-                match loaded {
-                    Ok(Some(o)) => {
-                        tracing::info!(customers = o.value.customers, "demo shop loaded")
-                    }
-                    Ok(None) => tracing::info!("customer file not empty: demo shop not loaded"),
-                    Err(e) => tracing::warn!(code = %e.code, "demo shop not loaded"),
+            app.manage(AppState::unopened(&path));
+            let handle = app.handle().clone();
+            let demo = opts.demo;
+            // An older file is upgraded on a thread of its own (seconds, minutes on a very
+            // large shop): the window shows where the upgrade is instead of staying blank.
+            let upgrading = match comptoir_core::storage::pending_upgrade(&path) {
+                None => None,
+                Some(pending) => {
+                    tracing::info!(from = pending.from_version, "upgrading the customer file; the window says so");
+                    let h = handle.clone();
+                    let p = path.clone();
+                    std::thread::Builder::new()
+                        .name("upgrade".into())
+                        .spawn(move || {
+                            h.state::<AppState>().open_store(Some(pending));
+                            after_open(&h, &p, demo);
+                        })
+                        .map_err(
+                            |e| tracing::warn!(error = %e, "no upgrade thread: the upgrade runs before the window"),
+                        )
+                        .ok()
                 }
+            };
+            if upgrading.is_none() {
+                handle.state::<AppState>().open_store(None);
+                after_open(&handle, &path, demo);
             }
-            // A scheduled send whose time passed while the app was closed waits for the merchant.
-            match state.with(|s| s.mark_missed_schedules()) {
-                Ok(n) if n > 0 => tracing::info!(campaigns = n, "scheduled campaigns missed while closed"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(code = %e.code, "scheduled campaigns not checked"),
-            }
-            if state.is_open() {
-                // A thread of its own checkpoints the log; the window's commits copy it only
-                // when writers that never pause keep the thread from catching up. Without the
-                // thread they keep SQLite's own rule (a log that nobody copies would grow).
-                let checkpointing = match comptoir_core::storage::checkpoint::Checkpointer::spawn(
-                    &path,
-                    comptoir_core::storage::checkpoint::DEFAULT_EVERY,
-                ) {
-                    Ok(c) => {
-                        state.keep_checkpointer(c);
-                        if let Err(e) = state.with(|s| s.leave_checkpoints_to_background()) {
-                            tracing::warn!(code = %e.code, "checkpoints stay at commit time");
-                        }
-                        true
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "no background checkpointer");
-                        false
-                    }
-                };
-                // Expired points, the dashboard's figures and the scores, and referrals whose
-                // hold ended while the app was closed: after the first screen.
-                background::spawn(path.clone(), checkpointing);
-                // The till's pages, read once so its first look-ups do not wait for the disk.
-                background::spawn_till_warm(path.clone());
-                sender::spawn(
-                    path.clone(),
-                    state.secrets.clone(),
-                    state.sender_problem.clone(),
-                    state.automation_nudge.clone(),
-                );
-                referral_clock::spawn(path.clone());
-                automation_clock::spawn(path.clone(), state.automation_nudge.clone());
-                reader::spawn(path.clone(), state.secrets.clone(), state.reader.clone());
-            }
-            app.manage(state);
-            // Backups run in the background: the first screen never waits for them.
-            backups::spawn(app.handle().clone());
             // The store's page cache goes back to the system while the app sits idle.
             let handle = app.handle().clone();
             let idle = std::thread::Builder::new().name("idle-memory".into()).spawn(move || loop {
@@ -343,6 +310,73 @@ pub fn run(opts: Options) {
                 backups::on_exit(app);
             }
         });
+}
+
+/// What follows the opening of the file: the demo shop if asked for, the missed schedules,
+/// the checkpointer and every background thread (none of them runs before the file is open
+/// and upgraded: they would open it themselves, and upgrade it a second time).
+fn after_open<R: Runtime>(app: &tauri::AppHandle<R>, path: &std::path::Path, demo: bool) {
+    let state = app.state::<AppState>();
+    if demo {
+        let loaded = state.with(|s| {
+            if s.stats()?.customers_active == 0 {
+                s.generate_demo(DemoSpec::explore()).map(Some)
+            } else {
+                Ok(None)
+            }
+        });
+        match loaded {
+            Ok(Some(o)) => {
+                tracing::info!(customers = o.value.customers, "demo shop loaded")
+            }
+            Ok(None) => tracing::info!("customer file not empty: demo shop not loaded"),
+            Err(e) => tracing::warn!(code = %e.code, "demo shop not loaded"),
+        }
+    }
+    // A scheduled send whose time passed while the app was closed waits for the merchant.
+    match state.with(|s| s.mark_missed_schedules()) {
+        Ok(n) if n > 0 => tracing::info!(campaigns = n, "scheduled campaigns missed while closed"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(code = %e.code, "scheduled campaigns not checked"),
+    }
+    if state.is_open() {
+        let path = path.to_path_buf();
+        // A thread of its own checkpoints the log; the window's commits copy it only
+        // when writers that never pause keep the thread from catching up. Without the
+        // thread they keep SQLite's own rule (a log that nobody copies would grow).
+        let checkpointing = match comptoir_core::storage::checkpoint::Checkpointer::spawn(
+            &path,
+            comptoir_core::storage::checkpoint::DEFAULT_EVERY,
+        ) {
+            Ok(c) => {
+                state.keep_checkpointer(c);
+                if let Err(e) = state.with(|s| s.leave_checkpoints_to_background()) {
+                    tracing::warn!(code = %e.code, "checkpoints stay at commit time");
+                }
+                true
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "no background checkpointer");
+                false
+            }
+        };
+        // Expired points, the dashboard's figures and the scores, and referrals whose
+        // hold ended while the app was closed: after the first screen.
+        background::spawn(path.clone(), checkpointing);
+        // The till's pages, read once so its first look-ups do not wait for the disk.
+        background::spawn_till_warm(path.clone());
+        sender::spawn(
+            path.clone(),
+            state.secrets.clone(),
+            state.sender_problem.clone(),
+            state.automation_nudge.clone(),
+        );
+        referral_clock::spawn(path.clone());
+        automation_clock::spawn(path.clone(), state.automation_nudge.clone());
+        reader::spawn(path.clone(), state.secrets.clone(), state.reader.clone());
+    }
+    // Backups run in the background: the first screen never waits for them.
+    backups::spawn(app.clone());
 }
 
 #[cfg(all(test, target_os = "linux"))]

@@ -11,6 +11,8 @@ import { remote } from 'webdriverio';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const APP = process.env.COMPTOIR_APP ?? resolve(HERE, '../../target/debug/comptoir');
 const DRIVER = process.env.TAURI_DRIVER ?? 'tauri-driver';
+/** The command-line tool, built beside the app (it writes the older file of the upgrade test). */
+export const CLI = process.env.COMPTOIR_CLI ?? resolve(HERE, '../../target/debug/comptoir-cli');
 /** Screenshots of each step, to look at (not compared: tests check text, not pixels). */
 const SHOTS = resolve(HERE, '../../screenshots');
 export const ENTER = '\uE007';
@@ -38,9 +40,11 @@ function waitForPort(port, timeoutMs) {
 
 /** Start the app on a fresh database, or (`reopen`) on the one the last `stopApp({ keep })`
  *  left; `env` is added to the app's environment (for example libfaketime's, to move the
- *  computer's date as a shop closed for days would see it). */
-export async function startApp({ env = {}, reopen = false } = {}) {
+ *  computer's date as a shop closed for days would see it); `prepare(dbPath)` writes the
+ *  database file before the app starts (an older file, to be upgraded). */
+export async function startApp({ env = {}, reopen = false, prepare } = {}) {
   if (!reopen || !dataDir) dataDir = mkdtempSync(join(tmpdir(), 'comptoir-e2e-'));
+  if (prepare) prepare(join(dataDir, 'shop.db'));
   mkdirSync(SHOTS, { recursive: true });
   // Its own process group: tauri-driver, WebKitWebDriver and the app they start are stopped
   // together, so no window outlives its test (an orphaned app would hold the test runner's
@@ -70,6 +74,11 @@ export async function startApp({ env = {}, reopen = false } = {}) {
     capabilities: { 'tauri:options': { application: APP }, 'wdio:enforceWebDriverClassic': true },
   });
   await browser.setTimeout({ implicit: 0 });
+}
+
+/** The folder of the app's database file (its backups and upgrade copies sit beside it). */
+export function dataFolder() {
+  return dataDir;
 }
 
 /** Where the app saves the files the window downloads (COMPTOIR_DOWNLOADS). */

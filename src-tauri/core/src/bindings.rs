@@ -29,6 +29,7 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     SettingsInput::export_all_to(dir)?;
     stats::ShopStats::export_all_to(dir)?;
     stats::AppInfo::export_all_to(dir)?;
+    crate::storage::UpgradeStatus::export_all_to(dir)?;
     demo::DemoSummary::export_all_to(dir)?;
     loyalty::Programme::export_all_to(dir)?;
     loyalty::LoyaltyStatus::export_all_to(dir)?;

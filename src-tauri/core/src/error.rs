@@ -41,6 +41,10 @@ pub enum Error {
     KeyReused(String),
     #[error("the copy taken before upgrading the database could not be written or checked")]
     BackupFailed,
+    /// The customer file is being upgraded to this version of the app: nothing can be read or
+    /// written until that ends (seconds, minutes on a very large file).
+    #[error("the customer file is being upgraded")]
+    Upgrading,
     #[error("storage: {0}")]
     Storage(#[from] rusqlite::Error),
     #[error("io: {0}")]
@@ -69,6 +73,7 @@ impl Error {
             Error::NewerDatabase { .. } => "newer_database",
             Error::KeyReused(_) => "key_reused",
             Error::BackupFailed => "backup_failed",
+            Error::Upgrading => "upgrading",
             e if e.is_disk_full() => "disk_full",
             Error::Storage(e) if is_busy(e) => "busy",
             Error::Storage(_) | Error::Io(_) | Error::Json(_) => "internal",
@@ -95,6 +100,7 @@ impl Error {
             ),
             Error::KeyReused(_) => i18n::tr(lang, "error.key_reused", &[]),
             Error::BackupFailed => i18n::tr(lang, "error.backup_failed", &[]),
+            Error::Upgrading => i18n::tr(lang, "error.upgrading", &[]),
             e if e.is_disk_full() => i18n::tr(lang, "error.disk_full", &[]),
             Error::Storage(e) if is_busy(e) => i18n::tr(lang, "error.busy", &[]),
             Error::Storage(_) | Error::Io(_) | Error::Json(_) => i18n::tr(lang, "error.internal", &[]),

@@ -2,6 +2,7 @@ use crate::state::AppState;
 use comptoir_core::demo::{DemoSpec, DemoSummary};
 use comptoir_core::settings::{Settings, SettingsInput};
 use comptoir_core::stats::{AppInfo, ShopStats};
+use comptoir_core::storage::UpgradeStatus;
 use comptoir_core::{ErrorPayload, Outcome};
 use tauri::State;
 
@@ -17,6 +18,13 @@ pub async fn app_info(state: State<'_, AppState>) -> Res<AppInfo> {
             migration_backup: s.migration_backup.as_ref().map(|p| p.display().to_string()),
         })
     })
+}
+
+/// Where the upgrade of the customer file is, while one runs (`null` once the file is open, or
+/// known not to open: every other command then says which).
+#[tauri::command]
+pub async fn app_upgrade_status(state: State<'_, AppState>) -> Res<Option<UpgradeStatus>> {
+    Ok(state.upgrade_status())
 }
 
 #[tauri::command]

@@ -193,6 +193,8 @@ fn task_test() -> Result {
     run(cargo().args(["test", "--workspace"]))?;
     say("End to end in the real window");
     run(cargo().args(["build", "--package", "comptoir"]))?;
+    // The upgrade test writes an older file with it.
+    run(cargo().args(["build", "--package", "comptoir-core", "--bin", "comptoir-cli"]))?;
     ensure_tauri_driver()?;
     e2e()
 }
@@ -218,6 +220,7 @@ fn e2e() -> Result {
     ])
     .args(&tests)
     .env("COMPTOIR_APP", &app)
+    .env("COMPTOIR_CLI", root().join("target/debug/comptoir-cli"))
     .env("TAURI_DRIVER", &driver)
     .current_dir(&dir);
     run(&mut c)

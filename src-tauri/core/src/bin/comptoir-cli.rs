@@ -13,6 +13,7 @@
 //!   comptoir-cli --db shop.db import --file F [--dry-run] [--matching skip|fill|overwrite] …
 //!   comptoir-cli --db shop.db export --out F [--format excel-fr|csv|xlsx]
 //!   comptoir-cli --db shop.db backup [--dir DIR] | backups [--dir DIR] | restore --file F
+//!   comptoir-cli --db old.db old-file --version N [--customers N]
 //!
 //! The data commands are described in `cli/data.rs`.
 //!
@@ -24,6 +25,9 @@
 //! queues leaves with `campaign-send --id <the automation's campaign>`).
 //! `mailbox-read` reads the mailbox (and the provider's bounce API) once, as the app does every
 //! 15 minutes; the IMAP password or API key comes from the keychain or the same variable.
+//! `old-file` writes a new file with the schema of an older version of the app and, with
+//! `--customers N`, that many customers with a sale each (names and `example.com` addresses
+//! made up): the app upgrades it when it opens it (to try an upgrade, and in the e2e tests).
 
 #[path = "cli/data.rs"]
 mod data;
@@ -35,7 +39,8 @@ use std::process::ExitCode;
 const USAGE: &str =
     "usage: comptoir-cli --db FILE <demo [--customers N] [--purchases N] [--seed S] [--scale X] | numbers | stats | check \
      | campaigns | campaign-start --id N | campaign-send --id N [--outbox DIR] [--batch N] | automations-tick | unsubscribe --file F | mailbox-read \
-     | import --file F [--dry-run] | export --out F [--format excel-fr|csv|xlsx] | backup [--dir D] | backups | restore --file F>";
+     | import --file F [--dry-run] | export --out F [--format excel-fr|csv|xlsx] | backup [--dir D] | backups | restore --file F \
+     | old-file --version N [--customers N]>";
 
 fn value<T: std::str::FromStr>(args: &[String], name: &str) -> Result<Option<T>, String> {
     match args.iter().position(|a| a == name) {
@@ -55,6 +60,10 @@ fn run(args: Vec<String>) -> Result<(), String> {
         .find(|(i, a)| !a.starts_with("--") && (*i == 0 || !args[*i - 1].starts_with("--")))
         .map(|(_, a)| a.as_str())
         .ok_or(USAGE)?;
+    if command == "old-file" {
+        let version = value(&args, "--version")?.ok_or("old-file needs --version N")?;
+        return old_file(std::path::Path::new(&db), version, value(&args, "--customers")?.unwrap_or(0));
+    }
     let mut store = Store::open(&db).map_err(|e| format!("{db}: {e}"))?;
     match command {
         "demo" => {
@@ -231,6 +240,36 @@ fn run(args: Vec<String>) -> Result<(), String> {
             }
         }
     }
+    Ok(())
+}
+
+/// A new file at an older schema `version`, with `customers` made-up customers and a sale each,
+/// written in plain SQL on the columns every version has.
+fn old_file(path: &std::path::Path, version: u32, customers: i64) -> Result<(), String> {
+    let conn = comptoir_core::storage::create_file_at_version(path, version)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let fill = |conn: &rusqlite::Connection| -> rusqlite::Result<()> {
+        conn.execute_batch("PRAGMA journal_mode = WAL; BEGIN")?;
+        conn.execute(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
+             INSERT INTO customers (id, first_name, last_name, first_fold, last_fold, email, email_norm, created_at, updated_at)
+             SELECT i, 'Client', 'N' || i, 'client', 'n' || i, 'client-' || i || '@example.com', 'client-' || i || '@example.com',
+                    '2025-01-01 09:00:00+00:00', '2025-01-01 09:00:00+00:00' FROM n",
+            [customers],
+        )?;
+        if customers > 0 {
+            // A shop with customers went through the welcome screen long ago.
+            conn.execute("INSERT INTO settings (key, value) VALUES ('onboarded', '1')", [])?;
+        }
+        conn.execute(
+            "INSERT INTO purchases (customer_id, kind, amount_cents, occurred_at, recorded_at)
+             SELECT id, 'sale', 1000 + id % 9000, '2025-06-01 10:00:00+00:00', '2025-06-01 10:00:00+00:00' FROM customers",
+            [],
+        )?;
+        conn.execute_batch("COMMIT")
+    };
+    fill(&conn).map_err(|e| e.to_string())?;
+    eprintln!("{}: schema version {version}, {customers} customers", path.display());
     Ok(())
 }
 

@@ -3,11 +3,18 @@
 //! a consistent copy is written beside it (`VACUUM INTO`); then every pending step runs in one
 //! transaction, so a crash leaves either the old schema or the new one. Foreign keys are off
 //! while the steps run (a step may rebuild a table) and checked as a whole before the commit.
+//! An upgrade says where it is (copy, check, steps) to whoever opens the file, so the window
+//! can show it instead of staying blank; whether one is pending is known without opening the
+//! file for writing ([`pending_upgrade`]).
 
 use crate::error::{Error, Result};
+use crate::types::Lang;
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+use ts_rs::TS;
 
 /// (version reached, name, SQL). Version N is reached by running step N on version N-1.
 const STEPS: &[(u32, &str, &str)] = &[
@@ -32,13 +39,65 @@ const STEPS: &[(u32, &str, &str)] = &[
 
 pub const LATEST_VERSION: u32 = STEPS[STEPS.len() - 1].0;
 
+/// Where an upgrade is: the copy of the file as it was, its check, then the steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum UpgradeStage {
+    Copying,
+    Checking,
+    Upgrading,
+}
+
+/// What the window shows while the file is upgraded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct UpgradeStatus {
+    pub from_version: u32,
+    pub to_version: u32,
+    pub stage: UpgradeStage,
+    /// Since the upgrade started, in milliseconds.
+    #[ts(type = "number")]
+    pub elapsed_ms: u64,
+    /// The shop's language, read from the file before the upgrade (no other setting is
+    /// readable while it runs).
+    pub lang: Lang,
+}
+
+/// An upgrade opening the file would run: a file that holds data at an older version. None
+/// for a missing or new file, one at this version, one from a newer app (refused when opened),
+/// and one that cannot be read (its open says why).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingUpgrade {
+    pub from_version: u32,
+    pub lang: Lang,
+}
+
+pub fn pending_upgrade(path: &Path) -> Option<PendingUpgrade> {
+    if !path.is_file() {
+        return None;
+    }
+    let conn =
+        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX).ok()?;
+    let _ = conn.pragma_update(None, "busy_timeout", 2000);
+    let version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).ok()?;
+    if version == 0 || version >= LATEST_VERSION {
+        return None;
+    }
+    let lang = crate::settings::read(&conn).map(|s| s.language).unwrap_or_default();
+    Some(PendingUpgrade { from_version: version, lang })
+}
+
 /// Where the copy taken before migrating from `from_version` is written.
 pub fn backup_path_for(db: &Path, from_version: u32, now: DateTime<Utc>) -> PathBuf {
     let name = db.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "comptoir.db".into());
     db.with_file_name(format!("{name}.v{from_version}-{}.bak", now.format("%Y%m%dT%H%M%SZ")))
 }
 
-pub(super) fn migrate(conn: &mut Connection, path: Option<&Path>, now: DateTime<Utc>) -> Result<Option<PathBuf>> {
+pub(super) fn migrate(
+    conn: &mut Connection,
+    path: Option<&Path>,
+    now: DateTime<Utc>,
+    progress: &dyn Fn(UpgradeStage),
+) -> Result<Option<PathBuf>> {
     let current: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if current > LATEST_VERSION {
         return Err(Error::NewerDatabase { found: current, supported: LATEST_VERSION });
@@ -47,9 +106,10 @@ pub(super) fn migrate(conn: &mut Connection, path: Option<&Path>, now: DateTime<
         return Ok(None);
     }
     let backup = match path {
-        Some(p) if current > 0 => Some(write_backup(conn, p, current, now)?),
+        Some(p) if current > 0 => Some(write_backup(conn, p, current, now, progress)?),
         _ => None,
     };
+    progress(UpgradeStage::Upgrading);
     // A step may rebuild a table (SQLite's 12-step procedure): foreign keys are off during the
     // upgrade, checked as a whole before it commits, and on again after, whatever happens.
     conn.pragma_update(None, "foreign_keys", "OFF")?;
@@ -132,7 +192,15 @@ fn foreign_key_violations(conn: &Connection) -> Result<std::collections::HashSet
 /// table) finds an index that disagrees with its table, and this is the one time the live
 /// data gets that check before it is changed. It costs 8.8 s against 3.3 s on the 100k shop's
 /// copy, about 95 s on the 10x shop's 6.4 GB one, once per upgrade.
-fn write_backup(conn: &Connection, db: &Path, version: u32, now: DateTime<Utc>) -> Result<PathBuf> {
+fn write_backup(
+    conn: &Connection,
+    db: &Path,
+    version: u32,
+    now: DateTime<Utc>,
+    progress: &dyn Fn(UpgradeStage),
+) -> Result<PathBuf> {
+    remove_abandoned_copies(db, SystemTime::now());
+    progress(UpgradeStage::Copying);
     let mut dest = backup_path_for(db, version, now);
     // Another copy of the app may be writing its own backup in the same second.
     for n in 2.. {
@@ -143,6 +211,7 @@ fn write_backup(conn: &Connection, db: &Path, version: u32, now: DateTime<Utc>) 
     }
     let tmp = dest.with_extension(format!("bak.{}-{}.tmp", std::process::id(), rand::random::<u32>()));
     conn.execute("VACUUM INTO ?1", [tmp.to_string_lossy()])?;
+    progress(UpgradeStage::Checking);
     let verified = (|| -> rusqlite::Result<bool> {
         let copy = Connection::open_with_flags(&tmp, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         let check: String = copy.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
@@ -156,6 +225,62 @@ fn write_backup(conn: &Connection, db: &Path, version: u32, now: DateTime<Utc>) 
     }
     std::fs::rename(&tmp, &dest)?;
     Ok(dest)
+}
+
+/// A new file with the schema of an older `version` of the app (one of the steps'), for tests
+/// of upgrades and for reproducing one (`comptoir-cli old-file`). An existing file is refused.
+pub fn create_file_at_version(path: &Path, version: u32) -> Result<Connection> {
+    use std::io::{Error as IoError, ErrorKind};
+    if !STEPS.iter().any(|(v, _, _)| *v == version) {
+        return Err(IoError::new(ErrorKind::InvalidInput, format!("no schema version {version}")).into());
+    }
+    if path.exists() {
+        return Err(IoError::new(ErrorKind::AlreadyExists, format!("{} exists", path.display())).into());
+    }
+    let conn = Connection::open(path)?;
+    // Steps call the app's own rules (step 14: emails in NFC), as the runner registers them.
+    register_rules(&conn)?;
+    for (_, _, sql) in STEPS.iter().filter(|(v, _, _)| *v <= version) {
+        conn.execute_batch(sql)?;
+    }
+    conn.pragma_update(None, "user_version", version)?;
+    Ok(conn)
+}
+
+/// A copy being written is touched at every page; one untouched this long was abandoned.
+const ABANDONED_AFTER: Duration = Duration::from_secs(3600);
+
+/// The copies a closed window or a crash left half-written beside the file (a copy is as
+/// large as the file): removed once untouched for an hour, since another copy of the app may
+/// be writing its own now.
+fn remove_abandoned_copies(db: &Path, now: SystemTime) {
+    let (Some(dir), Some(name)) = (db.parent(), db.file_name().map(|n| n.to_string_lossy().into_owned())) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let file = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = file.strip_prefix(&name).and_then(|r| r.strip_prefix(".v")) else { continue };
+        if !(rest.contains(".bak.") && rest.ends_with(".tmp")) {
+            continue;
+        }
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| now.duration_since(t).is_ok_and(|d| d >= ABANDONED_AFTER));
+        if old {
+            match std::fs::remove_file(e.path()) {
+                Ok(()) => tracing::info!(file, "half-written copy from an earlier upgrade removed"),
+                Err(err) => tracing::warn!(file, error = %err, "half-written copy from an earlier upgrade left"),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) fn remove_abandoned_copies_at(db: &Path, now: SystemTime) {
+    remove_abandoned_copies(db, now)
 }
 
 #[cfg(test)]

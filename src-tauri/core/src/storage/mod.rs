@@ -13,7 +13,10 @@ pub mod warm;
 
 #[cfg(test)]
 pub(crate) use migrations::steps as migration_steps;
-pub use migrations::{backup_path_for, LATEST_VERSION};
+pub use migrations::{
+    backup_path_for, create_file_at_version, pending_upgrade, PendingUpgrade, UpgradeStage, UpgradeStatus,
+    LATEST_VERSION,
+};
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
@@ -104,7 +107,13 @@ impl Store {
     }
 
     pub fn open_with_clock(path: impl AsRef<Path>, clock: Arc<dyn Clock>) -> Result<Store> {
-        Self::open_file(path.as_ref(), clock, true)
+        Self::open_file(path.as_ref(), clock, true, &|_| {})
+    }
+
+    /// [`Store::open`], saying where an upgrade of the file is as it goes (nothing is said
+    /// when none runs).
+    pub fn open_with_progress(path: impl AsRef<Path>, progress: &dyn Fn(UpgradeStage)) -> Result<Store> {
+        Self::open_file(path.as_ref(), Arc::new(SystemClock), true, progress)
     }
 
     /// Open a copy that is itself a copy of a file kept elsewhere (a restore's work copy of a
@@ -112,10 +121,15 @@ impl Store {
     /// backup it came from is that copy already, and a second one of a large shop costs the
     /// restore its time and its disk for nothing.
     pub fn open_copy(path: impl AsRef<Path>) -> Result<Store> {
-        Self::open_file(path.as_ref(), Arc::new(SystemClock), false)
+        Self::open_file(path.as_ref(), Arc::new(SystemClock), false, &|_| {})
     }
 
-    fn open_file(path: &Path, clock: Arc<dyn Clock>, copy_before_upgrade: bool) -> Result<Store> {
+    fn open_file(
+        path: &Path,
+        clock: Arc<dyn Clock>,
+        copy_before_upgrade: bool,
+        progress: &dyn Fn(UpgradeStage),
+    ) -> Result<Store> {
         let path = path.to_path_buf();
         if let Some(parent) = path.parent() {
             if !parent.as_os_str().is_empty() {
@@ -129,7 +143,12 @@ impl Store {
         apply_pragmas(&conn)?;
         let unlock = unlock::UnlockCell::default();
         unlock::register(&conn, &unlock)?;
-        let backup = migrations::migrate(&mut conn, Some(path.as_path()).filter(|_| copy_before_upgrade), clock.now())?;
+        let backup = migrations::migrate(
+            &mut conn,
+            Some(path.as_path()).filter(|_| copy_before_upgrade),
+            clock.now(),
+            progress,
+        )?;
         let gate = Some(gate::Gate::for_file(&path));
         Ok(Store {
             conn,
@@ -152,7 +171,7 @@ impl Store {
         apply_pragmas(&conn)?;
         let unlock = unlock::UnlockCell::default();
         unlock::register(&conn, &unlock)?;
-        migrations::migrate(&mut conn, None, clock.now())?;
+        migrations::migrate(&mut conn, None, clock.now(), &|_| {})?;
         Ok(Store {
             conn,
             clock,
@@ -447,3 +466,5 @@ mod tests_migration_17;
 mod tests_migration_18;
 #[cfg(test)]
 mod tests_migration_19;
+#[cfg(test)]
+mod tests_upgrade;

@@ -31,14 +31,7 @@ pub(super) fn assert_upgraded_and_sound(c: &Connection) {
 }
 
 pub(super) fn file_at_version(path: &std::path::Path, version: u32) -> Connection {
-    let c = Connection::open(path).unwrap();
-    // Steps call the app's own rules (step 14: emails in NFC), as the runner registers them.
-    migrations::register_rules(&c).unwrap();
-    for (_, _, sql) in migrations::steps().iter().filter(|(v, _, _)| *v <= version) {
-        c.execute_batch(sql).unwrap();
-    }
-    c.pragma_update(None, "user_version", version).unwrap();
-    c
+    migrations::create_file_at_version(path, version).unwrap()
 }
 
 #[test]

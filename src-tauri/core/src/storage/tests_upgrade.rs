@@ -1,0 +1,90 @@
+//! An upgrade seen from outside: whether one is pending is known before the file is opened
+//! for writing, it says where it is as it goes (copy, check, steps), and a half-written copy
+//! that an interrupted upgrade left beside the file does not stay for ever.
+
+use super::tests::file_at_version;
+use super::*;
+use std::cell::RefCell;
+use std::time::{Duration, SystemTime};
+
+fn old_file_with_a_customer(path: &Path, lang: &str) {
+    let c = file_at_version(path, LATEST_VERSION - 1);
+    c.execute_batch(&format!(
+        "INSERT INTO customers (first_name, last_name, first_fold, last_fold, created_at, updated_at)
+           VALUES ('Zoé', 'Côté', 'zoe', 'cote', '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00');
+         INSERT INTO settings (key, value) VALUES ('locale', '{lang}');"
+    ))
+    .unwrap();
+}
+
+#[test]
+fn an_upgrade_is_pending_only_for_a_file_with_data_at_an_older_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.db");
+    assert_eq!(pending_upgrade(&missing), None, "no file: nothing to upgrade (a new one is created)");
+    assert!(!missing.exists(), "asking does not create the file");
+
+    let old = dir.path().join("old.db");
+    old_file_with_a_customer(&old, "en");
+    let pending = pending_upgrade(&old).expect("an older file is upgraded when opened");
+    assert_eq!(pending.from_version, LATEST_VERSION - 1);
+    assert_eq!(pending.lang, crate::types::Lang::En, "the shop's language is read before the upgrade, for its screen");
+
+    Store::open(&old).unwrap();
+    assert_eq!(pending_upgrade(&old), None, "once upgraded, nothing is pending");
+
+    let newer = dir.path().join("newer.db");
+    {
+        let c = rusqlite::Connection::open(&newer).unwrap();
+        c.pragma_update(None, "user_version", LATEST_VERSION + 1).unwrap();
+    }
+    assert_eq!(pending_upgrade(&newer), None, "a newer app's file is not upgraded (its open refuses it)");
+
+    let garbage = dir.path().join("garbage.db");
+    std::fs::write(&garbage, b"not a database at all, just text that a merchant renamed").unwrap();
+    assert_eq!(pending_upgrade(&garbage), None, "an unreadable file: its open says why");
+}
+
+#[test]
+fn an_upgrade_says_it_copies_then_checks_then_upgrades_and_a_current_file_says_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shop.db");
+    old_file_with_a_customer(&path, "fr");
+    let seen = RefCell::new(Vec::new());
+    let store = Store::open_with_progress(&path, &|s| seen.borrow_mut().push(s)).unwrap();
+    assert_eq!(
+        *seen.borrow(),
+        vec![UpgradeStage::Copying, UpgradeStage::Checking, UpgradeStage::Upgrading],
+        "the stages in the order they run"
+    );
+    assert!(store.migration_backup.as_ref().is_some_and(|b| b.is_file()), "the copy was written");
+    let n: i64 = store.conn().query_row("SELECT count(*) FROM customers", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 1, "the customer is still there");
+    drop(store);
+
+    seen.borrow_mut().clear();
+    Store::open_with_progress(&path, &|s| seen.borrow_mut().push(s)).unwrap();
+    assert!(seen.borrow().is_empty(), "no upgrade, nothing said: {:?}", seen.borrow());
+}
+
+#[test]
+fn a_half_written_copy_left_by_an_interrupted_upgrade_is_removed_once_untouched_for_an_hour() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shop.db");
+    std::fs::write(&db, b"").unwrap();
+    let abandoned = dir.path().join("shop.db.v18-20261201T090000Z.bak.4242-17.tmp");
+    let finished = dir.path().join("shop.db.v18-20261201T090000Z.bak");
+    let other_file = dir.path().join("other.db.v18-20261201T090000Z.bak.4242-17.tmp");
+    let lookalike = dir.path().join("shop.db.v18-notes.txt");
+    for f in [&abandoned, &finished, &other_file, &lookalike] {
+        std::fs::write(f, b"x").unwrap();
+    }
+    migrations::remove_abandoned_copies_at(&db, SystemTime::now() + Duration::from_secs(60));
+    assert!(abandoned.exists(), "a copy touched a minute ago may be another window's, still being written");
+    migrations::remove_abandoned_copies_at(&db, SystemTime::now() + Duration::from_secs(2 * 3600));
+    assert!(!abandoned.exists(), "untouched for two hours: abandoned, removed");
+    assert!(finished.exists(), "a finished copy (the merchant's way back) is never removed");
+    assert!(other_file.exists(), "another file's copies are not this file's to remove");
+    assert!(lookalike.exists(), "only half-written copies are removed");
+    assert!(db.exists());
+}
