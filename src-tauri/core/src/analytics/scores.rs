@@ -233,28 +233,51 @@ fn load_customers(conn: &Connection) -> Result<(Vec<Customer>, i64)> {
     Ok((out, never))
 }
 
-fn scan(conn: &Connection, since: DateTime<Utc>, m: &Marks, index: &BTreeMap<CustomerId, usize>) -> Result<Vec<Acc>> {
-    let mut acc = vec![Acc { prev_last: i32::MIN, ya_last: i32::MIN, ..Acc::default() }; index.len()];
+/// Where each customer's figures are, by id: customers are read in id order, so a binary
+/// search finds them without a map of 100,000 entries.
+fn position(customers: &[Customer], id: CustomerId) -> Option<usize> {
+    customers.binary_search_by_key(&id, |c| c.id).ok()
+}
+
+/// One pass over the purchases since `since`, read in the table's own order (id order): the
+/// period covers most of a shop's purchases, and through the date index each row cost a second
+/// look-up in the table for its amount (measured on the 100k shop: 0.35 s through the index,
+/// 0.1–0.18 s straight). The sales paid partly with a reward come from `loyalty_sales` in the
+/// same id order and are merged in, instead of a look-up per purchase.
+fn scan(conn: &Connection, since: DateTime<Utc>, m: &Marks, customers: &[Customer]) -> Result<Vec<Acc>> {
+    let mut acc = vec![Acc { prev_last: i32::MIN, ya_last: i32::MIN, ..Acc::default() }; customers.len()];
     let mut st = conn.prepare(
-        "SELECT p.customer_id, p.kind = 'sale', p.amount_cents, p.occurred_at,
-                CASE WHEN p.occurred_at >= ?2 THEN (SELECT s.discount_cents > 0 FROM loyalty_sales s WHERE s.purchase_id = p.id) END
-         FROM purchases p WHERE p.occurred_at >= ?1",
+        "SELECT p.id, p.customer_id, p.kind = 'sale', p.amount_cents, p.occurred_at
+         FROM purchases p NOT INDEXED WHERE p.occurred_at >= ?1 ORDER BY p.id",
     )?;
-    let now_start =
-        NaiveDate::from_num_days_from_ce_opt(m.now_start).expect("a date").and_hms_opt(0, 0, 0).expect("midnight");
-    let mut rows = st.query(params![since, now_start.format("%Y-%m-%d %H:%M:%S").to_string()])?;
+    let mut with_reward =
+        conn.prepare("SELECT purchase_id FROM loyalty_sales WHERE discount_cents > 0 ORDER BY purchase_id")?;
+    let mut with_reward = with_reward.query([])?;
+    let mut next_with_reward: Option<i64> = match with_reward.next()? {
+        Some(r) => Some(r.get(0)?),
+        None => None,
+    };
+    let mut rows = st.query(params![since])?;
     while let Some(r) = rows.next()? {
-        let Some(&i) = index.get(&r.get::<_, CustomerId>(0)?) else { continue };
-        let sale: bool = r.get(1)?;
-        let cents: i64 = r.get(2)?;
+        let id: i64 = r.get(0)?;
+        let Some(i) = position(customers, r.get(1)?) else { continue };
+        let sale: bool = r.get(2)?;
+        let cents: i64 = r.get(3)?;
         let signed = if sale { cents } else { -cents };
-        let Some(d) = super::days::text(r, 3).ok().and_then(day_number) else { continue };
+        let Some(d) = super::days::text(r, 4).ok().and_then(day_number) else { continue };
+        while next_with_reward.is_some_and(|w| w < id) {
+            next_with_reward = match with_reward.next()? {
+                Some(r) => Some(r.get(0)?),
+                None => None,
+            };
+        }
+        let rewarded = next_with_reward == Some(id);
         let a = &mut acc[i];
         if d >= m.now_start {
             a.now_m += signed;
             if sale {
                 a.now_f += 1;
-                if r.get::<_, Option<bool>>(4)?.unwrap_or(false) {
+                if rewarded {
                     a.discounted += 1;
                 }
             }
@@ -341,7 +364,6 @@ fn compute(conn: &Connection, now: DateTime<Utc>) -> Result<Computed> {
     let months = settings.rfm_months;
     let previous: Option<ScoresSummary> = state(conn, "scores")?.and_then(|s| serde_json::from_str(&s).ok());
     let (customers, never_bought) = load_customers(conn)?;
-    let index: BTreeMap<CustomerId, usize> = customers.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
     let day = |t: DateTime<Utc>| t.date_naive().num_days_from_ce();
     let (prev_at, ya_at) = (months_back(now, 1), months_back(now, 12));
     let marks = Marks {
@@ -353,7 +375,7 @@ fn compute(conn: &Connection, now: DateTime<Utc>) -> Result<Computed> {
         ya_start: day(months_back(ya_at, months)),
     };
     let since = months_back(ya_at, months).min(months_back(now, months));
-    let acc = scan(conn, since, &marks, &index)?;
+    let acc = scan(conn, since, &marks, &customers)?;
     let edited = settings.rfm_thresholds;
 
     // RFM now, a month ago and a year ago, each with its own thresholds.

@@ -155,3 +155,46 @@ fn a_shop_with_a_year_of_history_values_customers_by_what_their_segment_spent_ne
     assert!(!hi.is_empty() && !lo.is_empty());
     assert!(hi.iter().min() >= lo.iter().max(), "the active ones are worth more: {hi:?} / {lo:?}");
 }
+
+/// Mark a customer's sales (newest first, the first `n` of those older than `min_days_ago`)
+/// as paid partly with a reward, as the till records them.
+fn discount_sales(s: &Store, c: CustomerId, min_days_ago: i64, n: i64) {
+    let before = (now() - Duration::days(min_days_ago)).format("%Y-%m-%d %H:%M:%S").to_string();
+    s.conn()
+        .execute(
+            "INSERT INTO loyalty_sales (purchase_id, customer_id, points, stamps, carry_after_cents, discount_cents)
+             SELECT id, customer_id, 0, 0, 0, 500 FROM purchases
+              WHERE customer_id = ?1 AND kind = 'sale' AND occurred_at <= ?2 ORDER BY occurred_at DESC LIMIT ?3",
+            params![c, before, n],
+        )
+        .unwrap();
+}
+
+#[test]
+fn a_customer_who_mostly_buys_with_a_reward_in_the_period_comes_for_the_price_and_older_discounts_do_not_count() {
+    let (mut s, clock) = store();
+    clock.set(now());
+    let bargain = add(&mut s, input("Zoé", "Côté"));
+    let regular = add(&mut s, input("Jérôme", "Lévesque"));
+    for who in [bargain, regular] {
+        for w in 0..5 {
+            sell_at(&mut s, who, 2500, 3 + 7 * w);
+        }
+        // A year and a half ago, three more (outside the 12-month period, inside the history).
+        for w in 0..3 {
+            sell_at(&mut s, who, 2500, 540 + 7 * w);
+        }
+    }
+    discount_sales(&s, bargain, 0, 2);
+    discount_sales(&s, regular, 0, 1);
+    discount_sales(&s, regular, 500, 3);
+    s.refresh_scores().unwrap();
+    let b = s.stored_scores(bargain).unwrap().unwrap();
+    assert_eq!(b.kind, LoyaltyKind::Price, "2 of 5 visits in the period with a discount (40 %): comes for the price");
+    let r = s.stored_scores(regular).unwrap().unwrap();
+    assert_ne!(
+        r.kind,
+        LoyaltyKind::Price,
+        "1 of 5 in the period; the 3 discounted visits of a year and a half ago are outside it"
+    );
+}
