@@ -274,13 +274,14 @@ pub fn run(opts: Options) {
                 None => None,
                 Some(pending) => {
                     tracing::info!(from = pending.from_version, "upgrading the customer file; the window says so");
+                    handle.state::<AppState>().begin_upgrade(pending);
                     let h = handle.clone();
                     let p = path.clone();
                     std::thread::Builder::new()
                         .name("upgrade".into())
                         .spawn(move || {
-                            h.state::<AppState>().open_store(Some(pending));
-                            after_open(&h, &p, demo);
+                            h.state::<AppState>().open_store(Some(pending), |s| prepare(s, demo));
+                            after_open(&h, &p);
                         })
                         .map_err(
                             |e| tracing::warn!(error = %e, "no upgrade thread: the upgrade runs before the window"),
@@ -289,8 +290,8 @@ pub fn run(opts: Options) {
                 }
             };
             if upgrading.is_none() {
-                handle.state::<AppState>().open_store(None);
-                after_open(&handle, &path, demo);
+                handle.state::<AppState>().open_store(None, |s| prepare(s, demo));
+                after_open(&handle, &path);
             }
             // The store's page cache goes back to the system while the app sits idle.
             let handle = app.handle().clone();
@@ -312,33 +313,36 @@ pub fn run(opts: Options) {
         });
 }
 
-/// What follows the opening of the file: the demo shop if asked for, the missed schedules,
-/// the checkpointer and every background thread (none of them runs before the file is open
-/// and upgraded: they would open it themselves, and upgrade it a second time).
-fn after_open<R: Runtime>(app: &tauri::AppHandle<R>, path: &std::path::Path, demo: bool) {
-    let state = app.state::<AppState>();
+/// What the open file needs before any command can use it: the demo shop if asked for, and the
+/// scheduled sends whose time passed while the app was closed.
+fn prepare(store: &mut comptoir_core::Store, demo: bool) {
     if demo {
-        let loaded = state.with(|s| {
-            if s.stats()?.customers_active == 0 {
-                s.generate_demo(DemoSpec::explore()).map(Some)
+        let loaded = store.stats().and_then(|st| {
+            if st.customers_active == 0 {
+                store.generate_demo(DemoSpec::explore()).map(Some)
             } else {
                 Ok(None)
             }
         });
         match loaded {
-            Ok(Some(o)) => {
-                tracing::info!(customers = o.value.customers, "demo shop loaded")
-            }
+            Ok(Some(o)) => tracing::info!(customers = o.value.customers, "demo shop loaded"),
             Ok(None) => tracing::info!("customer file not empty: demo shop not loaded"),
-            Err(e) => tracing::warn!(code = %e.code, "demo shop not loaded"),
+            Err(e) => tracing::warn!(error = %e, "demo shop not loaded"),
         }
     }
     // A scheduled send whose time passed while the app was closed waits for the merchant.
-    match state.with(|s| s.mark_missed_schedules()) {
+    match store.mark_missed_schedules() {
         Ok(n) if n > 0 => tracing::info!(campaigns = n, "scheduled campaigns missed while closed"),
         Ok(_) => {}
-        Err(e) => tracing::warn!(code = %e.code, "scheduled campaigns not checked"),
+        Err(e) => tracing::warn!(error = %e, "scheduled campaigns not checked"),
     }
+}
+
+/// What follows the opening of the file: the checkpointer and every background thread (none
+/// of them runs before the file is open and upgraded: they would open it themselves, and
+/// upgrade it a second time).
+fn after_open<R: Runtime>(app: &tauri::AppHandle<R>, path: &std::path::Path) {
+    let state = app.state::<AppState>();
     if state.is_open() {
         let path = path.to_path_buf();
         // A thread of its own checkpoints the log; the window's commits copy it only

@@ -49,7 +49,7 @@ impl AppState {
     /// command, so the window can say what is wrong instead of not opening.
     pub fn open(path: &Path) -> AppState {
         let state = AppState::unopened(path);
-        state.open_store(None);
+        state.open_store(None, |_| {});
         state
     }
 
@@ -70,22 +70,39 @@ impl AppState {
         }
     }
 
+    /// Say that an upgrade of the file begins: called before its thread starts, so that no
+    /// one ever finds neither an upgrade under way nor a store.
+    pub fn begin_upgrade(&self, p: PendingUpgrade) {
+        let mut u = self.upgrade.lock().unwrap_or_else(|e| e.into_inner());
+        if u.is_none() && self.db.get().is_none() {
+            *u = Some((p, UpgradeStage::Copying, Instant::now()));
+        }
+    }
+
     /// Open the file, upgrading it if it is older than this app; `pending` (known before, see
     /// `storage::pending_upgrade`) makes the upgrade's stages visible to
-    /// [`AppState::upgrade_status`] as it runs. Once only: a second call changes nothing.
-    pub fn open_store(&self, pending: Option<PendingUpgrade>) {
+    /// [`AppState::upgrade_status`] as it runs. `prepare` runs on the open store before any
+    /// command can use it. Once only: a second call changes nothing.
+    pub fn open_store(&self, pending: Option<PendingUpgrade>, prepare: impl FnOnce(&mut Store)) {
         if self.db.get().is_some() {
             return;
         }
         if let Some(p) = pending {
-            *self.upgrade.lock().unwrap_or_else(|e| e.into_inner()) = Some((p, UpgradeStage::Copying, Instant::now()));
+            self.begin_upgrade(p);
         }
+        let lang = pending.map_or_else(fallback_lang, |p| p.lang);
+        // However this ends (a panic, in a debug build), the window hears that the file did not
+        // open instead of "upgrading" for ever.
+        let _settled = Settled(self, lang);
+        let path = self.db_path.as_path();
+        // The copies an interrupted upgrade left, as large as the file, go first.
+        comptoir_core::storage::remove_abandoned_copies(path, std::time::SystemTime::now());
         let progress = |stage| {
             if let Some(u) = self.upgrade.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
                 u.1 = stage;
             }
+            hold_if_asked(stage);
         };
-        let path = self.db_path.as_path();
         let db = match Store::open_with_progress(path, &progress) {
             Ok(mut store) => {
                 if let Some(b) = &store.migration_backup {
@@ -98,11 +115,12 @@ impl AppState {
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "old idempotency keys could not be pruned"),
                 }
+                prepare(&mut store);
                 Ok(Mutex::new(store))
             }
             Err(e) => {
                 tracing::error!(error = %e, path = %path.display(), "cannot open the database");
-                Err(e.to_payload(pending.map_or_else(fallback_lang, |p| p.lang)))
+                Err(e.to_payload(lang))
             }
         };
         // The store first, then the end of the upgrade: whoever sees no upgrade finds the
@@ -231,6 +249,34 @@ impl AppState {
     }
 }
 
+/// Ends an opening however it ends: a file still not open (the opening panicked) is said to
+/// have failed, and no upgrade is shown as running any more.
+struct Settled<'a>(&'a AppState, Lang);
+
+impl Drop for Settled<'_> {
+    fn drop(&mut self) {
+        let failed = Error::Io(std::io::Error::other("the opening of the file stopped"));
+        let _ = self.0.db.set(Err(failed.to_payload(self.1)));
+        *self.0.upgrade.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
+
+/// The end-to-end test of the upgrade screen holds an upgrade before its steps while the file
+/// named by `COMPTOIR_TEST_UPGRADE_HOLD` exists (two minutes at most), so the screen can be
+/// checked whatever the machine's speed. Debug builds only: a release build has no such hook.
+#[cfg(debug_assertions)]
+fn hold_if_asked(stage: UpgradeStage) {
+    let Some(hold) = std::env::var_os("COMPTOIR_TEST_UPGRADE_HOLD") else { return };
+    let started = Instant::now();
+    while stage == UpgradeStage::Upgrading && Path::new(&hold).exists() && started.elapsed() < Duration::from_secs(120)
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[cfg(not(debug_assertions))]
+fn hold_if_asked(_: UpgradeStage) {}
+
 fn report(e: &Error) {
     match e.code() {
         "internal" | "busy" => tracing::error!(error = %e, "command failed"),
@@ -240,7 +286,7 @@ fn report(e: &Error) {
 
 #[cfg(test)]
 mod tests {
-    use super::AppState;
+    use super::{fallback_lang, AppState, Lang};
     use comptoir_core::storage::{pending_upgrade, UpgradeStage, LATEST_VERSION};
     use std::sync::Arc;
     use std::time::Duration;
@@ -270,16 +316,38 @@ mod tests {
         assert!(!released(&state), "a command starts a new spell");
     }
 
+    /// The language a test shop speaks: the other one than the fallback of this environment,
+    /// so a message in the shop's language cannot come from the fallback by chance.
+    fn shop_lang() -> Lang {
+        match fallback_lang() {
+            Lang::Fr => Lang::En,
+            Lang::En => Lang::Fr,
+        }
+    }
+
+    /// Words only the shop's language has in `key`'s message.
+    fn in_shop_lang(key: &str) -> &'static str {
+        match (shop_lang(), key) {
+            (Lang::En, "upgrading") => "being updated",
+            (Lang::Fr, "upgrading") => "mise à jour",
+            (Lang::En, "busy") => "The database is busy",
+            (Lang::Fr, "busy") => "La base de données est occupée",
+            (Lang::En, _) => "Something unexpected",
+            (Lang::Fr, _) => "Un problème inattendu",
+        }
+    }
+
     /// A file one version behind (in WAL mode, as the app leaves its files), holding one
-    /// customer, the shop in English.
+    /// customer, the shop in [`shop_lang`].
     fn older_file(path: &std::path::Path) {
         let c = comptoir_core::storage::create_file_at_version(path, LATEST_VERSION - 1).unwrap();
-        c.execute_batch(
+        c.execute_batch(&format!(
             "PRAGMA journal_mode = WAL;
              INSERT INTO customers (first_name, last_name, first_fold, last_fold, created_at, updated_at)
                VALUES ('Zoé', 'Côté', 'zoe', 'cote', '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00');
-             INSERT INTO settings (key, value) VALUES ('locale', 'en');",
-        )
+             INSERT INTO settings (key, value) VALUES ('locale', '{}');",
+            shop_lang().code()
+        ))
         .unwrap();
     }
 
@@ -309,32 +377,66 @@ mod tests {
         assert_eq!(refused.code, "upgrading", "before the file is open, a command is told why it waits");
         assert!(!state.is_open(), "no background work starts on a file not yet open");
         assert_eq!(state.upgrade_status(), None, "nothing said before the upgrade starts");
+        state.begin_upgrade(pending);
+        assert!(
+            state.upgrade_status().is_some(),
+            "said before its thread starts: never neither an upgrade nor a store"
+        );
 
         let lock = hold_write_lock(&path);
         let opener = {
             let state = state.clone();
-            std::thread::spawn(move || state.open_store(Some(pending)))
+            std::thread::spawn(move || {
+                state.open_store(Some(pending), |store| {
+                    // Prepared before anyone else can use the store.
+                    let seen = state.with(|s| s.stats()).unwrap_err();
+                    assert_eq!(seen.code, "upgrading", "the store is not given out before it is prepared");
+                    store
+                        .conn()
+                        .execute("INSERT INTO settings (key, value) VALUES ('shop_name', 'Préparée')", [])
+                        .unwrap();
+                })
+            })
         };
         wait_for("the upgrade's steps", || state.upgrade_status().is_some_and(|u| u.stage == UpgradeStage::Upgrading));
         let status = state.upgrade_status().unwrap();
         assert_eq!((status.from_version, status.to_version), (LATEST_VERSION - 1, LATEST_VERSION));
-        assert_eq!(status.lang, comptoir_core::types::Lang::En, "the screen speaks the shop's language");
+        assert_eq!(status.lang, shop_lang(), "the screen speaks the shop's language");
         let refused = state.with(|s| s.stats()).unwrap_err();
         assert_eq!(refused.code, "upgrading", "while it runs, a command is refused, not kept waiting");
-        assert!(refused.message.contains("being updated"), "in the shop's language: {}", refused.message);
+        assert!(refused.message.contains(in_shop_lang("upgrading")), "in the shop's language: {}", refused.message);
+        // From now on, whenever no upgrade is said to run, the store (or why it did not open)
+        // is there: the window never sees "upgrading" with nothing upgrading.
+        let watcher = {
+            let state = state.clone();
+            std::thread::spawn(move || loop {
+                let said = state.upgrade_status().is_some();
+                if !said {
+                    let answer = state.with(|s| s.stats().map(|_| ()));
+                    assert!(
+                        answer.as_ref().err().is_none_or(|e| e.code != "upgrading"),
+                        "no upgrade said, yet {answer:?}"
+                    );
+                    return;
+                }
+                std::hint::spin_loop();
+            })
+        };
         drop(lock);
         opener.join().unwrap();
+        watcher.join().unwrap();
 
         assert_eq!(state.upgrade_status(), None, "the upgrade is over");
         assert!(state.is_open());
         let customers = state.with(|s| s.stats()).unwrap().customers_active;
         assert_eq!(customers, 1, "the customer came through the upgrade");
-        state.open_store(None);
+        assert_eq!(state.with(|s| s.settings()).unwrap().shop_name, "Préparée", "what was prepared is there");
+        state.open_store(None, |_| panic!("a second open prepares nothing"));
         assert!(state.is_open(), "a second open changes nothing");
     }
 
     #[test]
-    fn an_upgrade_that_fails_ends_its_status_and_every_command_says_why() {
+    fn an_upgrade_that_fails_ends_its_status_and_every_command_says_why_in_the_shops_language() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("shop.db");
         older_file(&path);
@@ -342,14 +444,67 @@ mod tests {
         let state = AppState::unopened(&path);
         // Held for longer than the upgrade waits for it (5 s).
         let lock = hold_write_lock(&path);
-        state.open_store(Some(pending));
+        state.open_store(Some(pending), |_| panic!("a file that did not open is not prepared"));
         drop(lock);
         assert_eq!(state.upgrade_status(), None, "a failed upgrade is not shown as still running");
         let refused = state.with(|s| s.stats()).unwrap_err();
         assert_eq!(refused.code, "busy", "the reason, not \"upgrading\" for ever: {refused:?}");
+        assert!(refused.message.contains(in_shop_lang("busy")), "in the shop's language: {}", refused.message);
         assert!(!state.is_open());
         let v: u32 =
             rusqlite::Connection::open(&path).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
         assert_eq!(v, LATEST_VERSION - 1, "the file is left as it was");
+    }
+
+    #[test]
+    fn an_opening_that_panics_says_the_file_did_not_open_instead_of_upgrading_for_ever() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shop.db");
+        older_file(&path);
+        let pending = pending_upgrade(&path).unwrap();
+        let state = AppState::unopened(&path);
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            state.open_store(Some(pending), |_| panic!("something went wrong while preparing"))
+        }));
+        assert!(panicked.is_err());
+        assert_eq!(state.upgrade_status(), None, "no upgrade shown as running");
+        let refused = state.with(|s| s.stats()).unwrap_err();
+        assert_eq!(refused.code, "internal", "said as a failure: {refused:?}");
+        assert!(refused.message.contains(in_shop_lang("internal")), "in the shop's language: {}", refused.message);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn every_start_removes_the_copy_an_interrupted_upgrade_left_even_with_no_upgrade_to_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shop.db");
+        drop(AppState::open(&path));
+        let ended = {
+            let mut child = std::process::Command::new("true").spawn().unwrap();
+            let pid = child.id();
+            child.wait().unwrap();
+            pid
+        };
+        let abandoned = dir.path().join(format!("shop.db.v18-20261201T090000Z.bak.{ended}-7.tmp"));
+        std::fs::write(&abandoned, vec![0u8; 4096]).unwrap();
+        assert_eq!(pending_upgrade(&path), None, "the file is current: no upgrade will run");
+        let state = AppState::open(&path);
+        assert!(state.is_open());
+        assert!(!abandoned.exists(), "the copy of a program that ended went at this start");
+    }
+
+    #[test]
+    fn a_backup_asked_for_during_an_upgrade_is_refused_as_upgrading_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shop.db");
+        older_file(&path);
+        let state = AppState::unopened(&path);
+        state.begin_upgrade(pending_upgrade(&path).unwrap());
+        let data = crate::commands::data::DataState::default();
+        let refused =
+            crate::commands::data::take_backup(&state, &data, comptoir_core::data::backup::BackupReason::Manual)
+                .unwrap_err();
+        assert_eq!(refused.code(), "upgrading", "said as the upgrade it waits for, not as an unexpected problem");
+        assert!(!comptoir_core::data::backup::backup_dir_for(&path).exists(), "nothing written");
     }
 }

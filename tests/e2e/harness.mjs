@@ -41,10 +41,11 @@ function waitForPort(port, timeoutMs) {
 /** Start the app on a fresh database, or (`reopen`) on the one the last `stopApp({ keep })`
  *  left; `env` is added to the app's environment (for example libfaketime's, to move the
  *  computer's date as a shop closed for days would see it); `prepare(dbPath)` writes the
- *  database file before the app starts (an older file, to be upgraded). */
+ *  database file before the app starts (an older file, to be upgraded) and may return more
+ *  environment for the app. */
 export async function startApp({ env = {}, reopen = false, prepare } = {}) {
   if (!reopen || !dataDir) dataDir = mkdtempSync(join(tmpdir(), 'comptoir-e2e-'));
-  if (prepare) prepare(join(dataDir, 'shop.db'));
+  if (prepare) env = { ...env, ...(prepare(join(dataDir, 'shop.db')) ?? {}) };
   mkdirSync(SHOTS, { recursive: true });
   // Its own process group: tauri-driver, WebKitWebDriver and the app they start are stopped
   // together, so no window outlives its test (an orphaned app would hold the test runner's

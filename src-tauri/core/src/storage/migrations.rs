@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 use ts_rs::TS;
 
 /// (version reached, name, SQL). Version N is reached by running step N on version N-1.
@@ -199,7 +199,7 @@ fn write_backup(
     now: DateTime<Utc>,
     progress: &dyn Fn(UpgradeStage),
 ) -> Result<PathBuf> {
-    remove_abandoned_copies(db, SystemTime::now());
+    super::upgrade_copies::remove_abandoned_copies(db, SystemTime::now());
     progress(UpgradeStage::Copying);
     let mut dest = backup_path_for(db, version, now);
     // Another copy of the app may be writing its own backup in the same second.
@@ -209,8 +209,12 @@ fn write_backup(
         }
         dest = dest.with_extension(format!("{n}.bak"));
     }
-    let tmp = dest.with_extension(format!("bak.{}-{}.tmp", std::process::id(), rand::random::<u32>()));
-    conn.execute("VACUUM INTO ?1", [tmp.to_string_lossy()])?;
+    let tmp = super::upgrade_copies::temporary_name(&dest);
+    if let Err(e) = conn.execute("VACUUM INTO ?1", [tmp.to_string_lossy()]) {
+        // A full disk leaves an empty copy, a file-size limit a partial one: neither stays.
+        super::upgrade_copies::remove_copy(&tmp);
+        return Err(e.into());
+    }
     progress(UpgradeStage::Checking);
     let verified = (|| -> rusqlite::Result<bool> {
         let copy = Connection::open_with_flags(&tmp, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
@@ -219,7 +223,7 @@ fn write_backup(
         Ok(check == "ok" && v == version)
     })();
     if !matches!(verified, Ok(true)) {
-        let _ = std::fs::remove_file(&tmp);
+        super::upgrade_copies::remove_copy(&tmp);
         tracing::error!(?verified, path = %tmp.display(), "the copy taken before the upgrade is not sound");
         return Err(Error::BackupFailed);
     }
@@ -245,42 +249,6 @@ pub fn create_file_at_version(path: &Path, version: u32) -> Result<Connection> {
     }
     conn.pragma_update(None, "user_version", version)?;
     Ok(conn)
-}
-
-/// A copy being written is touched at every page; one untouched this long was abandoned.
-const ABANDONED_AFTER: Duration = Duration::from_secs(3600);
-
-/// The copies a closed window or a crash left half-written beside the file (a copy is as
-/// large as the file): removed once untouched for an hour, since another copy of the app may
-/// be writing its own now.
-fn remove_abandoned_copies(db: &Path, now: SystemTime) {
-    let (Some(dir), Some(name)) = (db.parent(), db.file_name().map(|n| n.to_string_lossy().into_owned())) else {
-        return;
-    };
-    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for e in entries.flatten() {
-        let file = e.file_name().to_string_lossy().into_owned();
-        let Some(rest) = file.strip_prefix(&name).and_then(|r| r.strip_prefix(".v")) else { continue };
-        if !(rest.contains(".bak.") && rest.ends_with(".tmp")) {
-            continue;
-        }
-        let old = e
-            .metadata()
-            .and_then(|m| m.modified())
-            .is_ok_and(|t| now.duration_since(t).is_ok_and(|d| d >= ABANDONED_AFTER));
-        if old {
-            match std::fs::remove_file(e.path()) {
-                Ok(()) => tracing::info!(file, "half-written copy from an earlier upgrade removed"),
-                Err(err) => tracing::warn!(file, error = %err, "half-written copy from an earlier upgrade left"),
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-pub(crate) fn remove_abandoned_copies_at(db: &Path, now: SystemTime) {
-    remove_abandoned_copies(db, now)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub(crate) mod gate;
 mod migrations;
 mod search_index;
 mod set_aside;
+mod upgrade_copies;
 pub(crate) use set_aside::PutBack;
 pub(crate) mod unlock;
 pub mod warm;
@@ -17,6 +18,7 @@ pub use migrations::{
     backup_path_for, create_file_at_version, pending_upgrade, PendingUpgrade, UpgradeStage, UpgradeStatus,
     LATEST_VERSION,
 };
+pub use upgrade_copies::remove_abandoned_copies;
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};

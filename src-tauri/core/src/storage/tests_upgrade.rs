@@ -5,7 +5,6 @@
 use super::tests::file_at_version;
 use super::*;
 use std::cell::RefCell;
-use std::time::{Duration, SystemTime};
 
 fn old_file_with_a_customer(path: &Path, lang: &str) {
     let c = file_at_version(path, LATEST_VERSION - 1);
@@ -67,24 +66,37 @@ fn an_upgrade_says_it_copies_then_checks_then_upgrades_and_a_current_file_says_n
     assert!(seen.borrow().is_empty(), "no upgrade, nothing said: {:?}", seen.borrow());
 }
 
+/// A program's number that is no longer in use: one that ran and ended.
+#[cfg(unix)]
+fn ended_program() -> u32 {
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    pid
+}
+
+#[cfg(unix)]
 #[test]
-fn a_half_written_copy_left_by_an_interrupted_upgrade_is_removed_once_untouched_for_an_hour() {
+fn an_upgrade_removes_the_copy_an_interrupted_one_left_and_keeps_a_running_programs() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("shop.db");
-    std::fs::write(&db, b"").unwrap();
-    let abandoned = dir.path().join("shop.db.v18-20261201T090000Z.bak.4242-17.tmp");
-    let finished = dir.path().join("shop.db.v18-20261201T090000Z.bak");
-    let other_file = dir.path().join("other.db.v18-20261201T090000Z.bak.4242-17.tmp");
-    let lookalike = dir.path().join("shop.db.v18-notes.txt");
-    for f in [&abandoned, &finished, &other_file, &lookalike] {
-        std::fs::write(f, b"x").unwrap();
+    let path = dir.path().join("shop.db");
+    old_file_with_a_customer(&path, "fr");
+    let stamp = "v18-20261201T090000Z";
+    let abandoned = dir.path().join(format!("shop.db.{stamp}.bak.{}-17.tmp", ended_program()));
+    let journal = dir.path().join(format!("{}-journal", abandoned.file_name().unwrap().to_string_lossy()));
+    let running = dir.path().join(format!("shop.db.{stamp}.bak.{}-18.tmp", std::process::id()));
+    for f in [&abandoned, &journal, &running] {
+        std::fs::write(f, vec![0u8; 4096]).unwrap();
     }
-    migrations::remove_abandoned_copies_at(&db, SystemTime::now() + Duration::from_secs(60));
-    assert!(abandoned.exists(), "a copy touched a minute ago may be another window's, still being written");
-    migrations::remove_abandoned_copies_at(&db, SystemTime::now() + Duration::from_secs(2 * 3600));
-    assert!(!abandoned.exists(), "untouched for two hours: abandoned, removed");
-    assert!(finished.exists(), "a finished copy (the merchant's way back) is never removed");
-    assert!(other_file.exists(), "another file's copies are not this file's to remove");
-    assert!(lookalike.exists(), "only half-written copies are removed");
-    assert!(db.exists());
+    let store = Store::open(&path).unwrap();
+    assert!(!abandoned.exists() && !journal.exists(), "the copy of a program that ended goes, with its journal");
+    assert!(running.exists(), "a copy whose program still runs stays (another window may be checking it)");
+    assert!(store.migration_backup.as_ref().is_some_and(|b| b.is_file()), "this upgrade's own copy is finished");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp") && *n != running.file_name().unwrap().to_string_lossy())
+        .collect();
+    assert!(leftovers.is_empty(), "the upgrade left no temporary file of its own: {leftovers:?}");
 }
