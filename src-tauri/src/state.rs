@@ -409,7 +409,9 @@ mod tests {
         // is there: the window never sees "upgrading" with nothing upgrading.
         let watcher = {
             let state = state.clone();
+            let since = std::time::Instant::now();
             std::thread::spawn(move || loop {
+                assert!(since.elapsed() < Duration::from_secs(60), "the upgrade never ended");
                 let said = state.upgrade_status().is_some();
                 if !said {
                     let answer = state.with(|s| s.stats().map(|_| ()));
@@ -473,24 +475,20 @@ mod tests {
         assert!(refused.message.contains(in_shop_lang("internal")), "in the shop's language: {}", refused.message);
     }
 
-    #[cfg(unix)]
     #[test]
     fn every_start_removes_the_copy_an_interrupted_upgrade_left_even_with_no_upgrade_to_run() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("shop.db");
         drop(AppState::open(&path));
-        let ended = {
-            let mut child = std::process::Command::new("true").spawn().unwrap();
-            let pid = child.id();
-            child.wait().unwrap();
-            pid
-        };
-        let abandoned = dir.path().join(format!("shop.db.v18-20261201T090000Z.bak.{ended}-7.tmp"));
+        // Its writer stopped: the lock file is there, nobody holds it.
+        let abandoned = dir.path().join("shop.db.v18-20261201T090000Z.bak.4242-7.tmp");
+        let lock = dir.path().join("shop.db.v18-20261201T090000Z.bak.4242-7.tmp.lock");
         std::fs::write(&abandoned, vec![0u8; 4096]).unwrap();
+        std::fs::write(&lock, b"").unwrap();
         assert_eq!(pending_upgrade(&path), None, "the file is current: no upgrade will run");
         let state = AppState::open(&path);
         assert!(state.is_open());
-        assert!(!abandoned.exists(), "the copy of a program that ended went at this start");
+        assert!(!abandoned.exists() && !lock.exists(), "the abandoned copy went at this start");
     }
 
     #[test]

@@ -198,3 +198,28 @@ fn a_customer_who_mostly_buys_with_a_reward_in_the_period_comes_for_the_price_an
         "1 of 5 in the period; the 3 discounted visits of a year and a half ago are outside it"
     );
 }
+
+#[test]
+fn the_period_is_read_by_date_whatever_order_the_purchases_were_recorded_in() {
+    let (mut s, clock) = store();
+    clock.set(now());
+    let a = add(&mut s, input("Zoé", "Côté"));
+    let b = add(&mut s, input("Jérôme", "Lévesque"));
+    // Four years ago, recorded first (the lowest ids): before the pass's first purchase.
+    sell_at(&mut s, a, 9_900, 4 * 365);
+    // In the period, in any order, and one more from four years ago typed in afterwards (a
+    // paper card brought in: a high id, an old date).
+    sell_at(&mut s, b, 1_500, 10);
+    sell_at(&mut s, a, 2_000, 30);
+    sell_at(&mut s, a, 7_700, 4 * 365 + 3);
+    sell_at(&mut s, b, 2_500, 400);
+    s.refresh_scores().unwrap();
+    let sa = s.stored_scores(a).unwrap().unwrap();
+    assert_eq!(
+        (sa.rfm.frequency, sa.rfm.monetary_cents),
+        (1, 2_000),
+        "only the sale of the last 12 months counts, not those of four years ago (first or last recorded)"
+    );
+    let sb = s.stored_scores(b).unwrap().unwrap();
+    assert_eq!((sb.rfm.frequency, sb.rfm.monetary_cents), (1, 1_500), "the sale of 400 days ago is before the period");
+}

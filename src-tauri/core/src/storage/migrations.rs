@@ -209,7 +209,9 @@ fn write_backup(
         }
         dest = dest.with_extension(format!("{n}.bak"));
     }
-    let tmp = super::upgrade_copies::temporary_name(&dest);
+    // The copy's lock is held until it is renamed or removed (end of this function).
+    let writing = super::upgrade_copies::start_copy(&dest)?;
+    let tmp = writing.tmp.clone();
     if let Err(e) = conn.execute("VACUUM INTO ?1", [tmp.to_string_lossy()]) {
         // A full disk leaves an empty copy, a file-size limit a partial one: neither stays.
         super::upgrade_copies::remove_copy(&tmp);
@@ -228,6 +230,7 @@ fn write_backup(
         return Err(Error::BackupFailed);
     }
     std::fs::rename(&tmp, &dest)?;
+    drop(writing);
     Ok(dest)
 }
 

@@ -66,37 +66,36 @@ fn an_upgrade_says_it_copies_then_checks_then_upgrades_and_a_current_file_says_n
     assert!(seen.borrow().is_empty(), "no upgrade, nothing said: {:?}", seen.borrow());
 }
 
-/// A program's number that is no longer in use: one that ran and ended.
-#[cfg(unix)]
-fn ended_program() -> u32 {
-    let mut child = std::process::Command::new("true").spawn().unwrap();
-    let pid = child.id();
-    child.wait().unwrap();
-    pid
-}
-
-#[cfg(unix)]
 #[test]
-fn an_upgrade_removes_the_copy_an_interrupted_one_left_and_keeps_a_running_programs() {
+fn an_upgrade_removes_the_copy_an_interrupted_one_left_and_keeps_one_still_written() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("shop.db");
     old_file_with_a_customer(&path, "fr");
     let stamp = "v18-20261201T090000Z";
-    let abandoned = dir.path().join(format!("shop.db.{stamp}.bak.{}-17.tmp", ended_program()));
-    let journal = dir.path().join(format!("{}-journal", abandoned.file_name().unwrap().to_string_lossy()));
-    let running = dir.path().join(format!("shop.db.{stamp}.bak.{}-18.tmp", std::process::id()));
-    for f in [&abandoned, &journal, &running] {
+    // A copy whose writer stopped: its lock file is there, nobody holds it.
+    let abandoned = dir.path().join(format!("shop.db.{stamp}.bak.4242-17.tmp"));
+    let journal = dir.path().join(format!("shop.db.{stamp}.bak.4242-17.tmp-journal"));
+    let free_lock = dir.path().join(format!("shop.db.{stamp}.bak.4242-17.tmp.lock"));
+    // A copy another window is writing: it holds its lock.
+    let written = dir.path().join(format!("shop.db.{stamp}.bak.4343-18.tmp"));
+    let held_lock = dir.path().join(format!("shop.db.{stamp}.bak.4343-18.tmp.lock"));
+    for f in [&abandoned, &journal, &free_lock, &written, &held_lock] {
         std::fs::write(f, vec![0u8; 4096]).unwrap();
     }
+    let holder = std::fs::File::open(&held_lock).unwrap();
+    holder.lock().unwrap();
     let store = Store::open(&path).unwrap();
-    assert!(!abandoned.exists() && !journal.exists(), "the copy of a program that ended goes, with its journal");
-    assert!(running.exists(), "a copy whose program still runs stays (another window may be checking it)");
+    assert!(
+        !abandoned.exists() && !journal.exists() && !free_lock.exists(),
+        "the stopped writer's copy goes, with its journal and its lock"
+    );
+    assert!(written.exists() && held_lock.exists(), "a copy whose writer holds its lock stays");
     assert!(store.migration_backup.as_ref().is_some_and(|b| b.is_file()), "this upgrade's own copy is finished");
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains(".tmp") && *n != running.file_name().unwrap().to_string_lossy())
+        .filter(|n| n.contains(".tmp") && !n.contains("4343-18"))
         .collect();
-    assert!(leftovers.is_empty(), "the upgrade left no temporary file of its own: {leftovers:?}");
+    assert!(leftovers.is_empty(), "the upgrade left no temporary file of its own, lock included: {leftovers:?}");
 }
