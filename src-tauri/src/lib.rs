@@ -294,7 +294,6 @@ pub fn run(opts: Options) {
                 after_open(&handle, &path);
             }
             // The store's page cache goes back to the system while the app sits idle.
-            let handle = app.handle().clone();
             let idle = std::thread::Builder::new().name("idle-memory".into()).spawn(move || loop {
                 std::thread::sleep(IDLE_MEMORY_CHECK);
                 handle.state::<AppState>().release_memory_if_idle(IDLE_MEMORY_AFTER);

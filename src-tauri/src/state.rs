@@ -216,7 +216,8 @@ impl AppState {
     /// and the store is held only for the cache's release, never for the trim. The next
     /// command reads its pages again from the system's file cache.
     pub fn release_memory_if_idle(&self, idle: Duration) {
-        let Ok(mutex) = self.store() else { return };
+        // Nothing to give back before the file is open (or when it did not open).
+        let Some(Ok(mutex)) = self.db.get() else { return };
         {
             let last = self.last_used.lock().unwrap_or_else(|p| p.into_inner());
             if last.1 || last.0.elapsed() < idle {

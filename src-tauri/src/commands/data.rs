@@ -83,7 +83,7 @@ pub fn take_backup(state: &AppState, data: &DataState, reason: BackupReason) -> 
     let key = match state.with(|s| Ok(s.backup_key())) {
         Ok(read) => read?,
         // The file still being upgraded: said as such.
-        Err(p) if p.code == "upgrading" => return Err(Error::Upgrading),
+        Err(p) if p.code == Error::Upgrading.code() => return Err(Error::Upgrading),
         // No store open (the file could not be opened): said as such, not as a damaged key.
         Err(p) => return Err(Error::Io(std::io::Error::other(p.message))),
     };
