@@ -1,5 +1,5 @@
 //! The sale at the till beside the bare SQL of the same durable writes: the purchase into
-//! `purchases` (with its indexes), the customer's figures brought up to date, the write's
+//! `purchases` (with its indexes), the sale added to the customer's figures, the write's
 //! idempotency row — one `BEGIN IMMEDIATE … COMMIT` with `synchronous = FULL`, as the core does.
 //! `record_sale`'s own baseline (one row into a table without indexes) says what a durable
 //! commit costs; this one says what the core adds to the writes a sale needs. The sale benches
@@ -68,28 +68,25 @@ pub(crate) fn same_writes(store: &mut Store, bare: &Connection, customers: &[i64
     };
     let baseline = |id: &i64| {
         bare_key += 1;
+        let at = chrono::Utc::now();
         bare.execute_batch("BEGIN IMMEDIATE").expect("begin");
         bare.prepare_cached(
             "INSERT INTO purchases (customer_id, kind, amount_cents, occurred_at, recorded_at, category)
-             VALUES (?1, 'sale', 1250, strftime('%Y-%m-%dT%H:%M:%fZ'), strftime('%Y-%m-%dT%H:%M:%fZ'), 'Café')",
+             VALUES (?1, 'sale', 1250, ?2, ?2, 'Café')",
         )
-        .and_then(|mut s| s.execute([id]))
+        .and_then(|mut s| s.execute(params![id, at]))
         .expect("purchase");
         bare.prepare_cached(
-            "UPDATE customers SET
-               visit_count = (SELECT count(*) FROM purchases WHERE customer_id = ?1 AND kind = 'sale'),
-               total_spent_cents = (SELECT coalesce(sum(CASE kind WHEN 'sale' THEN amount_cents ELSE -amount_cents END), 0) FROM purchases WHERE customer_id = ?1),
-               last_purchase_at = (SELECT max(occurred_at) FROM purchases WHERE customer_id = ?1 AND kind = 'sale')
+            "UPDATE customers SET visit_count = visit_count + 1, total_spent_cents = total_spent_cents + 1250,
+               last_purchase_at = CASE WHEN last_purchase_at IS NULL OR ?2 > last_purchase_at THEN ?2 ELSE last_purchase_at END
              WHERE id = ?1",
         )
-        .and_then(|mut s| s.execute([id]))
+        .and_then(|mut s| s.execute(params![id, at]))
         .expect("figures");
         bare.prepare_cached(
-            "UPDATE customers SET first_purchase_at = f.at
-             FROM (SELECT min(occurred_at) AS at FROM purchases WHERE customer_id = ?1 AND kind = 'sale') AS f
-             WHERE id = ?1 AND first_purchase_at IS NOT f.at",
+            "UPDATE customers SET first_purchase_at = ?2 WHERE id = ?1 AND (first_purchase_at IS NULL OR ?2 < first_purchase_at)",
         )
-        .and_then(|mut s| s.execute([id]))
+        .and_then(|mut s| s.execute(params![id, at]))
         .expect("first purchase");
         bare.prepare_cached(
             "INSERT INTO idempotency (key, op, outcome, created_at, fingerprint)

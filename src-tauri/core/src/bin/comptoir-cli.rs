@@ -244,7 +244,7 @@ fn run(args: Vec<String>) -> Result<(), String> {
 }
 
 /// A new file at an older schema `version`, with `customers` made-up customers and a sale each,
-/// written in plain SQL on the columns every version has.
+/// and the customers' figures, written in plain SQL on the columns every version has.
 fn old_file(path: &std::path::Path, version: u32, customers: i64) -> Result<(), String> {
     let conn = comptoir_core::storage::create_file_at_version(path, version)
         .map_err(|e| format!("{}: {e}", path.display()))?;
@@ -264,6 +264,13 @@ fn old_file(path: &std::path::Path, version: u32, customers: i64) -> Result<(), 
         conn.execute(
             "INSERT INTO purchases (customer_id, kind, amount_cents, occurred_at, recorded_at)
              SELECT id, 'sale', 1000 + id % 9000, '2025-06-01 10:00:00+00:00', '2025-06-01 10:00:00+00:00' FROM customers",
+            [],
+        )?;
+        // The customers' figures follow their purchases, as the app keeps them (a sale adds
+        // itself to them rather than counting again).
+        conn.execute(
+            "UPDATE customers SET visit_count = 1, total_spent_cents = 1000 + id % 9000,
+               first_purchase_at = '2025-06-01 10:00:00+00:00', last_purchase_at = '2025-06-01 10:00:00+00:00'",
             [],
         )?;
         conn.execute_batch("COMMIT")

@@ -58,8 +58,10 @@ pub(crate) fn ensure_exists(conn: &Connection, id: CustomerId) -> Result<()> {
 
 /// Fails with `not_found` unless the customer exists and was not merged into another.
 pub(crate) fn ensure_customer(conn: &Connection, id: CustomerId) -> Result<()> {
-    let merged: Option<Option<i64>> =
-        conn.query_row("SELECT merged_into FROM customers WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+    let merged: Option<Option<i64>> = conn
+        .prepare_cached("SELECT merged_into FROM customers WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
     match merged {
         Some(None) => Ok(()),
         Some(Some(_)) => Err(Error::conflict("conflict.customer_merged")),

@@ -32,7 +32,9 @@ pub(super) fn movements(conn: &Connection, customer: CustomerId) -> Result<Vec<M
 }
 
 pub(super) fn last_visit(conn: &Connection, customer: CustomerId) -> Result<Option<DateTime<Utc>>> {
-    Ok(conn.query_row("SELECT last_purchase_at FROM customers WHERE id = ?1", [customer], |r| r.get(0))?)
+    Ok(conn
+        .prepare_cached("SELECT last_purchase_at FROM customers WHERE id = ?1")?
+        .query_row([customer], |r| r.get(0))?)
 }
 
 /// The points a customer can use now: the ledger replayed, less what is due to expire.
@@ -139,11 +141,10 @@ pub(super) fn stamps_balance(conn: &Connection, customer: CustomerId) -> Result<
 
 pub(super) fn carry(conn: &Connection, customer: CustomerId) -> Result<Cents> {
     Ok(conn
-        .query_row(
+        .prepare_cached(
             "SELECT carry_after_cents FROM loyalty_sales WHERE customer_id = ?1 ORDER BY purchase_id DESC LIMIT 1",
-            [customer],
-            |r| r.get(0),
-        )
+        )?
+        .query_row([customer], |r| r.get(0))
         .optional()?
         .unwrap_or(0))
 }

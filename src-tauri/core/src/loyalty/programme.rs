@@ -274,7 +274,8 @@ impl Programme {
 /// The programme in force: the latest saved version, or nothing configured.
 pub fn programme(conn: &Connection) -> Result<Programme> {
     let doc: Option<String> = conn
-        .query_row("SELECT document FROM loyalty_programmes ORDER BY id DESC LIMIT 1", [], |r| r.get(0))
+        .prepare_cached("SELECT document FROM loyalty_programmes ORDER BY id DESC LIMIT 1")?
+        .query_row([], |r| r.get(0))
         .optional()?;
     Ok(match doc {
         Some(d) => serde_json::from_str(&d)?,

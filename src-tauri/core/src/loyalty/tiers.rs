@@ -72,12 +72,11 @@ fn qualifying(
 
 fn held_tier(conn: &Connection, customer: CustomerId, now: DateTime<Utc>) -> Result<Option<(usize, DateTime<Utc>)>> {
     Ok(conn
-        .query_row(
+        .prepare_cached(
             "SELECT tier_index, kept_until FROM tier_events WHERE customer_id = ?1 AND kept_until > ?2
              ORDER BY tier_index DESC, kept_until DESC LIMIT 1",
-            params![customer, now],
-            |r| Ok((r.get::<_, i64>(0)? as usize, r.get(1)?)),
-        )
+        )?
+        .query_row(params![customer, now], |r| Ok((r.get::<_, i64>(0)? as usize, r.get(1)?)))
         .optional()?)
 }
 

@@ -236,9 +236,8 @@ impl Store {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         if let Some(k) = key {
             let stored: Option<(String, String, Option<String>)> = tx
-                .query_row("SELECT op, outcome, fingerprint FROM idempotency WHERE key = ?1", [k], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })
+                .prepare_cached("SELECT op, outcome, fingerprint FROM idempotency WHERE key = ?1")?
+                .query_row([k], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .optional()?;
             if let Some((stored_op, outcome, stored_fp)) = stored {
                 let same_input = match (&stored_fp, &fingerprint) {
@@ -258,10 +257,10 @@ impl Store {
         let Tx { tx, changes, .. } = t;
         let outcome = Outcome { value, changes, replayed: false };
         if let Some(k) = key {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO idempotency (key, op, outcome, created_at, fingerprint) VALUES (?1, ?2, ?3, ?4, ?5)",
-                rusqlite::params![k, name, serde_json::to_string(&outcome)?, now, fingerprint],
-            )?;
+            )?
+            .execute(rusqlite::params![k, name, serde_json::to_string(&outcome)?, now, fingerprint])?;
         }
         tx.commit()?;
         Ok(outcome)
