@@ -401,9 +401,10 @@ pub fn run(store: &mut Store, only: &[&str], n: usize) -> crate::Result<Vec<Benc
     if wanted("campaign_render") || wanted("campaign_send_local_sink") {
         // `n` samples elsewhere; a campaign of 5n recipients, 10,000 in the standard run.
         let recipients = (n * 5).min(10_000);
-        let campaign = crate::bench_campaigns::setup(store, recipients)?;
+        let tag = crate::bench_campaigns::run_tag();
+        let campaign = crate::bench_campaigns::setup(store, recipients, &tag)?;
         if wanted("campaign_render") {
-            results.push(crate::bench_campaigns::render(store, campaign, recipients)?);
+            results.push(crate::bench_campaigns::render(store, campaign, recipients, &tag)?);
         }
         #[cfg(any(test, feature = "sink"))]
         if wanted("campaign_send_local_sink") {

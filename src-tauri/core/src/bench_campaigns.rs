@@ -8,9 +8,17 @@ use crate::text::fold;
 use rusqlite::params;
 use std::time::Instant;
 
-/// Customers tagged for the campaign benches, who agreed to receive news, and a newsletter
-/// for them. Written with bare SQL: this is set-up, not what is measured.
-pub(crate) fn setup(store: &mut Store, recipients: usize) -> crate::Result<i64> {
+/// The tag of this run's bench customers: a shop kept with `--shop` is benched again, and the
+/// customers an earlier run added must not join this run's campaign (their addresses, the
+/// same, were sent to once already).
+pub(crate) fn run_tag() -> String {
+    let at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+    format!("bench-mail-{at}-{}", std::process::id())
+}
+
+/// Customers tagged `tag` for the campaign benches, who agreed to receive news, and a
+/// newsletter for them. Written with bare SQL: this is set-up, not what is measured.
+pub(crate) fn setup(store: &mut Store, recipients: usize, tag: &str) -> crate::Result<i64> {
     use crate::campaigns::mail::{Delivery, MailSettings};
     use crate::campaigns::segments::{Combine, Condition, SegmentFilter};
     use crate::campaigns::*;
@@ -22,13 +30,13 @@ pub(crate) fn setup(store: &mut Store, recipients: usize) -> crate::Result<i64> 
         let mut k = tx.prepare(
             "INSERT INTO consents (customer_id, channel, granted, basis, source, wording, recorded_at) VALUES (?1, 'email', 1, 'express', 'counter', 'Oui', ?2)",
         )?;
-        let mut t = tx.prepare("INSERT INTO customer_tags (customer_id, tag, tag_fold) VALUES (?1, 'bench-mail', 'bench-mail')")?;
+        let mut t = tx.prepare("INSERT INTO customer_tags (customer_id, tag, tag_fold) VALUES (?1, ?2, ?2)")?;
         for i in 0..recipients {
             let first = format!("Élodie{i}");
-            c.execute(params![first, fold(&first), format!("bench{i}@example.com"), tx.now])?;
+            c.execute(params![first, fold(&first), format!("{tag}-{i}@example.com"), tx.now])?;
             let id = tx.last_insert_rowid();
             k.execute(params![id, tx.now])?;
-            t.execute([id])?;
+            t.execute(params![id, tag])?;
         }
         Ok(())
     })?;
@@ -49,10 +57,7 @@ pub(crate) fn setup(store: &mut Store, recipients: usize) -> crate::Result<i64> 
             b: None,
         },
         audience: Audience {
-            filter: SegmentFilter {
-                combine: Combine::All,
-                conditions: vec![Condition::HasTag { tag: "bench-mail".into() }],
-            },
+            filter: SegmentFilter { combine: Combine::All, conditions: vec![Condition::HasTag { tag: tag.into() }] },
             control_percent: 0,
             ab: None,
             results_days: 14,
@@ -64,15 +69,15 @@ pub(crate) fn setup(store: &mut Store, recipients: usize) -> crate::Result<i64> 
 /// Messages rendered per second: personal fields read, template filled (auto-escaped), the
 /// MIME message built and formatted. Baseline: the same message built with the text already
 /// personalised by plain string formatting (no store, no template engine).
-pub(crate) fn render(store: &mut Store, campaign: i64, recipients: usize) -> crate::Result<BenchResult> {
+pub(crate) fn render(store: &mut Store, campaign: i64, recipients: usize, tag: &str) -> crate::Result<BenchResult> {
     use crate::campaigns::{message, render};
     let id = store.mail_identity()?;
     let c = store.campaign(campaign)?;
     let compiled = render::compile(&c.content.a, &id, Vec::new())?;
     let customers: Vec<i64> = store
         .conn()
-        .prepare("SELECT customer_id FROM customer_tags WHERE tag_fold = 'bench-mail' ORDER BY customer_id")?
-        .query_map([], |r| r.get(0))?
+        .prepare("SELECT customer_id FROM customer_tags WHERE tag_fold = ?1 ORDER BY customer_id")?
+        .query_map([tag], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     let now = store.now();
     let t = Instant::now();

@@ -27,7 +27,8 @@ fn setup(store: &mut Store, n: usize) -> crate::Result<Vec<(String, Vec<u8>)>> {
             .collect::<rusqlite::Result<_>>()?;
         let mut reports = Vec::new();
         for (i, (customer, email)) in people.iter().enumerate() {
-            let token = format!("bench{i:015}");
+            // Unique across runs: a shop kept with `--shop` is benched again.
+            let token = format!("b{campaign:06}{i:013}");
             let mid = format!("<c{campaign}.{token}@example.com>");
             tx.execute(
                 "INSERT INTO campaign_recipients (campaign_id, customer_id, email, email_norm, grp, variant, state, token, message_id, sent_at)
@@ -38,9 +39,9 @@ fn setup(store: &mut Store, n: usize) -> crate::Result<Vec<(String, Vec<u8>)>> {
                 .replace("%MID%", &mid)
                 .replace("%RCPT%", email)
                 .replace("%SHOP%", "shop@example.com")
-                .replace("%UNIQ%", &format!("{i}"))
+                .replace("%UNIQ%", &format!("{campaign}.{i}"))
                 .replace('\n', "\r\n");
-            reports.push((format!("imap:bench/INBOX/1/{i}"), raw.into_bytes()));
+            reports.push((format!("imap:bench/INBOX/{campaign}/{i}"), raw.into_bytes()));
         }
         Ok(reports)
     })?;
