@@ -5,7 +5,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 const invoke = vi.fn();
 vi.mock('@tauri-apps/api/core', () => ({ invoke: (...a: unknown[]) => invoke(...a) }));
 
-const { call, normaliseError, WriteKey } = await import('./core');
+const { call, newKey, normaliseError, WriteKey } = await import('./core');
 const { translate } = await import('../i18n');
 
 describe('normaliseError', () => {
@@ -25,6 +25,21 @@ describe('normaliseError', () => {
     for (const e of ['boom', new Error('boom'), undefined, 42, { message: 'no code' }]) {
       expect(normaliseError(e)).toEqual({ code: 'internal', message: generic, fields: [] });
     }
+  });
+});
+
+describe('newKey', () => {
+  it('is a version-7 UUID whose first digits are the time, so keys made later sort later', () => {
+    const a = newKey(Date.UTC(2026, 11, 4, 23, 59, 59, 998));
+    expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(a.slice(0, 13).replace('-', '')).toBe(Date.UTC(2026, 11, 4, 23, 59, 59, 998).toString(16).padStart(12, '0'));
+    const later = [1, 2, 1000, 86_400_000].map((d) => newKey(Date.UTC(2026, 11, 4, 23, 59, 59, 998) + d));
+    for (const k of later) expect(k > a, `${k} sorts after ${a}`).toBe(true);
+  });
+  it('differs between two keys of the same millisecond (74 random bits)', () => {
+    const at = Date.UTC(2026, 11, 5);
+    const keys = new Set(Array.from({ length: 1000 }, () => newKey(at)));
+    expect(keys.size).toBe(1000);
   });
 });
 
