@@ -90,9 +90,9 @@ pub(crate) fn same_writes(store: &mut Store, bare: &Connection, customers: &[i64
         .expect("first purchase");
         bare.prepare_cached(
             "INSERT INTO idempotency (key, op, outcome, created_at, fingerprint)
-             VALUES (?1, 'bench.same_writes', ?2, strftime('%Y-%m-%dT%H:%M:%fZ'), NULL)",
+             VALUES (?1, 'bench.same_writes', ?2, ?3, NULL)",
         )
-        .and_then(|mut s| s.execute(params![format!("bench-bare-{run}-{bare_key:012}"), outcome]))
+        .and_then(|mut s| s.execute(params![format!("bench-bare-{run}-{bare_key:012}"), outcome, at]))
         .expect("key");
         bare.execute_batch("COMMIT").expect("commit");
     };

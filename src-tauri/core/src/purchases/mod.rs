@@ -131,7 +131,8 @@ pub fn refund_amount(sale_cents: Cents, already_refunded: Cents, requested: Opti
 }
 
 /// Recompute a customer's figures from their purchases (visits are sales; spent is sales
-/// minus refunds). Called in the same transaction as every purchase write.
+/// minus refunds). Called in the same transaction as every write to `purchases` but a sale's,
+/// which adds itself ([`add_sale_to_figures`]): a refund, a merge, the demo — and any new one.
 ///
 /// The first purchase is set apart, and only when it changes: a column named in an `UPDATE`
 /// rewrites its index entry even with the same value, and the first purchase stays the same
