@@ -118,6 +118,25 @@ fn run(args: Vec<String>) -> Result<(), String> {
             if !ok {
                 return Err("integrity check failed".into());
             }
+            // The customers' kept figures against their purchases (the ledger is the truth).
+            let repair = args.iter().any(|a| a == "--repair");
+            let f = if repair { store.repair_figures() } else { store.check_figures() }.map_err(|e| e.to_string())?;
+            if f.differing == 0 {
+                println!("figures ok ({} customers)", f.customers);
+            } else {
+                let ids: Vec<String> = f.first_differing.iter().map(|id| id.to_string()).collect();
+                let more = if f.differing as usize > ids.len() { ", …" } else { "" };
+                println!(
+                    "figures of {} of {} customers {} their purchases (customers {}{more})",
+                    f.differing,
+                    f.customers,
+                    if repair { "recounted from" } else { "differ from" },
+                    ids.join(", ")
+                );
+                if !repair {
+                    return Err("figures differ from purchases: `check --repair` recounts them".into());
+                }
+            }
         }
         "campaigns" => {
             for c in store.campaigns().map_err(|e| e.to_string())? {

@@ -3,12 +3,16 @@
 
 use crate::customers::ensure_customer;
 use crate::error::{Error, FieldError, Problems, Result};
-use crate::storage::{Store, Tx};
+use crate::storage::Store;
 use crate::types::{Cents, CustomerId, Outcome, PurchaseId};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
+
+mod figures;
+pub use figures::FiguresCheck;
+pub(crate) use figures::{add_sale_to_figures, refresh_figures};
 
 /// The largest amount one receipt may carry: 100,000.00 (a typo guard, not a business cap).
 pub const MAX_AMOUNT_CENTS: Cents = 10_000_000;
@@ -128,61 +132,6 @@ pub fn refund_amount(sale_cents: Cents, already_refunded: Cents, requested: Opti
             }
         }
     }
-}
-
-/// Recompute a customer's figures from their purchases (visits are sales; spent is sales
-/// minus refunds). Called in the same transaction as every write to `purchases` but a sale's,
-/// which adds itself ([`add_sale_to_figures`]): a refund, a merge, the demo — and any new one.
-///
-/// The first purchase is set apart, and only when it changes: a column named in an `UPDATE`
-/// rewrites its index entry even with the same value, and the first purchase stays the same
-/// at nearly every sale (one page less written per sale).
-pub(crate) fn refresh_figures(tx: &Tx, customer_id: CustomerId) -> Result<()> {
-    tx.execute(
-        "UPDATE customers SET
-           visit_count = (SELECT count(*) FROM purchases WHERE customer_id = ?1 AND kind = 'sale'),
-           total_spent_cents = (SELECT coalesce(sum(CASE kind WHEN 'sale' THEN amount_cents ELSE -amount_cents END), 0) FROM purchases WHERE customer_id = ?1),
-           last_purchase_at = (SELECT max(occurred_at) FROM purchases WHERE customer_id = ?1 AND kind = 'sale')
-         WHERE id = ?1",
-        [customer_id],
-    )?;
-    tx.execute(
-        "UPDATE customers SET first_purchase_at = f.at
-         FROM (SELECT min(occurred_at) AS at FROM purchases WHERE customer_id = ?1 AND kind = 'sale') AS f
-         WHERE id = ?1 AND first_purchase_at IS NOT f.at",
-        [customer_id],
-    )?;
-    Ok(())
-}
-
-/// Bring a customer's figures up to date with one new sale, without reading their purchases:
-/// a visit more, the amount paid added to the spend, the last and first purchase moved when the
-/// sale is later or earlier. Rule: the result equals [`refresh_figures`] after the sale, as long
-/// as the figures were right before it (every other write to `purchases` — refunds, merges, the
-/// demo — recomputes them). A recount read every purchase of the customer at every sale: a
-/// "walk-in" customer with tens of thousands of sales paid for each of them at the till.
-///
-/// The comparisons are SQLite's on the stored text, as `max`/`min` in the recount; the first
-/// purchase is named in an `UPDATE` only when it changes (see [`refresh_figures`]).
-pub(crate) fn add_sale_to_figures(
-    tx: &Tx,
-    customer_id: CustomerId,
-    paid: Cents,
-    occurred_at: DateTime<Utc>,
-) -> Result<()> {
-    tx.execute(
-        "UPDATE customers SET
-           visit_count = visit_count + 1,
-           total_spent_cents = total_spent_cents + ?2,
-           last_purchase_at = CASE WHEN last_purchase_at IS NULL OR ?3 > last_purchase_at THEN ?3 ELSE last_purchase_at END
-         WHERE id = ?1",
-        params![customer_id, paid, occurred_at],
-    )?;
-    tx.execute(
-        "UPDATE customers SET first_purchase_at = ?2 WHERE id = ?1 AND (first_purchase_at IS NULL OR ?2 < first_purchase_at)",
-        params![customer_id, occurred_at],
-    )?;
-    Ok(())
 }
 
 fn purchase_from_row(r: &rusqlite::Row) -> rusqlite::Result<Purchase> {
