@@ -3,7 +3,7 @@
 //!   comptoir-cli --db shop.db demo [--customers N] [--purchases N] [--seed S] [--scale X]
 //!   comptoir-cli --db shop.db numbers
 //!   comptoir-cli --db shop.db stats
-//!   comptoir-cli --db shop.db check
+//!   comptoir-cli --db shop.db check [--repair]   (integrity, then the figures against the purchases)
 //!   comptoir-cli --db shop.db campaigns
 //!   comptoir-cli --db shop.db campaign-start --id N
 //!   comptoir-cli --db shop.db campaign-send --id N [--outbox DIR] [--batch N]
@@ -37,7 +37,7 @@ use comptoir_core::Store;
 use std::process::ExitCode;
 
 const USAGE: &str =
-    "usage: comptoir-cli --db FILE <demo [--customers N] [--purchases N] [--seed S] [--scale X] | numbers | stats | check \
+    "usage: comptoir-cli --db FILE <demo [--customers N] [--purchases N] [--seed S] [--scale X] | numbers | stats | check [--repair] \
      | campaigns | campaign-start --id N | campaign-send --id N [--outbox DIR] [--batch N] | automations-tick | unsubscribe --file F | mailbox-read \
      | import --file F [--dry-run] | export --out F [--format excel-fr|csv|xlsx] | backup [--dir D] | backups | restore --file F \
      | old-file --version N [--customers N]>";

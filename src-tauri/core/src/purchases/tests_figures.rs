@@ -216,3 +216,77 @@ fn the_demo_shop_on_a_file_keeps_figures_equal_to_its_purchases() {
     s.record_sale(&sale(someone, 1250), None).unwrap();
     assert_eq!(s.check_figures().unwrap().differing, 0, "and a sale keeps them so");
 }
+
+/// A first purchase that is not the earliest sale (everything else right) is found, named and
+/// recounted.
+#[test]
+fn the_check_finds_a_first_purchase_that_is_not_the_earliest_sale() {
+    let (mut s, clock) = store();
+    let id = add(&mut s, input("Client", "Premier"));
+    s.record_sale(&sale(id, 1000), None).unwrap();
+    clock.advance(chrono::Duration::minutes(5));
+    s.record_sale(&sale(id, 2000), None).unwrap();
+    assert_eq!(s.check_figures().unwrap().differing, 0);
+    drift(&s, &format!("UPDATE customers SET first_purchase_at = last_purchase_at WHERE id = {id}"));
+    let found = s.check_figures().unwrap();
+    assert_eq!(
+        (found.differing, found.first_differing.clone()),
+        (1, vec![id]),
+        "only the first purchase differs: {found:?}"
+    );
+    s.repair_figures().unwrap();
+    assert_eq!(stored(&s, id), oracle(&s, id), "the first purchase recounted from the sales");
+}
+
+/// The debug check at a sale reads each of the four figures: a drift of any one of them that
+/// the sale itself does not overwrite stops the sale with the rule.
+#[cfg(debug_assertions)]
+#[test]
+fn in_debug_builds_a_drift_of_any_one_figure_stops_the_next_sale() {
+    let drifts = [
+        "visit_count = visit_count + 1",
+        "total_spent_cents = total_spent_cents + 1",
+        // Later than every sale: the next sale (now) does not move the first purchase.
+        "first_purchase_at = last_purchase_at",
+        // In the future: the next sale (now) does not move the last purchase.
+        "last_purchase_at = '2999-01-01 00:00:00+00:00'",
+    ];
+    for set in drifts {
+        let (mut s, clock) = store();
+        let id = add(&mut s, input("Client", "Derive"));
+        s.record_sale(&sale(id, 1000), None).unwrap();
+        clock.advance(chrono::Duration::minutes(5));
+        s.record_sale(&sale(id, 1000), None).unwrap();
+        drift(&s, &format!("UPDATE customers SET {set} WHERE id = {id}"));
+        clock.advance(chrono::Duration::minutes(5));
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = s.record_sale(&sale(id, 1000), None);
+        }));
+        let message = caught
+            .err()
+            .and_then(|p| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| panic!("the sale after `{set}` did not stop"));
+        assert!(message.contains("kept figures must equal a recount"), "`{set}`: {message}");
+    }
+}
+
+/// More customers than one repair transaction takes: each chunk is recounted, none left over,
+/// and the report names the first of them by id.
+#[test]
+fn repair_recounts_every_differing_customer_across_its_chunks() {
+    let (mut s, _) = store();
+    let n = super::figures::REPAIR_CHUNK * 2 + 1;
+    s.conn()
+        .execute(
+            "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < ?1)
+             INSERT INTO customers (first_name, last_name, first_fold, last_fold, created_at, updated_at, visit_count, total_spent_cents)
+             SELECT 'Client', 'N' || i, 'client', 'n' || i, '2026-01-01 09:00:00+00:00', '2026-01-01 09:00:00+00:00', 1, 100 FROM k",
+            [n as i64],
+        )
+        .unwrap();
+    let found = s.check_figures().unwrap();
+    assert_eq!(found.differing, n as i64, "figures without a purchase differ: {found:?}");
+    assert_eq!(found.first_differing.len(), super::figures::NAMED, "the first ones named, not all");
+    assert_eq!(s.repair_figures().unwrap(), found, "the repair reports what the check found");
+    assert_eq!(s.check_figures().unwrap().differing, 0, "every chunk recounted");
+}
