@@ -111,11 +111,8 @@ mod tests {
     fn alternating_blocks_run_and_count_every_item_on_both_sides_whichever_goes_first_in_turn() {
         let items: Vec<usize> = (0..ALTERNATE_EVERY * 3 + 7).collect();
         let order = RefCell::new(Vec::new());
-        let (p, b) = time_alternating(
-            &items,
-            |i| order.borrow_mut().push(('p', *i)),
-            |i| order.borrow_mut().push(('b', *i)),
-        );
+        let (p, b) =
+            time_alternating(&items, |i| order.borrow_mut().push(('p', *i)), |i| order.borrow_mut().push(('b', *i)));
         let order = order.into_inner();
         assert_eq!(order.len(), items.len() * 2, "every item runs once on each side");
         assert_eq!((p.len(), b.len()), (items.len(), items.len()), "every operation is counted, cold ones too");
