@@ -15,11 +15,10 @@ use crate::storage::{Store, Tx};
 use crate::types::{Cents, CustomerId};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection};
-use serde::Serialize;
 
 /// What [`Store::check_figures`] found: how many customers' kept figures differ from a recount
 /// of their purchases, and the first of them (by id).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FiguresCheck {
     pub customers: i64,
     pub differing: i64,

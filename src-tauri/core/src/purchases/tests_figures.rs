@@ -125,8 +125,8 @@ proptest! {
 
 /// Drift made by hand: spent, a visit, a last purchase that is not the latest sale, figures on
 /// a customer with no purchase.
-fn drift(s: &Store, sql: &str) {
-    s.conn().execute(sql, []).unwrap();
+fn drift(s: &Store, sql: &str, id: CustomerId) {
+    s.conn().execute(sql, [id]).unwrap();
 }
 
 #[test]
@@ -144,10 +144,10 @@ fn the_check_names_every_customer_whose_figures_differ_from_their_purchases_and_
     let purchases_before: i64 = s.conn().query_row("SELECT count(*) FROM purchases", [], |r| r.get(0)).unwrap();
     let untouched = stored(&s, people[0]);
 
-    drift(&s, &format!("UPDATE customers SET total_spent_cents = total_spent_cents + 1 WHERE id = {}", people[1]));
-    drift(&s, &format!("UPDATE customers SET visit_count = 0 WHERE id = {}", people[2]));
-    drift(&s, &format!("UPDATE customers SET last_purchase_at = first_purchase_at WHERE id = {}", people[3]));
-    drift(&s, &format!("UPDATE customers SET visit_count = 2, total_spent_cents = 500 WHERE id = {}", people[4]));
+    drift(&s, "UPDATE customers SET total_spent_cents = total_spent_cents + 1 WHERE id = ?1", people[1]);
+    drift(&s, "UPDATE customers SET visit_count = 0 WHERE id = ?1", people[2]);
+    drift(&s, "UPDATE customers SET last_purchase_at = first_purchase_at WHERE id = ?1", people[3]);
+    drift(&s, "UPDATE customers SET visit_count = 2, total_spent_cents = 500 WHERE id = ?1", people[4]);
     let found = s.check_figures().unwrap();
     let mut expected = people[1..].to_vec();
     expected.sort();
@@ -184,7 +184,7 @@ fn in_debug_builds_a_sale_on_drifted_figures_stops_with_the_rule() {
     let (mut s, _) = store();
     let id = add(&mut s, input("Client", "Derive"));
     s.record_sale(&sale(id, 1000), None).unwrap();
-    drift(&s, &format!("UPDATE customers SET total_spent_cents = 7 WHERE id = {id}"));
+    drift(&s, "UPDATE customers SET total_spent_cents = 7 WHERE id = ?1", id);
     let _ = s.record_sale(&sale(id, 1000), None);
 }
 
@@ -227,7 +227,7 @@ fn the_check_finds_a_first_purchase_that_is_not_the_earliest_sale() {
     clock.advance(chrono::Duration::minutes(5));
     s.record_sale(&sale(id, 2000), None).unwrap();
     assert_eq!(s.check_figures().unwrap().differing, 0);
-    drift(&s, &format!("UPDATE customers SET first_purchase_at = last_purchase_at WHERE id = {id}"));
+    drift(&s, "UPDATE customers SET first_purchase_at = last_purchase_at WHERE id = ?1", id);
     let found = s.check_figures().unwrap();
     assert_eq!(
         (found.differing, found.first_differing.clone()),
@@ -244,12 +244,12 @@ fn the_check_finds_a_first_purchase_that_is_not_the_earliest_sale() {
 #[test]
 fn in_debug_builds_a_drift_of_any_one_figure_stops_the_next_sale() {
     let drifts = [
-        "visit_count = visit_count + 1",
-        "total_spent_cents = total_spent_cents + 1",
+        "UPDATE customers SET visit_count = visit_count + 1 WHERE id = ?1",
+        "UPDATE customers SET total_spent_cents = total_spent_cents + 1 WHERE id = ?1",
         // Later than every sale: the next sale (now) does not move the first purchase.
-        "first_purchase_at = last_purchase_at",
+        "UPDATE customers SET first_purchase_at = last_purchase_at WHERE id = ?1",
         // In the future: the next sale (now) does not move the last purchase.
-        "last_purchase_at = '2999-01-01 00:00:00+00:00'",
+        "UPDATE customers SET last_purchase_at = '2999-01-01 00:00:00+00:00' WHERE id = ?1",
     ];
     for set in drifts {
         let (mut s, clock) = store();
@@ -257,7 +257,7 @@ fn in_debug_builds_a_drift_of_any_one_figure_stops_the_next_sale() {
         s.record_sale(&sale(id, 1000), None).unwrap();
         clock.advance(chrono::Duration::minutes(5));
         s.record_sale(&sale(id, 1000), None).unwrap();
-        drift(&s, &format!("UPDATE customers SET {set} WHERE id = {id}"));
+        drift(&s, set, id);
         clock.advance(chrono::Duration::minutes(5));
         let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let _ = s.record_sale(&sale(id, 1000), None);
