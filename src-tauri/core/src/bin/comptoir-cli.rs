@@ -15,7 +15,9 @@
 //!   comptoir-cli --db shop.db backup [--dir DIR] | backups [--dir DIR] | restore --file F
 //!   comptoir-cli --db old.db old-file --version N [--customers N]
 //!
-//! The data commands are described in `cli/data.rs`.
+//! The data commands are described in `cli/data.rs`. Options may come before or after the
+//! command. Exit codes: 0 done (for `check`: the file is sound), 1 failed or, for `check`, a
+//! problem found (said on the output), 2 the command line was not understood (nothing opened).
 //!
 //! `campaign-send` is the same sender as the app's: it takes the sender lock (one sender per
 //! file), resumes where a previous one stopped, and returns when the campaign is no longer
@@ -52,33 +54,69 @@ fn value<T: std::str::FromStr>(args: &[String], name: &str) -> Result<Option<T>,
     }
 }
 
-fn run(args: Vec<String>) -> Result<(), String> {
-    let db: String = value(&args, "--db")?.ok_or(USAGE)?;
-    let command = args
-        .iter()
+/// The switches: options that stand alone, without a value after them.
+const SWITCHES: [&str; 5] = ["--repair", "--dry-run", "--no-backup", "--refuse-all", "--archived"];
+
+/// The command: the first word that is neither an option nor an option's value. An option
+/// takes the word after it as its value, except a switch, so `--repair check` finds `check`.
+fn command(args: &[String]) -> Option<&str> {
+    let takes_value = |a: &String| a.starts_with("--") && !SWITCHES.contains(&a.as_str());
+    args.iter()
         .enumerate()
-        .find(|(i, a)| !a.starts_with("--") && (*i == 0 || !args[*i - 1].starts_with("--")))
+        .find(|(i, a)| !a.starts_with("--") && (*i == 0 || !takes_value(&args[*i - 1])))
         .map(|(_, a)| a.as_str())
-        .ok_or(USAGE)?;
+}
+
+/// Every command, so that a mistyped one is refused before the file is opened (or created).
+const COMMANDS: [&str; 16] = [
+    "demo",
+    "numbers",
+    "stats",
+    "check",
+    "campaigns",
+    "campaign-start",
+    "campaign-send",
+    "automations-tick",
+    "unsubscribe",
+    "mailbox-read",
+    "import",
+    "export",
+    "backup",
+    "backups",
+    "restore",
+    "old-file",
+];
+
+/// The file and the command, or what is wrong with the command line (exit code 2).
+fn understood(args: &[String]) -> Result<(String, &str), String> {
+    let db: String = value(args, "--db")?.ok_or(USAGE)?;
+    let command = command(args).ok_or(USAGE)?;
+    if !COMMANDS.contains(&command) {
+        return Err(format!("unknown command {command:?}\n{USAGE}"));
+    }
+    Ok((db, command))
+}
+
+fn run(args: &[String], db: String, command: &str) -> Result<(), String> {
     if command == "old-file" {
-        let version = value(&args, "--version")?.ok_or("old-file needs --version N")?;
-        return old_file(std::path::Path::new(&db), version, value(&args, "--customers")?.unwrap_or(0));
+        let version = value(args, "--version")?.ok_or("old-file needs --version N")?;
+        return old_file(std::path::Path::new(&db), version, value(args, "--customers")?.unwrap_or(0));
     }
     let mut store = Store::open(&db).map_err(|e| format!("{db}: {e}"))?;
     match command {
         "demo" => {
-            let mut spec = match value::<f64>(&args, "--scale")? {
+            let mut spec = match value::<f64>(args, "--scale")? {
                 Some(scale) if scale > 0.0 => DemoSpec::benchmark(scale),
                 Some(_) => return Err("--scale must be positive".into()),
                 None => DemoSpec::explore(),
             };
-            if let Some(n) = value(&args, "--customers")? {
+            if let Some(n) = value(args, "--customers")? {
                 spec.customers = n;
             }
-            if let Some(n) = value(&args, "--purchases")? {
+            if let Some(n) = value(args, "--purchases")? {
                 spec.purchases = n;
             }
-            if let Some(s) = value(&args, "--seed")? {
+            if let Some(s) = value(args, "--seed")? {
                 spec.seed = s;
             }
             let started = std::time::Instant::now();
@@ -168,7 +206,7 @@ fn run(args: Vec<String>) -> Result<(), String> {
             );
         }
         "campaign-start" => {
-            let id: i64 = value(&args, "--id")?.ok_or("--id is required")?;
+            let id: i64 = value(args, "--id")?.ok_or("--id is required")?;
             let c = store.start_campaign(id, None).map_err(|e| e.message(comptoir_core::types::Lang::En))?.value;
             eprintln!(
                 "campaign {id} started: {} recipients, {} in the control group",
@@ -181,13 +219,13 @@ fn run(args: Vec<String>) -> Result<(), String> {
             use comptoir_core::campaigns::secrets::Secrets;
             use comptoir_core::campaigns::smtp::{limits_for, transport_for};
             use comptoir_core::campaigns::smtp::{outbox_dir, EmlOutbox, Transport};
-            let id: i64 = value(&args, "--id")?.ok_or("--id is required")?;
+            let id: i64 = value(args, "--id")?.ok_or("--id is required")?;
             let lang = comptoir_core::types::Lang::En;
             let _lock = SenderLock::acquire(std::path::Path::new(&db)).map_err(|e| e.message(lang))?;
             // As at the app's start: a schedule missed while nothing ran waits for the merchant.
             store.mark_missed_schedules().map_err(|e| e.to_string())?;
             let mail = store.mail_settings().map_err(|e| e.to_string())?;
-            let (transport, limits): (Box<dyn Transport>, _) = match value::<String>(&args, "--outbox")? {
+            let (transport, limits): (Box<dyn Transport>, _) = match value::<String>(args, "--outbox")? {
                 Some(dir) => (
                     Box::new(EmlOutbox { dir: dir.into() }),
                     limits_for(&comptoir_core::campaigns::mail::MailSettings {
@@ -210,7 +248,7 @@ fn run(args: Vec<String>) -> Result<(), String> {
                 precheck: Some(comptoir_core::automations::checker::precheck),
                 ..EngineOptions::default()
             };
-            if let Some(b) = value::<usize>(&args, "--batch")? {
+            if let Some(b) = value::<usize>(args, "--batch")? {
                 opts.batch = b.max(1);
             }
             let started = std::time::Instant::now();
@@ -230,7 +268,7 @@ fn run(args: Vec<String>) -> Result<(), String> {
             );
         }
         "unsubscribe" => {
-            let file: String = value(&args, "--file")?.ok_or("--file is required")?;
+            let file: String = value(args, "--file")?.ok_or("--file is required")?;
             let text = std::fs::read_to_string(&file).map_err(|e| format!("{file}: {e}"))?;
             let r = store.apply_unsubscribes(&text, None).map_err(|e| e.to_string())?.value;
             eprintln!("{} recorded, {} already unsubscribed, {} not found", r.recorded, r.already, r.unknown.len());
@@ -252,7 +290,7 @@ fn run(args: Vec<String>) -> Result<(), String> {
             }
         }
         other => {
-            let arg = |name: &str| value::<String>(&args, name).ok().flatten();
+            let arg = |name: &str| value::<String>(args, name).ok().flatten();
             let flag = |name: &str| args.iter().any(|a| a == name);
             if !data::run(&mut store, &db, other, &arg, &flag)? {
                 return Err(format!("unknown command {other:?}\n{USAGE}"));
@@ -303,11 +341,50 @@ fn main() -> ExitCode {
     // Started again to read one workbook (`workbook_child`): does that and exits.
     comptoir_core::data::workbook_child::serve_if_asked();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match run(args) {
+    let (db, command) = match understood(&args) {
+        Ok(understood) => understood,
+        Err(e) => {
+            eprintln!("comptoir-cli: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(&args, db, command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("comptoir-cli: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(line: &str) -> Vec<String> {
+        line.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn the_command_is_found_wherever_the_options_stand() {
+        for line in [
+            "--db f check --repair",
+            "--db f --repair check",
+            "--repair --db f check",
+            "check --db f",
+            "--dry-run --db f import --file x.csv",
+        ] {
+            let args = words(line);
+            let (db, command) = understood(&args).unwrap_or_else(|e| panic!("{line}: {e}"));
+            assert_eq!(db, "f", "{line}: --db takes the word after it");
+            assert!(["check", "import"].contains(&command), "{line}: a switch takes no value, found {command}");
+        }
+    }
+
+    #[test]
+    fn a_command_line_not_understood_is_refused_before_the_file_is_opened() {
+        for line in ["--db f", "check", "--db f chekc", "--db f --repair", "--db"] {
+            assert!(understood(&words(line)).is_err(), "{line} is not a command line the CLI understands");
         }
     }
 }
