@@ -292,7 +292,7 @@ pub fn run(store: &mut Store, only: &[&str], n: usize) -> crate::Result<Vec<Benc
         let cards: Vec<String> = q.exact.iter().filter(|s| !s.starts_with('+')).cloned().collect();
         let mut by_card = bare.prepare("SELECT customer_id FROM cards WHERE number = ?1")?;
         let mut balance = bare.prepare("SELECT coalesce(sum(points), 0) FROM points_ledger WHERE customer_id = ?1")?;
-        // In turn, by blocks: whichever reads a card first reads its pages from the disk when
+        // In turn: whichever reads a card first reads its pages from the disk when
         // the system does not hold them (the 10x shop's file is 6.7 GB); timed one after the
         // other, the baseline always found the product's pages warm.
         let (product, baseline) = crate::bench_sales::time_alternating(

@@ -3,7 +3,7 @@
 //! idempotency row — one `BEGIN IMMEDIATE … COMMIT` with `synchronous = FULL`, as the core does.
 //! `record_sale`'s own baseline (one row into a table without indexes) says what a durable
 //! commit costs; this one says what the core adds to the writes a sale needs. The sale benches
-//! time product and baseline in alternating blocks (`time_alternating`).
+//! time product and baseline in turn, item by item (`time_alternating`).
 
 use crate::bench::{latency, BenchResult};
 use crate::purchases::SaleInput;
@@ -11,37 +11,35 @@ use crate::storage::Store;
 use rusqlite::{params, Connection};
 use std::time::Instant;
 
-/// Samples in a row of one series before the other takes over (see [`time_alternating`]).
-const ALTERNATE_EVERY: usize = 200;
-
-/// Time `product` and `baseline` on the items in turn, [`ALTERNATE_EVERY`] of one then as many
-/// of the other, so that a slow moment of the machine (another process, the disk flushing)
-/// lands on both series alike: for the benches whose tail is the disk's, two series taken one
-/// after the other compared two different minutes. Blocks rather than single samples: a commit
-/// on the other connection empties a connection's page cache, which would make every sample
-/// start cold. The first operation of each block does start cold, and is counted: so does a
-/// sale at the till after the app's background thread wrote the day's figures on its own
-/// connection (in this bench: 0.6–1.5 ms against 0.25 at p50). Each series comes back sorted.
+/// Time `product` and `baseline` on each item in turn, whichever ran second on one item running
+/// first on the next, so that a slow moment of the machine (another process, the disk
+/// flushing) lands on both series alike: two series taken one after the other compared two
+/// different minutes of this disk. Every operation is counted. A write on one connection empties
+/// the other's page cache, so about half the sales start cold, as at the till, where the app's
+/// background thread writes the day's figures on its own connection between two sales: measured
+/// on the 10x shop, such a sale reads about 70 pages instead of 23 and takes 0.04 ms more at
+/// p50 (0.29 against 0.25 ms). Until 2026-12-05 the series ran in blocks of 200, to spare that
+/// cache; but the first sale of a block, after 200 commits of the other, took 0.45–0.6 ms and
+/// more, and those ten samples in 2,000 sat at the edge of the 99th percentile and made its ratio
+/// wander from run to run (README, "2026-12-05"). Each series comes back sorted.
 pub(crate) fn time_alternating<T>(
     items: &[T],
     mut product: impl FnMut(&T),
     mut baseline: impl FnMut(&T),
 ) -> (Vec<f64>, Vec<f64>) {
     let (mut p, mut b) = (Vec::with_capacity(items.len()), Vec::with_capacity(items.len()));
-    let time = |f: &mut dyn FnMut(&T), block: &[T], out: &mut Vec<f64>| {
-        for it in block {
-            let t = Instant::now();
-            f(it);
-            out.push(t.elapsed().as_secs_f64() * 1000.0);
-        }
+    let time = |f: &mut dyn FnMut(&T), it: &T, out: &mut Vec<f64>| {
+        let t = Instant::now();
+        f(it);
+        out.push(t.elapsed().as_secs_f64() * 1000.0);
     };
-    for (i, block) in items.chunks(ALTERNATE_EVERY).enumerate() {
+    for (i, it) in items.iter().enumerate() {
         if i % 2 == 0 {
-            time(&mut product, block, &mut p);
-            time(&mut baseline, block, &mut b);
+            time(&mut product, it, &mut p);
+            time(&mut baseline, it, &mut b);
         } else {
-            time(&mut baseline, block, &mut b);
-            time(&mut product, block, &mut p);
+            time(&mut baseline, it, &mut b);
+            time(&mut product, it, &mut p);
         }
     }
     for v in [&mut p, &mut b] {
@@ -108,16 +106,16 @@ mod tests {
     use std::cell::RefCell;
 
     #[test]
-    fn alternating_blocks_run_and_count_every_item_on_both_sides_whichever_goes_first_in_turn() {
-        let items: Vec<usize> = (0..ALTERNATE_EVERY * 3 + 7).collect();
+    fn product_and_baseline_run_every_item_in_turn_whichever_went_second_going_first_next() {
+        let items: Vec<usize> = (0..7).collect();
         let order = RefCell::new(Vec::new());
         let (p, b) =
             time_alternating(&items, |i| order.borrow_mut().push(('p', *i)), |i| order.borrow_mut().push(('b', *i)));
         let order = order.into_inner();
-        assert_eq!(order.len(), items.len() * 2, "every item runs once on each side");
         assert_eq!((p.len(), b.len()), (items.len(), items.len()), "every operation is counted, cold ones too");
-        let starts: Vec<char> = order.chunks(ALTERNATE_EVERY).map(|c| c[0].0).collect();
-        assert_eq!(&starts[..4], &['p', 'b', 'b', 'p'], "whichever ran second in a block runs first in the next");
+        let expected: Vec<(char, usize)> =
+            items.iter().flat_map(|&i| if i % 2 == 0 { [('p', i), ('b', i)] } else { [('b', i), ('p', i)] }).collect();
+        assert_eq!(order, expected, "each item runs once on each side, the first side changing at every item");
         assert!(p.windows(2).all(|w| w[0] <= w[1]) && b.windows(2).all(|w| w[0] <= w[1]), "series come back sorted");
     }
 }
