@@ -15,9 +15,15 @@
 //!   comptoir-cli --db shop.db backup [--dir DIR] | backups [--dir DIR] | restore --file F
 //!   comptoir-cli --db old.db old-file --version N [--customers N]
 //!
-//! The data commands are described in `cli/data.rs`. Options may come before or after the
-//! command. Exit codes: 0 done (for `check`: the file is sound), 1 failed or, for `check`, a
-//! problem found (said on the output), 2 the command line was not understood (nothing opened).
+//! The data commands are described in `cli/data.rs`; `--help` lists every option. Options may
+//! come before or after the command. The whole line is checked before the file is opened
+//! (`cli/line.rs`): an unknown option, a missing or malformed value, a word too many, or a
+//! `--db` that does not exist for a command needing a shop (all but `demo`, `restore`,
+//! `old-file`, `backups`) is refused, so a mistyped line creates and changes nothing.
+//! Exit codes: 0 done (for `check`: the file is sound; `check --repair`: sound once its figures
+//! were recounted), 1 failed or, for `check`, a problem found (said on the output), 2 the line
+//! was refused before the file was opened. (The same binary started as the workbook reader,
+//! `workbook_child`, by the app and not by a person, exits 2 when the workbook cannot be read.)
 //!
 //! `campaign-send` is the same sender as the app's: it takes the sender lock (one sender per
 //! file), resumes where a previous one stopped, and returns when the campaign is no longer
@@ -33,90 +39,40 @@
 
 #[path = "cli/data.rs"]
 mod data;
+#[path = "cli/line.rs"]
+mod line;
+
+use line::Line;
 
 use comptoir_core::demo::DemoSpec;
 use comptoir_core::Store;
 use std::process::ExitCode;
 
-const USAGE: &str =
-    "usage: comptoir-cli --db FILE <demo [--customers N] [--purchases N] [--seed S] [--scale X] | numbers | stats | check [--repair] \
-     | campaigns | campaign-start --id N | campaign-send --id N [--outbox DIR] [--batch N] | automations-tick | unsubscribe --file F | mailbox-read \
-     | import --file F [--dry-run] | export --out F [--format excel-fr|csv|xlsx] | backup [--dir D] | backups | restore --file F \
-     | old-file --version N [--customers N]>";
-
-fn value<T: std::str::FromStr>(args: &[String], name: &str) -> Result<Option<T>, String> {
-    match args.iter().position(|a| a == name) {
-        None => Ok(None),
-        Some(i) => {
-            let v = args.get(i + 1).ok_or_else(|| format!("{name} needs a value"))?;
-            v.parse().map(Some).map_err(|_| format!("{name}: invalid value {v:?}"))
+fn run(line: &Line) -> Result<(), String> {
+    let db = &line.db;
+    match line.command() {
+        "old-file" => {
+            let version = line.get("--version")?.ok_or("old-file needs --version N")?;
+            return old_file(std::path::Path::new(db), version, line.get("--customers")?.unwrap_or(0));
         }
+        "backups" => return data::list_backups(db, &|name| line.text(name)),
+        _ => {}
     }
-}
-
-/// The switches: options that stand alone, without a value after them.
-const SWITCHES: [&str; 5] = ["--repair", "--dry-run", "--no-backup", "--refuse-all", "--archived"];
-
-/// The command: the first word that is neither an option nor an option's value. An option
-/// takes the word after it as its value, except a switch, so `--repair check` finds `check`.
-fn command(args: &[String]) -> Option<&str> {
-    let takes_value = |a: &String| a.starts_with("--") && !SWITCHES.contains(&a.as_str());
-    args.iter()
-        .enumerate()
-        .find(|(i, a)| !a.starts_with("--") && (*i == 0 || !takes_value(&args[*i - 1])))
-        .map(|(_, a)| a.as_str())
-}
-
-/// Every command, so that a mistyped one is refused before the file is opened (or created).
-const COMMANDS: [&str; 16] = [
-    "demo",
-    "numbers",
-    "stats",
-    "check",
-    "campaigns",
-    "campaign-start",
-    "campaign-send",
-    "automations-tick",
-    "unsubscribe",
-    "mailbox-read",
-    "import",
-    "export",
-    "backup",
-    "backups",
-    "restore",
-    "old-file",
-];
-
-/// The file and the command, or what is wrong with the command line (exit code 2).
-fn understood(args: &[String]) -> Result<(String, &str), String> {
-    let db: String = value(args, "--db")?.ok_or(USAGE)?;
-    let command = command(args).ok_or(USAGE)?;
-    if !COMMANDS.contains(&command) {
-        return Err(format!("unknown command {command:?}\n{USAGE}"));
-    }
-    Ok((db, command))
-}
-
-fn run(args: &[String], db: String, command: &str) -> Result<(), String> {
-    if command == "old-file" {
-        let version = value(args, "--version")?.ok_or("old-file needs --version N")?;
-        return old_file(std::path::Path::new(&db), version, value(args, "--customers")?.unwrap_or(0));
-    }
-    let mut store = Store::open(&db).map_err(|e| format!("{db}: {e}"))?;
-    match command {
+    let mut store = Store::open(db).map_err(|e| format!("{db}: {e}"))?;
+    match line.command() {
         "demo" => {
-            let mut spec = match value::<f64>(args, "--scale")? {
+            let mut spec = match line.get::<f64>("--scale")? {
                 Some(scale) if scale > 0.0 => DemoSpec::benchmark(scale),
                 Some(_) => return Err("--scale must be positive".into()),
                 None => DemoSpec::explore(),
             };
-            if let Some(n) = value(args, "--customers")? {
+            if let Some(n) = line.get("--customers")? {
                 spec.customers = n;
             }
-            if let Some(n) = value(args, "--purchases")? {
+            if let Some(n) = line.get("--purchases")? {
                 spec.purchases = n;
             }
-            if let Some(s) = value(args, "--seed")? {
+            if let Some(s) = line.get("--seed")? {
                 spec.seed = s;
             }
             let started = std::time::Instant::now();
@@ -157,7 +113,7 @@ fn run(args: &[String], db: String, command: &str) -> Result<(), String> {
                 return Err("integrity check failed".into());
             }
             // The customers' kept figures against their purchases (the ledger is the truth).
-            let repair = args.iter().any(|a| a == "--repair");
+            let repair = line.has("--repair");
             let f = if repair { store.repair_figures() } else { store.check_figures() }.map_err(|e| e.to_string())?;
             if f.differing == 0 {
                 println!("figures ok ({} customers)", f.customers);
@@ -206,7 +162,7 @@ fn run(args: &[String], db: String, command: &str) -> Result<(), String> {
             );
         }
         "campaign-start" => {
-            let id: i64 = value(args, "--id")?.ok_or("--id is required")?;
+            let id: i64 = line.get("--id")?.ok_or("--id is required")?;
             let c = store.start_campaign(id, None).map_err(|e| e.message(comptoir_core::types::Lang::En))?.value;
             eprintln!(
                 "campaign {id} started: {} recipients, {} in the control group",
@@ -219,13 +175,13 @@ fn run(args: &[String], db: String, command: &str) -> Result<(), String> {
             use comptoir_core::campaigns::secrets::Secrets;
             use comptoir_core::campaigns::smtp::{limits_for, transport_for};
             use comptoir_core::campaigns::smtp::{outbox_dir, EmlOutbox, Transport};
-            let id: i64 = value(args, "--id")?.ok_or("--id is required")?;
+            let id: i64 = line.get("--id")?.ok_or("--id is required")?;
             let lang = comptoir_core::types::Lang::En;
-            let _lock = SenderLock::acquire(std::path::Path::new(&db)).map_err(|e| e.message(lang))?;
+            let _lock = SenderLock::acquire(std::path::Path::new(db)).map_err(|e| e.message(lang))?;
             // As at the app's start: a schedule missed while nothing ran waits for the merchant.
             store.mark_missed_schedules().map_err(|e| e.to_string())?;
             let mail = store.mail_settings().map_err(|e| e.to_string())?;
-            let (transport, limits): (Box<dyn Transport>, _) = match value::<String>(args, "--outbox")? {
+            let (transport, limits): (Box<dyn Transport>, _) = match line.get::<String>("--outbox")? {
                 Some(dir) => (
                     Box::new(EmlOutbox { dir: dir.into() }),
                     limits_for(&comptoir_core::campaigns::mail::MailSettings {
@@ -237,7 +193,7 @@ fn run(args: &[String], db: String, command: &str) -> Result<(), String> {
                     transport_for(
                         &mail,
                         &Secrets::default(),
-                        outbox_dir(Some(std::path::Path::new(&db))),
+                        outbox_dir(Some(std::path::Path::new(db))),
                         store.smtp_policy().map_err(|e| e.to_string())?,
                     )
                     .map_err(|e| e.message(lang))?,
@@ -248,7 +204,7 @@ fn run(args: &[String], db: String, command: &str) -> Result<(), String> {
                 precheck: Some(comptoir_core::automations::checker::precheck),
                 ..EngineOptions::default()
             };
-            if let Some(b) = value::<usize>(args, "--batch")? {
+            if let Some(b) = line.get::<usize>("--batch")? {
                 opts.batch = b.max(1);
             }
             let started = std::time::Instant::now();
@@ -268,7 +224,7 @@ fn run(args: &[String], db: String, command: &str) -> Result<(), String> {
             );
         }
         "unsubscribe" => {
-            let file: String = value(args, "--file")?.ok_or("--file is required")?;
+            let file: String = line.get("--file")?.ok_or("--file is required")?;
             let text = std::fs::read_to_string(&file).map_err(|e| format!("{file}: {e}"))?;
             let r = store.apply_unsubscribes(&text, None).map_err(|e| e.to_string())?.value;
             eprintln!("{} recorded, {} already unsubscribed, {} not found", r.recorded, r.already, r.unknown.len());
@@ -290,10 +246,8 @@ fn run(args: &[String], db: String, command: &str) -> Result<(), String> {
             }
         }
         other => {
-            let arg = |name: &str| value::<String>(args, name).ok().flatten();
-            let flag = |name: &str| args.iter().any(|a| a == name);
-            if !data::run(&mut store, &db, other, &arg, &flag)? {
-                return Err(format!("unknown command {other:?}\n{USAGE}"));
+            if !data::run(&mut store, db, other, &|name| line.text(name), &|name| line.has(name))? {
+                unreachable!("{other} is in the table of commands (`cli/line.rs`) but has no arm");
             }
         }
     }
@@ -341,14 +295,18 @@ fn main() -> ExitCode {
     // Started again to read one workbook (`workbook_child`): does that and exits.
     comptoir_core::data::workbook_child::serve_if_asked();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (db, command) = match understood(&args) {
-        Ok(understood) => understood,
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        print!("{}", line::usage());
+        return ExitCode::SUCCESS;
+    }
+    let line = match Line::read(&args) {
+        Ok(line) => line,
         Err(e) => {
-            eprintln!("comptoir-cli: {e}");
+            eprintln!("comptoir-cli: {e} (`comptoir-cli --help` lists the commands and their options)");
             return ExitCode::from(2);
         }
     };
-    match run(&args, db, command) {
+    match run(&line) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("comptoir-cli: {e}");
@@ -365,26 +323,107 @@ mod tests {
         line.split_whitespace().map(String::from).collect()
     }
 
+    /// A file that exists, for the commands that need one.
+    fn shop() -> tempfile::NamedTempFile {
+        tempfile::NamedTempFile::new().unwrap()
+    }
+
     #[test]
     fn the_command_is_found_wherever_the_options_stand() {
-        for line in [
-            "--db f check --repair",
-            "--db f --repair check",
-            "--repair --db f check",
-            "check --db f",
-            "--dry-run --db f import --file x.csv",
+        let f = shop();
+        let p = f.path().to_str().unwrap();
+        for (line, expected) in [
+            ("--db F check --repair", "check"),
+            ("--db F --repair check", "check"),
+            ("--repair --db F check", "check"),
+            ("check --db F", "check"),
+            ("--dry-run --db F import --file x.csv", "import"),
+            ("--db F --file check import", "import"),
+            ("--db F backups --dir check", "backups"),
         ] {
-            let args = words(line);
-            let (db, command) = understood(&args).unwrap_or_else(|e| panic!("{line}: {e}"));
-            assert_eq!(db, "f", "{line}: --db takes the word after it");
-            assert!(["check", "import"].contains(&command), "{line}: a switch takes no value, found {command}");
+            let args = words(&line.replace('F', p));
+            let l = Line::read(&args).unwrap_or_else(|e| panic!("{line}: {e}"));
+            assert_eq!(l.db, p, "{line}: --db takes the word after it");
+            assert_eq!(l.command(), expected, "{line}: a switch takes no value, an option takes the word after it");
         }
     }
 
     #[test]
     fn a_command_line_not_understood_is_refused_before_the_file_is_opened() {
-        for line in ["--db f", "check", "--db f chekc", "--db f --repair", "--db"] {
-            assert!(understood(&words(line)).is_err(), "{line} is not a command line the CLI understands");
+        let f = shop();
+        let p = f.path().to_str().unwrap();
+        for (line, why) in [
+            ("--db F", "no command"),
+            ("check", "--db FILE is required"),
+            ("--db F chekc", "unknown command \"chekc\""),
+            ("--db F --repair", "no command"),
+            ("--db", "no command"),
+            ("--db --repair check", "--db needs a value"),
+            ("--db --no-backup import --file x.csv", "--db needs a value"),
+            ("--db F check --repiar", "--repiar: not an option of check"),
+            ("--db F import --file x.csv --dry_run", "--dry_run: not an option of import"),
+            ("--db F check repair", "\"repair\": unexpected word"),
+            ("--db F campaign-start", "campaign-start needs --id"),
+            ("--db F import", "import needs --file"),
+            ("--db F export", "export needs --out"),
+            ("--db F restore", "restore needs --file"),
+            ("--db F old-file", "old-file needs --version"),
+            ("--db F campaign-start --id abc", "--id: \"abc\" is not a whole number"),
+            ("--db F demo --scale -1", "--scale: \"-1\" is not a number above 0"),
+            ("--db F demo --scale 0", "--scale: \"0\" is not a number above 0"),
+            ("--db F export --out x --format bogus", "--format: \"bogus\" is not one of excel-fr, csv, xlsx"),
+            ("--db F import --file x --matching bogus", "is not one of skip, fill, overwrite"),
+            ("--db F import --file x --sheet abc", "--sheet: \"abc\" is not a whole number"),
+            ("--db F export --out x --format", "--format needs a value"),
+            ("--db F backup --reason bogus", "is not one of manual"),
+            ("--db F check --repair --repair", "--repair given twice"),
+            ("--db F --db F check", "--db given twice"),
+            ("--db F import --file x --file y", "--file given twice"),
+            ("--db F check stats", "\"stats\": unexpected word"),
+            ("--db F/missing.db check", "no such shop file"),
+            ("--db F/missing.db import --file x.csv", "no such shop file"),
+        ] {
+            let line = line.replace('F', p);
+            match Line::read(&words(&line)) {
+                Ok(l) => panic!("{line} is not a line the CLI understands, yet it read {}", l.command()),
+                Err(e) => assert!(e.contains(why), "{line}: refused because {why:?}, said {e:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn demo_restore_old_file_and_backups_may_name_a_file_that_does_not_exist_yet() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("new.db");
+        let p = p.to_str().unwrap();
+        for line in ["demo --scale 0.1", "restore --file b.cbk", "old-file --version 18", "backups"] {
+            let l = Line::read(&words(&format!("--db {p} {line}"))).unwrap_or_else(|e| panic!("{line}: {e}"));
+            assert_eq!(l.db, p);
+        }
+    }
+
+    #[test]
+    fn every_encoding_the_line_takes_is_one_import_reads() {
+        for name in line::ENCODINGS {
+            assert!(data::encoding(name).is_some(), "--encoding {name} is allowed, so import must read it");
+        }
+    }
+
+    #[test]
+    fn the_usage_lists_every_command_and_option_of_the_table() {
+        let u = line::usage();
+        for needle in [
+            "demo [--customers N]",
+            "check [--repair]",
+            "campaign-start --id N",
+            "import --file F",
+            "[--no-backup]",
+            "[--archived]",
+            "backups [--dir DIR]",
+            "old-file --version N",
+            "[--encoding utf-8|windows-1252",
+        ] {
+            assert!(u.contains(needle), "usage shows {needle:?}:\n{u}");
         }
     }
 }

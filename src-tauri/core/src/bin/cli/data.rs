@@ -1,4 +1,5 @@
-//! comptoir-cli's data commands: import, export, backup, backups, restore.
+//! comptoir-cli's data commands: import, export, backup, backups, restore. Their options are
+//! checked before the file is opened (`line.rs`); the words read here are those it allows.
 //!
 //!   import --file F [--dry-run] [--matching skip|fill|overwrite] [--bad-values notes|skip]
 //!          [--refuse-all] [--encoding utf-8|windows-1252|iso-8859-15|mac-roman]
@@ -48,6 +49,41 @@ fn msg(e: comptoir_core::Error) -> String {
     }
 }
 
+/// An encoding by the name `import --encoding` takes (`line::ENCODINGS`).
+pub fn encoding(name: &str) -> Option<TextEncoding> {
+    Some(match name {
+        "utf-8" => TextEncoding::Utf8,
+        "windows-1252" => TextEncoding::Windows1252,
+        "iso-8859-15" => TextEncoding::Iso8859_15,
+        "mac-roman" => TextEncoding::MacRoman,
+        "utf-16le" => TextEncoding::Utf16le,
+        "utf-16be" => TextEncoding::Utf16be,
+        _ => return None,
+    })
+}
+
+fn whole<T: std::str::FromStr>(arg: Arg, name: &str) -> Result<Option<T>, String> {
+    arg(name).map(|v| v.parse().map_err(|_| format!("{name}: invalid value {v:?}"))).transpose()
+}
+
+/// The backups of the shop, newest first: read from the folder alone, so that they can be
+/// listed when the shop's file is lost.
+pub fn list_backups(db: &str, arg: Arg) -> Result<(), String> {
+    for b in backup::list(&dir(db, arg)) {
+        println!(
+            "{}\t{}\t{}\t{} customers\t{} sales\t{} bytes{}",
+            b.file_name,
+            b.header.created_at.format("%Y-%m-%d %H:%M:%S"),
+            b.header.reason.code(),
+            b.header.customers,
+            b.header.sales,
+            b.size,
+            if b.header.encrypted { "\tencrypted" } else { "" }
+        );
+    }
+    Ok(())
+}
+
 pub fn run(store: &mut Store, db: &str, command: &str, arg: Arg, flag: &dyn Fn(&str) -> bool) -> Result<bool, String> {
     match command {
         "import" => {
@@ -59,18 +95,12 @@ pub fn run(store: &mut Store, db: &str, command: &str, arg: Arg, flag: &dyn Fn(&
                 comptoir_core::Error::Io(e) => format!("{file}: {e}"),
                 e => msg(e),
             })?;
-            let enc = match arg("--encoding").as_deref() {
-                None => None,
-                Some(e) => Some(
-                    serde_json::from_value::<TextEncoding>(serde_json::json!(e))
-                        .map_err(|_| format!("unknown encoding {e}"))?,
-                ),
-            };
+            let enc = arg("--encoding").map(|e| encoding(&e).ok_or(format!("unknown encoding {e}"))).transpose()?;
             let opts = ReadOptions {
                 encoding: enc,
                 delimiter: arg("--delimiter"),
-                sheet: arg("--sheet").and_then(|s| s.parse().ok()),
-                header_row: arg("--header-row").and_then(|s| s.parse().ok()),
+                sheet: whole(arg, "--sheet")?,
+                header_row: whole(arg, "--header-row")?,
             };
             let name = Path::new(&file).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or(file.clone());
             let f = ImportFile::open_shared(&name, bytes, &opts).map_err(msg)?;
@@ -164,20 +194,6 @@ pub fn run(store: &mut Store, db: &str, command: &str, arg: Arg, flag: &dyn Fn(&
                 b.size,
                 started.elapsed().as_secs_f64()
             );
-        }
-        "backups" => {
-            for b in backup::list(&dir(db, arg)) {
-                println!(
-                    "{}\t{}\t{}\t{} customers\t{} sales\t{} bytes{}",
-                    b.file_name,
-                    b.header.created_at.format("%Y-%m-%d %H:%M:%S"),
-                    b.header.reason.code(),
-                    b.header.customers,
-                    b.header.sales,
-                    b.size,
-                    if b.header.encrypted { "\tencrypted" } else { "" }
-                );
-            }
         }
         "restore" => {
             let file = arg("--file").ok_or("--file is required")?;
