@@ -30,9 +30,12 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::BTreeMap;
 
-/// At most this many messages are queued by one check (the next check, minutes later or
-/// right after the sender, goes on).
-const MAX_QUEUED_PER_CHECK: usize = 400;
+/// At most this many occasions are decided (queued, held out or skipped) by one check, so that
+/// a large catch-up never holds the database, and the till waiting on it, for long: about
+/// 0.3 ms each on the 100k shop, so 50 ms (400 at a time held it for 160–280 ms, and put the
+/// bench's p99 at the 200 ms target). The next check, minutes later or right after the
+/// sender, goes on; decided occasions never come back, so every one is reached.
+pub(crate) const MAX_DECIDED_PER_CHECK: usize = 150;
 
 /// How far back a check looks after a long closure (older occasions are not recorded).
 const MAX_LOOK_BACK_DAYS: i64 = 60;
@@ -314,9 +317,8 @@ fn process_due(
         });
     }
     for (customer, mut list) in by_customer {
-        // A large catch-up is queued over several checks, a few hundred at a time, so that
-        // one check never holds the database (and the till) for long.
-        if report.queued + report.held_out >= MAX_QUEUED_PER_CHECK {
+        // A large catch-up is decided over several checks (`MAX_DECIDED_PER_CHECK`).
+        if report.queued + report.held_out + report.skipped >= MAX_DECIDED_PER_CHECK {
             break;
         }
         // Occasions of an automation turned off wait (they expire in their time, or go when

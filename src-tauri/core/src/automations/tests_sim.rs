@@ -229,3 +229,45 @@ fn a_simulated_year_of_closures_and_restarts_never_doubles_never_loses_and_keeps
         simulate(seed);
     }
 }
+
+#[test]
+fn a_large_catch_up_is_decided_a_bounded_number_at_a_time_and_reaches_every_customer_once() {
+    let (mut s, clock) = crate::testutil::store();
+    let sink = Sink::start(true, 1).unwrap();
+    s.save_mail_settings(&mail(&sink), None).unwrap();
+    super::tests::paris(&mut s);
+    let a = of_kind(&mut s, AutomationKind::Birthday);
+    s.enable_automation(a.id, EnableMode::NewOnly, None).unwrap();
+    let cap = checker::MAX_DECIDED_PER_CHECK;
+    let n = 2 * cap + 7;
+    for i in 0..n {
+        customer(&mut s, "Client", &format!("client-{i}@example.com"), Some((26, 11)));
+    }
+    let (mut decided, mut full_checks) = (0, 0);
+    for _ in 0..40 {
+        let r = checker::tick(&mut s).unwrap();
+        let d = r.queued + r.held_out + r.skipped;
+        // Decided customer by customer: the last one's other occasions may follow it.
+        assert!(d < cap + 6, "one check decides at most {cap} occasions (and the rest of one customer's), not {d}");
+        decided += d;
+        if d >= cap {
+            full_checks += 1; // more is waiting: the next check goes on at once
+        } else {
+            clock.advance(Duration::hours(12));
+        }
+        if decided >= n {
+            break;
+        }
+    }
+    assert!(full_checks >= 2, "the {n} birthdays came due together and took several checks ({full_checks} full)");
+    assert_eq!(decided, n, "every birthday is decided once the catch-up is done");
+    let (rows, people): (i64, i64) = s
+        .conn()
+        .query_row(
+            "SELECT count(*), count(DISTINCT customer_id) FROM campaign_recipients WHERE campaign_id = ?1",
+            [a.campaign_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((rows, people), (n as i64, n as i64), "each customer is in the outbox once (queued or held out)");
+}
