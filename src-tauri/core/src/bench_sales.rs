@@ -12,16 +12,20 @@ use rusqlite::{params, Connection};
 use std::time::Instant;
 
 /// Time `product` and `baseline` on each item in turn, whichever ran second on one item running
-/// first on the next, so that a slow moment of the machine (another process, the disk
-/// flushing) lands on both series alike: two series taken one after the other compared two
-/// different minutes of this disk. Every operation is counted. A write on one connection empties
-/// the other's page cache, so about half the sales start cold, as at the till, where the app's
-/// background thread writes the day's figures on its own connection between two sales: measured
-/// on the 10x shop, such a sale reads about 70 pages instead of 23 and takes 0.04 ms more at
-/// p50 (0.29 against 0.25 ms). Until 2026-12-05 the series ran in blocks of 200, to spare that
-/// cache; but the first sale of a block, after 200 commits of the other, took 0.45–0.6 ms and
-/// more, and those ten samples in 2,000 sat at the edge of the 99th percentile and made its ratio
-/// wander from run to run (README, "2026-12-05"). Each series comes back sorted.
+/// first on the next, so that both series share the machine's moments (another process, the
+/// disk flushing, the processor's caches) and the stream of samples has no periodic structure:
+/// two series taken one after the other compared two different minutes of this disk. Every
+/// operation is counted. A commit on one connection empties the other's page cache, so about
+/// half the samples of each series start after the other's commit (measured on the 10x shop, a
+/// sale then reads about 70 pages instead of 23, 0.04 ms more at p50). Until 2026-12-05 the
+/// series ran in blocks of 200, to spare that cache; the first sale of a block, after the other
+/// connection's 200 commits, was 0.1–0.2 ms slower because those commits had pushed the sale's
+/// memory out of the processor's caches (one commit and a sweep of 64 MB cost the same; a
+/// checkpoint or `synchronous = OFF` did not remove it). Run by run, 32 runs of each design on
+/// the 100k shop (README, "2026-12-05 afternoon"), the ratio's spread is narrower this way, the
+/// product's p99 about the same or lower and the baseline's higher. Neither design is a sale at
+/// a real till, which comes after a pause and pays the processor and disk waking (0.6–0.85 ms
+/// at p50 after 40 ms of rest). Each series comes back sorted.
 pub(crate) fn time_alternating<T>(
     items: &[T],
     mut product: impl FnMut(&T),
@@ -109,13 +113,25 @@ mod tests {
     fn product_and_baseline_run_every_item_in_turn_whichever_went_second_going_first_next() {
         let items: Vec<usize> = (0..7).collect();
         let order = RefCell::new(Vec::new());
-        let (p, b) =
-            time_alternating(&items, |i| order.borrow_mut().push(('p', *i)), |i| order.borrow_mut().push(('b', *i)));
+        // The product takes at least 0.2 ms and the baseline nearly nothing, so a timing pushed
+        // into the other series shows.
+        let slow = |i: &usize| {
+            order.borrow_mut().push(('p', *i));
+            let t = Instant::now();
+            while t.elapsed().as_secs_f64() < 0.0002 {
+                std::hint::spin_loop();
+            }
+        };
+        let (p, b) = time_alternating(&items, slow, |i| order.borrow_mut().push(('b', *i)));
         let order = order.into_inner();
         assert_eq!((p.len(), b.len()), (items.len(), items.len()), "every operation is counted, cold ones too");
         let expected: Vec<(char, usize)> =
             items.iter().flat_map(|&i| if i % 2 == 0 { [('p', i), ('b', i)] } else { [('b', i), ('p', i)] }).collect();
         assert_eq!(order, expected, "each item runs once on each side, the first side changing at every item");
         assert!(p.windows(2).all(|w| w[0] <= w[1]) && b.windows(2).all(|w| w[0] <= w[1]), "series come back sorted");
+        assert!(
+            p[0] >= 0.2 && p[0] > b[b.len() - 1],
+            "each timing goes to its own series: product {p:?}, baseline {b:?}"
+        );
     }
 }
