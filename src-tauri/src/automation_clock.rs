@@ -2,7 +2,8 @@
 //! automation (`automations::checker::tick`) a moment after the app starts (catching up on
 //! what happened while it was closed), every few minutes while it runs, and within seconds of
 //! a sale or a customer change (a cheap look at the newest purchase and customer edit) or of
-//! a nudge from the window (an automation turned on, a decision taken). Messages it queues
+//! a nudge from the window (an automation turned on, a decision taken), and again a few seconds
+//! after a check that stopped at its budget with more due. Messages it queues
 //! leave through the campaign sender. Two copies of the app checking at once make each
 //! occasion once: its key is unique in the database.
 
@@ -36,15 +37,21 @@ pub fn spawn(db: PathBuf, nudge: Nudge) {
             let changed = now_seen.is_some() && now_seen != seen;
             let due = last.is_none_or(|t| t.elapsed() >= EVERY);
             if due || changed || nudge.swap(false, Ordering::AcqRel) {
-                match comptoir_core::automations::checker::tick(&mut store) {
+                let more = match comptoir_core::automations::checker::tick(&mut store) {
                     Ok(r) if r.created + r.queued + r.expired + r.skipped + r.awaiting > 0 => {
-                        tracing::info!(?r, "automations checked")
+                        tracing::info!(?r, "automations checked");
+                        r.more
                     }
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "automations not checked"),
-                }
+                    Ok(_) => false,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "automations not checked");
+                        false
+                    }
+                };
                 seen = now_seen;
-                last = Some(Instant::now());
+                // A catch-up larger than one check's budget goes on at the next look (a few
+                // seconds), not minutes later.
+                last = if more { None } else { Some(Instant::now()) };
                 let _ = store.release_memory();
                 comptoir_core::storage::trim_heap();
             } else {

@@ -319,6 +319,7 @@ fn process_due(
     for (customer, mut list) in by_customer {
         // A large catch-up is decided over several checks (`MAX_DECIDED_PER_CHECK`).
         if report.queued + report.held_out + report.skipped >= MAX_DECIDED_PER_CHECK {
+            report.more = true;
             break;
         }
         // Occasions of an automation turned off wait (they expire in their time, or go when

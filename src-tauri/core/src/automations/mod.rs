@@ -391,4 +391,6 @@ pub struct TickReport {
     pub awaiting: usize,
     /// Outside the sending hours: nothing was queued.
     pub quiet: bool,
+    /// The check stopped at `MAX_DECIDED_PER_CHECK`: more occasions are due, check again soon.
+    pub more: bool,
 }

@@ -250,7 +250,8 @@ fn a_large_catch_up_is_decided_a_bounded_number_at_a_time_and_reaches_every_cust
         // Decided customer by customer: the last one's other occasions may follow it.
         assert!(d < cap + 6, "one check decides at most {cap} occasions (and the rest of one customer's), not {d}");
         decided += d;
-        if d >= cap {
+        assert_eq!(r.more, d >= cap, "a check that used its budget says more is due (the clock checks again soon)");
+        if r.more {
             full_checks += 1; // more is waiting: the next check goes on at once
         } else {
             clock.advance(Duration::hours(12));

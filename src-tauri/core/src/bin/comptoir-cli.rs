@@ -158,7 +158,13 @@ fn run(line: &Line) -> Result<(), String> {
                 r.skipped,
                 r.expired,
                 r.awaiting,
-                if r.quiet { " (outside the sending hours)" } else { "" }
+                if r.quiet {
+                    " (outside the sending hours)"
+                } else if r.more {
+                    " (more are due: run it again)"
+                } else {
+                    ""
+                }
             );
         }
         "campaign-start" => {
