@@ -60,7 +60,7 @@ fn a_command_line_not_understood_exits_2_and_creates_or_changes_no_file() {
         Some(2),
         "a shop file that does not exist is not checked (it would be made empty and sound): {err}"
     );
-    assert!(err.contains("no such shop file"), "{err}");
+    assert!(err.contains("not a shop's file"), "{err}");
     // The path forgotten: the switch after --db is not taken for the file's name.
     let (code, _, err) = cli_in(Some(d), &["--db", "--repair", "check"], &[]);
     assert_eq!(code, Some(2), "--db --repair check: {err}");

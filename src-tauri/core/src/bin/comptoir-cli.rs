@@ -1,5 +1,6 @@
 //! comptoir-cli: work on a Comptoir database file without the window.
 //!
+//!   comptoir-cli --db shop.db new                (an empty shop, in a file that does not exist yet)
 //!   comptoir-cli --db shop.db demo [--customers N] [--purchases N] [--seed S] [--scale X]
 //!   comptoir-cli --db shop.db numbers
 //!   comptoir-cli --db shop.db stats
@@ -18,8 +19,8 @@
 //! The data commands are described in `cli/data.rs`; `--help` lists every option. Options may
 //! come before or after the command. The whole line is checked before the file is opened
 //! (`cli/line.rs`): an unknown option, a missing or malformed value, a word too many, or a
-//! `--db` that does not exist for a command needing a shop (all but `demo`, `restore`,
-//! `old-file`, `backups`) is refused, so a mistyped line creates and changes nothing.
+//! `--db` that is not a SQLite file for a command needing a shop (all but `new`, `demo`,
+//! `restore`, `old-file`, `backups`) is refused, so a mistyped line creates and changes nothing.
 //! Exit codes: 0 done (for `check`: the file is sound; `check --repair`: sound once its figures
 //! were recounted), 1 failed or, for `check`, a problem found (said on the output), 2 the line
 //! was refused before the file was opened. (The same binary started as the workbook reader,
@@ -60,6 +61,7 @@ fn run(line: &Line) -> Result<(), String> {
     }
     let mut store = Store::open(db).map_err(|e| format!("{db}: {e}"))?;
     match line.command() {
+        "new" => eprintln!("{db}: a new, empty shop (the app shows its welcome screen when it opens it)"),
         "demo" => {
             let mut spec = match line.get::<f64>("--scale")? {
                 Some(scale) if scale > 0.0 => DemoSpec::benchmark(scale),
@@ -268,7 +270,7 @@ fn old_file(path: &std::path::Path, version: u32, customers: i64) -> Result<(), 
     let fill = |conn: &rusqlite::Connection| -> rusqlite::Result<()> {
         conn.execute_batch("PRAGMA journal_mode = WAL; BEGIN")?;
         conn.execute(
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
+            "WITH RECURSIVE n(i) AS (SELECT 1 WHERE ?1 >= 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
              INSERT INTO customers (id, first_name, last_name, first_fold, last_fold, email, email_norm, created_at, updated_at)
              SELECT i, 'Client', 'N' || i, 'client', 'n' || i, 'client-' || i || '@example.com', 'client-' || i || '@example.com',
                     '2025-01-01 09:00:00+00:00', '2025-01-01 09:00:00+00:00' FROM n",
@@ -300,8 +302,14 @@ fn old_file(path: &std::path::Path, version: u32, customers: i64) -> Result<(), 
 fn main() -> ExitCode {
     // Started again to read one workbook (`workbook_child`): does that and exits.
     comptoir_core::data::workbook_child::serve_if_asked();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "--help" || a == "-h") {
+    let args: Vec<String> = match std::env::args_os().skip(1).map(|a| a.into_string()).collect() {
+        Ok(args) => args,
+        Err(a) => {
+            eprintln!("comptoir-cli: {a:?} is not valid UTF-8 (rename the file or folder)");
+            return ExitCode::from(2);
+        }
+    };
+    if line::wants_help(&args) {
         print!("{}", line::usage());
         return ExitCode::SUCCESS;
     }
@@ -329,9 +337,11 @@ mod tests {
         line.split_whitespace().map(String::from).collect()
     }
 
-    /// A file that exists, for the commands that need one.
+    /// A shop's file (a SQLite file), for the commands that need one.
     fn shop() -> tempfile::NamedTempFile {
-        tempfile::NamedTempFile::new().unwrap()
+        let f = tempfile::NamedTempFile::new().unwrap();
+        rusqlite::Connection::open(f.path()).unwrap().execute_batch("CREATE TABLE t (x)").unwrap();
+        f
     }
 
     #[test]
@@ -343,8 +353,8 @@ mod tests {
             ("--db F --repair check", "check"),
             ("--repair --db F check", "check"),
             ("check --db F", "check"),
-            ("--dry-run --db F import --file x.csv", "import"),
-            ("--db F --file check import", "import"),
+            ("--dry-run --db F import --file F", "import"),
+            ("--db F --file F import", "import"),
             ("--db F backups --dir check", "backups"),
         ] {
             let args = words(&line.replace('F', p));
@@ -365,29 +375,36 @@ mod tests {
             ("--db F --repair", "no command"),
             ("--db", "no command"),
             ("--db --repair check", "--db needs a value"),
-            ("--db --no-backup import --file x.csv", "--db needs a value"),
+            ("--db --no-backup import --file F", "--db needs a value"),
             ("--db F check --repiar", "--repiar: not an option of check"),
-            ("--db F import --file x.csv --dry_run", "--dry_run: not an option of import"),
+            ("--db F import --file F --dry_run", "--dry_run: not an option of import"),
             ("--db F check repair", "\"repair\": unexpected word"),
             ("--db F campaign-start", "campaign-start needs --id"),
             ("--db F import", "import needs --file"),
             ("--db F export", "export needs --out"),
             ("--db F restore", "restore needs --file"),
             ("--db F old-file", "old-file needs --version"),
-            ("--db F campaign-start --id abc", "--id: \"abc\" is not a whole number"),
+            ("--db F campaign-start --id abc", "--id: \"abc\" is not an id"),
             ("--db F demo --scale -1", "--scale: \"-1\" is not a number above 0"),
-            ("--db F demo --scale 0", "--scale: \"0\" is not a number above 0"),
+            ("--db F demo --scale 0", "--scale: \"0\" is not a number above 0 and up to 1000"),
             ("--db F export --out x --format bogus", "--format: \"bogus\" is not one of excel-fr, csv, xlsx"),
-            ("--db F import --file x --matching bogus", "is not one of skip, fill, overwrite"),
-            ("--db F import --file x --sheet abc", "--sheet: \"abc\" is not a whole number"),
+            ("--db F import --file F --matching bogus", "is not one of skip, fill, overwrite"),
+            ("--db F import --file F --sheet abc", "--sheet: \"abc\" is not a whole number"),
             ("--db F export --out x --format", "--format needs a value"),
             ("--db F backup --reason bogus", "is not one of manual"),
             ("--db F check --repair --repair", "--repair given twice"),
             ("--db F --db F check", "--db given twice"),
-            ("--db F import --file x --file y", "--file given twice"),
+            ("--db F import --file F --file F", "--file given twice"),
             ("--db F check stats", "\"stats\": unexpected word"),
-            ("--db F/missing.db check", "no such shop file"),
-            ("--db F/missing.db import --file x.csv", "no such shop file"),
+            ("--db F/missing.db check", "not a shop's file"),
+            ("--db F/missing.db import --file F", "not a shop's file"),
+            ("--db F/missing.db restore --file F/missing.cbk", "no such file"),
+            ("--db F import --file F/missing.csv", "--file: "),
+            ("--db F new", "the file exists already"),
+            ("--db F demo --customers 5000000000", "is not a whole number up to 4294967295"),
+            ("--db F campaign-start --id 9223372036854775808", "is not an id"),
+            ("--db F campaign-start --id 0", "is not an id"),
+            ("--db F demo --scale 1e10", "up to 1000"),
         ] {
             let line = line.replace('F', p);
             match Line::read(&words(&line)) {
@@ -402,7 +419,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("new.db");
         let p = p.to_str().unwrap();
-        for line in ["demo --scale 0.1", "restore --file b.cbk", "old-file --version 18", "backups"] {
+        let backup = dir.path().join("b.cbk");
+        std::fs::write(&backup, b"a backup").unwrap();
+        let restore = format!("restore --file {}", backup.display());
+        for line in ["new", "demo --scale 0.1", &restore, "old-file --version 18", "backups"] {
             let l = Line::read(&words(&format!("--db {p} {line}"))).unwrap_or_else(|e| panic!("{line}: {e}"));
             assert_eq!(l.db, p);
         }
@@ -431,5 +451,23 @@ mod tests {
         ] {
             assert!(u.contains(needle), "usage shows {needle:?}:\n{u}");
         }
+    }
+
+    #[test]
+    fn an_empty_file_a_folder_or_an_empty_name_is_not_a_shop() {
+        let empty = tempfile::NamedTempFile::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        for db in [empty.path().to_str().unwrap(), dir.path().to_str().unwrap()] {
+            let e = Line::read(&words(&format!("--db {db} check"))).err().expect("refused");
+            assert!(e.contains("not a shop's file"), "{db}: an empty file or a folder is not a shop: {e}");
+        }
+        let args = vec!["--db".to_string(), String::new(), "demo".to_string()];
+        assert!(Line::read(&args).is_err(), "--db \"\" names no file");
+    }
+
+    #[test]
+    fn help_is_asked_where_an_option_may_stand_not_as_a_value() {
+        assert!(line::wants_help(&words("--help")) && line::wants_help(&words("--db f check -h")));
+        assert!(!line::wants_help(&words("--db f export --out -h")), "the value of --out, not a request for help");
     }
 }

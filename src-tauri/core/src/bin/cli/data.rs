@@ -52,12 +52,12 @@ fn msg(e: comptoir_core::Error) -> String {
 /// An encoding by the name `import --encoding` takes (`line::ENCODINGS`).
 pub fn encoding(name: &str) -> Option<TextEncoding> {
     Some(match name {
-        "utf-8" => TextEncoding::Utf8,
-        "windows-1252" => TextEncoding::Windows1252,
-        "iso-8859-15" => TextEncoding::Iso8859_15,
+        "utf-8" | "utf8" => TextEncoding::Utf8,
+        "windows-1252" | "windows1252" => TextEncoding::Windows1252,
+        "iso-8859-15" | "iso8859-15" => TextEncoding::Iso8859_15,
         "mac-roman" => TextEncoding::MacRoman,
-        "utf-16le" => TextEncoding::Utf16le,
-        "utf-16be" => TextEncoding::Utf16be,
+        "utf-16le" | "utf16le" => TextEncoding::Utf16le,
+        "utf-16be" | "utf16be" => TextEncoding::Utf16be,
         _ => return None,
     })
 }

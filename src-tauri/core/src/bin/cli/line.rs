@@ -8,8 +8,10 @@
 //!   listed words), a required option missing, a word left over (`check repair`), all refuse it.
 //! - An option's value never starts with `--`: a forgotten value is not taken from the option
 //!   after it (`--db --repair check` is refused; a file named so is written `./--repair`).
-//! - Only `demo`, `restore` and `old-file` may start a new file; every other command refuses a
-//!   `--db` that does not exist (a mistyped path would have been a new, empty shop reported sound).
+//! - Only `new`, `demo`, `restore` and `old-file` may start a new file; every other command
+//!   refuses a `--db` that is not a SQLite file (a mistyped path, or an empty file, would have
+//!   become a new, empty shop reported sound). A file the command reads (`--file`) must exist.
+//! - Numbers are checked against the type they are read into, so none fails after the open.
 //!   `backups` reads the backup folder only, so it works when the shop's file is lost.
 //! - The usage text is written from the same table, so it lists every option there is.
 
@@ -18,11 +20,17 @@ use std::path::Path;
 /// What an option's value may be.
 #[derive(Clone, Copy)]
 pub enum Kind {
-    /// Any text (a path, a delimiter), shown as the placeholder.
+    /// Any text but empty (a path, a delimiter), shown as the placeholder.
     Text(&'static str),
-    /// A whole number, 0 or more.
+    /// A file that must exist (what the command reads), shown as the placeholder.
+    Input(&'static str),
+    /// A whole number from 0 to `u32::MAX` (counts, rows, sizes).
     Whole,
-    /// A number above 0.
+    /// A whole number from 0 to `u64::MAX` (a seed).
+    Seed,
+    /// A record's id: 1 to `i64::MAX`.
+    Id,
+    /// A number above 0, up to 1,000 (a scale).
     Positive,
     /// One of these words.
     OneOf(&'static [&'static str]),
@@ -35,6 +43,8 @@ pub enum Opens {
     Existing,
     /// Opened, or created when missing.
     MayCreate,
+    /// Created: refused when the file exists.
+    New,
     /// Not opened as a shop (`old-file` writes it itself, `backups` reads the backup folder).
     NotOpened,
 }
@@ -49,10 +59,23 @@ pub struct Spec {
     pub opens: Opens,
 }
 
-const FILE: Kind = Kind::Text("F");
+const FILE: Kind = Kind::Input("F");
 const DIR: Kind = Kind::Text("DIR");
-/// The encodings `import --encoding` reads (mapped in `data.rs`).
-pub const ENCODINGS: &[&str] = &["utf-8", "windows-1252", "iso-8859-15", "mac-roman", "utf-16le", "utf-16be"];
+/// The encodings `import --encoding` reads (mapped in `data.rs`), and the spellings without
+/// hyphens that earlier versions took.
+pub const ENCODINGS: &[&str] = &[
+    "utf-8",
+    "windows-1252",
+    "iso-8859-15",
+    "mac-roman",
+    "utf-16le",
+    "utf-16be",
+    "utf8",
+    "windows1252",
+    "iso8859-15",
+    "utf16le",
+    "utf16be",
+];
 
 const fn spec(name: &'static str, opens: Opens) -> Spec {
     Spec { name, options: &[], required: &[], switches: &[], opens }
@@ -60,11 +83,12 @@ const fn spec(name: &'static str, opens: Opens) -> Spec {
 
 /// Every command and its options.
 pub const COMMANDS: &[Spec] = &[
+    spec("new", Opens::New),
     Spec {
         options: &[
             ("--customers", Kind::Whole),
             ("--purchases", Kind::Whole),
-            ("--seed", Kind::Whole),
+            ("--seed", Kind::Seed),
             ("--scale", Kind::Positive),
         ],
         ..spec("demo", Opens::MayCreate)
@@ -73,9 +97,9 @@ pub const COMMANDS: &[Spec] = &[
     spec("stats", Opens::Existing),
     Spec { switches: &["--repair"], ..spec("check", Opens::Existing) },
     spec("campaigns", Opens::Existing),
-    Spec { options: &[("--id", Kind::Whole)], required: &["--id"], ..spec("campaign-start", Opens::Existing) },
+    Spec { options: &[("--id", Kind::Id)], required: &["--id"], ..spec("campaign-start", Opens::Existing) },
     Spec {
-        options: &[("--id", Kind::Whole), ("--outbox", DIR), ("--batch", Kind::Whole)],
+        options: &[("--id", Kind::Id), ("--outbox", DIR), ("--batch", Kind::Whole)],
         required: &["--id"],
         ..spec("campaign-send", Opens::Existing)
     },
@@ -99,7 +123,7 @@ pub const COMMANDS: &[Spec] = &[
         ..spec("import", Opens::Existing)
     },
     Spec {
-        options: &[("--out", FILE), ("--format", Kind::OneOf(&["excel-fr", "csv", "xlsx"]))],
+        options: &[("--out", Kind::Text("F")), ("--format", Kind::OneOf(&["excel-fr", "csv", "xlsx"]))],
         required: &["--out"],
         switches: &["--archived"],
         ..spec("export", Opens::Existing)
@@ -126,8 +150,8 @@ pub fn usage() -> String {
         out.push_str(c.name);
         for (name, kind) in c.options {
             let v = match kind {
-                Kind::Text(p) => p.to_string(),
-                Kind::Whole => "N".into(),
+                Kind::Text(p) | Kind::Input(p) => p.to_string(),
+                Kind::Whole | Kind::Seed | Kind::Id => "N".into(),
                 Kind::Positive => "X".into(),
                 Kind::OneOf(words) => words.join("|"),
             };
@@ -208,12 +232,18 @@ impl Line {
             }
         }
         let db = db.ok_or("--db FILE is required")?;
+        if db.is_empty() {
+            return Err("--db needs a file name".into());
+        }
         if let Some(missing) = spec.required.iter().find(|r| !values.iter().any(|(n, _)| n == *r)) {
             return Err(format!("{} needs {missing}", spec.name));
         }
-        if spec.opens == Opens::Existing && !Path::new(&db).is_file() {
+        if spec.opens == Opens::New && Path::new(&db).exists() {
+            return Err(format!("{db}: the file exists already (new makes a shop in a new file)"));
+        }
+        if spec.opens == Opens::Existing && !is_shop(Path::new(&db)) {
             return Err(format!(
-                "{db}: no such shop file ({} works on an existing one; demo and restore make a new one)",
+                "{db}: not a shop's file (missing, empty or not a database; {} works on an existing shop, `new` makes an empty one, `restore` one from a backup)",
                 spec.name
             ));
         }
@@ -249,17 +279,40 @@ impl Line {
 fn check(name: &str, v: &str, kind: Kind) -> Result<(), String> {
     let ok = match kind {
         Kind::Text(_) => !v.is_empty(),
-        Kind::Whole => v.parse::<u64>().is_ok(),
-        Kind::Positive => v.parse::<f64>().is_ok_and(|x| x.is_finite() && x > 0.0),
+        Kind::Input(_) => Path::new(v).is_file(),
+        Kind::Whole => v.parse::<u32>().is_ok(),
+        Kind::Seed => v.parse::<u64>().is_ok(),
+        Kind::Id => v.parse::<i64>().is_ok_and(|id| id > 0),
+        Kind::Positive => v.parse::<f64>().is_ok_and(|x| x.is_finite() && x > 0.0 && x <= 1000.0),
         Kind::OneOf(words) => words.contains(&v),
     };
     if ok {
         return Ok(());
     }
     Err(match kind {
-        Kind::Whole => format!("{name}: {v:?} is not a whole number"),
-        Kind::Positive => format!("{name}: {v:?} is not a number above 0"),
+        Kind::Whole => format!("{name}: {v:?} is not a whole number up to {}", u32::MAX),
+        Kind::Seed => format!("{name}: {v:?} is not a whole number up to {}", u64::MAX),
+        Kind::Id => format!("{name}: {v:?} is not an id (a whole number from 1)"),
+        Kind::Input(_) => format!("{name}: {v}: no such file"),
+        Kind::Positive => format!("{name}: {v:?} is not a number above 0 and up to 1000"),
         Kind::OneOf(words) => format!("{name}: {v:?} is not one of {}", words.join(", ")),
         Kind::Text(_) => format!("{name} needs a value"),
+    })
+}
+
+/// Whether `path` is a SQLite file: an empty or truncated file, or a folder, is not a shop
+/// (opened, an empty file would have become a new, empty shop reported sound).
+fn is_shop(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 16];
+    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok() && &head == b"SQLite format 3\0"
+}
+
+/// Whether the line asks for the usage: `--help` or `-h` where an option may stand (not as
+/// an option's value, so `export --out -h` is refused rather than taken for help).
+pub fn wants_help(args: &[String]) -> bool {
+    let is_switch = |a: &str| COMMANDS.iter().any(|c| c.switches.contains(&a));
+    args.iter().enumerate().any(|(i, a)| {
+        (a == "--help" || a == "-h") && (i == 0 || !args[i - 1].starts_with("--") || is_switch(&args[i - 1]))
     })
 }
