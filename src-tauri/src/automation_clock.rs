@@ -38,11 +38,12 @@ pub fn spawn(db: PathBuf, nudge: Nudge) {
             let due = last.is_none_or(|t| t.elapsed() >= EVERY);
             if due || changed || nudge.swap(false, Ordering::AcqRel) {
                 let more = match comptoir_core::automations::checker::tick(&mut store) {
-                    Ok(r) if r.created + r.queued + r.expired + r.skipped + r.awaiting > 0 => {
-                        tracing::info!(?r, "automations checked");
+                    Ok(r) => {
+                        if r.created + r.queued + r.held_out + r.expired + r.skipped + r.awaiting > 0 {
+                            tracing::info!(?r, "automations checked");
+                        }
                         r.more
                     }
-                    Ok(_) => false,
                     Err(e) => {
                         tracing::warn!(error = %e, "automations not checked");
                         false

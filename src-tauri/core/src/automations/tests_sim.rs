@@ -237,6 +237,14 @@ fn a_large_catch_up_is_decided_a_bounded_number_at_a_time_and_reaches_every_cust
     s.save_mail_settings(&mail(&sink), None).unwrap();
     super::tests::paris(&mut s);
     let a = of_kind(&mut s, AutomationKind::Birthday);
+    // Half held out as a control group: those count toward a check's budget too.
+    let mut input = AutomationInput {
+        config: a.config.clone(),
+        message_fr: a.message_fr.clone(),
+        message_en: a.message_en.clone(),
+    };
+    input.config.holdout_percent = 50;
+    s.save_automation(a.id, &input, None).unwrap();
     s.enable_automation(a.id, EnableMode::NewOnly, None).unwrap();
     let cap = checker::MAX_DECIDED_PER_CHECK;
     let n = 2 * cap + 7;
@@ -262,6 +270,11 @@ fn a_large_catch_up_is_decided_a_bounded_number_at_a_time_and_reaches_every_cust
     }
     assert!(full_checks >= 2, "the {n} birthdays came due together and took several checks ({full_checks} full)");
     assert_eq!(decided, n, "every birthday is decided once the catch-up is done");
+    let held: i64 = s
+        .conn()
+        .query_row("SELECT count(*) FROM automation_occasions WHERE state = 'held_out'", [], |r| r.get(0))
+        .unwrap();
+    assert!(held > (n / 4) as i64, "the control group took its share ({held} of {n}), and counted in each check");
     let (rows, people): (i64, i64) = s
         .conn()
         .query_row(
