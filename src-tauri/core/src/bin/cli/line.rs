@@ -178,16 +178,10 @@ impl Line {
     /// The line read against the table, and the `--db` file checked to exist when the command
     /// needs a shop; the reason it is refused otherwise.
     pub fn read(args: &[String]) -> Result<Line, String> {
-        // The command: the first word that is not an option's value. Every option takes the
-        // word after it, except the switches (`--repair check` finds `check`).
-        let is_switch = |a: &str| COMMANDS.iter().any(|c| c.switches.contains(&a));
-        let word = args
-            .iter()
-            .enumerate()
-            .find(|(i, a)| {
-                !a.starts_with("--") && (*i == 0 || !args[*i - 1].starts_with("--") || is_switch(&args[*i - 1]))
-            })
-            .map(|(_, a)| a.as_str())
+        // The command: the first word that is not an option's value.
+        let word = (0..args.len())
+            .find(|&i| !args[i].starts_with("--") && not_a_value(args, i))
+            .map(|i| args[i].as_str())
             .ok_or("no command")?;
         let spec = COMMANDS.iter().find(|c| c.name == word).ok_or_else(|| format!("unknown command {word:?}"))?;
         let mut db = None;
@@ -311,8 +305,16 @@ fn is_shop(path: &Path) -> bool {
 /// Whether the line asks for the usage: `--help` or `-h` where an option may stand (not as
 /// an option's value, so `export --out -h` is refused rather than taken for help).
 pub fn wants_help(args: &[String]) -> bool {
-    let is_switch = |a: &str| COMMANDS.iter().any(|c| c.switches.contains(&a));
-    args.iter().enumerate().any(|(i, a)| {
-        (a == "--help" || a == "-h") && (i == 0 || !args[i - 1].starts_with("--") || is_switch(&args[i - 1]))
-    })
+    (0..args.len()).any(|i| (args[i] == "--help" || args[i] == "-h") && not_a_value(args, i))
+}
+
+/// Whether `args[i]` stands where an option or the command may stand, not as the value of the
+/// option before it: every option takes the word after it, except the switches (so
+/// `--repair check` finds `check`).
+fn not_a_value(args: &[String], i: usize) -> bool {
+    let before = match i.checked_sub(1) {
+        None => return true,
+        Some(b) => args[b].as_str(),
+    };
+    !before.starts_with("--") || COMMANDS.iter().any(|c| c.switches.contains(&before))
 }
