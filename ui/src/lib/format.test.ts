@@ -1,6 +1,6 @@
 // Money, dates, birthdays and voucher values formatted for each shop locale.
 import { describe, expect, it } from 'vitest';
-import { formatBirthday, formatDateTime, formatMoney, formatMoneyHeadline, intlLocale, localInputToUtcIso, parseBackendDate, formatVoucherValue } from './format';
+import { formatBirthday, formatDecimal, formatDateTime, formatMoney, formatMoneyHeadline, intlLocale, localInputToUtcIso, parseBackendDate, formatVoucherValue } from './format';
 
 /** Intl uses (narrow) no-break spaces; compare with plain ones. */
 const n = (s: string) => s.replace(/[\u00a0\u202f\u2009]/g, ' ');
@@ -81,5 +81,13 @@ describe('formatVoucherValue', () => {
     expect(plain(formatVoucherValue('amount', 500, 'fr-FR', 'EUR'))).toBe('5,00 €');
     expect(plain(formatVoucherValue('percent', 10, 'fr-FR', 'EUR')), 'French puts a space before %').toBe('10 %');
     expect(formatVoucherValue('percent', 10, 'en', 'CAD'), 'English does not').toBe('10%');
+  });
+});
+
+describe('formatDecimal', () => {
+  it('writes a measured value the shop’s way, with exactly the digits asked', () => {
+    expect(formatDecimal(0.9081, 3, 'fr-FR', 'EUR'), 'French decimals take a comma').toBe('0,908');
+    expect(formatDecimal(4.4, 2, 'en', 'EUR'), 'English keeps the point and pads the digits').toBe('4.40');
+    expect(formatDecimal(0.006, 3, 'fr-CA', 'CAD')).toBe('0,006');
   });
 });

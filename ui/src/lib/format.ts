@@ -48,6 +48,12 @@ export function formatMoneyHeadline(
 }
 
 /** A plain count, e.g. 12345 → "12 345". */
+/** A measured value with exactly `digits` decimals, in the shop's way of writing numbers
+ *  ("0,908" in French, "0.908" in English). */
+export function formatDecimal(n: number, digits: number, locale: Locale = prefs.locale, currency: Currency = prefs.currency): string {
+  return new Intl.NumberFormat(intlLocale(locale, currency), { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(n);
+}
+
 export function formatCount(n: number, locale: Locale = prefs.locale, currency: Currency = prefs.currency): string {
   return new Intl.NumberFormat(intlLocale(locale, currency)).format(n);
 }

@@ -156,7 +156,12 @@ impl Store {
         let today = req.until.unwrap_or_else(|| calendar::local_date(now));
         let w = calendar::windows(req.grain, today);
         let w = if req.until.is_some() { calendar::last_bucket(w) } else { w };
-        let from = w.previous.from.min(w.last_year.from);
+        // Every day a figure or a chart reads: the report's last-year chart starts a year before
+        // its first month, earlier than the month it compares with.
+        let from = [w.previous.from, w.last_year.from, w.buckets[0].from, w.buckets_last_year[0].from]
+            .into_iter()
+            .min()
+            .unwrap_or(w.current.from);
         let days = read_days(self.conn(), from, w.current.to)?;
         let (current, previous, last_year) =
             (totals(&days, w.current), totals(&days, w.previous), totals(&days, w.last_year));

@@ -80,6 +80,26 @@ fn the_monthly_report_looks_at_a_past_month() {
 }
 
 #[test]
+fn the_monthly_reports_last_year_line_has_every_month_not_only_the_last() {
+    let (mut s, clock) = store();
+    clock.set(noon(2026, 12, 5));
+    let a = add(&mut s, input("Noé", "Gagnon"));
+    // Sales in December 2024 and March 2025: months of the report's last-year line for
+    // November 2026 (December 2025 – November 2026, a year earlier).
+    sell(&mut s, a, 1_000, noon(2024, 12, 10));
+    sell(&mut s, a, 2_000, noon(2025, 3, 10));
+    sell(&mut s, a, 4_000, noon(2025, 11, 10));
+    s.refresh_days().unwrap();
+    let nov = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+    let d = s.dashboard(&DashboardRequest { grain: Grain::Month, until: Some(nov) }).unwrap();
+    let line: Vec<i64> = d.series_last_year.iter().map(|b| b.totals.revenue_cents).collect();
+    assert_eq!(line[0], 1_000, "December 2024 is read for the line, not only the compared month: {line:?}");
+    assert_eq!(line[3], 2_000, "March 2025 too: {line:?}");
+    assert_eq!(line[11], 4_000, "November 2025: {line:?}");
+    assert_eq!(d.last_year.revenue_cents, 4_000, "the figure compared is still November 2025's alone");
+}
+
+#[test]
 fn totals_of_an_empty_stretch_have_no_basket_and_no_share() {
     let t = totals(&BTreeMap::new(), Period { from: NaiveDate::MIN, to: NaiveDate::MAX });
     assert_eq!(t, Totals::default());
