@@ -99,7 +99,7 @@ test('a tile and a chart bar open the customers of their period', async () => {
 test("a customer's page says their rhythm, segment and value", async () => {
   const best = await invoke('customers_list', { req: { sort: 'total_spent', archived: false, after: null, limit: 1 } });
   await go(`#/customers/${best.items[0].id}`);
-  await waitForText('#customer-rhythm', 'vient toutes les', 15_000);
+  await waitForText('#customer-rhythm', 'vient tou', 15_000);
   await visible('#customer-segment');
   const clv = await (await visible('#customer-clv')).getText();
   assert.match(clv, /entre .* et /, `an estimate with a range: ${clv}`);

@@ -9,6 +9,7 @@ import {
   filters,
   formatChange,
   formatDays,
+  formatEvery,
   listHref,
   monthLabel,
   readListQuery,
@@ -40,6 +41,18 @@ describe('changes and durations', () => {
       'vient toutes les 2 semaines, absent(e) depuis 9 semaines',
     );
     expect(rhythmSentence({ usual_gap_days: 30, own: false, days_since_last: 10 }, en)).toContain('shop');
+  });
+  it('how often is said with the article each unit takes, in both languages', () => {
+    expect(formatEvery(5, fr), '"jour" is masculine: tous les').toBe('tous les 5 jours');
+    expect(formatEvery(1, fr), 'one day: tous les jours, not "tous les 1 jours"').toBe('tous les jours');
+    expect(formatEvery(21, fr), '"semaine" is feminine: toutes les').toBe('toutes les 3 semaines');
+    expect(formatEvery(30, fr), 'a month is said in weeks below 10 of them').toBe('toutes les 4 semaines');
+    expect(formatEvery(91, fr)).toBe('tous les 3 mois');
+    expect(formatEvery(800, fr)).toBe('tous les 2 ans');
+    expect(formatEvery(1, en), 'never "every 1 day"').toBe('every day');
+    expect(formatEvery(91, en)).toBe('every 3 months');
+    expect(rhythmSentence({ usual_gap_days: 5, own: true, days_since_last: 40 }, fr)).toBe('vient tous les 5 jours, absent(e) depuis 6 semaines');
+    expect(rhythmSentence({ usual_gap_days: 1, own: true, days_since_last: 0 }, en)).toBe('comes every day, came today');
   });
 });
 

@@ -155,12 +155,23 @@ export function formatDays(days: number, t: Tr): string {
   return t('ui.numbers.duration.years', { n: Math.round(d / 365.25) });
 }
 
+/** How often, in the same units as `formatDays` and with the words each takes: "tous les 5
+ *  jours", "toutes les 2 semaines", "tous les 3 mois" ("jour" and "mois" are masculine, "semaine"
+ *  feminine; never "toutes les 5 jours"). */
+export function formatEvery(days: number, t: Tr): string {
+  const d = Math.max(1, Math.round(days));
+  if (d < 14) return t(d === 1 ? 'ui.numbers.every.day' : 'ui.numbers.every.days', { n: d });
+  if (d < 70) return t('ui.numbers.every.weeks', { n: Math.round(d / 7) });
+  if (d < 730) return t('ui.numbers.every.months', { n: Math.round(d / 30.44) });
+  return t('ui.numbers.every.years', { n: Math.round(d / 365.25) });
+}
+
 /** "vient toutes les 2 semaines, absent depuis 9 semaines" (the shop's rhythm under 3 visits). */
 export function rhythmSentence(r: { usual_gap_days: number; own: boolean; days_since_last: number }, t: Tr): string {
-  const gap = formatDays(r.usual_gap_days, t);
+  const every = formatEvery(r.usual_gap_days, t);
   const away = formatDays(r.days_since_last, t);
-  if (r.days_since_last < 1) return t(r.own ? 'ui.numbers.rhythm.own_today' : 'ui.numbers.rhythm.shop_today', { gap });
-  return t(r.own ? 'ui.numbers.rhythm.own' : 'ui.numbers.rhythm.shop', { gap, away });
+  if (r.days_since_last < 1) return t(r.own ? 'ui.numbers.rhythm.own_today' : 'ui.numbers.rhythm.shop_today', { every });
+  return t(r.own ? 'ui.numbers.rhythm.own' : 'ui.numbers.rhythm.shop', { every, away });
 }
 
 // --- Dates of the charts ---------------------------------------------------------------------

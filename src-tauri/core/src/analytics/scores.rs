@@ -452,7 +452,10 @@ fn compute(conn: &Connection, now: DateTime<Utc>) -> Result<Computed> {
                 let lo = clv::purchases_quantile(b, &h, 52.0, 0.1);
                 let hi = clv::purchases_quantile(b, &h, 52.0, 0.9);
                 let cents = |v: f64| if v.is_finite() { v.round() as i64 } else { 0 };
-                (cents(e * spend), cents(lo * spend), cents(hi * spend), Some(cents(clv::p_alive(b, &h) * 1000.0)))
+                // A single purchase says nothing of leaving: the model's answer is 100 % by
+                // assumption, which a merchant would read as a fact; none is shown.
+                let alive = (h.x > 0.0).then(|| cents(clv::p_alive(b, &h) * 1000.0));
+                (cents(e * spend), cents(lo * spend), cents(hi * spend), alive)
             }
             (ClvModel::SegmentHistory, _) => {
                 let s = history_spread.get(&score.segment).filter(|s| s.n >= MIN_SEGMENT_HISTORY).unwrap_or(&overall);

@@ -113,6 +113,22 @@ fn with_enough_history_the_lifetime_value_comes_from_bgnbd() {
     let p = sc.p_alive_permille.expect("BG/NBD gives the probability of being still a customer");
     assert!((0..=1000).contains(&p));
     assert!(sc.clv_low_cents <= sc.clv_cents && sc.clv_cents <= sc.clv_high_cents, "{sc:?}");
+    let once: Vec<CustomerId> = s
+        .conn()
+        .prepare("SELECT id FROM customers WHERE visit_count = 1")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert!(!once.is_empty(), "the demo has one-time buyers");
+    for c in once {
+        let sc = s.stored_scores(c).unwrap().unwrap();
+        assert_eq!(
+            sc.p_alive_permille, None,
+            "one purchase: no probability of still being a customer (BG/NBD says 100 % by assumption)"
+        );
+    }
     // A second refresh within the week reuses the fit.
     s.refresh_scores().unwrap();
     assert_eq!(s.scores_summary().unwrap().unwrap().clv.bgnbd, Some(m));
