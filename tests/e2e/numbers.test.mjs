@@ -84,6 +84,23 @@ test('a number opens its customers, and they get a campaign', async () => {
   await shot('43-campaign-from-a-number');
 });
 
+test('a cell of the RFM grid opens the customers it counts, not its whole segment', async () => {
+  await go('#/');
+  // The busiest cell, so that the comparison means something.
+  const cells = await browser.execute(() =>
+    Array.from(document.querySelectorAll('#rfm [data-rfm-cell]')).map((a, i) => [i, Number(a.querySelector('.n')?.textContent?.replace(/\D/g, '') ?? 0)]),
+  );
+  assert.equal(cells.length, 25, 'five rows of five');
+  const [index, count] = cells.reduce((best, c) => (c[1] > best[1] ? c : best));
+  assert.ok(count > 0);
+  await (await browser.$$('#rfm [data-rfm-cell]'))[index].click();
+  await waitForText('#numbers-list-title', 'Récence');
+  await browser.waitUntil(async () => Number((await (await visible('#list-total')).getText()).replace(/\D/g, '')) === count, {
+    timeout: 15_000,
+    timeoutMsg: `the list of the cell never held its ${count} customers`,
+  });
+});
+
 test('a tile and a chart bar open the customers of their period', async () => {
   await go('#/');
   await (await visible('#kpi-new', 20_000)).click();

@@ -178,6 +178,7 @@ export const CONDITION_FIELDS: readonly ConditionField[] = [
   // The numbers: scores, satisfaction, dates of purchase.
   'rfm_segment',
   'rfm_move',
+  'rfm_cell',
   'churn_risk',
   'lifetime_value_at_least',
   'lifetime_value_at_most',
@@ -247,6 +248,8 @@ export function emptyCondition(field: ConditionField, d: ConditionDefaults): Con
       return { field, segment: 'at_risk' };
     case 'rfm_move':
       return { field, from: 'champions', to: 'at_risk' };
+    case 'rfm_cell':
+      return { field, r: 5, fm: 5 };
     case 'churn_risk':
       return { field, risk: 'high' };
     case 'lifetime_value_at_least':

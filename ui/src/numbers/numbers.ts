@@ -282,6 +282,7 @@ export const filters = {
   membersIn: (p: Period) => filter({ field: 'bought_between', from: p.from, to: p.to }, { field: 'card_holder', holder: true }),
   segment: (segment: RfmSegment) => filter({ field: 'rfm_segment', segment }),
   move: (from: RfmSegment, to: RfmSegment) => filter({ field: 'rfm_move', from, to }),
+  cell: (r: number, fm: number) => filter({ field: 'rfm_cell', r, fm }),
   churn: (risk: ChurnRisk) => filter({ field: 'churn_risk', risk }),
   kind: (kind: LoyaltyKind) => filter({ field: 'loyalty_kind', kind }),
   nps: (group: NpsGroup | null) => filter({ field: 'nps_answer', group }),

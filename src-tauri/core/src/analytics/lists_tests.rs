@@ -117,3 +117,22 @@ fn long_lists_come_in_pages_after_a_cursor() {
     req.after = Some("not a cursor".into());
     assert_eq!(s.numbers_list(&req).unwrap_err().code(), "validation");
 }
+
+#[test]
+fn each_cell_of_the_rfm_grid_opens_exactly_the_customers_it_counts() {
+    let (mut s, clock) = store();
+    clock.set(now());
+    s.generate_demo(crate::demo::DemoSpec { customers: 300, purchases: 3_000, seed: 11 }).unwrap();
+    s.refresh_scores().unwrap();
+    let sum = s.scores_summary().unwrap().unwrap();
+    let mut seen = 0;
+    for cell in &sum.grid {
+        let l = list(&s, vec![Condition::RfmCell { r: cell.r, fm: cell.fm }]);
+        assert_eq!(l.total, cell.customers, "cell R{} / F+M {}: the list is the count shown", cell.r, cell.fm);
+        seen += cell.customers;
+    }
+    assert!(seen > 100, "the demo fills the grid: {seen}");
+    let bad = SegmentFilter { combine: Combine::All, conditions: vec![Condition::RfmCell { r: 0, fm: 6 }] };
+    let req = NumbersListRequest { filter: bad, after: None, limit: 50 };
+    assert!(s.numbers_list(&req).is_err(), "scores outside 1–5 are refused, not searched");
+}

@@ -97,6 +97,12 @@ pub enum Condition {
         from: RfmSegment,
         to: RfmSegment,
     },
+    /// In one cell of the RFM grid: recency score `r`, and `fm`, the frequency and spend
+    /// scores' mean rounded up (`rfm::fm`), both 1–5.
+    RfmCell {
+        r: u8,
+        fm: u8,
+    },
     ChurnRisk {
         risk: ChurnRisk,
     },
@@ -192,6 +198,7 @@ pub fn validate(f: &SegmentFilter) -> Result<()> {
             Condition::LastPurchaseOlderThan { days } | Condition::LastPurchaseWithin { days } => *days <= MAX_DAYS,
             Condition::SpentAtLeast { cents } | Condition::SpentAtMost { cents } => *cents >= 0,
             Condition::BirthdayMonth { month } => (1..=12).contains(month),
+            Condition::RfmCell { r, fm } => (1..=5).contains(r) && (1..=5).contains(fm),
             Condition::TierAtLeast { index } => *index < 20,
             Condition::LifetimeValueAtLeast { cents } | Condition::LifetimeValueAtMost { cents } => *cents >= 0,
             Condition::BoughtBetween { from, to } | Condition::FirstPurchaseBetween { from, to } => {
@@ -279,6 +286,11 @@ pub(crate) fn where_clause(f: &SegmentFilter, facts: &crate::loyalty::LoyaltyFac
             Condition::RfmMove { from, to } => {
                 let f = bind(Box::new(from.code()));
                 format!("{SCORES} s.prev_segment = {f} AND s.segment = {})", bind(Box::new(to.code())))
+            }
+            Condition::RfmCell { r, fm } => {
+                let r = bind(Box::new(i64::from(*r)));
+                // rfm::fm in SQL: the mean of two integers rounded up.
+                format!("{SCORES} s.r = {r} AND (s.f + s.m + 1) / 2 = {})", bind(Box::new(i64::from(*fm))))
             }
             Condition::ChurnRisk { risk } => format!("{SCORES} s.churn = {})", bind(Box::new(risk.code()))),
             Condition::LifetimeValueAtLeast { cents } => format!("{SCORES} s.clv_cents >= {})", bind(Box::new(*cents))),
