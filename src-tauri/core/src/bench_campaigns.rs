@@ -83,7 +83,7 @@ pub(crate) fn render(store: &mut Store, campaign: i64, recipients: usize, tag: &
     let t = Instant::now();
     for cust in customers.iter().take(recipients) {
         let p = render::personal(store.conn(), &id, *cust, now)?;
-        let r = compiled.render(&p, &id.unsubscribe_url("abcdefghijkmnpqrstuvw"))?;
+        let r = compiled.render(&p, &id.unsubscribe_url("abcdefghijkmnpqrstuvw"), "abcdefghijkmnpqrstuvw")?;
         let m = message::build_message(
             &id,
             &compiled,
@@ -97,7 +97,8 @@ pub(crate) fn render(store: &mut Store, campaign: i64, recipients: usize, tag: &
         std::hint::black_box(m.formatted());
     }
     let product = recipients as f64 / t.elapsed().as_secs_f64();
-    let sample = compiled.render(&render::sample_personal(crate::types::Lang::Fr, "x"), "mailto:x@example.com")?;
+    let sample =
+        compiled.render(&render::sample_personal(crate::types::Lang::Fr, "x"), "mailto:x@example.com", "preview")?;
     let t = Instant::now();
     for i in 0..recipients {
         let r = render::Rendered {

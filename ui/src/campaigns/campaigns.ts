@@ -88,7 +88,7 @@ export function nextUid(): number {
 }
 
 export type BlockType = Block['type'];
-export const BLOCK_TYPES: readonly BlockType[] = ['heading', 'text', 'image', 'button', 'product'];
+export const BLOCK_TYPES: readonly BlockType[] = ['heading', 'text', 'image', 'button', 'product', 'survey'];
 
 /** An empty block of a type; an image needs its stored picture. */
 export function newBlock(type: BlockType, mediaId = 0): Block {
@@ -103,6 +103,8 @@ export function newBlock(type: BlockType, mediaId = 0): Block {
       return { type, label: '', url: 'https://' };
     case 'product':
       return { type, name: '', description: '', price_cents: null, media_id: null, url: '' };
+    case 'survey':
+      return { type, question: '' };
   }
 }
 

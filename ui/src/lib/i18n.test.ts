@@ -62,7 +62,7 @@ const families: Record<string, string[]> = {
     'welcome_delay_hours', 'birthday_days_before', 'winback_days', 'winback_rhythm_percent', 'expiry_min_points',
     'tier_delay_hours', 'thanks_days', 'thanks_period_days', 'holdout_percent', 'results_days',
   ],
-  'ui.campaign.block.': ['heading', 'text', 'image', 'button', 'product'],
+  'ui.campaign.block.': ['heading', 'text', 'image', 'button', 'product', 'survey'],
   'ui.segment.field.': [
     'has_tag', 'not_tag', 'tier_at_least', 'last_purchase_older_than', 'last_purchase_within', 'never_bought',
     'purchases_at_least', 'purchases_at_most', 'spent_at_least', 'spent_at_most', 'birthday_month', 'language',

@@ -246,6 +246,11 @@ impl Store {
         if let Some(en) = &input.message_en {
             render::validate_message(en)?;
         }
+        // The satisfaction question is a campaign's: an automatic message has no outbox row to
+        // record who was asked, nor the 90 days to respect.
+        if input.message_fr.asks_survey() || input.message_en.as_ref().is_some_and(|m| m.asks_survey()) {
+            return Err(Error::invalid("blocks", "campaign.survey_campaign_only"));
+        }
         let identity = self.mail_identity()?;
         for m in std::iter::once(&input.message_fr).chain(input.message_en.as_ref()) {
             render::compile(m, &identity, render::images_of(self.conn(), m)?)?;

@@ -601,3 +601,17 @@ fn a_message_waiting_for_a_merged_record_is_made_again_for_the_survivor() {
     assert_eq!(to.len(), 1, "the birthday is sent once: {to:?}");
     assert!(to[0].contains("lea.new@"), "to the survivor's address");
 }
+
+#[test]
+fn an_automatic_message_cannot_carry_the_satisfaction_question() {
+    let (mut s, _clock) = testutil::store();
+    let a = of_kind(&mut s, AutomationKind::Welcome);
+    let mut message_fr = a.message_fr.clone();
+    message_fr.blocks.push(crate::campaigns::Block::Survey { question: String::new() });
+    let input = AutomationInput { config: a.config.clone(), message_fr, message_en: a.message_en.clone() };
+    let e = s.save_automation(a.id, &input, None).unwrap_err();
+    assert!(
+        format!("{e:?}").contains("survey_campaign_only"),
+        "no outbox row records who an automatic message asked, nor keeps the 90 days: {e:?}"
+    );
+}

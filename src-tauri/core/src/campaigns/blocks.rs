@@ -5,9 +5,48 @@
 //! as text, a link other than http(s)/mailto/tel is dropped (`safe_url`), remote images are not
 //! loaded (only the message's own images, as `cid:` references).
 
-use super::identity::format_money;
+use super::identity::{format_money, Identity};
 use super::Block;
+use crate::i18n;
 use crate::settings::{Currency, Locale};
+
+/// What the satisfaction question needs beyond its block: the shop's reply address and language,
+/// and the marker where each recipient's token goes.
+pub(super) struct Survey<'a> {
+    pub id: &'a Identity,
+    pub token: char,
+}
+
+impl Survey<'_> {
+    /// The merchant's question, or the standard one.
+    pub fn question(&self, text: &str) -> String {
+        let q = text.trim();
+        if q.is_empty() {
+            i18n::tr(self.id.mail.language, "mail.nps.question", &[])
+        } else {
+            q.to_string()
+        }
+    }
+
+    pub fn help(&self) -> String {
+        i18n::tr(self.id.mail.language, "mail.nps.help", &[])
+    }
+
+    /// The eleven answer links, 0 to 10, the token's marker in each (`nps::rules`).
+    pub fn links(&self) -> Vec<(u8, String)> {
+        let word = i18n::tr(self.id.mail.language, "mail.nps.word", &[]);
+        (0..=10u8)
+            .map(|n| {
+                let start = crate::nps::rules::email_link_start(self.id.reply_address(), &word, n);
+                (n, format!("{start}{}{}", self.token, crate::nps::rules::EMAIL_LINK_END))
+            })
+            .collect()
+    }
+
+    pub fn link_title(&self, n: u8) -> String {
+        i18n::tr(self.id.mail.language, "mail.nps.link_title", &[("n", n.to_string())])
+    }
+}
 
 pub(super) const STYLE: &str = "
 body { margin: 0; padding: 0; background: #f4f1ec; font-family: Helvetica, Arial, sans-serif; color: #222222; }
@@ -25,6 +64,9 @@ a { color: #2f5d50; }
 .footer { max-width: 600px; margin: 16px auto 0 auto; font-size: 12px; line-height: 1.5; color: #666666; text-align: center; }
 .footer p { font-size: 12px; margin: 0 0 6px 0; }
 .pre { display: none; max-height: 0; overflow: hidden; }
+.nps { margin: 16px 0; text-align: center; }
+.nps a { display: inline-block; min-width: 30px; margin: 2px; padding: 8px 2px; border: 1px solid #2f5d50; border-radius: 4px; color: #2f5d50; text-decoration: none; font-weight: bold; text-align: center; }
+.nps-help { font-size: 14px; color: #555555; }
 @media (max-width: 480px) { .card { padding: 16px; border-radius: 0; } h1 { font-size: 20px; } }
 ";
 
@@ -61,8 +103,21 @@ fn markdown(md: &str) -> String {
     html
 }
 
-pub(super) fn block_html(b: &Block, currency: Currency, locale: Locale) -> String {
+pub(super) fn block_html(b: &Block, currency: Currency, locale: Locale, survey: &Survey) -> String {
     match b {
+        Block::Survey { question } => {
+            let links: String = survey
+                .links()
+                .iter()
+                .map(|(n, href)| format!("<a href=\"{}\" title=\"{}\">{n}</a>", esc(href), esc(&survey.link_title(*n))))
+                .collect::<Vec<_>>()
+                .join(" ");
+            format!(
+                "<p><strong>{}</strong></p><p class=\"nps\">{links}</p><p class=\"nps-help\">{}</p>",
+                esc(&survey.question(question)),
+                esc(&survey.help())
+            )
+        }
         Block::Heading { text } => format!("<h1>{}</h1>", esc(text)),
         Block::Text { markdown: md } => markdown(md),
         Block::Image { media_id, alt } => {

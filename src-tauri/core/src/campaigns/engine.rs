@@ -230,10 +230,12 @@ impl Engine {
                 personal.apply_fields(&f);
             }
             let message_id = format!("<c{}.{}@{}>", cid, c.token, super::mail::domain_of(&identity.mail.sender_email));
-            let built =
-                compiled.render(&personal, &identity.unsubscribe_url(&c.token)).map_err(|e| e.to_string()).and_then(
-                    |r| build_message(&identity, compiled, &r, &personal.full_name, &c.email, &c.token, &message_id),
-                );
+            let built = compiled
+                .render(&personal, &identity.unsubscribe_url(&c.token), &c.token)
+                .map_err(|e| e.to_string())
+                .and_then(|r| {
+                    build_message(&identity, compiled, &r, &personal.full_name, &c.email, &c.token, &message_id)
+                });
             outgoing.push(match built {
                 Ok(m) => Ok((
                     Outgoing {

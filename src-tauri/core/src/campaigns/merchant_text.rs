@@ -52,6 +52,7 @@ pub(super) fn merchant_texts(msg: &MessageContent) -> Vec<(&'static str, &str)> 
             Block::Product { name, description, url, .. } => {
                 out.extend([("blocks", name.as_str()), ("blocks", description.as_str()), ("blocks", url.as_str())])
             }
+            Block::Survey { question } => out.push(("blocks", question)),
         }
     }
     out
@@ -89,8 +90,14 @@ pub fn validate_message(msg: &MessageContent) -> Result<()> {
     if msg.blocks.len() > 100 {
         p.push(FieldError::new("blocks", "field.too_many").arg("max", 100));
     }
+    if msg.blocks.iter().filter(|b| matches!(b, Block::Survey { .. })).count() > 1 {
+        p.add("blocks", "campaign.survey_once");
+    }
     for b in &msg.blocks {
         match b {
+            Block::Survey { question } if question.chars().count() > 300 => {
+                p.push(FieldError::new("blocks", "field.too_long").arg("max", 300));
+            }
             Block::Button { url, label } => {
                 if !safe_url(url) {
                     p.add("blocks", "campaign.link_invalid");

@@ -94,7 +94,7 @@ pub fn send_test(
         Some(id) => render::personal(store.conn(), &identity, id, store.now())?,
         None => render::sample_personal(identity.mail.language, &identity.mail.sender_name),
     };
-    let mut r = compiled.render(&personal, &identity.unsubscribe_url("test"))?;
+    let mut r = compiled.render(&personal, &identity.unsubscribe_url("test"), "test")?;
     r.subject = format!("[TEST] {}", r.subject);
     let token = super::store::new_token();
     let mid = format!("<test.{}@{}>", token, super::mail::domain_of(&identity.mail.sender_email));

@@ -67,11 +67,46 @@ pub type CampaignId = i64;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Block {
-    Heading { text: String },
-    Text { markdown: String },
-    Image { media_id: i64, alt: String },
-    Button { label: String, url: String },
-    Product { name: String, description: String, price_cents: Option<Cents>, media_id: Option<i64>, url: String },
+    Heading {
+        text: String,
+    },
+    Text {
+        markdown: String,
+    },
+    Image {
+        media_id: i64,
+        alt: String,
+    },
+    Button {
+        label: String,
+        url: String,
+    },
+    Product {
+        name: String,
+        description: String,
+        price_cents: Option<Cents>,
+        media_id: Option<i64>,
+        url: String,
+    },
+    /// The satisfaction question (NPS): the merchant's question, then eleven links 0 to 10, each
+    /// opening a reply to the shop whose subject carries the score and the message's token (read
+    /// back by the mailbox reader). A campaign with it goes only to customers who may be asked
+    /// (not asked nor answering in 90 days), and records them as asked.
+    Survey {
+        question: String,
+    },
+}
+
+impl MessageContent {
+    pub fn asks_survey(&self) -> bool {
+        self.blocks.iter().any(|b| matches!(b, Block::Survey { .. }))
+    }
+}
+
+impl CampaignContent {
+    pub fn asks_survey(&self) -> bool {
+        self.a.asks_survey() || self.b.as_ref().is_some_and(MessageContent::asks_survey)
+    }
 }
 
 /// A message: its subject, the short line mail apps show after it, and its blocks.

@@ -5,7 +5,8 @@
 //! consent; the order is shuffled before the control group is held out and the A/B samples are
 //! split, so neither depends on the order of the customers; every row carries its own
 //! 20-character token (100 bits from the operating system's generator), the key of its
-//! unsubscribe link.
+//! unsubscribe link. A campaign asking the satisfaction question leaves out whoever was asked
+//! or answered in 90 days and records the others as asked, under their message's token.
 
 use super::{segments, Campaign};
 use crate::error::{Error, Result};
@@ -28,6 +29,18 @@ pub fn new_token() -> String {
 /// A/B samples split, the rest held for the winner.
 pub(super) fn materialise(tx: &Tx, c: &Campaign) -> Result<i64> {
     let mut people = segments::eligible(tx, &c.audience.filter, tx.now)?;
+    // A message that asks the satisfaction question goes to those who may be asked: nobody is
+    // asked twice in 90 days, whatever the way (till, paper, email).
+    let survey = c.content.asks_survey();
+    if survey {
+        let mut keep = Vec::with_capacity(people.len());
+        for p in people {
+            if crate::nps::may_ask_now(tx, p.customer_id, tx.now)? {
+                keep.push(p);
+            }
+        }
+        people = keep;
+    }
     if people.is_empty() {
         return Err(Error::conflict("conflict.campaign_no_recipient"));
     }
@@ -58,6 +71,7 @@ pub(super) fn materialise(tx: &Tx, c: &Campaign) -> Result<i64> {
         } else {
             ("rest", None, "held")
         };
+        let token = new_token();
         st.execute(params![
             c.id,
             p.customer_id,
@@ -66,8 +80,12 @@ pub(super) fn materialise(tx: &Tx, c: &Campaign) -> Result<i64> {
             grp,
             variant,
             state,
-            new_token()
+            token
         ])?;
+        // Asked from now on (the control group is not): their answer links carry this token.
+        if survey && grp != "control" {
+            crate::nps::invite_by_campaign(tx, p.customer_id, c.id.into(), &token)?;
+        }
     }
     Ok((n - control) as i64)
 }

@@ -4,13 +4,20 @@
 //! Invariants: no `**`, `_` or `#` markers reach the text; a link is written out only when it
 //! is one the message may carry (`blocks::safe_url`); the text is not escaped (it is not HTML).
 
-use super::blocks::safe_url;
+use super::blocks::{safe_url, Survey};
 use super::identity::format_money;
 use super::Block;
 use crate::settings::{Currency, Locale};
 
-pub(super) fn block_text(b: &Block, currency: Currency, locale: Locale) -> String {
+pub(super) fn block_text(b: &Block, currency: Currency, locale: Locale, survey: &Survey) -> String {
     match b {
+        Block::Survey { question } => {
+            let mut s = format!("{}\n{}\n", survey.question(question), survey.help());
+            for (n, href) in survey.links() {
+                s += &format!("{n} : {href}\n");
+            }
+            s
+        }
         Block::Heading { text } => format!("{}\n", text.trim()),
         Block::Text { markdown } => markdown_text(markdown),
         Block::Image { alt, .. } if !alt.trim().is_empty() => format!("[{}]\n", alt.trim()),

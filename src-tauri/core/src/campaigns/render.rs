@@ -14,7 +14,7 @@
 //! (the fields and their values), `blocks` (blocks → HTML), `plain` (the text part),
 //! `merchant_text` (what the merchant may write); this module puts them together.
 
-use super::blocks::{block_html, esc, STYLE};
+use super::blocks::{block_html, esc, Survey, STYLE};
 use super::fill::{mark_fields, marker, Context, Pieces};
 use super::merchant_text::{merchant_texts, template_error};
 use super::plain::block_text;
@@ -33,6 +33,11 @@ pub use super::plain::markdown_text;
 /// The slot of the recipient's unsubscribe address, after the personal fields.
 fn unsubscribe_slot() -> usize {
     PERSONAL_FIELDS.len()
+}
+
+/// The slot of the message's token (the survey's answer links carry it), after that.
+fn token_slot() -> usize {
+    PERSONAL_FIELDS.len() + 1
 }
 
 /// The images of one message weigh at most this much together (they travel in every message;
@@ -86,6 +91,7 @@ fn mark_message(msg: &MessageContent) -> Result<MessageContent> {
                 Block::Button { label, url } => {
                     Block::Button { label: m("blocks", label, html)?, url: m("blocks", url, Context::Url)? }
                 }
+                Block::Survey { question } => Block::Survey { question: m("blocks", question, html)? },
                 Block::Product { name, description, price_cents, media_id, url } => Block::Product {
                     name: m("blocks", name, html)?,
                     description: m("blocks", description, html)?,
@@ -126,7 +132,8 @@ pub fn compile(msg: &MessageContent, id: &Identity, images: Vec<Image>) -> Resul
     let why = esc(&i18n::tr(lang, "mail.footer.why", &[("shop", m.sender_name.clone())]));
     let unsub = esc(&i18n::tr(lang, "mail.footer.unsubscribe", &[]));
     let unsub_hint = esc(&i18n::tr(lang, "mail.footer.unsubscribe_hint", &[]));
-    let blocks_html: String = msg.blocks.iter().map(|b| block_html(b, id.currency, id.locale)).collect();
+    let survey = Survey { id, token: marker(token_slot(), Context::Html) };
+    let blocks_html: String = msg.blocks.iter().map(|b| block_html(b, id.currency, id.locale, &survey)).collect();
     let html = format!(
         "<!DOCTYPE html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title><style>{STYLE}</style></head>\
          <body><div class=\"wrap\"><div class=\"pre\">{pre}</div><div class=\"card\">{blocks_html}</div>\
@@ -142,7 +149,8 @@ pub fn compile(msg: &MessageContent, id: &Identity, images: Vec<Image>) -> Resul
         tracing::warn!(error = %e, "css inlining failed");
         Error::invalid("content", "campaign.render_failed")
     })?;
-    let text_blocks: String = msg.blocks.iter().map(|b| block_text(b, id.currency, id.locale) + "\n").collect();
+    let text_blocks: String =
+        msg.blocks.iter().map(|b| block_text(b, id.currency, id.locale, &survey) + "\n").collect();
     let text = format!(
         "{text_blocks}--\n{}\n{}\n{}\n{} {unsubscribe}\n",
         m.sender_name,
@@ -160,9 +168,12 @@ pub fn compile(msg: &MessageContent, id: &Identity, images: Vec<Image>) -> Resul
 
 impl Compiled {
     /// The message for one recipient: their values in the slots, escaped for where each stands.
-    pub fn render(&self, p: &Personal, unsubscribe_url: &str) -> Result<Rendered> {
+    /// `token`: the message's own (its survey links carry it; the test send's and the preview's
+    /// are placeholders no answer is taken from).
+    pub fn render(&self, p: &Personal, unsubscribe_url: &str, token: &str) -> Result<Rendered> {
         let mut owned: Vec<String> = PERSONAL_FIELDS.iter().map(|f| p.value(f)).collect();
         owned.push(unsubscribe_url.to_string());
+        owned.push(token.to_string());
         let values: Vec<&str> = owned.iter().map(String::as_str).collect();
         // One line, and none of the characters nobody sees (a bidirectional override or a
         // zero-width space pasted with the subject reads as obfuscation to mail filters).
@@ -251,7 +262,7 @@ mod tests {
             compile(&msg(vec![Block::Text { markdown: "Bonjour **{{ first_name }}** !".into() }]), &identity(), vec![])
                 .unwrap();
         let p = Personal { first_name: "<script>alert(1)</script>".into(), ..sample_personal(Lang::Fr, "x") };
-        let r = c.render(&p, "mailto:a@b.c").unwrap();
+        let r = c.render(&p, "mailto:a@b.c", "preview").unwrap();
         assert!(!r.html.contains("<script>"), "the name is escaped in HTML: {}", r.html);
         assert!(r.html.contains("&lt;script&gt;"), "the name is shown as text");
         assert!(r.text.contains("<script>alert(1)</script>"), "the text part carries the name as typed");
@@ -262,8 +273,10 @@ mod tests {
     fn a_subject_goes_out_without_the_characters_nobody_sees() {
         let mut m = msg(vec![Block::Text { markdown: "Bonjour".into() }]);
         m.subject = "Soldes\u{202E} d'été\u{200B} pour {{ first_name }}\u{FEFF}".into();
-        let r =
-            compile(&m, &identity(), vec![]).unwrap().render(&sample_personal(Lang::Fr, "x"), "mailto:a@b.c").unwrap();
+        let r = compile(&m, &identity(), vec![])
+            .unwrap()
+            .render(&sample_personal(Lang::Fr, "x"), "mailto:a@b.c", "preview")
+            .unwrap();
         assert!(
             !r.subject.contains(['\u{202E}', '\u{200B}', '\u{FEFF}']),
             "hidden characters left out: {:?}",
@@ -287,7 +300,7 @@ mod tests {
             vec![],
         )
         .unwrap();
-        let r = c.render(&sample_personal(Lang::Fr, "x"), "mailto:a@b.c").unwrap();
+        let r = c.render(&sample_personal(Lang::Fr, "x"), "mailto:a@b.c", "preview").unwrap();
         assert!(!r.html.contains("<img src=\"x\""), "raw HTML in Markdown is not rendered: {}", r.html);
         assert!(!r.html.contains("<img src=x"), "raw HTML in Markdown is not rendered");
         assert!(!r.html.to_lowercase().contains("javascript:alert"), "javascript: links are dropped");
@@ -298,7 +311,11 @@ mod tests {
     fn styles_are_inlined_and_the_footer_has_identity_address_and_unsubscribe() {
         let c = compile(&msg(vec![Block::Heading { text: "Nouveautés".into() }]), &identity(), vec![]).unwrap();
         let r = c
-            .render(&sample_personal(Lang::Fr, "x"), "mailto:lea@boulangerie.test?subject=unsubscribe%20tok123")
+            .render(
+                &sample_personal(Lang::Fr, "x"),
+                "mailto:lea@boulangerie.test?subject=unsubscribe%20tok123",
+                "preview",
+            )
             .unwrap();
         assert!(r.html.contains("<h1 style="), "the heading's style is inlined: {}", r.html);
         assert!(r.html.contains("@media"), "the phone-width rules are kept");
@@ -306,6 +323,22 @@ mod tests {
         assert!(r.html.contains("tok123"), "the unsubscribe link carries the recipient's token");
         assert!(r.text.contains("3 rue des Lilas"), "the text part has the postal address too");
         assert!(r.text.contains("unsubscribe%20tok123"), "the text part has the unsubscribe address");
+    }
+
+    #[test]
+    fn the_survey_block_gives_each_recipient_eleven_links_with_their_own_token() {
+        let m = msg(vec![Block::Survey { question: String::new() }]);
+        let c = compile(&m, &identity(), vec![]).unwrap();
+        let a = c.render(&sample_personal(Lang::Fr, "x"), "mailto:a@b.c", "tokenaaaaaaaaaaaaaaa").unwrap();
+        let b = c.render(&sample_personal(Lang::Fr, "x"), "mailto:a@b.c", "tokenbbbbbbbbbbbbbbb").unwrap();
+        assert!(a.html.contains("Recommanderiez-vous la boutique"), "an empty question is the standard one");
+        for n in 0..=10 {
+            let link = format!("subject=Avis%20{n}%2F10%20%5Btokenaaaaaaaaaaaaaaa%5D");
+            assert!(a.html.contains(&link) && a.text.contains(&link), "score {n} carries the recipient's token");
+        }
+        assert!(!b.html.contains("tokenaaaa") && b.html.contains("tokenbbbb"), "each recipient has their own token");
+        let twice = msg(vec![Block::Survey { question: "A ?".into() }, Block::Survey { question: "B ?".into() }]);
+        assert!(validate_message(&twice).is_err(), "a message asks the question once");
     }
 
     #[test]

@@ -431,7 +431,7 @@ impl Store {
             }
             None => render::sample_personal(id.mail.language, &id.mail.sender_name),
         };
-        let r = compiled.render(&personal, &id.unsubscribe_url("preview"))?;
+        let r = compiled.render(&personal, &id.unsubscribe_url("preview"), "preview")?;
         let html = compiled.inline_images_for_preview(&r.html);
         let preheader = msg.preheader.clone();
         Ok(Preview { subject: r.subject, preheader, html, text: r.text, customer_id: customer })

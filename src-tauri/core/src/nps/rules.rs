@@ -237,11 +237,31 @@ fn mailto_encode(s: &str) -> String {
         .collect()
 }
 
+/// The start of a survey link, up to where its token goes: the link is this, the token, then
+/// `EMAIL_LINK_END` (a message's token is filled in for each recipient, after the rest is built).
+pub fn email_link_start(reply_to: &str, word: &str, score: u8) -> String {
+    format!("mailto:{}?subject={}", mailto_encode_address(reply_to), mailto_encode(&format!("{word} {score}/10 [")))
+}
+
+/// What follows the token in a survey link: the encoded closing bracket.
+pub const EMAIL_LINK_END: &str = "%5D";
+
+/// The address of a `mailto:` link: `?`, `#`, `%` and spaces encoded (RFC 6068), the rest kept.
+fn mailto_encode_address(s: &str) -> String {
+    s.trim()
+        .bytes()
+        .map(|b| match b {
+            b'?' | b'#' | b'%' | b' ' | b'"' | b'<' | b'>' | b'&' => format!("%{b:02X}"),
+            _ => (b as char).to_string(),
+        })
+        .collect()
+}
+
 /// The eleven links of an emailed survey, 0 to 10: each opens a reply to the shop with the
 /// score and the token in the subject.
 pub fn email_links(reply_to: &str, word: &str, token: &str) -> Vec<(u8, String)> {
     (0..=10u8)
-        .map(|n| (n, format!("mailto:{reply_to}?subject={}", mailto_encode(&reply_subject(word, n, token)))))
+        .map(|n| (n, format!("{}{}{EMAIL_LINK_END}", email_link_start(reply_to, word, n), mailto_encode(token))))
         .collect()
 }
 

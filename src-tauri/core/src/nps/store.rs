@@ -282,6 +282,22 @@ pub fn record_email_answer(tx: &mut Tx, token: &str, score: u8, comment: &str, f
     Ok(EmailAnswer::Recorded { answer_id, customer_id: customer })
 }
 
+/// Whether `customer` may be asked now: neither asked (till, email) nor answered in 90 days.
+pub fn may_ask_now(conn: &Connection, customer: CustomerId, now: DateTime<Utc>) -> Result<bool> {
+    let (asked, answered) = last_contact(conn, customer)?;
+    Ok(rules::may_ask(asked.max(answered), now))
+}
+
+/// Record that a campaign's message asks `customer` the survey question, under the message's
+/// own token (the one its answer links carry).
+pub fn invite_by_campaign(tx: &Tx, customer: CustomerId, campaign: i64, token: &str) -> Result<()> {
+    tx.execute(
+        "INSERT OR IGNORE INTO nps_invitations (token, customer_id, channel, campaign_id, created_at) VALUES (?1, ?2, 'email', ?3, ?4)",
+        params![token, customer, campaign, tx.now],
+    )?;
+    Ok(())
+}
+
 /// A new survey token for an email to `customer` (kept as an invitation: they were asked).
 pub fn new_email_invitation(tx: &Tx, customer: CustomerId, campaign: Option<i64>) -> Result<String> {
     let token = crate::campaigns::store::new_token();

@@ -121,7 +121,7 @@ fn segments_and_personal_fields_know_referrals() {
     let c = render::compile(&msg, &id, vec![]).unwrap();
     let p = render::personal(s.conn(), &id, lea, s.now()).unwrap();
     assert_eq!(p.value("referral_friends"), "2", "a number is written as digits");
-    let r = c.render(&p, "mailto:a@example.com").unwrap();
+    let r = c.render(&p, "mailto:a@example.com", "preview").unwrap();
     assert_eq!(r.subject, format!("Léa, votre code {}", code::format(lea)), "the code is in the subject");
     assert!(r.text.contains("2 amis parrainés") && r.text.contains(&next), "friends and next milestone: {}", r.text);
 }

@@ -4,4 +4,4 @@
  * One block of a message, as the editor builds it. Text blocks are Markdown (bold, italics,
  * links, lists); every text may hold personal fields such as `{{ first_name }}`.
  */
-export type Block = { "type": "heading", text: string, } | { "type": "text", markdown: string, } | { "type": "image", media_id: number, alt: string, } | { "type": "button", label: string, url: string, } | { "type": "product", name: string, description: string, price_cents: number | null, media_id: number | null, url: string, };
+export type Block = { "type": "heading", text: string, } | { "type": "text", markdown: string, } | { "type": "image", media_id: number, alt: string, } | { "type": "button", label: string, url: string, } | { "type": "product", name: string, description: string, price_cents: number | null, media_id: number | null, url: string, } | { "type": "survey", question: string, };

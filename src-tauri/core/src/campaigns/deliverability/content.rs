@@ -296,7 +296,7 @@ fn check_message(
     let compiled = render::compile(msg, identity, render::images_of(conn, msg)?)?;
     let personal = render::sample_personal(identity.mail.language, &identity.mail.sender_name);
     let unsubscribe = identity.unsubscribe_url(CHECK_TOKEN);
-    let r = compiled.render(&personal, &unsubscribe)?;
+    let r = compiled.render(&personal, &unsubscribe, CHECK_TOKEN)?;
     Ok(check(&r.subject, &r.html, &r.text, &unsubscribe).into_iter().map(|f| Finding { variant, ..f }).collect())
 }
 

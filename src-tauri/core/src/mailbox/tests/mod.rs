@@ -265,14 +265,15 @@ pub(super) fn customer(s: &mut Store, first: &str, email: &str) -> i64 {
 
 /// Send a campaign to everyone who agreed (into the `.eml` outbox) and return its id.
 pub(super) fn send_campaign(s: &mut Store, outbox: &Path, name: &str) -> i64 {
+    send_blocks(s, outbox, name, vec![Block::Text { markdown: "Bonjour {{ first_name }}.".into() }])
+}
+
+/// Send a campaign of these blocks to everyone who may receive it, into `outbox` (files).
+pub(super) fn send_blocks(s: &mut Store, outbox: &Path, name: &str, blocks: Vec<Block>) -> i64 {
     let input = CampaignInput {
         name: name.into(),
         content: CampaignContent {
-            a: MessageContent {
-                subject: "Les nouveautés de décembre".into(),
-                preheader: String::new(),
-                blocks: vec![Block::Text { markdown: "Bonjour {{ first_name }}.".into() }],
-            },
+            a: MessageContent { subject: "Les nouveautés de décembre".into(), preheader: String::new(), blocks },
             b: None,
         },
         audience: Audience { filter: SegmentFilter::default(), control_percent: 0, ab: None, results_days: 14 },

@@ -294,6 +294,73 @@ fn a_satisfaction_answer_is_stored_for_the_numbers() {
 }
 
 #[test]
+fn a_campaign_asks_the_survey_question_and_a_click_on_a_score_comes_back_as_an_answer() {
+    let mut w = world();
+    let anne = customer(&mut w.store, "Anne", "anne@example.org");
+    let paul = customer(&mut w.store, "Paul", "paul@example.org");
+    // Paul answered at the till ten days ago: he is not asked again.
+    let answer = crate::nps::NpsInput {
+        customer_id: Some(paul),
+        score: 9,
+        comment: String::new(),
+        channel: crate::nps::NpsChannel::Till,
+        answered_at: None,
+    };
+    w.store.record_nps(&answer, None).unwrap();
+    let question = "Que pensez-vous de <b>nous</b> ?".to_string();
+    let c = send_blocks(&mut w.store, w.outbox.path(), "Votre avis", vec![Block::Survey { question }]);
+    let recipients: Vec<i64> = w
+        .store
+        .conn()
+        .prepare("SELECT customer_id FROM campaign_recipients WHERE campaign_id = ?1")
+        .unwrap()
+        .query_map([c], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(recipients, [anne], "asked at the till within 90 days: left out of a survey campaign");
+    let (mid, token) = sent_to(&w.store, c, "anne@example.org");
+    let invited: i64 = w
+        .store
+        .conn()
+        .query_row(
+            "SELECT customer_id FROM nps_invitations WHERE token = ?1 AND campaign_id = ?2",
+            rusqlite::params![token, c],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(invited, anne, "Anne is recorded as asked, under her message's token");
+    // The message as it left: eleven links in the HTML and in the text part.
+    let file = std::fs::read_dir(w.outbox.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "eml"))
+        .expect("the message was written");
+    let raw = std::fs::read(file).unwrap();
+    let msg = mail_parser::MessageParser::default().parse(&raw).unwrap();
+    let html = msg.body_html(0).unwrap().to_string();
+    let text = msg.body_text(0).unwrap().to_string();
+    assert!(html.contains("Que pensez-vous de &lt;b&gt;nous&lt;/b&gt; ?"), "the merchant's question, as text");
+    for n in 0..=10u8 {
+        let link = format!("mailto:{SHOP}?subject=Avis%20{n}%2F10%20%5B{token}%5D");
+        assert!(html.contains(&format!("href=\"{link}\"")), "score {n} is a link in the HTML: {html}");
+        assert!(text.contains(&format!("{n} : {link}")), "score {n} is written out in the text part: {text}");
+    }
+    // Anne clicks 8: her mail program opens a reply with that subject; she adds a word.
+    let reply = format!(
+        "From: anne@example.org\r\nTo: {SHOP}\r\nSubject: RE: {}\r\nIn-Reply-To: {mid}\r\nMessage-ID: <s1@mail.receiver.test>\r\n\r\nTrès bon accueil.\r\n",
+        crate::nps::rules::reply_subject("Avis", 8, &token)
+    );
+    w.dovecot.append("INBOX", &[reply.into_bytes()]);
+    w.read();
+    let nps = w.store.customer_nps(anne).unwrap();
+    let last = nps.last_answer.expect("the answer came back through the mailbox");
+    assert_eq!(last.score, 8);
+    assert_eq!(last.channel, crate::nps::NpsChannel::Email);
+    assert!(last.comment.as_deref().unwrap_or("").contains("Très bon accueil"));
+}
+
+#[test]
 fn an_answer_to_the_survey_links_opens_a_follow_up_and_a_second_click_changes_nothing() {
     let mut w = world();
     let paul = customer(&mut w.store, "Paul", "paul@example.org");
