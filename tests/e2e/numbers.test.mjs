@@ -179,3 +179,25 @@ test('satisfaction is scored, with comments by theme, and the monthly report pri
   });
   await shot('47-monthly-report');
 });
+
+test('a campaign asks the satisfaction question by email: eleven scores that open a reply', async () => {
+  await go('#/campaigns');
+  await (await visible('[data-testid="campaign-new"]')).click();
+  await (await visible('[data-testid="block-add-survey"]')).click();
+  await visible('[data-testid="block-survey"]');
+  assert.equal((await browser.$$('[data-testid="block-add-survey"]')).length, 0, 'the question is asked once per message');
+  await (await browser.$('[data-testid="block-survey"]')).setValue('Que pensez-vous de <b>la boutique</b> ?');
+  const frame = await visible('[data-testid="preview-frame"]', 15_000);
+  let links = [];
+  await browser.waitUntil(async () => {
+    await browser.switchFrame(frame);
+    const body = await browser.execute(() => document.body?.innerText ?? '');
+    links = await browser.execute(() => Array.from(document.querySelectorAll('a[href^="mailto:"]')).map((a) => [a.textContent, a.getAttribute('href')]));
+    await browser.switchFrame(null);
+    return body.includes('Que pensez-vous de <b>la boutique</b> ?');
+  }, { timeout: 15_000, timeoutMsg: 'the preview never showed the question as written' });
+  const scores = links.filter(([, href]) => href.includes('%2F10'));
+  assert.deepEqual(scores.map(([n]) => n), ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '10'], 'eleven scores, 0 to 10');
+  assert.match(scores[8][1], /subject=Avis%208%2F10%20%5B\w+%5D$/, `the score and a token in the reply's subject: ${scores[8][1]}`);
+  await shot('47-campaign-survey-preview');
+});
