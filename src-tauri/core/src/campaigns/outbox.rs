@@ -84,7 +84,7 @@ pub(super) fn materialise(tx: &Tx, c: &Campaign) -> Result<i64> {
         ])?;
         // Asked from now on (the control group is not): their answer links carry this token.
         if survey && grp != "control" {
-            crate::nps::invite_by_campaign(tx, p.customer_id, c.id.into(), &token)?;
+            crate::nps::invite_by_campaign(tx, p.customer_id, c.id, &token)?;
         }
     }
     Ok((n - control) as i64)
