@@ -43,6 +43,11 @@ impl Survey<'_> {
             .collect()
     }
 
+    /// A link of the text part: "8 : mailto:…" in French, "8: mailto:…" in English.
+    pub fn text_line(&self, n: u8, href: &str) -> String {
+        i18n::tr(self.id.mail.language, "mail.nps.text_line", &[("n", n.to_string()), ("link", href.to_string())])
+    }
+
     pub fn link_title(&self, n: u8) -> String {
         i18n::tr(self.id.mail.language, "mail.nps.link_title", &[("n", n.to_string())])
     }

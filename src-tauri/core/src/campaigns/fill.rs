@@ -52,7 +52,18 @@ fn slot_of(c: char) -> Option<(usize, bool)> {
 /// The merchant's text without private-use characters (which nobody types in a newsletter,
 /// and which would otherwise pass for markers).
 pub fn strip_markers(s: &str) -> String {
-    s.chars().filter(|c| !matches!(*c as u32, 0xE000..=0xF8FF)).collect()
+    let s: String = s.chars().filter(|c| !matches!(*c as u32, 0xE000..=0xF8FF)).collect();
+    // A marker written percent-encoded (`%EE%84%8F`) would be a link slot too: its `%` is
+    // written `%25`, so the text stays the text it is.
+    let mut out = String::with_capacity(s.len());
+    for (i, c) in s.char_indices() {
+        if c == '%' && percent_marker(&s[i..]).is_some() {
+            out.push_str("%25");
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Replace each `{{ name }}` (spaces inside optional) whose name is in `fields` by the marker of
@@ -237,6 +248,12 @@ mod tests {
             "ab",
             "markers from the merchant are removed"
         );
+        // The same marker percent-encoded, as a link would carry it (U+E101 = %EE%84%81).
+        let encoded = "https://tiers.example/?t=%EE%84%81&u=%ee%84%80";
+        let m = mark_fields(encoded, FIELDS, Context::Url).unwrap();
+        let out = Pieces::cut(&m, Context::Html).fill(&["SECRET", "TOKEN"]);
+        assert!(!out.contains("SECRET") && !out.contains("TOKEN"), "an encoded marker is not a slot either: {out}");
+        assert_eq!(out, "https://tiers.example/?t=%25EE%84%81&u=%25ee%84%80", "it stays the text typed, its % escaped");
     }
 
     #[test]

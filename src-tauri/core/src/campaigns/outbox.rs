@@ -31,7 +31,8 @@ pub(super) fn materialise(tx: &Tx, c: &Campaign) -> Result<i64> {
     let mut people = segments::eligible(tx, &c.audience.filter, tx.now)?;
     // A message that asks the satisfaction question goes to those who may be asked: nobody is
     // asked twice in 90 days, whatever the way (till, paper, email).
-    let survey = c.content.asks_survey();
+    // (An A/B test cannot carry the question: refused when saved.)
+    let survey = c.audience.ab.is_none() && c.content.a.asks_survey();
     if survey {
         let mut keep = Vec::with_capacity(people.len());
         for p in people {
@@ -40,6 +41,9 @@ pub(super) fn materialise(tx: &Tx, c: &Campaign) -> Result<i64> {
             }
         }
         people = keep;
+    }
+    if people.is_empty() && survey {
+        return Err(Error::conflict("conflict.campaign_no_recipient_survey"));
     }
     if people.is_empty() {
         return Err(Error::conflict("conflict.campaign_no_recipient"));
@@ -83,7 +87,10 @@ pub(super) fn materialise(tx: &Tx, c: &Campaign) -> Result<i64> {
             token
         ])?;
         // Asked from now on (the control group is not): their answer links carry this token.
-        if survey && grp != "control" {
+        // Recorded when the campaign starts, so that two campaigns or the till never ask them
+        // again meanwhile; a message then skipped at sending (consent withdrawn, address
+        // suppressed) or a campaign cancelled still counts as an ask for 90 days.
+        if survey && grp == "main" {
             crate::nps::invite_by_campaign(tx, p.customer_id, c.id, &token)?;
         }
     }

@@ -14,7 +14,8 @@ pub(super) fn block_text(b: &Block, currency: Currency, locale: Locale, survey: 
         Block::Survey { question } => {
             let mut s = format!("{}\n{}\n", survey.question(question), survey.help());
             for (n, href) in survey.links() {
-                s += &format!("{n} : {href}\n");
+                s += &survey.text_line(n, &href);
+                s.push('\n');
             }
             s
         }

@@ -61,6 +61,11 @@ pub fn validate_input(input: &CampaignInput) -> Result<()> {
         if input.content.b.is_none() {
             p.add("content.b", "campaign.ab_needs_b");
         }
+        // Who was asked must be known when the campaign starts (the 90 days): with two versions
+        // and a winner chosen later, it is not.
+        if input.content.asks_survey() {
+            p.add("ab", "campaign.survey_no_ab");
+        }
     }
     p.into_result()?;
     render::validate_message(&input.content.a)?;

@@ -246,13 +246,16 @@ pub fn email_link_start(reply_to: &str, word: &str, score: u8) -> String {
 /// What follows the token in a survey link: the encoded closing bracket.
 pub const EMAIL_LINK_END: &str = "%5D";
 
-/// The address of a `mailto:` link: `?`, `#`, `%` and spaces encoded (RFC 6068), the rest kept.
+/// The address of a `mailto:` link (RFC 6068): unreserved characters, `@` and the
+/// sub-delimiters the address may keep stay; every other byte is percent-encoded (an accented
+/// domain byte by byte, `?`, `#`, `%`, `&`, quotes, spaces).
 fn mailto_encode_address(s: &str) -> String {
     s.trim()
         .bytes()
         .map(|b| match b {
-            b'?' | b'#' | b'%' | b' ' | b'"' | b'<' | b'>' | b'&' => format!("%{b:02X}"),
-            _ => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'@' => (b as char).to_string(),
+            b'!' | b'$' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b':' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
         })
         .collect()
 }
@@ -323,6 +326,12 @@ mod tests {
         let links = email_links("boutique@example.com", "Avis", "K7PX2M9QAB");
         assert_eq!(links.len(), 11, "one link per score from 0 to 10");
         assert_eq!(links[7].1, "mailto:boutique@example.com?subject=Avis%207%2F10%20%5BK7PX2M9QAB%5D");
+        assert_eq!(
+            email_link_start("avis+shop@boulangerie-élise.test", "Avis", 9),
+            "mailto:avis+shop@boulangerie-%C3%A9lise.test?subject=Avis%209%2F10%20%5B",
+            "an accented address is percent-encoded byte by byte, '+' kept"
+        );
+        assert!(email_link_start("a&b?c#d%e\"f@x.test", "Avis", 1).starts_with("mailto:a%26b%3Fc%23d%25e%22f@x.test?"));
         let cases = [
             ("Avis 7/10 [K7PX2M9QAB]", Some((7, "K7PX2M9QAB"))),
             ("Re: Avis 10/10 [K7PX2M9QAB]", Some((10, "K7PX2M9QAB"))),

@@ -292,7 +292,7 @@ pub fn may_ask_now(conn: &Connection, customer: CustomerId, now: DateTime<Utc>) 
 /// own token (the one its answer links carry).
 pub fn invite_by_campaign(tx: &Tx, customer: CustomerId, campaign: i64, token: &str) -> Result<()> {
     tx.execute(
-        "INSERT OR IGNORE INTO nps_invitations (token, customer_id, channel, campaign_id, created_at) VALUES (?1, ?2, 'email', ?3, ?4)",
+        "INSERT INTO nps_invitations (token, customer_id, channel, campaign_id, created_at) VALUES (?1, ?2, 'email', ?3, ?4)",
         params![token, customer, campaign, tx.now],
     )?;
     Ok(())

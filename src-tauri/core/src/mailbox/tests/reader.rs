@@ -357,6 +357,14 @@ fn a_campaign_asks_the_survey_question_and_a_click_on_a_score_comes_back_as_an_a
     let last = nps.last_answer.expect("the answer came back through the mailbox");
     assert_eq!(last.score, 8);
     assert_eq!(last.channel, crate::nps::NpsChannel::Email);
+    // A/B tests cannot carry the question: who received it would be known only later.
+    let mut ab = w.store.campaign(c).unwrap();
+    ab.audience.ab =
+        Some(crate::campaigns::AbTest { sample_percent: 20, metric: crate::campaigns::AbMetric::Manual, wait_days: 2 });
+    ab.content.b = Some(ab.content.a.clone());
+    let input = CampaignInput { name: "Avis A/B".into(), content: ab.content, audience: ab.audience };
+    let e = w.store.create_campaign(&input, None).unwrap_err();
+    assert!(format!("{e:?}").contains("survey_no_ab"), "{e:?}");
     assert!(last.comment.as_deref().unwrap_or("").contains("Très bon accueil"));
 }
 
