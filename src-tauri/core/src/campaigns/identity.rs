@@ -53,13 +53,34 @@ impl Identity {
     }
     /// The per-recipient unsubscribe address (also the `List-Unsubscribe` header).
     pub fn unsubscribe_url(&self, token: &str) -> String {
-        format!("mailto:{}?subject=unsubscribe%20{}", self.reply_address(), token)
+        let address = crate::nps::rules::mailto_encode_address(self.reply_address());
+        format!("mailto:{address}?subject=unsubscribe%20{token}")
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_unsubscribe_address_is_a_valid_mailto_whatever_the_reply_address() {
+        let mut id = Identity {
+            mail: MailSettings { sender_email: "léa@boulangerie-élise.test".into(), ..MailSettings::default() },
+            currency: Currency::EUR,
+            locale: Locale::FrFr,
+        };
+        assert_eq!(
+            id.unsubscribe_url("tok"),
+            "mailto:l%C3%A9a@boulangerie-%C3%A9lise.test?subject=unsubscribe%20tok",
+            "non-ASCII bytes percent-encoded (RFC 6068)"
+        );
+        id.mail.sender_email = "lea@boulangerie.test".into();
+        assert_eq!(
+            id.unsubscribe_url("tok"),
+            "mailto:lea@boulangerie.test?subject=unsubscribe%20tok",
+            "ASCII unchanged"
+        );
+    }
 
     #[test]
     fn money_is_written_the_shops_way() {

@@ -249,7 +249,7 @@ pub const EMAIL_LINK_END: &str = "%5D";
 /// The address of a `mailto:` link (RFC 6068): unreserved characters, `@` and the
 /// sub-delimiters the address may keep stay; every other byte is percent-encoded (an accented
 /// domain byte by byte, `?`, `#`, `%`, `&`, quotes, spaces).
-fn mailto_encode_address(s: &str) -> String {
+pub fn mailto_encode_address(s: &str) -> String {
     s.trim()
         .bytes()
         .map(|b| match b {
