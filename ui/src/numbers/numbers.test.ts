@@ -10,6 +10,7 @@ import {
   formatChange,
   formatDays,
   formatEvery,
+  monthName,
   listHref,
   monthLabel,
   readListQuery,
@@ -108,5 +109,12 @@ describe('every number opens its customers', () => {
   });
   it('every segment has a place in the grid', () => {
     expect(new Set(GRID.flat()).size).toBe(SEGMENTS.length);
+  });
+});
+
+describe('monthName', () => {
+  it('names a month from its YYYY-MM or one of its days, in the shop’s language', () => {
+    expect(monthName('2026-11', 'fr-FR')).toBe('novembre 2026');
+    expect(monthName('2026-04-01', 'en-GB'), 'a day names its month').toBe('April 2026');
   });
 });

@@ -196,6 +196,11 @@ export function periodLabel(p: Period, locale: string): string {
   return p.from === p.to ? f.format(day(p.from)) : `${f.format(day(p.from))} – ${f.format(day(p.to))}`;
 }
 
+/** A month by name, from its `YYYY-MM` or any of its days: "novembre 2026", "November 2026". */
+export function monthName(s: string, locale: string): string {
+  return new Intl.DateTimeFormat(locale, { month: 'long', year: 'numeric', timeZone: 'UTC' }).format(new Date(`${s.slice(0, 7)}-15T12:00:00Z`));
+}
+
 /** The day before a `YYYY-MM-DD` date. */
 export function dayBefore(s: string): string {
   const d = day(s);

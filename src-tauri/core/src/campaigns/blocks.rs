@@ -35,12 +35,7 @@ impl Survey<'_> {
     /// The eleven answer links, 0 to 10, the token's marker in each (`nps::rules`).
     pub fn links(&self) -> Vec<(u8, String)> {
         let word = i18n::tr(self.id.mail.language, "mail.nps.word", &[]);
-        (0..=10u8)
-            .map(|n| {
-                let start = crate::nps::rules::email_link_start(self.id.reply_address(), &word, n);
-                (n, format!("{start}{}{}", self.token, crate::nps::rules::EMAIL_LINK_END))
-            })
-            .collect()
+        crate::nps::rules::email_links(self.id.reply_address(), &word, &self.token.to_string())
     }
 
     /// A link of the text part: "8 : mailto:…" in French, "8: mailto:…" in English.

@@ -237,15 +237,6 @@ fn mailto_encode(s: &str) -> String {
         .collect()
 }
 
-/// The start of a survey link, up to where its token goes: the link is this, the token, then
-/// `EMAIL_LINK_END` (a message's token is filled in for each recipient, after the rest is built).
-pub fn email_link_start(reply_to: &str, word: &str, score: u8) -> String {
-    format!("mailto:{}?subject={}", mailto_encode_address(reply_to), mailto_encode(&format!("{word} {score}/10 [")))
-}
-
-/// What follows the token in a survey link: the encoded closing bracket.
-pub const EMAIL_LINK_END: &str = "%5D";
-
 /// The address of a `mailto:` link (RFC 6068): unreserved characters, `@` and the
 /// sub-delimiters the address may keep stay; every other byte is percent-encoded (an accented
 /// domain byte by byte, `?`, `#`, `%`, `&`, quotes, spaces).
@@ -261,10 +252,13 @@ pub fn mailto_encode_address(s: &str) -> String {
 }
 
 /// The eleven links of an emailed survey, 0 to 10: each opens a reply to the shop with the
-/// score and the token in the subject.
+/// score and the token in the subject (`reply_subject`, percent-encoded). The token is written
+/// as it is: one of ours (letters and digits), or the renderer's slot where each recipient's
+/// goes.
 pub fn email_links(reply_to: &str, word: &str, token: &str) -> Vec<(u8, String)> {
+    let address = mailto_encode_address(reply_to);
     (0..=10u8)
-        .map(|n| (n, format!("{}{}{EMAIL_LINK_END}", email_link_start(reply_to, word, n), mailto_encode(token))))
+        .map(|n| (n, format!("mailto:{address}?subject={}{token}%5D", mailto_encode(&format!("{word} {n}/10 [")))))
         .collect()
 }
 
@@ -326,12 +320,19 @@ mod tests {
         let links = email_links("boutique@example.com", "Avis", "K7PX2M9QAB");
         assert_eq!(links.len(), 11, "one link per score from 0 to 10");
         assert_eq!(links[7].1, "mailto:boutique@example.com?subject=Avis%207%2F10%20%5BK7PX2M9QAB%5D");
+        for (n, link) in &links {
+            let subject = link.split_once("?subject=").unwrap().1.replace("%20", " ").replace("%2F", "/");
+            let subject = subject.replace("%5B", "[").replace("%5D", "]");
+            assert_eq!(subject, reply_subject("Avis", *n, "K7PX2M9QAB"), "the link's subject is the reply's");
+        }
         assert_eq!(
-            email_link_start("avis+shop@boulangerie-élise.test", "Avis", 9),
-            "mailto:avis+shop@boulangerie-%C3%A9lise.test?subject=Avis%209%2F10%20%5B",
+            email_links("avis+shop@boulangerie-élise.test", "Avis", "T")[9].1,
+            "mailto:avis+shop@boulangerie-%C3%A9lise.test?subject=Avis%209%2F10%20%5BT%5D",
             "an accented address is percent-encoded byte by byte, '+' kept"
         );
-        assert!(email_link_start("a&b?c#d%e\"f@x.test", "Avis", 1).starts_with("mailto:a%26b%3Fc%23d%25e%22f@x.test?"));
+        assert!(email_links("a&b?c#d%e\"f@x.test", "Avis", "T")[1]
+            .1
+            .starts_with("mailto:a%26b%3Fc%23d%25e%22f@x.test?"));
         let cases = [
             ("Avis 7/10 [K7PX2M9QAB]", Some((7, "K7PX2M9QAB"))),
             ("Re: Avis 10/10 [K7PX2M9QAB]", Some((10, "K7PX2M9QAB"))),

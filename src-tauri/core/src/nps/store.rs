@@ -383,10 +383,9 @@ impl Store {
 
     pub fn customer_nps(&self, customer: CustomerId) -> Result<CustomerNps> {
         crate::customers::ensure_exists(self.conn(), customer)?;
-        let (asked, answered) = last_contact(self.conn(), customer)?;
-        let last = asked.max(answered);
+        let (asked, _) = last_contact(self.conn(), customer)?;
         Ok(CustomerNps {
-            may_ask: rules::may_ask(last, self.now()),
+            may_ask: may_ask_now(self.conn(), customer, self.now())?,
             last_asked_at: asked,
             last_answer: answers(
                 self.conn(),
