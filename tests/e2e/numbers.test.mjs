@@ -113,6 +113,21 @@ test('a tile and a chart bar open the customers of their period', async () => {
   await browser.waitUntil(async () => (await browser.$$('[data-numbers-row]')).length > 0, { timeout: 15_000 });
 });
 
+test('this month so far is compared with the same days of last month, and opens its customers', async () => {
+  await go('#/');
+  const tile = await visible('#so-far-revenue', 20_000);
+  const text = (await tile.getText()).replace(/[\u00a0\u202f]/g, ' ');
+  assert.match(text, /€/, `the month so far shows money: ${text}`);
+  assert.match(text, /mois dernier à la même date/, `compared with the same days of last month: ${text}`);
+  const active = Number((await (await browser.$('#so-far-active .value')).getText()).replace(/\D/g, ''));
+  await tile.click();
+  await waitForText('#numbers-list-title', 'Clients venus acheter');
+  await browser.waitUntil(async () => Number((await (await browser.$('#list-total')).getText()).replace(/\D/g, '')) === active, {
+    timeout: 15_000,
+    timeoutMsg: `the list never held the ${active} customers who bought this month`,
+  });
+});
+
 test("a customer's page says their rhythm, segment and value", async () => {
   const best = await invoke('customers_list', { req: { sort: 'total_spent', archived: false, after: null, limit: 1 } });
   await go(`#/customers/${best.items[0].id}`);

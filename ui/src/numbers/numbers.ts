@@ -104,6 +104,11 @@ export const WINDOW_LABEL: Record<Grain, string> = {
   week: 'ui.numbers.window.week',
   month: 'ui.numbers.window.month',
 };
+export const WINDOW_TITLE: Record<Grain, string> = {
+  day: 'ui.numbers.window_title.day',
+  week: 'ui.numbers.window_title.week',
+  month: 'ui.numbers.window_title.month',
+};
 export const CLV_MODEL_LABEL: Record<ClvModel, string> = {
   bg_nbd: 'ui.numbers.clv_model.bg_nbd',
   segment_history: 'ui.numbers.clv_model.segment_history',

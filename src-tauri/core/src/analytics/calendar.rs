@@ -132,6 +132,29 @@ pub fn last_bucket(w: Windows) -> Windows {
     Windows { current, previous, last_year: w.buckets_last_year[n - 1], ..w }
 }
 
+/// The running week or month so far, against the same days of the one before and of last year.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ToDate {
+    pub current: Period,
+    pub previous: Period,
+    pub last_year: Period,
+}
+
+/// Rule (the home screen's "so far"): the running week or month, from its first day to today,
+/// against as many days from the start of the one before (the 1st to the 5th of last month on
+/// the 5th, cut at that month's end) and the same days a year earlier. None for days: the figures
+/// are kept per day, and a day still running cannot be compared fairly with a whole one.
+pub fn to_date(grain: Grain, w: &Windows) -> Option<ToDate> {
+    let n = w.buckets.len();
+    if grain == Grain::Day || n < 2 {
+        return None;
+    }
+    let current = w.buckets[n - 1];
+    let before = w.buckets[n - 2];
+    let previous = Period { from: before.from, to: (before.from + Duration::days(current.days() - 1)).min(before.to) };
+    Some(ToDate { current, previous, last_year: w.buckets_last_year[n - 1] })
+}
+
 /// `YYYY-MM-DD`, the form days are stored and compared in.
 pub fn day_key(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
@@ -235,6 +258,22 @@ mod tests {
         assert_eq!(wk.previous.to + Duration::days(1), wk.current.from, "and ends where this one starts");
         let leap = windows(Grain::Month, d(2028, 2, 29));
         assert_eq!(leap.buckets_last_year[11], Period { from: d(2027, 2, 1), to: d(2027, 2, 28) });
+    }
+
+    #[test]
+    fn so_far_compares_the_same_days_of_last_month_and_of_last_year() {
+        let on = |g, day| to_date(g, &windows(g, day));
+        let m = on(Grain::Month, d(2026, 12, 5)).expect("a month has a so-far");
+        assert_eq!(m.current, Period { from: d(2026, 12, 1), to: d(2026, 12, 5) }, "December so far");
+        assert_eq!(m.previous, Period { from: d(2026, 11, 1), to: d(2026, 11, 5) }, "the 1st to the 5th of November");
+        assert_eq!(m.last_year, Period { from: d(2025, 12, 1), to: d(2025, 12, 5) }, "the same days a year earlier");
+        let end = on(Grain::Month, d(2026, 3, 31)).unwrap();
+        assert_eq!(end.previous, Period { from: d(2026, 2, 1), to: d(2026, 2, 28) }, "cut at February's last day");
+        let w = on(Grain::Week, d(2026, 12, 2)).unwrap();
+        assert_eq!(w.current, Period { from: d(2026, 11, 30), to: d(2026, 12, 2) }, "Monday to Wednesday");
+        assert_eq!(w.previous, Period { from: d(2026, 11, 23), to: d(2026, 11, 25) }, "last Monday to Wednesday");
+        assert_eq!(w.last_year.days(), 3);
+        assert_eq!(on(Grain::Day, d(2026, 12, 2)), None, "a day still running is not compared with a whole one");
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! snapshots and the few satisfaction answers, never the whole purchase history; a figure that
 //! is not computed yet is absent (`None`), never zero.
 
-use super::calendar::{self, change_permille, Grain, Period, Windows};
+use super::calendar::{self, change_permille, Grain, Period, ToDate, Windows};
 use super::days::{read_days, set_state, state, DayFigures};
 use super::hooks::{self, ReferralBudget};
 use super::programme::ProgrammeReturn;
@@ -73,6 +73,16 @@ pub struct TotalsChanges {
     pub basket_vs_last_year: Option<i64>,
 }
 
+/// The running week or month so far, its figures and their changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct SoFar {
+    pub periods: ToDate,
+    pub current: Totals,
+    pub previous: Totals,
+    pub last_year: Totals,
+    pub changes: TotalsChanges,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct CampaignFigure {
     pub id: i64,
@@ -102,6 +112,9 @@ pub struct Dashboard {
     pub changes: TotalsChanges,
     pub series: Vec<Bucket>,
     pub series_last_year: Vec<Bucket>,
+    /// The home screen's running week or month so far against the same days before (not for
+    /// days, nor in the monthly report, whose figures are already its month's).
+    pub so_far: Option<SoFar>,
     /// The per-day figures have been built at least once (a large file upgraded a moment ago
     /// may still be computing them).
     pub days_ready: bool,
@@ -166,12 +179,18 @@ impl Store {
         let (current, previous, last_year) =
             (totals(&days, w.current), totals(&days, w.previous), totals(&days, w.last_year));
         let bucket = |p: &Period| Bucket { period: *p, totals: totals(&days, *p) };
+        let so_far = calendar::to_date(req.grain, &w).filter(|_| req.until.is_none()).map(|periods| {
+            let (c, p, l) =
+                (totals(&days, periods.current), totals(&days, periods.previous), totals(&days, periods.last_year));
+            SoFar { periods, current: c, previous: p, last_year: l, changes: changes(&c, &p, &l) }
+        });
         Ok(Dashboard {
             grain: req.grain,
             today,
             changes: changes(&current, &previous, &last_year),
             series: w.buckets.iter().map(bucket).collect(),
             series_last_year: w.buckets_last_year.iter().map(bucket).collect(),
+            so_far,
             windows: w,
             current,
             previous,

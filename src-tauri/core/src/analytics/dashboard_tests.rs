@@ -60,6 +60,37 @@ fn the_month_view_compares_with_the_previous_months_and_last_year() {
 }
 
 #[test]
+fn the_home_screen_compares_this_month_so_far_with_the_same_days_of_last_month() {
+    let (mut s, clock) = store();
+    clock.set(noon(2026, 12, 5));
+    let a = add(&mut s, input("Zoé", "Côté"));
+    sell(&mut s, a, 3_000, noon(2026, 12, 2));
+    sell(&mut s, a, 1_000, noon(2026, 11, 4));
+    // After the 5th of November: not in the days compared.
+    sell(&mut s, a, 50_000, noon(2026, 11, 20));
+    sell(&mut s, a, 2_000, noon(2025, 12, 5));
+    s.refresh_days().unwrap();
+    let d = s.dashboard(&DashboardRequest { grain: Grain::Month, until: None }).unwrap();
+    let f = d.so_far.expect("the month view has a so-far");
+    assert_eq!(
+        (f.current.revenue_cents, f.previous.revenue_cents, f.last_year.revenue_cents),
+        (3_000, 1_000, 2_000),
+        "1–5 December against 1–5 November and 1–5 December last year"
+    );
+    assert_eq!(f.changes.revenue_vs_previous, Some(2_000), "+200 % on the same days of last month");
+    assert_eq!(f.changes.revenue_vs_last_year, Some(500));
+    let day = s.dashboard(&DashboardRequest { grain: Grain::Day, until: None }).unwrap();
+    assert!(day.so_far.is_none(), "a day still running is not compared with a whole one");
+    let report = s
+        .dashboard(&DashboardRequest {
+            grain: Grain::Month,
+            until: Some(NaiveDate::from_ymd_opt(2026, 11, 30).unwrap()),
+        })
+        .unwrap();
+    assert!(report.so_far.is_none(), "the report's figures are already its month's");
+}
+
+#[test]
 fn the_monthly_report_looks_at_a_past_month() {
     let (mut s, clock) = store();
     clock.set(noon(2026, 11, 15));

@@ -5,11 +5,17 @@ import type { Insights } from "./Insights";
 import type { NpsSummary } from "./NpsSummary";
 import type { ReferralBudget } from "./ReferralBudget";
 import type { ScoresSummary } from "./ScoresSummary";
+import type { SoFar } from "./SoFar";
 import type { Totals } from "./Totals";
 import type { TotalsChanges } from "./TotalsChanges";
 import type { Windows } from "./Windows";
 
 export type Dashboard = { grain: Grain, today: string, windows: Windows, current: Totals, previous: Totals, last_year: Totals, changes: TotalsChanges, series: Array<Bucket>, series_last_year: Array<Bucket>, 
+/**
+ * The home screen's running week or month so far against the same days before (not for
+ * days, nor in the monthly report, whose figures are already its month's).
+ */
+so_far: SoFar | null, 
 /**
  * The per-day figures have been built at least once (a large file upgraded a moment ago
  * may still be computing them).
