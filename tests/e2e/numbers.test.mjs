@@ -170,6 +170,18 @@ test('the till asks the customer their opinion on a screen they can read', async
 });
 
 test('satisfaction is scored, with comments by theme, and the monthly report prints', async () => {
+  // The promoters counted on the dashboard are the customers their list holds.
+  await go('#/');
+  const promoters = await visible('#nps .groups a', 30_000);
+  const label = await promoters.getText();
+  const counted = Number(label.replace(/^.*:/, '').replace(/\D/g, ''));
+  assert.ok(counted > 0, 'the demo shop has promoters');
+  await promoters.click();
+  await waitForText('#numbers-list-title', 'des 12 derniers mois');
+  await browser.waitUntil(async () => Number((await (await browser.$('#list-total')).getText()).replace(/\D/g, '')) === counted, {
+    timeout: 15_000,
+    timeoutMsg: `the promoters' list never held the ${counted} counted`,
+  });
   await go('#/numbers/nps');
   await visible('#nps-page-score', 15_000);
   const text = await pageText();

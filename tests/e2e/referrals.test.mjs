@@ -106,7 +106,7 @@ test('she receives exactly the €10 voucher and uses it at the till', async () 
   await typeInFocused('till-input', ESCAPE);
   await typeInFocused('till-input', lea.card_number + ENTER);
   await waitForText('#till-customer', 'Léa Martin');
-  await waitForText('[data-testid="referrals-panel"]', '4 filleul(s) validé(s)');
+  await waitForText('[data-testid="referrals-panel"]', '4 filleuls validés');
   const select = await visible('#till-apply');
   const options = await applyOptions();
   const vouchers = options.filter(([v]) => v !== '');

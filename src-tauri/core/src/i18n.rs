@@ -66,13 +66,56 @@ fn catalogue(lang: Lang) -> &'static HashMap<String, String> {
     }
 }
 
-/// Translate `key`, replacing `{name}` placeholders with `args`.
+/// Translate `key`, replacing `{name}` placeholders with `args`, and `{name|one|other}` with
+/// the form that agrees with the number `name` holds (`plural_one`).
 pub fn tr(lang: Lang, key: &str, args: &[(&'static str, String)]) -> String {
     let template = catalogue(lang).get(key).or_else(|| catalogue(Lang::Fr).get(key)).map(String::as_str).unwrap_or(key);
-    let mut out = template.to_string();
+    let mut out = choose_plurals(lang, template, args);
     for (name, value) in args {
         out = out.replace(&format!("{{{name}}}"), value);
     }
+    out
+}
+
+/// Rule: French says "0 client", "1 client", "2 clients" (one below 2); English says
+/// "1 customer", "0 customers" (one for exactly 1). `value` may be formatted ("1 234", "1,5").
+pub fn plural_one(lang: Lang, value: &str) -> bool {
+    let bare: String = value.chars().filter(|c| !c.is_whitespace() && *c != '\u{202f}').collect();
+    let bare = match lang {
+        Lang::Fr => bare.replace('.', "").replace(',', "."),
+        Lang::En => bare.replace(',', ""),
+    };
+    match bare.parse::<f64>() {
+        Ok(n) => match lang {
+            Lang::Fr => (0.0..2.0).contains(&n),
+            Lang::En => n == 1.0,
+        },
+        Err(_) => false,
+    }
+}
+
+fn choose_plurals(lang: Lang, template: &str, args: &[(&'static str, String)]) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open..];
+        let Some(close) = after.find('}') else { break };
+        let inner = &after[1..close];
+        let mut pieces = inner.split('|');
+        let (name, one, other) = (pieces.next(), pieces.next(), pieces.next());
+        match (name, one, other, pieces.next()) {
+            (Some(name), Some(one), Some(other), None) if !inner.contains('{') => {
+                match args.iter().find(|(n, _)| *n == name) {
+                    Some((_, v)) => out.push_str(if plural_one(lang, v) { one } else { other }),
+                    None => out.push_str(&after[..=close]),
+                }
+            }
+            _ => out.push_str(&after[..=close]),
+        }
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
     out
 }
 
@@ -140,6 +183,17 @@ mod tests {
         let missing_fr: Vec<_> = en.keys().filter(|k| !fr.contains_key(*k)).collect();
         assert!(missing_en.is_empty(), "keys missing in English: {missing_en:?}");
         assert!(missing_fr.is_empty(), "keys missing in French: {missing_fr:?}");
+    }
+
+    #[test]
+    fn a_word_agrees_with_its_number_by_each_languages_rule() {
+        let t = "{n} {n|client|clients}, {m} {m|point|points}, {x}";
+        let args = |n: &str| vec![("n", n.to_string()), ("m", "2".to_string())];
+        assert_eq!(choose_plurals(Lang::Fr, t, &args("1")), "{n} client, {m} points, {x}");
+        assert_eq!(choose_plurals(Lang::Fr, t, &args("0")), "{n} client, {m} points, {x}", "French: 0 is singular");
+        assert_eq!(choose_plurals(Lang::En, t, &args("0")), "{n} clients, {m} points, {x}", "English: 0 is plural");
+        assert!(plural_one(Lang::Fr, "1,5") && !plural_one(Lang::Fr, "1\u{202f}234"));
+        assert!(plural_one(Lang::En, "1") && !plural_one(Lang::En, "1,001") && !plural_one(Lang::En, "many"));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { catalogues, parts, translate } from './i18n';
+import { catalogues, paramNumber, parts, pluralForm, translate } from './i18n';
 import { AUTOMATION_REASONS } from './automationReasons';
 import { AUTOMATION_KINDS, AUTOMATION_STATES } from '../customers/timeline';
 
@@ -217,8 +217,19 @@ describe('catalogues', () => {
     expect(unused, 'keys nobody uses: remove them, or add their family to the table above').toEqual([]);
   });
   it('placeholders are the same in both languages', () => {
-    const ph = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+    const ph = (s: string) => [...new Set([...s.matchAll(/\{(\w+)[}|]/g)].map((m) => m[1]))].sort();
     for (const k of Object.keys(catalogues.fr)) expect(ph(catalogues.en[k] ?? ''), k).toEqual(ph(catalogues.fr[k]));
+  });
+  it("agrees a word with its number, by each language's rule", () => {
+    const forms = (lang: 'fr' | 'en', n: string | number) => translate(lang, 'ui.numbers.list.total', { n });
+    expect(forms('fr', 1)).toBe('1 client');
+    expect(forms('fr', 0)).toBe('0 client');
+    expect(forms('fr', '1\u202f234')).toBe('1\u202f234 clients');
+    expect(forms('en', 1)).toBe('1 customer');
+    expect(forms('en', 0)).toBe('0 customers');
+    expect(forms('en', '1,001')).toBe('1,001 customers');
+    expect(pluralForm('fr', paramNumber('fr', '1,5'))).toBe('one');
+    expect(pluralForm('en', paramNumber('en', 'many'))).toBe('other');
   });
   it('fills placeholders', () => {
     expect(translate('fr', 'ui.till.confirmation', { amount: '12,50 €', name: 'Élodie Lefèvre' })).toBe(

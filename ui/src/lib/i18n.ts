@@ -24,7 +24,23 @@ const merge = (p: Record<string, Catalogue>): Catalogue => Object.assign({}, ...
 /** The catalogues shared with the Rust core (all parts merged, key → text). */
 export const catalogues: Record<Lang, Catalogue> = { fr: merge(parts.fr), en: merge(parts.en) };
 
-/** Translate `key` into `lang`, replacing `{name}` placeholders with `params`. */
+/** The number a parameter holds, whether given as a number or already formatted in `lang`
+ *  ("1 234", "1,234", "2,5"); NaN when it holds none. */
+export function paramNumber(lang: Lang, v: string | number): number {
+  if (typeof v === 'number') return v;
+  const bare = v.replace(/[\s\u00a0\u202f]/g, '');
+  return Number(lang === 'fr' ? bare.replace(/\./g, '').replace(',', '.') : bare.replace(/,/g, ''));
+}
+
+/** Rule: the plural form for a number: French says "0 client", "1,5 client", "2 clients";
+ *  English says "1 customer", "0 customers" (the languages' CLDR rules). */
+export function pluralForm(lang: Lang, n: number): 'one' | 'other' {
+  if (Number.isNaN(n)) return 'other';
+  return new Intl.PluralRules(lang).select(n) === 'one' ? 'one' : 'other';
+}
+
+/** Translate `key` into `lang`, replacing `{name}` placeholders with `params`, and
+ *  `{name|one|other}` with the form that agrees with the number `name` holds. */
 export function translate(lang: Lang, key: string, params?: Params): string {
   const text = catalogues[lang][key] ?? catalogues.fr[key];
   if (text === undefined) {
@@ -32,9 +48,12 @@ export function translate(lang: Lang, key: string, params?: Params): string {
     return key;
   }
   if (!params) return text;
-  return text.replace(/\{(\w+)\}/g, (whole, name: string) =>
-    Object.prototype.hasOwnProperty.call(params, name) ? String(params[name]) : whole,
-  );
+  const has = (name: string) => Object.prototype.hasOwnProperty.call(params, name);
+  return text
+    .replace(/\{(\w+)\|([^{}|]*)\|([^{}|]*)\}/g, (whole, name: string, one: string, other: string) =>
+      has(name) ? (pluralForm(lang, paramNumber(lang, params[name])) === 'one' ? one : other) : whole,
+    )
+    .replace(/\{(\w+)\}/g, (whole, name: string) => (has(name) ? String(params[name]) : whole));
 }
 
 /** Translate into the current interface language (reactive in components). */

@@ -71,6 +71,8 @@ export const KIND_HELP: Record<LoyaltyKind, string> = {
   occasional: 'ui.numbers.kind_help.occasional',
 };
 export const NPS_GROUPS: readonly NpsGroup[] = ['promoter', 'passive', 'detractor'];
+/** The windows a satisfaction condition offers, in months. */
+export const NPS_WINDOWS: readonly number[] = [3, 6, 12, 24, 36];
 export const NPS_GROUP_LABEL: Record<NpsGroup, string> = {
   promoter: 'ui.nps.group.promoter',
   passive: 'ui.nps.group.passive',
@@ -295,7 +297,7 @@ export const filters = {
   cell: (r: number, fm: number) => filter({ field: 'rfm_cell', r, fm }),
   churn: (risk: ChurnRisk) => filter({ field: 'churn_risk', risk }),
   kind: (kind: LoyaltyKind) => filter({ field: 'loyalty_kind', kind }),
-  nps: (group: NpsGroup | null) => filter({ field: 'nps_answer', group }),
+  nps: (group: NpsGroup | null, withinMonths?: number) => filter({ field: 'nps_answer', group, within_months: withinMonths }),
   clvAtLeast: (cents: number) => filter({ field: 'lifetime_value_at_least', cents }),
   withPoints: () => filter({ field: 'points_at_least', points: 1 }),
 };

@@ -66,9 +66,9 @@ fn each_number_opens_the_customers_behind_it() {
     let new = list(&s, vec![Condition::RfmSegment { segment: RfmSegment::New }]);
     assert_eq!(names(&new), ["Anaïs <img src=x onerror=alert(1)>"], "a name is data, listed as it is");
 
-    let detractors = list(&s, vec![Condition::NpsAnswer { group: Some(NpsGroup::Detractor) }]);
+    let detractors = list(&s, vec![Condition::NpsAnswer { group: Some(NpsGroup::Detractor), within_months: None }]);
     assert_eq!(names(&detractors), ["Jérôme Lévesque"]);
-    assert_eq!(list(&s, vec![Condition::NpsAnswer { group: None }]).total, 2, "never answered");
+    assert_eq!(list(&s, vec![Condition::NpsAnswer { group: None, within_months: None }]).total, 2, "never answered");
 
     let day = |ago: i64| (now() - Duration::days(ago)).date_naive();
     let last_week = list(&s, vec![Condition::BoughtBetween { from: day(7), to: day(0) }]);
@@ -135,4 +135,49 @@ fn each_cell_of_the_rfm_grid_opens_exactly_the_customers_it_counts() {
     let bad = SegmentFilter { combine: Combine::All, conditions: vec![Condition::RfmCell { r: 0, fm: 6 }] };
     let req = NumbersListRequest { filter: bad, after: None, limit: 50 };
     assert!(s.numbers_list(&req).is_err(), "scores outside 1–5 are refused, not searched");
+}
+
+#[test]
+fn satisfactions_groups_count_the_customers_their_lists_hold() {
+    let (mut s, clock) = store();
+    clock.set(now() - Duration::days(400));
+    let a = add(&mut s, input("Zoé", "Côté"));
+    let b = add(&mut s, input("Jérôme", "Lévesque"));
+    let c = add(&mut s, input("Anaïs", "Thériault"));
+    let ask = |s: &mut Store, who: CustomerId, score: u8| {
+        let input = NpsInput {
+            customer_id: Some(who),
+            score,
+            comment: String::new(),
+            channel: NpsChannel::Paper,
+            answered_at: None,
+        };
+        s.record_nps(&input, None).unwrap();
+    };
+    ask(&mut s, c, 2);
+    clock.set(now() - Duration::days(200));
+    ask(&mut s, a, 3);
+    clock.set(now() - Duration::days(10));
+    ask(&mut s, a, 10);
+    clock.set(now());
+    ask(&mut s, b, 9);
+    let summary = s.nps_overview(12).unwrap();
+    assert_eq!(
+        (summary.answers, summary.promoters, summary.detractors),
+        (2, 2, 0),
+        "Zoé counts once, by her latest answer; Anaïs answered more than 12 months ago"
+    );
+    assert_eq!(summary.score, Some(100));
+    assert_eq!(summary.trend.iter().map(|m| m.answers).sum::<i64>(), 3, "the trend counts every answer of its month");
+    let group = |g, within_months| list(&s, vec![Condition::NpsAnswer { group: Some(g), within_months }]).total;
+    assert_eq!(group(NpsGroup::Promoter, Some(12)), summary.promoters, "the promoters' list holds as many as counted");
+    assert_eq!(group(NpsGroup::Detractor, Some(12)), summary.detractors, "Zoé's old 3/10 is not her latest answer");
+    assert_eq!(group(NpsGroup::Detractor, None), 1, "without a window, Anaïs's answer of last year counts");
+    let never = list(&s, vec![Condition::NpsAnswer { group: None, within_months: Some(12) }]);
+    assert_eq!(names(&never), ["Anaïs Thériault"], "no answer in the 12 months");
+    let bad = SegmentFilter {
+        combine: Combine::All,
+        conditions: vec![Condition::NpsAnswer { group: None, within_months: Some(0) }],
+    };
+    assert!(crate::campaigns::segments::validate(&bad).is_err(), "a window of 0 months is refused");
 }

@@ -116,9 +116,14 @@ pub enum Condition {
     LoyaltyKind {
         kind: LoyaltyKind,
     },
-    /// Their latest satisfaction answer is in this group; `None`: never answered.
+    /// Their latest satisfaction answer is in this group; `None`: never answered. With
+    /// `within_months`, only an answer of the last so many months counts (the dashboard's
+    /// promoters and detractors are those of its 12 months).
     NpsAnswer {
         group: Option<NpsGroup>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        within_months: Option<u32>,
     },
     /// Bought between these local dates (both included).
     BoughtBetween {
@@ -199,6 +204,7 @@ pub fn validate(f: &SegmentFilter) -> Result<()> {
             Condition::SpentAtLeast { cents } | Condition::SpentAtMost { cents } => *cents >= 0,
             Condition::BirthdayMonth { month } => (1..=12).contains(month),
             Condition::RfmCell { r, fm } => (1..=5).contains(r) && (1..=5).contains(fm),
+            Condition::NpsAnswer { within_months, .. } => within_months.is_none_or(|m| (1..=36).contains(&m)),
             Condition::TierAtLeast { index } => *index < 20,
             Condition::LifetimeValueAtLeast { cents } | Condition::LifetimeValueAtMost { cents } => *cents >= 0,
             Condition::BoughtBetween { from, to } | Condition::FirstPurchaseBetween { from, to } => {
@@ -224,8 +230,6 @@ pub(crate) fn where_clause(f: &SegmentFilter, facts: &crate::loyalty::LoyaltyFac
     // The usable balance, as the till shows it (points past their date do not count).
     let mut points_sql: Option<String> = None;
     const SCORES: &str = "EXISTS (SELECT 1 FROM customer_scores s WHERE s.customer_id = c.id AND";
-    const LATEST_NPS: &str =
-        "(SELECT n.score FROM nps_answers n WHERE n.customer_id = c.id ORDER BY n.answered_at DESC, n.id DESC LIMIT 1)";
     const IN_USE: &str = "c.archived_at IS NULL AND c.merged_into IS NULL";
     const CONSENT: &str = "(SELECT k.basis FROM consents k WHERE k.customer_id = c.id ORDER BY k.id DESC LIMIT 1)";
     for cond in &f.conditions {
@@ -296,13 +300,22 @@ pub(crate) fn where_clause(f: &SegmentFilter, facts: &crate::loyalty::LoyaltyFac
             Condition::LifetimeValueAtLeast { cents } => format!("{SCORES} s.clv_cents >= {})", bind(Box::new(*cents))),
             Condition::LifetimeValueAtMost { cents } => format!("{SCORES} s.clv_cents <= {})", bind(Box::new(*cents))),
             Condition::LoyaltyKind { kind } => format!("{SCORES} s.kind = {})", bind(Box::new(kind.code()))),
-            Condition::NpsAnswer { group: None } => {
-                "NOT EXISTS (SELECT 1 FROM nps_answers n WHERE n.customer_id = c.id)".to_string()
-            }
-            Condition::NpsAnswer { group: Some(g) } => {
-                let (lo, hi) = g.range();
-                let lo = bind(Box::new(i64::from(lo)));
-                format!("{LATEST_NPS} BETWEEN {lo} AND {}", bind(Box::new(i64::from(hi))))
+            Condition::NpsAnswer { group, within_months } => {
+                let since = match within_months {
+                    Some(m) => format!(" AND n.answered_at >= {}", bind(Box::new(crate::nps::since(now, *m)))),
+                    None => String::new(),
+                };
+                match group {
+                    None => format!("NOT EXISTS (SELECT 1 FROM nps_answers n WHERE n.customer_id = c.id{since})"),
+                    Some(g) => {
+                        let (lo, hi) = g.range();
+                        let lo = bind(Box::new(i64::from(lo)));
+                        format!(
+                            "(SELECT n.score FROM nps_answers n WHERE n.customer_id = c.id{since} ORDER BY n.answered_at DESC, n.id DESC LIMIT 1) BETWEEN {lo} AND {}",
+                            bind(Box::new(i64::from(hi)))
+                        )
+                    }
+                }
             }
             Condition::BoughtBetween { from, to } => {
                 let (start, end) = calendar::utc_bounds(calendar::Period { from: *from, to: *to });

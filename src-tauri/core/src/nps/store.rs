@@ -106,6 +106,8 @@ pub struct ThemeCount {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct NpsSummary {
     pub months: u32,
+    /// The customers who answered in the months: each counted once, by their latest answer
+    /// (the score and the three groups are theirs; the trend counts every answer of its month).
     pub answers: i64,
     pub promoters: i64,
     pub passives: i64,
@@ -444,8 +446,10 @@ impl Store {
         let since = since(self.now(), months);
         // The months are counted one query each, on one snapshot: an answer saved meanwhile
         // is in all of the trend or none of it.
-        let trend = self.on_one_snapshot(|conn| monthly_counts(conn, since, self.now()))?;
-        let (p, pa, d) = trend.iter().fold((0, 0, 0), |acc, (_, c)| (acc.0 + c[0], acc.1 + c[1], acc.2 + c[2]));
+        let (trend, [p, pa, d]) = self.on_one_snapshot(|conn| {
+            let trend = monthly_counts(conn, since, self.now())?;
+            Ok((trend, latest_counts(conn, since)?))
+        })?;
         let answers = p + pa + d;
         Ok(NpsSummary {
             months,
@@ -523,6 +527,19 @@ pub(crate) fn monthly_counts(
     let rows = later.query_map([after], |r| Ok((r.get(0)?, [r.get(1)?, r.get(2)?, r.get(3)?])))?;
     out.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
     Ok(out)
+}
+
+/// Promoters, passives and detractors since `since`, each customer counted once by their latest
+/// answer (as the list behind each group: `Condition::NpsAnswer` with `within_months`); an
+/// answer whose customer was erased counts on its own.
+fn latest_counts(conn: &Connection, since: DateTime<Utc>) -> Result<[i64; 3]> {
+    let mut st = conn.prepare_cached(
+        "SELECT coalesce(sum(score >= 9), 0), coalesce(sum(score BETWEEN 7 AND 8), 0), coalesce(sum(score <= 6), 0)
+         FROM nps_answers a WHERE a.answered_at >= ?1 AND (a.customer_id IS NULL OR NOT EXISTS (
+             SELECT 1 FROM nps_answers b WHERE b.customer_id = a.customer_id AND b.answered_at >= ?1
+             AND (b.answered_at > a.answered_at OR (b.answered_at = a.answered_at AND b.id > a.id))))",
+    )?;
+    Ok(st.query_row([since], |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?]))?)
 }
 
 /// The start of the last `months` months.

@@ -4,7 +4,12 @@ import type { NpsAnswer } from "./NpsAnswer";
 import type { NpsMonth } from "./NpsMonth";
 import type { ThemeCount } from "./ThemeCount";
 
-export type NpsSummary = { months: number, answers: number, promoters: number, passives: number, detractors: number, score: number | null, 
+export type NpsSummary = { months: number, 
+/**
+ * The customers who answered in the months: each counted once, by their latest answer
+ * (the score and the three groups are theirs; the trend counts every answer of its month).
+ */
+answers: number, promoters: number, passives: number, detractors: number, score: number | null, 
 /**
  * Under 30 answers: to read as a hint, not a measure.
  */
