@@ -81,6 +81,7 @@ const COMMANDS: &[&str] = &[
     "nps_customer",
     "nps_followup_done",
     "nps_summary",
+    "nps_comments",
     "app_painted",
     "automations_list",
     "automation_save",

@@ -126,6 +126,7 @@ pub fn builder<R: Runtime>(b: tauri::Builder<R>) -> tauri::Builder<R> {
             numbers::nps_customer,
             numbers::nps_followup_done,
             numbers::nps_summary,
+            numbers::nps_comments,
             numbers::app_painted,
             automations::automations_list,
             automations::automation_save,

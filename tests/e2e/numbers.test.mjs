@@ -187,6 +187,17 @@ test('satisfaction is scored, with comments by theme, and the monthly report pri
   const text = await pageText();
   assert.ok(!text.includes('indicatif'), 'the demo shop has enough answers for a score that is not only indicative');
   assert.match(text, /Commentaires par thème/);
+  // A theme's count opens its comments: as many as counted, each about that theme.
+  const first = await visible('table.themes button[data-theme]');
+  const [themeCount, themeKey] = [Number((await first.getText()).replace(/\D/g, '')), await first.getAttribute('data-theme')];
+  await first.click();
+  await browser.waitUntil(async () => (await browser.execute(() => document.querySelector('#nps-comments-theme')?.value)) === themeKey, {
+    timeout: 10_000,
+  });
+  await browser.waitUntil(async () => Number(await (await browser.$('#nps-comments-total')).getAttribute('data-total')) === themeCount, {
+    timeout: 10_000,
+    timeoutMsg: `the theme's list never counted its ${themeCount} comments`,
+  });
   await shot('46-satisfaction');
   await go('#/numbers/report');
   await visible('#report-heading', 15_000);

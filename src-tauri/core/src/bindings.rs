@@ -66,6 +66,7 @@ pub fn export_all(dir: &Path) -> Result<(), ExportError> {
     analytics::settings::AnalyticsSettings::export_all_to(dir)?;
     nps::NpsInput::export_all_to(dir)?;
     nps::NpsSummary::export_all_to(dir)?;
+    nps::NpsComments::export_all_to(dir)?;
     nps::CustomerNps::export_all_to(dir)?;
     campaigns::suppression::SuppressionPage::export_all_to(dir)?;
     automations::Automation::export_all_to(dir)?;

@@ -3,7 +3,7 @@ use comptoir_core::analytics::dashboard::{Dashboard, DashboardRequest};
 use comptoir_core::analytics::insight::CustomerInsight;
 use comptoir_core::analytics::lists::{NumbersListPage, NumbersListRequest, ScoreColumns};
 use comptoir_core::analytics::settings::AnalyticsSettings;
-use comptoir_core::nps::{CustomerNps, NpsAnswer, NpsInput, NpsSummary};
+use comptoir_core::nps::{CustomerNps, NpsAnswer, NpsComments, NpsInput, NpsSummary, Theme};
 use comptoir_core::types::CustomerId;
 use comptoir_core::{ErrorPayload, Outcome};
 use tauri::State;
@@ -76,6 +76,16 @@ pub async fn nps_followup_done(state: State<'_, AppState>, id: i64, note: String
 #[tauri::command]
 pub async fn nps_summary(state: State<'_, AppState>, months: u32) -> Res<NpsSummary> {
     state.with(|s| s.nps_summary(months))
+}
+
+#[tauri::command]
+pub async fn nps_comments(
+    state: State<'_, AppState>,
+    theme: Option<Theme>,
+    months: u32,
+    limit: usize,
+) -> Res<NpsComments> {
+    state.with(|s| s.nps_comments(theme, months, limit))
 }
 
 /// The interface says when its first screen is painted; with `COMPTOIR_STARTUP_PROBE` set (the

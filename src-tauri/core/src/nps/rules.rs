@@ -107,96 +107,216 @@ pub enum Theme {
     Other,
 }
 
-/// Words (accent- and case-folded, matched at the start of a word) that mark each theme, in
-/// French and English.
+/// Words (accent- and case-folded) that mark each theme, in French and English: a word is
+/// matched whole, with its plural or feminine (`s`, `x`, `e`, `es`); one ending in `*` is
+/// the start of a word ("conseil*": conseils, conseillère); a phrase is words in a row.
 const THEME_WORDS: &[(Theme, &[&str])] = &[
     (
         Theme::Welcome,
         &[
-            "accueil",
-            "accueill",
+            "accueil*",
             "sourire",
-            "souriant",
-            "sympa",
-            "aimable",
-            "gentil",
+            "souriant*",
+            "sympa*",
+            "aimable*",
+            "gentil*",
             "poli",
-            "chaleureu",
+            "impoli*",
+            "chaleureu*",
+            "desagreable*",
+            "personnel",
+            "vendeu*",
+            "vendeur*",
+            "service",
             "friendly",
-            "welcom",
+            "welcom*",
             "kind",
             "rude",
-            "impoli",
-            "desagreable",
             "staff",
-            "personnel",
-            "vendeu",
-            "service",
         ],
     ),
-    (Theme::Advice, &["conseil", "expert", "explique", "connaiss", "advice", "helpful", "knowledg", "recommand"]),
+    (
+        Theme::Advice,
+        &[
+            "conseil*",
+            "expert*",
+            "explique*",
+            "explication*",
+            "connaiss*",
+            "recommand*",
+            "advice",
+            "advise*",
+            "helpful",
+            "knowledg*",
+            "recommend*",
+        ],
+    ),
     (
         Theme::Products,
         &[
-            "produit",
-            "qualite",
+            "produit*",
+            "qualite*",
             "choix",
             "frais",
-            "fraich",
+            "fraiche*",
             "gout",
-            "assortiment",
-            "stock",
-            "rupture",
-            "product",
+            "savoureu*",
+            "assortiment*",
+            "stock*",
+            "rupture*",
+            "product*",
             "quality",
             "choice",
-            "fresh",
-            "range",
-            "selection",
+            "fresh*",
+            "selection*",
         ],
     ),
-    (Theme::Prices, &["prix", "cher", "tarif", "promo", "reduc", "price", "expensive", "cheap", "cost", "afford"]),
+    (
+        Theme::Prices,
+        &[
+            "prix",
+            "cher",
+            "chere",
+            "tarif*",
+            "promo*",
+            "reduction*",
+            "price*",
+            "pricey",
+            "expensive",
+            "cheap*",
+            "cost",
+            "costly",
+            "afford*",
+        ],
+    ),
     (
         Theme::Waiting,
-        &["attente", "attendu", "attendre", "queue", "file", "lent", "rapide", "wait", "slow", "quick", "fast"],
+        &[
+            "attente*",
+            "attendu",
+            "attendre",
+            "queue*",
+            "file d attente",
+            "lent",
+            "lentement",
+            "rapide*",
+            "wait*",
+            "slow*",
+            "quick*",
+            "fast",
+        ],
     ),
-    (Theme::Hours, &["horaire", "ouvert", "ouvrir", "ferme", "dimanche", "hours", "open", "closed", "sunday"]),
+    (
+        Theme::Hours,
+        &[
+            "horaire*",
+            "ouvert",
+            "ouvrir",
+            "ouverture*",
+            "ferme",
+            "fermeture*",
+            "dimanche",
+            "hours",
+            "open",
+            "opening",
+            "closed",
+            "sunday*",
+        ],
+    ),
     (
         Theme::Loyalty,
-        &["point", "carte", "fidelit", "recompense", "bon d", "cadeau", "card", "loyalty", "reward", "voucher", "gift"],
+        &[
+            "point",
+            "carte",
+            "fidelit*",
+            "recompense*",
+            "bon d",
+            "bon de",
+            "bon d achat",
+            "bons d",
+            "bons de",
+            "cadeau",
+            "card",
+            "loyalty",
+            "reward*",
+            "voucher*",
+            "gift*",
+        ],
     ),
     (
         Theme::Shop,
         &[
-            "boutique",
-            "magasin",
-            "propre",
-            "ambiance",
+            "boutique*",
+            "magasin*",
+            "propre*",
+            "proprete",
+            "ambiance*",
             "deco",
-            "rangement",
-            "parking",
+            "decor*",
+            "decoration*",
+            "rangement*",
+            "range",
+            "parking*",
+            "musique*",
             "shop",
             "store",
-            "clean",
+            "clean*",
             "dirty",
-            "music",
-            "musique",
+            "music*",
         ],
     ),
 ];
 
+/// Phrases whose words mark no theme: a bank card is not the loyalty card, a point of view
+/// is not points.
+const NOT_THEMES: &[&str] = &[
+    "carte bancaire",
+    "carte bleue",
+    "carte cb",
+    "carte de credit",
+    "carte credit",
+    "carte visa",
+    "credit card",
+    "debit card",
+    "bank card",
+    "card payment",
+    "point de vue",
+    "a point",
+];
+
+/// Rule: a word of a comment matches a pattern word (see `THEME_WORDS`).
+fn word_matches(word: &str, pattern: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(start) => word.starts_with(start),
+        None => word == pattern || word.strip_prefix(pattern).is_some_and(|end| matches!(end, "s" | "x" | "e" | "es")),
+    }
+}
+
+/// Rule: the phrase `pattern` (words with spaces) starts at `words[i]`.
+fn phrase_at(words: &[&str], i: usize, pattern: &str) -> bool {
+    let parts: Vec<&str> = pattern.split(' ').collect();
+    words.len() >= i + parts.len() && parts.iter().enumerate().all(|(k, p)| word_matches(words[i + k], p))
+}
+
 /// Rule: the themes a comment touches (`Other` when none is recognised; nothing for an empty
 /// comment).
 pub fn themes(comment: &str) -> Vec<Theme> {
-    let folded = format!(" {} ", fold(comment));
-    if folded.trim().is_empty() {
+    let folded: String = fold(comment).chars().map(|c| if c.is_alphanumeric() { c } else { ' ' }).collect();
+    let mut words: Vec<&str> = folded.split_whitespace().collect();
+    if words.is_empty() {
         return Vec::new();
     }
-    // Words start after a space or punctuation.
-    let spaced: String = folded.chars().map(|c| if c.is_alphanumeric() { c } else { ' ' }).collect();
+    // Words of a phrase that marks no theme are set aside first.
+    for i in 0..words.len() {
+        if let Some(p) = NOT_THEMES.iter().find(|p| phrase_at(&words, i, p)) {
+            for w in words.iter_mut().skip(i).take(p.split(' ').count()) {
+                *w = "";
+            }
+        }
+    }
     let mut out: Vec<Theme> = THEME_WORDS
         .iter()
-        .filter(|(_, words)| words.iter().any(|w| spaced.contains(&format!(" {w}"))))
+        .filter(|(_, patterns)| (0..words.len()).any(|i| patterns.iter().any(|p| phrase_at(&words, i, p))))
         .map(|(t, _)| *t)
         .collect();
     if out.is_empty() {
@@ -313,6 +433,20 @@ mod tests {
             assert_eq!(themes(comment), want, "{comment}");
         }
         assert!(themes("   ").is_empty(), "no comment, no theme");
+        let not_themes: [(&str, &[Theme]); 9] = [
+            ("Je n'ai pas trouvé ce que je cherchais", &[Theme::Other]),
+            ("J'ai payé par carte bancaire sans souci", &[Theme::Other]),
+            ("Une belle découverte, je reviendrai", &[Theme::Other]),
+            ("La politique de retour est claire", &[Theme::Other]),
+            ("De mon point de vue, parfait", &[Theme::Other]),
+            ("Trop chère, la confiture", &[Theme::Prices]),
+            ("Ma carte de fidélité est pleine", &[Theme::Loyalty]),
+            ("Les bons d'achat sont appréciés", &[Theme::Loyalty]),
+            ("Paid by credit card, easy", &[Theme::Other]),
+        ];
+        for (comment, want) in not_themes {
+            assert_eq!(themes(comment), want, "a word is matched whole, not as the start of another: {comment}");
+        }
     }
 
     #[test]

@@ -122,6 +122,14 @@ pub struct NpsSummary {
     pub open_followups: Vec<FollowUp>,
 }
 
+/// The comments of the last months about one theme (or all), newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct NpsComments {
+    /// How many comments match, all of them (the list may stop before).
+    pub total: i64,
+    pub items: Vec<NpsAnswer>,
+}
+
 /// What became of an answer sent back by email.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(tag = "status", rename_all = "snake_case")]
@@ -467,6 +475,32 @@ impl Store {
             recent: Vec::new(),
             open_followups: Vec::new(),
         })
+    }
+
+    /// The comments of the last `months` months about `theme` (every comment without one),
+    /// newest first, at most `limit` of them; `total` counts them all, as the themes' table.
+    pub fn nps_comments(&self, theme: Option<Theme>, months: u32, limit: usize) -> Result<NpsComments> {
+        if !(1..=36).contains(&months) {
+            return Err(Error::Validation(vec![FieldError::new("months", "field.numbers_period_invalid")]));
+        }
+        let since = since(self.now(), months);
+        let all = answers(
+            self.conn(),
+            "a.comment IS NOT NULL AND a.answered_at >= ?1 ORDER BY a.answered_at DESC, a.id DESC",
+            [since],
+        )?;
+        let mut total = 0;
+        let mut items = Vec::new();
+        for a in all {
+            let about = theme.is_none_or(|t| a.comment.as_deref().is_some_and(|c| rules::themes(c).contains(&t)));
+            if about {
+                total += 1;
+                if items.len() < limit.min(500) {
+                    items.push(a);
+                }
+            }
+        }
+        Ok(NpsComments { total, items })
     }
 
     /// The comments since `since` by theme, most talked about first.

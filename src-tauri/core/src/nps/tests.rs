@@ -170,3 +170,27 @@ fn the_trend_by_month_matches_grouping_each_answer_by_its_local_month() {
     );
     assert_eq!(s.nps_overview(12).unwrap().trend.len(), by_sql.len());
 }
+
+#[test]
+fn a_themes_comments_are_listed_newest_first_and_counted_as_in_the_table() {
+    let (mut s, clock) = store();
+    let paper = |s: &mut Store, score: u8, comment: &str, days_ago: i64| {
+        let mut a = answer(None, score, comment, NpsChannel::Paper);
+        a.answered_at = Some(clock.now() - Duration::days(days_ago));
+        s.record_nps(&a, None).unwrap();
+    };
+    paper(&mut s, 3, "Trop cher pour ce que c'est", 20);
+    paper(&mut s, 9, "Accueil chaleureux, prix corrects", 5);
+    paper(&mut s, 10, "Je cherchais un cadeau, trouvé !", 2);
+    paper(&mut s, 2, "Les prix de l'an dernier", 400);
+    let prices = s.nps_comments(Some(Theme::Prices), 12, 50).unwrap();
+    let said: Vec<_> = prices.items.iter().map(|a| a.comment.clone().unwrap()).collect();
+    assert_eq!(said, ["Accueil chaleureux, prix corrects", "Trop cher pour ce que c'est"], "newest first, 12 months");
+    let table = s.nps_themes(since(clock.now(), 12)).unwrap();
+    let counted = table.iter().find(|t| t.theme == Theme::Prices).unwrap().comments;
+    assert_eq!(prices.total, counted, "the list holds what the themes' table counts");
+    let one = s.nps_comments(Some(Theme::Prices), 12, 1).unwrap();
+    assert_eq!((one.total, one.items.len()), (2, 1), "the total counts them all, the list stops at the limit");
+    assert_eq!(s.nps_comments(None, 12, 50).unwrap().total, 3, "every comment of the 12 months");
+    assert_eq!(s.nps_comments(None, 0, 50).unwrap_err().code(), "validation");
+}

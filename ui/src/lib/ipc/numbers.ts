@@ -6,12 +6,14 @@ import type { CustomerNps } from '../generated/CustomerNps';
 import type { Dashboard } from '../generated/Dashboard';
 import type { DashboardRequest } from '../generated/DashboardRequest';
 import type { NpsAnswer } from '../generated/NpsAnswer';
+import type { NpsComments } from '../generated/NpsComments';
 import type { NpsInput } from '../generated/NpsInput';
 import type { NpsSummary } from '../generated/NpsSummary';
 import type { NumbersListPage } from '../generated/NumbersListPage';
 import type { NumbersListRequest } from '../generated/NumbersListRequest';
 import type { Outcome } from '../generated/Outcome';
 import type { ScoreColumns } from '../generated/ScoreColumns';
+import type { Theme } from '../generated/Theme';
 import { call } from './core';
 
 export const numbersDashboard = (req: DashboardRequest) => call<Dashboard>('numbers_dashboard', { req });
@@ -29,6 +31,8 @@ export const npsCustomer = (customer: number) => call<CustomerNps>('nps_customer
 export const npsFollowupDone = (id: number, note: string, key: string) =>
   call<Outcome<null>>('nps_followup_done', { id, note, key });
 export const npsSummary = (months: number) => call<NpsSummary>('nps_summary', { months });
+export const npsComments = (theme: Theme | null, months: number, limit: number) =>
+  call<NpsComments>('nps_comments', { theme, months, limit });
 
 /** Tell the shell the first screen is painted (read by the start-up benchmark only). */
 export const appPainted = (screen: string) => call<null>('app_painted', { screen });
