@@ -77,7 +77,7 @@ pub struct Classified {
     pub referenced: Vec<String>,
     pub token: Option<String>,
     pub score: Option<u8>,
-    /// The first lines a person wrote (STOP requests, survey comments), capped.
+    /// The first lines a person wrote (STOP requests), capped; a survey answer's whole comment.
     pub excerpt: Option<String>,
     /// How it was recognised: dsn, arf, exim, qmail, postfix, generic, auto_submitted,
     /// auto_subject, token, nps, stop_words.
@@ -241,7 +241,7 @@ fn classify_parsed(msg: &Message, own: &[String]) -> Classified {
         let mut c = Classified::new(Kind::Survey, "nps");
         c.token = Some(token);
         c.score = Some(score);
-        c.excerpt = excerpt(&body_text(msg));
+        c.excerpt = comment_text(&body_text(msg));
         return c;
     }
     if let Some(why) = automatic(msg, subject) {
@@ -489,6 +489,13 @@ fn own_lines(body: &str) -> Vec<&str> {
         }
     }
     out
+}
+
+/// A survey answer's comment: every line the person wrote above the quoted message, line
+/// breaks kept, up to the longest comment kept (`nps::rules::MAX_COMMENT`).
+fn comment_text(body: &str) -> Option<String> {
+    let t: String = own_lines(body).join("\n").chars().take(crate::nps::rules::MAX_COMMENT).collect();
+    (!t.is_empty()).then_some(t)
 }
 
 fn excerpt(body: &str) -> Option<String> {

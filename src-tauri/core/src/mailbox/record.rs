@@ -322,7 +322,7 @@ pub fn record_message(
                 let score = c.score.unwrap_or(0);
                 let comment: String = c.excerpt.clone().unwrap_or_default().chars().take(MAX_COMMENT).collect();
                 let from = c.from.clone().unwrap_or_default();
-                match record_email_answer(tx, &token, score, &comment, &from)? {
+                match record_email_answer(tx, &token, score, &comment, &from, c.date)? {
                     EmailAnswer::Recorded { customer_id, .. } => {
                         // The survey's token names the customer (an invitation's or a message's).
                         m.customer_id = Some(customer_id);

@@ -325,6 +325,18 @@ pub fn themes(comment: &str) -> Vec<Theme> {
     out
 }
 
+/// Rule: an emailed answer is dated by its `Date` header when that is believable: not after
+/// it was read (`now`), not before the question was asked (or a year before, when that is not
+/// known); otherwise by when it was read.
+pub fn email_answered_at(
+    date: Option<DateTime<Utc>>,
+    asked: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
+    let earliest = asked.unwrap_or(now - Duration::days(365));
+    date.filter(|d| *d <= now && *d >= earliest).unwrap_or(now)
+}
+
 /// The subject of an emailed answer: "Avis 8/10 [TOKEN]" (French) or "Rating 8/10 [TOKEN]".
 pub fn reply_subject(word: &str, score: u8, token: &str) -> String {
     format!("{word} {score}/10 [{token}]")
@@ -333,18 +345,22 @@ pub fn reply_subject(word: &str, score: u8, token: &str) -> String {
 /// Rule: read an answer back from a reply's subject, whatever the mail program added in front
 /// ("Re:", "TR:", "Fwd:") and whichever language's word it uses: the score before "/10" and
 /// the token between brackets.
+///
+/// Tags a mail gateway adds in brackets ("[EXT]", "[SPAM?]", before or after) are passed over:
+/// the answer is the last bracketed token that follows a score.
 pub fn parse_reply_subject(subject: &str) -> Option<(u8, String)> {
-    let open = subject.rfind('[')?;
-    let close = open + subject[open..].find(']')?;
-    let token = subject[open + 1..close].trim();
-    if token.len() < 8 || token.len() > 64 || !token.chars().all(|c| c.is_ascii_alphanumeric()) {
-        return None;
-    }
-    let before = &subject[..open];
-    let slash = before.rfind("/10")?;
-    let digits: String = before[..slash].chars().rev().take_while(|c| c.is_ascii_digit()).collect();
-    let score: u8 = digits.chars().rev().collect::<String>().parse().ok()?;
-    (score <= 10).then(|| (score, token.to_string()))
+    subject.match_indices('[').rev().find_map(|(open, _)| {
+        let close = open + subject[open..].find(']')?;
+        let token = subject[open + 1..close].trim();
+        if token.len() < 8 || token.len() > 64 || !token.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return None;
+        }
+        let before = subject[..open].trim_end();
+        let head = before.strip_suffix("/10")?;
+        let digits: String = head.chars().rev().take_while(|c| c.is_ascii_digit()).collect();
+        let score: u8 = digits.chars().rev().collect::<String>().parse().ok()?;
+        (score <= 10).then(|| (score, token.to_string()))
+    })
 }
 
 /// Percent-encoding for a `mailto:` subject (RFC 6068): everything but unreserved characters.
@@ -450,6 +466,30 @@ mod tests {
     }
 
     #[test]
+    fn an_emailed_answer_is_dated_by_its_header_when_that_is_believable() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 5, 10, 0, 0).unwrap();
+        let asked = Some(now - Duration::days(20));
+        let sent = now - Duration::days(6);
+        assert_eq!(email_answered_at(Some(sent), asked, now), sent, "read six days late: dated when written");
+        assert_eq!(
+            email_answered_at(Some(now + Duration::days(1)), asked, now),
+            now,
+            "a date in the future: when read"
+        );
+        assert_eq!(
+            email_answered_at(Some(now - Duration::days(30)), asked, now),
+            now,
+            "before the question: when read"
+        );
+        assert_eq!(email_answered_at(None, asked, now), now, "no date: when read");
+        assert_eq!(
+            email_answered_at(Some(now - Duration::days(400)), None, now),
+            now,
+            "more than a year back: when read"
+        );
+    }
+
+    #[test]
     fn an_emailed_answer_comes_back_through_the_subject() {
         let links = email_links("boutique@example.com", "Avis", "K7PX2M9QAB");
         assert_eq!(links.len(), 11, "one link per score from 0 to 10");
@@ -475,6 +515,10 @@ mod tests {
             ("Avis 7/10 [short]", None),
             ("Avis 7/10 [K7PX2M9QAB'; DROP]", None),
             ("unsubscribe K7PX2M9QAB", None),
+            ("RE: Avis 8/10 [K7PX2M9QAB] [EXT]", Some((8, "K7PX2M9QAB"))),
+            ("[EXTERNAL] RE: Avis 8/10 [K7PX2M9QAB] [SUSPECTED SPAM]", Some((8, "K7PX2M9QAB"))),
+            ("Avis 8/10 [K7PX2M9QAB] [EXTERNAL1]", Some((8, "K7PX2M9QAB"))),
+            ("Avis 8/10 merci [K7PX2M9QAB]", None),
         ];
         for (subject, want) in cases {
             assert_eq!(parse_reply_subject(subject), want.map(|(s, t)| (s, t.to_string())), "{subject}");

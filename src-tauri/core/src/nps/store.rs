@@ -247,16 +247,27 @@ fn insert_answer(
 /// one in the reply's subject (a survey invitation's, or the campaign message's it answers),
 /// `from` the address it came from. Unknown tokens, second answers and answers within 90 days of
 /// another are reported, not kept.
-pub fn record_email_answer(tx: &mut Tx, token: &str, score: u8, comment: &str, from: &str) -> Result<EmailAnswer> {
+pub fn record_email_answer(
+    tx: &mut Tx,
+    token: &str,
+    score: u8,
+    comment: &str,
+    from: &str,
+    date: Option<DateTime<Utc>>,
+) -> Result<EmailAnswer> {
     if score > 10 {
         return Err(Error::invalid("score", "field.nps_score_invalid"));
     }
     let comment = clean_comment(comment)?;
     let from = crate::text::clean(from).map(|f| f.chars().take(320).collect::<String>());
-    let customer: Option<CustomerId> =
-        tx.query_row("SELECT customer_id FROM nps_invitations WHERE token = ?1", [token], |r| r.get(0)).optional()?;
-    let customer = match customer {
-        Some(c) => Some(c),
+    let invited: Option<(CustomerId, DateTime<Utc>)> = tx
+        .query_row("SELECT customer_id, created_at FROM nps_invitations WHERE token = ?1", [token], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    let asked = invited.map(|(_, at)| at);
+    let customer = match invited {
+        Some((c, _)) => Some(c),
         None => tx
             .query_row("SELECT customer_id FROM campaign_recipients WHERE token = ?1", [token], |r| r.get(0))
             .optional()?,
@@ -277,14 +288,14 @@ pub fn record_email_answer(tx: &mut Tx, token: &str, score: u8, comment: &str, f
     if let Some(last) = answered.filter(|a| *a > tx.now - Duration::days(ASK_EVERY_DAYS)) {
         return Ok(EmailAnswer::TooSoon { last });
     }
-    let now = tx.now;
+    let answered_at = rules::email_answered_at(date, asked, tx.now);
     let answer_id = insert_answer(
         tx,
         Some(customer),
         score,
         comment.as_deref(),
         NpsChannel::Email,
-        now,
+        answered_at,
         Some(token),
         from.as_deref(),
     )?;
@@ -387,8 +398,9 @@ impl Store {
         score: u8,
         comment: &str,
         from: &str,
+        date: Option<DateTime<Utc>>,
     ) -> Result<Outcome<EmailAnswer>> {
-        self.transact("nps.email_answer", None, |tx| record_email_answer(tx, token, score, comment, from))
+        self.transact("nps.email_answer", None, |tx| record_email_answer(tx, token, score, comment, from, date))
     }
 
     pub fn customer_nps(&self, customer: CustomerId) -> Result<CustomerNps> {

@@ -71,31 +71,31 @@ fn an_emailed_answer_is_recorded_once_through_its_token() {
     let c = add(&mut s, input("Anaïs", "Thériault"));
     let token = s.transact("test", None, |tx| new_email_invitation(tx, c, None)).unwrap().value;
     assert!(!s.customer_nps(c).unwrap().may_ask, "the email asked");
-    let out = s.record_email_answer(&token, 3, "Prix trop élevés", "anais@example.com").unwrap().value;
+    let out = s.record_email_answer(&token, 3, "Prix trop élevés", "anais@example.com", None).unwrap().value;
     let EmailAnswer::Recorded { customer_id, .. } = out else { panic!("{out:?}") };
     assert_eq!(customer_id, c);
     assert_eq!(s.customer_nps(c).unwrap().open_followups.len(), 1);
     assert_eq!(
-        s.record_email_answer(&token, 10, "", "anais@example.com").unwrap().value,
+        s.record_email_answer(&token, 10, "", "anais@example.com", None).unwrap().value,
         EmailAnswer::AlreadyAnswered,
         "the first click stands"
     );
     assert_eq!(
-        s.record_email_answer("UNKNOWN00TOKEN", 5, "", "x@example.com").unwrap().value,
+        s.record_email_answer("UNKNOWN00TOKEN", 5, "", "x@example.com", None).unwrap().value,
         EmailAnswer::UnknownToken
     );
     let second = s.transact("test", None, |tx| new_email_invitation(tx, c, None)).unwrap().value;
     assert!(matches!(
-        s.record_email_answer(&second, 9, "", "anais@example.com").unwrap().value,
+        s.record_email_answer(&second, 9, "", "anais@example.com", None).unwrap().value,
         EmailAnswer::TooSoon { .. }
     ));
     clock.advance(Duration::days(100));
     let third = s.transact("test", None, |tx| new_email_invitation(tx, c, None)).unwrap().value;
     assert!(matches!(
-        s.record_email_answer(&third, 9, "", "anais@example.com").unwrap().value,
+        s.record_email_answer(&third, 9, "", "anais@example.com", None).unwrap().value,
         EmailAnswer::Recorded { .. }
     ));
-    assert_eq!(s.record_email_answer(&third, 11, "", "").unwrap_err().code(), "validation");
+    assert_eq!(s.record_email_answer(&third, 11, "", "", None).unwrap_err().code(), "validation");
 }
 
 #[test]

@@ -407,6 +407,34 @@ fn an_answer_to_the_survey_links_opens_a_follow_up_and_a_second_click_changes_no
 }
 
 #[test]
+fn a_survey_reply_tagged_by_a_gateway_keeps_its_whole_comment_and_its_date() {
+    let mut w = world();
+    let lea = customer(&mut w.store, "Léa", "lea@example.org");
+    // Asked a week ago.
+    let now = w.store.now();
+    w.clock.set(now - chrono::Duration::days(7));
+    let token = w.store.transact("test", None, |tx| crate::nps::new_email_invitation(tx, lea, None)).unwrap().value;
+    w.clock.set(now);
+    // A gateway tagged the subject after the token; the reply waited three days in the inbox.
+    let subject = format!("RE: {} [EXT]", crate::nps::rules::reply_subject("Avis", 9, &token));
+    let written = w.store.now() - chrono::Duration::days(3);
+    let long = "Très bon accueil. ".repeat(25);
+    let raw = format!(
+        "From: lea@example.org\r\nTo: {SHOP}\r\nSubject: {subject}\r\nDate: {}\r\nMessage-ID: <g1@mail.receiver.test>\r\n\r\n{long}\r\nDeuxième ligne.\r\n\r\nLe 1 déc. 2026, Boutique a écrit :\r\n> Votre avis nous intéresse\r\n",
+        written.to_rfc2822()
+    );
+    w.dovecot.append("INBOX", &[raw.into_bytes()]);
+    w.read();
+    let a = w.store.customer_nps(lea).unwrap().last_answer.expect("the answer behind the gateway's tag was read");
+    assert_eq!(a.score, 9);
+    assert_eq!(a.answered_at.timestamp(), written.timestamp(), "dated when written, not when read");
+    let comment = a.comment.unwrap();
+    assert!(comment.chars().count() > 300, "the whole comment, not a 300-character excerpt");
+    assert!(comment.ends_with("\nDeuxième ligne."), "its lines kept: {comment}");
+    assert!(!comment.contains("Votre avis"), "the quoted message is not the comment");
+}
+
+#[test]
 fn handled_messages_can_be_moved_out_of_the_inbox_never_deleted() {
     let mut w = world();
     customer(&mut w.store, "Paul", "paul@example.org");
