@@ -3,7 +3,7 @@
 // campaign to them; a customer's page says their rhythm; the till asks a customer's opinion.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startApp, stopApp, browser, ENTER, shot, go, visible, waitForText, typeInFocused, invoke, texts, pageText } from './harness.mjs';
+import { startApp, stopApp, browser, ENTER, ESCAPE, shot, go, visible, waitForText, typeInFocused, invoke, texts, pageText } from './harness.mjs';
 
 before(startApp);
 after(stopApp);
@@ -158,7 +158,18 @@ test('the till asks the customer their opinion on a screen they can read', async
   await (await visible('#nps-ask', 15_000)).click();
   await visible('#nps-question');
   await shot('45-survey-at-the-till');
+  // A modal dialog: the Tab key stays on the customer's screen, never reaches the till behind.
+  for (let i = 0; i < 16; i++) {
+    await browser.keys('Tab');
+    const inside = await browser.execute(() => !!document.activeElement?.closest('dialog[open]'));
+    assert.ok(inside, `Tab ${i + 1} kept the focus in the survey`);
+  }
   await (await browser.$('[data-nps-score="9"]')).click();
+  // The scale is one radio group: the arrows move the choice.
+  await browser.keys('ArrowRight');
+  assert.equal(await browser.execute(() => document.activeElement?.getAttribute('data-nps-score')), '10');
+  await browser.keys('ArrowLeft');
+  assert.equal(await (await browser.$('[data-nps-score="9"]')).getAttribute('aria-checked'), 'true', 'back to 9');
   await (await browser.$('#nps-comment')).setValue('Très bon accueil <script>alert(1)</script>');
   await (await browser.$('#nps-send')).click();
   await visible('#nps-thanks');
@@ -167,6 +178,34 @@ test('the till asks the customer their opinion on a screen they can read', async
   assert.equal(after.last_answer.score, 9);
   assert.equal(after.may_ask, false, 'not asked again for 90 days');
   assert.ok(after.last_answer.comment.includes('<script>'), 'the comment is kept as typed');
+});
+
+test("Esc on the customer's survey declines it and leaves the till as it was", async () => {
+  const page = await invoke('customers_list', { req: { sort: 'name', archived: false, after: null, limit: 200 } });
+  let who = null;
+  for (const c of page.items.slice().reverse()) {
+    if (!c.card_number) continue;
+    if ((await invoke('nps_customer', { customer: c.id })).may_ask) {
+      who = c;
+      break;
+    }
+  }
+  assert.ok(who, 'someone else in the demo shop may be asked');
+  await go('#/till');
+  await typeInFocused('till-input', who.card_number + ENTER);
+  await waitForText('#till-customer', who.display_name);
+  await typeInFocused('till-amount', '7,20' + ENTER);
+  await visible('#till-confirmation', 15_000);
+  // The cashier had started looking up the next customer.
+  await typeInFocused('till-input', 'Zo');
+  await (await visible('#nps-ask', 15_000)).click();
+  await visible('#nps-question');
+  await browser.keys(ESCAPE);
+  await waitForText('#nps-asked-note', 'pas souhaité répondre', 10_000);
+  assert.equal(await browser.execute(() => !!document.querySelector('dialog[open]')), false, 'the survey is closed');
+  const till = await browser.execute(() => [document.activeElement?.id, document.querySelector('#till-input')?.value]);
+  assert.deepEqual(till, ['till-input', 'Zo'], 'Esc closed the survey only: the till kept its search, and has the focus back');
+  assert.equal((await invoke('nps_customer', { customer: who.id })).may_ask, false, 'declined counts as asked');
 });
 
 test('satisfaction is scored, with comments by theme, and the monthly report prints', async () => {
