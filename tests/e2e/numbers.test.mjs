@@ -128,6 +128,18 @@ test('this month so far is compared with the same days of last month, and opens 
   });
 });
 
+test('the customer list sorts by expected value, best first, with its scores on each row', async () => {
+  await go('#/customers');
+  const select = await visible('#customer-sort', 15_000);
+  await select.selectByAttribute('value', 'expected_value');
+  const want = await invoke('customers_list', { req: { sort: 'expected_value', archived: false, after: null, limit: 3 } });
+  await browser.waitUntil(
+    async () => (await browser.execute(() => document.querySelector('[data-customer-row]')?.getAttribute('data-id'))) === String(want.items[0].id),
+    { timeout: 15_000, timeoutMsg: 'the list never started with the highest expected value' },
+  );
+  await visible('[data-customer-row] [data-score-badges]', 15_000);
+});
+
 test("a customer's page says their rhythm, segment and value", async () => {
   const best = await invoke('customers_list', { req: { sort: 'total_spent', archived: false, after: null, limit: 1 } });
   await go(`#/customers/${best.items[0].id}`);

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::storage::Store;
 use crate::text::{digits, fold, prefix_upper_bound};
 use crate::types::{Country, CustomerId};
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -229,6 +229,9 @@ pub enum SortBy {
     Name,
     LastVisit,
     TotalSpent,
+    /// The expected spend over the next 12 months (the scores' lifetime value), highest first;
+    /// customers without a score (never bought, or not computed yet) after them.
+    ExpectedValue,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -255,6 +258,11 @@ enum Cursor {
     Name(String, String, i64),
     Spent(i64, i64),
     Visit(Option<String>, i64),
+    /// The expected value (`None`: among the customers without a score) and the id.
+    Value {
+        clv: Option<i64>,
+        id: i64,
+    },
 }
 
 fn bad_cursor() -> Error {
@@ -381,6 +389,44 @@ impl Store {
                 }
                 rows
             }
+            (SortBy::ExpectedValue, cursor) => {
+                let state = if archived {
+                    "c.archived_at IS NOT NULL AND c.merged_into IS NULL"
+                } else {
+                    "c.archived_at IS NULL AND c.merged_into IS NULL"
+                };
+                let (from, unscored_after) = match cursor {
+                    None => (Some((i64::MAX, i64::MAX)), i64::MAX),
+                    Some(Cursor::Value { clv: Some(v), id }) => (Some((v, id)), i64::MAX),
+                    Some(Cursor::Value { clv: None, id }) => (None, id),
+                    Some(_) => return Err(bad_cursor()),
+                };
+                let mut rows: Vec<CustomerSummary> = Vec::new();
+                if let Some((v, id)) = from {
+                    let sql = format!(
+                        "SELECT {} FROM customer_scores s JOIN customers c ON c.id = s.customer_id
+                         WHERE (s.clv_cents, s.customer_id) < (?2, ?3) AND {state}
+                         ORDER BY s.clv_cents DESC, s.customer_id DESC LIMIT ?1",
+                        summary_columns!()
+                    );
+                    let mut st = conn.prepare_cached(&sql)?;
+                    rows = st.query_map(params![fetch, v, id], map)?.collect::<rusqlite::Result<_>>()?;
+                }
+                if (rows.len() as i64) < fetch {
+                    let sql = format!(
+                        "SELECT {} FROM customers c WHERE c.id < ?2 AND {state}
+                         AND NOT EXISTS (SELECT 1 FROM customer_scores s WHERE s.customer_id = c.id)
+                         ORDER BY c.id DESC LIMIT ?1",
+                        summary_columns!()
+                    );
+                    let mut st = conn.prepare_cached(&sql)?;
+                    let more: Vec<CustomerSummary> = st
+                        .query_map(params![fetch - rows.len() as i64, unscored_after], map)?
+                        .collect::<rusqlite::Result<_>>()?;
+                    rows.extend(more);
+                }
+                rows
+            }
             _ => return Err(bad_cursor()),
         };
         let next = if items.len() > limit {
@@ -401,6 +447,14 @@ impl Store {
                             r.get(0)
                         })?;
                     Cursor::Visit(at, last.id)
+                }
+                SortBy::ExpectedValue => {
+                    let clv: Option<i64> = conn
+                        .query_row("SELECT clv_cents FROM customer_scores WHERE customer_id = ?1", [last.id], |r| {
+                            r.get(0)
+                        })
+                        .optional()?;
+                    Cursor::Value { clv, id: last.id }
                 }
             };
             Some(serde_json::to_string(&c)?)

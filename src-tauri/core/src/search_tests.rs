@@ -135,7 +135,8 @@ fn lists_paginate_by_key_in_every_sort_order() {
             sale(&mut s, id, 1000 * (i as i64 + 1));
         }
     }
-    for sort in [SortBy::Name, SortBy::LastVisit, SortBy::TotalSpent] {
+    s.refresh_scores().unwrap();
+    for sort in [SortBy::Name, SortBy::LastVisit, SortBy::TotalSpent, SortBy::ExpectedValue] {
         let mut all = Vec::new();
         let mut after = None;
         loop {
@@ -166,6 +167,21 @@ fn lists_paginate_by_key_in_every_sort_order() {
                 all.windows(2).all(|w| w[0].total_spent_cents >= w[1].total_spent_cents),
                 "biggest spenders first"
             ),
+            SortBy::ExpectedValue => {
+                let clv = |id: i64| -> Option<i64> {
+                    s.conn()
+                        .query_row("SELECT clv_cents FROM customer_scores WHERE customer_id = ?1", [id], |r| r.get(0))
+                        .ok()
+                };
+                let values: Vec<Option<i64>> = all.iter().map(|c| clv(c.id)).collect();
+                let scored = values.iter().take_while(|v| v.is_some()).count();
+                assert_eq!(scored, 4, "the customers with a score come first: {values:?}");
+                assert!(values[scored..].iter().all(Option::is_none), "then those without");
+                assert!(
+                    values.windows(2).take(scored - 1).all(|w| w[0] >= w[1]),
+                    "highest expected value first: {values:?}"
+                );
+            }
             SortBy::LastVisit => {
                 let visited: Vec<_> = all.iter().take_while(|c| c.last_purchase_at.is_some()).collect();
                 assert_eq!(visited.len(), 4, "customers who bought come first");
@@ -224,7 +240,8 @@ fn each_list_holds_its_customers_once_in_every_sort_order() {
     let merged = add(&mut s, input("C", "Fusionné"));
     sale(&mut s, merged, 700);
     s.merge_customers(kept, merged, None).unwrap();
-    for sort in [SortBy::Name, SortBy::LastVisit, SortBy::TotalSpent] {
+    s.refresh_scores().unwrap();
+    for sort in [SortBy::Name, SortBy::LastVisit, SortBy::TotalSpent, SortBy::ExpectedValue] {
         for (flag, want) in [(false, &active), (true, &archived)] {
             let mut got = Vec::new();
             let mut after = None;
