@@ -13,6 +13,7 @@ import {
   monthName,
   listHref,
   monthLabel,
+  npsTrendSentence,
   readListQuery,
   rhythmSentence,
   tone,
@@ -116,5 +117,18 @@ describe('monthName', () => {
   it('names a month from its YYYY-MM or one of its days, in the shop’s language', () => {
     expect(monthName('2026-11', 'fr-FR')).toBe('novembre 2026');
     expect(monthName('2026-04-01', 'en-GB'), 'a day names its month').toBe('April 2026');
+  });
+});
+
+describe('satisfaction trend', () => {
+  const m = (month: string, score: number | null) => ({ month, answers: score === null ? 0 : 10, score });
+  it('says where the score went from its first scored month to its last', () => {
+    const up = npsTrendSentence([m('2026-01', 12), m('2026-02', null), m('2026-11', 31)], 'fr-FR', fr);
+    expect(up).toMatch(/^Le score est passé de 12 en janvier 2026 à 31 en novembre 2026\./);
+    expect(npsTrendSentence([m('2026-01', 40), m('2026-11', -5)], 'en-GB', en)).toMatch(/^The score fell from 40 in January 2026 to -5 in November 2026\./);
+    expect(npsTrendSentence([m('2026-01', 20), m('2026-03', 20)], 'fr-FR', fr)).toMatch(/^Le score est resté à 20/);
+  });
+  it('with one month only, says what the scale means', () => {
+    expect(npsTrendSentence([m('2026-11', 31)], 'fr-FR', fr)).toBe(fr('ui.nps.trend_summary'));
   });
 });

@@ -10,6 +10,7 @@ import type { Grain } from '$lib/generated/Grain';
 import type { LoyaltyKind } from '$lib/generated/LoyaltyKind';
 import type { NpsChannel } from '$lib/generated/NpsChannel';
 import type { NpsGroup } from '$lib/generated/NpsGroup';
+import type { NpsMonth } from '$lib/generated/NpsMonth';
 import type { Period } from '$lib/generated/Period';
 import type { RfmSegment } from '$lib/generated/RfmSegment';
 import type { SegmentFilter } from '$lib/generated/SegmentFilter';
@@ -198,6 +199,19 @@ export function monthLabel(month: string, locale: string): string {
   return new Intl.DateTimeFormat(locale, { month: 'short', year: 'numeric', timeZone: 'UTC' }).format(day(`${month}-01`));
 }
 
+/** The satisfaction trend in words: from the first month with a score to the last ("Le score
+ *  est passé de 12 en janv. 2026 à 31 en nov. 2026"), with what the scale means. */
+export function npsTrendSentence(trend: NpsMonth[], locale: string, t: Tr): string {
+  const scored = trend.filter((m) => m.score !== null);
+  const first = scored[0];
+  const last = scored[scored.length - 1];
+  const scale = t('ui.nps.trend_summary');
+  if (!first || !last || first === last) return scale;
+  const params = { first: first.score ?? 0, last: last.score ?? 0, from: monthName(first.month, locale), to: monthName(last.month, locale) };
+  const key = params.last > params.first ? 'ui.nps.trend_up' : params.last < params.first ? 'ui.nps.trend_down' : 'ui.nps.trend_flat';
+  return `${t(key, params)} ${scale}`;
+}
+
 export function periodLabel(p: Period, locale: string): string {
   const f = new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' });
   return p.from === p.to ? f.format(day(p.from)) : `${f.format(day(p.from))} – ${f.format(day(p.to))}`;
@@ -300,6 +314,8 @@ export const filters = {
   nps: (group: NpsGroup | null, withinMonths?: number) => filter({ field: 'nps_answer', group, within_months: withinMonths }),
   clvAtLeast: (cents: number) => filter({ field: 'lifetime_value_at_least', cents }),
   withPoints: () => filter({ field: 'points_at_least', points: 1 }),
+  cardHolders: (holder: boolean) =>
+    filter({ field: 'card_holder', holder }, ...(holder ? [] : [{ field: 'purchases_at_least' as const, count: 1 }])),
 };
 
 /** What the list behind a number is titled: a catalogue key and its parameters. */

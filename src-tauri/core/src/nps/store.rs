@@ -85,6 +85,8 @@ pub struct CustomerNps {
     pub last_asked_at: Option<DateTime<Utc>>,
     pub last_answer: Option<NpsAnswer>,
     pub open_followups: Vec<FollowUp>,
+    /// The last follow-ups done, with what was done (at most 5, newest first).
+    pub done_followups: Vec<FollowUp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -416,6 +418,10 @@ impl Store {
             )?
             .pop(),
             open_followups: followups(self.conn(), "f.customer_id = ?1 AND f.done_at IS NULL", [customer])?,
+            done_followups: followups(self.conn(), "f.customer_id = ?1 AND f.done_at IS NOT NULL", [customer])?
+                .into_iter()
+                .take(5)
+                .collect(),
         })
     }
 

@@ -30,7 +30,13 @@ fn a_low_score_at_the_till_opens_a_follow_up_until_it_is_done() {
     assert_eq!(n.open_followups.len(), 1, "a detractor gets a follow-up");
     let f = n.open_followups[0].id;
     s.close_followup(f, "Appelée, bon d'achat offert", None).unwrap();
-    assert!(s.customer_nps(c).unwrap().open_followups.is_empty());
+    let after = s.customer_nps(c).unwrap();
+    assert!(after.open_followups.is_empty());
+    assert_eq!(
+        after.done_followups.iter().map(|f| f.done_note.as_deref()).collect::<Vec<_>>(),
+        [Some("Appelée, bon d'achat offert")],
+        "what was done stays on the customer's page"
+    );
     assert_eq!(s.close_followup(f, "encore", None).unwrap_err().code(), "conflict", "done stays done");
     let again = s.record_nps(&answer(Some(c), 9, "", NpsChannel::Paper), None).unwrap_err();
     assert_eq!(again.code(), "conflict", "at most one answer per customer in 90 days");

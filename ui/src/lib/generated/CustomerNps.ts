@@ -9,4 +9,8 @@ export type CustomerNps = {
 /**
  * Not asked nor answered in the last 90 days.
  */
-may_ask: boolean, last_asked_at: string | null, last_answer: NpsAnswer | null, open_followups: Array<FollowUp>, };
+may_ask: boolean, last_asked_at: string | null, last_answer: NpsAnswer | null, open_followups: Array<FollowUp>, 
+/**
+ * The last follow-ups done, with what was done (at most 5, newest first).
+ */
+done_followups: Array<FollowUp>, };
