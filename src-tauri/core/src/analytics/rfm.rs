@@ -102,24 +102,59 @@ pub fn monetary_score(cents: i64, t: &RfmThresholds) -> u8 {
     1 + t.monetary_cents.iter().filter(|&&from| cents >= from).count() as u8
 }
 
+/// Where the customers with `sorted[i]`'s value sit: the first index of that value and one
+/// past its last.
+fn tied_block(sorted: &[i64], i: usize) -> (usize, usize) {
+    let v = sorted[i];
+    (sorted.partition_point(|x| *x < v), sorted.partition_point(|x| *x <= v))
+}
+
 /// Rule: recency cut points from the quintiles of `days` (sorted, ascending): the largest
-/// value of each of the first four fifths.
+/// value of each of the first four fifths. Customers with the same value share a score: when
+/// most of them sit past the cut (a file imported with one date for everyone), the cut goes
+/// below their value, so they get the score of where they mostly are, not the best one.
 pub fn recency_quintiles(sorted_days: &[i64]) -> Option<[i64; 4]> {
     let n = sorted_days.len();
     if n < MIN_FOR_QUINTILES {
         return None;
     }
-    Some(std::array::from_fn(|k| sorted_days[(n * (k + 1)).div_ceil(5) - 1]))
+    Some(std::array::from_fn(|k| {
+        let at = (n * (k + 1)).div_ceil(5);
+        let (lo, hi) = tied_block(sorted_days, at - 1);
+        if lo + hi >= 2 * at {
+            if lo == 0 {
+                sorted_days[0] - 1
+            } else {
+                sorted_days[lo - 1]
+            }
+        } else {
+            sorted_days[at - 1]
+        }
+    }))
 }
 
 /// Rule: spend cut points from the quintiles of `cents` (sorted, ascending): the smallest
-/// value of each of the last four fifths.
+/// value of each of the last four fifths. Customers with the same spend share a score: when
+/// most of them sit below the cut, the cut goes above their spend, so a crowd spending the same
+/// small amount is not scored as the top spenders.
 pub fn monetary_quintiles(sorted_cents: &[i64]) -> Option<[i64; 4]> {
     let n = sorted_cents.len();
     if n < MIN_FOR_QUINTILES {
         return None;
     }
-    Some(std::array::from_fn(|k| sorted_cents[n * (k + 1) / 5]))
+    Some(std::array::from_fn(|k| {
+        let at = n * (k + 1) / 5;
+        let (lo, hi) = tied_block(sorted_cents, at);
+        if lo + hi < 2 * at {
+            if hi == n {
+                sorted_cents[n - 1] + 1
+            } else {
+                sorted_cents[hi]
+            }
+        } else {
+            sorted_cents[at]
+        }
+    }))
 }
 
 /// Rule: the fixed recency thresholds of a 12-month period are 30, 60, 120 and 240 days,
@@ -264,6 +299,28 @@ mod tests {
             let m = days.iter().filter(|&&c| monetary_score(c, &th) == s).count();
             assert_eq!((r, m), (20, 20), "20 buyers out of 100 score {s}");
         }
+    }
+
+    #[test]
+    fn customers_with_the_same_value_get_the_score_of_where_they_mostly_are() {
+        // 60 % of the buyers spent the same 20 €, the others more.
+        let mut spend: Vec<i64> = vec![2_000; 30];
+        spend.extend((1..=20).map(|i| 2_000 + i * 500));
+        let t = RfmThresholds {
+            recency_days: [1, 2, 3, 4],
+            frequency: FREQUENCY_STEPS,
+            monetary_cents: monetary_quintiles(&spend).unwrap(),
+        };
+        assert_eq!(monetary_score(2_000, &t), 2, "a crowd at 20 € sits mostly in the second fifth, not the top: {t:?}");
+        assert_eq!(monetary_score(12_000, &t), 5, "the biggest spender stays on top");
+        // A file imported with one date: 35 of 50 customers last came 300 days ago.
+        let mut days: Vec<i64> = (0..15).collect();
+        days.extend([300; 35]);
+        let r = RfmThresholds { recency_days: recency_quintiles(&days).unwrap(), ..t };
+        assert_eq!(recency_score(300, &r), 2, "the imported crowd is scored where it mostly is, not 4: {r:?}");
+        assert_eq!(recency_score(0, &r), 5, "today's customers stay on top");
+        let scores: Vec<u8> = days.iter().map(|d| recency_score(*d, &r)).collect();
+        assert!(scores.windows(2).all(|w| w[0] >= w[1]), "more recent, never a lower score");
     }
 
     #[test]
