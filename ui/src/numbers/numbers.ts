@@ -50,11 +50,12 @@ export const SEGMENT_ACTION: Record<RfmSegment, string> = {
   hibernating: 'ui.numbers.segment_action.hibernating',
   lost: 'ui.numbers.segment_action.lost',
 };
-export const CHURN: readonly ChurnRisk[] = ['low', 'medium', 'high'];
+export const CHURN: readonly ChurnRisk[] = ['low', 'medium', 'high', 'gone'];
 export const CHURN_LABEL: Record<ChurnRisk, string> = {
   low: 'ui.numbers.churn.low',
   medium: 'ui.numbers.churn.medium',
   high: 'ui.numbers.churn.high',
+  gone: 'ui.numbers.churn.gone',
 };
 export const KINDS: readonly LoyaltyKind[] = ['habit', 'convenience', 'price', 'at_risk', 'occasional'];
 export const KIND_LABEL: Record<LoyaltyKind, string> = {

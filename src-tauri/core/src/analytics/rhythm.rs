@@ -14,6 +14,9 @@ pub const HIGH_RATIO: f64 = 4.0;
 /// A short absence is not churn whatever the rhythm (a daily customer away on holiday).
 pub const MEDIUM_MIN_DAYS: i64 = 14;
 pub const HIGH_MIN_DAYS: i64 = 28;
+/// Absent for this many usual gaps and at least a year: gone (no longer one to call back).
+pub const GONE_RATIO: f64 = 6.0;
+pub const GONE_MIN_DAYS: i64 = 365;
 /// The shop's usual gap when nobody has three visits yet.
 pub const DEFAULT_SHOP_GAP_DAYS: i64 = 30;
 
@@ -23,15 +26,18 @@ pub enum ChurnRisk {
     Low,
     Medium,
     High,
+    /// Left: absent for a year and six usual gaps.
+    Gone,
 }
 
 impl ChurnRisk {
-    pub const ALL: [ChurnRisk; 3] = [ChurnRisk::Low, ChurnRisk::Medium, ChurnRisk::High];
+    pub const ALL: [ChurnRisk; 4] = [ChurnRisk::Low, ChurnRisk::Medium, ChurnRisk::High, ChurnRisk::Gone];
     pub fn code(self) -> &'static str {
         match self {
             ChurnRisk::Low => "low",
             ChurnRisk::Medium => "medium",
             ChurnRisk::High => "high",
+            ChurnRisk::Gone => "gone",
         }
     }
     pub fn parse(s: &str) -> Option<ChurnRisk> {
@@ -71,10 +77,13 @@ pub fn shop_gap(mut gaps: Vec<i64>) -> i64 {
     gaps[gaps.len() / 2].max(1)
 }
 
-/// Rule: the risk from the absence measured in usual gaps, with a minimum absence for each level.
+/// Rule: the risk from the absence measured in usual gaps, with a minimum absence for each level;
+/// past a year and six gaps the customer has gone.
 pub fn risk(days_since_last: i64, usual_gap_days: i64) -> ChurnRisk {
     let ratio = days_since_last as f64 / usual_gap_days.max(1) as f64;
-    if ratio >= HIGH_RATIO && days_since_last >= HIGH_MIN_DAYS {
+    if ratio >= GONE_RATIO && days_since_last >= GONE_MIN_DAYS {
+        ChurnRisk::Gone
+    } else if ratio >= HIGH_RATIO && days_since_last >= HIGH_MIN_DAYS {
         ChurnRisk::High
     } else if ratio >= MEDIUM_RATIO && days_since_last >= MEDIUM_MIN_DAYS {
         ChurnRisk::Medium
@@ -120,6 +129,10 @@ mod tests {
             (10, 1, Low, "a daily customer away for 10 days is not lost"),
             (20, 1, Medium, "but away for 3 weeks they are late"),
             (28, 7, High, "4 weekly gaps and 4 weeks"),
+            (400, 14, Gone, "a fortnightly customer away for more than a year has gone"),
+            (364, 14, High, "not gone before a year"),
+            (800, 180, High, "comes twice a year: away 800 days is not yet six gaps"),
+            (1100, 180, Gone, "six of their gaps and more than a year"),
         ];
         for (days, gap, want, why) in cases {
             assert_eq!(risk(days, gap), want, "{why}");

@@ -468,6 +468,7 @@ fn compute(conn: &Connection, now: DateTime<Utc>) -> Result<Computed> {
                     ChurnRisk::Low => 100,
                     ChurnRisk::Medium => 50,
                     ChurnRisk::High => 20,
+                    ChurnRisk::Gone => 0,
                 };
                 let yearly = c.total_cents.max(0) * 365 / tenure * keep / 100;
                 (yearly, yearly / 2, yearly * 3 / 2, None)

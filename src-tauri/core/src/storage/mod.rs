@@ -468,4 +468,6 @@ mod tests_migration_18;
 #[cfg(test)]
 mod tests_migration_19;
 #[cfg(test)]
+mod tests_migration_20;
+#[cfg(test)]
 mod tests_upgrade;
