@@ -87,7 +87,7 @@ pub fn plural_one(lang: Lang, value: &str) -> bool {
     };
     match bare.parse::<f64>() {
         Ok(n) => match lang {
-            Lang::Fr => (0.0..2.0).contains(&n),
+            Lang::Fr => n.abs() < 2.0,
             Lang::En => n == 1.0,
         },
         Err(_) => false,
@@ -100,7 +100,11 @@ fn choose_plurals(lang: Lang, template: &str, args: &[(&'static str, String)]) -
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
         let after = &rest[open..];
-        let Some(close) = after.find('}') else { break };
+        let Some(close) = after.find('}') else {
+            // An opened brace never closed: the rest as it is.
+            out.push_str(after);
+            return out;
+        };
         let inner = &after[1..close];
         let mut pieces = inner.split('|');
         let (name, one, other) = (pieces.next(), pieces.next(), pieces.next());
@@ -192,7 +196,12 @@ mod tests {
         assert_eq!(choose_plurals(Lang::Fr, t, &args("1")), "{n} client, {m} points, {x}");
         assert_eq!(choose_plurals(Lang::Fr, t, &args("0")), "{n} client, {m} points, {x}", "French: 0 is singular");
         assert_eq!(choose_plurals(Lang::En, t, &args("0")), "{n} clients, {m} points, {x}", "English: 0 is plural");
-        assert!(plural_one(Lang::Fr, "1,5") && !plural_one(Lang::Fr, "1\u{202f}234"));
+        assert!(plural_one(Lang::Fr, "1,5") && !plural_one(Lang::Fr, "1\u{202f}234") && plural_one(Lang::Fr, "-1"));
+        assert_eq!(
+            choose_plurals(Lang::Fr, "a {n|x|y} b { c", &args("1")),
+            "a x b { c",
+            "an unclosed brace stays, once"
+        );
         assert!(plural_one(Lang::En, "1") && !plural_one(Lang::En, "1,001") && !plural_one(Lang::En, "many"));
     }
 

@@ -231,6 +231,14 @@ describe('catalogues', () => {
     expect(pluralForm('fr', paramNumber('fr', '1,5'))).toBe('one');
     expect(pluralForm('en', paramNumber('en', 'many'))).toBe('other');
   });
+  it('every plural form is well formed: no braces inside a form', () => {
+    for (const lang of ['fr', 'en'] as const)
+      for (const [k, text] of Object.entries(catalogues[lang])) {
+        const opened = [...text.matchAll(/\{(\w+)\|/g)].length;
+        const whole = [...text.matchAll(/\{(\w+)\|([^{}|]*)\|([^{}|]*)\}/g)].length;
+        expect(whole, `${lang} ${k}: ${text}`).toBe(opened);
+      }
+  });
   it('fills placeholders', () => {
     expect(translate('fr', 'ui.till.confirmation', { amount: '12,50 €', name: 'Élodie Lefèvre' })).toBe(
       'Vente de 12,50 € enregistrée pour Élodie Lefèvre',

@@ -16,6 +16,7 @@ import type { RfmSegment } from '$lib/generated/RfmSegment';
 import type { SegmentFilter } from '$lib/generated/SegmentFilter';
 import type { Theme } from '$lib/generated/Theme';
 import type { ThresholdSource } from '$lib/generated/ThresholdSource';
+import { catalogues } from '$lib/i18n';
 
 export type Tr = (key: string, params?: Record<string, string | number>) => string;
 
@@ -358,7 +359,8 @@ export function readListQuery(q: Record<string, string>): { filter: SegmentFilte
     let title: ListTitle = { key: 'ui.numbers.list.title' };
     if (tt !== null) {
       const parsed = JSON.parse(tt) as ListTitle;
-      if (parsed && typeof parsed.key === 'string' && parsed.key.startsWith('ui.numbers.')) title = parsed;
+      // A key this version no longer has (a link kept from an older one) gets the plain title.
+      if (parsed && typeof parsed.key === 'string' && parsed.key.startsWith('ui.numbers.') && parsed.key in catalogues.fr) title = parsed;
     }
     return { filter, title };
   } catch {

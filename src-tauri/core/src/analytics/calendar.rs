@@ -140,19 +140,26 @@ pub struct ToDate {
     pub last_year: Period,
 }
 
-/// Rule (the home screen's "so far"): the running week or month, from its first day to today,
-/// against as many days from the start of the one before (the 1st to the 5th of last month on
-/// the 5th, cut at that month's end) and the same days a year earlier. None for days: the figures
-/// are kept per day, and a day still running cannot be compared fairly with a whole one.
+/// Rule (the home screen's "so far"): the running week or month's whole days, from its first
+/// day to yesterday, against as many days from the start of the one before (the 1st to the 4th
+/// of last month on the 5th, cut at that month's end) and the same days a year earlier. Today
+/// is left out: the figures are kept per day, and a day still running cannot be compared fairly
+/// with a whole one. None on the first day of the week or month, and for the day view.
 pub fn to_date(grain: Grain, w: &Windows) -> Option<ToDate> {
     let n = w.buckets.len();
     if grain == Grain::Day || n < 2 {
         return None;
     }
-    let current = w.buckets[n - 1];
+    let running = w.buckets[n - 1];
+    if running.days() < 2 {
+        return None;
+    }
+    let current = Period { from: running.from, to: running.to - Duration::days(1) };
     let before = w.buckets[n - 2];
     let previous = Period { from: before.from, to: (before.from + Duration::days(current.days() - 1)).min(before.to) };
-    Some(ToDate { current, previous, last_year: w.buckets_last_year[n - 1] })
+    let ly = w.buckets_last_year[n - 1];
+    let last_year = Period { from: ly.from, to: (ly.from + Duration::days(current.days() - 1)).min(ly.to) };
+    Some(ToDate { current, previous, last_year })
 }
 
 /// `YYYY-MM-DD`, the form days are stored and compared in.
@@ -261,18 +268,24 @@ mod tests {
     }
 
     #[test]
-    fn so_far_compares_the_same_days_of_last_month_and_of_last_year() {
+    fn so_far_compares_the_same_whole_days_of_last_month_and_of_last_year() {
         let on = |g, day| to_date(g, &windows(g, day));
         let m = on(Grain::Month, d(2026, 12, 5)).expect("a month has a so-far");
-        assert_eq!(m.current, Period { from: d(2026, 12, 1), to: d(2026, 12, 5) }, "December so far");
-        assert_eq!(m.previous, Period { from: d(2026, 11, 1), to: d(2026, 11, 5) }, "the 1st to the 5th of November");
-        assert_eq!(m.last_year, Period { from: d(2025, 12, 1), to: d(2025, 12, 5) }, "the same days a year earlier");
+        assert_eq!(
+            m.current,
+            Period { from: d(2026, 12, 1), to: d(2026, 12, 4) },
+            "December's whole days, to yesterday"
+        );
+        assert_eq!(m.previous, Period { from: d(2026, 11, 1), to: d(2026, 11, 4) }, "the 1st to the 4th of November");
+        assert_eq!(m.last_year, Period { from: d(2025, 12, 1), to: d(2025, 12, 4) }, "the same days a year earlier");
         let end = on(Grain::Month, d(2026, 3, 31)).unwrap();
         assert_eq!(end.previous, Period { from: d(2026, 2, 1), to: d(2026, 2, 28) }, "cut at February's last day");
         let w = on(Grain::Week, d(2026, 12, 2)).unwrap();
-        assert_eq!(w.current, Period { from: d(2026, 11, 30), to: d(2026, 12, 2) }, "Monday to Wednesday");
-        assert_eq!(w.previous, Period { from: d(2026, 11, 23), to: d(2026, 11, 25) }, "last Monday to Wednesday");
-        assert_eq!(w.last_year.days(), 3);
+        assert_eq!(w.current, Period { from: d(2026, 11, 30), to: d(2026, 12, 1) }, "Monday and Tuesday");
+        assert_eq!(w.previous, Period { from: d(2026, 11, 23), to: d(2026, 11, 24) }, "last Monday and Tuesday");
+        assert_eq!(w.last_year.days(), 2);
+        assert_eq!(on(Grain::Month, d(2026, 12, 1)), None, "the 1st: no whole day yet");
+        assert_eq!(on(Grain::Week, d(2026, 11, 30)), None, "Monday: no whole day yet");
         assert_eq!(on(Grain::Day, d(2026, 12, 2)), None, "a day still running is not compared with a whole one");
     }
 

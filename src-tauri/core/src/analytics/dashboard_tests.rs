@@ -60,22 +60,24 @@ fn the_month_view_compares_with_the_previous_months_and_last_year() {
 }
 
 #[test]
-fn the_home_screen_compares_this_month_so_far_with_the_same_days_of_last_month() {
+fn the_home_screen_compares_this_months_whole_days_with_the_same_days_of_last_month() {
     let (mut s, clock) = store();
     clock.set(noon(2026, 12, 5));
     let a = add(&mut s, input("Zoé", "Côté"));
     sell(&mut s, a, 3_000, noon(2026, 12, 2));
+    // Today is still running: left out.
+    sell(&mut s, a, 70_000, noon(2026, 12, 5) - chrono::Duration::hours(2));
     sell(&mut s, a, 1_000, noon(2026, 11, 4));
-    // After the 5th of November: not in the days compared.
-    sell(&mut s, a, 50_000, noon(2026, 11, 20));
-    sell(&mut s, a, 2_000, noon(2025, 12, 5));
+    // After the 4th of November: not in the days compared.
+    sell(&mut s, a, 50_000, noon(2026, 11, 5));
+    sell(&mut s, a, 2_000, noon(2025, 12, 4));
     s.refresh_days().unwrap();
     let d = s.dashboard(&DashboardRequest { grain: Grain::Month, until: None }).unwrap();
     let f = d.so_far.expect("the month view has a so-far");
     assert_eq!(
         (f.current.revenue_cents, f.previous.revenue_cents, f.last_year.revenue_cents),
         (3_000, 1_000, 2_000),
-        "1–5 December against 1–5 November and 1–5 December last year"
+        "1–4 December against 1–4 November and 1–4 December last year"
     );
     assert_eq!(f.changes.revenue_vs_previous, Some(2_000), "+200 % on the same days of last month");
     assert_eq!(f.changes.revenue_vs_last_year, Some(500));

@@ -169,10 +169,36 @@ fn satisfactions_groups_count_the_customers_their_lists_hold() {
     );
     assert_eq!(summary.score, Some(100));
     assert_eq!(summary.trend.iter().map(|m| m.answers).sum::<i64>(), 3, "the trend counts every answer of its month");
-    let group = |g, within_months| list(&s, vec![Condition::NpsAnswer { group: Some(g), within_months }]).total;
-    assert_eq!(group(NpsGroup::Promoter, Some(12)), summary.promoters, "the promoters' list holds as many as counted");
-    assert_eq!(group(NpsGroup::Detractor, Some(12)), summary.detractors, "Zoé's old 3/10 is not her latest answer");
-    assert_eq!(group(NpsGroup::Detractor, None), 1, "without a window, Anaïs's answer of last year counts");
+    let group =
+        |s: &Store, g, within_months| list(s, vec![Condition::NpsAnswer { group: Some(g), within_months }]).total;
+    assert_eq!(
+        group(&s, NpsGroup::Promoter, Some(12)),
+        summary.listed_promoters,
+        "the promoters' list holds as many as counted"
+    );
+    assert_eq!(
+        group(&s, NpsGroup::Detractor, Some(12)),
+        summary.listed_detractors,
+        "Zoé's old 3/10 is not her latest answer"
+    );
+    assert_eq!(summary.listed_promoters, 2);
+    // An anonymous paper form and an archived customer's answer count in the score, not in a list.
+    let mut form = NpsInput {
+        customer_id: None,
+        score: 10,
+        comment: String::new(),
+        channel: NpsChannel::Paper,
+        answered_at: None,
+    };
+    s.record_nps(&form, None).unwrap();
+    let gone = add(&mut s, input("Paul", "Roy"));
+    form.customer_id = Some(gone);
+    s.record_nps(&form, None).unwrap();
+    s.archive_customer(gone, None).unwrap();
+    let summary = s.nps_overview(12).unwrap();
+    assert_eq!((summary.promoters, summary.listed_promoters), (4, 2), "four promoters, two of them listable");
+    assert_eq!(group(&s, NpsGroup::Promoter, Some(12)), summary.listed_promoters);
+    assert_eq!(group(&s, NpsGroup::Detractor, None), 1, "without a window, Anaïs's answer of last year counts");
     let never = list(&s, vec![Condition::NpsAnswer { group: None, within_months: Some(12) }]);
     assert_eq!(names(&never), ["Anaïs Thériault"], "no answer in the 12 months");
     let bad = SegmentFilter {

@@ -491,10 +491,18 @@ fn own_lines(body: &str) -> Vec<&str> {
     out
 }
 
-/// A survey answer's comment: every line the person wrote above the quoted message, line
-/// breaks kept, up to the longest comment kept (`nps::rules::MAX_COMMENT`).
+/// A survey answer's comment: the lines the person wrote above the quoted message (30 at most:
+/// a signature's disclaimer is not a comment), line breaks kept, up to the longest comment kept
+/// (`nps::rules::MAX_COMMENT`).
 fn comment_text(body: &str) -> Option<String> {
-    let t: String = own_lines(body).join("\n").chars().take(crate::nps::rules::MAX_COMMENT).collect();
+    let t: String = own_lines(body)
+        .into_iter()
+        .take(30)
+        .collect::<Vec<_>>()
+        .join("\n")
+        .chars()
+        .take(crate::nps::rules::MAX_COMMENT)
+        .collect();
     (!t.is_empty()).then_some(t)
 }
 

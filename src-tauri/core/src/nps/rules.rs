@@ -128,6 +128,7 @@ const THEME_WORDS: &[(Theme, &[&str])] = &[
             "vendeu*",
             "vendeur*",
             "service",
+            "serviable*",
             "friendly",
             "welcom*",
             "kind",
@@ -199,6 +200,7 @@ const THEME_WORDS: &[(Theme, &[&str])] = &[
             "file d attente",
             "lent",
             "lentement",
+            "lenteur*",
             "rapide*",
             "wait*",
             "slow*",
@@ -230,11 +232,10 @@ const THEME_WORDS: &[(Theme, &[&str])] = &[
             "carte",
             "fidelit*",
             "recompense*",
-            "bon d",
-            "bon de",
             "bon d achat",
-            "bons d",
-            "bons de",
+            "bons d achat",
+            "bon de reduction",
+            "bons de reduction",
             "cadeau",
             "card",
             "loyalty",
@@ -281,7 +282,6 @@ const NOT_THEMES: &[&str] = &[
     "bank card",
     "card payment",
     "point de vue",
-    "a point",
 ];
 
 /// Rule: a word of a comment matches a pattern word (see `THEME_WORDS`).
@@ -349,13 +349,23 @@ pub fn reply_subject(word: &str, score: u8, token: &str) -> String {
 /// Tags a mail gateway adds in brackets ("[EXT]", "[SPAM?]", before or after) are passed over:
 /// the answer is the last bracketed token that follows a score.
 pub fn parse_reply_subject(subject: &str) -> Option<(u8, String)> {
+    let looks_like_token = |t: &str| (8..=64).contains(&t.len()) && t.chars().all(|c| c.is_ascii_alphanumeric());
     subject.match_indices('[').rev().find_map(|(open, _)| {
         let close = open + subject[open..].find(']')?;
         let token = subject[open + 1..close].trim();
-        if token.len() < 8 || token.len() > 64 || !token.chars().all(|c| c.is_ascii_alphanumeric()) {
+        if !looks_like_token(token) {
             return None;
         }
-        let before = subject[..open].trim_end();
+        // A gateway's tags between the score and the token ("[EXT]") are passed over too, but
+        // not another token: the one right after the score is the answer's.
+        let mut before = subject[..open].trim_end();
+        while before.ends_with(']') {
+            let tag = before.rfind('[')?;
+            if looks_like_token(before[tag + 1..before.len() - 1].trim()) {
+                return None;
+            }
+            before = before[..tag].trim_end();
+        }
         let head = before.strip_suffix("/10")?;
         let digits: String = head.chars().rev().take_while(|c| c.is_ascii_digit()).collect();
         let score: u8 = digits.chars().rev().collect::<String>().parse().ok()?;
@@ -449,7 +459,7 @@ mod tests {
             assert_eq!(themes(comment), want, "{comment}");
         }
         assert!(themes("   ").is_empty(), "no comment, no theme");
-        let not_themes: [(&str, &[Theme]); 9] = [
+        let not_themes: [(&str, &[Theme]); 13] = [
             ("Je n'ai pas trouvé ce que je cherchais", &[Theme::Other]),
             ("J'ai payé par carte bancaire sans souci", &[Theme::Other]),
             ("Une belle découverte, je reviendrai", &[Theme::Other]),
@@ -459,6 +469,10 @@ mod tests {
             ("Ma carte de fidélité est pleine", &[Theme::Loyalty]),
             ("Les bons d'achat sont appréciés", &[Theme::Loyalty]),
             ("Paid by credit card, easy", &[Theme::Other]),
+            ("C'est bon de venir ici", &[Theme::Other]),
+            ("Quelle lenteur à la caisse", &[Theme::Waiting]),
+            ("Vendeuse très serviable", &[Theme::Welcome]),
+            ("I got a point on my card", &[Theme::Loyalty]),
         ];
         for (comment, want) in not_themes {
             assert_eq!(themes(comment), want, "a word is matched whole, not as the start of another: {comment}");
@@ -518,6 +532,7 @@ mod tests {
             ("RE: Avis 8/10 [K7PX2M9QAB] [EXT]", Some((8, "K7PX2M9QAB"))),
             ("[EXTERNAL] RE: Avis 8/10 [K7PX2M9QAB] [SUSPECTED SPAM]", Some((8, "K7PX2M9QAB"))),
             ("Avis 8/10 [K7PX2M9QAB] [EXTERNAL1]", Some((8, "K7PX2M9QAB"))),
+            ("Avis 8/10 [EXT] [K7PX2M9QAB]", Some((8, "K7PX2M9QAB"))),
             ("Avis 8/10 merci [K7PX2M9QAB]", None),
         ];
         for (subject, want) in cases {

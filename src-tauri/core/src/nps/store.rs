@@ -117,10 +117,13 @@ pub struct NpsSummary {
     pub score: Option<i64>,
     /// Under 30 answers: to read as a hint, not a measure.
     pub indicative: bool,
+    /// Of the three groups, the customers a list can show (on file, not archived): anonymous
+    /// paper forms and archived customers count in the score but have no list.
+    pub listed_promoters: i64,
+    pub listed_passives: i64,
+    pub listed_detractors: i64,
     pub trend: Vec<NpsMonth>,
     pub themes: Vec<ThemeCount>,
-    /// The last answers with a comment.
-    pub recent: Vec<NpsAnswer>,
     pub open_followups: Vec<FollowUp>,
 }
 
@@ -267,12 +270,15 @@ pub fn record_email_answer(
             Ok((r.get(0)?, r.get(1)?))
         })
         .optional()?;
-    let asked = invited.map(|(_, at)| at);
-    let customer = match invited {
-        Some((c, _)) => Some(c),
+    // When the question went: the invitation's date, or the campaign message's sending.
+    let (customer, asked) = match invited {
+        Some((c, at)) => (Some(c), Some(at)),
         None => tx
-            .query_row("SELECT customer_id FROM campaign_recipients WHERE token = ?1", [token], |r| r.get(0))
-            .optional()?,
+            .query_row("SELECT customer_id, sent_at FROM campaign_recipients WHERE token = ?1", [token], |r| {
+                Ok((Some(r.get::<_, CustomerId>(0)?), r.get::<_, Option<DateTime<Utc>>>(1)?))
+            })
+            .optional()?
+            .unwrap_or((None, None)),
     };
     let Some(mut customer) = customer else { return Ok(EmailAnswer::UnknownToken) };
     // A merged customer's answers belong to the one kept.
@@ -450,16 +456,11 @@ impl Store {
     }
 
     /// The shop's satisfaction over the last `months` months: the score, its trend, the
-    /// comments by theme, the last comments and the follow-ups to do.
+    /// comments by theme and the follow-ups to do.
     pub fn nps_summary(&self, months: u32) -> Result<NpsSummary> {
         let mut s = self.nps_overview(months)?;
         let since = since(self.now(), months);
         s.themes = self.nps_themes(since)?;
-        s.recent = answers(
-            self.conn(),
-            "a.comment IS NOT NULL AND a.answered_at >= ?1 ORDER BY a.answered_at DESC, a.id DESC LIMIT 20",
-            [since],
-        )?;
         s.open_followups = followups(self.conn(), "f.done_at IS NULL", [])?;
         Ok(s)
     }
@@ -472,7 +473,7 @@ impl Store {
         let since = since(self.now(), months);
         // The months are counted one query each, on one snapshot: an answer saved meanwhile
         // is in all of the trend or none of it.
-        let (trend, [p, pa, d]) = self.on_one_snapshot(|conn| {
+        let (trend, [p, pa, d, lp, lpa, ld]) = self.on_one_snapshot(|conn| {
             let trend = monthly_counts(conn, since, self.now())?;
             Ok((trend, latest_counts(conn, since)?))
         })?;
@@ -483,6 +484,9 @@ impl Store {
             promoters: p,
             passives: pa,
             detractors: d,
+            listed_promoters: lp,
+            listed_passives: lpa,
+            listed_detractors: ld,
             score: rules::score(p, pa, d),
             indicative: rules::indicative(answers),
             trend: trend
@@ -490,7 +494,6 @@ impl Store {
                 .map(|(month, [p, pa, d])| NpsMonth { month, answers: p + pa + d, score: rules::score(p, pa, d) })
                 .collect(),
             themes: Vec::new(),
-            recent: Vec::new(),
             open_followups: Vec::new(),
         })
     }
@@ -582,16 +585,21 @@ pub(crate) fn monthly_counts(
 }
 
 /// Promoters, passives and detractors since `since`, each customer counted once by their latest
-/// answer (as the list behind each group: `Condition::NpsAnswer` with `within_months`); an
-/// answer whose customer was erased counts on its own.
-fn latest_counts(conn: &Connection, since: DateTime<Utc>) -> Result<[i64; 3]> {
+/// answer (an answer whose customer was erased, or a paper form without one, counts on its
+/// own); then the same three of the customers a list shows (`Condition::NpsAnswer` with
+/// `within_months`: on file, not archived nor merged).
+fn latest_counts(conn: &Connection, since: DateTime<Utc>) -> Result<[i64; 6]> {
     let mut st = conn.prepare_cached(
-        "SELECT coalesce(sum(score >= 9), 0), coalesce(sum(score BETWEEN 7 AND 8), 0), coalesce(sum(score <= 6), 0)
-         FROM nps_answers a WHERE a.answered_at >= ?1 AND (a.customer_id IS NULL OR NOT EXISTS (
-             SELECT 1 FROM nps_answers b WHERE b.customer_id = a.customer_id AND b.answered_at >= ?1
-             AND (b.answered_at > a.answered_at OR (b.answered_at = a.answered_at AND b.id > a.id))))",
+        "SELECT coalesce(sum(score >= 9), 0), coalesce(sum(score BETWEEN 7 AND 8), 0), coalesce(sum(score <= 6), 0),
+                coalesce(sum(score >= 9 AND listed), 0), coalesce(sum(score BETWEEN 7 AND 8 AND listed), 0),
+                coalesce(sum(score <= 6 AND listed), 0)
+         FROM (SELECT a.score, EXISTS (SELECT 1 FROM customers c WHERE c.id = a.customer_id
+                   AND c.archived_at IS NULL AND c.merged_into IS NULL) AS listed
+               FROM nps_answers a WHERE a.answered_at >= ?1 AND (a.customer_id IS NULL OR NOT EXISTS (
+                   SELECT 1 FROM nps_answers b WHERE b.customer_id = a.customer_id AND b.answered_at >= ?1
+                   AND (b.answered_at > a.answered_at OR (b.answered_at = a.answered_at AND b.id > a.id)))))",
     )?;
-    Ok(st.query_row([since], |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?]))?)
+    Ok(st.query_row([since], |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?]))?)
 }
 
 /// The start of the last `months` months.

@@ -24,7 +24,9 @@ fn migration_20_keeps_every_score_and_takes_the_gone_level() {
     let c = store.conn();
     assert_upgraded_and_sound(c);
     let rows: Vec<(i64, String, String, i64, Option<i64>)> = c
-        .prepare("SELECT customer_id, segment, churn, clv_cents, p_alive_permille FROM customer_scores ORDER BY customer_id")
+        .prepare(
+            "SELECT customer_id, segment, churn, clv_cents, p_alive_permille FROM customer_scores ORDER BY customer_id",
+        )
         .unwrap()
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
         .unwrap()
@@ -36,7 +38,10 @@ fn migration_20_keeps_every_score_and_takes_the_gone_level() {
         "every score kept as it was"
     );
     c.execute("UPDATE customer_scores SET churn = 'gone' WHERE customer_id = 2", []).unwrap();
-    assert!(c.execute("UPDATE customer_scores SET churn = 'away' WHERE customer_id = 2", []).is_err(), "the check stays");
+    assert!(
+        c.execute("UPDATE customer_scores SET churn = 'away' WHERE customer_id = 2", []).is_err(),
+        "the check stays"
+    );
     let indexes: Vec<String> = c
         .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'customer_scores' AND name NOT LIKE 'sqlite_%' ORDER BY name")
         .unwrap()
@@ -44,5 +49,8 @@ fn migration_20_keeps_every_score_and_takes_the_gone_level() {
         .unwrap()
         .map(|r| r.unwrap())
         .collect();
-    assert_eq!(indexes, ["customer_scores_by_churn", "customer_scores_by_clv", "customer_scores_by_kind", "customer_scores_by_segment"]);
+    assert_eq!(
+        indexes,
+        ["customer_scores_by_churn", "customer_scores_by_clv", "customer_scores_by_kind", "customer_scores_by_segment"]
+    );
 }
