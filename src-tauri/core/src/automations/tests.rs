@@ -424,27 +424,6 @@ fn a_birthday_whose_whole_window_fell_in_a_closure_is_recorded_as_expired() {
 }
 
 #[test]
-fn a_merged_record_does_not_get_the_same_birthday_twice() {
-    let (mut s, clock) = testutil::store();
-    let sink = Sink::start(true, 2).unwrap();
-    s.save_mail_settings(&mail(&sink), None).unwrap();
-    paris(&mut s);
-    let a = of_kind(&mut s, AutomationKind::Birthday);
-    s.enable_automation(a.id, EnableMode::NewOnly, None).unwrap();
-    let old = customer(&mut s, "Léa", "lea.old@example.com", Some((26, 11)));
-    checker::tick(&mut s).unwrap();
-    send(&mut s, &a);
-    assert_eq!(sink.count(), 1);
-    // The same person had a second record, with another address; the merchant merges them.
-    let new = customer(&mut s, "Léa", "lea.new@example.com", Some((26, 11)));
-    s.merge_customers(new, old, None).unwrap();
-    clock.advance(Duration::hours(3));
-    checker::tick(&mut s).unwrap();
-    send(&mut s, &a);
-    assert_eq!(sink.count(), 1, "the survivor is not sent the birthday the other record already had");
-}
-
-#[test]
 fn a_welcome_on_sign_up_is_not_sent_to_an_import() {
     let (mut s, _clock) = testutil::store();
     let sink = Sink::start(true, 2).unwrap();
@@ -580,26 +559,6 @@ fn a_partial_refund_still_gets_its_thank_you() {
     checker::tick(&mut s).unwrap();
     send(&mut s, &a);
     assert_eq!(sink.count(), 1, "one item of four given back: the purchase still happened");
-}
-
-#[test]
-fn a_message_waiting_for_a_merged_record_is_made_again_for_the_survivor() {
-    let (mut s, clock) = testutil::store();
-    let sink = Sink::start(true, 2).unwrap();
-    s.save_mail_settings(&mail(&sink), None).unwrap();
-    paris(&mut s);
-    let a = of_kind(&mut s, AutomationKind::Birthday);
-    s.enable_automation(a.id, EnableMode::NewOnly, None).unwrap();
-    let old = customer(&mut s, "Léa", "lea.old@example.com", Some((26, 11)));
-    checker::tick(&mut s).unwrap(); // queued for the old record, not sent yet
-    let new = customer(&mut s, "Léa", "lea.new@example.com", Some((26, 11)));
-    s.merge_customers(new, old, None).unwrap();
-    clock.advance(Duration::minutes(5));
-    checker::tick(&mut s).unwrap();
-    send(&mut s, &a);
-    let to: Vec<String> = sink.received().into_iter().flat_map(|r| r.to).collect();
-    assert_eq!(to.len(), 1, "the birthday is sent once: {to:?}");
-    assert!(to[0].contains("lea.new@"), "to the survivor's address");
 }
 
 #[test]

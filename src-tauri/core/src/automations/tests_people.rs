@@ -1,5 +1,6 @@
 //! People and their records: a birthday corrected on the record, two people sharing one
-//! address (a family inbox), on a real database through a real SMTP server on loopback.
+//! address (a family inbox), two records of one person merged; on a real database through a
+//! real SMTP server on loopback.
 
 use super::detect::birthday_moved;
 use super::tests::{customer, mail, of_kind, paris, send};
@@ -193,4 +194,45 @@ fn a_birthday_corrected_and_corrected_back_is_still_sent_once() {
         .query_row("SELECT count(*) FROM campaign_recipients WHERE customer_id = ?1", [lea], |r| r.get(0))
         .unwrap();
     assert_eq!(rows, 1, "the row stopped for the 26th was used again, not doubled");
+}
+
+#[test]
+fn a_merged_record_does_not_get_the_same_birthday_twice() {
+    let (mut s, clock) = testutil::store();
+    let sink = Sink::start(true, 2).unwrap();
+    s.save_mail_settings(&mail(&sink), None).unwrap();
+    paris(&mut s);
+    let a = of_kind(&mut s, AutomationKind::Birthday);
+    s.enable_automation(a.id, EnableMode::NewOnly, None).unwrap();
+    let old = customer(&mut s, "Léa", "lea.old@example.com", Some((26, 11)));
+    checker::tick(&mut s).unwrap();
+    send(&mut s, &a);
+    assert_eq!(sink.count(), 1);
+    // The same person had a second record, with another address; the merchant merges them.
+    let new = customer(&mut s, "Léa", "lea.new@example.com", Some((26, 11)));
+    s.merge_customers(new, old, None).unwrap();
+    clock.advance(Duration::hours(3));
+    checker::tick(&mut s).unwrap();
+    send(&mut s, &a);
+    assert_eq!(sink.count(), 1, "the survivor is not sent the birthday the other record already had");
+}
+
+#[test]
+fn a_message_waiting_for_a_merged_record_is_made_again_for_the_survivor() {
+    let (mut s, clock) = testutil::store();
+    let sink = Sink::start(true, 2).unwrap();
+    s.save_mail_settings(&mail(&sink), None).unwrap();
+    paris(&mut s);
+    let a = of_kind(&mut s, AutomationKind::Birthday);
+    s.enable_automation(a.id, EnableMode::NewOnly, None).unwrap();
+    let old = customer(&mut s, "Léa", "lea.old@example.com", Some((26, 11)));
+    checker::tick(&mut s).unwrap(); // queued for the old record, not sent yet
+    let new = customer(&mut s, "Léa", "lea.new@example.com", Some((26, 11)));
+    s.merge_customers(new, old, None).unwrap();
+    clock.advance(Duration::minutes(5));
+    checker::tick(&mut s).unwrap();
+    send(&mut s, &a);
+    let to: Vec<String> = sink.received().into_iter().flat_map(|r| r.to).collect();
+    assert_eq!(to.len(), 1, "the birthday is sent once: {to:?}");
+    assert!(to[0].contains("lea.new@"), "to the survivor's address");
 }
