@@ -296,4 +296,8 @@ test('a campaign asks the satisfaction question by email: eleven scores that ope
   assert.deepEqual(scores.map(([n]) => n), ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '10'], 'eleven scores, 0 to 10');
   assert.match(scores[8][1], /subject=Avis%208%2F10%20%5B\w+%5D$/, `the score and a token in the reply's subject: ${scores[8][1]}`);
   await shot('47-campaign-survey-preview');
+  // The audience says how many were asked in the last 90 days, and they are not counted to receive it.
+  const all = await invoke('segment_count', { filter: { combine: 'all', conditions: [] } });
+  assert.ok(all.asked_recently > 0, 'the demo shop asked some customers at the till lately');
+  await waitForText('[data-testid="survey-asked-recently"]', 'ces 90 derniers jours', 20_000);
 });

@@ -171,6 +171,9 @@ pub struct AudienceCount {
     pub matching: i64,
     pub eligible: i64,
     pub excluded: Vec<ExclusionCount>,
+    /// Of the eligible, those asked the satisfaction question or who answered it in the last
+    /// 90 days: a campaign asking it leaves them out (`nps::may_ask_now`).
+    pub asked_recently: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -432,10 +435,15 @@ pub fn count(conn: &Connection, f: &SegmentFilter, now: DateTime<Utc>) -> Result
     let mut matching = 0;
     let mut eligible = 0;
     let mut excluded: BTreeMap<Exclusion, i64> = BTreeMap::new();
-    for_each_match(conn, f, now, |_, _, e| {
+    let asked = crate::nps::asked_since(conn, now - Duration::days(crate::nps::rules::ASK_EVERY_DAYS))?;
+    let mut asked_recently = 0;
+    for_each_match(conn, f, now, |id, _, e| {
         matching += 1;
         match e {
-            Ok(()) => eligible += 1,
+            Ok(()) => {
+                eligible += 1;
+                asked_recently += i64::from(asked.contains(&id));
+            }
             Err(x) => *excluded.entry(x).or_default() += 1,
         }
     })?;
@@ -443,6 +451,7 @@ pub fn count(conn: &Connection, f: &SegmentFilter, now: DateTime<Utc>) -> Result
         matching,
         eligible,
         excluded: excluded.into_iter().map(|(reason, count)| ExclusionCount { reason, count }).collect(),
+        asked_recently,
     })
 }
 

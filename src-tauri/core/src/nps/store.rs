@@ -317,6 +317,17 @@ pub fn may_ask_now(conn: &Connection, customer: CustomerId, now: DateTime<Utc>) 
     Ok(rules::may_ask(asked.max(answered), now))
 }
 
+/// The customers asked the question or who answered it after `since` (the ones `may_ask_now`
+/// refuses when `since` is 90 days back), in one read for a whole audience.
+pub fn asked_since(conn: &Connection, since: DateTime<Utc>) -> Result<std::collections::HashSet<CustomerId>> {
+    let mut st = conn.prepare_cached(
+        "SELECT customer_id FROM nps_invitations WHERE created_at > ?1
+         UNION SELECT customer_id FROM nps_answers WHERE answered_at > ?1 AND customer_id IS NOT NULL",
+    )?;
+    let rows = st.query_map([since], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// Record that a campaign's message asks `customer` the survey question, under the message's
 /// own token (the one its answer links carry).
 pub fn invite_by_campaign(tx: &Tx, customer: CustomerId, campaign: i64, token: &str) -> Result<()> {

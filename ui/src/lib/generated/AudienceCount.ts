@@ -5,4 +5,9 @@ import type { ExclusionCount } from "./ExclusionCount";
  * The live count of a segment: who matches, who may receive marketing, and why the others
  * may not.
  */
-export type AudienceCount = { matching: number, eligible: number, excluded: Array<ExclusionCount>, };
+export type AudienceCount = { matching: number, eligible: number, excluded: Array<ExclusionCount>, 
+/**
+ * Of the eligible, those asked the satisfaction question or who answered it in the last
+ * 90 days: a campaign asking it leaves them out (`nps::may_ask_now`).
+ */
+asked_recently: number, };

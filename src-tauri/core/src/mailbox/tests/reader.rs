@@ -307,6 +307,9 @@ fn a_campaign_asks_the_survey_question_and_a_click_on_a_score_comes_back_as_an_a
         answered_at: None,
     };
     w.store.record_nps(&answer, None).unwrap();
+    // The editor's count says so before sending.
+    let everyone = w.store.segment_count(&crate::campaigns::segments::SegmentFilter::default()).unwrap();
+    assert_eq!((everyone.eligible, everyone.asked_recently), (2, 1), "Paul counted as asked in the last 90 days");
     let question = "Que pensez-vous de <b>nous</b> ?".to_string();
     let c = send_blocks(&mut w.store, w.outbox.path(), "Votre avis", vec![Block::Survey { question }]);
     let recipients: Vec<i64> = w
