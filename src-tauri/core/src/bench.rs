@@ -37,6 +37,7 @@ pub const ALL: &[&str] = &[
     "days_refresh_after_sale",
     "rfm_scores_100k",
     "customer_page_with_scores",
+    "customer_list_by_value",
     "mailbox_record",
     "import_csv_100k",
     "import_csv_100k_town",
