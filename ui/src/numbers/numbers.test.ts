@@ -121,14 +121,16 @@ describe('monthName', () => {
 });
 
 describe('satisfaction trend', () => {
-  const m = (month: string, score: number | null) => ({ month, answers: score === null ? 0 : 10, score });
-  it('says where the score went from its first scored month to its last', () => {
-    const up = npsTrendSentence([m('2026-01', 12), m('2026-02', null), m('2026-11', 31)], 'fr-FR', fr);
-    expect(up).toMatch(/^Le score est passé de 12 en janvier 2026 à 31 en novembre 2026\./);
-    expect(npsTrendSentence([m('2026-01', 40), m('2026-11', -5)], 'en-GB', en)).toMatch(/^The score fell from 40 in January 2026 to -5 in November 2026\./);
-    expect(npsTrendSentence([m('2026-01', 20), m('2026-03', 20)], 'fr-FR', fr)).toMatch(/^Le score est resté à 20/);
+  const m = (month: string, score: number | null, answers = 10) => ({ month, answers: score === null ? 0 : answers, score });
+  const today = new Date(2026, 11, 5);
+  it('says the last 3 months against the 3 before, each month weighing its answers', () => {
+    // June is 6 months back: not in the 3 before (July to September).
+    const trend = [m('2026-06', 90), m('2026-07', 30, 30), m('2026-10', 40, 10), m('2026-12', 20, 30)];
+    expect(npsTrendSentence(trend, 'fr-FR', fr, today)).toMatch(/^Sur les 3 derniers mois, le score est de 25 \(40 réponses\), en baisse par rapport aux 3 mois d'avant \(30\)\./);
+    expect(npsTrendSentence([m('2026-08', 50), m('2026-11', -5, 1)], 'en-GB', en, today)).toMatch(/^Over the last 3 months the score is -5 \(1 answer\), down on the 3 months before \(50\)\./);
+    expect(npsTrendSentence([m('2026-11', 20)], 'fr-FR', fr, today)).toMatch(/aucune réponse les 3 mois d'avant/);
   });
-  it('with one month only, says what the scale means', () => {
-    expect(npsTrendSentence([m('2026-11', 31)], 'fr-FR', fr)).toBe(fr('ui.nps.trend_summary'));
+  it('without answers lately, says what the scale means', () => {
+    expect(npsTrendSentence([m('2026-01', 31)], 'fr-FR', fr, today)).toBe(fr('ui.nps.trend_summary'));
   });
 });

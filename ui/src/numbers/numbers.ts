@@ -201,17 +201,30 @@ export function monthLabel(month: string, locale: string): string {
   return new Intl.DateTimeFormat(locale, { month: 'short', year: 'numeric', timeZone: 'UTC' }).format(day(`${month}-01`));
 }
 
-/** The satisfaction trend in words: from the first month with a score to the last ("Le score
- *  est passé de 12 en janv. 2026 à 31 en nov. 2026"), with what the scale means. */
-export function npsTrendSentence(trend: NpsMonth[], locale: string, t: Tr): string {
-  const scored = trend.filter((m) => m.score !== null);
-  const first = scored[0];
-  const last = scored[scored.length - 1];
+/** The satisfaction trend in words: the score of the last 3 months (this one included) against
+ *  the 3 before, each the answers' own score (a month's score weighs as many answers as it
+ *  has), then what the scale means. Months without answers count for nothing. */
+export function npsTrendSentence(trend: NpsMonth[], locale: string, t: Tr, today: Date = new Date()): string {
   const scale = t('ui.nps.trend_summary');
-  if (!first || !last || first === last) return scale;
-  const params = { first: first.score ?? 0, last: last.score ?? 0, from: monthName(first.month, locale), to: monthName(last.month, locale) };
-  const key = params.last > params.first ? 'ui.nps.trend_up' : params.last < params.first ? 'ui.nps.trend_down' : 'ui.nps.trend_flat';
-  return `${t(key, params)} ${scale}`;
+  const key = (back: number) => {
+    const d = new Date(today.getFullYear(), today.getMonth() - back, 1);
+    return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}`;
+  };
+  const pool = (months: string[]) => {
+    const got = trend.filter((m) => months.includes(m.month) && m.score !== null && m.answers > 0);
+    const n = got.reduce((a, m) => a + m.answers, 0);
+    return n === 0 ? null : { n, score: Math.round(got.reduce((a, m) => a + (m.score ?? 0) * m.answers, 0) / n) };
+  };
+  const now = pool([key(0), key(1), key(2)]);
+  const before = pool([key(3), key(4), key(5)]);
+  if (!now) return scale;
+  const params = { now: now.score, n: formatCountPlain(now.n, locale), before: before?.score ?? 0 };
+  const which = !before ? 'ui.nps.trend_only' : now.score > before.score ? 'ui.nps.trend_up' : now.score < before.score ? 'ui.nps.trend_down' : 'ui.nps.trend_flat';
+  return `${t(which, params)} ${scale}`;
+}
+
+function formatCountPlain(n: number, locale: string): string {
+  return new Intl.NumberFormat(locale).format(n);
 }
 
 export function periodLabel(p: Period, locale: string): string {

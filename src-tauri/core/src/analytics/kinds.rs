@@ -66,7 +66,8 @@ pub const HABIT_VISITS: i64 = 4;
 
 /// Rule: the loyalty type (see `LoyaltyKind`), checked in the order of the enum.
 pub fn kind(f: &KindFacts) -> LoyaltyKind {
-    if f.visits_total >= 3 && f.churn != ChurnRisk::Low {
+    // Late or at risk, not gone: one to call back while it can still help.
+    if f.visits_total >= 3 && matches!(f.churn, ChurnRisk::Medium | ChurnRisk::High) {
         return LoyaltyKind::AtRisk;
     }
     if f.visits_in_period >= 3 && f.discounted_in_period * 1000 >= PRICE_SHARE_PERMILLE * f.visits_in_period {
@@ -107,6 +108,11 @@ mod tests {
         let cases = [
             (facts(), Habit, "regular, on time, no incentive"),
             (KindFacts { churn: ChurnRisk::Medium, ..facts() }, AtRisk, "a regular now late"),
+            (
+                KindFacts { churn: ChurnRisk::Gone, visits_in_period: 0, ..facts() },
+                Occasional,
+                "a regular gone for years is no longer one to call back",
+            ),
             (
                 KindFacts { churn: ChurnRisk::High, visits_total: 2, visits_in_period: 0, ..facts() },
                 Occasional,
