@@ -83,7 +83,7 @@ beforeEach(() => {
       case 'loyalty_programme_get':
         return { tiers: null };
       case 'segment_count':
-        return { matching: 312, eligible: 248, excluded: [{ reason: 'no_consent', count: 64 }] };
+        return { matching: 312, eligible: 248, excluded: [{ reason: 'no_consent', count: 64 }], asked_recently: 28 };
       case 'campaign_preview':
         return { subject: 'Bonjour Marie', preheader: '', text: 'Bonjour Marie', url: 'about:blank' };
       case 'campaign_create':
@@ -136,6 +136,22 @@ describe('CampaignEditor', () => {
     const start = calls.find((c) => c.cmd === 'campaign_start');
     expect(start?.args?.id, 'the saved campaign is started').toBe(7);
     expect(typeof start?.args?.key, 'with an idempotency key').toBe('string');
+  });
+
+  it('a message asking the satisfaction question leaves out those asked in 90 days', async () => {
+    const { getByTestId, findByTestId } = render(CampaignEditor, { props: { initial: null, changed: () => {} } });
+    await findByTestId('segment-count', {}, { timeout: 2000 });
+    await fireEvent.click(getByTestId('block-add-survey'));
+    const note = await findByTestId('survey-asked-recently');
+    expect(note.textContent, 'the audience says who is left out').toContain('28 clients déjà interrogés');
+    for (const [id, v] of [['campaign-name', 'Avis'], ['campaign-subject', 'Votre avis']]) {
+      const el = getByTestId(id) as HTMLInputElement;
+      el.value = v;
+      await fireEvent.input(el);
+    }
+    await fireEvent.click(getByTestId('campaign-send-now'));
+    const confirm = await findByTestId('send-confirm');
+    expect(confirm.textContent, '248 eligible less 28 asked lately, less a 10 % control group: 198').toContain('198 clients');
   });
 
   it('the test address defaults to the sender address', async () => {

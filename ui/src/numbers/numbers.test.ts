@@ -6,6 +6,7 @@ import {
   bucketLabel,
   dayBefore,
   describeChart,
+  editableThresholds,
   filters,
   formatChange,
   formatDays,
@@ -132,5 +133,15 @@ describe('satisfaction trend', () => {
   });
   it('without answers lately, says what the scale means', () => {
     expect(npsTrendSentence([m('2026-01', 31)], 'fr-FR', fr, today)).toBe(fr('ui.nps.trend_summary'));
+  });
+});
+
+describe('thresholds to edit', () => {
+  it('computed ones become a valid starting point: from their minimum, each above the one before', () => {
+    const th = { recency_days: [0, 0, 14, 14] as [number, number, number, number], frequency: [2, 3, 5, 10] as [number, number, number, number], monetary_cents: [2000, 2000, 2000, 9000] as [number, number, number, number] };
+    const e = editableThresholds(th);
+    expect(e.recency_days).toEqual([1, 2, 14, 15]);
+    expect(e.monetary_cents).toEqual([2000, 2001, 2002, 9000]);
+    expect(e.frequency).toEqual([2, 3, 5, 10]);
   });
 });

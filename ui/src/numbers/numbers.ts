@@ -13,6 +13,7 @@ import type { NpsGroup } from '$lib/generated/NpsGroup';
 import type { NpsMonth } from '$lib/generated/NpsMonth';
 import type { Period } from '$lib/generated/Period';
 import type { RfmSegment } from '$lib/generated/RfmSegment';
+import type { RfmThresholds } from '$lib/generated/RfmThresholds';
 import type { SegmentFilter } from '$lib/generated/SegmentFilter';
 import type { Theme } from '$lib/generated/Theme';
 import type { ThresholdSource } from '$lib/generated/ThresholdSource';
@@ -199,6 +200,18 @@ export function bucketLabel(p: Period, grain: Grain, locale: string, t: Tr): str
 /** A `YYYY-MM` month as people read it: "déc. 2025", "Dec 2025". */
 export function monthLabel(month: string, locale: string): string {
   return new Intl.DateTimeFormat(locale, { month: 'short', year: 'numeric', timeZone: 'UTC' }).format(day(`${month}-01`));
+}
+
+/** Computed thresholds as a starting point the merchant can save as they are: each at least
+ *  its minimum (recency from 1 day, spend from 0) and above the one before (quintiles of tied
+ *  customers can repeat a value, or start at 0 days). */
+export function editableThresholds(th: RfmThresholds): RfmThresholds {
+  const rise = (v: number[], min: number): [number, number, number, number] => {
+    const out: number[] = [];
+    v.forEach((x, i) => out.push(Math.max(x, i === 0 ? min : out[i - 1] + 1)));
+    return out as [number, number, number, number];
+  };
+  return { ...th, recency_days: rise(th.recency_days, 1), monetary_cents: rise(th.monetary_cents, 0) };
 }
 
 /** The satisfaction trend in words: the score of the last 3 months (this one included) against

@@ -66,7 +66,11 @@ pub const HABIT_VISITS: i64 = 4;
 
 /// Rule: the loyalty type (see `LoyaltyKind`), checked in the order of the enum.
 pub fn kind(f: &KindFacts) -> LoyaltyKind {
-    // Late or at risk, not gone: one to call back while it can still help.
+    // Gone: no longer loyal in any way, whatever the period held.
+    if f.churn == ChurnRisk::Gone {
+        return LoyaltyKind::Occasional;
+    }
+    // Late or at risk: one to call back while it can still help.
     if f.visits_total >= 3 && matches!(f.churn, ChurnRisk::Medium | ChurnRisk::High) {
         return LoyaltyKind::AtRisk;
     }
@@ -112,6 +116,11 @@ mod tests {
                 KindFacts { churn: ChurnRisk::Gone, visits_in_period: 0, ..facts() },
                 Occasional,
                 "a regular gone for years is no longer one to call back",
+            ),
+            (
+                KindFacts { churn: ChurnRisk::Gone, discounted_in_period: 8, ..facts() },
+                Occasional,
+                "gone, even with discounted visits early in a long period",
             ),
             (
                 KindFacts { churn: ChurnRisk::High, visits_total: 2, visits_in_period: 0, ..facts() },

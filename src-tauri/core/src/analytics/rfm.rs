@@ -121,12 +121,9 @@ pub fn recency_quintiles(sorted_days: &[i64]) -> Option<[i64; 4]> {
     Some(std::array::from_fn(|k| {
         let at = (n * (k + 1)).div_ceil(5);
         let (lo, hi) = tied_block(sorted_days, at - 1);
-        if lo + hi >= 2 * at {
-            if lo == 0 {
-                sorted_days[0] - 1
-            } else {
-                sorted_days[lo - 1]
-            }
+        // The most recent customers of all keep the best score, tied or not.
+        if lo > 0 && lo + hi >= 2 * at {
+            sorted_days[lo - 1]
         } else {
             sorted_days[at - 1]
         }
@@ -145,12 +142,9 @@ pub fn monetary_quintiles(sorted_cents: &[i64]) -> Option<[i64; 4]> {
     Some(std::array::from_fn(|k| {
         let at = n * (k + 1) / 5;
         let (lo, hi) = tied_block(sorted_cents, at);
-        if lo + hi < 2 * at {
-            if hi == n {
-                sorted_cents[n - 1] + 1
-            } else {
-                sorted_cents[hi]
-            }
+        // The biggest spenders of all keep the best score, tied or not.
+        if hi < n && lo + hi < 2 * at {
+            sorted_cents[hi]
         } else {
             sorted_cents[at]
         }
@@ -321,6 +315,10 @@ mod tests {
         assert_eq!(recency_score(0, &r), 5, "today's customers stay on top");
         let scores: Vec<u8> = days.iter().map(|d| recency_score(*d, &r)).collect();
         assert!(scores.windows(2).all(|w| w[0] >= w[1]), "more recent, never a lower score");
+        // Everyone imported with today's date: the cuts stay real days (never -1), all score 5.
+        let today = recency_quintiles(&[0; 60]).unwrap();
+        assert!(today.iter().all(|c| *c >= 0), "no cut below zero days: {today:?}");
+        assert_eq!(recency_score(0, &RfmThresholds { recency_days: today, ..t }), 5);
     }
 
     #[test]

@@ -421,8 +421,9 @@ pub fn survey_answer(subject: &str) -> Option<(String, u8)> {
         Some((p[1].to_string(), score))
     });
     plain.or_else(|| {
-        crate::nps::rules::parse_reply_subject(subject)
-            .filter(|(_, token)| is_token(token))
+        crate::nps::rules::reply_subject_readings(subject)
+            .into_iter()
+            .find(|(_, token)| is_token(token))
             .map(|(score, token)| (token, score))
     })
 }
@@ -560,6 +561,11 @@ mod tests {
         assert_eq!(survey_answer(&format!("NPS {t} 9")), Some((t.to_string(), 9)), "the satisfaction answer");
         assert_eq!(survey_answer(&format!("Re: nps {t} 10/10")), Some((t.to_string(), 10)));
         assert_eq!(survey_answer(&format!("NPS {t} 11")), None, "a score is 0 to 10");
+        assert_eq!(
+            survey_answer(&format!("RE: Avis 8/10 [EXTERNAL] [{t}]")),
+            Some((t.to_string(), 8)),
+            "a gateway's tag as long as a token is not the shop's token"
+        );
         assert_eq!(survey_answer("NPS 9"), None, "without a token it is not an answer");
         for (score, word) in [(0, "Avis"), (7, "Opinion"), (10, "Avis")] {
             let subject = format!("RE: {}", crate::nps::rules::reply_subject(word, score, t));

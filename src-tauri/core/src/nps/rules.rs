@@ -344,33 +344,41 @@ pub fn reply_subject(word: &str, score: u8, token: &str) -> String {
 
 /// Rule: read an answer back from a reply's subject, whatever the mail program added in front
 /// ("Re:", "TR:", "Fwd:") and whichever language's word it uses: the score before "/10" and
-/// the token between brackets.
-///
-/// Tags a mail gateway adds in brackets ("[EXT]", "[SPAM?]", before or after) are passed over:
-/// the answer is the last bracketed token that follows a score.
+/// the token between brackets. The best reading of `reply_subject_readings`.
 pub fn parse_reply_subject(subject: &str) -> Option<(u8, String)> {
+    reply_subject_readings(subject).into_iter().next()
+}
+
+/// Rule: every way a subject reads as an answer, best first. Tags a mail gateway adds in
+/// brackets ("[EXT]", "[EXTERNAL]", "[SPAM?]"), before or after, are passed over: a bracketed
+/// word after the score is a reading, fewer tags passed over first, then the rightmost. The
+/// mailbox reader keeps the first whose token is one of the shop's.
+pub fn reply_subject_readings(subject: &str) -> Vec<(u8, String)> {
     let looks_like_token = |t: &str| (8..=64).contains(&t.len()) && t.chars().all(|c| c.is_ascii_alphanumeric());
-    subject.match_indices('[').rev().find_map(|(open, _)| {
-        let close = open + subject[open..].find(']')?;
+    let mut readings: Vec<(usize, u8, String)> = Vec::new();
+    for (open, _) in subject.match_indices('[').rev() {
+        let Some(close) = subject[open..].find(']').map(|c| open + c) else { continue };
         let token = subject[open + 1..close].trim();
         if !looks_like_token(token) {
-            return None;
+            continue;
         }
-        // A gateway's tags between the score and the token ("[EXT]") are passed over too, but
-        // not another token: the one right after the score is the answer's.
         let mut before = subject[..open].trim_end();
+        let mut skipped = 0;
         while before.ends_with(']') {
-            let tag = before.rfind('[')?;
-            if looks_like_token(before[tag + 1..before.len() - 1].trim()) {
-                return None;
-            }
+            let Some(tag) = before.rfind('[') else { break };
             before = before[..tag].trim_end();
+            skipped += 1;
         }
-        let head = before.strip_suffix("/10")?;
+        let Some(head) = before.strip_suffix("/10") else { continue };
         let digits: String = head.chars().rev().take_while(|c| c.is_ascii_digit()).collect();
-        let score: u8 = digits.chars().rev().collect::<String>().parse().ok()?;
-        (score <= 10).then(|| (score, token.to_string()))
-    })
+        let Ok(score) = digits.chars().rev().collect::<String>().parse::<u8>() else { continue };
+        if score <= 10 {
+            readings.push((skipped, score, token.to_string()));
+        }
+    }
+    // Stable: among equals, the rightmost (found first) stays first.
+    readings.sort_by_key(|r| r.0);
+    readings.into_iter().map(|(_, score, token)| (score, token)).collect()
 }
 
 /// Percent-encoding for a `mailto:` subject (RFC 6068): everything but unreserved characters.
@@ -533,10 +541,16 @@ mod tests {
             ("[EXTERNAL] RE: Avis 8/10 [K7PX2M9QAB] [SUSPECTED SPAM]", Some((8, "K7PX2M9QAB"))),
             ("Avis 8/10 [K7PX2M9QAB] [EXTERNAL1]", Some((8, "K7PX2M9QAB"))),
             ("Avis 8/10 [EXT] [K7PX2M9QAB]", Some((8, "K7PX2M9QAB"))),
+            ("Avis 8/10 [SPAM?] [EXT] [K7PX2M9QAB]", Some((8, "K7PX2M9QAB"))),
             ("Avis 8/10 merci [K7PX2M9QAB]", None),
         ];
         for (subject, want) in cases {
             assert_eq!(parse_reply_subject(subject), want.map(|(s, t)| (s, t.to_string())), "{subject}");
         }
+        // A gateway tag as long as a token: both readings, the mailbox reader keeps the shop's.
+        assert_eq!(
+            reply_subject_readings("RE: Avis 8/10 [EXTERNAL] [K7PX2M9QABK7PX2M9QA]"),
+            [(8, "EXTERNAL".to_string()), (8, "K7PX2M9QABK7PX2M9QA".to_string())]
+        );
     }
 }

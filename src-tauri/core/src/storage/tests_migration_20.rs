@@ -14,6 +14,7 @@ fn migration_20_keeps_every_score_and_takes_the_gone_level() {
             "INSERT INTO customers (id, first_name, last_name, first_fold, last_fold, created_at, updated_at) VALUES
                (1, 'Léa', 'Martin', 'lea', 'martin', '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00'),
                (2, 'Zoé', 'Roy', 'zoe', 'roy', '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00');
+             INSERT INTO analytics_state (key, value) VALUES ('scores.inputs', 'old rules');
              INSERT INTO customer_scores VALUES
                (1, 12, 4, 9900, 5, 3, 4, 'loyal', 'champions', 14, 1, 'low', 12000, 6000, 18000, NULL, 'habit'),
                (2, 400, 1, 2500, 1, 1, 2, 'lost', NULL, 30, 0, 'high', 0, 0, 0, 120, 'at_risk');",

@@ -30,3 +30,6 @@ CREATE INDEX customer_scores_by_segment ON customer_scores (segment, prev_segmen
 CREATE INDEX customer_scores_by_churn ON customer_scores (churn);
 CREATE INDEX customer_scores_by_clv ON customer_scores (clv_cents);
 CREATE INDEX customer_scores_by_kind ON customer_scores (kind);
+-- The rules changed with this version (the new level, scores of tied customers): the scores are
+-- computed again at the next background pass, even on a day they were already computed.
+DELETE FROM analytics_state WHERE key = 'scores.inputs';
