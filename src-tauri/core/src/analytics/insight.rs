@@ -12,7 +12,7 @@ use crate::error::Result;
 use crate::nps::CustomerNps;
 use crate::storage::Store;
 use crate::types::{Cents, CustomerId};
-use chrono::{DateTime, Datelike, Months, Utc};
+use chrono::{DateTime, Months, Utc};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -56,8 +56,9 @@ impl Store {
         let summary = self.scores_summary()?;
         let stored = self.stored_scores(id)?;
         let settings = analytics_settings(self.conn())?;
-        // Day numbers in UTC, as the stored scores count them.
-        let day = |t: DateTime<Utc>| t.date_naive().num_days_from_ce();
+        // Local day numbers, as the stored scores count them.
+        let offset = super::scores::local_offset_minutes(now);
+        let day = |t: DateTime<Utc>| super::scores::local_day(t, offset);
         let today = day(now);
         let (first_day, last_day) = (first.map(day), last.map(day));
         let shop_gap = summary.as_ref().map(|s| s.shop_gap_days).unwrap_or(DEFAULT_SHOP_GAP_DAYS);

@@ -21,7 +21,7 @@ use super::settings::analytics_settings;
 use crate::error::Result;
 use crate::storage::Store;
 use crate::types::CustomerId;
-use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Months, NaiveDate, TimeZone, Utc};
 use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -126,14 +126,30 @@ pub struct StoredScores {
     pub kind: LoyaltyKind,
 }
 
-/// Days since the common era of a stored UTC timestamp (its first ten characters).
-pub(crate) fn day_number(ts: &str) -> Option<i32> {
+/// This computer's offset from UTC now, in minutes (Paris in winter: 60). The scores count
+/// local days with it, as the shop does; a sale within an hour of midnight on the other side of
+/// a change of time may land on the next or previous day, which no score notices.
+pub(crate) fn local_offset_minutes(now: DateTime<Utc>) -> i32 {
+    chrono::Local.offset_from_utc_datetime(&now.naive_utc()).local_minus_utc() / 60
+}
+
+/// Days since the common era of the local day holding `t`.
+pub(crate) fn local_day(t: DateTime<Utc>, offset_minutes: i32) -> i32 {
+    (t + chrono::Duration::minutes(i64::from(offset_minutes))).date_naive().num_days_from_ce()
+}
+
+/// Rule: days since the common era of the local day holding a stored UTC timestamp
+/// (`YYYY-MM-DD HH:MM…`, read from its characters: no parsing of the whole value, a million
+/// times a pass), `offset_minutes` from UTC. A date alone is that day.
+pub(crate) fn day_number(ts: &str, offset_minutes: i32) -> Option<i32> {
     let b = ts.as_bytes();
     if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
     let num = |s: &[u8]| std::str::from_utf8(s).ok()?.parse::<u32>().ok();
-    NaiveDate::from_ymd_opt(num(&b[0..4])? as i32, num(&b[5..7])?, num(&b[8..10])?).map(|d| d.num_days_from_ce())
+    let day = NaiveDate::from_ymd_opt(num(&b[0..4])? as i32, num(&b[5..7])?, num(&b[8..10])?)?.num_days_from_ce();
+    let minutes = if b.len() >= 16 && b[13] == b':' { (num(&b[11..13])? * 60 + num(&b[14..16])?) as i32 } else { 0 };
+    Some(day + (minutes + offset_minutes).div_euclid(1440))
 }
 
 struct Customer {
@@ -161,6 +177,8 @@ struct Acc {
 
 /// The windows of the pass, as day numbers.
 struct Marks {
+    /// This computer's offset from UTC, in minutes: the days are local.
+    offset: i32,
     today: i32,
     now_start: i32,
     prev: i32,
@@ -211,7 +229,7 @@ struct Computed {
     summary: ScoresSummary,
 }
 
-fn load_customers(conn: &Connection) -> Result<(Vec<Customer>, i64)> {
+fn load_customers(conn: &Connection, offset: i32) -> Result<(Vec<Customer>, i64)> {
     let mut st = conn.prepare(
         "SELECT id, visit_count, total_spent_cents, first_purchase_at, last_purchase_at FROM customers
          WHERE archived_at IS NULL AND merged_into IS NULL ORDER BY id",
@@ -223,7 +241,8 @@ fn load_customers(conn: &Connection) -> Result<(Vec<Customer>, i64)> {
         let visits: i64 = r.get(1)?;
         let first: Option<String> = r.get(3)?;
         let last: Option<String> = r.get(4)?;
-        match (visits > 0, first.as_deref().and_then(day_number), last.as_deref().and_then(day_number)) {
+        let day = |t: Option<String>| t.as_deref().and_then(|t| day_number(t, offset));
+        match (visits > 0, day(first), day(last)) {
             (true, Some(first_day), Some(last_day)) => {
                 out.push(Customer { id: r.get(0)?, visits, total_cents: r.get(2)?, first_day, last_day })
             }
@@ -273,7 +292,7 @@ fn scan(conn: &Connection, since: DateTime<Utc>, m: &Marks, customers: &[Custome
         let sale: bool = r.get(2)?;
         let cents: i64 = r.get(3)?;
         let signed = if sale { cents } else { -cents };
-        let Some(d) = super::days::text(r, 4).ok().and_then(day_number) else { continue };
+        let Some(d) = super::days::text(r, 4).ok().and_then(|t| day_number(t, m.offset)) else { continue };
         while next_with_reward.is_some_and(|w| w < id) {
             next_with_reward = match with_reward.next()? {
                 Some(r) => Some(r.get(0)?),
@@ -372,10 +391,12 @@ fn compute(conn: &Connection, now: DateTime<Utc>) -> Result<Computed> {
     let settings = analytics_settings(conn)?;
     let months = settings.rfm_months;
     let previous: Option<ScoresSummary> = state(conn, "scores")?.and_then(|s| serde_json::from_str(&s).ok());
-    let (customers, never_bought) = load_customers(conn)?;
-    let day = |t: DateTime<Utc>| t.date_naive().num_days_from_ce();
+    let offset = local_offset_minutes(now);
+    let (customers, never_bought) = load_customers(conn, offset)?;
+    let day = |t: DateTime<Utc>| local_day(t, offset);
     let (prev_at, ya_at) = (months_back(now, 1), months_back(now, 12));
     let marks = Marks {
+        offset,
         today: day(now),
         now_start: day(months_back(now, months)),
         prev: day(prev_at),

@@ -20,14 +20,20 @@ fn sell_at(s: &mut Store, c: CustomerId, cents: i64, days_ago: i64) {
 }
 
 #[test]
-fn day_numbers_read_the_stored_timestamps() {
+fn day_numbers_read_the_stored_timestamps_as_local_days() {
+    let d = |m, day| NaiveDate::from_ymd_opt(2026, m, day).map(|d| d.num_days_from_ce());
+    assert_eq!(day_number("2026-11-23 12:00:00+00:00", 0), d(11, 23));
+    assert_eq!(day_number("2026-11-23", 0), day_number("2026-11-23 23:59:59.999+00:00", 0));
+    assert_eq!(day_number("2026-11-23 23:30:00+00:00", 60), d(11, 24), "half past midnight in Paris is the next day");
+    assert_eq!(day_number("2026-11-24 02:00:00+00:00", -300), d(11, 23), "9 pm in Montreal is the day before");
     assert_eq!(
-        day_number("2026-11-23 12:00:00+00:00"),
-        NaiveDate::from_ymd_opt(2026, 11, 23).map(|d| d.num_days_from_ce())
+        day_number("2026-12-31 23:30:00+00:00", 60),
+        NaiveDate::from_ymd_opt(2027, 1, 1).map(|d| d.num_days_from_ce())
     );
-    assert_eq!(day_number("2026-11-23"), day_number("2026-11-23 23:59:59.999+00:00"));
-    assert_eq!(day_number("not a date"), None);
-    assert_eq!(day_number("2026-13-01 00:00:00"), None);
+    assert_eq!(day_number("not a date", 0), None);
+    assert_eq!(day_number("2026-13-01 00:00:00", 0), None);
+    let t = chrono::Utc.with_ymd_and_hms(2026, 11, 23, 23, 30, 0).unwrap();
+    assert_eq!(Some(local_day(t, 60)), d(11, 24), "an instant's local day agrees with the stored one's");
 }
 
 #[test]
