@@ -111,6 +111,17 @@ test('a tile and a chart bar open the customers of their period', async () => {
   const link = await visible('#chart-customers [data-chart-table] tbody tr:last-child a');
   await link.click();
   await browser.waitUntil(async () => (await browser.$$('[data-numbers-row]')).length > 0, { timeout: 15_000 });
+  // The programme's cost and its breakage open their customers too.
+  const d = await invoke('numbers_dashboard', { req: { grain: 'month', until: null } });
+  const figures = [['#programme-discounts', 'utilisé une récompense']];
+  // The breakage is a link when there is a rate (points earned in the 12 months).
+  if (d.insights?.programme.breakage.rate_permille !== null) figures.push(['#programme-breakage', 'points ont expiré']);
+  assert.ok(figures.length === 2, 'the demo shop has a breakage rate');
+  for (const [id, title] of figures) {
+    await go('#/');
+    await (await visible(id, 60_000)).click();
+    await waitForText('#numbers-list-title', title);
+  }
 });
 
 test('this month so far is compared with the same days of last month, and opens its customers', async () => {

@@ -189,6 +189,8 @@ export const CONDITION_FIELDS: readonly ConditionField[] = [
   'bought_between',
   'first_purchase_between',
   'card_holder',
+  'reward_used_within',
+  'points_expired_within',
   'approved_referrals_at_least',
   'was_referred',
   'referred_by',
@@ -270,6 +272,9 @@ export function emptyCondition(field: ConditionField, d: ConditionDefaults): Con
     }
     case 'card_holder':
       return { field, holder: true };
+    case 'reward_used_within':
+    case 'points_expired_within':
+      return { field, months: 12 };
     case 'approved_referrals_at_least':
       return { field, count: 1 };
     case 'was_referred':
@@ -347,6 +352,10 @@ export function formToFilter(f: FilterForm): Parsed<SegmentFilter> {
         return { ...c };
       case 'referred_by':
         if (!wholeNumber(c.customer_id, 1)) bad();
+        return { ...c };
+      case 'reward_used_within':
+      case 'points_expired_within':
+        if (!wholeNumber(c.months, 1, 36)) bad();
         return { ...c };
       default:
         return { ...c };

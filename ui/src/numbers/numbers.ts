@@ -342,6 +342,8 @@ export const filters = {
   nps: (group: NpsGroup | null, withinMonths?: number) => filter({ field: 'nps_answer', group, within_months: withinMonths }),
   clvAtLeast: (cents: number) => filter({ field: 'lifetime_value_at_least', cents }),
   withPoints: () => filter({ field: 'points_at_least', points: 1 }),
+  rewardUsed: (months: number) => filter({ field: 'reward_used_within', months }),
+  pointsExpired: (months: number) => filter({ field: 'points_expired_within', months }),
   cardHolders: (holder: boolean) =>
     filter({ field: 'card_holder', holder }, ...(holder ? [] : [{ field: 'purchases_at_least' as const, count: 1 }])),
 };

@@ -207,3 +207,48 @@ fn satisfactions_groups_count_the_customers_their_lists_hold() {
     };
     assert!(crate::campaigns::segments::validate(&bad).is_err(), "a window of 0 months is refused");
 }
+
+#[test]
+fn the_programmes_cost_and_breakage_open_the_customers_behind_them() {
+    use crate::loyalty::programme::{Expiry, PointsRule, Programme};
+    use crate::loyalty::RedeemRequest;
+    let (mut s, clock) = store();
+    let programme = Programme {
+        points: Some(PointsRule { points_per_unit: 1, unit_cents: 100, points_per_visit: 0 }),
+        expiry: Expiry::AfterMonths { months: 1 },
+        ..Programme::default()
+    };
+    s.save_loyalty_programme(&programme, None).unwrap();
+    let c = add(&mut s, input("Élodie", "Lefèvre"));
+    let other = add(&mut s, input("Zoé", "Côté"));
+    for who in [c, other] {
+        let sale = SaleInput {
+            customer_id: who,
+            amount_cents: 1000,
+            occurred_at: None,
+            note: String::new(),
+            category: String::new(),
+            apply: None,
+        };
+        s.record_sale(&sale, None).unwrap();
+    }
+    s.redeem(&RedeemRequest { customer_id: c, reward_id: None, points: Some(4), purchase_id: None }, None).unwrap();
+    clock.advance(Duration::days(40));
+    s.run_points_expiry().unwrap();
+    let ids = |s: &Store, condition: Condition| {
+        let req = NumbersListRequest {
+            filter: SegmentFilter { combine: Combine::All, conditions: vec![condition] },
+            after: None,
+            limit: 50,
+        };
+        let mut v: Vec<CustomerId> = s.numbers_list(&req).unwrap().items.into_iter().map(|i| i.customer.id).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(ids(&s, Condition::RewardUsedWithin { months: 12 }), [c], "Élodie spent points; Zoé did not");
+    assert_eq!(ids(&s, Condition::PointsExpiredWithin { months: 12 }), [c, other], "both lost their unused points");
+    clock.advance(Duration::days(400));
+    assert!(ids(&s, Condition::RewardUsedWithin { months: 12 }).is_empty(), "a year later, out of the window");
+    let bad = SegmentFilter { combine: Combine::All, conditions: vec![Condition::PointsExpiredWithin { months: 0 }] };
+    assert!(crate::campaigns::segments::validate(&bad).is_err(), "a window of 0 months is refused");
+}

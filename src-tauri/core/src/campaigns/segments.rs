@@ -139,6 +139,15 @@ pub enum Condition {
     CardHolder {
         holder: bool,
     },
+    /// Used a reward in the last `months` months: points or a catalogue reward taken off a sale,
+    /// or a reward handed over (the programme's cost).
+    RewardUsedWithin {
+        months: u32,
+    },
+    /// Had points expire unused in the last `months` months (the programme's breakage).
+    PointsExpiredWithin {
+        months: u32,
+    },
     /// Referred at least this many friends whose referral was approved.
     ApprovedReferralsAtLeast {
         count: u32,
@@ -208,6 +217,9 @@ pub fn validate(f: &SegmentFilter) -> Result<()> {
             Condition::BirthdayMonth { month } => (1..=12).contains(month),
             Condition::RfmCell { r, fm } => (1..=5).contains(r) && (1..=5).contains(fm),
             Condition::NpsAnswer { within_months, .. } => within_months.is_none_or(|m| (1..=36).contains(&m)),
+            Condition::RewardUsedWithin { months } | Condition::PointsExpiredWithin { months } => {
+                (1..=36).contains(months)
+            }
             Condition::TierAtLeast { index } => *index < 20,
             Condition::LifetimeValueAtLeast { cents } | Condition::LifetimeValueAtMost { cents } => *cents >= 0,
             Condition::BoughtBetween { from, to } | Condition::FirstPurchaseBetween { from, to } => {
@@ -319,6 +331,19 @@ pub(crate) fn where_clause(f: &SegmentFilter, facts: &crate::loyalty::LoyaltyFac
                         )
                     }
                 }
+            }
+            // The period's rows first, by their date index, once for the whole list.
+            Condition::RewardUsedWithin { months } => {
+                let since = bind(Box::new(crate::nps::since(now, *months)));
+                format!(
+                    "c.id IN (SELECT s.customer_id FROM loyalty_sales s JOIN purchases p ON p.id = s.purchase_id
+                              WHERE s.discount_cents > 0 AND p.occurred_at >= {since}
+                              UNION SELECT r.customer_id FROM redemptions r WHERE r.at >= {since})"
+                )
+            }
+            Condition::PointsExpiredWithin { months } => {
+                let since = bind(Box::new(crate::nps::since(now, *months)));
+                format!("c.id IN (SELECT l.customer_id FROM points_ledger l WHERE l.at >= {since} AND l.kind = 'expire')")
             }
             Condition::BoughtBetween { from, to } => {
                 let (start, end) = calendar::utc_bounds(calendar::Period { from: *from, to: *to });
