@@ -37,12 +37,15 @@ pub fn spawn(db: PathBuf, checkpointing: bool) {
         let mut expiry_day = None;
         // Scores computed today from the same data stand (nothing to redo at start-up).
         let mut scored: Option<(String, Instant, chrono::NaiveDate)> = match store.scores_up_to_date() {
-            Ok(true) => inputs_fingerprint(store.conn()).ok().map(|f| (f, Instant::now(), store.now().date_naive())),
+            Ok(true) => inputs_fingerprint(store.conn())
+                .ok()
+                .map(|f| (f, Instant::now(), comptoir_core::analytics::calendar::local_date(store.now()))),
             _ => None,
         };
         loop {
             let mut worked = false;
-            let today = store.now().date_naive();
+            // The scores count local days: they are redone at the shop's midnight.
+            let today = comptoir_core::analytics::calendar::local_date(store.now());
             // The loyalty day follows the shop's local calendar (checked at every tick, cheap).
             let local_day = comptoir_core::analytics::calendar::local_date(store.now());
             if expiry_day != Some(local_day) {

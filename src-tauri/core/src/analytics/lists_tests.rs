@@ -233,6 +233,26 @@ fn the_programmes_cost_and_breakage_open_the_customers_behind_them() {
         s.record_sale(&sale, None).unwrap();
     }
     s.redeem(&RedeemRequest { customer_id: c, reward_id: None, points: Some(4), purchase_id: None }, None).unwrap();
+    // A third pays part of a sale with points at the till: the discount the figure counts.
+    let till = add(&mut s, input("Anaïs", "Roy"));
+    let first = SaleInput {
+        customer_id: till,
+        amount_cents: 2000,
+        occurred_at: None,
+        note: String::new(),
+        category: String::new(),
+        apply: None,
+    };
+    s.record_sale(&first, None).unwrap();
+    let paid = SaleInput { apply: Some(crate::loyalty::Apply::Points { points: 10 }), ..first };
+    s.record_sale(&paid, None).unwrap();
+    let discounted: i64 = s
+        .conn()
+        .query_row("SELECT count(*) FROM loyalty_sales WHERE customer_id = ?1 AND discount_cents > 0", [till], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(discounted, 1, "the sale carries its discount");
     clock.advance(Duration::days(40));
     s.run_points_expiry().unwrap();
     let ids = |s: &Store, condition: Condition| {
@@ -245,8 +265,12 @@ fn the_programmes_cost_and_breakage_open_the_customers_behind_them() {
         v.sort();
         v
     };
-    assert_eq!(ids(&s, Condition::RewardUsedWithin { months: 12 }), [c], "Élodie spent points; Zoé did not");
-    assert_eq!(ids(&s, Condition::PointsExpiredWithin { months: 12 }), [c, other], "both lost their unused points");
+    assert_eq!(
+        ids(&s, Condition::RewardUsedWithin { months: 12 }),
+        [c, till],
+        "Élodie and Anaïs used points; Zoé did not"
+    );
+    assert_eq!(ids(&s, Condition::PointsExpiredWithin { months: 12 }), [c, other, till], "all lost unused points");
     clock.advance(Duration::days(400));
     assert!(ids(&s, Condition::RewardUsedWithin { months: 12 }).is_empty(), "a year later, out of the window");
     let bad = SegmentFilter { combine: Combine::All, conditions: vec![Condition::PointsExpiredWithin { months: 0 }] };

@@ -111,8 +111,9 @@ fn tied_block(sorted: &[i64], i: usize) -> (usize, usize) {
 
 /// Rule: recency cut points from the quintiles of `days` (sorted, ascending): the largest
 /// value of each of the first four fifths. Customers with the same value share a score: when
-/// most of them sit past the cut (a file imported with one date for everyone), the cut goes
-/// below their value, so they get the score of where they mostly are, not the best one.
+/// most of them sit past the cut (a file imported with one old date for many), the cut goes
+/// below their value, so they get the score of where they mostly are, not the best one; the
+/// most recent customers of all keep the best score.
 pub fn recency_quintiles(sorted_days: &[i64]) -> Option<[i64; 4]> {
     let n = sorted_days.len();
     if n < MIN_FOR_QUINTILES {

@@ -148,7 +148,10 @@ pub(crate) fn day_number(ts: &str, offset_minutes: i32) -> Option<i32> {
     }
     let num = |s: &[u8]| std::str::from_utf8(s).ok()?.parse::<u32>().ok();
     let day = NaiveDate::from_ymd_opt(num(&b[0..4])? as i32, num(&b[5..7])?, num(&b[8..10])?)?.num_days_from_ce();
-    let minutes = if b.len() >= 16 && b[13] == b':' { (num(&b[11..13])? * 60 + num(&b[14..16])?) as i32 } else { 0 };
+    if b.len() < 16 || b[13] != b':' {
+        return Some(day);
+    }
+    let minutes = (num(&b[11..13])? * 60 + num(&b[14..16])?) as i32;
     Some(day + (minutes + offset_minutes).div_euclid(1440))
 }
 

@@ -147,7 +147,9 @@ impl Store {
     /// The scores were computed today from the data as it is now.
     pub fn scores_up_to_date(&self) -> Result<bool> {
         let Some(summary) = self.scores_summary()? else { return Ok(false) };
-        let same_day = summary.computed_at.date_naive() == self.now().date_naive();
+        // Local days, as the scores count them.
+        let same_day = crate::analytics::calendar::local_date(summary.computed_at)
+            == crate::analytics::calendar::local_date(self.now());
         Ok(same_day
             && state(self.conn(), "scores.inputs")?.as_deref() == Some(inputs_fingerprint(self.conn())?.as_str()))
     }

@@ -30,6 +30,7 @@ fn day_numbers_read_the_stored_timestamps_as_local_days() {
         day_number("2026-12-31 23:30:00+00:00", 60),
         NaiveDate::from_ymd_opt(2027, 1, 1).map(|d| d.num_days_from_ce())
     );
+    assert_eq!(day_number("2026-11-23", -300), d(11, 23), "a date alone is that day, whatever the offset");
     assert_eq!(day_number("not a date", 0), None);
     assert_eq!(day_number("2026-13-01 00:00:00", 0), None);
     let t = chrono::Utc.with_ymd_and_hms(2026, 11, 23, 23, 30, 0).unwrap();

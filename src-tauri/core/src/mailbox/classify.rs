@@ -410,7 +410,8 @@ pub fn unsubscribe_token(subject: &str) -> Option<String> {
 }
 
 /// A satisfaction answer in a subject: `NPS <token> <score>`, or the subject of the survey's
-/// own links (`Avis 9/10 [<token>]`, `nps::rules::reply_subject`), with a token of ours.
+/// own links (`Avis 9/10 [<token>]`, `nps::rules::reply_subject`), with a token shaped as ours
+/// (the first such reading; whether the shop issued it is checked when it is recorded).
 pub fn survey_answer(subject: &str) -> Option<(String, u8)> {
     let w = subject_words(subject);
     let plain = w.windows(3).find_map(|p| {

@@ -50,6 +50,9 @@ fn migration_20_keeps_every_score_and_takes_the_gone_level() {
         .unwrap()
         .map(|r| r.unwrap())
         .collect();
+    let fingerprint: Option<String> =
+        c.query_row("SELECT value FROM analytics_state WHERE key = 'scores.inputs'", [], |r| r.get(0)).ok();
+    assert_eq!(fingerprint, None, "the scores are computed again with the new rules");
     assert_eq!(
         indexes,
         ["customer_scores_by_churn", "customer_scores_by_clv", "customer_scores_by_kind", "customer_scores_by_segment"]
