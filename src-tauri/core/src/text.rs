@@ -1,4 +1,5 @@
-//! Text normalisation rules: accent folding, email normalisation, trimming user input.
+//! Text normalisation rules: accent folding, email normalisation, trimming user input, and
+//! the percent-encoding of a `mailto:` link (RFC 6068).
 
 use unicode_normalization::UnicodeNormalization;
 
@@ -146,6 +147,30 @@ pub fn check_text(
         }
         Some(v) => Ok(Some(v)),
     }
+}
+
+/// Percent-encoding for a `mailto:` subject (RFC 6068): everything but unreserved characters.
+pub fn mailto_component(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The address of a `mailto:` link (RFC 6068): unreserved characters, `@` and the
+/// sub-delimiters the address may keep stay; every other byte is percent-encoded (an accented
+/// domain byte by byte, `?`, `#`, `%`, `&`, quotes, spaces).
+pub fn mailto_address(s: &str) -> String {
+    s.trim()
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'@' => (b as char).to_string(),
+            b'!' | b'$' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b':' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ import {
   bucketLabel,
   dayBefore,
   describeChart,
+  changeLine,
   editableThresholds,
   filters,
   formatChange,
@@ -14,7 +15,9 @@ import {
   monthName,
   listHref,
   monthLabel,
+  npsListed,
   npsTrendSentence,
+  npsUnlisted,
   readListQuery,
   rhythmSentence,
   tone,
@@ -143,5 +146,15 @@ describe('thresholds to edit', () => {
     expect(e.recency_days).toEqual([1, 2, 14, 15]);
     expect(e.monetary_cents).toEqual([2000, 2001, 2002, 9000]);
     expect(e.frequency).toEqual([2, 3, 5, 10]);
+  });
+});
+
+describe('small figures', () => {
+  it('a comparison line says its change and takes its colour', () => {
+    expect(changeLine('ui.numbers.vs_last_year', -60, 'en-GB', en)).toEqual({ text: '−6% on last year', tone: 'down' });
+  });
+  it('the answers no list holds are the rest of the answers', () => {
+    const s = { answers: 12, listed_promoters: 6, listed_passives: 2, listed_detractors: 1 } as Parameters<typeof npsUnlisted>[0];
+    expect([npsListed(s, 'promoter'), npsListed(s, 'detractor'), npsUnlisted(s)]).toEqual([6, 1, 3]);
   });
 });

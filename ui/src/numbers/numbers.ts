@@ -11,6 +11,7 @@ import type { LoyaltyKind } from '$lib/generated/LoyaltyKind';
 import type { NpsChannel } from '$lib/generated/NpsChannel';
 import type { NpsGroup } from '$lib/generated/NpsGroup';
 import type { NpsMonth } from '$lib/generated/NpsMonth';
+import type { NpsSummary } from '$lib/generated/NpsSummary';
 import type { Period } from '$lib/generated/Period';
 import type { RfmSegment } from '$lib/generated/RfmSegment';
 import type { RfmThresholds } from '$lib/generated/RfmThresholds';
@@ -149,6 +150,24 @@ export function formatChange(permille: number | null, locale: string): string | 
 export function tone(permille: number | null): Tone {
   if (permille === null || Math.abs(permille) < 5) return 'flat';
   return permille > 0 ? 'up' : 'down';
+}
+
+/** One comparison under a figure: its sentence (`key` with the signed change) and its colour. */
+export interface ChangeLine {
+  text: string;
+  tone: Tone;
+}
+export function changeLine(key: string, permille: number, locale: string, t: Tr): ChangeLine {
+  return { text: t(key, { change: formatChange(permille, locale) ?? '' }), tone: tone(permille) };
+}
+
+/** Satisfaction's customers a list can show, by group, and the answers no list holds
+ *  (anonymous paper forms, archived customers). */
+export function npsListed(s: NpsSummary, g: NpsGroup): number {
+  return g === 'promoter' ? s.listed_promoters : g === 'passive' ? s.listed_passives : s.listed_detractors;
+}
+export function npsUnlisted(s: NpsSummary): number {
+  return s.answers - s.listed_promoters - s.listed_passives - s.listed_detractors;
 }
 
 /** A number of days in the unit a person would use: "5 jours", "2 semaines", "3 mois", "2 ans". */

@@ -162,6 +162,12 @@ pub fn to_date(grain: Grain, w: &Windows) -> Option<ToDate> {
     Some(ToDate { current, previous, last_year })
 }
 
+/// The instant `months` months before `t` (the same day and time; the month's last day when it
+/// has no such day): where "the last 12 months" of a figure, a list or a score start.
+pub fn months_back(t: DateTime<Utc>, months: u32) -> DateTime<Utc> {
+    t.checked_sub_months(Months::new(months)).unwrap_or(t)
+}
+
 /// `YYYY-MM-DD`, the form days are stored and compared in.
 pub fn day_key(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()

@@ -217,7 +217,7 @@ impl Store {
         }
         campaigns.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(b.id.cmp(&a.id)));
         campaigns.truncate(LAST_CAMPAIGNS);
-        let nps_themes = self.nps_themes(crate::nps::since(self.now(), 12))?;
+        let nps_themes = self.nps_themes(calendar::months_back(self.now(), 12))?;
         let insights = Insights { computed_at: self.now(), programme, campaigns, nps_themes };
         let json = serde_json::to_string(&insights)?;
         self.transact("analytics.insights", None, |tx| set_state(tx, "insights", &json))?;

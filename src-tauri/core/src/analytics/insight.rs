@@ -12,7 +12,7 @@ use crate::error::Result;
 use crate::nps::CustomerNps;
 use crate::storage::Store;
 use crate::types::{Cents, CustomerId};
-use chrono::{DateTime, Months, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -69,7 +69,7 @@ impl Store {
         // RFM now, with the thresholds of the last refresh (or the fixed ones before it).
         let rfm = match last_day {
             Some(l) if visits > 0 => {
-                let since = now.checked_sub_months(Months::new(settings.rfm_months)).unwrap_or(now);
+                let since = super::calendar::months_back(now, settings.rfm_months);
                 let (f, m): (i64, Cents) = self.conn().prepare_cached(
                     "SELECT count(CASE WHEN kind = 'sale' THEN 1 END), coalesce(sum(CASE kind WHEN 'sale' THEN amount_cents ELSE -amount_cents END), 0)
                      FROM purchases WHERE customer_id = ?1 AND occurred_at >= ?2",

@@ -9,13 +9,14 @@
 //! A member is a customer holding a loyalty card; they joined when their first card was issued.
 //! Read-only; computed in the background with the scores and kept as a snapshot.
 
+use super::calendar::months_back;
 use super::hooks;
 use super::settings::analytics_settings;
 use crate::error::Result;
 use crate::loyalty::Liability;
 use crate::storage::Store;
 use crate::types::Cents;
-use chrono::{DateTime, Months, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -94,10 +95,6 @@ pub fn at_cost(cents: Cents, margin_percent: Option<u32>) -> Option<Cents> {
 /// Rule: the difference of differences, per customer and month.
 pub fn uplift(member_before: Cents, member_after: Cents, other_before: Cents, other_after: Cents) -> Cents {
     (member_after - member_before) - (other_after - other_before)
-}
-
-fn months_back(t: DateTime<Utc>, m: u32) -> DateTime<Utc> {
-    t.checked_sub_months(Months::new(m)).unwrap_or(t)
 }
 
 fn one<T: rusqlite::types::FromSql>(conn: &Connection, sql: &str, p: impl rusqlite::Params) -> Result<T> {

@@ -12,6 +12,7 @@
 //! that changed are written, in short transactions, so the till never waits long; archived and
 //! merged customers have no row. Runs in the background, never inside a sale.
 
+use super::calendar::months_back;
 use super::clv::{self, BgNbd, GammaGamma, Histories, History};
 use super::days::{set_state, state};
 use super::kinds::{kind, KindFacts, LoyaltyKind};
@@ -21,7 +22,7 @@ use super::settings::analytics_settings;
 use crate::error::Result;
 use crate::storage::Store;
 use crate::types::CustomerId;
-use chrono::{DateTime, Datelike, Months, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -193,10 +194,6 @@ struct Marks {
 /// Days from `earlier` to `later` (never overflows, whatever the marks).
 fn gap_days(later: i32, earlier: i32) -> i64 {
     i64::from(later) - i64::from(earlier)
-}
-
-fn months_back(t: DateTime<Utc>, months: u32) -> DateTime<Utc> {
-    t.checked_sub_months(Months::new(months)).unwrap_or(t)
 }
 
 fn median(mut v: Vec<i64>) -> Option<i64> {

@@ -53,7 +53,7 @@ impl Identity {
     }
     /// The per-recipient unsubscribe address (also the `List-Unsubscribe` header).
     pub fn unsubscribe_url(&self, token: &str) -> String {
-        let address = crate::nps::rules::mailto_encode_address(self.reply_address());
+        let address = crate::text::mailto_address(self.reply_address());
         format!("mailto:{address}?subject=unsubscribe%20{token}")
     }
 }

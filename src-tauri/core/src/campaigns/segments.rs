@@ -317,7 +317,7 @@ pub(crate) fn where_clause(f: &SegmentFilter, facts: &crate::loyalty::LoyaltyFac
             Condition::LoyaltyKind { kind } => format!("{SCORES} s.kind = {})", bind(Box::new(kind.code()))),
             Condition::NpsAnswer { group, within_months } => {
                 let since = match within_months {
-                    Some(m) => format!(" AND n.answered_at >= {}", bind(Box::new(crate::nps::since(now, *m)))),
+                    Some(m) => format!(" AND n.answered_at >= {}", bind(Box::new(calendar::months_back(now, *m)))),
                     None => String::new(),
                 };
                 match group {
@@ -334,7 +334,7 @@ pub(crate) fn where_clause(f: &SegmentFilter, facts: &crate::loyalty::LoyaltyFac
             }
             // The period's rows first, by their date index, once for the whole list.
             Condition::RewardUsedWithin { months } => {
-                let since = bind(Box::new(crate::nps::since(now, *months)));
+                let since = bind(Box::new(calendar::months_back(now, *months)));
                 format!(
                     "c.id IN (SELECT s.customer_id FROM loyalty_sales s JOIN purchases p ON p.id = s.purchase_id
                               WHERE s.discount_cents > 0 AND p.occurred_at >= {since}
@@ -342,7 +342,7 @@ pub(crate) fn where_clause(f: &SegmentFilter, facts: &crate::loyalty::LoyaltyFac
                 )
             }
             Condition::PointsExpiredWithin { months } => {
-                let since = bind(Box::new(crate::nps::since(now, *months)));
+                let since = bind(Box::new(calendar::months_back(now, *months)));
                 format!("c.id IN (SELECT l.customer_id FROM points_ledger l WHERE l.at >= {since} AND l.kind = 'expire')")
             }
             Condition::BoughtBetween { from, to } => {

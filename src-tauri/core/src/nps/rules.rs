@@ -381,38 +381,22 @@ pub fn reply_subject_readings(subject: &str) -> Vec<(u8, String)> {
     readings.into_iter().map(|(_, score, token)| (score, token)).collect()
 }
 
-/// Percent-encoding for a `mailto:` subject (RFC 6068): everything but unreserved characters.
-fn mailto_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// The address of a `mailto:` link (RFC 6068): unreserved characters, `@` and the
-/// sub-delimiters the address may keep stay; every other byte is percent-encoded (an accented
-/// domain byte by byte, `?`, `#`, `%`, `&`, quotes, spaces).
-pub fn mailto_encode_address(s: &str) -> String {
-    s.trim()
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'@' => (b as char).to_string(),
-            b'!' | b'$' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b':' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// The eleven links of an emailed survey, 0 to 10: each opens a reply to the shop with the
 /// score and the token in the subject (`reply_subject`, percent-encoded). The token is written
 /// as it is: one of ours (letters and digits), or the renderer's slot where each recipient's
 /// goes.
 pub fn email_links(reply_to: &str, word: &str, token: &str) -> Vec<(u8, String)> {
-    let address = mailto_encode_address(reply_to);
+    let address = crate::text::mailto_address(reply_to);
     (0..=10u8)
-        .map(|n| (n, format!("mailto:{address}?subject={}{token}%5D", mailto_encode(&format!("{word} {n}/10 [")))))
+        .map(|n| {
+            (
+                n,
+                format!(
+                    "mailto:{address}?subject={}{token}%5D",
+                    crate::text::mailto_component(&format!("{word} {n}/10 ["))
+                ),
+            )
+        })
         .collect()
 }
 

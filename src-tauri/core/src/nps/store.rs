@@ -8,12 +8,13 @@
 //! once by the merchant with what was done. Every write runs in `Store::transact`.
 
 use super::rules::{self, group, NpsGroup, Theme, ASK_EVERY_DAYS, MAX_COMMENT};
+use crate::analytics::calendar::months_back;
 use crate::customers::{display_name, ensure_customer};
 use crate::error::{Error, FieldError, Result};
 use crate::storage::{Store, Tx};
 use crate::text::check_text;
 use crate::types::{CustomerId, Outcome};
-use chrono::{DateTime, Duration, Months, Utc};
+use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -470,7 +471,7 @@ impl Store {
     /// comments by theme and the follow-ups to do.
     pub fn nps_summary(&self, months: u32) -> Result<NpsSummary> {
         let mut s = self.nps_overview(months)?;
-        let since = since(self.now(), months);
+        let since = months_back(self.now(), months);
         s.themes = self.nps_themes(since)?;
         s.open_followups = followups(self.conn(), "f.done_at IS NULL", [])?;
         Ok(s)
@@ -481,7 +482,7 @@ impl Store {
         if !(1..=36).contains(&months) {
             return Err(Error::Validation(vec![FieldError::new("months", "field.numbers_period_invalid")]));
         }
-        let since = since(self.now(), months);
+        let since = months_back(self.now(), months);
         // The months are counted one query each, on one snapshot: an answer saved meanwhile
         // is in all of the trend or none of it.
         let (trend, [p, pa, d, lp, lpa, ld]) = self.on_one_snapshot(|conn| {
@@ -515,7 +516,7 @@ impl Store {
         if !(1..=36).contains(&months) {
             return Err(Error::Validation(vec![FieldError::new("months", "field.numbers_period_invalid")]));
         }
-        let since = since(self.now(), months);
+        let since = months_back(self.now(), months);
         let all = answers(
             self.conn(),
             "a.comment IS NOT NULL AND a.answered_at >= ?1 ORDER BY a.answered_at DESC, a.id DESC",
@@ -618,11 +619,6 @@ fn latest_counts(conn: &Connection, since: DateTime<Utc>) -> Result<[i64; 6]> {
                SELECT score, 0 FROM nps_answers WHERE answered_at >= ?1 AND customer_id IS NULL)",
     )?;
     Ok(st.query_row([since], |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?]))?)
-}
-
-/// The start of the last `months` months.
-pub fn since(now: DateTime<Utc>, months: u32) -> DateTime<Utc> {
-    now.checked_sub_months(Months::new(months)).unwrap_or(now)
 }
 
 #[cfg(test)]

@@ -139,7 +139,7 @@ fn the_summary_gives_the_score_its_trend_and_the_comments_by_theme() {
 fn the_trend_by_month_matches_grouping_each_answer_by_its_local_month() {
     let (s, _) = store();
     let now = s.now();
-    let since = super::since(now, 12);
+    let since = crate::analytics::calendar::months_back(now, 12);
     // Answers every 61 hours over 14 months, and some on the very edges of local months.
     let mut at: Vec<chrono::DateTime<chrono::Utc>> =
         (0..200).map(|i| now - Duration::hours(61 * i64::from(i)) + Duration::minutes(7)).collect();
@@ -192,7 +192,7 @@ fn a_themes_comments_are_listed_newest_first_and_counted_as_in_the_table() {
     let prices = s.nps_comments(Some(Theme::Prices), 12, 50).unwrap();
     let said: Vec<_> = prices.items.iter().map(|a| a.comment.clone().unwrap()).collect();
     assert_eq!(said, ["Accueil chaleureux, prix corrects", "Trop cher pour ce que c'est"], "newest first, 12 months");
-    let table = s.nps_themes(since(clock.now(), 12)).unwrap();
+    let table = s.nps_themes(crate::analytics::calendar::months_back(clock.now(), 12)).unwrap();
     let counted = table.iter().find(|t| t.theme == Theme::Prices).unwrap().comments;
     assert_eq!(prices.total, counted, "the list holds what the themes' table counts");
     let one = s.nps_comments(Some(Theme::Prices), 12, 1).unwrap();
