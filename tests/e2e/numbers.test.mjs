@@ -20,6 +20,15 @@ test('the demo shop opens on the dashboard, the home screen', async () => {
   // The figures the background computes (segments, programme) arrive without reloading.
   await visible('#rfm [data-segment="champions"]', 60_000);
   await visible('#programme-liability', 60_000);
+  // The demo's tote bag has a selling value in the catalogue: the gifts handed over are priced.
+  const d = await invoke('numbers_dashboard', { req: { grain: 'month', until: null } });
+  const costs = d.insights.programme.costs;
+  assert.ok(costs.free_rewards_valued > 0, 'the demo shop hands tote bags over');
+  const gifts = (await (await visible('#programme-gifts')).getText()).replace(/[\u00a0\u202f]/g, ' ');
+  const value = new Intl.NumberFormat('fr-FR', { style: 'currency', currency: 'EUR' })
+    .format(costs.free_rewards_value_cents / 100)
+    .replace(/[\u00a0\u202f]/g, ' ');
+  assert.ok(gifts.includes(`${value} au prix de vente`), `the gifts are valued at the catalogue's price: ${gifts}`);
   await shot('40-dashboard-home');
 });
 
@@ -65,8 +74,8 @@ test('a number opens its customers, and they get a campaign', async () => {
   await browser.waitUntil(async () => (await browser.$$('[data-numbers-row]')).length > 0, { timeout: 15_000 });
   const total = await (await visible('#list-total')).getText();
   assert.equal(Number(total.replace(/\D/g, '')), count, 'the list holds the customers the number counts');
-  const badges = await texts('[data-numbers-row] [data-score-badges]');
-  assert.ok(badges[0].includes('Champions'), `the scores are columns: ${badges[0]}`);
+  const segments = await texts('[data-numbers-row] [data-col="segment"]');
+  assert.ok(segments.every((x) => x === 'Champions'), `the segment is a column: ${segments.slice(0, 3)}`);
   await shot('42-customers-behind-a-number');
   // Keep it as a segment…
   await (await browser.$('#list-create-segment')).click();
@@ -159,7 +168,32 @@ test('the expected value on the dashboard opens the customer list sorted by it, 
     async () => (await browser.execute(() => document.querySelector('[data-customer-row]')?.getAttribute('data-id'))) === String(want.items[0].id),
     { timeout: 15_000, timeoutMsg: 'the list never started with the highest expected value' },
   );
-  await visible('[data-customer-row] [data-score-badges]', 15_000);
+  await waitForText('[data-customer-row] [data-col="value"]', '€', 15_000);
+  // The scores are columns: a click on the churn risk's header sorts by it, most at risk first.
+  await (await visible('.list-head [data-sort="churn_risk"]')).click();
+  await browser.waitUntil(async () => (await browser.execute(() => location.hash)) === '#/customers?sort=churn_risk', {
+    timeout: 10_000,
+    timeoutMsg: 'the header did not sort the list',
+  });
+  const risky = await invoke('customers_list', { req: { sort: 'churn_risk', archived: false, after: null, limit: 1 } });
+  await browser.waitUntil(
+    async () => (await browser.execute(() => document.querySelector('[data-customer-row]')?.getAttribute('data-id'))) === String(risky.items[0].id),
+    { timeout: 15_000, timeoutMsg: 'the list never started with the customer most at risk' },
+  );
+  await waitForText('[data-customer-row] [data-col="churn"]', 'À risque', 15_000);
+  // A column can be hidden, and stays hidden when the list is opened again.
+  await (await browser.$('#customer-columns summary')).click();
+  await (await visible('#customer-columns [data-column="contact"]')).click();
+  await browser.waitUntil(async () => (await browser.$$('[data-customer-row] [data-col="contact"]')).length === 0, {
+    timeout: 5_000,
+    timeoutMsg: 'the contact column stayed',
+  });
+  await shot('48-customer-list-columns');
+  await go('#/');
+  await go('#/customers');
+  await visible('[data-customer-row] [data-col="segment"]', 15_000);
+  assert.equal((await browser.$$('[data-customer-row] [data-col="contact"]')).length, 0, 'the choice of columns is kept');
+  await browser.execute(() => localStorage.removeItem('comptoir.customer_columns'));
 });
 
 test("a customer's page says their rhythm, segment and value", async () => {

@@ -38,6 +38,7 @@ pub const ALL: &[&str] = &[
     "rfm_scores_100k",
     "customer_page_with_scores",
     "customer_list_by_value",
+    "customer_list_by_risk",
     "mailbox_record",
     "import_csv_100k",
     "import_csv_100k_town",

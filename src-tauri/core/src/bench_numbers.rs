@@ -92,28 +92,30 @@ pub fn run(store: &mut Store, bare: &Connection, only: &[&str], n: usize) -> cra
         });
         results.push(latency("customer_page_with_scores", product, baseline));
     }
-    if wanted("customer_list_by_value") {
-        // The customer list sorted by expected value: the first page, then five more by key,
-        // as the merchant scrolls.
+    for (name, sort) in [
+        ("customer_list_by_value", crate::search::SortBy::ExpectedValue),
+        ("customer_list_by_risk", crate::search::SortBy::ChurnRisk),
+    ] {
+        if !wanted(name) {
+            continue;
+        }
+        // The customer list sorted by a score: the first page, then five more by key, as the
+        // merchant scrolls.
         let reqs: Vec<usize> = (0..n.min(300)).collect();
         let product = time_each(&reqs, |_| {
             let mut after = None;
             for _ in 0..6 {
-                let req = crate::search::ListRequest {
-                    sort: crate::search::SortBy::ExpectedValue,
-                    archived: false,
-                    after: after.take(),
-                    limit: 50,
-                };
+                let req = crate::search::ListRequest { sort, archived: false, after: after.take(), limit: 50 };
                 after = store.list_customers(&req).expect("list").next;
             }
         });
-        // Baseline: the same six pages of ids in bare SQL, by key on the scores' value index.
-        let mut st = bare.prepare(
-            "SELECT s.customer_id, s.clv_cents FROM customer_scores s JOIN customers c ON c.id = s.customer_id
-             WHERE (s.clv_cents, s.customer_id) < (?1, ?2) AND c.archived_at IS NULL AND c.merged_into IS NULL
-             ORDER BY s.clv_cents DESC, s.customer_id DESC LIMIT 51",
-        )?;
+        // Baseline: the same six pages of ids in bare SQL, by key on the scores' index.
+        let key = sort.score_key().expect("a scores' order");
+        let mut st = bare.prepare(&format!(
+            "SELECT s.customer_id, {key} FROM customer_scores s JOIN customers c ON c.id = s.customer_id
+             WHERE ({key}, s.customer_id) < (?1, ?2) AND c.archived_at IS NULL AND c.merged_into IS NULL
+             ORDER BY {key} DESC, s.customer_id DESC LIMIT 51"
+        ))?;
         let baseline = time_each(&reqs, |_| {
             let mut from = (i64::MAX, i64::MAX);
             for _ in 0..6 {
@@ -127,7 +129,7 @@ pub fn run(store: &mut Store, bare: &Connection, only: &[&str], n: usize) -> cra
                 }
             }
         });
-        results.push(latency("customer_list_by_value", product, baseline));
+        results.push(latency(name, product, baseline));
     }
     Ok(results)
 }

@@ -93,7 +93,7 @@ pub(super) fn generate(
     programme: &Programme,
 ) -> Result<Made> {
     for (name, kind, cost, value) in [
-        ("Tote bag de la boutique", "free_product", 300, 0),
+        ("Tote bag de la boutique", "free_product", 300, 800),
         ("Bon d'achat de 5 €", "voucher", 500, 500),
         ("-10 % sur un achat", "percent_discount", 800, 10),
     ] {

@@ -232,6 +232,25 @@ pub enum SortBy {
     /// The expected spend over the next 12 months (the scores' lifetime value), highest first;
     /// customers without a score (never bought, or not computed yet) after them.
     ExpectedValue,
+    /// The churn risk, most at risk first and the highest expected value first within a level (see
+    /// `analytics::scores::RISK_KEY`); customers without a score after them.
+    ChurnRisk,
+    /// The RFM segment, Champions first (see `analytics::scores::SEGMENT_KEY`); customers
+    /// without a score after them.
+    Segment,
+}
+
+impl SortBy {
+    /// The stored scores' sort key, for the orders read from the scores.
+    pub(crate) fn score_key(self) -> Option<&'static str> {
+        use crate::analytics::scores::{RISK_KEY, SEGMENT_KEY, VALUE_KEY};
+        match self {
+            SortBy::ExpectedValue => Some(VALUE_KEY),
+            SortBy::ChurnRisk => Some(RISK_KEY),
+            SortBy::Segment => Some(SEGMENT_KEY),
+            SortBy::Name | SortBy::LastVisit | SortBy::TotalSpent => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -258,9 +277,9 @@ enum Cursor {
     Name(String, String, i64),
     Spent(i64, i64),
     Visit(Option<String>, i64),
-    /// The expected value (`None`: among the customers without a score) and the id.
-    Value {
-        clv: Option<i64>,
+    /// The scores' sort key (`None`: among the customers without a score) and the id.
+    Score {
+        key: Option<i64>,
         id: i64,
     },
 }
@@ -389,7 +408,9 @@ impl Store {
                 }
                 rows
             }
-            (SortBy::ExpectedValue, cursor) => {
+            (sort, cursor) if sort.score_key().is_some() => {
+                // Scored customers by the key (an index on it), then those without a score.
+                let key = sort.score_key().expect("guarded");
                 let state = if archived {
                     "c.archived_at IS NOT NULL AND c.merged_into IS NULL"
                 } else {
@@ -397,16 +418,16 @@ impl Store {
                 };
                 let (from, unscored_after) = match cursor {
                     None => (Some((i64::MAX, i64::MAX)), i64::MAX),
-                    Some(Cursor::Value { clv: Some(v), id }) => (Some((v, id)), i64::MAX),
-                    Some(Cursor::Value { clv: None, id }) => (None, id),
+                    Some(Cursor::Score { key: Some(v), id }) => (Some((v, id)), i64::MAX),
+                    Some(Cursor::Score { key: None, id }) => (None, id),
                     Some(_) => return Err(bad_cursor()),
                 };
                 let mut rows: Vec<CustomerSummary> = Vec::new();
                 if let Some((v, id)) = from {
                     let sql = format!(
                         "SELECT {} FROM customer_scores s JOIN customers c ON c.id = s.customer_id
-                         WHERE (s.clv_cents, s.customer_id) < (?2, ?3) AND {state}
-                         ORDER BY s.clv_cents DESC, s.customer_id DESC LIMIT ?1",
+                         WHERE ({key}, s.customer_id) < (?2, ?3) AND {state}
+                         ORDER BY {key} DESC, s.customer_id DESC LIMIT ?1",
                         summary_columns!()
                     );
                     let mut st = conn.prepare_cached(&sql)?;
@@ -448,13 +469,16 @@ impl Store {
                         })?;
                     Cursor::Visit(at, last.id)
                 }
-                SortBy::ExpectedValue => {
-                    let clv: Option<i64> = conn
-                        .query_row("SELECT clv_cents FROM customer_scores WHERE customer_id = ?1", [last.id], |r| {
-                            r.get(0)
-                        })
+                SortBy::ExpectedValue | SortBy::ChurnRisk | SortBy::Segment => {
+                    let key = req.sort.score_key().expect("a scores' order");
+                    let v: Option<i64> = conn
+                        .query_row(
+                            &format!("SELECT {key} FROM customer_scores WHERE customer_id = ?1"),
+                            [last.id],
+                            |r| r.get(0),
+                        )
                         .optional()?;
-                    Cursor::Value { clv, id: last.id }
+                    Cursor::Score { key: v, id: last.id }
                 }
             };
             Some(serde_json::to_string(&c)?)

@@ -123,6 +123,9 @@ fn till_lookup_is_exact_by_card_phone_or_email() {
     assert!(s.till_lookup("0612").unwrap().is_none(), "part of a phone is not exact");
 }
 
+const ALL_SORTS: [SortBy; 6] =
+    [SortBy::Name, SortBy::LastVisit, SortBy::TotalSpent, SortBy::ExpectedValue, SortBy::ChurnRisk, SortBy::Segment];
+
 #[test]
 fn lists_paginate_by_key_in_every_sort_order() {
     let (mut s, clock) = store();
@@ -136,7 +139,7 @@ fn lists_paginate_by_key_in_every_sort_order() {
         }
     }
     s.refresh_scores().unwrap();
-    for sort in [SortBy::Name, SortBy::LastVisit, SortBy::TotalSpent, SortBy::ExpectedValue] {
+    for sort in ALL_SORTS {
         let mut all = Vec::new();
         let mut after = None;
         loop {
@@ -167,19 +170,22 @@ fn lists_paginate_by_key_in_every_sort_order() {
                 all.windows(2).all(|w| w[0].total_spent_cents >= w[1].total_spent_cents),
                 "biggest spenders first"
             ),
-            SortBy::ExpectedValue => {
-                let clv = |id: i64| -> Option<i64> {
+            SortBy::ExpectedValue | SortBy::ChurnRisk | SortBy::Segment => {
+                let key = sort.score_key().unwrap();
+                let value = |id: i64| -> Option<i64> {
                     s.conn()
-                        .query_row("SELECT clv_cents FROM customer_scores WHERE customer_id = ?1", [id], |r| r.get(0))
+                        .query_row(&format!("SELECT {key} FROM customer_scores WHERE customer_id = ?1"), [id], |r| {
+                            r.get(0)
+                        })
                         .ok()
                 };
-                let values: Vec<Option<i64>> = all.iter().map(|c| clv(c.id)).collect();
+                let values: Vec<Option<i64>> = all.iter().map(|c| value(c.id)).collect();
                 let scored = values.iter().take_while(|v| v.is_some()).count();
-                assert_eq!(scored, 4, "the customers with a score come first: {values:?}");
-                assert!(values[scored..].iter().all(Option::is_none), "then those without");
+                assert_eq!(scored, 4, "{sort:?}: the customers with a score come first: {values:?}");
+                assert!(values[scored..].iter().all(Option::is_none), "{sort:?}: then those without");
                 assert!(
                     values.windows(2).take(scored - 1).all(|w| w[0] >= w[1]),
-                    "highest expected value first: {values:?}"
+                    "{sort:?}: highest key first: {values:?}"
                 );
             }
             SortBy::LastVisit => {
@@ -241,7 +247,7 @@ fn each_list_holds_its_customers_once_in_every_sort_order() {
     sale(&mut s, merged, 700);
     s.merge_customers(kept, merged, None).unwrap();
     s.refresh_scores().unwrap();
-    for sort in [SortBy::Name, SortBy::LastVisit, SortBy::TotalSpent, SortBy::ExpectedValue] {
+    for sort in ALL_SORTS {
         for (flag, want) in [(false, &active), (true, &archived)] {
             let mut got = Vec::new();
             let mut after = None;
@@ -270,4 +276,82 @@ fn a_word_matches_only_the_customers_that_contain_it() {
     add(&mut s, CustomerInput { phone: "06 12 34 56 78".into(), ..input("Élodie", "Lefèvre") });
     add(&mut s, input("<img src=x onerror=alert(1)>", "Test"));
     assert_eq!(names(&s, "onerror"), vec!["<img src=x onerror=alert(1)> Test"]);
+}
+
+#[test]
+fn the_scores_orders_put_the_most_at_risk_and_the_champions_first() {
+    use crate::analytics::rfm::RfmSegment;
+    use crate::analytics::rhythm::ChurnRisk;
+    let (mut s, _) = store();
+    let ids: Vec<i64> = (0..6).map(|i| add(&mut s, input("R", &format!("Client{i}")))).collect();
+    // Scores written as the background would have: (churn, recency, usual gap, segment, value).
+    let rows = [
+        ("low", 10, 30, "lost", 900),
+        ("high", 90, 30, "champions", 500),
+        ("gone", 800, 30, "hibernating", 50),
+        ("high", 200, 30, "at_risk", 400),
+        ("medium", 60, 30, "champions", 300),
+    ];
+    for (id, (churn, recency, gap, segment, spent)) in ids.iter().zip(rows) {
+        s.conn()
+            .execute(
+                "INSERT INTO customer_scores VALUES (?1, ?2, 3, 100, 3, 3, 3, ?4, NULL, ?3, 1, ?6, ?5, 0, 0, NULL, 'habit')",
+                rusqlite::params![id, recency, gap, segment, spent, churn],
+            )
+            .unwrap();
+    }
+    let order = |sort| -> Vec<i64> {
+        s.list_customers(&ListRequest { sort, archived: false, after: None, limit: 50 })
+            .unwrap()
+            .items
+            .iter()
+            .map(|c| c.id)
+            .collect()
+    };
+    assert_eq!(
+        order(SortBy::ChurnRisk),
+        vec![ids[1], ids[3], ids[4], ids[0], ids[2], ids[5]],
+        "high first (the highest expected value first, not the longest absence), medium, low, gone, then no score"
+    );
+    assert_eq!(
+        order(SortBy::Segment),
+        vec![ids[1], ids[4], ids[3], ids[2], ids[0], ids[5]],
+        "Champions first (the highest expected value first), At risk, Hibernating, Lost, then no score"
+    );
+    // The keys name every level and segment the scores know.
+    for c in ChurnRisk::ALL {
+        assert!(
+            crate::analytics::scores::RISK_KEY.contains(&format!("'{}'", c.code())) || c == ChurnRisk::Gone,
+            "{c:?} ranked"
+        );
+    }
+    for seg in RfmSegment::ALL {
+        assert!(
+            crate::analytics::scores::SEGMENT_KEY.contains(&format!("'{}'", seg.code())) || seg == RfmSegment::Lost,
+            "{seg:?} ranked"
+        );
+    }
+}
+
+#[test]
+fn the_scores_orders_walk_their_index_not_a_sort_of_the_file() {
+    let (s, _) = store();
+    for sort in [SortBy::ExpectedValue, SortBy::ChurnRisk, SortBy::Segment] {
+        let key = sort.score_key().unwrap();
+        let plan: Vec<String> = s
+            .conn()
+            .prepare(&format!(
+                "EXPLAIN QUERY PLAN SELECT c.id FROM customer_scores s JOIN customers c ON c.id = s.customer_id
+                 WHERE ({key}, s.customer_id) < (?1, ?2) AND c.archived_at IS NULL AND c.merged_into IS NULL
+                 ORDER BY {key} DESC, s.customer_id DESC LIMIT 51"
+            ))
+            .unwrap()
+            .query_map([i64::MAX, i64::MAX], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let plan = plan.join(" | ");
+        assert!(plan.contains("INDEX customer_scores_by_"), "{sort:?} reads its index: {plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "{sort:?} sorts nothing: {plan}");
+    }
 }

@@ -31,4 +31,28 @@ describe('CustomerRow', () => {
     expect(row?.getAttribute('href')).toBe('#/customers/7');
     expect(row?.textContent?.replace(/[\u00a0\u202f]/g, ' ')).toContain('42,50 €');
   });
+
+  it('shows the scores as columns, and only the columns chosen', () => {
+    const customer: CustomerSummary = {
+      id: 8,
+      display_name: 'Élodie Lefèvre',
+      email: null,
+      phone_display: null,
+      card_number: null,
+      postcode: null,
+      city: null,
+      visit_count: 12,
+      total_spent_cents: 98000,
+      last_purchase_at: null,
+      archived: false,
+    };
+    const scores = { customer_id: 8, segment: 'champions', churn: 'high', clv_cents: 24000, kind: null, nps_score: null } as const;
+    const { container } = render(CustomerRow, { props: { customer, scores, columns: ['segment', 'churn', 'value', 'nps'] } });
+    const cell = (k: string) => container.querySelector(`[data-col="${k}"]`)?.textContent?.trim();
+    expect(cell('segment')).toBe('Champions');
+    expect(cell('churn')).toBe('À risque');
+    expect(cell('value')?.replace(/[\u00a0\u202f]/g, ' ')).toContain('240,00 €');
+    expect(cell('nps'), 'no answer: a dash, not a zero').toBe('–');
+    expect(container.querySelector('[data-col="contact"]'), 'a hidden column is not rendered').toBeNull();
+  });
 });

@@ -228,7 +228,7 @@ describe('programme form', () => {
 });
 
 describe('reward form', () => {
-  it('a voucher value is money, a percentage discount a whole percent, other kinds have none', () => {
+  it('a voucher value is money, a percentage discount a whole percent, a gift an optional price', () => {
     const f = newRewardForm();
     f.name = 'Bon';
     f.points_cost = '100';
@@ -241,9 +241,16 @@ describe('reward form', () => {
     r = formToReward(f);
     expect(r.ok && r.value.value).toBe(10);
     f.kind = 'free_product';
+    f.value = '';
+    r = formToReward(f);
+    expect(r.ok && r.value.value, 'a gift without a price is worth 0: not given').toBe(0);
+    f.value = '2,50';
+    r = formToReward(f);
+    expect(r.ok && r.value.value, "a gift's selling price, in cents").toBe(250);
     f.value = 'peu importe';
     r = formToReward(f);
-    expect(r.ok && r.value.value).toBe(0);
+    expect(r.ok ? [] : r.problems.map((p) => p.field), 'a price that is not one is refused').toEqual(['value']);
+    expect(rewardToForm({ ...reward, kind: 'experience', value: 0 }).value, 'no price shows an empty field, not 0').toBe('');
   });
 
   it('empty stock, limit and dates mean none; voucher validity defaults to 90 days', () => {

@@ -342,11 +342,12 @@ export interface RewardForm {
   active: boolean;
 }
 
-/** How a reward's value is typed: an amount, a percentage, or not at all. */
-export function valueKind(kind: RewardKind): 'money' | 'percent' | 'none' {
+/** How a reward's value is typed: an amount, a percentage, or, for a gift (a product, an
+ * experience, a partner's offer), its selling price if the merchant gives it (blank: none). */
+export function valueKind(kind: RewardKind): 'money' | 'percent' | 'worth' {
   if (kind === 'fixed_discount' || kind === 'voucher') return 'money';
   if (kind === 'percent_discount') return 'percent';
-  return 'none';
+  return 'worth';
 }
 
 export const newRewardForm = (): RewardForm => ({
@@ -368,7 +369,8 @@ export function rewardToForm(r: Reward, decimal: ',' | '.' = ','): RewardForm {
     name: r.name,
     kind: r.kind,
     points_cost: String(r.points_cost),
-    value: vk === 'money' ? centsToInput(r.value, decimal) : vk === 'percent' ? String(r.value) : '',
+    value:
+      vk === 'percent' ? String(r.value) : vk === 'worth' && r.value === 0 ? '' : centsToInput(r.value, decimal),
     stock: r.stock === null ? '' : String(r.stock),
     per_customer_limit: r.per_customer_limit === null ? '' : String(r.per_customer_limit),
     valid_from: dateInput(r.valid_from),
@@ -385,7 +387,14 @@ export function formToReward(f: RewardForm): Parsed<RewardInput> {
     name: f.name.trim(),
     kind: f.kind,
     points_cost: r.int(f.points_cost, 'points_cost'),
-    value: vk === 'money' ? r.money(f.value, 'value') : vk === 'percent' ? r.int(f.value, 'value') : 0,
+    value:
+      vk === 'money'
+        ? r.money(f.value, 'value')
+        : vk === 'percent'
+          ? r.int(f.value, 'value')
+          : blank(f.value)
+            ? 0
+            : r.money(f.value, 'value'),
     stock: r.optInt(f.stock, 'stock'),
     per_customer_limit: r.optInt(f.per_customer_limit, 'per_customer_limit'),
     valid_from: r.date(f.valid_from, 'valid_from'),

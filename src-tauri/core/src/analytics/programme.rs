@@ -1,6 +1,7 @@
 //! What the loyalty programme costs and brings, each figure labelled for what it is: the
 //! rewards, vouchers and points used (at their selling value, and at cost when the merchant
-//! gives a margin), the stamp-card milestones and free rewards handed over, referral rewards
+//! gives a margin), the stamp-card milestones and the catalogue's gifts handed over (valued
+//! when the catalogue gives their selling value), referral rewards
 //! (from the referrals module once it exists), breakage (points that expired unused) and the
 //! liability (read through the loyalty module); then what members spend before and after
 //! joining against comparable customers without a card (a difference of differences), and the
@@ -31,9 +32,15 @@ pub struct ProgrammeCosts {
     pub discounted_sales: i64,
     /// The same at cost, with the merchant's margin (`None` without a margin).
     pub discounts_at_cost_cents: Option<Cents>,
-    /// Rewards with no price in the data (free products, experiences, partner offers) and
-    /// stamp-card milestones handed over.
+    /// Gifts from the catalogue handed over (free products, experiences, partner offers)
+    /// and stamp-card milestones.
     pub free_rewards: i64,
+    /// Of those gifts, the ones whose selling value the catalogue gives, and that value (the
+    /// catalogue's value today: a redemption keeps which reward, not its price then).
+    pub free_rewards_valued: i64,
+    pub free_rewards_value_cents: Cents,
+    /// The same at cost, with the merchant's margin (`None` without a margin).
+    pub free_rewards_at_cost_cents: Option<Cents>,
     pub milestones: i64,
     /// Referral rewards, once the referrals module gives them.
     pub referral_rewards_cents: Option<Cents>,
@@ -208,11 +215,12 @@ impl Store {
             [since],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        let free_rewards: i64 = one(
-            conn,
-            "SELECT count(*) FROM redemptions r JOIN rewards w ON w.id = r.reward_id
+        let (free_rewards, free_valued, free_value): (i64, i64, i64) = conn.query_row(
+            "SELECT count(*), count(CASE WHEN w.value > 0 THEN 1 END), coalesce(sum(w.value), 0)
+             FROM redemptions r JOIN rewards w ON w.id = r.reward_id
              WHERE r.at >= ?1 AND w.kind IN ('free_product', 'experience', 'partner')",
             [since],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
         // The ledger read in order, as before the claims had an index of their own: through
         // it, each claim would cost a read of its row, scattered over the file.
@@ -237,6 +245,9 @@ impl Store {
                 discounted_sales: discounted,
                 discounts_at_cost_cents: at_cost(discounts, margin),
                 free_rewards,
+                free_rewards_valued: free_valued,
+                free_rewards_value_cents: free_value,
+                free_rewards_at_cost_cents: at_cost(free_value, margin),
                 milestones,
                 referral_rewards_cents: hooks::referral_rewards_cents(conn, since)?,
             },
@@ -271,6 +282,57 @@ mod tests {
     fn a_reward_at_cost_keeps_the_share_the_shop_paid_for() {
         assert_eq!(at_cost(10_000, Some(40)), Some(6_000), "a 100 € reward costs 60 € with a 40 % margin");
         assert_eq!(at_cost(10_000, None), None, "no margin given: no cost price");
+    }
+
+    #[test]
+    fn gifts_from_the_catalogue_are_valued_when_the_catalogue_gives_their_price() {
+        use crate::loyalty::{Programme, RewardInput, RewardKind};
+        let (mut s, _) = crate::testutil::store();
+        let points = crate::loyalty::PointsRule { points_per_unit: 1, unit_cents: 100, points_per_visit: 0 };
+        s.save_loyalty_programme(&Programme { points: Some(points), ..Programme::default() }, None).unwrap();
+        let c = crate::testutil::add(&mut s, crate::testutil::input("Léa", "Martin"));
+        let sale = crate::purchases::SaleInput {
+            customer_id: c,
+            amount_cents: 9000,
+            occurred_at: None,
+            note: String::new(),
+            category: String::new(),
+            apply: None,
+        };
+        s.record_sale(&sale, None).unwrap();
+        let gift = |name: &str, kind, value| RewardInput {
+            name: name.into(),
+            kind,
+            points_cost: 20,
+            value,
+            stock: None,
+            per_customer_limit: None,
+            valid_from: None,
+            valid_to: None,
+            voucher_days: 90,
+            active: true,
+        };
+        let coffee = s.save_reward(None, &gift("Café offert", RewardKind::FreeProduct, 250), None).unwrap().value;
+        let workshop = s.save_reward(None, &gift("Atelier", RewardKind::Experience, 0), None).unwrap().value;
+        for r in [coffee.id, coffee.id, workshop.id] {
+            s.give_reward(c, r, "Marie", None).unwrap();
+        }
+        let costs = s.compute_programme_return().unwrap().costs;
+        assert_eq!(costs.free_rewards, 3, "every gift handed over is counted");
+        assert_eq!(costs.free_rewards_valued, 2, "the two coffees have a price, the workshop has none");
+        assert_eq!(costs.free_rewards_value_cents, 500, "two coffees at 2.50 € at their selling price");
+        assert_eq!(costs.free_rewards_at_cost_cents, None, "no margin given: no cost price");
+        let mut settings = s.analytics_settings().unwrap();
+        settings.margin_percent = Some(60);
+        s.save_analytics_settings(&settings, None).unwrap();
+        let costs = s.compute_programme_return().unwrap().costs;
+        assert_eq!(costs.free_rewards_at_cost_cents, Some(200), "with a 60 % margin, 5 € of coffee cost the shop 2 €");
+        let too_much = gift("Vélo", RewardKind::Partner, 1_000_001);
+        assert_eq!(
+            s.save_reward(None, &too_much, None).unwrap_err().code(),
+            "validation",
+            "a gift is worth at most 10,000 €, as a voucher"
+        );
     }
 
     #[test]

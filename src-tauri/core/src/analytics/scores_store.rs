@@ -6,6 +6,25 @@ use super::*;
 const COLUMNS: &str = "customer_id, recency_days, frequency, monetary_cents, r, f, m, segment, prev_segment,
      usual_gap_days, own_rhythm, churn, clv_cents, clv_low_cents, clv_high_cents, p_alive_permille, kind";
 
+/// The customer list's order by churn risk, one integer per scored customer, highest first:
+/// high, medium, low, then gone (left, no longer among those to call back); within a level,
+/// the highest expected value first (the customers at risk most worth a call). Spelled exactly as the index
+/// of migration 21 (`customer_scores_by_risk`), or SQLite would sort the whole file.
+pub const RISK_KEY: &str =
+    "((CASE churn WHEN 'high' THEN 3 WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END) * 10000000000000
+        + min(max(clv_cents, 0), 9999999999999))";
+
+/// The list's order by RFM segment: Champions first, Lost last (the grid's order), the biggest
+/// spend of the period first within one. Spelled as the index `customer_scores_by_rank`.
+pub const SEGMENT_KEY: &str =
+    "((CASE segment WHEN 'champions' THEN 10 WHEN 'loyal' THEN 9 WHEN 'potential_loyal' THEN 8 WHEN 'new' THEN 7
+        WHEN 'promising' THEN 6 WHEN 'need_attention' THEN 5 WHEN 'about_to_sleep' THEN 4 WHEN 'at_risk' THEN 3
+        WHEN 'cannot_lose' THEN 2 WHEN 'hibernating' THEN 1 ELSE 0 END) * 10000000000000
+        + min(max(clv_cents, 0), 9999999999999))";
+
+/// The list's order by expected value: the lifetime value's column (its own index).
+pub const VALUE_KEY: &str = "clv_cents";
+
 fn from_row(r: &rusqlite::Row) -> rusqlite::Result<Option<StoredScores>> {
     let segment: String = r.get(7)?;
     let prev: Option<String> = r.get(8)?;
@@ -144,9 +163,13 @@ impl Store {
         Ok(ScoresRefresh { customers: rows.len(), written, removed })
     }
 
-    /// The scores were computed today from the data as it is now.
+    /// The scores were computed today from the data as it is now, and the figures kept with
+    /// them are readable (a snapshot written by an older version, of another shape, is redone).
     pub fn scores_up_to_date(&self) -> Result<bool> {
         let Some(summary) = self.scores_summary()? else { return Ok(false) };
+        if self.insights()?.is_none() {
+            return Ok(false);
+        }
         // Local days, as the scores count them.
         let same_day = crate::analytics::calendar::local_date(summary.computed_at)
             == crate::analytics::calendar::local_date(self.now());

@@ -246,3 +246,24 @@ fn the_period_is_read_by_date_whatever_order_the_purchases_were_recorded_in() {
     let sb = s.stored_scores(b).unwrap().unwrap();
     assert_eq!((sb.rfm.frequency, sb.rfm.monetary_cents), (1, 1_500), "the sale of 400 days ago is before the period");
 }
+
+#[test]
+fn scores_stand_for_the_day_only_while_the_figures_kept_with_them_can_be_read() {
+    let (mut s, _) = store();
+    let c = add(&mut s, input("Léa", "Martin"));
+    sell_at(&mut s, c, 1200, 3);
+    assert!(!s.scores_up_to_date().unwrap(), "never computed");
+    s.refresh_scores().unwrap();
+    s.refresh_insights().unwrap();
+    assert!(s.scores_up_to_date().unwrap(), "computed today from the same data");
+    // A snapshot an older version wrote, without a figure this version reads.
+    let old = s
+        .conn()
+        .query_row("SELECT value FROM analytics_state WHERE key = 'insights'", [], |r| r.get::<_, String>(0))
+        .unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&old).unwrap();
+    v["programme"]["costs"].as_object_mut().unwrap().remove("free_rewards_valued");
+    s.conn().execute("UPDATE analytics_state SET value = ?1 WHERE key = 'insights'", [v.to_string()]).unwrap();
+    assert!(s.insights().unwrap().is_none(), "the older snapshot does not read");
+    assert!(!s.scores_up_to_date().unwrap(), "so the background computes it again the same day");
+}

@@ -113,7 +113,8 @@ pub fn validate_reward(r: &RewardInput) -> Result<()> {
     let value_ok = match r.kind {
         RewardKind::FixedDiscount | RewardKind::Voucher => (1..=super::vouchers::MAX_VOUCHER_CENTS).contains(&r.value),
         RewardKind::PercentDiscount => (1..=100).contains(&r.value),
-        _ => r.value >= 0,
+        // A gift's selling value is optional (0: not given); it prices the programme's cost.
+        _ => (0..=super::vouchers::MAX_VOUCHER_CENTS).contains(&r.value),
     };
     if !value_ok {
         p.add("value", "field.reward_value_invalid");

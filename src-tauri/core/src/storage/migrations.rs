@@ -36,6 +36,7 @@ const STEPS: &[(u32, &str, &str)] = &[
     (18, "postcode_names", include_str!("migrations/0018_postcode_names.sql")),
     (19, "till_covering", include_str!("migrations/0019_till_covering.sql")),
     (20, "churn_gone", include_str!("migrations/0020_churn_gone.sql")),
+    (21, "score_sorts", include_str!("migrations/0021_score_sorts.sql")),
 ];
 
 pub const LATEST_VERSION: u32 = STEPS[STEPS.len() - 1].0;

@@ -470,4 +470,6 @@ mod tests_migration_19;
 #[cfg(test)]
 mod tests_migration_20;
 #[cfg(test)]
+mod tests_migration_21;
+#[cfg(test)]
 mod tests_upgrade;

@@ -53,8 +53,9 @@ fn migration_20_keeps_every_score_and_takes_the_gone_level() {
     let fingerprint: Option<String> =
         c.query_row("SELECT value FROM analytics_state WHERE key = 'scores.inputs'", [], |r| r.get(0)).ok();
     assert_eq!(fingerprint, None, "the scores are computed again with the new rules");
-    assert_eq!(
-        indexes,
+    for name in
         ["customer_scores_by_churn", "customer_scores_by_clv", "customer_scores_by_kind", "customer_scores_by_segment"]
-    );
+    {
+        assert!(indexes.iter().any(|i| i == name), "{name} made again: {indexes:?}");
+    }
 }

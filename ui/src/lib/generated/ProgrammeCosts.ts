@@ -10,10 +10,19 @@ discounts_cents: number, discounted_sales: number,
  */
 discounts_at_cost_cents: number | null, 
 /**
- * Rewards with no price in the data (free products, experiences, partner offers) and
- * stamp-card milestones handed over.
+ * Gifts from the catalogue handed over (free products, experiences, partner offers)
+ * and stamp-card milestones.
  */
-free_rewards: number, milestones: number, 
+free_rewards: number, 
+/**
+ * Of those gifts, the ones whose selling value the catalogue gives, and that value (the
+ * catalogue's value today: a redemption keeps which reward, not its price then).
+ */
+free_rewards_valued: number, free_rewards_value_cents: number, 
+/**
+ * The same at cost, with the merchant's margin (`None` without a margin).
+ */
+free_rewards_at_cost_cents: number | null, milestones: number, 
 /**
  * Referral rewards, once the referrals module gives them.
  */
