@@ -55,12 +55,18 @@ pub struct Breakage {
     pub expired_value_cents: Cents,
 }
 
-/// Average spend per customer and per month.
+/// Average spend per customer and per month, of the members and of the customers without a
+/// card matched to them (see [`matched_before_after`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct BeforeAfter {
+    /// Members compared (those with at least one comparable customer without a card).
     pub members: i64,
+    /// Members left out: no customer without a card bought as often and as much before.
+    pub unmatched_members: i64,
     pub member_before_cents: Cents,
     pub member_after_cents: Cents,
+    /// Customers without a card in the members' groups (one counted again for each month of
+    /// joining it is compared at).
     pub others: i64,
     pub other_before_cents: Cents,
     pub other_after_cents: Cents,
@@ -108,77 +114,147 @@ fn one<T: rusqlite::types::FromSql>(conn: &Connection, sql: &str, p: impl rusqli
     Ok(conn.query_row(sql, p, |r| r.get(0))?)
 }
 
-/// Spend per customer and month before and after `COMPARE_MONTHS`-month windows around each
-/// member's joining (members who joined 6 to 18 months ago and bought in the 6 months before),
-/// against customers without a card who bought in the same 6 months before.
+/// One customer's 6 months before a date and 6 months after: what they spent, how many sales.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Window {
+    pub before_cents: Cents,
+    pub before_visits: i64,
+    pub after_cents: Cents,
+}
+
+/// Rule: visits before joining are grouped like the RFM frequency's steps (1, 2, 3–4, 5–9, 10+).
+pub fn visits_band(visits: i64) -> u8 {
+    match visits {
+        ..=1 => 0,
+        2 => 1,
+        3..=4 => 2,
+        5..=9 => 3,
+        _ => 4,
+    }
+}
+
+/// Rule: the spend before joining is grouped by the members' quartiles (three cut points, the
+/// lower bound of the 2nd, 3rd and 4th quarters).
+pub fn spend_cuts(mut members_before: Vec<Cents>) -> [Cents; 3] {
+    members_before.sort_unstable();
+    let n = members_before.len();
+    if n == 0 {
+        return [0; 3];
+    }
+    [1, 2, 3].map(|q| members_before[(q * n / 4).min(n - 1)])
+}
+
+pub fn spend_band(before: Cents, cuts: &[Cents; 3]) -> u8 {
+    cuts.iter().filter(|c| before >= **c).count() as u8
+}
+
+/// Rule: each member is compared with the customers without a card who, over the same 6 months
+/// before (the month the member joined), bought as often (the same visits band) and as much
+/// (the same quarter of the members' spend): coarsened exact matching. The comparison's before
+/// and after are those customers' averages in the member's group, each member weighing the
+/// same; members without such customers are left out and counted. `others` holds, for each
+/// month of joining, the customers without a card around its first day.
+pub fn matched_before_after(
+    members: &[(&str, Window)],
+    others: &std::collections::BTreeMap<&str, Vec<Window>>,
+) -> Option<BeforeAfter> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let cuts = spend_cuts(members.iter().map(|(_, w)| w.before_cents).collect());
+    let group = |w: &Window| (visits_band(w.before_visits), spend_band(w.before_cents, &cuts));
+    // (month, group) → (customers without a card, their spend before, after).
+    let mut cells: BTreeMap<(&str, (u8, u8)), (i64, i64, i64)> = BTreeMap::new();
+    for (month, list) in others {
+        for w in list.iter().filter(|w| w.before_cents > 0) {
+            let cell = cells.entry((*month, group(w))).or_default();
+            cell.0 += 1;
+            cell.1 += w.before_cents;
+            cell.2 += w.after_cents;
+        }
+    }
+    let (mut n, mut unmatched) = (0i64, 0i64);
+    let (mut mb, mut ma, mut ob, mut oa) = (0f64, 0f64, 0f64, 0f64);
+    let mut used: BTreeSet<(&str, (u8, u8))> = BTreeSet::new();
+    for (month, w) in members {
+        match cells.get(&(*month, group(w))) {
+            Some(&(count, before, after)) if count > 0 => {
+                n += 1;
+                mb += w.before_cents as f64;
+                ma += w.after_cents as f64;
+                ob += before as f64 / count as f64;
+                oa += after as f64 / count as f64;
+                used.insert((*month, group(w)));
+            }
+            _ => unmatched += 1,
+        }
+    }
+    if n == 0 {
+        return None;
+    }
+    let per_month = |total: f64| (total / n as f64 / f64::from(COMPARE_MONTHS)).round() as i64;
+    let (mb, ma, obm, oam) = (per_month(mb), per_month(ma), per_month(ob), per_month(oa));
+    Some(BeforeAfter {
+        members: n,
+        unmatched_members: unmatched,
+        member_before_cents: mb,
+        member_after_cents: ma,
+        others: used.iter().map(|k| cells[k].0).sum(),
+        other_before_cents: obm,
+        other_after_cents: oam,
+        uplift_cents: uplift(mb, ma, obm, oam),
+    })
+}
+
+/// The members who joined 6 to 18 months ago and bought in the 6 months before, against the
+/// customers without a card matched to them (see [`matched_before_after`]).
 fn before_after(conn: &Connection, now: DateTime<Utc>) -> Result<Option<BeforeAfter>> {
     const SIGNED: &str = "CASE p.kind WHEN 'sale' THEN p.amount_cents ELSE -p.amount_cents END";
     let joined_from = months_back(now, 18);
     let joined_to = months_back(now, COMPARE_MONTHS);
-    // Members, by the month they joined.
-    let sql = format!(
+    // A customer's window around ?1: spend before, sales before, spend after.
+    let window = |who: &str| {
+        format!(
+            "(SELECT coalesce(sum({SIGNED}), 0) FROM purchases p WHERE p.customer_id = {who}
+               AND p.occurred_at >= datetime(?1, '-6 months') AND p.occurred_at < ?1),
+             (SELECT count(*) FROM purchases p WHERE p.customer_id = {who} AND p.kind = 'sale'
+               AND p.occurred_at >= datetime(?1, '-6 months') AND p.occurred_at < ?1),
+             (SELECT coalesce(sum({SIGNED}), 0) FROM purchases p WHERE p.customer_id = {who}
+               AND p.occurred_at >= ?1 AND p.occurred_at < datetime(?1, '+6 months'))"
+        )
+    };
+    let row = |r: &rusqlite::Row, at: usize| -> rusqlite::Result<Window> {
+        Ok(Window { before_cents: r.get(at)?, before_visits: r.get(at + 1)?, after_cents: r.get(at + 2)? })
+    };
+    // Members, each around the day they joined, with the month they joined.
+    let mut st = conn.prepare(&format!(
         "WITH m AS (SELECT customer_id, min(issued_at) AS joined FROM cards GROUP BY customer_id)
-         SELECT strftime('%Y-%m-01 00:00:00', m.joined) AS month,
-                (SELECT coalesce(sum({SIGNED}), 0) FROM purchases p WHERE p.customer_id = m.customer_id
-                  AND p.occurred_at >= datetime(m.joined, '-6 months') AND p.occurred_at < m.joined) AS before,
-                (SELECT coalesce(sum({SIGNED}), 0) FROM purchases p WHERE p.customer_id = m.customer_id
-                  AND p.occurred_at >= m.joined AND p.occurred_at < datetime(m.joined, '+6 months')) AS after
+         SELECT strftime('%Y-%m-01 00:00:00', m.joined), {}
          FROM m JOIN customers c ON c.id = m.customer_id
-         WHERE m.joined >= ?1 AND m.joined < ?2 AND c.merged_into IS NULL"
-    );
-    let mut st = conn.prepare(&sql)?;
-    let rows: Vec<(String, i64, i64)> = st
-        .query_map(params![joined_from, joined_to], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+         WHERE m.joined >= ?1 AND m.joined < ?2 AND c.merged_into IS NULL",
+        window("m.customer_id").replace("?1", "m.joined")
+    ))?;
+    let rows: Vec<(String, Window)> = st
+        .query_map(params![joined_from, joined_to], |r| Ok((r.get(0)?, row(r, 1)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    let members: Vec<&(String, i64, i64)> = rows.iter().filter(|r| r.1 > 0).collect();
+    let members: Vec<(&str, Window)> =
+        rows.iter().filter(|(_, w)| w.before_cents > 0).map(|(m, w)| (m.as_str(), *w)).collect();
     if members.is_empty() {
         return Ok(None);
     }
-    let mut by_month: std::collections::BTreeMap<&str, i64> = Default::default();
-    for (m, _, _) in &members {
-        *by_month.entry(m.as_str()).or_default() += 1;
-    }
-    // Customers without a card, around each month, weighted by the members who joined then.
+    // Customers without a card, around the first day of each month members joined in.
     let mut others_st = conn.prepare(&format!(
-        "SELECT count(*), coalesce(sum(before), 0), coalesce(sum(after), 0) FROM (
-           SELECT (SELECT coalesce(sum({SIGNED}), 0) FROM purchases p WHERE p.customer_id = c.id
-                     AND p.occurred_at >= datetime(?1, '-6 months') AND p.occurred_at < ?1) AS before,
-                  (SELECT coalesce(sum({SIGNED}), 0) FROM purchases p WHERE p.customer_id = c.id
-                     AND p.occurred_at >= ?1 AND p.occurred_at < datetime(?1, '+6 months')) AS after
-           FROM customers c
-           WHERE c.merged_into IS NULL AND NOT EXISTS (SELECT 1 FROM cards k WHERE k.customer_id = c.id)
-             AND c.first_purchase_at < ?1)
-         WHERE before > 0"
+        "SELECT {} FROM customers c
+         WHERE c.merged_into IS NULL AND NOT EXISTS (SELECT 1 FROM cards k WHERE k.customer_id = c.id)
+           AND c.first_purchase_at < ?1",
+        window("c.id")
     ))?;
-    let (mut others, mut ob, mut oa, mut weight) = (0i64, 0f64, 0f64, 0f64);
-    for (month, n) in &by_month {
-        let (count, before, after): (i64, i64, i64) =
-            others_st.query_row([month], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-        if count > 0 {
-            others += count;
-            let w = *n as f64;
-            ob += w * before as f64 / count as f64;
-            oa += w * after as f64 / count as f64;
-            weight += w;
+    let mut others = std::collections::BTreeMap::new();
+    for (month, _) in &members {
+        if !others.contains_key(month) {
+            let list = others_st.query_map([month], |r| row(r, 0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+            others.insert(*month, list);
         }
     }
-    if others == 0 || weight == 0.0 {
-        return Ok(None);
-    }
-    let per_month = |total: f64| (total / f64::from(COMPARE_MONTHS)).round() as i64;
-    let n = members.len() as f64;
-    let mb = per_month(members.iter().map(|r| r.1 as f64).sum::<f64>() / n);
-    let ma = per_month(members.iter().map(|r| r.2 as f64).sum::<f64>() / n);
-    let (obm, oam) = (per_month(ob / weight), per_month(oa / weight));
-    Ok(Some(BeforeAfter {
-        members: members.len() as i64,
-        member_before_cents: mb,
-        member_after_cents: ma,
-        others,
-        other_before_cents: obm,
-        other_after_cents: oam,
-        uplift_cents: uplift(mb, ma, obm, oam),
-    }))
+    Ok(matched_before_after(&members, &others))
 }
 
 fn naive(conn: &Connection, since: DateTime<Utc>) -> Result<Naive> {
@@ -333,6 +409,62 @@ mod tests {
             "validation",
             "a gift is worth at most 10,000 €, as a voucher"
         );
+    }
+
+    fn w(before_cents: Cents, before_visits: i64, after_cents: Cents) -> Window {
+        Window { before_cents, before_visits, after_cents }
+    }
+
+    #[test]
+    fn visits_before_joining_are_grouped_like_the_rfm_frequency() {
+        let bands: Vec<u8> = [0, 1, 2, 3, 4, 5, 9, 10, 250].into_iter().map(visits_band).collect();
+        assert_eq!(bands, [0, 0, 1, 2, 2, 3, 3, 4, 4], "1, 2, 3–4, 5–9, 10+");
+    }
+
+    #[test]
+    fn the_spend_before_is_grouped_by_the_members_quarters() {
+        let cuts = spend_cuts(vec![800, 100, 400, 200, 300, 600, 500, 700]);
+        assert_eq!(cuts, [300, 500, 700], "eight members: two in each quarter");
+        assert_eq!([100, 299, 300, 650, 700, 9_000].map(|b| spend_band(b, &cuts)), [0, 0, 1, 2, 3, 3]);
+        assert_eq!(spend_cuts(vec![500; 5]), [500; 3], "members who all spent the same make one group");
+        assert_eq!(spend_band(500, &[500; 3]), 3);
+        assert_eq!(spend_band(499, &[500; 3]), 0);
+        assert_eq!(spend_cuts(Vec::new()), [0; 3]);
+    }
+
+    #[test]
+    fn members_are_compared_with_customers_who_bought_as_often_and_as_much_before() {
+        // Members are big regulars. Without a card: big regulars who grew a little, and many
+        // small occasional buyers who grew a lot. Compared with everyone, the programme would
+        // seem to lose money; compared with their like, it brings 10 € a month.
+        let members = [("2026-01-01", w(60_000, 6, 72_000)), ("2026-01-01", w(60_000, 6, 72_000))];
+        let mut others = std::collections::BTreeMap::new();
+        let mut list = vec![w(60_000, 6, 66_000); 2];
+        list.extend(vec![w(6_000, 1, 30_000); 20]);
+        others.insert("2026-01-01", list);
+        let r = matched_before_after(&members, &others).expect("matched");
+        assert_eq!((r.member_before_cents, r.member_after_cents), (10_000, 12_000), "per month: 100 € then 120 €");
+        assert_eq!((r.other_before_cents, r.other_after_cents), (10_000, 11_000), "their like: 100 € then 110 €");
+        assert_eq!(r.uplift_cents, 1_000, "the programme's part: 10 € a month, not the small buyers' growth");
+        assert_eq!((r.members, r.unmatched_members, r.others), (2, 0, 2), "only the comparable customers count");
+    }
+
+    #[test]
+    fn a_member_without_a_comparable_customer_is_left_out_and_counted() {
+        let members = [
+            ("2026-01-01", w(6_000, 1, 6_000)),
+            ("2026-01-01", w(90_000, 12, 96_000)),
+            ("2026-02-01", w(6_000, 1, 12_000)),
+        ];
+        let mut others = std::collections::BTreeMap::new();
+        // January: only small buyers without a card; February: none who bought before.
+        others.insert("2026-01-01", vec![w(6_000, 1, 3_000), w(0, 0, 50_000)]);
+        others.insert("2026-02-01", vec![w(0, 0, 9_000)]);
+        let r = matched_before_after(&members, &others).expect("one member matched");
+        assert_eq!((r.members, r.unmatched_members), (1, 2), "the big regular and February's member have no match");
+        assert_eq!(r.uplift_cents, 500, "(10 − 10) − (5 − 10) € a month for the one compared");
+        assert_eq!(r.others, 1, "a customer who bought nothing before is not comparable");
+        assert!(matched_before_after(&members[2..], &others).is_none(), "nobody to compare with: no figure");
     }
 
     #[test]
