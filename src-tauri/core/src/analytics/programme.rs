@@ -161,8 +161,10 @@ pub fn matched_before_after(
     use std::collections::{BTreeMap, BTreeSet};
     let cuts = spend_cuts(members.iter().map(|(_, w)| w.before_cents).collect());
     let group = |w: &Window| (visits_band(w.before_visits), spend_band(w.before_cents, &cuts));
-    // (month, group) → (customers without a card, their spend before, after).
-    let mut cells: BTreeMap<(&str, (u8, u8)), (i64, i64, i64)> = BTreeMap::new();
+    /// A month of joining and a group (visits band, spend band).
+    type Cell<'m> = (&'m str, (u8, u8));
+    // Each cell's customers without a card: how many, their spend before, after.
+    let mut cells: BTreeMap<Cell, (i64, i64, i64)> = BTreeMap::new();
     for (month, list) in others {
         for w in list.iter().filter(|w| w.before_cents > 0) {
             let cell = cells.entry((*month, group(w))).or_default();
@@ -173,7 +175,7 @@ pub fn matched_before_after(
     }
     let (mut n, mut unmatched) = (0i64, 0i64);
     let (mut mb, mut ma, mut ob, mut oa) = (0f64, 0f64, 0f64, 0f64);
-    let mut used: BTreeSet<(&str, (u8, u8))> = BTreeSet::new();
+    let mut used: BTreeSet<Cell> = BTreeSet::new();
     for (month, w) in members {
         match cells.get(&(*month, group(w))) {
             Some(&(count, before, after)) if count > 0 => {
