@@ -156,6 +156,11 @@ test('this month so far is compared with the same days of last month, and opens 
 });
 
 test('the expected value on the dashboard opens the customer list sorted by it, best first', async () => {
+  // The average expected spend opens the customers above it.
+  await go('#/');
+  await (await visible('#clv-average', 60_000)).click();
+  await waitForText('#numbers-list-title', 'au-dessus de la moyenne', 10_000);
+  await browser.waitUntil(async () => (await browser.$$('[data-numbers-row]')).length > 0, { timeout: 15_000 });
   // The dashboard's expected total opens the list in that order.
   await go('#/');
   await (await visible('#clv-total', 60_000)).click();
@@ -280,6 +285,29 @@ test('satisfaction is scored, with comments by theme, and the monthly report pri
     timeout: 15_000,
     timeoutMsg: `the promoters' list never held the ${counted} counted`,
   });
+  // A month of the satisfaction trend opens the customers who answered in it.
+  await go('#/');
+  await visible('#chart-nps', 30_000);
+  await browser.execute(() => document.getElementById('chart-nps')?.scrollIntoView());
+  await (await browser.$('#chart-nps [data-chart-toggle]')).click();
+  await browser.waitUntil(async () => (await browser.$$('#chart-nps [data-chart-table] tbody a')).length > 1, {
+    timeout: 5_000,
+    timeoutMsg: 'the months of the trend are not links',
+  });
+  const trend = (await invoke('numbers_dashboard', { req: { grain: 'month', until: null } })).nps.trend;
+  const lastMonth = trend[trend.length - 1];
+  const monthLinks = await browser.$$('#chart-nps [data-chart-table] tbody a');
+  const lastLink = monthLinks[monthLinks.length - 1];
+  await browser.execute((el) => el.scrollIntoView({ block: 'center' }), lastLink);
+  await lastLink.click();
+  await waitForText('#numbers-list-title', 'Ont répondu au questionnaire de satisfaction', 10_000);
+  await browser.waitUntil(
+    async () => {
+      const n = Number((await (await browser.$('#list-total')).getText()).replace(/\D/g, ''));
+      return n > 0 && n <= lastMonth.answers;
+    },
+    { timeout: 15_000, timeoutMsg: `the month's list never held its answerers (at most ${lastMonth.answers})` },
+  );
   await go('#/numbers/nps');
   await visible('#nps-page-score', 15_000);
   const text = await pageText();

@@ -186,6 +186,7 @@ export const CONDITION_FIELDS: readonly ConditionField[] = [
   'lifetime_value_at_most',
   'loyalty_kind',
   'nps_answer',
+  'nps_answered_between',
   'bought_between',
   'first_purchase_between',
   'card_holder',
@@ -265,7 +266,8 @@ export function emptyCondition(field: ConditionField, d: ConditionDefaults): Con
     case 'nps_answer':
       return { field, group: 'detractor' };
     case 'bought_between':
-    case 'first_purchase_between': {
+    case 'first_purchase_between':
+    case 'nps_answered_between': {
       const today = d.now ?? new Date();
       const iso = (x: Date) => `${x.getFullYear()}-${String(x.getMonth() + 1).padStart(2, '0')}-${String(x.getDate()).padStart(2, '0')}`;
       return { field, from: iso(new Date(today.getFullYear(), today.getMonth(), 1)), to: iso(today) };
@@ -323,7 +325,8 @@ export function formToFilter(f: FilterForm): Parsed<SegmentFilter> {
         return { field: c.field, cents: cents ?? 0 };
       }
       case 'bought_between':
-      case 'first_purchase_between': {
+      case 'first_purchase_between':
+      case 'nps_answered_between': {
         const date = /^\d{4}-\d{2}-\d{2}$/;
         if (!date.test(c.from) || !date.test(c.to)) bad();
         else if (c.from > c.to) bad('ui.numbers.condition.dates_order');

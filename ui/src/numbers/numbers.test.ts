@@ -5,6 +5,7 @@ import {
   SEGMENTS,
   bucketLabel,
   dayBefore,
+  lastDayOf,
   describeChart,
   changeLine,
   editableThresholds,
@@ -92,6 +93,11 @@ describe('summaries and descriptions', () => {
     expect(bucketLabel(p, 'week', 'fr-FR', fr)).toBe('sem. du 16 nov.');
     expect(bucketLabel({ from: '2026-11-01', to: '2026-11-30' }, 'month', 'en-GB', en)).toBe('Nov 2026');
     expect(dayBefore('2026-03-01')).toBe('2026-02-28');
+    expect(lastDayOf('2028-02'), 'a leap February').toBe('2028-02-29');
+    expect(lastDayOf('2026-12'), 'December ends the year').toBe('2026-12-31');
+  });
+  it("a month of the satisfaction trend opens that month's answers", () => {
+    expect(filters.npsAnsweredIn('2026-11').conditions).toEqual([{ field: 'nps_answered_between', from: '2026-11-01', to: '2026-11-30' }]);
   });
 });
 

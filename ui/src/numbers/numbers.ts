@@ -276,6 +276,13 @@ export function dayBefore(s: string): string {
   return d.toISOString().slice(0, 10);
 }
 
+/** The last day of a month (`YYYY-MM` → `YYYY-MM-DD`). */
+export function lastDayOf(month: string): string {
+  const d = day(`${month}-01`);
+  d.setUTCMonth(d.getUTCMonth() + 1, 0);
+  return d.toISOString().slice(0, 10);
+}
+
 // --- Summaries and descriptions --------------------------------------------------------------
 
 /** One sentence on how the last bucket compares with the same one last year, or the previous one. */
@@ -359,6 +366,8 @@ export const filters = {
   churn: (risk: ChurnRisk) => filter({ field: 'churn_risk', risk }),
   kind: (kind: LoyaltyKind) => filter({ field: 'loyalty_kind', kind }),
   nps: (group: NpsGroup | null, withinMonths?: number) => filter({ field: 'nps_answer', group, within_months: withinMonths }),
+  /** The customers who answered in a month of the satisfaction trend (`YYYY-MM`, local). */
+  npsAnsweredIn: (month: string) => filter({ field: 'nps_answered_between', from: `${month}-01`, to: lastDayOf(month) }),
   clvAtLeast: (cents: number) => filter({ field: 'lifetime_value_at_least', cents }),
   withPoints: () => filter({ field: 'points_at_least', points: 1 }),
   rewardUsed: (months: number) => filter({ field: 'reward_used_within', months }),

@@ -169,6 +169,19 @@ fn satisfactions_groups_count_the_customers_their_lists_hold() {
     );
     assert_eq!(summary.score, Some(100));
     assert_eq!(summary.trend.iter().map(|m| m.answers).sum::<i64>(), 3, "the trend counts every answer of its month");
+    // Each month of the trend opens the customers who answered in it.
+    let answered_in = |s: &Store, month: &str| {
+        let from = chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").unwrap();
+        let to = from + chrono::Months::new(1) - Duration::days(1);
+        let mut n = names(&list(s, vec![Condition::NpsAnsweredBetween { from, to }]));
+        n.sort();
+        n
+    };
+    let months: Vec<&str> = summary.trend.iter().map(|m| m.month.as_str()).collect();
+    assert_eq!(months, ["2026-05", "2026-11"]);
+    assert_eq!(answered_in(&s, "2026-05"), ["Zoé Côté"]);
+    assert_eq!(answered_in(&s, "2026-11"), ["Jérôme Lévesque", "Zoé Côté"], "November's two answers, two customers");
+    assert!(answered_in(&s, "2026-10").is_empty(), "a month without answers holds nobody");
     let group =
         |s: &Store, g, within_months| list(s, vec![Condition::NpsAnswer { group: Some(g), within_months }]).total;
     assert_eq!(
