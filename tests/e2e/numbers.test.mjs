@@ -29,6 +29,22 @@ test('the demo shop opens on the dashboard, the home screen', async () => {
     .format(costs.free_rewards_value_cents / 100)
     .replace(/[\u00a0\u202f]/g, ' ');
   assert.ok(gifts.includes(`${value} au prix de vente`), `the gifts are valued at the catalogue's price: ${gifts}`);
+  // Each bar of the before/after chart opens the customers it averages.
+  const ba = d.insights.programme.before_after;
+  if (ba) {
+    await browser.execute(() => document.getElementById('chart-programme')?.scrollIntoView());
+    await (await browser.$('#chart-programme [data-chart-toggle]')).click();
+    const bar = await visible('#chart-programme [data-chart-table] tbody a');
+    await browser.execute((el) => el.scrollIntoView({ block: 'center' }), bar);
+    await bar.click();
+    await waitForText('#numbers-list-title', 'Adhérents comparés', 10_000);
+    await browser.waitUntil(async () => Number((await (await browser.$('#list-total')).getText()).replace(/\D/g, '')) === ba.members, {
+      timeout: 15_000,
+      timeoutMsg: `the members' bar never opened the ${ba.members} members compared`,
+    });
+    await go('#/');
+    await visible('#programme-liability', 60_000);
+  }
   await shot('40-dashboard-home');
 });
 

@@ -190,6 +190,7 @@ export const CONDITION_FIELDS: readonly ConditionField[] = [
   'bought_between',
   'first_purchase_between',
   'card_holder',
+  'programme_compared',
   'reward_used_within',
   'points_expired_within',
   'approved_referrals_at_least',
@@ -274,6 +275,8 @@ export function emptyCondition(field: ConditionField, d: ConditionDefaults): Con
     }
     case 'card_holder':
       return { field, holder: true };
+    case 'programme_compared':
+      return { field, member: true };
     case 'reward_used_within':
     case 'points_expired_within':
       return { field, months: 12 };

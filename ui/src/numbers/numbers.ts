@@ -372,8 +372,8 @@ export const filters = {
   withPoints: () => filter({ field: 'points_at_least', points: 1 }),
   rewardUsed: (months: number) => filter({ field: 'reward_used_within', months }),
   pointsExpired: (months: number) => filter({ field: 'points_expired_within', months }),
-  cardHolders: (holder: boolean) =>
-    filter({ field: 'card_holder', holder }, ...(holder ? [] : [{ field: 'purchases_at_least' as const, count: 1 }])),
+  /** The customers the programme's before/after comparison compared, on one side. */
+  compared: (member: boolean) => filter({ field: 'programme_compared', member }),
 };
 
 /** What the list behind a number is titled: a catalogue key and its parameters. */

@@ -209,7 +209,7 @@ impl Store {
 
     /// Compute the programme's return and the last campaigns' results, and keep them.
     pub fn refresh_insights(&mut self) -> Result<Insights> {
-        let programme = self.compute_programme_return()?;
+        let (programme, compared) = self.programme_return_and_comparison()?;
         let mut campaigns = Vec::new();
         for c in self.campaigns()?.into_iter().filter(|c| c.started_at.is_some()) {
             let results = self.campaign_results(c.id)?;
@@ -220,7 +220,20 @@ impl Store {
         let nps_themes = self.nps_themes(calendar::months_back(self.now(), 12))?;
         let insights = Insights { computed_at: self.now(), programme, campaigns, nps_themes };
         let json = serde_json::to_string(&insights)?;
-        self.transact("analytics.insights", None, |tx| set_state(tx, "insights", &json))?;
+        self.transact("analytics.insights", None, |tx| {
+            // The customers behind the before/after chart's bars, kept with its figures.
+            tx.execute("DELETE FROM programme_comparison", [])?;
+            if let Some(m) = &compared {
+                let mut st =
+                    tx.prepare_cached("INSERT INTO programme_comparison (customer_id, member) VALUES (?1, ?2)")?;
+                for (ids, member) in [(&m.members, true), (&m.others, false)] {
+                    for id in ids {
+                        st.execute(rusqlite::params![id, member])?;
+                    }
+                }
+            }
+            set_state(tx, "insights", &json)
+        })?;
         Ok(insights)
     }
 }

@@ -16,7 +16,7 @@ use super::settings::analytics_settings;
 use crate::error::Result;
 use crate::loyalty::Liability;
 use crate::storage::Store;
-use crate::types::Cents;
+use crate::types::{Cents, CustomerId};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
@@ -117,6 +117,7 @@ fn one<T: rusqlite::types::FromSql>(conn: &Connection, sql: &str, p: impl rusqli
 /// One customer's 6 months before a date and 6 months after: what they spent, how many sales.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Window {
+    pub customer_id: CustomerId,
     pub before_cents: Cents,
     pub before_visits: i64,
     pub after_cents: Cents,
@@ -153,33 +154,37 @@ pub fn spend_band(before: Cents, cuts: &[Cents; 3]) -> u8 {
 /// (the same quarter of the members' spend): coarsened exact matching. The comparison's before
 /// and after are those customers' averages in the member's group, each member weighing the
 /// same; members without such customers are left out and counted. `others` holds, for each
-/// month of joining, the customers without a card around its first day.
+/// month of joining, the customers without a card around its first day. The customers compared
+/// on each side are given with the figures (the lists behind the chart's bars).
 pub fn matched_before_after(
     members: &[(&str, Window)],
     others: &std::collections::BTreeMap<&str, Vec<Window>>,
-) -> Option<BeforeAfter> {
+) -> Option<Matched> {
     use std::collections::{BTreeMap, BTreeSet};
     let cuts = spend_cuts(members.iter().map(|(_, w)| w.before_cents).collect());
     let group = |w: &Window| (visits_band(w.before_visits), spend_band(w.before_cents, &cuts));
     /// A month of joining and a group (visits band, spend band).
     type Cell<'m> = (&'m str, (u8, u8));
-    // Each cell's customers without a card: how many, their spend before, after.
-    let mut cells: BTreeMap<Cell, (i64, i64, i64)> = BTreeMap::new();
+    // Each cell's customers without a card: how many, their spend before, after, who.
+    let mut cells: BTreeMap<Cell, (i64, i64, i64, Vec<CustomerId>)> = BTreeMap::new();
     for (month, list) in others {
         for w in list.iter().filter(|w| w.before_cents > 0) {
             let cell = cells.entry((*month, group(w))).or_default();
             cell.0 += 1;
             cell.1 += w.before_cents;
             cell.2 += w.after_cents;
+            cell.3.push(w.customer_id);
         }
     }
     let (mut n, mut unmatched) = (0i64, 0i64);
     let (mut mb, mut ma, mut ob, mut oa) = (0f64, 0f64, 0f64, 0f64);
     let mut used: BTreeSet<Cell> = BTreeSet::new();
+    let mut compared: BTreeSet<CustomerId> = BTreeSet::new();
     for (month, w) in members {
         match cells.get(&(*month, group(w))) {
-            Some(&(count, before, after)) if count > 0 => {
+            Some(&(count, before, after, _)) if count > 0 => {
                 n += 1;
+                compared.insert(w.customer_id);
                 mb += w.before_cents as f64;
                 ma += w.after_cents as f64;
                 ob += before as f64 / count as f64;
@@ -194,21 +199,34 @@ pub fn matched_before_after(
     }
     let per_month = |total: f64| (total / n as f64 / f64::from(COMPARE_MONTHS)).round() as i64;
     let (mb, ma, obm, oam) = (per_month(mb), per_month(ma), per_month(ob), per_month(oa));
-    Some(BeforeAfter {
-        members: n,
-        unmatched_members: unmatched,
-        member_before_cents: mb,
-        member_after_cents: ma,
-        others: used.iter().map(|k| cells[k].0).sum(),
-        other_before_cents: obm,
-        other_after_cents: oam,
-        uplift_cents: uplift(mb, ma, obm, oam),
+    let others: BTreeSet<CustomerId> = used.iter().flat_map(|k| cells[k].3.iter().copied()).collect();
+    Some(Matched {
+        figures: BeforeAfter {
+            members: n,
+            unmatched_members: unmatched,
+            member_before_cents: mb,
+            member_after_cents: ma,
+            others: others.len() as i64,
+            other_before_cents: obm,
+            other_after_cents: oam,
+            uplift_cents: uplift(mb, ma, obm, oam),
+        },
+        members: compared.into_iter().collect(),
+        others: others.into_iter().collect(),
     })
+}
+
+/// The comparison's figures and the customers compared on each side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Matched {
+    pub figures: BeforeAfter,
+    pub members: Vec<CustomerId>,
+    pub others: Vec<CustomerId>,
 }
 
 /// The members who joined 6 to 18 months ago and bought in the 6 months before, against the
 /// customers without a card matched to them (see [`matched_before_after`]).
-fn before_after(conn: &Connection, now: DateTime<Utc>) -> Result<Option<BeforeAfter>> {
+fn before_after(conn: &Connection, now: DateTime<Utc>) -> Result<Option<Matched>> {
     const SIGNED: &str = "CASE p.kind WHEN 'sale' THEN p.amount_cents ELSE -p.amount_cents END";
     let joined_from = months_back(now, 18);
     let joined_to = months_back(now, COMPARE_MONTHS);
@@ -224,12 +242,17 @@ fn before_after(conn: &Connection, now: DateTime<Utc>) -> Result<Option<BeforeAf
         )
     };
     let row = |r: &rusqlite::Row, at: usize| -> rusqlite::Result<Window> {
-        Ok(Window { before_cents: r.get(at)?, before_visits: r.get(at + 1)?, after_cents: r.get(at + 2)? })
+        Ok(Window {
+            customer_id: r.get(at)?,
+            before_cents: r.get(at + 1)?,
+            before_visits: r.get(at + 2)?,
+            after_cents: r.get(at + 3)?,
+        })
     };
     // Members, each around the day they joined, with the month they joined.
     let mut st = conn.prepare(&format!(
         "WITH m AS (SELECT customer_id, min(issued_at) AS joined FROM cards GROUP BY customer_id)
-         SELECT strftime('%Y-%m-01 00:00:00', m.joined), {}
+         SELECT strftime('%Y-%m-01 00:00:00', m.joined), m.customer_id, {}
          FROM m JOIN customers c ON c.id = m.customer_id
          WHERE m.joined >= ?1 AND m.joined < ?2 AND c.merged_into IS NULL",
         window("m.customer_id").replace("?1", "m.joined")
@@ -244,7 +267,7 @@ fn before_after(conn: &Connection, now: DateTime<Utc>) -> Result<Option<BeforeAf
     }
     // Customers without a card, around the first day of each month members joined in.
     let mut others_st = conn.prepare(&format!(
-        "SELECT {} FROM customers c
+        "SELECT c.id, {} FROM customers c
          WHERE c.merged_into IS NULL AND NOT EXISTS (SELECT 1 FROM cards k WHERE k.customer_id = c.id)
            AND c.first_purchase_at < ?1",
         window("c.id")
@@ -282,6 +305,11 @@ fn naive(conn: &Connection, since: DateTime<Utc>) -> Result<Naive> {
 impl Store {
     /// The programme's cost and return over the last 12 months (see the module's header).
     pub fn compute_programme_return(&self) -> Result<ProgrammeReturn> {
+        Ok(self.programme_return_and_comparison()?.0)
+    }
+
+    /// The same, with the customers its before/after comparison compared on each side.
+    pub(crate) fn programme_return_and_comparison(&self) -> Result<(ProgrammeReturn, Option<Matched>)> {
         let now = self.now();
         let since = months_back(now, 12);
         let conn = self.conn();
@@ -314,7 +342,8 @@ impl Store {
             [since],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        Ok(ProgrammeReturn {
+        let matched = before_after(conn, now)?;
+        let figures = ProgrammeReturn {
             computed_at: now,
             active: programme.is_active(),
             margin_percent: margin,
@@ -339,9 +368,10 @@ impl Store {
                 ),
             },
             liability: self.points_liability()?,
-            before_after: before_after(conn, now)?,
+            before_after: matched.as_ref().map(|m| m.figures),
             naive: naive(conn, since)?,
-        })
+        };
+        Ok((figures, matched))
     }
 }
 
@@ -413,8 +443,8 @@ mod tests {
         );
     }
 
-    fn w(before_cents: Cents, before_visits: i64, after_cents: Cents) -> Window {
-        Window { before_cents, before_visits, after_cents }
+    fn w(customer_id: CustomerId, before_cents: Cents, before_visits: i64, after_cents: Cents) -> Window {
+        Window { customer_id, before_cents, before_visits, after_cents }
     }
 
     #[test]
@@ -439,34 +469,104 @@ mod tests {
         // Members are big regulars. Without a card: big regulars who grew a little, and many
         // small occasional buyers who grew a lot. Compared with everyone, the programme would
         // seem to lose money; compared with their like, it brings 10 € a month.
-        let members = [("2026-01-01", w(60_000, 6, 72_000)), ("2026-01-01", w(60_000, 6, 72_000))];
+        let members = [("2026-01-01", w(1, 60_000, 6, 72_000)), ("2026-01-01", w(2, 60_000, 6, 72_000))];
         let mut others = std::collections::BTreeMap::new();
-        let mut list = vec![w(60_000, 6, 66_000); 2];
-        list.extend(vec![w(6_000, 1, 30_000); 20]);
+        let mut list = vec![w(10, 60_000, 6, 66_000), w(11, 60_000, 6, 66_000)];
+        list.extend((100..120).map(|id| w(id, 6_000, 1, 30_000)));
         others.insert("2026-01-01", list);
-        let r = matched_before_after(&members, &others).expect("matched");
+        let m = matched_before_after(&members, &others).expect("matched");
+        let r = m.figures;
         assert_eq!((r.member_before_cents, r.member_after_cents), (10_000, 12_000), "per month: 100 € then 120 €");
         assert_eq!((r.other_before_cents, r.other_after_cents), (10_000, 11_000), "their like: 100 € then 110 €");
         assert_eq!(r.uplift_cents, 1_000, "the programme's part: 10 € a month, not the small buyers' growth");
         assert_eq!((r.members, r.unmatched_members, r.others), (2, 0, 2), "only the comparable customers count");
+        assert_eq!((m.members, m.others), (vec![1, 2], vec![10, 11]), "the bars' lists hold the customers compared");
     }
 
     #[test]
     fn a_member_without_a_comparable_customer_is_left_out_and_counted() {
         let members = [
-            ("2026-01-01", w(6_000, 1, 6_000)),
-            ("2026-01-01", w(90_000, 12, 96_000)),
-            ("2026-02-01", w(6_000, 1, 12_000)),
+            ("2026-01-01", w(1, 6_000, 1, 6_000)),
+            ("2026-01-01", w(2, 90_000, 12, 96_000)),
+            ("2026-02-01", w(3, 6_000, 1, 12_000)),
         ];
         let mut others = std::collections::BTreeMap::new();
         // January: only small buyers without a card; February: none who bought before.
-        others.insert("2026-01-01", vec![w(6_000, 1, 3_000), w(0, 0, 50_000)]);
-        others.insert("2026-02-01", vec![w(0, 0, 9_000)]);
-        let r = matched_before_after(&members, &others).expect("one member matched");
+        others.insert("2026-01-01", vec![w(10, 6_000, 1, 3_000), w(11, 0, 0, 50_000)]);
+        others.insert("2026-02-01", vec![w(11, 0, 0, 9_000)]);
+        let m = matched_before_after(&members, &others).expect("one member matched");
+        let r = m.figures;
         assert_eq!((r.members, r.unmatched_members), (1, 2), "the big regular and February's member have no match");
         assert_eq!(r.uplift_cents, 500, "(10 − 10) − (5 − 10) € a month for the one compared");
         assert_eq!(r.others, 1, "a customer who bought nothing before is not comparable");
+        assert_eq!((m.members, m.others), (vec![1], vec![10]), "the unmatched members are in no list");
         assert!(matched_before_after(&members[2..], &others).is_none(), "nobody to compare with: no figure");
+    }
+
+    #[test]
+    fn a_customer_compared_in_two_months_is_one_customer() {
+        let members = [("2026-01-01", w(1, 6_000, 1, 6_000)), ("2026-02-01", w(2, 6_000, 1, 6_000))];
+        let mut others = std::collections::BTreeMap::new();
+        others.insert("2026-01-01", vec![w(10, 6_000, 1, 6_000)]);
+        others.insert("2026-02-01", vec![w(10, 6_000, 1, 6_000), w(11, 6_000, 1, 6_000)]);
+        let m = matched_before_after(&members, &others).expect("matched");
+        assert_eq!(m.figures.others, 2, "customer 10 stands beside both members, and is counted once");
+        assert_eq!(m.others, vec![10, 11]);
+    }
+
+    #[test]
+    fn each_bar_of_the_comparison_opens_exactly_the_customers_it_averages() {
+        use crate::campaigns::segments::{Combine, Condition, SegmentFilter};
+        use chrono::Duration;
+        let (mut s, clock) = crate::testutil::store();
+        let now = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 23, 12, 0, 0).unwrap();
+        clock.set(now);
+        let ago = |d: i64| now - Duration::days(d);
+        let people: Vec<CustomerId> = ["Léa", "Zoé", "Paul", "Anaïs"]
+            .iter()
+            .map(|n| crate::testutil::add(&mut s, crate::testutil::input(n, "Martin")))
+            .collect();
+        let (member, like, late, big) = (people[0], people[1], people[2], people[3]);
+        // Léa joined 10 months ago; the others hold no card.
+        s.conn()
+            .execute("UPDATE cards SET issued_at = ?1 WHERE customer_id = ?2", rusqlite::params![ago(300), member])
+            .unwrap();
+        s.conn().execute("DELETE FROM cards WHERE customer_id <> ?1", [member]).unwrap();
+        let sell = |s: &mut Store, c, cents, days| {
+            let sale = crate::purchases::SaleInput {
+                customer_id: c,
+                amount_cents: cents,
+                occurred_at: Some(ago(days)),
+                note: String::new(),
+                category: String::new(),
+                apply: None,
+            };
+            s.record_sale(&sale, None).unwrap();
+        };
+        sell(&mut s, member, 3000, 400);
+        sell(&mut s, member, 5000, 200);
+        sell(&mut s, like, 3000, 390);
+        sell(&mut s, like, 3500, 210);
+        sell(&mut s, late, 4000, 100); // bought nothing before: not comparable
+        for d in [380, 370, 360, 350, 340, 330] {
+            sell(&mut s, big, 20_000, d); // bought far more often before: another group
+        }
+        s.refresh_insights().unwrap();
+        let ba = s.insights().unwrap().unwrap().programme.before_after.expect("a comparison");
+        assert_eq!((ba.members, ba.others), (1, 1));
+        let list = |member_side: bool| -> Vec<CustomerId> {
+            let req = crate::analytics::lists::NumbersListRequest {
+                filter: SegmentFilter {
+                    combine: Combine::All,
+                    conditions: vec![Condition::ProgrammeCompared { member: member_side }],
+                },
+                after: None,
+                limit: 50,
+            };
+            s.numbers_list(&req).unwrap().items.iter().map(|i| i.customer.id).collect()
+        };
+        assert_eq!(list(true), [member], "the members' bar opens the member compared");
+        assert_eq!(list(false), [like], "the other bar opens only the customer who bought alike before");
     }
 
     #[test]

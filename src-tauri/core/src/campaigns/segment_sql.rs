@@ -173,6 +173,10 @@ pub(crate) fn where_clause(f: &SegmentFilter, facts: &crate::loyalty::LoyaltyFac
                 let start = bind(Box::new(start));
                 format!("(c.first_purchase_at >= {start} AND c.first_purchase_at < {})", bind(Box::new(end)))
             }
+            Condition::ProgrammeCompared { member } => format!(
+                "c.id IN (SELECT pc.customer_id FROM programme_comparison pc WHERE pc.member = {})",
+                bind(Box::new(*member))
+            ),
             Condition::CardHolder { holder } => {
                 format!(
                     "{}EXISTS (SELECT 1 FROM cards k WHERE k.customer_id = c.id)",

@@ -141,6 +141,11 @@ pub enum Condition {
         from: NaiveDate,
         to: NaiveDate,
     },
+    /// Among the customers the programme's before/after comparison compared: the members
+    /// (`member`) or the customers without a card matched to them (the chart's two bars).
+    ProgrammeCompared {
+        member: bool,
+    },
     /// Holds a loyalty card (or does not).
     CardHolder {
         holder: bool,

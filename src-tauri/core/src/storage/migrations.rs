@@ -37,6 +37,7 @@ const STEPS: &[(u32, &str, &str)] = &[
     (19, "till_covering", include_str!("migrations/0019_till_covering.sql")),
     (20, "churn_gone", include_str!("migrations/0020_churn_gone.sql")),
     (21, "score_sorts", include_str!("migrations/0021_score_sorts.sql")),
+    (22, "programme_comparison", include_str!("migrations/0022_programme_comparison.sql")),
 ];
 
 pub const LATEST_VERSION: u32 = STEPS[STEPS.len() - 1].0;

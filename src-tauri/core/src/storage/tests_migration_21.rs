@@ -35,6 +35,8 @@ fn migration_21_indexes_the_scores_orders_of_an_older_file() {
             .unwrap();
         assert!(there, "{name} made");
     }
+    let compared: i64 = store.conn().query_row("SELECT count(*) FROM programme_comparison", [], |r| r.get(0)).unwrap();
+    assert_eq!(compared, 0, "migration 22's table of the customers compared starts empty");
     let order = |sort| -> Vec<i64> {
         store
             .list_customers(&ListRequest { sort, archived: false, after: None, limit: 10 })
