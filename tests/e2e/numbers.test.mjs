@@ -214,7 +214,7 @@ test('the expected value on the dashboard opens the customer list sorted by it, 
   await go('#/customers');
   await visible('[data-customer-row] [data-col="segment"]', 15_000);
   assert.equal((await browser.$$('[data-customer-row] [data-col="contact"]')).length, 0, 'the choice of columns is kept');
-  await browser.execute(() => localStorage.removeItem('comptoir.customer_columns'));
+  await browser.execute(() => localStorage.removeItem('comptoir.customer_columns_hidden'));
 });
 
 test("a customer's page says their rhythm, segment and value", async () => {

@@ -113,7 +113,7 @@ pub fn run(store: &mut Store, bare: &Connection, only: &[&str], n: usize) -> cra
         let key = sort.score_key().expect("a scores' order");
         let mut st = bare.prepare(&format!(
             "SELECT s.customer_id, {key} FROM customer_scores s JOIN customers c ON c.id = s.customer_id
-             WHERE ({key}, s.customer_id) < (?1, ?2) AND c.archived_at IS NULL AND c.merged_into IS NULL
+             WHERE {key} <= ?1 AND ({key}, s.customer_id) < (?1, ?2) AND c.archived_at IS NULL AND c.merged_into IS NULL
              ORDER BY {key} DESC, s.customer_id DESC LIMIT 51"
         ))?;
         let baseline = time_each(&reqs, |_| {

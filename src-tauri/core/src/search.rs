@@ -284,6 +284,18 @@ enum Cursor {
     },
 }
 
+/// One page of scored customers after the cursor (`?2` key, `?3` id), `?1` rows, by a scores'
+/// key. The key's own bound lets SQLite seek to the cursor in the key's index; the row value
+/// alone would have it walk the index from the top on every page.
+pub(crate) fn scored_page_sql(key: &str, state: &str) -> String {
+    format!(
+        "SELECT {} FROM customer_scores s JOIN customers c ON c.id = s.customer_id
+         WHERE {key} <= ?2 AND ({key}, s.customer_id) < (?2, ?3) AND {state}
+         ORDER BY {key} DESC, s.customer_id DESC LIMIT ?1",
+        summary_columns!()
+    )
+}
+
 fn bad_cursor() -> Error {
     Error::invalid("after", "field.cursor_invalid")
 }
@@ -424,13 +436,7 @@ impl Store {
                 };
                 let mut rows: Vec<CustomerSummary> = Vec::new();
                 if let Some((v, id)) = from {
-                    let sql = format!(
-                        "SELECT {} FROM customer_scores s JOIN customers c ON c.id = s.customer_id
-                         WHERE ({key}, s.customer_id) < (?2, ?3) AND {state}
-                         ORDER BY {key} DESC, s.customer_id DESC LIMIT ?1",
-                        summary_columns!()
-                    );
-                    let mut st = conn.prepare_cached(&sql)?;
+                    let mut st = conn.prepare_cached(&scored_page_sql(key, state))?;
                     rows = st.query_map(params![fetch, v, id], map)?.collect::<rusqlite::Result<_>>()?;
                 }
                 if (rows.len() as i64) < fetch {

@@ -341,17 +341,17 @@ fn the_scores_orders_walk_their_index_not_a_sort_of_the_file() {
         let plan: Vec<String> = s
             .conn()
             .prepare(&format!(
-                "EXPLAIN QUERY PLAN SELECT c.id FROM customer_scores s JOIN customers c ON c.id = s.customer_id
-                 WHERE ({key}, s.customer_id) < (?1, ?2) AND c.archived_at IS NULL AND c.merged_into IS NULL
-                 ORDER BY {key} DESC, s.customer_id DESC LIMIT 51"
+                "EXPLAIN QUERY PLAN {}",
+                super::scored_page_sql(key, "c.archived_at IS NULL AND c.merged_into IS NULL")
             ))
             .unwrap()
-            .query_map([i64::MAX, i64::MAX], |r| r.get::<_, String>(3))
+            .query_map([51, 1_000, 7], |r| r.get::<_, String>(3))
             .unwrap()
             .collect::<rusqlite::Result<_>>()
             .unwrap();
         let plan = plan.join(" | ");
         assert!(plan.contains("INDEX customer_scores_by_"), "{sort:?} reads its index: {plan}");
+        assert!(plan.contains("SEARCH s "), "{sort:?} seeks to the cursor instead of walking from the top: {plan}");
         assert!(!plan.contains("TEMP B-TREE"), "{sort:?} sorts nothing: {plan}");
     }
 }

@@ -3,10 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { COLUMNS, DEFAULT_COLUMNS, gridTemplate, parseColumns } from './columns';
 
 describe('customer list columns', () => {
-  it('keeps the known columns of a stored choice, in the list order', () => {
-    expect(parseColumns('["nps","segment","contact"]'), 'the list order, not the stored one').toEqual(['contact', 'segment', 'nps']);
-    expect(parseColumns('["segment","<script>","name"]'), 'unknown keys are dropped').toEqual(['segment']);
-    expect(parseColumns('[]'), 'every optional column may be hidden').toEqual([]);
+  it('shows every column but those a stored choice hides, in the list order', () => {
+    expect(parseColumns('["nps","contact"]'), 'the list order').toEqual(['visits', 'total', 'last_visit', 'segment', 'churn', 'value']);
+    expect(parseColumns('["segment","<script>","name"]'), 'unknown keys are ignored').not.toContain('segment');
+    expect(parseColumns('[]'), 'nothing hidden: every column').toEqual(COLUMNS.map((c) => c.key));
+    expect(parseColumns('["brand_new_column_of_a_later_version"]').length, 'a column added later shows').toBe(COLUMNS.length);
   });
 
   it('falls back to the default on a missing or damaged preference', () => {

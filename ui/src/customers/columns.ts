@@ -30,15 +30,17 @@ export const COLUMNS: readonly Column[] = [
   { key: 'nps', label: 'ui.customers.col_nps', long: 'ui.numbers.col.nps', width: '5.5rem', num: true, sort: null },
 ];
 
-/** Shown on a first start, as many as the window's default width holds: the visits (in the
- * segment's frequency already) and the satisfaction score (the fewest customers have one)
- * are offered, not shown. */
-export const DEFAULT_COLUMNS: readonly ColumnKey[] = ['contact', 'total', 'last_visit', 'segment', 'churn', 'value'];
+/** Hidden on a first start, so the rest fits the window's default width: the visits (in the
+ * segment's frequency already) and the satisfaction score (the fewest customers have one). */
+export const DEFAULT_HIDDEN: readonly ColumnKey[] = ['visits', 'nps'];
+export const DEFAULT_COLUMNS: readonly ColumnKey[] = COLUMNS.map((c) => c.key).filter((k) => !DEFAULT_HIDDEN.includes(k));
 
-const STORAGE_KEY = 'comptoir.customer_columns';
+/** The merchant's choice is kept as the columns they hid: a column a later version adds shows. */
+const STORAGE_KEY = 'comptoir.customer_columns_hidden';
 
-/** Rule: a stored choice keeps the known columns, in the list's own order; an unreadable or
- * foreign one gives the default, so a damaged preference never empties the list. */
+/** Rule: the columns shown are all but the ones a stored choice hides, in the list's own
+ * order; unknown keys are ignored; an unreadable or foreign choice gives the default, so a
+ * damaged preference never empties the list. */
 export function parseColumns(raw: string | null): ColumnKey[] {
   if (raw === null) return [...DEFAULT_COLUMNS];
   let parsed: unknown;
@@ -48,7 +50,7 @@ export function parseColumns(raw: string | null): ColumnKey[] {
     return [...DEFAULT_COLUMNS];
   }
   if (!Array.isArray(parsed)) return [...DEFAULT_COLUMNS];
-  return COLUMNS.map((c) => c.key).filter((k) => parsed.includes(k));
+  return COLUMNS.map((c) => c.key).filter((k) => !parsed.includes(k));
 }
 
 /** The grid's tracks: the name, then each shown column. */
@@ -67,7 +69,8 @@ export function loadColumns(): ColumnKey[] {
 
 export function saveColumns(shown: readonly ColumnKey[]): void {
   try {
-    if (typeof localStorage !== 'undefined') localStorage.setItem(STORAGE_KEY, JSON.stringify(shown));
+    const hidden = COLUMNS.map((c) => c.key).filter((k) => !shown.includes(k));
+    if (typeof localStorage !== 'undefined') localStorage.setItem(STORAGE_KEY, JSON.stringify(hidden));
   } catch {
     // A full or refused storage keeps today's choice for this session only.
   }

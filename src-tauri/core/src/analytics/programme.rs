@@ -225,7 +225,9 @@ pub struct Matched {
 }
 
 /// The members who joined 6 to 18 months ago and bought in the 6 months before, against the
-/// customers without a card matched to them (see [`matched_before_after`]).
+/// customers without a card matched to them (see [`matched_before_after`]). A member's windows
+/// are around the day they joined; those of the customers without a card around the first day
+/// of that month (one read of them per month of joining, not per member).
 fn before_after(conn: &Connection, now: DateTime<Utc>) -> Result<Option<Matched>> {
     const SIGNED: &str = "CASE p.kind WHEN 'sale' THEN p.amount_cents ELSE -p.amount_cents END";
     let joined_from = months_back(now, 18);
@@ -234,11 +236,11 @@ fn before_after(conn: &Connection, now: DateTime<Utc>) -> Result<Option<Matched>
     let window = |who: &str| {
         format!(
             "(SELECT coalesce(sum({SIGNED}), 0) FROM purchases p WHERE p.customer_id = {who}
-               AND p.occurred_at >= datetime(?1, '-6 months') AND p.occurred_at < ?1),
+               AND p.occurred_at >= datetime(?1, '-6 months') AND p.occurred_at < ?1) AS before,
              (SELECT count(*) FROM purchases p WHERE p.customer_id = {who} AND p.kind = 'sale'
-               AND p.occurred_at >= datetime(?1, '-6 months') AND p.occurred_at < ?1),
+               AND p.occurred_at >= datetime(?1, '-6 months') AND p.occurred_at < ?1) AS visits,
              (SELECT coalesce(sum({SIGNED}), 0) FROM purchases p WHERE p.customer_id = {who}
-               AND p.occurred_at >= ?1 AND p.occurred_at < datetime(?1, '+6 months'))"
+               AND p.occurred_at >= ?1 AND p.occurred_at < datetime(?1, '+6 months')) AS after"
         )
     };
     let row = |r: &rusqlite::Row, at: usize| -> rusqlite::Result<Window> {
@@ -265,11 +267,13 @@ fn before_after(conn: &Connection, now: DateTime<Utc>) -> Result<Option<Matched>
     if members.is_empty() {
         return Ok(None);
     }
-    // Customers without a card, around the first day of each month members joined in.
+    // Customers without a card who bought in the 6 months before the first day of each month
+    // members joined in (only those can be compared: the others are not kept in memory).
     let mut others_st = conn.prepare(&format!(
-        "SELECT c.id, {} FROM customers c
-         WHERE c.merged_into IS NULL AND NOT EXISTS (SELECT 1 FROM cards k WHERE k.customer_id = c.id)
-           AND c.first_purchase_at < ?1",
+        "SELECT * FROM (SELECT c.id, {} FROM customers c
+           WHERE c.merged_into IS NULL AND NOT EXISTS (SELECT 1 FROM cards k WHERE k.customer_id = c.id)
+             AND c.first_purchase_at < ?1)
+         WHERE before > 0",
         window("c.id")
     ))?;
     let mut others = std::collections::BTreeMap::new();

@@ -14,8 +14,8 @@ pub const RISK_KEY: &str =
     "((CASE churn WHEN 'high' THEN 3 WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END) * 10000000000000
         + min(max(clv_cents, 0), 9999999999999))";
 
-/// The list's order by RFM segment: Champions first, Lost last (the grid's order), the biggest
-/// spend of the period first within one. Spelled as the index `customer_scores_by_rank`.
+/// The list's order by RFM segment: Champions first, Lost last (the grid's order), the highest
+/// expected value first within one. Spelled as the index `customer_scores_by_rank`.
 pub const SEGMENT_KEY: &str =
     "((CASE segment WHEN 'champions' THEN 10 WHEN 'loyal' THEN 9 WHEN 'potential_loyal' THEN 8 WHEN 'new' THEN 7
         WHEN 'promising' THEN 6 WHEN 'need_attention' THEN 5 WHEN 'about_to_sleep' THEN 4 WHEN 'at_risk' THEN 3

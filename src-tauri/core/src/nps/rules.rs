@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 /// Rule: the local months from the one holding `since` to the one holding `until`, each with
-/// its label (`"2026-03"`) and the UTC instants it covers, `[from, to)`: the first starts at
-/// `since`, the others at their first local midnight (this computer's time zone, as the
-/// dashboard's days).
+/// its label (`"2026-03"`) and the UTC instants it covers, `[from, to)`: whole months, each from
+/// its first local midnight (this computer's time zone, as the dashboard's days), the first one
+/// too — a point of the trend is a calendar month, and opens exactly that month's answers.
 pub fn local_months(since: DateTime<Utc>, until: DateTime<Utc>) -> Vec<(String, DateTime<Utc>, DateTime<Utc>)> {
     let mut out = Vec::new();
     if until < since {
@@ -23,8 +23,7 @@ pub fn local_months(since: DateTime<Utc>, until: DateTime<Utc>) -> Vec<(String, 
     let mut m = first;
     while m <= last {
         let next = m.checked_add_months(Months::new(1)).expect("a next month");
-        let from = if m == first { since } else { local_midnight(m) };
-        out.push((m.format("%Y-%m").to_string(), from, local_midnight(next)));
+        out.push((m.format("%Y-%m").to_string(), local_midnight(m), local_midnight(next)));
         m = next;
     }
     out

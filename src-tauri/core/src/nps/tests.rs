@@ -163,8 +163,12 @@ fn the_trend_by_month_matches_grouping_each_answer_by_its_local_month() {
              FROM nps_answers WHERE answered_at >= ?1 GROUP BY m ORDER BY m",
         )
         .unwrap();
+    // The trend's months are whole: the first from its first local midnight.
+    let first_month = crate::analytics::calendar::local_midnight(
+        chrono::Datelike::with_day(&crate::analytics::calendar::local_date(since), 1).unwrap(),
+    );
     let by_sql: Vec<(String, [i64; 3])> = st
-        .query_map([since], |r| Ok((r.get(0)?, [r.get(1)?, r.get(2)?, r.get(3)?])))
+        .query_map([first_month], |r| Ok((r.get(0)?, [r.get(1)?, r.get(2)?, r.get(3)?])))
         .unwrap()
         .collect::<rusqlite::Result<_>>()
         .unwrap();
@@ -172,7 +176,7 @@ fn the_trend_by_month_matches_grouping_each_answer_by_its_local_month() {
     assert!(by_sql.len() >= 12, "the answers span the year ({} months)", by_sql.len());
     assert_eq!(
         by_ranges, by_sql,
-        "each month's counts are those of grouping every answer by its local month, edges included"
+        "each month's counts are those of grouping every answer by its local month, edges included, the first month whole"
     );
     assert_eq!(s.nps_overview(12).unwrap().trend.len(), by_sql.len());
 }
