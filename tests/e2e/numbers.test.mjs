@@ -358,6 +358,40 @@ test('satisfaction is scored, with comments by theme, and the monthly report pri
     timeoutMsg: `the report never showed the month's ${sales} sales`,
   });
   await shot('47-monthly-report');
+  // On paper: WebKitWebDriver cannot print, so the page's own print rules are applied to the
+  // screen at the width of an A4 page less its margins (180 mm). Every chart must still be
+  // drawn, scaled to that width, and nothing may run off the page.
+  await browser.waitUntil(async () => browser.execute(() => document.querySelectorAll('.plot svg').length >= 3), { timeout: 20_000 });
+  const paper = await browser.execute(() => {
+    const sheet = new CSSStyleSheet();
+    for (const s of Array.from(document.styleSheets)) {
+      for (const r of Array.from(s.cssRules)) {
+        if (r instanceof CSSMediaRule && r.media.mediaText.includes('print')) {
+          for (const inner of Array.from(r.cssRules)) sheet.insertRule(inner.cssText, sheet.cssRules.length);
+        }
+      }
+    }
+    sheet.insertRule('main.content { width: 180mm !important; }', sheet.cssRules.length);
+    document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
+    const main = document.querySelector('main.content');
+    const right = main.getBoundingClientRect().right;
+    const plots = Array.from(document.querySelectorAll('.plot')).map((p) => {
+      const r = p.getBoundingClientRect();
+      return [Math.round(r.width), Math.round(r.height)];
+    });
+    const overflowing = Array.from(main.querySelectorAll('*'))
+      .filter((e) => e.getBoundingClientRect().right > right + 1)
+      .map((e) => e.tagName);
+    const sidebar = getComputedStyle(document.querySelector('.sidebar')).display;
+    document.adoptedStyleSheets = document.adoptedStyleSheets.filter((x) => x !== sheet);
+    return { plots, overflowing, sidebar, width: Math.round(main.getBoundingClientRect().width) };
+  });
+  assert.equal(paper.sidebar, 'none', 'the menu is not printed');
+  assert.ok(paper.plots.length >= 3, `the report has its charts: ${JSON.stringify(paper.plots)}`);
+  for (const [w, h] of paper.plots) {
+    assert.ok(h > 150 && w > 400, `each chart is drawn on paper, a column wide and in proportion: ${JSON.stringify(paper.plots)}`);
+  }
+  assert.deepEqual(paper.overflowing, [], `nothing runs off the ${paper.width} px page`);
 });
 
 test('a campaign asks the satisfaction question by email: eleven scores that open a reply', async () => {

@@ -193,6 +193,7 @@ export const CONDITION_FIELDS: readonly ConditionField[] = [
   'programme_compared',
   'reward_used_within',
   'points_expired_within',
+  'gift_received_within',
   'approved_referrals_at_least',
   'was_referred',
   'referred_by',
@@ -279,6 +280,7 @@ export function emptyCondition(field: ConditionField, d: ConditionDefaults): Con
       return { field, member: true };
     case 'reward_used_within':
     case 'points_expired_within':
+    case 'gift_received_within':
       return { field, months: 12 };
     case 'approved_referrals_at_least':
       return { field, count: 1 };
@@ -361,6 +363,7 @@ export function formToFilter(f: FilterForm): Parsed<SegmentFilter> {
         return { ...c };
       case 'reward_used_within':
       case 'points_expired_within':
+      case 'gift_received_within':
         if (!wholeNumber(c.months, 1, 36)) bad();
         return { ...c };
       default:

@@ -68,7 +68,7 @@ const families: Record<string, string[]> = {
     'purchases_at_least', 'purchases_at_most', 'spent_at_least', 'spent_at_most', 'birthday_month', 'language',
     'country', 'consent', 'points_at_least', 'points_at_most',
     'rfm_segment', 'rfm_move', 'rfm_cell', 'churn_risk', 'lifetime_value_at_least', 'lifetime_value_at_most', 'loyalty_kind',
-    'nps_answer', 'nps_answered_between', 'bought_between', 'first_purchase_between', 'card_holder', 'programme_compared', 'reward_used_within', 'points_expired_within',
+    'nps_answer', 'nps_answered_between', 'bought_between', 'first_purchase_between', 'card_holder', 'programme_compared', 'reward_used_within', 'points_expired_within', 'gift_received_within',
     'country', 'consent', 'points_at_least', 'points_at_most', 'approved_referrals_at_least', 'was_referred',
     'referred_by',
   ],

@@ -372,6 +372,7 @@ export const filters = {
   withPoints: () => filter({ field: 'points_at_least', points: 1 }),
   rewardUsed: (months: number) => filter({ field: 'reward_used_within', months }),
   pointsExpired: (months: number) => filter({ field: 'points_expired_within', months }),
+  giftsReceived: (months: number) => filter({ field: 'gift_received_within', months }),
   /** The customers the programme's before/after comparison compared, on one side. */
   compared: (member: boolean) => filter({ field: 'programme_compared', member }),
 };

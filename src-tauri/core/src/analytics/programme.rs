@@ -429,8 +429,21 @@ mod tests {
         for r in [coffee.id, coffee.id, workshop.id] {
             s.give_reward(c, r, "Marie", None).unwrap();
         }
+        let other = crate::testutil::add(&mut s, crate::testutil::input("Paul", "Roy"));
         let costs = s.compute_programme_return().unwrap().costs;
         assert_eq!(costs.free_rewards, 3, "every gift handed over is counted");
+        let gifted = s
+            .numbers_list(&crate::analytics::lists::NumbersListRequest {
+                filter: crate::campaigns::segments::SegmentFilter {
+                    combine: crate::campaigns::segments::Combine::All,
+                    conditions: vec![crate::campaigns::segments::Condition::GiftReceivedWithin { months: 12 }],
+                },
+                after: None,
+                limit: 50,
+            })
+            .unwrap();
+        let ids: Vec<CustomerId> = gifted.items.iter().map(|i| i.customer.id).collect();
+        assert_eq!(ids, [c], "the gifts' figure opens the customer who received them, not {other}");
         assert_eq!(costs.free_rewards_valued, 2, "the two coffees have a price, the workshop has none");
         assert_eq!(costs.free_rewards_value_cents, 500, "two coffees at 2.50 € at their selling price");
         assert_eq!(costs.free_rewards_at_cost_cents, None, "no margin given: no cost price");

@@ -22,9 +22,9 @@ pub fn validate(f: &SegmentFilter) -> Result<()> {
             Condition::BirthdayMonth { month } => (1..=12).contains(month),
             Condition::RfmCell { r, fm } => (1..=5).contains(r) && (1..=5).contains(fm),
             Condition::NpsAnswer { within_months, .. } => within_months.is_none_or(|m| (1..=36).contains(&m)),
-            Condition::RewardUsedWithin { months } | Condition::PointsExpiredWithin { months } => {
-                (1..=36).contains(months)
-            }
+            Condition::RewardUsedWithin { months }
+            | Condition::PointsExpiredWithin { months }
+            | Condition::GiftReceivedWithin { months } => (1..=36).contains(months),
             Condition::TierAtLeast { index } => *index < 20,
             Condition::LifetimeValueAtLeast { cents } | Condition::LifetimeValueAtMost { cents } => *cents >= 0,
             Condition::BoughtBetween { from, to }
@@ -151,6 +151,15 @@ pub(crate) fn where_clause(f: &SegmentFilter, facts: &crate::loyalty::LoyaltyFac
             Condition::PointsExpiredWithin { months } => {
                 let since = bind(Box::new(calendar::months_back(now, *months)));
                 format!("c.id IN (SELECT l.customer_id FROM points_ledger l WHERE l.at >= {since} AND l.kind = 'expire')")
+            }
+            Condition::GiftReceivedWithin { months } => {
+                let since = bind(Box::new(calendar::months_back(now, *months)));
+                format!(
+                    "c.id IN (SELECT r.customer_id FROM redemptions r JOIN rewards w ON w.id = r.reward_id
+                              WHERE r.at >= {since} AND w.kind IN ('free_product', 'experience', 'partner')
+                              UNION SELECT l.customer_id FROM stamps_ledger l
+                              WHERE l.at >= {since} AND l.kind = 'redeem' AND l.milestone IS NOT NULL)"
+                )
             }
             Condition::BoughtBetween { from, to } => {
                 let (start, end) = calendar::utc_bounds(calendar::Period { from: *from, to: *to });

@@ -159,6 +159,11 @@ pub enum Condition {
     PointsExpiredWithin {
         months: u32,
     },
+    /// Received a gift in the last `months` months: a product, an experience or a partner's
+    /// offer from the catalogue, or a stamp-card milestone (the programme's gifts handed over).
+    GiftReceivedWithin {
+        months: u32,
+    },
     /// Referred at least this many friends whose referral was approved.
     ApprovedReferralsAtLeast {
         count: u32,
