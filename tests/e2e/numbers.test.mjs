@@ -31,7 +31,8 @@ test('the demo shop opens on the dashboard, the home screen', async () => {
   assert.ok(gifts.includes(`${value} au prix de vente`), `the gifts are valued at the catalogue's price: ${gifts}`);
   // Each bar of the before/after chart opens the customers it averages.
   const ba = d.insights.programme.before_after;
-  if (ba) {
+  assert.ok(ba && ba.members > 0, 'the demo shop has members to compare before and after joining');
+  {
     await browser.execute(() => document.getElementById('chart-programme')?.scrollIntoView());
     await (await browser.$('#chart-programme [data-chart-toggle]')).click();
     const bar = await visible('#chart-programme [data-chart-table] tbody a');
@@ -377,7 +378,10 @@ test('satisfaction is scored, with comments by theme, and the monthly report pri
     const right = main.getBoundingClientRect().right;
     const plots = Array.from(document.querySelectorAll('.plot')).map((p) => {
       const r = p.getBoundingClientRect();
-      return [Math.round(r.width), Math.round(r.height)];
+      const svg = p.querySelector('svg');
+      // Scaled, not cropped: the drawing's viewBox is its drawn size.
+      const scaled = !!svg && svg.getAttribute('viewBox') === `0 0 ${svg.getAttribute('width')} ${svg.getAttribute('height')}`;
+      return [Math.round(r.width), Math.round(r.height), scaled];
     });
     const overflowing = Array.from(main.querySelectorAll('*'))
       .filter((e) => e.getBoundingClientRect().right > right + 1)
@@ -388,8 +392,8 @@ test('satisfaction is scored, with comments by theme, and the monthly report pri
   });
   assert.equal(paper.sidebar, 'none', 'the menu is not printed');
   assert.ok(paper.plots.length >= 3, `the report has its charts: ${JSON.stringify(paper.plots)}`);
-  for (const [w, h] of paper.plots) {
-    assert.ok(h > 150 && w > 400, `each chart is drawn on paper, a column wide and in proportion: ${JSON.stringify(paper.plots)}`);
+  for (const [w, h, scaled] of paper.plots) {
+    assert.ok(h > 150 && w > 400 && scaled, `each chart is drawn on paper, a column wide and in proportion: ${JSON.stringify(paper.plots)}`);
   }
   assert.deepEqual(paper.overflowing, [], `nothing runs off the ${paper.width} px page`);
 });

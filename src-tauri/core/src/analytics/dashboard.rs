@@ -224,8 +224,9 @@ impl Store {
             // The customers behind the before/after chart's bars, kept with its figures.
             tx.execute("DELETE FROM programme_comparison", [])?;
             if let Some(m) = &compared {
-                let mut st =
-                    tx.prepare_cached("INSERT INTO programme_comparison (customer_id, member) VALUES (?1, ?2)")?;
+                let mut st = tx.prepare_cached(
+                    "INSERT OR IGNORE INTO programme_comparison (customer_id, member) VALUES (?1, ?2)",
+                )?;
                 for (ids, member) in [(&m.members, true), (&m.others, false)] {
                     for id in ids {
                         st.execute(rusqlite::params![id, member])?;

@@ -225,7 +225,8 @@ pub struct Matched {
 }
 
 /// The members who joined 6 to 18 months ago and bought in the 6 months before, against the
-/// customers without a card matched to them (see [`matched_before_after`]). A member's windows
+/// customers without a card matched to them (see [`matched_before_after`]); customers in use
+/// only (not archived, erased or merged), so that each bar's list holds every customer counted. A member's windows
 /// are around the day they joined; those of the customers without a card around the first day
 /// of that month (one read of them per month of joining, not per member).
 fn before_after(conn: &Connection, now: DateTime<Utc>) -> Result<Option<Matched>> {
@@ -256,7 +257,7 @@ fn before_after(conn: &Connection, now: DateTime<Utc>) -> Result<Option<Matched>
         "WITH m AS (SELECT customer_id, min(issued_at) AS joined FROM cards GROUP BY customer_id)
          SELECT strftime('%Y-%m-01 00:00:00', m.joined), m.customer_id, {}
          FROM m JOIN customers c ON c.id = m.customer_id
-         WHERE m.joined >= ?1 AND m.joined < ?2 AND c.merged_into IS NULL",
+         WHERE m.joined >= ?1 AND m.joined < ?2 AND c.archived_at IS NULL AND c.merged_into IS NULL",
         window("m.customer_id").replace("?1", "m.joined")
     ))?;
     let rows: Vec<(String, Window)> = st
@@ -271,7 +272,7 @@ fn before_after(conn: &Connection, now: DateTime<Utc>) -> Result<Option<Matched>
     // members joined in (only those can be compared: the others are not kept in memory).
     let mut others_st = conn.prepare(&format!(
         "SELECT * FROM (SELECT c.id, {} FROM customers c
-           WHERE c.merged_into IS NULL AND NOT EXISTS (SELECT 1 FROM cards k WHERE k.customer_id = c.id)
+           WHERE c.archived_at IS NULL AND c.merged_into IS NULL AND NOT EXISTS (SELECT 1 FROM cards k WHERE k.customer_id = c.id)
              AND c.first_purchase_at < ?1)
          WHERE before > 0",
         window("c.id")
@@ -401,7 +402,12 @@ mod tests {
         use crate::loyalty::{Programme, RewardInput, RewardKind};
         let (mut s, _) = crate::testutil::store();
         let points = crate::loyalty::PointsRule { points_per_unit: 1, unit_cents: 100, points_per_visit: 0 };
-        s.save_loyalty_programme(&Programme { points: Some(points), ..Programme::default() }, None).unwrap();
+        let stamps = crate::loyalty::StampRule {
+            per_visit: 1,
+            milestones: vec![crate::loyalty::StampMilestone { stamps: 2, label: "Café offert".into() }],
+        };
+        let programme = Programme { points: Some(points), stamps: Some(stamps), ..Programme::default() };
+        s.save_loyalty_programme(&programme, None).unwrap();
         let c = crate::testutil::add(&mut s, crate::testutil::input("Léa", "Martin"));
         let sale = crate::purchases::SaleInput {
             customer_id: c,
@@ -430,6 +436,16 @@ mod tests {
             s.give_reward(c, r, "Marie", None).unwrap();
         }
         let other = crate::testutil::add(&mut s, crate::testutil::input("Paul", "Roy"));
+        // A full stamp card is a gift too.
+        let stamped = crate::testutil::add(&mut s, crate::testutil::input("Zoé", "Côté"));
+        for _ in 0..2 {
+            s.record_sale(
+                &crate::purchases::SaleInput { customer_id: stamped, amount_cents: 500, ..sale.clone() },
+                None,
+            )
+            .unwrap();
+        }
+        s.redeem_stamps(stamped, 0, None).unwrap();
         let costs = s.compute_programme_return().unwrap().costs;
         assert_eq!(costs.free_rewards, 3, "every gift handed over is counted");
         let gifted = s
@@ -442,8 +458,13 @@ mod tests {
                 limit: 50,
             })
             .unwrap();
-        let ids: Vec<CustomerId> = gifted.items.iter().map(|i| i.customer.id).collect();
-        assert_eq!(ids, [c], "the gifts' figure opens the customer who received them, not {other}");
+        let mut ids: Vec<CustomerId> = gifted.items.iter().map(|i| i.customer.id).collect();
+        ids.sort();
+        assert_eq!(
+            ids,
+            [c, stamped],
+            "the gifts' figure opens who received them (catalogue or stamp card), not {other}"
+        );
         assert_eq!(costs.free_rewards_valued, 2, "the two coffees have a price, the workshop has none");
         assert_eq!(costs.free_rewards_value_cents, 500, "two coffees at 2.50 € at their selling price");
         assert_eq!(costs.free_rewards_at_cost_cents, None, "no margin given: no cost price");
@@ -565,12 +586,17 @@ mod tests {
         sell(&mut s, like, 3000, 390);
         sell(&mut s, like, 3500, 210);
         sell(&mut s, late, 4000, 100); // bought nothing before: not comparable
+                                       // An archived customer who bought alike: not counted, as no list could show them.
+        let gone = crate::testutil::add(&mut s, crate::testutil::input("Jean", "Roy"));
+        s.conn().execute("DELETE FROM cards WHERE customer_id = ?1", [gone]).unwrap();
+        sell(&mut s, gone, 3000, 390);
+        s.archive_customer(gone, None).unwrap();
         for d in [380, 370, 360, 350, 340, 330] {
             sell(&mut s, big, 20_000, d); // bought far more often before: another group
         }
         s.refresh_insights().unwrap();
         let ba = s.insights().unwrap().unwrap().programme.before_after.expect("a comparison");
-        assert_eq!((ba.members, ba.others), (1, 1));
+        assert_eq!((ba.members, ba.others), (1, 1), "the archived customer is not among those compared");
         let list = |member_side: bool| -> Vec<CustomerId> {
             let req = crate::analytics::lists::NumbersListRequest {
                 filter: SegmentFilter {

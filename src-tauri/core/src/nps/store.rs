@@ -563,7 +563,9 @@ impl Store {
 }
 
 /// Promoters, passives and detractors by local month (`"2026-03"`), months without an answer
-/// left out, from `since` on (the first month counted from `since`). Each month up to the one
+/// left out, from the month holding `since` on, whole (the first month counted from its first
+/// day: a trend's point is a calendar month, and may hold answers older than the headline's
+/// window; the trend sentence's months are whole months too). Each month up to the one
 /// holding `now` is a range of the answers' date index: grouping on the local month of every
 /// answer (`strftime(…, 'localtime')`) cost a time-zone conversion per answer, most of the
 /// dashboard on a large shop. Answers dated after this month (a computer's clock set wrong, an
