@@ -81,6 +81,15 @@ test('every chart is drawn, summarised in a sentence, and switches to a table an
   }
 });
 
+/** The customer list shows first the customer the core lists first in that order. */
+async function listStartsAsSorted(sort, timeoutMsg) {
+  const want = await invoke('customers_list', { req: { sort, archived: false, after: null, limit: 1 } });
+  await browser.waitUntil(
+    async () => (await browser.execute(() => document.querySelector('[data-customer-row]')?.getAttribute('data-id'))) === String(want.items[0].id),
+    { timeout: 15_000, timeoutMsg },
+  );
+}
+
 test('a number opens its customers, and they get a campaign', async () => {
   await go('#/');
   const champions = await visible('#rfm [data-segment="champions"]', 30_000);
@@ -185,11 +194,7 @@ test('the expected value on the dashboard opens the customer list sorted by it, 
     timeout: 15_000,
     timeoutMsg: 'the list did not open sorted by expected value',
   });
-  const want = await invoke('customers_list', { req: { sort: 'expected_value', archived: false, after: null, limit: 3 } });
-  await browser.waitUntil(
-    async () => (await browser.execute(() => document.querySelector('[data-customer-row]')?.getAttribute('data-id'))) === String(want.items[0].id),
-    { timeout: 15_000, timeoutMsg: 'the list never started with the highest expected value' },
-  );
+  await listStartsAsSorted('expected_value', 'the list never started with the highest expected value');
   await waitForText('[data-customer-row] [data-col="value"]', '€', 15_000);
   // The scores are columns: a click on the churn risk's header sorts by it, most at risk first.
   await (await visible('.list-head [data-sort="churn_risk"]')).click();
@@ -197,11 +202,7 @@ test('the expected value on the dashboard opens the customer list sorted by it, 
     timeout: 10_000,
     timeoutMsg: 'the header did not sort the list',
   });
-  const risky = await invoke('customers_list', { req: { sort: 'churn_risk', archived: false, after: null, limit: 1 } });
-  await browser.waitUntil(
-    async () => (await browser.execute(() => document.querySelector('[data-customer-row]')?.getAttribute('data-id'))) === String(risky.items[0].id),
-    { timeout: 15_000, timeoutMsg: 'the list never started with the customer most at risk' },
-  );
+  await listStartsAsSorted('churn_risk', 'the list never started with the customer most at risk');
   await waitForText('[data-customer-row] [data-col="churn"]', 'À risque', 15_000);
   // A column can be hidden, and stays hidden when the list is opened again.
   await (await browser.$('#customer-columns summary')).click();

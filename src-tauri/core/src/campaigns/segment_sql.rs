@@ -59,6 +59,13 @@ pub(crate) fn where_clause(f: &SegmentFilter, facts: &crate::loyalty::LoyaltyFac
             values.push(v);
             format!("?{}", values.len())
         };
+        // Local dates, both included: `column` from the first day's local midnight to the one
+        // after the last day.
+        let mut between = |column: &str, from: NaiveDate, to: NaiveDate| {
+            let (start, end) = calendar::utc_bounds(calendar::Period { from, to });
+            let start = bind(Box::new(start));
+            format!("{column} >= {start} AND {column} < {}", bind(Box::new(end)))
+        };
         let sql = match cond {
             Condition::HasTag { tag } => format!(
                 "EXISTS (SELECT 1 FROM customer_tags t WHERE t.customer_id = c.id AND t.tag_fold = {})",
@@ -163,27 +170,15 @@ pub(crate) fn where_clause(f: &SegmentFilter, facts: &crate::loyalty::LoyaltyFac
                               WHERE l.at >= {since} AND l.kind = 'redeem' AND l.milestone IS NOT NULL)"
                 )
             }
-            Condition::BoughtBetween { from, to } => {
-                let (start, end) = calendar::utc_bounds(calendar::Period { from: *from, to: *to });
-                let start = bind(Box::new(start));
-                format!(
-                    "EXISTS (SELECT 1 FROM purchases p WHERE p.customer_id = c.id AND p.kind = 'sale' AND p.occurred_at >= {start} AND p.occurred_at < {})",
-                    bind(Box::new(end))
-                )
-            }
-            Condition::NpsAnsweredBetween { from, to } => {
-                let (start, end) = calendar::utc_bounds(calendar::Period { from: *from, to: *to });
-                let start = bind(Box::new(start));
-                format!(
-                    "EXISTS (SELECT 1 FROM nps_answers n WHERE n.customer_id = c.id AND n.answered_at >= {start} AND n.answered_at < {})",
-                    bind(Box::new(end))
-                )
-            }
-            Condition::FirstPurchaseBetween { from, to } => {
-                let (start, end) = calendar::utc_bounds(calendar::Period { from: *from, to: *to });
-                let start = bind(Box::new(start));
-                format!("(c.first_purchase_at >= {start} AND c.first_purchase_at < {})", bind(Box::new(end)))
-            }
+            Condition::BoughtBetween { from, to } => format!(
+                "EXISTS (SELECT 1 FROM purchases p WHERE p.customer_id = c.id AND p.kind = 'sale' AND {})",
+                between("p.occurred_at", *from, *to)
+            ),
+            Condition::NpsAnsweredBetween { from, to } => format!(
+                "EXISTS (SELECT 1 FROM nps_answers n WHERE n.customer_id = c.id AND {})",
+                between("n.answered_at", *from, *to)
+            ),
+            Condition::FirstPurchaseBetween { from, to } => format!("({})", between("c.first_purchase_at", *from, *to)),
             Condition::ProgrammeCompared { member } => format!(
                 "c.id IN (SELECT pc.customer_id FROM programme_comparison pc WHERE pc.member = {})",
                 bind(Box::new(*member))
